@@ -1,0 +1,410 @@
+//! Gnocchi's carbonara v3 bytes: the bound (raw) series file `none_v3` and
+//! aggregated split files, compressed (`'c'`) and padded. All integers and
+//! floats are little-endian; "LZ4(…)" is python-lz4's framing (`lz4.rs`).
+//!
+//! Bound series, `none_v3` = LZ4(payload), payload of 16·N bytes:
+//!
+//! | offset   | size  | field                                              |
+//! |----------|-------|----------------------------------------------------|
+//! | 0        | 8     | T[0]: first timestamp, u64 ns since the epoch       |
+//! | 8·i      | 8     | T[i], 1 ≤ i < N: delta to T[i−1] in ns, u64 (≥ 1)   |
+//! | 8·N + 8·i| 8     | V[i]: value, f64                                   |
+//!
+//! Compressed split = `'c'` (0x63) then LZ4(payload), payload of 10·N bytes:
+//!
+//! | offset    | size | field                                              |
+//! |-----------|------|----------------------------------------------------|
+//! | 0         | 1    | 0x63 (outside the LZ4 payload)                     |
+//! | 2·i       | 2    | D[i]: u16, D[0] = (t0 − key)/g, D[i] = (t_i − t_{i−1})/g |
+//! | 2·N + 8·i | 8    | V[i]: value, f64                                   |
+//!
+//! Padded split (read only; any split whose first byte is not 0x63): 9-byte
+//! slots, slot i = timestamp key + i·g: a flag byte (0 = hole) then an f64.
+//!
+//! A split's key and granularity are not in its bytes but in its file name
+//! (`split.rs`). Decoders reject truncated or corrupt input with an error,
+//! never a panic (spec/storage-format.md §3–§4).
+
+use super::lz4;
+use super::points::Points;
+use super::split::SplitKey;
+use crate::time::{Span, Timestamp};
+
+/// Marks a compressed split (`'c'`).
+pub const COMPRESSED_MARKER: u8 = b'c';
+const TIMESTAMP_SIZE: usize = 8;
+const VALUE_SIZE: usize = 8;
+const BOUND_RECORD_SIZE: usize = TIMESTAMP_SIZE + VALUE_SIZE;
+const SPLIT_DELTA_SIZE: usize = 2;
+const SPLIT_RECORD_SIZE: usize = SPLIT_DELTA_SIZE + VALUE_SIZE;
+const PADDED_SLOT_SIZE: usize = 1 + VALUE_SIZE;
+/// Size of one incoming measure record: i64 ns timestamp, f64 value.
+pub const MEASURE_RECORD_SIZE: usize = 16;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    #[error("truncated data: {needed} bytes needed, {found} found")]
+    Truncated { needed: usize, found: usize },
+    #[error("invalid LZ4 data: {0}")]
+    Lz4(String),
+    #[error("invalid data: {length} bytes is not a whole number of {record}-byte records")]
+    RaggedRecords { length: usize, record: usize },
+    #[error("invalid data: {timestamps} timestamps but {values} values")]
+    CountMismatch { timestamps: usize, values: usize },
+    #[error("invalid data: timestamps are not strictly increasing at point {0}")]
+    NotIncreasing(usize),
+    #[error("a bound series needs at least one point")]
+    EmptyBoundSeries,
+}
+
+fn read_u64(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
+}
+
+fn read_f64(bytes: &[u8], at: usize) -> f64 {
+    f64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
+}
+
+/// Encodes a bound series (`none_v3`). Timestamps must be strictly
+/// increasing and not before the epoch.
+pub fn encode_bound(points: &Points) -> Result<Vec<u8>, Error> {
+    if points.is_empty() {
+        return Err(Error::EmptyBoundSeries);
+    }
+    let n = points.len();
+    let mut payload = Vec::with_capacity(n * BOUND_RECORD_SIZE);
+    let mut previous = 0i64;
+    for (i, t) in points.timestamps.iter().enumerate() {
+        let delta = t.nanos().wrapping_sub(previous);
+        if i > 0 && delta <= 0 {
+            return Err(Error::NotIncreasing(i));
+        }
+        payload.extend_from_slice(&(delta as u64).to_le_bytes());
+        previous = t.nanos();
+    }
+    for v in &points.values {
+        payload.extend_from_slice(&v.to_le_bytes());
+    }
+    Ok(lz4::compress(&payload))
+}
+
+/// Decodes a bound series (`none_v3`).
+pub fn decode_bound(bytes: &[u8]) -> Result<Points, Error> {
+    let payload = lz4::decompress(bytes)?;
+    let n = payload.len() / BOUND_RECORD_SIZE;
+    let value_bytes = payload.len() - n * TIMESTAMP_SIZE;
+    if !value_bytes.is_multiple_of(VALUE_SIZE) {
+        return Err(Error::RaggedRecords {
+            length: payload.len(),
+            record: BOUND_RECORD_SIZE,
+        });
+    }
+    if value_bytes / VALUE_SIZE != n {
+        return Err(Error::CountMismatch {
+            timestamps: n,
+            values: value_bytes / VALUE_SIZE,
+        });
+    }
+    let mut timestamps = Vec::with_capacity(n);
+    let mut current = 0u64;
+    for i in 0..n {
+        current = current.wrapping_add(read_u64(&payload, i * TIMESTAMP_SIZE));
+        timestamps.push(Timestamp::from_nanos(current as i64));
+    }
+    let values = (0..n)
+        .map(|i| read_f64(&payload, n * TIMESTAMP_SIZE + i * VALUE_SIZE))
+        .collect();
+    Ok(Points { timestamps, values })
+}
+
+/// Encodes an aggregated split in the compressed `'c'` format, the only one
+/// Gnocchi's file driver writes. Each step is the f64 quotient of the ns
+/// difference by the granularity, truncated into u16, as Gnocchi does.
+pub fn encode_split(key: SplitKey, points: &Points) -> Vec<u8> {
+    let n = points.len();
+    let granularity = key.granularity.nanos() as f64;
+    let mut payload = Vec::with_capacity(n * SPLIT_RECORD_SIZE);
+    let mut previous = key.start;
+    for &t in &points.timestamps {
+        let steps = ((t - previous).nanos() as f64 / granularity) as u16;
+        payload.extend_from_slice(&steps.to_le_bytes());
+        previous = t;
+    }
+    for v in &points.values {
+        payload.extend_from_slice(&v.to_le_bytes());
+    }
+    let mut out = Vec::with_capacity(1 + 4 + payload.len());
+    out.push(COMPRESSED_MARKER);
+    out.extend_from_slice(&lz4::compress(&payload));
+    out
+}
+
+/// Decodes a split file of either format; its key comes from the file name.
+/// Empty bytes are an empty split.
+pub fn decode_split(key: SplitKey, bytes: &[u8]) -> Result<Points, Error> {
+    match bytes.first() {
+        None => Ok(Points::default()),
+        Some(&COMPRESSED_MARKER) => decode_compressed_split(key, &bytes[1..]),
+        Some(_) => decode_padded_split(key, bytes),
+    }
+}
+
+fn decode_compressed_split(key: SplitKey, framed: &[u8]) -> Result<Points, Error> {
+    let payload = lz4::decompress(framed)?;
+    let n = payload.len() / SPLIT_RECORD_SIZE;
+    let value_bytes = payload.len() - n * SPLIT_DELTA_SIZE;
+    if !value_bytes.is_multiple_of(VALUE_SIZE) || value_bytes / VALUE_SIZE != n {
+        return Err(Error::RaggedRecords {
+            length: payload.len(),
+            record: SPLIT_RECORD_SIZE,
+        });
+    }
+    let granularity = key.granularity.nanos();
+    let mut timestamps = Vec::with_capacity(n);
+    let mut steps_total: i64 = 0;
+    for i in 0..n {
+        let at = i * SPLIT_DELTA_SIZE;
+        steps_total += i64::from(u16::from_le_bytes([payload[at], payload[at + 1]]));
+        timestamps.push(Timestamp::from_nanos(
+            key.start.nanos() + granularity * steps_total,
+        ));
+    }
+    let values = (0..n)
+        .map(|i| read_f64(&payload, n * SPLIT_DELTA_SIZE + i * VALUE_SIZE))
+        .collect();
+    Ok(Points { timestamps, values })
+}
+
+fn decode_padded_split(key: SplitKey, bytes: &[u8]) -> Result<Points, Error> {
+    if !bytes.len().is_multiple_of(PADDED_SLOT_SIZE) {
+        return Err(Error::RaggedRecords {
+            length: bytes.len(),
+            record: PADDED_SLOT_SIZE,
+        });
+    }
+    let mut points = Points::default();
+    for (i, slot) in bytes.chunks_exact(PADDED_SLOT_SIZE).enumerate() {
+        if slot[0] != 0 {
+            points
+                .timestamps
+                .push(key.start + Span::from_nanos(key.granularity.nanos() * i as i64));
+            points.values.push(read_f64(slot, 1));
+        }
+    }
+    Ok(points)
+}
+
+/// Encodes measures as an incoming file: 16-byte records, no header.
+pub fn encode_measures(measures: &[(Timestamp, f64)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(measures.len() * MEASURE_RECORD_SIZE);
+    for (t, v) in measures {
+        out.extend_from_slice(&t.nanos().to_le_bytes());
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out
+}
+
+/// Decodes an incoming file, appending to `into`.
+pub fn decode_measures(bytes: &[u8], into: &mut Vec<(Timestamp, f64)>) -> Result<(), Error> {
+    if !bytes.len().is_multiple_of(MEASURE_RECORD_SIZE) {
+        return Err(Error::RaggedRecords {
+            length: bytes.len(),
+            record: MEASURE_RECORD_SIZE,
+        });
+    }
+    into.reserve(bytes.len() / MEASURE_RECORD_SIZE);
+    for record in bytes.chunks_exact(MEASURE_RECORD_SIZE) {
+        let t = i64::from_le_bytes(record[..8].try_into().expect("8 bytes"));
+        into.push((Timestamp::from_nanos(t), read_f64(record, 8)));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const S: i64 = 1_000_000_000;
+
+    fn hex(text: &str) -> Vec<u8> {
+        let clean: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        (0..clean.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&clean[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    fn points(pairs: &[(i64, f64)]) -> Points {
+        Points {
+            timestamps: pairs.iter().map(|p| Timestamp::from_nanos(p.0)).collect(),
+            values: pairs.iter().map(|p| p.1).collect(),
+        }
+    }
+
+    fn minute_key(start_secs: i64) -> SplitKey {
+        SplitKey::new(Timestamp::from_nanos(start_secs * S), Span::from_secs(60))
+    }
+
+    #[test]
+    fn bound_example_a() {
+        let base = 1_388_577_600 * S;
+        let series = points(&[(base, 3.0), (base + 4 * S, 5.0), (base + 9 * S, 6.0)]);
+        let bytes = encode_bound(&series).unwrap();
+        assert_eq!(
+            bytes,
+            hex(
+                "30000000 f1060080105ff837451300286bee0000000000f2052a010900620000000008400800a014400000000000001840"
+            )
+        );
+        assert!(decode_bound(&bytes).unwrap().bitwise_eq(&series));
+    }
+
+    #[test]
+    fn bound_example_e_single_point() {
+        let bytes = hex("10000000f0010088e6472238451300000000000011c0");
+        let series = decode_bound(&bytes).unwrap();
+        assert!(series.bitwise_eq(&points(&[(1_388_577_780 * S, -4.25)])));
+        assert_eq!(encode_bound(&series).unwrap(), bytes);
+    }
+
+    #[test]
+    fn compressed_split_example_b() {
+        let key = minute_key(1_388_448_000);
+        let base = 1_388_577_600 * S;
+        let series = points(&[(base, 1.5), (base + 60 * S, 2.0), (base + 180 * S, -4.25)]);
+        let bytes = encode_split(key, &series);
+        assert_eq!(
+            bytes,
+            hex("63 1e000000 62700801000200010022f83f0800a0004000000000000011c0")
+        );
+        assert!(decode_split(key, &bytes).unwrap().bitwise_eq(&series));
+    }
+
+    #[test]
+    fn padded_split_example_c() {
+        let key = SplitKey::new(
+            Timestamp::from_nanos(1_388_577_600 * S),
+            Span::from_secs(60),
+        );
+        let bytes = hex(
+            "01 000000000000f83f  01 0000000000000040  00 0000000000000000  01 00000000000011c0",
+        );
+        let base = 1_388_577_600 * S;
+        let want = points(&[(base, 1.5), (base + 60 * S, 2.0), (base + 180 * S, -4.25)]);
+        assert!(decode_split(key, &bytes).unwrap().bitwise_eq(&want));
+        assert!(matches!(
+            decode_split(key, b"oh really?"),
+            Err(Error::RaggedRecords { .. })
+        ));
+    }
+
+    #[test]
+    fn corrupt_inputs_are_errors() {
+        let key = minute_key(0);
+        assert!(decode_split(key, b"").unwrap().is_empty());
+        assert!(matches!(
+            decode_split(key, b"c"),
+            Err(Error::Truncated { .. })
+        ));
+        assert!(matches!(decode_bound(b""), Err(Error::Truncated { .. })));
+        assert_eq!(
+            encode_bound(&Points::default()),
+            Err(Error::EmptyBoundSeries)
+        );
+        // 24 bytes = one timestamp + two values: a count mismatch.
+        let framed = lz4::compress(&[0u8; 24]);
+        assert!(matches!(
+            decode_bound(&framed),
+            Err(Error::CountMismatch { .. })
+        ));
+        let framed = lz4::compress(&[0u8; 20]);
+        assert!(matches!(
+            decode_bound(&framed),
+            Err(Error::RaggedRecords { .. })
+        ));
+    }
+
+    #[test]
+    fn measure_records_example_f() {
+        let base = 1_388_577_600 * S;
+        let measures = [
+            (Timestamp::from_nanos(base), 42.0),
+            (Timestamp::from_nanos(base + 1_500_000_000), -1.25),
+        ];
+        let bytes = encode_measures(&measures);
+        assert_eq!(
+            bytes,
+            hex("0080105ff8374513 0000000000004540 00af78b8f8374513 000000000000f4bf")
+        );
+        let mut back = Vec::new();
+        decode_measures(&bytes, &mut back).unwrap();
+        assert_eq!(back, measures);
+        assert!(decode_measures(&bytes[..17], &mut back).is_err());
+    }
+
+    fn arbitrary_series() -> impl Strategy<Value = Points> {
+        (
+            0i64..(4_000_000_000 * S),
+            prop::collection::vec((1i64..10_000 * S, any::<f64>()), 1..300),
+        )
+            .prop_map(|(start, steps)| {
+                let mut t = start;
+                let mut series = Points::default();
+                for (step, value) in steps {
+                    t += step;
+                    series.timestamps.push(Timestamp::from_nanos(t));
+                    series.values.push(value);
+                }
+                series
+            })
+    }
+
+    fn arbitrary_split() -> impl Strategy<Value = (SplitKey, Points)> {
+        (
+            1i64..100_000,
+            0i64..4_000_000_000,
+            prop::collection::btree_set(0i64..3600, 1..200),
+            any::<u64>(),
+        )
+            .prop_map(|(granularity_ms, around_secs, offsets, seed)| {
+                let granularity = Span::from_nanos(granularity_ms * 1_000_000);
+                let key = SplitKey::of(Timestamp::from_nanos(around_secs * S), granularity);
+                let start = key.start;
+                let mut series = Points::default();
+                for (i, offset) in offsets.into_iter().enumerate() {
+                    series
+                        .timestamps
+                        .push(start + Span::from_nanos(offset * granularity.nanos()));
+                    series
+                        .values
+                        .push(f64::from_bits(seed.rotate_left(i as u32)));
+                }
+                (key, series)
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn bound_round_trips(series in arbitrary_series()) {
+            let bytes = encode_bound(&series).unwrap();
+            prop_assert!(decode_bound(&bytes).unwrap().bitwise_eq(&series));
+        }
+
+        #[test]
+        fn split_round_trips((key, series) in arbitrary_split()) {
+            let bytes = encode_split(key, &series);
+            prop_assert!(decode_split(key, &bytes).unwrap().bitwise_eq(&series));
+        }
+
+        #[test]
+        fn decoders_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+            let _ = decode_bound(&bytes);
+            let _ = decode_split(minute_key(0), &bytes);
+            let mut framed = vec![b'c'];
+            framed.extend_from_slice(&bytes);
+            let _ = decode_split(minute_key(0), &framed);
+            let _ = decode_measures(&bytes, &mut Vec::new());
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! carbonara: Gnocchi's time-series engine as one Rust binary.
+//!
+//! Layers, each calling only the ones below it: `cli` → `process`, `query`,
+//! `ingest` → `store` → `carbonara`, `policy`, `time`. Nothing below `cli`
+//! prints.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod carbonara;
+pub mod ingest;
+pub mod policy;
+pub mod process;
+pub mod pyfmt;
+pub mod query;
+pub mod store;
+pub mod time;

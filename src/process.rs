@@ -1,0 +1,273 @@
+//! The metricd pass: take the measures waiting in the sacks, merge them into
+//! each metric's bound series, recompute the aggregates they touch and
+//! rewrite the splits, as Gnocchi's `process_new_measures_for_sack` does.
+//!
+//! Crash safety: every metric's new files, the deletion of its obsolete
+//! splits and of the incoming files it consumed are one transaction
+//! (store/txn.rs), so a SIGKILL at any instant loses nothing and a rerun
+//! gives the same archive as an uninterrupted pass. Each sack is worked on
+//! under its lock; a sack locked by another process is skipped.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+use uuid::Uuid;
+
+use crate::carbonara::codec;
+use crate::carbonara::update::{self, UpdateError};
+use crate::policy::ArchivePolicy;
+use crate::store::archive::Archive;
+use crate::store::incoming::Incoming;
+use crate::store::lock::SackLocks;
+use crate::store::{self, Index, Metric, Store, txn};
+
+/// Metrics committed together: bounds memory and the number of syncs.
+const METRICS_PER_TRANSACTION: usize = 512;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    #[error("metric {metric}: {source}")]
+    Update { metric: Uuid, source: UpdateError },
+    #[error("metric {metric}: {source}")]
+    Encode { metric: Uuid, source: codec::Error },
+    #[error("metric {metric}: archive policy {policy} does not exist")]
+    MissingPolicy { metric: Uuid, policy: String },
+    #[error("cannot start {jobs} worker threads: {reason}")]
+    Threads { jobs: usize, reason: String },
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ProcessOptions {
+    /// Worker threads; all cores when `None`.
+    pub jobs: Option<usize>,
+    /// Only these metrics (and only their sacks); every metric when `None`.
+    pub metrics: Option<Vec<Uuid>>,
+}
+
+/// What a pass did.
+#[derive(Debug, Default)]
+pub struct PassReport {
+    /// Metrics whose measures were aggregated.
+    pub metrics: usize,
+    /// Measures taken from the sacks.
+    pub measures: u64,
+    /// Measures dropped because their metric no longer exists.
+    pub orphan_measures: u64,
+    /// Sacks skipped because another process held them.
+    pub busy_sacks: usize,
+    /// Deleted metrics whose data was removed.
+    pub expunged: usize,
+    /// Metrics that could not be processed; their measures stay queued.
+    pub failures: Vec<Error>,
+}
+
+/// The files one metric's batch changes.
+#[derive(Default)]
+struct MetricChanges {
+    puts: Vec<(PathBuf, Vec<u8>)>,
+    deletes: Vec<PathBuf>,
+    consumed: Vec<PathBuf>,
+    measures: u64,
+}
+
+/// Runs one pass over every sack (or over the sacks of `options.metrics`).
+pub fn run_pass(
+    store: &Store,
+    index: &Index,
+    options: &ProcessOptions,
+) -> Result<PassReport, Error> {
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(jobs) = options.jobs {
+        builder = builder.num_threads(jobs);
+    }
+    let pool = builder.build().map_err(|e| Error::Threads {
+        jobs: options.jobs.unwrap_or(0),
+        reason: e.to_string(),
+    })?;
+    run_pass_in_pool(&pool, store, index, options)
+}
+
+fn run_pass_in_pool(
+    pool: &rayon::ThreadPool,
+    store: &Store,
+    index: &Index,
+    options: &ProcessOptions,
+) -> Result<PassReport, Error> {
+    let mut report = PassReport::default();
+    let incoming = store.incoming();
+    let archive = store.archive();
+    let mut locks = SackLocks::new(store);
+    txn::recover(store, None)?;
+
+    let wanted: Option<BTreeSet<Uuid>> = options
+        .metrics
+        .as_ref()
+        .map(|m| m.iter().copied().collect());
+    let sacks: BTreeSet<u32> = match &wanted {
+        Some(metrics) => metrics.iter().map(|&m| incoming.sack_of(m)).collect(),
+        None => (0..store.config().sacks).collect(),
+    };
+    let mut held = Vec::new();
+    for sack in sacks {
+        if incoming.list_metrics(sack)?.is_empty() {
+            continue;
+        }
+        if locks.try_lock(sack)? {
+            held.push(sack);
+        } else {
+            report.busy_sacks += 1;
+        }
+    }
+    // Finish what a killed pass committed before reading the sacks again.
+    txn::recover(store, Some(&mut locks))?;
+
+    let mut work: Vec<(u32, Uuid)> = Vec::new();
+    for &sack in &held {
+        for metric in incoming.list_metrics(sack)? {
+            if wanted.as_ref().is_none_or(|w| w.contains(&metric)) {
+                work.push((sack, metric));
+            }
+        }
+    }
+    let policies: HashMap<String, ArchivePolicy> = index
+        .list_archive_policies()?
+        .into_iter()
+        .map(|p| (p.name.clone(), p))
+        .collect();
+    for chunk in work.chunks(METRICS_PER_TRANSACTION) {
+        let ids: Vec<Uuid> = chunk.iter().map(|&(_, id)| id).collect();
+        let metrics = index.active_metrics(&ids)?;
+        let results: Vec<(Uuid, Result<MetricChanges, Error>)> = pool.install(|| {
+            chunk
+                .par_iter()
+                .map(|&(_, id)| {
+                    let changes = match metrics.get(&id) {
+                        Some(metric) => process_metric(&incoming, &archive, metric, &policies),
+                        None => orphan_changes(&incoming, id),
+                    };
+                    (id, changes)
+                })
+                .collect()
+        });
+        let chunk_sacks: Vec<u32> = chunk
+            .iter()
+            .map(|&(sack, _)| sack)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut transaction = store.begin(&chunk_sacks)?;
+        let mut committed = Vec::new();
+        for (id, result) in results {
+            match result {
+                Ok(changes) => {
+                    if metrics.contains_key(&id) {
+                        report.metrics += 1;
+                        report.measures += changes.measures;
+                    } else {
+                        report.orphan_measures += changes.measures;
+                    }
+                    for (path, bytes) in changes.puts {
+                        transaction.put(path, bytes);
+                    }
+                    for path in changes.deletes.into_iter().chain(changes.consumed) {
+                        transaction.delete(path);
+                    }
+                    committed.push(id);
+                }
+                Err(error) => report.failures.push(error),
+            }
+        }
+        pool.install(|| transaction.commit())?;
+        for id in committed {
+            incoming.remove_metric_dir_if_empty(id);
+        }
+    }
+    report.expunged = expunge_deleted_metrics(index, &incoming, &archive, &mut locks)?;
+    Ok(report)
+}
+
+/// Measures of a metric the index does not know (deleted): dropped, as
+/// Gnocchi does.
+fn orphan_changes(incoming: &Incoming<'_>, id: Uuid) -> Result<MetricChanges, Error> {
+    let backlog = incoming.read_metric(id)?;
+    Ok(MetricChanges {
+        measures: backlog.measures.len() as u64,
+        consumed: backlog.files,
+        ..MetricChanges::default()
+    })
+}
+
+fn process_metric(
+    incoming: &Incoming<'_>,
+    archive: &Archive,
+    metric: &Metric,
+    policies: &HashMap<String, ArchivePolicy>,
+) -> Result<MetricChanges, Error> {
+    let id = metric.id;
+    let policy = policies
+        .get(&metric.archive_policy_name)
+        .ok_or_else(|| Error::MissingPolicy {
+            metric: id,
+            policy: metric.archive_policy_name.clone(),
+        })?;
+    let backlog = incoming.read_metric(id)?;
+    let mut changes = MetricChanges {
+        measures: backlog.measures.len() as u64,
+        consumed: backlog.files,
+        ..MetricChanges::default()
+    };
+    let stored = archive.read_bound(id)?;
+    if stored.is_none() {
+        archive.create_metric_dirs(id, &policy.aggregation_methods)?;
+    }
+    let Some(update) = update::apply_batch(policy, stored, backlog.measures)
+        .map_err(|source| Error::Update { metric: id, source })?
+    else {
+        return Ok(changes);
+    };
+    for plan in &update.splits {
+        let method = plan.aggregation.method;
+        if let Some(before) = plan.delete_before {
+            for key in archive.list_split_keys(id, method, plan.aggregation.granularity)? {
+                if key < before {
+                    changes.deletes.push(archive.split_path(id, method, key));
+                }
+            }
+        }
+        for (key, points) in &plan.writes {
+            let merged = archive.read_split(id, method, *key)?.merged_with(points);
+            changes.puts.push((
+                archive.split_path(id, method, *key),
+                codec::encode_split(*key, &merged),
+            ));
+        }
+    }
+    let bound = codec::encode_bound(&update.bound)
+        .map_err(|source| Error::Encode { metric: id, source })?;
+    changes.puts.push((archive.bound_path(id), bound));
+    Ok(changes)
+}
+
+/// Removes the data of metrics marked deleted, then forgets them (Gnocchi's
+/// janitor). A metric whose sack another process holds waits for next time.
+fn expunge_deleted_metrics(
+    index: &Index,
+    incoming: &Incoming<'_>,
+    archive: &Archive,
+    locks: &mut SackLocks,
+) -> Result<usize, Error> {
+    let mut expunged = 0;
+    for metric in index.deleted_metrics()? {
+        if !locks.try_lock(incoming.sack_of(metric.id))? {
+            continue;
+        }
+        incoming.remove_metric(metric.id)?;
+        archive.remove_metric(metric.id)?;
+        index.expunge_metric(metric.id)?;
+        expunged += 1;
+    }
+    Ok(expunged)
+}

@@ -1,0 +1,120 @@
+//! Python's text forms of numbers, which Gnocchi's file names and documents use:
+//! `repr(float)` (split file names, JSON floats) and `str(timedelta)` (archive
+//! policy definitions). Pure formatting; nothing here parses.
+
+use std::fmt::Write;
+
+/// `repr(x)` of a Python float: the shortest round-trip digits, positional
+/// when the decimal exponent is in [-4, 16), else scientific with a signed,
+/// at least two-digit exponent (`1e-05`, `1.5e+16`).
+///
+/// Rust's `{:?}` picks the same digits and the same switch point but writes
+/// `1e-5`/`1e16`; only the exponent is rewritten (spec/storage-format.md §4.2).
+pub fn float_repr(x: f64) -> String {
+    if x.is_nan() {
+        return "nan".to_owned();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "inf" } else { "-inf" }.to_owned();
+    }
+    let debug = format!("{x:?}");
+    match debug.split_once('e') {
+        None => debug,
+        Some((mantissa, exponent)) => {
+            let (sign, digits) = match exponent.strip_prefix('-') {
+                Some(digits) => ('-', digits),
+                None => ('+', exponent),
+            };
+            format!("{mantissa}e{sign}{digits:0>2}")
+        }
+    }
+}
+
+/// A float as Python's `json.dumps` writes it: `repr`, with `NaN`,
+/// `Infinity` and `-Infinity` for the non-finite values.
+pub fn json_float(x: f64) -> String {
+    if x.is_nan() {
+        "NaN".to_owned()
+    } else if x.is_infinite() {
+        if x > 0.0 { "Infinity" } else { "-Infinity" }.to_owned()
+    } else {
+        float_repr(x)
+    }
+}
+
+/// `str(datetime.timedelta(...))` of a span of nanoseconds: `0:05:00`,
+/// `1 day, 0:00:00`, `30 days, 0:00:00`, `0:00:00.500000`. Python keeps
+/// microseconds, so the span is rounded to the nearest microsecond.
+pub fn timedelta_str(nanoseconds: i64) -> String {
+    let micros_total = (nanoseconds as i128 + 500).div_euclid(1000);
+    let days = micros_total.div_euclid(86_400_000_000);
+    let rest = micros_total.rem_euclid(86_400_000_000);
+    let seconds = rest / 1_000_000;
+    let micros = rest % 1_000_000;
+    let mut out = String::new();
+    if days != 0 {
+        let plural = if days.abs() == 1 { "" } else { "s" };
+        let _ = write!(out, "{days} day{plural}, ");
+    }
+    let _ = write!(
+        out,
+        "{}:{:02}:{:02}",
+        seconds / 3600,
+        (seconds / 60) % 60,
+        seconds % 60
+    );
+    if micros != 0 {
+        let _ = write!(out, ".{micros:06}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn float_repr_matches_python() {
+        let cases: &[(f64, &str)] = &[
+            (1388448000.0, "1388448000.0"),
+            (60.0, "60.0"),
+            (0.2, "0.2"),
+            (0.001, "0.001"),
+            (1388577601.764, "1388577601.764"),
+            (1e-5, "1e-05"),
+            (7e-9, "7e-09"),
+            (1.5e-7, "1.5e-07"),
+            (1e16, "1e+16"),
+            (1.5e16, "1.5e+16"),
+            (0.0001, "0.0001"),
+            (123456789012345.6, "123456789012345.6"),
+            (0.0, "0.0"),
+            (-0.0, "-0.0"),
+            (-4.25, "-4.25"),
+            (3.120000000000001, "3.120000000000001"),
+        ];
+        for (x, want) in cases {
+            assert_eq!(float_repr(*x), *want, "repr of {x:e}");
+        }
+    }
+
+    #[test]
+    fn json_float_uses_python_tokens() {
+        assert_eq!(json_float(f64::NAN), "NaN");
+        assert_eq!(json_float(f64::INFINITY), "Infinity");
+        assert_eq!(json_float(f64::NEG_INFINITY), "-Infinity");
+        assert_eq!(json_float(12.0), "12.0");
+    }
+
+    #[test]
+    fn timedelta_matches_python() {
+        let s = 1_000_000_000i64;
+        assert_eq!(timedelta_str(300 * s), "0:05:00");
+        assert_eq!(timedelta_str(86_400 * s), "1 day, 0:00:00");
+        assert_eq!(timedelta_str(30 * 86_400 * s), "30 days, 0:00:00");
+        assert_eq!(timedelta_str(s / 2), "0:00:00.500000");
+        assert_eq!(timedelta_str(3_600_000_000), "0:00:03.600000");
+        assert_eq!(timedelta_str(3_599 * s), "0:59:59");
+        assert_eq!(timedelta_str(365 * 86_400 * s), "365 days, 0:00:00");
+    }
+}

@@ -1,0 +1,21 @@
+//! Reading aggregates back: what Gnocchi's measures endpoint returns.
+
+pub mod measures;
+
+pub use measures::{Measure, MeasuresQuery, get_measures};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Store(#[from] crate::store::Error),
+    #[error("Aggregation method '{method}' does not exist for metric {metric}")]
+    UnknownAggregation { metric: uuid::Uuid, method: String },
+    #[error(
+        "Aggregation method '{method}' at granularity '{granularity}' for metric {metric} does not exist"
+    )]
+    UnknownGranularity {
+        metric: uuid::Uuid,
+        method: String,
+        granularity: String,
+    },
+}

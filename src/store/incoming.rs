@@ -1,0 +1,251 @@
+//! Unprocessed measures, in Gnocchi's incoming file-driver layout
+//! (spec/storage-format.md §6): `incoming/incoming<N>-<k>/<metric-uuid>/
+//! <uuid4>_<YYYYMMDD>_<HH:MM:SS>`, each file 16-byte records (i64 ns, f64).
+//! A metric lives in sack `uuid as u128 mod N`.
+
+use std::fs;
+use std::io;
+use std::path::PathBuf;
+
+use uuid::Uuid;
+
+use super::{Error, Result, Store, Transaction, io_error};
+use crate::carbonara::codec;
+use crate::time::Timestamp;
+
+/// The measures waiting for one metric, and the files they came from.
+#[derive(Debug, Default)]
+pub struct MetricBacklog {
+    pub measures: Vec<(Timestamp, f64)>,
+    pub files: Vec<PathBuf>,
+}
+
+/// Totals of unprocessed measures.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct BacklogReport {
+    /// Metrics with measures to process.
+    pub metrics: usize,
+    /// Measures to process (records, not files).
+    pub measures: u64,
+    /// Per metric, measures to process.
+    pub per_metric: Vec<(Uuid, u64)>,
+}
+
+pub struct Incoming<'s> {
+    store: &'s Store,
+}
+
+impl<'s> Incoming<'s> {
+    pub(super) fn new(store: &'s Store) -> Self {
+        Incoming { store }
+    }
+
+    fn sacks(&self) -> u32 {
+        self.store.config().sacks
+    }
+
+    /// The sack of a metric: its UUID as a big-endian u128, modulo N.
+    pub fn sack_of(&self, metric: Uuid) -> u32 {
+        (metric.as_u128() % u128::from(self.sacks())) as u32
+    }
+
+    pub fn sack_dir(&self, sack: u32) -> PathBuf {
+        self.store
+            .incoming_dir()
+            .join(format!("incoming{}-{sack}", self.sacks()))
+    }
+
+    pub(super) fn create_sacks(&self) -> Result<()> {
+        for sack in 0..self.sacks() {
+            let dir = self.sack_dir(sack);
+            fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+        }
+        Ok(())
+    }
+
+    /// Adds one measure file for `metric` to a transaction.
+    pub fn stage(
+        &self,
+        txn: &mut Transaction<'_>,
+        metric: Uuid,
+        measures: &[(Timestamp, f64)],
+        now: Timestamp,
+    ) {
+        let written_at = now.to_api_string();
+        // `2026-11-24T17:13:42+00:00` → `20261124_17:13:42`.
+        let stamp = format!(
+            "{}{}{}_{}",
+            &written_at[0..4],
+            &written_at[5..7],
+            &written_at[8..10],
+            &written_at[11..19]
+        );
+        let name = format!("{}_{stamp}", Uuid::new_v4());
+        let path = self
+            .sack_dir(self.sack_of(metric))
+            .join(metric.to_string())
+            .join(name);
+        txn.put(path, codec::encode_measures(measures));
+    }
+
+    /// Metrics with a directory in a sack; other names are ignored, as in
+    /// Gnocchi.
+    pub fn list_metrics(&self, sack: u32) -> Result<Vec<Uuid>> {
+        let dir = self.sack_dir(sack);
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => return Err(Error::Io { path: dir, source }),
+        };
+        let mut metrics = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(io_error(&dir))?;
+            if let Some(id) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| Uuid::parse_str(n).ok())
+            {
+                metrics.push(id);
+            }
+        }
+        metrics.sort();
+        Ok(metrics)
+    }
+
+    fn metric_files(&self, metric: Uuid) -> Result<Vec<PathBuf>> {
+        let dir = self.sack_dir(self.sack_of(metric)).join(metric.to_string());
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => return Err(Error::Io { path: dir, source }),
+        };
+        let mut files = entries
+            .map(|e| e.map(|e| e.path()))
+            .collect::<io::Result<Vec<_>>>()
+            .map_err(io_error(&dir))?;
+        files.sort();
+        Ok(files)
+    }
+
+    /// Reads every measure file of a metric, concatenated.
+    pub fn read_metric(&self, metric: Uuid) -> Result<MetricBacklog> {
+        let mut backlog = MetricBacklog::default();
+        for path in self.metric_files(metric)? {
+            let bytes = fs::read(&path).map_err(io_error(&path))?;
+            codec::decode_measures(&bytes, &mut backlog.measures).map_err(|source| {
+                Error::Corrupt {
+                    path: path.clone(),
+                    source,
+                }
+            })?;
+            backlog.files.push(path);
+        }
+        Ok(backlog)
+    }
+
+    /// Removes a metric's sack directory if it is empty (measures that
+    /// arrived meanwhile keep it).
+    pub fn remove_metric_dir_if_empty(&self, metric: Uuid) {
+        let dir = self.sack_dir(self.sack_of(metric)).join(metric.to_string());
+        // ENOENT and ENOTEMPTY are expected; anything else leaves a stray
+        // empty directory, which is harmless.
+        let _ = fs::remove_dir(dir);
+    }
+
+    /// Removes every pending measure of a metric (used for deleted metrics).
+    pub fn remove_metric(&self, metric: Uuid) -> Result<()> {
+        let dir = self.sack_dir(self.sack_of(metric)).join(metric.to_string());
+        match fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(Error::Io {
+                path: dir,
+                source: e,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts what waits to be processed, from file sizes.
+    pub fn backlog(&self) -> Result<BacklogReport> {
+        let mut report = BacklogReport::default();
+        for sack in 0..self.sacks() {
+            for metric in self.list_metrics(sack)? {
+                let mut measures = 0;
+                for path in self.metric_files(metric)? {
+                    let size = fs::metadata(&path).map_err(io_error(&path))?.len();
+                    measures += size / codec::MEASURE_RECORD_SIZE as u64;
+                }
+                if measures > 0 {
+                    report.metrics += 1;
+                    report.measures += measures;
+                    report.per_metric.push((metric, measures));
+                }
+            }
+        }
+        Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sacks_follow_gnocchi() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::init(dir.path(), 128).unwrap();
+        let incoming = store.incoming();
+        let sack = |id: &str| incoming.sack_of(Uuid::parse_str(id).unwrap());
+        assert_eq!(sack("12345678-1234-5678-1234-567812345678"), 120);
+        assert_eq!(sack("69853b55-098b-507d-90b4-709555df2a7a"), 122);
+        assert_eq!(sack("00000000-0000-0000-0000-0000000000ff"), 127);
+        assert!(incoming.sack_dir(5).ends_with("incoming/incoming128-5"));
+    }
+
+    #[test]
+    fn staged_measures_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::init(dir.path(), 4).unwrap();
+        let incoming = store.incoming();
+        let metric = Uuid::new_v4();
+        let now = Timestamp::from_nanos(1_795_000_000_000_000_000);
+        let batch = [
+            (Timestamp::from_nanos(5), 1.5),
+            (Timestamp::from_nanos(3), -2.0),
+        ];
+        let mut txn = store.begin(&[]).unwrap();
+        incoming.stage(&mut txn, metric, &batch, now);
+        incoming.stage(&mut txn, metric, &batch[..1], now);
+        txn.commit().unwrap();
+        assert_eq!(
+            incoming.list_metrics(incoming.sack_of(metric)).unwrap(),
+            [metric]
+        );
+        let backlog = incoming.read_metric(metric).unwrap();
+        assert_eq!(backlog.files.len(), 2);
+        assert_eq!(backlog.measures.len(), 3);
+        let name = backlog.files[0]
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(name.ends_with("_20261118_11:06:40"), "{name}");
+        let report = incoming.backlog().unwrap();
+        assert_eq!((report.metrics, report.measures), (1, 3));
+    }
+
+    #[test]
+    fn truncated_files_are_reported_with_their_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::init(dir.path(), 4).unwrap();
+        let incoming = store.incoming();
+        let metric = Uuid::new_v4();
+        let metric_dir = incoming
+            .sack_dir(incoming.sack_of(metric))
+            .join(metric.to_string());
+        fs::create_dir_all(&metric_dir).unwrap();
+        fs::write(metric_dir.join("broken"), [0u8; 17]).unwrap();
+        let err = incoming.read_metric(metric).unwrap_err();
+        assert!(err.to_string().contains("broken"), "{err}");
+    }
+}

@@ -1,0 +1,262 @@
+//! The directory store: every open, write, fsync and rename of carbonara.
+//!
+//! ```text
+//! STORE/
+//!   store.json     {"format": 1, "sacks": 128, "subdir_len": 2}
+//!   index.sqlite   policies, rules, metrics (index.rs)
+//!   incoming/      Gnocchi's incoming file-driver layout (incoming.rs)
+//!   archive/       Gnocchi's storage file-driver layout (archive.rs)
+//!   tmp/           transactions being written (txn.rs)
+//!   locks/         sack locks and the transaction gate (lock.rs)
+//! ```
+//!
+//! Nothing here parses user input formats or prints.
+
+pub mod archive;
+pub mod incoming;
+pub mod index;
+pub mod lock;
+pub mod txn;
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use index::{Index, Metric, MetricStatus};
+pub use txn::Transaction;
+
+/// The store format this build writes; `store.json` carries it.
+pub const FORMAT_VERSION: u32 = 1;
+/// gnocchi-upgrade's default number of sacks.
+pub const DEFAULT_SACKS: u32 = 128;
+/// Gnocchi's default `[storage] file_subdir_len`.
+pub const DEFAULT_SUBDIR_LEN: usize = 2;
+const CONFIG_FILE: &str = "store.json";
+const INDEX_FILE: &str = "index.sqlite";
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error(
+        "{path} is not a carbonara store (no store.json); create one with `carbonara init --store {path}`"
+    )]
+    NotAStore { path: PathBuf },
+    #[error("{path} is already a carbonara store")]
+    AlreadyAStore { path: PathBuf },
+    #[error(
+        "{path}: store format {found} is not supported by this carbonara (format {FORMAT_VERSION})"
+    )]
+    UnsupportedFormat { path: PathBuf, found: u32 },
+    #[error("{path}: {reason}")]
+    BadConfig { path: PathBuf, reason: String },
+    #[error("{path}: {source}")]
+    Corrupt {
+        path: PathBuf,
+        source: crate::carbonara::codec::Error,
+    },
+    #[error("index: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("index: {0}")]
+    IndexData(String),
+    #[error("Archive policy {0} does not exist")]
+    ArchivePolicyNotFound(String),
+    #[error("Archive policy {0} already exists")]
+    ArchivePolicyExists(String),
+    #[error("Archive policy {0} is still in use")]
+    ArchivePolicyInUse(String),
+    #[error("Archive policy rule {0} does not exist")]
+    RuleNotFound(String),
+    #[error("Archive policy rule {0} already exists")]
+    RuleExists(String),
+    #[error("Metric {0} does not exist")]
+    MetricNotFound(String),
+    #[error("Metric {0} already exists")]
+    MetricExists(String),
+    #[error("{count} metrics are named {name}; use the metric id")]
+    AmbiguousMetricName { name: String, count: usize },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Wraps an I/O error with the path it concerns.
+pub(crate) fn io_error(path: &Path) -> impl FnOnce(io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// The contents of `store.json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreConfig {
+    pub format: u32,
+    pub sacks: u32,
+    pub subdir_len: usize,
+}
+
+/// An open store directory.
+#[derive(Debug)]
+pub struct Store {
+    root: PathBuf,
+    config: StoreConfig,
+}
+
+impl Store {
+    /// Creates a new, empty store at `root` (the directory may exist but
+    /// must not already be a store).
+    pub fn init(root: &Path, sacks: u32) -> Result<Store> {
+        if root.join(CONFIG_FILE).exists() {
+            return Err(Error::AlreadyAStore {
+                path: root.to_owned(),
+            });
+        }
+        if sacks == 0 || sacks > 65_535 {
+            return Err(Error::BadConfig {
+                path: root.join(CONFIG_FILE),
+                reason: format!("the number of sacks must be 1 to 65535, not {sacks}"),
+            });
+        }
+        let config = StoreConfig {
+            format: FORMAT_VERSION,
+            sacks,
+            subdir_len: DEFAULT_SUBDIR_LEN,
+        };
+        let store = Store {
+            root: root.to_owned(),
+            config,
+        };
+        for dir in [store.tmp_dir(), store.locks_dir(), store.archive_dir()] {
+            fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+        }
+        store.incoming().create_sacks()?;
+        Index::create(&store.index_path())?;
+        // store.json last: a directory without it is not a store yet.
+        let text = serde_json::to_string(&config).expect("config serializes");
+        let mut txn = store.begin(&[])?;
+        txn.put(CONFIG_FILE, text.into_bytes());
+        txn.commit()?;
+        Ok(store)
+    }
+
+    /// Opens an existing store.
+    pub fn open(root: &Path) -> Result<Store> {
+        let path = root.join(CONFIG_FILE);
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(Error::NotAStore {
+                    path: root.to_owned(),
+                });
+            }
+            Err(source) => return Err(Error::Io { path, source }),
+        };
+        let config: StoreConfig = serde_json::from_str(&text).map_err(|e| Error::BadConfig {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        if config.format != FORMAT_VERSION {
+            return Err(Error::UnsupportedFormat {
+                path,
+                found: config.format,
+            });
+        }
+        Ok(Store {
+            root: root.to_owned(),
+            config,
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn config(&self) -> StoreConfig {
+        self.config
+    }
+
+    pub fn index_path(&self) -> PathBuf {
+        self.root.join(INDEX_FILE)
+    }
+
+    /// Opens the index (one connection per caller; SQLite in WAL mode).
+    pub fn index(&self) -> Result<Index> {
+        Index::open(&self.index_path())
+    }
+
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+
+    pub fn locks_dir(&self) -> PathBuf {
+        self.root.join("locks")
+    }
+
+    pub fn archive_dir(&self) -> PathBuf {
+        self.root.join("archive")
+    }
+
+    pub fn incoming_dir(&self) -> PathBuf {
+        self.root.join("incoming")
+    }
+
+    pub fn incoming(&self) -> incoming::Incoming<'_> {
+        incoming::Incoming::new(self)
+    }
+
+    pub fn archive(&self) -> archive::Archive {
+        archive::Archive::new(self.archive_dir(), self.config.subdir_len)
+    }
+
+    /// Starts a transaction; `sacks` are the sacks whose processing state it
+    /// changes (empty for one that only adds incoming measures).
+    pub fn begin(&self, sacks: &[u32]) -> Result<Transaction<'_>> {
+        Transaction::begin(self, sacks)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn init_then_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::init(dir.path(), 8).unwrap();
+        assert_eq!(store.config().sacks, 8);
+        assert!(dir.path().join("incoming/incoming8-7").is_dir());
+        let reopened = Store::open(dir.path()).unwrap();
+        assert_eq!(reopened.config(), store.config());
+        assert!(matches!(
+            Store::init(dir.path(), 8),
+            Err(Error::AlreadyAStore { .. })
+        ));
+    }
+
+    #[test]
+    fn open_refuses_other_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Store::open(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("carbonara init --store"), "{err}");
+        fs::write(
+            dir.path().join(CONFIG_FILE),
+            r#"{"format": 99, "sacks": 1, "subdir_len": 2}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            Store::open(dir.path()),
+            Err(Error::UnsupportedFormat { found: 99, .. })
+        ));
+    }
+
+    #[test]
+    fn sack_count_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            Store::init(dir.path(), 0),
+            Err(Error::BadConfig { .. })
+        ));
+    }
+}
