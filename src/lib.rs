@@ -6,7 +6,11 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod carbonara;
+pub mod cli;
+pub mod document;
+pub mod error;
 pub mod ingest;
+pub mod json;
 pub mod policy;
 pub mod process;
 pub mod pyfmt;

@@ -1,1 +1,32 @@
-fn main() {}
+//! The `carbonara` binary: parses the command line, runs it, and turns the
+//! outcome into an exit code (0 ok, 1 error, 2 usage). A closed stdout pipe
+//! exits quietly with 0.
+
+use std::error::Error as _;
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use carbonara::cli::{self, Cli};
+use carbonara::error::Error;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            let code = error.exit_code();
+            if !matches!(error, Error::Output(_)) || code != 0 {
+                let mut stderr = std::io::stderr().lock();
+                let _ = writeln!(stderr, "carbonara: error: {error}");
+                let mut source = error.source();
+                while let Some(cause) = source {
+                    let _ = writeln!(stderr, "  caused by: {cause}");
+                    source = cause.source();
+                }
+            }
+            ExitCode::from(code)
+        }
+    }
+}

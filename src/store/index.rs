@@ -333,6 +333,15 @@ impl Index {
         Ok(())
     }
 
+    /// The policy for a metric created without one: the first matching
+    /// archive-policy rule's (an unnamed metric matches as "").
+    pub fn archive_policy_for(&self, metric_name: Option<&str>) -> Result<String> {
+        let rules = self.list_rules()?;
+        ArchivePolicyRule::find_match(&rules, metric_name.unwrap_or(""))
+            .map(|rule| rule.archive_policy_name.clone())
+            .ok_or_else(|| Error::NoRuleMatch(metric_name.unwrap_or("None").to_owned()))
+    }
+
     // ---- metrics ----------------------------------------------------------
 
     pub fn create_metric(&self, metric: &Metric) -> Result<()> {

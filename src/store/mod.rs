@@ -75,6 +75,10 @@ pub enum Error {
     MetricNotFound(String),
     #[error("Metric {0} already exists")]
     MetricExists(String),
+    #[error(
+        "No archive policy name specified and no archive policy rule found matching the metric name {0}"
+    )]
+    NoRuleMatch(String),
     #[error("{count} metrics are named {name}; use the metric id")]
     AmbiguousMetricName { name: String, count: usize },
 }

@@ -117,3 +117,75 @@ pub fn expected_value(value: &Value) -> f64 {
         other => other.as_f64().unwrap(),
     }
 }
+
+/// A fresh store in a temporary directory, created with `carbonara init`.
+pub struct TestStore {
+    pub dir: tempfile::TempDir,
+}
+
+impl TestStore {
+    pub fn new() -> TestStore {
+        let store = TestStore::empty();
+        store.run(&["init", "--sacks", "8"]).success();
+        store
+    }
+
+    /// A temporary directory that is not a store yet.
+    pub fn empty() -> TestStore {
+        TestStore {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `carbonara --store DIR ARGS…`, not yet run.
+    pub fn command(&self, args: &[&str]) -> assert_cmd::Command {
+        let mut command = assert_cmd::cargo_bin_cmd!("carbonara");
+        command
+            .env_remove("CARBONARA_STORE")
+            .arg("--store")
+            .arg(self.path())
+            .args(args);
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> assert_cmd::assert::Assert {
+        self.command(args).assert()
+    }
+
+    /// Runs a command that must succeed and returns its stdout.
+    pub fn stdout(&self, args: &[&str]) -> String {
+        let output = self.run(args).success().get_output().stdout.clone();
+        String::from_utf8(output).unwrap()
+    }
+
+    /// Runs a command that must succeed and parses its `-f json` output.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.extend(["-f", "json"]);
+        let text = self.stdout(&all);
+        // Python's NaN token is not JSON: tests compare it as a string.
+        serde_json::from_str(&text.replace("NaN", "\"NaN\"")).unwrap()
+    }
+
+    /// Creates a metric and returns its id.
+    pub fn create_metric(&self, name: &str, policy: &str) -> String {
+        let doc = self.json(&["metric", "create", name, "--archive-policy-name", policy]);
+        doc["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Writes a file in the store's directory and returns its path.
+    pub fn write_file(&self, name: &str, contents: &str) -> PathBuf {
+        let path = self.path().join(name);
+        std::fs::write(&path, contents).unwrap();
+        path
+    }
+}
+
+/// stderr of a finished command, as text.
+pub fn stderr_of(assert: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8(assert.get_output().stderr.clone()).unwrap()
+}

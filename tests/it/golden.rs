@@ -118,3 +118,78 @@ fn archive_files_are_byte_identical() {
         }
     }
 }
+
+/// The same cases through the binary: `archive-policy create`, `metric
+/// create`, `ingest csv` + `process` per batch, `measures show -f json`.
+#[test]
+fn the_binary_gives_gnocchis_measures() {
+    for case in golden_cases() {
+        let store = crate::common::TestStore::empty();
+        store.run(&["init", "--no-archive-policies"]).success();
+        let policy_doc = read_json(&case.join("policy.json"));
+        let policy = policy_from_json(&policy_doc);
+        let mut args = vec![
+            "archive-policy".to_owned(),
+            "create".to_owned(),
+            policy.name.clone(),
+        ];
+        args.extend(["-b".to_owned(), policy.back_window.to_string()]);
+        for item in &policy.definition {
+            let mut spec = format!("granularity:{}", item.granularity);
+            if let Some(points) = item.points {
+                spec.push_str(&format!(",points:{points}"));
+            }
+            args.extend(["-d".to_owned(), spec]);
+        }
+        for method in &policy.aggregation_methods {
+            args.extend(["-m".to_owned(), method.to_string()]);
+        }
+        store
+            .run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+            .success();
+        let expected = read_json(&case.join("expected.json"));
+        let mut ids = BTreeMap::new();
+        for name in expected["metrics"].as_object().unwrap().keys() {
+            ids.insert(name.clone(), store.create_metric(name, &policy.name));
+        }
+        for batch in batch_files(&case) {
+            store
+                .run(&[
+                    "ingest",
+                    "csv",
+                    "--metric-column",
+                    "metric",
+                    batch.to_str().unwrap(),
+                ])
+                .success();
+            store.run(&["process"]).success();
+        }
+        for (name, metric) in expected["metrics"].as_object().unwrap() {
+            for (method, by_granularity) in metric["measures"].as_object().unwrap() {
+                for (granularity, want) in by_granularity.as_object().unwrap() {
+                    let got = store.json(&[
+                        "measures",
+                        "show",
+                        &ids[name],
+                        "--aggregation",
+                        method,
+                        "--granularity",
+                        granularity,
+                    ]);
+                    let got: Vec<serde_json::Value> = got
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|r| serde_json::json!([r["timestamp"], r["granularity"], r["value"]]))
+                        .collect();
+                    assert_eq!(
+                        &serde_json::Value::Array(got),
+                        want,
+                        "{}: {name} {method} {granularity}",
+                        case.display()
+                    );
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! `carbonara archive-policy-rule`: which policy a metric created without
+//! one gets, by name pattern.
+
+use clap::Subcommand;
+
+use crate::document;
+use crate::error::Result;
+use crate::policy::ArchivePolicyRule;
+
+use super::Ctx;
+use super::output::Record;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a rule
+    Create {
+        /// Name of the rule
+        name: String,
+        /// Archive policy given to matching metrics
+        #[arg(short = 'a', long, value_name = "POLICY")]
+        archive_policy_name: String,
+        /// Shell pattern (`*`, `?`, `[seq]`) matched against metric names
+        #[arg(short = 'm', long, value_name = "PATTERN")]
+        metric_pattern: String,
+    },
+    /// List the rules, in matching order
+    List,
+    /// Show a rule
+    Show {
+        /// Name of the rule
+        name: String,
+    },
+    /// Delete a rule
+    Delete {
+        /// Name of the rule
+        name: String,
+    },
+}
+
+pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
+    let (_store, index) = ctx.open_store()?;
+    match args.command {
+        Command::Create {
+            name,
+            archive_policy_name,
+            metric_pattern,
+        } => {
+            let rule = ArchivePolicyRule {
+                name,
+                metric_pattern,
+                archive_policy_name,
+            };
+            index.create_rule(&rule)?;
+            ctx.print(&Record::show(document::archive_policy_rule(&rule)))
+        }
+        Command::List => {
+            let rows = index
+                .list_rules()?
+                .iter()
+                .map(|r| {
+                    document::archive_policy_rule(r)
+                        .into_iter()
+                        .map(|(_, v)| v)
+                        .collect()
+                })
+                .collect();
+            ctx.print(&Record::list(
+                ["name", "metric_pattern", "archive_policy_name"],
+                rows,
+            ))
+        }
+        Command::Show { name } => ctx.print(&Record::show(document::archive_policy_rule(
+            &index.get_rule(&name)?,
+        ))),
+        Command::Delete { name } => {
+            index.delete_rule(&name)?;
+            ctx.note(&format!("deleted archive policy rule {name}"));
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! `carbonara measures`: add measures to a metric, read its aggregates.
+
+use clap::Subcommand;
+
+use crate::error::{Error, Result};
+use crate::ingest::{self, MeasureBatch};
+use crate::json::Json;
+use crate::policy::AggregationMethod;
+use crate::process::{self, ProcessOptions};
+use crate::query::{self, MeasuresQuery};
+use crate::time::{self, Span};
+
+use super::output::Record;
+use super::{Ctx, timestamp_arg};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Add measures to a metric (processed by the next `process`)
+    Add {
+        /// Id or name of the metric
+        metric: String,
+        /// A measure as TIMESTAMP@VALUE (ISO 8601 or epoch seconds); repeat for more
+        #[arg(
+            short = 'm',
+            long = "measure",
+            required = true,
+            value_name = "TIMESTAMP@VALUE"
+        )]
+        measures: Vec<String>,
+    },
+    /// Show the aggregates of a metric
+    Show {
+        /// Id or name of the metric
+        metric: String,
+        /// Aggregation method to read
+        #[arg(long, default_value = "mean", value_name = "METHOD")]
+        aggregation: AggregationMethod,
+        /// Only this granularity of the archive policy (e.g. `60`, `1h`)
+        #[arg(long, value_name = "SPAN", value_parser = time::parse_timespan)]
+        granularity: Option<Span>,
+        /// First timestamp (ISO 8601, epoch seconds, or relative like `-1 hour`)
+        #[arg(long, value_name = "TIMESTAMP", allow_hyphen_values = true)]
+        start: Option<String>,
+        /// Timestamp to stop before (exclusive)
+        #[arg(long, value_name = "TIMESTAMP", allow_hyphen_values = true)]
+        stop: Option<String>,
+        /// Process this metric's waiting measures first
+        #[arg(long)]
+        refresh: bool,
+    },
+}
+
+/// `2015-01-01T00:00:00@12.5`: the value follows the last `@`.
+fn parse_measure(text: &str, ctx: &Ctx) -> Result<(time::Timestamp, f64)> {
+    let bad = |reason: String| Error::Usage(format!("--measure `{text}`: {reason}"));
+    let (timestamp, value) = text
+        .rsplit_once('@')
+        .ok_or_else(|| bad("expected TIMESTAMP@VALUE".to_owned()))?;
+    let timestamp = time::parse_timestamp(timestamp, ctx.now).map_err(|e| bad(e.to_string()))?;
+    let value =
+        time::parse_python_float(value).ok_or_else(|| bad(format!("`{value}` is not a number")))?;
+    Ok((timestamp, value))
+}
+
+pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
+    let (store, index) = ctx.open_store()?;
+    match args.command {
+        Command::Add { metric, measures } => {
+            let metric = index.find_metric(&metric)?;
+            let mut batch = MeasureBatch::default();
+            for text in &measures {
+                let (timestamp, value) = parse_measure(text, ctx)?;
+                batch.add(&metric.id.to_string(), timestamp, value);
+            }
+            ingest::store_batch(&store, &index, &batch, ctx.now)?;
+            ctx.note(&format!(
+                "added {} measures to metric {}",
+                measures.len(),
+                metric.id
+            ));
+            Ok(())
+        }
+        Command::Show {
+            metric,
+            aggregation,
+            granularity,
+            start,
+            stop,
+            refresh,
+        } => {
+            let metric = index.find_metric(&metric)?;
+            if refresh {
+                let options = ProcessOptions {
+                    metrics: Some(vec![metric.id]),
+                    ..ProcessOptions::default()
+                };
+                let report = process::run_pass(&store, &index, &options)?;
+                if let Some(failure) = report.failures.into_iter().next() {
+                    return Err(failure.into());
+                }
+            }
+            let query = MeasuresQuery {
+                aggregation,
+                granularity,
+                start: start
+                    .map(|s| timestamp_arg("start", &s, ctx.now))
+                    .transpose()?,
+                stop: stop
+                    .map(|s| timestamp_arg("stop", &s, ctx.now))
+                    .transpose()?,
+            };
+            let policy = index.get_archive_policy(&metric.archive_policy_name)?;
+            let measures = query::get_measures(&store.archive(), metric.id, &policy, &query)?;
+            let rows = measures
+                .iter()
+                .map(|m| {
+                    vec![
+                        Json::str(m.timestamp.to_api_string()),
+                        Json::Float(m.granularity.as_secs_f64()),
+                        Json::Float(m.value),
+                    ]
+                })
+                .collect();
+            ctx.print(&Record::list(["timestamp", "granularity", "value"], rows))
+        }
+    }
+}

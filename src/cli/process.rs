@@ -1,0 +1,47 @@
+//! `carbonara process`: one aggregation pass over every sack.
+
+use crate::error::{Error, Result};
+use crate::json::Json;
+use crate::process::{self, ProcessOptions};
+
+use super::Ctx;
+use super::output::Record;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Worker threads [default: one per core]
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
+}
+
+pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
+    let (store, index) = ctx.open_store()?;
+    let options = ProcessOptions {
+        jobs: args.jobs.map(usize::from),
+        metrics: None,
+    };
+    let started = std::time::Instant::now();
+    let report = process::run_pass(&store, &index, &options)?;
+    ctx.print(&Record::show([
+        ("metrics", Json::Int(report.metrics as i64)),
+        ("measures", Json::Int(report.measures as i64)),
+        ("orphan measures", Json::Int(report.orphan_measures as i64)),
+        ("busy sacks", Json::Int(report.busy_sacks as i64)),
+        ("expunged metrics", Json::Int(report.expunged as i64)),
+    ]))?;
+    let seconds = started.elapsed().as_secs_f64();
+    ctx.note(&format!(
+        "processed {} measures of {} metrics in {seconds:.3} s",
+        report.measures, report.metrics
+    ));
+    if report.failures.is_empty() {
+        return Ok(());
+    }
+    for failure in &report.failures {
+        ctx.warn(&format!("error: {failure}"));
+    }
+    Err(Error::Failed(format!(
+        "{} metrics could not be processed; their measures are kept",
+        report.failures.len()
+    )))
+}

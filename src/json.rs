@@ -1,0 +1,170 @@
+//! A JSON document writer that encodes like Python's `json.dumps`, as
+//! Gnocchi's API does: floats in `repr` form (`12.0`, `1e+16`) and the
+//! non-standard `NaN`, `Infinity` tokens, keys in the order given.
+
+use std::fmt::Write;
+
+use crate::pyfmt;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Json {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Array(Vec<Json>),
+    Object(Vec<(String, Json)>),
+}
+
+impl Json {
+    pub fn str(text: impl Into<String>) -> Json {
+        Json::Str(text.into())
+    }
+
+    /// `None` becomes `null`.
+    pub fn opt_str(text: Option<impl Into<String>>) -> Json {
+        text.map_or(Json::Null, |t| Json::Str(t.into()))
+    }
+
+    pub fn object<K: Into<String>>(fields: impl IntoIterator<Item = (K, Json)>) -> Json {
+        Json::Object(fields.into_iter().map(|(k, v)| (k.into(), v)).collect())
+    }
+
+    /// Compact, with Python's default separators (`", "`, `": "`).
+    pub fn to_python_string(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out, None, 0);
+        out
+    }
+
+    /// Indented by `indent` spaces per level.
+    pub fn to_pretty_string(&self, indent: usize) -> String {
+        let mut out = String::new();
+        self.write(&mut out, Some(indent), 0);
+        out
+    }
+
+    fn write(&self, out: &mut String, indent: Option<usize>, depth: usize) {
+        match self {
+            Json::Null => out.push_str("null"),
+            Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Json::Int(i) => {
+                let _ = write!(out, "{i}");
+            }
+            Json::Float(f) => out.push_str(&pyfmt::json_float(*f)),
+            Json::Str(s) => write_string(out, s),
+            Json::Array(items) => write_container(
+                out,
+                '[',
+                ']',
+                items.iter(),
+                indent,
+                depth,
+                |out, item, d| item.write(out, indent, d),
+            ),
+            Json::Object(fields) => write_container(
+                out,
+                '{',
+                '}',
+                fields.iter(),
+                indent,
+                depth,
+                |out, (k, v), d| {
+                    write_string(out, k);
+                    out.push_str(": ");
+                    v.write(out, indent, d);
+                },
+            ),
+        }
+    }
+}
+
+fn write_container<T>(
+    out: &mut String,
+    open: char,
+    close: char,
+    items: impl ExactSizeIterator<Item = T>,
+    indent: Option<usize>,
+    depth: usize,
+    write_item: impl Fn(&mut String, T, usize),
+) {
+    out.push(open);
+    let empty = items.len() == 0;
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push(',');
+            if indent.is_none() {
+                out.push(' ');
+            }
+        }
+        if let Some(width) = indent {
+            out.push('\n');
+            out.push_str(&" ".repeat(width * (depth + 1)));
+        }
+        write_item(out, item, depth + 1);
+    }
+    if let (Some(width), false) = (indent, empty) {
+        out.push('\n');
+        out.push_str(&" ".repeat(width * depth));
+    }
+    out.push(close);
+}
+
+/// A string with JSON escapes; non-ASCII is kept as is (UTF-8).
+fn write_string(out: &mut String, text: &str) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_like_python() {
+        let doc = Json::object([
+            ("name", Json::str("a\"b\n")),
+            (
+                "values",
+                Json::Array(vec![
+                    Json::Float(12.0),
+                    Json::Float(f64::NAN),
+                    Json::Float(1e16),
+                ]),
+            ),
+            ("none", Json::Null),
+            ("n", Json::Int(3)),
+            ("ok", Json::Bool(true)),
+        ]);
+        assert_eq!(
+            doc.to_python_string(),
+            r#"{"name": "a\"b\n", "values": [12.0, NaN, 1e+16], "none": null, "n": 3, "ok": true}"#
+        );
+    }
+
+    #[test]
+    fn pretty_printing_indents() {
+        let doc = Json::Array(vec![
+            Json::object([("a", Json::Int(1))]),
+            Json::Array(vec![]),
+        ]);
+        assert_eq!(
+            doc.to_pretty_string(2),
+            "[\n  {\n    \"a\": 1\n  },\n  []\n]"
+        );
+    }
+}

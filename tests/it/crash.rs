@@ -1,0 +1,220 @@
+//! SIGKILL at random moments: a killed `process` or `ingest` loses nothing,
+//! leaves no half state, and the store converges to exactly what an
+//! uninterrupted run writes. Also two `process` runs at once.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{TestStore, tree};
+
+const METRICS: usize = 12;
+const POINTS: usize = 6_000;
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Every archive file with its bytes.
+fn archive_snapshot(store: &Path) -> Vec<(String, Vec<u8>)> {
+    let archive = store.join("archive");
+    tree(&archive)
+        .into_iter()
+        .map(|path| {
+            let bytes = if path.ends_with('/') {
+                Vec::new()
+            } else {
+                std::fs::read(archive.join(&path)).unwrap()
+            };
+            (path, bytes)
+        })
+        .collect()
+}
+
+/// A store with one processed batch and one waiting, 12 metrics under
+/// the `high` policy.
+fn prepared_store() -> TestStore {
+    let store = TestStore::new();
+    for m in 0..METRICS {
+        store.create_metric(&format!("m{m}"), "high");
+    }
+    for (batch, offset) in [(1, 0), (2, POINTS / 2)] {
+        let mut csv = String::from("metric,timestamp,value\n");
+        for m in 0..METRICS {
+            for i in 0..POINTS {
+                let second = 1_704_067_200 + offset + i;
+                csv.push_str(&format!("m{m},{second},{}\n", (i * 7 + m * 13) % 101));
+            }
+        }
+        let file = store.write_file(&format!("batch{batch}.csv"), &csv);
+        store
+            .run(&[
+                "ingest",
+                "csv",
+                "--metric-column",
+                "metric",
+                file.to_str().unwrap(),
+            ])
+            .success();
+        if batch == 1 {
+            store.run(&["process"]).success();
+        }
+    }
+    store
+}
+
+fn spawn(store: &Path, args: &[&str]) -> std::process::Child {
+    Command::new(assert_cmd::cargo::cargo_bin!("carbonara"))
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn run_ok(store: &Path, args: &[&str]) {
+    assert!(
+        spawn(store, args).wait().unwrap().success(),
+        "{args:?} failed"
+    );
+}
+
+/// Delays spread over `total`, in a scrambled but fixed order.
+fn kill_delays(total: Duration, count: u32) -> Vec<Duration> {
+    (0..count)
+        .map(|i| total * ((i * 7 + 3) % count) / count + Duration::from_millis(1))
+        .collect()
+}
+
+#[test]
+fn a_killed_pass_converges_to_the_uninterrupted_archive() {
+    let template = prepared_store();
+    let reference = tempfile::tempdir().unwrap();
+    copy_dir(template.path(), reference.path());
+    let started = Instant::now();
+    run_ok(reference.path(), &["process"]);
+    let duration = started.elapsed();
+    let expected = archive_snapshot(reference.path());
+
+    for (attempt, delay) in kill_delays(duration, 8).into_iter().enumerate() {
+        let victim = tempfile::tempdir().unwrap();
+        copy_dir(template.path(), victim.path());
+        let mut child = spawn(victim.path(), &["process"]);
+        std::thread::sleep(delay);
+        let _ = child.kill();
+        child.wait().unwrap();
+        // Measures are either still queued or in the archive; a new pass
+        // finishes the job.
+        run_ok(victim.path(), &["process"]);
+        let got = archive_snapshot(victim.path());
+        assert!(
+            got == expected,
+            "attempt {attempt} (killed after {delay:?} of {duration:?}): archive differs"
+        );
+        let status = spawn(victim.path(), &["status", "-f", "value"])
+            .wait_with_output()
+            .unwrap();
+        assert!(status.status.success());
+        let leftovers = std::fs::read_dir(victim.path().join("tmp"))
+            .unwrap()
+            .count();
+        assert_eq!(leftovers, 0, "attempt {attempt}: transactions left in tmp/");
+    }
+}
+
+#[test]
+fn two_passes_at_once_split_the_work() {
+    let template = prepared_store();
+    let reference = tempfile::tempdir().unwrap();
+    copy_dir(template.path(), reference.path());
+    run_ok(reference.path(), &["process"]);
+    let expected = archive_snapshot(reference.path());
+
+    let both = tempfile::tempdir().unwrap();
+    copy_dir(template.path(), both.path());
+    let first = spawn(both.path(), &["process", "--jobs", "1"]);
+    let second = spawn(both.path(), &["process", "--jobs", "1"]);
+    assert!(first.wait_with_output().unwrap().status.success());
+    assert!(second.wait_with_output().unwrap().status.success());
+    // A sack busy in one run may have been skipped by the other.
+    run_ok(both.path(), &["process"]);
+    assert!(archive_snapshot(both.path()) == expected, "archive differs");
+}
+
+#[test]
+fn a_killed_ingest_stores_all_or_nothing() {
+    let store = TestStore::new();
+    for m in 0..50 {
+        store.create_metric(&format!("m{m}"), "low");
+    }
+    let mut csv = String::from("metric,timestamp,value\n");
+    let lines = 100_000;
+    for i in 0..lines {
+        csv.push_str(&format!("m{},{},{}\n", i % 50, 1_704_067_200 + i, i));
+    }
+    let file = store.write_file("big.csv", &csv);
+    let started = Instant::now();
+    let reference = tempfile::tempdir().unwrap();
+    copy_dir(store.path(), reference.path());
+    run_ok(
+        reference.path(),
+        &[
+            "ingest",
+            "csv",
+            "--metric-column",
+            "metric",
+            file.to_str().unwrap(),
+        ],
+    );
+    let duration = started.elapsed();
+
+    for delay in kill_delays(duration, 6) {
+        let victim = tempfile::tempdir().unwrap();
+        copy_dir(store.path(), victim.path());
+        let mut child = spawn(
+            victim.path(),
+            &[
+                "ingest",
+                "csv",
+                "--metric-column",
+                "metric",
+                file.to_str().unwrap(),
+            ],
+        );
+        std::thread::sleep(delay);
+        let _ = child.kill();
+        child.wait().unwrap();
+        let status = Command::new(assert_cmd::cargo::cargo_bin!("carbonara"))
+            .arg("--store")
+            .arg(victim.path())
+            .args([
+                "status",
+                "-f",
+                "value",
+                "-c",
+                "storage/total number of measures to process",
+            ])
+            .output()
+            .unwrap();
+        let waiting: usize = String::from_utf8(status.stdout)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(
+            waiting == 0 || waiting == lines,
+            "killed after {delay:?}: {waiting} measures stored"
+        );
+    }
+}

@@ -1,0 +1,276 @@
+//! `measures add`, `measures show` and `process` through the binary.
+
+use predicates::str::contains;
+use serde_json::json;
+
+use crate::common::TestStore;
+
+/// A metric with 1 min × 1 day and 1 h × 7 days, the given methods.
+fn store_with_metric(methods: &[&str]) -> TestStore {
+    let store = TestStore::new();
+    let mut args = vec![
+        "archive-policy",
+        "create",
+        "p",
+        "-d",
+        "granularity:1m,timespan:1d",
+        "-d",
+        "granularity:1h,timespan:7d",
+    ];
+    for method in methods {
+        args.extend(["-m", method]);
+    }
+    store.run(&args).success();
+    store.create_metric("m", "p");
+    store
+}
+
+fn rows(doc: &serde_json::Value) -> Vec<(String, f64, serde_json::Value)> {
+    doc.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["timestamp"].as_str().unwrap().to_owned(),
+                r["granularity"].as_f64().unwrap(),
+                r["value"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn added_measures_are_aggregated_by_process() {
+    let store = store_with_metric(&["mean", "max", "count"]);
+    store
+        .run(&[
+            "measures",
+            "add",
+            "m",
+            "-m",
+            "2024-01-01T12:00:00@3",
+            "-m",
+            "2024-01-01T12:00:30@5",
+            "-m",
+            "1704110460@10",
+            "-m",
+            "2024-01-01T13:01:00+01:00@2.5",
+        ])
+        .success();
+    assert_eq!(store.json(&["measures", "show", "m"]), json!([]));
+    let status = store.json(&["status"]);
+    assert_eq!(
+        status["storage/number of metric having measures to process"],
+        1
+    );
+    assert_eq!(status["storage/total number of measures to process"], 4);
+    let report = store.json(&["process"]);
+    assert_eq!(
+        (report["metrics"].clone(), report["measures"].clone()),
+        (json!(1), json!(4))
+    );
+    // 12:01:00 is given twice (10, and 2.5 at +01:00): the smaller value wins.
+    let mean = rows(&store.json(&["measures", "show", "m"]));
+    assert_eq!(
+        mean,
+        [
+            ("2024-01-01T12:00:00+00:00".to_owned(), 3600.0, json!(3.5)),
+            ("2024-01-01T12:00:00+00:00".to_owned(), 60.0, json!(4.0)),
+            ("2024-01-01T12:01:00+00:00".to_owned(), 60.0, json!(2.5)),
+        ]
+    );
+    let count = rows(&store.json(&[
+        "measures",
+        "show",
+        "m",
+        "--aggregation",
+        "count",
+        "--granularity",
+        "1h",
+    ]));
+    assert_eq!(
+        count,
+        [("2024-01-01T12:00:00+00:00".to_owned(), 3600.0, json!(3.0))]
+    );
+    assert_eq!(
+        store.json(&["status"])["storage/total number of measures to process"],
+        0
+    );
+}
+
+#[test]
+fn start_and_stop_select_buckets() {
+    let store = store_with_metric(&["mean"]);
+    let mut args = vec!["measures".to_owned(), "add".to_owned(), "m".to_owned()];
+    for minute in 0..10 {
+        args.push("-m".into());
+        args.push(format!("2024-01-01T12:{minute:02}:10@{minute}"));
+    }
+    store
+        .run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .success();
+    store.run(&["process"]).success();
+    let show = |extra: &[&str]| {
+        let mut all = vec![
+            "measures",
+            "show",
+            "m",
+            "--granularity",
+            "60",
+            "-f",
+            "value",
+            "-c",
+            "value",
+        ];
+        all.extend(extra);
+        store.stdout(&all)
+    };
+    // start is rounded down to the granularity; stop is exclusive.
+    assert_eq!(
+        show(&[
+            "--start",
+            "2024-01-01T12:07:30",
+            "--stop",
+            "2024-01-01T12:09:00"
+        ]),
+        "7.0\n8.0\n"
+    );
+    assert_eq!(show(&["--start", "1704110940"]), "9.0\n");
+    assert_eq!(show(&["--stop", "2024-01-01T12:01:00Z"]), "0.0\n");
+    store
+        .run(&["measures", "show", "m", "--start", "not a time"])
+        .failure()
+        .code(2)
+        .stderr(contains("--start"));
+}
+
+#[test]
+fn refresh_processes_the_metric_first() {
+    let store = store_with_metric(&["mean"]);
+    store.create_metric("other", "p");
+    store
+        .run(&["measures", "add", "m", "-m", "2024-01-01T00:00:00@4"])
+        .success();
+    store
+        .run(&["measures", "add", "other", "-m", "2024-01-01T00:00:00@4"])
+        .success();
+    let values = store.stdout(&[
+        "measures",
+        "show",
+        "m",
+        "--refresh",
+        "--granularity",
+        "1m",
+        "-f",
+        "value",
+        "-c",
+        "value",
+    ]);
+    assert_eq!(values, "4.0\n");
+    // Only that metric was processed.
+    assert_eq!(
+        store.json(&["status"])["storage/total number of measures to process"],
+        1
+    );
+}
+
+#[test]
+fn unknown_aggregations_and_granularities() {
+    let store = store_with_metric(&["mean"]);
+    let id = store.json(&["metric", "show", "m"])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    store
+        .run(&["measures", "show", "m", "--aggregation", "max"])
+        .failure()
+        .code(1)
+        .stderr(contains(format!(
+            "Aggregation method 'max' does not exist for metric {id}"
+        )));
+    store
+        .run(&["measures", "show", "m", "--granularity", "42"])
+        .failure()
+        .stderr(contains(format!(
+            "Aggregation method 'mean' at granularity '42.0' for metric {id} does not exist"
+        )));
+    store
+        .run(&["measures", "show", "m", "--aggregation", "avg"])
+        .failure()
+        .code(2);
+}
+
+#[test]
+fn bad_measures_are_usage_errors_and_store_nothing() {
+    let store = store_with_metric(&["mean"]);
+    for bad in [
+        "2024-01-01T00:00:00",
+        "yesterday@1",
+        "2024-01-01@x",
+        "1969-12-31T00:00:00@1",
+    ] {
+        store
+            .run(&[
+                "measures",
+                "add",
+                "m",
+                "-m",
+                "2024-01-01T00:00:00@1",
+                "-m",
+                bad,
+            ])
+            .failure()
+            .code(2)
+            .stderr(contains(format!("--measure `{bad}`")));
+    }
+    assert_eq!(
+        store.json(&["status"])["storage/total number of measures to process"],
+        0
+    );
+    store
+        .run(&["measures", "add", "nope", "-m", "2024-01-01T00:00:00@1"])
+        .failure()
+        .code(1)
+        .stderr(contains("Metric nope does not exist"));
+}
+
+#[test]
+fn nan_and_infinity_are_kept() {
+    let store = store_with_metric(&["mean", "max", "min"]);
+    store
+        .run(&[
+            "measures",
+            "add",
+            "m",
+            "-m",
+            "2024-01-01T00:00:00@nan",
+            "-m",
+            "2024-01-01T00:00:01@1",
+            "-m",
+            "2024-01-01T00:01:00@inf",
+        ])
+        .success();
+    store.run(&["process"]).success();
+    let show = |method: &str| {
+        store.stdout(&[
+            "measures",
+            "show",
+            "m",
+            "--aggregation",
+            method,
+            "--granularity",
+            "1m",
+            "-f",
+            "value",
+            "-c",
+            "value",
+        ])
+    };
+    assert_eq!(show("max"), "nan\ninf\n");
+    assert_eq!(show("min"), "1.0\ninf\n");
+    let json = store.stdout(&["measures", "show", "m", "--granularity", "1m", "-f", "json"]);
+    assert!(
+        json.contains("\"value\": NaN") && json.contains("\"value\": Infinity"),
+        "{json}"
+    );
+}

@@ -1,0 +1,252 @@
+//! `archive-policy` and `archive-policy-rule` through the binary.
+
+use predicates::str::contains;
+
+use crate::common::TestStore;
+
+#[test]
+fn init_creates_gnocchis_default_policies_and_rule() {
+    let store = TestStore::new();
+    let names = store.stdout(&["archive-policy", "list", "-f", "value", "-c", "name"]);
+    assert_eq!(names, "bool\nhigh\nlow\nmedium\n");
+    let medium = store.json(&["archive-policy", "show", "medium"]);
+    assert_eq!(medium["back_window"], 0);
+    assert_eq!(medium["definition"][0]["granularity"], "0:01:00");
+    assert_eq!(medium["definition"][0]["points"], 10080);
+    assert_eq!(medium["definition"][1]["timespan"], "365 days, 0:00:00");
+    assert_eq!(
+        medium["aggregation_methods"],
+        serde_json::json!(["count", "max", "mean", "min", "std", "sum"])
+    );
+    let rules = store.json(&["archive-policy-rule", "list"]);
+    assert_eq!(
+        rules,
+        serde_json::json!([{"name": "default", "metric_pattern": "*", "archive_policy_name": "low"}])
+    );
+}
+
+#[test]
+fn init_without_policies_and_twice() {
+    let store = TestStore::empty();
+    store.run(&["init", "--no-archive-policies"]).success();
+    assert_eq!(store.stdout(&["archive-policy", "list", "-f", "value"]), "");
+    store
+        .run(&["init"])
+        .failure()
+        .code(1)
+        .stderr(contains("is already a carbonara store"));
+}
+
+#[test]
+fn create_show_update_delete() {
+    let store = TestStore::new();
+    let created = store.json(&[
+        "archive-policy",
+        "create",
+        "fine",
+        "-d",
+        "granularity:1s,timespan:1h",
+        "-d",
+        "points:60,timespan:1h",
+        "-b",
+        "2",
+        "-m",
+        "mean",
+        "-m",
+        "95pct",
+        "-m",
+        "rate:last",
+    ]);
+    assert_eq!(created["back_window"], 2);
+    assert_eq!(created["definition"][1]["granularity"], "0:01:00");
+    assert_eq!(
+        created["aggregation_methods"],
+        serde_json::json!(["95pct", "mean", "rate:last"])
+    );
+    let relative = store.json(&[
+        "archive-policy",
+        "create",
+        "rel",
+        "-d",
+        "granularity:5m,points:12",
+        "-m",
+        "-std",
+        "-m",
+        "+last",
+    ]);
+    assert_eq!(
+        relative["aggregation_methods"],
+        serde_json::json!(["count", "last", "max", "mean", "min", "sum"])
+    );
+    let updated = store.json(&[
+        "archive-policy",
+        "update",
+        "fine",
+        "-d",
+        "granularity:1s,points:7200",
+        "-d",
+        "granularity:60,points:10",
+    ]);
+    assert_eq!(updated["definition"][0]["timespan"], "2:00:00");
+    assert_eq!(updated["back_window"], 2);
+    store
+        .run(&[
+            "archive-policy",
+            "update",
+            "fine",
+            "-d",
+            "granularity:2s,points:10",
+            "-d",
+            "granularity:60,points:10",
+        ])
+        .failure()
+        .stderr(contains(
+            "Archive policy fine does not support change: 2.0 granularity interval was changed",
+        ));
+    store
+        .run(&[
+            "archive-policy",
+            "update",
+            "fine",
+            "-d",
+            "granularity:1s,points:10",
+        ])
+        .failure()
+        .stderr(contains("Cannot add or drop granularities"));
+    store.run(&["archive-policy", "delete", "fine"]).success();
+    store
+        .run(&["archive-policy", "show", "fine"])
+        .failure()
+        .code(1)
+        .stderr(contains("Archive policy fine does not exist"));
+}
+
+#[test]
+fn invalid_policies_are_refused_with_gnocchis_messages() {
+    let store = TestStore::new();
+    let refuse = |args: &[&str], message: &str| {
+        let mut all = vec!["archive-policy", "create", "p"];
+        all.extend(args);
+        let assert = store.run(&all).failure();
+        let stderr = crate::common::stderr_of(&assert);
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    };
+    refuse(
+        &["-d", "granularity:1m,timespan:30s"],
+        "Calculated number of points is < 0",
+    );
+    refuse(
+        &["-d", "granularity:1m,points:10,timespan:1h"],
+        "timespan ≠ granularity × points",
+    );
+    refuse(
+        &["-d", "points:10"],
+        "At least two of granularity/points/timespan must be provided",
+    );
+    refuse(
+        &["-d", "granularity:1m,points:0"],
+        "Number of points should be > 0",
+    );
+    refuse(
+        &["-d", "granularity:1m", "-d", "granularity:60s,points:3"],
+        "More than one archive policy uses granularity `60.0'",
+    );
+    refuse(
+        &["-d", "granularity:1m", "-m", "avg"],
+        "Invalid aggregation method `avg'",
+    );
+    refuse(&["-d", "granularity:1 month"], "Unable to parse timespan");
+    refuse(
+        &["-d", "granularity:1m", "-m", "mean", "-m", "+max"],
+        "Invalid value for aggregation_methods",
+    );
+    store
+        .run(&["archive-policy", "create", "low", "-d", "granularity:1m"])
+        .failure()
+        .stderr(contains("Archive policy low already exists"));
+    // Bad definitions are argument errors.
+    store
+        .run(&["archive-policy", "create", "p", "-d", "granularity=1m"])
+        .failure()
+        .code(2);
+}
+
+#[test]
+fn policies_in_use_are_kept() {
+    let store = TestStore::new();
+    store.create_metric("cpu", "medium");
+    store
+        .run(&["archive-policy", "delete", "medium"])
+        .failure()
+        .stderr(contains("Archive policy medium is still in use"));
+    store
+        .run(&["archive-policy", "delete", "low"])
+        .failure()
+        .stderr(contains("Archive policy low is still in use"));
+    store
+        .run(&["archive-policy-rule", "delete", "default"])
+        .success();
+    store.run(&["archive-policy", "delete", "low"]).success();
+}
+
+#[test]
+fn rules_are_listed_in_matching_order() {
+    let store = TestStore::new();
+    store
+        .run(&[
+            "archive-policy-rule",
+            "create",
+            "disk",
+            "-a",
+            "high",
+            "-m",
+            "disk.*",
+        ])
+        .success();
+    store
+        .run(&[
+            "archive-policy-rule",
+            "create",
+            "disk-io",
+            "--archive-policy-name",
+            "medium",
+            "--metric-pattern",
+            "disk.io.*",
+        ])
+        .success();
+    let names = store.stdout(&["archive-policy-rule", "list", "-f", "value", "-c", "name"]);
+    assert_eq!(names, "disk-io\ndisk\ndefault\n");
+    let rule = store.json(&["archive-policy-rule", "show", "disk"]);
+    assert_eq!(rule["metric_pattern"], "disk.*");
+    store
+        .run(&[
+            "archive-policy-rule",
+            "create",
+            "disk",
+            "-a",
+            "low",
+            "-m",
+            "x",
+        ])
+        .failure()
+        .stderr(contains("Archive policy rule disk already exists"));
+    store
+        .run(&[
+            "archive-policy-rule",
+            "create",
+            "x",
+            "-a",
+            "nope",
+            "-m",
+            "x",
+        ])
+        .failure()
+        .stderr(contains("Archive policy nope does not exist"));
+    store
+        .run(&["archive-policy-rule", "delete", "disk"])
+        .success();
+    store
+        .run(&["archive-policy-rule", "show", "disk"])
+        .failure()
+        .stderr(contains("Archive policy rule disk does not exist"));
+}
