@@ -11,6 +11,11 @@ use clap::Parser;
 use carbonara::cli::{self, Cli};
 use carbonara::error::Error;
 
+/// mimalloc keeps freed memory for reuse; glibc hands large blocks back to
+/// the kernel, so every batch paid page faults again for its columns.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli::run(cli) {

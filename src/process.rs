@@ -67,7 +67,7 @@ pub struct PassReport {
 /// The files one metric's batch changes.
 #[derive(Default)]
 struct MetricChanges {
-    puts: Vec<(PathBuf, Vec<u8>)>,
+    writes: Vec<(PathBuf, Vec<u8>)>,
     deletes: Vec<PathBuf>,
     consumed: Vec<PathBuf>,
     measures: u64,
@@ -169,8 +169,8 @@ fn run_pass_in_pool(
                     } else {
                         report.orphan_measures += changes.measures;
                     }
-                    for (path, bytes) in changes.puts {
-                        transaction.put(path, bytes);
+                    for (path, bytes) in changes.writes {
+                        transaction.write(path, bytes);
                     }
                     for path in changes.deletes.into_iter().chain(changes.consumed) {
                         transaction.delete(path);
@@ -239,7 +239,7 @@ fn process_metric(
         }
         for (key, points) in &plan.writes {
             let merged = archive.read_split(id, method, *key)?.merged_with(points);
-            changes.puts.push((
+            changes.writes.push((
                 archive.split_path(id, method, *key),
                 codec::encode_split(*key, &merged),
             ));
@@ -247,7 +247,7 @@ fn process_metric(
     }
     let bound = codec::encode_bound(&update.bound)
         .map_err(|source| Error::Encode { metric: id, source })?;
-    changes.puts.push((archive.bound_path(id), bound));
+    changes.writes.push((archive.bound_path(id), bound));
     Ok(changes)
 }
 

@@ -26,96 +26,136 @@ pub struct Grouped<'a> {
     values: &'a [f64],
     /// Start of each non-empty bucket, ascending.
     buckets: Vec<Timestamp>,
-    /// Number of points in each bucket.
-    counts: Vec<usize>,
+    /// Bucket i holds `values[offsets[i]..offsets[i + 1]]`.
+    offsets: Vec<usize>,
     /// Each bucket's values sorted (NaN last), computed on first use.
     sorted: OnceCell<Vec<f64>>,
 }
 
 impl<'a> Grouped<'a> {
-    /// Groups by `round_down(t, granularity)`.
+    /// Groups by `round_down(t, granularity)`. Bucket ends are found by
+    /// galloping: `round_down` is monotonic, so a bucket of n points costs
+    /// O(log n) roundings instead of n.
     pub fn by_granularity(timestamps: &[Timestamp], values: &'a [f64], granularity: Span) -> Self {
-        Self::by_bucket(timestamps.iter().map(|t| t.round_down(granularity)), values)
+        let n = timestamps.len();
+        let bucket_of = |i: usize| timestamps[i].round_down(granularity);
+        let mut buckets = Vec::new();
+        let mut offsets = vec![0];
+        let mut start = 0;
+        let mut label = if n > 0 {
+            bucket_of(0)
+        } else {
+            Timestamp::EPOCH
+        };
+        while start < n {
+            // Gallop: [start, known_in) is in the bucket; find a point outside.
+            let mut known_in = start + 1;
+            let mut step = 1;
+            let (mut outside, mut next_label) = (n, label);
+            while known_in < n {
+                let probe = (known_in + step - 1).min(n - 1);
+                let probe_label = bucket_of(probe);
+                if probe_label != label {
+                    (outside, next_label) = (probe, probe_label);
+                    break;
+                }
+                known_in = probe + 1;
+                step *= 2;
+            }
+            let end = if outside == known_in {
+                outside
+            } else {
+                known_in
+                    + timestamps[known_in..outside]
+                        .partition_point(|t| t.round_down(granularity) == label)
+            };
+            buckets.push(label);
+            offsets.push(end);
+            if end < n {
+                label = if end == outside {
+                    next_label
+                } else {
+                    bucket_of(end)
+                };
+            }
+            start = end;
+        }
+        Grouped {
+            values,
+            buckets,
+            offsets,
+            sorted: OnceCell::new(),
+        }
     }
 
     /// Groups by a bucket label per point; labels must not decrease.
     pub fn by_bucket(labels: impl Iterator<Item = Timestamp>, values: &'a [f64]) -> Self {
         let mut buckets: Vec<Timestamp> = Vec::new();
-        let mut counts: Vec<usize> = Vec::new();
-        for label in labels {
+        let mut offsets = vec![0];
+        for (i, label) in labels.enumerate() {
             if buckets.last() == Some(&label) {
-                *counts.last_mut().expect("a bucket exists") += 1;
+                *offsets.last_mut().expect("offsets start with 0") = i + 1;
             } else {
                 buckets.push(label);
-                counts.push(1);
+                offsets.push(i + 1);
             }
         }
         Grouped {
             values,
             buckets,
-            counts,
+            offsets,
             sorted: OnceCell::new(),
         }
     }
 
-    /// Each bucket's (first index, count) in `values`.
-    fn ranges(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
-        self.counts.iter().scan(0usize, |start, &count| {
-            let range = (*start, count);
-            *start += count;
-            Some(range)
-        })
+    /// Each bucket's range in `values`.
+    fn ranges(&self) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+        self.offsets.windows(2).map(|w| w[0]..w[1])
     }
 
     fn sorted(&self) -> &[f64] {
         self.sorted.get_or_init(|| {
             let mut sorted = self.values.to_vec();
-            for (start, count) in self.ranges() {
-                // Stable, like numpy's lexsort: equal values keep time order.
-                sorted[start..start + count].sort_by(nan_last);
+            for range in self.ranges() {
+                if range.len() > 1 {
+                    // Stable, like numpy's lexsort: equal values keep time order.
+                    sorted[range].sort_by(nan_last);
+                }
             }
             sorted
         })
     }
 
-    fn per_bucket(&self, value_of: impl Fn(usize, usize) -> f64) -> Points {
+    fn per_bucket(&self, value_of: impl Fn(std::ops::Range<usize>) -> f64) -> Points {
         Points {
             timestamps: self.buckets.clone(),
-            values: self
-                .ranges()
-                .map(|(start, count)| value_of(start, count))
-                .collect(),
+            values: self.ranges().map(value_of).collect(),
         }
     }
 
-    fn sums(&self) -> Vec<f64> {
-        self.ranges()
-            .map(|(start, count)| {
-                self.values[start..start + count]
-                    .iter()
-                    .fold(0.0, |acc, v| acc + v)
-            })
-            .collect()
+    /// Sequential sums, starting from +0.0 like numpy's `bincount`.
+    fn sum(&self, range: std::ops::Range<usize>) -> f64 {
+        self.values[range].iter().fold(0.0, |acc, v| acc + v)
     }
 
     /// Computes one method over every bucket.
     pub fn aggregate(&self, method: BaseMethod) -> Points {
         match method {
-            BaseMethod::Count => self.per_bucket(|_, count| count as f64),
-            BaseMethod::Sum => Points {
-                timestamps: self.buckets.clone(),
-                values: self.sums(),
-            },
-            BaseMethod::Mean => self.mean(),
-            BaseMethod::First => self.per_bucket(|start, _| self.values[start]),
-            BaseMethod::Last => self.per_bucket(|start, count| self.values[start + count - 1]),
-            BaseMethod::Min => self.per_bucket(|start, count| self.min(start, count)),
-            BaseMethod::Max => self.per_bucket(|start, count| self.max(start, count)),
+            BaseMethod::Count => self.per_bucket(|r| r.len() as f64),
+            BaseMethod::Sum => self.per_bucket(|r| self.sum(r)),
+            BaseMethod::Mean => self.per_bucket(|r| {
+                let count = r.len() as f64;
+                self.sum(r) / count
+            }),
+            BaseMethod::First => self.per_bucket(|r| self.values[r.start]),
+            BaseMethod::Last => self.per_bucket(|r| self.values[r.end - 1]),
+            BaseMethod::Min => self.per_bucket(|r| min(&self.values[r])),
+            BaseMethod::Max => self.per_bucket(|r| max(&self.values[r])),
             BaseMethod::Median => {
                 let sorted = self.sorted();
-                self.per_bucket(|start, count| {
-                    let high = start + count / 2;
-                    let low = if count % 2 == 1 { high } else { high - 1 };
+                self.per_bucket(|r| {
+                    let high = r.start + r.len() / 2;
+                    let low = if r.len() % 2 == 1 { high } else { high - 1 };
                     (sorted[low] + sorted[high]) / 2.0
                 })
             }
@@ -124,52 +164,16 @@ impl<'a> Grouped<'a> {
         }
     }
 
-    fn mean(&self) -> Points {
-        let values = self
-            .sums()
-            .into_iter()
-            .zip(&self.counts)
-            .map(|(sum, &count)| sum / count as f64)
-            .collect();
-        Points {
-            timestamps: self.buckets.clone(),
-            values,
-        }
-    }
-
-    /// The first smallest value in sorted order; NaN only if all are NaN.
-    fn min(&self, start: usize, count: usize) -> f64 {
-        let bucket = &self.values[start..start + count];
-        let mut best = bucket[0];
-        for &v in &bucket[1..] {
-            if nan_last(&v, &best) == Ordering::Less {
-                best = v;
-            }
-        }
-        best
-    }
-
-    /// The last largest value in sorted order; NaN if any is NaN.
-    fn max(&self, start: usize, count: usize) -> f64 {
-        let bucket = &self.values[start..start + count];
-        let mut best = bucket[0];
-        for &v in &bucket[1..] {
-            if nan_last(&v, &best) != Ordering::Less {
-                best = v;
-            }
-        }
-        best
-    }
-
     /// Sample standard deviation (n − 1); buckets of one point are left out.
     fn std(&self) -> Points {
-        let means = self.mean().values;
         let mut out = Points::default();
-        for (((start, count), mean), &bucket) in self.ranges().zip(means).zip(&self.buckets) {
+        for (range, &bucket) in self.ranges().zip(&self.buckets) {
+            let count = range.len();
             if count < 2 {
                 continue;
             }
-            let squares = self.values[start..start + count]
+            let mean = self.sum(range.clone()) / count as f64;
+            let squares = self.values[range]
                 .iter()
                 .fold(0.0, |acc, v| acc + (v - mean) * (v - mean));
             out.push(bucket, (squares / (count - 1) as f64).sqrt());
@@ -183,11 +187,17 @@ impl<'a> Grouped<'a> {
     fn percentile(&self, q: u8) -> Points {
         let sorted = self.sorted();
         let fraction = f64::from(q) / 100.0;
-        self.per_bucket(|start, count| {
-            let position = start as f64 + (count - 1) as f64 * fraction;
-            let low = position.floor();
-            let high = position.ceil();
-            let (low_index, high_index) = (low as usize, high as usize);
+        self.per_bucket(|r| {
+            let position = r.start as f64 + (r.len() - 1) as f64 * fraction;
+            // floor and ceil of a non-negative position, without libm calls.
+            let low_index = position as usize;
+            let low = low_index as f64;
+            let high_index = if low == position {
+                low_index
+            } else {
+                low_index + 1
+            };
+            let high = high_index as f64;
             if low_index == high_index {
                 sorted[low_index]
             } else {
@@ -195,6 +205,28 @@ impl<'a> Grouped<'a> {
             }
         })
     }
+}
+
+/// The first smallest value in sorted order; NaN only if all are NaN.
+fn min(bucket: &[f64]) -> f64 {
+    let mut best = bucket[0];
+    for &v in &bucket[1..] {
+        if v < best || (best.is_nan() && !v.is_nan()) {
+            best = v;
+        }
+    }
+    best
+}
+
+/// The last largest value in sorted order; NaN if any is NaN.
+fn max(bucket: &[f64]) -> f64 {
+    let mut best = bucket[0];
+    for &v in &bucket[1..] {
+        if v.is_nan() || (!best.is_nan() && v >= best) {
+            best = v;
+        }
+    }
+    best
 }
 
 /// The differences between consecutive points (`rate:` methods), each placed
@@ -322,6 +354,33 @@ mod tests {
         points.extend([(60, 2.0), (61, 4.0)]);
         assert_eq!(compute(&points, 60, "56pct")[1], 3.120000000000001);
         assert_eq!(compute(&[(0, 2.0), (1, 4.0)], 60, "56pct"), [3.12]);
+    }
+
+    #[test]
+    fn min_and_max_keep_numpys_order_for_zeros_and_nan() {
+        // Stable sorted order: the first of equal minima, the last of equal maxima.
+        assert_eq!(min(&[0.0, -0.0]).to_bits(), 0.0f64.to_bits());
+        assert_eq!(max(&[0.0, -0.0]).to_bits(), (-0.0f64).to_bits());
+        assert_eq!(min(&[f64::NAN, 2.0, 1.0]), 1.0);
+        assert!(max(&[1.0, f64::NAN, 3.0]).is_nan());
+        assert!(min(&[f64::NAN, f64::NAN]).is_nan());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn galloping_groups_like_rounding_each_point(
+            steps in proptest::collection::vec(1i64..5_000_000_000, 1..300),
+            granularity in 1i64..100_000_000_000,
+        ) {
+            let mut t = 1_388_577_600 * S;
+            let timestamps: Vec<Timestamp> = steps.iter().map(|s| { t += s; Timestamp::from_nanos(t) }).collect();
+            let values = vec![1.0; timestamps.len()];
+            let span = Span::from_nanos(granularity);
+            let galloped = Grouped::by_granularity(&timestamps, &values, span);
+            let each = Grouped::by_bucket(timestamps.iter().map(|t| t.round_down(span)), &values);
+            proptest::prop_assert_eq!(&galloped.buckets, &each.buckets);
+            proptest::prop_assert_eq!(&galloped.offsets, &each.offsets);
+        }
     }
 
     #[test]

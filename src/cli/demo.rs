@@ -192,10 +192,5 @@ fn read(
         start: None,
         stop: None,
     };
-    Ok(query::get_measures(
-        &store.archive(),
-        metric.id,
-        policy,
-        &query,
-    )?)
+    Ok(query::get_measures(store, metric.id, policy, &query)?)
 }

@@ -116,7 +116,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                     .transpose()?,
             };
             let policy = index.get_archive_policy(&metric.archive_policy_name)?;
-            let measures = query::get_measures(&store.archive(), metric.id, &policy, &query)?;
+            let measures = query::get_measures(&store, metric.id, &policy, &query)?;
             let rows = measures
                 .iter()
                 .map(|m| {

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::Error;
 use crate::carbonara::{Points, SplitKey};
 use crate::policy::{Aggregation, AggregationMethod, ArchivePolicy};
+use crate::store::Store;
 use crate::store::archive::Archive;
 use crate::time::{Span, Timestamp};
 
@@ -30,8 +31,19 @@ pub struct Measure {
     pub value: f64,
 }
 
-/// Reads the aggregates of one metric.
+/// Reads the aggregates of one metric of a store.
 pub fn get_measures(
+    store: &Store,
+    metric: Uuid,
+    policy: &ArchivePolicy,
+    query: &MeasuresQuery,
+) -> Result<Vec<Measure>, Error> {
+    let _consistent = store.read_lock(metric)?;
+    read_measures(&store.archive(), metric, policy, query)
+}
+
+/// Reads the aggregates of one metric of an archive.
+fn read_measures(
     archive: &Archive,
     metric: Uuid,
     policy: &ArchivePolicy,

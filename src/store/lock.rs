@@ -17,9 +17,9 @@ fn open_lock_file(path: &Path) -> Result<File> {
         .map_err(io_error(path))
 }
 
-/// Takes an exclusive lock without waiting; `None` when someone holds it.
-pub fn try_lock_exclusive(path: &Path) -> Result<Option<File>> {
-    let file = open_lock_file(path)?;
+/// Takes an exclusive lock on an open file without waiting; `None` when
+/// someone holds it.
+fn try_lock(file: File, path: &Path) -> Result<Option<File>> {
     match file.try_lock() {
         Ok(()) => Ok(Some(file)),
         Err(TryLockError::WouldBlock) => Ok(None),
@@ -28,6 +28,17 @@ pub fn try_lock_exclusive(path: &Path) -> Result<Option<File>> {
             source,
         }),
     }
+}
+
+/// Locks a lock file (created if missing) without waiting.
+pub fn try_lock_exclusive(path: &Path) -> Result<Option<File>> {
+    try_lock(open_lock_file(path)?, path)
+}
+
+/// Locks a directory (flock on its descriptor) without waiting; `None` when
+/// someone holds it.
+pub fn try_lock_dir(path: &Path) -> Result<Option<File>> {
+    try_lock(File::open(path).map_err(io_error(path))?, path)
 }
 
 fn gate_path(store: &Store) -> PathBuf {
@@ -83,5 +94,47 @@ impl SackLocks {
 
     pub fn release(&mut self, sack: u32) {
         self.held.remove(&sack);
+    }
+}
+
+fn apply_lock_path(store: &Store, sack: u32) -> PathBuf {
+    store.locks_dir().join(format!("apply-{sack}.lock"))
+}
+
+/// Held exclusively while a transaction rewrites the archives of its sacks.
+pub struct ApplyLocks {
+    _files: Vec<File>,
+}
+
+impl ApplyLocks {
+    /// Waits for the readers of these sacks, then excludes new ones.
+    pub fn exclusive(store: &Store, sacks: &[u32]) -> Result<ApplyLocks> {
+        let mut ordered = sacks.to_vec();
+        // One order for every writer: no deadlock between two of them.
+        ordered.sort_unstable();
+        ordered.dedup();
+        let mut files = Vec::with_capacity(ordered.len());
+        for sack in ordered {
+            let path = apply_lock_path(store, sack);
+            let file = open_lock_file(&path)?;
+            file.lock().map_err(io_error(&path))?;
+            files.push(file);
+        }
+        Ok(ApplyLocks { _files: files })
+    }
+}
+
+/// Held (shared) while reading a metric's archive files, so that no
+/// transaction rewrites them meanwhile.
+pub struct ReadLock {
+    _file: File,
+}
+
+impl ReadLock {
+    pub fn shared(store: &Store, sack: u32) -> Result<ReadLock> {
+        let path = apply_lock_path(store, sack);
+        let file = open_lock_file(&path)?;
+        file.lock_shared().map_err(io_error(&path))?;
+        Ok(ReadLock { _file: file })
     }
 }

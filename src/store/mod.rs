@@ -7,7 +7,7 @@
 //!   incoming/      Gnocchi's incoming file-driver layout (incoming.rs)
 //!   archive/       Gnocchi's storage file-driver layout (archive.rs)
 //!   tmp/           transactions being written (txn.rs)
-//!   locks/         sack locks and the transaction gate (lock.rs)
+//!   locks/         sack pass and apply locks, the transaction gate (lock.rs)
 //! ```
 //!
 //! Nothing here parses user input formats or prints.
@@ -212,6 +212,12 @@ impl Store {
 
     pub fn archive(&self) -> archive::Archive {
         archive::Archive::new(self.archive_dir(), self.config.subdir_len)
+    }
+
+    /// Locks a metric's archive for reading: no transaction rewrites its
+    /// files while the lock is held.
+    pub fn read_lock(&self, metric: uuid::Uuid) -> Result<lock::ReadLock> {
+        lock::ReadLock::shared(self, self.incoming().sack_of(metric))
     }
 
     /// Starts a transaction; `sacks` are the sacks whose processing state it

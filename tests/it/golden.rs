@@ -67,7 +67,7 @@ fn aggregates_equal_gnocchis_to_the_bit() {
                         start: None,
                         stop: None,
                     };
-                    let got = get_measures(&store.archive(), ids[name], &policy, &query).unwrap();
+                    let got = get_measures(&store, ids[name], &policy, &query).unwrap();
                     let want = want.as_array().unwrap();
                     let label = format!("{}: {name} {method} {granularity}", case.display());
                     assert_eq!(got.len(), want.len(), "{label}: number of points");

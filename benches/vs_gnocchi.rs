@@ -1,0 +1,77 @@
+//! The carbonara side of `bench/vs-gnocchi.sh`: aggregates CSV batches
+//! (made by `bench/synth_csv.py` from the same generator as the oracle's
+//! `bench_gnocchi.py`) with one in-process aggregation pass after each
+//! batch, and prints one JSON line. Like Gnocchi's figure, the time counts
+//! the passes only, not writing the measures into the sacks.
+//!
+//!   cargo bench --bench vs_gnocchi -- --policy medium --store DIR BATCH.csv…
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use carbonara::ingest::{self, csv};
+use carbonara::policy::ArchivePolicy;
+use carbonara::process::{self, ProcessOptions};
+use carbonara::store::{Metric, MetricStatus, Store};
+use carbonara::time::Timestamp;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() {
+    let mut policy = String::from("medium");
+    let mut store_dir: Option<PathBuf> = None;
+    let mut batches = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--policy" => policy = args.next().expect("--policy NAME"),
+            "--store" => store_dir = Some(args.next().expect("--store DIR").into()),
+            "--bench" => {}
+            other => batches.push(PathBuf::from(other)),
+        }
+    }
+    let store_dir = store_dir.expect("--store DIR (a directory that does not exist yet)");
+    let store = Store::init(&store_dir, carbonara::store::DEFAULT_SACKS).expect("init");
+    let index = store.index().expect("index");
+    for p in ArchivePolicy::defaults() {
+        index.create_archive_policy(&p).expect("policy");
+    }
+    let options = csv::CsvOptions::new(
+        csv::MetricSource::Column(csv::Column::Name("metric".into())),
+        Timestamp::EPOCH,
+    );
+    let (mut process_time, mut points) = (Duration::ZERO, 0u64);
+    for path in &batches {
+        let batch =
+            csv::read(std::fs::File::open(path).expect("batch"), path, &options).expect("csv");
+        for name in batch.measures.keys() {
+            if index.find_metric(name).is_err() {
+                index
+                    .create_metric(&Metric {
+                        id: uuid::Uuid::new_v4(),
+                        name: Some(name.clone()),
+                        unit: None,
+                        archive_policy_name: policy.clone(),
+                        creator: "bench".into(),
+                        resource_id: None,
+                        status: MetricStatus::Active,
+                    })
+                    .expect("metric");
+            }
+        }
+        ingest::store_batch(&store, &index, &batch, Timestamp::EPOCH).expect("ingest");
+        let started = Instant::now();
+        let report =
+            process::run_pass(&store, &index, &ProcessOptions::default()).expect("process");
+        process_time += started.elapsed();
+        assert!(report.failures.is_empty());
+        points += report.measures;
+    }
+    println!(
+        "{{\"engine\": \"carbonara\", \"policy\": \"{policy}\", \"batches\": {}, \"points\": {points}, \"process_s\": {:.4}, \"process_points_per_s\": {:.0}}}",
+        batches.len(),
+        process_time.as_secs_f64(),
+        points as f64 / process_time.as_secs_f64()
+    );
+}
