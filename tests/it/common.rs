@@ -41,8 +41,20 @@ pub fn batch_files(case: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// Parses JSON as Python writes it: the `NaN`, `Infinity` and `-Infinity`
+/// tokens (and the oracle's quoted "NaN") become the strings "NaN", "inf"
+/// and "-inf".
+pub fn parse_python_json(text: &str) -> Value {
+    let text = text
+        .replace("\"NaN\"", "NaN")
+        .replace("-Infinity", "\"-inf\"")
+        .replace("Infinity", "\"inf\"")
+        .replace("NaN", "\"NaN\"");
+    serde_json::from_str(&text).unwrap()
+}
+
 pub fn read_json(path: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    parse_python_json(&std::fs::read_to_string(path).unwrap())
 }
 
 fn span(value: &Value) -> Option<Span> {
@@ -110,10 +122,10 @@ pub fn tree(dir: &Path) -> Vec<String> {
     entries
 }
 
-/// An expected value of `expected.json`: a float, or "NaN".
+/// An expected value of `expected.json`: a float, "NaN", "inf" or "-inf".
 pub fn expected_value(value: &Value) -> f64 {
     match value {
-        Value::String(s) if s == "NaN" => f64::NAN,
+        Value::String(s) => s.parse().unwrap(),
         other => other.as_f64().unwrap(),
     }
 }
@@ -166,9 +178,7 @@ impl TestStore {
     pub fn json(&self, args: &[&str]) -> Value {
         let mut all = args.to_vec();
         all.extend(["-f", "json"]);
-        let text = self.stdout(&all);
-        // Python's NaN token is not JSON: tests compare it as a string.
-        serde_json::from_str(&text.replace("NaN", "\"NaN\"")).unwrap()
+        parse_python_json(&self.stdout(&all))
     }
 
     /// Creates a metric and returns its id.
