@@ -112,7 +112,7 @@ fn run_pass_in_pool(
     };
     let mut held = Vec::new();
     for sack in sacks {
-        if incoming.list_metrics(sack)?.is_empty() {
+        if !incoming.may_have_measures(sack)? {
             continue;
         }
         if locks.try_lock(sack)? {

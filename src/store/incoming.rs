@@ -5,6 +5,7 @@
 
 use std::fs;
 use std::io;
+use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
 use uuid::Uuid;
@@ -88,6 +89,19 @@ impl<'s> Incoming<'s> {
         txn.put(path, codec::encode_measures(measures));
     }
 
+    /// Whether a sack may hold measures, from one `stat`: a directory's
+    /// link count is 2 plus its subdirectories on ext4, xfs and tmpfs, and
+    /// every metric with measures is a subdirectory. Filesystems that do not
+    /// count (link count 1, as btrfs) always answer yes.
+    pub fn may_have_measures(&self, sack: u32) -> Result<bool> {
+        let dir = self.sack_dir(sack);
+        match fs::metadata(&dir) {
+            Ok(metadata) => Ok(metadata.nlink() != 2),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(source) => Err(Error::Io { path: dir, source }),
+        }
+    }
+
     /// Metrics with a directory in a sack; other names are ignored, as in
     /// Gnocchi.
     pub fn list_metrics(&self, sack: u32) -> Result<Vec<Uuid>> {
@@ -168,6 +182,9 @@ impl<'s> Incoming<'s> {
     pub fn backlog(&self) -> Result<BacklogReport> {
         let mut report = BacklogReport::default();
         for sack in 0..self.sacks() {
+            if !self.may_have_measures(sack)? {
+                continue;
+            }
             for metric in self.list_metrics(sack)? {
                 let mut measures = 0;
                 for path in self.metric_files(metric)? {
