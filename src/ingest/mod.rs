@@ -3,12 +3,14 @@
 //! into a `MeasureBatch` and knows nothing of the store.
 
 pub mod csv;
+pub mod writer;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::store::{self, Index, Store};
 use crate::time::Timestamp;
+pub use writer::{CreateMetrics, MeasureWriter, StoreReport};
 
 /// Bad input, located so the user can go straight to it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,13 +46,6 @@ impl MeasureBatch {
     }
 }
 
-/// What storing a batch did.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct StoreReport {
-    pub metrics: usize,
-    pub measures: usize,
-}
-
 /// Stores a whole batch in the sacks, one file per metric, in one
 /// transaction: either every measure is accepted or none. Every metric
 /// must exist.
@@ -60,18 +55,11 @@ pub fn store_batch(
     batch: &MeasureBatch,
     now: Timestamp,
 ) -> Result<StoreReport, store::Error> {
-    let mut resolved = Vec::with_capacity(batch.measures.len());
+    let mut writer = MeasureWriter::new(store, index, None, now)?;
     for (reference, measures) in &batch.measures {
-        resolved.push((index.find_metric(reference)?.id, measures));
+        for &(timestamp, value) in measures {
+            writer.add(reference, timestamp, value)?;
+        }
     }
-    let incoming = store.incoming();
-    let mut transaction = store.begin(&[])?;
-    for (id, measures) in &resolved {
-        incoming.stage(&mut transaction, *id, measures, now);
-    }
-    transaction.commit()?;
-    Ok(StoreReport {
-        metrics: resolved.len(),
-        measures: batch.measure_count(),
-    })
+    writer.finish()
 }

@@ -64,14 +64,9 @@ impl<'s> Incoming<'s> {
         Ok(())
     }
 
-    /// Adds one measure file for `metric` to a transaction.
-    pub fn stage(
-        &self,
-        txn: &mut Transaction<'_>,
-        metric: Uuid,
-        measures: &[(Timestamp, f64)],
-        now: Timestamp,
-    ) {
+    /// A new name for an incoming file of `metric`, as Gnocchi names them:
+    /// `<sack>/<metric>/<uuid4>_<YYYYMMDD>_<HH:MM:SS>` (writing time).
+    pub fn new_file_path(&self, metric: Uuid, now: Timestamp) -> PathBuf {
         let written_at = now.to_api_string();
         // `2026-11-24T17:13:42+00:00` → `20261124_17:13:42`.
         let stamp = format!(
@@ -81,12 +76,23 @@ impl<'s> Incoming<'s> {
             &written_at[8..10],
             &written_at[11..19]
         );
-        let name = format!("{}_{stamp}", Uuid::new_v4());
-        let path = self
-            .sack_dir(self.sack_of(metric))
+        self.sack_dir(self.sack_of(metric))
             .join(metric.to_string())
-            .join(name);
-        txn.put(path, codec::encode_measures(measures));
+            .join(format!("{}_{stamp}", Uuid::new_v4()))
+    }
+
+    /// Adds one measure file for `metric` to a transaction.
+    pub fn stage(
+        &self,
+        txn: &mut Transaction<'_>,
+        metric: Uuid,
+        measures: &[(Timestamp, f64)],
+        now: Timestamp,
+    ) -> Result<()> {
+        txn.put(
+            self.new_file_path(metric, now),
+            &codec::encode_measures(measures),
+        )
     }
 
     /// Whether a sack may hold measures, from one `stat`: a directory's
@@ -230,8 +236,8 @@ mod tests {
             (Timestamp::from_nanos(3), -2.0),
         ];
         let mut txn = store.begin(&[]).unwrap();
-        incoming.stage(&mut txn, metric, &batch, now);
-        incoming.stage(&mut txn, metric, &batch[..1], now);
+        incoming.stage(&mut txn, metric, &batch, now).unwrap();
+        incoming.stage(&mut txn, metric, &batch[..1], now).unwrap();
         txn.commit().unwrap();
         assert_eq!(
             incoming.list_metrics(incoming.sack_of(metric)).unwrap(),

@@ -79,6 +79,8 @@ pub enum Error {
         "No archive policy name specified and no archive policy rule found matching the metric name {0}"
     )]
     NoRuleMatch(String),
+    #[error("'/' is not supported in metric name: {0}")]
+    InvalidMetricName(String),
     #[error("{count} metrics are named {name}; use the metric id")]
     AmbiguousMetricName { name: String, count: usize },
 }
@@ -140,7 +142,7 @@ impl Store {
         // store.json last: a directory without it is not a store yet.
         let text = serde_json::to_string(&config).expect("config serializes");
         let mut txn = store.begin(&[])?;
-        txn.put(CONFIG_FILE, text.into_bytes());
+        txn.put(CONFIG_FILE, text.as_bytes())?;
         txn.commit()?;
         Ok(store)
     }

@@ -2,8 +2,9 @@
 //! not at all, even if the process is killed at any instant.
 //!
 //! A transaction lives in `tmp/txn-<id>/`, a directory its owner keeps
-//! flocked. New files whose names are new (`put`, used for incoming
-//! measures) are staged there and later renamed into place. Rewrites of
+//! flocked. Files whose names are new (`put`/`append`, used for incoming
+//! measures) are staged there as they come, so a large import holds little
+//! in memory, and later renamed into place. Rewrites of
 //! archive files (`write`) go into the journal itself: the file's new bytes
 //! are written over the old ones in place at apply time. Overwriting in
 //! place costs a few microseconds where creating and renaming a file costs
@@ -19,6 +20,7 @@
 //! never sees a half-written file; and they are replayed only under those
 //! sacks' pass locks, so a replay never races a pass on the same metrics.
 
+use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::fd::AsRawFd;
@@ -56,7 +58,10 @@ pub struct Transaction<'s> {
     /// The directory itself, flocked while the transaction lives.
     _lock: File,
     sacks: Vec<u32>,
-    puts: Vec<(String, Vec<u8>)>,
+    /// (staged file name, target), in the order they were started.
+    puts: Vec<(String, String)>,
+    /// Target → index in `puts`, for appending.
+    staged: HashMap<String, usize>,
     writes: Vec<(String, Vec<u8>)>,
     deletes: Vec<String>,
 }
@@ -105,6 +110,7 @@ impl<'s> Transaction<'s> {
             _lock: lock,
             sacks: sacks.to_vec(),
             puts: Vec::new(),
+            staged: HashMap::new(),
             writes: Vec::new(),
             deletes: Vec::new(),
         })
@@ -117,9 +123,29 @@ impl<'s> Transaction<'s> {
 
     /// Creates a file with a new name at `target` (absolute, or relative to
     /// the store root), by renaming a staged copy into place.
-    pub fn put(&mut self, target: impl AsRef<Path>, bytes: Vec<u8>) {
+    pub fn put(&mut self, target: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
+        self.append(target, bytes)
+    }
+
+    /// Adds `bytes` to the end of the new file `target`, staged now.
+    pub fn append(&mut self, target: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
         let target = self.relative(target.as_ref());
-        self.puts.push((target, bytes));
+        let index = match self.staged.get(&target) {
+            Some(&index) => index,
+            None => {
+                self.puts
+                    .push((self.puts.len().to_string(), target.clone()));
+                self.staged.insert(target, self.puts.len() - 1);
+                self.puts.len() - 1
+            }
+        };
+        let path = self.dir.join(&self.puts[index].0);
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut file| file.write_all(bytes))
+            .map_err(io_error(&path))
     }
 
     /// Sets the contents of `target`, created if missing, overwritten in
@@ -146,17 +172,10 @@ impl<'s> Transaction<'s> {
         }
         let mut journal = Journal {
             sacks: std::mem::take(&mut self.sacks),
+            puts: std::mem::take(&mut self.puts),
             deletes: std::mem::take(&mut self.deletes),
             ..Journal::default()
         };
-        // One after another: file creations in one directory serialize on
-        // its lock, so threads would only contend.
-        for (i, (target, bytes)) in std::mem::take(&mut self.puts).into_iter().enumerate() {
-            let name = i.to_string();
-            let path = self.dir.join(&name);
-            fs::write(&path, bytes).map_err(io_error(&path))?;
-            journal.puts.push((name, target));
-        }
         let mut data = Vec::with_capacity(self.writes.iter().map(|(_, b)| b.len()).sum());
         for (target, bytes) in std::mem::take(&mut self.writes) {
             journal
@@ -396,13 +415,16 @@ mod tests {
         fs::write(root.join("old"), b"x").unwrap();
         fs::write(root.join("long"), b"a longer old content").unwrap();
         let mut txn = store.begin(&[1]).unwrap();
-        txn.put(root.join("a/b/new"), b"hello".to_vec());
+        txn.put(root.join("a/b/new"), b"hel").unwrap();
+        txn.append(root.join("a/b/new"), b"lo").unwrap();
+        txn.put("second", b"2").unwrap();
         txn.write(root.join("long"), b"short".to_vec());
         txn.write("c/d/fresh", b"created".to_vec());
         txn.delete(root.join("old"));
         txn.delete(root.join("never-existed"));
         txn.commit().unwrap();
         assert_eq!(fs::read(root.join("a/b/new")).unwrap(), b"hello");
+        assert_eq!(fs::read(root.join("second")).unwrap(), b"2");
         assert_eq!(fs::read(root.join("long")).unwrap(), b"short");
         assert_eq!(fs::read(root.join("c/d/fresh")).unwrap(), b"created");
         assert!(!root.join("old").exists());
@@ -413,7 +435,7 @@ mod tests {
     fn dropped_transactions_change_nothing() {
         let (_dir, store) = store();
         let mut txn = store.begin(&[]).unwrap();
-        txn.put("file", b"data".to_vec());
+        txn.put("file", b"data").unwrap();
         txn.write("other", b"data".to_vec());
         drop(txn);
         assert!(!store.root().join("file").exists());
@@ -486,7 +508,7 @@ mod tests {
     fn living_transactions_are_left_alone() {
         let (_dir, store) = store();
         let mut txn = store.begin(&[]).unwrap();
-        txn.put("later", b"1".to_vec());
+        txn.put("later", b"1").unwrap();
         assert_eq!(recover(&store, None).unwrap(), 0);
         txn.commit().unwrap();
         assert!(store.root().join("later").exists());
