@@ -43,8 +43,9 @@ fn main() {
     );
     let (mut process_time, mut points) = (Duration::ZERO, 0u64);
     for path in &batches {
-        let batch =
-            csv::read(std::fs::File::open(path).expect("batch"), path, &options).expect("csv");
+        let mut batch = ingest::MeasureBatch::default();
+        let file = std::fs::File::open(path).expect("batch");
+        csv::read(file, path, &options, &mut batch).expect("csv");
         for name in batch.measures.keys() {
             if index.find_metric(name).is_err() {
                 index

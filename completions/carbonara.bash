@@ -1411,12 +1411,16 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__csv)
-            opts="-f -c -q -h -V --metric --metric-column --timestamp-column --value-column --delimiter --process --store --format --column --quiet --help --version"
+            opts="-f -c -q -h -V --skip-invalid --process --create-metrics --archive-policy-name --metric --metric-column --wide --timestamp-column --value-column --delimiter --header --no-header --time-unit --store --format --column --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --archive-policy-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --metric)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1435,6 +1439,10 @@ _carbonara() {
                     ;;
                 --delimiter)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --time-unit)
+                    COMPREPLY=($(compgen -W "s ms us ns" -- "${cur}"))
                     return 0
                     ;;
                 --store)

@@ -298,24 +298,34 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fi
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv help" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv help" -s V -l version -d 'Print version'
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv help" -f -a "csv" -d 'CSV rows of timestamp and value, for one metric or a metric column'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv help" -f -a "csv" -d 'CSV: timestamp,value rows for one metric, rows naming their metric, or one column per metric'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l archive-policy-name -d 'Archive policy of the metrics created [default: from the archive-policy rules]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l metric -d 'Every row belongs to this metric (id or name)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l metric-column -d 'Each row names its metric in this column (header name or 1-based index)' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l timestamp-column -d 'The timestamp column (header name or 1-based index)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l timestamp-column -d 'The timestamp column (header name or 1-based index) [default: timestamp, else the first]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l value-column -d 'The value column (header name or 1-based index)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l delimiter -d 'Field delimiter' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l time-unit -d 'Unit of epoch timestamps [default: guessed from the first one\'s size, and stated]' -r -f -a "s\t''
+ms\t''
+us\t''
+ns\t''"
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l skip-invalid -d 'Store the good lines, report each bad one, and exit 1 at the end'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l process -d 'Run the aggregation pass after the import'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l create-metrics -d 'Create missing metrics, with --archive-policy-name or the policy of the matching archive-policy rule'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l wide -d 'One column per metric, named by the header; the timestamp column is the other one'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l header -d 'The first row is a header [default: when its value field is not a number]'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l no-header -d 'The first row is data'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -s V -l version -d 'Print version'
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from help" -f -a "csv" -d 'CSV rows of timestamp and value, for one metric or a metric column'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from help" -f -a "csv" -d 'CSV: timestamp,value rows for one metric, rows naming their metric, or one column per metric'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand process" -s j -l jobs -d 'Worker threads [default: one per core]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand process" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
@@ -372,4 +382,4 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_see
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from metric" -f -a "delete" -d 'Delete metrics; their data is removed by the next `process`'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from measures" -f -a "add" -d 'Add measures to a metric (processed by the next `process`)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from measures" -f -a "show" -d 'Show the aggregates of a metric'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from ingest" -f -a "csv" -d 'CSV rows of timestamp and value, for one metric or a metric column'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from ingest" -f -a "csv" -d 'CSV: timestamp,value rows for one metric, rows naming their metric, or one column per metric'

@@ -196,12 +196,18 @@ fn decode_padded_split(key: SplitKey, bytes: &[u8]) -> Result<Points, Error> {
 
 /// Encodes measures as an incoming file: 16-byte records, no header.
 pub fn encode_measures(measures: &[(Timestamp, f64)]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(measures.len() * MEASURE_RECORD_SIZE);
+    let mut out = Vec::new();
+    encode_measures_into(measures, &mut out);
+    out
+}
+
+/// `encode_measures`, appending to `out`.
+pub fn encode_measures_into(measures: &[(Timestamp, f64)], out: &mut Vec<u8>) {
+    out.reserve(measures.len() * MEASURE_RECORD_SIZE);
     for (t, v) in measures {
         out.extend_from_slice(&t.nanos().to_le_bytes());
         out.extend_from_slice(&v.to_le_bytes());
     }
-    out
 }
 
 /// Decodes an incoming file, appending to `into`.

@@ -12,6 +12,7 @@ pub mod measures;
 pub mod metric;
 pub mod output;
 pub mod process;
+pub mod progress;
 pub mod status;
 
 use std::io::Write;

@@ -5,9 +5,9 @@
 //! not at all: dropping the writer stores nothing, not even the metrics it
 //! would have created.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
+use rustc_hash::FxHashMap;
 use uuid::Uuid;
 
 use crate::carbonara::codec;
@@ -15,8 +15,8 @@ use crate::store::{self, Index, Metric, MetricStatus, Store, Transaction};
 use crate::time::Timestamp;
 
 /// Measures kept in memory before they are appended to the staged files
-/// (16 bytes each: 64 MiB).
-const BUFFER_BUDGET: usize = 4 << 20;
+/// (16 bytes each: 16 MiB, and as much again to encode them).
+const BUFFER_BUDGET: usize = 1 << 20;
 
 /// How to create metrics an input names but the index does not have.
 #[derive(Debug, Clone)]
@@ -46,7 +46,10 @@ pub struct MeasureWriter<'s> {
     transaction: Transaction<'s>,
     create: Option<CreateMetrics>,
     now: Timestamp,
-    by_reference: HashMap<String, usize>,
+    /// Metric reference → slot; looked up once per measure.
+    by_reference: FxHashMap<String, usize>,
+    /// Reused to encode each slot's measures.
+    encoded: Vec<u8>,
     slots: Vec<Slot>,
     created: Vec<Metric>,
     buffered: usize,
@@ -67,7 +70,8 @@ impl<'s> MeasureWriter<'s> {
             transaction: store.begin(&[])?,
             create,
             now,
-            by_reference: HashMap::new(),
+            by_reference: FxHashMap::default(),
+            encoded: Vec::new(),
             slots: Vec::new(),
             created: Vec::new(),
             buffered: 0,
@@ -145,8 +149,9 @@ impl<'s> MeasureWriter<'s> {
     fn flush(&mut self) -> store::Result<()> {
         for slot in &mut self.slots {
             if !slot.buffer.is_empty() {
-                self.transaction
-                    .append(&slot.target, &codec::encode_measures(&slot.buffer))?;
+                self.encoded.clear();
+                codec::encode_measures_into(&slot.buffer, &mut self.encoded);
+                self.transaction.append(&slot.target, &self.encoded)?;
                 slot.buffer.clear();
             }
         }

@@ -85,6 +85,22 @@ pub enum Error {
     AmbiguousMetricName { name: String, count: usize },
 }
 
+impl Error {
+    /// Whether the error is about what an input asked for (a metric that
+    /// does not exist, a name no rule matches) rather than about the store.
+    pub fn is_about_input(&self) -> bool {
+        matches!(
+            self,
+            Error::ArchivePolicyNotFound(_)
+                | Error::MetricNotFound(_)
+                | Error::MetricExists(_)
+                | Error::NoRuleMatch(_)
+                | Error::InvalidMetricName(_)
+                | Error::AmbiguousMetricName { .. }
+        )
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Wraps an I/O error with the path it concerns.

@@ -27,6 +27,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::lock::{self, ApplyLocks, SackLocks};
@@ -238,23 +239,28 @@ fn apply(root: &Path, dir: &Path, journal: &Journal, data: &[u8]) -> Result<()> 
     for (staged, target) in &journal.puts {
         rename_creating_parent(&dir.join(staged), &root.join(target))?;
     }
-    for (target, offset, length) in &journal.writes {
-        let bytes = usize::try_from(*offset)
-            .ok()
-            .zip(usize::try_from(*offset + *length).ok())
-            .and_then(|(start, end)| data.get(start..end))
-            .ok_or_else(|| {
-                super::Error::IndexData(format!(
-                    "journal in {}: write beyond its data",
-                    dir.display()
-                ))
-            })?;
-        overwrite(&root.join(target), bytes)?;
-    }
-    for target in &journal.deletes {
-        remove_file(&root.join(target))?;
-    }
-    Ok(())
+    // Every file is written or removed once: they can go in parallel, on
+    // the caller's rayon pool.
+    journal
+        .writes
+        .par_iter()
+        .try_for_each(|(target, offset, length)| {
+            let bytes = usize::try_from(*offset)
+                .ok()
+                .zip(usize::try_from(*offset + *length).ok())
+                .and_then(|(start, end)| data.get(start..end))
+                .ok_or_else(|| {
+                    super::Error::IndexData(format!(
+                        "journal in {}: write beyond its data",
+                        dir.display()
+                    ))
+                })?;
+            overwrite(&root.join(target), bytes)
+        })?;
+    journal
+        .deletes
+        .par_iter()
+        .try_for_each(|target| remove_file(&root.join(target)))
 }
 
 /// Writes `bytes` over the file's old contents and cuts what is left.
@@ -277,8 +283,15 @@ fn overwrite(path: &Path, bytes: &[u8]) -> Result<()> {
         other => other,
     }
     .map_err(io_error(path))?;
+    // Cut only what is left over: truncating frees blocks, which costs a
+    // discard on filesystems mounted with online discard.
+    let length = bytes.len() as u64;
     file.write_all_at(bytes, 0)
-        .and_then(|()| file.set_len(bytes.len() as u64))
+        .and_then(|()| file.metadata())
+        .and_then(|metadata| match metadata.len() > length {
+            true => file.set_len(length),
+            false => Ok(()),
+        })
         .map_err(io_error(path))
 }
 

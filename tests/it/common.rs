@@ -188,7 +188,7 @@ impl TestStore {
     }
 
     /// Writes a file in the store's directory and returns its path.
-    pub fn write_file(&self, name: &str, contents: &str) -> PathBuf {
+    pub fn write_file(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
         let path = self.path().join(name);
         std::fs::write(&path, contents).unwrap();
         path

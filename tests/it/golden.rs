@@ -27,7 +27,8 @@ fn replay(case: &Path, root: &Path) -> (Store, BTreeMap<String, Uuid>) {
             Timestamp::EPOCH,
         );
         let file = std::fs::File::open(&batch_path).unwrap();
-        let batch = csv::read(file, &batch_path, &options).unwrap();
+        let mut batch = ingest::MeasureBatch::default();
+        csv::read(file, &batch_path, &options, &mut batch).unwrap();
         for name in batch.measures.keys() {
             ids.entry(name.clone()).or_insert_with(|| {
                 let metric = Metric {

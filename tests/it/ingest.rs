@@ -1,6 +1,7 @@
 //! `ingest csv` through the binary: layouts, stdin, and files taken whole
 //! or not at all.
 
+use predicates::prelude::*;
 use predicates::str::contains;
 
 use crate::common::{TestStore, stderr_of};
@@ -150,4 +151,201 @@ fn unknown_metrics_and_files_store_nothing() {
         .code(1)
         .stderr(contains("/nonexistent/file.csv"));
     store.run(&["ingest", "csv", "x.csv"]).failure().code(2);
+}
+
+/// `measures show NAME -f value -c value`, one value a line.
+fn values(store: &TestStore, metric: &str) -> String {
+    store.stdout(&["measures", "show", metric, "-f", "value", "-c", "value"])
+}
+
+#[test]
+fn wide_files_compressed_or_not() {
+    use std::io::Write;
+    let store = TestStore::new();
+    store.create_metric("cpu", "low");
+    store.create_metric("mem", "low");
+    let text = "time,cpu,mem\n2024-01-01T00:00:00,1,10\n2024-01-01T00:05:00,,20\n";
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gzip.write_all(text.as_bytes()).unwrap();
+    let gz = store.write_file("a.csv.gz", gzip.finish().unwrap());
+    let zst = store.write_file(
+        "b.data",
+        zstd::encode_all("time,cpu\n2024-01-01T00:10:00,3\n".as_bytes(), 3).unwrap(),
+    );
+    let assert = store
+        .run(&[
+            "ingest",
+            "csv",
+            "--wide",
+            "--process",
+            gz.to_str().unwrap(),
+            zst.to_str().unwrap(),
+        ])
+        .success();
+    assert!(
+        stderr_of(&assert)
+            .contains("ingested 4 measures from 2 files (5 lines, 0 invalid, 0 metrics created)"),
+        "{}",
+        stderr_of(&assert)
+    );
+    assert_eq!(values(&store, "cpu"), "1.0\n3.0\n");
+    assert_eq!(values(&store, "mem"), "10.0\n20.0\n");
+    let no_header = store.write_file("c.csv", "2024-01-01T00:10:00,3\n");
+    store
+        .run(&[
+            "ingest",
+            "csv",
+            "--wide",
+            "--no-header",
+            no_header.to_str().unwrap(),
+        ])
+        .failure()
+        .code(1)
+        .stderr(contains(
+            "c.csv:1: field `header`: a wide CSV needs its header to name the metrics",
+        ));
+}
+
+#[test]
+fn epoch_units_are_guessed_and_stated_or_given() {
+    let store = TestStore::new();
+    store.create_metric("cpu", "low");
+    let millis = store.write_file("ms.csv", "1704067200000,1\n1704067500000,2\n");
+    store
+        .run(&["ingest", "csv", "--metric", "cpu", millis.to_str().unwrap()])
+        .success()
+        .stderr(contains(
+            "ms.csv: epoch timestamps read as milliseconds (guessed from the first one",
+        ));
+    let micros = store.write_file("us.csv", "1704067800000000,3\n");
+    store
+        .run(&[
+            "ingest",
+            "csv",
+            "--metric",
+            "cpu",
+            "--time-unit",
+            "us",
+            "--process",
+            micros.to_str().unwrap(),
+        ])
+        .success()
+        .stderr(contains("guessed").not());
+    let doc = store.json(&["measures", "show", "cpu"]);
+    let timestamps: Vec<&str> = doc
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["timestamp"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        timestamps,
+        [
+            "2024-01-01T00:00:00+00:00",
+            "2024-01-01T00:05:00+00:00",
+            "2024-01-01T00:10:00+00:00"
+        ]
+    );
+}
+
+#[test]
+fn skip_invalid_stores_the_good_lines_and_exits_1() {
+    let store = TestStore::new();
+    store.create_metric("a", "low");
+    let file = store.write_file(
+        "mixed.csv",
+        "metric,timestamp,value\na,2024-01-01T00:00:00,1\nb,2024-01-01T00:00:00,2\na,never,3\na,2024-01-01T00:05:00,4\n",
+    );
+    let assert = store
+        .run(&[
+            "ingest",
+            "csv",
+            "--metric-column",
+            "metric",
+            "--skip-invalid",
+            file.to_str().unwrap(),
+        ])
+        .failure()
+        .code(1);
+    let stderr = stderr_of(&assert);
+    assert!(stderr.contains("skipped: "), "{stderr}");
+    assert!(
+        stderr.contains("mixed.csv:3: field `metric`: Metric b does not exist"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("mixed.csv:4: field `timestamp`: `never`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("2 invalid lines were skipped; the others were stored"),
+        "{stderr}"
+    );
+    assert_eq!(waiting(&store), 2);
+}
+
+#[test]
+fn missing_metrics_are_created_when_asked() {
+    let store = TestStore::new();
+    store
+        .run(&[
+            "archive-policy-rule",
+            "create",
+            "disks",
+            "-a",
+            "medium",
+            "-m",
+            "disk.*",
+        ])
+        .success();
+    let file = store.write_file(
+        "new.csv",
+        "metric,timestamp,value\ndisk.io,2024-01-01T00:00:00,1\ncpu,2024-01-01T00:00:00,2\n",
+    );
+    let assert = store
+        .run(&[
+            "ingest",
+            "csv",
+            "--metric-column",
+            "metric",
+            "--create-metrics",
+            file.to_str().unwrap(),
+        ])
+        .success();
+    assert!(stderr_of(&assert).contains("2 metrics created"));
+    let policy_of =
+        |name: &str| store.json(&["metric", "show", name])["archive_policy_name"].clone();
+    assert_eq!(policy_of("disk.io"), "medium");
+    assert_eq!(policy_of("cpu"), "low");
+    let other = store.write_file(
+        "other.csv",
+        "metric,timestamp,value\nnet,2024-01-01T00:00:00,1\n",
+    );
+    store
+        .run(&[
+            "ingest",
+            "csv",
+            "--metric-column",
+            "metric",
+            "--create-metrics",
+            "--archive-policy-name",
+            "high",
+            other.to_str().unwrap(),
+        ])
+        .success();
+    assert_eq!(policy_of("net"), "high");
+    store
+        .run(&["archive-policy-rule", "delete", "default"])
+        .success();
+    let unmatched = store.write_file(
+        "u.csv",
+        "metric,timestamp,value\nmem,2024-01-01T00:00:00,1\n",
+    );
+    store
+        .run(&["ingest", "csv", "--metric-column", "metric", "--create-metrics", unmatched.to_str().unwrap()])
+        .failure()
+        .code(1)
+        .stderr(contains(
+            "u.csv:2: field `metric`: No archive policy name specified and no archive policy rule found matching the metric name mem",
+        ));
 }
