@@ -1,6 +1,7 @@
-//! Python's text forms of numbers, which Gnocchi's file names and documents use:
-//! `repr(float)` (split file names, JSON floats) and `str(timedelta)` (archive
-//! policy definitions). Pure formatting; nothing here parses.
+//! Python's text forms, which Gnocchi's file names, documents and messages
+//! use: `repr(float)` (split file names, JSON floats), `str(timedelta)`
+//! (archive policy definitions) and `repr(str)` (error messages). Pure
+//! formatting; nothing here parses.
 
 use std::fmt::Write;
 
@@ -69,9 +70,49 @@ pub fn timedelta_str(nanoseconds: i64) -> String {
     out
 }
 
+/// `repr(s)` of a Python string: single quotes unless the text has a
+/// single quote and no double one; backslash escapes for the quote, `\\`,
+/// `\n`, `\r`, `\t` and other control characters.
+pub fn str_repr(text: &str) -> String {
+    let quote = if text.contains('\'') && !text.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push(quote);
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn str_repr_matches_python() {
+        assert_eq!(str_repr("abc"), "'abc'");
+        assert_eq!(str_repr("it's"), "\"it's\"");
+        assert_eq!(str_repr("'\""), "'\\'\"'");
+        assert_eq!(str_repr("a\\b\nc\rd\te\u{1}"), "'a\\\\b\\nc\\rd\\te\\x01'");
+        assert_eq!(str_repr("é"), "'é'");
+    }
 
     #[test]
     fn float_repr_matches_python() {

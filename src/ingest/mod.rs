@@ -5,6 +5,7 @@
 
 pub mod csv;
 pub mod input;
+pub mod statsd;
 pub mod writer;
 
 use std::collections::BTreeMap;
