@@ -4,6 +4,7 @@
 //! Parsers know nothing of the store.
 
 pub mod csv;
+pub mod influx;
 pub mod input;
 pub mod statsd;
 pub mod writer;

@@ -6,6 +6,7 @@ mod common;
 mod crash;
 mod generated;
 mod golden;
+mod influx;
 mod ingest;
 mod measures;
 mod metric;
