@@ -75,7 +75,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         }
         Command::List => {
             let rows = index
-                .list_metrics()?
+                .list_metrics(None, &crate::store::Page::default())?
                 .into_iter()
                 .map(|m| {
                     vec![
