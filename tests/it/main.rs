@@ -10,3 +10,6 @@ mod ingest;
 mod measures;
 mod metric;
 mod policy;
+mod resource;
+mod resource_type;
+mod search;

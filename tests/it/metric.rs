@@ -29,7 +29,17 @@ fn create_prints_the_metric() {
     assert_eq!(by_id["resource"], serde_json::Value::Null);
     assert!(by_id.get("archive_policy_name").is_none());
     assert_eq!(
-        store.stdout(&["metric", "show", id, "-f", "value", "-c", "archive_policy/name", "-c", "resource/id"]),
+        store.stdout(&[
+            "metric",
+            "show",
+            id,
+            "-f",
+            "value",
+            "-c",
+            "archive_policy/name",
+            "-c",
+            "resource/id"
+        ]),
         "medium\nNone\n"
     );
 }

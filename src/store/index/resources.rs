@@ -592,20 +592,22 @@ impl Index {
     /// Deletes a resource (any type) and its history; its metrics are
     /// marked deleted, their data goes at the next process pass.
     pub fn delete_resource(&self, id: Uuid) -> Result<()> {
+        self.atomically(|index| index.delete_resource_rows(id))
+    }
+
+    fn delete_resource_rows(&self, id: Uuid) -> Result<()> {
         let key = id.to_string();
-        self.atomically(|index| {
-            index.connection.execute(
-                "UPDATE metric SET status = 'delete', resource_id = NULL WHERE resource_id = ?1",
-                [&key],
-            )?;
-            let deleted = index
-                .connection
-                .execute("DELETE FROM resource WHERE id = ?1", [&key])?;
-            if deleted == 0 {
-                return Err(Error::ResourceNotFound(key.clone()));
-            }
-            Ok(())
-        })
+        self.connection.execute(
+            "UPDATE metric SET status = 'delete', resource_id = NULL WHERE resource_id = ?1",
+            [&key],
+        )?;
+        let deleted = self
+            .connection
+            .execute("DELETE FROM resource WHERE id = ?1", [&key])?;
+        if deleted == 0 {
+            return Err(Error::ResourceNotFound(key));
+        }
+        Ok(())
     }
 
     /// Deletes every current resource of a type matching a filter; returns
@@ -627,7 +629,7 @@ impl Index {
         self.atomically(|index| {
             let found = index.search_resources(&query)?;
             for resource in &found {
-                index.delete_resource(resource.id)?;
+                index.delete_resource_rows(resource.id)?;
             }
             Ok(found.len())
         })
