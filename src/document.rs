@@ -66,25 +66,25 @@ fn created_by(creator: &str) -> [(String, Json); 2] {
     ]
 }
 
-/// The metric as `POST /v1/metric` returns it.
+/// The metric as `POST /v1/metric` returns it (the real Gnocchi's key
+/// order: `resource_id` before `archive_policy_name`).
 pub fn metric(metric: &Metric) -> Vec<(String, Json)> {
-    let (user, project) = split_creator(&metric.creator);
-    vec![
+    let mut fields = vec![
         ("id".into(), Json::str(metric.id.to_string())),
         ("creator".into(), Json::str(&metric.creator)),
         ("name".into(), Json::opt_str(metric.name.clone())),
         ("unit".into(), Json::opt_str(metric.unit.clone())),
         (
-            "archive_policy_name".into(),
-            Json::str(&metric.archive_policy_name),
-        ),
-        (
             "resource_id".into(),
             Json::opt_str(metric.resource_id.map(|r| r.to_string())),
         ),
-        ("created_by_user_id".into(), Json::str(user)),
-        ("created_by_project_id".into(), Json::str(project)),
-    ]
+        (
+            "archive_policy_name".into(),
+            Json::str(&metric.archive_policy_name),
+        ),
+    ];
+    fields.extend(created_by(&metric.creator));
+    fields
 }
 
 /// The metric as `GET /v1/metric/ID` returns it: the policy nested, and

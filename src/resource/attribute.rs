@@ -383,13 +383,13 @@ mod tests {
             let err = Attribute::new(bad, true, AttributeKind::Bool).unwrap_err();
             assert_eq!(
                 err.to_string(),
-                format!("Resource attribute name {bad} is invalid")
+                format!("Invalid input: Resource attribute name {bad} is invalid")
             );
         }
         let err = Attribute::new("x", true, string(5, 2)).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "Resource attribute value min (or min_length) 5 must be less  than or equal to max (or max_length) 2!"
+            "Invalid input: Resource attribute value min (or min_length) 5 must be less  than or equal to max (or max_length) 2!"
         );
     }
 
@@ -447,7 +447,7 @@ mod tests {
                 .with_fill(None, Timestamp::EPOCH)
                 .unwrap_err()
                 .to_string(),
-            "Option 'fill' of resource attribute flavor is invalid: must not be empty if required=True"
+            "Invalid input: Option 'fill' of resource attribute flavor is invalid: must not be empty if required=True"
         );
         let filled = attr.with_fill(Some("m1.small"), Timestamp::EPOCH).unwrap();
         assert_eq!(

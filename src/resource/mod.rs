@@ -22,13 +22,14 @@ const MAX_TRANSFORMABLE_ID: usize = 289;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ResourceError {
-    #[error("Resource attribute name {0} is invalid")]
+    // Gnocchi's API words these three `Invalid input: …`.
+    #[error("Invalid input: Resource attribute name {0} is invalid")]
     InvalidAttributeName(String),
     #[error(
-        "Resource attribute value min (or min_length) {min} must be less  than or equal to max (or max_length) {max}!"
+        "Invalid input: Resource attribute value min (or min_length) {min} must be less  than or equal to max (or max_length) {max}!"
     )]
     MinAboveMax { min: String, max: String },
-    #[error("Option '{option}' of resource attribute {name} is invalid: {reason}")]
+    #[error("Invalid input: Option '{option}' of resource attribute {name} is invalid: {reason}")]
     InvalidOption {
         name: String,
         option: String,

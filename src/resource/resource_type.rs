@@ -441,7 +441,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "Option 'fill' of resource attribute zone is invalid: must not be empty if required=True"
+            "Invalid input: Option 'fill' of resource attribute zone is invalid: must not be empty if required=True"
         );
         let filled = current
             .plan_update(

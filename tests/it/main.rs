@@ -10,6 +10,7 @@ mod ingest;
 mod measures;
 mod metric;
 mod policy;
+mod real_gnocchi;
 mod resource;
 mod resource_type;
 mod search;
