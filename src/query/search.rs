@@ -278,7 +278,18 @@ pub fn search_measures(
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        #[test]
+        fn predicate_parser_never_panics(text in "[{}\\[\\]\":,0-9a-z+*/%<>=!-]{0,40}") {
+            if let Ok(predicate) = MeasurePredicate::parse(&text) {
+                let _ = predicate.matches(1.5);
+            }
+        }
+    }
 
     fn matching(query: &str, values: &[f64]) -> Vec<f64> {
         let predicate = MeasurePredicate::parse(query).unwrap();
