@@ -46,6 +46,12 @@ _carbonara() {
             carbonara,process)
                 cmd="carbonara__subcmd__process"
                 ;;
+            carbonara,resource)
+                cmd="carbonara__subcmd__resource"
+                ;;
+            carbonara,resource-type)
+                cmd="carbonara__subcmd__resource__subcmd__type"
+                ;;
             carbonara,status)
                 cmd="carbonara__subcmd__status"
                 ;;
@@ -145,6 +151,12 @@ _carbonara() {
             carbonara__subcmd__help,process)
                 cmd="carbonara__subcmd__help__subcmd__process"
                 ;;
+            carbonara__subcmd__help,resource)
+                cmd="carbonara__subcmd__help__subcmd__resource"
+                ;;
+            carbonara__subcmd__help,resource-type)
+                cmd="carbonara__subcmd__help__subcmd__resource__subcmd__type"
+                ;;
             carbonara__subcmd__help,status)
                 cmd="carbonara__subcmd__help__subcmd__status"
                 ;;
@@ -193,8 +205,53 @@ _carbonara() {
             carbonara__subcmd__help__subcmd__metric,list)
                 cmd="carbonara__subcmd__help__subcmd__metric__subcmd__list"
                 ;;
+            carbonara__subcmd__help__subcmd__metric,search)
+                cmd="carbonara__subcmd__help__subcmd__metric__subcmd__search"
+                ;;
             carbonara__subcmd__help__subcmd__metric,show)
                 cmd="carbonara__subcmd__help__subcmd__metric__subcmd__show"
+                ;;
+            carbonara__subcmd__help__subcmd__resource,batch)
+                cmd="carbonara__subcmd__help__subcmd__resource__subcmd__batch"
+                ;;
+            carbonara__subcmd__help__subcmd__resource,create)
+                cmd="carbonara__subcmd__help__subcmd__resource__subcmd__create"
+                ;;
+            carbonara__subcmd__help__subcmd__resource,delete)
+                cmd="carbonara__subcmd__help__subcmd__resource__subcmd__delete"
+                ;;
+            carbonara__subcmd__help__subcmd__resource,history)
+                cmd="carbonara__subcmd__help__subcmd__resource__subcmd__history"
+                ;;
+            carbonara__subcmd__help__subcmd__resource,list)
+                cmd="carbonara__subcmd__help__subcmd__resource__subcmd__list"
+                ;;
+            carbonara__subcmd__help__subcmd__resource,search)
+                cmd="carbonara__subcmd__help__subcmd__resource__subcmd__search"
+                ;;
+            carbonara__subcmd__help__subcmd__resource,show)
+                cmd="carbonara__subcmd__help__subcmd__resource__subcmd__show"
+                ;;
+            carbonara__subcmd__help__subcmd__resource,update)
+                cmd="carbonara__subcmd__help__subcmd__resource__subcmd__update"
+                ;;
+            carbonara__subcmd__help__subcmd__resource__subcmd__batch,delete)
+                cmd="carbonara__subcmd__help__subcmd__resource__subcmd__batch__subcmd__delete"
+                ;;
+            carbonara__subcmd__help__subcmd__resource__subcmd__type,create)
+                cmd="carbonara__subcmd__help__subcmd__resource__subcmd__type__subcmd__create"
+                ;;
+            carbonara__subcmd__help__subcmd__resource__subcmd__type,delete)
+                cmd="carbonara__subcmd__help__subcmd__resource__subcmd__type__subcmd__delete"
+                ;;
+            carbonara__subcmd__help__subcmd__resource__subcmd__type,list)
+                cmd="carbonara__subcmd__help__subcmd__resource__subcmd__type__subcmd__list"
+                ;;
+            carbonara__subcmd__help__subcmd__resource__subcmd__type,show)
+                cmd="carbonara__subcmd__help__subcmd__resource__subcmd__type__subcmd__show"
+                ;;
+            carbonara__subcmd__help__subcmd__resource__subcmd__type,update)
+                cmd="carbonara__subcmd__help__subcmd__resource__subcmd__type__subcmd__update"
                 ;;
             carbonara__subcmd__ingest,csv)
                 cmd="carbonara__subcmd__ingest__subcmd__csv"
@@ -238,6 +295,9 @@ _carbonara() {
             carbonara__subcmd__metric,list)
                 cmd="carbonara__subcmd__metric__subcmd__list"
                 ;;
+            carbonara__subcmd__metric,search)
+                cmd="carbonara__subcmd__metric__subcmd__search"
+                ;;
             carbonara__subcmd__metric,show)
                 cmd="carbonara__subcmd__metric__subcmd__show"
                 ;;
@@ -253,8 +313,116 @@ _carbonara() {
             carbonara__subcmd__metric__subcmd__help,list)
                 cmd="carbonara__subcmd__metric__subcmd__help__subcmd__list"
                 ;;
+            carbonara__subcmd__metric__subcmd__help,search)
+                cmd="carbonara__subcmd__metric__subcmd__help__subcmd__search"
+                ;;
             carbonara__subcmd__metric__subcmd__help,show)
                 cmd="carbonara__subcmd__metric__subcmd__help__subcmd__show"
+                ;;
+            carbonara__subcmd__resource,batch)
+                cmd="carbonara__subcmd__resource__subcmd__batch"
+                ;;
+            carbonara__subcmd__resource,create)
+                cmd="carbonara__subcmd__resource__subcmd__create"
+                ;;
+            carbonara__subcmd__resource,delete)
+                cmd="carbonara__subcmd__resource__subcmd__delete"
+                ;;
+            carbonara__subcmd__resource,help)
+                cmd="carbonara__subcmd__resource__subcmd__help"
+                ;;
+            carbonara__subcmd__resource,history)
+                cmd="carbonara__subcmd__resource__subcmd__history"
+                ;;
+            carbonara__subcmd__resource,list)
+                cmd="carbonara__subcmd__resource__subcmd__list"
+                ;;
+            carbonara__subcmd__resource,search)
+                cmd="carbonara__subcmd__resource__subcmd__search"
+                ;;
+            carbonara__subcmd__resource,show)
+                cmd="carbonara__subcmd__resource__subcmd__show"
+                ;;
+            carbonara__subcmd__resource,update)
+                cmd="carbonara__subcmd__resource__subcmd__update"
+                ;;
+            carbonara__subcmd__resource__subcmd__batch,delete)
+                cmd="carbonara__subcmd__resource__subcmd__batch__subcmd__delete"
+                ;;
+            carbonara__subcmd__resource__subcmd__batch,help)
+                cmd="carbonara__subcmd__resource__subcmd__batch__subcmd__help"
+                ;;
+            carbonara__subcmd__resource__subcmd__batch__subcmd__help,delete)
+                cmd="carbonara__subcmd__resource__subcmd__batch__subcmd__help__subcmd__delete"
+                ;;
+            carbonara__subcmd__resource__subcmd__batch__subcmd__help,help)
+                cmd="carbonara__subcmd__resource__subcmd__batch__subcmd__help__subcmd__help"
+                ;;
+            carbonara__subcmd__resource__subcmd__help,batch)
+                cmd="carbonara__subcmd__resource__subcmd__help__subcmd__batch"
+                ;;
+            carbonara__subcmd__resource__subcmd__help,create)
+                cmd="carbonara__subcmd__resource__subcmd__help__subcmd__create"
+                ;;
+            carbonara__subcmd__resource__subcmd__help,delete)
+                cmd="carbonara__subcmd__resource__subcmd__help__subcmd__delete"
+                ;;
+            carbonara__subcmd__resource__subcmd__help,help)
+                cmd="carbonara__subcmd__resource__subcmd__help__subcmd__help"
+                ;;
+            carbonara__subcmd__resource__subcmd__help,history)
+                cmd="carbonara__subcmd__resource__subcmd__help__subcmd__history"
+                ;;
+            carbonara__subcmd__resource__subcmd__help,list)
+                cmd="carbonara__subcmd__resource__subcmd__help__subcmd__list"
+                ;;
+            carbonara__subcmd__resource__subcmd__help,search)
+                cmd="carbonara__subcmd__resource__subcmd__help__subcmd__search"
+                ;;
+            carbonara__subcmd__resource__subcmd__help,show)
+                cmd="carbonara__subcmd__resource__subcmd__help__subcmd__show"
+                ;;
+            carbonara__subcmd__resource__subcmd__help,update)
+                cmd="carbonara__subcmd__resource__subcmd__help__subcmd__update"
+                ;;
+            carbonara__subcmd__resource__subcmd__help__subcmd__batch,delete)
+                cmd="carbonara__subcmd__resource__subcmd__help__subcmd__batch__subcmd__delete"
+                ;;
+            carbonara__subcmd__resource__subcmd__type,create)
+                cmd="carbonara__subcmd__resource__subcmd__type__subcmd__create"
+                ;;
+            carbonara__subcmd__resource__subcmd__type,delete)
+                cmd="carbonara__subcmd__resource__subcmd__type__subcmd__delete"
+                ;;
+            carbonara__subcmd__resource__subcmd__type,help)
+                cmd="carbonara__subcmd__resource__subcmd__type__subcmd__help"
+                ;;
+            carbonara__subcmd__resource__subcmd__type,list)
+                cmd="carbonara__subcmd__resource__subcmd__type__subcmd__list"
+                ;;
+            carbonara__subcmd__resource__subcmd__type,show)
+                cmd="carbonara__subcmd__resource__subcmd__type__subcmd__show"
+                ;;
+            carbonara__subcmd__resource__subcmd__type,update)
+                cmd="carbonara__subcmd__resource__subcmd__type__subcmd__update"
+                ;;
+            carbonara__subcmd__resource__subcmd__type__subcmd__help,create)
+                cmd="carbonara__subcmd__resource__subcmd__type__subcmd__help__subcmd__create"
+                ;;
+            carbonara__subcmd__resource__subcmd__type__subcmd__help,delete)
+                cmd="carbonara__subcmd__resource__subcmd__type__subcmd__help__subcmd__delete"
+                ;;
+            carbonara__subcmd__resource__subcmd__type__subcmd__help,help)
+                cmd="carbonara__subcmd__resource__subcmd__type__subcmd__help__subcmd__help"
+                ;;
+            carbonara__subcmd__resource__subcmd__type__subcmd__help,list)
+                cmd="carbonara__subcmd__resource__subcmd__type__subcmd__help__subcmd__list"
+                ;;
+            carbonara__subcmd__resource__subcmd__type__subcmd__help,show)
+                cmd="carbonara__subcmd__resource__subcmd__type__subcmd__help__subcmd__show"
+                ;;
+            carbonara__subcmd__resource__subcmd__type__subcmd__help,update)
+                cmd="carbonara__subcmd__resource__subcmd__type__subcmd__help__subcmd__update"
                 ;;
             *)
                 ;;
@@ -263,7 +431,7 @@ _carbonara() {
 
     case "${cmd}" in
         carbonara)
-            opts="-f -c -q -h -V --store --format --column --quiet --help --version init demo archive-policy archive-policy-rule metric measures ingest process status generate help"
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -274,11 +442,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -286,6 +454,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -297,7 +469,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy)
-            opts="-f -c -q -h -V --store --format --column --quiet --help --version create list show update delete help"
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version create list show update delete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -308,11 +480,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -320,6 +492,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -331,7 +507,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__rule)
-            opts="-f -c -q -h -V --store --format --column --quiet --help --version create list show delete help"
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version create list show delete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -342,11 +518,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -354,6 +530,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -365,7 +545,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__rule__subcmd__create)
-            opts="-a -m -f -c -q -h -V --archive-policy-name --metric-pattern --store --format --column --quiet --help --version"
+            opts="-a -m -f -c -q -h -V --archive-policy-name --metric-pattern --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -392,11 +572,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -404,6 +584,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -415,7 +599,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__rule__subcmd__delete)
-            opts="-f -c -q -h -V --store --format --column --quiet --help --version"
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -426,11 +610,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -438,6 +622,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -533,7 +721,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__rule__subcmd__list)
-            opts="-f -c -q -h -V --store --format --column --quiet --help --version"
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -544,11 +732,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -556,6 +744,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -567,7 +759,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__rule__subcmd__show)
-            opts="-f -c -q -h -V --store --format --column --quiet --help --version"
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -578,11 +770,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -590,6 +782,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -601,7 +797,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__create)
-            opts="-d -b -m -f -c -q -h -V --definition --back-window --aggregation-method --store --format --column --quiet --help --version"
+            opts="-d -b -m -f -c -q -h -V --definition --back-window --aggregation-method --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -636,11 +832,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -648,6 +844,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -659,7 +859,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__delete)
-            opts="-f -c -q -h -V --store --format --column --quiet --help --version"
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -670,11 +870,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -682,6 +882,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -791,7 +995,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__list)
-            opts="-f -c -q -h -V --store --format --column --quiet --help --version"
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -802,11 +1006,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -814,6 +1018,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -825,7 +1033,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__show)
-            opts="-f -c -q -h -V --store --format --column --quiet --help --version"
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -836,11 +1044,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -848,6 +1056,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -859,7 +1071,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__update)
-            opts="-d -b -f -c -q -h -V --definition --back-window --store --format --column --quiet --help --version"
+            opts="-d -b -f -c -q -h -V --definition --back-window --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -886,11 +1098,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -898,6 +1110,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -909,7 +1125,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__demo)
-            opts="-f -c -q -h -V --keep --store --format --column --quiet --help --version"
+            opts="-f -c -q -h -V --keep --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -924,11 +1140,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -936,6 +1152,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -947,7 +1167,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__generate)
-            opts="-f -c -q -h -V --out --store --format --column --quiet --help --version"
+            opts="-f -c -q -h -V --out --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -962,11 +1182,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -974,6 +1194,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -985,7 +1209,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help)
-            opts="init demo archive-policy archive-policy-rule metric measures ingest process status generate help"
+            opts="init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1279,7 +1503,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help__subcmd__metric)
-            opts="create list show delete"
+            opts="create list show delete search"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1334,6 +1558,20 @@ _carbonara() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        carbonara__subcmd__help__subcmd__metric__subcmd__search)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         carbonara__subcmd__help__subcmd__metric__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1362,6 +1600,230 @@ _carbonara() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        carbonara__subcmd__help__subcmd__resource)
+            opts="create update show list history search delete batch"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__resource__subcmd__type)
+            opts="create list show update delete"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__resource__subcmd__type__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__resource__subcmd__type__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__resource__subcmd__type__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__resource__subcmd__type__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__resource__subcmd__type__subcmd__update)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__resource__subcmd__batch)
+            opts="delete"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__resource__subcmd__batch__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__resource__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__resource__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__resource__subcmd__history)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__resource__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__resource__subcmd__search)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__resource__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__resource__subcmd__update)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         carbonara__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1377,7 +1839,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest)
-            opts="-f -c -q -h -V --store --format --column --quiet --help --version csv help"
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version csv help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1388,11 +1850,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -1400,6 +1862,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1411,7 +1877,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__csv)
-            opts="-f -c -q -h -V --skip-invalid --process --create-metrics --archive-policy-name --metric --metric-column --wide --timestamp-column --value-column --delimiter --header --no-header --time-unit --store --format --column --quiet --help --version"
+            opts="-f -c -q -h -V --skip-invalid --process --create-metrics --archive-policy-name --metric --metric-column --wide --timestamp-column --value-column --delimiter --header --no-header --time-unit --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1450,11 +1916,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -1462,6 +1928,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1515,7 +1985,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__init)
-            opts="-f -c -q -h -V --sacks --no-archive-policies --store --format --column --quiet --help --version"
+            opts="-f -c -q -h -V --sacks --no-archive-policies --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1530,11 +2000,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -1542,6 +2012,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1553,7 +2027,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__measures)
-            opts="-f -c -q -h -V --store --format --column --quiet --help --version add show help"
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version add show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1564,11 +2038,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -1576,6 +2050,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1587,7 +2065,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__measures__subcmd__add)
-            opts="-m -f -c -q -h -V --measure --store --format --column --quiet --help --version"
+            opts="-m -f -c -q -h -V --measure --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1606,11 +2084,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -1618,6 +2096,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1685,7 +2167,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__measures__subcmd__show)
-            opts="-f -c -q -h -V --aggregation --granularity --start --stop --refresh --store --format --column --quiet --help --version"
+            opts="-f -c -q -h -V --aggregation --granularity --start --stop --refresh --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1712,11 +2194,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -1724,6 +2206,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1735,7 +2221,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__metric)
-            opts="-f -c -q -h -V --store --format --column --quiet --help --version create list show delete help"
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version create list show delete search help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1746,11 +2232,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -1758,6 +2244,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1769,7 +2259,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__metric__subcmd__create)
-            opts="-a -u -f -c -q -h -V --archive-policy-name --unit --store --format --column --quiet --help --version"
+            opts="-a -u -r -f -c -q -h -V --archive-policy-name --unit --resource-id --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1791,16 +2281,24 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --resource-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -1808,6 +2306,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1819,22 +2321,30 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__metric__subcmd__delete)
-            opts="-f -c -q -h -V --store --format --column --quiet --help --version"
+            opts="-r -f -c -q -h -V --resource-id --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --resource-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -1842,6 +2352,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1853,7 +2367,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__metric__subcmd__help)
-            opts="create list show delete help"
+            opts="create list show delete search help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1922,6 +2436,20 @@ _carbonara() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        carbonara__subcmd__metric__subcmd__help__subcmd__search)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         carbonara__subcmd__metric__subcmd__help__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1937,22 +2465,42 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__metric__subcmd__list)
-            opts="-f -c -q -h -V --store --format --column --quiet --help --version"
+            opts="-r -f -c -q -h -V --resource-id --limit --marker --sort --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --resource-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --marker)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -1960,6 +2508,72 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__metric__subcmd__search)
+            opts="-m -f -c -q -h -V --metric --aggregation --granularity --start --stop --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --metric)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --aggregation)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --granularity)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --start)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stop)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1971,22 +2585,30 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__metric__subcmd__show)
-            opts="-f -c -q -h -V --store --format --column --quiet --help --version"
+            opts="-r -f -c -q -h -V --resource-id --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --resource-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -1994,6 +2616,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2005,7 +2631,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__process)
-            opts="-j -f -c -q -h -V --jobs --store --format --column --quiet --help --version"
+            opts="-j -f -c -q -h -V --jobs --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2024,11 +2650,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -2036,6 +2662,1116 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource)
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version create update show list history search delete batch help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__type)
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version create list show update delete help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__type__subcmd__create)
+            opts="-a -f -c -q -h -V --attribute --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --attribute)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__type__subcmd__delete)
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__type__subcmd__help)
+            opts="create list show update delete help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__type__subcmd__help__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__type__subcmd__help__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__type__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__type__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__type__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__type__subcmd__help__subcmd__update)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__type__subcmd__list)
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__type__subcmd__show)
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__type__subcmd__update)
+            opts="-a -r -f -c -q -h -V --attribute --remove-attribute --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --attribute)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remove-attribute)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__batch)
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version delete help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__batch__subcmd__delete)
+            opts="-t -f -c -q -h -V --type --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__batch__subcmd__help)
+            opts="delete help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__batch__subcmd__help__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__batch__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__create)
+            opts="-t -a -m -n -f -c -q -h -V --type --attribute --add-metric --create-metric --user-id --project-id --started-at --ended-at --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --attribute)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --add-metric)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --create-metric)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --project-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --started-at)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ended-at)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__delete)
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__help)
+            opts="create update show list history search delete batch help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__help__subcmd__batch)
+            opts="delete"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__help__subcmd__batch__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__help__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__help__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__help__subcmd__history)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__help__subcmd__search)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__help__subcmd__update)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__history)
+            opts="-t -f -c -q -h -V --type --details --limit --marker --sort --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --marker)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__list)
+            opts="-t -f -c -q -h -V --type --details --limit --marker --sort --history --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --marker)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__search)
+            opts="-t -f -c -q -h -V --type --details --limit --marker --sort --history --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --marker)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__show)
+            opts="-t -f -c -q -h -V --type --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__update)
+            opts="-t -a -m -n -d -f -c -q -h -V --type --attribute --add-metric --create-metric --user-id --project-id --started-at --ended-at --delete-metric --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --attribute)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --add-metric)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --create-metric)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --project-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --started-at)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ended-at)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --delete-metric)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2047,7 +3783,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__status)
-            opts="-f -c -q -h -V --store --format --column --quiet --help --version"
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2058,11 +3794,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -2070,6 +3806,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_carbonara_global_optspecs
-    string join \n store= f/format= c/column= q/quiet h/help V/version
+    string join \n store= f/format= c/column= sort-column= sort-ascending sort-descending q/quiet h/help V/version
 end
 
 function __fish_carbonara_needs_command
@@ -28,8 +28,12 @@ complete -c carbonara -n "__fish_carbonara_needs_command" -l store -d 'The store
 complete -c carbonara -n "__fish_carbonara_needs_command" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'"
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_needs_command" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_needs_command" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_needs_command" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_needs_command" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_needs_command" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_needs_command" -s V -l version -d 'Print version'
@@ -37,7 +41,9 @@ complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "init" -d 'Creat
 complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "demo" -d 'Build a sample store, process it and print what it holds'
 complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "archive-policy" -d 'Create, list, show, update and delete archive policies'
 complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "archive-policy-rule" -d 'Create, list, show and delete archive-policy rules'
-complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "metric" -d 'Create, list, show and delete metrics'
+complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "metric" -d 'Create, list, show, search and delete metrics'
+complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "resource-type" -d 'Create, list, show, update and delete resource types'
+complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "resource" -d 'Create, list, show, update, search and delete resources'
 complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "measures" -d 'Add measures to a metric and read its aggregates'
 complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "ingest" -d 'Import measures from files'
 complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "process" -d 'Run the aggregation pass (Gnocchi\'s metricd) over waiting measures'
@@ -49,9 +55,13 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand init" -l store -d 'T
 complete -c carbonara -n "__fish_carbonara_using_subcommand init" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'"
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand init" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand init" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand init" -l no-archive-policies -d 'Create no archive policies and no rule'
+complete -c carbonara -n "__fish_carbonara_using_subcommand init" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand init" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand init" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand init" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand init" -s V -l version -d 'Print version'
@@ -60,8 +70,12 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -l store -d 'T
 complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'"
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -s V -l version -d 'Print version'
@@ -69,8 +83,12 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and 
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete help" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'"
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete help" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete help" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete help" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete help" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete help" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete help" -s V -l version -d 'Print version'
@@ -87,8 +105,12 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and 
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'"
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
@@ -96,8 +118,12 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and 
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from list" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'"
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from list" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from list" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from list" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from list" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from list" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
@@ -105,8 +131,12 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and 
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from show" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'"
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from show" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from show" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from show" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from show" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from show" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
@@ -116,8 +146,12 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and 
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from update" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'"
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from update" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from update" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from update" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from update" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from update" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from update" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from update" -s V -l version -d 'Print version'
@@ -125,8 +159,12 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and 
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from delete" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'"
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from delete" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from delete" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from delete" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from delete" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
@@ -140,8 +178,12 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule;
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and not __fish_seen_subcommand_from create list show delete help" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'"
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and not __fish_seen_subcommand_from create list show delete help" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and not __fish_seen_subcommand_from create list show delete help" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and not __fish_seen_subcommand_from create list show delete help" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and not __fish_seen_subcommand_from create list show delete help" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and not __fish_seen_subcommand_from create list show delete help" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and not __fish_seen_subcommand_from create list show delete help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and not __fish_seen_subcommand_from create list show delete help" -s V -l version -d 'Print version'
@@ -156,8 +198,12 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule;
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from create" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'"
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from create" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from create" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from create" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from create" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from create" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
@@ -165,8 +211,12 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule;
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from list" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'"
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from list" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from list" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from list" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from list" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from list" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
@@ -174,8 +224,12 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule;
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from show" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'"
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from show" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from show" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from show" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from show" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from show" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
@@ -183,8 +237,12 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule;
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from delete" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'"
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from delete" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from delete" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from delete" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from delete" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
@@ -193,69 +251,385 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule;
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show a rule'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a rule'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete help" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'"
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete help" -s c -l column -d 'Print only this column (or field); repeat for more' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete help" -s q -l quiet -d 'No progress or summaries on stderr'
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete help" -s V -l version -d 'Print version'
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete help" -f -a "create" -d 'Create a metric'
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete help" -f -a "list" -d 'List the metrics'
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete help" -f -a "show" -d 'Show a metric'
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete help" -f -a "delete" -d 'Delete metrics; their data is removed by the next `process`'
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -l sort-descending -d 'Sort the rows in descending order'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -f -a "create" -d 'Create a metric'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -f -a "list" -d 'List the metrics'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -f -a "show" -d 'Show a metric'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -f -a "delete" -d 'Delete metrics; their data is removed by the next `process`'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -f -a "search" -d 'Find the aggregates whose value matches a query (Gnocchi\'s measure value search), e.g. `{"and": [{">=": [{"+": 23}, 50]}, {"!=": 55}]}`'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -s a -l archive-policy-name -d 'Archive policy [default: the first archive-policy rule matching the name]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -s u -l unit -d 'Unit of the measures' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -s r -l resource-id -d 'Id of the resource the metric belongs to (the name must then be unique on it)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'"
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -s r -l resource-id -d 'Only the metrics of this resource' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -l limit -d 'Return at most this many items' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -l marker -d 'Last item of the previous page (an id; `ID@REVISION` for histories): list what follows it' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -l sort -d 'Sort key and direction, e.g. `started_at:desc-nullslast`; repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'"
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from show" -s r -l resource-id -d 'Id of the resource whose metric is named' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from show" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from show" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'"
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from show" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from show" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from show" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from show" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from show" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from delete" -s r -l resource-id -d 'Id of the resource whose metrics are named' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from delete" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from delete" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'"
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from delete" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from delete" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from delete" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from delete" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -s m -l metric -d 'Id or name of a metric to search; repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -l aggregation -d 'Aggregation method to read' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -l granularity -d 'Granularity to read; repeat for more [default: the first metric\'s]' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -l start -d 'First timestamp (ISO 8601, epoch seconds, or relative like `-1 hour`)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -l stop -d 'Timestamp to stop before (exclusive)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
+csv\t'CSV with a header row'
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -l sort-descending -d 'Sort the rows in descending order'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a metric'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the metrics'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show a metric'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete metrics; their data is removed by the next `process`'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from help" -f -a "search" -d 'Find the aggregates whose value matches a query (Gnocchi\'s measure value search), e.g. `{"and": [{">=": [{"+": 23}, 50]}, {"!=": 55}]}`'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
+csv\t'CSV with a header row'
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -l sort-descending -d 'Sort the rows in descending order'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -f -a "create" -d 'Create a resource type'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -f -a "list" -d 'List the resource types'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -f -a "show" -d 'Show a resource type'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -f -a "update" -d 'Add, change or remove attributes of a resource type'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -f -a "delete" -d 'Delete a resource type no resource uses'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from create" -s a -l attribute -d 'An attribute: NAME:TYPE[:REQUIRED][:OPTION=VALUE…], e.g. `display_name:string:true:max_length=255`; TYPE is string, uuid, number, bool or datetime; options min_length, max_length (string), min, max (number); REQUIRED defaults to true; repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from create" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from create" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
+csv\t'CSV with a header row'
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from create" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from create" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from create" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from create" -l sort-descending -d 'Sort the rows in descending order'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from create" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from list" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from list" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
+csv\t'CSV with a header row'
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from list" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from list" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from list" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from list" -l sort-descending -d 'Sort the rows in descending order'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from list" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from show" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from show" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
+csv\t'CSV with a header row'
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from show" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from show" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from show" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from show" -l sort-descending -d 'Sort the rows in descending order'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from show" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -s a -l attribute -d 'An attribute to add, or to redefine (same type; `required` or bounds change), as for create; existing resources get the `fill=VALUE` option\'s value, which a required attribute needs; repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -s r -l remove-attribute -d 'An attribute to remove, with its values; repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
+csv\t'CSV with a header row'
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -l sort-descending -d 'Sort the rows in descending order'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from delete" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from delete" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
+csv\t'CSV with a header row'
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from delete" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from delete" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from delete" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from delete" -l sort-descending -d 'Sort the rows in descending order'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a resource type'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the resource types'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show a resource type'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from help" -f -a "update" -d 'Add, change or remove attributes of a resource type'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a resource type no resource uses'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
+csv\t'CSV with a header row'
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -l sort-descending -d 'Sort the rows in descending order'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -f -a "create" -d 'Create a resource'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -f -a "update" -d 'Change a resource (a new revision when a value changes)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -f -a "show" -d 'Show a resource'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -f -a "list" -d 'List resources'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -f -a "history" -d 'List the revisions of a resource'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -f -a "search" -d 'Search resources with Gnocchi\'s filter syntax, as a string (`host=\'a\' and (cpu>=2 or flavor like \'m1.%\')`) or JSON (`{"=": {"host": "a"}}`)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -f -a "delete" -d 'Delete a resource; its metrics\' data goes at the next `process`'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -f -a "batch" -d 'Delete many resources'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -s t -l type -d 'Type of the resource' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -s a -l attribute -d 'NAME:VALUE of an attribute of the type (or of user_id, project_id, started_at, ended_at); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -s m -l add-metric -d 'NAME:ID of an existing metric to attach; repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -s n -l create-metric -d 'NAME[:POLICY] of a metric to create (policy from the archive-policy rules if absent); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -l user-id -d 'Id of the user the resource belongs to' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -l project-id -d 'Id of the project the resource belongs to' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -l started-at -d 'When the resource started (default: now)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -l ended-at -d 'When the resource ended' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
+csv\t'CSV with a header row'
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -l sort-descending -d 'Sort the rows in descending order'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -s t -l type -d 'Type of the resource' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -s a -l attribute -d 'NAME:VALUE of an attribute of the type (or of user_id, project_id, started_at, ended_at); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -s m -l add-metric -d 'NAME:ID of an existing metric to attach; repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -s n -l create-metric -d 'NAME[:POLICY] of a metric to create (policy from the archive-policy rules if absent); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -l user-id -d 'Id of the user the resource belongs to' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -l project-id -d 'Id of the project the resource belongs to' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -l started-at -d 'When the resource started (default: now)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -l ended-at -d 'When the resource ended' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -s d -l delete-metric -d 'Name of a metric to detach; repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
+csv\t'CSV with a header row'
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -l sort-descending -d 'Sort the rows in descending order'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from show" -s t -l type -d 'Type of the resource (`generic` shows the base fields only)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from show" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from show" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
+csv\t'CSV with a header row'
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from show" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from show" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from show" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from show" -l sort-descending -d 'Sort the rows in descending order'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from show" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -s t -l type -d 'Type of the resources' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -l limit -d 'Return at most this many items' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -l marker -d 'Last item of the previous page (an id; `ID@REVISION` for histories): list what follows it' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -l sort -d 'Sort key and direction, e.g. `started_at:desc-nullslast`; repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
+csv\t'CSV with a header row'
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -l details -d 'Show the attributes of each resource\'s own type in a `generic` listing'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -l history -d 'Every revision of each resource'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -l sort-descending -d 'Sort the rows in descending order'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -s t -l type -d 'Type of the resources' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -l limit -d 'Return at most this many items' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -l marker -d 'Last item of the previous page (an id; `ID@REVISION` for histories): list what follows it' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -l sort -d 'Sort key and direction, e.g. `started_at:desc-nullslast`; repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
+csv\t'CSV with a header row'
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -l details -d 'Show the attributes of each resource\'s own type in a `generic` listing'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -l sort-descending -d 'Sort the rows in descending order'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -s t -l type -d 'Type of the resources' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -l limit -d 'Return at most this many items' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -l marker -d 'Last item of the previous page (an id; `ID@REVISION` for histories): list what follows it' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -l sort -d 'Sort key and direction, e.g. `started_at:desc-nullslast`; repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
+csv\t'CSV with a header row'
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -l details -d 'Show the attributes of each resource\'s own type in a `generic` listing'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -l history -d 'Search past revisions too'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -l sort-descending -d 'Sort the rows in descending order'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from delete" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from delete" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
+csv\t'CSV with a header row'
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from delete" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from delete" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from delete" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from delete" -l sort-descending -d 'Sort the rows in descending order'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from batch" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from batch" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
+csv\t'CSV with a header row'
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from batch" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from batch" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from batch" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from batch" -l sort-descending -d 'Sort the rows in descending order'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from batch" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from batch" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from batch" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from batch" -f -a "delete" -d 'Delete the resources matching a filter'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from batch" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a resource'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from help" -f -a "update" -d 'Change a resource (a new revision when a value changes)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show a resource'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from help" -f -a "list" -d 'List resources'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from help" -f -a "history" -d 'List the revisions of a resource'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from help" -f -a "search" -d 'Search resources with Gnocchi\'s filter syntax, as a string (`host=\'a\' and (cpu>=2 or flavor like \'m1.%\')`) or JSON (`{"=": {"host": "a"}}`)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a resource; its metrics\' data goes at the next `process`'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from help" -f -a "batch" -d 'Delete many resources'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add show help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add show help" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'"
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add show help" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add show help" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add show help" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add show help" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add show help" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add show help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add show help" -s V -l version -d 'Print version'
@@ -267,8 +641,12 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'"
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
@@ -280,9 +658,13 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'"
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l refresh -d 'Process this metric\'s waiting measures first'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
@@ -293,8 +675,12 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fi
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv help" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'"
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv help" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv help" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv help" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv help" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv help" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv help" -s V -l version -d 'Print version'
@@ -314,14 +700,18 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_s
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'"
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l skip-invalid -d 'Store the good lines, report each bad one, and exit 1 at the end'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l process -d 'Run the aggregation pass after the import'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l create-metrics -d 'Create missing metrics, with --archive-policy-name or the policy of the matching archive-policy rule'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l wide -d 'One column per metric, named by the header; the timestamp column is the other one'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l header -d 'The first row is a header [default: when its value field is not a number]'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l no-header -d 'The first row is data'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -s V -l version -d 'Print version'
@@ -332,8 +722,12 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand process" -l store -d
 complete -c carbonara -n "__fish_carbonara_using_subcommand process" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'"
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand process" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand process" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand process" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand process" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand process" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand process" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand process" -s V -l version -d 'Print version'
@@ -341,8 +735,12 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand status" -l store -d 
 complete -c carbonara -n "__fish_carbonara_using_subcommand status" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'"
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand status" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand status" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand status" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand status" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand status" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand status" -s V -l version -d 'Print version'
@@ -351,22 +749,28 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -l store -
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'"
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status generate help" -f -a "init" -d 'Create a store, with Gnocchi\'s default archive policies'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status generate help" -f -a "demo" -d 'Build a sample store, process it and print what it holds'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status generate help" -f -a "archive-policy" -d 'Create, list, show, update and delete archive policies'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status generate help" -f -a "archive-policy-rule" -d 'Create, list, show and delete archive-policy rules'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status generate help" -f -a "metric" -d 'Create, list, show and delete metrics'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status generate help" -f -a "measures" -d 'Add measures to a metric and read its aggregates'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status generate help" -f -a "ingest" -d 'Import measures from files'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status generate help" -f -a "process" -d 'Run the aggregation pass (Gnocchi\'s metricd) over waiting measures'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status generate help" -f -a "status" -d 'Show the measures waiting to be processed'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status generate help" -f -a "generate" -d 'Write the man pages and shell completions'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "init" -d 'Create a store, with Gnocchi\'s default archive policies'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "demo" -d 'Build a sample store, process it and print what it holds'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "archive-policy" -d 'Create, list, show, update and delete archive policies'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "archive-policy-rule" -d 'Create, list, show and delete archive-policy rules'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "metric" -d 'Create, list, show, search and delete metrics'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "resource-type" -d 'Create, list, show, update and delete resource types'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "resource" -d 'Create, list, show, update, search and delete resources'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "measures" -d 'Add measures to a metric and read its aggregates'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "ingest" -d 'Import measures from files'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "process" -d 'Run the aggregation pass (Gnocchi\'s metricd) over waiting measures'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "status" -d 'Show the measures waiting to be processed'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "generate" -d 'Write the man pages and shell completions'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from archive-policy" -f -a "create" -d 'Create an archive policy'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from archive-policy" -f -a "list" -d 'List the archive policies'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from archive-policy" -f -a "show" -d 'Show an archive policy'
@@ -380,6 +784,20 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_see
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from metric" -f -a "list" -d 'List the metrics'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from metric" -f -a "show" -d 'Show a metric'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from metric" -f -a "delete" -d 'Delete metrics; their data is removed by the next `process`'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from metric" -f -a "search" -d 'Find the aggregates whose value matches a query (Gnocchi\'s measure value search), e.g. `{"and": [{">=": [{"+": 23}, 50]}, {"!=": 55}]}`'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from resource-type" -f -a "create" -d 'Create a resource type'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from resource-type" -f -a "list" -d 'List the resource types'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from resource-type" -f -a "show" -d 'Show a resource type'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from resource-type" -f -a "update" -d 'Add, change or remove attributes of a resource type'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from resource-type" -f -a "delete" -d 'Delete a resource type no resource uses'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from resource" -f -a "create" -d 'Create a resource'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from resource" -f -a "update" -d 'Change a resource (a new revision when a value changes)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from resource" -f -a "show" -d 'Show a resource'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from resource" -f -a "list" -d 'List resources'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from resource" -f -a "history" -d 'List the revisions of a resource'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from resource" -f -a "search" -d 'Search resources with Gnocchi\'s filter syntax, as a string (`host=\'a\' and (cpu>=2 or flavor like \'m1.%\')`) or JSON (`{"=": {"host": "a"}}`)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from resource" -f -a "delete" -d 'Delete a resource; its metrics\' data goes at the next `process`'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from resource" -f -a "batch" -d 'Delete many resources'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from measures" -f -a "add" -d 'Add measures to a metric (processed by the next `process`)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from measures" -f -a "show" -d 'Show the aggregates of a metric'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from ingest" -f -a "csv" -d 'CSV: timestamp,value rows for one metric, rows naming their metric, or one column per metric'

@@ -19,6 +19,10 @@ pub enum Error {
     Policy(#[from] crate::policy::PolicyError),
     #[error(transparent)]
     Time(#[from] crate::time::TimeError),
+    #[error(transparent)]
+    Resource(#[from] crate::resource::ResourceError),
+    #[error(transparent)]
+    Filter(#[from] crate::filter::FilterError),
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
     /// Writing the output failed (a closed pipe is not reported).

@@ -13,6 +13,8 @@ pub mod metric;
 pub mod output;
 pub mod process;
 pub mod progress;
+pub mod resource;
+pub mod resource_type;
 pub mod status;
 
 use std::io::Write;
@@ -22,7 +24,7 @@ use clap::{Parser, Subcommand};
 
 use crate::error::{Error, Result};
 use crate::store::lock::SackLocks;
-use crate::store::{Index, Store, txn};
+use crate::store::{Index, Page, Store, txn};
 use crate::time::Timestamp;
 use output::{Format, OutputOptions, Record};
 
@@ -62,6 +64,18 @@ pub struct Cli {
     #[arg(short = 'c', long = "column", global = true, value_name = "COLUMN")]
     pub columns: Vec<String>,
 
+    /// Sort listed rows by this column; repeat for more (first one first)
+    #[arg(long = "sort-column", global = true, value_name = "COLUMN")]
+    pub sort_columns: Vec<String>,
+
+    /// Sort the rows in ascending order (the default)
+    #[arg(long, global = true, conflicts_with = "sort_descending")]
+    pub sort_ascending: bool,
+
+    /// Sort the rows in descending order
+    #[arg(long, global = true)]
+    pub sort_descending: bool,
+
     /// No progress or summaries on stderr
     #[arg(short, long, global = true)]
     pub quiet: bool,
@@ -80,8 +94,12 @@ pub enum Command {
     ArchivePolicy(archive_policy::Args),
     /// Create, list, show and delete archive-policy rules
     ArchivePolicyRule(archive_policy_rule::Args),
-    /// Create, list, show and delete metrics
+    /// Create, list, show, search and delete metrics
     Metric(metric::Args),
+    /// Create, list, show, update and delete resource types
+    ResourceType(resource_type::Args),
+    /// Create, list, show, update, search and delete resources
+    Resource(resource::Args),
     /// Add measures to a metric and read its aggregates
     Measures(measures::Args),
     /// Import measures from files
@@ -139,6 +157,8 @@ pub fn run(cli: Cli) -> Result<()> {
         output: OutputOptions {
             format: cli.format,
             columns: cli.columns,
+            sort_columns: cli.sort_columns,
+            sort_descending: cli.sort_descending,
         },
         quiet: cli.quiet,
         now: Timestamp::now(),
@@ -149,11 +169,37 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::ArchivePolicy(args) => archive_policy::run(args, &ctx),
         Command::ArchivePolicyRule(args) => archive_policy_rule::run(args, &ctx),
         Command::Metric(args) => metric::run(args, &ctx),
+        Command::ResourceType(args) => resource_type::run(args, &ctx),
+        Command::Resource(args) => resource::run(args, &ctx),
         Command::Measures(args) => measures::run(args, &ctx),
         Command::Ingest(args) => ingest::run(args, &ctx),
         Command::Process(args) => process::run(args, &ctx),
         Command::Status(args) => status::run(args, &ctx),
         Command::Generate(args) => generate::run(args, &ctx),
+    }
+}
+
+/// Gnocchi's pagination options, on every list that can be long.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PageArgs {
+    /// Return at most this many items
+    #[arg(long, value_name = "LIMIT", value_parser = clap::value_parser!(u64).range(1..))]
+    limit: Option<u64>,
+    /// Last item of the previous page (an id; `ID@REVISION` for histories): list what follows it
+    #[arg(long, value_name = "MARKER")]
+    marker: Option<String>,
+    /// Sort key and direction, e.g. `started_at:desc-nullslast`; repeat for more
+    #[arg(long, value_name = "KEY[:DIRECTION]")]
+    sort: Vec<String>,
+}
+
+impl PageArgs {
+    pub fn page(self) -> Page {
+        Page {
+            limit: self.limit.map(|l| l as usize),
+            marker: self.marker,
+            sorts: self.sort,
+        }
     }
 }
 

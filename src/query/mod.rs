@@ -1,8 +1,11 @@
-//! Reading aggregates back: what Gnocchi's measures endpoint returns.
+//! Reading back: what Gnocchi's measures endpoint returns, resource
+//! searches and measure value searches.
 
 pub mod measures;
+pub mod search;
 
 pub use measures::{Measure, MeasuresQuery, get_measures};
+pub use search::{MeasurePredicate, MeasureSearch, search_measures, search_resources};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -14,6 +17,17 @@ pub enum Error {
         "Aggregation method '{method}' at granularity '{granularity}' for metric {metric} does not exist"
     )]
     UnknownGranularity {
+        metric: uuid::Uuid,
+        method: String,
+        granularity: String,
+    },
+    /// A measure value search that Gnocchi's schema refuses.
+    #[error("{0}")]
+    InvalidSearch(String),
+    #[error(
+        "Aggregation does not exist: metric {metric} has no {method} aggregation at granularity {granularity}"
+    )]
+    AggregationDoesNotExist {
         metric: uuid::Uuid,
         method: String,
         granularity: String,

@@ -2,8 +2,8 @@
 //!
 //! ```text
 //! STORE/
-//!   store.json     {"format": 1, "sacks": 128, "subdir_len": 2}
-//!   index.sqlite   policies, rules, metrics (index.rs)
+//!   store.json     {"format": 2, "sacks": 128, "subdir_len": 2}
+//!   index.sqlite   policies, rules, resource types, resources, metrics (index.rs)
 //!   incoming/      Gnocchi's incoming file-driver layout (incoming.rs)
 //!   archive/       Gnocchi's storage file-driver layout (archive.rs)
 //!   tmp/           transactions being written (txn.rs)
@@ -24,11 +24,14 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use index::{Index, Metric, MetricStatus};
+pub use index::{
+    Index, Metric, MetricRef, MetricStatus, NewResource, Page, ResourceChanges, ResourceQuery,
+};
 pub use txn::Transaction;
 
-/// The store format this build writes; `store.json` carries it.
-pub const FORMAT_VERSION: u32 = 1;
+/// The store format this build writes; `store.json` carries it. Format 2
+/// added resources to the index (`Index::migrate_from` upgrades one).
+pub const FORMAT_VERSION: u32 = 2;
 /// gnocchi-upgrade's default number of sacks.
 pub const DEFAULT_SACKS: u32 = 128;
 /// Gnocchi's default `[storage] file_subdir_len`.
@@ -83,6 +86,35 @@ pub enum Error {
     InvalidMetricName(String),
     #[error("{count} metrics are named {name}; use the metric id")]
     AmbiguousMetricName { name: String, count: usize },
+    #[error("Named metric {0} already exists")]
+    NamedMetricExists(String),
+    #[error("Resource type {0} does not exist")]
+    ResourceTypeNotFound(String),
+    #[error("Resource type {0} already exists")]
+    ResourceTypeExists(String),
+    #[error("Resource type {0} is still in use")]
+    ResourceTypeInUse(String),
+    #[error("Resource {0} does not exist")]
+    ResourceNotFound(String),
+    #[error("Resource {0} already exists")]
+    ResourceExists(String),
+    #[error(transparent)]
+    Resource(#[from] crate::resource::ResourceError),
+    #[error("Value {value} for attribute {attribute} on resource type {resource_type} is invalid")]
+    ResourceValue {
+        value: String,
+        attribute: String,
+        resource_type: String,
+    },
+    #[error("Resource type {resource_type} has no {attribute} attribute")]
+    NoSuchAttribute {
+        resource_type: String,
+        attribute: String,
+    },
+    #[error("Invalid value: `{value}' for field `{field}'")]
+    QueryValue { value: String, field: String },
+    #[error("Invalid pagination: `{0}'")]
+    InvalidPagination(String),
 }
 
 impl Error {

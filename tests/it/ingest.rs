@@ -314,7 +314,7 @@ fn missing_metrics_are_created_when_asked() {
         .success();
     assert!(stderr_of(&assert).contains("2 metrics created"));
     let policy_of =
-        |name: &str| store.json(&["metric", "show", name])["archive_policy_name"].clone();
+        |name: &str| store.json(&["metric", "show", name])["archive_policy"]["name"].clone();
     assert_eq!(policy_of("disk.io"), "medium");
     assert_eq!(policy_of("cpu"), "low");
     let other = store.write_file(

@@ -11,4 +11,8 @@ mod ingest;
 mod measures;
 mod metric;
 mod policy;
+mod real_gnocchi;
+mod resource;
+mod resource_type;
+mod search;
 mod statsd;
