@@ -296,7 +296,7 @@ fn digits(text: &str, count: usize) -> Option<(u32, &str)> {
 
 /// numpy's ISO 8601 reader as Gnocchi uses it:
 /// `YYYY-MM[-DD[(T| )HH[:MM[:SS[.fraction]]]]]`, then `Z` or `±HH[:MM]`.
-fn parse_iso8601(text: &str, now: Timestamp) -> Option<Timestamp> {
+pub fn parse_iso8601(text: &str, now: Timestamp) -> Option<Timestamp> {
     match text {
         "now" => {
             return Some(Timestamp(

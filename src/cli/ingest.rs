@@ -10,7 +10,8 @@ use clap::{Subcommand, ValueEnum};
 use crate::error::{Error, Result};
 use crate::ingest::csv::{self, TimeUnit};
 use crate::ingest::{
-    CreateMetrics, Input, MeasureWriter, ParseError, ParseSummary, Sink, input::ByteCounter,
+    Declaration, Input, MeasureWriter, NamedMetric, ParseError, ParseSummary, Sink, WriterOptions,
+    input::ByteCounter,
 };
 use crate::process::{self, ProcessOptions};
 use crate::store::{self, Index, Store};
@@ -58,11 +59,12 @@ struct CreateArgs {
 }
 
 impl CreateArgs {
-    fn creation(&self) -> Option<CreateMetrics> {
-        self.create_metrics.then(|| CreateMetrics {
-            archive_policy_name: self.archive_policy_name.clone(),
+    fn options(&self) -> WriterOptions {
+        WriterOptions {
             creator: CLI_CREATOR.to_owned(),
-        })
+            create_metrics: self.create_metrics,
+            archive_policy_name: self.archive_policy_name.clone(),
+        }
     }
 }
 
@@ -136,9 +138,11 @@ struct FileSink<'a, 's> {
     fatal: Option<store::Error>,
 }
 
-impl Sink for FileSink<'_, '_> {
-    fn measure(&mut self, metric: &str, timestamp: Timestamp, value: f64) -> Result<(), String> {
-        match self.writer.add(metric, timestamp, value) {
+impl FileSink<'_, '_> {
+    /// A store error about the input is the input's fault; any other ends
+    /// the import.
+    fn route(&mut self, result: store::Result<()>) -> Result<(), String> {
+        match result {
             Ok(()) => Ok(()),
             Err(error) if error.is_about_input() => Err(error.to_string()),
             Err(error) => {
@@ -147,6 +151,28 @@ impl Sink for FileSink<'_, '_> {
                 Err(reason)
             }
         }
+    }
+}
+
+impl Sink for FileSink<'_, '_> {
+    fn measure(&mut self, metric: &str, timestamp: Timestamp, value: f64) -> Result<(), String> {
+        let result = self.writer.add(metric, timestamp, value);
+        self.route(result)
+    }
+
+    fn named_measure(
+        &mut self,
+        target: &NamedMetric<'_>,
+        timestamp: Timestamp,
+        value: f64,
+    ) -> Result<(), String> {
+        let result = self.writer.add_named(target, timestamp, value);
+        self.route(result)
+    }
+
+    fn declare(&mut self, declaration: Declaration<'_>) -> Result<(), String> {
+        let result = self.writer.declare(declaration);
+        self.route(result)
     }
 
     fn invalid(&mut self, error: ParseError) -> Result<(), ParseError> {
@@ -178,7 +204,7 @@ fn ingest_files(
     store: &Store,
     index: &Index,
     common: &CommonArgs,
-    create: Option<CreateMetrics>,
+    options: WriterOptions,
     mut parse: impl FnMut(&mut Input, &mut FileSink<'_, '_>) -> Result<ParseSummary, ParseError>,
 ) -> Result<Totals> {
     let mut totals = Totals::default();
@@ -188,7 +214,7 @@ fn ingest_files(
             source,
         })?;
         let mut sink = FileSink {
-            writer: MeasureWriter::new(store, index, create.clone(), ctx.now)?,
+            writer: MeasureWriter::new(store, index, options.clone(), ctx.now)?,
             skip_invalid: common.skip_invalid,
             ctx,
             progress: InputProgress::new(&path.display().to_string(), input.size, ctx.quiet),
@@ -305,7 +331,7 @@ fn run_csv(args: CsvArgs, ctx: &Ctx) -> Result<()> {
         &store,
         &index,
         &args.common,
-        args.create.creation(),
+        args.create.options(),
         |input, sink| {
             let path = input.path.clone();
             let summary = csv::read(input.reader(), &path, &options, sink)?;

@@ -92,12 +92,15 @@ fn value() -> impl Strategy<Value = Value> {
     ]
 }
 
+/// Attribute names; not `id`, whose values are mapped to UUIDs and so do
+/// not read back as written.
 fn attribute() -> impl Strategy<Value = String> {
     prop_oneof![
         "[a-z][a-z0-9_]{0,8}",
         "[a-z ]{1,6}",
         Just("notes".to_owned())
     ]
+    .prop_filter("id values are mapped", |name| name != "id")
 }
 
 fn filter() -> impl Strategy<Value = Filter> {

@@ -584,6 +584,17 @@ mod tests {
             }
             self.batch.measure(metric, timestamp, value)
         }
+        fn named_measure(
+            &mut self,
+            _: &crate::ingest::NamedMetric<'_>,
+            _: Timestamp,
+            _: f64,
+        ) -> Result<(), String> {
+            unreachable!("CSV names metrics by id or name")
+        }
+        fn declare(&mut self, _: crate::ingest::Declaration<'_>) -> Result<(), String> {
+            unreachable!("CSV declares nothing")
+        }
         fn invalid(&mut self, error: ParseError) -> Result<(), ParseError> {
             self.bad_lines.push(error.line);
             Ok(())

@@ -3,6 +3,7 @@
 //! to a `Sink`: the store's `MeasureWriter`, or a `MeasureBatch` in memory.
 //! Parsers know nothing of the store.
 
+pub mod batch;
 pub mod csv;
 pub mod influx;
 pub mod input;
@@ -12,10 +13,12 @@ pub mod writer;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::policy::ArchivePolicy;
+use crate::resource::{AttributeValue, ResourceType};
 use crate::store::{self, Index, Store};
 use crate::time::Timestamp;
 pub use input::Input;
-pub use writer::{CreateMetrics, MeasureWriter, StoreReport};
+pub use writer::{MeasureWriter, StoreReport, WriterOptions};
 
 /// Bad input, located so the user can go straight to it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -27,11 +30,60 @@ pub struct ParseError {
     pub reason: String,
 }
 
+/// What to do when a resource an input names does not exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MissingResource<'a> {
+    /// It is an error (`Unknown resources`).
+    Refuse,
+    /// Create it, of this type; an existing resource must be of this type.
+    Create(&'a str),
+}
+
+/// A named metric of a resource, and how to create the metric if missing.
+#[derive(Debug, Clone, Copy)]
+pub struct NamedMetric<'a> {
+    /// The resource id as the input gives it.
+    pub resource: &'a str,
+    pub missing_resource: MissingResource<'a>,
+    pub name: &'a str,
+    pub archive_policy_name: Option<&'a str>,
+    pub unit: Option<&'a str>,
+}
+
+/// What an input says must exist besides measures.
+#[derive(Debug, Clone, Copy)]
+pub enum Declaration<'a> {
+    /// Created unless a policy of that name exists.
+    ArchivePolicy(&'a ArchivePolicy),
+    /// Created unless a type of that name exists.
+    ResourceType(&'a ResourceType),
+    /// The fields of a resource the input names: given to it at creation,
+    /// or set on it (a new revision if anything changes).
+    Resource {
+        id: &'a str,
+        type_name: &'a str,
+        user_id: Option<&'a str>,
+        project_id: Option<&'a str>,
+        attributes: &'a [(String, AttributeValue)],
+    },
+}
+
 /// Where a parser's measures go.
 pub trait Sink {
     /// A measure for the metric with this id or name. An error says why the
     /// metric cannot take it (it does not exist, no rule gives it a policy).
     fn measure(&mut self, metric: &str, timestamp: Timestamp, value: f64) -> Result<(), String>;
+
+    /// A measure for a named metric of a resource.
+    fn named_measure(
+        &mut self,
+        target: &NamedMetric<'_>,
+        timestamp: Timestamp,
+        value: f64,
+    ) -> Result<(), String>;
+
+    /// Something that must exist for the measures.
+    fn declare(&mut self, declaration: Declaration<'_>) -> Result<(), String>;
 
     /// A bad line. `Ok` lets the parser go on with the next one
     /// (`--skip-invalid`); `Err` ends the input, and nothing of it is kept.
@@ -72,9 +124,29 @@ impl MeasureBatch {
     }
 }
 
+/// Keeps metric names and measures only: named metrics go under
+/// `resource/name`, declarations are not kept.
 impl Sink for MeasureBatch {
     fn measure(&mut self, metric: &str, timestamp: Timestamp, value: f64) -> Result<(), String> {
         self.add(metric, timestamp, value);
+        Ok(())
+    }
+
+    fn named_measure(
+        &mut self,
+        target: &NamedMetric<'_>,
+        timestamp: Timestamp,
+        value: f64,
+    ) -> Result<(), String> {
+        self.add(
+            &format!("{}/{}", target.resource, target.name),
+            timestamp,
+            value,
+        );
+        Ok(())
+    }
+
+    fn declare(&mut self, _: Declaration<'_>) -> Result<(), String> {
         Ok(())
     }
 
@@ -91,7 +163,13 @@ pub fn store_batch(
     batch: &MeasureBatch,
     now: Timestamp,
 ) -> Result<StoreReport, store::Error> {
-    let mut writer = MeasureWriter::new(store, index, None, now)?;
+    let options = WriterOptions {
+        // Nothing is created: every metric must exist.
+        creator: String::new(),
+        create_metrics: false,
+        archive_policy_name: None,
+    };
+    let mut writer = MeasureWriter::new(store, index, options, now)?;
     for (reference, measures) in &batch.measures {
         for &(timestamp, value) in measures {
             writer.add(reference, timestamp, value)?;

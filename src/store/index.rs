@@ -107,6 +107,7 @@ CREATE TABLE metric (
     UNIQUE (resource_id, name)
 );
 CREATE INDEX metric_name ON metric(name);
+CREATE TABLE index_commit (token TEXT PRIMARY KEY);
 ";
 
 /// Whether a metric is live or waiting for its data to be removed.
@@ -576,11 +577,49 @@ impl Index {
     }
 
     /// Runs `work` in one SQLite transaction: all of it is stored or none.
+    /// Inside another `atomically`, it is a savepoint of the outer one.
     pub fn atomically<T>(&self, work: impl FnOnce(&Index) -> Result<T>) -> Result<T> {
-        let transaction = self.connection.unchecked_transaction()?;
-        let value = work(self)?;
-        transaction.commit()?;
-        Ok(value)
+        self.connection.execute_batch("SAVEPOINT atomically")?;
+        match work(self) {
+            Ok(value) => {
+                self.connection.execute_batch("RELEASE atomically")?;
+                Ok(value)
+            }
+            Err(error) => {
+                self.connection
+                    .execute_batch("ROLLBACK TO atomically; RELEASE atomically")?;
+                Err(error)
+            }
+        }
+    }
+
+    /// Marks the index changes of a file transaction as committed (inside
+    /// the same SQLite transaction as the changes): store/txn.rs replays
+    /// the files of a dead transaction only if its token is here.
+    pub fn record_commit(&self, token: &str) -> Result<()> {
+        self.connection
+            .execute("INSERT INTO index_commit (token) VALUES (?1)", [token])?;
+        Ok(())
+    }
+
+    /// Whether the index changes that go with `token` were committed.
+    pub fn is_committed(&self, token: &str) -> Result<bool> {
+        Ok(self
+            .connection
+            .query_row(
+                "SELECT 1 FROM index_commit WHERE token = ?1",
+                [token],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    /// Forgets a token once its files are in place.
+    pub fn forget_commit(&self, token: &str) -> Result<()> {
+        self.connection
+            .execute("DELETE FROM index_commit WHERE token = ?1", [token])?;
+        Ok(())
     }
 }
 

@@ -119,16 +119,19 @@ pub enum Error {
 
 impl Error {
     /// Whether the error is about what an input asked for (a metric that
-    /// does not exist, a name no rule matches) rather than about the store.
+    /// does not exist, a name no rule matches, a bad id) rather than about
+    /// the store itself (I/O, a corrupt file or index).
     pub fn is_about_input(&self) -> bool {
-        matches!(
+        !matches!(
             self,
-            Error::ArchivePolicyNotFound(_)
-                | Error::MetricNotFound(_)
-                | Error::MetricExists(_)
-                | Error::NoRuleMatch(_)
-                | Error::InvalidMetricName(_)
-                | Error::AmbiguousMetricName { .. }
+            Error::Io { .. }
+                | Error::NotAStore { .. }
+                | Error::AlreadyAStore { .. }
+                | Error::UnsupportedFormat { .. }
+                | Error::BadConfig { .. }
+                | Error::Corrupt { .. }
+                | Error::Sqlite(_)
+                | Error::IndexData(_)
         )
     }
 }
