@@ -187,8 +187,17 @@ _carbonara() {
             carbonara__subcmd__help__subcmd__archive__subcmd__policy__subcmd__rule,show)
                 cmd="carbonara__subcmd__help__subcmd__archive__subcmd__policy__subcmd__rule__subcmd__show"
                 ;;
+            carbonara__subcmd__help__subcmd__ingest,batch)
+                cmd="carbonara__subcmd__help__subcmd__ingest__subcmd__batch"
+                ;;
             carbonara__subcmd__help__subcmd__ingest,csv)
                 cmd="carbonara__subcmd__help__subcmd__ingest__subcmd__csv"
+                ;;
+            carbonara__subcmd__help__subcmd__ingest,influx)
+                cmd="carbonara__subcmd__help__subcmd__ingest__subcmd__influx"
+                ;;
+            carbonara__subcmd__help__subcmd__ingest,statsd)
+                cmd="carbonara__subcmd__help__subcmd__ingest__subcmd__statsd"
                 ;;
             carbonara__subcmd__help__subcmd__measures,add)
                 cmd="carbonara__subcmd__help__subcmd__measures__subcmd__add"
@@ -253,17 +262,35 @@ _carbonara() {
             carbonara__subcmd__help__subcmd__resource__subcmd__type,update)
                 cmd="carbonara__subcmd__help__subcmd__resource__subcmd__type__subcmd__update"
                 ;;
+            carbonara__subcmd__ingest,batch)
+                cmd="carbonara__subcmd__ingest__subcmd__batch"
+                ;;
             carbonara__subcmd__ingest,csv)
                 cmd="carbonara__subcmd__ingest__subcmd__csv"
                 ;;
             carbonara__subcmd__ingest,help)
                 cmd="carbonara__subcmd__ingest__subcmd__help"
                 ;;
+            carbonara__subcmd__ingest,influx)
+                cmd="carbonara__subcmd__ingest__subcmd__influx"
+                ;;
+            carbonara__subcmd__ingest,statsd)
+                cmd="carbonara__subcmd__ingest__subcmd__statsd"
+                ;;
+            carbonara__subcmd__ingest__subcmd__help,batch)
+                cmd="carbonara__subcmd__ingest__subcmd__help__subcmd__batch"
+                ;;
             carbonara__subcmd__ingest__subcmd__help,csv)
                 cmd="carbonara__subcmd__ingest__subcmd__help__subcmd__csv"
                 ;;
             carbonara__subcmd__ingest__subcmd__help,help)
                 cmd="carbonara__subcmd__ingest__subcmd__help__subcmd__help"
+                ;;
+            carbonara__subcmd__ingest__subcmd__help,influx)
+                cmd="carbonara__subcmd__ingest__subcmd__help__subcmd__influx"
+                ;;
+            carbonara__subcmd__ingest__subcmd__help,statsd)
+                cmd="carbonara__subcmd__ingest__subcmd__help__subcmd__statsd"
                 ;;
             carbonara__subcmd__measures,add)
                 cmd="carbonara__subcmd__measures__subcmd__add"
@@ -1419,7 +1446,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help__subcmd__ingest)
-            opts="csv"
+            opts="csv statsd influx batch"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1432,7 +1459,49 @@ _carbonara() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        carbonara__subcmd__help__subcmd__ingest__subcmd__batch)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         carbonara__subcmd__help__subcmd__ingest__subcmd__csv)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__ingest__subcmd__influx)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__ingest__subcmd__statsd)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1839,12 +1908,54 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest)
-            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version csv help"
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version csv statsd influx batch help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__ingest__subcmd__batch)
+            opts="-f -c -q -h -V --skip-invalid --process --create-metrics --shape --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --shape)
+                    COMPREPLY=($(compgen -W "guess metric resource" -- "${cur}"))
+                    return 0
+                    ;;
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1943,8 +2054,22 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__help)
-            opts="csv help"
+            opts="csv statsd influx batch help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__ingest__subcmd__help__subcmd__batch)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1977,6 +2102,134 @@ _carbonara() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__ingest__subcmd__help__subcmd__influx)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__ingest__subcmd__help__subcmd__statsd)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__ingest__subcmd__influx)
+            opts="-f -c -q -h -V --skip-invalid --process --db --resource-tag --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --resource-tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__ingest__subcmd__statsd)
+            opts="-f -c -q -h -V --skip-invalid --process --resource-id --creator --archive-policy-name --at --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --resource-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --creator)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --archive-policy-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --at)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

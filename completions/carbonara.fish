@@ -671,21 +671,24 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add measures to a metric (processed by the next `process`)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show the aggregates of a metric'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv help" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch help" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'
 yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv help" -s c -l column -d 'Print only this column (or field); repeat for more' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv help" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv help" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv help" -l sort-descending -d 'Sort the rows in descending order'
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv help" -s q -l quiet -d 'No progress or summaries on stderr'
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv help" -s V -l version -d 'Print version'
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv help" -f -a "csv" -d 'CSV: timestamp,value rows for one metric, rows naming their metric, or one column per metric'
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch help" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch help" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch help" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch help" -l sort-descending -d 'Sort the rows in descending order'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch help" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch help" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch help" -f -a "csv" -d 'CSV: timestamp,value rows for one metric, rows naming their metric, or one column per metric'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch help" -f -a "statsd" -d 'statsd lines, a file being one flush interval, stored as gnocchi-statsd stores them'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch help" -f -a "influx" -d 'InfluxDB line protocol, mapped as Gnocchi\'s InfluxDB endpoint maps it'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch help" -f -a "batch" -d 'Gnocchi batch JSON: {METRIC_ID: MEASURES} or {RESOURCE_ID: {METRIC_NAME: MEASURES}}'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l archive-policy-name -d 'Archive policy of the metrics created [default: from the archive-policy rules]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l metric -d 'Every row belongs to this metric (id or name)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l metric-column -d 'Each row names its metric in this column (header name or 1-based index)' -r
@@ -715,7 +718,65 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_s
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l resource-id -d 'The generic resource that holds the metrics (created if missing); gnocchi-statsd\'s resource_id' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l creator -d 'Creator of the resource and the metrics; gnocchi-statsd\'s creator' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l archive-policy-name -d 'Archive policy of new metrics [default: from the archive-policy rules, matched on NAME|TYPE]' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l at -d 'When the lines were received: the time of every measure [default: now]' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
+csv\t'CSV with a header row'
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l skip-invalid -d 'Store the good lines, report each bad one, and exit 1 at the end'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l process -d 'Run the aggregation pass after the import'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l sort-descending -d 'Sort the rows in descending order'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -l db -d 'The database: the resource type of the resources (created if missing)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -l resource-tag -d 'The tag whose value is the resource id' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
+csv\t'CSV with a header row'
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -l skip-invalid -d 'Store the good lines, report each bad one, and exit 1 at the end'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -l process -d 'Run the aggregation pass after the import'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -l sort-descending -d 'Sort the rows in descending order'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -l shape -d 'Which body the files hold' -r -f -a "guess\t'By resource if any top-level value is an object, else by metric'
+metric\t'{METRIC_ID: MEASURES}, as POST /v1/batch/metrics/measures'
+resource\t'{RESOURCE_ID: {METRIC_NAME: MEASURES}}, as POST /v1/batch/resources/metrics/measures'"
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
+csv\t'CSV with a header row'
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -l skip-invalid -d 'Store the good lines, report each bad one, and exit 1 at the end'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -l process -d 'Run the aggregation pass after the import'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -l create-metrics -d 'Create missing metrics of existing resources (their policy from the item, else the rules)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -l sort-descending -d 'Sort the rows in descending order'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from help" -f -a "csv" -d 'CSV: timestamp,value rows for one metric, rows naming their metric, or one column per metric'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from help" -f -a "statsd" -d 'statsd lines, a file being one flush interval, stored as gnocchi-statsd stores them'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from help" -f -a "influx" -d 'InfluxDB line protocol, mapped as Gnocchi\'s InfluxDB endpoint maps it'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from help" -f -a "batch" -d 'Gnocchi batch JSON: {METRIC_ID: MEASURES} or {RESOURCE_ID: {METRIC_NAME: MEASURES}}'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand process" -s j -l jobs -d 'Worker threads [default: one per core]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand process" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
@@ -801,3 +862,6 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_see
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from measures" -f -a "add" -d 'Add measures to a metric (processed by the next `process`)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from measures" -f -a "show" -d 'Show the aggregates of a metric'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from ingest" -f -a "csv" -d 'CSV: timestamp,value rows for one metric, rows naming their metric, or one column per metric'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from ingest" -f -a "statsd" -d 'statsd lines, a file being one flush interval, stored as gnocchi-statsd stores them'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from ingest" -f -a "influx" -d 'InfluxDB line protocol, mapped as Gnocchi\'s InfluxDB endpoint maps it'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from ingest" -f -a "batch" -d 'Gnocchi batch JSON: {METRIC_ID: MEASURES} or {RESOURCE_ID: {METRIC_NAME: MEASURES}}'

@@ -13,6 +13,7 @@ use crate::ingest::{
     Declaration, Input, MeasureWriter, NamedMetric, ParseError, ParseSummary, Sink, WriterOptions,
     input::ByteCounter,
 };
+use crate::ingest::{batch, influx, statsd};
 use crate::process::{self, ProcessOptions};
 use crate::store::{self, Index, Store};
 use crate::time::Timestamp;
@@ -31,6 +32,12 @@ pub struct Args {
 enum Command {
     /// CSV: timestamp,value rows for one metric, rows naming their metric, or one column per metric
     Csv(CsvArgs),
+    /// statsd lines, a file being one flush interval, stored as gnocchi-statsd stores them
+    Statsd(StatsdArgs),
+    /// InfluxDB line protocol, mapped as Gnocchi's InfluxDB endpoint maps it
+    Influx(InfluxArgs),
+    /// Gnocchi batch JSON: {METRIC_ID: MEASURES} or {RESOURCE_ID: {METRIC_NAME: MEASURES}}
+    Batch(BatchArgs),
 }
 
 /// What every format shares.
@@ -125,6 +132,58 @@ struct CsvArgs {
     /// Unit of epoch timestamps [default: guessed from the first one's size, and stated]
     #[arg(long, value_enum, value_name = "UNIT")]
     time_unit: Option<TimeUnitArg>,
+}
+
+#[derive(Debug, clap::Args)]
+struct StatsdArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// The generic resource that holds the metrics (created if missing); gnocchi-statsd's resource_id
+    #[arg(long, value_name = "ID")]
+    resource_id: String,
+    /// Creator of the resource and the metrics; gnocchi-statsd's creator
+    #[arg(long, default_value = CLI_CREATOR, value_name = "CREATOR")]
+    creator: String,
+    /// Archive policy of new metrics [default: from the archive-policy rules, matched on NAME|TYPE]
+    #[arg(long, value_name = "POLICY")]
+    archive_policy_name: Option<String>,
+    /// When the lines were received: the time of every measure [default: now]
+    #[arg(long, value_name = "TIMESTAMP", allow_hyphen_values = true)]
+    at: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+struct InfluxArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// The database: the resource type of the resources (created if missing)
+    #[arg(long, default_value = "influxdb", value_name = "NAME")]
+    db: String,
+    /// The tag whose value is the resource id
+    #[arg(long, default_value = "host", value_name = "TAG")]
+    resource_tag: String,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ShapeArg {
+    /// By resource if any top-level value is an object, else by metric
+    Guess,
+    /// {METRIC_ID: MEASURES}, as POST /v1/batch/metrics/measures
+    Metric,
+    /// {RESOURCE_ID: {METRIC_NAME: MEASURES}}, as POST /v1/batch/resources/metrics/measures
+    Resource,
+}
+
+#[derive(Debug, clap::Args)]
+struct BatchArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Create missing metrics of existing resources (their policy from the item, else the rules)
+    #[arg(long)]
+    create_metrics: bool,
+    /// Which body the files hold
+    #[arg(long, value_enum, default_value_t = ShapeArg::Guess, value_name = "SHAPE")]
+    shape: ShapeArg,
 }
 
 /// Feeds one file's measures to its writer and reports as it goes.
@@ -348,8 +407,90 @@ fn run_csv(args: CsvArgs, ctx: &Ctx) -> Result<()> {
     finish(ctx, &store, &index, &args.common, &totals, started)
 }
 
+fn run_statsd(args: StatsdArgs, ctx: &Ctx) -> Result<()> {
+    let options = statsd::StatsdOptions {
+        resource_id: args.resource_id,
+        at: match &args.at {
+            Some(at) => super::timestamp_arg("at", at, ctx.now)?,
+            None => ctx.now,
+        },
+    };
+    let writer = WriterOptions {
+        creator: args.creator,
+        create_metrics: true,
+        archive_policy_name: args.archive_policy_name,
+    };
+    let (store, index) = ctx.open_store()?;
+    let started = Instant::now();
+    let totals = ingest_files(ctx, &store, &index, &args.common, writer, |input, sink| {
+        let path = input.path.clone();
+        statsd::read(input.reader(), &path, &options, sink)
+    })?;
+    finish(ctx, &store, &index, &args.common, &totals, started)
+}
+
+fn run_influx(args: InfluxArgs, ctx: &Ctx) -> Result<()> {
+    let options = influx::InfluxOptions {
+        db: args.db,
+        resource_tag: args.resource_tag,
+        now: ctx.now,
+    };
+    let (store, index) = ctx.open_store()?;
+    let started = Instant::now();
+    let totals = ingest_files(
+        ctx,
+        &store,
+        &index,
+        &args.common,
+        cli_writer(true),
+        |input, sink| {
+            let path = input.path.clone();
+            influx::read(input.reader(), &path, &options, sink)
+        },
+    )?;
+    finish(ctx, &store, &index, &args.common, &totals, started)
+}
+
+fn run_batch(args: BatchArgs, ctx: &Ctx) -> Result<()> {
+    let shape = match args.shape {
+        ShapeArg::Guess => batch::Shape::Guess,
+        ShapeArg::Metric => batch::Shape::ByMetric,
+        ShapeArg::Resource => batch::Shape::ByResource,
+    };
+    let (store, index) = ctx.open_store()?;
+    let started = Instant::now();
+    let writer = cli_writer(args.create_metrics);
+    let totals = ingest_files(ctx, &store, &index, &args.common, writer, |input, sink| {
+        let path = input.path.clone();
+        let mut text = String::new();
+        input
+            .reader()
+            .read_to_string(&mut text)
+            .map_err(|e| ParseError {
+                path: path.clone(),
+                line: 0,
+                field: "body".into(),
+                reason: e.to_string(),
+            })?;
+        batch::read(&text, &path, shape, CLI_CREATOR, ctx.now, sink)
+    })?;
+    finish(ctx, &store, &index, &args.common, &totals, started)
+}
+
+/// What the command line writes as: Gnocchi's `admin`.
+fn cli_writer(create_metrics: bool) -> WriterOptions {
+    WriterOptions {
+        creator: CLI_CREATOR.to_owned(),
+        create_metrics,
+        archive_policy_name: None,
+    }
+}
+
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     match args.command {
         Command::Csv(csv_args) => run_csv(csv_args, ctx),
+        Command::Statsd(statsd_args) => run_statsd(statsd_args, ctx),
+        Command::Influx(influx_args) => run_influx(influx_args, ctx),
+        Command::Batch(batch_args) => run_batch(batch_args, ctx),
     }
 }

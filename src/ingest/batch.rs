@@ -15,9 +15,13 @@
 //! overflows, `null` among ISO timestamps, a metric item without
 //! `measures`), this refuses the input with a 400-style error instead.
 
+use std::path::Path;
+
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::json_location::line_of;
+use super::{MissingResource, NamedMetric, ParseError, ParseSummary, Sink};
 use crate::pyfmt::str_repr;
 use crate::resource::{parse_python_uuid, resource_uuid};
 use crate::time::{self, Span, Timestamp};
@@ -342,6 +346,98 @@ pub fn by_resource(
         });
     }
     Ok(batch)
+}
+
+/// Which of Gnocchi's two batch bodies a file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// By resource when any top-level value is an object, else by metric.
+    Guess,
+    ByMetric,
+    ByResource,
+}
+
+/// Reads a batch file (one JSON document, read whole) into `sink`. Ids
+/// that are not UUIDs are mapped with `creator`. A metric or resource that
+/// does not exist is a bad item: reported, and its measures skipped.
+pub fn read(
+    text: &str,
+    path: &Path,
+    shape: Shape,
+    creator: &str,
+    now: Timestamp,
+    sink: &mut impl Sink,
+) -> Result<ParseSummary, ParseError> {
+    let lines = text.lines().count() as u64;
+    let error = |line: u64, field: &str, reason: String| ParseError {
+        path: path.to_owned(),
+        line,
+        field: field.to_owned(),
+        reason,
+    };
+    let field_of = |keys: &[String]| match keys {
+        [] => "body".to_owned(),
+        keys => keys.iter().map(|k| format!("[{}]", str_repr(k))).collect(),
+    };
+    let body: Value = serde_json::from_str(text)
+        .map_err(|e| error(e.line() as u64, "body", format!("not JSON: {e}")))?;
+    let invalid = |e: InvalidInput| {
+        error(
+            line_of(text, &e.path, e.element),
+            &field_of(&e.path),
+            format!("Invalid input: {}", e.reason()),
+        )
+    };
+    let shape = match shape {
+        Shape::Guess
+            if body
+                .as_object()
+                .is_some_and(|o| o.values().any(Value::is_object)) =>
+        {
+            Shape::ByResource
+        }
+        Shape::Guess => Shape::ByMetric,
+        given => given,
+    };
+    let mut summary = ParseSummary { lines, invalid: 0 };
+    // The first measure a metric cannot take is reported; the others of
+    // that metric are skipped with it.
+    let refused =
+        |keys: &[String], reason: String| error(line_of(text, keys, None), &field_of(keys), reason);
+    match shape {
+        Shape::ByMetric => {
+            for (id, metric) in by_metric(&body, now).map_err(invalid)? {
+                for &(timestamp, value) in &metric.measures {
+                    if let Err(reason) = sink.measure(&id.to_string(), timestamp, value) {
+                        summary.refuse(sink, refused(std::slice::from_ref(&metric.key), reason))?;
+                        break;
+                    }
+                }
+            }
+        }
+        _ => {
+            for resource in by_resource(&body, creator, now).map_err(invalid)? {
+                for metric in &resource.metrics {
+                    let target = NamedMetric {
+                        resource: &resource.original_resource_id,
+                        missing_resource: MissingResource::Refuse,
+                        name: &metric.name,
+                        archive_policy_name: metric.archive_policy_name.as_deref(),
+                        unit: metric.unit.as_deref(),
+                    };
+                    for &(timestamp, value) in &metric.measures {
+                        if let Err(reason) = sink.named_measure(&target, timestamp, value) {
+                            let keys = [resource.original_resource_id.clone(), metric.name.clone()];
+                            summary.refuse(sink, refused(&keys, reason))?;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    sink.lines_read(lines);
+    Ok(summary)
 }
 
 #[cfg(test)]

@@ -309,8 +309,7 @@ pub fn read(
                 let line = e.position().map_or(line, csv::Position::line);
                 let fatal = matches!(e.kind(), csv::ErrorKind::Io(_));
                 summary.lines += 1;
-                summary.invalid += 1;
-                sink.invalid(error(line, "record", e.to_string()))?;
+                summary.refuse(sink, error(line, "record", e.to_string()))?;
                 if fatal {
                     break;
                 }
@@ -401,8 +400,7 @@ pub fn read(
             }
         })();
         if let Err(bad) = row {
-            summary.invalid += 1;
-            sink.invalid(bad)?;
+            summary.refuse(sink, bad)?;
         }
     }
     sink.lines_read(summary.lines);

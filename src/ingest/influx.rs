@@ -10,7 +10,11 @@
 //! `<measurement>.<field>[@<tag>=<value>,…]` (other tags sorted, `/` → `_`).
 
 use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::path::Path;
 
+use super::{Declaration, MissingResource, NamedMetric, ParseError, ParseSummary, Sink};
+use crate::resource::ResourceType;
 use crate::time::Timestamp;
 
 /// A field's value, as the grammar reads it.
@@ -302,6 +306,87 @@ pub fn map_line(line: Line, resource_tag: &str, now: Timestamp) -> Result<Mapped
         })
         .collect();
     Ok(Mapped { resource, measures })
+}
+
+/// How InfluxDB lines are stored, as Gnocchi's write endpoint maps them.
+#[derive(Debug, Clone)]
+pub struct InfluxOptions {
+    /// The database: the resource type of every resource (created if
+    /// missing, without attributes, as `CREATE DATABASE` does).
+    pub db: String,
+    /// The tag whose value names the resource (Gnocchi's
+    /// `X-Gnocchi-InfluxDB-Tag-Resource-ID`, default `host`).
+    pub resource_tag: String,
+    /// The time of lines without a timestamp (Gnocchi's request time).
+    pub now: Timestamp,
+}
+
+/// Reads InfluxDB lines into `sink`: each line's numeric fields become
+/// measures of metrics of the resource its tag names, both created when
+/// missing (metrics with the archive-policy rules).
+pub fn read(
+    input: impl BufRead,
+    path: &Path,
+    options: &InfluxOptions,
+    sink: &mut impl Sink,
+) -> Result<ParseSummary, ParseError> {
+    let error = |line: u64, field: &str, reason: String| ParseError {
+        path: path.to_owned(),
+        line,
+        field: field.to_owned(),
+        reason,
+    };
+    let resource_type =
+        ResourceType::new(&options.db, Vec::new()).map_err(|e| error(0, "db", e.to_string()))?;
+    sink.declare(Declaration::ResourceType(&resource_type))
+        .map_err(|reason| error(0, "db", reason))?;
+    let mut summary = ParseSummary::default();
+    for bytes in input.split(b'\n') {
+        let bytes = bytes.map_err(|e| error(summary.lines + 1, "line", e.to_string()))?;
+        summary.lines += 1;
+        let number = summary.lines;
+        if bytes.is_empty() {
+            continue;
+        }
+        let mapped = std::str::from_utf8(&bytes)
+            .map_err(|e| format!("not UTF-8 ({e})"))
+            .and_then(|text| {
+                parse_line(text).map_err(|e| format!("{} at column {}", e.expected, e.at + 1))
+            })
+            .map_err(|detail| {
+                error(
+                    number,
+                    "line",
+                    format!("Unable to parse line {number}: expected {detail}"),
+                )
+            })
+            .and_then(|line| {
+                map_line(line, &options.resource_tag, options.now)
+                    .map_err(|reason| error(number, "tags", reason))
+            });
+        let outcome = mapped.and_then(|mapped| {
+            for (metric, timestamp, value) in &mapped.measures {
+                let target = NamedMetric {
+                    resource: &mapped.resource,
+                    missing_resource: MissingResource::Create(&options.db),
+                    name: metric,
+                    archive_policy_name: None,
+                    unit: None,
+                };
+                sink.named_measure(&target, *timestamp, *value)
+                    .map_err(|reason| error(number, metric, reason))?;
+            }
+            Ok(())
+        });
+        if let Err(bad) = outcome {
+            summary.refuse(sink, bad)?;
+        }
+        if number % (1 << 16) == 0 {
+            sink.lines_read(number);
+        }
+    }
+    sink.lines_read(summary.lines);
+    Ok(summary)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod batch;
 pub mod csv;
 pub mod influx;
 pub mod input;
+pub mod json_location;
 pub mod statsd;
 pub mod writer;
 
@@ -99,6 +100,15 @@ pub trait Sink {
 pub struct ParseSummary {
     pub lines: u64,
     pub invalid: u64,
+}
+
+impl ParseSummary {
+    /// Counts a bad line and hands it to the sink, which says whether the
+    /// input goes on.
+    pub fn refuse(&mut self, sink: &mut impl Sink, error: ParseError) -> Result<(), ParseError> {
+        self.invalid += 1;
+        sink.invalid(error)
+    }
 }
 
 /// Measures per metric reference (a metric id or name), in input order:

@@ -9,9 +9,14 @@
 //! others make Gnocchi's datagram handler raise, which loses the rest of
 //! the datagram (`LineError::ends_datagram`).
 
+use std::io::BufRead;
+use std::path::Path;
+
 use indexmap::IndexMap;
 
+use super::{MissingResource, NamedMetric, ParseError, ParseSummary, Sink};
 use crate::pyfmt::str_repr;
+use crate::resource::GENERIC;
 use crate::time::{Timestamp, parse_python_float};
 
 /// The three kinds gnocchi-statsd knows.
@@ -205,6 +210,71 @@ impl Accumulator {
     pub fn is_empty(&self) -> bool {
         self.gauges.is_empty() && self.counters.is_empty() && self.timers.is_empty()
     }
+}
+
+/// How a statsd file is stored, as gnocchi-statsd's configuration says.
+#[derive(Debug, Clone)]
+pub struct StatsdOptions {
+    /// The resource of every metric (`generic`, created if missing).
+    pub resource_id: String,
+    /// When the file's lines were received: the time of every measure.
+    pub at: Timestamp,
+}
+
+/// Reads a file of statsd lines as one flush interval, then hands the
+/// flushed measures to `sink`, on metrics `<name>|<type>` of the resource.
+/// Every line Gnocchi would log as an error is a bad line here.
+pub fn read(
+    input: impl BufRead,
+    path: &Path,
+    options: &StatsdOptions,
+    sink: &mut impl Sink,
+) -> Result<ParseSummary, ParseError> {
+    let mut stats = Accumulator::default();
+    let mut summary = ParseSummary::default();
+    let error = |line: u64, field: &str, reason: String| ParseError {
+        path: path.to_owned(),
+        line,
+        field: field.to_owned(),
+        reason,
+    };
+    for bytes in input.split(b'\n') {
+        let bytes = bytes.map_err(|e| error(summary.lines + 1, "line", e.to_string()))?;
+        summary.lines += 1;
+        if bytes.is_empty() {
+            continue;
+        }
+        let outcome = match std::str::from_utf8(&bytes) {
+            Ok(line) => stats
+                .feed_line(line, options.at)
+                .map_err(|e| error(summary.lines, e.field, e.message)),
+            Err(e) => Err(error(summary.lines, "line", utf8_error_message(&bytes, &e))),
+        };
+        if let Err(bad) = outcome {
+            summary.refuse(sink, bad)?;
+        }
+    }
+    sink.lines_read(summary.lines);
+    for (name, timestamp, value) in stats.flush() {
+        let target = NamedMetric {
+            resource: &options.resource_id,
+            missing_resource: MissingResource::Create(GENERIC),
+            name: &name,
+            archive_policy_name: None,
+            unit: None,
+        };
+        if let Err(reason) = sink.named_measure(&target, timestamp, value) {
+            summary.refuse(
+                sink,
+                error(
+                    summary.lines,
+                    "metric",
+                    format!("Unable to add measure {name}: {reason}"),
+                ),
+            )?;
+        }
+    }
+    Ok(summary)
 }
 
 fn kind_suffix(kind: Kind) -> &'static str {

@@ -349,3 +349,214 @@ fn missing_metrics_are_created_when_asked() {
             "u.csv:2: field `metric`: No archive policy name specified and no archive policy rule found matching the metric name mem",
         ));
 }
+
+/// The id of metric `name` of resource `resource`.
+fn metric_of(store: &TestStore, resource: &str, name: &str) -> String {
+    let doc = store.json(&["metric", "show", name, "--resource-id", resource]);
+    doc["id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn statsd_files_are_one_flush_on_one_resource() {
+    let store = TestStore::new();
+    store
+        .run(&[
+            "archive-policy-rule",
+            "create",
+            "counters",
+            "-a",
+            "medium",
+            "-m",
+            "*|c",
+        ])
+        .success();
+    let file = store.write_file(
+        "flush.statsd",
+        "api.hits:1|c\napi.hits:2|c|@0.5\nqueue.len:42|g\nqueue.len:40|g\nrender:320|ms\n",
+    );
+    let assert = store
+        .run(&[
+            "ingest",
+            "statsd",
+            "--resource-id",
+            "statsd-host",
+            "--at",
+            "2015-01-07T13:58:36",
+            "--process",
+            file.to_str().unwrap(),
+        ])
+        .success();
+    assert!(
+        stderr_of(&assert)
+            .contains("ingested 3 measures from 1 files (5 lines, 0 invalid, 3 metrics created)"),
+        "{}",
+        stderr_of(&assert)
+    );
+    let resource = store.json(&["resource", "show", "statsd-host"]);
+    assert_eq!(resource["original_resource_id"], "statsd-host");
+    let mut names: Vec<&str> = resource["metrics"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    names.sort();
+    assert_eq!(names, ["api.hits|c", "queue.len|g", "render|ms"]);
+    let hits = metric_of(&store, "statsd-host", "api.hits|c");
+    assert_eq!(
+        store.json(&["metric", "show", &hits])["archive_policy"]["name"],
+        "medium"
+    );
+    let doc = store.json(&["measures", "show", &hits, "--granularity", "60"]);
+    assert_eq!(doc[0]["timestamp"], "2015-01-07T13:58:00+00:00");
+    assert_eq!(doc[0]["value"], 5.0);
+    // `|#` tags are refused as gnocchi-statsd refuses them.
+    let tagged = store.write_file("tags.statsd", "a:1|c\nb:1|c|#env:prod\n");
+    store
+        .run(&[
+            "ingest",
+            "statsd",
+            "--resource-id",
+            "statsd-host",
+            tagged.to_str().unwrap(),
+        ])
+        .failure()
+        .code(1)
+        .stderr(contains(
+            "tags.statsd:2: field `rate`: could not convert string to float: 'env:prod'",
+        ));
+}
+
+#[test]
+fn influx_lines_become_resources_of_the_db_type() {
+    let store = TestStore::new();
+    let file = store.write_file(
+        "points.lp",
+        "mymetric,host=foobar,mytag=myvalue field=123 1510581804179554816\n\ncpu,path=/foobar,host=foobar v=43i,s=\"x\" 1510581804179554816\n",
+    );
+    store
+        .run(&[
+            "ingest",
+            "influx",
+            "--db",
+            "influxdbtest",
+            "--process",
+            file.to_str().unwrap(),
+        ])
+        .success();
+    let resource = store.json(&["resource", "show", "foobar", "-t", "influxdbtest"]);
+    // The id a real Gnocchi gives `foobar` written by admin (spec E4).
+    assert_eq!(resource["id"], "b4d568e4-7af1-5aec-ac3f-9c09fa3685a9");
+    assert_eq!(resource["type"], "influxdbtest");
+    let mut names: Vec<&str> = resource["metrics"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["cpu.v@path=_foobar", "mymetric.field@mytag=myvalue"]
+    );
+    let field = metric_of(&store, "foobar", "mymetric.field@mytag=myvalue");
+    let doc = store.json(&["measures", "show", &field]);
+    assert_eq!(doc[0]["timestamp"], "2017-11-13T14:00:00+00:00");
+    assert_eq!(doc[0]["value"], 123.0);
+    let bad = store.write_file("bad.lp", "a,host=h v=1\ncpu,host=a b=true 1000\n");
+    store
+        .run(&["ingest", "influx", bad.to_str().unwrap()])
+        .failure()
+        .code(1)
+        .stderr(contains("bad.lp:2: field `line`: Unable to parse line 2"));
+    let untagged = store.write_file("untagged.lp", "cpu v=1\n");
+    store
+        .run(&["ingest", "influx", untagged.to_str().unwrap()])
+        .failure()
+        .stderr(contains(
+            "untagged.lp:1: field `tags`: Unable to find key `host' in tags",
+        ));
+    // Nothing of the refused files: no resource type `influxdb`.
+    store.run(&["resource", "list", "-t", "influxdb"]).failure();
+}
+
+#[test]
+fn batch_files_by_metric_and_by_resource() {
+    let store = TestStore::new();
+    let cpu = store.create_metric("cpu", "low");
+    store
+        .run(&["resource", "create", "46c9418d-d63b-4cdd-be89-8f57ffc5952e"])
+        .success();
+    store
+        .run(&[
+            "archive-policy-rule",
+            "create",
+            "auto",
+            "-a",
+            "medium",
+            "-m",
+            "auto.*",
+        ])
+        .success();
+    let by_metric = store.write_file(
+        "metrics.json",
+        format!("{{\"{cpu}\": [{{\"timestamp\": \"2015-03-06T14:33:57\", \"value\": 43.1}}, {{\"timestamp\": 1425652452, \"value\": 12}}]}}"),
+    );
+    store
+        .run(&["ingest", "batch", by_metric.to_str().unwrap()])
+        .success();
+    assert_eq!(waiting(&store), 2);
+    let by_resource = store.write_file(
+        "resources.json",
+        r#"{"46c9418d-d63b-4cdd-be89-8f57ffc5952e": {
+  "auto.test": {"measures": [{"timestamp": "2015-03-06T14:33:57", "value": 43.1}]},
+  "newformat": {"archive_policy_name": "high", "unit": "ks",
+                "measures": [{"timestamp": "2015-03-06T14:34:12", "value": 42}]}}}"#,
+    );
+    store
+        .run(&["ingest", "batch", by_resource.to_str().unwrap()])
+        .failure()
+        .code(1)
+        .stderr(contains("resources.json:2: field `['46c9418d-d63b-4cdd-be89-8f57ffc5952e']['auto.test']`: Metric 46c9418d-d63b-4cdd-be89-8f57ffc5952e/auto.test does not exist"));
+    store
+        .run(&[
+            "ingest",
+            "batch",
+            "--create-metrics",
+            "--process",
+            by_resource.to_str().unwrap(),
+        ])
+        .success();
+    let resource = "46c9418d-d63b-4cdd-be89-8f57ffc5952e";
+    let created = store.json(&["metric", "show", "newformat", "--resource-id", resource]);
+    assert_eq!(
+        (
+            created["archive_policy"]["name"].as_str(),
+            created["unit"].as_str()
+        ),
+        (Some("high"), Some("ks"))
+    );
+    let auto = store.json(&["metric", "show", "auto.test", "--resource-id", resource]);
+    assert_eq!(auto["archive_policy"]["name"], "medium");
+    let unknown = store.write_file(
+        "unknown.json",
+        r#"{"foobar": {"auto.test": [{"timestamp": 1, "value": 1}]}}"#,
+    );
+    store
+        .run(&[
+            "ingest",
+            "batch",
+            "--create-metrics",
+            unknown.to_str().unwrap(),
+        ])
+        .failure()
+        .stderr(contains("Resource foobar does not exist"));
+    let invalid = store.write_file(
+        "invalid.json",
+        "{\"r\": {\"m\": {\n  \"measures\": [], \"unit\": 5}}}",
+    );
+    store
+        .run(&["ingest", "batch", invalid.to_str().unwrap()])
+        .failure()
+        .stderr(contains("invalid.json:2: field `['r']['m']['unit']`: Invalid input: expected str for dictionary value @ data['r']['m']['unit']"));
+}
