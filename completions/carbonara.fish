@@ -42,6 +42,7 @@ complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "measures" -d 'A
 complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "ingest" -d 'Import measures from files'
 complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "process" -d 'Run the aggregation pass (Gnocchi\'s metricd) over waiting measures'
 complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "status" -d 'Show the measures waiting to be processed'
+complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "dump" -d 'Decode archive files: a metric\'s, a Gnocchi directory\'s or one file'
 complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "generate" -d 'Write the man pages and shell completions'
 complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand init" -l sacks -d 'Number of sacks (incoming queues), 1 to 65535' -r
@@ -336,6 +337,18 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand status" -s c -l colu
 complete -c carbonara -n "__fish_carbonara_using_subcommand status" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand status" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -l start -d 'Only points at or after this timestamp (files without any are left out)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -l stop -d 'Only points before this timestamp' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
+csv\t'CSV with a header row'
+value\t'Bare values: one row per line, separated by spaces'"
+complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -l summary -d 'One row per file, without the points'
+complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -l out -d 'Directory receiving man/ and completions/' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
@@ -346,17 +359,18 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -s c -l co
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status generate help" -f -a "init" -d 'Create a store, with Gnocchi\'s default archive policies'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status generate help" -f -a "demo" -d 'Build a sample store, process it and print what it holds'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status generate help" -f -a "archive-policy" -d 'Create, list, show, update and delete archive policies'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status generate help" -f -a "archive-policy-rule" -d 'Create, list, show and delete archive-policy rules'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status generate help" -f -a "metric" -d 'Create, list, show and delete metrics'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status generate help" -f -a "measures" -d 'Add measures to a metric and read its aggregates'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status generate help" -f -a "ingest" -d 'Import measures from files'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status generate help" -f -a "process" -d 'Run the aggregation pass (Gnocchi\'s metricd) over waiting measures'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status generate help" -f -a "status" -d 'Show the measures waiting to be processed'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status generate help" -f -a "generate" -d 'Write the man pages and shell completions'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status dump generate help" -f -a "init" -d 'Create a store, with Gnocchi\'s default archive policies'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status dump generate help" -f -a "demo" -d 'Build a sample store, process it and print what it holds'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status dump generate help" -f -a "archive-policy" -d 'Create, list, show, update and delete archive policies'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status dump generate help" -f -a "archive-policy-rule" -d 'Create, list, show and delete archive-policy rules'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status dump generate help" -f -a "metric" -d 'Create, list, show and delete metrics'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status dump generate help" -f -a "measures" -d 'Add measures to a metric and read its aggregates'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status dump generate help" -f -a "ingest" -d 'Import measures from files'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status dump generate help" -f -a "process" -d 'Run the aggregation pass (Gnocchi\'s metricd) over waiting measures'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status dump generate help" -f -a "status" -d 'Show the measures waiting to be processed'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status dump generate help" -f -a "dump" -d 'Decode archive files: a metric\'s, a Gnocchi directory\'s or one file'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status dump generate help" -f -a "generate" -d 'Write the man pages and shell completions'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status dump generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from archive-policy" -f -a "create" -d 'Create an archive policy'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from archive-policy" -f -a "list" -d 'List the archive policies'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from archive-policy" -f -a "show" -d 'Show an archive policy'

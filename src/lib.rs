@@ -10,6 +10,7 @@ pub mod cli;
 pub mod document;
 pub mod error;
 pub mod ingest;
+pub mod inspect;
 pub mod json;
 pub mod policy;
 pub mod process;

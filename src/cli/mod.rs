@@ -5,6 +5,7 @@
 pub mod archive_policy;
 pub mod archive_policy_rule;
 pub mod demo;
+pub mod dump;
 pub mod generate;
 pub mod ingest;
 pub mod init;
@@ -89,6 +90,8 @@ pub enum Command {
     Process(process::Args),
     /// Show the measures waiting to be processed
     Status(status::Args),
+    /// Decode archive files: a metric's, a Gnocchi directory's or one file
+    Dump(dump::Args),
     /// Write the man pages and shell completions
     #[command(hide = true)]
     Generate(generate::Args),
@@ -152,6 +155,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Ingest(args) => ingest::run(args, &ctx),
         Command::Process(args) => process::run(args, &ctx),
         Command::Status(args) => status::run(args, &ctx),
+        Command::Dump(args) => dump::run(args, &ctx),
         Command::Generate(args) => generate::run(args, &ctx),
     }
 }

@@ -57,6 +57,10 @@ pub enum Error {
         path: PathBuf,
         source: crate::carbonara::codec::Error,
     },
+    #[error(
+        "{path}: not an archive file (expected `none_v3`, `<key>_<granularity>_v3` or a measure file in `incoming<N>-<k>/<metric id>/`)"
+    )]
+    NotArchiveFile { path: PathBuf },
     #[error("index: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("index: {0}")]

@@ -4,6 +4,7 @@
 mod cli;
 mod common;
 mod crash;
+mod dump;
 mod generated;
 mod golden;
 mod ingest;
