@@ -11,6 +11,7 @@ pub mod document;
 pub mod error;
 pub mod ingest;
 pub mod inspect;
+pub mod janitor;
 pub mod json;
 pub mod policy;
 pub mod process;

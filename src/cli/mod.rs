@@ -9,6 +9,7 @@ pub mod dump;
 pub mod generate;
 pub mod ingest;
 pub mod init;
+pub mod janitor;
 pub mod measures;
 pub mod metric;
 pub mod output;
@@ -92,6 +93,8 @@ pub enum Command {
     Status(status::Args),
     /// Decode archive files: a metric's, a Gnocchi directory's or one file
     Dump(dump::Args),
+    /// Remove the data of deleted metrics (the next `process` does it too)
+    Janitor(janitor::Args),
     /// Write the man pages and shell completions
     #[command(hide = true)]
     Generate(generate::Args),
@@ -156,6 +159,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Process(args) => process::run(args, &ctx),
         Command::Status(args) => status::run(args, &ctx),
         Command::Dump(args) => dump::run(args, &ctx),
+        Command::Janitor(args) => janitor::run(args, &ctx),
         Command::Generate(args) => generate::run(args, &ctx),
     }
 }

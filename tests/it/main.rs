@@ -10,4 +10,5 @@ mod golden;
 mod ingest;
 mod measures;
 mod metric;
+mod operate;
 mod policy;
