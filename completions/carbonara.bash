@@ -55,6 +55,9 @@ _carbonara() {
             carbonara,status)
                 cmd="carbonara__subcmd__status"
                 ;;
+            carbonara,verify)
+                cmd="carbonara__subcmd__verify"
+                ;;
             carbonara__subcmd__archive__subcmd__policy,create)
                 cmd="carbonara__subcmd__archive__subcmd__policy__subcmd__create"
                 ;;
@@ -159,6 +162,9 @@ _carbonara() {
                 ;;
             carbonara__subcmd__help,status)
                 cmd="carbonara__subcmd__help__subcmd__status"
+                ;;
+            carbonara__subcmd__help,verify)
+                cmd="carbonara__subcmd__help__subcmd__verify"
                 ;;
             carbonara__subcmd__help__subcmd__archive__subcmd__policy,create)
                 cmd="carbonara__subcmd__help__subcmd__archive__subcmd__policy__subcmd__create"
@@ -275,7 +281,7 @@ _carbonara() {
 
     case "${cmd}" in
         carbonara)
-            opts="-f -c -q -h -V --store --format --column --quiet --help --version init demo archive-policy archive-policy-rule metric measures ingest process status dump janitor generate help"
+            opts="-f -c -q -h -V --store --format --column --quiet --help --version init demo archive-policy archive-policy-rule metric measures ingest process status dump janitor verify generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1039,7 +1045,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help)
-            opts="init demo archive-policy archive-policy-rule metric measures ingest process status dump janitor generate help"
+            opts="init demo archive-policy archive-policy-rule metric measures ingest process status dump janitor verify generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1445,6 +1451,20 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__verify)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2156,6 +2176,40 @@ _carbonara() {
             ;;
         carbonara__subcmd__status)
             opts="-f -c -q -h -V --store --format --column --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__verify)
+            opts="-f -c -q -h -V --repair --store --format --column --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

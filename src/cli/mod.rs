@@ -15,6 +15,7 @@ pub mod metric;
 pub mod output;
 pub mod process;
 pub mod status;
+pub mod verify;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -95,6 +96,8 @@ pub enum Command {
     Dump(dump::Args),
     /// Remove the data of deleted metrics (the next `process` does it too)
     Janitor(janitor::Args),
+    /// Check archive files, sacks and index; `--repair` quarantines what is bad
+    Verify(verify::Args),
     /// Write the man pages and shell completions
     #[command(hide = true)]
     Generate(generate::Args),
@@ -160,6 +163,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Status(args) => status::run(args, &ctx),
         Command::Dump(args) => dump::run(args, &ctx),
         Command::Janitor(args) => janitor::run(args, &ctx),
+        Command::Verify(args) => verify::run(args, &ctx),
         Command::Generate(args) => generate::run(args, &ctx),
     }
 }

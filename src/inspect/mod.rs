@@ -5,4 +5,6 @@
 
 pub mod dump;
 pub mod layout;
+pub mod repair;
 pub mod scan;
+pub mod verify;

@@ -187,6 +187,22 @@ impl TestStore {
         doc["id"].as_str().unwrap().to_owned()
     }
 
+    /// Imports `metric,timestamp,value` rows through `ingest csv
+    /// --metric-column metric`, then processes them.
+    pub fn ingest_and_process(&self, csv: &str) {
+        let file = self.write_file("rows.csv", csv);
+        let file = file.to_str().unwrap();
+        let args = [
+            "ingest",
+            "csv",
+            "--metric-column",
+            "metric",
+            file,
+            "--process",
+        ];
+        self.run(&args).success();
+    }
+
     /// Writes a file in the store's directory and returns its path.
     pub fn write_file(&self, name: &str, contents: &str) -> PathBuf {
         let path = self.path().join(name);

@@ -12,3 +12,4 @@ mod measures;
 mod metric;
 mod operate;
 mod policy;
+mod verify;
