@@ -34,6 +34,9 @@ _carbonara() {
             carbonara,help)
                 cmd="carbonara__subcmd__help"
                 ;;
+            carbonara,info)
+                cmd="carbonara__subcmd__info"
+                ;;
             carbonara,ingest)
                 cmd="carbonara__subcmd__ingest"
                 ;;
@@ -64,6 +67,9 @@ _carbonara() {
             carbonara__subcmd__archive__subcmd__policy,delete)
                 cmd="carbonara__subcmd__archive__subcmd__policy__subcmd__delete"
                 ;;
+            carbonara__subcmd__archive__subcmd__policy,estimate)
+                cmd="carbonara__subcmd__archive__subcmd__policy__subcmd__estimate"
+                ;;
             carbonara__subcmd__archive__subcmd__policy,help)
                 cmd="carbonara__subcmd__archive__subcmd__policy__subcmd__help"
                 ;;
@@ -81,6 +87,9 @@ _carbonara() {
                 ;;
             carbonara__subcmd__archive__subcmd__policy__subcmd__help,delete)
                 cmd="carbonara__subcmd__archive__subcmd__policy__subcmd__help__subcmd__delete"
+                ;;
+            carbonara__subcmd__archive__subcmd__policy__subcmd__help,estimate)
+                cmd="carbonara__subcmd__archive__subcmd__policy__subcmd__help__subcmd__estimate"
                 ;;
             carbonara__subcmd__archive__subcmd__policy__subcmd__help,help)
                 cmd="carbonara__subcmd__archive__subcmd__policy__subcmd__help__subcmd__help"
@@ -142,6 +151,9 @@ _carbonara() {
             carbonara__subcmd__help,help)
                 cmd="carbonara__subcmd__help__subcmd__help"
                 ;;
+            carbonara__subcmd__help,info)
+                cmd="carbonara__subcmd__help__subcmd__info"
+                ;;
             carbonara__subcmd__help,ingest)
                 cmd="carbonara__subcmd__help__subcmd__ingest"
                 ;;
@@ -171,6 +183,9 @@ _carbonara() {
                 ;;
             carbonara__subcmd__help__subcmd__archive__subcmd__policy,delete)
                 cmd="carbonara__subcmd__help__subcmd__archive__subcmd__policy__subcmd__delete"
+                ;;
+            carbonara__subcmd__help__subcmd__archive__subcmd__policy,estimate)
+                cmd="carbonara__subcmd__help__subcmd__archive__subcmd__policy__subcmd__estimate"
                 ;;
             carbonara__subcmd__help__subcmd__archive__subcmd__policy,list)
                 cmd="carbonara__subcmd__help__subcmd__archive__subcmd__policy__subcmd__list"
@@ -281,7 +296,7 @@ _carbonara() {
 
     case "${cmd}" in
         carbonara)
-            opts="-f -c -q -h -V --store --format --column --quiet --help --version init demo archive-policy archive-policy-rule metric measures ingest process status dump janitor verify generate help"
+            opts="-f -c -q -h -V --store --format --column --quiet --help --version init demo archive-policy archive-policy-rule metric measures ingest process status dump janitor verify info generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -315,7 +330,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy)
-            opts="-f -c -q -h -V --store --format --column --quiet --help --version create list show update delete help"
+            opts="-f -c -q -h -V --store --format --column --quiet --help --version create list show update delete estimate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -710,8 +725,70 @@ _carbonara() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        carbonara__subcmd__archive__subcmd__policy__subcmd__estimate)
+            opts="-d -b -m -f -c -q -h -V --definition --back-window --aggregation-method --interval --store --format --column --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --definition)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --back-window)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -b)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --aggregation-method)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__help)
-            opts="create list show update delete help"
+            opts="create list show update delete estimate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -739,6 +816,20 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__help__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__archive__subcmd__policy__subcmd__help__subcmd__estimate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1045,7 +1136,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help)
-            opts="init demo archive-policy archive-policy-rule metric measures ingest process status dump janitor verify generate help"
+            opts="init demo archive-policy archive-policy-rule metric measures ingest process status dump janitor verify info generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1059,7 +1150,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help__subcmd__archive__subcmd__policy)
-            opts="create list show update delete"
+            opts="create list show update delete estimate"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1170,6 +1261,20 @@ _carbonara() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        carbonara__subcmd__help__subcmd__archive__subcmd__policy__subcmd__estimate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         carbonara__subcmd__help__subcmd__archive__subcmd__policy__subcmd__list)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1255,6 +1360,20 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__info)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1471,6 +1590,44 @@ _carbonara() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__info)
+            opts="-f -c -q -h -V --top --store --format --column --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --top)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

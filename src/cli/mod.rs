@@ -7,6 +7,7 @@ pub mod archive_policy_rule;
 pub mod demo;
 pub mod dump;
 pub mod generate;
+pub mod info;
 pub mod ingest;
 pub mod init;
 pub mod janitor;
@@ -98,6 +99,8 @@ pub enum Command {
     Janitor(janitor::Args),
     /// Check archive files, sacks and index; `--repair` quarantines what is bad
     Verify(verify::Args),
+    /// What a metric's archive or the whole store holds, and its cost on disk
+    Info(info::Args),
     /// Write the man pages and shell completions
     #[command(hide = true)]
     Generate(generate::Args),
@@ -164,6 +167,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Dump(args) => dump::run(args, &ctx),
         Command::Janitor(args) => janitor::run(args, &ctx),
         Command::Verify(args) => verify::run(args, &ctx),
+        Command::Info(args) => info::run(args, &ctx),
         Command::Generate(args) => generate::run(args, &ctx),
     }
 }

@@ -4,6 +4,8 @@
 //! store's layout; nothing here prints.
 
 pub mod dump;
+pub mod estimate;
+pub mod info;
 pub mod layout;
 pub mod repair;
 pub mod scan;
