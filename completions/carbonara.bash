@@ -55,8 +55,14 @@ _carbonara() {
             carbonara,process)
                 cmd="carbonara__subcmd__process"
                 ;;
+            carbonara,sacks)
+                cmd="carbonara__subcmd__sacks"
+                ;;
             carbonara,status)
                 cmd="carbonara__subcmd__status"
+                ;;
+            carbonara,upgrade)
+                cmd="carbonara__subcmd__upgrade"
                 ;;
             carbonara,verify)
                 cmd="carbonara__subcmd__verify"
@@ -172,8 +178,14 @@ _carbonara() {
             carbonara__subcmd__help,process)
                 cmd="carbonara__subcmd__help__subcmd__process"
                 ;;
+            carbonara__subcmd__help,sacks)
+                cmd="carbonara__subcmd__help__subcmd__sacks"
+                ;;
             carbonara__subcmd__help,status)
                 cmd="carbonara__subcmd__help__subcmd__status"
+                ;;
+            carbonara__subcmd__help,upgrade)
+                cmd="carbonara__subcmd__help__subcmd__upgrade"
                 ;;
             carbonara__subcmd__help,verify)
                 cmd="carbonara__subcmd__help__subcmd__verify"
@@ -296,7 +308,7 @@ _carbonara() {
 
     case "${cmd}" in
         carbonara)
-            opts="-f -c -q -h -V --store --format --column --quiet --help --version init demo archive-policy archive-policy-rule metric measures ingest process status dump janitor verify info generate help"
+            opts="-f -c -q -h -V --store --format --column --quiet --help --version init demo archive-policy archive-policy-rule metric measures ingest process status dump janitor verify info sacks upgrade generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1136,7 +1148,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help)
-            opts="init demo archive-policy archive-policy-rule metric measures ingest process status dump janitor verify info generate help"
+            opts="init demo archive-policy archive-policy-rule metric measures ingest process status dump janitor verify info sacks upgrade generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1569,7 +1581,35 @@ _carbonara() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        carbonara__subcmd__help__subcmd__sacks)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         carbonara__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__upgrade)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2331,7 +2371,79 @@ _carbonara() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        carbonara__subcmd__sacks)
+            opts="-f -c -q -h -V --set --process --store --format --column --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --set)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         carbonara__subcmd__status)
+            opts="-f -c -q -h -V --store --format --column --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__upgrade)
             opts="-f -c -q -h -V --store --format --column --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -15,7 +15,9 @@ pub mod measures;
 pub mod metric;
 pub mod output;
 pub mod process;
+pub mod sacks;
 pub mod status;
+pub mod upgrade;
 pub mod verify;
 
 use std::io::Write;
@@ -101,6 +103,10 @@ pub enum Command {
     Verify(verify::Args),
     /// What a metric's archive or the whole store holds, and its cost on disk
     Info(info::Args),
+    /// Show or change the number of sacks (gnocchi-change-sack-size)
+    Sacks(sacks::Args),
+    /// Bring a store written by an older carbonara to the current format
+    Upgrade(upgrade::Args),
     /// Write the man pages and shell completions
     #[command(hide = true)]
     Generate(generate::Args),
@@ -168,6 +174,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Janitor(args) => janitor::run(args, &ctx),
         Command::Verify(args) => verify::run(args, &ctx),
         Command::Info(args) => info::run(args, &ctx),
+        Command::Sacks(args) => sacks::run(args, &ctx),
+        Command::Upgrade(args) => upgrade::run(args, &ctx),
         Command::Generate(args) => generate::run(args, &ctx),
     }
 }

@@ -15,6 +15,7 @@ use walkdir::WalkDir;
 
 use crate::carbonara::SplitKey;
 use crate::store::archive::{AGGREGATION_DIR_PREFIX, BOUND_FILE};
+pub use crate::store::incoming::SackName;
 use crate::store::{Error, Result, io_error};
 use crate::time::Span;
 
@@ -60,27 +61,6 @@ pub struct ArchiveFile {
     pub path: PathBuf,
     pub metric: Option<Uuid>,
     pub kind: FileKind,
-}
-
-/// A sack directory name, `incoming<total>-<number>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SackName {
-    pub total: u32,
-    pub number: u32,
-}
-
-impl SackName {
-    pub fn parse(name: &str) -> Option<SackName> {
-        let (total, number) = name.strip_prefix("incoming")?.split_once('-')?;
-        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-        if !digits(total) || !digits(number) {
-            return None;
-        }
-        Some(SackName {
-            total: total.parse().ok()?,
-            number: number.parse().ok()?,
-        })
-    }
 }
 
 /// A metric's directory of processed data, listed.
@@ -359,26 +339,6 @@ mod tests {
     fn touch(path: &Path) {
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(path, b"").unwrap();
-    }
-
-    #[test]
-    fn sack_names() {
-        assert_eq!(
-            SackName::parse("incoming128-5"),
-            Some(SackName {
-                total: 128,
-                number: 5
-            })
-        );
-        for bad in [
-            "incoming",
-            "incoming-5",
-            "incoming12-",
-            "incoming1-2x",
-            "out1-2",
-        ] {
-            assert_eq!(SackName::parse(bad), None, "{bad}");
-        }
     }
 
     #[test]

@@ -215,3 +215,55 @@ impl TestStore {
 pub fn stderr_of(assert: &assert_cmd::assert::Assert) -> String {
     String::from_utf8(assert.get_output().stderr.clone()).unwrap()
 }
+
+/// Copies a directory tree.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Checks `measures show` for every metric, method and granularity of an
+/// oracle `expected.json`; `reference(name, metric)` names the metric in
+/// the store.
+pub fn assert_gnocchi_measures(
+    store: &TestStore,
+    expected: &Value,
+    reference: impl Fn(&str, &Value) -> String,
+    label: &str,
+) {
+    for (name, metric) in expected["metrics"].as_object().unwrap() {
+        let metric_ref = reference(name, metric);
+        for (method, by_granularity) in metric["measures"].as_object().unwrap() {
+            for (granularity, want) in by_granularity.as_object().unwrap() {
+                let got = store.json(&[
+                    "measures",
+                    "show",
+                    &metric_ref,
+                    "--aggregation",
+                    method,
+                    "--granularity",
+                    granularity,
+                ]);
+                let got: Vec<Value> = got
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| serde_json::json!([r["timestamp"], r["granularity"], r["value"]]))
+                    .collect();
+                assert_eq!(
+                    &Value::Array(got),
+                    want,
+                    "{label}: {name} {method} {granularity}"
+                );
+            }
+        }
+    }
+}

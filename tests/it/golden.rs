@@ -12,7 +12,10 @@ use carbonara::store::{Index, Metric, MetricStatus, Store};
 use carbonara::time::{Span, Timestamp};
 use uuid::Uuid;
 
-use crate::common::{batch_files, expected_value, golden_cases, policy_from_json, read_json, tree};
+use crate::common::{
+    assert_gnocchi_measures, batch_files, expected_value, golden_cases, policy_from_json,
+    read_json, tree,
+};
 
 /// Replays a case through the library; returns the store and metric ids.
 fn replay(case: &Path, root: &Path) -> (Store, BTreeMap<String, Uuid>) {
@@ -179,32 +182,7 @@ fn the_binary_gives_gnocchis_measures() {
                 .success();
             store.run(&["process"]).success();
         }
-        for (name, metric) in expected["metrics"].as_object().unwrap() {
-            for (method, by_granularity) in metric["measures"].as_object().unwrap() {
-                for (granularity, want) in by_granularity.as_object().unwrap() {
-                    let got = store.json(&[
-                        "measures",
-                        "show",
-                        &ids[name],
-                        "--aggregation",
-                        method,
-                        "--granularity",
-                        granularity,
-                    ]);
-                    let got: Vec<serde_json::Value> = got
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|r| serde_json::json!([r["timestamp"], r["granularity"], r["value"]]))
-                        .collect();
-                    assert_eq!(
-                        &serde_json::Value::Array(got),
-                        want,
-                        "{}: {name} {method} {granularity}",
-                        case.display()
-                    );
-                }
-            }
-        }
+        let label = case.display().to_string();
+        assert_gnocchi_measures(&store, &expected, |name, _| ids[name].clone(), &label);
     }
 }
