@@ -34,6 +34,9 @@ _carbonara() {
             carbonara,help)
                 cmd="carbonara__subcmd__help"
                 ;;
+            carbonara,import-gnocchi)
+                cmd="carbonara__subcmd__import__subcmd__gnocchi"
+                ;;
             carbonara,info)
                 cmd="carbonara__subcmd__info"
                 ;;
@@ -156,6 +159,9 @@ _carbonara() {
                 ;;
             carbonara__subcmd__help,help)
                 cmd="carbonara__subcmd__help__subcmd__help"
+                ;;
+            carbonara__subcmd__help,import-gnocchi)
+                cmd="carbonara__subcmd__help__subcmd__import__subcmd__gnocchi"
                 ;;
             carbonara__subcmd__help,info)
                 cmd="carbonara__subcmd__help__subcmd__info"
@@ -308,7 +314,7 @@ _carbonara() {
 
     case "${cmd}" in
         carbonara)
-            opts="-f -c -q -h -V --store --format --column --quiet --help --version init demo archive-policy archive-policy-rule metric measures ingest process status dump janitor verify info sacks upgrade generate help"
+            opts="-f -c -q -h -V --store --format --column --quiet --help --version init demo archive-policy archive-policy-rule metric measures ingest process status dump janitor verify info sacks upgrade import-gnocchi generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1148,7 +1154,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help)
-            opts="init demo archive-policy archive-policy-rule metric measures ingest process status dump janitor verify info sacks upgrade generate help"
+            opts="init demo archive-policy archive-policy-rule metric measures ingest process status dump janitor verify info sacks upgrade import-gnocchi generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1372,6 +1378,20 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__import__subcmd__gnocchi)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1630,6 +1650,48 @@ _carbonara() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__import__subcmd__gnocchi)
+            opts="-a -f -c -q -h -V --archive-policy-name --store --format --column --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --archive-policy-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

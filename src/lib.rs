@@ -9,6 +9,7 @@ pub mod carbonara;
 pub mod cli;
 pub mod document;
 pub mod error;
+pub mod import_gnocchi;
 pub mod ingest;
 pub mod inspect;
 pub mod janitor;

@@ -7,6 +7,7 @@ pub mod archive_policy_rule;
 pub mod demo;
 pub mod dump;
 pub mod generate;
+pub mod import_gnocchi;
 pub mod info;
 pub mod ingest;
 pub mod init;
@@ -107,6 +108,8 @@ pub enum Command {
     Sacks(sacks::Args),
     /// Bring a store written by an older carbonara to the current format
     Upgrade(upgrade::Args),
+    /// Adopt the metrics of a Gnocchi file-storage directory, ids kept
+    ImportGnocchi(import_gnocchi::Args),
     /// Write the man pages and shell completions
     #[command(hide = true)]
     Generate(generate::Args),
@@ -176,6 +179,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Info(args) => info::run(args, &ctx),
         Command::Sacks(args) => sacks::run(args, &ctx),
         Command::Upgrade(args) => upgrade::run(args, &ctx),
+        Command::ImportGnocchi(args) => import_gnocchi::run(args, &ctx),
         Command::Generate(args) => generate::run(args, &ctx),
     }
 }

@@ -187,6 +187,30 @@ impl TestStore {
         doc["id"].as_str().unwrap().to_owned()
     }
 
+    /// Creates a policy in Gnocchi's REST shape with `archive-policy create`.
+    pub fn create_policy(&self, doc: &Value) -> ArchivePolicy {
+        let policy = policy_from_json(doc);
+        let mut args = vec![
+            "archive-policy".to_owned(),
+            "create".to_owned(),
+            policy.name.clone(),
+        ];
+        args.extend(["-b".to_owned(), policy.back_window.to_string()]);
+        for item in &policy.definition {
+            let mut spec = format!("granularity:{}", item.granularity);
+            if let Some(points) = item.points {
+                spec.push_str(&format!(",points:{points}"));
+            }
+            args.extend(["-d".to_owned(), spec]);
+        }
+        for method in &policy.aggregation_methods {
+            args.extend(["-m".to_owned(), method.to_string()]);
+        }
+        self.run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+            .success();
+        policy
+    }
+
     /// Imports `metric,timestamp,value` rows through `ingest csv
     /// --metric-column metric`, then processes them.
     pub fn ingest_and_process(&self, csv: &str) {

@@ -144,27 +144,7 @@ fn the_binary_gives_gnocchis_measures() {
     for case in golden_cases() {
         let store = crate::common::TestStore::empty();
         store.run(&["init", "--no-archive-policies"]).success();
-        let policy_doc = read_json(&case.join("policy.json"));
-        let policy = policy_from_json(&policy_doc);
-        let mut args = vec![
-            "archive-policy".to_owned(),
-            "create".to_owned(),
-            policy.name.clone(),
-        ];
-        args.extend(["-b".to_owned(), policy.back_window.to_string()]);
-        for item in &policy.definition {
-            let mut spec = format!("granularity:{}", item.granularity);
-            if let Some(points) = item.points {
-                spec.push_str(&format!(",points:{points}"));
-            }
-            args.extend(["-d".to_owned(), spec]);
-        }
-        for method in &policy.aggregation_methods {
-            args.extend(["-m".to_owned(), method.to_string()]);
-        }
-        store
-            .run(&args.iter().map(String::as_str).collect::<Vec<_>>())
-            .success();
+        let policy = store.create_policy(&read_json(&case.join("policy.json")));
         let expected = read_json(&case.join("expected.json"));
         let mut ids = BTreeMap::new();
         for name in expected["metrics"].as_object().unwrap().keys() {

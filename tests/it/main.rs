@@ -7,6 +7,7 @@ mod crash;
 mod dump;
 mod generated;
 mod golden;
+mod import;
 mod info;
 mod ingest;
 mod measures;
