@@ -1,7 +1,7 @@
 //! `carbonara dump`: the files of a metric, of a Gnocchi file-storage
 //! directory or a single archive file, decoded (carbonara-dump for v3).
 
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -223,6 +223,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             .stop
             .map(|s| timestamp_arg("stop", &s, ctx.now))
             .transpose()?,
+        with_points: !args.summary,
     };
     let columns: Option<Vec<String>> = if args.summary {
         Some(HEADER_COLUMNS.iter().map(|c| c.to_string()).collect())
@@ -250,7 +251,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     };
     let stdout = std::io::stdout();
     let rows = columns
-        .map(|columns| RowStream::new(stdout.lock(), columns, &ctx.output))
+        .map(|columns| RowStream::new(BufWriter::new(stdout.lock()), columns, &ctx.output))
         .transpose()?;
     let mut printer = Printer {
         ctx,
@@ -260,7 +261,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         group: None,
         unreadable: 0,
     };
-    let mut out = stdout.lock();
+    let mut out = BufWriter::new(stdout.lock());
     let mut visit = |item| printer.item(item, &mut out);
     match in_store {
         Some(((store, index), metric)) => {
@@ -269,6 +270,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         }
         None => dump::dump_path(target, &options, &mut visit)?,
     }
+    out.flush().map_err(Error::Output)?;
     if let Some(rows) = printer.rows.take() {
         rows.finish()?;
     }

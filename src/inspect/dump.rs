@@ -6,6 +6,8 @@
 
 use std::path::Path;
 
+use rayon::prelude::*;
+
 use super::layout::{self, ArchiveFile, FileKind, Found, MetricDir};
 use super::scan::{self, Decoded};
 use crate::carbonara::update::first_block_timestamp;
@@ -19,6 +21,8 @@ use crate::time::{Span, Timestamp};
 pub struct DumpOptions {
     pub start: Option<Timestamp>,
     pub stop: Option<Timestamp>,
+    /// Whether the points are wanted, not only the headers.
+    pub with_points: bool,
 }
 
 impl DumpOptions {
@@ -101,32 +105,29 @@ struct Blocks {
     back_window: Option<u64>,
 }
 
-fn dump_file<E: From<store::Error>>(
-    file: ArchiveFile,
-    blocks: Blocks,
-    options: &DumpOptions,
-    visit: &mut impl FnMut(DumpItem) -> Result<(), E>,
-) -> Result<(), E> {
+/// Reads one file; `None` when start/stop leave nothing of it.
+fn read_file(file: ArchiveFile, blocks: Blocks, options: &DumpOptions) -> Option<DumpItem> {
     if let FileKind::Split { key, .. } = &file.kind
         && !options.may_keep(*key)
     {
-        return Ok(());
+        return None;
     }
     let decoded = match scan::read(&file) {
         Ok(decoded) => decoded,
-        Err(error) => return visit(DumpItem::Unreadable(error)),
+        Err(error) => return Some(DumpItem::Unreadable(error)),
     };
-    let shown: Points = decoded
-        .points
-        .iter()
-        .filter(|&(t, _)| options.keeps(t))
-        .collect();
+    let shown: Points = if options.with_points || options.cuts() {
+        let kept = decoded.points.iter().filter(|&(t, _)| options.keeps(t));
+        kept.collect()
+    } else {
+        Points::default()
+    };
     if options.cuts() && shown.is_empty() {
-        return Ok(());
+        return None;
     }
     let back_window = (file.kind == FileKind::Bound)
         .then(|| BackWindowState::of(&decoded.points, blocks.block, blocks.back_window));
-    visit(DumpItem::File(FileDump {
+    Some(DumpItem::File(FileDump {
         file,
         decoded,
         shown,
@@ -134,14 +135,19 @@ fn dump_file<E: From<store::Error>>(
     }))
 }
 
+/// Reads a metric's files in parallel and hands them over in order.
 fn dump_files<E: From<store::Error>>(
     files: Vec<ArchiveFile>,
     blocks: Blocks,
     options: &DumpOptions,
     visit: &mut impl FnMut(DumpItem) -> Result<(), E>,
 ) -> Result<(), E> {
-    for file in files {
-        dump_file(file, blocks, options, visit)?;
+    let items: Vec<Option<DumpItem>> = files
+        .into_par_iter()
+        .map(|file| read_file(file, blocks, options))
+        .collect();
+    for item in items.into_iter().flatten() {
+        visit(item)?;
     }
     Ok(())
 }
@@ -170,7 +176,7 @@ pub fn dump_path<E: From<store::Error>>(
             }
             _ => Blocks::default(),
         };
-        return dump_file(file, blocks, options, visit);
+        return dump_files(vec![file], blocks, options, visit);
     }
     for found in layout::walk(path) {
         match found? {
@@ -246,6 +252,7 @@ mod tests {
         let options = DumpOptions {
             start: Some(Timestamp::from_nanos(100 * S)),
             stop: Some(Timestamp::from_nanos(200 * S)),
+            with_points: true,
         };
         assert!(options.keeps(Timestamp::from_nanos(100 * S)));
         assert!(!options.keeps(Timestamp::from_nanos(200 * S)));

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use uuid::Uuid;
 
 use super::layout::{self, Found, MetricDir, SackMetricDir};
@@ -46,18 +47,9 @@ pub struct VerifyReport {
     pub problems: Vec<Problem>,
 }
 
-struct Verifier<'s> {
-    store: &'s Store,
-    archive: Archive,
-    /// Every metric of the index, deleted ones included.
-    metrics: HashMap<Uuid, Metric>,
-    policies: HashMap<String, ArchivePolicy>,
-    report: VerifyReport,
-}
-
-impl Verifier<'_> {
+impl VerifyReport {
     fn problem(&mut self, path: &Path, metric: Option<Uuid>, what: String, repair: Repair) {
-        self.report.problems.push(Problem {
+        self.problems.push(Problem {
             path: path.to_owned(),
             metric,
             what,
@@ -70,21 +62,43 @@ impl Verifier<'_> {
     }
 
     fn stray(&mut self, path: &Path) {
-        self.quarantine(
-            path,
-            None,
-            "stray entry: not part of the store's layout".into(),
-        );
+        let what = "stray entry: not part of the store's layout".to_owned();
+        self.quarantine(path, None, what);
     }
 
+    fn merge(mut self, other: VerifyReport) -> VerifyReport {
+        self.metrics += other.metrics;
+        self.files += other.files;
+        self.bytes += other.bytes;
+        self.problems.extend(other.problems);
+        self
+    }
+}
+
+/// What every check reads; shared by the threads of a verification.
+struct Verifier<'s> {
+    store: &'s Store,
+    archive: Archive,
+    /// Every metric of the index, deleted ones included.
+    metrics: HashMap<Uuid, Metric>,
+    policies: HashMap<String, ArchivePolicy>,
+}
+
+impl Verifier<'_> {
     /// The metric, when the index knows it and it is not deleted; problems
     /// for unknown ones.
-    fn active(&mut self, metric: Uuid, dir: &Path, what: &str) -> Option<Metric> {
+    fn active(
+        &self,
+        out: &mut VerifyReport,
+        metric: Uuid,
+        dir: &Path,
+        what: &str,
+    ) -> Option<Metric> {
         match self.metrics.get(&metric) {
             Some(m) if m.status == MetricStatus::Active => Some(m.clone()),
             Some(_) => None,
             None => {
-                self.quarantine(
+                out.quarantine(
                     dir,
                     Some(metric),
                     format!("{what} of a metric the index does not know"),
@@ -95,45 +109,45 @@ impl Verifier<'_> {
     }
 
     /// Reads a file; a corrupt one is a problem.
-    fn read(&mut self, file: &layout::ArchiveFile) -> Result<Option<Points>> {
+    fn read(&self, out: &mut VerifyReport, file: &layout::ArchiveFile) -> Result<Option<Points>> {
         match scan::read(file) {
             Ok(decoded) => {
-                self.report.files += 1;
-                self.report.bytes += decoded.bytes;
+                out.files += 1;
+                out.bytes += decoded.bytes;
                 Ok(Some(decoded.points))
             }
             Err(store::Error::Corrupt { path, source }) => {
-                self.report.files += 1;
-                self.quarantine(&path, file.metric, format!("does not decode: {source}"));
+                out.files += 1;
+                out.quarantine(&path, file.metric, format!("does not decode: {source}"));
                 Ok(None)
             }
             Err(error) => Err(error),
         }
     }
 
-    fn check_archive(&mut self, listing: &MetricDir) -> Result<()> {
+    fn check_archive(&self, out: &mut VerifyReport, listing: &MetricDir) -> Result<()> {
         let id = listing.metric;
-        let Some(metric) = self.active(id, &listing.dir, "archive directory") else {
+        let Some(metric) = self.active(out, id, &listing.dir, "archive directory") else {
             return Ok(());
         };
-        self.report.metrics += 1;
+        out.metrics += 1;
         let expected_dir = self.archive.metric_dir(id);
         if listing.dir != expected_dir {
             let what = format!(
                 "misplaced: this metric's directory is {}",
                 expected_dir.display()
             );
-            self.quarantine(&listing.dir, Some(id), what);
+            out.quarantine(&listing.dir, Some(id), what);
             return Ok(());
         }
         let Some(policy) = self.policies.get(&metric.archive_policy_name).cloned() else {
             let what = format!("archive policy {} is missing", metric.archive_policy_name);
-            self.problem(&listing.dir, Some(id), what, Repair::Manual);
+            out.problem(&listing.dir, Some(id), what, Repair::Manual);
             return Ok(());
         };
         let _consistent = self.store.read_lock(id)?;
         for stray in &listing.strays {
-            self.quarantine(stray, Some(id), "stray entry in a metric directory".into());
+            out.quarantine(stray, Some(id), "stray entry in a metric directory".into());
         }
         let mut known = Vec::new();
         for (name, dir) in &listing.aggregations {
@@ -142,7 +156,7 @@ impl Verifier<'_> {
                 _ => {
                     let what =
                         format!("`{name}` is not a method of archive policy {}", policy.name);
-                    self.quarantine(dir, Some(id), what);
+                    out.quarantine(dir, Some(id), what);
                 }
             }
         }
@@ -152,7 +166,7 @@ impl Verifier<'_> {
                     .dir
                     .join(format!("{AGGREGATION_DIR_PREFIX}{method}"));
                 let what = format!("missing directory of method {method}");
-                self.problem(&dir, Some(id), what, Repair::Create(vec![dir.clone()]));
+                out.problem(&dir, Some(id), what, Repair::Create(vec![dir.clone()]));
             }
         }
         for file in listing.files() {
@@ -161,8 +175,8 @@ impl Verifier<'_> {
                 key,
             } = &file.kind
             else {
-                if let Some(points) = self.read(&file)? {
-                    self.check_bound(&file.path, id, &points);
+                if let Some(points) = self.read(out, &file)? {
+                    Self::check_bound(out, &file.path, id, &points);
                 }
                 continue;
             };
@@ -189,23 +203,23 @@ impl Verifier<'_> {
                 None
             };
             if let Some(what) = what {
-                self.quarantine(&file.path, Some(id), what);
+                out.quarantine(&file.path, Some(id), what);
                 continue;
             }
-            let Some(points) = self.read(&file)? else {
+            let Some(points) = self.read(out, &file)? else {
                 continue;
             };
             let end = key.next().start;
             let outside = points.iter().any(|(t, _)| t < key.start || t >= end);
             if outside || !increasing(&points) {
                 let what = "points do not match the split its name gives".to_owned();
-                self.quarantine(&file.path, Some(id), what);
+                out.quarantine(&file.path, Some(id), what);
             }
         }
         Ok(())
     }
 
-    fn check_bound(&mut self, path: &Path, id: Uuid, points: &Points) {
+    fn check_bound(out: &mut VerifyReport, path: &Path, id: Uuid, points: &Points) {
         let what = if points.is_empty() {
             "empty bound series (Gnocchi never writes one)"
         } else if !increasing(points) {
@@ -213,12 +227,12 @@ impl Verifier<'_> {
         } else {
             return;
         };
-        self.quarantine(path, Some(id), what.to_owned());
+        out.quarantine(path, Some(id), what.to_owned());
     }
 
-    fn check_sack(&mut self, sack: &SackMetricDir) -> Result<()> {
+    fn check_sack(&self, out: &mut VerifyReport, sack: &SackMetricDir) -> Result<()> {
         let id = sack.metric;
-        let Some(_metric) = self.active(id, &sack.dir, "measures") else {
+        let Some(_metric) = self.active(out, id, &sack.dir, "measures") else {
             return Ok(());
         };
         let incoming = self.store.incoming();
@@ -229,32 +243,32 @@ impl Verifier<'_> {
             .map(|s| s.number);
         if placed != Some(home) {
             let what = format!("measures outside their sack {home}: no pass would read them");
-            self.quarantine(&sack.dir, Some(id), what);
+            out.quarantine(&sack.dir, Some(id), what);
             return Ok(());
         }
         for stray in &sack.strays {
-            self.quarantine(stray, Some(id), "stray directory in a sack".into());
+            out.quarantine(stray, Some(id), "stray directory in a sack".into());
         }
         let _consistent = self.store.read_lock(id)?;
         for file in sack.files() {
-            if let Some(points) = self.read(&file)?
+            if let Some(points) = self.read(out, &file)?
                 && let Some(t) = points.timestamps.iter().find(|t| **t < Timestamp::EPOCH)
             {
                 let what = format!("a measure at {t} is before the epoch: no pass can take it");
-                self.quarantine(&file.path, Some(id), what);
+                out.quarantine(&file.path, Some(id), what);
             }
         }
         Ok(())
     }
 
-    fn check_found(&mut self, found: Found, in_sacks: bool) -> Result<()> {
+    fn check_found(&self, out: &mut VerifyReport, found: Found, in_sacks: bool) -> Result<()> {
         match found {
-            Found::Archive(listing) if !in_sacks => self.check_archive(&listing),
-            Found::Incoming(sack) if in_sacks => self.check_sack(&sack),
+            Found::Archive(listing) if !in_sacks => self.check_archive(out, &listing),
+            Found::Incoming(sack) if in_sacks => self.check_sack(out, &sack),
             Found::Archive(MetricDir { dir: path, .. })
             | Found::Incoming(SackMetricDir { dir: path, .. })
             | Found::Stray(path) => {
-                self.stray(&path);
+                out.stray(&path);
                 Ok(())
             }
         }
@@ -262,7 +276,7 @@ impl Verifier<'_> {
 
     /// A processed metric (its directory chain exists) without its
     /// directory: its archive was removed.
-    fn check_missing_archive(&mut self, metric: &Metric) {
+    fn check_missing_archive(&self, out: &mut VerifyReport, metric: &Metric) {
         let dir = self.archive.metric_dir(metric.id);
         let chain = dir.parent().filter(|p| *p != self.archive.root());
         if dir.exists() || !chain.is_some_and(Path::exists) {
@@ -277,7 +291,7 @@ impl Verifier<'_> {
             .map(|m| dir.join(format!("{AGGREGATION_DIR_PREFIX}{m}")))
             .collect();
         let what = "archive directory missing although the metric was processed".to_owned();
-        self.problem(&dir, Some(metric.id), what, Repair::Create(dirs));
+        out.problem(&dir, Some(metric.id), what, Repair::Create(dirs));
     }
 }
 
@@ -287,41 +301,44 @@ fn increasing(points: &Points) -> bool {
 
 /// Verifies the whole store, or only the given metrics (their archive and
 /// sack directories; orphans and strays elsewhere are then not looked for).
+/// Metric directories are checked in parallel; problems come sorted by path.
 pub fn verify(store: &Store, index: &Index, only: Option<&[Uuid]>) -> Result<VerifyReport> {
-    let mut verifier = Verifier {
+    let mut report = VerifyReport::default();
+    for problem in index.integrity_check()? {
+        let what = format!("index: {problem}");
+        report.problem(&store.index_path(), None, what, Repair::Manual);
+    }
+    let active = index.list_metrics()?;
+    let verifier = Verifier {
         store,
         archive: store.archive(),
-        metrics: HashMap::new(),
-        policies: HashMap::new(),
-        report: VerifyReport::default(),
+        metrics: active
+            .iter()
+            .cloned()
+            .chain(index.deleted_metrics()?)
+            .map(|m| (m.id, m))
+            .collect(),
+        policies: index
+            .list_archive_policies()?
+            .into_iter()
+            .map(|p| (p.name.clone(), p))
+            .collect(),
     };
-    for problem in index.integrity_check()? {
-        verifier.problem(
-            &store.index_path(),
-            None,
-            format!("index: {problem}"),
-            Repair::Manual,
-        );
-    }
-    verifier.policies = index
-        .list_archive_policies()?
-        .into_iter()
-        .map(|p| (p.name.clone(), p))
-        .collect();
-    let active = index.list_metrics()?;
-    for metric in active.iter().cloned().chain(index.deleted_metrics()?) {
-        verifier.metrics.insert(metric.id, metric);
-    }
+    let check = |found: Result<Found>, in_sacks: bool| -> Result<VerifyReport> {
+        let mut out = VerifyReport::default();
+        verifier.check_found(&mut out, found?, in_sacks)?;
+        Ok(out)
+    };
+    let merge = |a: Result<VerifyReport>, b: Result<VerifyReport>| Ok(a?.merge(b?));
+    let empty = || Ok(VerifyReport::default());
     match only {
         None => {
-            for found in layout::walk(&store.archive_dir()) {
-                verifier.check_found(found?, false)?;
-            }
-            for found in layout::walk(&store.incoming_dir()) {
-                verifier.check_found(found?, true)?;
+            for (dir, in_sacks) in [(store.archive_dir(), false), (store.incoming_dir(), true)] {
+                let found = layout::walk(&dir).par_bridge();
+                report = report.merge(found.map(|f| check(f, in_sacks)).reduce(empty, merge)?);
             }
             for metric in &active {
-                verifier.check_missing_archive(metric);
+                verifier.check_missing_archive(&mut report, metric);
             }
         }
         Some(ids) => {
@@ -330,17 +347,18 @@ pub fn verify(store: &Store, index: &Index, only: Option<&[Uuid]>) -> Result<Ver
                 let dir = verifier.archive.metric_dir(id);
                 if dir.is_dir() {
                     let listing = layout::list_metric_dir(&dir, id)?;
-                    verifier.check_archive(&listing)?;
-                } else if let Some(metric) = verifier.metrics.get(&id).cloned() {
-                    verifier.check_missing_archive(&metric);
+                    verifier.check_archive(&mut report, &listing)?;
+                } else if let Some(metric) = verifier.metrics.get(&id) {
+                    verifier.check_missing_archive(&mut report, metric);
                 }
                 let dir = incoming.sack_dir(incoming.sack_of(id)).join(id.to_string());
                 if dir.is_dir() {
                     let sack = layout::list_sack_metric_dir(&dir, id)?;
-                    verifier.check_sack(&sack)?;
+                    verifier.check_sack(&mut report, &sack)?;
                 }
             }
         }
     }
-    Ok(verifier.report)
+    report.problems.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(report)
 }
