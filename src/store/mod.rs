@@ -7,7 +7,9 @@
 //!   incoming/      Gnocchi's incoming file-driver layout (incoming.rs)
 //!   archive/       Gnocchi's storage file-driver layout (archive.rs)
 //!   tmp/           transactions being written (txn.rs)
-//!   locks/         sack pass and apply locks, the transaction gate (lock.rs)
+//!   locks/         sack pass and apply locks, the transaction gate, the
+//!                  store-use lock (lock.rs)
+//!   quarantine/    files `verify --repair` moved aside
 //! ```
 //!
 //! Nothing here parses user input formats or prints.
