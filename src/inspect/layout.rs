@@ -333,6 +333,15 @@ pub fn walk(root: &Path) -> impl Iterator<Item = Result<Found>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn names_never_panic(name in "\\PC{0,60}", parent in "\\PC{0,40}") {
+            let _ = SackName::parse(&name);
+            let _ = classify_file(&Path::new(&parent).join(&name));
+        }
+    }
 
     const METRIC: &str = "6ca28ecb-eee3-5ee2-97cd-176c16849311";
 

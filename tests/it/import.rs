@@ -22,6 +22,20 @@ fn import(store: &TestStore, dir: &Path, policy: &str) -> assert_cmd::assert::As
     ])
 }
 
+/// No metric, no archive file, no measure: a refused import left nothing.
+fn assert_nothing_adopted(store: &TestStore) {
+    assert!(
+        store
+            .json(&["metric", "list"])
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert!(tree(&store.path().join("archive")).is_empty());
+    let status = store.json(&["status"]);
+    assert_eq!(status["storage/total number of measures to process"], 0);
+}
+
 #[test]
 fn a_store_with_a_backlog_is_adopted_to_the_bit() {
     let case = backlog_case();
@@ -130,18 +144,7 @@ fn a_policy_that_does_not_fit_is_refused_and_nothing_adopted() {
         stderr.contains("it has splits of granularity 3600.0; the policy has 60.0"),
         "{stderr}"
     );
-    assert!(
-        store
-            .json(&["metric", "list"])
-            .as_array()
-            .unwrap()
-            .is_empty()
-    );
-    assert!(tree(&store.path().join("archive")).is_empty());
-    assert_eq!(
-        store.json(&["status"])["storage/total number of measures to process"],
-        0
-    );
+    assert_nothing_adopted(&store);
     // A corrupt file stops the import whole.
     let copy = store.path().join("copy");
     crate::common::copy_dir(&case, &copy);
@@ -156,12 +159,5 @@ fn a_policy_that_does_not_fit_is_refused_and_nothing_adopted() {
     store.create_policy(&read_json(&backlog_case().join("policy.json")));
     let assert = import(&store, &copy, "two-levels").code(1);
     assert!(stderr_of(&assert).contains("77d8faa8-e020-5f58-b978-fe4e5a373244"));
-    assert!(
-        store
-            .json(&["metric", "list"])
-            .as_array()
-            .unwrap()
-            .is_empty()
-    );
-    assert!(tree(&store.path().join("archive")).is_empty());
+    assert_nothing_adopted(&store);
 }
