@@ -25,17 +25,29 @@ _carbonara() {
             carbonara,demo)
                 cmd="carbonara__subcmd__demo"
                 ;;
+            carbonara,dump)
+                cmd="carbonara__subcmd__dump"
+                ;;
             carbonara,generate)
                 cmd="carbonara__subcmd__generate"
                 ;;
             carbonara,help)
                 cmd="carbonara__subcmd__help"
                 ;;
+            carbonara,import-gnocchi)
+                cmd="carbonara__subcmd__import__subcmd__gnocchi"
+                ;;
+            carbonara,info)
+                cmd="carbonara__subcmd__info"
+                ;;
             carbonara,ingest)
                 cmd="carbonara__subcmd__ingest"
                 ;;
             carbonara,init)
                 cmd="carbonara__subcmd__init"
+                ;;
+            carbonara,janitor)
+                cmd="carbonara__subcmd__janitor"
                 ;;
             carbonara,measures)
                 cmd="carbonara__subcmd__measures"
@@ -52,14 +64,26 @@ _carbonara() {
             carbonara,resource-type)
                 cmd="carbonara__subcmd__resource__subcmd__type"
                 ;;
+            carbonara,sacks)
+                cmd="carbonara__subcmd__sacks"
+                ;;
             carbonara,status)
                 cmd="carbonara__subcmd__status"
+                ;;
+            carbonara,upgrade)
+                cmd="carbonara__subcmd__upgrade"
+                ;;
+            carbonara,verify)
+                cmd="carbonara__subcmd__verify"
                 ;;
             carbonara__subcmd__archive__subcmd__policy,create)
                 cmd="carbonara__subcmd__archive__subcmd__policy__subcmd__create"
                 ;;
             carbonara__subcmd__archive__subcmd__policy,delete)
                 cmd="carbonara__subcmd__archive__subcmd__policy__subcmd__delete"
+                ;;
+            carbonara__subcmd__archive__subcmd__policy,estimate)
+                cmd="carbonara__subcmd__archive__subcmd__policy__subcmd__estimate"
                 ;;
             carbonara__subcmd__archive__subcmd__policy,help)
                 cmd="carbonara__subcmd__archive__subcmd__policy__subcmd__help"
@@ -78,6 +102,9 @@ _carbonara() {
                 ;;
             carbonara__subcmd__archive__subcmd__policy__subcmd__help,delete)
                 cmd="carbonara__subcmd__archive__subcmd__policy__subcmd__help__subcmd__delete"
+                ;;
+            carbonara__subcmd__archive__subcmd__policy__subcmd__help,estimate)
+                cmd="carbonara__subcmd__archive__subcmd__policy__subcmd__help__subcmd__estimate"
                 ;;
             carbonara__subcmd__archive__subcmd__policy__subcmd__help,help)
                 cmd="carbonara__subcmd__archive__subcmd__policy__subcmd__help__subcmd__help"
@@ -130,17 +157,29 @@ _carbonara() {
             carbonara__subcmd__help,demo)
                 cmd="carbonara__subcmd__help__subcmd__demo"
                 ;;
+            carbonara__subcmd__help,dump)
+                cmd="carbonara__subcmd__help__subcmd__dump"
+                ;;
             carbonara__subcmd__help,generate)
                 cmd="carbonara__subcmd__help__subcmd__generate"
                 ;;
             carbonara__subcmd__help,help)
                 cmd="carbonara__subcmd__help__subcmd__help"
                 ;;
+            carbonara__subcmd__help,import-gnocchi)
+                cmd="carbonara__subcmd__help__subcmd__import__subcmd__gnocchi"
+                ;;
+            carbonara__subcmd__help,info)
+                cmd="carbonara__subcmd__help__subcmd__info"
+                ;;
             carbonara__subcmd__help,ingest)
                 cmd="carbonara__subcmd__help__subcmd__ingest"
                 ;;
             carbonara__subcmd__help,init)
                 cmd="carbonara__subcmd__help__subcmd__init"
+                ;;
+            carbonara__subcmd__help,janitor)
+                cmd="carbonara__subcmd__help__subcmd__janitor"
                 ;;
             carbonara__subcmd__help,measures)
                 cmd="carbonara__subcmd__help__subcmd__measures"
@@ -157,14 +196,26 @@ _carbonara() {
             carbonara__subcmd__help,resource-type)
                 cmd="carbonara__subcmd__help__subcmd__resource__subcmd__type"
                 ;;
+            carbonara__subcmd__help,sacks)
+                cmd="carbonara__subcmd__help__subcmd__sacks"
+                ;;
             carbonara__subcmd__help,status)
                 cmd="carbonara__subcmd__help__subcmd__status"
+                ;;
+            carbonara__subcmd__help,upgrade)
+                cmd="carbonara__subcmd__help__subcmd__upgrade"
+                ;;
+            carbonara__subcmd__help,verify)
+                cmd="carbonara__subcmd__help__subcmd__verify"
                 ;;
             carbonara__subcmd__help__subcmd__archive__subcmd__policy,create)
                 cmd="carbonara__subcmd__help__subcmd__archive__subcmd__policy__subcmd__create"
                 ;;
             carbonara__subcmd__help__subcmd__archive__subcmd__policy,delete)
                 cmd="carbonara__subcmd__help__subcmd__archive__subcmd__policy__subcmd__delete"
+                ;;
+            carbonara__subcmd__help__subcmd__archive__subcmd__policy,estimate)
+                cmd="carbonara__subcmd__help__subcmd__archive__subcmd__policy__subcmd__estimate"
                 ;;
             carbonara__subcmd__help__subcmd__archive__subcmd__policy,list)
                 cmd="carbonara__subcmd__help__subcmd__archive__subcmd__policy__subcmd__list"
@@ -458,7 +509,7 @@ _carbonara() {
 
     case "${cmd}" in
         carbonara)
-            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help"
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status dump janitor verify info sacks upgrade import-gnocchi generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -496,7 +547,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy)
-            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version create list show update delete help"
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version create list show update delete estimate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -923,8 +974,74 @@ _carbonara() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        carbonara__subcmd__archive__subcmd__policy__subcmd__estimate)
+            opts="-d -b -m -f -c -q -h -V --definition --back-window --aggregation-method --interval --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --definition)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --back-window)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -b)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --aggregation-method)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__help)
-            opts="create list show update delete help"
+            opts="create list show update delete estimate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -952,6 +1069,20 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__help__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__archive__subcmd__policy__subcmd__help__subcmd__estimate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1193,6 +1324,52 @@ _carbonara() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        carbonara__subcmd__dump)
+            opts="-f -c -q -h -V --summary --start --stop --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --start)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stop)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         carbonara__subcmd__generate)
             opts="-f -c -q -h -V --out --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1236,7 +1413,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help)
-            opts="init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help"
+            opts="init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status dump janitor verify info sacks upgrade import-gnocchi generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1250,7 +1427,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help__subcmd__archive__subcmd__policy)
-            opts="create list show update delete"
+            opts="create list show update delete estimate"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1361,6 +1538,20 @@ _carbonara() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        carbonara__subcmd__help__subcmd__archive__subcmd__policy__subcmd__estimate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         carbonara__subcmd__help__subcmd__archive__subcmd__policy__subcmd__list)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1417,6 +1608,20 @@ _carbonara() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        carbonara__subcmd__help__subcmd__dump)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         carbonara__subcmd__help__subcmd__generate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1432,6 +1637,34 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__import__subcmd__gnocchi)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__info)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1516,6 +1749,20 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help__subcmd__init)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__janitor)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1893,6 +2140,20 @@ _carbonara() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        carbonara__subcmd__help__subcmd__sacks)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         carbonara__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1900,6 +2161,122 @@ _carbonara() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__upgrade)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__import__subcmd__gnocchi)
+            opts="-a -f -c -q -h -V --archive-policy-name --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --archive-policy-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__info)
+            opts="-f -c -q -h -V --top --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --top)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2248,6 +2625,44 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__janitor)
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -4035,8 +4450,126 @@ _carbonara() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        carbonara__subcmd__sacks)
+            opts="-f -c -q -h -V --set --process --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --set)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         carbonara__subcmd__status)
             opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__upgrade)
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__verify)
+            opts="-f -c -q -h -V --repair --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -48,6 +48,13 @@ complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "measures" -d 'A
 complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "ingest" -d 'Import measures from files'
 complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "process" -d 'Run the aggregation pass (Gnocchi\'s metricd) over waiting measures'
 complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "status" -d 'Show the measures waiting to be processed'
+complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "dump" -d 'Decode archive files: a metric\'s, a Gnocchi directory\'s or one file'
+complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "janitor" -d 'Remove the data of deleted metrics (the next `process` does it too)'
+complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "verify" -d 'Check archive files, sacks and index; `--repair` quarantines what is bad'
+complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "info" -d 'What a metric\'s archive or the whole store holds, and its cost on disk'
+complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "sacks" -d 'Show or change the number of sacks (gnocchi-change-sack-size)'
+complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "upgrade" -d 'Bring a store written by an older carbonara to the current format'
+complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "import-gnocchi" -d 'Adopt the metrics of a Gnocchi file-storage directory, ids kept'
 complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "generate" -d 'Write the man pages and shell completions'
 complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand init" -l sacks -d 'Number of sacks (incoming queues), 1 to 65535' -r
@@ -79,25 +86,26 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -l sort-descen
 complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -s V -l version -d 'Print version'
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete help" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'
 yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete help" -s c -l column -d 'Print only this column (or field); repeat for more' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete help" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete help" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete help" -l sort-descending -d 'Sort the rows in descending order'
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete help" -s q -l quiet -d 'No progress or summaries on stderr'
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete help" -s V -l version -d 'Print version'
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete help" -f -a "create" -d 'Create an archive policy'
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete help" -f -a "list" -d 'List the archive policies'
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete help" -f -a "show" -d 'Show an archive policy'
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete help" -f -a "update" -d 'Change the points or timespans of an archive policy, or its back window'
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete help" -f -a "delete" -d 'Delete an archive policy no metric or rule uses'
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -l sort-descending -d 'Sort the rows in descending order'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -f -a "create" -d 'Create an archive policy'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -f -a "list" -d 'List the archive policies'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -f -a "show" -d 'Show an archive policy'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -f -a "update" -d 'Change the points or timespans of an archive policy, or its back window'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -f -a "delete" -d 'Delete an archive policy no metric or rule uses'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -f -a "estimate" -d 'Estimate the disk one metric needs under a policy, typical and worst case'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -s d -l definition -d 'Two of granularity, points and timespan, e.g. `granularity:1m,timespan:7d`; repeat for each granularity' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -s b -l back-window -d 'Extra blocks of raw points kept for late measures' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -s m -l aggregation-method -d 'Aggregation method (`mean`, `95pct`, `rate:max`, `*`, `+m`, `-m`); repeat for more [default: mean min max sum std count]' -r
@@ -168,11 +176,29 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and 
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -s d -l definition -d 'Two of granularity, points and timespan, as for `create`; repeat for each granularity' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -s b -l back-window -d 'Extra blocks of raw points kept for late measures' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -s m -l aggregation-method -d 'Aggregation method, as for `create`; repeat for more [default: mean min max sum std count]' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -l interval -d 'How often measures arrive, for the raw points kept [default: the finest granularity]' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
+csv\t'CSV with a header row'
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -l sort-descending -d 'Sort the rows in descending order'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create an archive policy'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the archive policies'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show an archive policy'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from help" -f -a "update" -d 'Change the points or timespans of an archive policy, or its back window'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete an archive policy no metric or rule uses'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from help" -f -a "estimate" -d 'Estimate the disk one metric needs under a policy, typical and worst case'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and not __fish_seen_subcommand_from create list show delete help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and not __fish_seen_subcommand_from create list show delete help" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
@@ -805,6 +831,105 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand status" -l sort-desc
 complete -c carbonara -n "__fish_carbonara_using_subcommand status" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand status" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -l start -d 'Only points at or after this timestamp (files without any are left out)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -l stop -d 'Only points before this timestamp' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
+csv\t'CSV with a header row'
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
+complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -l summary -d 'One row per file, without the points'
+complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -l sort-descending -d 'Sort the rows in descending order'
+complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand janitor" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand janitor" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
+csv\t'CSV with a header row'
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
+complete -c carbonara -n "__fish_carbonara_using_subcommand janitor" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand janitor" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand janitor" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand janitor" -l sort-descending -d 'Sort the rows in descending order'
+complete -c carbonara -n "__fish_carbonara_using_subcommand janitor" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand janitor" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand janitor" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
+csv\t'CSV with a header row'
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
+complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -l repair -d 'Move bad files and directories into STORE/quarantine/ (nothing is deleted), create missing directories, then verify again'
+complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -l sort-descending -d 'Sort the rows in descending order'
+complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand info" -l top -d 'How many of the most expensive metrics to list' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand info" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand info" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
+csv\t'CSV with a header row'
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
+complete -c carbonara -n "__fish_carbonara_using_subcommand info" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand info" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand info" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand info" -l sort-descending -d 'Sort the rows in descending order'
+complete -c carbonara -n "__fish_carbonara_using_subcommand info" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand info" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand info" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -l set -d 'Change the number of sacks to N (1 to 65535); needs the store to itself and no measures waiting' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
+csv\t'CSV with a header row'
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
+complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -l process -d 'Process the waiting measures first'
+complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -l sort-descending -d 'Sort the rows in descending order'
+complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand upgrade" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand upgrade" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
+csv\t'CSV with a header row'
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
+complete -c carbonara -n "__fish_carbonara_using_subcommand upgrade" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand upgrade" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand upgrade" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand upgrade" -l sort-descending -d 'Sort the rows in descending order'
+complete -c carbonara -n "__fish_carbonara_using_subcommand upgrade" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand upgrade" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand upgrade" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand import-gnocchi" -s a -l archive-policy-name -d 'The archive policy of the adopted metrics; it must have the methods and granularities their archives have' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand import-gnocchi" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand import-gnocchi" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
+csv\t'CSV with a header row'
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
+complete -c carbonara -n "__fish_carbonara_using_subcommand import-gnocchi" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand import-gnocchi" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand import-gnocchi" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand import-gnocchi" -l sort-descending -d 'Sort the rows in descending order'
+complete -c carbonara -n "__fish_carbonara_using_subcommand import-gnocchi" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand import-gnocchi" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand import-gnocchi" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -l out -d 'Directory receiving man/ and completions/' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
@@ -819,24 +944,32 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -l sort-de
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "init" -d 'Create a store, with Gnocchi\'s default archive policies'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "demo" -d 'Build a sample store, process it and print what it holds'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "archive-policy" -d 'Create, list, show, update and delete archive policies'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "archive-policy-rule" -d 'Create, list, show and delete archive-policy rules'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "metric" -d 'Create, list, show, search and delete metrics'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "resource-type" -d 'Create, list, show, update and delete resource types'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "resource" -d 'Create, list, show, update, search and delete resources'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "measures" -d 'Add measures to a metric and read its aggregates'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "ingest" -d 'Import measures from files'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "process" -d 'Run the aggregation pass (Gnocchi\'s metricd) over waiting measures'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "status" -d 'Show the measures waiting to be processed'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "generate" -d 'Write the man pages and shell completions'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status dump janitor verify info sacks upgrade import-gnocchi generate help" -f -a "init" -d 'Create a store, with Gnocchi\'s default archive policies'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status dump janitor verify info sacks upgrade import-gnocchi generate help" -f -a "demo" -d 'Build a sample store, process it and print what it holds'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status dump janitor verify info sacks upgrade import-gnocchi generate help" -f -a "archive-policy" -d 'Create, list, show, update and delete archive policies'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status dump janitor verify info sacks upgrade import-gnocchi generate help" -f -a "archive-policy-rule" -d 'Create, list, show and delete archive-policy rules'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status dump janitor verify info sacks upgrade import-gnocchi generate help" -f -a "metric" -d 'Create, list, show, search and delete metrics'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status dump janitor verify info sacks upgrade import-gnocchi generate help" -f -a "resource-type" -d 'Create, list, show, update and delete resource types'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status dump janitor verify info sacks upgrade import-gnocchi generate help" -f -a "resource" -d 'Create, list, show, update, search and delete resources'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status dump janitor verify info sacks upgrade import-gnocchi generate help" -f -a "measures" -d 'Add measures to a metric and read its aggregates'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status dump janitor verify info sacks upgrade import-gnocchi generate help" -f -a "ingest" -d 'Import measures from files'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status dump janitor verify info sacks upgrade import-gnocchi generate help" -f -a "process" -d 'Run the aggregation pass (Gnocchi\'s metricd) over waiting measures'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status dump janitor verify info sacks upgrade import-gnocchi generate help" -f -a "status" -d 'Show the measures waiting to be processed'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status dump janitor verify info sacks upgrade import-gnocchi generate help" -f -a "dump" -d 'Decode archive files: a metric\'s, a Gnocchi directory\'s or one file'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status dump janitor verify info sacks upgrade import-gnocchi generate help" -f -a "janitor" -d 'Remove the data of deleted metrics (the next `process` does it too)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status dump janitor verify info sacks upgrade import-gnocchi generate help" -f -a "verify" -d 'Check archive files, sacks and index; `--repair` quarantines what is bad'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status dump janitor verify info sacks upgrade import-gnocchi generate help" -f -a "info" -d 'What a metric\'s archive or the whole store holds, and its cost on disk'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status dump janitor verify info sacks upgrade import-gnocchi generate help" -f -a "sacks" -d 'Show or change the number of sacks (gnocchi-change-sack-size)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status dump janitor verify info sacks upgrade import-gnocchi generate help" -f -a "upgrade" -d 'Bring a store written by an older carbonara to the current format'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status dump janitor verify info sacks upgrade import-gnocchi generate help" -f -a "import-gnocchi" -d 'Adopt the metrics of a Gnocchi file-storage directory, ids kept'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status dump janitor verify info sacks upgrade import-gnocchi generate help" -f -a "generate" -d 'Write the man pages and shell completions'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status dump janitor verify info sacks upgrade import-gnocchi generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from archive-policy" -f -a "create" -d 'Create an archive policy'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from archive-policy" -f -a "list" -d 'List the archive policies'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from archive-policy" -f -a "show" -d 'Show an archive policy'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from archive-policy" -f -a "update" -d 'Change the points or timespans of an archive policy, or its back window'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from archive-policy" -f -a "delete" -d 'Delete an archive policy no metric or rule uses'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from archive-policy" -f -a "estimate" -d 'Estimate the disk one metric needs under a policy, typical and worst case'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from archive-policy-rule" -f -a "create" -d 'Create a rule'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from archive-policy-rule" -f -a "list" -d 'List the rules, in matching order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from archive-policy-rule" -f -a "show" -d 'Show a rule'

@@ -139,13 +139,30 @@ pub fn encode_split(key: SplitKey, points: &Points) -> Vec<u8> {
     out
 }
 
+/// The two encodings of a split, told apart by the first byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SplitFormat {
+    /// `'c'`: u16 steps and f64 values, LZ4 (the file driver writes only this).
+    Compressed,
+    /// 9-byte slots of flag and value (Ceph's offset writes; read only).
+    Padded,
+}
+
+/// The encoding of a split's bytes; `None` for an empty file.
+pub fn split_format(bytes: &[u8]) -> Option<SplitFormat> {
+    match bytes.first()? {
+        &COMPRESSED_MARKER => Some(SplitFormat::Compressed),
+        _ => Some(SplitFormat::Padded),
+    }
+}
+
 /// Decodes a split file of either format; its key comes from the file name.
 /// Empty bytes are an empty split.
 pub fn decode_split(key: SplitKey, bytes: &[u8]) -> Result<Points, Error> {
-    match bytes.first() {
+    match split_format(bytes) {
         None => Ok(Points::default()),
-        Some(&COMPRESSED_MARKER) => decode_compressed_split(key, &bytes[1..]),
-        Some(_) => decode_padded_split(key, bytes),
+        Some(SplitFormat::Compressed) => decode_compressed_split(key, &bytes[1..]),
+        Some(SplitFormat::Padded) => decode_padded_split(key, bytes),
     }
 }
 

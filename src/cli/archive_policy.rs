@@ -3,8 +3,11 @@
 use clap::Subcommand;
 
 use crate::document;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::inspect::estimate::{self, EstimateRow};
+use crate::json::Json;
 use crate::policy::{AggregationMethod, ArchivePolicy, Definition, resolve_aggregation_methods};
+use crate::time::{self, Span};
 
 use super::Ctx;
 use super::output::Record;
@@ -69,6 +72,75 @@ enum Command {
         /// Name of the archive policy
         name: String,
     },
+    /// Estimate the disk one metric needs under a policy, typical and worst case
+    Estimate {
+        /// An existing archive policy, instead of `-d`/`-m`/`-b`
+        #[arg(required_unless_present = "definition", conflicts_with_all = ["definition", "back_window", "aggregation_methods"])]
+        name: Option<String>,
+        /// Two of granularity, points and timespan, as for `create`; repeat for each granularity
+        #[arg(short = 'd', long = "definition", value_name = "DEFINITION")]
+        definition: Vec<Definition>,
+        /// Extra blocks of raw points kept for late measures
+        #[arg(short = 'b', long, value_name = "N")]
+        back_window: Option<u64>,
+        /// Aggregation method, as for `create`; repeat for more [default: mean min max sum std count]
+        #[arg(
+            short = 'm',
+            long = "aggregation-method",
+            value_name = "METHOD",
+            allow_hyphen_values = true
+        )]
+        aggregation_methods: Vec<String>,
+        /// How often measures arrive, for the raw points kept [default: the finest granularity]
+        #[arg(long, value_name = "SPAN", value_parser = time::parse_timespan)]
+        interval: Option<Span>,
+    },
+}
+
+fn int(n: u64) -> Json {
+    Json::Int(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+fn estimate_rows(rows: &[EstimateRow]) -> Vec<Vec<Json>> {
+    let line = |part: &str, row: &EstimateRow| {
+        vec![
+            Json::str(part),
+            row.granularity
+                .map_or(Json::Null, |g| Json::Float(g.as_secs_f64())),
+            Json::opt_str(row.timespan.map(Span::to_timedelta_string)),
+            int(row.points),
+            int(row.files),
+            int(row.typical_bytes),
+            int(row.worst_bytes),
+            int(row.typical_disk),
+            int(row.worst_disk),
+        ]
+    };
+    let mut lines: Vec<Vec<Json>> = rows
+        .iter()
+        .map(|row| {
+            let part = if row.granularity.is_some() {
+                "aggregates"
+            } else {
+                "bound series"
+            };
+            line(part, row)
+        })
+        .collect();
+    let sum = |field: fn(&EstimateRow) -> u64| rows.iter().map(field).sum::<u64>();
+    let mut total = vec![Json::str("total"), Json::Null, Json::Null, Json::Null];
+    total.extend(
+        [
+            sum(|r| r.files),
+            sum(|r| r.typical_bytes),
+            sum(|r| r.worst_bytes),
+            sum(|r| r.typical_disk),
+            sum(|r| r.worst_disk),
+        ]
+        .map(int),
+    );
+    lines.push(total);
+    lines
 }
 
 fn show(policy: &ArchivePolicy) -> Record {
@@ -76,6 +148,39 @@ fn show(policy: &ArchivePolicy) -> Record {
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
+    if let Command::Estimate {
+        name,
+        definition,
+        back_window,
+        aggregation_methods,
+        interval,
+    } = args.command
+    {
+        let policy = match name {
+            Some(name) => ctx.open_store()?.1.get_archive_policy(&name)?,
+            None => {
+                let methods = resolve_aggregation_methods(
+                    &aggregation_methods,
+                    &AggregationMethod::defaults(),
+                )?;
+                ArchivePolicy::new("estimate", back_window.unwrap_or(0), definition, methods)?
+            }
+        };
+        let rows =
+            estimate::estimate(&policy, interval).map_err(|e| Error::Usage(e.to_string()))?;
+        let columns = [
+            "part",
+            "granularity",
+            "timespan",
+            "points",
+            "files",
+            "typical_bytes",
+            "worst_bytes",
+            "typical_on_disk",
+            "worst_on_disk",
+        ];
+        return ctx.print(&Record::list(columns, estimate_rows(&rows)));
+    }
     let (_store, index) = ctx.open_store()?;
     match args.command {
         Command::Create {
@@ -126,5 +231,6 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             ctx.note(&format!("deleted archive policy {name}"));
             Ok(())
         }
+        Command::Estimate { .. } => unreachable!("estimated above, without a store"),
     }
 }

@@ -5,9 +5,13 @@
 pub mod archive_policy;
 pub mod archive_policy_rule;
 pub mod demo;
+pub mod dump;
 pub mod generate;
+pub mod import_gnocchi;
+pub mod info;
 pub mod ingest;
 pub mod init;
+pub mod janitor;
 pub mod measures;
 pub mod metric;
 pub mod output;
@@ -15,7 +19,10 @@ pub mod process;
 pub mod progress;
 pub mod resource;
 pub mod resource_type;
+pub mod sacks;
 pub mod status;
+pub mod upgrade;
+pub mod verify;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -108,6 +115,20 @@ pub enum Command {
     Process(process::Args),
     /// Show the measures waiting to be processed
     Status(status::Args),
+    /// Decode archive files: a metric's, a Gnocchi directory's or one file
+    Dump(dump::Args),
+    /// Remove the data of deleted metrics (the next `process` does it too)
+    Janitor(janitor::Args),
+    /// Check archive files, sacks and index; `--repair` quarantines what is bad
+    Verify(verify::Args),
+    /// What a metric's archive or the whole store holds, and its cost on disk
+    Info(info::Args),
+    /// Show or change the number of sacks (gnocchi-change-sack-size)
+    Sacks(sacks::Args),
+    /// Bring a store written by an older carbonara to the current format
+    Upgrade(upgrade::Args),
+    /// Adopt the metrics of a Gnocchi file-storage directory, ids kept
+    ImportGnocchi(import_gnocchi::Args),
     /// Write the man pages and shell completions
     #[command(hide = true)]
     Generate(generate::Args),
@@ -175,6 +196,13 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Ingest(args) => ingest::run(args, &ctx),
         Command::Process(args) => process::run(args, &ctx),
         Command::Status(args) => status::run(args, &ctx),
+        Command::Dump(args) => dump::run(args, &ctx),
+        Command::Janitor(args) => janitor::run(args, &ctx),
+        Command::Verify(args) => verify::run(args, &ctx),
+        Command::Info(args) => info::run(args, &ctx),
+        Command::Sacks(args) => sacks::run(args, &ctx),
+        Command::Upgrade(args) => upgrade::run(args, &ctx),
+        Command::ImportGnocchi(args) => import_gnocchi::run(args, &ctx),
         Command::Generate(args) => generate::run(args, &ctx),
     }
 }

@@ -203,18 +203,23 @@ fn table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
     table.to_string()
 }
 
-fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Vec<u8> {
+/// One CSV line.
+fn csv_line<S: AsRef<[u8]>>(fields: &[S]) -> Vec<u8> {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    let write_all = || -> csv::Result<()> {
-        writer.write_record(header)?;
-        for row in rows {
-            writer.write_record(&row)?;
-        }
-        writer.flush()?;
-        Ok(())
-    };
-    write_all().expect("writing CSV to memory cannot fail");
-    writer.into_inner().expect("flushed above")
+    writer
+        .write_record(fields)
+        .expect("writing CSV to memory cannot fail");
+    writer
+        .into_inner()
+        .expect("writing CSV to memory cannot fail")
+}
+
+fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Vec<u8> {
+    let mut bytes = csv_line(header);
+    for row in rows {
+        bytes.extend_from_slice(&csv_line(&row));
+    }
+    bytes
 }
 
 fn csv_text(value: &Json) -> String {
@@ -416,6 +421,108 @@ fn render(record: &Record, options: &OutputOptions) -> Result<Vec<u8>> {
     }
 }
 
+/// Rows printed as they come, for outputs too large to hold (`dump`): CSV
+/// and value lines stream, JSON is an array with one compact object per
+/// line, YAML a sequence, and a table is drawn for each group of rows (`end_table`).
+pub struct RowStream<W: Write> {
+    out: W,
+    format: Format,
+    columns: Vec<String>,
+    keep: Vec<usize>,
+    rows: usize,
+    table: Vec<Vec<String>>,
+}
+
+impl<W: Write> RowStream<W> {
+    /// Checks `-c` against `columns`; a CSV header is written at once.
+    pub fn new(out: W, columns: Vec<String>, options: &OutputOptions) -> Result<Self> {
+        let keep = select(&columns, &options.columns)?;
+        let mut stream = RowStream {
+            out,
+            format: options.format,
+            columns,
+            keep,
+            rows: 0,
+            table: Vec::new(),
+        };
+        if stream.format == Format::Csv {
+            let header = stream.header();
+            stream.emit(&csv_line(&header))?;
+        }
+        Ok(stream)
+    }
+
+    fn header(&self) -> Vec<String> {
+        self.keep.iter().map(|&i| self.columns[i].clone()).collect()
+    }
+
+    fn emit(&mut self, bytes: &[u8]) -> Result<()> {
+        self.out.write_all(bytes).map_err(Error::Output)
+    }
+
+    /// One row, a value per column.
+    pub fn row(&mut self, row: &[Json]) -> Result<()> {
+        let cells = |format: fn(&Json) -> String| -> Vec<String> {
+            self.keep.iter().map(|&i| format(&row[i])).collect()
+        };
+        match self.format {
+            Format::Table => {
+                let cells = cells(text);
+                self.table.push(cells);
+            }
+            Format::Csv => {
+                let line = csv_line(&cells(csv_text));
+                self.emit(&line)?;
+            }
+            Format::Value => {
+                let line = format!("{}\n", cells(text).join(" "));
+                self.emit(line.as_bytes())?;
+            }
+            Format::Json | Format::Yaml => {
+                let object = Json::Object(
+                    self.keep
+                        .iter()
+                        .map(|&i| (self.columns[i].clone(), row[i].clone()))
+                        .collect(),
+                );
+                let text = if self.format == Format::Json {
+                    let separator = if self.rows == 0 { "[\n" } else { ",\n" };
+                    format!("{separator}{}", object.to_python_string())
+                } else {
+                    // A one-item sequence: `- key: value` lines, which
+                    // add up to the whole list.
+                    yaml::to_string(&Json::Array(vec![object]))?
+                };
+                self.emit(text.as_bytes())?;
+            }
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Draws the rows given since the last table (tables only).
+    pub fn end_table(&mut self) -> Result<()> {
+        if self.table.is_empty() {
+            return Ok(());
+        }
+        let header = self.header();
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        let drawn = table(&header, std::mem::take(&mut self.table).into_iter());
+        self.emit(format!("{drawn}\n").as_bytes())
+    }
+
+    /// Ends the output.
+    pub fn finish(mut self) -> Result<()> {
+        self.end_table()?;
+        match (self.format, self.rows) {
+            (Format::Json, 0) | (Format::Yaml, 0) => self.emit(b"[]\n")?,
+            (Format::Json, _) => self.emit(b"\n]\n")?,
+            _ => {}
+        }
+        self.out.flush().map_err(Error::Output)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -484,6 +591,49 @@ mod tests {
             "name,back_window\nlow,0\n"
         );
         assert!(render_text(&show, Format::Table, &["name"]).contains("| name  | low   |"));
+    }
+
+    fn streamed(format: Format, columns: &[&str], groups: &[&[i64]]) -> String {
+        let options = OutputOptions {
+            format,
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            ..OutputOptions::default()
+        };
+        let mut out = Vec::new();
+        let mut stream =
+            RowStream::new(&mut out, vec!["n".into(), "twice".into()], &options).unwrap();
+        for group in groups {
+            for &n in *group {
+                stream.row(&[Json::Int(n), Json::Int(2 * n)]).unwrap();
+            }
+            stream.end_table().unwrap();
+        }
+        stream.finish().unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn streamed_rows() {
+        assert_eq!(
+            streamed(Format::Csv, &[], &[&[1], &[2]]),
+            "n,twice\n1,2\n2,4\n"
+        );
+        assert_eq!(streamed(Format::Value, &["twice"], &[&[1, 2]]), "2\n4\n");
+        assert_eq!(
+            streamed(Format::Json, &[], &[&[1], &[2]]),
+            "[\n{\"n\": 1, \"twice\": 2},\n{\"n\": 2, \"twice\": 4}\n]\n"
+        );
+        assert_eq!(streamed(Format::Json, &[], &[]), "[]\n");
+        assert_eq!(
+            streamed(Format::Yaml, &[], &[&[1], &[2]]),
+            "- n: 1\n  twice: 2\n- n: 2\n  twice: 4\n"
+        );
+        assert_eq!(streamed(Format::Yaml, &[], &[]), "[]\n");
+        let tables = streamed(Format::Table, &["n"], &[&[1], &[], &[22]]);
+        assert_eq!(
+            tables,
+            "+---+\n| n |\n+---+\n| 1 |\n+---+\n+----+\n| n  |\n+----+\n| 22 |\n+----+\n"
+        );
     }
 
     #[test]

@@ -576,6 +576,16 @@ impl Index {
         Ok(())
     }
 
+    /// SQLite's own consistency check of the index file: the problems it
+    /// finds, none when the file is sound.
+    pub fn integrity_check(&self) -> Result<Vec<String>> {
+        let mut statement = self.connection.prepare("PRAGMA integrity_check")?;
+        let rows = statement
+            .query_map([], |row| row.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows.into_iter().filter(|row| row != "ok").collect())
+    }
+
     /// Runs `work` in one SQLite transaction: all of it is stored or none.
     /// Inside another `atomically`, it is a savepoint of the outer one.
     pub fn atomically<T>(&self, work: impl FnOnce(&Index) -> Result<T>) -> Result<T> {

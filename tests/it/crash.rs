@@ -6,23 +6,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{TestStore, tree};
+use crate::common::{TestStore, copy_dir, tree};
 
 const METRICS: usize = 12;
 const POINTS: usize = 6_000;
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
 
 /// Every archive file with its bytes.
 fn archive_snapshot(store: &Path) -> Vec<(String, Vec<u8>)> {

@@ -12,7 +12,10 @@ use carbonara::store::{Index, Metric, MetricStatus, Store};
 use carbonara::time::{Span, Timestamp};
 use uuid::Uuid;
 
-use crate::common::{batch_files, expected_value, golden_cases, policy_from_json, read_json, tree};
+use crate::common::{
+    assert_gnocchi_measures, batch_files, expected_value, golden_cases, policy_from_json,
+    read_json, tree,
+};
 
 /// Replays a case through the library; returns the store and metric ids.
 fn replay(case: &Path, root: &Path) -> (Store, BTreeMap<String, Uuid>) {
@@ -142,27 +145,7 @@ fn the_binary_gives_gnocchis_measures() {
     for case in golden_cases() {
         let store = crate::common::TestStore::empty();
         store.run(&["init", "--no-archive-policies"]).success();
-        let policy_doc = read_json(&case.join("policy.json"));
-        let policy = policy_from_json(&policy_doc);
-        let mut args = vec![
-            "archive-policy".to_owned(),
-            "create".to_owned(),
-            policy.name.clone(),
-        ];
-        args.extend(["-b".to_owned(), policy.back_window.to_string()]);
-        for item in &policy.definition {
-            let mut spec = format!("granularity:{}", item.granularity);
-            if let Some(points) = item.points {
-                spec.push_str(&format!(",points:{points}"));
-            }
-            args.extend(["-d".to_owned(), spec]);
-        }
-        for method in &policy.aggregation_methods {
-            args.extend(["-m".to_owned(), method.to_string()]);
-        }
-        store
-            .run(&args.iter().map(String::as_str).collect::<Vec<_>>())
-            .success();
+        let policy = store.create_policy(&read_json(&case.join("policy.json")));
         let expected = read_json(&case.join("expected.json"));
         let mut ids = BTreeMap::new();
         for name in expected["metrics"].as_object().unwrap().keys() {
@@ -180,32 +163,7 @@ fn the_binary_gives_gnocchis_measures() {
                 .success();
             store.run(&["process"]).success();
         }
-        for (name, metric) in expected["metrics"].as_object().unwrap() {
-            for (method, by_granularity) in metric["measures"].as_object().unwrap() {
-                for (granularity, want) in by_granularity.as_object().unwrap() {
-                    let got = store.json(&[
-                        "measures",
-                        "show",
-                        &ids[name],
-                        "--aggregation",
-                        method,
-                        "--granularity",
-                        granularity,
-                    ]);
-                    let got: Vec<serde_json::Value> = got
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|r| serde_json::json!([r["timestamp"], r["granularity"], r["value"]]))
-                        .collect();
-                    assert_eq!(
-                        &serde_json::Value::Array(got),
-                        want,
-                        "{}: {name} {method} {granularity}",
-                        case.display()
-                    );
-                }
-            }
-        }
+        let label = case.display().to_string();
+        assert_gnocchi_measures(&store, &expected, |name, _| ids[name].clone(), &label);
     }
 }
