@@ -1,8 +1,6 @@
 //! Operating a store: `janitor`, `sacks`, `upgrade`.
 
-use crate::common::{
-    TestStore, assert_gnocchi_measures, copy_dir, parse_python_json, read_json, stderr_of, tree,
-};
+use crate::common::{TestStore, assert_gnocchi_measures, copy_dir, read_json, stderr_of, tree};
 
 fn has_files_of(store: &TestStore, dir: &str, id: &str) -> bool {
     tree(&store.path().join(dir)).iter().any(|p| p.contains(id))
