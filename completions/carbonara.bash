@@ -241,6 +241,9 @@ _carbonara() {
             carbonara__subcmd__help__subcmd__ingest,batch)
                 cmd="carbonara__subcmd__help__subcmd__ingest__subcmd__batch"
                 ;;
+            carbonara__subcmd__help__subcmd__ingest,ceilometer)
+                cmd="carbonara__subcmd__help__subcmd__ingest__subcmd__ceilometer"
+                ;;
             carbonara__subcmd__help__subcmd__ingest,csv)
                 cmd="carbonara__subcmd__help__subcmd__ingest__subcmd__csv"
                 ;;
@@ -316,6 +319,9 @@ _carbonara() {
             carbonara__subcmd__ingest,batch)
                 cmd="carbonara__subcmd__ingest__subcmd__batch"
                 ;;
+            carbonara__subcmd__ingest,ceilometer)
+                cmd="carbonara__subcmd__ingest__subcmd__ceilometer"
+                ;;
             carbonara__subcmd__ingest,csv)
                 cmd="carbonara__subcmd__ingest__subcmd__csv"
                 ;;
@@ -330,6 +336,9 @@ _carbonara() {
                 ;;
             carbonara__subcmd__ingest__subcmd__help,batch)
                 cmd="carbonara__subcmd__ingest__subcmd__help__subcmd__batch"
+                ;;
+            carbonara__subcmd__ingest__subcmd__help,ceilometer)
+                cmd="carbonara__subcmd__ingest__subcmd__help__subcmd__ceilometer"
                 ;;
             carbonara__subcmd__ingest__subcmd__help,csv)
                 cmd="carbonara__subcmd__ingest__subcmd__help__subcmd__csv"
@@ -1679,7 +1688,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help__subcmd__ingest)
-            opts="csv statsd influx batch"
+            opts="csv statsd influx batch ceilometer"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1693,6 +1702,20 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help__subcmd__ingest__subcmd__batch)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__ingest__subcmd__ceilometer)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2285,7 +2308,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest)
-            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version csv statsd influx batch help"
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version csv statsd influx batch ceilometer help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2331,6 +2354,52 @@ _carbonara() {
             case "${prev}" in
                 --shape)
                     COMPREPLY=($(compgen -W "guess metric resource" -- "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__ingest__subcmd__ceilometer)
+            opts="-f -c -q -h -V --skip-invalid --process --archive-policy --creator --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --archive-policy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --creator)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --store)
@@ -2431,7 +2500,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__help)
-            opts="csv statsd influx batch help"
+            opts="csv statsd influx batch ceilometer help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2445,6 +2514,20 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__help__subcmd__batch)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__ingest__subcmd__help__subcmd__ceilometer)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

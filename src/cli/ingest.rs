@@ -13,7 +13,7 @@ use crate::ingest::{
     Declaration, Input, MeasureWriter, NamedMetric, ParseError, ParseSummary, Sink, WriterOptions,
     input::ByteCounter,
 };
-use crate::ingest::{batch, influx, statsd};
+use crate::ingest::{batch, ceilometer, influx, statsd};
 use crate::process::{self, ProcessOptions};
 use crate::store::{self, Index, Store};
 use crate::time::Timestamp;
@@ -38,6 +38,8 @@ enum Command {
     Influx(InfluxArgs),
     /// Gnocchi batch JSON: {METRIC_ID: MEASURES} or {RESOURCE_ID: {METRIC_NAME: MEASURES}}
     Batch(BatchArgs),
+    /// Ceilometer samples, stored as Ceilometer's Gnocchi publisher stores them
+    Ceilometer(CeilometerArgs),
 }
 
 /// What every format shares.
@@ -184,6 +186,18 @@ struct BatchArgs {
     /// Which body the files hold
     #[arg(long, value_enum, default_value_t = ShapeArg::Guess, value_name = "SHAPE")]
     shape: ShapeArg,
+}
+
+#[derive(Debug, clap::Args)]
+struct CeilometerArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Archive policy of every metric, instead of the definitions' (the publisher's archive_policy option)
+    #[arg(long, value_name = "POLICY")]
+    archive_policy: Option<String>,
+    /// Creator of what is created, and the owner of resource ids that are not UUIDs (Ceilometer's Gnocchi user, e.g. USER_ID:PROJECT_ID with Keystone)
+    #[arg(long, default_value = CLI_CREATOR, value_name = "CREATOR")]
+    creator: String,
 }
 
 /// Feeds one file's measures to its writer and reports as it goes.
@@ -462,19 +476,51 @@ fn run_batch(args: BatchArgs, ctx: &Ctx) -> Result<()> {
     let writer = cli_writer(args.create_metrics);
     let totals = ingest_files(ctx, &store, &index, &args.common, writer, |input, sink| {
         let path = input.path.clone();
-        let mut text = String::new();
-        input
-            .reader()
-            .read_to_string(&mut text)
-            .map_err(|e| ParseError {
-                path: path.clone(),
-                line: 0,
-                field: "body".into(),
-                reason: e.to_string(),
-            })?;
+        let text = read_whole(input)?;
         batch::read(&text, &path, shape, CLI_CREATOR, ctx.now, sink)
     })?;
     finish(ctx, &store, &index, &args.common, &totals, started)
+}
+
+fn run_ceilometer(args: CeilometerArgs, ctx: &Ctx) -> Result<()> {
+    let definitions = ceilometer::Definitions::builtin(args.archive_policy.as_deref());
+    let writer = WriterOptions {
+        creator: args.creator.clone(),
+        create_metrics: true,
+        archive_policy_name: None,
+    };
+    let (store, index) = ctx.open_store()?;
+    let started = Instant::now();
+    let totals = ingest_files(ctx, &store, &index, &args.common, writer, |input, sink| {
+        let path = input.path.clone();
+        let text = read_whole(input)?;
+        let summary = ceilometer::read(&text, &path, &definitions, ctx.now, sink)?;
+        if summary.unmapped > 0 {
+            ctx.note(&format!(
+                "{}: {} of {} samples skipped: their meters are not in Ceilometer's Gnocchi definitions",
+                path.display(),
+                summary.unmapped,
+                summary.samples
+            ));
+        }
+        Ok(summary.parse)
+    })?;
+    finish(ctx, &store, &index, &args.common, &totals, started)
+}
+
+/// An input read whole, for formats that are one document.
+fn read_whole(input: &mut Input) -> Result<String, ParseError> {
+    let mut text = String::new();
+    input
+        .reader()
+        .read_to_string(&mut text)
+        .map_err(|e| ParseError {
+            path: input.path.clone(),
+            line: 0,
+            field: "file".into(),
+            reason: e.to_string(),
+        })?;
+    Ok(text)
 }
 
 /// What the command line writes as: Gnocchi's `admin`.
@@ -492,5 +538,6 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         Command::Statsd(statsd_args) => run_statsd(statsd_args, ctx),
         Command::Influx(influx_args) => run_influx(influx_args, ctx),
         Command::Batch(batch_args) => run_batch(batch_args, ctx),
+        Command::Ceilometer(ceilometer_args) => run_ceilometer(ceilometer_args, ctx),
     }
 }

@@ -324,13 +324,6 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         } => {
             let resource_type = index.get_resource_type(&fields.resource_type)?;
             let given = read_fields(&fields, &resource_type, ctx)?;
-            if let Some(missing) = resource_type
-                .attributes
-                .iter()
-                .find(|a| a.required && !given.attributes.iter().any(|(n, _)| *n == a.name))
-            {
-                return Err(invalid("required key not provided", &missing.name));
-            }
             let new = NewResource {
                 id: resource_id(&given_id)?,
                 original_resource_id: given_id,

@@ -4,6 +4,7 @@
 //! Parsers know nothing of the store.
 
 pub mod batch;
+pub mod ceilometer;
 pub mod csv;
 pub mod influx;
 pub mod input;
@@ -38,6 +39,8 @@ pub enum MissingResource<'a> {
     Refuse,
     /// Create it, of this type; an existing resource must be of this type.
     Create(&'a str),
+    /// Create it, of this type; an existing resource of any type will do.
+    CreateOrUse(&'a str),
 }
 
 /// A named metric of a resource, and how to create the metric if missing.

@@ -183,7 +183,9 @@ impl<'s> MeasureWriter<'s> {
             return Ok(true);
         }
         let wanted_type = match target.missing_resource {
-            MissingResource::Create(type_name) => type_name,
+            MissingResource::Create(type_name) | MissingResource::CreateOrUse(type_name) => {
+                type_name
+            }
             MissingResource::Refuse => crate::resource::GENERIC,
         };
         if let Some(found) = self.index.get_resource(crate::resource::GENERIC, id)? {
@@ -304,8 +306,8 @@ impl<'s> MeasureWriter<'s> {
         }
     }
 
-    /// Sets the base fields and attributes of a resource the input named
-    /// (created or existing): a new resource gets them at creation, an
+    /// Sets the base fields and attributes of a resource: a new one is
+    /// created with them (its required attributes must be there), an
     /// existing one is updated, with a new revision if anything changes.
     fn describe_resource(
         &mut self,
@@ -322,15 +324,47 @@ impl<'s> MeasureWriter<'s> {
             new.attributes = attributes.to_vec();
             return Ok(());
         }
-        if !attributes.is_empty() {
-            self.plan.updates.push((
-                type_name.to_owned(),
-                id,
-                ResourceChanges {
+        match self.index.get_resource(crate::resource::GENERIC, id)? {
+            Some(existing) if existing.type_name == type_name => {
+                self.plan.updates.push((
+                    type_name.to_owned(),
+                    id,
+                    ResourceChanges {
+                        project_id: Some(project_id.map(str::to_owned)),
+                        attributes: attributes.to_vec(),
+                        ..ResourceChanges::default()
+                    },
+                ));
+            }
+            // One of another type keeps its fields (updating it as
+            // `type_name` would find no such resource).
+            Some(_) => {}
+            None => {
+                let planned_type = self
+                    .plan
+                    .resource_types
+                    .iter()
+                    .find(|t| t.name == type_name);
+                match planned_type {
+                    Some(resource_type) => resource_type.check_required(attributes)?,
+                    None => self
+                        .index
+                        .get_resource_type(type_name)?
+                        .check_required(attributes)?,
+                }
+                self.plan.resources.push(NewResource {
+                    id,
+                    original_resource_id: resource.to_owned(),
+                    type_name: type_name.to_owned(),
+                    creator: self.options.creator.clone(),
+                    user_id: user_id.map(str::to_owned),
+                    project_id: project_id.map(str::to_owned),
+                    started_at: None,
+                    ended_at: None,
                     attributes: attributes.to_vec(),
-                    ..ResourceChanges::default()
-                },
-            ));
+                    metrics: Vec::new(),
+                });
+            }
         }
         Ok(())
     }

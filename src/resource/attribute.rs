@@ -286,6 +286,51 @@ impl Attribute {
         Ok(value)
     }
 
+    /// Reads a value of a JSON document (a resource body), as Gnocchi's
+    /// attribute schemas do: strings only for strings and UUIDs, numbers
+    /// (booleans too, as Python counts them) for numbers, `true`/`false`
+    /// for booleans, and for datetimes a string or an epoch number in
+    /// Gnocchi's timestamp syntax.
+    pub fn value_from_json(
+        &self,
+        value: &serde_json::Value,
+        now: Timestamp,
+    ) -> Result<AttributeValue, ValueError> {
+        use serde_json::Value as J;
+        let typed = match (&self.kind, value) {
+            (AttributeKind::String { .. }, J::String(s)) => AttributeValue::String(s.clone()),
+            (AttributeKind::Uuid, J::String(s)) => super::parse_python_uuid(s)
+                .map(AttributeValue::Uuid)
+                .ok_or_else(|| ValueError::new("badly formed hexadecimal UUID string"))?,
+            (AttributeKind::Number { .. }, J::Number(n)) => {
+                AttributeValue::Number(n.as_f64().ok_or_else(|| ValueError::new("expected Real"))?)
+            }
+            (AttributeKind::Number { .. }, J::Bool(b)) => {
+                AttributeValue::Number(f64::from(u8::from(*b)))
+            }
+            (AttributeKind::Bool, J::Bool(b)) => AttributeValue::Bool(*b),
+            (AttributeKind::Datetime, J::String(_) | J::Number(_)) => {
+                let text = value
+                    .as_str()
+                    .map_or_else(|| value.to_string(), str::to_owned);
+                let timestamp = time::parse_timestamp(&text, now)
+                    .map_err(|e| ValueError::new(&e.to_string()))?;
+                AttributeValue::Datetime(truncate_to_micros(timestamp))
+            }
+            (AttributeKind::String { .. }, _) => return Err(ValueError::new("expected str")),
+            (AttributeKind::Number { .. }, _) => return Err(ValueError::new("expected Real")),
+            (AttributeKind::Bool, _) => return Err(ValueError::new("expected bool")),
+            (AttributeKind::Uuid | AttributeKind::Datetime, _) => {
+                return Err(ValueError::new(&format!(
+                    "expected {}",
+                    self.kind.type_name()
+                )));
+            }
+        };
+        self.check_value(&typed)?;
+        Ok(typed)
+    }
+
     /// Checks a typed value against the attribute's bounds.
     pub fn check_value(&self, value: &AttributeValue) -> Result<(), ValueError> {
         match (&self.kind, value) {

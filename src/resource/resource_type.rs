@@ -6,7 +6,7 @@
 use crate::json::Json;
 use crate::time::Timestamp;
 
-use super::attribute::{Attribute, AttributeKind, Real, parse_bool};
+use super::attribute::{Attribute, AttributeKind, AttributeValue, Real, parse_bool};
 use super::{GENERIC, ResourceError};
 
 /// Longest resource-type name (Gnocchi's `String(255)` column).
@@ -40,6 +40,21 @@ impl ResourceType {
             name: GENERIC.to_owned(),
             state: "active".to_owned(),
             attributes: Vec::new(),
+        }
+    }
+
+    /// A resource of this type must be given every required attribute.
+    pub fn check_required(&self, given: &[(String, AttributeValue)]) -> Result<(), ResourceError> {
+        match self
+            .attributes
+            .iter()
+            .find(|a| a.required && !given.iter().any(|(name, _)| *name == a.name))
+        {
+            Some(missing) => Err(ResourceError::InvalidInput(format!(
+                "required key not provided @ data['{}']",
+                missing.name
+            ))),
+            None => Ok(()),
         }
     }
 
@@ -256,6 +271,33 @@ impl std::str::FromStr for AttributeSpec {
 }
 
 impl AttributeSpec {
+    /// An attribute as Gnocchi's documents give it: `{"type": "string",
+    /// "required": true, "max_length": 255, …}`.
+    pub fn from_json(name: &str, definition: &serde_json::Value) -> AttributeSpec {
+        let text = |value: &serde_json::Value| match value {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let mut spec = AttributeSpec {
+            name: name.to_owned(),
+            type_name: definition.get("type").map(text),
+            required: definition
+                .get("required")
+                .and_then(serde_json::Value::as_bool),
+            options: Vec::new(),
+            fill: None,
+        };
+        for (key, value) in definition.as_object().into_iter().flatten() {
+            match key.as_str() {
+                "type" | "required" => {}
+                "options" => spec.fill = value.get("fill").map(text),
+                _ if value.is_null() => {}
+                _ => spec.options.push((key.clone(), text(value))),
+            }
+        }
+        spec
+    }
+
     fn option(&self, key: &str) -> Option<&str> {
         self.options
             .iter()

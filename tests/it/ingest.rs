@@ -560,3 +560,68 @@ fn batch_files_by_metric_and_by_resource() {
         .failure()
         .stderr(contains("invalid.json:2: field `['r']['m']['unit']`: Invalid input: expected str for dictionary value @ data['r']['m']['unit']"));
 }
+
+#[test]
+fn ceilometer_samples_with_errors_are_located() {
+    let store = TestStore::new();
+    let file = store.write_file(
+        "samples.jsonl",
+        concat!(
+            r#"{"counter_name": "memory.usage", "counter_unit": "MB", "counter_volume": 5, "resource_id": "vm-1", "timestamp": "2024-05-01T10:00:00", "project_id": "p", "user_id": "u", "resource_metadata": {"display_name": "one", "flavor_id": "1"}}"#,
+            "\n",
+            r#"{"counter_name": "memory.usage", "counter_unit": "MB", "counter_volume": null, "resource_id": "vm-1", "timestamp": "2024-05-01T10:05:00"}"#,
+            "\n",
+            r#"{"counter_name": "cpu_util", "counter_volume": 1, "resource_id": "vm-1", "timestamp": "2024-05-01T10:05:00"}"#,
+            "\n",
+        ),
+    );
+    let assert = store
+        .run(&["ingest", "ceilometer", file.to_str().unwrap()])
+        .failure()
+        .code(1);
+    assert!(
+        stderr_of(&assert).contains("samples.jsonl:2: field `counter_volume`: no volume"),
+        "{}",
+        stderr_of(&assert)
+    );
+    store
+        .run(&["resource", "show", "vm-1", "-t", "instance"])
+        .failure();
+    let assert = store
+        .run(&[
+            "ingest",
+            "ceilometer",
+            "--skip-invalid",
+            file.to_str().unwrap(),
+        ])
+        .failure()
+        .code(1);
+    let stderr = stderr_of(&assert);
+    assert!(
+        stderr.contains(
+            "1 of 3 samples skipped: their meters are not in Ceilometer's Gnocchi definitions"
+        ),
+        "{stderr}"
+    );
+    // An instance needs its flavor name: Gnocchi refuses to create one
+    // without, and the publisher drops its measures.
+    assert!(
+        stderr.contains("samples.jsonl:1: field `resource`: resource vm-1: Invalid input: required key not provided @ data['flavor_name']"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("2 invalid lines were skipped"), "{stderr}");
+    store
+        .run(&["resource", "show", "vm-1", "-t", "instance"])
+        .failure();
+    let complete = store.write_file(
+        "complete.jsonl",
+        r#"{"counter_name": "memory.usage", "counter_unit": "MB", "counter_volume": 5, "resource_id": "vm-1", "timestamp": "2024-05-01T10:00:00", "project_id": "p", "user_id": "u", "resource_metadata": {"display_name": "one", "flavor_id": "1", "instance_type": "m1.tiny"}}"#,
+    );
+    store
+        .run(&["ingest", "ceilometer", complete.to_str().unwrap()])
+        .success();
+    let resource = store.json(&["resource", "show", "vm-1", "-t", "instance"]);
+    assert_eq!(resource["display_name"], "one");
+    assert_eq!(resource["flavor_name"], "m1.tiny");
+    assert_eq!(resource["project_id"], "p");
+}

@@ -379,6 +379,7 @@ impl Index {
     /// Creates a resource, its attributes and its metrics, all or nothing.
     pub fn create_resource(&self, new: &NewResource, now: Timestamp) -> Result<Resource> {
         let (resource_type, tablename) = self.resource_type_row(&new.type_name)?;
+        resource_type.check_required(&new.attributes)?;
         let started_at = new.started_at.unwrap_or(now);
         if new
             .ended_at
