@@ -369,12 +369,7 @@ pub fn read(
     sink: &mut impl Sink,
 ) -> Result<ParseSummary, ParseError> {
     let lines = text.lines().count() as u64;
-    let error = |line: u64, field: &str, reason: String| ParseError {
-        path: path.to_owned(),
-        line,
-        field: field.to_owned(),
-        reason,
-    };
+    let error = ParseError::locator(path);
     let field_of = |keys: &[String]| match keys {
         [] => "body".to_owned(),
         keys => keys.iter().map(|k| format!("[{}]", str_repr(k))).collect(),

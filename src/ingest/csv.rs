@@ -279,12 +279,7 @@ pub fn read(
     options: &CsvOptions,
     sink: &mut impl Sink,
 ) -> Result<CsvSummary, ParseError> {
-    let error = |line: u64, field: &str, reason: String| ParseError {
-        path: path.to_owned(),
-        line,
-        field: field.to_owned(),
-        reason,
-    };
+    let error = ParseError::locator(path);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)

@@ -330,12 +330,7 @@ pub fn read(
     options: &InfluxOptions,
     sink: &mut impl Sink,
 ) -> Result<ParseSummary, ParseError> {
-    let error = |line: u64, field: &str, reason: String| ParseError {
-        path: path.to_owned(),
-        line,
-        field: field.to_owned(),
-        reason,
-    };
+    let error = ParseError::locator(path);
     let resource_type =
         ResourceType::new(&options.db, Vec::new()).map_err(|e| error(0, "db", e.to_string()))?;
     sink.declare(Declaration::ResourceType(&resource_type))

@@ -13,7 +13,7 @@ pub mod statsd;
 pub mod writer;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::policy::ArchivePolicy;
 use crate::resource::{AttributeValue, ResourceType};
@@ -30,6 +30,18 @@ pub struct ParseError {
     pub line: u64,
     pub field: String,
     pub reason: String,
+}
+
+impl ParseError {
+    /// Makes the errors of one input: `error(line, field, reason)`.
+    pub fn locator(path: &Path) -> impl Fn(u64, &str, String) -> ParseError + '_ {
+        move |line, field, reason| ParseError {
+            path: path.to_owned(),
+            line,
+            field: field.to_owned(),
+            reason,
+        }
+    }
 }
 
 /// What to do when a resource an input names does not exist.

@@ -232,12 +232,7 @@ pub fn read(
 ) -> Result<ParseSummary, ParseError> {
     let mut stats = Accumulator::default();
     let mut summary = ParseSummary::default();
-    let error = |line: u64, field: &str, reason: String| ParseError {
-        path: path.to_owned(),
-        line,
-        field: field.to_owned(),
-        reason,
-    };
+    let error = ParseError::locator(path);
     for bytes in input.split(b'\n') {
         let bytes = bytes.map_err(|e| error(summary.lines + 1, "line", e.to_string()))?;
         summary.lines += 1;

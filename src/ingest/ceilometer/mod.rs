@@ -153,12 +153,7 @@ pub fn read(
     now: Timestamp,
     sink: &mut impl Sink,
 ) -> Result<CeilometerSummary, ParseError> {
-    let error = |line: u64, field: &str, reason: String| ParseError {
-        path: path.to_owned(),
-        line,
-        field: field.to_owned(),
-        reason,
-    };
+    let error = ParseError::locator(path);
     let samples = split_samples(text).map_err(|(line, reason)| error(line, "samples", reason))?;
     let mut summary = CeilometerSummary {
         parse: ParseSummary {
@@ -191,7 +186,7 @@ pub fn read(
                 continue;
             }
         };
-        match read_sample(&sample, line, definitions, now, &path_error(path)) {
+        match read_sample(&sample, line, definitions, now, &error) {
             Ok(None) => summary.unmapped += 1,
             Ok(Some((key, definition, measure))) => {
                 let index = *by_key.entry(key.clone()).or_insert_with(|| {
@@ -230,7 +225,7 @@ pub fn read(
     // Then each resource: created (or updated) first, then its measures;
     // a resource that cannot be is a bad sample, and its measures go with it.
     for info in &resources {
-        if let Err(bad) = store_resource(info, definitions, now, sink, &path_error(path)) {
+        if let Err(bad) = store_resource(info, definitions, now, sink, &error) {
             summary.parse.refuse(sink, bad)?;
             continue;
         }
@@ -251,16 +246,6 @@ pub fn read(
     }
     sink.lines_read(summary.parse.lines);
     Ok(summary)
-}
-
-/// Makes located errors for one file.
-fn path_error(path: &Path) -> impl Fn(u64, &str, String) -> ParseError + '_ {
-    move |line, field, reason| ParseError {
-        path: path.to_owned(),
-        line,
-        field: field.to_owned(),
-        reason,
-    }
 }
 
 /// The resource key, its definition and the measure of a sample whose
