@@ -2434,7 +2434,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__csv)
-            opts="-f -c -q -h -V --skip-invalid --process --create-metrics --archive-policy-name --metric --metric-column --wide --timestamp-column --value-column --delimiter --header --no-header --time-unit --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-f -c -q -h -V --skip-invalid --process --create-metrics --archive-policy-name --metric --metric-column --wide --resource-column --create-resources --timestamp-column --value-column --delimiter --header --no-header --time-unit --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2449,6 +2449,10 @@ _carbonara() {
                     return 0
                     ;;
                 --metric-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --resource-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -719,6 +719,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fi
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l archive-policy-name -d 'Archive policy of the metrics created [default: from the archive-policy rules]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l metric -d 'Every row belongs to this metric (id or name)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l metric-column -d 'Each row names its metric in this column (header name or 1-based index)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l resource-column -d 'Each row\'s metric is a metric of the resource named in this column (header name or 1-based index)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l timestamp-column -d 'The timestamp column (header name or 1-based index) [default: timestamp, else the first]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l value-column -d 'The value column (header name or 1-based index)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l delimiter -d 'Field delimiter' -r
@@ -738,6 +739,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_s
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l process -d 'Run the aggregation pass after the import'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l create-metrics -d 'Create missing metrics, with --archive-policy-name or the policy of the matching archive-policy rule'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l wide -d 'One column per metric, named by the header; the timestamp column is the other one'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l create-resources -d 'Create the resources the resource column names that do not exist, as generic resources'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l header -d 'The first row is a header [default: when its value field is not a number]'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l no-header -d 'The first row is data'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l sort-ascending -d 'Sort the rows in ascending order (the default)'

@@ -111,6 +111,12 @@ struct CsvArgs {
     /// One column per metric, named by the header; the timestamp column is the other one
     #[arg(long)]
     wide: bool,
+    /// Each row's metric is a metric of the resource named in this column (header name or 1-based index)
+    #[arg(long, value_name = "COLUMN", conflicts_with = "wide")]
+    resource_column: Option<csv::Column>,
+    /// Create the resources the resource column names that do not exist, as generic resources
+    #[arg(long, requires = "resource_column")]
+    create_resources: bool,
     /// The timestamp column (header name or 1-based index) [default: timestamp, else the first]
     #[arg(long, value_name = "COLUMN")]
     timestamp_column: Option<csv::Column>,
@@ -396,6 +402,8 @@ fn run_csv(args: CsvArgs, ctx: &Ctx) -> Result<()> {
         _ => None,
     };
     options.time_unit = args.time_unit.map(TimeUnit::from);
+    options.resource_column = args.resource_column;
+    options.create_resources = args.create_resources;
 
     let (store, index) = ctx.open_store()?;
     let started = Instant::now();

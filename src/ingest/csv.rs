@@ -15,7 +15,8 @@
 use std::io::Read;
 use std::path::Path;
 
-use super::{ParseError, ParseSummary, Sink};
+use super::{MissingResource, NamedMetric, ParseError, ParseSummary, Sink};
+use crate::resource::GENERIC;
 use crate::time::{self, NANOS_PER_SECOND, Timestamp};
 
 /// Lines between two progress reports.
@@ -109,6 +110,11 @@ pub struct CsvOptions {
     pub header: Option<bool>,
     /// The unit of epoch timestamps; guessed from the first when `None`.
     pub time_unit: Option<TimeUnit>,
+    /// Each row's metric is a named metric of the resource in this column
+    /// (long shape only).
+    pub resource_column: Option<Column>,
+    /// Create the resources named that do not exist, as `generic`.
+    pub create_resources: bool,
     /// Resolves relative timestamps (`-5 minutes`).
     pub now: Timestamp,
 }
@@ -122,6 +128,8 @@ impl CsvOptions {
             delimiter: b',',
             header: None,
             time_unit: None,
+            resource_column: None,
+            create_resources: false,
             now,
         }
     }
@@ -140,6 +148,7 @@ pub struct CsvSummary {
 enum Layout {
     Long {
         metric: Option<usize>,
+        resource: Option<usize>,
         timestamp: usize,
         value: usize,
     },
@@ -211,8 +220,19 @@ fn detect_layout(
         }
         _ => None,
     };
+    let resource = match (&options.resource_column, header) {
+        (None, _) => None,
+        (Some(Column::Name(name)), None) => {
+            return Err((
+                name.clone(),
+                "the resource column is named but the file has no header".into(),
+            ));
+        }
+        (Some(column), header) => Some(position_of(column, 0, header)?),
+    };
     let layout = Layout::Long {
         metric,
+        resource,
         timestamp: position_of(&options.timestamp_column, timestamp_default, header)?,
         value: position_of(&options.value_column, value_default, header)?,
     };
@@ -343,6 +363,7 @@ pub fn read(
             match layout {
                 Layout::Long {
                     metric,
+                    resource,
                     timestamp,
                     value,
                 } => {
@@ -372,7 +393,21 @@ pub fn read(
                     if name.is_empty() {
                         return Err(metric_error("empty metric name".to_owned()));
                     }
-                    sink.measure(name, timestamp, value).map_err(metric_error)
+                    let (Some(index), Some(column)) = (resource, &options.resource_column) else {
+                        return sink.measure(name, timestamp, value).map_err(metric_error);
+                    };
+                    let target = NamedMetric {
+                        resource: field(*index, column)?,
+                        missing_resource: match options.create_resources {
+                            true => MissingResource::CreateOrUse(GENERIC),
+                            false => MissingResource::Refuse,
+                        },
+                        name,
+                        archive_policy_name: None,
+                        unit: None,
+                    };
+                    sink.named_measure(&target, timestamp, value)
+                        .map_err(metric_error)
                 }
                 Layout::Wide { timestamp, metrics } => {
                     let timestamp_text = field(*timestamp, &options.timestamp_column)?;

@@ -625,3 +625,39 @@ fn ceilometer_samples_with_errors_are_located() {
     assert_eq!(resource["flavor_name"], "m1.tiny");
     assert_eq!(resource["project_id"], "p");
 }
+
+#[test]
+fn a_resource_column_names_each_rows_resource() {
+    let store = TestStore::new();
+    store.run(&["resource", "create", "web-1"]).success();
+    let file = store.write_file(
+        "hosts.csv",
+        "host,metric,timestamp,value\nweb-1,cpu,2024-01-01T00:00:00,1\nweb-2,cpu,2024-01-01T00:00:00,2\nweb-1,mem,2024-01-01T00:00:00,3\n",
+    );
+    let args = |extra: &[&'static str]| {
+        let mut args = vec![
+            "ingest",
+            "csv",
+            "--metric-column",
+            "metric",
+            "--resource-column",
+            "host",
+            "--create-metrics",
+        ];
+        args.extend_from_slice(extra);
+        args.push(file.to_str().unwrap());
+        args
+    };
+    store.run(&args(&[])).failure().stderr(contains(
+        "hosts.csv:3: field `metric`: Resource web-2 does not exist",
+    ));
+    store
+        .run(&args(&["--create-resources", "--process"]))
+        .success();
+    let resource = store.json(&["resource", "show", "web-2"]);
+    assert_eq!(resource["original_resource_id"], "web-2");
+    let cpu = metric_of(&store, "web-2", "cpu");
+    assert_eq!(store.json(&["measures", "show", &cpu])[0]["value"], 2.0);
+    let mem = metric_of(&store, "web-1", "mem");
+    assert_eq!(store.json(&["measures", "show", &mem])[0]["value"], 3.0);
+}

@@ -320,3 +320,56 @@ fn store_resource(
     })
     .map_err(|reason| error(info.line, "resource", format!("resource {key}: {reason}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::MeasureBatch;
+    use proptest::prelude::*;
+
+    #[test]
+    fn both_shapes_and_both_layouts_read_alike() {
+        let definitions = Definitions::builtin(None);
+        let memory = r#"{"name": "image.size", "unit": "B", "volume": 5, "resource_id": "a/b", "timestamp": "2024-05-01T10:00:00"}"#;
+        let bus = r#"{"counter_name": "image.size", "counter_unit": "B", "counter_volume": 5, "resource_id": "a/b", "timestamp": "2024-05-01T10:00:00"}"#;
+        let read_all = |text: &str| {
+            let mut batch = MeasureBatch::default();
+            let summary = read(
+                text,
+                Path::new("x"),
+                &definitions,
+                Timestamp::EPOCH,
+                &mut batch,
+            )
+            .unwrap();
+            (batch.measures, summary.samples)
+        };
+        let lines = read_all(&format!("{memory}\n\n{bus}\n"));
+        assert_eq!(lines, read_all(&format!("[{memory},\n {bus}]")));
+        assert_eq!(lines.1, 2);
+        assert_eq!(
+            lines.0["a_b/image.size"].len(),
+            2,
+            "`/` becomes `_` in resource ids"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_text_never_panics(text in "[\\[\\]{}\",:0-9a-z_ .\n-]{0,80}") {
+            let definitions = Definitions::builtin(None);
+            let _ = read(&text, Path::new("x"), &definitions, Timestamp::EPOCH, &mut MeasureBatch::default());
+        }
+
+        #[test]
+        fn arbitrary_samples_never_panic(
+            name in prop_oneof![Just("cpu"), Just("image.size"), Just("nope")],
+            volume in prop_oneof![Just("1"), Just("null"), Just("\"x\""), Just("[]"), Just("1e400")],
+            metadata in prop_oneof![Just("{}"), Just("[]"), Just("{\"flavor\": {\"id\": 3}}"), Just("null")],
+        ) {
+            let definitions = Definitions::builtin(None);
+            let text = format!(r#"{{"name": "{name}", "volume": {volume}, "resource_id": "r", "timestamp": "2024-05-01", "resource_metadata": {metadata}}}"#);
+            let _ = read(&text, Path::new("x"), &definitions, Timestamp::EPOCH, &mut MeasureBatch::default());
+        }
+    }
+}
