@@ -13,7 +13,9 @@
 //! Values are read like Python's `float()`.
 
 use std::io::Read;
+use std::ops::Range;
 use std::path::Path;
+use std::sync::mpsc;
 
 use super::{MissingResource, NamedMetric, ParseError, ParseSummary, Sink};
 use crate::resource::GENERIC;
@@ -248,15 +250,27 @@ struct TimestampReader {
 }
 
 impl TimestampReader {
+    /// The unit of epoch numbers: given, or guessed from the first.
+    fn unit_of(&mut self, epoch: f64) -> TimeUnit {
+        *self.unit.get_or_insert_with(|| {
+            self.guessed = true;
+            TimeUnit::guess(epoch)
+        })
+    }
+
     fn read(&mut self, text: &str) -> Result<Timestamp, String> {
         let bad = |e: time::TimeError| format!("`{text}`: {e}");
+        // Whole seconds below 4.6e9 go through Gnocchi's float exactly
+        // (n × 5⁹ < 2⁵³): the common case skips it.
+        if let Ok(whole @ 0..4_600_000_000) = text.parse::<i64>()
+            && self.unit_of(whole as f64) == TimeUnit::Seconds
+        {
+            return Ok(Timestamp::from_nanos(whole * NANOS_PER_SECOND));
+        }
         let Some(number) = time::parse_python_float(text) else {
             return time::parse_timestamp(text, self.now).map_err(bad);
         };
-        let unit = *self.unit.get_or_insert_with(|| {
-            self.guessed = true;
-            TimeUnit::guess(number)
-        });
+        let unit = self.unit_of(number);
         if unit == TimeUnit::Seconds {
             return time::timestamp_from_epoch_seconds(number, text).map_err(bad);
         }
@@ -292,13 +306,129 @@ fn exact_epoch(text: &str, unit_nanos: i64) -> Option<i64> {
     Some(nanos)
 }
 
-/// Reads a whole CSV input into `sink`.
+/// Rows are parsed on one thread and stored on another, in chunks of
+/// about this many items.
+const CHUNK: usize = 1 << 14;
+
+/// Parsed rows on their way from the parsing thread to the storing one.
+#[derive(Default)]
+struct Chunk {
+    /// The metric and resource names of the items, end to end.
+    names: String,
+    items: Vec<Item>,
+}
+
+enum Item {
+    Measure {
+        line: u64,
+        metric: Range<usize>,
+        resource: Option<Range<usize>>,
+        timestamp: Timestamp,
+        value: f64,
+    },
+    /// A bad row, which `--skip-invalid` may skip.
+    Invalid(ParseError),
+    /// A file that cannot be read on (its header, an I/O error).
+    Fatal(ParseError),
+    LinesRead(u64),
+}
+
+impl Chunk {
+    fn name(&mut self, name: &str) -> Range<usize> {
+        let start = self.names.len();
+        self.names.push_str(name);
+        start..self.names.len()
+    }
+}
+
+/// Reads a whole CSV input into `sink`: parsed on a thread of its own
+/// while this one stores, in the input's order.
 pub fn read(
-    input: impl Read,
+    input: impl Read + Send,
     path: &Path,
     options: &CsvOptions,
     sink: &mut impl Sink,
 ) -> Result<CsvSummary, ParseError> {
+    let (chunks, received) = mpsc::sync_channel::<Chunk>(2);
+    std::thread::scope(|scope| {
+        let parser = scope.spawn(move || parse(input, path, options, chunks));
+        let stored = store(received, path, options, sink);
+        let (lines, guessed_unit) = parser.join().expect("the CSV parser does not panic");
+        let invalid = stored?;
+        sink.lines_read(lines);
+        Ok(CsvSummary {
+            parse: ParseSummary { lines, invalid },
+            guessed_unit,
+        })
+    })
+}
+
+/// Hands the parsed rows to `sink`; returns how many were bad.
+fn store(
+    chunks: mpsc::Receiver<Chunk>,
+    path: &Path,
+    options: &CsvOptions,
+    sink: &mut impl Sink,
+) -> Result<u64, ParseError> {
+    let error = ParseError::locator(path);
+    let mut summary = ParseSummary::default();
+    let missing_resource = match options.create_resources {
+        true => MissingResource::CreateOrUse(GENERIC),
+        false => MissingResource::Refuse,
+    };
+    for chunk in chunks {
+        for item in &chunk.items {
+            match item {
+                Item::Measure {
+                    line,
+                    metric,
+                    resource,
+                    timestamp,
+                    value,
+                } => {
+                    let name = &chunk.names[metric.clone()];
+                    let stored = match resource {
+                        None => sink.measure(name, *timestamp, *value),
+                        Some(resource) => {
+                            let target = NamedMetric {
+                                resource: &chunk.names[resource.clone()],
+                                missing_resource,
+                                name,
+                                archive_policy_name: None,
+                                unit: None,
+                            };
+                            sink.named_measure(&target, *timestamp, *value)
+                        }
+                    };
+                    if let Err(reason) = stored {
+                        // Wide files have a column per metric; long ones
+                        // name the metric in one column, or not at all.
+                        let field = match &options.metric {
+                            MetricSource::Wide => name.to_owned(),
+                            MetricSource::Column(column) => column.to_string(),
+                            MetricSource::Fixed(_) => "metric".to_owned(),
+                        };
+                        summary.refuse(sink, error(*line, &field, reason))?;
+                    }
+                }
+                Item::Invalid(bad) => summary.refuse(sink, bad.clone())?,
+                Item::Fatal(bad) => return Err(bad.clone()),
+                Item::LinesRead(lines) => sink.lines_read(*lines),
+            }
+        }
+    }
+    Ok(summary.invalid)
+}
+
+/// Parses the rows and sends them in chunks, until the input ends or the
+/// storing side stops listening. Returns the number of lines read and the
+/// epoch unit, when it was guessed and is not seconds.
+fn parse(
+    input: impl Read,
+    path: &Path,
+    options: &CsvOptions,
+    chunks: mpsc::SyncSender<Chunk>,
+) -> (u64, Option<TimeUnit>) {
     let error = ParseError::locator(path);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -310,10 +440,14 @@ pub fn read(
         guessed: false,
         now: options.now,
     };
-    let mut summary = ParseSummary::default();
+    let mut lines = 0;
     let mut layout: Option<Layout> = None;
     let mut record = csv::StringRecord::new();
+    let mut chunk = Chunk::default();
     loop {
+        if chunk.items.len() >= CHUNK && chunks.send(std::mem::take(&mut chunk)).is_err() {
+            break;
+        }
         let line = reader.position().line();
         match reader.read_record(&mut record) {
             Ok(false) => break,
@@ -322,124 +456,149 @@ pub fn read(
                 // Bad UTF-8 or a broken quote: the reader can go on after
                 // the record, but not after an I/O error.
                 let line = e.position().map_or(line, csv::Position::line);
-                let fatal = matches!(e.kind(), csv::ErrorKind::Io(_));
-                summary.lines += 1;
-                summary.refuse(sink, error(line, "record", e.to_string()))?;
-                if fatal {
+                lines += 1;
+                let bad = error(line, "record", e.to_string());
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    chunk.items.push(Item::Fatal(bad));
                     break;
                 }
+                chunk.items.push(Item::Invalid(bad));
                 continue;
             }
         }
-        summary.lines += 1;
-        if summary.lines % PROGRESS_EVERY == 0 {
-            sink.lines_read(summary.lines);
+        lines += 1;
+        if lines % PROGRESS_EVERY == 0 {
+            chunk.items.push(Item::LinesRead(lines));
         }
         if record.iter().all(|f| time::trim_ascii_fast(f).is_empty()) {
             continue;
         }
         let layout = match &layout {
             Some(layout) => layout,
-            None => {
-                let (detected, is_header) = detect_layout(&record, options)
-                    .map_err(|(field, reason)| error(line, &field, reason))?;
-                let layout = layout.insert(detected);
-                if is_header {
-                    continue;
-                }
-                layout
-            }
-        };
-        let field = |index: usize, column: &dyn std::fmt::Display| {
-            record.get(index).map(time::trim_ascii_fast).ok_or_else(|| {
-                error(
-                    line,
-                    &column.to_string(),
-                    format!("missing: the row has {} fields", record.len()),
-                )
-            })
-        };
-        let row = (|| -> Result<(), ParseError> {
-            match layout {
-                Layout::Long {
-                    metric,
-                    resource,
-                    timestamp,
-                    value,
-                } => {
-                    let timestamp_text = field(*timestamp, &options.timestamp_column)?;
-                    let timestamp = timestamps.read(timestamp_text).map_err(|reason| {
-                        error(line, &options.timestamp_column.to_string(), reason)
-                    })?;
-                    let value_text = field(*value, &options.value_column)?;
-                    let value = time::parse_python_float(value_text).ok_or_else(|| {
-                        error(
-                            line,
-                            &options.value_column.to_string(),
-                            format!("`{value_text}` is not a number"),
-                        )
-                    })?;
-                    let (name, column) = match (&options.metric, metric) {
-                        (MetricSource::Fixed(name), _) => (name.as_str(), None),
-                        (MetricSource::Column(column), Some(index)) => {
-                            (field(*index, column)?, Some(column))
-                        }
-                        _ => unreachable!("a long layout has a metric column or a fixed metric"),
-                    };
-                    let metric_error = |reason: String| {
-                        let field = column.map_or_else(|| "metric".to_owned(), Column::to_string);
-                        error(line, &field, reason)
-                    };
-                    if name.is_empty() {
-                        return Err(metric_error("empty metric name".to_owned()));
+            None => match detect_layout(&record, options) {
+                Ok((detected, is_header)) => {
+                    let layout = layout.insert(detected);
+                    if is_header {
+                        continue;
                     }
-                    let (Some(index), Some(column)) = (resource, &options.resource_column) else {
-                        return sink.measure(name, timestamp, value).map_err(metric_error);
-                    };
-                    let target = NamedMetric {
-                        resource: field(*index, column)?,
-                        missing_resource: match options.create_resources {
-                            true => MissingResource::CreateOrUse(GENERIC),
-                            false => MissingResource::Refuse,
-                        },
-                        name,
-                        archive_policy_name: None,
-                        unit: None,
-                    };
-                    sink.named_measure(&target, timestamp, value)
-                        .map_err(metric_error)
+                    layout
                 }
-                Layout::Wide { timestamp, metrics } => {
-                    let timestamp_text = field(*timestamp, &options.timestamp_column)?;
-                    let timestamp = timestamps.read(timestamp_text).map_err(|reason| {
-                        error(line, &options.timestamp_column.to_string(), reason)
-                    })?;
-                    for (index, name) in metrics {
-                        let text = record.get(*index).map_or("", time::trim_ascii_fast);
-                        if text.is_empty() {
-                            continue;
-                        }
-                        let value = time::parse_python_float(text).ok_or_else(|| {
-                            error(line, name, format!("`{text}` is not a number"))
-                        })?;
-                        sink.measure(name, timestamp, value)
-                            .map_err(|reason| error(line, name, reason))?;
-                    }
-                    Ok(())
+                Err((field, reason)) => {
+                    chunk.items.push(Item::Fatal(error(line, &field, reason)));
+                    break;
                 }
-            }
-        })();
-        if let Err(bad) = row {
-            summary.refuse(sink, bad)?;
+            },
+        };
+        let mark = (chunk.items.len(), chunk.names.len());
+        let parsed = parse_row(
+            &record,
+            line,
+            layout,
+            options,
+            &mut timestamps,
+            &mut chunk,
+            &error,
+        );
+        if let Err(bad) = parsed {
+            // Nothing of a bad row: a wide row's good cells go with it.
+            chunk.items.truncate(mark.0);
+            chunk.names.truncate(mark.1);
+            chunk.items.push(Item::Invalid(bad));
         }
     }
-    sink.lines_read(summary.lines);
-    Ok(CsvSummary {
-        parse: summary,
-        guessed_unit: timestamps
-            .unit
-            .filter(|&unit| timestamps.guessed && unit != TimeUnit::Seconds),
-    })
+    let _ = chunks.send(chunk);
+    let guessed = timestamps
+        .unit
+        .filter(|&unit| timestamps.guessed && unit != TimeUnit::Seconds);
+    (lines, guessed)
+}
+
+/// One data row's measures, into `chunk`.
+fn parse_row(
+    record: &csv::StringRecord,
+    line: u64,
+    layout: &Layout,
+    options: &CsvOptions,
+    timestamps: &mut TimestampReader,
+    chunk: &mut Chunk,
+    located: &impl Fn(u64, &str, String) -> ParseError,
+) -> Result<(), ParseError> {
+    let error = |field: &str, reason: String| located(line, field, reason);
+    let field = |index: usize, column: &dyn std::fmt::Display| {
+        record.get(index).map(time::trim_ascii_fast).ok_or_else(|| {
+            error(
+                &column.to_string(),
+                format!("missing: the row has {} fields", record.len()),
+            )
+        })
+    };
+    match layout {
+        Layout::Long {
+            metric,
+            resource,
+            timestamp,
+            value,
+        } => {
+            let timestamp_text = field(*timestamp, &options.timestamp_column)?;
+            let timestamp = timestamps
+                .read(timestamp_text)
+                .map_err(|reason| error(&options.timestamp_column.to_string(), reason))?;
+            let value_text = field(*value, &options.value_column)?;
+            let value = time::parse_python_float(value_text).ok_or_else(|| {
+                error(
+                    &options.value_column.to_string(),
+                    format!("`{value_text}` is not a number"),
+                )
+            })?;
+            let name = match (&options.metric, metric) {
+                (MetricSource::Fixed(name), _) => name.as_str(),
+                (MetricSource::Column(column), Some(index)) => {
+                    let name = field(*index, column)?;
+                    if name.is_empty() {
+                        return Err(error(&column.to_string(), "empty metric name".to_owned()));
+                    }
+                    name
+                }
+                _ => unreachable!("a long layout has a metric column or a fixed metric"),
+            };
+            let resource = match (resource, &options.resource_column) {
+                (Some(index), Some(column)) => Some(field(*index, column)?),
+                _ => None,
+            };
+            let metric = chunk.name(name);
+            let resource = resource.map(|r| chunk.name(r));
+            chunk.items.push(Item::Measure {
+                line,
+                metric,
+                resource,
+                timestamp,
+                value,
+            });
+        }
+        Layout::Wide { timestamp, metrics } => {
+            let timestamp_text = field(*timestamp, &options.timestamp_column)?;
+            let timestamp = timestamps
+                .read(timestamp_text)
+                .map_err(|reason| error(&options.timestamp_column.to_string(), reason))?;
+            for (index, name) in metrics {
+                let text = record.get(*index).map_or("", time::trim_ascii_fast);
+                if text.is_empty() {
+                    continue;
+                }
+                let value = time::parse_python_float(text)
+                    .ok_or_else(|| error(name, format!("`{text}` is not a number")))?;
+                let metric = chunk.name(name);
+                chunk.items.push(Item::Measure {
+                    line,
+                    metric,
+                    resource: None,
+                    timestamp,
+                    value,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

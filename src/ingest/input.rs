@@ -22,7 +22,7 @@ pub struct Input {
     /// How it was stored: `gzip`, `zstd` or `plain`.
     pub encoding: &'static str,
     read: Arc<AtomicU64>,
-    reader: Box<dyn BufRead>,
+    reader: Box<dyn BufRead + Send>,
 }
 
 /// Counts the bytes that pass through it.
@@ -43,7 +43,7 @@ impl Input {
     /// Opens `path` (`-` is standard input).
     pub fn open(path: &Path) -> io::Result<Input> {
         if path == Path::new("-") {
-            return Input::from_reader(path, None, Box::new(io::stdin().lock()));
+            return Input::from_reader(path, None, Box::new(io::stdin()));
         }
         let file = File::open(path)?;
         let size = file.metadata().ok().map(|m| m.len());
@@ -51,7 +51,11 @@ impl Input {
     }
 
     /// Wraps any reader, decoding it when it is compressed.
-    pub fn from_reader(path: &Path, size: Option<u64>, raw: Box<dyn Read>) -> io::Result<Input> {
+    pub fn from_reader(
+        path: &Path,
+        size: Option<u64>,
+        raw: Box<dyn Read + Send>,
+    ) -> io::Result<Input> {
         let read = Arc::new(AtomicU64::new(0));
         let mut counted = BufReader::with_capacity(
             BUFFER_SIZE,
@@ -61,7 +65,7 @@ impl Input {
             },
         );
         let head = counted.fill_buf()?;
-        let (encoding, reader): (_, Box<dyn BufRead>) = if head.starts_with(GZIP_MAGIC) {
+        let (encoding, reader): (_, Box<dyn BufRead + Send>) = if head.starts_with(GZIP_MAGIC) {
             let decoder = flate2::bufread::MultiGzDecoder::new(counted);
             (
                 "gzip",
@@ -98,7 +102,7 @@ impl Input {
     }
 
     /// The decoded contents.
-    pub fn reader(&mut self) -> &mut dyn BufRead {
+    pub fn reader(&mut self) -> &mut (dyn BufRead + Send) {
         &mut self.reader
     }
 }
