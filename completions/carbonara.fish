@@ -48,6 +48,7 @@ complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "measures" -d 'A
 complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "ingest" -d 'Import measures from files'
 complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "process" -d 'Run the aggregation pass (Gnocchi\'s metricd) over waiting measures'
 complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "status" -d 'Show the measures waiting to be processed'
+complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "serve" -d 'Serve Gnocchi\'s REST API over the store, aggregating in the background'
 complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "generate" -d 'Write the man pages and shell completions'
 complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand init" -l sacks -d 'Number of sacks (incoming queues), 1 to 65535' -r
@@ -744,6 +745,28 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand status" -l sort-desc
 complete -c carbonara -n "__fish_carbonara_using_subcommand status" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand status" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l listen -d 'Address and port to listen on (a non-loopback address is announced on stderr)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l auth -d 'How callers identify themselves' -r -f -a "basic\t'HTTP basic: the user name is the creator, `admin` is admin (gnocchiclient\'s `gnocchi-basic`)'
+noauth\t'Keystone\'s headers, trusted as sent: X-User-Id, X-Project-Id, X-Roles (gnocchiclient\'s `gnocchi-noauth`, Grafana)'"
+complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l process-interval -d 'Time between background aggregation passes (`0` for none: measures are then aggregated by `?refresh=true` or `carbonara process`)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l max-limit -d 'Largest page of a listing, and its default (Gnocchi\'s `[api] max_limit`)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l cors-allowed-origin -d 'An origin allowed to call the API from a browser (CORS), e.g. Grafana\'s URL; `*` for any; repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l max-body-size -d 'Largest request body accepted, in bytes (larger ones get 413)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l request-timeout -d 'Longest time a request may take before it is answered 503' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
+csv\t'CSV with a header row'
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
+complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l proxy-headers -d 'Trust `Forwarded` and `X-Forwarded-Proto/Host/Prefix` from a reverse proxy for the URLs the API writes'
+complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l sort-descending -d 'Sort the rows in descending order'
+complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -l out -d 'Directory receiving man/ and completions/' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
@@ -758,19 +781,20 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -l sort-de
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "init" -d 'Create a store, with Gnocchi\'s default archive policies'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "demo" -d 'Build a sample store, process it and print what it holds'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "archive-policy" -d 'Create, list, show, update and delete archive policies'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "archive-policy-rule" -d 'Create, list, show and delete archive-policy rules'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "metric" -d 'Create, list, show, search and delete metrics'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "resource-type" -d 'Create, list, show, update and delete resource types'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "resource" -d 'Create, list, show, update, search and delete resources'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "measures" -d 'Add measures to a metric and read its aggregates'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "ingest" -d 'Import measures from files'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "process" -d 'Run the aggregation pass (Gnocchi\'s metricd) over waiting measures'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "status" -d 'Show the measures waiting to be processed'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "generate" -d 'Write the man pages and shell completions'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status serve generate help" -f -a "init" -d 'Create a store, with Gnocchi\'s default archive policies'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status serve generate help" -f -a "demo" -d 'Build a sample store, process it and print what it holds'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status serve generate help" -f -a "archive-policy" -d 'Create, list, show, update and delete archive policies'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status serve generate help" -f -a "archive-policy-rule" -d 'Create, list, show and delete archive-policy rules'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status serve generate help" -f -a "metric" -d 'Create, list, show, search and delete metrics'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status serve generate help" -f -a "resource-type" -d 'Create, list, show, update and delete resource types'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status serve generate help" -f -a "resource" -d 'Create, list, show, update, search and delete resources'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status serve generate help" -f -a "measures" -d 'Add measures to a metric and read its aggregates'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status serve generate help" -f -a "ingest" -d 'Import measures from files'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status serve generate help" -f -a "process" -d 'Run the aggregation pass (Gnocchi\'s metricd) over waiting measures'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status serve generate help" -f -a "status" -d 'Show the measures waiting to be processed'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status serve generate help" -f -a "serve" -d 'Serve Gnocchi\'s REST API over the store, aggregating in the background'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status serve generate help" -f -a "generate" -d 'Write the man pages and shell completions'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status serve generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from archive-policy" -f -a "create" -d 'Create an archive policy'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from archive-policy" -f -a "list" -d 'List the archive policies'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from archive-policy" -f -a "show" -d 'Show an archive policy'

@@ -94,6 +94,21 @@ impl Timestamp {
 
     /// Python's `datetime.isoformat()` of a UTC datetime, as Gnocchi renders
     /// resource dates: microseconds only when not zero.
+    /// An HTTP date (`Last-Modified`): `Mon, 30 Nov 2026 17:32:28 GMT`,
+    /// truncated to the second.
+    pub fn to_http_date(self) -> String {
+        self.to_datetime()
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string()
+    }
+
+    /// An HTTP date as a client sends it (`If-Modified-Since`), RFC 2822
+    /// style; `None` when it does not read as one.
+    pub fn parse_http_date(text: &str) -> Option<Timestamp> {
+        let parsed = chrono::DateTime::parse_from_rfc2822(text.trim()).ok()?;
+        Some(Timestamp(parsed.timestamp_nanos_opt()?))
+    }
+
     pub fn to_isoformat(self) -> String {
         let dt = self.to_datetime();
         let micros = dt.nanosecond() / 1000;

@@ -4,7 +4,8 @@ use clap::Subcommand;
 
 use crate::document;
 use crate::error::Result;
-use crate::policy::{AggregationMethod, ArchivePolicy, Definition, resolve_aggregation_methods};
+use crate::ops::archive_policy::{self, NewArchivePolicy};
+use crate::policy::{ArchivePolicy, Definition};
 
 use super::Ctx;
 use super::output::Record;
@@ -84,11 +85,13 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             back_window,
             aggregation_methods,
         } => {
-            let methods =
-                resolve_aggregation_methods(&aggregation_methods, &AggregationMethod::defaults())?;
-            let policy = ArchivePolicy::new(name, back_window, definition, methods)?;
-            index.create_archive_policy(&policy)?;
-            ctx.print(&show(&policy))
+            let new = NewArchivePolicy {
+                name,
+                back_window,
+                definition,
+                aggregation_methods,
+            };
+            ctx.print(&show(&archive_policy::create(&index, new)?))
         }
         Command::List => {
             let columns = ["name", "back_window", "definition", "aggregation_methods"];
@@ -109,18 +112,12 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             name,
             definition,
             back_window,
-        } => {
-            let current = index.get_archive_policy(&name)?;
-            current.check_update(&definition)?;
-            let updated = ArchivePolicy::new(
-                name,
-                back_window.unwrap_or(current.back_window),
-                definition,
-                current.aggregation_methods.clone(),
-            )?;
-            index.update_archive_policy(&updated)?;
-            ctx.print(&show(&updated))
-        }
+        } => ctx.print(&show(&archive_policy::update(
+            &index,
+            &name,
+            definition,
+            back_window,
+        )?)),
         Command::Delete { name } => {
             index.delete_archive_policy(&name)?;
             ctx.note(&format!("deleted archive policy {name}"));

@@ -15,6 +15,7 @@ pub mod process;
 pub mod progress;
 pub mod resource;
 pub mod resource_type;
+pub mod serve;
 pub mod status;
 
 use std::io::Write;
@@ -108,6 +109,8 @@ pub enum Command {
     Process(process::Args),
     /// Show the measures waiting to be processed
     Status(status::Args),
+    /// Serve Gnocchi's REST API over the store, aggregating in the background
+    Serve(serve::Args),
     /// Write the man pages and shell completions
     #[command(hide = true)]
     Generate(generate::Args),
@@ -175,6 +178,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Ingest(args) => ingest::run(args, &ctx),
         Command::Process(args) => process::run(args, &ctx),
         Command::Status(args) => status::run(args, &ctx),
+        Command::Serve(args) => serve::run(args, &ctx),
         Command::Generate(args) => generate::run(args, &ctx),
     }
 }
