@@ -202,6 +202,7 @@ fn page(error: &ApiError, style: ErrorStyle, environ: &Environ) -> Response {
 /// (the description; an object in Python's `repr`).
 fn template(error: &ApiError, environ: &Environ, escape: impl Fn(&str) -> String) -> String {
     let detail = match &error.description {
+        Json::Null => String::new(),
         Json::Str(text) => text.clone(),
         other => other.to_python_repr(),
     };
@@ -325,6 +326,10 @@ impl From<crate::ops::Error> for ApiError {
             ),
             E::InvalidInput { reason, path } => ApiError::invalid_input(&reason, &path),
             E::MetricLocked(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
+            // Gnocchi's message, with the indentation of its source line.
+            E::EmptyDeleteFilter => ApiError::bad_request(
+                "caution: the query can not be empty, or it will                   delete entire database",
+            ),
             other => ApiError::bad_request(other.to_string()),
         }
     }

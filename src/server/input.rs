@@ -89,6 +89,8 @@ impl<'v> Field<'v> {
                 &child_path(self.path, extra),
             ));
         }
+        // With several keys missing, Gnocchi names one at random (voluptuous
+        // keeps them in a Python set); this names the first.
         if let Some(missing) = required.iter().find(|k| !map.contains_key(**k)) {
             return Err(ApiError::invalid_input(
                 "required key not provided",

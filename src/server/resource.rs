@@ -232,6 +232,7 @@ fn metric_refs(field: Field<'_>, caller: &Caller) -> ApiResult<Vec<(String, Metr
 
 /// What a create or update body says: base fields, the type's
 /// attributes and metrics (`id` only when `with_id`).
+#[derive(Clone)]
 struct Given {
     id: Option<(String, Uuid)>,
     fields: Map<String, Value>,
@@ -400,8 +401,8 @@ pub async fn create(
     let body = Body::new(call.json_body(JSON)?);
     let now = Timestamp::now();
     let given = read_body(&body, &resource_type, &caller, true, now)?;
-    let (given_id, id) = given.id.expect("`id` is a required key");
-    let changes = given.changes;
+    let (given_id, id) = given.id.clone().expect("`id` is a required key");
+    let changes = given.changes.clone();
     let new = NewResource {
         id,
         original_resource_id: given_id,
@@ -418,8 +419,17 @@ pub async fn create(
         .run(move |work| ops::create(work.index, &resource_type, &new, now).map_err(write_error))
         .await?;
     let location = call.location(&format!("/resource/{type_name}/{}", resource.id));
+    // Gnocchi answers a creation with the numbers as they were sent.
+    let mut document = document::resource_fields(&resource, Shape::Current);
+    for (key, value) in &mut document {
+        if let Some(Value::Number(sent)) = given.fields.get(key)
+            && let (Some(int), Json::Float(_)) = (sent.as_i64(), &value)
+        {
+            *value = Json::Int(int);
+        }
+    }
     Ok(with_etag(
-        reply::created(&current_document(&resource), &location),
+        reply::created(&Json::Object(document), &location),
         &resource,
     ))
 }
@@ -528,6 +538,16 @@ fn filter_error(error: crate::filter::FilterError) -> ApiError {
                 .filter(|s| !s.is_empty())
                 .map(|s| s.trim_matches('\'').to_owned())
                 .collect();
+            // voluptuous says where a refused value sat in a dictionary,
+            // but not for refused keys.
+            let in_dict = path.ends_with("']")
+                && !reason.starts_with("extra keys")
+                && !reason.starts_with("value must not be one of");
+            let reason = if in_dict {
+                format!("{reason} for dictionary value")
+            } else {
+                reason
+            };
             ApiError::invalid_input(&reason, &segments)
         }
         other => ApiError::bad_request(other.to_string()),

@@ -144,8 +144,9 @@ pub async fn status(State(app): State<Arc<App>>, call: Call) -> ApiResult<Respon
     ])))
 }
 
+/// An unknown path: pecan's 404, whose description is `null`.
 pub async fn not_found() -> ApiError {
-    ApiError::not_found("")
+    ApiError::with_object(axum::http::StatusCode::NOT_FOUND, Json::Null)
 }
 
 /// Gnocchi's answer for what a server does not implement.

@@ -15,4 +15,6 @@ mod real_gnocchi;
 mod resource;
 mod resource_type;
 mod search;
+mod serve_common;
+mod serve_real;
 mod statsd;

@@ -1,0 +1,136 @@
+//! Helpers of the `serve` tests: a router over a fresh store, requests
+//! sent with tower's `oneshot` (no socket), and the normalisation that
+//! lets answers of two servers be compared (fresh metric ids, times).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use carbonara::server::{self, App, AuthMode, Config};
+use regex::Regex;
+use tower::ServiceExt;
+
+use crate::common::TestStore;
+
+/// A router over a fresh store without policies, configured like the
+/// recorded real Gnocchi (max_limit 7, CORS for http://foobar.com, proxy
+/// headers trusted), no background pass.
+pub fn test_app(store: &TestStore, auth: AuthMode) -> axum::Router {
+    let mut config = Config::new(store.path().to_owned());
+    config.auth = auth;
+    config.max_limit = 7;
+    config.cors_allowed_origins = vec!["http://foobar.com".to_owned()];
+    config.proxy_headers = true;
+    config.process_interval = None;
+    server::router(Arc::new(App::open(config).unwrap()))
+}
+
+pub fn empty_store() -> TestStore {
+    let store = TestStore::empty();
+    store
+        .run(&["init", "--sacks", "8", "--no-archive-policies"])
+        .success();
+    store
+}
+
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HashMap<String, String>,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> serde_json::Value {
+        crate::common::parse_python_json(&self.body)
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+}
+
+/// Sends one request through the router.
+pub async fn send(
+    app: &axum::Router,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Answer {
+    let mut request = Request::builder().method(method).uri(path);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = request
+        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_owned())))
+        .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap().to_owned()))
+        .collect();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    Answer {
+        status,
+        headers,
+        body: String::from_utf8(bytes.to_vec()).unwrap(),
+    }
+}
+
+/// Replaces what differs between two servers by placeholders: values
+/// captured from earlier answers, random (version 4) UUIDs numbered in
+/// order of appearance, SHA-1 ETags, and times of the session (after 2025).
+pub struct Normalizer {
+    uuid4: Regex,
+    now: Regex,
+    etag: Regex,
+    http_date: Regex,
+    seen: HashMap<String, String>,
+}
+
+impl Normalizer {
+    pub fn new() -> Normalizer {
+        Normalizer {
+            uuid4: Regex::new(
+                "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}",
+            )
+            .unwrap(),
+            now: Regex::new(r"20(2[5-9]|[3-9][0-9])-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00")
+                .unwrap(),
+            etag: Regex::new("\"[0-9a-f]{40}\"").unwrap(),
+            http_date: Regex::new(r"\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT").unwrap(),
+            seen: HashMap::new(),
+        }
+    }
+
+    pub fn apply(&mut self, text: &str, captured: &[(String, String)]) -> String {
+        let mut text = text.to_owned();
+        for (name, value) in captured {
+            if !value.is_empty() {
+                text = text.replace(value.as_str(), &format!("{{{name}}}"));
+            }
+        }
+        let ids: Vec<String> = self
+            .uuid4
+            .find_iter(&text)
+            .map(|m| m.as_str().to_owned())
+            .collect();
+        for id in ids {
+            let count = self.seen.len();
+            let placeholder = self
+                .seen
+                .entry(id.clone())
+                .or_insert_with(|| format!("UUID4-{count}"))
+                .clone();
+            text = text.replace(&id, &placeholder);
+        }
+        let text = self.now.replace_all(&text, "NOW");
+        let text = self.etag.replace_all(&text, "ETAG");
+        self.http_date.replace_all(&text, "HTTP-DATE").into_owned()
+    }
+}
