@@ -9,6 +9,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use carbonara::server::{self, App, AuthMode, Config};
 use regex::Regex;
+use serde_json::Value;
 use tower::ServiceExt;
 
 use crate::common::TestStore;
@@ -108,6 +109,19 @@ impl Normalizer {
         }
     }
 
+    /// Puts this side's values back in place of the placeholders another
+    /// side's text carries (ids in recorded request paths).
+    pub fn restore(&self, text: &str) -> String {
+        let mut text = text.to_owned();
+        let mut pairs: Vec<(&String, &String)> = self.seen.iter().collect();
+        // UUID4-12 before UUID4-1.
+        pairs.sort_by_key(|(_, placeholder)| std::cmp::Reverse(placeholder.len()));
+        for (id, placeholder) in pairs {
+            text = text.replace(placeholder.as_str(), id);
+        }
+        text
+    }
+
     pub fn apply(&mut self, text: &str, captured: &[(String, String)]) -> String {
         let mut text = text.to_owned();
         for (name, value) in captured {
@@ -133,4 +147,104 @@ impl Normalizer {
         let text = self.etag.replace_all(&text, "ETAG");
         self.http_date.replace_all(&text, "HTTP-DATE").into_owned()
     }
+}
+
+/// JSON bodies whose arrays are sets (or lists in an unspecified order).
+pub fn canonical(value: &mut Value, sort_arrays: bool) {
+    match value {
+        Value::Object(fields) => {
+            for (key, item) in fields.iter_mut() {
+                if key == "aggregation_methods"
+                    && let Value::Array(items) = item
+                {
+                    items.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+                }
+                canonical(item, false);
+            }
+        }
+        Value::Array(items) => {
+            for item in items.iter_mut() {
+                canonical(item, false);
+            }
+            if sort_arrays {
+                items.sort_by_key(|a| {
+                    let key = |k: &str| a.get(k).and_then(Value::as_str).map(str::to_owned);
+                    key("name")
+                        .or_else(|| key("id"))
+                        .unwrap_or_else(|| a.to_string())
+                });
+            }
+        }
+        _ => {}
+    }
+}
+
+pub fn comparable(body: &str, content_type: Option<&str>, sort_arrays: bool) -> String {
+    if content_type == Some("application/json") && !body.is_empty() {
+        let mut value = crate::common::parse_python_json(body);
+        canonical(&mut value, sort_arrays);
+        value.to_string()
+    } else {
+        body.to_owned()
+    }
+}
+
+pub const COMPARED_HEADERS: [&str; 10] = [
+    "content-type",
+    "location",
+    "link",
+    "allow",
+    "vary",
+    "access-control-allow-origin",
+    "access-control-allow-credentials",
+    "access-control-allow-methods",
+    "access-control-allow-headers",
+    "access-control-max-age",
+];
+
+/// How one recorded answer (`status`, `response_headers`, `response_body`)
+/// and ours differ, after each side's normalisation.
+pub fn compare(
+    step: &Value,
+    ours: &Answer,
+    (real_norm, real_captured): (&mut Normalizer, &[(String, String)]),
+    (our_norm, our_captured): (&mut Normalizer, &[(String, String)]),
+    sort_arrays: bool,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let real_status = step["status"].as_u64().unwrap();
+    if u64::from(ours.status.as_u16()) != real_status {
+        problems.push(format!("status {} instead of {real_status}", ours.status));
+    }
+    for header in COMPARED_HEADERS {
+        let real = step["response_headers"][header]
+            .as_str()
+            .map(|v| real_norm.apply(v, real_captured));
+        let our = ours.header(header).map(|v| our_norm.apply(v, our_captured));
+        if real != our {
+            problems.push(format!("header {header}: {our:?} instead of {real:?}"));
+        }
+    }
+    for header in ["etag", "last-modified"] {
+        let real = step["response_headers"][header].is_string();
+        if real != ours.header(header).is_some() {
+            problems.push(format!("header {header} present: {}", !real));
+        }
+    }
+    let real_body = real_norm.apply(
+        &comparable(
+            step["response_body"].as_str().unwrap(),
+            step["response_headers"]["content-type"].as_str(),
+            sort_arrays,
+        ),
+        real_captured,
+    );
+    let our_body = our_norm.apply(
+        &comparable(&ours.body, ours.header("content-type"), sort_arrays),
+        our_captured,
+    );
+    if real_body != our_body {
+        problems.push(format!("body\n   ours: {our_body}\n   real: {real_body}"));
+    }
+    problems
 }
