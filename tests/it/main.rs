@@ -15,6 +15,7 @@ mod real_gnocchi;
 mod resource;
 mod resource_type;
 mod search;
+mod serve;
 mod serve_client;
 mod serve_common;
 mod serve_real;

@@ -18,12 +18,17 @@ use crate::common::TestStore;
 /// recorded real Gnocchi (max_limit 7, CORS for http://foobar.com, proxy
 /// headers trusted), no background pass.
 pub fn test_app(store: &TestStore, auth: AuthMode) -> axum::Router {
+    test_app_with(store, |config| config.auth = auth)
+}
+
+/// The same, with other settings.
+pub fn test_app_with(store: &TestStore, adjust: impl FnOnce(&mut Config)) -> axum::Router {
     let mut config = Config::new(store.path().to_owned());
-    config.auth = auth;
     config.max_limit = 7;
     config.cors_allowed_origins = vec!["http://foobar.com".to_owned()];
     config.proxy_headers = true;
     config.process_interval = None;
+    adjust(&mut config);
     server::router(Arc::new(App::open(config).unwrap()))
 }
 
