@@ -114,10 +114,15 @@ pub async fn create(State(app): State<Arc<App>>, call: Call) -> ApiResult<Respon
             if let Some(resource_id) = new.resource_id
                 && new.name.is_some()
             {
+                // Gnocchi fails with a 500 here; spec/rest-api.md §5 asks for a 400.
                 let resource = work
                     .index
                     .get_resource(GENERIC, resource_id)?
-                    .ok_or_else(|| store::Error::ResourceNotFound(resource_id.to_string()))?;
+                    .ok_or_else(|| {
+                        ApiError::bad_request(
+                            store::Error::ResourceNotFound(resource_id.to_string()).to_string(),
+                        )
+                    })?;
                 caller.enforce(Rule::AdminOrServiceOrCreator, Target::resource(&resource))?;
             }
             ops::metric::create(work.index, new, &caller.creator).map_err(|e| match e {

@@ -6,7 +6,7 @@
 //! would break gnocchiclient shows here without Python.
 
 use crate::common::{golden_dir, read_json};
-use crate::serve_common::{Normalizer, compare, empty_store, send, test_app};
+use crate::serve_common::{Normalizer, compare, empty_store, send_recorded, test_app};
 use carbonara::server::AuthMode;
 
 #[tokio::test]
@@ -34,19 +34,9 @@ async fn answers_gnocchiclient_as_recorded() {
             let body = exchange["body"]
                 .as_str()
                 .map(|b| restore(b, &mut recorded_norm, &our_norm));
-            let mut headers: Vec<(String, String)> = exchange["headers"]
-                .as_object()
-                .unwrap()
-                .iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
-                .collect();
-            headers.push(("host".to_owned(), host.to_owned()));
-            let header_refs: Vec<(&str, &str)> = headers
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
             let method = exchange["method"].as_str().unwrap();
-            let ours = send(&app, method, &path, &header_refs, body.as_deref()).await;
+            let ours =
+                send_recorded(&app, exchange, host, &path, body.as_deref(), str::to_owned).await;
             let problems = compare(
                 exchange,
                 &ours,

@@ -88,6 +88,31 @@ pub async fn send(
     }
 }
 
+/// Sends a recorded request (`method`, `headers` as a JSON object) to the
+/// router as if to `host`, its header values passed through `adjust`.
+pub async fn send_recorded(
+    app: &axum::Router,
+    recorded: &Value,
+    host: &str,
+    path: &str,
+    body: Option<&str>,
+    adjust: impl Fn(&str) -> String,
+) -> Answer {
+    let mut headers: Vec<(String, String)> = recorded["headers"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), adjust(v.as_str().unwrap())))
+        .collect();
+    headers.push(("host".to_owned(), host.to_owned()));
+    let header_refs: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let method = recorded["method"].as_str().unwrap();
+    send(app, method, path, &header_refs, body).await
+}
+
 /// Replaces what differs between two servers by placeholders: values
 /// captured from earlier answers, random (version 4) UUIDs numbered in
 /// order of appearance, SHA-1 ETags, and times of the session (after 2025).

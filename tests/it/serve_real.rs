@@ -8,7 +8,7 @@
 use serde_json::Value;
 
 use crate::common::{golden_dir, read_json};
-use crate::serve_common::{Normalizer, compare, empty_store, send, test_app};
+use crate::serve_common::{Normalizer, compare, empty_store, send_recorded, test_app};
 use carbonara::server::AuthMode;
 
 /// Steps where carbonara answers differently on purpose, and why.
@@ -77,25 +77,10 @@ async fn replays_a_real_gnocchi_session() {
             })
         };
         let path = resolve(step["path"].as_str().unwrap(), &our_captured);
-        let mut headers: Vec<(String, String)> = step["headers"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (k.clone(), resolve(v.as_str().unwrap(), &our_captured)))
-            .collect();
-        headers.push(("host".to_owned(), host.to_owned()));
-        let header_refs: Vec<(&str, &str)> = headers
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
         let body = step["body"].as_str().map(|b| resolve(b, &our_captured));
-        let ours = send(
-            &app,
-            step["method"].as_str().unwrap(),
-            &path,
-            &header_refs,
-            body.as_deref(),
-        )
+        let ours = send_recorded(&app, step, host, &path, body.as_deref(), |v| {
+            resolve(v, &our_captured)
+        })
         .await;
         // Values later steps use, from each server's own answer.
         for (var, spec) in step["capture"].as_object().unwrap() {
