@@ -194,12 +194,46 @@ async fn bodies_are_bounded_and_requests_timed() {
         "{}",
         answer.body
     );
-    let app = test_app_with(&store, |config| config.request_timeout = Duration::ZERO);
-    let answer = get(&app, "/v1/archive_policy", &[ADMIN]).await;
-    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(answer.body.contains("--request-timeout"), "{}", answer.body);
-    // Answers that need no store work are not held up.
+    // A client that never finishes sending its body is cut off.
+    let app = test_app_with(&store, |config| {
+        config.request_timeout = Duration::from_millis(100)
+    });
+    let request = axum::http::Request::builder()
+        .method("POST")
+        .uri("/v1/metric")
+        .header(ADMIN.0, ADMIN.1)
+        .header(JSON.0, JSON.1)
+        .header(ACCEPT.0, ACCEPT.1)
+        .body(axum::body::Body::new(EndlessBody))
+        .unwrap();
+    let response = tower::ServiceExt::oneshot(app.clone(), request)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    assert!(
+        text.contains("longer than 0.1 s (--request-timeout)"),
+        "{text}"
+    );
     assert_eq!(get(&app, "/", &[]).await.status, StatusCode::OK);
+}
+
+/// A request body whose bytes never come.
+struct EndlessBody;
+
+impl http_body::Body for EndlessBody {
+    type Data = axum::body::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::task::Poll::Pending
+    }
 }
 
 #[tokio::test]
