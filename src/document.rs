@@ -5,12 +5,18 @@
 
 use crate::json::Json;
 use crate::policy::{ArchivePolicy, ArchivePolicyRule, Definition};
+use crate::query::Measure;
 use crate::resource::{Resource, ResourceType, split_creator};
 use crate::store::Metric;
 
-/// `{"granularity": "0:05:00", "points": 8640, "timespan": "30 days, 0:00:00"}`.
+/// `{"timespan": "30 days, 0:00:00", "granularity": "0:05:00", "points": 8640}`
+/// (Gnocchi's key order).
 pub fn definition(item: &Definition) -> Json {
     Json::object([
+        (
+            "timespan",
+            Json::opt_str(item.timespan.map(|t| t.to_timedelta_string())),
+        ),
         (
             "granularity",
             Json::str(item.granularity.to_timedelta_string()),
@@ -18,10 +24,6 @@ pub fn definition(item: &Definition) -> Json {
         (
             "points",
             item.points.map_or(Json::Null, |p| Json::Int(p as i64)),
-        ),
-        (
-            "timespan",
-            Json::opt_str(item.timespan.map(|t| t.to_timedelta_string())),
         ),
     ])
 }
@@ -50,11 +52,11 @@ pub fn archive_policy(policy: &ArchivePolicy) -> Vec<(String, Json)> {
 pub fn archive_policy_rule(rule: &ArchivePolicyRule) -> Vec<(String, Json)> {
     vec![
         ("name".into(), Json::str(&rule.name)),
-        ("metric_pattern".into(), Json::str(&rule.metric_pattern)),
         (
             "archive_policy_name".into(),
             Json::str(&rule.archive_policy_name),
         ),
+        ("metric_pattern".into(), Json::str(&rule.metric_pattern)),
     ]
 }
 
@@ -119,6 +121,16 @@ pub fn metric_with_policy(
     ));
     fields.extend(created_by(&metric.creator));
     fields
+}
+
+/// An aggregate as the measures endpoints list it:
+/// `["2015-03-06T14:33:57+00:00", 1.0, 43.1]`.
+pub fn measure(measure: &Measure) -> Json {
+    Json::Array(vec![
+        Json::str(measure.timestamp.to_api_string()),
+        Json::Float(measure.granularity.as_secs_f64()),
+        Json::Float(measure.value),
+    ])
 }
 
 /// Which of Gnocchi's resource documents.
@@ -204,7 +216,7 @@ mod tests {
         let doc = Json::Object(archive_policy(&low)).to_python_string();
         assert_eq!(
             doc,
-            r#"{"name": "low", "back_window": 0, "definition": [{"granularity": "0:05:00", "points": 8640, "timespan": "30 days, 0:00:00"}], "aggregation_methods": ["count", "max", "mean", "min", "std", "sum"]}"#
+            r#"{"name": "low", "back_window": 0, "definition": [{"timespan": "30 days, 0:00:00", "granularity": "0:05:00", "points": 8640}], "aggregation_methods": ["count", "max", "mean", "min", "std", "sum"]}"#
         );
     }
 }

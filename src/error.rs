@@ -25,6 +25,8 @@ pub enum Error {
     Resource(#[from] crate::resource::ResourceError),
     #[error(transparent)]
     Filter(#[from] crate::filter::FilterError),
+    #[error(transparent)]
+    Ops(#[from] crate::ops::Error),
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
     /// Writing the output failed (a closed pipe is not reported).
@@ -42,6 +44,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage(_) => 2,
+            Error::Ops(e) if e.is_usage() => 2,
             Error::Output(e) if e.kind() == io::ErrorKind::BrokenPipe => 0,
             _ => 1,
         }

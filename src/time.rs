@@ -94,6 +94,21 @@ impl Timestamp {
 
     /// Python's `datetime.isoformat()` of a UTC datetime, as Gnocchi renders
     /// resource dates: microseconds only when not zero.
+    /// An HTTP date (`Last-Modified`): `Mon, 30 Nov 2026 17:32:28 GMT`,
+    /// truncated to the second.
+    pub fn to_http_date(self) -> String {
+        self.to_datetime()
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string()
+    }
+
+    /// An HTTP date as a client sends it (`If-Modified-Since`), RFC 2822
+    /// style; `None` when it does not read as one.
+    pub fn parse_http_date(text: &str) -> Option<Timestamp> {
+        let parsed = chrono::DateTime::parse_from_rfc2822(text.trim()).ok()?;
+        Some(Timestamp(parsed.timestamp_nanos_opt()?))
+    }
+
     pub fn to_isoformat(self) -> String {
         let dt = self.to_datetime();
         let micros = dt.nanosecond() / 1000;
@@ -229,7 +244,9 @@ pub fn parse_timestamp(text: &str, now: Timestamp) -> Result<Timestamp, TimeErro
 /// Epoch seconds (already read from `text`) as Gnocchi converts them:
 /// through a float, refused when not finite or before the epoch.
 pub fn timestamp_from_epoch_seconds(seconds: f64, text: &str) -> Result<Timestamp, TimeError> {
-    if !seconds.is_finite() {
+    // Nanoseconds must fit an i64 (years 1677 to 2262), as in numpy's
+    // datetime64[ns].
+    if !seconds.is_finite() || (seconds * 1e9).abs() >= 9.2e18 {
         return Err(TimeError::UnableToConvertTimestamp(text.to_owned()));
     }
     let timestamp = Timestamp((seconds * 1e9) as i64);
@@ -509,6 +526,11 @@ mod tests {
         );
         assert_eq!(ts("1e9").unwrap().nanos(), 1_000_000_000 * S);
         assert_eq!(ts("2014").unwrap().nanos(), 2014 * S);
+        // Beyond datetime64[ns] (year 2262).
+        assert!(matches!(
+            ts("9999999999999999999999"),
+            Err(TimeError::UnableToConvertTimestamp(_))
+        ));
     }
 
     #[test]

@@ -6,7 +6,8 @@ use crate::document;
 use crate::error::{Error, Result};
 use crate::inspect::estimate::{self, EstimateRow};
 use crate::json::Json;
-use crate::policy::{AggregationMethod, ArchivePolicy, Definition, resolve_aggregation_methods};
+use crate::ops::archive_policy::{self, NewArchivePolicy};
+use crate::policy::{ArchivePolicy, Definition};
 use crate::time::{self, Span};
 
 use super::Ctx;
@@ -158,13 +159,13 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     {
         let policy = match name {
             Some(name) => ctx.open_store()?.1.get_archive_policy(&name)?,
-            None => {
-                let methods = resolve_aggregation_methods(
-                    &aggregation_methods,
-                    &AggregationMethod::defaults(),
-                )?;
-                ArchivePolicy::new("estimate", back_window.unwrap_or(0), definition, methods)?
+            None => NewArchivePolicy {
+                name: "estimate".to_owned(),
+                back_window: back_window.unwrap_or(0),
+                definition,
+                aggregation_methods,
             }
+            .build()?,
         };
         let rows =
             estimate::estimate(&policy, interval).map_err(|e| Error::Usage(e.to_string()))?;
@@ -189,11 +190,13 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             back_window,
             aggregation_methods,
         } => {
-            let methods =
-                resolve_aggregation_methods(&aggregation_methods, &AggregationMethod::defaults())?;
-            let policy = ArchivePolicy::new(name, back_window, definition, methods)?;
-            index.create_archive_policy(&policy)?;
-            ctx.print(&show(&policy))
+            let new = NewArchivePolicy {
+                name,
+                back_window,
+                definition,
+                aggregation_methods,
+            };
+            ctx.print(&show(&archive_policy::create(&index, new)?))
         }
         Command::List => {
             let columns = ["name", "back_window", "definition", "aggregation_methods"];
@@ -214,18 +217,12 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             name,
             definition,
             back_window,
-        } => {
-            let current = index.get_archive_policy(&name)?;
-            current.check_update(&definition)?;
-            let updated = ArchivePolicy::new(
-                name,
-                back_window.unwrap_or(current.back_window),
-                definition,
-                current.aggregation_methods.clone(),
-            )?;
-            index.update_archive_policy(&updated)?;
-            ctx.print(&show(&updated))
-        }
+        } => ctx.print(&show(&archive_policy::update(
+            &index,
+            &name,
+            definition,
+            back_window,
+        )?)),
         Command::Delete { name } => {
             index.delete_archive_policy(&name)?;
             ctx.note(&format!("deleted archive policy {name}"));

@@ -5,12 +5,13 @@ use clap::Subcommand;
 use uuid::Uuid;
 
 use crate::document::{self, Shape};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::json::Json;
+use crate::ops::metric::{self as ops, NewMetric};
 use crate::policy::AggregationMethod;
-use crate::query::{self, MeasurePredicate, MeasureSearch};
+use crate::query::{MeasurePredicate, MeasureSearch};
 use crate::resource::{self, GENERIC};
-use crate::store::{self, Index, Metric, MetricStatus};
+use crate::store::{Index, Metric, MetricFilter};
 use crate::time::{self, Span};
 
 use super::output::Record;
@@ -98,15 +99,7 @@ fn resource_uuid(text: &str) -> Result<Uuid> {
 fn find(index: &Index, reference: &str, resource_id: Option<&str>) -> Result<Metric> {
     match resource_id {
         None => Ok(index.find_metric(reference)?),
-        Some(resource_id) => {
-            let resource = resource_uuid(resource_id)?;
-            index
-                .get_resource(GENERIC, resource)?
-                .ok_or_else(|| store::Error::ResourceNotFound(resource_id.to_owned()))?;
-            Ok(index
-                .resource_metric(resource, reference)?
-                .ok_or_else(|| store::Error::MetricNotFound(reference.to_owned()))?)
-        }
+        Some(resource_id) => ops::on_resource(index, resource_uuid(resource_id)?, reference),
     }
 }
 
@@ -145,34 +138,22 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             unit,
             resource_id,
         } => {
-            let resource_id = resource_id.as_deref().map(resource_uuid).transpose()?;
-            if resource_id.is_some() && name.is_none() {
-                return Err(Error::Usage(
-                    "Name cannot be null if resource_id is not null".to_owned(),
-                ));
-            }
-            if let Some(name) = name.as_deref().filter(|n| n.contains('/')) {
-                return Err(store::Error::InvalidMetricName(name.to_owned()).into());
-            }
-            let archive_policy_name = match archive_policy_name {
-                Some(policy) => policy,
-                None => index.archive_policy_for(name.as_deref())?,
-            };
-            let metric = Metric {
-                id: Uuid::new_v4(),
+            let new = NewMetric {
                 name,
                 unit,
                 archive_policy_name,
-                creator: CLI_CREATOR.to_owned(),
-                resource_id,
-                status: MetricStatus::Active,
+                resource_id: resource_id.as_deref().map(resource_uuid).transpose()?,
             };
-            index.create_metric(&metric)?;
+            let metric = ops::create(&index, new, CLI_CREATOR)?;
             ctx.print(&Record::show(document::metric(&metric)))
         }
         Command::List { resource_id, page } => {
             let resource_id = resource_id.as_deref().map(resource_uuid).transpose()?;
-            let metrics = index.list_metrics(resource_id, &page.page())?;
+            let filter = MetricFilter {
+                resource_id,
+                ..MetricFilter::default()
+            };
+            let metrics = index.list_metrics(&filter, &page.page())?;
             let mut rows = Vec::with_capacity(metrics.len());
             let mut documents = Vec::with_capacity(metrics.len());
             for metric in metrics {
@@ -220,18 +201,13 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             stop,
         } => {
             let predicate = MeasurePredicate::parse(&query)?;
-            let mut searched = Vec::new();
+            let mut ids = Vec::new();
             for reference in &metrics {
                 // Unknown metric ids are ignored, as Gnocchi does.
-                let metric = match Uuid::parse_str(reference) {
-                    Ok(id) => match index.get_metric(id)? {
-                        Some(metric) => metric,
-                        None => continue,
-                    },
-                    Err(_) => index.find_metric(reference)?,
-                };
-                let policy = index.get_archive_policy(&metric.archive_policy_name)?;
-                searched.push((metric, policy));
+                ids.push(match Uuid::parse_str(reference) {
+                    Ok(id) => id,
+                    Err(_) => index.find_metric(reference)?.id,
+                });
             }
             let search = MeasureSearch {
                 predicate,
@@ -244,30 +220,20 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                     .map(|s| timestamp_arg("stop", &s, ctx.now))
                     .transpose()?,
             };
-            let found = query::search_measures(&store, &searched, &search)?;
-            let triple = |m: &query::Measure| {
-                [
-                    Json::str(m.timestamp.to_api_string()),
-                    Json::Float(m.granularity.as_secs_f64()),
-                    Json::Float(m.value),
-                ]
-            };
+            let found = ops::search_measures(&store, &index, &ids, &search)?;
             let mut rows = Vec::new();
             let mut document = Vec::new();
             for (metric, measures) in &found {
                 for measure in measures {
                     let mut row = vec![Json::str(metric.id.to_string())];
-                    row.extend(triple(measure));
+                    if let Json::Array(triple) = document::measure(measure) {
+                        row.extend(triple);
+                    }
                     rows.push(row);
                 }
                 document.push((
                     metric.id.to_string(),
-                    Json::Array(
-                        measures
-                            .iter()
-                            .map(|m| Json::Array(triple(m).to_vec()))
-                            .collect(),
-                    ),
+                    Json::Array(measures.iter().map(document::measure).collect()),
                 ));
             }
             ctx.print(

@@ -20,6 +20,7 @@ pub mod progress;
 pub mod resource;
 pub mod resource_type;
 pub mod sacks;
+pub mod serve;
 pub mod status;
 pub mod upgrade;
 pub mod verify;
@@ -129,6 +130,8 @@ pub enum Command {
     Upgrade(upgrade::Args),
     /// Adopt the metrics of a Gnocchi file-storage directory, ids kept
     ImportGnocchi(import_gnocchi::Args),
+    /// Serve Gnocchi's REST API over the store, aggregating in the background
+    Serve(serve::Args),
     /// Write the man pages and shell completions
     #[command(hide = true)]
     Generate(generate::Args),
@@ -203,6 +206,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Sacks(args) => sacks::run(args, &ctx),
         Command::Upgrade(args) => upgrade::run(args, &ctx),
         Command::ImportGnocchi(args) => import_gnocchi::run(args, &ctx),
+        Command::Serve(args) => serve::run(args, &ctx),
         Command::Generate(args) => generate::run(args, &ctx),
     }
 }

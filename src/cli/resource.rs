@@ -9,8 +9,10 @@ use crate::document::{self, Shape};
 use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::json::Json;
+use crate::ops::resource::{self as ops, ResourceSearch};
+use crate::ops::{self as ops_error};
 use crate::resource::{self, AttributeValue, GENERIC, Resource, ResourceError, ResourceType};
-use crate::store::{Index, MetricRef, NewResource, ResourceChanges, ResourceQuery};
+use crate::store::{Index, MetricRef, NewResource, ResourceChanges};
 use crate::time::Timestamp;
 
 use super::metric::CLI_CREATOR;
@@ -299,20 +301,18 @@ fn print_list(resources: &[Resource], shape: Shape, with_metrics: bool, ctx: &Ct
 fn search(
     index: &Index,
     listing: Listing,
-    filter: Option<&Filter>,
+    filter: Option<Filter>,
     history: bool,
     ctx: &Ctx,
 ) -> Result<Vec<Resource>> {
-    let page = listing.page.page();
-    let query = ResourceQuery {
-        type_name: &listing.resource_type,
+    let search = ResourceSearch {
+        type_name: listing.resource_type,
         filter,
         history,
         details: listing.details,
-        page: &page,
-        now: ctx.now,
+        page: listing.page.page(),
     };
-    Ok(index.search_resources(&query)?)
+    ops::search(index, &search, ctx.now)
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
@@ -336,7 +336,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                 attributes: given.attributes,
                 metrics: given.metrics,
             };
-            let resource = index.create_resource(&new, ctx.now)?;
+            let resource = ops::create(&index, &resource_type, &new, ctx.now)?;
             show(&resource, ctx)
         }
         Command::Update {
@@ -351,9 +351,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             let metrics = if given.metrics.is_empty() && delete_metrics.is_empty() {
                 None
             } else {
-                let current = index
-                    .get_resource(&resource_type.name, id)?
-                    .ok_or_else(|| crate::store::Error::ResourceNotFound(id.to_string()))?;
+                let current = ops::get(&index, &resource_type.name, id)?;
                 let mut metrics: Vec<(String, MetricRef)> = current
                     .metrics
                     .iter()
@@ -363,7 +361,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                     let position = metrics
                         .iter()
                         .position(|(n, _)| n == name)
-                        .ok_or_else(|| Error::Failed(format!("Metric name {name} not found")))?;
+                        .ok_or_else(|| ops_error::Error::NoSuchMetricName(name.clone()))?;
                     metrics.remove(position);
                 }
                 for (name, reference) in given.metrics {
@@ -387,10 +385,14 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             resource_type,
             resource_id: given_id,
         } => {
-            index.get_resource_type(&resource_type)?;
-            let resource = index
-                .get_resource(&resource_type, resource_id(&given_id)?)?
-                .ok_or_else(|| crate::store::Error::ResourceNotFound(given_id.clone()))?;
+            // Named as given: the mapped UUID would not help the user.
+            let resource =
+                ops::get(&index, &resource_type, resource_id(&given_id)?).map_err(|e| match e {
+                    Error::Store(crate::store::Error::ResourceNotFound(_)) => {
+                        crate::store::Error::ResourceNotFound(given_id.clone()).into()
+                    }
+                    other => other,
+                })?;
             show(&resource, ctx)
         }
         Command::List { listing, history } => {
@@ -406,12 +408,14 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             listing,
             resource_id: given_id,
         } => {
-            let id = resource_id(&given_id)?;
-            index
-                .get_resource(&listing.resource_type, id)?
-                .ok_or_else(|| crate::store::Error::ResourceNotFound(id.to_string()))?;
-            let filter = id_filter(id);
-            let resources = search(&index, listing, Some(&filter), true, ctx)?;
+            let resources = ops::history(
+                &index,
+                &listing.resource_type,
+                resource_id(&given_id)?,
+                listing.details,
+                listing.page.page(),
+                ctx.now,
+            )?;
             print_list(&resources, Shape::History, true, ctx)
         }
         Command::Search {
@@ -423,7 +427,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                 Some(text) => Filter::parse_query(text, CLI_CREATOR)?,
                 None => None,
             };
-            let resources = search(&index, listing, filter.as_ref(), history, ctx)?;
+            let resources = search(&index, listing, filter, history, ctx)?;
             let shape = if history {
                 Shape::History
             } else {
@@ -446,28 +450,14 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                     query,
                 },
         } => {
-            index.get_resource_type(&resource_type)?;
-            let filter = Filter::parse_query(&query, CLI_CREATOR)?.ok_or_else(|| {
-                Error::Usage(
-                    "caution: the query can not be empty, or it will delete entire database"
-                        .to_owned(),
-                )
-            })?;
-            let deleted = index.delete_resources(&resource_type, &filter, ctx.now)?;
+            let filter = Filter::parse_query(&query, CLI_CREATOR)?;
+            let deleted = ops::batch_delete(&index, &resource_type, filter.as_ref(), ctx.now)?;
             let document = Json::object([("deleted", Json::Int(deleted as i64))]);
             ctx.print(
                 &Record::show([("deleted", Json::Int(deleted as i64))])
                     .with_documents(vec![document]),
             )
         }
-    }
-}
-
-fn id_filter(id: Uuid) -> Filter {
-    Filter::Compare {
-        op: crate::filter::CompareOp::Eq,
-        attribute: "id".to_owned(),
-        value: crate::filter::Value::Str(id.to_string()),
     }
 }
 

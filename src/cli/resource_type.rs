@@ -6,6 +6,7 @@ use clap::Subcommand;
 use crate::document;
 use crate::error::Result;
 use crate::json::Json;
+use crate::ops::resource_type as ops;
 use crate::resource::{AttributeSpec, PatchOp, ResourceType};
 
 use super::Ctx;
@@ -105,9 +106,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                     None => defined.push(attribute),
                 }
             }
-            let resource_type = ResourceType::new(&name, defined)?;
-            index.create_resource_type(&resource_type)?;
-            ctx.print(&show(&resource_type))
+            ctx.print(&show(&ops::create(&index, &name, defined)?))
         }
         Command::List => {
             let types = index.list_resource_types()?;
@@ -124,20 +123,13 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             attributes,
             remove,
         } => {
-            let current = index.get_resource_type(&name)?;
             // gnocchiclient sends the additions first, then the removals.
-            let ops: Vec<PatchOp> = attributes
+            let patch: Vec<PatchOp> = attributes
                 .into_iter()
                 .map(PatchOp::Add)
                 .chain(remove.into_iter().map(PatchOp::Remove))
                 .collect();
-            let update = current.plan_update(&ops, ctx.now)?;
-            let updated = if update.is_empty() {
-                current
-            } else {
-                index.update_resource_type(&name, &update)?
-            };
-            ctx.print(&show(&updated))
+            ctx.print(&show(&ops::update(&index, &name, &patch, ctx.now)?))
         }
         Command::Delete { name } => {
             index.delete_resource_type(&name)?;

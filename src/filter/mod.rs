@@ -70,7 +70,8 @@ impl Raw {
         }
     }
 
-    fn from_serde(value: &serde_json::Value) -> Raw {
+    /// A JSON document as Python would have loaded it.
+    pub fn from_serde(value: &serde_json::Value) -> Raw {
         match value {
             serde_json::Value::Null => Raw::None,
             serde_json::Value::Bool(b) => Raw::Bool(*b),

@@ -12,7 +12,7 @@ use walkdir::WalkDir;
 
 use super::layout::{self, FileKind, Found, MetricDir};
 use super::scan;
-use crate::store::{self, Index, Page, Result, Store};
+use crate::store::{self, Index, MetricFilter, Page, Result, Store};
 use crate::time::{Span, Timestamp};
 
 /// Points and bytes of a group of files.
@@ -149,7 +149,7 @@ fn disk_usage(store: &Store) -> Result<u64> {
 
 /// Describes a store; `top` is how many expensive metrics to keep.
 pub fn store_info(store: &Store, index: &Index, top: usize) -> Result<StoreInfo> {
-    let metrics = index.list_metrics(None, &Page::default())?;
+    let metrics = index.list_metrics(&MetricFilter::default(), &Page::default())?;
     let backlog = store.incoming().backlog()?;
     let sacks = store.config().sacks as usize;
     let mut per_sack = vec![0usize; sacks];

@@ -16,7 +16,7 @@ use super::scan;
 use crate::carbonara::Points;
 use crate::policy::{AggregationMethod, ArchivePolicy};
 use crate::store::archive::{AGGREGATION_DIR_PREFIX, Archive};
-use crate::store::{self, Index, Metric, MetricStatus, Page, Result, Store};
+use crate::store::{self, Index, Metric, MetricFilter, MetricStatus, Page, Result, Store};
 use crate::time::Timestamp;
 
 /// How a problem is fixed.
@@ -308,7 +308,7 @@ pub fn verify(store: &Store, index: &Index, only: Option<&[Uuid]>) -> Result<Ver
         let what = format!("index: {problem}");
         report.problem(&store.index_path(), None, what, Repair::Manual);
     }
-    let active = index.list_metrics(None, &Page::default())?;
+    let active = index.list_metrics(&MetricFilter::default(), &Page::default())?;
     let verifier = Verifier {
         store,
         archive: store.archive(),

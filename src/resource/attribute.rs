@@ -406,7 +406,10 @@ pub fn truncate_to_micros(timestamp: Timestamp) -> Timestamp {
     let seconds = timestamp.nanos() as f64 / 1e9;
     let whole = seconds.trunc();
     let micros = ((seconds - whole) * 1e6).round_ties_even();
-    Timestamp::from_nanos(((whole as i64) * 1_000_000 + micros as i64) * 1000)
+    let micros_total = (whole as i64)
+        .saturating_mul(1_000_000)
+        .saturating_add(micros as i64);
+    Timestamp::from_nanos(micros_total.saturating_mul(1000))
 }
 
 #[cfg(test)]

@@ -43,13 +43,17 @@ impl ResourceType {
         }
     }
 
-    /// A resource of this type must be given every required attribute.
-    pub fn check_required(&self, given: &[(String, AttributeValue)]) -> Result<(), ResourceError> {
-        match self
-            .attributes
+    /// A required attribute missing from `given`: a resource of this type
+    /// must be given every one.
+    pub fn missing_required(&self, given: &[(String, AttributeValue)]) -> Option<&Attribute> {
+        self.attributes
             .iter()
             .find(|a| a.required && !given.iter().any(|(name, _)| *name == a.name))
-        {
+    }
+
+    /// `missing_required` as Gnocchi's error.
+    pub fn check_required(&self, given: &[(String, AttributeValue)]) -> Result<(), ResourceError> {
+        match self.missing_required(given) {
             Some(missing) => Err(ResourceError::InvalidInput(format!(
                 "required key not provided @ data['{}']",
                 missing.name

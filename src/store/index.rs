@@ -43,7 +43,7 @@ use super::{Error, Result};
 use crate::policy::{AggregationMethod, ArchivePolicy, ArchivePolicyRule, Definition};
 use crate::time::Span;
 pub use listing::{Page, ResourceQuery};
-pub use resources::{MetricRef, NewResource, ResourceChanges};
+pub use resources::{MetricFilter, MetricRef, NewResource, ResourceChanges};
 
 /// The schema this build writes; `migrate_from` brings older ones here.
 pub const SCHEMA_VERSION: i64 = 2;
@@ -422,6 +422,22 @@ impl Index {
             .ok_or_else(|| Error::RuleNotFound(name.to_owned()))
     }
 
+    /// Renames a rule; the new name must be free.
+    pub fn rename_rule(&self, name: &str, new_name: &str) -> Result<()> {
+        self.get_rule(name)?;
+        if name != new_name && self.get_rule(new_name).is_ok() {
+            return Err(Error::UnsupportedRuleChange {
+                name: name.to_owned(),
+                reason: format!("Archive policy rule {new_name} already exists."),
+            });
+        }
+        self.connection.execute(
+            "UPDATE archive_policy_rule SET name = ?2 WHERE name = ?1",
+            [name, new_name],
+        )?;
+        Ok(())
+    }
+
     pub fn delete_rule(&self, name: &str) -> Result<()> {
         let deleted = self
             .connection
@@ -756,6 +772,14 @@ mod tests {
             index.delete_archive_policy("high"),
             Err(Error::ArchivePolicyInUse(_))
         ));
+        let err = index.rename_rule("disk", "default").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Archive policy rule disk does not support change: Archive policy rule default already exists."
+        );
+        index.rename_rule("disk", "disks").unwrap();
+        assert_eq!(index.get_rule("disks").unwrap().metric_pattern, "disk.*");
+        index.rename_rule("disks", "disk").unwrap();
         index.delete_rule("disk").unwrap();
         assert!(matches!(
             index.get_rule("disk"),

@@ -29,7 +29,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use index::{
-    Index, Metric, MetricRef, MetricStatus, NewResource, Page, ResourceChanges, ResourceQuery,
+    Index, Metric, MetricFilter, MetricRef, MetricStatus, NewResource, Page, ResourceChanges,
+    ResourceQuery,
 };
 pub use txn::Transaction;
 
@@ -100,6 +101,8 @@ pub enum Error {
     RuleNotFound(String),
     #[error("Archive policy rule {0} already exists")]
     RuleExists(String),
+    #[error("Archive policy rule {name} does not support change: {reason}")]
+    UnsupportedRuleChange { name: String, reason: String },
     #[error("Metric {0} does not exist")]
     MetricNotFound(String),
     #[error("Metric {0} already exists")]

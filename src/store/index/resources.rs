@@ -824,16 +824,36 @@ impl Index {
             .collect()
     }
 
-    /// Active metrics, optionally of one resource, sorted and paginated
-    /// like `GET /v1/metric` (default `id:asc`).
-    pub fn list_metrics(&self, resource_id: Option<Uuid>, page: &Page) -> Result<Vec<Metric>> {
+    /// Active metrics matching a filter, sorted and paginated like
+    /// `GET /v1/metric` (default `id:asc`).
+    pub fn list_metrics(&self, filter: &MetricFilter, page: &Page) -> Result<Vec<Metric>> {
         let mut sql = format!(
             "SELECT {} FROM metric WHERE status = 'active'",
             super::METRIC_COLUMNS
         );
-        if let Some(resource_id) = resource_id {
-            // A UUID's text form needs no escaping.
-            sql.push_str(&format!(" AND resource_id = '{resource_id}'"));
+        // Values are written as SQL literals: the listing's own parameters
+        // are numbered from the filter and the marker.
+        let equal = |column: &str, value: &str| format!(" AND {column} = {}", sql_literal(value));
+        if let Some(resource_id) = filter.resource_id {
+            sql.push_str(&equal("resource_id", &resource_id.to_string()));
+        }
+        for (column, value) in [
+            ("id", &filter.id),
+            ("name", &filter.name),
+            ("unit", &filter.unit),
+            ("archive_policy_name", &filter.archive_policy_name),
+            ("creator", &filter.creator),
+        ] {
+            if let Some(value) = value {
+                sql.push_str(&equal(column, value));
+            }
+        }
+        if let Some(project) = &filter.visible_to_project {
+            sql.push_str(&format!(
+                " AND (creator LIKE {} OR resource_id IN (SELECT id FROM resource WHERE project_id = {}))",
+                sql_literal(&format!("%:{}", like_escape(project))),
+                sql_literal(project)
+            ));
         }
         let rows = RowSet {
             sql,
@@ -861,6 +881,31 @@ impl Index {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         found.into_iter().map(super::metric_from_columns).collect()
     }
+}
+
+/// Which metrics a listing shows; `None` fields do not filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetricFilter {
+    pub resource_id: Option<Uuid>,
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub unit: Option<String>,
+    pub archive_policy_name: Option<String>,
+    pub creator: Option<String>,
+    /// Only what a project may see: made by it, or on its resources.
+    pub visible_to_project: Option<String>,
+}
+
+/// A string as an SQLite literal.
+fn sql_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern.
+fn like_escape(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 fn truncate(value: Timestamp) -> Timestamp {
