@@ -9,6 +9,7 @@ pub mod csv;
 pub mod influx;
 pub mod input;
 pub mod json_location;
+pub mod prometheus;
 pub mod statsd;
 pub mod writer;
 
@@ -21,6 +22,9 @@ use crate::store::{self, Index, Store};
 use crate::time::Timestamp;
 pub use input::Input;
 pub use writer::{MeasureWriter, StoreReport, WriterOptions};
+
+/// Measures by metric name, in the order the names first came.
+pub type MeasuresByName = indexmap::IndexMap<String, Vec<(Timestamp, f64)>>;
 
 /// Bad input, located so the user can go straight to it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -8,12 +8,13 @@ use axum::http::header;
 use axum::response::Response;
 
 use super::auth::{Caller, Rule, Target};
-use super::call::Call;
+use super::call::{Call, JSON};
 use super::error::{ApiError, ApiResult};
 use super::input::{self, Body, Field};
 use super::reply;
 use super::{App, Work};
 use crate::document;
+use crate::ingest::batch;
 use crate::json::Json;
 use crate::ops::{self, metric::NewMetric};
 use crate::policy::AggregationMethod;
@@ -21,8 +22,6 @@ use crate::query::{self, MeasuresQuery};
 use crate::resource::{self, GENERIC, Resource, parse_python_uuid};
 use crate::store::{self, Metric, MetricFilter, Page};
 use crate::time::{self, Span};
-
-const JSON: &[&str] = &["application/json"];
 
 /// A metric with what its documents and policy checks need.
 pub struct Found {
@@ -282,28 +281,23 @@ pub async fn get_measures(
     read_measures(app, call, caller, move |work| by_id(work, &id)).await
 }
 
-/// `POST …/measures`: checked, then queued for the next pass (202).
+/// `POST …/measures`: checked, then queued for the next pass (202, once
+/// the measures are on disk).
 pub async fn write_measures(
     app: Arc<App>,
     call: Call,
     caller: Caller,
     find: impl FnOnce(&Work<'_>) -> ApiResult<Found> + Send + 'static,
 ) -> ApiResult<Response> {
-    let found = app.run(find).await?;
-    caller.enforce(Rule::AdminOrServiceOrCreator, found.target())?;
-    let value = call.json_body(JSON)?;
-    let now = crate::time::Timestamp::now();
-    let measures = input::measures(&value, now)?;
-    app.run(move |work| {
-        Ok(ops::measures::add(
-            work.store,
-            work.index,
-            &found.metric,
-            &measures,
-            now,
-        )?)
-    })
-    .await?;
+    let measures = app
+        .run(move |work| {
+            let found = find(work)?;
+            caller.enforce(Rule::AdminOrServiceOrCreator, found.target())?;
+            let measures = batch::measure_list(&call.json_body(JSON)?, work.now)?;
+            Ok(vec![(found.metric.id, measures)])
+        })
+        .await?;
+    app.committer.store(measures).await?;
     Ok(reply::accepted())
 }
 

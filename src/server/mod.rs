@@ -10,12 +10,17 @@
 
 mod archive_policy;
 pub mod auth;
+mod batch;
 mod call;
+mod commit;
 mod cors;
 pub mod error;
+mod influxdb;
 mod input;
 mod metric;
+mod named;
 pub mod negotiate;
+mod prometheus;
 mod reply;
 mod resource;
 mod resource_type;
@@ -29,7 +34,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Request;
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, patch, post};
@@ -83,6 +88,8 @@ pub struct App {
     /// One aggregation pass at a time in this process (background or
     /// `refresh`), so a refresh waits rather than finding its sack busy.
     processing: Mutex<()>,
+    /// Stores the measures of concurrent requests in shared transactions.
+    committer: commit::Committer,
 }
 
 /// What a blocking operation works with.
@@ -111,11 +118,13 @@ impl App {
     pub fn open(config: Config) -> Result<App> {
         let store = Store::open(&config.store_path)?;
         txn::recover(&store, Some(&mut SackLocks::new(&store)))?;
+        let committer = commit::Committer::start(&config.store_path)?;
         Ok(App {
             config,
             store,
             indexes: Mutex::new(Vec::new()),
             processing: Mutex::new(()),
+            committer,
         })
     }
 
@@ -347,21 +356,38 @@ fn routes(app: Arc<App>) -> Router {
         .route(
             "/v1/search/metric",
             methods(vec![post(search::metrics)], "POST"),
+        )
+        .route(
+            "/v1/batch/metrics/measures",
+            methods(vec![post(batch::metrics)], "POST"),
+        )
+        .route(
+            "/v1/batch/resources/metrics/measures",
+            methods(vec![post(batch::resources)], "POST"),
+        )
+        // Gnocchi's InfluxDB routes are pecan custom actions: their 405
+        // has an empty `Allow`.
+        .route("/v1/influxdb/ping", methods(vec![get(influxdb::ping)], ""))
+        .route(
+            "/v1/influxdb/query",
+            methods(vec![post(influxdb::query)], ""),
+        )
+        .route(
+            "/v1/influxdb/write",
+            methods(vec![post(influxdb::write)], ""),
+        )
+        .route(
+            "/v1/prometheus/write",
+            methods(vec![post(prometheus::write)], "POST"),
         );
-    // Hook points for the endpoints built on the ingest and aggregates
-    // libraries: batch writes, InfluxDB and Prometheus writes, dynamic and
-    // deprecated aggregation. Until they land they answer Gnocchi's 501.
-    let routes = [
-        "/v1/batch/{*rest}",
-        "/v1/influxdb/{*rest}",
-        "/v1/prometheus/{*rest}",
-        "/v1/aggregates",
-        "/v1/aggregation/{*rest}",
-    ]
-    .into_iter()
-    .fold(routes, |routes, path| {
-        routes.route(path, axum::routing::any(root::not_implemented))
-    });
+    // Hook points for the endpoints built on the aggregates library:
+    // dynamic and deprecated aggregation. Until they land they answer
+    // Gnocchi's 501.
+    let routes = ["/v1/aggregates", "/v1/aggregation/{*rest}"]
+        .into_iter()
+        .fold(routes, |routes, path| {
+            routes.route(path, axum::routing::any(root::not_implemented))
+        });
     routes.fallback(root::not_found).with_state(app)
 }
 
@@ -388,15 +414,41 @@ fn tidy_path(mut request: Request) -> Request {
     request
 }
 
-/// Refuses a JSON answer the client cannot take (406), then writes every
+/// What a path answers: nothing to negotiate for the health check, HTML
+/// for the two handlers Gnocchi does not expose as JSON, JSON elsewhere.
+fn offer(method: &Method, path: &str) -> Option<&'static str> {
+    match (path.trim_end_matches('/'), method.as_str()) {
+        ("/healthcheck", _) => None,
+        ("/v1/influxdb/ping", "GET" | "HEAD") | ("/v1/prometheus/write", "POST") => {
+            Some("text/html")
+        }
+        // A wrong method: routing answers 405 first.
+        ("/v1/influxdb/ping" | "/v1/prometheus/write", _) => None,
+        _ => Some("application/json"),
+    }
+}
+
+/// Refuses an answer the client cannot take (406), then writes every
 /// error as the request's `Accept` asks.
 async fn negotiate_and_render(request: Request, next: Next) -> Response {
     let environ = Environ::of(request.method(), request.headers());
-    let api = request.uri().path() != "/healthcheck";
-    let response = if api && !negotiate::accepts_json(environ.accept.as_deref()) {
-        ApiError::new(StatusCode::NOT_ACCEPTABLE, "").into_response()
-    } else {
-        next.run(request).await
+    let refused = match offer(request.method(), request.uri().path()) {
+        Some(offer) if !negotiate::accepts(environ.accept.as_deref(), offer) => {
+            // pecan's description: `null` where its offer is not JSON.
+            let description = match offer {
+                "application/json" => crate::json::Json::str(""),
+                _ => crate::json::Json::Null,
+            };
+            Some(ApiError::with_object(
+                StatusCode::NOT_ACCEPTABLE,
+                description,
+            ))
+        }
+        _ => None,
+    };
+    let response = match refused {
+        Some(error) => error.into_response(),
+        None => next.run(request).await,
     };
     match response.extensions().get::<ApiError>() {
         Some(error) => {

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::auth::{Caller, Rule, Target};
-use super::call::Call;
+use super::call::{Call, JSON};
 use super::error::{ApiError, ApiResult};
 use super::input::{self, Body, Field, child_path};
 use super::metric::{self, Found, new_metric, paginated};
@@ -31,7 +31,6 @@ use crate::resource::{
 use crate::store::{self, MetricFilter, MetricRef, NewResource, Page, ResourceChanges};
 use crate::time::Timestamp;
 
-const JSON: &[&str] = &["application/json"];
 const DEFAULT_SORTS: [&str; 2] = ["revision_start:asc", "started_at:asc"];
 const BASE_KEYS: [&str; 6] = [
     "id",

@@ -243,12 +243,12 @@ async fn head_healthcheck_and_not_yet_served_endpoints() {
     let head = send(&app, "HEAD", "/healthcheck", &[], None).await;
     assert_eq!(head.status, StatusCode::OK);
     assert_eq!(head.body, "");
-    let batch = post(&app, "/v1/batch/metrics/measures", &[ADMIN], "{}").await;
-    assert_eq!(batch.status, StatusCode::NOT_IMPLEMENTED);
+    let aggregates = post(&app, "/v1/aggregates", &[ADMIN], "{}").await;
+    assert_eq!(aggregates.status, StatusCode::NOT_IMPLEMENTED);
     assert!(
-        batch.body.contains("does not implement this feature"),
+        aggregates.body.contains("does not implement this feature"),
         "{}",
-        batch.body
+        aggregates.body
     );
     let capabilities = get(&app, "/v1/capabilities", &[]).await.json();
     assert_eq!(
