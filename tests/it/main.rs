@@ -26,4 +26,5 @@ mod serve_client;
 mod serve_common;
 mod serve_real;
 mod statsd;
+mod statsd_daemon;
 mod verify;
