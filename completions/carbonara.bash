@@ -262,6 +262,9 @@ _carbonara() {
             carbonara__subcmd__help__subcmd__ingest,influx)
                 cmd="carbonara__subcmd__help__subcmd__ingest__subcmd__influx"
                 ;;
+            carbonara__subcmd__help__subcmd__ingest,prometheus)
+                cmd="carbonara__subcmd__help__subcmd__ingest__subcmd__prometheus"
+                ;;
             carbonara__subcmd__help__subcmd__ingest,statsd)
                 cmd="carbonara__subcmd__help__subcmd__ingest__subcmd__statsd"
                 ;;
@@ -343,6 +346,9 @@ _carbonara() {
             carbonara__subcmd__ingest,influx)
                 cmd="carbonara__subcmd__ingest__subcmd__influx"
                 ;;
+            carbonara__subcmd__ingest,prometheus)
+                cmd="carbonara__subcmd__ingest__subcmd__prometheus"
+                ;;
             carbonara__subcmd__ingest,statsd)
                 cmd="carbonara__subcmd__ingest__subcmd__statsd"
                 ;;
@@ -360,6 +366,9 @@ _carbonara() {
                 ;;
             carbonara__subcmd__ingest__subcmd__help,influx)
                 cmd="carbonara__subcmd__ingest__subcmd__help__subcmd__influx"
+                ;;
+            carbonara__subcmd__ingest__subcmd__help,prometheus)
+                cmd="carbonara__subcmd__ingest__subcmd__help__subcmd__prometheus"
                 ;;
             carbonara__subcmd__ingest__subcmd__help,statsd)
                 cmd="carbonara__subcmd__ingest__subcmd__help__subcmd__statsd"
@@ -1700,7 +1709,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help__subcmd__ingest)
-            opts="csv statsd influx batch ceilometer"
+            opts="csv statsd influx batch ceilometer prometheus"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1756,6 +1765,20 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help__subcmd__ingest__subcmd__influx)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__ingest__subcmd__prometheus)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2348,7 +2371,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest)
-            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version csv statsd influx batch ceilometer help"
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version csv statsd influx batch ceilometer prometheus help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2544,7 +2567,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__help)
-            opts="csv statsd influx batch ceilometer help"
+            opts="csv statsd influx batch ceilometer prometheus help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2627,6 +2650,20 @@ _carbonara() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        carbonara__subcmd__ingest__subcmd__help__subcmd__prometheus)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         carbonara__subcmd__ingest__subcmd__help__subcmd__statsd)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -2656,6 +2693,44 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__ingest__subcmd__prometheus)
+            opts="-f -c -q -h -V --skip-invalid --process --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

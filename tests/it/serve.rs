@@ -274,7 +274,14 @@ fn hostile_body() -> impl Strategy<Value = String> {
     ]
 }
 
-const ENDPOINTS: [(&str, &str); 8] = [
+const ENDPOINTS: [(&str, &str); 12] = [
+    ("POST", "/v1/batch/metrics/measures"),
+    (
+        "POST",
+        "/v1/batch/resources/metrics/measures?create_metrics=true",
+    ),
+    ("POST", "/v1/influxdb/write"),
+    ("POST", "/v1/prometheus/write"),
     ("POST", "/v1/archive_policy"),
     ("POST", "/v1/archive_policy_rule"),
     ("POST", "/v1/metric"),
