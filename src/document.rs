@@ -127,7 +127,7 @@ pub fn metric_with_policy(
 /// `["2015-03-06T14:33:57+00:00", 1.0, 43.1]`.
 pub fn measure(measure: &Measure) -> Json {
     Json::Array(vec![
-        Json::str(measure.timestamp.to_api_string()),
+        Json::Str(measure.timestamp.to_api_string()),
         Json::Float(measure.granularity.as_secs_f64()),
         Json::Float(measure.value),
     ])

@@ -12,34 +12,54 @@ use std::fmt::Write;
 /// Rust's `{:?}` picks the same digits and the same switch point but writes
 /// `1e-5`/`1e16`; only the exponent is rewritten (spec/storage-format.md §4.2).
 pub fn float_repr(x: f64) -> String {
+    let mut out = String::new();
+    write_float_repr(&mut out, x);
+    out
+}
+
+/// Appends `float_repr(x)` to `out`.
+pub fn write_float_repr(out: &mut String, x: f64) {
     if x.is_nan() {
-        return "nan".to_owned();
+        out.push_str("nan");
+        return;
     }
     if x.is_infinite() {
-        return if x > 0.0 { "inf" } else { "-inf" }.to_owned();
+        out.push_str(if x > 0.0 { "inf" } else { "-inf" });
+        return;
     }
-    let debug = format!("{x:?}");
-    match debug.split_once('e') {
-        None => debug,
-        Some((mantissa, exponent)) => {
-            let (sign, digits) = match exponent.strip_prefix('-') {
-                Some(digits) => ('-', digits),
-                None => ('+', exponent),
-            };
-            format!("{mantissa}e{sign}{digits:0>2}")
+    let start = out.len();
+    let _ = std::fmt::Write::write_fmt(out, format_args!("{x:?}"));
+    // Rust writes `1e16` and `1e-5`; Python `1e+16` and `1e-05`.
+    if let Some(e) = out[start..].find('e') {
+        let exponent = out.split_off(start + e + 1);
+        let (sign, digits) = match exponent.strip_prefix('-') {
+            Some(digits) => ('-', digits),
+            None => ('+', exponent.as_str()),
+        };
+        out.push(sign);
+        if digits.len() < 2 {
+            out.push('0');
         }
+        out.push_str(digits);
     }
 }
 
 /// A float as Python's `json.dumps` writes it: `repr`, with `NaN`,
 /// `Infinity` and `-Infinity` for the non-finite values.
 pub fn json_float(x: f64) -> String {
+    let mut out = String::new();
+    write_json_float(&mut out, x);
+    out
+}
+
+/// Appends `json_float(x)` to `out`.
+pub fn write_json_float(out: &mut String, x: f64) {
     if x.is_nan() {
-        "NaN".to_owned()
+        out.push_str("NaN");
     } else if x.is_infinite() {
-        if x > 0.0 { "Infinity" } else { "-Infinity" }.to_owned()
+        out.push_str(if x > 0.0 { "Infinity" } else { "-Infinity" });
     } else {
-        float_repr(x)
+        write_float_repr(out, x);
     }
 }
 

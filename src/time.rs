@@ -73,9 +73,33 @@ impl Timestamp {
     /// The form Gnocchi's API gives measure timestamps: cut to the second,
     /// `2024-01-01T00:00:00+00:00`.
     pub fn to_api_string(self) -> String {
-        self.to_datetime()
-            .format("%Y-%m-%dT%H:%M:%S+00:00")
-            .to_string()
+        let mut out = String::with_capacity(25);
+        self.write_api_string(&mut out);
+        out
+    }
+
+    /// Appends `to_api_string` to `out` (the API writes thousands of them
+    /// an answer: no formatting machinery, no allocation).
+    pub fn write_api_string(self, out: &mut String) {
+        let seconds = self.0.div_euclid(NANOS_PER_SECOND);
+        let (days, second_of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+        let (year, month, day) = civil_from_days(days);
+        let fields = [
+            (year, 4, '-'),
+            (month, 2, '-'),
+            (day, 2, 'T'),
+            (second_of_day / 3600, 2, ':'),
+            (second_of_day / 60 % 60, 2, ':'),
+            (second_of_day % 60, 2, '+'),
+        ];
+        for (value, width, separator) in fields {
+            for power in (0..width).rev() {
+                let digit = value / 10_i64.pow(power) % 10;
+                out.push(char::from(b'0' + digit as u8));
+            }
+            out.push(separator);
+        }
+        out.push_str("00:00");
     }
 
     /// Full precision, `2024-01-01T00:00:00.000000001+00:00` (fraction only
@@ -501,8 +525,40 @@ fn clock_seconds(text: &str) -> Option<f64> {
         .flatten()
 }
 
+/// Days since 1970-01-01 to the proleptic Gregorian (year, month, day),
+/// Howard Hinnant's `civil_from_days`. Years of an i64 of nanoseconds
+/// (1677–2262) always have four digits.
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let shifted = days + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
 #[cfg(test)]
 mod tests {
+    proptest::proptest! {
+        #[test]
+        fn api_strings_are_chronos(nanos in proptest::num::i64::ANY) {
+            let timestamp = Timestamp::from_nanos(nanos);
+            proptest::prop_assert_eq!(
+                timestamp.to_api_string(),
+                timestamp.to_datetime().format("%Y-%m-%dT%H:%M:%S+00:00").to_string()
+            );
+        }
+    }
+
     use super::*;
 
     const S: i64 = NANOS_PER_SECOND;

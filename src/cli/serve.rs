@@ -2,7 +2,6 @@
 //! aggregation pass in the background, until Ctrl-C or SIGTERM.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
@@ -84,7 +83,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         request_timeout: duration(args.request_timeout),
         process_interval: args.process_interval.0.map(duration),
     };
-    let app = Arc::new(App::open(config)?);
+    let app = App::open(config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -2,22 +2,23 @@
 //! commit is running are stored together by the next one, as a database's
 //! write-ahead log groups the commits of concurrent transactions.
 //!
-//! A request hands over the measures of metrics it has already found and
-//! checked, and waits; one thread takes everything waiting, stages it in
-//! one `MeasureWriter` (one incoming file per metric of the group) and
-//! commits it (one sync), then answers every request of the group. So a
-//! 202 still means the measures are on disk, while the cost of a commit is
-//! shared by every request it carries. Requests that create metrics or
-//! resources keep their own transaction (they change the index).
+//! A request hands over a `prepare` function and waits. One thread takes
+//! every request waiting, runs each one's `prepare` (find the metrics,
+//! check the caller, read the body: whatever fails answers that request
+//! alone, with nothing of it staged), stages the measures of all the
+//! others in one `MeasureWriter` (one incoming file per metric of the
+//! group) and commits them (one sync), then answers them. So a 202 still
+//! means the measures are on disk, while a commit's cost, and the
+//! hand-over between threads, is shared by every request it carries.
 
-use std::path::Path;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::thread::JoinHandle;
 
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::error::{ApiError, ApiResult};
+use super::{App, Work};
 use crate::error::Result;
 use crate::ingest::{MeasureWriter, WriterOptions};
 use crate::store::{Index, Store};
@@ -26,9 +27,12 @@ use crate::time::Timestamp;
 /// Measures of metrics, by id.
 pub type Measures = Vec<(Uuid, Vec<(Timestamp, f64)>)>;
 
+/// What a request does before its measures can be staged.
+pub type Prepare = Box<dyn FnOnce(&Work<'_>) -> ApiResult<Measures> + Send>;
+
 struct Pending {
-    measures: Measures,
-    done: oneshot::Sender<std::result::Result<(), String>>,
+    prepare: Prepare,
+    done: oneshot::Sender<ApiResult<()>>,
 }
 
 #[derive(Default)]
@@ -50,15 +54,14 @@ pub struct Committer {
 }
 
 impl Committer {
-    /// Starts the thread over its own handles on the store.
-    pub fn start(store_path: &Path) -> Result<Committer> {
-        let store = Store::open(store_path)?;
+    /// Starts the thread, with an index connection of its own.
+    pub fn start(app: Weak<App>, store: &Store) -> Result<Committer> {
         let index = store.index()?;
         let shared = Arc::new(Shared::default());
         let worker = shared.clone();
         let thread = std::thread::Builder::new()
             .name("carbonara-commit".to_owned())
-            .spawn(move || run(&worker, &store, &index))
+            .spawn(move || run(&worker, &app, &index))
             .map_err(|e| crate::error::Error::Failed(format!("cannot start a thread: {e}")))?;
         Ok(Committer {
             shared,
@@ -66,12 +69,9 @@ impl Committer {
         })
     }
 
-    /// Stores the measures with the next group; returns once they are on
-    /// disk.
-    pub async fn store(&self, measures: Measures) -> ApiResult<()> {
-        if measures.iter().all(|(_, m)| m.is_empty()) {
-            return Ok(());
-        }
+    /// Runs `prepare` and stores its measures with the next group; returns
+    /// once they are on disk.
+    pub async fn store(&self, prepare: Prepare) -> ApiResult<()> {
         let (done, outcome) = oneshot::channel();
         {
             let mut queue = self
@@ -79,14 +79,12 @@ impl Committer {
                 .queue
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            queue.pending.push(Pending { measures, done });
+            queue.pending.push(Pending { prepare, done });
         }
         self.shared.ready.notify_one();
-        match outcome.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(reason)) => Err(ApiError::internal(reason)),
-            Err(_) => Err(ApiError::internal("the committing thread has stopped")),
-        }
+        outcome
+            .await
+            .unwrap_or_else(|_| Err(ApiError::internal("the committing thread has stopped")))
     }
 }
 
@@ -98,13 +96,16 @@ impl Drop for Committer {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .closed = true;
         self.shared.ready.notify_one();
-        if let Some(thread) = self.thread.take() {
+        if let Some(thread) = self.thread.take()
+            // The last handle on the App may be the thread's own.
+            && thread.thread().id() != std::thread::current().id()
+        {
             let _ = thread.join();
         }
     }
 }
 
-fn run(shared: &Shared, store: &Store, index: &Index) {
+fn run(shared: &Shared, app: &Weak<App>, index: &Index) {
     loop {
         let group = {
             let mut queue = shared
@@ -122,22 +123,53 @@ fn run(shared: &Shared, store: &Store, index: &Index) {
             }
             std::mem::take(&mut queue.pending)
         };
-        let outcome = commit(store, index, &group).map_err(|e| e.to_string());
-        for pending in group {
-            let _ = pending.done.send(outcome.clone());
-        }
+        let Some(app) = app.upgrade() else {
+            return;
+        };
+        commit_group(&app, index, group);
     }
 }
 
-fn commit(store: &Store, index: &Index, group: &[Pending]) -> crate::store::Result<()> {
+fn commit_group(app: &App, index: &Index, group: Vec<Pending>) {
+    let work = Work {
+        store: &app.store,
+        index,
+        now: Timestamp::now(),
+        app,
+    };
+    let mut staged = Vec::with_capacity(group.len());
+    for pending in group {
+        match (pending.prepare)(&work) {
+            Ok(measures) => staged.push((pending.done, measures)),
+            Err(error) => {
+                let _ = pending.done.send(Err(error));
+            }
+        }
+    }
+    if staged.iter().all(|(_, measures)| measures.is_empty()) {
+        for (done, _) in staged {
+            let _ = done.send(Ok(()));
+        }
+        return;
+    }
+    let outcome = commit(&work, &staged).map_err(ApiError::internal);
+    for (done, _) in staged {
+        let _ = done.send(outcome.clone());
+    }
+}
+
+fn commit(
+    work: &Work<'_>,
+    staged: &[(oneshot::Sender<ApiResult<()>>, Measures)],
+) -> crate::store::Result<()> {
     let options = WriterOptions {
         creator: String::new(),
         create_metrics: false,
         archive_policy_name: None,
     };
-    let mut writer = MeasureWriter::new(store, index, options, Timestamp::now())?;
-    for pending in group {
-        for (id, measures) in &pending.measures {
+    let mut writer = MeasureWriter::new(work.store, work.index, options, work.now)?;
+    for (_, measures) in staged {
+        for (id, measures) in measures {
             writer.add_to_metric(*id, measures)?;
         }
     }

@@ -289,15 +289,13 @@ pub async fn write_measures(
     caller: Caller,
     find: impl FnOnce(&Work<'_>) -> ApiResult<Found> + Send + 'static,
 ) -> ApiResult<Response> {
-    let measures = app
-        .run(move |work| {
-            let found = find(work)?;
-            caller.enforce(Rule::AdminOrServiceOrCreator, found.target())?;
-            let measures = batch::measure_list(&call.json_body(JSON)?, work.now)?;
-            Ok(vec![(found.metric.id, measures)])
-        })
-        .await?;
-    app.committer.store(measures).await?;
+    app.store_measures(Box::new(move |work| {
+        let found = find(work)?;
+        caller.enforce(Rule::AdminOrServiceOrCreator, found.target())?;
+        let measures = batch::measure_list(&call.json_body(JSON)?, work.now)?;
+        Ok(vec![(found.metric.id, measures)])
+    }))
+    .await?;
     Ok(reply::accepted())
 }
 
@@ -309,8 +307,63 @@ pub async fn read_measures(
     caller: Caller,
     find: impl FnOnce(&Work<'_>) -> ApiResult<Found> + Send + 'static,
 ) -> ApiResult<Response> {
-    let found = app.run(find).await?;
-    caller.enforce(Rule::AdminOrServiceOrCreatorOrMetricOwner, found.target())?;
+    // One trip to a blocking thread: the checks in Gnocchi's order, the
+    // read, and the writing of the (possibly long) answer.
+    let answer = app
+        .run(move |work| {
+            let found = find(work)?;
+            caller.enforce(Rule::AdminOrServiceOrCreatorOrMetricOwner, found.target())?;
+            let query = measures_query(&call, work)?;
+            let metric = &found.metric;
+            let policy = work.index.get_archive_policy(&metric.archive_policy_name)?;
+            let aggregation = query
+                .method
+                .parse::<AggregationMethod>()
+                .ok()
+                .filter(|m| policy.aggregation_methods.contains(m))
+                .ok_or_else(|| query::Error::UnknownAggregation {
+                    metric: metric.id,
+                    method: query.method.clone(),
+                })?;
+            if let Some(granularity) = query.granularity
+                && policy.aggregation(aggregation, granularity).is_none()
+            {
+                return Err(query::Error::UnknownGranularity {
+                    metric: metric.id,
+                    method: query.method.clone(),
+                    granularity: crate::pyfmt::float_repr(granularity.as_secs_f64()),
+                }
+                .into());
+            }
+            if query.refresh {
+                work.exclusively(|| ops::measures::refresh(work.store, work.index, metric))?;
+            }
+            let read = MeasuresQuery {
+                aggregation,
+                granularity: query.granularity,
+                start: query.start,
+                stop: query.stop,
+            };
+            let measures = query::get_measures(work.store, metric.id, &policy, &read)?;
+            Ok(
+                Json::Array(measures.iter().map(document::measure).collect())
+                    .to_ascii_python_string(),
+            )
+        })
+        .await?;
+    Ok(reply::json_text(answer))
+}
+
+/// The parameters of `GET …/measures`.
+struct MeasuresParams {
+    start: Option<crate::time::Timestamp>,
+    stop: Option<crate::time::Timestamp>,
+    granularity: Option<Span>,
+    method: String,
+    refresh: bool,
+}
+
+fn measures_query(call: &Call, work: &Work<'_>) -> ApiResult<MeasuresParams> {
     if call.param("resample").is_some() {
         if call.param("granularity").is_none() {
             return Err(ApiError::bad_request(
@@ -323,11 +376,10 @@ pub async fn read_measures(
             "Sorry, this Gnocchi server does not implement this feature \u{1f61e}",
         ));
     }
-    let now = crate::time::Timestamp::now();
     let timestamp = |name: &str| -> ApiResult<Option<crate::time::Timestamp>> {
         call.param(name)
             .map(|text| {
-                time::parse_timestamp(text, now)
+                time::parse_timestamp(text, work.now)
                     .map_err(|_| ApiError::argument(name, "Must be a datetime or a timestamp"))
             })
             .transpose()
@@ -340,43 +392,11 @@ pub async fn read_measures(
                 .map_err(|e| ApiError::argument("granularity", input::timespan_reason(&e)))
         })
         .transpose()?;
-    let method_name = call.param("aggregation").unwrap_or("mean").to_owned();
-    let refresh = call.bool_param("refresh")?;
-    let measures = app
-        .run(move |work| {
-            let metric = &found.metric;
-            let policy = work.index.get_archive_policy(&metric.archive_policy_name)?;
-            let aggregation = method_name
-                .parse::<AggregationMethod>()
-                .ok()
-                .filter(|m| policy.aggregation_methods.contains(m))
-                .ok_or_else(|| query::Error::UnknownAggregation {
-                    metric: metric.id,
-                    method: method_name.clone(),
-                })?;
-            if let Some(granularity) = granularity
-                && policy.aggregation(aggregation, granularity).is_none()
-            {
-                return Err(query::Error::UnknownGranularity {
-                    metric: metric.id,
-                    method: method_name.clone(),
-                    granularity: crate::pyfmt::float_repr(granularity.as_secs_f64()),
-                }
-                .into());
-            }
-            if refresh {
-                work.exclusively(|| ops::measures::refresh(work.store, work.index, metric))?;
-            }
-            let query = MeasuresQuery {
-                aggregation,
-                granularity,
-                start,
-                stop,
-            };
-            Ok(query::get_measures(work.store, metric.id, &policy, &query)?)
-        })
-        .await?;
-    Ok(reply::ok(Json::Array(
-        measures.iter().map(document::measure).collect(),
-    )))
+    Ok(MeasuresParams {
+        start,
+        stop,
+        granularity,
+        method: call.param("aggregation").unwrap_or("mean").to_owned(),
+        refresh: call.bool_param("refresh")?,
+    })
 }

@@ -88,8 +88,9 @@ pub struct App {
     /// One aggregation pass at a time in this process (background or
     /// `refresh`), so a refresh waits rather than finding its sack busy.
     processing: Mutex<()>,
-    /// Stores the measures of concurrent requests in shared transactions.
-    committer: commit::Committer,
+    /// Stores the measures of concurrent requests in shared transactions
+    /// (always there once `open` returns).
+    committer: Option<commit::Committer>,
 }
 
 /// What a blocking operation works with.
@@ -114,18 +115,29 @@ impl Work<'_> {
 }
 
 impl App {
-    /// Opens the store, first finishing what killed processes committed.
-    pub fn open(config: Config) -> Result<App> {
+    /// Opens the store, first finishing what killed processes committed,
+    /// and starts the committing thread.
+    pub fn open(config: Config) -> Result<Arc<App>> {
         let store = Store::open(&config.store_path)?;
         txn::recover(&store, Some(&mut SackLocks::new(&store)))?;
-        let committer = commit::Committer::start(&config.store_path)?;
-        Ok(App {
-            config,
-            store,
-            indexes: Mutex::new(Vec::new()),
-            processing: Mutex::new(()),
-            committer,
-        })
+        let mut started = Ok(());
+        let app = Arc::new_cyclic(|weak| {
+            let committer = match commit::Committer::start(weak.clone(), &store) {
+                Ok(committer) => Some(committer),
+                Err(error) => {
+                    started = Err(error);
+                    None
+                }
+            };
+            App {
+                config,
+                store,
+                indexes: Mutex::new(Vec::new()),
+                processing: Mutex::new(()),
+                committer,
+            }
+        });
+        started.map(|()| app)
     }
 
     fn take_index(&self) -> Result<Index> {
@@ -147,6 +159,15 @@ impl App {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if pool.len() < 16 {
             pool.push(index);
+        }
+    }
+
+    /// Runs `prepare` on the committing thread and stores the measures it
+    /// returns with the next group commit (see commit.rs).
+    pub async fn store_measures(&self, prepare: commit::Prepare) -> ApiResult<()> {
+        match &self.committer {
+            Some(committer) => committer.store(prepare).await,
+            None => Err(ApiError::internal("no committing thread")),
         }
     }
 

@@ -3,7 +3,6 @@
 //! lets answers of two servers be compared (fresh metric ids, times).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -29,7 +28,7 @@ pub fn test_app_with(store: &TestStore, adjust: impl FnOnce(&mut Config)) -> axu
     config.proxy_headers = true;
     config.process_interval = None;
     adjust(&mut config);
-    server::router(Arc::new(App::open(config).unwrap()))
+    server::router(App::open(config).unwrap())
 }
 
 pub fn empty_store() -> TestStore {
