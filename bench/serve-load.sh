@@ -50,6 +50,18 @@ trap cleanup EXIT
 
 echo "# $(nproc) cores; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
+# Waits for a line of LOG matching SED_SCRIPT (which prints the address).
+address_in() {
+    local found
+    for _ in $(seq 100); do
+        found=$(sed -n "$2" "$1" | head -1)
+        [ -n "$found" ] && { echo "$found"; return; }
+        sleep 0.1
+    done
+    echo "it did not start: $(cat "$1")" >&2
+    exit 1
+}
+
 # Starts the server on a store of its own; sets SERVER_PID and ADDRESS.
 serve() {
     local store=$WORK/store-$1
@@ -58,13 +70,7 @@ serve() {
     "$BIN" --store "$store" serve --listen 127.0.0.1:0 "$@" 2>"$store.log" &
     SERVER_PID=$!
     PIDS+=("$SERVER_PID")
-    for _ in $(seq 100); do
-        ADDRESS=$(sed -n 's|.*http://\([^/]*\)/.*|\1|p' "$store.log" | head -1)
-        [ -n "$ADDRESS" ] && return
-        sleep 0.1
-    done
-    echo "the server did not start: $(cat "$store.log")" >&2
-    exit 1
+    ADDRESS=$(address_in "$store.log" 's|.*http://\([^/]*\)/.*|\1|p')
 }
 
 load() {
@@ -87,15 +93,11 @@ STATSD_STORE=$WORK/store-statsd
     --archive-policy-name low 2>"$STATSD_STORE.log" &
 STATSD_PID=$!
 PIDS+=("$STATSD_PID")
-for _ in $(seq 100); do
-    STATSD_ADDRESS=$(sed -n 's|.*udp://\([^ ]*\) .*|\1|p' "$STATSD_STORE.log" | head -1)
-    [ -n "$STATSD_ADDRESS" ] && break
-    sleep 0.1
-done
+STATSD_ADDRESS=$(address_in "$STATSD_STORE.log" 's|.*udp://\([^ ]*\) .*|\1|p')
 "$LOAD" --mode statsd --statsd "$STATSD_ADDRESS" --lines "$STATSD_LINES" --rate "$STATSD_RATE"
 sleep 1.5
 kill -TERM "$STATSD_PID"; wait "$STATSD_PID" || true
-"$BIN" --store "$STATSD_STORE" process --quiet
+"$BIN" --store "$STATSD_STORE" process --quiet >/dev/null
 STORED=0
 for i in $(seq 0 9); do
     for value in $("$BIN" --store "$STATSD_STORE" measures show "bench.$i|c" \

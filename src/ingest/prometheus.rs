@@ -59,6 +59,28 @@ mod remote {
 
 pub use remote::{LabelPair, Sample, TimeSeries, WriteRequest};
 
+impl TimeSeries {
+    /// A series of these labels and (value, milliseconds) samples.
+    pub fn new(labels: &[(&str, &str)], samples: &[(f64, i64)]) -> TimeSeries {
+        TimeSeries {
+            labels: labels
+                .iter()
+                .map(|(name, value)| LabelPair {
+                    name: (*name).to_owned(),
+                    value: (*value).to_owned(),
+                })
+                .collect(),
+            samples: samples
+                .iter()
+                .map(|&(value, timestamp_ms)| Sample {
+                    value,
+                    timestamp_ms,
+                })
+                .collect(),
+        }
+    }
+}
+
 /// Why a body cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
@@ -238,36 +260,17 @@ mod tests {
     use crate::time::Timestamp;
     use proptest::prelude::*;
 
-    fn series(labels: &[(&str, &str)], samples: &[(f64, i64)]) -> TimeSeries {
-        TimeSeries {
-            labels: labels
-                .iter()
-                .map(|(name, value)| LabelPair {
-                    name: (*name).to_owned(),
-                    value: (*value).to_owned(),
-                })
-                .collect(),
-            samples: samples
-                .iter()
-                .map(|&(value, timestamp_ms)| Sample {
-                    value,
-                    timestamp_ms,
-                })
-                .collect(),
-        }
-    }
-
     #[test]
     fn series_group_by_job_and_instance_and_later_ones_win() {
         let request = WriteRequest {
             timeseries: vec![
-                series(
+                TimeSeries::new(
                     &[("__name__", "up"), ("job", "node"), ("instance", "h:9100")],
                     &[(1.0, 1_425_652_437_000), (0.0, 1_425_652_438_500)],
                 ),
-                series(&[("__name__", "idle")], &[]),
-                series(&[("__name__", "load"), ("mode", "x")], &[(3.0, 1000)]),
-                series(
+                TimeSeries::new(&[("__name__", "idle")], &[]),
+                TimeSeries::new(&[("__name__", "load"), ("mode", "x")], &[(3.0, 1000)]),
+                TimeSeries::new(
                     &[
                         ("job", "node"),
                         ("instance", "h:9100"),
@@ -300,11 +303,11 @@ mod tests {
         let not_protobuf = snap::raw::Encoder::new().compress_vec(&[0xff; 8]).unwrap();
         assert!(matches!(decode(&not_protobuf), Err(Error::Protobuf(_))));
         let nameless = WriteRequest {
-            timeseries: vec![series(&[("job", "a")], &[(1.0, 1)])],
+            timeseries: vec![TimeSeries::new(&[("job", "a")], &[(1.0, 1)])],
         };
         assert_eq!(group(&nameless), Err(Error::NoName(0)));
         let early = WriteRequest {
-            timeseries: vec![series(&[("__name__", "a")], &[(1.0, -1000)])],
+            timeseries: vec![TimeSeries::new(&[("__name__", "a")], &[(1.0, -1000)])],
         };
         assert_eq!(
             group(&early).unwrap_err().to_string(),

@@ -4,7 +4,7 @@
 //! all.
 
 use axum::http::StatusCode;
-use carbonara::ingest::prometheus::{LabelPair, Sample, TimeSeries, WriteRequest};
+use carbonara::ingest::prometheus::{TimeSeries, WriteRequest};
 use carbonara::server::AuthMode;
 
 use crate::serve_common::{Answer, empty_store, send, send_bytes, test_app};
@@ -35,25 +35,6 @@ async fn with_policy(app: &axum::Router) {
     );
 }
 
-fn series(labels: &[(&str, &str)], samples: &[(f64, i64)]) -> TimeSeries {
-    TimeSeries {
-        labels: labels
-            .iter()
-            .map(|(name, value)| LabelPair {
-                name: (*name).to_owned(),
-                value: (*value).to_owned(),
-            })
-            .collect(),
-        samples: samples
-            .iter()
-            .map(|&(value, timestamp_ms)| Sample {
-                value,
-                timestamp_ms,
-            })
-            .collect(),
-    }
-}
-
 #[tokio::test]
 async fn prometheus_remote_write_creates_its_type_resources_and_metrics() {
     let store = empty_store();
@@ -61,7 +42,7 @@ async fn prometheus_remote_write_creates_its_type_resources_and_metrics() {
     with_policy(&app).await;
     let request = WriteRequest {
         timeseries: vec![
-            series(
+            TimeSeries::new(
                 &[
                     ("__name__", "node_load1"),
                     ("job", "node"),
@@ -69,7 +50,7 @@ async fn prometheus_remote_write_creates_its_type_resources_and_metrics() {
                 ],
                 &[(0.5, 1_700_000_000_000), (0.75, 1_700_000_001_500)],
             ),
-            series(
+            TimeSeries::new(
                 &[("__name__", "up"), ("job", "node"), ("instance", "db:9100")],
                 &[(1.0, 1_700_000_000_000)],
             ),
