@@ -1677,7 +1677,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__measures__subcmd__show)
-            opts="-f -c -q -h -V --aggregation --granularity --start --stop --refresh --store --format --column --quiet --help --version"
+            opts="-f -c -q -h -V --aggregation --granularity --start --stop --resample --refresh --store --format --column --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1696,6 +1696,10 @@ _carbonara() {
                     return 0
                     ;;
                 --stop)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --resample)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -7,38 +7,87 @@ use std::fmt::Write;
 /// `repr(x)` of a Python float: the shortest round-trip digits, positional
 /// when the decimal exponent is in [-4, 16), else scientific with a signed,
 /// at least two-digit exponent (`1e-05`, `1.5e+16`).
-///
-/// Rust's `{:?}` picks the same digits and the same switch point but writes
-/// `1e-5`/`1e16`; only the exponent is rewritten (spec/storage-format.md §4.2).
 pub fn float_repr(x: f64) -> String {
+    let mut out = Vec::with_capacity(24);
+    write_float_repr(&mut out, x);
+    String::from_utf8(out).expect("float digits are ASCII")
+}
+
+/// Appends `repr(x)` to `out` without allocating.
+///
+/// ryu picks the same shortest digits as Python; its layout differs only
+/// in the exponent's form (`1e16`, `1e-7`) and in writing [1e-5, 1e-4)
+/// positionally (spec/storage-format.md §4.2).
+pub fn write_float_repr(out: &mut Vec<u8>, x: f64) {
     if x.is_nan() {
-        return "nan".to_owned();
+        out.extend_from_slice(b"nan");
+        return;
     }
     if x.is_infinite() {
-        return if x > 0.0 { "inf" } else { "-inf" }.to_owned();
+        out.extend_from_slice(if x > 0.0 { b"inf" } else { b"-inf" });
+        return;
     }
-    let debug = format!("{x:?}");
-    match debug.split_once('e') {
-        None => debug,
-        Some((mantissa, exponent)) => {
-            let (sign, digits) = match exponent.strip_prefix('-') {
-                Some(digits) => ('-', digits),
-                None => ('+', exponent),
-            };
-            format!("{mantissa}e{sign}{digits:0>2}")
+    let mut buffer = ryu::Buffer::new();
+    let text = buffer.format_finite(x).as_bytes();
+    if let Some(e) = text.iter().position(|&b| b == b'e') {
+        out.extend_from_slice(&text[..e]);
+        write_exponent(out, &text[e + 1..]);
+        return;
+    }
+    let (sign, unsigned) = match text.strip_prefix(b"-") {
+        Some(unsigned) => (&b"-"[..], unsigned),
+        None => (&b""[..], text),
+    };
+    match unsigned.strip_prefix(b"0.0000") {
+        // ryu's 0.0000ddd is Python's d.ddde-05.
+        Some(digits) => {
+            out.extend_from_slice(sign);
+            out.push(digits[0]);
+            if digits.len() > 1 {
+                out.push(b'.');
+                out.extend_from_slice(&digits[1..]);
+            }
+            out.extend_from_slice(b"e-05");
         }
+        None => out.extend_from_slice(text),
     }
+}
+
+/// `e` and a signed exponent of at least two digits, from ryu's `-7`/`16`.
+fn write_exponent(out: &mut Vec<u8>, exponent: &[u8]) {
+    out.push(b'e');
+    let digits = match exponent.strip_prefix(b"-") {
+        Some(digits) => {
+            out.push(b'-');
+            digits
+        }
+        None => {
+            out.push(b'+');
+            exponent
+        }
+    };
+    if digits.len() < 2 {
+        out.push(b'0');
+    }
+    out.extend_from_slice(digits);
 }
 
 /// A float as Python's `json.dumps` writes it: `repr`, with `NaN`,
 /// `Infinity` and `-Infinity` for the non-finite values.
 pub fn json_float(x: f64) -> String {
+    let mut out = Vec::with_capacity(24);
+    write_json_float(&mut out, x);
+    String::from_utf8(out).expect("float digits are ASCII")
+}
+
+/// Appends `json_float(x)` to `out` without allocating.
+pub fn write_json_float(out: &mut Vec<u8>, x: f64) {
     if x.is_nan() {
-        "NaN".to_owned()
+        out.extend_from_slice(b"NaN");
     } else if x.is_infinite() {
-        if x > 0.0 { "Infinity" } else { "-Infinity" }.to_owned()
+        out.extend_from_slice(if x > 0.0 { b"Infinity" } else { b"-Infinity" });
     } else {
-        float_repr(x)
+        write_float_repr(out, x);
     }
 }
 
@@ -92,9 +141,50 @@ mod tests {
             (-0.0, "-0.0"),
             (-4.25, "-4.25"),
             (3.120000000000001, "3.120000000000001"),
+            (1.5e-5, "1.5e-05"),
+            (-2e-5, "-2e-05"),
+            (9.99e-5, "9.99e-05"),
+            (1e-4, "0.0001"),
+            (1e22, "1e+22"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (5e-324, "5e-324"),
+            (123456789.0, "123456789.0"),
         ];
         for (x, want) in cases {
             assert_eq!(float_repr(*x), *want, "repr of {x:e}");
+        }
+    }
+
+    /// Rust's `{:?}` picks the same digits as Python and switches to
+    /// scientific at the same points, writing only the exponent differently.
+    fn repr_through_debug(x: f64) -> String {
+        let debug = format!("{x:?}");
+        match debug.split_once('e') {
+            None => debug,
+            Some((mantissa, exponent)) => {
+                let (sign, digits) = match exponent.strip_prefix('-') {
+                    Some(digits) => ('-', digits),
+                    None => ('+', exponent),
+                };
+                format!("{mantissa}e{sign}{digits:0>2}")
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ryu_layout_equals_debug_layout(bits in proptest::num::u64::ANY) {
+            let x = f64::from_bits(bits);
+            if x.is_finite() {
+                proptest::prop_assert_eq!(float_repr(x), repr_through_debug(x));
+            }
+        }
+
+        #[test]
+        fn ryu_layout_near_the_switch_points(mantissa in 1u32..100_000, exponent in -8i32..20) {
+            let x = f64::from(mantissa) * 10f64.powi(exponent - 5);
+            proptest::prop_assert_eq!(float_repr(x), repr_through_debug(x));
+            proptest::prop_assert_eq!(float_repr(-x), repr_through_debug(-x));
         }
     }
 

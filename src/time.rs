@@ -78,6 +78,36 @@ impl Timestamp {
             .to_string()
     }
 
+    /// Appends `to_api_string()` to `out`; `cache` keeps the date of the
+    /// previous call, so a run of timestamps of one day costs a few
+    /// divisions each.
+    pub fn write_api_string(self, out: &mut Vec<u8>, cache: &mut ApiDateCache) {
+        let seconds = self.0.div_euclid(NANOS_PER_SECOND);
+        let day = seconds.div_euclid(86_400);
+        if cache.day != Some(day) {
+            let date = Timestamp(day * 86_400 * NANOS_PER_SECOND).to_datetime();
+            let text = date.format("%Y-%m-%dT").to_string();
+            cache.prefix.clear();
+            cache.prefix.extend_from_slice(text.as_bytes());
+            cache.day = Some(day);
+        }
+        out.extend_from_slice(&cache.prefix);
+        let second_of_day = seconds.rem_euclid(86_400) as u32;
+        let (hours, minutes, secs) = (
+            second_of_day / 3600,
+            second_of_day / 60 % 60,
+            second_of_day % 60,
+        );
+        for (i, field) in [hours, minutes, secs].into_iter().enumerate() {
+            if i > 0 {
+                out.push(b':');
+            }
+            out.push(b'0' + (field / 10) as u8);
+            out.push(b'0' + (field % 10) as u8);
+        }
+        out.extend_from_slice(b"+00:00");
+    }
+
     /// Full precision, `2024-01-01T00:00:00.000000001+00:00` (fraction only
     /// when not zero).
     pub fn to_precise_string(self) -> String {
@@ -125,6 +155,14 @@ impl Timestamp {
             .timestamp_nanos_opt()?;
         Some(Timestamp(nanos))
     }
+}
+
+/// The date part (`2024-01-01T`) of the last timestamp
+/// [`Timestamp::write_api_string`] wrote.
+#[derive(Debug, Default)]
+pub struct ApiDateCache {
+    day: Option<i64>,
+    prefix: Vec<u8>,
 }
 
 /// `f64::floor` for the quotients `round_down` takes (|x| < 2⁶³), inlined:
@@ -218,6 +256,8 @@ pub fn parse_timestamp(text: &str, now: Timestamp) -> Result<Timestamp, TimeErro
     } else if let Some(timestamp) = parse_iso8601(text.trim(), now) {
         timestamp
     } else if let Some(seconds) = parse_timespan_seconds(text) {
+        // Gnocchi adds the span to a microsecond `datetime.now()`.
+        let now = Timestamp(now.0.div_euclid(1000) * 1000);
         now + Span::from_secs_f64(seconds)
     } else {
         return Err(TimeError::UnableToConvertTimestamp(text.to_owned()));
@@ -298,7 +338,7 @@ fn parse_iso8601(text: &str, now: Timestamp) -> Option<Timestamp> {
                 (minute, rest) = digits(after, 2)?;
                 if let Some(after) = rest.strip_prefix(':') {
                     (second, rest) = digits(after, 2)?;
-                    if let Some(after) = rest.strip_prefix(['.', ',']) {
+                    if let Some(after) = rest.strip_prefix('.') {
                         let len = after.bytes().take_while(u8::is_ascii_digit).count();
                         if len == 0 {
                             return None;
@@ -511,15 +551,40 @@ mod tests {
         );
         assert!(ts("2015-3-6").is_err());
         assert!(ts("20150306T153357").is_err());
+        // Checked against gnocchi.utils.to_timestamp (numpy 2.4).
+        assert_eq!(ts("2014-01-01T12:00").unwrap().nanos(), base);
+        assert_eq!(
+            ts("2014-01-01T13:00:00+01").unwrap().nanos(),
+            ts("2014-01-01T12:00:00+0000").unwrap().nanos()
+        );
+        assert_eq!(ts(" 2014-01-01 12:00:00 ").unwrap().nanos(), base);
+        for bad in [
+            "2014-01-01t12:00:00",
+            "2014-01-01T12:00:00,5",
+            "2014-01-01T1:00",
+            "2014-01-01T24:00:00",
+            "2014-02-30",
+            "2014-01-01T12:00:00Z+01:00",
+            "2014-W01",
+            "0x10",
+        ] {
+            assert!(ts(bad).is_err(), "{bad}");
+        }
+        assert_eq!(ts("20140101").unwrap().nanos(), 20_140_101 * S);
+        assert_eq!(ts("1_000").unwrap().nanos(), 1000 * S);
     }
 
     #[test]
     fn words_and_relative_times_use_now() {
         assert_eq!(ts("now").unwrap().nanos(), 1_700_000_000 * S);
-        assert_eq!(ts("-10 seconds").unwrap(), NOW - Span::from_secs(10));
-        assert_eq!(ts("+5 minutes").unwrap(), NOW + Span::from_secs(300));
-        assert_eq!(ts("-1h").unwrap(), NOW - Span::from_secs(3600));
-        assert_eq!(ts("1d").unwrap(), NOW + Span::from_secs(86_400));
+        // Relative to now at microsecond precision, like Python's datetime.
+        let now_us = Timestamp(1_700_000_000_123_456_000);
+        assert_eq!(ts("-10 seconds").unwrap(), now_us - Span::from_secs(10));
+        assert_eq!(ts("+5 minutes").unwrap(), now_us + Span::from_secs(300));
+        assert_eq!(ts("-1h").unwrap(), now_us - Span::from_secs(3600));
+        assert_eq!(ts("1d").unwrap(), now_us + Span::from_secs(86_400));
+        assert_eq!(ts(" -1 hour ").unwrap(), now_us - Span::from_secs(3600));
+        assert_eq!(ts("-1h30m").unwrap(), now_us - Span::from_secs(5400));
     }
 
     #[test]
@@ -604,6 +669,26 @@ mod tests {
             -3.0000001,
         ] {
             assert_eq!(floor(x), x.floor(), "{x}");
+        }
+    }
+
+    #[test]
+    fn api_strings_written_in_place_match() {
+        let mut cache = ApiDateCache::default();
+        let mut out = Vec::new();
+        for nanos in [
+            1_388_577_601 * S + 500_000_123,
+            1_388_577_602 * S,
+            1_388_620_799 * S + 999_999_999,
+            1_388_620_800 * S,
+            0,
+            -4 * 86_400 * S,
+            4_102_444_799 * S, // 2099-12-31T23:59:59
+        ] {
+            let t = Timestamp(nanos);
+            out.clear();
+            t.write_api_string(&mut out, &mut cache);
+            assert_eq!(String::from_utf8(out.clone()).unwrap(), t.to_api_string());
         }
     }
 

@@ -56,13 +56,39 @@ impl Points {
         self.values.drain(..start);
     }
 
-    /// Keeps the points in `from <= t < to` (either bound optional).
-    pub fn slice(&self, from: Option<Timestamp>, to: Option<Timestamp>) -> Points {
+    /// Drops the points from index `end` on.
+    pub fn truncate(&mut self, end: usize) {
+        self.timestamps.truncate(end);
+        self.values.truncate(end);
+    }
+
+    /// Index range of the points in `from <= t < to` (either bound optional).
+    pub fn range(&self, from: Option<Timestamp>, to: Option<Timestamp>) -> (usize, usize) {
         let start = from.map_or(0, |f| self.position_of(f));
         let end = to.map_or(self.len(), |t| self.position_of(t)).max(start);
+        (start, end)
+    }
+
+    /// Keeps the points in `from <= t < to` (either bound optional).
+    pub fn slice(&self, from: Option<Timestamp>, to: Option<Timestamp>) -> Points {
+        let (start, end) = self.range(from, to);
         Points {
             timestamps: self.timestamps[start..end].to_vec(),
             values: self.values[start..end].to_vec(),
+        }
+    }
+
+    /// Adds a later series: appended when it starts after the last point
+    /// (consecutive splits), merged otherwise (`newer` values win).
+    pub fn append_or_merge(&mut self, newer: Points) {
+        match (self.last(), newer.first()) {
+            (None, _) => *self = newer,
+            (Some(last), Some(first)) if first > last => {
+                self.timestamps.extend_from_slice(&newer.timestamps);
+                self.values.extend_from_slice(&newer.values);
+            }
+            (Some(_), Some(_)) => *self = self.merged_with(&newer),
+            (Some(_), None) => {}
         }
     }
 
@@ -146,6 +172,23 @@ mod tests {
         assert_eq!(points.slice(Some(t(2)), Some(t(3))), series(&[(2, 2.0)]));
         assert_eq!(points.slice(None, None), points);
         assert_eq!(points.position_after(t(2)), 2);
+    }
+
+    #[test]
+    fn later_series_are_appended_and_overlapping_ones_merged() {
+        let mut points = series(&[(1, 1.0), (3, 3.0)]);
+        points.append_or_merge(series(&[(4, 4.0), (5, 5.0)]));
+        assert_eq!(points, series(&[(1, 1.0), (3, 3.0), (4, 4.0), (5, 5.0)]));
+        points.append_or_merge(series(&[(2, 2.0), (3, 30.0)]));
+        assert_eq!(
+            points,
+            series(&[(1, 1.0), (2, 2.0), (3, 30.0), (4, 4.0), (5, 5.0)])
+        );
+        points.append_or_merge(Points::default());
+        assert_eq!(points.len(), 5);
+        let mut empty = Points::default();
+        empty.append_or_merge(series(&[(7, 7.0)]));
+        assert_eq!(empty, series(&[(7, 7.0)]));
     }
 
     proptest! {

@@ -118,6 +118,11 @@ impl Ctx {
         output::write(&mut std::io::stdout().lock(), record, &self.output)
     }
 
+    /// Prints aggregated points on stdout in the chosen format.
+    pub fn print_measures(&self, table: &output::MeasureTable) -> Result<()> {
+        output::write_measures(&mut std::io::stdout().lock(), table, &self.output)
+    }
+
     /// A diagnostic or summary line on stderr, unless `--quiet`.
     pub fn note(&self, message: &str) {
         if !self.quiet {
@@ -158,7 +163,8 @@ pub fn run(cli: Cli) -> Result<()> {
 
 /// Parses a timestamp argument; a bad one is a usage error.
 pub fn timestamp_arg(name: &str, text: &str, now: Timestamp) -> Result<Timestamp> {
-    crate::time::parse_timestamp(text, now).map_err(|e| Error::Usage(format!("--{name}: {e}")))
+    crate::time::parse_timestamp(text, now)
+        .map_err(|e| Error::Usage(format!("--{name}: Must be a datetime or a timestamp ({e})")))
 }
 
 #[cfg(test)]

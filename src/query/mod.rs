@@ -2,7 +2,7 @@
 
 pub mod measures;
 
-pub use measures::{Measure, MeasuresQuery, get_measures};
+pub use measures::{Measure, Measures, MeasuresQuery, get_measures};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -18,4 +18,8 @@ pub enum Error {
         method: String,
         granularity: String,
     },
+    #[error("A granularity must be specified to resample")]
+    ResampleNeedsGranularity,
+    #[error(transparent)]
+    Resample(#[from] crate::carbonara::resample::ResampleError),
 }

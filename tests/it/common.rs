@@ -187,6 +187,20 @@ impl TestStore {
         doc["id"].as_str().unwrap().to_owned()
     }
 
+    /// Imports a `metric,timestamp,value` CSV file, then runs the
+    /// aggregation pass.
+    pub fn ingest_and_process(&self, batch: &Path) {
+        self.run(&[
+            "ingest",
+            "csv",
+            "--metric-column",
+            "metric",
+            batch.to_str().unwrap(),
+        ])
+        .success();
+        self.run(&["process"]).success();
+    }
+
     /// Writes a file in the store's directory and returns its path.
     pub fn write_file(&self, name: &str, contents: &str) -> PathBuf {
         let path = self.path().join(name);

@@ -10,3 +10,4 @@ mod ingest;
 mod measures;
 mod metric;
 mod policy;
+mod queries;
