@@ -39,6 +39,7 @@ complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "archive-policy"
 complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "archive-policy-rule" -d 'Create, list, show and delete archive-policy rules'
 complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "metric" -d 'Create, list, show and delete metrics'
 complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "measures" -d 'Add measures to a metric and read its aggregates'
+complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "aggregates" -d 'Evaluate operations over the aggregates of several metrics'
 complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "ingest" -d 'Import measures from files'
 complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "process" -d 'Run the aggregation pass (Gnocchi\'s metricd) over waiting measures'
 complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "status" -d 'Show the measures waiting to be processed'
@@ -290,6 +291,21 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add measures to a metric (processed by the next `process`)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show the aggregates of a metric'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l start -d 'First timestamp (ISO 8601, epoch seconds, or relative like `-1 hour`)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l stop -d 'Timestamp to stop before (exclusive)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l granularity -d 'Only this granularity [default: every granularity all the metrics\' policies have]' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l needed-overlap -d 'Percentage of the timestamps where every series must have a value' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l fill -d 'How to fill the timestamps where a series has no value' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
+csv\t'CSV with a header row'
+value\t'Bare values: one row per line, separated by spaces'"
+complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l details -d 'With `-f json`: add the metrics used (`references`), as Gnocchi does'
+complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv help" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
@@ -347,17 +363,18 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -s c -l co
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status generate help" -f -a "init" -d 'Create a store, with Gnocchi\'s default archive policies'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status generate help" -f -a "demo" -d 'Build a sample store, process it and print what it holds'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status generate help" -f -a "archive-policy" -d 'Create, list, show, update and delete archive policies'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status generate help" -f -a "archive-policy-rule" -d 'Create, list, show and delete archive-policy rules'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status generate help" -f -a "metric" -d 'Create, list, show and delete metrics'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status generate help" -f -a "measures" -d 'Add measures to a metric and read its aggregates'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status generate help" -f -a "ingest" -d 'Import measures from files'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status generate help" -f -a "process" -d 'Run the aggregation pass (Gnocchi\'s metricd) over waiting measures'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status generate help" -f -a "status" -d 'Show the measures waiting to be processed'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status generate help" -f -a "generate" -d 'Write the man pages and shell completions'
-complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures ingest process status generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures aggregates ingest process status generate help" -f -a "init" -d 'Create a store, with Gnocchi\'s default archive policies'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures aggregates ingest process status generate help" -f -a "demo" -d 'Build a sample store, process it and print what it holds'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures aggregates ingest process status generate help" -f -a "archive-policy" -d 'Create, list, show, update and delete archive policies'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures aggregates ingest process status generate help" -f -a "archive-policy-rule" -d 'Create, list, show and delete archive-policy rules'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures aggregates ingest process status generate help" -f -a "metric" -d 'Create, list, show and delete metrics'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures aggregates ingest process status generate help" -f -a "measures" -d 'Add measures to a metric and read its aggregates'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures aggregates ingest process status generate help" -f -a "aggregates" -d 'Evaluate operations over the aggregates of several metrics'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures aggregates ingest process status generate help" -f -a "ingest" -d 'Import measures from files'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures aggregates ingest process status generate help" -f -a "process" -d 'Run the aggregation pass (Gnocchi\'s metricd) over waiting measures'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures aggregates ingest process status generate help" -f -a "status" -d 'Show the measures waiting to be processed'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures aggregates ingest process status generate help" -f -a "generate" -d 'Write the man pages and shell completions'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric measures aggregates ingest process status generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from archive-policy" -f -a "create" -d 'Create an archive policy'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from archive-policy" -f -a "list" -d 'List the archive policies'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from archive-policy" -f -a "show" -d 'Show an archive policy'

@@ -58,6 +58,37 @@ pub fn archive_policy_rule(rule: &ArchivePolicyRule) -> Vec<(String, Json)> {
 
 /// The metric as `POST /v1/metric` returns it.
 pub fn metric(metric: &Metric) -> Vec<(String, Json)> {
+    metric_fields(
+        metric,
+        (
+            "archive_policy_name",
+            Json::str(&metric.archive_policy_name),
+        ),
+        (
+            "resource_id",
+            Json::opt_str(metric.resource_id.map(|r| r.to_string())),
+        ),
+    )
+}
+
+/// The metric as `GET /v1/metric/<id>` returns it: the archive policy
+/// nested. Its resource is shown by id only, until resources are kept.
+pub fn metric_with_policy(metric: &Metric, policy: &ArchivePolicy) -> Vec<(String, Json)> {
+    let resource = metric.resource_id.map_or(Json::Null, |id| {
+        Json::object([("id", Json::str(id.to_string()))])
+    });
+    metric_fields(
+        metric,
+        ("archive_policy", Json::Object(archive_policy(policy))),
+        ("resource", resource),
+    )
+}
+
+fn metric_fields(
+    metric: &Metric,
+    archive_policy: (&str, Json),
+    resource: (&str, Json),
+) -> Vec<(String, Json)> {
     let (user, project) = metric
         .creator
         .split_once(':')
@@ -67,14 +98,8 @@ pub fn metric(metric: &Metric) -> Vec<(String, Json)> {
         ("creator".into(), Json::str(&metric.creator)),
         ("name".into(), Json::opt_str(metric.name.clone())),
         ("unit".into(), Json::opt_str(metric.unit.clone())),
-        (
-            "archive_policy_name".into(),
-            Json::str(&metric.archive_policy_name),
-        ),
-        (
-            "resource_id".into(),
-            Json::opt_str(metric.resource_id.map(|r| r.to_string())),
-        ),
+        (archive_policy.0.into(), archive_policy.1),
+        (resource.0.into(), resource.1),
         ("created_by_user_id".into(), Json::str(user)),
         ("created_by_project_id".into(), Json::str(project)),
     ]

@@ -2,6 +2,7 @@
 //! with `Args` and `run`. Clap types never leave this module; each `run`
 //! turns its arguments into engine values first.
 
+pub mod aggregates;
 pub mod archive_policy;
 pub mod archive_policy_rule;
 pub mod demo;
@@ -83,6 +84,7 @@ pub enum Command {
     Metric(metric::Args),
     /// Add measures to a metric and read its aggregates
     Measures(measures::Args),
+    Aggregates(aggregates::Args),
     /// Import measures from files
     Ingest(ingest::Args),
     /// Run the aggregation pass (Gnocchi's metricd) over waiting measures
@@ -154,6 +156,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::ArchivePolicyRule(args) => archive_policy_rule::run(args, &ctx),
         Command::Metric(args) => metric::run(args, &ctx),
         Command::Measures(args) => measures::run(args, &ctx),
+        Command::Aggregates(args) => aggregates::run(args, &ctx),
         Command::Ingest(args) => ingest::run(args, &ctx),
         Command::Process(args) => process::run(args, &ctx),
         Command::Status(args) => status::run(args, &ctx),

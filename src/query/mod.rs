@@ -1,5 +1,7 @@
-//! Reading aggregates back: what Gnocchi's measures endpoint returns.
+//! Reading aggregates back: what Gnocchi's measures endpoint returns
+//! (`measures`) and its dynamic aggregates (`aggregates`).
 
+pub mod aggregates;
 pub mod measures;
 
 pub use measures::{Measure, Measures, MeasuresQuery, get_measures};

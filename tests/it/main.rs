@@ -1,6 +1,7 @@
 //! Integration tests, linked into one binary: each module exercises one
 //! area, most of them by running the real binary on a fresh temporary store.
 
+mod aggregates;
 mod cli;
 mod common;
 mod crash;

@@ -1,12 +1,17 @@
-//! `measures show` against the real Gnocchi's answers
+//! `measures show` and `aggregates` against the real Gnocchi's answers
 //! (tests/golden-aggregates, made by its make_cases.py): every case run
-//! through the binary on a store holding the same measures.
+//! through the binary on a store holding the same measures; resource mode
+//! through the library, on references built from stand-in resources.
 
 use std::path::{Path, PathBuf};
 
 use carbonara::json::Json;
+use carbonara::query::aggregates::references::IndexedMetric;
+use carbonara::query::aggregates::{self, AggregatesQuery, Fill, Group, ResourceMetrics, output};
 use carbonara::store::{Metric, MetricStatus, Store};
+use carbonara::time::{self, Timestamp};
 use serde_json::Value;
+use uuid::Uuid;
 
 use crate::common::{TestStore, parse_python_json, policy_from_json, read_json, stderr_of};
 
@@ -185,6 +190,49 @@ fn run_cases(
 }
 
 #[test]
+fn aggregates_cases_answer_like_gnocchi() {
+    let store = golden_store();
+    let cases = read_json(&cases_dir().join("aggregates.json"));
+    let failures = run_cases(
+        &store,
+        &cases,
+        |case| {
+            let operations = match &case["operations"] {
+                Value::String(text) => {
+                    if matches!(text.trim_start().chars().next(), Some('[' | '{')) {
+                        // On the command line a leading `[` or `{` means the
+                        // JSON form: such strings are checked elsewhere.
+                        return None;
+                    }
+                    text.clone()
+                }
+                json => serde_json::to_string(json).unwrap(),
+            };
+            let mut args = vec!["aggregates".to_owned(), operations];
+            args.extend(parameter_args(
+                &case["params"],
+                &[
+                    ("start", "start"),
+                    ("stop", "stop"),
+                    ("granularity", "granularity"),
+                    ("needed_overlap", "needed-overlap"),
+                    ("fill", "fill"),
+                ],
+            ));
+            Some(args)
+        },
+        |body| body,
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ:\n{}",
+        failures.len(),
+        cases.as_array().unwrap().len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
 fn measures_cases_answer_like_gnocchi() {
     let store = golden_store();
     let cases = read_json(&cases_dir().join("measures.json"));
@@ -258,4 +306,146 @@ fn calendar_resample_floors_start_to_the_period() {
     assert_eq!(show("2015-05-17"), all);
     assert_eq!(show("2015-04-01T00:00:00"), all);
     assert_eq!(show("2015-10-01T00:00:01").lines().count(), 3);
+}
+
+fn resource_query(params: &Value) -> AggregatesQuery {
+    let parse_time = |key: &str| {
+        params
+            .get(key)
+            .and_then(Value::as_str)
+            .map(|t| time::parse_timestamp(t, Timestamp::EPOCH).unwrap())
+    };
+    AggregatesQuery {
+        start: parse_time("start"),
+        stop: parse_time("stop"),
+        granularity: params
+            .get("granularity")
+            .and_then(Value::as_str)
+            .map(|g| time::parse_timespan(g).unwrap()),
+        fill: Fill::from_parameters(
+            params
+                .get("fill")
+                .and_then(Value::as_str)
+                .map(|f| f.parse().unwrap()),
+            params
+                .get("needed_overlap")
+                .and_then(Value::as_str)
+                .map(|n| n.parse().unwrap()),
+        ),
+    }
+}
+
+#[test]
+fn resource_mode_answers_like_gnocchi() {
+    let test_store = golden_store();
+    let store = Store::open(test_store.path()).unwrap();
+    let index = store.index().unwrap();
+    let doc = read_json(&cases_dir().join("resources.json"));
+    let resources: Vec<(ResourceMetrics, &serde_json::Map<String, Value>)> = doc["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let metrics = r["metrics"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(name, source)| {
+                    let metric = index.find_metric(source.as_str().unwrap()).unwrap();
+                    let policy = index
+                        .get_archive_policy(&metric.archive_policy_name)
+                        .unwrap();
+                    (
+                        name.clone(),
+                        IndexedMetric {
+                            id: metric.id,
+                            name: metric.name,
+                            policy,
+                        },
+                    )
+                })
+                .collect();
+            let id: Uuid = r["id"].as_str().unwrap().parse().unwrap();
+            (
+                ResourceMetrics { id, metrics },
+                r["attributes"].as_object().unwrap(),
+            )
+        })
+        .collect();
+    let mut failures = Vec::new();
+    for case in doc["cases"].as_array().unwrap() {
+        let operations =
+            aggregates::parse_operations(case["operations"].as_str().unwrap()).unwrap();
+        let query = resource_query(&case["params"]);
+        let got = match case["groupby"].as_array() {
+            None => {
+                let all: Vec<ResourceMetrics> = resources.iter().map(|(r, _)| r.clone()).collect();
+                aggregates::aggregate_resources(&store, &operations, &all, &query)
+                    .map(|result| result.body(None))
+            }
+            Some(keys) => {
+                let mut keys: Vec<&str> = keys.iter().map(|k| k.as_str().unwrap()).collect();
+                keys.sort();
+                // The index lists resources sorted by the group keys, then id.
+                let mut sorted: Vec<&(ResourceMetrics, &serde_json::Map<String, Value>)> =
+                    resources.iter().collect();
+                let key_of = |attributes: &serde_json::Map<String, Value>| -> Vec<(String, Json)> {
+                    keys.iter()
+                        .map(|k| (k.to_string(), to_json(&attributes[*k])))
+                        .collect()
+                };
+                sorted.sort_by_key(|(r, a)| {
+                    (
+                        key_of(a)
+                            .iter()
+                            .map(|(_, v)| v.to_python_string())
+                            .collect::<Vec<_>>(),
+                        r.id,
+                    )
+                });
+                let mut groups: Vec<Group> = Vec::new();
+                for (resource, attributes) in sorted {
+                    let key = key_of(attributes);
+                    match groups.last_mut() {
+                        Some(group) if group.key == key => group.resources.push(resource.clone()),
+                        _ => groups.push(Group {
+                            key,
+                            resources: vec![resource.clone()],
+                        }),
+                    }
+                }
+                aggregates::aggregate_groups(&store, &operations, &groups, &query).map(|results| {
+                    let bodies: Vec<(Vec<(String, Json)>, Json)> = results
+                        .into_iter()
+                        .map(|(key, r)| (key, r.body(None)))
+                        .collect();
+                    output::grouped_body(&bodies)
+                })
+            }
+        };
+        let label = format!("{} {}", case["operations"], case["groupby"]);
+        match (got, case["status"].as_u64().unwrap()) {
+            (Ok(body), 200) => {
+                let got = parse_python_json(&body.to_python_string());
+                if got != case["body"] {
+                    failures.push(format!("{label}:\n  got  {got}\n  want {}", case["body"]));
+                }
+            }
+            (Err(e), status) if status != 200 => {
+                assert_eq!(u64::from(e.status()), status, "{label}");
+                assert_eq!(e.to_string(), expected_message(&case["error"]), "{label}");
+            }
+            (other, status) => failures.push(format!("{label}: {other:?}, wanted {status}")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn to_json(value: &Value) -> Json {
+    match value {
+        Value::String(s) => Json::str(s),
+        Value::Number(n) => Json::Float(n.as_f64().unwrap()),
+        Value::Bool(b) => Json::Bool(*b),
+        _ => Json::Null,
+    }
 }
