@@ -78,34 +78,38 @@ impl Timestamp {
             .to_string()
     }
 
-    /// Appends `to_api_string()` to `out`; `cache` keeps the date of the
-    /// previous call, so a run of timestamps of one day costs a few
-    /// divisions each.
+    /// Appends `to_api_string()` to `out`; `cache` keeps the text of the
+    /// previous call, so a run of timestamps of one day only rewrites the
+    /// time of day.
     pub fn write_api_string(self, out: &mut Vec<u8>, cache: &mut ApiDateCache) {
         let seconds = self.0.div_euclid(NANOS_PER_SECOND);
         let day = seconds.div_euclid(86_400);
         if cache.day != Some(day) {
-            let date = Timestamp(day * 86_400 * NANOS_PER_SECOND).to_datetime();
-            let text = date.format("%Y-%m-%dT").to_string();
-            cache.prefix.clear();
-            cache.prefix.extend_from_slice(text.as_bytes());
-            cache.day = Some(day);
-        }
-        out.extend_from_slice(&cache.prefix);
-        let second_of_day = seconds.rem_euclid(86_400) as u32;
-        let (hours, minutes, secs) = (
-            second_of_day / 3600,
-            second_of_day / 60 % 60,
-            second_of_day % 60,
-        );
-        for (i, field) in [hours, minutes, secs].into_iter().enumerate() {
-            if i > 0 {
-                out.push(b':');
+            let date = Timestamp(day * 86_400 * NANOS_PER_SECOND).to_api_string();
+            match <[u8; API_STRING_LEN]>::try_from(date.as_bytes()) {
+                Ok(text) => {
+                    cache.text = text;
+                    cache.day = Some(day);
+                    cache.minute_of_day = Some(0);
+                }
+                // Years of other than four digits: no shortcut.
+                Err(_) => return out.extend_from_slice(self.to_api_string().as_bytes()),
             }
-            out.push(b'0' + (field / 10) as u8);
-            out.push(b'0' + (field % 10) as u8);
         }
-        out.extend_from_slice(b"+00:00");
+        let second_of_day = seconds.rem_euclid(86_400) as u32;
+        let digits = |at: usize, text: &mut [u8; API_STRING_LEN], n: u32| {
+            text[at] = b'0' + (n / 10) as u8;
+            text[at + 1] = b'0' + (n % 10) as u8;
+        };
+        // `YYYY-MM-DDTHH:MM:SS+00:00`: the time of day is at 11, 14 and 17.
+        let minute_of_day = second_of_day / 60;
+        if cache.minute_of_day != Some(minute_of_day) {
+            digits(11, &mut cache.text, minute_of_day / 60);
+            digits(14, &mut cache.text, minute_of_day % 60);
+            cache.minute_of_day = Some(minute_of_day);
+        }
+        digits(17, &mut cache.text, second_of_day % 60);
+        out.extend_from_slice(&cache.text);
     }
 
     /// Full precision, `2024-01-01T00:00:00.000000001+00:00` (fraction only
@@ -157,12 +161,15 @@ impl Timestamp {
     }
 }
 
-/// The date part (`2024-01-01T`) of the last timestamp
-/// [`Timestamp::write_api_string`] wrote.
+/// `2024-01-01T00:00:00+00:00`.
+const API_STRING_LEN: usize = 25;
+
+/// The last timestamp [`Timestamp::write_api_string`] wrote and its day.
 #[derive(Debug, Default)]
 pub struct ApiDateCache {
     day: Option<i64>,
-    prefix: Vec<u8>,
+    minute_of_day: Option<u32>,
+    text: [u8; API_STRING_LEN],
 }
 
 /// `f64::floor` for the quotients `round_down` takes (|x| < 2⁶³), inlined:
@@ -689,6 +696,23 @@ mod tests {
             out.clear();
             t.write_api_string(&mut out, &mut cache);
             assert_eq!(String::from_utf8(out.clone()).unwrap(), t.to_api_string());
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn api_strings_written_from_a_cache_match(
+            steps in proptest::collection::vec(0i64..200_000_000_000_000, 1..50),
+        ) {
+            let mut cache = ApiDateCache::default();
+            let mut t = 1_388_577_601 * S;
+            for step in steps {
+                t += step % 3 * (step / 1_000_000_000 % 7_000 * S);
+                let timestamp = Timestamp(t);
+                let mut out = Vec::new();
+                timestamp.write_api_string(&mut out, &mut cache);
+                proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), timestamp.to_api_string());
+            }
         }
     }
 

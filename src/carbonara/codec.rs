@@ -142,15 +142,45 @@ pub fn encode_split(key: SplitKey, points: &Points) -> Vec<u8> {
 /// Decodes a split file of either format; its key comes from the file name.
 /// Empty bytes are an empty split.
 pub fn decode_split(key: SplitKey, bytes: &[u8]) -> Result<Points, Error> {
-    match bytes.first() {
-        None => Ok(Points::default()),
-        Some(&COMPRESSED_MARKER) => decode_compressed_split(key, &bytes[1..]),
-        Some(_) => decode_padded_split(key, bytes),
+    let mut points = Points::default();
+    decode_split_into(key, bytes, &mut Vec::new(), &mut points)?;
+    Ok(points)
+}
+
+/// At least the number of points a split holds, read from its header
+/// without decoding (to size the memory of a read of many splits).
+pub fn split_points_bound(bytes: &[u8]) -> usize {
+    match bytes.split_first() {
+        Some((&COMPRESSED_MARKER, framed)) => framed.first_chunk::<4>().map_or(0, |length| {
+            u32::from_le_bytes(*length) as usize / SPLIT_RECORD_SIZE
+        }),
+        _ => bytes.len() / PADDED_SLOT_SIZE,
     }
 }
 
-fn decode_compressed_split(key: SplitKey, framed: &[u8]) -> Result<Points, Error> {
-    let payload = lz4::decompress(framed)?;
+/// Decodes a split, appending its points to `out` (unchanged on error);
+/// `scratch` holds the decompressed bytes, so a reader of many splits
+/// allocates it once.
+pub fn decode_split_into(
+    key: SplitKey,
+    bytes: &[u8],
+    scratch: &mut Vec<u8>,
+    out: &mut Points,
+) -> Result<(), Error> {
+    match bytes.first() {
+        None => Ok(()),
+        Some(&COMPRESSED_MARKER) => decode_compressed_split(key, &bytes[1..], scratch, out),
+        Some(_) => decode_padded_split(key, bytes, out),
+    }
+}
+
+fn decode_compressed_split(
+    key: SplitKey,
+    framed: &[u8],
+    payload: &mut Vec<u8>,
+    out: &mut Points,
+) -> Result<(), Error> {
+    lz4::decompress_into(framed, payload)?;
     let n = payload.len() / SPLIT_RECORD_SIZE;
     let value_bytes = payload.len() - n * SPLIT_DELTA_SIZE;
     if !value_bytes.is_multiple_of(VALUE_SIZE) || value_bytes / VALUE_SIZE != n {
@@ -160,38 +190,34 @@ fn decode_compressed_split(key: SplitKey, framed: &[u8]) -> Result<Points, Error
         });
     }
     let granularity = key.granularity.nanos();
-    let mut timestamps = Vec::with_capacity(n);
+    let (deltas, values) = payload.split_at(n * SPLIT_DELTA_SIZE);
     let mut steps_total: i64 = 0;
-    for i in 0..n {
-        let at = i * SPLIT_DELTA_SIZE;
-        steps_total += i64::from(u16::from_le_bytes([payload[at], payload[at + 1]]));
-        timestamps.push(Timestamp::from_nanos(
-            key.start.nanos() + granularity * steps_total,
-        ));
-    }
-    let values = (0..n)
-        .map(|i| read_f64(&payload, n * SPLIT_DELTA_SIZE + i * VALUE_SIZE))
-        .collect();
-    Ok(Points { timestamps, values })
+    out.timestamps
+        .extend(deltas.chunks_exact(SPLIT_DELTA_SIZE).map(|d| {
+            steps_total += i64::from(u16::from_le_bytes([d[0], d[1]]));
+            Timestamp::from_nanos(key.start.nanos() + granularity * steps_total)
+        }));
+    out.values
+        .extend(values.chunks_exact(VALUE_SIZE).map(|v| read_f64(v, 0)));
+    Ok(())
 }
 
-fn decode_padded_split(key: SplitKey, bytes: &[u8]) -> Result<Points, Error> {
+fn decode_padded_split(key: SplitKey, bytes: &[u8], out: &mut Points) -> Result<(), Error> {
     if !bytes.len().is_multiple_of(PADDED_SLOT_SIZE) {
         return Err(Error::RaggedRecords {
             length: bytes.len(),
             record: PADDED_SLOT_SIZE,
         });
     }
-    let mut points = Points::default();
     for (i, slot) in bytes.chunks_exact(PADDED_SLOT_SIZE).enumerate() {
         if slot[0] != 0 {
-            points
-                .timestamps
-                .push(key.start + Span::from_nanos(key.granularity.nanos() * i as i64));
-            points.values.push(read_f64(slot, 1));
+            out.push(
+                key.start + Span::from_nanos(key.granularity.nanos() * i as i64),
+                read_f64(slot, 1),
+            );
         }
     }
-    Ok(points)
+    Ok(())
 }
 
 /// Encodes measures as an incoming file: 16-byte records, no header.

@@ -78,18 +78,18 @@ impl Points {
         }
     }
 
-    /// Adds a later series: appended when it starts after the last point
-    /// (consecutive splits), merged otherwise (`newer` values win).
-    pub fn append_or_merge(&mut self, newer: Points) {
-        match (self.last(), newer.first()) {
-            (None, _) => *self = newer,
-            (Some(last), Some(first)) if first > last => {
-                self.timestamps.extend_from_slice(&newer.timestamps);
-                self.values.extend_from_slice(&newer.values);
-            }
-            (Some(_), Some(_)) => *self = self.merged_with(&newer),
-            (Some(_), None) => {}
+    /// Orders points appended from index `from` on: nothing to do when they
+    /// start after the earlier ones (consecutive splits), else they are
+    /// merged in, their values winning.
+    pub fn merge_tail(&mut self, from: usize) {
+        if from == 0 || from >= self.len() || self.timestamps[from] > self.timestamps[from - 1] {
+            return;
         }
+        let newer = Points {
+            timestamps: self.timestamps.split_off(from),
+            values: self.values.split_off(from),
+        };
+        *self = self.merged_with(&newer);
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (Timestamp, f64)> + '_ {
@@ -175,20 +175,19 @@ mod tests {
     }
 
     #[test]
-    fn later_series_are_appended_and_overlapping_ones_merged() {
-        let mut points = series(&[(1, 1.0), (3, 3.0)]);
-        points.append_or_merge(series(&[(4, 4.0), (5, 5.0)]));
+    fn appended_tails_are_merged_when_out_of_order() {
+        let mut points = series(&[(1, 1.0), (3, 3.0), (4, 4.0), (5, 5.0)]);
+        points.merge_tail(2);
         assert_eq!(points, series(&[(1, 1.0), (3, 3.0), (4, 4.0), (5, 5.0)]));
-        points.append_or_merge(series(&[(2, 2.0), (3, 30.0)]));
+        let mut points = series(&[(1, 1.0), (3, 3.0), (4, 4.0), (5, 5.0), (2, 2.0), (3, 30.0)]);
+        points.merge_tail(4);
         assert_eq!(
             points,
             series(&[(1, 1.0), (2, 2.0), (3, 30.0), (4, 4.0), (5, 5.0)])
         );
-        points.append_or_merge(Points::default());
+        points.merge_tail(5);
+        points.merge_tail(0);
         assert_eq!(points.len(), 5);
-        let mut empty = Points::default();
-        empty.append_or_merge(series(&[(7, 7.0)]));
-        assert_eq!(empty, series(&[(7, 7.0)]));
     }
 
     proptest! {

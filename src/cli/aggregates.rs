@@ -15,7 +15,8 @@ use crate::query::aggregates::{
 use crate::store::Index;
 use crate::time::{self, Span};
 
-use super::output::{Format, MeasureBlock, MeasureTable};
+use super::measure_table::{MeasureBlock, MeasureTable};
+use super::output::Format;
 use super::{Ctx, timestamp_arg};
 
 /// Evaluate operations over the aggregates of several metrics

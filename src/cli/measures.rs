@@ -10,7 +10,7 @@ use crate::process::{self, ProcessOptions};
 use crate::query::{self, MeasuresQuery};
 use crate::time::{self, Span};
 
-use super::output::{MeasureBlock, MeasureTable};
+use super::measure_table::{MeasureBlock, MeasureTable};
 use super::{Ctx, timestamp_arg};
 
 #[derive(Debug, clap::Args)]

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod generate;
 pub mod ingest;
 pub mod init;
+pub mod measure_table;
 pub mod measures;
 pub mod metric;
 pub mod output;
@@ -121,8 +122,8 @@ impl Ctx {
     }
 
     /// Prints aggregated points on stdout in the chosen format.
-    pub fn print_measures(&self, table: &output::MeasureTable) -> Result<()> {
-        output::write_measures(&mut std::io::stdout().lock(), table, &self.output)
+    pub fn print_measures(&self, table: &measure_table::MeasureTable) -> Result<()> {
+        measure_table::write_measures(&mut std::io::stdout().lock(), table, &self.output)
     }
 
     /// A diagnostic or summary line on stderr, unless `--quiet`.

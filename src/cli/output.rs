@@ -7,11 +7,9 @@ use std::io::Write;
 use clap::ValueEnum;
 use comfy_table::{ContentArrangement, ContentLineStyle, LineStyle, Table, TableStyle};
 
-use crate::carbonara::Sampling;
 use crate::error::{Error, Result};
 use crate::json::Json;
 use crate::pyfmt;
-use crate::time::{ApiDateCache, Timestamp};
 
 /// prettytable's look: borders and a header rule, no rules between rows.
 const TABLE_STYLE: TableStyle = TableStyle::new()
@@ -70,167 +68,8 @@ impl Record {
     }
 }
 
-/// Aggregated points as rows `[labels…,] timestamp, granularity, value`:
-/// `measures show` and `aggregates`. Written without building a row per
-/// point, since a read can return millions.
-pub struct MeasureTable<'a> {
-    /// Names of the columns before `timestamp` (`group`, `name`), if any.
-    pub label_columns: Vec<&'static str>,
-    pub blocks: Vec<MeasureBlock<'a>>,
-}
-
-/// Consecutive rows sharing their labels and granularity.
-pub struct MeasureBlock<'a> {
-    /// One text per label column.
-    pub labels: Vec<String>,
-    pub granularity: Sampling,
-    pub timestamps: &'a [Timestamp],
-    pub values: &'a [f64],
-}
-
-const MEASURE_COLUMNS: [&str; 3] = ["timestamp", "granularity", "value"];
-
-impl MeasureTable<'_> {
-    fn columns(&self) -> Vec<String> {
-        self.label_columns
-            .iter()
-            .chain(MEASURE_COLUMNS.iter())
-            .map(|c| (*c).to_owned())
-            .collect()
-    }
-
-    fn granularity_json(granularity: Sampling) -> Json {
-        match granularity {
-            Sampling::Span(span) => Json::Float(span.as_secs_f64()),
-            Sampling::Calendar(unit) => Json::str(unit.letter()),
-        }
-    }
-
-    /// The rows as records, for the table format.
-    fn to_record(&self) -> Record {
-        let mut rows = Vec::new();
-        for block in &self.blocks {
-            for (t, v) in block.timestamps.iter().zip(block.values) {
-                let mut row: Vec<Json> = block.labels.iter().map(Json::str).collect();
-                row.extend([
-                    Json::str(t.to_api_string()),
-                    Self::granularity_json(block.granularity),
-                    Json::Float(*v),
-                ]);
-                rows.push(row);
-            }
-        }
-        Record::List {
-            columns: self.columns(),
-            rows,
-        }
-    }
-}
-
-/// Writes the rows of a measure table in the chosen format, in chunks.
-pub fn write_measures(
-    out: &mut impl Write,
-    table: &MeasureTable,
-    options: &OutputOptions,
-) -> Result<()> {
-    if options.format == Format::Table {
-        return write(out, &table.to_record(), options);
-    }
-    let columns = table.columns();
-    let keep = select(&columns, &options.columns)?;
-    let labels = table.label_columns.len();
-    let mut buffer: Vec<u8> = Vec::with_capacity(1 << 17);
-    let flush = |buffer: &mut Vec<u8>, out: &mut dyn Write| -> Result<()> {
-        out.write_all(buffer).map_err(Error::Output)?;
-        buffer.clear();
-        Ok(())
-    };
-    let json = options.format == Format::Json;
-    let separator = if options.format == Format::Csv {
-        b','
-    } else {
-        b' '
-    };
-    if options.format == Format::Csv {
-        let header: Vec<&str> = keep.iter().map(|&i| columns[i].as_str()).collect();
-        buffer.extend_from_slice(&csv_bytes(&header, std::iter::empty()));
-    }
-    if json {
-        buffer.push(b'[');
-    }
-    let mut dates = ApiDateCache::default();
-    let mut first_row = true;
-    for block in &table.blocks {
-        // Everything but the timestamp and the value is the same for the
-        // whole block: render it once.
-        let constant: Vec<Vec<u8>> = (0..columns.len())
-            .map(|i| {
-                let value = if i < labels {
-                    Json::str(&block.labels[i])
-                } else {
-                    MeasureTable::granularity_json(block.granularity)
-                };
-                match options.format {
-                    Format::Json => value.to_python_string().into_bytes(),
-                    Format::Csv => csv_field(&csv_text(&value)),
-                    _ => text(&value).into_bytes(),
-                }
-            })
-            .collect();
-        for (t, v) in block.timestamps.iter().zip(block.values) {
-            if json {
-                buffer.extend_from_slice(if first_row { b"\n  {" } else { b",\n  {" });
-            }
-            first_row = false;
-            for (n, &i) in keep.iter().enumerate() {
-                if json {
-                    buffer.extend_from_slice(if n == 0 { b"\n    \"" } else { b",\n    \"" });
-                    buffer.extend_from_slice(columns[i].as_bytes());
-                    buffer.extend_from_slice(b"\": ");
-                } else if n > 0 {
-                    buffer.push(separator);
-                }
-                if i == labels {
-                    if json {
-                        buffer.push(b'"');
-                    }
-                    t.write_api_string(&mut buffer, &mut dates);
-                    if json {
-                        buffer.push(b'"');
-                    }
-                } else if i == labels + 2 {
-                    if json {
-                        pyfmt::write_json_float(&mut buffer, *v);
-                    } else {
-                        pyfmt::write_float_repr(&mut buffer, *v);
-                    }
-                } else {
-                    buffer.extend_from_slice(&constant[i]);
-                }
-            }
-            buffer.extend_from_slice(if json { b"\n  }" } else { b"\n" });
-            if buffer.len() >= 1 << 16 {
-                flush(&mut buffer, out)?;
-            }
-        }
-    }
-    if json {
-        buffer.extend_from_slice(if first_row { b"]\n" } else { b"\n]\n" });
-    }
-    flush(&mut buffer, out)?;
-    out.flush().map_err(Error::Output)
-}
-
-/// One CSV field, quoted as the csv crate quotes it.
-fn csv_field(field: &str) -> Vec<u8> {
-    let mut bytes = csv_bytes(&[field, ""], std::iter::empty());
-    // Written as a two-field record so an empty field is not quoted alone.
-    bytes.truncate(bytes.len() - 2);
-    bytes
-}
-
 /// A value as text in a table, CSV or value output (Python's `str`).
-fn text(value: &Json) -> String {
+pub(super) fn text(value: &Json) -> String {
     match value {
         Json::Null => "None".to_owned(),
         Json::Bool(b) => if *b { "True" } else { "False" }.to_owned(),
@@ -256,7 +95,7 @@ fn text(value: &Json) -> String {
 }
 
 /// Indexes of the selected columns, or a usage error naming the unknown.
-fn select(available: &[String], wanted: &[String]) -> Result<Vec<usize>> {
+pub(super) fn select(available: &[String], wanted: &[String]) -> Result<Vec<usize>> {
     if wanted.is_empty() {
         return Ok((0..available.len()).collect());
     }
@@ -289,7 +128,7 @@ fn table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
     table.to_string()
 }
 
-fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Vec<u8> {
+pub(super) fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Vec<u8> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     let write_all = || -> csv::Result<()> {
         writer.write_record(header)?;
@@ -303,7 +142,7 @@ fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Vec<u8
     writer.into_inner().expect("flushed above")
 }
 
-fn csv_text(value: &Json) -> String {
+pub(super) fn csv_text(value: &Json) -> String {
     match value {
         Json::Null => String::new(),
         other => text(other),

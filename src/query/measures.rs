@@ -92,6 +92,7 @@ fn read_measures(
         Some(granularity) => vec![granularity],
         None => policy.granularities_descending(),
     };
+    let keys = archive.list_all_split_keys(metric, query.aggregation)?;
     let mut measures = Measures::default();
     for granularity in granularities {
         let aggregation = policy
@@ -101,16 +102,23 @@ fn read_measures(
                 method: query.aggregation.to_string(),
                 granularity: granularity.to_string(),
             })?;
+        let points = read_splits(
+            archive,
+            metric,
+            &aggregation,
+            &keys,
+            query.start,
+            query.stop,
+        )?;
         let block = match query.resample {
             None => (
                 Sampling::Span(granularity),
-                read_aggregation(archive, metric, &aggregation, query.start, query.stop)?,
+                cut(points, &aggregation, query.start, query.stop),
             ),
+            // Gnocchi regroups every point of the splits read, even those
+            // outside [start, stop), then cuts with `start` floored to the
+            // new period.
             Some(sampling) => {
-                // Gnocchi regroups every point of the splits read, even
-                // those outside [start, stop), then cuts with `start`
-                // floored to the new period.
-                let points = read_splits(archive, metric, &aggregation, query.start, query.stop)?;
                 let resampled = resample(&points, query.aggregation, sampling)?;
                 let start = query.start.map(|t| sampling.bucket(t));
                 (sampling, resampled.slice(start, query.stop))
@@ -121,42 +129,73 @@ fn read_measures(
     Ok(measures)
 }
 
-/// The stored points of one aggregation in `[round_down(start), stop)`.
-pub fn read_aggregation(
-    archive: &Archive,
+/// The stored points of several aggregations of one metric, each cut to
+/// `[round_down(start), stop)`: one read lock, one listing per method (as
+/// Gnocchi's `get_aggregated_measures` reads a metric).
+pub fn read_aggregations(
+    store: &Store,
     metric: Uuid,
+    aggregations: &[Aggregation],
+    start: Option<Timestamp>,
+    stop: Option<Timestamp>,
+) -> Result<Vec<Points>, Error> {
+    let _consistent = store.read_lock(metric)?;
+    let archive = store.archive();
+    let mut listings: Vec<(AggregationMethod, Vec<SplitKey>)> = Vec::new();
+    let mut series = Vec::with_capacity(aggregations.len());
+    for aggregation in aggregations {
+        let position = match listings.iter().position(|(m, _)| *m == aggregation.method) {
+            Some(position) => position,
+            None => {
+                let keys = archive.list_all_split_keys(metric, aggregation.method)?;
+                listings.push((aggregation.method, keys));
+                listings.len() - 1
+            }
+        };
+        let keys = &listings[position].1;
+        let points = read_splits(&archive, metric, aggregation, keys, start, stop)?;
+        series.push(cut(points, aggregation, start, stop));
+    }
+    Ok(series)
+}
+
+/// Keeps the points in `[round_down(start), stop)`.
+fn cut(
+    mut points: Points,
     aggregation: &Aggregation,
     start: Option<Timestamp>,
     stop: Option<Timestamp>,
-) -> Result<Points, Error> {
-    let mut points = read_splits(archive, metric, aggregation, start, stop)?;
+) -> Points {
     let start = start.map(|t| t.round_down(aggregation.granularity));
     let (first, end) = points.range(start, stop);
     points.truncate(end);
     points.drain_before(first);
-    Ok(points)
+    points
 }
 
-/// The points of the splits that may hold `[start, stop)`, cut to the
-/// aggregation's timespan from the last point read.
+/// The points of the splits (among `keys`) that may hold `[start, stop)`,
+/// cut to the aggregation's timespan from the last point read.
 fn read_splits(
     archive: &Archive,
     metric: Uuid,
     aggregation: &Aggregation,
+    keys: &[SplitKey],
     start: Option<Timestamp>,
     stop: Option<Timestamp>,
 ) -> Result<Points, Error> {
     let granularity = aggregation.granularity;
     let first_key = start.map(|t| SplitKey::of(t, granularity));
     let last_key = stop.map(|t| SplitKey::of(t, granularity));
-    let mut points = Points::default();
-    for key in archive.list_split_keys(metric, aggregation.method, granularity)? {
-        if first_key.is_some_and(|k| key < k) || last_key.is_some_and(|k| key > k) {
-            continue;
-        }
-        let split = archive.read_split(metric, aggregation.method, key)?;
-        points.append_or_merge(split);
-    }
+    let selected: Vec<SplitKey> = keys
+        .iter()
+        .copied()
+        .filter(|&key| {
+            key.granularity == granularity
+                && first_key.is_none_or(|k| key >= k)
+                && last_key.is_none_or(|k| key <= k)
+        })
+        .collect();
+    let mut points = archive.read_splits(metric, aggregation.method, &selected)?;
     if let (Some(timespan), Some(last)) = (aggregation.timespan, points.last()) {
         // Relative to the last point read, as Gnocchi truncates.
         points.drain_before(points.position_after(last - timespan));

@@ -3,11 +3,8 @@
 //! reference, missing cells NaN or the fill value; then the fill modes, or
 //! the overlap check when there is no fill.
 
-use rayon::prelude::*;
-
 use super::operation::MetricRef;
-use super::references::Reference;
-use super::{AggregatesQuery, Error, Fill, SeriesSource};
+use super::{AggregatesQuery, Error, Fill};
 use crate::carbonara::Points;
 use crate::json::Json;
 use crate::time::{Span, Timestamp};
@@ -24,25 +21,6 @@ pub struct Grid {
 }
 
 impl Grid {
-    /// Reads every reference's series at `granularity` (in parallel) and
-    /// aligns them.
-    pub fn read(
-        source: &impl SeriesSource,
-        references: &[Reference],
-        granularity: Span,
-        query: &AggregatesQuery,
-    ) -> Result<Grid, Error> {
-        let series = references
-            .par_iter()
-            .map(|reference| match reference.aggregation(granularity) {
-                Some(aggregation) => source.read(reference, &aggregation, query.start, query.stop),
-                None => Ok(Points::default()),
-            })
-            .collect::<Result<Vec<Points>, Error>>()?;
-        let lookup_keys = references.iter().map(|r| r.lookup_key.clone()).collect();
-        Grid::align(granularity, &series, lookup_keys, query)
-    }
-
     /// Aligns series on the union of their timestamps and applies the fill
     /// mode, or the overlap rule.
     pub fn align(

@@ -27,6 +27,8 @@ pub mod validate;
 use std::fmt;
 use std::str::FromStr;
 
+use rayon::prelude::*;
+
 use crate::carbonara::Points;
 use crate::json::Json;
 use crate::policy::Aggregation;
@@ -275,33 +277,30 @@ pub fn parse_operations(text: &str) -> Result<Operation, Error> {
 
 /// Where the aggregates of the references are read from.
 pub trait SeriesSource: Sync {
-    /// The stored points of one reference's aggregation, cut to
-    /// `[round_down(start), stop)` (spec/processing.md §6); empty when the
-    /// metric has no data.
+    /// The stored points of some aggregations of one reference's metric,
+    /// each cut to `[round_down(start), stop)` (spec/processing.md §6);
+    /// empty when the metric has no data.
     fn read(
         &self,
         reference: &Reference,
-        aggregation: &Aggregation,
+        aggregations: &[Aggregation],
         start: Option<Timestamp>,
         stop: Option<Timestamp>,
-    ) -> Result<Points, Error>;
+    ) -> Result<Vec<Points>, Error>;
 }
 
 impl SeriesSource for Store {
     fn read(
         &self,
         reference: &Reference,
-        aggregation: &Aggregation,
+        aggregations: &[Aggregation],
         start: Option<Timestamp>,
         stop: Option<Timestamp>,
-    ) -> Result<Points, Error> {
-        let _consistent = self
-            .read_lock(reference.metric)
-            .map_err(super::Error::from)?;
-        Ok(super::measures::read_aggregation(
-            &self.archive(),
+    ) -> Result<Vec<Points>, Error> {
+        Ok(super::measures::read_aggregations(
+            self,
             reference.metric,
-            aggregation,
+            aggregations,
             start,
             stop,
         )?)
@@ -318,9 +317,29 @@ pub fn aggregate(
     query: &AggregatesQuery,
 ) -> Result<AggregatesResult, Error> {
     let granularities = references::granularities(references, query.granularity)?;
+    // Every reference at every granularity, the references in parallel.
+    let mut series = references
+        .par_iter()
+        .map(|reference| {
+            let aggregations: Vec<Aggregation> = granularities
+                .iter()
+                .map(|&g| {
+                    reference
+                        .aggregation(g)
+                        .expect("granularities() checked every reference stores them")
+                })
+                .collect();
+            source.read(reference, &aggregations, query.start, query.stop)
+        })
+        .collect::<Result<Vec<Vec<Points>>, Error>>()?;
+    let lookup_keys: Vec<MetricRef> = references.iter().map(|r| r.lookup_key.clone()).collect();
     let mut results = Vec::with_capacity(granularities.len());
-    for granularity in granularities {
-        let grid = grid::Grid::read(source, references, granularity, query)?;
+    for (i, &granularity) in granularities.iter().enumerate() {
+        let columns: Vec<Points> = series
+            .iter_mut()
+            .map(|s| std::mem::take(&mut s[i]))
+            .collect();
+        let grid = grid::Grid::align(granularity, &columns, lookup_keys.clone(), query)?;
         results.push((granularity, eval::evaluate(operations, grid)?));
     }
     output::shape(references, results, query.fill)
