@@ -105,20 +105,10 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             resample,
             refresh,
         } => {
+            // The arguments are checked before anything is read or
+            // processed, in Gnocchi's order.
             if resample.is_some() && granularity.is_none() {
-                // Checked before anything is read or processed, as Gnocchi does.
                 return Err(query::Error::ResampleNeedsGranularity.into());
-            }
-            let metric = index.find_metric(&metric)?;
-            if refresh {
-                let options = ProcessOptions {
-                    metrics: Some(vec![metric.id]),
-                    ..ProcessOptions::default()
-                };
-                let report = process::run_pass(&store, &index, &options)?;
-                if let Some(failure) = report.failures.into_iter().next() {
-                    return Err(failure.into());
-                }
             }
             let query = MeasuresQuery {
                 aggregation,
@@ -131,6 +121,17 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                     .transpose()?,
                 resample,
             };
+            let metric = index.find_metric(&metric)?;
+            if refresh {
+                let options = ProcessOptions {
+                    metrics: Some(vec![metric.id]),
+                    ..ProcessOptions::default()
+                };
+                let report = process::run_pass(&store, &index, &options)?;
+                if let Some(failure) = report.failures.into_iter().next() {
+                    return Err(failure.into());
+                }
+            }
             let policy = index.get_archive_policy(&metric.archive_policy_name)?;
             let measures = query::get_measures(&store, metric.id, &policy, &query)?;
             ctx.print_measures(&MeasureTable {
