@@ -83,20 +83,22 @@ impl Timestamp {
     /// time of day.
     pub fn write_api_string(self, out: &mut Vec<u8>, cache: &mut ApiDateCache) {
         let seconds = self.0.div_euclid(NANOS_PER_SECOND);
-        let day = seconds.div_euclid(86_400);
-        if cache.day != Some(day) {
-            let date = Timestamp(day * 86_400 * NANOS_PER_SECOND).to_api_string();
+        let mut second_of_day = seconds.wrapping_sub(cache.day_start);
+        if cache.minute_of_day.is_none() || !(0..86_400).contains(&second_of_day) {
+            let day_start = seconds - seconds.rem_euclid(86_400);
+            let date = Timestamp(day_start * NANOS_PER_SECOND).to_api_string();
             match <[u8; API_STRING_LEN]>::try_from(date.as_bytes()) {
                 Ok(text) => {
                     cache.text = text;
-                    cache.day = Some(day);
+                    cache.day_start = day_start;
                     cache.minute_of_day = Some(0);
+                    second_of_day = seconds - day_start;
                 }
                 // Years of other than four digits: no shortcut.
                 Err(_) => return out.extend_from_slice(self.to_api_string().as_bytes()),
             }
         }
-        let second_of_day = seconds.rem_euclid(86_400) as u32;
+        let second_of_day = second_of_day as u32;
         let digits = |at: usize, text: &mut [u8; API_STRING_LEN], n: u32| {
             text[at] = b'0' + (n / 10) as u8;
             text[at + 1] = b'0' + (n % 10) as u8;
@@ -108,7 +110,7 @@ impl Timestamp {
             digits(14, &mut cache.text, minute_of_day % 60);
             cache.minute_of_day = Some(minute_of_day);
         }
-        digits(17, &mut cache.text, second_of_day % 60);
+        digits(17, &mut cache.text, second_of_day - minute_of_day * 60);
         out.extend_from_slice(&cache.text);
     }
 
@@ -167,7 +169,9 @@ const API_STRING_LEN: usize = 25;
 /// The last timestamp [`Timestamp::write_api_string`] wrote and its day.
 #[derive(Debug, Default)]
 pub struct ApiDateCache {
-    day: Option<i64>,
+    /// Epoch seconds of the cached day's midnight.
+    day_start: i64,
+    /// `None` until a day is cached.
     minute_of_day: Option<u32>,
     text: [u8; API_STRING_LEN],
 }

@@ -16,9 +16,12 @@ use crate::pyfmt;
 use crate::time::{ApiDateCache, Timestamp};
 
 /// Rows formatted by one task.
-const CHUNK_ROWS: usize = 1 << 15;
-/// Chunks formatted before they are written, bounding the memory held.
-const CHUNKS_AT_ONCE: usize = 8;
+const CHUNK_ROWS: usize = 1 << 14;
+/// Chunks formatted before they are written: enough for every core, few
+/// enough that their buffers stay small (fresh memory costs page faults).
+const CHUNKS_AT_ONCE: usize = 4;
+/// Bytes a row takes at most in most tables (a longer row grows its buffer).
+const ROW_BYTES: usize = 64;
 
 pub struct MeasureTable<'a> {
     /// Names of the columns before `timestamp` (`group`, `name`), if any.
@@ -199,6 +202,7 @@ pub fn write_measures(
                 .enumerate()
                 .for_each(|(i, (buffer, (timestamps, values)))| {
                     buffer.clear();
+                    buffer.reserve(timestamps.len() * ROW_BYTES);
                     let first_chunk = first && window_index == 0 && i == 0;
                     format.write_rows(timestamps, values, first_chunk, buffer);
                 });
