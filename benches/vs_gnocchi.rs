@@ -15,7 +15,7 @@ use carbonara::ingest::{self, csv};
 use carbonara::policy::ArchivePolicy;
 use carbonara::process::{self, ProcessOptions};
 use carbonara::query::measures::read_aggregations;
-use carbonara::store::{Metric, MetricStatus, Store};
+use carbonara::store::{Metric, MetricFilter, MetricStatus, Page, Store};
 use carbonara::time::Timestamp;
 
 #[global_allocator]
@@ -46,8 +46,9 @@ fn main() {
     );
     let (mut process_time, mut points) = (Duration::ZERO, 0u64);
     for path in &batches {
-        let batch =
-            csv::read(std::fs::File::open(path).expect("batch"), path, &options).expect("csv");
+        let mut batch = ingest::MeasureBatch::default();
+        let file = std::fs::File::open(path).expect("batch");
+        csv::read(file, path, &options, &mut batch).expect("csv");
         for name in batch.measures.keys() {
             if index.find_metric(name).is_err() {
                 index
@@ -87,7 +88,9 @@ fn main() {
 /// metric like Gnocchi's read-back: the time and the number of points.
 fn read_back(store: &Store, index: &carbonara::store::Index, policy: &str) -> (Duration, usize) {
     let policy = index.get_archive_policy(policy).expect("policy");
-    let metrics = index.list_metrics().expect("metrics");
+    let metrics = index
+        .list_metrics(&MetricFilter::default(), &Page::default())
+        .expect("metrics");
     let aggregations = policy.aggregations();
     let started = Instant::now();
     let mut points = 0;

@@ -28,17 +28,29 @@ _carbonara() {
             carbonara,demo)
                 cmd="carbonara__subcmd__demo"
                 ;;
+            carbonara,dump)
+                cmd="carbonara__subcmd__dump"
+                ;;
             carbonara,generate)
                 cmd="carbonara__subcmd__generate"
                 ;;
             carbonara,help)
                 cmd="carbonara__subcmd__help"
                 ;;
+            carbonara,import-gnocchi)
+                cmd="carbonara__subcmd__import__subcmd__gnocchi"
+                ;;
+            carbonara,info)
+                cmd="carbonara__subcmd__info"
+                ;;
             carbonara,ingest)
                 cmd="carbonara__subcmd__ingest"
                 ;;
             carbonara,init)
                 cmd="carbonara__subcmd__init"
+                ;;
+            carbonara,janitor)
+                cmd="carbonara__subcmd__janitor"
                 ;;
             carbonara,measures)
                 cmd="carbonara__subcmd__measures"
@@ -49,14 +61,35 @@ _carbonara() {
             carbonara,process)
                 cmd="carbonara__subcmd__process"
                 ;;
+            carbonara,resource)
+                cmd="carbonara__subcmd__resource"
+                ;;
+            carbonara,resource-type)
+                cmd="carbonara__subcmd__resource__subcmd__type"
+                ;;
+            carbonara,sacks)
+                cmd="carbonara__subcmd__sacks"
+                ;;
+            carbonara,serve)
+                cmd="carbonara__subcmd__serve"
+                ;;
             carbonara,status)
                 cmd="carbonara__subcmd__status"
+                ;;
+            carbonara,upgrade)
+                cmd="carbonara__subcmd__upgrade"
+                ;;
+            carbonara,verify)
+                cmd="carbonara__subcmd__verify"
                 ;;
             carbonara__subcmd__archive__subcmd__policy,create)
                 cmd="carbonara__subcmd__archive__subcmd__policy__subcmd__create"
                 ;;
             carbonara__subcmd__archive__subcmd__policy,delete)
                 cmd="carbonara__subcmd__archive__subcmd__policy__subcmd__delete"
+                ;;
+            carbonara__subcmd__archive__subcmd__policy,estimate)
+                cmd="carbonara__subcmd__archive__subcmd__policy__subcmd__estimate"
                 ;;
             carbonara__subcmd__archive__subcmd__policy,help)
                 cmd="carbonara__subcmd__archive__subcmd__policy__subcmd__help"
@@ -75,6 +108,9 @@ _carbonara() {
                 ;;
             carbonara__subcmd__archive__subcmd__policy__subcmd__help,delete)
                 cmd="carbonara__subcmd__archive__subcmd__policy__subcmd__help__subcmd__delete"
+                ;;
+            carbonara__subcmd__archive__subcmd__policy__subcmd__help,estimate)
+                cmd="carbonara__subcmd__archive__subcmd__policy__subcmd__help__subcmd__estimate"
                 ;;
             carbonara__subcmd__archive__subcmd__policy__subcmd__help,help)
                 cmd="carbonara__subcmd__archive__subcmd__policy__subcmd__help__subcmd__help"
@@ -130,17 +166,29 @@ _carbonara() {
             carbonara__subcmd__help,demo)
                 cmd="carbonara__subcmd__help__subcmd__demo"
                 ;;
+            carbonara__subcmd__help,dump)
+                cmd="carbonara__subcmd__help__subcmd__dump"
+                ;;
             carbonara__subcmd__help,generate)
                 cmd="carbonara__subcmd__help__subcmd__generate"
                 ;;
             carbonara__subcmd__help,help)
                 cmd="carbonara__subcmd__help__subcmd__help"
                 ;;
+            carbonara__subcmd__help,import-gnocchi)
+                cmd="carbonara__subcmd__help__subcmd__import__subcmd__gnocchi"
+                ;;
+            carbonara__subcmd__help,info)
+                cmd="carbonara__subcmd__help__subcmd__info"
+                ;;
             carbonara__subcmd__help,ingest)
                 cmd="carbonara__subcmd__help__subcmd__ingest"
                 ;;
             carbonara__subcmd__help,init)
                 cmd="carbonara__subcmd__help__subcmd__init"
+                ;;
+            carbonara__subcmd__help,janitor)
+                cmd="carbonara__subcmd__help__subcmd__janitor"
                 ;;
             carbonara__subcmd__help,measures)
                 cmd="carbonara__subcmd__help__subcmd__measures"
@@ -151,14 +199,35 @@ _carbonara() {
             carbonara__subcmd__help,process)
                 cmd="carbonara__subcmd__help__subcmd__process"
                 ;;
+            carbonara__subcmd__help,resource)
+                cmd="carbonara__subcmd__help__subcmd__resource"
+                ;;
+            carbonara__subcmd__help,resource-type)
+                cmd="carbonara__subcmd__help__subcmd__resource__subcmd__type"
+                ;;
+            carbonara__subcmd__help,sacks)
+                cmd="carbonara__subcmd__help__subcmd__sacks"
+                ;;
+            carbonara__subcmd__help,serve)
+                cmd="carbonara__subcmd__help__subcmd__serve"
+                ;;
             carbonara__subcmd__help,status)
                 cmd="carbonara__subcmd__help__subcmd__status"
+                ;;
+            carbonara__subcmd__help,upgrade)
+                cmd="carbonara__subcmd__help__subcmd__upgrade"
+                ;;
+            carbonara__subcmd__help,verify)
+                cmd="carbonara__subcmd__help__subcmd__verify"
                 ;;
             carbonara__subcmd__help__subcmd__archive__subcmd__policy,create)
                 cmd="carbonara__subcmd__help__subcmd__archive__subcmd__policy__subcmd__create"
                 ;;
             carbonara__subcmd__help__subcmd__archive__subcmd__policy,delete)
                 cmd="carbonara__subcmd__help__subcmd__archive__subcmd__policy__subcmd__delete"
+                ;;
+            carbonara__subcmd__help__subcmd__archive__subcmd__policy,estimate)
+                cmd="carbonara__subcmd__help__subcmd__archive__subcmd__policy__subcmd__estimate"
                 ;;
             carbonara__subcmd__help__subcmd__archive__subcmd__policy,list)
                 cmd="carbonara__subcmd__help__subcmd__archive__subcmd__policy__subcmd__list"
@@ -181,8 +250,20 @@ _carbonara() {
             carbonara__subcmd__help__subcmd__archive__subcmd__policy__subcmd__rule,show)
                 cmd="carbonara__subcmd__help__subcmd__archive__subcmd__policy__subcmd__rule__subcmd__show"
                 ;;
+            carbonara__subcmd__help__subcmd__ingest,batch)
+                cmd="carbonara__subcmd__help__subcmd__ingest__subcmd__batch"
+                ;;
+            carbonara__subcmd__help__subcmd__ingest,ceilometer)
+                cmd="carbonara__subcmd__help__subcmd__ingest__subcmd__ceilometer"
+                ;;
             carbonara__subcmd__help__subcmd__ingest,csv)
                 cmd="carbonara__subcmd__help__subcmd__ingest__subcmd__csv"
+                ;;
+            carbonara__subcmd__help__subcmd__ingest,influx)
+                cmd="carbonara__subcmd__help__subcmd__ingest__subcmd__influx"
+                ;;
+            carbonara__subcmd__help__subcmd__ingest,statsd)
+                cmd="carbonara__subcmd__help__subcmd__ingest__subcmd__statsd"
                 ;;
             carbonara__subcmd__help__subcmd__measures,add)
                 cmd="carbonara__subcmd__help__subcmd__measures__subcmd__add"
@@ -199,8 +280,59 @@ _carbonara() {
             carbonara__subcmd__help__subcmd__metric,list)
                 cmd="carbonara__subcmd__help__subcmd__metric__subcmd__list"
                 ;;
+            carbonara__subcmd__help__subcmd__metric,search)
+                cmd="carbonara__subcmd__help__subcmd__metric__subcmd__search"
+                ;;
             carbonara__subcmd__help__subcmd__metric,show)
                 cmd="carbonara__subcmd__help__subcmd__metric__subcmd__show"
+                ;;
+            carbonara__subcmd__help__subcmd__resource,batch)
+                cmd="carbonara__subcmd__help__subcmd__resource__subcmd__batch"
+                ;;
+            carbonara__subcmd__help__subcmd__resource,create)
+                cmd="carbonara__subcmd__help__subcmd__resource__subcmd__create"
+                ;;
+            carbonara__subcmd__help__subcmd__resource,delete)
+                cmd="carbonara__subcmd__help__subcmd__resource__subcmd__delete"
+                ;;
+            carbonara__subcmd__help__subcmd__resource,history)
+                cmd="carbonara__subcmd__help__subcmd__resource__subcmd__history"
+                ;;
+            carbonara__subcmd__help__subcmd__resource,list)
+                cmd="carbonara__subcmd__help__subcmd__resource__subcmd__list"
+                ;;
+            carbonara__subcmd__help__subcmd__resource,search)
+                cmd="carbonara__subcmd__help__subcmd__resource__subcmd__search"
+                ;;
+            carbonara__subcmd__help__subcmd__resource,show)
+                cmd="carbonara__subcmd__help__subcmd__resource__subcmd__show"
+                ;;
+            carbonara__subcmd__help__subcmd__resource,update)
+                cmd="carbonara__subcmd__help__subcmd__resource__subcmd__update"
+                ;;
+            carbonara__subcmd__help__subcmd__resource__subcmd__batch,delete)
+                cmd="carbonara__subcmd__help__subcmd__resource__subcmd__batch__subcmd__delete"
+                ;;
+            carbonara__subcmd__help__subcmd__resource__subcmd__type,create)
+                cmd="carbonara__subcmd__help__subcmd__resource__subcmd__type__subcmd__create"
+                ;;
+            carbonara__subcmd__help__subcmd__resource__subcmd__type,delete)
+                cmd="carbonara__subcmd__help__subcmd__resource__subcmd__type__subcmd__delete"
+                ;;
+            carbonara__subcmd__help__subcmd__resource__subcmd__type,list)
+                cmd="carbonara__subcmd__help__subcmd__resource__subcmd__type__subcmd__list"
+                ;;
+            carbonara__subcmd__help__subcmd__resource__subcmd__type,show)
+                cmd="carbonara__subcmd__help__subcmd__resource__subcmd__type__subcmd__show"
+                ;;
+            carbonara__subcmd__help__subcmd__resource__subcmd__type,update)
+                cmd="carbonara__subcmd__help__subcmd__resource__subcmd__type__subcmd__update"
+                ;;
+            carbonara__subcmd__ingest,batch)
+                cmd="carbonara__subcmd__ingest__subcmd__batch"
+                ;;
+            carbonara__subcmd__ingest,ceilometer)
+                cmd="carbonara__subcmd__ingest__subcmd__ceilometer"
                 ;;
             carbonara__subcmd__ingest,csv)
                 cmd="carbonara__subcmd__ingest__subcmd__csv"
@@ -208,11 +340,29 @@ _carbonara() {
             carbonara__subcmd__ingest,help)
                 cmd="carbonara__subcmd__ingest__subcmd__help"
                 ;;
+            carbonara__subcmd__ingest,influx)
+                cmd="carbonara__subcmd__ingest__subcmd__influx"
+                ;;
+            carbonara__subcmd__ingest,statsd)
+                cmd="carbonara__subcmd__ingest__subcmd__statsd"
+                ;;
+            carbonara__subcmd__ingest__subcmd__help,batch)
+                cmd="carbonara__subcmd__ingest__subcmd__help__subcmd__batch"
+                ;;
+            carbonara__subcmd__ingest__subcmd__help,ceilometer)
+                cmd="carbonara__subcmd__ingest__subcmd__help__subcmd__ceilometer"
+                ;;
             carbonara__subcmd__ingest__subcmd__help,csv)
                 cmd="carbonara__subcmd__ingest__subcmd__help__subcmd__csv"
                 ;;
             carbonara__subcmd__ingest__subcmd__help,help)
                 cmd="carbonara__subcmd__ingest__subcmd__help__subcmd__help"
+                ;;
+            carbonara__subcmd__ingest__subcmd__help,influx)
+                cmd="carbonara__subcmd__ingest__subcmd__help__subcmd__influx"
+                ;;
+            carbonara__subcmd__ingest__subcmd__help,statsd)
+                cmd="carbonara__subcmd__ingest__subcmd__help__subcmd__statsd"
                 ;;
             carbonara__subcmd__measures,add)
                 cmd="carbonara__subcmd__measures__subcmd__add"
@@ -244,6 +394,9 @@ _carbonara() {
             carbonara__subcmd__metric,list)
                 cmd="carbonara__subcmd__metric__subcmd__list"
                 ;;
+            carbonara__subcmd__metric,search)
+                cmd="carbonara__subcmd__metric__subcmd__search"
+                ;;
             carbonara__subcmd__metric,show)
                 cmd="carbonara__subcmd__metric__subcmd__show"
                 ;;
@@ -259,8 +412,116 @@ _carbonara() {
             carbonara__subcmd__metric__subcmd__help,list)
                 cmd="carbonara__subcmd__metric__subcmd__help__subcmd__list"
                 ;;
+            carbonara__subcmd__metric__subcmd__help,search)
+                cmd="carbonara__subcmd__metric__subcmd__help__subcmd__search"
+                ;;
             carbonara__subcmd__metric__subcmd__help,show)
                 cmd="carbonara__subcmd__metric__subcmd__help__subcmd__show"
+                ;;
+            carbonara__subcmd__resource,batch)
+                cmd="carbonara__subcmd__resource__subcmd__batch"
+                ;;
+            carbonara__subcmd__resource,create)
+                cmd="carbonara__subcmd__resource__subcmd__create"
+                ;;
+            carbonara__subcmd__resource,delete)
+                cmd="carbonara__subcmd__resource__subcmd__delete"
+                ;;
+            carbonara__subcmd__resource,help)
+                cmd="carbonara__subcmd__resource__subcmd__help"
+                ;;
+            carbonara__subcmd__resource,history)
+                cmd="carbonara__subcmd__resource__subcmd__history"
+                ;;
+            carbonara__subcmd__resource,list)
+                cmd="carbonara__subcmd__resource__subcmd__list"
+                ;;
+            carbonara__subcmd__resource,search)
+                cmd="carbonara__subcmd__resource__subcmd__search"
+                ;;
+            carbonara__subcmd__resource,show)
+                cmd="carbonara__subcmd__resource__subcmd__show"
+                ;;
+            carbonara__subcmd__resource,update)
+                cmd="carbonara__subcmd__resource__subcmd__update"
+                ;;
+            carbonara__subcmd__resource__subcmd__batch,delete)
+                cmd="carbonara__subcmd__resource__subcmd__batch__subcmd__delete"
+                ;;
+            carbonara__subcmd__resource__subcmd__batch,help)
+                cmd="carbonara__subcmd__resource__subcmd__batch__subcmd__help"
+                ;;
+            carbonara__subcmd__resource__subcmd__batch__subcmd__help,delete)
+                cmd="carbonara__subcmd__resource__subcmd__batch__subcmd__help__subcmd__delete"
+                ;;
+            carbonara__subcmd__resource__subcmd__batch__subcmd__help,help)
+                cmd="carbonara__subcmd__resource__subcmd__batch__subcmd__help__subcmd__help"
+                ;;
+            carbonara__subcmd__resource__subcmd__help,batch)
+                cmd="carbonara__subcmd__resource__subcmd__help__subcmd__batch"
+                ;;
+            carbonara__subcmd__resource__subcmd__help,create)
+                cmd="carbonara__subcmd__resource__subcmd__help__subcmd__create"
+                ;;
+            carbonara__subcmd__resource__subcmd__help,delete)
+                cmd="carbonara__subcmd__resource__subcmd__help__subcmd__delete"
+                ;;
+            carbonara__subcmd__resource__subcmd__help,help)
+                cmd="carbonara__subcmd__resource__subcmd__help__subcmd__help"
+                ;;
+            carbonara__subcmd__resource__subcmd__help,history)
+                cmd="carbonara__subcmd__resource__subcmd__help__subcmd__history"
+                ;;
+            carbonara__subcmd__resource__subcmd__help,list)
+                cmd="carbonara__subcmd__resource__subcmd__help__subcmd__list"
+                ;;
+            carbonara__subcmd__resource__subcmd__help,search)
+                cmd="carbonara__subcmd__resource__subcmd__help__subcmd__search"
+                ;;
+            carbonara__subcmd__resource__subcmd__help,show)
+                cmd="carbonara__subcmd__resource__subcmd__help__subcmd__show"
+                ;;
+            carbonara__subcmd__resource__subcmd__help,update)
+                cmd="carbonara__subcmd__resource__subcmd__help__subcmd__update"
+                ;;
+            carbonara__subcmd__resource__subcmd__help__subcmd__batch,delete)
+                cmd="carbonara__subcmd__resource__subcmd__help__subcmd__batch__subcmd__delete"
+                ;;
+            carbonara__subcmd__resource__subcmd__type,create)
+                cmd="carbonara__subcmd__resource__subcmd__type__subcmd__create"
+                ;;
+            carbonara__subcmd__resource__subcmd__type,delete)
+                cmd="carbonara__subcmd__resource__subcmd__type__subcmd__delete"
+                ;;
+            carbonara__subcmd__resource__subcmd__type,help)
+                cmd="carbonara__subcmd__resource__subcmd__type__subcmd__help"
+                ;;
+            carbonara__subcmd__resource__subcmd__type,list)
+                cmd="carbonara__subcmd__resource__subcmd__type__subcmd__list"
+                ;;
+            carbonara__subcmd__resource__subcmd__type,show)
+                cmd="carbonara__subcmd__resource__subcmd__type__subcmd__show"
+                ;;
+            carbonara__subcmd__resource__subcmd__type,update)
+                cmd="carbonara__subcmd__resource__subcmd__type__subcmd__update"
+                ;;
+            carbonara__subcmd__resource__subcmd__type__subcmd__help,create)
+                cmd="carbonara__subcmd__resource__subcmd__type__subcmd__help__subcmd__create"
+                ;;
+            carbonara__subcmd__resource__subcmd__type__subcmd__help,delete)
+                cmd="carbonara__subcmd__resource__subcmd__type__subcmd__help__subcmd__delete"
+                ;;
+            carbonara__subcmd__resource__subcmd__type__subcmd__help,help)
+                cmd="carbonara__subcmd__resource__subcmd__type__subcmd__help__subcmd__help"
+                ;;
+            carbonara__subcmd__resource__subcmd__type__subcmd__help,list)
+                cmd="carbonara__subcmd__resource__subcmd__type__subcmd__help__subcmd__list"
+                ;;
+            carbonara__subcmd__resource__subcmd__type__subcmd__help,show)
+                cmd="carbonara__subcmd__resource__subcmd__type__subcmd__help__subcmd__show"
+                ;;
+            carbonara__subcmd__resource__subcmd__type__subcmd__help,update)
+                cmd="carbonara__subcmd__resource__subcmd__type__subcmd__help__subcmd__update"
                 ;;
             *)
                 ;;
@@ -269,7 +530,7 @@ _carbonara() {
 
     case "${cmd}" in
         carbonara)
-            opts="-f -c -q -h -V --store --format --column --quiet --help --version init demo archive-policy archive-policy-rule metric measures aggregates ingest process status generate help"
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version init demo archive-policy archive-policy-rule metric resource-type resource measures aggregates ingest process status dump janitor verify info sacks upgrade import-gnocchi serve generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -280,11 +541,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -292,6 +553,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -303,7 +568,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__aggregates)
-            opts="-f -c -q -h -V --start --stop --granularity --needed-overlap --fill --details --store --format --column --quiet --help --version"
+            opts="-f -c -q -h -V --start --stop --granularity --needed-overlap --fill --details --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -334,11 +599,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -346,6 +611,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -357,7 +626,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy)
-            opts="-f -c -q -h -V --store --format --column --quiet --help --version create list show update delete help"
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version create list show update delete estimate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -368,11 +637,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -380,6 +649,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -391,7 +664,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__rule)
-            opts="-f -c -q -h -V --store --format --column --quiet --help --version create list show delete help"
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version create list show delete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -402,11 +675,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -414,6 +687,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -425,7 +702,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__rule__subcmd__create)
-            opts="-a -m -f -c -q -h -V --archive-policy-name --metric-pattern --store --format --column --quiet --help --version"
+            opts="-a -m -f -c -q -h -V --archive-policy-name --metric-pattern --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -452,11 +729,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -464,6 +741,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -475,7 +756,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__rule__subcmd__delete)
-            opts="-f -c -q -h -V --store --format --column --quiet --help --version"
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -486,11 +767,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -498,6 +779,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -593,7 +878,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__rule__subcmd__list)
-            opts="-f -c -q -h -V --store --format --column --quiet --help --version"
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -604,11 +889,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -616,6 +901,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -627,7 +916,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__rule__subcmd__show)
-            opts="-f -c -q -h -V --store --format --column --quiet --help --version"
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -638,11 +927,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -650,6 +939,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -661,7 +954,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__create)
-            opts="-d -b -m -f -c -q -h -V --definition --back-window --aggregation-method --store --format --column --quiet --help --version"
+            opts="-d -b -m -f -c -q -h -V --definition --back-window --aggregation-method --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -696,11 +989,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -708,6 +1001,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -719,7 +1016,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__delete)
-            opts="-f -c -q -h -V --store --format --column --quiet --help --version"
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -730,11 +1027,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -742,6 +1039,76 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__archive__subcmd__policy__subcmd__estimate)
+            opts="-d -b -m -f -c -q -h -V --definition --back-window --aggregation-method --interval --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --definition)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --back-window)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -b)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --aggregation-method)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -753,7 +1120,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__help)
-            opts="create list show update delete help"
+            opts="create list show update delete estimate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -781,6 +1148,20 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__help__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__archive__subcmd__policy__subcmd__help__subcmd__estimate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -851,7 +1232,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__list)
-            opts="-f -c -q -h -V --store --format --column --quiet --help --version"
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -862,11 +1243,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -874,6 +1255,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -885,7 +1270,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__show)
-            opts="-f -c -q -h -V --store --format --column --quiet --help --version"
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -896,11 +1281,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -908,6 +1293,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -919,7 +1308,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__update)
-            opts="-d -b -f -c -q -h -V --definition --back-window --store --format --column --quiet --help --version"
+            opts="-d -b -f -c -q -h -V --definition --back-window --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -946,11 +1335,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -958,6 +1347,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -969,7 +1362,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__demo)
-            opts="-f -c -q -h -V --keep --store --format --column --quiet --help --version"
+            opts="-f -c -q -h -V --keep --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -984,11 +1377,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -996,6 +1389,56 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__dump)
+            opts="-f -c -q -h -V --summary --start --stop --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --start)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stop)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1007,7 +1450,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__generate)
-            opts="-f -c -q -h -V --out --store --format --column --quiet --help --version"
+            opts="-f -c -q -h -V --out --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1022,11 +1465,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -1034,6 +1477,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1045,7 +1492,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help)
-            opts="init demo archive-policy archive-policy-rule metric measures aggregates ingest process status generate help"
+            opts="init demo archive-policy archive-policy-rule metric resource-type resource measures aggregates ingest process status dump janitor verify info sacks upgrade import-gnocchi serve generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1073,7 +1520,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help__subcmd__archive__subcmd__policy)
-            opts="create list show update delete"
+            opts="create list show update delete estimate"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1184,6 +1631,20 @@ _carbonara() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        carbonara__subcmd__help__subcmd__archive__subcmd__policy__subcmd__estimate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         carbonara__subcmd__help__subcmd__archive__subcmd__policy__subcmd__list)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1240,6 +1701,20 @@ _carbonara() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        carbonara__subcmd__help__subcmd__dump)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         carbonara__subcmd__help__subcmd__generate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1268,9 +1743,65 @@ _carbonara() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        carbonara__subcmd__help__subcmd__ingest)
-            opts="csv"
+        carbonara__subcmd__help__subcmd__import__subcmd__gnocchi)
+            opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__info)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__ingest)
+            opts="csv statsd influx batch ceilometer"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__ingest__subcmd__batch)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__ingest__subcmd__ceilometer)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1296,7 +1827,49 @@ _carbonara() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        carbonara__subcmd__help__subcmd__ingest__subcmd__influx)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__ingest__subcmd__statsd)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         carbonara__subcmd__help__subcmd__init)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__janitor)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1353,7 +1926,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help__subcmd__metric)
-            opts="create list show delete"
+            opts="create list show delete search"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1408,6 +1981,20 @@ _carbonara() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        carbonara__subcmd__help__subcmd__metric__subcmd__search)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         carbonara__subcmd__help__subcmd__metric__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1436,6 +2023,258 @@ _carbonara() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        carbonara__subcmd__help__subcmd__resource)
+            opts="create update show list history search delete batch"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__resource__subcmd__type)
+            opts="create list show update delete"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__resource__subcmd__type__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__resource__subcmd__type__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__resource__subcmd__type__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__resource__subcmd__type__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__resource__subcmd__type__subcmd__update)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__resource__subcmd__batch)
+            opts="delete"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__resource__subcmd__batch__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__resource__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__resource__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__resource__subcmd__history)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__resource__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__resource__subcmd__search)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__resource__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__resource__subcmd__update)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__sacks)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         carbonara__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1450,8 +2289,124 @@ _carbonara() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        carbonara__subcmd__help__subcmd__upgrade)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__import__subcmd__gnocchi)
+            opts="-a -f -c -q -h -V --archive-policy-name --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --archive-policy-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__info)
+            opts="-f -c -q -h -V --top --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --top)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         carbonara__subcmd__ingest)
-            opts="-f -c -q -h -V --store --format --column --quiet --help --version csv help"
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version csv statsd influx batch ceilometer help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1462,11 +2417,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -1474,6 +2429,98 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__ingest__subcmd__batch)
+            opts="-f -c -q -h -V --skip-invalid --process --create-metrics --shape --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --shape)
+                    COMPREPLY=($(compgen -W "guess metric resource" -- "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__ingest__subcmd__ceilometer)
+            opts="-f -c -q -h -V --skip-invalid --process --archive-policy --creator --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --archive-policy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --creator)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1485,17 +2532,25 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__csv)
-            opts="-f -c -q -h -V --metric --metric-column --timestamp-column --value-column --delimiter --process --store --format --column --quiet --help --version"
+            opts="-f -c -q -h -V --skip-invalid --process --create-metrics --archive-policy-name --metric --metric-column --wide --resource-column --create-resources --timestamp-column --value-column --delimiter --header --no-header --time-unit --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --archive-policy-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --metric)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --metric-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --resource-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1511,16 +2566,20 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --time-unit)
+                    COMPREPLY=($(compgen -W "s ms us ns" -- "${cur}"))
+                    return 0
+                    ;;
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -1528,6 +2587,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1539,8 +2602,36 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__help)
-            opts="csv help"
+            opts="csv statsd influx batch ceilometer help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__ingest__subcmd__help__subcmd__batch)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__ingest__subcmd__help__subcmd__ceilometer)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1580,8 +2671,136 @@ _carbonara() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        carbonara__subcmd__ingest__subcmd__help__subcmd__influx)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__ingest__subcmd__help__subcmd__statsd)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__ingest__subcmd__influx)
+            opts="-f -c -q -h -V --skip-invalid --process --db --resource-tag --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --resource-tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__ingest__subcmd__statsd)
+            opts="-f -c -q -h -V --skip-invalid --process --resource-id --creator --archive-policy-name --at --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --resource-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --creator)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --archive-policy-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --at)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         carbonara__subcmd__init)
-            opts="-f -c -q -h -V --sacks --no-archive-policies --store --format --column --quiet --help --version"
+            opts="-f -c -q -h -V --sacks --no-archive-policies --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1596,11 +2815,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -1608,6 +2827,48 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__janitor)
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1619,7 +2880,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__measures)
-            opts="-f -c -q -h -V --store --format --column --quiet --help --version add show help"
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version add show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1630,11 +2891,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -1642,6 +2903,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1653,7 +2918,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__measures__subcmd__add)
-            opts="-m -f -c -q -h -V --measure --store --format --column --quiet --help --version"
+            opts="-m -f -c -q -h -V --measure --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1672,11 +2937,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -1684,6 +2949,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1751,7 +3020,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__measures__subcmd__show)
-            opts="-f -c -q -h -V --aggregation --granularity --start --stop --resample --refresh --store --format --column --quiet --help --version"
+            opts="-f -c -q -h -V --aggregation --granularity --start --stop --resample --refresh --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1782,11 +3051,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -1794,6 +3063,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1805,7 +3078,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__metric)
-            opts="-f -c -q -h -V --store --format --column --quiet --help --version create list show delete help"
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version create list show delete search help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1816,11 +3089,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -1828,6 +3101,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1839,7 +3116,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__metric__subcmd__create)
-            opts="-a -u -f -c -q -h -V --archive-policy-name --unit --store --format --column --quiet --help --version"
+            opts="-a -u -r -f -c -q -h -V --archive-policy-name --unit --resource-id --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1861,16 +3138,24 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --resource-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -1878,6 +3163,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1889,22 +3178,30 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__metric__subcmd__delete)
-            opts="-f -c -q -h -V --store --format --column --quiet --help --version"
+            opts="-r -f -c -q -h -V --resource-id --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --resource-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -1912,6 +3209,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1923,7 +3224,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__metric__subcmd__help)
-            opts="create list show delete help"
+            opts="create list show delete search help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1992,6 +3293,20 @@ _carbonara() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        carbonara__subcmd__metric__subcmd__help__subcmd__search)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         carbonara__subcmd__metric__subcmd__help__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -2007,22 +3322,42 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__metric__subcmd__list)
-            opts="-f -c -q -h -V --store --format --column --quiet --help --version"
+            opts="-r -f -c -q -h -V --resource-id --limit --marker --sort --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --resource-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --marker)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -2030,6 +3365,72 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__metric__subcmd__search)
+            opts="-m -f -c -q -h -V --metric --aggregation --granularity --start --stop --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --metric)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --aggregation)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --granularity)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --start)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stop)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2041,22 +3442,30 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__metric__subcmd__show)
-            opts="-f -c -q -h -V --store --format --column --quiet --help --version"
+            opts="-r -f -c -q -h -V --resource-id --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --resource-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -2064,6 +3473,10 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2075,7 +3488,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__process)
-            opts="-j -f -c -q -h -V --jobs --store --format --column --quiet --help --version"
+            opts="-j -f -c -q -h -V --jobs --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2094,11 +3507,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -2106,6 +3519,1224 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource)
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version create update show list history search delete batch help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__type)
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version create list show update delete help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__type__subcmd__create)
+            opts="-a -f -c -q -h -V --attribute --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --attribute)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__type__subcmd__delete)
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__type__subcmd__help)
+            opts="create list show update delete help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__type__subcmd__help__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__type__subcmd__help__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__type__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__type__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__type__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__type__subcmd__help__subcmd__update)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__type__subcmd__list)
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__type__subcmd__show)
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__type__subcmd__update)
+            opts="-a -r -f -c -q -h -V --attribute --remove-attribute --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --attribute)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remove-attribute)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__batch)
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version delete help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__batch__subcmd__delete)
+            opts="-t -f -c -q -h -V --type --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__batch__subcmd__help)
+            opts="delete help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__batch__subcmd__help__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__batch__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__create)
+            opts="-t -a -m -n -f -c -q -h -V --type --attribute --add-metric --create-metric --user-id --project-id --started-at --ended-at --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --attribute)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --add-metric)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --create-metric)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --project-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --started-at)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ended-at)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__delete)
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__help)
+            opts="create update show list history search delete batch help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__help__subcmd__batch)
+            opts="delete"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__help__subcmd__batch__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__help__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__help__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__help__subcmd__history)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__help__subcmd__search)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__help__subcmd__update)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__history)
+            opts="-t -f -c -q -h -V --type --details --limit --marker --sort --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --marker)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__list)
+            opts="-t -f -c -q -h -V --type --details --limit --marker --sort --history --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --marker)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__search)
+            opts="-t -f -c -q -h -V --type --details --limit --marker --sort --history --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --marker)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__show)
+            opts="-t -f -c -q -h -V --type --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__resource__subcmd__update)
+            opts="-t -a -m -n -d -f -c -q -h -V --type --attribute --add-metric --create-metric --user-id --project-id --started-at --ended-at --delete-metric --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --attribute)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --add-metric)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --create-metric)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --project-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --started-at)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ended-at)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --delete-metric)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__sacks)
+            opts="-f -c -q -h -V --set --process --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --set)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__serve)
+            opts="-f -c -q -h -V --listen --auth --process-interval --max-limit --cors-allowed-origin --proxy-headers --max-body-size --request-timeout --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --auth)
+                    COMPREPLY=($(compgen -W "basic noauth" -- "${cur}"))
+                    return 0
+                    ;;
+                --process-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cors-allowed-origin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-body-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2117,7 +4748,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__status)
-            opts="-f -c -q -h -V --store --format --column --quiet --help --version"
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2128,11 +4759,11 @@ _carbonara() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "table json csv value" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -2140,6 +4771,86 @@ _carbonara() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__upgrade)
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__verify)
+            opts="-f -c -q -h -V --repair --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

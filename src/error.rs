@@ -16,11 +16,19 @@ pub enum Error {
     #[error(transparent)]
     Aggregates(#[from] crate::query::aggregates::Error),
     #[error(transparent)]
+    Import(#[from] crate::import_gnocchi::ImportError),
+    #[error(transparent)]
     Parse(#[from] crate::ingest::ParseError),
     #[error(transparent)]
     Policy(#[from] crate::policy::PolicyError),
     #[error(transparent)]
     Time(#[from] crate::time::TimeError),
+    #[error(transparent)]
+    Resource(#[from] crate::resource::ResourceError),
+    #[error(transparent)]
+    Filter(#[from] crate::filter::FilterError),
+    #[error(transparent)]
+    Ops(#[from] crate::ops::Error),
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
     /// Writing the output failed (a closed pipe is not reported).
@@ -38,6 +46,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage(_) => 2,
+            Error::Ops(e) if e.is_usage() => 2,
             Error::Output(e) if e.kind() == io::ErrorKind::BrokenPipe => 0,
             _ => 1,
         }

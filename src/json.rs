@@ -34,18 +34,54 @@ impl Json {
     /// Compact, with Python's default separators (`", "`, `": "`).
     pub fn to_python_string(&self) -> String {
         let mut out = String::new();
-        self.write(&mut out, None, 0);
+        self.write(&mut out, None, 0, false);
+        out
+    }
+
+    /// As Gnocchi's API writes it: compact, and non-ASCII characters as
+    /// `\uXXXX` escapes (Python's `ensure_ascii`).
+    pub fn to_ascii_python_string(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out, None, 0, true);
         out
     }
 
     /// Indented by `indent` spaces per level.
     pub fn to_pretty_string(&self, indent: usize) -> String {
         let mut out = String::new();
-        self.write(&mut out, Some(indent), 0);
+        self.write(&mut out, Some(indent), 0, false);
         out
     }
 
-    fn write(&self, out: &mut String, indent: Option<usize>, depth: usize) {
+    /// Python's `repr()` of the value as a Python object (`{'a': None}`),
+    /// which webob's text pages show.
+    pub fn to_python_repr(&self) -> String {
+        match self {
+            Json::Null => "None".to_owned(),
+            Json::Bool(b) => if *b { "True" } else { "False" }.to_owned(),
+            Json::Int(i) => i.to_string(),
+            Json::Float(f) => pyfmt::float_repr(*f),
+            Json::Str(s) => pyfmt::str_repr(s),
+            Json::Array(items) => format!(
+                "[{}]",
+                items
+                    .iter()
+                    .map(Json::to_python_repr)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Json::Object(fields) => format!(
+                "{{{}}}",
+                fields
+                    .iter()
+                    .map(|(k, v)| format!("{}: {}", pyfmt::str_repr(k), v.to_python_repr()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+
+    fn write(&self, out: &mut String, indent: Option<usize>, depth: usize, ascii: bool) {
         match self {
             Json::Null => out.push_str("null"),
             Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -53,7 +89,7 @@ impl Json {
                 let _ = write!(out, "{i}");
             }
             Json::Float(f) => out.push_str(&pyfmt::json_float(*f)),
-            Json::Str(s) => write_string(out, s),
+            Json::Str(s) => write_string(out, s, ascii),
             Json::Array(items) => write_container(
                 out,
                 '[',
@@ -61,7 +97,7 @@ impl Json {
                 items.iter(),
                 indent,
                 depth,
-                |out, item, d| item.write(out, indent, d),
+                |out, item, d| item.write(out, indent, d, ascii),
             ),
             Json::Object(fields) => write_container(
                 out,
@@ -71,9 +107,9 @@ impl Json {
                 indent,
                 depth,
                 |out, (k, v), d| {
-                    write_string(out, k);
+                    write_string(out, k, ascii);
                     out.push_str(": ");
-                    v.write(out, indent, d);
+                    v.write(out, indent, d, ascii);
                 },
             ),
         }
@@ -111,8 +147,9 @@ fn write_container<T>(
     out.push(close);
 }
 
-/// A string with JSON escapes; non-ASCII is kept as is (UTF-8).
-fn write_string(out: &mut String, text: &str) {
+/// A string with JSON escapes; non-ASCII is kept as is (UTF-8), or
+/// written as `\uXXXX` (surrogate pairs beyond the BMP) when `ascii`.
+fn write_string(out: &mut String, text: &str, ascii: bool) {
     out.push('"');
     for c in text.chars() {
         match c {
@@ -121,8 +158,14 @@ fn write_string(out: &mut String, text: &str) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
+            c if (c as u32) < 0x20 || (ascii && (c as u32) == 0x7f) => {
                 let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c if ascii && !c.is_ascii() => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    let _ = write!(out, "\\u{unit:04x}");
+                }
             }
             c => out.push(c),
         }
@@ -153,6 +196,25 @@ mod tests {
         assert_eq!(
             doc.to_python_string(),
             r#"{"name": "a\"b\n", "values": [12.0, NaN, 1e+16], "none": null, "n": 3, "ok": true}"#
+        );
+    }
+
+    #[test]
+    fn ascii_and_repr_forms_are_pythons() {
+        let doc = Json::object([
+            ("name", Json::str("é😀'")),
+            (
+                "list",
+                Json::Array(vec![Json::Null, Json::Bool(true), Json::Float(1.0)]),
+            ),
+        ]);
+        assert_eq!(
+            doc.to_ascii_python_string(),
+            r#"{"name": "\u00e9\ud83d\ude00'", "list": [null, true, 1.0]}"#
+        );
+        assert_eq!(
+            doc.to_python_repr(),
+            r#"{'name': "é😀'", 'list': [None, True, 1.0]}"#
         );
     }
 

@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::carbonara::codec;
 use crate::carbonara::update::{self, UpdateError};
+use crate::janitor;
 use crate::policy::ArchivePolicy;
 use crate::store::archive::Archive;
 use crate::store::incoming::Incoming;
@@ -185,7 +186,7 @@ fn run_pass_in_pool(
             incoming.remove_metric_dir_if_empty(id);
         }
     }
-    report.expunged = expunge_deleted_metrics(index, &incoming, &archive, &mut locks)?;
+    report.expunged = janitor::run(store, index, &mut locks)?.expunged_metrics;
     Ok(report)
 }
 
@@ -249,25 +250,4 @@ fn process_metric(
         .map_err(|source| Error::Encode { metric: id, source })?;
     changes.writes.push((archive.bound_path(id), bound));
     Ok(changes)
-}
-
-/// Removes the data of metrics marked deleted, then forgets them (Gnocchi's
-/// janitor). A metric whose sack another process holds waits for next time.
-fn expunge_deleted_metrics(
-    index: &Index,
-    incoming: &Incoming<'_>,
-    archive: &Archive,
-    locks: &mut SackLocks,
-) -> Result<usize, Error> {
-    let mut expunged = 0;
-    for metric in index.deleted_metrics()? {
-        if !locks.try_lock(incoming.sack_of(metric.id))? {
-            continue;
-        }
-        incoming.remove_metric(metric.id)?;
-        archive.remove_metric(metric.id)?;
-        index.expunge_metric(metric.id)?;
-        expunged += 1;
-    }
-    Ok(expunged)
 }

@@ -1,6 +1,7 @@
-//! Python's text forms of numbers, which Gnocchi's file names and documents use:
-//! `repr(float)` (split file names, JSON floats) and `str(timedelta)` (archive
-//! policy definitions). Pure formatting; nothing here parses.
+//! Python's text forms, which Gnocchi's file names, documents and messages
+//! use: `repr(float)` (split file names, JSON floats), `str(timedelta)`
+//! (archive policy definitions) and `repr(str)` (error messages). Pure
+//! formatting; nothing here parses.
 
 use std::fmt::Write;
 
@@ -124,9 +125,87 @@ pub fn timedelta_str(nanoseconds: i64) -> String {
     out
 }
 
+/// `repr(s)` of a Python string: single quotes unless the text has a
+/// single quote and no double one; backslash escapes for the quote, `\\`,
+/// `\n`, `\r`, `\t` and the characters Python does not print (`\x01`,
+/// `\xa0`, `\u200b`).
+pub fn str_repr(text: &str) -> String {
+    let quote = if text.contains('\'') && !text.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push(quote);
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if is_printable(c) => out.push(c),
+            c => {
+                let code = c as u32;
+                let _ = if code < 0x100 {
+                    write!(out, "\\x{code:02x}")
+                } else if code < 0x10000 {
+                    write!(out, "\\u{code:04x}")
+                } else {
+                    write!(out, "\\U{code:08x}")
+                };
+            }
+        }
+    }
+    out.push(quote);
+    out
+}
+
+/// Python's `str.isprintable` for one character: not a control, format or
+/// separator character (the space excepted), nor a surrogate or private use.
+fn is_printable(c: char) -> bool {
+    const FORMAT: [(u32, u32); 9] = [
+        (0xAD, 0xAD),
+        (0x600, 0x605),
+        (0x61C, 0x61C),
+        (0x6DD, 0x6DD),
+        (0x180E, 0x180E),
+        (0x200B, 0x200F),
+        (0x202A, 0x202E),
+        (0x2060, 0x206F),
+        (0xFEFF, 0xFEFF),
+    ];
+    let code = c as u32;
+    c == ' '
+        || !(c.is_control()
+            || c.is_whitespace()
+            || FORMAT
+                .iter()
+                .any(|&(low, high)| low <= code && code <= high)
+            || (0xE000..=0xF8FF).contains(&code)
+            || (0xFFF9..=0xFFFB).contains(&code))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn str_repr_matches_python() {
+        assert_eq!(str_repr("abc"), "'abc'");
+        assert_eq!(str_repr("it's"), "\"it's\"");
+        assert_eq!(str_repr("'\""), "'\\'\"'");
+        assert_eq!(str_repr("a\\b\nc\rd\te\u{1}"), "'a\\\\b\\nc\\rd\\te\\x01'");
+        assert_eq!(str_repr("é"), "'é'");
+        assert_eq!(str_repr("ab'c\"d"), "'ab\\'c\"d'");
+        assert_eq!(
+            str_repr("\u{a0}\u{200b}\u{1F600}"),
+            "'\\xa0\\u200b\u{1F600}'"
+        );
+    }
 
     #[test]
     fn float_repr_matches_python() {

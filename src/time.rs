@@ -130,6 +130,21 @@ impl Timestamp {
 
     /// Python's `datetime.isoformat()` of a UTC datetime, as Gnocchi renders
     /// resource dates: microseconds only when not zero.
+    /// An HTTP date (`Last-Modified`): `Mon, 30 Nov 2026 17:32:28 GMT`,
+    /// truncated to the second.
+    pub fn to_http_date(self) -> String {
+        self.to_datetime()
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string()
+    }
+
+    /// An HTTP date as a client sends it (`If-Modified-Since`), RFC 2822
+    /// style; `None` when it does not read as one.
+    pub fn parse_http_date(text: &str) -> Option<Timestamp> {
+        let parsed = chrono::DateTime::parse_from_rfc2822(text.trim()).ok()?;
+        Some(Timestamp(parsed.timestamp_nanos_opt()?))
+    }
+
     pub fn to_isoformat(self) -> String {
         let dt = self.to_datetime();
         let micros = dt.nanosecond() / 1000;
@@ -259,12 +274,10 @@ impl Sub for Timestamp {
 /// it (`now`, `today` included), else a signed span relative to `now`.
 /// Results before the epoch are refused.
 pub fn parse_timestamp(text: &str, now: Timestamp) -> Result<Timestamp, TimeError> {
-    let timestamp = if let Some(seconds) = parse_python_float(text) {
-        if !seconds.is_finite() {
-            return Err(TimeError::UnableToConvertTimestamp(text.to_owned()));
-        }
-        Timestamp((seconds * 1e9) as i64)
-    } else if let Some(timestamp) = parse_iso8601(text.trim(), now) {
+    if let Some(seconds) = parse_python_float(text) {
+        return timestamp_from_epoch_seconds(seconds, text);
+    }
+    let timestamp = if let Some(timestamp) = parse_iso8601(text.trim(), now) {
         timestamp
     } else if let Some(seconds) = parse_timespan_seconds(text) {
         // Gnocchi adds the span to a microsecond `datetime.now()`.
@@ -273,6 +286,21 @@ pub fn parse_timestamp(text: &str, now: Timestamp) -> Result<Timestamp, TimeErro
     } else {
         return Err(TimeError::UnableToConvertTimestamp(text.to_owned()));
     };
+    if timestamp < Timestamp::EPOCH {
+        return Err(TimeError::BeforeEpoch(text.to_owned()));
+    }
+    Ok(timestamp)
+}
+
+/// Epoch seconds (already read from `text`) as Gnocchi converts them:
+/// through a float, refused when not finite or before the epoch.
+pub fn timestamp_from_epoch_seconds(seconds: f64, text: &str) -> Result<Timestamp, TimeError> {
+    // Nanoseconds must fit an i64 (years 1677 to 2262), as in numpy's
+    // datetime64[ns].
+    if !seconds.is_finite() || (seconds * 1e9).abs() >= 9.2e18 {
+        return Err(TimeError::UnableToConvertTimestamp(text.to_owned()));
+    }
+    let timestamp = Timestamp((seconds * 1e9) as i64);
     if timestamp < Timestamp::EPOCH {
         return Err(TimeError::BeforeEpoch(text.to_owned()));
     }
@@ -297,7 +325,7 @@ pub fn parse_timespan(text: &str) -> Result<Span, TimeError> {
 /// What Python's `float()` accepts: surrounding white space, an optional
 /// sign, digits with optional `_` between them, `inf`, `nan`.
 pub fn parse_python_float(text: &str) -> Option<f64> {
-    let trimmed = text.trim();
+    let trimmed = trim_ascii_fast(text);
     if trimmed.is_empty() {
         return None;
     }
@@ -318,6 +346,15 @@ pub fn parse_python_float(text: &str) -> Option<f64> {
     trimmed.parse().ok()
 }
 
+/// `str::trim`, quicker when there is nothing to trim (the usual case on
+/// hot paths such as CSV fields).
+pub fn trim_ascii_fast(text: &str) -> &str {
+    match (text.as_bytes().first(), text.as_bytes().last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => text,
+        _ => text.trim(),
+    }
+}
+
 fn digits(text: &str, count: usize) -> Option<(u32, &str)> {
     if text.len() < count || !text.as_bytes()[..count].iter().all(u8::is_ascii_digit) {
         return None;
@@ -327,7 +364,7 @@ fn digits(text: &str, count: usize) -> Option<(u32, &str)> {
 
 /// numpy's ISO 8601 reader as Gnocchi uses it:
 /// `YYYY-MM[-DD[(T| )HH[:MM[:SS[.fraction]]]]]`, then `Z` or `±HH[:MM]`.
-fn parse_iso8601(text: &str, now: Timestamp) -> Option<Timestamp> {
+pub fn parse_iso8601(text: &str, now: Timestamp) -> Option<Timestamp> {
     match text {
         "now" => {
             return Some(Timestamp(
@@ -540,6 +577,11 @@ mod tests {
         );
         assert_eq!(ts("1e9").unwrap().nanos(), 1_000_000_000 * S);
         assert_eq!(ts("2014").unwrap().nanos(), 2014 * S);
+        // Beyond datetime64[ns] (year 2262).
+        assert!(matches!(
+            ts("9999999999999999999999"),
+            Err(TimeError::UnableToConvertTimestamp(_))
+        ));
     }
 
     #[test]

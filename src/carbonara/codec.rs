@@ -139,6 +139,23 @@ pub fn encode_split(key: SplitKey, points: &Points) -> Vec<u8> {
     out
 }
 
+/// The two encodings of a split, told apart by the first byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SplitFormat {
+    /// `'c'`: u16 steps and f64 values, LZ4 (the file driver writes only this).
+    Compressed,
+    /// 9-byte slots of flag and value (Ceph's offset writes; read only).
+    Padded,
+}
+
+/// The encoding of a split's bytes; `None` for an empty file.
+pub fn split_format(bytes: &[u8]) -> Option<SplitFormat> {
+    match bytes.first()? {
+        &COMPRESSED_MARKER => Some(SplitFormat::Compressed),
+        _ => Some(SplitFormat::Padded),
+    }
+}
+
 /// Decodes a split file of either format; its key comes from the file name.
 /// Empty bytes are an empty split.
 pub fn decode_split(key: SplitKey, bytes: &[u8]) -> Result<Points, Error> {
@@ -150,11 +167,12 @@ pub fn decode_split(key: SplitKey, bytes: &[u8]) -> Result<Points, Error> {
 /// At least the number of points a split holds, read from its header
 /// without decoding (to size the memory of a read of many splits).
 pub fn split_points_bound(bytes: &[u8]) -> usize {
-    match bytes.split_first() {
-        Some((&COMPRESSED_MARKER, framed)) => framed.first_chunk::<4>().map_or(0, |length| {
+    match split_format(bytes) {
+        Some(SplitFormat::Compressed) => bytes[1..].first_chunk::<4>().map_or(0, |length| {
             u32::from_le_bytes(*length) as usize / SPLIT_RECORD_SIZE
         }),
-        _ => bytes.len() / PADDED_SLOT_SIZE,
+        Some(SplitFormat::Padded) => bytes.len() / PADDED_SLOT_SIZE,
+        None => 0,
     }
 }
 
@@ -167,10 +185,10 @@ pub fn decode_split_into(
     scratch: &mut Vec<u8>,
     out: &mut Points,
 ) -> Result<(), Error> {
-    match bytes.first() {
+    match split_format(bytes) {
         None => Ok(()),
-        Some(&COMPRESSED_MARKER) => decode_compressed_split(key, &bytes[1..], scratch, out),
-        Some(_) => decode_padded_split(key, bytes, out),
+        Some(SplitFormat::Compressed) => decode_compressed_split(key, &bytes[1..], scratch, out),
+        Some(SplitFormat::Padded) => decode_padded_split(key, bytes, out),
     }
 }
 
@@ -222,12 +240,18 @@ fn decode_padded_split(key: SplitKey, bytes: &[u8], out: &mut Points) -> Result<
 
 /// Encodes measures as an incoming file: 16-byte records, no header.
 pub fn encode_measures(measures: &[(Timestamp, f64)]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(measures.len() * MEASURE_RECORD_SIZE);
+    let mut out = Vec::new();
+    encode_measures_into(measures, &mut out);
+    out
+}
+
+/// `encode_measures`, appending to `out`.
+pub fn encode_measures_into(measures: &[(Timestamp, f64)], out: &mut Vec<u8>) {
+    out.reserve(measures.len() * MEASURE_RECORD_SIZE);
     for (t, v) in measures {
         out.extend_from_slice(&t.nanos().to_le_bytes());
         out.extend_from_slice(&v.to_le_bytes());
     }
-    out
 }
 
 /// Decodes an incoming file, appending to `into`.

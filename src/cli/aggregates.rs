@@ -12,12 +12,13 @@ use crate::json::Json;
 use crate::query::aggregates::{
     self, AggregatesQuery, AggregatesResult, Fill, references::IndexLookup,
 };
+use crate::resource::GENERIC;
 use crate::store::Index;
 use crate::time::{self, Span};
 
+use super::Ctx;
 use super::measure_table::{MeasureBlock, MeasureTable};
 use super::output::Format;
-use super::{Ctx, timestamp_arg};
 
 /// Evaluate operations over the aggregates of several metrics
 ///
@@ -75,14 +76,8 @@ fn parse_fill(text: &str) -> std::result::Result<Fill, String> {
 
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let query = AggregatesQuery {
-        start: args
-            .start
-            .map(|s| timestamp_arg("start", &s, ctx.now))
-            .transpose()?,
-        stop: args
-            .stop
-            .map(|s| timestamp_arg("stop", &s, ctx.now))
-            .transpose()?,
+        start: ctx.timestamp("start", args.start)?,
+        stop: ctx.timestamp("stop", args.stop)?,
         granularity: args.granularity,
         fill: Fill::from_parameters(args.fill, args.needed_overlap),
     };
@@ -111,7 +106,8 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     ctx.print_measures(&measure_table(&result))
 }
 
-/// The distinct metrics, as `GET /v1/metric/<id>` shows them.
+/// The distinct metrics, as `GET /v1/metric/<id>` shows them (with their
+/// resource).
 fn metric_documents(index: &Index, ids: &[Uuid]) -> Result<Json> {
     let mut seen = Vec::new();
     let mut documents = Vec::new();
@@ -122,7 +118,15 @@ fn metric_documents(index: &Index, ids: &[Uuid]) -> Result<Json> {
         seen.push(id);
         let metric = index.find_metric(&id.to_string())?;
         let policy = index.get_archive_policy(&metric.archive_policy_name)?;
-        documents.push(Json::Object(document::metric_with_policy(&metric, &policy)));
+        let resource = match metric.resource_id {
+            Some(resource) => index.get_resource(GENERIC, resource)?,
+            None => None,
+        };
+        documents.push(Json::Object(document::metric_with_policy(
+            &metric,
+            &policy,
+            Some(resource.as_ref()),
+        )));
     }
     Ok(Json::Array(documents))
 }

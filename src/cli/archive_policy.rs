@@ -3,8 +3,12 @@
 use clap::Subcommand;
 
 use crate::document;
-use crate::error::Result;
-use crate::policy::{AggregationMethod, ArchivePolicy, Definition, resolve_aggregation_methods};
+use crate::error::{Error, Result};
+use crate::inspect::estimate::{self, EstimateRow};
+use crate::json::Json;
+use crate::ops::archive_policy::{self, NewArchivePolicy};
+use crate::policy::{ArchivePolicy, Definition};
+use crate::time::{self, Span};
 
 use super::Ctx;
 use super::output::Record;
@@ -69,6 +73,75 @@ enum Command {
         /// Name of the archive policy
         name: String,
     },
+    /// Estimate the disk one metric needs under a policy, typical and worst case
+    Estimate {
+        /// An existing archive policy, instead of `-d`/`-m`/`-b`
+        #[arg(required_unless_present = "definition", conflicts_with_all = ["definition", "back_window", "aggregation_methods"])]
+        name: Option<String>,
+        /// Two of granularity, points and timespan, as for `create`; repeat for each granularity
+        #[arg(short = 'd', long = "definition", value_name = "DEFINITION")]
+        definition: Vec<Definition>,
+        /// Extra blocks of raw points kept for late measures
+        #[arg(short = 'b', long, value_name = "N")]
+        back_window: Option<u64>,
+        /// Aggregation method, as for `create`; repeat for more [default: mean min max sum std count]
+        #[arg(
+            short = 'm',
+            long = "aggregation-method",
+            value_name = "METHOD",
+            allow_hyphen_values = true
+        )]
+        aggregation_methods: Vec<String>,
+        /// How often measures arrive, for the raw points kept [default: the finest granularity]
+        #[arg(long, value_name = "SPAN", value_parser = time::parse_timespan)]
+        interval: Option<Span>,
+    },
+}
+
+fn int(n: u64) -> Json {
+    Json::Int(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+fn estimate_rows(rows: &[EstimateRow]) -> Vec<Vec<Json>> {
+    let line = |part: &str, row: &EstimateRow| {
+        vec![
+            Json::str(part),
+            row.granularity
+                .map_or(Json::Null, |g| Json::Float(g.as_secs_f64())),
+            Json::opt_str(row.timespan.map(Span::to_timedelta_string)),
+            int(row.points),
+            int(row.files),
+            int(row.typical_bytes),
+            int(row.worst_bytes),
+            int(row.typical_disk),
+            int(row.worst_disk),
+        ]
+    };
+    let mut lines: Vec<Vec<Json>> = rows
+        .iter()
+        .map(|row| {
+            let part = if row.granularity.is_some() {
+                "aggregates"
+            } else {
+                "bound series"
+            };
+            line(part, row)
+        })
+        .collect();
+    let sum = |field: fn(&EstimateRow) -> u64| rows.iter().map(field).sum::<u64>();
+    let mut total = vec![Json::str("total"), Json::Null, Json::Null, Json::Null];
+    total.extend(
+        [
+            sum(|r| r.files),
+            sum(|r| r.typical_bytes),
+            sum(|r| r.worst_bytes),
+            sum(|r| r.typical_disk),
+            sum(|r| r.worst_disk),
+        ]
+        .map(int),
+    );
+    lines.push(total);
+    lines
 }
 
 fn show(policy: &ArchivePolicy) -> Record {
@@ -76,6 +149,39 @@ fn show(policy: &ArchivePolicy) -> Record {
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
+    if let Command::Estimate {
+        name,
+        definition,
+        back_window,
+        aggregation_methods,
+        interval,
+    } = args.command
+    {
+        let policy = match name {
+            Some(name) => ctx.open_store()?.1.get_archive_policy(&name)?,
+            None => NewArchivePolicy {
+                name: "estimate".to_owned(),
+                back_window: back_window.unwrap_or(0),
+                definition,
+                aggregation_methods,
+            }
+            .build()?,
+        };
+        let rows =
+            estimate::estimate(&policy, interval).map_err(|e| Error::Usage(e.to_string()))?;
+        let columns = [
+            "part",
+            "granularity",
+            "timespan",
+            "points",
+            "files",
+            "typical_bytes",
+            "worst_bytes",
+            "typical_on_disk",
+            "worst_on_disk",
+        ];
+        return ctx.print(&Record::list(columns, estimate_rows(&rows)));
+    }
     let (_store, index) = ctx.open_store()?;
     match args.command {
         Command::Create {
@@ -84,11 +190,13 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             back_window,
             aggregation_methods,
         } => {
-            let methods =
-                resolve_aggregation_methods(&aggregation_methods, &AggregationMethod::defaults())?;
-            let policy = ArchivePolicy::new(name, back_window, definition, methods)?;
-            index.create_archive_policy(&policy)?;
-            ctx.print(&show(&policy))
+            let new = NewArchivePolicy {
+                name,
+                back_window,
+                definition,
+                aggregation_methods,
+            };
+            ctx.print(&show(&archive_policy::create(&index, new)?))
         }
         Command::List => {
             let columns = ["name", "back_window", "definition", "aggregation_methods"];
@@ -109,22 +217,17 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             name,
             definition,
             back_window,
-        } => {
-            let current = index.get_archive_policy(&name)?;
-            current.check_update(&definition)?;
-            let updated = ArchivePolicy::new(
-                name,
-                back_window.unwrap_or(current.back_window),
-                definition,
-                current.aggregation_methods.clone(),
-            )?;
-            index.update_archive_policy(&updated)?;
-            ctx.print(&show(&updated))
-        }
+        } => ctx.print(&show(&archive_policy::update(
+            &index,
+            &name,
+            definition,
+            back_window,
+        )?)),
         Command::Delete { name } => {
             index.delete_archive_policy(&name)?;
             ctx.note(&format!("deleted archive policy {name}"));
             Ok(())
         }
+        Command::Estimate { .. } => unreachable!("estimated above, without a store"),
     }
 }

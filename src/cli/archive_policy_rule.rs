@@ -5,6 +5,8 @@ use clap::Subcommand;
 
 use crate::document;
 use crate::error::Result;
+use crate::json::Json;
+use crate::ops::archive_policy;
 use crate::policy::ArchivePolicyRule;
 
 use super::Ctx;
@@ -56,7 +58,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                 metric_pattern,
                 archive_policy_name,
             };
-            index.create_rule(&rule)?;
+            let rule = archive_policy::create_rule(&index, rule)?;
             ctx.print(&Record::show(document::archive_policy_rule(&rule)))
         }
         Command::List => {
@@ -64,10 +66,11 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                 .list_rules()?
                 .iter()
                 .map(|r| {
-                    document::archive_policy_rule(r)
-                        .into_iter()
-                        .map(|(_, v)| v)
-                        .collect()
+                    vec![
+                        Json::str(&r.name),
+                        Json::str(&r.metric_pattern),
+                        Json::str(&r.archive_policy_name),
+                    ]
                 })
                 .collect();
             ctx.print(&Record::list(

@@ -8,7 +8,7 @@ use std::time::Instant;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::ingest::{self, csv};
+use crate::ingest::{self, MeasureBatch, csv};
 use crate::json::Json;
 use crate::policy::{AggregationMethod, ArchivePolicy, ArchivePolicyRule};
 use crate::process::{self, ProcessOptions};
@@ -91,7 +91,13 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         csv::MetricSource::Column(csv::Column::Name("metric".into())),
         ctx.now,
     );
-    let batch = csv::read(SAMPLE.as_bytes(), Path::new("<built-in sample>"), &options)?;
+    let mut batch = MeasureBatch::default();
+    csv::read(
+        SAMPLE.as_bytes(),
+        Path::new("<built-in sample>"),
+        &options,
+        &mut batch,
+    )?;
     let stored = ingest::store_batch(&store, &index, &batch, ctx.now)?;
     let ingested = started.elapsed();
     let report = process::run_pass(&store, &index, &ProcessOptions::default())?;

@@ -1,17 +1,26 @@
-//! `carbonara ingest`: import measures from files. Each file is taken whole
-//! or not at all: a bad line stores nothing of its file.
+//! `carbonara ingest FORMAT FILE…`: import measures from files. Each file
+//! is one transaction, taken whole or not at all; `--skip-invalid` stores
+//! the good lines instead and reports the bad ones.
 
-use std::fs::File;
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::time::Instant;
 
-use clap::Subcommand;
+use clap::{Subcommand, ValueEnum};
 
 use crate::error::{Error, Result};
-use crate::ingest::{self, csv};
+use crate::ingest::csv::{self, TimeUnit};
+use crate::ingest::{
+    Declaration, Input, MeasureWriter, NamedMetric, ParseError, ParseSummary, Sink, WriterOptions,
+    input::ByteCounter,
+};
+use crate::ingest::{batch, ceilometer, influx, statsd};
 use crate::process::{self, ProcessOptions};
+use crate::store::{self, Index, Store};
+use crate::time::Timestamp;
 
 use super::Ctx;
+use super::metric::CLI_CREATOR;
+use super::progress::InputProgress;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -21,49 +30,342 @@ pub struct Args {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// CSV rows of timestamp and value, for one metric or a metric column
+    /// CSV: timestamp,value rows for one metric, rows naming their metric, or one column per metric
     Csv(CsvArgs),
+    /// statsd lines, a file being one flush interval, stored as gnocchi-statsd stores them
+    Statsd(StatsdArgs),
+    /// InfluxDB line protocol, mapped as Gnocchi's InfluxDB endpoint maps it
+    Influx(InfluxArgs),
+    /// Gnocchi batch JSON: {METRIC_ID: MEASURES} or {RESOURCE_ID: {METRIC_NAME: MEASURES}}
+    Batch(BatchArgs),
+    /// Ceilometer samples, stored as Ceilometer's Gnocchi publisher stores them
+    Ceilometer(CeilometerArgs),
 }
 
+/// What every format shares.
 #[derive(Debug, clap::Args)]
-struct CsvArgs {
-    /// Files to read; `-` is standard input
+struct CommonArgs {
+    /// Files to read (gzip and zstd are decoded); `-` is standard input
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
-    /// Every row belongs to this metric (id or name)
-    #[arg(
-        long,
-        value_name = "METRIC",
-        required_unless_present = "metric_column",
-        conflicts_with = "metric_column"
-    )]
-    metric: Option<String>,
-    /// Each row names its metric in this column (header name or 1-based index)
-    #[arg(long, value_name = "COLUMN")]
-    metric_column: Option<csv::Column>,
-    /// The timestamp column (header name or 1-based index)
-    #[arg(long, default_value = "timestamp", value_name = "COLUMN")]
-    timestamp_column: csv::Column,
-    /// The value column (header name or 1-based index)
-    #[arg(long, default_value = "value", value_name = "COLUMN")]
-    value_column: csv::Column,
-    /// Field delimiter
-    #[arg(long, default_value_t = ',', value_name = "CHAR")]
-    delimiter: char,
+    /// Store the good lines, report each bad one, and exit 1 at the end
+    #[arg(long)]
+    skip_invalid: bool,
     /// Run the aggregation pass after the import
     #[arg(long)]
     process: bool,
 }
 
-fn open(path: &Path) -> Result<Box<dyn Read>> {
-    if path == Path::new("-") {
-        return Ok(Box::new(std::io::stdin().lock()));
+/// Creating the metrics an input names that do not exist yet.
+#[derive(Debug, clap::Args)]
+struct CreateArgs {
+    /// Create missing metrics, with --archive-policy-name or the policy of the matching archive-policy rule
+    #[arg(long)]
+    create_metrics: bool,
+    /// Archive policy of the metrics created [default: from the archive-policy rules]
+    #[arg(long, value_name = "POLICY", requires = "create_metrics")]
+    archive_policy_name: Option<String>,
+}
+
+impl CreateArgs {
+    fn options(&self) -> WriterOptions {
+        WriterOptions {
+            creator: CLI_CREATOR.to_owned(),
+            create_metrics: self.create_metrics,
+            archive_policy_name: self.archive_policy_name.clone(),
+        }
     }
-    let file = File::open(path).map_err(|source| Error::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    Ok(Box::new(std::io::BufReader::with_capacity(1 << 20, file)))
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum TimeUnitArg {
+    S,
+    Ms,
+    Us,
+    Ns,
+}
+
+impl From<TimeUnitArg> for TimeUnit {
+    fn from(unit: TimeUnitArg) -> TimeUnit {
+        match unit {
+            TimeUnitArg::S => TimeUnit::Seconds,
+            TimeUnitArg::Ms => TimeUnit::Milliseconds,
+            TimeUnitArg::Us => TimeUnit::Microseconds,
+            TimeUnitArg::Ns => TimeUnit::Nanoseconds,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+struct CsvArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    #[command(flatten)]
+    create: CreateArgs,
+    /// Every row belongs to this metric (id or name)
+    #[arg(long, value_name = "METRIC", conflicts_with_all = ["metric_column", "wide"])]
+    metric: Option<String>,
+    /// Each row names its metric in this column (header name or 1-based index)
+    #[arg(long, value_name = "COLUMN", conflicts_with = "wide")]
+    metric_column: Option<csv::Column>,
+    /// One column per metric, named by the header; the timestamp column is the other one
+    #[arg(long)]
+    wide: bool,
+    /// Each row's metric is a metric of the resource named in this column (header name or 1-based index)
+    #[arg(long, value_name = "COLUMN", conflicts_with = "wide")]
+    resource_column: Option<csv::Column>,
+    /// Create the resources the resource column names that do not exist, as generic resources
+    #[arg(long, requires = "resource_column")]
+    create_resources: bool,
+    /// The timestamp column (header name or 1-based index) [default: timestamp, else the first]
+    #[arg(long, value_name = "COLUMN")]
+    timestamp_column: Option<csv::Column>,
+    /// The value column (header name or 1-based index)
+    #[arg(
+        long,
+        default_value = "value",
+        value_name = "COLUMN",
+        conflicts_with = "wide"
+    )]
+    value_column: csv::Column,
+    /// Field delimiter
+    #[arg(long, default_value_t = ',', value_name = "CHAR")]
+    delimiter: char,
+    /// The first row is a header [default: when its value field is not a number]
+    #[arg(long, conflicts_with = "no_header")]
+    header: bool,
+    /// The first row is data
+    #[arg(long)]
+    no_header: bool,
+    /// Unit of epoch timestamps [default: guessed from the first one's size, and stated]
+    #[arg(long, value_enum, value_name = "UNIT")]
+    time_unit: Option<TimeUnitArg>,
+}
+
+#[derive(Debug, clap::Args)]
+struct StatsdArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// The generic resource that holds the metrics (created if missing); gnocchi-statsd's resource_id
+    #[arg(long, value_name = "ID")]
+    resource_id: String,
+    /// Creator of the resource and the metrics; gnocchi-statsd's creator
+    #[arg(long, default_value = CLI_CREATOR, value_name = "CREATOR")]
+    creator: String,
+    /// Archive policy of new metrics [default: from the archive-policy rules, matched on NAME|TYPE]
+    #[arg(long, value_name = "POLICY")]
+    archive_policy_name: Option<String>,
+    /// When the lines were received: the time of every measure [default: now]
+    #[arg(long, value_name = "TIMESTAMP", allow_hyphen_values = true)]
+    at: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+struct InfluxArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// The database: the resource type of the resources (created if missing)
+    #[arg(long, default_value = "influxdb", value_name = "NAME")]
+    db: String,
+    /// The tag whose value is the resource id
+    #[arg(long, default_value = "host", value_name = "TAG")]
+    resource_tag: String,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ShapeArg {
+    /// By resource if any top-level value is an object, else by metric
+    Guess,
+    /// {METRIC_ID: MEASURES}, as POST /v1/batch/metrics/measures
+    Metric,
+    /// {RESOURCE_ID: {METRIC_NAME: MEASURES}}, as POST /v1/batch/resources/metrics/measures
+    Resource,
+}
+
+#[derive(Debug, clap::Args)]
+struct BatchArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Create missing metrics of existing resources (their policy from the item, else the rules)
+    #[arg(long)]
+    create_metrics: bool,
+    /// Which body the files hold
+    #[arg(long, value_enum, default_value_t = ShapeArg::Guess, value_name = "SHAPE")]
+    shape: ShapeArg,
+}
+
+#[derive(Debug, clap::Args)]
+struct CeilometerArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Archive policy of every metric, instead of the definitions' (the publisher's archive_policy option)
+    #[arg(long, value_name = "POLICY")]
+    archive_policy: Option<String>,
+    /// Creator of what is created, and the owner of resource ids that are not UUIDs (Ceilometer's Gnocchi user, e.g. USER_ID:PROJECT_ID with Keystone)
+    #[arg(long, default_value = CLI_CREATOR, value_name = "CREATOR")]
+    creator: String,
+}
+
+/// Feeds one file's measures to its writer and reports as it goes.
+struct FileSink<'a, 's> {
+    writer: MeasureWriter<'s>,
+    skip_invalid: bool,
+    ctx: &'a Ctx,
+    progress: InputProgress,
+    bytes: ByteCounter,
+    /// A store error: it ends the input even with `--skip-invalid`.
+    fatal: Option<store::Error>,
+}
+
+impl FileSink<'_, '_> {
+    /// A store error about the input is the input's fault; any other ends
+    /// the import.
+    fn route(&mut self, result: store::Result<()>) -> Result<(), String> {
+        match result {
+            Ok(()) => Ok(()),
+            Err(error) if error.is_about_input() => Err(error.to_string()),
+            Err(error) => {
+                let reason = error.to_string();
+                self.fatal = Some(error);
+                Err(reason)
+            }
+        }
+    }
+}
+
+impl Sink for FileSink<'_, '_> {
+    fn measure(&mut self, metric: &str, timestamp: Timestamp, value: f64) -> Result<(), String> {
+        let result = self.writer.add(metric, timestamp, value);
+        self.route(result)
+    }
+
+    fn named_measure(
+        &mut self,
+        target: &NamedMetric<'_>,
+        timestamp: Timestamp,
+        value: f64,
+    ) -> Result<(), String> {
+        let result = self.writer.add_named(target, timestamp, value);
+        self.route(result)
+    }
+
+    fn declare(&mut self, declaration: Declaration<'_>) -> Result<(), String> {
+        let result = self.writer.declare(declaration);
+        self.route(result)
+    }
+
+    fn invalid(&mut self, error: ParseError) -> Result<(), ParseError> {
+        if !self.skip_invalid || self.fatal.is_some() {
+            return Err(error);
+        }
+        self.progress
+            .suspend(|| self.ctx.warn(&format!("skipped: {error}")));
+        Ok(())
+    }
+
+    fn lines_read(&mut self, lines: u64) {
+        self.progress.update(self.bytes.get(), lines);
+    }
+}
+
+/// What the files of one command added up to.
+#[derive(Default)]
+struct Totals {
+    files: usize,
+    parse: ParseSummary,
+    measures: usize,
+    metrics_created: usize,
+}
+
+/// Reads every file with `parse`, each in its own transaction.
+fn ingest_files(
+    ctx: &Ctx,
+    store: &Store,
+    index: &Index,
+    common: &CommonArgs,
+    options: WriterOptions,
+    mut parse: impl FnMut(&mut Input, &mut FileSink<'_, '_>) -> Result<ParseSummary, ParseError>,
+) -> Result<Totals> {
+    let mut totals = Totals::default();
+    for path in &common.files {
+        let mut input = Input::open(path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let mut sink = FileSink {
+            writer: MeasureWriter::new(store, index, options.clone(), ctx.now)?,
+            skip_invalid: common.skip_invalid,
+            ctx,
+            progress: InputProgress::new(&path.display().to_string(), input.size, ctx.quiet),
+            bytes: input.counter(),
+            fatal: None,
+        };
+        let parsed = parse(&mut input, &mut sink);
+        sink.progress.finish();
+        let summary = match (parsed, sink.fatal) {
+            (_, Some(error)) => return Err(stopped_at(error.into(), &totals)),
+            (Err(error), None) => return Err(stopped_at(error.into(), &totals)),
+            (Ok(summary), None) => summary,
+        };
+        let report = sink
+            .writer
+            .finish()
+            .map_err(|e| stopped_at(e.into(), &totals))?;
+        totals.files += 1;
+        totals.parse.lines += summary.lines;
+        totals.parse.invalid += summary.invalid;
+        totals.measures += report.measures;
+        totals.metrics_created += report.metrics_created;
+    }
+    Ok(totals)
+}
+
+/// An error that stopped a file: nothing of it was stored, but the files
+/// before it were.
+fn stopped_at(error: Error, totals: &Totals) -> Error {
+    match totals.files {
+        0 => error,
+        files => Error::Failed(format!(
+            "{error}\n(nothing of that file was stored; the {files} files before it were)"
+        )),
+    }
+}
+
+/// The summary line, the aggregation pass if asked, and the exit status.
+fn finish(
+    ctx: &Ctx,
+    store: &Store,
+    index: &Index,
+    common: &CommonArgs,
+    totals: &Totals,
+    started: Instant,
+) -> Result<()> {
+    let seconds = started.elapsed().as_secs_f64();
+    ctx.note(&format!(
+        "ingested {} measures from {} files ({} lines, {} invalid, {} metrics created) in {seconds:.3} s, {:.0} lines/s",
+        totals.measures,
+        totals.files,
+        totals.parse.lines,
+        totals.parse.invalid,
+        totals.metrics_created,
+        totals.parse.lines as f64 / seconds.max(1e-9),
+    ));
+    if common.process {
+        let report = process::run_pass(store, index, &ProcessOptions::default())?;
+        ctx.note(&format!(
+            "processed {} measures of {} metrics",
+            report.measures, report.metrics
+        ));
+        if let Some(failure) = report.failures.into_iter().next() {
+            return Err(failure.into());
+        }
+    }
+    match totals.parse.invalid {
+        0 => Ok(()),
+        invalid => Err(Error::Failed(format!(
+            "{invalid} invalid lines were skipped; the others were stored"
+        ))),
+    }
 }
 
 fn run_csv(args: CsvArgs, ctx: &Ctx) -> Result<()> {
@@ -76,45 +378,174 @@ fn run_csv(args: CsvArgs, ctx: &Ctx) -> Result<()> {
                 args.delimiter
             ))
         })?;
-    let metric = match (args.metric, args.metric_column) {
-        (Some(metric), _) => csv::MetricSource::Fixed(metric),
-        (None, Some(column)) => csv::MetricSource::Column(column),
-        (None, None) => unreachable!("clap requires --metric or --metric-column"),
+    let metric = match (args.metric, args.metric_column, args.wide) {
+        (Some(metric), _, _) => csv::MetricSource::Fixed(metric),
+        (None, Some(column), _) => csv::MetricSource::Column(column),
+        (None, None, true) => csv::MetricSource::Wide,
+        (None, None, false) => {
+            return Err(Error::Usage(
+                "say where the metric comes from: --metric, --metric-column or --wide".into(),
+            ));
+        }
     };
     let mut options = csv::CsvOptions::new(metric, ctx.now);
-    options.timestamp_column = args.timestamp_column;
+    if let Some(column) = args.timestamp_column {
+        options.timestamp_column = column;
+    } else if options.metric == csv::MetricSource::Wide {
+        options.timestamp_column = csv::Column::Position(1);
+    }
     options.value_column = args.value_column;
     options.delimiter = delimiter;
+    options.header = match (args.header, args.no_header) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    };
+    options.time_unit = args.time_unit.map(TimeUnit::from);
+    options.resource_column = args.resource_column;
+    options.create_resources = args.create_resources;
 
     let (store, index) = ctx.open_store()?;
-    let started = std::time::Instant::now();
-    let (mut lines, mut measures) = (0, 0);
-    for path in &args.files {
-        let batch = csv::read(open(path)?, path, &options)?;
-        let report = ingest::store_batch(&store, &index, &batch, ctx.now)?;
-        lines += batch.lines;
-        measures += report.measures;
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    ctx.note(&format!(
-        "ingested {measures} measures from {} files ({lines} lines) in {seconds:.3} s",
-        args.files.len()
-    ));
-    if args.process {
-        let report = process::run_pass(&store, &index, &ProcessOptions::default())?;
-        ctx.note(&format!(
-            "processed {} measures of {} metrics",
-            report.measures, report.metrics
-        ));
-        if let Some(failure) = report.failures.into_iter().next() {
-            return Err(failure.into());
+    let started = Instant::now();
+    let totals = ingest_files(
+        ctx,
+        &store,
+        &index,
+        &args.common,
+        args.create.options(),
+        |input, sink| {
+            let path = input.path.clone();
+            let summary = csv::read(input.reader(), &path, &options, sink)?;
+            if let Some(unit) = summary.guessed_unit {
+                ctx.note(&format!(
+                "{}: epoch timestamps read as {} (guessed from the first one; --time-unit sets it)",
+                path.display(),
+                unit.name()
+            ));
+            }
+            Ok(summary.parse)
+        },
+    )?;
+    finish(ctx, &store, &index, &args.common, &totals, started)
+}
+
+fn run_statsd(args: StatsdArgs, ctx: &Ctx) -> Result<()> {
+    let options = statsd::StatsdOptions {
+        resource_id: args.resource_id,
+        at: match &args.at {
+            Some(at) => super::timestamp_arg("at", at, ctx.now)?,
+            None => ctx.now,
+        },
+    };
+    let writer = WriterOptions {
+        creator: args.creator,
+        create_metrics: true,
+        archive_policy_name: args.archive_policy_name,
+    };
+    let (store, index) = ctx.open_store()?;
+    let started = Instant::now();
+    let totals = ingest_files(ctx, &store, &index, &args.common, writer, |input, sink| {
+        let path = input.path.clone();
+        statsd::read(input.reader(), &path, &options, sink)
+    })?;
+    finish(ctx, &store, &index, &args.common, &totals, started)
+}
+
+fn run_influx(args: InfluxArgs, ctx: &Ctx) -> Result<()> {
+    let options = influx::InfluxOptions {
+        db: args.db,
+        resource_tag: args.resource_tag,
+        now: ctx.now,
+    };
+    let (store, index) = ctx.open_store()?;
+    let started = Instant::now();
+    let totals = ingest_files(
+        ctx,
+        &store,
+        &index,
+        &args.common,
+        cli_writer(true),
+        |input, sink| {
+            let path = input.path.clone();
+            influx::read(input.reader(), &path, &options, sink)
+        },
+    )?;
+    finish(ctx, &store, &index, &args.common, &totals, started)
+}
+
+fn run_batch(args: BatchArgs, ctx: &Ctx) -> Result<()> {
+    let shape = match args.shape {
+        ShapeArg::Guess => batch::Shape::Guess,
+        ShapeArg::Metric => batch::Shape::ByMetric,
+        ShapeArg::Resource => batch::Shape::ByResource,
+    };
+    let (store, index) = ctx.open_store()?;
+    let started = Instant::now();
+    let writer = cli_writer(args.create_metrics);
+    let totals = ingest_files(ctx, &store, &index, &args.common, writer, |input, sink| {
+        let path = input.path.clone();
+        let text = read_whole(input)?;
+        batch::read(&text, &path, shape, CLI_CREATOR, ctx.now, sink)
+    })?;
+    finish(ctx, &store, &index, &args.common, &totals, started)
+}
+
+fn run_ceilometer(args: CeilometerArgs, ctx: &Ctx) -> Result<()> {
+    let definitions = ceilometer::Definitions::builtin(args.archive_policy.as_deref());
+    let writer = WriterOptions {
+        creator: args.creator.clone(),
+        create_metrics: true,
+        archive_policy_name: None,
+    };
+    let (store, index) = ctx.open_store()?;
+    let started = Instant::now();
+    let totals = ingest_files(ctx, &store, &index, &args.common, writer, |input, sink| {
+        let path = input.path.clone();
+        let text = read_whole(input)?;
+        let summary = ceilometer::read(&text, &path, &definitions, ctx.now, sink)?;
+        if summary.unmapped > 0 {
+            ctx.note(&format!(
+                "{}: {} of {} samples skipped: their meters are not in Ceilometer's Gnocchi definitions",
+                path.display(),
+                summary.unmapped,
+                summary.samples
+            ));
         }
+        Ok(summary.parse)
+    })?;
+    finish(ctx, &store, &index, &args.common, &totals, started)
+}
+
+/// An input read whole, for formats that are one document.
+fn read_whole(input: &mut Input) -> Result<String, ParseError> {
+    let mut text = String::new();
+    input
+        .reader()
+        .read_to_string(&mut text)
+        .map_err(|e| ParseError {
+            path: input.path.clone(),
+            line: 0,
+            field: "file".into(),
+            reason: e.to_string(),
+        })?;
+    Ok(text)
+}
+
+/// What the command line writes as: Gnocchi's `admin`.
+fn cli_writer(create_metrics: bool) -> WriterOptions {
+    WriterOptions {
+        creator: CLI_CREATOR.to_owned(),
+        create_metrics,
+        archive_policy_name: None,
     }
-    Ok(())
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     match args.command {
         Command::Csv(csv_args) => run_csv(csv_args, ctx),
+        Command::Statsd(statsd_args) => run_statsd(statsd_args, ctx),
+        Command::Influx(influx_args) => run_influx(influx_args, ctx),
+        Command::Batch(batch_args) => run_batch(batch_args, ctx),
+        Command::Ceilometer(ceilometer_args) => run_ceilometer(ceilometer_args, ctx),
     }
 }

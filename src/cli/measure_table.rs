@@ -10,6 +10,7 @@ use rayon::prelude::*;
 
 use super::output::{Format, OutputOptions, Record, csv_bytes, csv_text, select, text, write};
 use crate::carbonara::Sampling;
+use crate::document;
 use crate::error::{Error, Result};
 use crate::json::Json;
 use crate::pyfmt;
@@ -40,13 +41,6 @@ pub struct MeasureBlock<'a> {
 
 const MEASURE_COLUMNS: [&str; 3] = ["timestamp", "granularity", "value"];
 
-fn granularity_json(granularity: Sampling) -> Json {
-    match granularity {
-        Sampling::Span(span) => Json::Float(span.as_secs_f64()),
-        Sampling::Calendar(unit) => Json::str(unit.letter()),
-    }
-}
-
 impl MeasureTable<'_> {
     fn columns(&self) -> Vec<String> {
         self.label_columns
@@ -64,16 +58,13 @@ impl MeasureTable<'_> {
                 let mut row: Vec<Json> = block.labels.iter().map(Json::str).collect();
                 row.extend([
                     Json::str(t.to_api_string()),
-                    granularity_json(block.granularity),
+                    document::granularity(block.granularity),
                     Json::Float(*v),
                 ]);
                 rows.push(row);
             }
         }
-        Record::List {
-            columns: self.columns(),
-            rows,
-        }
+        Record::list(self.columns(), rows)
     }
 }
 
@@ -130,7 +121,7 @@ impl RowFormat {
                 let value = if i < labels {
                     Json::str(&block.labels[i])
                 } else {
-                    granularity_json(block.granularity)
+                    document::granularity(block.granularity)
                 };
                 let text = match format {
                     Format::Json => value.to_python_string().into_bytes(),
@@ -170,7 +161,8 @@ pub fn write_measures(
     table: &MeasureTable,
     options: &OutputOptions,
 ) -> Result<()> {
-    if options.format == Format::Table {
+    // Tables, YAML and sorted rows go through the ordinary records.
+    if matches!(options.format, Format::Table | Format::Yaml) || !options.sort_columns.is_empty() {
         return write(out, &table.to_record(), options);
     }
     let columns = table.columns();
@@ -235,6 +227,7 @@ mod tests {
         let options = OutputOptions {
             format,
             columns: columns.iter().map(|c| c.to_string()).collect(),
+            ..OutputOptions::default()
         };
         let mut out = Vec::new();
         write_measures(&mut out, table, &options).unwrap();
@@ -288,6 +281,7 @@ mod tests {
             &OutputOptions {
                 format: Format::Json,
                 columns: vec!["timestamp".into(), "value".into()],
+                ..OutputOptions::default()
             },
         )
         .unwrap();

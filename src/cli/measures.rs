@@ -10,8 +10,8 @@ use crate::process::{self, ProcessOptions};
 use crate::query::{self, MeasuresQuery};
 use crate::time::{self, Span};
 
+use super::Ctx;
 use super::measure_table::{MeasureBlock, MeasureTable};
-use super::{Ctx, timestamp_arg};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -113,12 +113,8 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             let query = MeasuresQuery {
                 aggregation,
                 granularity,
-                start: start
-                    .map(|s| timestamp_arg("start", &s, ctx.now))
-                    .transpose()?,
-                stop: stop
-                    .map(|s| timestamp_arg("stop", &s, ctx.now))
-                    .transpose()?,
+                start: ctx.timestamp("start", start)?,
+                stop: ctx.timestamp("stop", stop)?,
                 resample,
             };
             let metric = index.find_metric(&metric)?;

@@ -1,15 +1,21 @@
-//! `carbonara metric`: gnocchiclient's metric commands.
+//! `carbonara metric`: gnocchiclient's metric commands, plus Gnocchi's
+//! measure value search (`POST /v1/search/metric`).
 
 use clap::Subcommand;
 use uuid::Uuid;
 
-use crate::document;
+use crate::document::{self, Shape};
 use crate::error::Result;
 use crate::json::Json;
-use crate::store::{Metric, MetricStatus};
+use crate::ops::metric::{self as ops, NewMetric};
+use crate::policy::AggregationMethod;
+use crate::query::{MeasurePredicate, MeasureSearch};
+use crate::resource::{self, GENERIC};
+use crate::store::{Index, Metric, MetricFilter};
+use crate::time::{self, Span};
 
-use super::Ctx;
 use super::output::Record;
+use super::{Ctx, PageArgs};
 
 /// The creator recorded for objects made from the command line, which acts
 /// with Gnocchi's admin rights.
@@ -33,75 +39,203 @@ enum Command {
         /// Unit of the measures
         #[arg(short = 'u', long)]
         unit: Option<String>,
+        /// Id of the resource the metric belongs to (the name must then be unique on it)
+        #[arg(short = 'r', long, value_name = "RESOURCE_ID")]
+        resource_id: Option<String>,
     },
     /// List the metrics
-    List,
+    List {
+        /// Only the metrics of this resource
+        #[arg(short = 'r', long, value_name = "RESOURCE_ID")]
+        resource_id: Option<String>,
+        #[command(flatten)]
+        page: PageArgs,
+    },
     /// Show a metric
     Show {
-        /// Id or name of the metric
+        /// Id or name of the metric (a name on the resource with --resource-id)
         metric: String,
+        /// Id of the resource whose metric is named
+        #[arg(short = 'r', long, value_name = "RESOURCE_ID")]
+        resource_id: Option<String>,
     },
     /// Delete metrics; their data is removed by the next `process`
     Delete {
         /// Ids or names of the metrics
         #[arg(required = true)]
         metrics: Vec<String>,
+        /// Id of the resource whose metrics are named
+        #[arg(short = 'r', long, value_name = "RESOURCE_ID")]
+        resource_id: Option<String>,
+    },
+    /// Find the aggregates whose value matches a query (Gnocchi's measure value search), e.g. `{"and": [{">=": [{"+": 23}, 50]}, {"!=": 55}]}`
+    Search {
+        /// The query, in Gnocchi's JSON syntax
+        query: String,
+        /// Id or name of a metric to search; repeat for more
+        #[arg(short = 'm', long = "metric", required = true, value_name = "METRIC")]
+        metrics: Vec<String>,
+        /// Aggregation method to read
+        #[arg(long, default_value = "mean", value_name = "METHOD")]
+        aggregation: AggregationMethod,
+        /// Granularity to read; repeat for more [default: the first metric's]
+        #[arg(long, value_name = "SPAN", value_parser = time::parse_timespan)]
+        granularity: Vec<Span>,
+        /// First timestamp (ISO 8601, epoch seconds, or relative like `-1 hour`)
+        #[arg(long, value_name = "TIMESTAMP", allow_hyphen_values = true)]
+        start: Option<String>,
+        /// Timestamp to stop before (exclusive)
+        #[arg(long, value_name = "TIMESTAMP", allow_hyphen_values = true)]
+        stop: Option<String>,
     },
 }
 
+/// A resource id as the command line's creator addresses it.
+fn resource_uuid(text: &str) -> Result<Uuid> {
+    Ok(resource::resource_uuid(text, CLI_CREATOR)?)
+}
+
+/// A metric by id or name, or by name on a resource.
+fn find(index: &Index, reference: &str, resource_id: Option<&str>) -> Result<Metric> {
+    match resource_id {
+        None => Ok(index.find_metric(reference)?),
+        Some(resource_id) => ops::on_resource(index, resource_uuid(resource_id)?, reference),
+    }
+}
+
+/// gnocchiclient's `metric show`: the policy by name, the resource's fields
+/// as `resource/KEY` rows, no `created_by_*`.
+fn show(index: &Index, metric: &Metric, ctx: &Ctx) -> Result<()> {
+    let policy = index.get_archive_policy(&metric.archive_policy_name)?;
+    let resource = match metric.resource_id {
+        Some(id) => index.get_resource(GENERIC, id)?,
+        None => None,
+    };
+    let document = document::metric_with_policy(metric, &policy, Some(resource.as_ref()));
+    let mut fields: Vec<(String, Json)> = document
+        .iter()
+        .filter(|(k, _)| matches!(k.as_str(), "id" | "creator" | "name" | "unit"))
+        .cloned()
+        .collect();
+    fields.push(("archive_policy/name".into(), Json::str(&policy.name)));
+    match &resource {
+        Some(resource) => fields.extend(
+            document::resource_fields(resource, Shape::Nested)
+                .into_iter()
+                .map(|(k, v)| (format!("resource/{k}"), v)),
+        ),
+        None => fields.push(("resource/id".into(), Json::Null)),
+    }
+    ctx.print(&Record::show(fields).with_documents(vec![Json::Object(document)]))
+}
+
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
-    let (_store, index) = ctx.open_store()?;
+    let (store, index) = ctx.open_store()?;
     match args.command {
         Command::Create {
             name,
             archive_policy_name,
             unit,
+            resource_id,
         } => {
-            let archive_policy_name = match archive_policy_name {
-                Some(policy) => policy,
-                None => index.archive_policy_for(name.as_deref())?,
-            };
-            let metric = Metric {
-                id: Uuid::new_v4(),
+            let new = NewMetric {
                 name,
                 unit,
                 archive_policy_name,
-                creator: CLI_CREATOR.to_owned(),
-                resource_id: None,
-                status: MetricStatus::Active,
+                resource_id: resource_id.as_deref().map(resource_uuid).transpose()?,
             };
-            index.create_metric(&metric)?;
+            let metric = ops::create(&index, new, CLI_CREATOR)?;
             ctx.print(&Record::show(document::metric(&metric)))
         }
-        Command::List => {
-            let rows = index
-                .list_metrics()?
-                .into_iter()
-                .map(|m| {
-                    vec![
-                        Json::str(m.id.to_string()),
-                        Json::str(m.archive_policy_name),
-                        Json::opt_str(m.name),
-                        Json::opt_str(m.unit),
-                        Json::opt_str(m.resource_id.map(|r| r.to_string())),
-                    ]
-                })
-                .collect();
-            ctx.print(&Record::list(
-                ["id", "archive_policy_name", "name", "unit", "resource_id"],
-                rows,
-            ))
+        Command::List { resource_id, page } => {
+            let resource_id = resource_id.as_deref().map(resource_uuid).transpose()?;
+            let filter = MetricFilter {
+                resource_id,
+                ..MetricFilter::default()
+            };
+            let metrics = index.list_metrics(&filter, &page.page())?;
+            let mut rows = Vec::with_capacity(metrics.len());
+            let mut documents = Vec::with_capacity(metrics.len());
+            for metric in metrics {
+                let policy = index.get_archive_policy(&metric.archive_policy_name)?;
+                rows.push(vec![
+                    Json::str(metric.id.to_string()),
+                    Json::str(&metric.archive_policy_name),
+                    Json::opt_str(metric.name.clone()),
+                    Json::opt_str(metric.unit.clone()),
+                    Json::opt_str(metric.resource_id.map(|r| r.to_string())),
+                ]);
+                documents.push(Json::Object(document::metric_with_policy(
+                    &metric, &policy, None,
+                )));
+            }
+            ctx.print(
+                &Record::list(
+                    ["id", "archive_policy/name", "name", "unit", "resource_id"],
+                    rows,
+                )
+                .with_documents(documents),
+            )
         }
-        Command::Show { metric } => ctx.print(&Record::show(document::metric(
-            &index.find_metric(&metric)?,
-        ))),
-        Command::Delete { metrics } => {
+        Command::Show {
+            metric,
+            resource_id,
+        } => show(&index, &find(&index, &metric, resource_id.as_deref())?, ctx),
+        Command::Delete {
+            metrics,
+            resource_id,
+        } => {
             for reference in metrics {
-                let metric = index.find_metric(&reference)?;
+                let metric = find(&index, &reference, resource_id.as_deref())?;
                 index.mark_metric_deleted(metric.id)?;
                 ctx.note(&format!("deleted metric {}", metric.id));
             }
             Ok(())
+        }
+        Command::Search {
+            query,
+            metrics,
+            aggregation,
+            granularity,
+            start,
+            stop,
+        } => {
+            let predicate = MeasurePredicate::parse(&query)?;
+            let mut ids = Vec::new();
+            for reference in &metrics {
+                // Unknown metric ids are ignored, as Gnocchi does.
+                ids.push(match Uuid::parse_str(reference) {
+                    Ok(id) => id,
+                    Err(_) => index.find_metric(reference)?.id,
+                });
+            }
+            let search = MeasureSearch {
+                predicate,
+                aggregation,
+                granularities: granularity,
+                start: ctx.timestamp("start", start)?,
+                stop: ctx.timestamp("stop", stop)?,
+            };
+            let found = ops::search_measures(&store, &index, &ids, &search)?;
+            let mut rows = Vec::new();
+            let mut document = Vec::new();
+            for (metric, measures) in &found {
+                for measure in measures {
+                    let mut row = vec![Json::str(metric.id.to_string())];
+                    if let Json::Array(triple) = document::measure(measure) {
+                        row.extend(triple);
+                    }
+                    rows.push(row);
+                }
+                document.push((
+                    metric.id.to_string(),
+                    Json::Array(measures.iter().map(document::measure).collect()),
+                ));
+            }
+            ctx.print(
+                &Record::list(["metric", "timestamp", "granularity", "value"], rows)
+                    .with_document(Json::Object(document)),
+            )
         }
     }
 }

@@ -6,15 +6,26 @@ pub mod aggregates;
 pub mod archive_policy;
 pub mod archive_policy_rule;
 pub mod demo;
+pub mod dump;
 pub mod generate;
+pub mod import_gnocchi;
+pub mod info;
 pub mod ingest;
 pub mod init;
+pub mod janitor;
 pub mod measure_table;
 pub mod measures;
 pub mod metric;
 pub mod output;
 pub mod process;
+pub mod progress;
+pub mod resource;
+pub mod resource_type;
+pub mod sacks;
+pub mod serve;
 pub mod status;
+pub mod upgrade;
+pub mod verify;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -23,7 +34,7 @@ use clap::{Parser, Subcommand};
 
 use crate::error::{Error, Result};
 use crate::store::lock::SackLocks;
-use crate::store::{Index, Store, txn};
+use crate::store::{Index, Page, Store, txn};
 use crate::time::Timestamp;
 use output::{Format, OutputOptions, Record};
 
@@ -63,6 +74,18 @@ pub struct Cli {
     #[arg(short = 'c', long = "column", global = true, value_name = "COLUMN")]
     pub columns: Vec<String>,
 
+    /// Sort listed rows by this column; repeat for more (first one first)
+    #[arg(long = "sort-column", global = true, value_name = "COLUMN")]
+    pub sort_columns: Vec<String>,
+
+    /// Sort the rows in ascending order (the default)
+    #[arg(long, global = true, conflicts_with = "sort_descending")]
+    pub sort_ascending: bool,
+
+    /// Sort the rows in descending order
+    #[arg(long, global = true)]
+    pub sort_descending: bool,
+
     /// No progress or summaries on stderr
     #[arg(short, long, global = true)]
     pub quiet: bool,
@@ -81,8 +104,12 @@ pub enum Command {
     ArchivePolicy(archive_policy::Args),
     /// Create, list, show and delete archive-policy rules
     ArchivePolicyRule(archive_policy_rule::Args),
-    /// Create, list, show and delete metrics
+    /// Create, list, show, search and delete metrics
     Metric(metric::Args),
+    /// Create, list, show, update and delete resource types
+    ResourceType(resource_type::Args),
+    /// Create, list, show, update, search and delete resources
+    Resource(resource::Args),
     /// Add measures to a metric and read its aggregates
     Measures(measures::Args),
     Aggregates(aggregates::Args),
@@ -92,6 +119,22 @@ pub enum Command {
     Process(process::Args),
     /// Show the measures waiting to be processed
     Status(status::Args),
+    /// Decode archive files: a metric's, a Gnocchi directory's or one file
+    Dump(dump::Args),
+    /// Remove the data of deleted metrics (the next `process` does it too)
+    Janitor(janitor::Args),
+    /// Check archive files, sacks and index; `--repair` quarantines what is bad
+    Verify(verify::Args),
+    /// What a metric's archive or the whole store holds, and its cost on disk
+    Info(info::Args),
+    /// Show or change the number of sacks (gnocchi-change-sack-size)
+    Sacks(sacks::Args),
+    /// Bring a store written by an older carbonara to the current format
+    Upgrade(upgrade::Args),
+    /// Adopt the metrics of a Gnocchi file-storage directory, ids kept
+    ImportGnocchi(import_gnocchi::Args),
+    /// Serve Gnocchi's REST API over the store, aggregating in the background
+    Serve(serve::Args),
     /// Write the man pages and shell completions
     #[command(hide = true)]
     Generate(generate::Args),
@@ -126,6 +169,11 @@ impl Ctx {
         measure_table::write_measures(&mut std::io::stdout().lock(), table, &self.output)
     }
 
+    /// An optional timestamp argument (`--start`), relative to `now`.
+    pub fn timestamp(&self, name: &str, text: Option<String>) -> Result<Option<Timestamp>> {
+        text.map(|t| timestamp_arg(name, &t, self.now)).transpose()
+    }
+
     /// A diagnostic or summary line on stderr, unless `--quiet`.
     pub fn note(&self, message: &str) {
         if !self.quiet {
@@ -146,6 +194,8 @@ pub fn run(cli: Cli) -> Result<()> {
         output: OutputOptions {
             format: cli.format,
             columns: cli.columns,
+            sort_columns: cli.sort_columns,
+            sort_descending: cli.sort_descending,
         },
         quiet: cli.quiet,
         now: Timestamp::now(),
@@ -156,12 +206,46 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::ArchivePolicy(args) => archive_policy::run(args, &ctx),
         Command::ArchivePolicyRule(args) => archive_policy_rule::run(args, &ctx),
         Command::Metric(args) => metric::run(args, &ctx),
+        Command::ResourceType(args) => resource_type::run(args, &ctx),
+        Command::Resource(args) => resource::run(args, &ctx),
         Command::Measures(args) => measures::run(args, &ctx),
         Command::Aggregates(args) => aggregates::run(args, &ctx),
         Command::Ingest(args) => ingest::run(args, &ctx),
         Command::Process(args) => process::run(args, &ctx),
         Command::Status(args) => status::run(args, &ctx),
+        Command::Dump(args) => dump::run(args, &ctx),
+        Command::Janitor(args) => janitor::run(args, &ctx),
+        Command::Verify(args) => verify::run(args, &ctx),
+        Command::Info(args) => info::run(args, &ctx),
+        Command::Sacks(args) => sacks::run(args, &ctx),
+        Command::Upgrade(args) => upgrade::run(args, &ctx),
+        Command::ImportGnocchi(args) => import_gnocchi::run(args, &ctx),
+        Command::Serve(args) => serve::run(args, &ctx),
         Command::Generate(args) => generate::run(args, &ctx),
+    }
+}
+
+/// Gnocchi's pagination options, on every list that can be long.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PageArgs {
+    /// Return at most this many items
+    #[arg(long, value_name = "LIMIT", value_parser = clap::value_parser!(u64).range(1..))]
+    limit: Option<u64>,
+    /// Last item of the previous page (an id; `ID@REVISION` for histories): list what follows it
+    #[arg(long, value_name = "MARKER")]
+    marker: Option<String>,
+    /// Sort key and direction, e.g. `started_at:desc-nullslast`; repeat for more
+    #[arg(long, value_name = "KEY[:DIRECTION]")]
+    sort: Vec<String>,
+}
+
+impl PageArgs {
+    pub fn page(self) -> Page {
+        Page {
+            limit: self.limit.map(|l| l as usize),
+            marker: self.marker,
+            sorts: self.sort,
+        }
     }
 }
 

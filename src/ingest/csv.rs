@@ -1,14 +1,28 @@
-//! CSV measures: `timestamp,value` rows for one metric, or
-//! `metric,timestamp,value` rows naming the metric in a column. A header
-//! row is optional; columns are named by header or by 1-based index.
-//! Timestamps are parsed row by row like Gnocchi's measures endpoint
-//! (epoch seconds or ISO 8601); values like Python's `float()`.
+//! CSV measures, read as a stream. Two shapes:
+//!
+//! * long: one measure per row, `timestamp,value` for one metric or with a
+//!   column naming each row's metric (`metric,timestamp,value`);
+//! * wide: a timestamp column and one column per metric, the header naming
+//!   them; empty cells are skipped.
+//!
+//! A header row is optional in the long shape (a first row whose value is
+//! not a number is one); columns are named by header or by 1-based index.
+//! Timestamps are read like Gnocchi's measures endpoint reads them (epoch
+//! seconds or ISO 8601 with or without offset), except that epoch numbers
+//! may be in another unit: given, or detected from the first one's size.
+//! Values are read like Python's `float()`.
 
 use std::io::Read;
+use std::ops::Range;
 use std::path::Path;
+use std::sync::mpsc;
 
-use super::{MeasureBatch, ParseError};
-use crate::time::{self, Timestamp};
+use super::{MissingResource, NamedMetric, ParseError, ParseSummary, Sink};
+use crate::resource::GENERIC;
+use crate::time::{self, NANOS_PER_SECOND, Timestamp};
+
+/// Lines between two progress reports.
+const PROGRESS_EVERY: u64 = 1 << 16;
 
 /// A column, by header name or 1-based position.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,13 +41,65 @@ impl std::str::FromStr for Column {
     }
 }
 
-/// Where the metric of each row comes from.
+impl std::fmt::Display for Column {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Column::Name(name) => f.write_str(name),
+            Column::Position(position) => write!(f, "column {position}"),
+        }
+    }
+}
+
+/// Where each row's metric comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MetricSource {
     /// Every row belongs to this metric (id or name).
     Fixed(String),
     /// Each row names its metric in this column.
     Column(Column),
+    /// Wide shape: every column but the timestamp is a metric, named by
+    /// the header.
+    Wide,
+}
+
+/// The unit of epoch timestamps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeUnit {
+    Seconds,
+    Milliseconds,
+    Microseconds,
+    Nanoseconds,
+}
+
+impl TimeUnit {
+    /// The unit an epoch number of this size most likely has: dates
+    /// between 1973 and 5138 in seconds, and as many in the smaller units.
+    pub fn guess(epoch: f64) -> TimeUnit {
+        match epoch.abs() {
+            e if e < 1e11 => TimeUnit::Seconds,
+            e if e < 1e14 => TimeUnit::Milliseconds,
+            e if e < 1e17 => TimeUnit::Microseconds,
+            _ => TimeUnit::Nanoseconds,
+        }
+    }
+
+    fn nanos(self) -> i64 {
+        match self {
+            TimeUnit::Seconds => NANOS_PER_SECOND,
+            TimeUnit::Milliseconds => 1_000_000,
+            TimeUnit::Microseconds => 1_000,
+            TimeUnit::Nanoseconds => 1,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TimeUnit::Seconds => "seconds",
+            TimeUnit::Milliseconds => "milliseconds",
+            TimeUnit::Microseconds => "microseconds",
+            TimeUnit::Nanoseconds => "nanoseconds",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -42,6 +108,15 @@ pub struct CsvOptions {
     pub timestamp_column: Column,
     pub value_column: Column,
     pub delimiter: u8,
+    /// Whether the first row is a header; guessed when `None`.
+    pub header: Option<bool>,
+    /// The unit of epoch timestamps; guessed from the first when `None`.
+    pub time_unit: Option<TimeUnit>,
+    /// Each row's metric is a named metric of the resource in this column
+    /// (long shape only).
+    pub resource_column: Option<Column>,
+    /// Create the resources named that do not exist, as `generic`.
+    pub create_resources: bool,
     /// Resolves relative timestamps (`-5 minutes`).
     pub now: Timestamp,
 }
@@ -53,185 +128,498 @@ impl CsvOptions {
             timestamp_column: Column::Name("timestamp".to_owned()),
             value_column: Column::Name("value".to_owned()),
             delimiter: b',',
+            header: None,
+            time_unit: None,
+            resource_column: None,
+            create_resources: false,
             now,
         }
     }
+}
 
-    /// Positions used when the file has no header: metric column (if any)
-    /// first, then timestamp, then value.
-    fn default_positions(&self) -> (Option<usize>, usize, usize) {
-        match self.metric {
-            MetricSource::Fixed(_) => (None, 0, 1),
-            MetricSource::Column(_) => (Some(0), 1, 2),
+/// What a CSV input turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CsvSummary {
+    pub parse: ParseSummary,
+    /// The unit epoch timestamps were read in, when it was guessed and
+    /// is not seconds (so it should be stated).
+    pub guessed_unit: Option<TimeUnit>,
+}
+
+/// Where the fields of a row are (0-based).
+enum Layout {
+    Long {
+        metric: Option<usize>,
+        resource: Option<usize>,
+        timestamp: usize,
+        value: usize,
+    },
+    Wide {
+        timestamp: usize,
+        metrics: Vec<(usize, String)>,
+    },
+}
+
+/// Reads the layout from the first row. Returns it and whether that row
+/// was a header; an error is (field, reason).
+fn detect_layout(
+    first: &csv::StringRecord,
+    options: &CsvOptions,
+) -> Result<(Layout, bool), (String, String)> {
+    let position_of = |column: &Column, default: usize, header: Option<&csv::StringRecord>| match (
+        column, header,
+    ) {
+        (Column::Position(position), _) => Ok(position - 1),
+        (Column::Name(name), Some(header)) => {
+            header.iter().position(|h| h.trim() == name).ok_or_else(|| {
+                (
+                    column.to_string(),
+                    format!("no column named `{name}` in the header"),
+                )
+            })
+        }
+        (Column::Name(_), None) => Ok(default),
+    };
+    if options.metric == MetricSource::Wide {
+        if options.header == Some(false) {
+            return Err((
+                "header".into(),
+                "a wide CSV needs its header to name the metrics".into(),
+            ));
+        }
+        let timestamp = position_of(&options.timestamp_column, 0, Some(first))?;
+        let metrics = first
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != timestamp)
+            .map(|(i, name)| (i, name.trim().to_owned()))
+            .collect::<Vec<_>>();
+        if let Some((i, _)) = metrics.iter().find(|(_, name)| name.is_empty()) {
+            return Err((
+                format!("column {}", i + 1),
+                "empty metric name in the header".into(),
+            ));
+        }
+        return Ok((Layout::Wide { timestamp, metrics }, true));
+    }
+    let (metric_default, timestamp_default, value_default) = match options.metric {
+        MetricSource::Column(_) => (Some(0), 1, 2),
+        _ => (None, 0, 1),
+    };
+    let is_header = options.header.unwrap_or_else(|| {
+        let value_guess = match &options.value_column {
+            Column::Position(p) => p - 1,
+            Column::Name(_) => value_default,
+        };
+        first
+            .get(value_guess)
+            .is_none_or(|v| time::parse_python_float(v).is_none())
+    });
+    let header = is_header.then_some(first);
+    let metric = match &options.metric {
+        MetricSource::Column(column) => {
+            Some(position_of(column, metric_default.unwrap_or(0), header)?)
+        }
+        _ => None,
+    };
+    let resource = match (&options.resource_column, header) {
+        (None, _) => None,
+        (Some(Column::Name(name)), None) => {
+            return Err((
+                name.clone(),
+                "the resource column is named but the file has no header".into(),
+            ));
+        }
+        (Some(column), header) => Some(position_of(column, 0, header)?),
+    };
+    let layout = Layout::Long {
+        metric,
+        resource,
+        timestamp: position_of(&options.timestamp_column, timestamp_default, header)?,
+        value: position_of(&options.value_column, value_default, header)?,
+    };
+    Ok((layout, is_header))
+}
+
+/// Reads timestamps: epoch numbers in the unit given or guessed, anything
+/// else as Gnocchi does.
+struct TimestampReader {
+    unit: Option<TimeUnit>,
+    guessed: bool,
+    now: Timestamp,
+}
+
+impl TimestampReader {
+    /// The unit of epoch numbers: given, or guessed from the first.
+    fn unit_of(&mut self, epoch: f64) -> TimeUnit {
+        *self.unit.get_or_insert_with(|| {
+            self.guessed = true;
+            TimeUnit::guess(epoch)
+        })
+    }
+
+    fn read(&mut self, text: &str) -> Result<Timestamp, String> {
+        let bad = |e: time::TimeError| format!("`{text}`: {e}");
+        // Whole seconds below 4.6e9 go through Gnocchi's float exactly
+        // (n × 5⁹ < 2⁵³): the common case skips it.
+        if let Ok(whole @ 0..4_600_000_000) = text.parse::<i64>()
+            && self.unit_of(whole as f64) == TimeUnit::Seconds
+        {
+            return Ok(Timestamp::from_nanos(whole * NANOS_PER_SECOND));
+        }
+        let Some(number) = time::parse_python_float(text) else {
+            return time::parse_timestamp(text, self.now).map_err(bad);
+        };
+        let unit = self.unit_of(number);
+        if unit == TimeUnit::Seconds {
+            return time::timestamp_from_epoch_seconds(number, text).map_err(bad);
+        }
+        let nanos = exact_epoch(text, unit.nanos()).or_else(|| {
+            number
+                .is_finite()
+                .then(|| (number * unit.nanos() as f64) as i64)
+        });
+        match nanos {
+            Some(nanos) if nanos >= 0 => Ok(Timestamp::from_nanos(nanos)),
+            Some(_) => Err(bad(time::TimeError::BeforeEpoch(text.to_owned()))),
+            None => Err(bad(time::TimeError::UnableToConvertTimestamp(
+                text.to_owned(),
+            ))),
         }
     }
 }
 
-/// Resolved 0-based column indexes.
-struct Layout {
-    metric: Option<usize>,
-    timestamp: usize,
-    value: usize,
+/// `123` or `123.456` in units of `unit_nanos` nanoseconds, exactly; `None`
+/// for other number forms (signs, exponents), which go through a float.
+fn exact_epoch(text: &str, unit_nanos: i64) -> Option<i64> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let all_digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) {
+        return None;
+    }
+    let mut nanos = whole.parse::<i64>().ok()?.checked_mul(unit_nanos)?;
+    let mut scale = unit_nanos;
+    for digit in fraction.bytes() {
+        scale /= 10;
+        nanos = nanos.checked_add(i64::from(digit - b'0') * scale)?;
+    }
+    Some(nanos)
 }
 
-fn header_name(column: &Column) -> String {
-    match column {
-        Column::Name(name) => name.clone(),
-        Column::Position(position) => format!("column {position}"),
+/// Rows are parsed on one thread and stored on another, in chunks of
+/// about this many items.
+const CHUNK: usize = 1 << 14;
+
+/// Parsed rows on their way from the parsing thread to the storing one.
+#[derive(Default)]
+struct Chunk {
+    /// The metric and resource names of the items, end to end.
+    names: String,
+    items: Vec<Item>,
+}
+
+enum Item {
+    Measure {
+        line: u64,
+        metric: Range<usize>,
+        resource: Option<Range<usize>>,
+        timestamp: Timestamp,
+        value: f64,
+    },
+    /// A bad row, which `--skip-invalid` may skip.
+    Invalid(ParseError),
+    /// A file that cannot be read on (its header, an I/O error).
+    Fatal(ParseError),
+    LinesRead(u64),
+}
+
+impl Chunk {
+    fn name(&mut self, name: &str) -> Range<usize> {
+        let start = self.names.len();
+        self.names.push_str(name);
+        start..self.names.len()
     }
 }
 
-fn resolve(
-    column: &Column,
-    header: Option<&csv::StringRecord>,
-    default: usize,
-) -> Result<usize, String> {
-    match (column, header) {
-        (Column::Position(position), _) => Ok(position - 1),
-        (Column::Name(name), Some(header)) => header
-            .iter()
-            .position(|h| h.trim() == name)
-            .ok_or_else(|| format!("no column named `{name}` in the header")),
-        (Column::Name(_), None) => Ok(default),
-    }
-}
-
-fn looks_like_header(record: &csv::StringRecord, value_position: usize) -> bool {
-    record
-        .get(value_position)
-        .is_none_or(|v| time::parse_python_float(v).is_none())
-}
-
-/// Reads the column layout from the first row, which is a header when its
-/// value field is not a number. Returns the layout and whether the row was
-/// a header; an error is (field, reason).
-fn detect_layout(
-    record: &csv::StringRecord,
-    options: &CsvOptions,
-) -> Result<(Layout, bool), (String, String)> {
-    let (metric_default, timestamp_default, value_default) = options.default_positions();
-    let value_guess = match &options.value_column {
-        Column::Position(p) => p - 1,
-        Column::Name(_) => value_default,
-    };
-    let header = looks_like_header(record, value_guess).then_some(record);
-    let locate = |column: &Column, default: usize| {
-        resolve(column, header, default).map_err(|reason| (header_name(column), reason))
-    };
-    let metric = match &options.metric {
-        MetricSource::Fixed(_) => None,
-        MetricSource::Column(column) => Some(locate(column, metric_default.unwrap_or(0))?),
-    };
-    let layout = Layout {
-        metric,
-        timestamp: locate(&options.timestamp_column, timestamp_default)?,
-        value: locate(&options.value_column, value_default)?,
-    };
-    Ok((layout, header.is_some()))
-}
-
-/// Parses a whole CSV input; the first bad row fails it all.
+/// Reads a whole CSV input into `sink`: parsed on a thread of its own
+/// while this one stores, in the input's order.
 pub fn read(
+    input: impl Read + Send,
+    path: &Path,
+    options: &CsvOptions,
+    sink: &mut impl Sink,
+) -> Result<CsvSummary, ParseError> {
+    let (chunks, received) = mpsc::sync_channel::<Chunk>(2);
+    std::thread::scope(|scope| {
+        let parser = scope.spawn(move || parse(input, path, options, chunks));
+        let stored = store(received, path, options, sink);
+        let (lines, guessed_unit) = parser.join().expect("the CSV parser does not panic");
+        let invalid = stored?;
+        sink.lines_read(lines);
+        Ok(CsvSummary {
+            parse: ParseSummary { lines, invalid },
+            guessed_unit,
+        })
+    })
+}
+
+/// Hands the parsed rows to `sink`; returns how many were bad.
+fn store(
+    chunks: mpsc::Receiver<Chunk>,
+    path: &Path,
+    options: &CsvOptions,
+    sink: &mut impl Sink,
+) -> Result<u64, ParseError> {
+    let error = ParseError::locator(path);
+    let mut summary = ParseSummary::default();
+    let missing_resource = match options.create_resources {
+        true => MissingResource::CreateOrUse(GENERIC),
+        false => MissingResource::Refuse,
+    };
+    for chunk in chunks {
+        for item in &chunk.items {
+            match item {
+                Item::Measure {
+                    line,
+                    metric,
+                    resource,
+                    timestamp,
+                    value,
+                } => {
+                    let name = &chunk.names[metric.clone()];
+                    let stored = match resource {
+                        None => sink.measure(name, *timestamp, *value),
+                        Some(resource) => {
+                            let target = NamedMetric {
+                                resource: &chunk.names[resource.clone()],
+                                missing_resource,
+                                name,
+                                archive_policy_name: None,
+                                unit: None,
+                            };
+                            sink.named_measure(&target, *timestamp, *value)
+                        }
+                    };
+                    if let Err(reason) = stored {
+                        // Wide files have a column per metric; long ones
+                        // name the metric in one column, or not at all.
+                        let field = match &options.metric {
+                            MetricSource::Wide => name.to_owned(),
+                            MetricSource::Column(column) => column.to_string(),
+                            MetricSource::Fixed(_) => "metric".to_owned(),
+                        };
+                        summary.refuse(sink, error(*line, &field, reason))?;
+                    }
+                }
+                Item::Invalid(bad) => summary.refuse(sink, bad.clone())?,
+                Item::Fatal(bad) => return Err(bad.clone()),
+                Item::LinesRead(lines) => sink.lines_read(*lines),
+            }
+        }
+    }
+    Ok(summary.invalid)
+}
+
+/// Parses the rows and sends them in chunks, until the input ends or the
+/// storing side stops listening. Returns the number of lines read and the
+/// epoch unit, when it was guessed and is not seconds.
+fn parse(
     input: impl Read,
     path: &Path,
     options: &CsvOptions,
-) -> Result<MeasureBatch, ParseError> {
-    let error = |line: u64, field: &str, reason: String| ParseError {
-        path: path.to_owned(),
-        line,
-        field: field.to_owned(),
-        reason,
-    };
+    chunks: mpsc::SyncSender<Chunk>,
+) -> (u64, Option<TimeUnit>) {
+    let error = ParseError::locator(path);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .delimiter(options.delimiter)
         .from_reader(input);
-    let mut batch = MeasureBatch::default();
+    let mut timestamps = TimestampReader {
+        unit: options.time_unit,
+        guessed: false,
+        now: options.now,
+    };
+    let mut lines = 0;
     let mut layout: Option<Layout> = None;
     let mut record = csv::StringRecord::new();
+    let mut chunk = Chunk::default();
     loop {
-        let more = reader.read_record(&mut record).map_err(|e| {
-            let line = e.position().map_or(batch.lines + 1, |p| p.line());
-            error(line, "record", e.to_string())
-        })?;
-        if !more {
+        if chunk.items.len() >= CHUNK && chunks.send(std::mem::take(&mut chunk)).is_err() {
             break;
         }
-        let line = record.position().map_or(batch.lines + 1, |p| p.line());
-        batch.lines += 1;
-        if record.iter().all(|f| f.trim().is_empty()) {
-            continue;
-        }
-        if layout.is_none() {
-            let (detected, is_header) = detect_layout(&record, options)
-                .map_err(|(field, reason)| error(line, &field, reason))?;
-            layout = Some(detected);
-            if is_header {
+        let line = reader.position().line();
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                // Bad UTF-8 or a broken quote: the reader can go on after
+                // the record, but not after an I/O error.
+                let line = e.position().map_or(line, csv::Position::line);
+                lines += 1;
+                let bad = error(line, "record", e.to_string());
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    chunk.items.push(Item::Fatal(bad));
+                    break;
+                }
+                chunk.items.push(Item::Invalid(bad));
                 continue;
             }
         }
-        let layout = layout.as_ref().expect("detected on the first row");
-        let field = |index: usize, column: &Column| {
-            record.get(index).map(str::trim).ok_or_else(|| {
-                error(
-                    line,
-                    &header_name(column),
-                    format!("missing: the row has {} fields", record.len()),
-                )
-            })
-        };
-        let timestamp_text = field(layout.timestamp, &options.timestamp_column)?;
-        let timestamp = time::parse_timestamp(timestamp_text, options.now).map_err(|e| {
-            error(
-                line,
-                &header_name(&options.timestamp_column),
-                format!("`{timestamp_text}`: {e}"),
-            )
-        })?;
-        let value_text = field(layout.value, &options.value_column)?;
-        let value = time::parse_python_float(value_text).ok_or_else(|| {
-            error(
-                line,
-                &header_name(&options.value_column),
-                format!("`{value_text}` is not a number"),
-            )
-        })?;
-        let metric = match (&options.metric, layout.metric) {
-            (MetricSource::Fixed(metric), _) => metric.as_str(),
-            (MetricSource::Column(column), Some(index)) => {
-                let name = field(index, column)?;
-                if name.is_empty() {
-                    return Err(error(
-                        line,
-                        &header_name(column),
-                        "empty metric name".to_owned(),
-                    ));
+        lines += 1;
+        if lines % PROGRESS_EVERY == 0 {
+            chunk.items.push(Item::LinesRead(lines));
+        }
+        if record.iter().all(|f| time::trim_ascii_fast(f).is_empty()) {
+            continue;
+        }
+        let layout = match &layout {
+            Some(layout) => layout,
+            None => match detect_layout(&record, options) {
+                Ok((detected, is_header)) => {
+                    let layout = layout.insert(detected);
+                    if is_header {
+                        continue;
+                    }
+                    layout
                 }
-                name
-            }
-            (MetricSource::Column(_), None) => {
-                unreachable!("a metric column always has a position")
-            }
+                Err((field, reason)) => {
+                    chunk.items.push(Item::Fatal(error(line, &field, reason)));
+                    break;
+                }
+            },
         };
-        batch.add(metric, timestamp, value);
+        let mark = (chunk.items.len(), chunk.names.len());
+        let parsed = parse_row(
+            &record,
+            line,
+            layout,
+            options,
+            &mut timestamps,
+            &mut chunk,
+            &error,
+        );
+        if let Err(bad) = parsed {
+            // Nothing of a bad row: a wide row's good cells go with it.
+            chunk.items.truncate(mark.0);
+            chunk.names.truncate(mark.1);
+            chunk.items.push(Item::Invalid(bad));
+        }
     }
-    Ok(batch)
+    let _ = chunks.send(chunk);
+    let guessed = timestamps
+        .unit
+        .filter(|&unit| timestamps.guessed && unit != TimeUnit::Seconds);
+    (lines, guessed)
+}
+
+/// One data row's measures, into `chunk`.
+fn parse_row(
+    record: &csv::StringRecord,
+    line: u64,
+    layout: &Layout,
+    options: &CsvOptions,
+    timestamps: &mut TimestampReader,
+    chunk: &mut Chunk,
+    located: &impl Fn(u64, &str, String) -> ParseError,
+) -> Result<(), ParseError> {
+    let error = |field: &str, reason: String| located(line, field, reason);
+    let field = |index: usize, column: &dyn std::fmt::Display| {
+        record.get(index).map(time::trim_ascii_fast).ok_or_else(|| {
+            error(
+                &column.to_string(),
+                format!("missing: the row has {} fields", record.len()),
+            )
+        })
+    };
+    match layout {
+        Layout::Long {
+            metric,
+            resource,
+            timestamp,
+            value,
+        } => {
+            let timestamp_text = field(*timestamp, &options.timestamp_column)?;
+            let timestamp = timestamps
+                .read(timestamp_text)
+                .map_err(|reason| error(&options.timestamp_column.to_string(), reason))?;
+            let value_text = field(*value, &options.value_column)?;
+            let value = time::parse_python_float(value_text).ok_or_else(|| {
+                error(
+                    &options.value_column.to_string(),
+                    format!("`{value_text}` is not a number"),
+                )
+            })?;
+            let name = match (&options.metric, metric) {
+                (MetricSource::Fixed(name), _) => name.as_str(),
+                (MetricSource::Column(column), Some(index)) => {
+                    let name = field(*index, column)?;
+                    if name.is_empty() {
+                        return Err(error(&column.to_string(), "empty metric name".to_owned()));
+                    }
+                    name
+                }
+                _ => unreachable!("a long layout has a metric column or a fixed metric"),
+            };
+            let resource = match (resource, &options.resource_column) {
+                (Some(index), Some(column)) => Some(field(*index, column)?),
+                _ => None,
+            };
+            let metric = chunk.name(name);
+            let resource = resource.map(|r| chunk.name(r));
+            chunk.items.push(Item::Measure {
+                line,
+                metric,
+                resource,
+                timestamp,
+                value,
+            });
+        }
+        Layout::Wide { timestamp, metrics } => {
+            let timestamp_text = field(*timestamp, &options.timestamp_column)?;
+            let timestamp = timestamps
+                .read(timestamp_text)
+                .map_err(|reason| error(&options.timestamp_column.to_string(), reason))?;
+            for (index, name) in metrics {
+                let text = record.get(*index).map_or("", time::trim_ascii_fast);
+                if text.is_empty() {
+                    continue;
+                }
+                let value = time::parse_python_float(text)
+                    .ok_or_else(|| error(name, format!("`{text}` is not a number")))?;
+                let metric = chunk.name(name);
+                chunk.items.push(Item::Measure {
+                    line,
+                    metric,
+                    resource: None,
+                    timestamp,
+                    value,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::MeasureBatch;
     use proptest::prelude::*;
 
     const S: i64 = 1_000_000_000;
 
+    fn parse_with(
+        text: &str,
+        options: &CsvOptions,
+    ) -> Result<(MeasureBatch, CsvSummary), ParseError> {
+        let mut batch = MeasureBatch::default();
+        let summary = read(text.as_bytes(), Path::new("in.csv"), options, &mut batch)?;
+        Ok((batch, summary))
+    }
+
     fn parse(text: &str, metric: MetricSource) -> Result<MeasureBatch, ParseError> {
-        read(
-            text.as_bytes(),
-            Path::new("in.csv"),
-            &CsvOptions::new(metric, Timestamp::EPOCH),
-        )
+        parse_with(text, &CsvOptions::new(metric, Timestamp::EPOCH)).map(|(batch, _)| batch)
     }
 
     fn fixed() -> MetricSource {
@@ -259,10 +647,23 @@ mod tests {
     #[test]
     fn metric_column_splits_rows() {
         let text = "metric,timestamp,value\na,2024-01-01T00:00:00,1\nb,2024-01-01T00:00:00,2\na,2024-01-01T00:01:00,3\n";
-        let batch = parse(text, MetricSource::Column(Column::Name("metric".into()))).unwrap();
+        let (batch, summary) = parse_with(
+            text,
+            &CsvOptions::new(
+                MetricSource::Column(Column::Name("metric".into())),
+                Timestamp::EPOCH,
+            ),
+        )
+        .unwrap();
         assert_eq!(batch.measures["a"].len(), 2);
         assert_eq!(batch.measures["b"][0].1, 2.0);
-        assert_eq!(batch.lines, 4);
+        assert_eq!(
+            summary.parse,
+            ParseSummary {
+                lines: 4,
+                invalid: 0
+            }
+        );
     }
 
     #[test]
@@ -271,10 +672,61 @@ mod tests {
         let mut options = CsvOptions::new(fixed(), Timestamp::EPOCH);
         options.timestamp_column = Column::Name("when".into());
         options.delimiter = b';';
-        let batch = read(text.as_bytes(), Path::new("x"), &options).unwrap();
+        let (batch, _) = parse_with(text, &options).unwrap();
         assert_eq!(
             batch.measures["cpu"],
             [(Timestamp::from_nanos(1_704_063_600 * S), 4.5)]
+        );
+    }
+
+    #[test]
+    fn wide_rows_give_one_measure_per_filled_cell() {
+        let text = "time,cpu,mem\n2024-01-01T00:00:00,1,10\n2024-01-01T00:01:00,,11\n2024-01-01T00:02:00,3\n";
+        let mut options = CsvOptions::new(MetricSource::Wide, Timestamp::EPOCH);
+        options.timestamp_column = Column::Name("time".into());
+        let (batch, _) = parse_with(text, &options).unwrap();
+        let t0 = 1_704_067_200 * S;
+        assert_eq!(
+            batch.measures["cpu"],
+            [
+                (Timestamp::from_nanos(t0), 1.0),
+                (Timestamp::from_nanos(t0 + 120 * S), 3.0)
+            ]
+        );
+        assert_eq!(batch.measures["mem"].len(), 2);
+        let err = parse_with("time,cpu\n2024-01-01T00:00:00,x\n", &options).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "in.csv:2: field `cpu`: `x` is not a number"
+        );
+        let err = parse_with("time,,mem\n", &options).unwrap_err();
+        assert_eq!((err.line, err.field.as_str()), (1, "column 2"));
+    }
+
+    #[test]
+    fn epoch_units_are_guessed_and_stated() {
+        let options = CsvOptions::new(fixed(), Timestamp::EPOCH);
+        let (batch, summary) =
+            parse_with("1704067200000,1\n1704067200500.5,2\n", &options).unwrap();
+        assert_eq!(summary.guessed_unit, Some(TimeUnit::Milliseconds));
+        assert_eq!(
+            batch.measures["cpu"],
+            [
+                (Timestamp::from_nanos(1_704_067_200 * S), 1.0),
+                (Timestamp::from_nanos(1_704_067_200 * S + 500_500_000), 2.0)
+            ]
+        );
+        let (batch, summary) = parse_with("1704067200000000001,1\n", &options).unwrap();
+        assert_eq!(summary.guessed_unit, Some(TimeUnit::Nanoseconds));
+        assert_eq!(batch.measures["cpu"][0].0.nanos(), 1_704_067_200 * S + 1);
+        let (_, summary) = parse_with("1704067200,1\n", &options).unwrap();
+        assert_eq!(summary.guessed_unit, None, "seconds are Gnocchi's default");
+        let mut given = options.clone();
+        given.time_unit = Some(TimeUnit::Microseconds);
+        let (batch, summary) = parse_with("5,1\n", &given).unwrap();
+        assert_eq!(
+            (batch.measures["cpu"][0].0.nanos(), summary.guessed_unit),
+            (5_000, None)
         );
     }
 
@@ -285,8 +737,6 @@ mod tests {
             fixed(),
         )
         .unwrap_err();
-        assert_eq!(err.line, 3);
-        assert_eq!(err.field, "value");
         assert_eq!(
             err.to_string(),
             "in.csv:3: field `value`: `abc` is not a number"
@@ -297,8 +747,65 @@ mod tests {
         assert!(err.reason.contains("Epoch"), "{err}");
         let err = parse("timestamp,value\n1388577600\n", fixed()).unwrap_err();
         assert_eq!((err.line, err.field.as_str()), (2, "value"));
+        assert_eq!(err.reason, "missing: the row has 1 fields");
         let err = parse("time,value\n1,2\n", fixed()).unwrap_err();
         assert_eq!(err.reason, "no column named `timestamp` in the header");
+    }
+
+    /// Keeps the good rows and counts the bad ones, as `--skip-invalid`.
+    #[derive(Default)]
+    struct Lenient {
+        batch: MeasureBatch,
+        bad_lines: Vec<u64>,
+    }
+
+    impl Sink for Lenient {
+        fn measure(
+            &mut self,
+            metric: &str,
+            timestamp: Timestamp,
+            value: f64,
+        ) -> Result<(), String> {
+            if metric == "unknown" {
+                return Err("Metric unknown does not exist".into());
+            }
+            self.batch.measure(metric, timestamp, value)
+        }
+        fn named_measure(
+            &mut self,
+            _: &crate::ingest::NamedMetric<'_>,
+            _: Timestamp,
+            _: f64,
+        ) -> Result<(), String> {
+            unreachable!("CSV names metrics by id or name")
+        }
+        fn declare(&mut self, _: crate::ingest::Declaration<'_>) -> Result<(), String> {
+            unreachable!("CSV declares nothing")
+        }
+        fn invalid(&mut self, error: ParseError) -> Result<(), ParseError> {
+            self.bad_lines.push(error.line);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_lenient_sink_gets_every_bad_line() {
+        let text: &[u8] = b"m,timestamp,value\na,1,1\na,x,2\nunknown,3,3\n\xff,4,4\na,5,5\n";
+        let mut sink = Lenient::default();
+        let options = CsvOptions::new(
+            MetricSource::Column(Column::Name("m".into())),
+            Timestamp::EPOCH,
+        );
+        let summary = read(text, Path::new("x"), &options, &mut sink).unwrap();
+        assert_eq!(sink.bad_lines, [3, 4, 5]);
+        assert_eq!(
+            summary.parse,
+            ParseSummary {
+                lines: 6,
+                invalid: 3
+            }
+        );
+        assert_eq!(sink.batch.measures["a"].len(), 2);
     }
 
     #[test]
@@ -309,10 +816,12 @@ mod tests {
 
     proptest! {
         #[test]
-        fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
-            let result = read(&bytes[..], Path::new("x"), &CsvOptions::new(fixed(), Timestamp::EPOCH));
-            if let Ok(batch) = result {
-                prop_assert!(batch.lines >= batch.measure_count() as u64);
+        fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..300), wide: bool) {
+            let metric = if wide { MetricSource::Wide } else { fixed() };
+            let mut batch = MeasureBatch::default();
+            let options = CsvOptions::new(metric, Timestamp::EPOCH);
+            if let Ok(summary) = read(&bytes[..], Path::new("x"), &options, &mut batch) {
+                prop_assert!(summary.parse.lines * 300 >= batch.measure_count() as u64);
             }
         }
     }

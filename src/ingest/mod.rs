@@ -1,16 +1,26 @@
-//! Input formats → measures for named metrics, and storing a parsed batch
-//! in the sacks atomically. One file per format; each parser turns bytes
-//! into a `MeasureBatch` and knows nothing of the store.
+//! Input formats → measures for metrics. One file per format; each parser
+//! reads its input as a stream and hands every measure, and every bad line,
+//! to a `Sink`: the store's `MeasureWriter`, or a `MeasureBatch` in memory.
+//! Parsers know nothing of the store.
 
+pub mod batch;
+pub mod ceilometer;
 pub mod csv;
+pub mod influx;
+pub mod input;
+pub mod json_location;
+pub mod statsd;
 pub mod writer;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use crate::policy::ArchivePolicy;
+use crate::resource::{AttributeValue, ResourceType};
 use crate::store::{self, Index, Store};
 use crate::time::Timestamp;
-pub use writer::{CreateMetrics, MeasureWriter, StoreReport};
+pub use input::Input;
+pub use writer::{MeasureWriter, StoreReport, WriterOptions};
 
 /// Bad input, located so the user can go straight to it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -22,12 +32,105 @@ pub struct ParseError {
     pub reason: String,
 }
 
-/// Measures per metric reference (a metric id or name), in input order.
+impl ParseError {
+    /// Makes the errors of one input: `error(line, field, reason)`.
+    pub fn locator(path: &Path) -> impl Fn(u64, &str, String) -> ParseError + '_ {
+        move |line, field, reason| ParseError {
+            path: path.to_owned(),
+            line,
+            field: field.to_owned(),
+            reason,
+        }
+    }
+}
+
+/// What to do when a resource an input names does not exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MissingResource<'a> {
+    /// It is an error (`Unknown resources`).
+    Refuse,
+    /// Create it, of this type; an existing resource must be of this type.
+    Create(&'a str),
+    /// Create it, of this type; an existing resource of any type will do.
+    CreateOrUse(&'a str),
+}
+
+/// A named metric of a resource, and how to create the metric if missing.
+#[derive(Debug, Clone, Copy)]
+pub struct NamedMetric<'a> {
+    /// The resource id as the input gives it.
+    pub resource: &'a str,
+    pub missing_resource: MissingResource<'a>,
+    pub name: &'a str,
+    pub archive_policy_name: Option<&'a str>,
+    pub unit: Option<&'a str>,
+}
+
+/// What an input says must exist besides measures.
+#[derive(Debug, Clone, Copy)]
+pub enum Declaration<'a> {
+    /// Created unless a policy of that name exists.
+    ArchivePolicy(&'a ArchivePolicy),
+    /// Created unless a type of that name exists.
+    ResourceType(&'a ResourceType),
+    /// The fields of a resource the input names: given to it at creation,
+    /// or set on it (a new revision if anything changes).
+    Resource {
+        id: &'a str,
+        type_name: &'a str,
+        user_id: Option<&'a str>,
+        project_id: Option<&'a str>,
+        attributes: &'a [(String, AttributeValue)],
+    },
+}
+
+/// Where a parser's measures go.
+pub trait Sink {
+    /// A measure for the metric with this id or name. An error says why the
+    /// metric cannot take it (it does not exist, no rule gives it a policy).
+    fn measure(&mut self, metric: &str, timestamp: Timestamp, value: f64) -> Result<(), String>;
+
+    /// A measure for a named metric of a resource.
+    fn named_measure(
+        &mut self,
+        target: &NamedMetric<'_>,
+        timestamp: Timestamp,
+        value: f64,
+    ) -> Result<(), String>;
+
+    /// Something that must exist for the measures.
+    fn declare(&mut self, declaration: Declaration<'_>) -> Result<(), String>;
+
+    /// A bad line. `Ok` lets the parser go on with the next one
+    /// (`--skip-invalid`); `Err` ends the input, and nothing of it is kept.
+    fn invalid(&mut self, error: ParseError) -> Result<(), ParseError>;
+
+    /// The parser has read `lines` lines so far (called now and then, for
+    /// progress reports).
+    fn lines_read(&mut self, _lines: u64) {}
+}
+
+/// How many lines a parser read and how many it found bad.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ParseSummary {
+    pub lines: u64,
+    pub invalid: u64,
+}
+
+impl ParseSummary {
+    /// Counts a bad line and hands it to the sink, which says whether the
+    /// input goes on.
+    pub fn refuse(&mut self, sink: &mut impl Sink, error: ParseError) -> Result<(), ParseError> {
+        self.invalid += 1;
+        sink.invalid(error)
+    }
+}
+
+/// Measures per metric reference (a metric id or name), in input order:
+/// a sink for small inputs and tests. The first bad line is an error.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct MeasureBatch {
     pub measures: BTreeMap<String, Vec<(Timestamp, f64)>>,
-    /// Input lines read (data and header).
-    pub lines: u64,
 }
 
 impl MeasureBatch {
@@ -46,16 +149,52 @@ impl MeasureBatch {
     }
 }
 
-/// Stores a whole batch in the sacks, one file per metric, in one
-/// transaction: either every measure is accepted or none. Every metric
-/// must exist.
+/// Keeps metric names and measures only: named metrics go under
+/// `resource/name`, declarations are not kept.
+impl Sink for MeasureBatch {
+    fn measure(&mut self, metric: &str, timestamp: Timestamp, value: f64) -> Result<(), String> {
+        self.add(metric, timestamp, value);
+        Ok(())
+    }
+
+    fn named_measure(
+        &mut self,
+        target: &NamedMetric<'_>,
+        timestamp: Timestamp,
+        value: f64,
+    ) -> Result<(), String> {
+        self.add(
+            &format!("{}/{}", target.resource, target.name),
+            timestamp,
+            value,
+        );
+        Ok(())
+    }
+
+    fn declare(&mut self, _: Declaration<'_>) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn invalid(&mut self, error: ParseError) -> Result<(), ParseError> {
+        Err(error)
+    }
+}
+
+/// Stores a whole batch in the sacks in one transaction: either every
+/// measure is accepted or none. Every metric must exist.
 pub fn store_batch(
     store: &Store,
     index: &Index,
     batch: &MeasureBatch,
     now: Timestamp,
 ) -> Result<StoreReport, store::Error> {
-    let mut writer = MeasureWriter::new(store, index, None, now)?;
+    let options = WriterOptions {
+        // Nothing is created: every metric must exist.
+        creator: String::new(),
+        create_metrics: false,
+        archive_policy_name: None,
+    };
+    let mut writer = MeasureWriter::new(store, index, options, now)?;
     for (reference, measures) in &batch.measures {
         for &(timestamp, value) in measures {
             writer.add(reference, timestamp, value)?;

@@ -1,29 +1,43 @@
-//! Stores the measures parsers produce: resolves each metric reference (id
-//! or name) once, creating missing metrics through the archive-policy rules
-//! when asked, keeps measures per metric within a memory budget and stages
-//! them in one transaction that `finish` commits. An input is taken whole or
-//! not at all: dropping the writer stores nothing, not even the metrics it
-//! would have created.
+//! Stores what parsers read, one input at a time, all or nothing.
+//!
+//! Measures name their metric by id or name, or as a named metric of a
+//! resource. The writer resolves each name once (a read of the index) and
+//! plans what is missing and may be created — archive policies, resource
+//! types, resources, metrics — under new ids, so that measures can be
+//! staged right away in the transaction's files (within a memory budget).
+//! `finish` then creates everything planned and commits the measures as
+//! one transaction (`Transaction::commit_with_index`): a killed import
+//! leaves the store as if it never ran. Dropping the writer stores nothing.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
+use rustc_hash::FxHashMap;
 use uuid::Uuid;
 
+use super::{Declaration, MissingResource, NamedMetric};
 use crate::carbonara::codec;
-use crate::store::{self, Index, Metric, MetricStatus, Store, Transaction};
+use crate::policy::ArchivePolicy;
+use crate::resource::{AttributeValue, ResourceType, resource_uuid};
+use crate::store::{
+    self, Index, Metric, MetricStatus, NewResource, ResourceChanges, Store, Transaction,
+};
 use crate::time::Timestamp;
 
 /// Measures kept in memory before they are appended to the staged files
-/// (16 bytes each: 64 MiB).
-const BUFFER_BUDGET: usize = 4 << 20;
+/// (16 bytes each: 16 MiB, and as much again to encode them).
+const BUFFER_BUDGET: usize = 1 << 20;
 
-/// How to create metrics an input names but the index does not have.
+/// Who writes, and what may be created on the way.
 #[derive(Debug, Clone)]
-pub struct CreateMetrics {
-    /// The policy of new metrics; the archive-policy rules when `None`.
-    pub archive_policy_name: Option<String>,
+pub struct WriterOptions {
+    /// Creator of what is created, and the owner of resource ids that are
+    /// not UUIDs.
     pub creator: String,
+    /// Create the metrics an input names that do not exist.
+    pub create_metrics: bool,
+    /// Their archive policy, unless the input gives one; the
+    /// archive-policy rules when `None`.
+    pub archive_policy_name: Option<String>,
 }
 
 /// What storing an input did.
@@ -32,44 +46,68 @@ pub struct StoreReport {
     pub metrics: usize,
     pub measures: usize,
     pub metrics_created: usize,
+    pub resources_created: usize,
+    pub resources_updated: usize,
 }
 
 struct Slot {
+    /// The metric's id: existing, or planned.
     id: Uuid,
+    /// Its new incoming file.
     target: PathBuf,
     buffer: Vec<(Timestamp, f64)>,
+}
+
+/// What `finish` creates, in this order.
+#[derive(Default)]
+struct Plan {
+    archive_policies: Vec<ArchivePolicy>,
+    resource_types: Vec<ResourceType>,
+    /// New resources by id; their metrics are in `metrics`.
+    resources: Vec<NewResource>,
+    /// Attributes to set on existing resources: (type, id, changes).
+    updates: Vec<(String, Uuid, ResourceChanges)>,
+    metrics: Vec<Metric>,
 }
 
 pub struct MeasureWriter<'s> {
     store: &'s Store,
     index: &'s Index,
     transaction: Transaction<'s>,
-    create: Option<CreateMetrics>,
+    options: WriterOptions,
     now: Timestamp,
-    by_reference: HashMap<String, usize>,
+    /// Metric reference (id or name) → slot.
+    by_reference: FxHashMap<String, usize>,
+    /// (resource id, metric name) → slot.
+    by_name: FxHashMap<(Uuid, String), usize>,
     slots: Vec<Slot>,
-    created: Vec<Metric>,
+    plan: Plan,
+    /// Reused to encode each slot's measures.
+    encoded: Vec<u8>,
     buffered: usize,
     measures: usize,
 }
 
 impl<'s> MeasureWriter<'s> {
-    /// `now` names the incoming files (Gnocchi puts the writing time in them).
+    /// `now` names the incoming files (Gnocchi puts the writing time in
+    /// them) and stamps what is created.
     pub fn new(
         store: &'s Store,
         index: &'s Index,
-        create: Option<CreateMetrics>,
+        options: WriterOptions,
         now: Timestamp,
     ) -> store::Result<Self> {
         Ok(MeasureWriter {
             store,
             index,
             transaction: store.begin(&[])?,
-            create,
+            options,
             now,
-            by_reference: HashMap::new(),
+            by_reference: FxHashMap::default(),
+            by_name: FxHashMap::default(),
             slots: Vec::new(),
-            created: Vec::new(),
+            plan: Plan::default(),
+            encoded: Vec::new(),
             buffered: 0,
             measures: 0,
         })
@@ -79,28 +117,260 @@ impl<'s> MeasureWriter<'s> {
     pub fn add(&mut self, metric: &str, timestamp: Timestamp, value: f64) -> store::Result<()> {
         let slot = match self.by_reference.get(metric) {
             Some(&slot) => slot,
-            None => self.resolve(metric)?,
+            None => {
+                let id = match self.index.find_metric(metric) {
+                    Ok(metric) => metric.id,
+                    Err(store::Error::MetricNotFound(_)) if self.options.create_metrics => {
+                        self.plan_metric(metric, None, None, None)?
+                    }
+                    Err(error) => return Err(error),
+                };
+                let slot = self.slot_of(id);
+                self.by_reference.insert(metric.to_owned(), slot);
+                slot
+            }
         };
-        self.slots[slot].buffer.push((timestamp, value));
-        self.buffered += 1;
-        self.measures += 1;
-        if self.buffered >= BUFFER_BUDGET {
-            self.flush()?;
+        self.push(slot, timestamp, value)
+    }
+
+    /// Queues one measure for a named metric of a resource.
+    pub fn add_named(
+        &mut self,
+        target: &NamedMetric<'_>,
+        timestamp: Timestamp,
+        value: f64,
+    ) -> store::Result<()> {
+        let resource = resource_uuid(target.resource, &self.options.creator)?;
+        let key = (resource, target.name.to_owned());
+        let slot = match self.by_name.get(&key) {
+            Some(&slot) => slot,
+            None => {
+                let id = self.resolve_named(resource, target)?;
+                let slot = self.slot_of(id);
+                self.by_name.insert(key, slot);
+                slot
+            }
+        };
+        self.push(slot, timestamp, value)
+    }
+
+    fn resolve_named(&mut self, resource: Uuid, target: &NamedMetric<'_>) -> store::Result<Uuid> {
+        if let Some(metric) = self.index.resource_metric(resource, target.name)? {
+            return Ok(metric.id);
+        }
+        let exists = self.ensure_resource(resource, target)?;
+        if !exists && target.missing_resource == MissingResource::Refuse {
+            return Err(store::Error::ResourceNotFound(target.resource.to_owned()));
+        }
+        if !self.options.create_metrics {
+            return Err(store::Error::MetricNotFound(format!(
+                "{resource}/{}",
+                target.name
+            )));
+        }
+        self.plan_metric(
+            target.name,
+            target.archive_policy_name,
+            target.unit,
+            Some(resource),
+        )
+    }
+
+    /// Whether the resource exists (or is planned); plans it when it may be
+    /// created.
+    fn ensure_resource(&mut self, id: Uuid, target: &NamedMetric<'_>) -> store::Result<bool> {
+        if self.plan.resources.iter().any(|r| r.id == id) {
+            return Ok(true);
+        }
+        let wanted_type = match target.missing_resource {
+            MissingResource::Create(type_name) | MissingResource::CreateOrUse(type_name) => {
+                type_name
+            }
+            MissingResource::Refuse => crate::resource::GENERIC,
+        };
+        if let Some(found) = self.index.get_resource(crate::resource::GENERIC, id)? {
+            return match target.missing_resource {
+                MissingResource::Create(type_name) if found.type_name != type_name => {
+                    Err(store::Error::ResourceExists(id.to_string()))
+                }
+                _ => Ok(true),
+            };
+        }
+        if target.missing_resource == MissingResource::Refuse {
+            return Ok(false);
+        }
+        self.plan.resources.push(NewResource {
+            id,
+            original_resource_id: target.resource.to_owned(),
+            type_name: wanted_type.to_owned(),
+            creator: self.options.creator.clone(),
+            user_id: None,
+            project_id: None,
+            started_at: None,
+            ended_at: None,
+            attributes: Vec::new(),
+            metrics: Vec::new(),
+        });
+        Ok(false)
+    }
+
+    /// Plans a new metric; returns its id.
+    fn plan_metric(
+        &mut self,
+        name: &str,
+        archive_policy_name: Option<&str>,
+        unit: Option<&str>,
+        resource_id: Option<Uuid>,
+    ) -> store::Result<Uuid> {
+        if name.contains('/') {
+            return Err(store::Error::InvalidMetricName(name.to_owned()));
+        }
+        let archive_policy_name =
+            match archive_policy_name.or(self.options.archive_policy_name.as_deref()) {
+                Some(policy) => policy.to_owned(),
+                None => self.index.archive_policy_for(Some(name))?,
+            };
+        let planned_policy = self
+            .plan
+            .archive_policies
+            .iter()
+            .any(|p| p.name == archive_policy_name);
+        if !planned_policy {
+            // Fail now, not at the end, when the policy is missing.
+            self.index.get_archive_policy(&archive_policy_name)?;
+        }
+        let metric = Metric {
+            id: Uuid::new_v4(),
+            name: Some(name.to_owned()),
+            unit: unit.map(str::to_owned),
+            archive_policy_name,
+            creator: self.options.creator.clone(),
+            resource_id,
+            status: MetricStatus::Active,
+        };
+        let id = metric.id;
+        self.plan.metrics.push(metric);
+        Ok(id)
+    }
+
+    /// Takes what an input says must exist.
+    pub fn declare(&mut self, declaration: Declaration<'_>) -> store::Result<()> {
+        match declaration {
+            Declaration::ArchivePolicy(policy) => self.ensure_archive_policy(policy),
+            Declaration::ResourceType(resource_type) => self.ensure_resource_type(resource_type),
+            Declaration::Resource {
+                id,
+                type_name,
+                user_id,
+                project_id,
+                attributes,
+            } => self.describe_resource(id, type_name, user_id, project_id, attributes),
+        }
+    }
+
+    /// Creates the archive policy at the end unless one of that name exists.
+    fn ensure_archive_policy(&mut self, policy: &ArchivePolicy) -> store::Result<()> {
+        match self.index.get_archive_policy(&policy.name) {
+            Ok(_) => Ok(()),
+            Err(store::Error::ArchivePolicyNotFound(_)) => {
+                if !self
+                    .plan
+                    .archive_policies
+                    .iter()
+                    .any(|p| p.name == policy.name)
+                {
+                    self.plan.archive_policies.push(policy.clone());
+                }
+                Ok(())
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Creates the resource type at the end unless one of that name exists.
+    fn ensure_resource_type(&mut self, resource_type: &ResourceType) -> store::Result<()> {
+        match self.index.get_resource_type(&resource_type.name) {
+            Ok(_) => Ok(()),
+            Err(store::Error::ResourceTypeNotFound(_)) => {
+                if !self
+                    .plan
+                    .resource_types
+                    .iter()
+                    .any(|t| t.name == resource_type.name)
+                {
+                    self.plan.resource_types.push(resource_type.clone());
+                }
+                Ok(())
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Sets the base fields and attributes of a resource: a new one is
+    /// created with them (its required attributes must be there), an
+    /// existing one is updated, with a new revision if anything changes.
+    fn describe_resource(
+        &mut self,
+        resource: &str,
+        type_name: &str,
+        user_id: Option<&str>,
+        project_id: Option<&str>,
+        attributes: &[(String, AttributeValue)],
+    ) -> store::Result<()> {
+        let id = resource_uuid(resource, &self.options.creator)?;
+        if let Some(new) = self.plan.resources.iter_mut().find(|r| r.id == id) {
+            new.user_id = user_id.map(str::to_owned);
+            new.project_id = project_id.map(str::to_owned);
+            new.attributes = attributes.to_vec();
+            return Ok(());
+        }
+        match self.index.get_resource(crate::resource::GENERIC, id)? {
+            Some(existing) if existing.type_name == type_name => {
+                self.plan.updates.push((
+                    type_name.to_owned(),
+                    id,
+                    ResourceChanges {
+                        project_id: Some(project_id.map(str::to_owned)),
+                        attributes: attributes.to_vec(),
+                        ..ResourceChanges::default()
+                    },
+                ));
+            }
+            // One of another type keeps its fields (updating it as
+            // `type_name` would find no such resource).
+            Some(_) => {}
+            None => {
+                let planned_type = self
+                    .plan
+                    .resource_types
+                    .iter()
+                    .find(|t| t.name == type_name);
+                match planned_type {
+                    Some(resource_type) => resource_type.check_required(attributes)?,
+                    None => self
+                        .index
+                        .get_resource_type(type_name)?
+                        .check_required(attributes)?,
+                }
+                self.plan.resources.push(NewResource {
+                    id,
+                    original_resource_id: resource.to_owned(),
+                    type_name: type_name.to_owned(),
+                    creator: self.options.creator.clone(),
+                    user_id: user_id.map(str::to_owned),
+                    project_id: project_id.map(str::to_owned),
+                    started_at: None,
+                    ended_at: None,
+                    attributes: attributes.to_vec(),
+                    metrics: Vec::new(),
+                });
+            }
         }
         Ok(())
     }
 
-    /// The metric a reference names: found in the index, created earlier in
-    /// this input, or created now.
-    fn resolve(&mut self, reference: &str) -> store::Result<usize> {
-        let id = match self.index.find_metric(reference) {
-            Ok(metric) => metric.id,
-            Err(store::Error::MetricNotFound(_)) if self.create.is_some() => {
-                self.plan_creation(reference)?
-            }
-            Err(error) => return Err(error),
-        };
-        let slot = match self.slots.iter().position(|s| s.id == id) {
+    fn slot_of(&mut self, id: Uuid) -> usize {
+        match self.slots.iter().position(|s| s.id == id) {
             Some(slot) => slot,
             None => {
                 let target = self.store.incoming().new_file_path(id, self.now);
@@ -111,42 +381,26 @@ impl<'s> MeasureWriter<'s> {
                 });
                 self.slots.len() - 1
             }
-        };
-        self.by_reference.insert(reference.to_owned(), slot);
-        Ok(slot)
+        }
     }
 
-    fn plan_creation(&mut self, name: &str) -> store::Result<Uuid> {
-        let create = self.create.as_ref().expect("creation was asked for");
-        if name.contains('/') {
-            return Err(store::Error::InvalidMetricName(name.to_owned()));
+    fn push(&mut self, slot: usize, timestamp: Timestamp, value: f64) -> store::Result<()> {
+        self.slots[slot].buffer.push((timestamp, value));
+        self.buffered += 1;
+        self.measures += 1;
+        if self.buffered >= BUFFER_BUDGET {
+            self.flush()?;
         }
-        let archive_policy_name = match &create.archive_policy_name {
-            Some(policy) => policy.clone(),
-            None => self.index.archive_policy_for(Some(name))?,
-        };
-        // Fail now, not at the end, when the policy is missing.
-        self.index.get_archive_policy(&archive_policy_name)?;
-        let metric = Metric {
-            id: Uuid::new_v4(),
-            name: Some(name.to_owned()),
-            unit: None,
-            archive_policy_name,
-            creator: create.creator.clone(),
-            resource_id: None,
-            status: MetricStatus::Active,
-        };
-        let id = metric.id;
-        self.created.push(metric);
-        Ok(id)
+        Ok(())
     }
 
     /// Appends every buffered measure to its metric's staged file.
     fn flush(&mut self) -> store::Result<()> {
         for slot in &mut self.slots {
             if !slot.buffer.is_empty() {
-                self.transaction
-                    .append(&slot.target, &codec::encode_measures(&slot.buffer))?;
+                self.encoded.clear();
+                codec::encode_measures_into(&slot.buffer, &mut self.encoded);
+                self.transaction.append(&slot.target, &self.encoded)?;
                 slot.buffer.clear();
             }
         }
@@ -159,23 +413,81 @@ impl<'s> MeasureWriter<'s> {
         self.measures
     }
 
-    /// Creates the new metrics, then stores every measure, atomically.
+    /// Creates what was planned and stores every measure, atomically.
     pub fn finish(mut self) -> store::Result<StoreReport> {
         self.flush()?;
-        // Metrics before measures: measures of an unknown metric would be
-        // dropped by the next pass; a metric without measures is harmless.
-        self.index.atomically(|index| {
-            for metric in &self.created {
-                index.create_metric(metric)?;
-            }
-            Ok(())
-        })?;
-        self.transaction.commit()?;
-        Ok(StoreReport {
+        let plan = std::mem::take(&mut self.plan);
+        let mut report = StoreReport {
             metrics: self.slots.len(),
             measures: self.measures,
-            metrics_created: self.created.len(),
-        })
+            metrics_created: plan.metrics.len(),
+            resources_created: plan.resources.len(),
+            resources_updated: 0,
+        };
+        let targets: Vec<Option<PathBuf>> = plan
+            .metrics
+            .iter()
+            .map(|m| {
+                self.slots
+                    .iter()
+                    .find(|s| s.id == m.id)
+                    .map(|s| s.target.clone())
+            })
+            .collect();
+        let (store, now) = (self.store, self.now);
+        report.resources_updated =
+            self.transaction
+                .commit_with_index(self.index, |index, transaction| {
+                    for policy in &plan.archive_policies {
+                        match index.create_archive_policy(policy) {
+                            Ok(()) | Err(store::Error::ArchivePolicyExists(_)) => {}
+                            Err(error) => return Err(error),
+                        }
+                    }
+                    for resource_type in &plan.resource_types {
+                        match index.create_resource_type(resource_type) {
+                            Ok(()) | Err(store::Error::ResourceTypeExists(_)) => {}
+                            Err(error) => return Err(error),
+                        }
+                    }
+                    for resource in &plan.resources {
+                        index.create_resource(resource, now)?;
+                    }
+                    let mut updated = 0;
+                    for (type_name, id, changes) in &plan.updates {
+                        let before = index
+                            .get_resource(type_name, *id)?
+                            .map(|r| r.revision_start);
+                        let after = index
+                            .update_resource(type_name, *id, changes, now)?
+                            .revision_start;
+                        updated += usize::from(before != Some(after));
+                    }
+                    for (metric, target) in plan.metrics.iter().zip(&targets) {
+                        match index.create_metric(metric) {
+                            Ok(()) => {}
+                            // Created meanwhile by another import: use that one.
+                            Err(store::Error::NamedMetricExists(_)) => {
+                                let resource = metric
+                                    .resource_id
+                                    .expect("only resource metrics have unique names");
+                                let name = metric.name.as_deref().unwrap_or_default();
+                                let existing = index
+                                    .resource_metric(resource, name)?
+                                    .ok_or_else(|| store::Error::MetricNotFound(name.to_owned()))?;
+                                if let Some(target) = target {
+                                    transaction.retarget(
+                                        target,
+                                        store.incoming().new_file_path(existing.id, now),
+                                    );
+                                }
+                            }
+                            Err(error) => return Err(error),
+                        }
+                    }
+                    Ok(updated)
+                })?;
+        Ok(report)
     }
 }
 
@@ -194,11 +506,12 @@ mod tests {
         (dir, store)
     }
 
-    fn create(policy: Option<&str>) -> Option<CreateMetrics> {
-        Some(CreateMetrics {
-            archive_policy_name: policy.map(str::to_owned),
+    fn options(create_metrics: bool, policy: Option<&str>) -> WriterOptions {
+        WriterOptions {
             creator: "admin".into(),
-        })
+            create_metrics,
+            archive_policy_name: policy.map(str::to_owned),
+        }
     }
 
     #[test]
@@ -209,7 +522,7 @@ mod tests {
             .create_rule(&ArchivePolicyRule::default_rule())
             .unwrap();
         let mut writer =
-            MeasureWriter::new(&store, &index, create(None), Timestamp::EPOCH).unwrap();
+            MeasureWriter::new(&store, &index, options(true, None), Timestamp::EPOCH).unwrap();
         writer.add("cpu", Timestamp::from_nanos(1), 1.0).unwrap();
         writer.add("disk", Timestamp::from_nanos(1), 2.0).unwrap();
         writer.add("cpu", Timestamp::from_nanos(2), 3.0).unwrap();
@@ -231,8 +544,13 @@ mod tests {
     fn a_dropped_writer_stores_nothing() {
         let (_dir, store) = store();
         let index = store.index().unwrap();
-        let mut writer =
-            MeasureWriter::new(&store, &index, create(Some("high")), Timestamp::EPOCH).unwrap();
+        let mut writer = MeasureWriter::new(
+            &store,
+            &index,
+            options(true, Some("high")),
+            Timestamp::EPOCH,
+        )
+        .unwrap();
         writer.add("cpu", Timestamp::from_nanos(1), 1.0).unwrap();
         drop(writer);
         assert!(index.find_metric("cpu").is_err());
@@ -243,13 +561,14 @@ mod tests {
     fn unknown_metrics_fail_without_creation() {
         let (_dir, store) = store();
         let index = store.index().unwrap();
-        let mut writer = MeasureWriter::new(&store, &index, None, Timestamp::EPOCH).unwrap();
+        let mut writer =
+            MeasureWriter::new(&store, &index, options(false, None), Timestamp::EPOCH).unwrap();
         assert!(matches!(
             writer.add("cpu", Timestamp::EPOCH, 1.0),
             Err(store::Error::MetricNotFound(_))
         ));
         let mut writer =
-            MeasureWriter::new(&store, &index, create(None), Timestamp::EPOCH).unwrap();
+            MeasureWriter::new(&store, &index, options(true, None), Timestamp::EPOCH).unwrap();
         assert!(matches!(
             writer.add("cpu", Timestamp::EPOCH, 1.0),
             Err(store::Error::NoRuleMatch(_))
@@ -258,5 +577,69 @@ mod tests {
             writer.add("a/b", Timestamp::EPOCH, 1.0),
             Err(store::Error::InvalidMetricName(_))
         ));
+    }
+
+    #[test]
+    fn named_metrics_create_resources_when_allowed() {
+        let (_dir, store) = store();
+        let index = store.index().unwrap();
+        index
+            .create_rule(&ArchivePolicyRule::default_rule())
+            .unwrap();
+        let mut writer =
+            MeasureWriter::new(&store, &index, options(true, None), Timestamp::EPOCH).unwrap();
+        let named = |resource, missing_resource| NamedMetric {
+            resource,
+            missing_resource,
+            name: "cpu",
+            archive_policy_name: Some("medium"),
+            unit: Some("%"),
+        };
+        assert!(matches!(
+            writer.add_named(
+                &named("host-a", MissingResource::Refuse),
+                Timestamp::EPOCH,
+                1.0
+            ),
+            Err(store::Error::ResourceNotFound(_))
+        ));
+        writer
+            .add_named(
+                &named("host-a", MissingResource::Create("generic")),
+                Timestamp::EPOCH,
+                1.0,
+            )
+            .unwrap();
+        writer
+            .add_named(
+                &named("host-a", MissingResource::Refuse),
+                Timestamp::from_nanos(1),
+                2.0,
+            )
+            .unwrap();
+        let report = writer.finish().unwrap();
+        assert_eq!(
+            (
+                report.resources_created,
+                report.metrics_created,
+                report.measures
+            ),
+            (1, 1, 2)
+        );
+        let id = resource_uuid("host-a", "admin").unwrap();
+        let metric = index.resource_metric(id, "cpu").unwrap().unwrap();
+        assert_eq!(
+            (metric.archive_policy_name.as_str(), metric.unit.as_deref()),
+            ("medium", Some("%"))
+        );
+        assert_eq!(
+            store
+                .incoming()
+                .read_metric(metric.id)
+                .unwrap()
+                .measures
+                .len(),
+            2
+        );
     }
 }

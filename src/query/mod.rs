@@ -1,10 +1,12 @@
-//! Reading aggregates back: what Gnocchi's measures endpoint returns
-//! (`measures`) and its dynamic aggregates (`aggregates`).
+//! Reading back: what Gnocchi's measures endpoint returns, its dynamic
+//! aggregates, resource searches and measure value searches.
 
 pub mod aggregates;
 pub mod measures;
+pub mod search;
 
 pub use measures::{Measure, Measures, MeasuresQuery, get_measures};
+pub use search::{MeasurePredicate, MeasureSearch, search_measures, search_resources};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -24,4 +26,15 @@ pub enum Error {
     ResampleNeedsGranularity,
     #[error(transparent)]
     Resample(#[from] crate::carbonara::resample::ResampleError),
+    /// A measure value search that Gnocchi's schema refuses.
+    #[error("{0}")]
+    InvalidSearch(String),
+    #[error(
+        "Aggregation does not exist: metric {metric} has no {method} aggregation at granularity {granularity}"
+    )]
+    AggregationDoesNotExist {
+        metric: uuid::Uuid,
+        method: String,
+        granularity: String,
+    },
 }

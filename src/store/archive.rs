@@ -18,7 +18,7 @@ use crate::policy::AggregationMethod;
 use crate::time::Span;
 
 pub const BOUND_FILE: &str = "none_v3";
-const AGGREGATION_DIR_PREFIX: &str = "agg_";
+pub const AGGREGATION_DIR_PREFIX: &str = "agg_";
 
 #[derive(Debug, Clone)]
 pub struct Archive {

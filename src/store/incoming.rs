@@ -14,6 +14,33 @@ use super::{Error, Result, Store, Transaction, io_error};
 use crate::carbonara::codec;
 use crate::time::Timestamp;
 
+/// A sack directory name, `incoming<total>-<number>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SackName {
+    pub total: u32,
+    pub number: u32,
+}
+
+impl SackName {
+    pub fn parse(name: &str) -> Option<SackName> {
+        let (total, number) = name.strip_prefix("incoming")?.split_once('-')?;
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(total) || !digits(number) {
+            return None;
+        }
+        Some(SackName {
+            total: total.parse().ok()?,
+            number: number.parse().ok()?,
+        })
+    }
+}
+
+impl std::fmt::Display for SackName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "incoming{}-{}", self.total, self.number)
+    }
+}
+
 /// The measures waiting for one metric, and the files they came from.
 #[derive(Debug, Default)]
 pub struct MetricBacklog {
@@ -51,9 +78,13 @@ impl<'s> Incoming<'s> {
     }
 
     pub fn sack_dir(&self, sack: u32) -> PathBuf {
-        self.store
-            .incoming_dir()
-            .join(format!("incoming{}-{sack}", self.sacks()))
+        self.store.incoming_dir().join(
+            SackName {
+                total: self.sacks(),
+                number: sack,
+            }
+            .to_string(),
+        )
     }
 
     pub(super) fn create_sacks(&self) -> Result<()> {
@@ -211,6 +242,26 @@ impl<'s> Incoming<'s> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sack_names() {
+        assert_eq!(
+            SackName::parse("incoming128-5"),
+            Some(SackName {
+                total: 128,
+                number: 5
+            })
+        );
+        for bad in [
+            "incoming",
+            "incoming-5",
+            "incoming12-",
+            "incoming1-2x",
+            "out1-2",
+        ] {
+            assert_eq!(SackName::parse(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn sacks_follow_gnocchi() {

@@ -1,12 +1,40 @@
-//! The indexer: archive policies, archive-policy rules and metrics in SQLite
-//! (WAL mode, so several carbonara processes can share a store). Spans are
-//! kept as integer nanoseconds, not Gnocchi's float seconds, so sub-second
+//! The indexer: archive policies, archive-policy rules, resource types,
+//! resources (with their history) and metrics in SQLite (WAL mode, so
+//! several carbonara processes can share a store). Spans are kept as
+//! integer nanoseconds, not Gnocchi's float seconds, so sub-second
 //! definitions survive a round trip (spec/processing.md §1.1).
+//!
+//! Resources are laid out like Gnocchi's SQL indexer, so that a search is
+//! one SQL query over real, typed columns:
+//!
+//! * `resource` holds the base fields of every resource (any type) and
+//!   `resource_history` one row per past revision (`revision` counts up,
+//!   `revision_end` closes it). Dates are integer microseconds since the
+//!   epoch, Gnocchi's precision.
+//! * Each resource type has two tables of its own, named `rt_<uuid hex>`
+//!   (names are free text, table names must not be) and
+//!   `rt_<uuid hex>_history`, with one column `f_<attribute>` per
+//!   attribute (TEXT for strings and lowercase UUIDs, REAL for numbers,
+//!   INTEGER 0/1 for booleans and microseconds for datetimes), keyed by
+//!   the resource id or the history revision. Adding or removing an
+//!   attribute adds or drops a column.
+//! * A search over type T reads `resource ⋈ rt_T` (and with history, the
+//!   union with `resource_history ⋈ rt_T_history`) as one row set whose
+//!   columns carry the attribute names; the filter becomes a WHERE clause
+//!   on it (index/listing.rs), sorting and markers follow oslo.db's
+//!   `paginate_query`.
+//! * `LIKE` is replaced by a case-sensitive, bytewise version with `\`
+//!   escapes, as on PostgreSQL, Gnocchi's reference database.
+
+mod listing;
+mod migration;
+mod resources;
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
+use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -14,8 +42,11 @@ use uuid::Uuid;
 use super::{Error, Result};
 use crate::policy::{AggregationMethod, ArchivePolicy, ArchivePolicyRule, Definition};
 use crate::time::Span;
+pub use listing::{Page, ResourceQuery};
+pub use resources::{MetricFilter, MetricRef, NewResource, ResourceChanges};
 
-const SCHEMA_VERSION: i64 = 1;
+/// The schema this build writes; `migrate_from` brings older ones here.
+pub const SCHEMA_VERSION: i64 = 2;
 const SCHEMA: &str = "
 CREATE TABLE archive_policy (
     name TEXT PRIMARY KEY,
@@ -28,16 +59,55 @@ CREATE TABLE archive_policy_rule (
     metric_pattern TEXT NOT NULL,
     archive_policy_name TEXT NOT NULL REFERENCES archive_policy(name)
 );
+";
+
+/// What schema 2 adds to schema 1: resources, and metrics tied to them.
+const RESOURCE_SCHEMA: &str = "
+CREATE TABLE resource_type (
+    name TEXT PRIMARY KEY,
+    tablename TEXT NOT NULL UNIQUE,
+    attributes TEXT NOT NULL,
+    state TEXT NOT NULL
+);
+CREATE TABLE resource (
+    id TEXT PRIMARY KEY,
+    type TEXT NOT NULL REFERENCES resource_type(name),
+    original_resource_id TEXT NOT NULL,
+    creator TEXT NOT NULL,
+    user_id TEXT,
+    project_id TEXT,
+    started_at INTEGER NOT NULL,
+    ended_at INTEGER,
+    revision_start INTEGER NOT NULL,
+    CHECK (ended_at IS NULL OR started_at <= ended_at)
+);
+CREATE INDEX resource_type_name ON resource(type);
+CREATE TABLE resource_history (
+    revision INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL REFERENCES resource(id) ON DELETE CASCADE,
+    type TEXT NOT NULL REFERENCES resource_type(name),
+    original_resource_id TEXT NOT NULL,
+    creator TEXT NOT NULL,
+    user_id TEXT,
+    project_id TEXT,
+    started_at INTEGER NOT NULL,
+    ended_at INTEGER,
+    revision_start INTEGER NOT NULL,
+    revision_end INTEGER NOT NULL
+);
+CREATE INDEX resource_history_id ON resource_history(id);
 CREATE TABLE metric (
     id TEXT PRIMARY KEY,
     name TEXT,
     unit TEXT,
     archive_policy_name TEXT NOT NULL REFERENCES archive_policy(name),
     creator TEXT NOT NULL,
-    resource_id TEXT,
-    status TEXT NOT NULL DEFAULT 'active'
+    resource_id TEXT REFERENCES resource(id) ON DELETE SET NULL,
+    status TEXT NOT NULL DEFAULT 'active',
+    UNIQUE (resource_id, name)
 );
 CREATE INDEX metric_name ON metric(name);
+CREATE TABLE index_commit (token TEXT PRIMARY KEY);
 ";
 
 /// Whether a metric is live or waiting for its data to be removed.
@@ -147,27 +217,56 @@ impl Index {
         connection.pragma_update(None, "journal_mode", "WAL")?;
         connection.pragma_update(None, "synchronous", "NORMAL")?;
         connection.pragma_update(None, "foreign_keys", true)?;
+        for arguments in [2, 3] {
+            connection.create_scalar_function(
+                "like",
+                arguments,
+                FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+                |context| {
+                    let pattern: Option<String> = context.get(0)?;
+                    let text: Option<String> = context.get(1)?;
+                    Ok(pattern
+                        .zip(text)
+                        .map(|(pattern, text)| listing::like(&pattern, &text)))
+                },
+            )?;
+        }
         Ok(connection)
     }
 
-    /// Creates the index file with its schema.
+    /// Creates the index file with its schema and the `generic` resource
+    /// type, which Gnocchi's schema always has.
     pub fn create(path: &Path) -> Result<Index> {
         let connection = Self::connect(path)?;
-        connection.execute_batch(SCHEMA)?;
-        connection.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-        Ok(Index { connection })
+        let index = Index { connection };
+        index.atomically(|index| {
+            index.connection.execute_batch(SCHEMA)?;
+            index.connection.execute_batch(RESOURCE_SCHEMA)?;
+            index.insert_generic_type()?;
+            index
+                .connection
+                .pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            Ok(())
+        })?;
+        Ok(index)
     }
 
     pub fn open(path: &Path) -> Result<Index> {
-        let connection = Self::connect(path)?;
-        let version: i64 = connection.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let (index, version) = Self::open_any_version(path)?;
         if version != SCHEMA_VERSION {
             return Err(data_error(
                 &format!("{}", path.display()),
                 format!("index schema {version}, expected {SCHEMA_VERSION}"),
             ));
         }
-        Ok(Index { connection })
+        Ok(index)
+    }
+
+    /// Opens an index whatever its schema version, for `migrate_from`.
+    pub fn open_any_version(path: &Path) -> Result<(Index, i64)> {
+        let connection = Self::connect(path)?;
+        let version: i64 = connection.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        Ok((Index { connection }, version))
     }
 
     // ---- archive policies -------------------------------------------------
@@ -323,6 +422,22 @@ impl Index {
             .ok_or_else(|| Error::RuleNotFound(name.to_owned()))
     }
 
+    /// Renames a rule; the new name must be free.
+    pub fn rename_rule(&self, name: &str, new_name: &str) -> Result<()> {
+        self.get_rule(name)?;
+        if name != new_name && self.get_rule(new_name).is_ok() {
+            return Err(Error::UnsupportedRuleChange {
+                name: name.to_owned(),
+                reason: format!("Archive policy rule {new_name} already exists."),
+            });
+        }
+        self.connection.execute(
+            "UPDATE archive_policy_rule SET name = ?2 WHERE name = ?1",
+            [name, new_name],
+        )?;
+        Ok(())
+    }
+
     pub fn delete_rule(&self, name: &str) -> Result<()> {
         let deleted = self
             .connection
@@ -344,8 +459,14 @@ impl Index {
 
     // ---- metrics ----------------------------------------------------------
 
+    /// Stores a new metric; one attached to a resource needs a name not
+    /// used by another metric of that resource.
     pub fn create_metric(&self, metric: &Metric) -> Result<()> {
         self.get_archive_policy(&metric.archive_policy_name)?;
+        if let Some(resource_id) = metric.resource_id {
+            self.require_resource(resource_id)?;
+            self.check_metric_name_free(resource_id, metric.name.as_deref())?;
+        }
         let inserted = self.connection.execute(
             "INSERT OR IGNORE INTO metric (id, name, unit, archive_policy_name, creator, resource_id, status)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -378,9 +499,22 @@ impl Index {
         row.map(metric_from_columns).transpose()
     }
 
-    /// Active metrics, by id.
-    pub fn list_metrics(&self) -> Result<Vec<Metric>> {
-        self.query_metrics("status = 'active' ORDER BY id", [])
+    /// The active metric named `name` on a resource.
+    pub fn resource_metric(&self, resource_id: Uuid, name: &str) -> Result<Option<Metric>> {
+        let mut found = self.query_metrics(
+            "status = 'active' AND resource_id = ?1 AND name = ?2",
+            [resource_id.to_string(), name.to_owned()],
+        )?;
+        Ok(found.pop())
+    }
+
+    fn check_metric_name_free(&self, resource_id: Uuid, name: Option<&str>) -> Result<()> {
+        match name {
+            Some(name) if self.resource_metric(resource_id, name)?.is_some() => {
+                Err(Error::NamedMetricExists(name.to_owned()))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Active metrics with this name.
@@ -436,10 +570,11 @@ impl Index {
         Ok(found)
     }
 
-    /// Hides a metric at once; its data is removed by the next process pass.
+    /// Hides a metric at once and detaches it from its resource; its data
+    /// is removed by the next process pass.
     pub fn mark_metric_deleted(&self, id: Uuid) -> Result<()> {
         let updated = self.connection.execute(
-            "UPDATE metric SET status = 'delete' WHERE id = ?1 AND status = 'active'",
+            "UPDATE metric SET status = 'delete', resource_id = NULL WHERE id = ?1 AND status = 'active'",
             [id.to_string()],
         )?;
         if updated == 0 {
@@ -457,12 +592,60 @@ impl Index {
         Ok(())
     }
 
+    /// SQLite's own consistency check of the index file: the problems it
+    /// finds, none when the file is sound.
+    pub fn integrity_check(&self) -> Result<Vec<String>> {
+        let mut statement = self.connection.prepare("PRAGMA integrity_check")?;
+        let rows = statement
+            .query_map([], |row| row.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows.into_iter().filter(|row| row != "ok").collect())
+    }
+
     /// Runs `work` in one SQLite transaction: all of it is stored or none.
+    /// Inside another `atomically`, it is a savepoint of the outer one.
     pub fn atomically<T>(&self, work: impl FnOnce(&Index) -> Result<T>) -> Result<T> {
-        let transaction = self.connection.unchecked_transaction()?;
-        let value = work(self)?;
-        transaction.commit()?;
-        Ok(value)
+        self.connection.execute_batch("SAVEPOINT atomically")?;
+        match work(self) {
+            Ok(value) => {
+                self.connection.execute_batch("RELEASE atomically")?;
+                Ok(value)
+            }
+            Err(error) => {
+                self.connection
+                    .execute_batch("ROLLBACK TO atomically; RELEASE atomically")?;
+                Err(error)
+            }
+        }
+    }
+
+    /// Marks the index changes of a file transaction as committed (inside
+    /// the same SQLite transaction as the changes): store/txn.rs replays
+    /// the files of a dead transaction only if its token is here.
+    pub fn record_commit(&self, token: &str) -> Result<()> {
+        self.connection
+            .execute("INSERT INTO index_commit (token) VALUES (?1)", [token])?;
+        Ok(())
+    }
+
+    /// Whether the index changes that go with `token` were committed.
+    pub fn is_committed(&self, token: &str) -> Result<bool> {
+        Ok(self
+            .connection
+            .query_row(
+                "SELECT 1 FROM index_commit WHERE token = ?1",
+                [token],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    /// Forgets a token once its files are in place.
+    pub fn forget_commit(&self, token: &str) -> Result<()> {
+        self.connection
+            .execute("DELETE FROM index_commit WHERE token = ?1", [token])?;
+        Ok(())
     }
 }
 
@@ -589,6 +772,14 @@ mod tests {
             index.delete_archive_policy("high"),
             Err(Error::ArchivePolicyInUse(_))
         ));
+        let err = index.rename_rule("disk", "default").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Archive policy rule disk does not support change: Archive policy rule default already exists."
+        );
+        index.rename_rule("disk", "disks").unwrap();
+        assert_eq!(index.get_rule("disks").unwrap().metric_pattern, "disk.*");
+        index.rename_rule("disks", "disk").unwrap();
         index.delete_rule("disk").unwrap();
         assert!(matches!(
             index.get_rule("disk"),

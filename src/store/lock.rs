@@ -1,6 +1,8 @@
 //! Advisory file locks (flock) of a store: one per sack, held by the
-//! process pass that works on it, and the transaction gate that keeps
-//! recovery from mistaking a transaction being born for a dead one.
+//! process pass that works on it; the transaction gate that keeps
+//! recovery from mistaking a transaction being born for a dead one; and the
+//! store-use lock, shared by every open store and exclusive for the
+//! commands that change its layout (`sacks --set`, `upgrade`).
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions, TryLockError};
@@ -39,6 +41,32 @@ pub fn try_lock_exclusive(path: &Path) -> Result<Option<File>> {
 /// someone holds it.
 pub fn try_lock_dir(path: &Path) -> Result<Option<File>> {
     try_lock(File::open(path).map_err(io_error(path))?, path)
+}
+
+fn use_path(locks_dir: &Path) -> PathBuf {
+    locks_dir.join("store.lock")
+}
+
+/// Held while a store is open: shared by every command, exclusive by one
+/// that changes the store's layout, which then runs alone.
+#[derive(Debug)]
+pub struct StoreUse {
+    _file: File,
+}
+
+impl StoreUse {
+    /// Waits while a layout change runs.
+    pub fn shared(locks_dir: &Path) -> Result<StoreUse> {
+        let path = use_path(locks_dir);
+        let file = open_lock_file(&path)?;
+        file.lock_shared().map_err(io_error(&path))?;
+        Ok(StoreUse { _file: file })
+    }
+
+    /// `None` while any other process has the store open.
+    pub fn try_exclusive(locks_dir: &Path) -> Result<Option<StoreUse>> {
+        Ok(try_lock_exclusive(&use_path(locks_dir))?.map(|file| StoreUse { _file: file }))
+    }
 }
 
 fn gate_path(store: &Store) -> PathBuf {

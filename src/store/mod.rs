@@ -2,12 +2,14 @@
 //!
 //! ```text
 //! STORE/
-//!   store.json     {"format": 1, "sacks": 128, "subdir_len": 2}
-//!   index.sqlite   policies, rules, metrics (index.rs)
+//!   store.json     {"format": 2, "sacks": 128, "subdir_len": 2}
+//!   index.sqlite   policies, rules, resource types, resources, metrics (index.rs)
 //!   incoming/      Gnocchi's incoming file-driver layout (incoming.rs)
 //!   archive/       Gnocchi's storage file-driver layout (archive.rs)
 //!   tmp/           transactions being written (txn.rs)
-//!   locks/         sack pass and apply locks, the transaction gate (lock.rs)
+//!   locks/         sack pass and apply locks, the transaction gate, the
+//!                  store-use lock (lock.rs)
+//!   quarantine/    files `verify --repair` moved aside
 //! ```
 //!
 //! Nothing here parses user input formats or prints.
@@ -16,7 +18,9 @@ pub mod archive;
 pub mod incoming;
 pub mod index;
 pub mod lock;
+pub mod sacks;
 pub mod txn;
+pub mod upgrade;
 
 use std::fs;
 use std::io;
@@ -24,11 +28,26 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use index::{Index, Metric, MetricStatus};
+pub use index::{
+    Index, Metric, MetricFilter, MetricRef, MetricStatus, NewResource, Page, ResourceChanges,
+    ResourceQuery,
+};
 pub use txn::Transaction;
 
-/// The store format this build writes; `store.json` carries it.
-pub const FORMAT_VERSION: u32 = 1;
+/// Checks a number of sacks: 1 to 65535, as gnocchi-upgrade allows.
+pub fn check_sacks(root: &Path, sacks: u32) -> Result<()> {
+    if sacks == 0 || sacks > 65_535 {
+        return Err(Error::BadConfig {
+            path: root.join(CONFIG_FILE),
+            reason: format!("the number of sacks must be 1 to 65535, not {sacks}"),
+        });
+    }
+    Ok(())
+}
+
+/// The store format this build writes; `store.json` carries it. Format 2
+/// added resources to the index (`Index::migrate_from` upgrades one).
+pub const FORMAT_VERSION: u32 = 2;
 /// gnocchi-upgrade's default number of sacks.
 pub const DEFAULT_SACKS: u32 = 128;
 /// Gnocchi's default `[storage] file_subdir_len`.
@@ -47,9 +66,16 @@ pub enum Error {
     #[error("{path} is already a carbonara store")]
     AlreadyAStore { path: PathBuf },
     #[error(
-        "{path}: store format {found} is not supported by this carbonara (format {FORMAT_VERSION})"
+        "{path}: store format {found}, this carbonara uses format {FORMAT_VERSION}: {}",
+        if *found < FORMAT_VERSION { "run `carbonara upgrade` to bring the store up to date" } else { "the store was written by a newer carbonara" }
     )]
     UnsupportedFormat { path: PathBuf, found: u32 },
+    #[error("{path}: another carbonara process is using the store; run this when it is idle")]
+    StoreBusy { path: PathBuf },
+    #[error(
+        "{metrics} metrics have measures waiting; process them first (`--process`), as the sacks are replaced"
+    )]
+    MeasuresWaiting { metrics: usize },
     #[error("{path}: {reason}")]
     BadConfig { path: PathBuf, reason: String },
     #[error("{path}: {source}")]
@@ -57,6 +83,10 @@ pub enum Error {
         path: PathBuf,
         source: crate::carbonara::codec::Error,
     },
+    #[error(
+        "{path}: not an archive file (expected `none_v3`, `<key>_<granularity>_v3` or a measure file in `incoming<N>-<k>/<metric id>/`)"
+    )]
+    NotArchiveFile { path: PathBuf },
     #[error("index: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("index: {0}")]
@@ -71,6 +101,8 @@ pub enum Error {
     RuleNotFound(String),
     #[error("Archive policy rule {0} already exists")]
     RuleExists(String),
+    #[error("Archive policy rule {name} does not support change: {reason}")]
+    UnsupportedRuleChange { name: String, reason: String },
     #[error("Metric {0} does not exist")]
     MetricNotFound(String),
     #[error("Metric {0} already exists")]
@@ -83,6 +115,54 @@ pub enum Error {
     InvalidMetricName(String),
     #[error("{count} metrics are named {name}; use the metric id")]
     AmbiguousMetricName { name: String, count: usize },
+    #[error("Named metric {0} already exists")]
+    NamedMetricExists(String),
+    #[error("Resource type {0} does not exist")]
+    ResourceTypeNotFound(String),
+    #[error("Resource type {0} already exists")]
+    ResourceTypeExists(String),
+    #[error("Resource type {0} is still in use")]
+    ResourceTypeInUse(String),
+    #[error("Resource {0} does not exist")]
+    ResourceNotFound(String),
+    #[error("Resource {0} already exists")]
+    ResourceExists(String),
+    #[error(transparent)]
+    Resource(#[from] crate::resource::ResourceError),
+    #[error("Value {value} for attribute {attribute} on resource type {resource_type} is invalid")]
+    ResourceValue {
+        value: String,
+        attribute: String,
+        resource_type: String,
+    },
+    #[error("Resource type {resource_type} has no {attribute} attribute")]
+    NoSuchAttribute {
+        resource_type: String,
+        attribute: String,
+    },
+    #[error("Invalid value: `{value}' for field `{field}'")]
+    QueryValue { value: String, field: String },
+    #[error("Invalid pagination: `{0}'")]
+    InvalidPagination(String),
+}
+
+impl Error {
+    /// Whether the error is about what an input asked for (a metric that
+    /// does not exist, a name no rule matches, a bad id) rather than about
+    /// the store itself (I/O, a corrupt file or index).
+    pub fn is_about_input(&self) -> bool {
+        !matches!(
+            self,
+            Error::Io { .. }
+                | Error::NotAStore { .. }
+                | Error::AlreadyAStore { .. }
+                | Error::UnsupportedFormat { .. }
+                | Error::BadConfig { .. }
+                | Error::Corrupt { .. }
+                | Error::Sqlite(_)
+                | Error::IndexData(_)
+        )
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -103,11 +183,60 @@ pub struct StoreConfig {
     pub subdir_len: usize,
 }
 
+/// The store format `store.json` at `root` declares: its `format`, or 0
+/// for the pre-release layout that had none (see `upgrade.rs`).
+pub fn read_format(root: &Path) -> Result<u32> {
+    let path = root.join(CONFIG_FILE);
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(Error::NotAStore {
+                path: root.to_owned(),
+            });
+        }
+        Err(source) => return Err(Error::Io { path, source }),
+    };
+    let document: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| Error::BadConfig {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+    match document.get("format") {
+        None => Ok(0),
+        Some(format) => format
+            .as_u64()
+            .and_then(|f| u32::try_from(f).ok())
+            .ok_or_else(|| Error::BadConfig {
+                path,
+                reason: format!("`format` must be a small integer, not {format}"),
+            }),
+    }
+}
+
+/// Replaces `store.json` atomically and durably: a new file in `tmp/`,
+/// synced, renamed over the old one, the directory synced. The rename is
+/// the commit point of `init`, `sacks --set` and each upgrade step.
+pub fn write_config(root: &Path, document: &serde_json::Value) -> Result<()> {
+    let tmp = root.join("tmp");
+    fs::create_dir_all(&tmp).map_err(io_error(&tmp))?;
+    let staged = tmp.join(format!("{CONFIG_FILE}.new"));
+    let text = serde_json::to_string(document).expect("a JSON value serializes");
+    let path = root.join(CONFIG_FILE);
+    fs::write(&staged, text)
+        .and_then(|()| fs::File::open(&staged)?.sync_all())
+        .map_err(io_error(&staged))?;
+    fs::rename(&staged, &path).map_err(io_error(&path))?;
+    fs::File::open(root)
+        .and_then(|dir| dir.sync_all())
+        .map_err(io_error(root))
+}
+
 /// An open store directory.
 #[derive(Debug)]
 pub struct Store {
     root: PathBuf,
     config: StoreConfig,
+    _in_use: lock::StoreUse,
 }
 
 impl Store {
@@ -119,59 +248,67 @@ impl Store {
                 path: root.to_owned(),
             });
         }
-        if sacks == 0 || sacks > 65_535 {
-            return Err(Error::BadConfig {
-                path: root.join(CONFIG_FILE),
-                reason: format!("the number of sacks must be 1 to 65535, not {sacks}"),
-            });
-        }
+        check_sacks(root, sacks)?;
         let config = StoreConfig {
             format: FORMAT_VERSION,
             sacks,
             subdir_len: DEFAULT_SUBDIR_LEN,
         };
-        let store = Store {
-            root: root.to_owned(),
-            config,
-        };
-        for dir in [store.tmp_dir(), store.locks_dir(), store.archive_dir()] {
-            fs::create_dir_all(&dir).map_err(io_error(&dir))?;
-        }
+        let store = Store::with_dirs(root, config, lock::StoreUse::shared)?;
         store.incoming().create_sacks()?;
         Index::create(&store.index_path())?;
         // store.json last: a directory without it is not a store yet.
-        let text = serde_json::to_string(&config).expect("config serializes");
-        let mut txn = store.begin(&[])?;
-        txn.put(CONFIG_FILE, text.as_bytes())?;
-        txn.commit()?;
+        write_config(
+            root,
+            &serde_json::to_value(config).expect("config serializes"),
+        )?;
         Ok(store)
     }
 
-    /// Opens an existing store.
+    /// Opens an existing store of the current format.
     pub fn open(root: &Path) -> Result<Store> {
+        Store::open_with(root, lock::StoreUse::shared)
+    }
+
+    /// Opens a store for a command that changes its layout and must run
+    /// alone: fails while any other process has it open.
+    pub fn open_exclusive(root: &Path) -> Result<Store> {
+        Store::open_with(root, |locks| {
+            lock::StoreUse::try_exclusive(locks)?.ok_or_else(|| Error::StoreBusy {
+                path: root.to_owned(),
+            })
+        })
+    }
+
+    fn open_with(root: &Path, lock: impl FnOnce(&Path) -> Result<lock::StoreUse>) -> Result<Store> {
         let path = root.join(CONFIG_FILE);
-        let text = match fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(Error::NotAStore {
-                    path: root.to_owned(),
-                });
-            }
-            Err(source) => return Err(Error::Io { path, source }),
-        };
+        let found = read_format(root)?;
+        if found != FORMAT_VERSION {
+            return Err(Error::UnsupportedFormat { path, found });
+        }
+        let text = fs::read_to_string(&path).map_err(io_error(&path))?;
         let config: StoreConfig = serde_json::from_str(&text).map_err(|e| Error::BadConfig {
             path: path.clone(),
             reason: e.to_string(),
         })?;
-        if config.format != FORMAT_VERSION {
-            return Err(Error::UnsupportedFormat {
-                path,
-                found: config.format,
-            });
+        Store::with_dirs(root, config, lock)
+    }
+
+    /// The store handle, its top directories made (a copy of a store may
+    /// lack empty ones) and its use lock taken.
+    fn with_dirs(
+        root: &Path,
+        config: StoreConfig,
+        lock: impl FnOnce(&Path) -> Result<lock::StoreUse>,
+    ) -> Result<Store> {
+        let dirs = ["tmp", "locks", "archive", "incoming"].map(|d| root.join(d));
+        for dir in dirs {
+            fs::create_dir_all(&dir).map_err(io_error(&dir))?;
         }
         Ok(Store {
             root: root.to_owned(),
             config,
+            _in_use: lock(&root.join("locks"))?,
         })
     }
 

@@ -27,10 +27,11 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::lock::{self, ApplyLocks, SackLocks};
-use super::{Result, Store, io_error};
+use super::{Index, Result, Store, io_error};
 
 const JOURNAL: &str = "journal";
 const PREFIX: &str = "txn-";
@@ -49,6 +50,10 @@ struct Journal {
     writes: Vec<(String, u64, u64)>,
     /// Paths relative to the store root.
     deletes: Vec<String>,
+    /// Set when the journal goes with index changes: it counts as
+    /// committed only if the index recorded this token.
+    #[serde(default)]
+    index_token: Option<String>,
 }
 
 /// A set of file writes and deletions to apply atomically.
@@ -170,12 +175,57 @@ impl<'s> Transaction<'s> {
         if self.is_empty() {
             return remove_dir(&self.dir);
         }
+        let (journal, data) = self.journal(None);
+        write_journal(&self.dir, &journal, &data)?;
+        self.apply_committed(&journal, &data)
+    }
+
+    /// Points the new file staged for `from` (see `put`) at `to`.
+    pub fn retarget(&mut self, from: impl AsRef<Path>, to: impl AsRef<Path>) {
+        let from = self.relative(from.as_ref());
+        let to = self.relative(to.as_ref());
+        if let Some(index) = self.staged.remove(&from) {
+            self.puts[index].1 = to.clone();
+            self.staged.insert(to, index);
+        }
+    }
+
+    /// Commits index changes and these files together. `changes` runs in
+    /// one SQLite transaction, which commits after the journal is written
+    /// and synced, with a token that names the journal: that commit is the
+    /// commit point. A transaction that dies before it leaves neither the
+    /// index changes nor the files (recovery finds no token and discards
+    /// the journal); one that dies after it leaves both (recovery replays
+    /// the journal). `changes` may retarget the staged files. Not to be
+    /// called inside `Index::atomically`.
+    pub fn commit_with_index<T>(
+        mut self,
+        index: &Index,
+        changes: impl FnOnce(&Index, &mut Self) -> Result<T>,
+    ) -> Result<T> {
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        let (value, journal, data) = index.atomically(|index| {
+            let value = changes(index, &mut self)?;
+            let (journal, data) = self.journal(Some(token.clone()));
+            write_journal(&self.dir, &journal, &data)?;
+            index.record_commit(&token)?;
+            Ok((value, journal, data))
+        })?;
+        self.apply_committed(&journal, &data)?;
+        index.forget_commit(&token)?;
+        Ok(value)
+    }
+
+    /// The journal of everything staged so far.
+    fn journal(&mut self, index_token: Option<String>) -> (Journal, Vec<u8>) {
         let mut journal = Journal {
             sacks: std::mem::take(&mut self.sacks),
             puts: std::mem::take(&mut self.puts),
             deletes: std::mem::take(&mut self.deletes),
+            index_token,
             ..Journal::default()
         };
+        self.staged.clear();
         let mut data = Vec::with_capacity(self.writes.iter().map(|(_, b)| b.len()).sum());
         for (target, bytes) in std::mem::take(&mut self.writes) {
             journal
@@ -183,10 +233,14 @@ impl<'s> Transaction<'s> {
                 .push((target, data.len() as u64, bytes.len() as u64));
             data.extend_from_slice(&bytes);
         }
-        write_journal(&self.dir, &journal, &data)?;
+        (journal, data)
+    }
+
+    /// Applies a committed journal and removes the transaction.
+    fn apply_committed(self, journal: &Journal, data: &[u8]) -> Result<()> {
         {
             let _applying = ApplyLocks::exclusive(self.store, &journal.sacks)?;
-            apply(self.store.root(), &self.dir, &journal, &data)?;
+            apply(self.store.root(), &self.dir, journal, data)?;
         }
         sync_filesystem(&self.dir)?;
         remove_dir(&self.dir)
@@ -238,23 +292,28 @@ fn apply(root: &Path, dir: &Path, journal: &Journal, data: &[u8]) -> Result<()> 
     for (staged, target) in &journal.puts {
         rename_creating_parent(&dir.join(staged), &root.join(target))?;
     }
-    for (target, offset, length) in &journal.writes {
-        let bytes = usize::try_from(*offset)
-            .ok()
-            .zip(usize::try_from(*offset + *length).ok())
-            .and_then(|(start, end)| data.get(start..end))
-            .ok_or_else(|| {
-                super::Error::IndexData(format!(
-                    "journal in {}: write beyond its data",
-                    dir.display()
-                ))
-            })?;
-        overwrite(&root.join(target), bytes)?;
-    }
-    for target in &journal.deletes {
-        remove_file(&root.join(target))?;
-    }
-    Ok(())
+    // Every file is written or removed once: they can go in parallel, on
+    // the caller's rayon pool.
+    journal
+        .writes
+        .par_iter()
+        .try_for_each(|(target, offset, length)| {
+            let bytes = usize::try_from(*offset)
+                .ok()
+                .zip(usize::try_from(*offset + *length).ok())
+                .and_then(|(start, end)| data.get(start..end))
+                .ok_or_else(|| {
+                    super::Error::IndexData(format!(
+                        "journal in {}: write beyond its data",
+                        dir.display()
+                    ))
+                })?;
+            overwrite(&root.join(target), bytes)
+        })?;
+    journal
+        .deletes
+        .par_iter()
+        .try_for_each(|target| remove_file(&root.join(target)))
 }
 
 /// Writes `bytes` over the file's old contents and cuts what is left.
@@ -277,8 +336,15 @@ fn overwrite(path: &Path, bytes: &[u8]) -> Result<()> {
         other => other,
     }
     .map_err(io_error(path))?;
+    // Cut only what is left over: truncating frees blocks, which costs a
+    // discard on filesystems mounted with online discard.
+    let length = bytes.len() as u64;
     file.write_all_at(bytes, 0)
-        .and_then(|()| file.set_len(bytes.len() as u64))
+        .and_then(|()| file.metadata())
+        .and_then(|metadata| match metadata.len() > length {
+            true => file.set_len(length),
+            false => Ok(()),
+        })
         .map_err(io_error(path))
 }
 
@@ -352,6 +418,17 @@ pub fn recover(store: &Store, mut sack_locks: Option<&mut SackLocks>) -> Result<
         let journal_path = dir.join(JOURNAL);
         if journal_path.exists() {
             let (journal, data) = read_journal(&journal_path)?;
+            let index = match &journal.index_token {
+                Some(token) => {
+                    let index = store.index()?;
+                    if !index.is_committed(token)? {
+                        remove_dir(&dir)?;
+                        continue;
+                    }
+                    Some((index, token))
+                }
+                None => None,
+            };
             let may_replay = match sack_locks.as_deref_mut() {
                 _ if journal.sacks.is_empty() => true,
                 Some(locks) => all_locked(locks, &journal.sacks)?,
@@ -365,6 +442,9 @@ pub fn recover(store: &Store, mut sack_locks: Option<&mut SackLocks>) -> Result<
                 apply(store.root(), &dir, &journal, &data)?;
             }
             sync_filesystem(&tmp)?;
+            if let Some((index, token)) = index {
+                index.forget_commit(token)?;
+            }
             replayed += 1;
         }
         remove_dir(&dir)?;
@@ -446,6 +526,51 @@ mod tests {
     }
 
     #[test]
+    fn index_changes_and_files_commit_together() {
+        let (_dir, store) = store();
+        let index = store.index().unwrap();
+        let policy = crate::policy::ArchivePolicy::defaults().remove(0);
+        let mut txn = store.begin(&[]).unwrap();
+        txn.put("staged", b"1").unwrap();
+        let failed = txn.commit_with_index(&index, |index, _| {
+            index.create_archive_policy(&policy)?;
+            Err::<(), _>(super::super::Error::IndexData("refused".into()))
+        });
+        assert!(failed.is_err());
+        assert!(index.get_archive_policy(&policy.name).is_err());
+        assert_eq!(recover(&store, None).unwrap(), 0, "nothing was committed");
+        assert!(!store.root().join("staged").exists());
+        let mut txn = store.begin(&[]).unwrap();
+        txn.put("staged", b"1").unwrap();
+        txn.commit_with_index(&index, |index, txn| {
+            txn.retarget("staged", "moved");
+            index.create_archive_policy(&policy)
+        })
+        .unwrap();
+        assert!(index.get_archive_policy(&policy.name).is_ok());
+        assert_eq!(fs::read(store.root().join("moved")).unwrap(), b"1");
+    }
+
+    #[test]
+    fn dead_journals_with_index_changes_replay_only_if_the_index_committed() {
+        let (_dir, store) = store();
+        let index = store.index().unwrap();
+        let journal = |token: &str| Journal {
+            puts: vec![("0".into(), format!("from-{token}"))],
+            index_token: Some(token.into()),
+            ..Journal::default()
+        };
+        dead_transaction(&store, "txn-a", &journal("a"), &[("0", b"a")], b"");
+        dead_transaction(&store, "txn-b", &journal("b"), &[("0", b"b")], b"");
+        index.record_commit("b").unwrap();
+        assert_eq!(recover(&store, None).unwrap(), 1);
+        assert!(!store.root().join("from-a").exists());
+        assert_eq!(fs::read(store.root().join("from-b")).unwrap(), b"b");
+        assert!(!index.is_committed("b").unwrap(), "the token is forgotten");
+        assert_eq!(fs::read_dir(store.tmp_dir()).unwrap().count(), 0);
+    }
+
+    #[test]
     fn committed_journals_are_replayed() {
         let (_dir, store) = store();
         let root = store.root();
@@ -456,6 +581,7 @@ mod tests {
             puts: vec![("0".into(), "x/one".into()), ("1".into(), "two".into())],
             writes: vec![("rewritten".into(), 0, 3)],
             deletes: vec!["doomed".into()],
+            index_token: None,
         };
         let dir = dead_transaction(
             &store,

@@ -187,22 +187,48 @@ impl TestStore {
         doc["id"].as_str().unwrap().to_owned()
     }
 
-    /// Imports a `metric,timestamp,value` CSV file, then runs the
-    /// aggregation pass.
-    pub fn ingest_and_process(&self, batch: &Path) {
-        self.run(&[
+    /// Creates a policy in Gnocchi's REST shape with `archive-policy create`.
+    pub fn create_policy(&self, doc: &Value) -> ArchivePolicy {
+        let policy = policy_from_json(doc);
+        let mut args = vec![
+            "archive-policy".to_owned(),
+            "create".to_owned(),
+            policy.name.clone(),
+        ];
+        args.extend(["-b".to_owned(), policy.back_window.to_string()]);
+        for item in &policy.definition {
+            let mut spec = format!("granularity:{}", item.granularity);
+            if let Some(points) = item.points {
+                spec.push_str(&format!(",points:{points}"));
+            }
+            args.extend(["-d".to_owned(), spec]);
+        }
+        for method in &policy.aggregation_methods {
+            args.extend(["-m".to_owned(), method.to_string()]);
+        }
+        self.run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+            .success();
+        policy
+    }
+
+    /// Imports `metric,timestamp,value` rows through `ingest csv
+    /// --metric-column metric`, then processes them.
+    pub fn ingest_and_process(&self, csv: &str) {
+        let file = self.write_file("rows.csv", csv);
+        let file = file.to_str().unwrap();
+        let args = [
             "ingest",
             "csv",
             "--metric-column",
             "metric",
-            batch.to_str().unwrap(),
-        ])
-        .success();
-        self.run(&["process"]).success();
+            file,
+            "--process",
+        ];
+        self.run(&args).success();
     }
 
     /// Writes a file in the store's directory and returns its path.
-    pub fn write_file(&self, name: &str, contents: &str) -> PathBuf {
+    pub fn write_file(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
         let path = self.path().join(name);
         std::fs::write(&path, contents).unwrap();
         path
@@ -212,4 +238,56 @@ impl TestStore {
 /// stderr of a finished command, as text.
 pub fn stderr_of(assert: &assert_cmd::assert::Assert) -> String {
     String::from_utf8(assert.get_output().stderr.clone()).unwrap()
+}
+
+/// Copies a directory tree.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Checks `measures show` for every metric, method and granularity of an
+/// oracle `expected.json`; `reference(name, metric)` names the metric in
+/// the store.
+pub fn assert_gnocchi_measures(
+    store: &TestStore,
+    expected: &Value,
+    reference: impl Fn(&str, &Value) -> String,
+    label: &str,
+) {
+    for (name, metric) in expected["metrics"].as_object().unwrap() {
+        let metric_ref = reference(name, metric);
+        for (method, by_granularity) in metric["measures"].as_object().unwrap() {
+            for (granularity, want) in by_granularity.as_object().unwrap() {
+                let got = store.json(&[
+                    "measures",
+                    "show",
+                    &metric_ref,
+                    "--aggregation",
+                    method,
+                    "--granularity",
+                    granularity,
+                ]);
+                let got: Vec<Value> = got
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| serde_json::json!([r["timestamp"], r["granularity"], r["value"]]))
+                    .collect();
+                assert_eq!(
+                    &Value::Array(got),
+                    want,
+                    "{label}: {name} {method} {granularity}"
+                );
+            }
+        }
+    }
 }

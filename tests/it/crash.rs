@@ -6,23 +6,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{TestStore, tree};
+use crate::common::{TestStore, copy_dir, tree};
 
 const METRICS: usize = 12;
 const POINTS: usize = 6_000;
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
 
 /// Every archive file with its bytes.
 fn archive_snapshot(store: &Path) -> Vec<(String, Vec<u8>)> {
@@ -154,8 +141,9 @@ fn two_passes_at_once_split_the_work() {
 
 #[test]
 fn a_killed_ingest_stores_all_or_nothing() {
+    // Half the metrics exist; the import creates the others.
     let store = TestStore::new();
-    for m in 0..50 {
+    for m in 0..25 {
         store.create_metric(&format!("m{m}"), "low");
     }
     let mut csv = String::from("metric,timestamp,value\n");
@@ -174,6 +162,7 @@ fn a_killed_ingest_stores_all_or_nothing() {
             "csv",
             "--metric-column",
             "metric",
+            "--create-metrics",
             file.to_str().unwrap(),
         ],
     );
@@ -189,6 +178,7 @@ fn a_killed_ingest_stores_all_or_nothing() {
                 "csv",
                 "--metric-column",
                 "metric",
+                "--create-metrics",
                 file.to_str().unwrap(),
             ],
         );
@@ -212,9 +202,72 @@ fn a_killed_ingest_stores_all_or_nothing() {
             .trim()
             .parse()
             .unwrap();
+        let metrics = Command::new(assert_cmd::cargo::cargo_bin!("carbonara"))
+            .arg("--store")
+            .arg(victim.path())
+            .args(["metric", "list", "-f", "value", "-c", "id"])
+            .output()
+            .unwrap();
+        let metrics = String::from_utf8(metrics.stdout).unwrap().lines().count();
         assert!(
-            waiting == 0 || waiting == lines,
-            "killed after {delay:?}: {waiting} measures stored"
+            (waiting, metrics) == (0, 25) || (waiting, metrics) == (lines, 50),
+            "killed after {delay:?}: {waiting} measures stored, {metrics} metrics"
         );
+    }
+}
+
+#[test]
+fn ingests_while_passes_run_lose_nothing() {
+    let store = TestStore::new();
+    let reference = TestStore::new();
+    let files: Vec<String> = (0..5)
+        .map(|batch| {
+            let mut csv = String::from("metric,timestamp,value\n");
+            for i in 0..2_000 {
+                let second = 1_704_067_200 + batch * 2_000 + i;
+                csv.push_str(&format!("m{},{second},{}\n", i % 10, (i * 7) % 101));
+            }
+            store
+                .write_file(&format!("batch{batch}.csv"), &csv)
+                .to_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    for m in 0..10 {
+        store.create_metric(&format!("m{m}"), "low");
+        reference.create_metric(&format!("m{m}"), "low");
+    }
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let passes = {
+        let done = done.clone();
+        let path = store.path().to_owned();
+        std::thread::spawn(move || {
+            let mut count = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                run_ok(&path, &["process"]);
+                count += 1;
+            }
+            count
+        })
+    };
+    for file in &files {
+        run_ok(
+            store.path(),
+            &["ingest", "csv", "--metric-column", "metric", file],
+        );
+        run_ok(
+            reference.path(),
+            &["ingest", "csv", "--metric-column", "metric", file],
+        );
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(passes.join().unwrap() > 0);
+    run_ok(store.path(), &["process"]);
+    run_ok(reference.path(), &["process"]);
+    for m in 0..10 {
+        let metric = format!("m{m}");
+        let args = ["measures", "show", metric.as_str(), "-f", "csv"];
+        assert_eq!(store.stdout(&args), reference.stdout(&args), "{metric}");
     }
 }

@@ -12,7 +12,10 @@ use carbonara::store::{Index, Metric, MetricStatus, Store};
 use carbonara::time::{Span, Timestamp};
 use uuid::Uuid;
 
-use crate::common::{batch_files, expected_value, golden_cases, policy_from_json, read_json, tree};
+use crate::common::{
+    assert_gnocchi_measures, batch_files, expected_value, golden_cases, policy_from_json,
+    read_json, tree,
+};
 
 /// Replays a case through the library; returns the store and metric ids.
 fn replay(case: &Path, root: &Path) -> (Store, BTreeMap<String, Uuid>) {
@@ -27,7 +30,8 @@ fn replay(case: &Path, root: &Path) -> (Store, BTreeMap<String, Uuid>) {
             Timestamp::EPOCH,
         );
         let file = std::fs::File::open(&batch_path).unwrap();
-        let batch = csv::read(file, &batch_path, &options).unwrap();
+        let mut batch = ingest::MeasureBatch::default();
+        csv::read(file, &batch_path, &options, &mut batch).unwrap();
         for name in batch.measures.keys() {
             ids.entry(name.clone()).or_insert_with(|| {
                 let metric = Metric {
@@ -145,61 +149,16 @@ fn the_binary_gives_gnocchis_measures() {
     for case in golden_cases() {
         let store = crate::common::TestStore::empty();
         store.run(&["init", "--no-archive-policies"]).success();
-        let policy_doc = read_json(&case.join("policy.json"));
-        let policy = policy_from_json(&policy_doc);
-        let mut args = vec![
-            "archive-policy".to_owned(),
-            "create".to_owned(),
-            policy.name.clone(),
-        ];
-        args.extend(["-b".to_owned(), policy.back_window.to_string()]);
-        for item in &policy.definition {
-            let mut spec = format!("granularity:{}", item.granularity);
-            if let Some(points) = item.points {
-                spec.push_str(&format!(",points:{points}"));
-            }
-            args.extend(["-d".to_owned(), spec]);
-        }
-        for method in &policy.aggregation_methods {
-            args.extend(["-m".to_owned(), method.to_string()]);
-        }
-        store
-            .run(&args.iter().map(String::as_str).collect::<Vec<_>>())
-            .success();
+        let policy = store.create_policy(&read_json(&case.join("policy.json")));
         let expected = read_json(&case.join("expected.json"));
         let mut ids = BTreeMap::new();
         for name in expected["metrics"].as_object().unwrap().keys() {
             ids.insert(name.clone(), store.create_metric(name, &policy.name));
         }
         for batch in batch_files(&case) {
-            store.ingest_and_process(&batch);
+            store.ingest_and_process(&std::fs::read_to_string(&batch).unwrap());
         }
-        for (name, metric) in expected["metrics"].as_object().unwrap() {
-            for (method, by_granularity) in metric["measures"].as_object().unwrap() {
-                for (granularity, want) in by_granularity.as_object().unwrap() {
-                    let got = store.json(&[
-                        "measures",
-                        "show",
-                        &ids[name],
-                        "--aggregation",
-                        method,
-                        "--granularity",
-                        granularity,
-                    ]);
-                    let got: Vec<serde_json::Value> = got
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|r| serde_json::json!([r["timestamp"], r["granularity"], r["value"]]))
-                        .collect();
-                    assert_eq!(
-                        &serde_json::Value::Array(got),
-                        want,
-                        "{}: {name} {method} {granularity}",
-                        case.display()
-                    );
-                }
-            }
-        }
+        let label = case.display().to_string();
+        assert_gnocchi_measures(&store, &expected, |name, _| ids[name].clone(), &label);
     }
 }

@@ -2,13 +2,30 @@
 //! area, most of them by running the real binary on a fresh temporary store.
 
 mod aggregates;
+mod batch;
+mod ceilometer;
 mod cli;
 mod common;
 mod crash;
+mod dump;
 mod generated;
 mod golden;
+mod import;
+mod influx;
+mod info;
 mod ingest;
 mod measures;
 mod metric;
+mod operate;
 mod policy;
 mod queries;
+mod real_gnocchi;
+mod resource;
+mod resource_type;
+mod search;
+mod serve;
+mod serve_client;
+mod serve_common;
+mod serve_real;
+mod statsd;
+mod verify;

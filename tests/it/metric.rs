@@ -17,10 +17,31 @@ fn create_prints_the_metric() {
     assert_eq!(created["archive_policy_name"], "medium");
     assert_eq!(created["resource_id"], serde_json::Value::Null);
     assert_eq!(created["creator"], "admin");
+    // `show` gives GET /v1/metric/ID: the policy and the resource nested.
     let by_name = store.json(&["metric", "show", "cpu.util"]);
     let by_id = store.json(&["metric", "show", id]);
-    assert_eq!(by_name, created);
-    assert_eq!(by_id, created);
+    assert_eq!(by_name, by_id);
+    for key in ["id", "name", "unit", "creator", "created_by_user_id"] {
+        assert_eq!(by_id[key], created[key], "{key}");
+    }
+    assert_eq!(by_id["archive_policy"]["name"], "medium");
+    assert_eq!(by_id["archive_policy"]["back_window"], 0);
+    assert_eq!(by_id["resource"], serde_json::Value::Null);
+    assert!(by_id.get("archive_policy_name").is_none());
+    assert_eq!(
+        store.stdout(&[
+            "metric",
+            "show",
+            id,
+            "-f",
+            "value",
+            "-c",
+            "archive_policy/name",
+            "-c",
+            "resource/id"
+        ]),
+        "medium\nNone\n"
+    );
 }
 
 #[test]

@@ -50,7 +50,7 @@ fn golden_store() -> TestStore {
                 .unwrap();
         }
     }
-    store.ingest_and_process(&cases_dir().join("batch-0001.csv"));
+    store.ingest_and_process(&std::fs::read_to_string(cases_dir().join("batch-0001.csv")).unwrap());
     store
 }
 

@@ -231,7 +231,7 @@ impl Error {
 
 /// `Metric ['a', 'b'] does not exist`: Python's repr of the sorted list.
 fn no_such_metric(patterns: &[String]) -> String {
-    let names: Vec<String> = patterns.iter().map(|p| parse::python_repr_str(p)).collect();
+    let names: Vec<String> = patterns.iter().map(|p| crate::pyfmt::str_repr(p)).collect();
     format!("Metric [{}] does not exist", names.join(", "))
 }
 

@@ -8,8 +8,6 @@ use crate::json::Json;
 use crate::pyfmt;
 use crate::time::Span;
 
-use super::parse::python_repr_str;
-
 /// `(metric REF AGG)`: a metric (id, or name pattern over resources) and an
 /// aggregation method, as written.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -392,14 +390,14 @@ impl Operation {
     /// granularity" message shows it.
     pub fn python_repr(&self) -> String {
         let (head, parts) = self.parts();
-        let mut items = vec![python_repr_str(&head)];
+        let mut items = vec![pyfmt::str_repr(&head)];
         items.extend(parts.into_iter().map(|part| match part {
-            Part::Text(text) => python_repr_str(text),
-            Part::Word(word) => python_repr_str(&word),
+            Part::Text(text) => pyfmt::str_repr(text),
+            Part::Word(word) => pyfmt::str_repr(&word),
             Part::Pair(reference) => format!(
                 "[{}, {}]",
-                python_repr_str(&reference.reference),
-                python_repr_str(&reference.aggregation)
+                pyfmt::str_repr(&reference.reference),
+                pyfmt::str_repr(&reference.aggregation)
             ),
             Part::Window(window) => window.to_string(),
             Part::Sampling(sampling) => format!("np.timedelta64({},'ns')", sampling.nanos()),

@@ -1,22 +1,11 @@
-//! Reading the operations text into an untyped tree, before validation:
-//! the string form exactly as Gnocchi's pyparsing `nestedExpr` reads it
-//! (spec/aggregates.md §2.2), with pyparsing's error messages, and the JSON
-//! form. Also Python's `str`/`repr` of such trees, which Gnocchi's error
-//! messages quote. Nothing here knows the operators.
+//! Reading the operations text into an untyped tree (JSON values, as
+//! Python holds the decoded body), before validation: the string form
+//! exactly as Gnocchi's pyparsing `nestedExpr` reads it (spec/aggregates.md
+//! §2.2), with pyparsing's error messages, and the JSON form. Nothing here
+//! knows the operators.
 
-use std::fmt::Write;
-
-/// A value of the operations tree as Python sees it after decoding.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Item {
-    Str(String),
-    Int(i64),
-    Float(f64),
-    Bool(bool),
-    Null,
-    List(Vec<Item>),
-    Dict(Vec<(String, Item)>),
-}
+use crate::json::Json;
+use crate::pyfmt;
 
 /// pyparsing's `DEFAULT_WHITE_CHARS`: what separates atoms.
 fn is_separator(c: char) -> bool {
@@ -57,7 +46,7 @@ fn expand_tabs(text: &str) -> Vec<char> {
 /// white space; anything after it is ignored, as Gnocchi does. The error is
 /// pyparsing's message (`Expected ')', found end of text  (at char 15),
 /// (line:1, col:16)`).
-pub fn parse_string(text: &str) -> Result<Item, String> {
+pub fn parse_string(text: &str) -> Result<Json, String> {
     let chars = expand_tabs(text);
     let start = skip_separators(&chars, 0);
     if chars.get(start) != Some(&'(') {
@@ -75,7 +64,7 @@ fn skip_separators(chars: &[char], mut pos: usize) -> usize {
 
 /// The items of a group whose `(` is just before `pos`, and the position
 /// after its `)`.
-fn parse_group(chars: &[char], mut pos: usize) -> Result<(Item, usize), String> {
+fn parse_group(chars: &[char], mut pos: usize) -> Result<(Json, usize), String> {
     let mut items = Vec::new();
     loop {
         pos = skip_separators(chars, pos);
@@ -83,7 +72,7 @@ fn parse_group(chars: &[char], mut pos: usize) -> Result<(Item, usize), String> 
             // An unclosed group runs to the end of the text, so every
             // parse error inside a group is reported there.
             None => return Err(expected(chars, "')'", pos)),
-            Some(')') => return Ok((Item::List(items), pos + 1)),
+            Some(')') => return Ok((Json::Array(items), pos + 1)),
             Some('(') => {
                 let (group, next) = parse_group(chars, pos + 1)?;
                 items.push(group);
@@ -91,7 +80,7 @@ fn parse_group(chars: &[char], mut pos: usize) -> Result<(Item, usize), String> 
             }
             Some(_) => {
                 if let Some(end) = quoted_string_end(chars, pos) {
-                    items.push(Item::Str(chars[pos..end].iter().collect()));
+                    items.push(Json::Str(chars[pos..end].iter().collect()));
                     pos = end;
                     continue;
                 }
@@ -106,7 +95,7 @@ fn parse_group(chars: &[char], mut pos: usize) -> Result<(Item, usize), String> 
                     end += 1;
                 }
                 let atom: String = chars[pos..end].iter().collect();
-                items.push(Item::Str(atom.trim_matches(is_python_space).to_owned()));
+                items.push(Json::Str(atom.trim_matches(is_python_space).to_owned()));
                 pos = end;
             }
         }
@@ -166,7 +155,7 @@ fn expected(chars: &[char], what: &str, loc: usize) -> String {
             .take_while(|&&c| is_exception_word_char(c))
             .count();
         let found: String = chars[loc..loc + word_len.max(1)].iter().collect();
-        format!(", found {}", python_repr_str(&found).replace("\\\\", "\\"))
+        format!(", found {}", pyfmt::str_repr(&found).replace("\\\\", "\\"))
     };
     let line = chars[..loc].iter().filter(|&&c| c == '\n').count() + 1;
     let column = if loc > 0 && loc < chars.len() && chars[loc - 1] == '\n' {
@@ -244,154 +233,41 @@ fn is_exception_word_char(c: char) -> bool {
 
 /// Parses the JSON form (a JSON document whose top level is the
 /// operation list).
-pub fn parse_json(text: &str) -> Result<Item, String> {
+pub fn parse_json(text: &str) -> Result<Json, String> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
-    Ok(from_json(value))
+    Ok(from_serde(value))
 }
 
-fn from_json(value: serde_json::Value) -> Item {
+fn from_serde(value: serde_json::Value) -> Json {
     use serde_json::Value;
     match value {
-        Value::Null => Item::Null,
-        Value::Bool(b) => Item::Bool(b),
+        Value::Null => Json::Null,
+        Value::Bool(b) => Json::Bool(b),
         Value::Number(n) => match n.as_i64() {
-            Some(i) => Item::Int(i),
-            None => Item::Float(n.as_f64().unwrap_or(f64::NAN)),
+            Some(i) => Json::Int(i),
+            None => Json::Float(n.as_f64().unwrap_or(f64::NAN)),
         },
-        Value::String(s) => Item::Str(s),
-        Value::Array(items) => Item::List(items.into_iter().map(from_json).collect()),
-        Value::Object(fields) => Item::Dict(
+        Value::String(s) => Json::Str(s),
+        Value::Array(items) => Json::Array(items.into_iter().map(from_serde).collect()),
+        Value::Object(fields) => Json::Object(
             fields
                 .into_iter()
-                .map(|(key, value)| (key, from_json(value)))
+                .map(|(key, value)| (key, from_serde(value)))
                 .collect(),
         ),
     }
-}
-
-impl Item {
-    /// Python's name of the value's type, as in `<class 'dict'>`.
-    pub fn python_type(&self) -> &'static str {
-        match self {
-            Item::Str(_) => "str",
-            Item::Int(_) => "int",
-            Item::Float(_) => "float",
-            Item::Bool(_) => "bool",
-            Item::Null => "NoneType",
-            Item::List(_) => "list",
-            Item::Dict(_) => "dict",
-        }
-    }
-
-    /// Python's `str()`: strings bare, everything else as `repr()`.
-    pub fn python_str(&self) -> String {
-        match self {
-            Item::Str(s) => s.clone(),
-            other => other.python_repr(),
-        }
-    }
-
-    /// Python's `repr()`.
-    pub fn python_repr(&self) -> String {
-        match self {
-            Item::Str(s) => python_repr_str(s),
-            Item::Int(i) => i.to_string(),
-            Item::Float(f) => crate::pyfmt::float_repr(*f),
-            Item::Bool(b) => if *b { "True" } else { "False" }.to_owned(),
-            Item::Null => "None".to_owned(),
-            Item::List(items) => format!(
-                "[{}]",
-                items
-                    .iter()
-                    .map(Item::python_repr)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            Item::Dict(fields) => format!(
-                "{{{}}}",
-                fields
-                    .iter()
-                    .map(|(k, v)| format!("{}: {}", python_repr_str(k), v.python_repr()))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        }
-    }
-}
-
-/// Python's `repr()` of a string: single quotes unless the text holds a
-/// single quote and no double quote; escapes for backslashes, the quote
-/// and characters Python does not print.
-pub fn python_repr_str(text: &str) -> String {
-    let quote = if text.contains('\'') && !text.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push(quote);
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if is_python_printable(c) => out.push(c),
-            c => {
-                let code = c as u32;
-                let _ = if code < 0x100 {
-                    write!(out, "\\x{code:02x}")
-                } else if code < 0x10000 {
-                    write!(out, "\\u{code:04x}")
-                } else {
-                    write!(out, "\\U{code:08x}")
-                };
-            }
-        }
-    }
-    out.push(quote);
-    out
-}
-
-/// Python's `str.isprintable` for one character: not a control, format or
-/// separator character (the space excepted).
-fn is_python_printable(c: char) -> bool {
-    const FORMAT: [(u32, u32); 9] = [
-        (0xAD, 0xAD),
-        (0x600, 0x605),
-        (0x61C, 0x61C),
-        (0x6DD, 0x6DD),
-        (0x180E, 0x180E),
-        (0x200B, 0x200F),
-        (0x202A, 0x202E),
-        (0x2060, 0x206F),
-        (0xFEFF, 0xFEFF),
-    ];
-    let code = c as u32;
-    c == ' '
-        || !(c.is_control()
-            || c.is_whitespace()
-            || FORMAT
-                .iter()
-                .any(|&(low, high)| low <= code && code <= high)
-            || (0xD800..=0xF8FF).contains(&code)
-            || (0xFFF9..=0xFFFB).contains(&code))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn list(items: &[Item]) -> Item {
-        Item::List(items.to_vec())
+    fn list(items: &[Json]) -> Json {
+        Json::Array(items.to_vec())
     }
 
-    fn s(text: &str) -> Item {
-        Item::Str(text.to_owned())
+    fn s(text: &str) -> Json {
+        Json::Str(text.to_owned())
     }
 
     #[test]
@@ -464,16 +340,6 @@ mod tests {
             err("\u{b}(a)"),
             "Expected '(', found '\\x0b'  (at char 0), (line:1, col:1)"
         );
-    }
-
-    #[test]
-    fn python_reprs() {
-        assert_eq!(python_repr_str("ab'c\"d"), "'ab\\'c\"d'");
-        assert_eq!(python_repr_str("it's"), "\"it's\"");
-        assert_eq!(python_repr_str("é\u{a0}"), "'é\\xa0'");
-        let item = parse_json(r#"[1, 2.0, true, null, "a", {"k": [1]}]"#).unwrap();
-        assert_eq!(item.python_repr(), "[1, 2.0, True, None, 'a', {'k': [1]}]");
-        assert_eq!(s("x").python_str(), "x");
     }
 
     proptest::proptest! {

@@ -9,7 +9,7 @@ use super::Error;
 use super::operation::{
     BINARY_OPERATORS, MetricRef, Named, Operand, Operation, Reducer, UNARY_OPERATORS,
 };
-use super::parse::Item;
+use crate::json::Json;
 use crate::time::{self, Span};
 
 /// A voluptuous `Invalid`: a message (`None` prints as `None`) and the
@@ -53,15 +53,15 @@ impl Invalid {
 }
 
 /// Validates a whole operations tree.
-pub fn validate(item: &Item) -> Result<Operation, Error> {
+pub fn validate(item: &Json) -> Result<Operation, Error> {
     operation(item).map_err(Invalid::into_error)
 }
 
-type Validator<'a, T> = &'a dyn Fn(&Item) -> Result<T, Invalid>;
+type Validator<'a, T> = &'a dyn Fn(&Json) -> Result<T, Invalid>;
 
 /// voluptuous `Any`: the first success, else the error with the longest
 /// path (the earliest among equals).
-fn any<T>(item: &Item, validators: &[Validator<'_, T>]) -> Result<T, Invalid> {
+fn any<T>(item: &Json, validators: &[Validator<'_, T>]) -> Result<T, Invalid> {
     let mut error: Option<Invalid> = None;
     for validator in validators {
         match validator(item) {
@@ -80,7 +80,7 @@ fn any<T>(item: &Item, validators: &[Validator<'_, T>]) -> Result<T, Invalid> {
 }
 
 /// The shapes an operation may take, in `OperationsSchemaBase`'s order.
-fn operation(item: &Item) -> Result<Operation, Invalid> {
+fn operation(item: &Json) -> Result<Operation, Invalid> {
     any(
         item,
         &[
@@ -97,7 +97,7 @@ fn operation(item: &Item) -> Result<Operation, Invalid> {
 }
 
 /// An operand: an operation or anything Python's `float()` takes.
-fn operand(item: &Item) -> Result<Operand, Invalid> {
+fn operand(item: &Json) -> Result<Operand, Invalid> {
     any(
         item,
         &[&|i| operation(i).map(Operand::Operation), &|i| {
@@ -109,26 +109,26 @@ fn operand(item: &Item) -> Result<Operand, Invalid> {
 /// voluptuous `ExactSequence`: a list of exactly `length` items; the
 /// items' own checks come from the caller, in order, and their errors pass
 /// through unchanged.
-fn sequence(item: &Item, length: usize) -> Result<&[Item], Invalid> {
+fn sequence(item: &Json, length: usize) -> Result<&[Json], Invalid> {
     match item {
-        Item::List(items) if items.len() == length => Ok(items),
+        Json::Array(items) if items.len() == length => Ok(items),
         _ => Err(Invalid::shapeless()),
     }
 }
 
-fn literal(item: &Item, accepted: impl Fn(&str) -> bool) -> Result<&str, Invalid> {
+fn literal(item: &Json, accepted: impl Fn(&str) -> bool) -> Result<&str, Invalid> {
     match item {
-        Item::Str(text) if accepted(text) => Ok(text),
+        Json::Str(text) if accepted(text) => Ok(text),
         _ => Err(Invalid::new("not a valid value")),
     }
 }
 
 /// `MetricSchema`: `["metric", REF, AGG]` or `["metric", [REF, AGG], …]`.
-fn metric(item: &Item) -> Result<Operation, Invalid> {
-    let Item::List(items) = item else {
+fn metric(item: &Json) -> Result<Operation, Invalid> {
+    let Json::Array(items) = item else {
         return Err(Invalid::new(format!(
             "Expected a tuple/list, got a <class '{}'>",
-            item.python_type()
+            python_type(item)
         )));
     };
     if items.is_empty() {
@@ -137,15 +137,17 @@ fn metric(item: &Item) -> Result<Operation, Invalid> {
     if items.len() < 2 {
         return Err(Invalid::new("Operation need at least one argument"));
     }
-    if items[0] != Item::Str("metric".to_owned()) {
-        return Err(Invalid::new(format!(
-            "'{}' operation invalid",
-            items[0].python_str()
-        )));
+    if items[0] != Json::Str("metric".to_owned()) {
+        // Python's `%s`: a string bare, anything else as its `repr`.
+        let head = match &items[0] {
+            Json::Str(text) => text.clone(),
+            other => other.to_python_repr(),
+        };
+        return Err(Invalid::new(format!("'{head}' operation invalid")));
     }
     let arguments = &items[1..];
     // Any(ExactSequence([str, str]), All(Length(min=1), [ExactSequence([str, str])]))
-    let single = |pair: &[Item]| -> Result<MetricRef, Invalid> {
+    let single = |pair: &[Json]| -> Result<MetricRef, Invalid> {
         match pair {
             [reference, aggregation] => Ok(MetricRef {
                 reference: string(reference)?,
@@ -154,12 +156,12 @@ fn metric(item: &Item) -> Result<Operation, Invalid> {
             _ => Err(Invalid::shapeless()),
         }
     };
-    let listed = |arguments: &[Item]| -> Result<Vec<MetricRef>, Invalid> {
+    let listed = |arguments: &[Json]| -> Result<Vec<MetricRef>, Invalid> {
         let mut errors = Vec::new();
         let mut references = Vec::new();
         for (i, argument) in arguments.iter().enumerate() {
             let checked = match argument {
-                Item::List(pair) => single(pair),
+                Json::Array(pair) => single(pair),
                 _ => Err(Invalid::shapeless()),
             };
             match checked {
@@ -190,14 +192,14 @@ fn metric(item: &Item) -> Result<Operation, Invalid> {
     Ok(Operation::Metric { references, listed })
 }
 
-fn string(item: &Item) -> Result<String, Invalid> {
+fn string(item: &Json) -> Result<String, Invalid> {
     match item {
-        Item::Str(text) => Ok(text.clone()),
+        Json::Str(text) => Ok(text.clone()),
         _ => Err(Invalid::new("expected str")),
     }
 }
 
-fn clip(item: &Item, with_max: bool) -> Result<Operation, Invalid> {
+fn clip(item: &Json, with_max: bool) -> Result<Operation, Invalid> {
     let items = sequence(item, if with_max { 4 } else { 3 })?;
     literal(&items[0], |name| name == "clip")?;
     Ok(Operation::Clip {
@@ -211,7 +213,7 @@ fn clip(item: &Item, with_max: bool) -> Result<Operation, Invalid> {
     })
 }
 
-fn binary(item: &Item) -> Result<Operation, Invalid> {
+fn binary(item: &Json) -> Result<Operation, Invalid> {
     let items = sequence(item, 3)?;
     let name = literal(&items[0], |name| {
         Named::find(&BINARY_OPERATORS, name).is_some()
@@ -223,7 +225,7 @@ fn binary(item: &Item) -> Result<Operation, Invalid> {
     })
 }
 
-fn unary(item: &Item) -> Result<Operation, Invalid> {
+fn unary(item: &Json) -> Result<Operation, Invalid> {
     let items = sequence(item, 2)?;
     let name = literal(&items[0], |name| {
         Named::find(&UNARY_OPERATORS, name).is_some()
@@ -234,12 +236,12 @@ fn unary(item: &Item) -> Result<Operation, Invalid> {
     })
 }
 
-fn reducer(item: &Item) -> Result<Reducer, Invalid> {
+fn reducer(item: &Json) -> Result<Reducer, Invalid> {
     let name = literal(item, |name| Reducer::parse(name).is_some())?;
     Ok(Reducer::parse(name).expect("checked above"))
 }
 
-fn aggregate(item: &Item) -> Result<Operation, Invalid> {
+fn aggregate(item: &Json) -> Result<Operation, Invalid> {
     let items = sequence(item, 3)?;
     literal(&items[0], |name| name == "aggregate")?;
     Ok(Operation::Aggregate {
@@ -248,7 +250,7 @@ fn aggregate(item: &Item) -> Result<Operation, Invalid> {
     })
 }
 
-fn resample(item: &Item) -> Result<Operation, Invalid> {
+fn resample(item: &Json) -> Result<Operation, Invalid> {
     let items = sequence(item, 4)?;
     literal(&items[0], |name| name == "resample")?;
     Ok(Operation::Resample {
@@ -258,7 +260,7 @@ fn resample(item: &Item) -> Result<Operation, Invalid> {
     })
 }
 
-fn rolling(item: &Item) -> Result<Operation, Invalid> {
+fn rolling(item: &Json) -> Result<Operation, Invalid> {
     let items = sequence(item, 4)?;
     literal(&items[0], |name| name == "rolling")?;
     let reducer = reducer(&items[1])?;
@@ -273,13 +275,26 @@ fn rolling(item: &Item) -> Result<Operation, Invalid> {
     })
 }
 
-/// voluptuous `Coerce(float)`: what Python's `float()` accepts.
-fn python_float(item: &Item) -> Result<f64, Invalid> {
+/// Python's name of a decoded value's type, as in `<class 'dict'>`.
+fn python_type(item: &Json) -> &'static str {
     match item {
-        Item::Float(f) => Ok(*f),
-        Item::Int(i) => Ok(*i as f64),
-        Item::Bool(b) => Ok(f64::from(u8::from(*b))),
-        Item::Str(text) => {
+        Json::Str(_) => "str",
+        Json::Int(_) => "int",
+        Json::Float(_) => "float",
+        Json::Bool(_) => "bool",
+        Json::Null => "NoneType",
+        Json::Array(_) => "list",
+        Json::Object(_) => "dict",
+    }
+}
+
+/// voluptuous `Coerce(float)`: what Python's `float()` accepts.
+fn python_float(item: &Json) -> Result<f64, Invalid> {
+    match item {
+        Json::Float(f) => Ok(*f),
+        Json::Int(i) => Ok(*i as f64),
+        Json::Bool(b) => Ok(f64::from(u8::from(*b))),
+        Json::Str(text) => {
             time::parse_python_float(text).ok_or_else(|| Invalid::new("expected float"))
         }
         _ => Err(Invalid::new("expected float")),
@@ -288,13 +303,13 @@ fn python_float(item: &Item) -> Result<f64, Invalid> {
 
 /// voluptuous `Coerce(int)`: Python's `int()`; floats are truncated,
 /// strings must be whole numbers.
-fn python_int(item: &Item) -> Result<i64, Invalid> {
+fn python_int(item: &Json) -> Result<i64, Invalid> {
     let invalid = || Invalid::new("expected int");
     match item {
-        Item::Int(i) => Ok(*i),
-        Item::Bool(b) => Ok(i64::from(*b)),
-        Item::Float(f) if f.is_finite() => Ok(f.trunc() as i64),
-        Item::Str(text) => {
+        Json::Int(i) => Ok(*i),
+        Json::Bool(b) => Ok(i64::from(*b)),
+        Json::Float(f) if f.is_finite() => Ok(f.trunc() as i64),
+        Json::Str(text) => {
             let digits = text.trim().replace('_', "");
             let well_placed = !text.contains("__")
                 && !text.trim().starts_with('_')
@@ -310,10 +325,10 @@ fn python_int(item: &Item) -> Result<i64, Invalid> {
 
 /// Gnocchi's `utils.to_timespan`: seconds as a number or numeric string,
 /// else pytimeparse's syntax; positive.
-fn timespan(item: &Item) -> Result<Span, Invalid> {
+fn timespan(item: &Json) -> Result<Span, Invalid> {
     let invalid = || Invalid::new("not a valid value");
     let span = match item {
-        Item::Str(text) => time::parse_timespan(text).map_err(|_| invalid())?,
+        Json::Str(text) => time::parse_timespan(text).map_err(|_| invalid())?,
         other => {
             let seconds = python_float(other)?;
             if !seconds.is_finite() {

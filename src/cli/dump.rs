@@ -1,0 +1,294 @@
+//! `carbonara dump`: the files of a metric, of a Gnocchi file-storage
+//! directory or a single archive file, decoded (carbonara-dump for v3).
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::inspect::dump::{self, BackWindowState, DumpItem, DumpOptions, FileDump};
+use crate::inspect::layout::FileKind;
+use crate::json::Json;
+use crate::store::{self, Index, Metric, Store};
+use crate::time::{Span, Timestamp};
+
+use super::Ctx;
+use super::output::{self, Format, OutputOptions, Record, RowStream};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A metric of the store (id or name), an archive file (`none_v3`, a
+    /// split, a measure file), or a directory: a Gnocchi file-storage
+    /// directory, its archive root or one metric's directory, read without
+    /// any index. A name with a `/` is always a path.
+    #[arg(value_name = "TARGET")]
+    target: String,
+    /// One row per file, without the points
+    #[arg(long)]
+    summary: bool,
+    /// Only points at or after this timestamp (files without any are left out)
+    #[arg(long, value_name = "TIMESTAMP", allow_hyphen_values = true)]
+    start: Option<String>,
+    /// Only points before this timestamp
+    #[arg(long, value_name = "TIMESTAMP", allow_hyphen_values = true)]
+    stop: Option<String>,
+}
+
+/// The columns of a file's header, in `--summary` rows and before the
+/// points of a full dump.
+const HEADER_COLUMNS: [&str; 12] = [
+    "file",
+    "kind",
+    "aggregation",
+    "granularity",
+    "key",
+    "version",
+    "compression",
+    "points",
+    "first",
+    "last",
+    "bytes",
+    "bytes_per_point",
+];
+/// A full dump as CSV or values: one row per point.
+const POINT_COLUMNS: [&str; 6] = [
+    "file",
+    "kind",
+    "aggregation",
+    "granularity",
+    "timestamp",
+    "value",
+];
+
+fn timestamp(t: Option<Timestamp>) -> Json {
+    Json::opt_str(t.map(Timestamp::to_precise_string))
+}
+
+fn seconds(span: Option<Span>) -> Json {
+    span.map_or(Json::Null, |s| Json::Float(s.as_secs_f64()))
+}
+
+fn header(dump: &FileDump, file: &str) -> Vec<Json> {
+    let (method, key) = match &dump.file.kind {
+        FileKind::Split { method, key } => (method.clone(), Some(*key)),
+        _ => (None, None),
+    };
+    let version = (dump.file.kind != FileKind::Measures).then_some("v3");
+    let decoded = &dump.decoded;
+    vec![
+        Json::str(file),
+        Json::str(dump.file.kind.name()),
+        Json::opt_str(method),
+        seconds(key.map(|k| k.granularity)),
+        timestamp(key.map(|k| k.start)),
+        Json::opt_str(version),
+        Json::str(decoded.encoding.name()),
+        Json::Int(decoded.points.len() as i64),
+        timestamp(decoded.first()),
+        timestamp(decoded.last()),
+        Json::Int(decoded.bytes as i64),
+        decoded.bytes_per_point().map_or(Json::Null, Json::Float),
+    ]
+}
+
+fn back_window_fields(state: &BackWindowState) -> Vec<(&'static str, Json)> {
+    vec![
+        ("block", seconds(state.block)),
+        (
+            "back_window",
+            state
+                .back_window
+                .map_or(Json::Null, |b| Json::Int(b as i64)),
+        ),
+        ("accepts_from", timestamp(state.accepts_from)),
+        (
+            "blocks_held",
+            state.blocks_held.map_or(Json::Null, Json::Int),
+        ),
+    ]
+}
+
+fn points_json(dump: &FileDump) -> Json {
+    Json::Array(
+        dump.shown
+            .iter()
+            .map(|(t, v)| Json::Array(vec![Json::str(t.to_precise_string()), Json::Float(v)]))
+            .collect(),
+    )
+}
+
+/// Prints each file as the dump hands it over.
+struct Printer<'c, W: Write> {
+    ctx: &'c Ctx,
+    base: PathBuf,
+    summary: bool,
+    rows: Option<RowStream<W>>,
+    /// The metric of the table being drawn.
+    group: Option<Option<uuid::Uuid>>,
+    unreadable: usize,
+}
+
+impl<W: Write> Printer<'_, W> {
+    fn relative(&self, path: &Path) -> String {
+        path.strip_prefix(&self.base)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    fn file(&mut self, dump: FileDump, out: &mut impl Write) -> Result<()> {
+        let file = self.relative(&dump.file.path);
+        let header = header(&dump, &file);
+        let Some(rows) = self.rows.as_mut() else {
+            return self.table_file(&dump, header, out);
+        };
+        if self.group.is_some_and(|g| g != dump.file.metric) {
+            rows.end_table()?;
+        }
+        self.group = Some(dump.file.metric);
+        if self.summary {
+            return rows.row(&header);
+        }
+        if self.ctx.output.format == Format::Json {
+            let state = dump
+                .back_window
+                .as_ref()
+                .map_or(Json::Null, |s| Json::object(back_window_fields(s)));
+            let mut record = header;
+            record.extend([state, points_json(&dump)]);
+            return rows.row(&record);
+        }
+        for (t, v) in dump.shown.iter() {
+            let mut row = header[..4].to_vec();
+            row.extend([Json::str(t.to_precise_string()), Json::Float(v)]);
+            rows.row(&row)?;
+        }
+        Ok(())
+    }
+
+    /// A full dump as tables: the file's header, then its points.
+    fn table_file(&self, dump: &FileDump, header: Vec<Json>, out: &mut impl Write) -> Result<()> {
+        let mut fields: Vec<(String, Json)> = HEADER_COLUMNS
+            .iter()
+            .map(|c| c.to_string())
+            .zip(header)
+            .collect();
+        if let Some(state) = &dump.back_window {
+            fields.extend(
+                back_window_fields(state)
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v)),
+            );
+        }
+        output::write(out, &Record::show(fields), &self.ctx.output)?;
+        let points = dump
+            .shown
+            .iter()
+            .map(|(t, v)| vec![Json::str(t.to_precise_string()), Json::Float(v)])
+            .collect();
+        let all_columns = OutputOptions {
+            format: Format::Table,
+            ..OutputOptions::default()
+        };
+        output::write(
+            out,
+            &Record::list(["timestamp", "value"], points),
+            &all_columns,
+        )
+    }
+
+    fn item(&mut self, item: DumpItem, out: &mut impl Write) -> Result<()> {
+        match item {
+            DumpItem::File(dump) => self.file(dump, out),
+            DumpItem::Unreadable(error) => {
+                self.unreadable += 1;
+                self.ctx.warn(&format!("error: {error}"));
+                Ok(())
+            }
+            DumpItem::Stray(path) => {
+                self.ctx
+                    .note(&format!("skipped {}: not archive data", path.display()));
+                Ok(())
+            }
+        }
+    }
+}
+
+pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
+    let options = DumpOptions {
+        start: ctx.timestamp("start", args.start)?,
+        stop: ctx.timestamp("stop", args.stop)?,
+        with_points: !args.summary,
+    };
+    let columns: Option<Vec<String>> = if args.summary {
+        Some(HEADER_COLUMNS.iter().map(|c| c.to_string()).collect())
+    } else {
+        match ctx.output.format {
+            Format::Table => None,
+            Format::Json | Format::Yaml => Some(
+                HEADER_COLUMNS
+                    .iter()
+                    .chain(&["back_window_state", "measures"])
+                    .map(|c| c.to_string())
+                    .collect(),
+            ),
+            Format::Csv | Format::Value => {
+                Some(POINT_COLUMNS.iter().map(|c| c.to_string()).collect())
+            }
+        }
+    };
+    let target = Path::new(&args.target);
+    let in_store = resolve(&args.target, ctx)?;
+    let base = match &in_store {
+        Some(((store, _), _)) => store.root().to_owned(),
+        None if target.is_dir() => target.to_owned(),
+        None => target.parent().unwrap_or(Path::new("")).to_owned(),
+    };
+    let stdout = std::io::stdout();
+    let rows = columns
+        .map(|columns| RowStream::new(BufWriter::new(stdout.lock()), columns, &ctx.output))
+        .transpose()?;
+    let mut printer = Printer {
+        ctx,
+        base,
+        summary: args.summary,
+        rows,
+        group: None,
+        unreadable: 0,
+    };
+    let mut out = BufWriter::new(stdout.lock());
+    let mut visit = |item| printer.item(item, &mut out);
+    match in_store {
+        Some(((store, index), metric)) => {
+            let policy = index.get_archive_policy(&metric.archive_policy_name)?;
+            dump::dump_metric(&store, &metric, &policy, &options, &mut visit)?;
+        }
+        None => dump::dump_path(target, &options, &mut visit)?,
+    }
+    out.flush().map_err(Error::Output)?;
+    if let Some(rows) = printer.rows.take() {
+        rows.finish()?;
+    }
+    match printer.unreadable {
+        0 => Ok(()),
+        n => Err(Error::Failed(format!("{n} files could not be read"))),
+    }
+}
+
+/// A metric of the store, when `target` names one: a name without `/`
+/// that the index knows. Otherwise `target` is a path.
+fn resolve(target: &str, ctx: &Ctx) -> Result<Option<((Store, Index), Metric)>> {
+    let exists = Path::new(target).exists();
+    if target.contains('/') {
+        return Ok(None);
+    }
+    let (store, index) = match ctx.open_store() {
+        Ok(opened) => opened,
+        Err(Error::Store(store::Error::NotAStore { .. })) if exists => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    match index.find_metric(target) {
+        Ok(metric) => Ok(Some(((store, index), metric))),
+        Err(store::Error::MetricNotFound(_)) if exists => Ok(None),
+        Err(error) => Err(error.into()),
+    }
+}

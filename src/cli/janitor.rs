@@ -1,0 +1,32 @@
+//! `carbonara janitor`: remove the data of deleted metrics now, as the
+//! next `process` would (Gnocchi's metricd janitor).
+
+use crate::error::Result;
+use crate::janitor;
+use crate::json::Json;
+use crate::store::lock::SackLocks;
+
+use super::Ctx;
+use super::output::Record;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args, ctx: &Ctx) -> Result<()> {
+    let (store, index) = ctx.open_store()?;
+    let report = janitor::run(&store, &index, &mut SackLocks::new(&store))?;
+    ctx.print(&Record::show([
+        (
+            "expunged metrics",
+            Json::Int(report.expunged_metrics as i64),
+        ),
+        ("busy metrics", Json::Int(report.busy_metrics as i64)),
+    ]))?;
+    if report.busy_metrics > 0 {
+        ctx.note(&format!(
+            "{} deleted metrics are in a sack another process holds; run janitor again later",
+            report.busy_metrics
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,52 @@
+//! `carbonara sacks`: show the number of sacks, or change it as
+//! gnocchi-change-sack-size does.
+
+use crate::error::{Error, Result};
+use crate::json::Json;
+use crate::process::{self, ProcessOptions};
+use crate::store::lock::SackLocks;
+use crate::store::{Store, sacks, txn};
+
+use super::Ctx;
+use super::output::Record;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Change the number of sacks to N (1 to 65535); needs the store to
+    /// itself and no measures waiting
+    #[arg(long, value_name = "N")]
+    set: Option<u32>,
+    /// Process the waiting measures first
+    #[arg(long, requires = "set")]
+    process: bool,
+}
+
+pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
+    let Some(wanted) = args.set else {
+        let (store, _index) = ctx.open_store()?;
+        return ctx.print(&Record::show([(
+            "sacks",
+            Json::Int(i64::from(store.config().sacks)),
+        )]));
+    };
+    let mut store = Store::open_exclusive(&ctx.store_path)?;
+    txn::recover(&store, Some(&mut SackLocks::new(&store)))?;
+    if args.process {
+        let index = store.index()?;
+        let report = process::run_pass(&store, &index, &ProcessOptions::default())?;
+        for failure in &report.failures {
+            ctx.warn(&format!("error: {failure}"));
+        }
+        if !report.failures.is_empty() {
+            return Err(Error::Failed(format!(
+                "{} metrics could not be processed; the sacks are unchanged",
+                report.failures.len()
+            )));
+        }
+    }
+    let previous = sacks::set_sacks(&mut store, wanted)?;
+    ctx.print(&Record::show([
+        ("sacks", Json::Int(i64::from(wanted))),
+        ("previous sacks", Json::Int(i64::from(previous))),
+    ]))
+}

@@ -1,0 +1,108 @@
+//! `carbonara serve`: Gnocchi's REST API v1 over the store, with the
+//! aggregation pass in the background, until Ctrl-C or SIGTERM.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::server::{self, App, AuthMode, Config};
+use crate::time::{self, Span};
+
+use super::Ctx;
+
+/// How callers identify themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Auth {
+    /// HTTP basic: the user name is the creator, `admin` is admin (gnocchiclient's `gnocchi-basic`)
+    Basic,
+    /// Keystone's headers, trusted as sent: X-User-Id, X-Project-Id, X-Roles (gnocchiclient's `gnocchi-noauth`, Grafana)
+    Noauth,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Address and port to listen on (a non-loopback address is announced on stderr)
+    #[arg(long, default_value = "127.0.0.1:8041", value_name = "ADDR:PORT")]
+    listen: SocketAddr,
+    /// How callers identify themselves
+    #[arg(long, value_enum, default_value_t = Auth::Basic)]
+    auth: Auth,
+    /// Time between background aggregation passes (`0` for none: measures are then aggregated by `?refresh=true` or `carbonara process`)
+    #[arg(long, default_value = "1s", value_name = "SPAN", value_parser = parse_interval)]
+    process_interval: Interval,
+    /// Largest page of a listing, and its default (Gnocchi's `[api] max_limit`)
+    #[arg(long, default_value_t = 1000, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_limit: u64,
+    /// An origin allowed to call the API from a browser (CORS), e.g. Grafana's URL; `*` for any; repeat for more
+    #[arg(long = "cors-allowed-origin", value_name = "URL")]
+    cors_allowed_origins: Vec<String>,
+    /// Trust `Forwarded` and `X-Forwarded-Proto/Host/Prefix` from a reverse proxy for the URLs the API writes
+    #[arg(long)]
+    proxy_headers: bool,
+    /// Largest request body accepted, in bytes (larger ones get 413)
+    #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
+    max_body_size: usize,
+    /// Longest time a request may take before it is answered 503
+    #[arg(long, default_value = "60s", value_name = "SPAN", value_parser = time::parse_timespan)]
+    request_timeout: Span,
+}
+
+/// A span between passes, or none.
+#[derive(Debug, Clone, Copy)]
+struct Interval(Option<Span>);
+
+/// A span, or `0` for none.
+fn parse_interval(text: &str) -> std::result::Result<Interval, String> {
+    if text.trim() == "0" {
+        return Ok(Interval(None));
+    }
+    time::parse_timespan(text)
+        .map(|span| Interval(Some(span)))
+        .map_err(|e| e.to_string())
+}
+
+fn duration(span: Span) -> Duration {
+    Duration::from_nanos(u64::try_from(span.nanos()).unwrap_or(0))
+}
+
+pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
+    let config = Config {
+        store_path: ctx.store_path.clone(),
+        auth: match args.auth {
+            Auth::Basic => AuthMode::Basic,
+            Auth::Noauth => AuthMode::Noauth,
+        },
+        max_limit: usize::try_from(args.max_limit).unwrap_or(usize::MAX),
+        cors_allowed_origins: args.cors_allowed_origins,
+        proxy_headers: args.proxy_headers,
+        max_body_size: args.max_body_size,
+        request_timeout: duration(args.request_timeout),
+        process_interval: args.process_interval.0.map(duration),
+    };
+    let app = Arc::new(App::open(config)?);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Failed(format!("cannot start the server's runtime: {e}")))?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .map_err(|e| Error::Failed(format!("cannot listen on {}: {e}", args.listen)))?;
+        let address = listener
+            .local_addr()
+            .map_err(|e| Error::Failed(format!("cannot listen on {}: {e}", args.listen)))?;
+        if !server::is_loopback(&address) {
+            ctx.warn(&format!(
+                "listening on {address}, which other machines may reach; anyone who can connect can use the API with the rights of the user they claim"
+            ));
+        }
+        ctx.note(&format!(
+            "carbonara serve: Gnocchi API on http://{address}/ for store {}",
+            ctx.store_path.display()
+        ));
+        server::serve(app, listener)
+            .await
+            .map_err(|e| Error::Failed(format!("server error: {e}")))
+    })
+}

@@ -1,0 +1,189 @@
+//! `info`: what a metric's archive holds per (method, granularity) and what
+//! a whole store holds: totals, measures waiting, metrics per sack, size
+//! on disk and the most expensive metrics. Every file is read and decoded
+//! once; an unreadable one is counted, not fatal.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+
+use uuid::Uuid;
+use walkdir::WalkDir;
+
+use super::layout::{self, FileKind, Found, MetricDir};
+use super::scan;
+use crate::store::{self, Index, MetricFilter, Page, Result, Store};
+use crate::time::{Span, Timestamp};
+
+/// Points and bytes of a group of files.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub files: u64,
+    pub points: u64,
+    pub bytes: u64,
+    pub first: Option<Timestamp>,
+    pub last: Option<Timestamp>,
+}
+
+impl Usage {
+    fn add(&mut self, other: &Usage) {
+        self.files += other.files;
+        self.points += other.points;
+        self.bytes += other.bytes;
+        self.first = match (self.first, other.first) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.last = self.last.max(other.last);
+    }
+
+    pub fn bytes_per_point(&self) -> Option<f64> {
+        (self.points > 0).then(|| self.bytes as f64 / self.points as f64)
+    }
+}
+
+/// One metric's archive.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MetricUsage {
+    pub metric: Uuid,
+    pub bound: Usage,
+    /// Per (method, granularity), in that order; `files` counts splits.
+    pub aggregations: BTreeMap<(String, Span), Usage>,
+    /// Everything above together.
+    pub total: Usage,
+    pub unreadable: Vec<PathBuf>,
+}
+
+/// Reads every file of a metric directory.
+pub fn metric_usage(listing: &MetricDir) -> Result<MetricUsage> {
+    let mut usage = MetricUsage {
+        metric: listing.metric,
+        ..MetricUsage::default()
+    };
+    for file in listing.files() {
+        let decoded = match scan::read(&file) {
+            Ok(decoded) => decoded,
+            Err(store::Error::Corrupt { path, .. }) => {
+                usage.unreadable.push(path);
+                continue;
+            }
+            Err(error) => return Err(error),
+        };
+        let one = Usage {
+            files: 1,
+            points: decoded.points.len() as u64,
+            bytes: decoded.bytes,
+            first: decoded.first(),
+            last: decoded.last(),
+        };
+        usage.total.add(&one);
+        match file.kind {
+            FileKind::Split {
+                method: Some(method),
+                key,
+            } => usage
+                .aggregations
+                .entry((method, key.granularity))
+                .or_default()
+                .add(&one),
+            _ => usage.bound.add(&one),
+        }
+    }
+    Ok(usage)
+}
+
+/// A store metric's archive (empty before its first processing).
+pub fn store_metric_usage(store: &Store, metric: Uuid) -> Result<MetricUsage> {
+    let _consistent = store.read_lock(metric)?;
+    let dir = store.archive().metric_dir(metric);
+    if !dir.is_dir() {
+        return Ok(MetricUsage {
+            metric,
+            ..MetricUsage::default()
+        });
+    }
+    metric_usage(&layout::list_metric_dir(&dir, metric)?)
+}
+
+/// How many metrics each sack serves.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SackSpread {
+    pub min: usize,
+    pub mean: f64,
+    pub max: usize,
+}
+
+/// A whole store.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoreInfo {
+    pub metrics: usize,
+    pub deleted_metrics: usize,
+    pub archive_policies: usize,
+    pub metrics_waiting: usize,
+    pub measures_waiting: u64,
+    pub per_sack: SackSpread,
+    /// Every archive file of the store's metric directories.
+    pub archive: Usage,
+    /// Allocated blocks of every file under the store directory.
+    pub disk_bytes: u64,
+    /// The metrics with the largest archives, largest first.
+    pub most_expensive: Vec<MetricUsage>,
+    pub unreadable: Vec<PathBuf>,
+}
+
+fn disk_usage(store: &Store) -> Result<u64> {
+    let mut bytes = 0;
+    for entry in WalkDir::new(store.root()) {
+        let entry = entry.map_err(|e| store::Error::Io {
+            path: e.path().unwrap_or(store.root()).to_owned(),
+            source: e.into(),
+        })?;
+        let metadata = entry.metadata().map_err(|e| store::Error::Io {
+            path: entry.path().to_owned(),
+            source: e.into(),
+        })?;
+        bytes += metadata.blocks() * 512;
+    }
+    Ok(bytes)
+}
+
+/// Describes a store; `top` is how many expensive metrics to keep.
+pub fn store_info(store: &Store, index: &Index, top: usize) -> Result<StoreInfo> {
+    let metrics = index.list_metrics(&MetricFilter::default(), &Page::default())?;
+    let backlog = store.incoming().backlog()?;
+    let sacks = store.config().sacks as usize;
+    let mut per_sack = vec![0usize; sacks];
+    for metric in &metrics {
+        per_sack[store.incoming().sack_of(metric.id) as usize] += 1;
+    }
+    let mut info = StoreInfo {
+        metrics: metrics.len(),
+        deleted_metrics: index.deleted_metrics()?.len(),
+        archive_policies: index.list_archive_policies()?.len(),
+        metrics_waiting: backlog.metrics,
+        measures_waiting: backlog.measures,
+        per_sack: SackSpread {
+            min: per_sack.iter().copied().min().unwrap_or(0),
+            mean: metrics.len() as f64 / sacks as f64,
+            max: per_sack.iter().copied().max().unwrap_or(0),
+        },
+        disk_bytes: disk_usage(store)?,
+        ..StoreInfo::default()
+    };
+    for found in layout::walk(&store.archive_dir()) {
+        let Found::Archive(listing) = found? else {
+            continue;
+        };
+        let usage = metric_usage(&listing)?;
+        info.archive.add(&usage.total);
+        info.unreadable.extend(usage.unreadable.iter().cloned());
+        let at = info
+            .most_expensive
+            .partition_point(|m| m.total.bytes >= usage.total.bytes);
+        if at < top {
+            info.most_expensive.insert(at, usage);
+            info.most_expensive.truncate(top);
+        }
+    }
+    Ok(info)
+}

@@ -1,0 +1,63 @@
+//! The operations the command line and the HTTP API share. Each takes
+//! plain values (who asks, what they ask for, already parsed) and returns
+//! Gnocchi's objects: the rules of Gnocchi's API (which policy a new
+//! metric gets, what a resource needs, when a type update is refused) live
+//! here once, and both front ends stay thin. Nothing here parses a request
+//! or prints.
+
+pub mod archive_policy;
+pub mod measures;
+pub mod metric;
+pub mod resource;
+pub mod resource_type;
+
+/// Mistakes in what was asked that no lower layer can see.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// A metric on a resource is addressed by its name, so it needs one.
+    #[error("Name cannot be null if resource_id is not null")]
+    NameRequired,
+    /// A batch delete without a filter would delete every resource.
+    #[error("caution: the query can not be empty, or it will delete entire database")]
+    EmptyDeleteFilter,
+    /// gnocchiclient detaches metrics by name; the resource has none so named.
+    #[error("Metric name {0} not found")]
+    NoSuchMetricName(String),
+    /// Another pass holds the metric's sack; `refresh` would have to wait.
+    #[error("Unable to refresh metric: {0}. Metric is locked. Please try again.")]
+    MetricLocked(uuid::Uuid),
+    /// A request that Gnocchi's schema refuses: the reason and the path to
+    /// the field (`["metrics", "cpu"]`), voluptuous's words.
+    #[error("Invalid input: {reason}{}", path_suffix(path))]
+    InvalidInput { reason: String, path: Vec<String> },
+}
+
+impl Error {
+    pub fn invalid(reason: impl Into<String>, path: &[&str]) -> Error {
+        Error::InvalidInput {
+            reason: reason.into(),
+            path: path.iter().map(|p| (*p).to_owned()).collect(),
+        }
+    }
+
+    /// Whether the front end should treat it as a usage mistake.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, Error::EmptyDeleteFilter)
+    }
+}
+
+/// voluptuous's ` @ data['a'][0]` (list indexes bare, keys quoted).
+pub fn path_suffix(path: &[String]) -> String {
+    if path.is_empty() {
+        return String::new();
+    }
+    let mut out = " @ data".to_owned();
+    for part in path {
+        if !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) {
+            out.push_str(&format!("[{part}]"));
+        } else {
+            out.push_str(&format!("[{}]", crate::pyfmt::str_repr(part)));
+        }
+    }
+    out
+}

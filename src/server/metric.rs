@@ -1,0 +1,388 @@
+//! `/v1/metric` (and the metric part of `/v1/resource/TYPE/ID/metric/…`):
+//! create, list, show and delete metrics, write and read their measures.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::Response;
+
+use super::auth::{Caller, Rule, Target};
+use super::call::Call;
+use super::error::{ApiError, ApiResult};
+use super::input::{self, Body, Field};
+use super::reply;
+use super::{App, Work};
+use crate::carbonara::Sampling;
+use crate::document;
+use crate::json::Json;
+use crate::ops::{self, metric::NewMetric};
+use crate::policy::AggregationMethod;
+use crate::query::{self, MeasuresQuery};
+use crate::resource::{self, GENERIC, Resource, parse_python_uuid};
+use crate::store::{self, Metric, MetricFilter, Page};
+use crate::time::{self, Span};
+
+const JSON: &[&str] = &["application/json"];
+
+/// A metric with what its documents and policy checks need.
+pub struct Found {
+    pub metric: Metric,
+    pub resource: Option<Resource>,
+}
+
+impl Found {
+    pub fn load(work: &Work<'_>, metric: Metric) -> ApiResult<Found> {
+        let resource = match metric.resource_id {
+            Some(id) => work.index.get_resource(GENERIC, id)?,
+            None => None,
+        };
+        Ok(Found { metric, resource })
+    }
+
+    pub fn target(&self) -> Target<'_> {
+        Target::metric(
+            &self.metric,
+            self.resource.as_ref().and_then(|r| r.project_id.as_deref()),
+        )
+    }
+
+    /// `GET /v1/metric/ID`: the policy and the resource nested.
+    pub fn document(&self, work: &Work<'_>) -> ApiResult<Json> {
+        let policy = work
+            .index
+            .get_archive_policy(&self.metric.archive_policy_name)?;
+        Ok(Json::Object(document::metric_with_policy(
+            &self.metric,
+            &policy,
+            Some(self.resource.as_ref()),
+        )))
+    }
+}
+
+/// A metric id from a path; anything but an active metric's is a 404.
+pub fn by_id(work: &Work<'_>, text: &str) -> ApiResult<Found> {
+    let not_found =
+        || ApiError::not_found(store::Error::MetricNotFound(text.to_owned()).to_string());
+    let id = parse_python_uuid(text).ok_or_else(not_found)?;
+    let metric = work.index.get_metric(id)?.ok_or_else(not_found)?;
+    Found::load(work, metric)
+}
+
+/// The `POST /v1/metric` body (also a metric definition inside a
+/// resource's `metrics`, where the name comes from the key).
+pub fn new_metric(field: Field<'_>, caller: &Caller) -> ApiResult<NewMetric> {
+    let map = field.checked_object(&["archive_policy_name", "resource_id", "name", "unit"], &[])?;
+    let mut new = NewMetric::default();
+    for (key, value) in map {
+        let path = input::child_path(field.path(), key);
+        let item = Field::new(value, &path, true);
+        match key.as_str() {
+            "archive_policy_name" => new.archive_policy_name = Some(item.str()?.to_owned()),
+            "name" => new.name = Some(item.str()?.to_owned()),
+            "unit" => {
+                let unit = item.str()?;
+                if unit.chars().count() > 31 {
+                    return Err(item.error("length of value must be at most 31"));
+                }
+                new.unit = Some(unit.to_owned());
+            }
+            _ => {
+                // Gnocchi takes `str(value)` of whatever was sent.
+                let text = match value {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                new.resource_id = Some(
+                    resource::resource_uuid(&text, &caller.creator)
+                        .map_err(|e| item.error(&e.to_string()))?,
+                );
+            }
+        }
+    }
+    Ok(new)
+}
+
+pub async fn create(State(app): State<Arc<App>>, call: Call) -> ApiResult<Response> {
+    let caller = call.caller()?;
+    let body = Body::new(call.json_body(JSON)?);
+    let new = new_metric(body.root(), &caller)?;
+    let metric = app
+        .run(move |work| {
+            if let Some(name) = new.name.as_deref().filter(|n| n.contains('/')) {
+                return Err(store::Error::InvalidMetricName(name.to_owned()).into());
+            }
+            if let Some(resource_id) = new.resource_id
+                && new.name.is_some()
+            {
+                // Gnocchi fails with a 500 here; spec/rest-api.md §5 asks for a 400.
+                let resource = work
+                    .index
+                    .get_resource(GENERIC, resource_id)?
+                    .ok_or_else(|| {
+                        ApiError::bad_request(
+                            store::Error::ResourceNotFound(resource_id.to_string()).to_string(),
+                        )
+                    })?;
+                caller.enforce(Rule::AdminOrServiceOrCreator, Target::resource(&resource))?;
+            }
+            ops::metric::create(work.index, new, &caller.creator).map_err(|e| match e {
+                crate::error::Error::Store(store::Error::NamedMetricExists(name)) => {
+                    ApiError::with_object(
+                        axum::http::StatusCode::BAD_REQUEST,
+                        Json::object([
+                            ("cause", Json::str("Named metric already exists")),
+                            ("detail", Json::str(name)),
+                        ]),
+                    )
+                }
+                crate::error::Error::Store(store::Error::ArchivePolicyNotFound(name)) => {
+                    ApiError::bad_request(store::Error::ArchivePolicyNotFound(name).to_string())
+                }
+                other => other.into(),
+            })
+        })
+        .await?;
+    let location = call.location(&format!("/metric/{}", metric.id));
+    Ok(reply::created(
+        &Json::Object(document::metric(&metric)),
+        &location,
+    ))
+}
+
+/// `GET /v1/metric`: filters by exact value, paginated, cut to what a
+/// keystone-header caller may see.
+pub async fn list(State(app): State<Arc<App>>, call: Call) -> ApiResult<Response> {
+    let caller = call.caller()?;
+    let status = call.param("status");
+    if status.is_some_and(|s| !matches!(s, "active" | "delete")) {
+        return Err(ApiError::bad_request(
+            "Invalid input: not a valid value for dictionary value @ data['status']",
+        ));
+    }
+    let page = call.page()?;
+    let text = |key: &str| call.param(key).map(str::to_owned);
+    let (user, project) = (call.param("user_id"), call.param("project_id"));
+    let filter = MetricFilter {
+        resource_id: None,
+        id: text("id"),
+        name: text("name"),
+        unit: text("unit"),
+        archive_policy_name: text("archive_policy_name"),
+        creator: if user.is_none() && project.is_none() {
+            text("creator")
+        } else {
+            Some(format!("{}:{}", user.unwrap_or(""), project.unwrap_or("")))
+        },
+        visible_to_project: caller
+            .filters_lists()
+            .then(|| caller.project_id.clone().unwrap_or_default()),
+    };
+    // Only active metrics are ever listed.
+    let deleted_only = status == Some("delete");
+    let list_page = page.clone();
+    let (documents, last) = app
+        .run(move |work| {
+            if deleted_only {
+                return Ok((Vec::new(), None));
+            }
+            let metrics = work.index.list_metrics(&filter, &list_page)?;
+            let last = metrics.last().map(|m| m.id);
+            let documents = metrics
+                .iter()
+                .map(|metric| {
+                    let policy = work.index.get_archive_policy(&metric.archive_policy_name)?;
+                    Ok(Json::Object(document::metric_with_policy(
+                        metric, &policy, None,
+                    )))
+                })
+                .collect::<ApiResult<Vec<_>>>()?;
+            Ok((documents, last))
+        })
+        .await?;
+    Ok(paginated(
+        &call,
+        &page,
+        &["id:asc"],
+        documents,
+        last.map(|id| id.to_string()),
+    ))
+}
+
+/// A listing, with `Link: rel="next"` when the page is full.
+pub fn paginated(
+    call: &Call,
+    page: &Page,
+    default_sorts: &[&str],
+    documents: Vec<Json>,
+    last_marker: Option<String>,
+) -> Response {
+    let full = documents.len() >= page.limit.unwrap_or(usize::MAX);
+    let response = reply::ok(Json::Array(documents));
+    match last_marker {
+        Some(marker) if full => reply::with_header(
+            response,
+            header::LINK,
+            &call.next_link(page, default_sorts, marker),
+        ),
+        _ => response,
+    }
+}
+
+pub async fn show(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    call: Call,
+) -> ApiResult<Response> {
+    let caller = call.caller()?;
+    let document = app
+        .run(move |work| {
+            let found = by_id(work, &id)?;
+            caller.enforce(Rule::AdminOrServiceOrCreatorOrMetricOwner, found.target())?;
+            found.document(work)
+        })
+        .await?;
+    Ok(reply::ok(document))
+}
+
+pub async fn delete(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    call: Call,
+) -> ApiResult<Response> {
+    let caller = call.caller()?;
+    app.run(move |work| {
+        let found = by_id(work, &id)?;
+        delete_found(work, &caller, &found)
+    })
+    .await?;
+    Ok(reply::no_content())
+}
+
+pub fn delete_found(work: &Work<'_>, caller: &Caller, found: &Found) -> ApiResult<()> {
+    caller.enforce(Rule::AdminOrCreator, found.target())?;
+    work.index.mark_metric_deleted(found.metric.id)?;
+    Ok(())
+}
+
+pub async fn post_measures(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    call: Call,
+) -> ApiResult<Response> {
+    let caller = call.caller()?;
+    write_measures(app, call, caller, move |work| by_id(work, &id)).await
+}
+
+pub async fn get_measures(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    call: Call,
+) -> ApiResult<Response> {
+    let caller = call.caller()?;
+    read_measures(app, call, caller, move |work| by_id(work, &id)).await
+}
+
+/// `POST …/measures`: checked, then queued for the next pass (202).
+pub async fn write_measures(
+    app: Arc<App>,
+    call: Call,
+    caller: Caller,
+    find: impl FnOnce(&Work<'_>) -> ApiResult<Found> + Send + 'static,
+) -> ApiResult<Response> {
+    let found = app.run(find).await?;
+    caller.enforce(Rule::AdminOrServiceOrCreator, found.target())?;
+    let value = call.json_body(JSON)?;
+    let now = crate::time::Timestamp::now();
+    let measures = input::measures(&value, now)?;
+    app.run(move |work| {
+        Ok(ops::measures::add(
+            work.store,
+            work.index,
+            &found.metric,
+            &measures,
+            now,
+        )?)
+    })
+    .await?;
+    Ok(reply::accepted())
+}
+
+/// `GET …/measures`: `[timestamp, granularity, value]` triples, coarsest
+/// granularity first, after an optional `refresh`.
+pub async fn read_measures(
+    app: Arc<App>,
+    call: Call,
+    caller: Caller,
+    find: impl FnOnce(&Work<'_>) -> ApiResult<Found> + Send + 'static,
+) -> ApiResult<Response> {
+    let found = app.run(find).await?;
+    caller.enforce(Rule::AdminOrServiceOrCreatorOrMetricOwner, found.target())?;
+    let resample: Option<Sampling> = match call.param("resample") {
+        None => None,
+        Some(_) if call.param("granularity").is_none() => {
+            return Err(query::Error::ResampleNeedsGranularity.into());
+        }
+        Some(text) => Some(
+            text.parse()
+                .map_err(|e| ApiError::bad_request(input::timespan_reason(&e)))?,
+        ),
+    };
+    let now = crate::time::Timestamp::now();
+    let timestamp = |name: &str| -> ApiResult<Option<crate::time::Timestamp>> {
+        call.param(name)
+            .map(|text| {
+                time::parse_timestamp(text, now)
+                    .map_err(|_| ApiError::argument(name, "Must be a datetime or a timestamp"))
+            })
+            .transpose()
+    };
+    let (start, stop) = (timestamp("start")?, timestamp("stop")?);
+    let granularity: Option<Span> = call
+        .param("granularity")
+        .map(|text| {
+            time::parse_timespan(text)
+                .map_err(|e| ApiError::argument("granularity", input::timespan_reason(&e)))
+        })
+        .transpose()?;
+    let method_name = call.param("aggregation").unwrap_or("mean").to_owned();
+    let refresh = call.bool_param("refresh")?;
+    let measures = app
+        .run(move |work| {
+            let metric = &found.metric;
+            let policy = work.index.get_archive_policy(&metric.archive_policy_name)?;
+            let aggregation = method_name
+                .parse::<AggregationMethod>()
+                .ok()
+                .filter(|m| policy.aggregation_methods.contains(m))
+                .ok_or_else(|| query::Error::UnknownAggregation {
+                    metric: metric.id,
+                    method: method_name.clone(),
+                })?;
+            if let Some(granularity) = granularity
+                && policy.aggregation(aggregation, granularity).is_none()
+            {
+                return Err(query::Error::UnknownGranularity {
+                    metric: metric.id,
+                    method: method_name.clone(),
+                    granularity: crate::pyfmt::float_repr(granularity.as_secs_f64()),
+                }
+                .into());
+            }
+            if refresh {
+                work.exclusively(|| ops::measures::refresh(work.store, work.index, metric))?;
+            }
+            let query = MeasuresQuery {
+                aggregation,
+                granularity,
+                start,
+                stop,
+                resample,
+            };
+            Ok(query::get_measures(work.store, metric.id, &policy, &query)?)
+        })
+        .await?;
+    Ok(reply::ok(Json::Array(
+        measures.iter().map(|m| document::measure(&m)).collect(),
+    )))
+}

@@ -1,0 +1,158 @@
+//! The documents that are not about one object: versions (`/`), the
+//! health check, the API index (`/v1`), capabilities, status, the resource
+//! type index (`/v1/resource`), and the answers for unknown paths and for
+//! endpoints this server does not serve yet.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::App;
+use super::auth::{Rule, Target};
+use super::call::Call;
+use super::error::{ApiError, ApiResult};
+use super::reply;
+use crate::json::Json;
+use crate::ops;
+use crate::policy::AggregationMethod;
+
+/// The Gnocchi version this API speaks (`ceilometer-upgrade` wants ≥ 4.2).
+pub const GNOCCHI_VERSION: &str = "4.7.1";
+
+/// The API's sub-trees, as `/v1` lists them.
+const V1_LINKS: [&str; 12] = [
+    "aggregates",
+    "aggregation",
+    "archive_policy",
+    "archive_policy_rule",
+    "batch",
+    "capabilities",
+    "influxdb",
+    "metric",
+    "resource",
+    "resource_type",
+    "search",
+    "status",
+];
+
+fn link(rel: &str, href: String) -> Json {
+    Json::object([("rel", Json::str(rel)), ("href", Json::str(href))])
+}
+
+pub async fn versions(call: Call) -> Response {
+    reply::ok(Json::object([
+        ("build", Json::str(GNOCCHI_VERSION)),
+        (
+            "versions",
+            Json::Array(vec![Json::object([
+                ("status", Json::str("CURRENT")),
+                (
+                    "links",
+                    Json::Array(vec![link("self", format!("{}/v1/", call.base_url))]),
+                ),
+                ("id", Json::str("v1.0")),
+                ("updated", Json::str("2015-03-19")),
+            ])]),
+        ),
+    ]))
+}
+
+/// oslo.middleware's health check: 200, empty plain text.
+pub async fn healthcheck() -> Response {
+    let mut response = StatusCode::OK.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=UTF-8"),
+    );
+    response
+}
+
+pub async fn index(call: Call) -> Response {
+    let base = format!("{}/v1", call.base_url);
+    let mut links = vec![link("self", base.clone())];
+    links.extend(
+        V1_LINKS
+            .iter()
+            .map(|name| link(name, format!("{base}/{name}"))),
+    );
+    reply::ok(Json::object([
+        ("version", Json::str("1.0")),
+        ("links", Json::Array(links)),
+    ]))
+}
+
+pub async fn capabilities() -> Response {
+    let methods = AggregationMethod::all()
+        .iter()
+        .map(|m| Json::str(m.to_string()))
+        .collect();
+    reply::ok(Json::object([(
+        "aggregation_methods",
+        Json::Array(methods),
+    )]))
+}
+
+/// What waits to be processed. This server's own pass is the only
+/// metricd, reported under the name `carbonara`.
+pub async fn status(State(app): State<Arc<App>>, call: Call) -> ApiResult<Response> {
+    call.caller()?.enforce(Rule::Admin, Target::NONE)?;
+    let details = match call.param("details") {
+        None => true,
+        Some(text) => super::call::parse_bool("details", text)?,
+    };
+    let backlog = app
+        .run(|work| Ok(ops::measures::backlog(work.store)?))
+        .await?;
+    let mut storage = vec![(
+        "summary".to_owned(),
+        Json::object([
+            ("metrics", Json::Int(backlog.metrics as i64)),
+            ("measures", Json::Int(backlog.measures as i64)),
+        ]),
+    )];
+    if details {
+        storage.push((
+            "measures_to_process".to_owned(),
+            Json::Object(
+                backlog
+                    .per_metric
+                    .iter()
+                    .map(|(id, count)| (id.to_string(), Json::Int(*count as i64)))
+                    .collect(),
+            ),
+        ));
+    }
+    let metricd = if app.config.process_interval.is_some() {
+        Json::object([
+            ("processors", Json::Array(vec![Json::str("carbonara")])),
+            (
+                "statistics",
+                Json::object([("carbonara", Json::object([("weight", Json::Int(1))]))]),
+            ),
+        ])
+    } else {
+        Json::object([
+            ("processors", Json::Null),
+            ("statistics", Json::object::<&str>([])),
+        ])
+    };
+    Ok(reply::ok(Json::object([
+        ("storage", Json::Object(storage)),
+        ("metricd", metricd),
+    ])))
+}
+
+/// An unknown path: pecan's 404, whose description is `null`.
+pub async fn not_found() -> ApiError {
+    ApiError::with_object(axum::http::StatusCode::NOT_FOUND, Json::Null)
+}
+
+/// Gnocchi's answer for what a server does not implement.
+pub async fn not_implemented() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        "Sorry, this Gnocchi server does not implement this feature \u{1f61e}",
+    )
+}

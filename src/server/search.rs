@@ -1,0 +1,98 @@
+//! `/v1/search/resource/TYPE` (Gnocchi's filter language, as a JSON body
+//! or `filter=`) and `/v1/search/metric` (the measure value search).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+
+use super::App;
+use super::call::Call;
+use super::error::{ApiError, ApiResult};
+use super::reply;
+use super::resource::{request_filter, search_response};
+use crate::json::Json;
+use crate::ops::resource::ResourceSearch;
+use crate::policy::AggregationMethod;
+use crate::query::{MeasurePredicate, MeasureSearch};
+use crate::resource::parse_python_uuid;
+use crate::time::{self, Timestamp};
+
+pub async fn resources(
+    State(app): State<Arc<App>>,
+    Path(type_name): Path<String>,
+    call: Call,
+) -> ApiResult<Response> {
+    super::resource::resource_type(&app, &type_name).await?;
+    let caller = call.caller()?;
+    let search = ResourceSearch {
+        type_name,
+        filter: request_filter(&call, &caller)?,
+        ..ResourceSearch::default()
+    };
+    search_response(&app, &call, search, &caller, true).await
+}
+
+pub async fn metrics(State(app): State<Arc<App>>, call: Call) -> ApiResult<Response> {
+    let caller = call.caller()?;
+    let ids: Vec<uuid::Uuid> = call
+        .param_list("metric_id")
+        .iter()
+        .filter_map(|id| parse_python_uuid(id))
+        .collect();
+    if !call.has_body() {
+        return Err(ApiError::bad_request("No query specified in body"));
+    }
+    let body = call.json_body(&["application/json"])?;
+    let predicate = MeasurePredicate::parse(&body.to_string())?;
+    let now = Timestamp::now();
+    let timestamp = |name: &str| -> ApiResult<Option<Timestamp>> {
+        call.param(name)
+            .map(|t| {
+                time::parse_timestamp(t, now)
+                    .map_err(|_| ApiError::bad_request(format!("Invalid value for {name}")))
+            })
+            .transpose()
+    };
+    let (start, stop) = (timestamp("start")?, timestamp("stop")?);
+    let aggregation = call.param("aggregation").unwrap_or("mean");
+    let aggregation = aggregation
+        .parse::<AggregationMethod>()
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let granularities = call
+        .param_list("granularity")
+        .iter()
+        .map(|g| time::parse_timespan(g).map_err(|e| ApiError::bad_request(e.to_string())))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let search = MeasureSearch {
+        predicate,
+        aggregation,
+        granularities,
+        start,
+        stop,
+    };
+    let found = app
+        .run(move |work| {
+            let found = crate::ops::metric::search_measures(work.store, work.index, &ids, &search)?;
+            for (metric, _) in &found {
+                let found = super::metric::Found::load(work, metric.clone())?;
+                caller.enforce(
+                    super::auth::Rule::AdminOrCreatorOrMetricOwner,
+                    found.target(),
+                )?;
+            }
+            Ok(found)
+        })
+        .await?;
+    Ok(reply::ok(Json::Object(
+        found
+            .iter()
+            .map(|(metric, measures)| {
+                (
+                    metric.id.to_string(),
+                    Json::Array(measures.iter().map(crate::document::measure).collect()),
+                )
+            })
+            .collect(),
+    )))
+}

@@ -1,0 +1,946 @@
+//! Resource types, resources and their history in the index: creation,
+//! updates with Gnocchi's revision rules, deletion (metrics marked for
+//! the deferred cleanup), searches, and the metrics attached to resources.
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{OptionalExtension, Row, params, params_from_iter};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::listing::{Column, Kind, Page, ResourceQuery, RowSet, micros, quote_identifier};
+use super::{Index, Metric, MetricStatus, data_error};
+use crate::filter::{CompareOp, Filter, Value};
+use crate::resource::{
+    Attribute, AttributeKind, AttributeValue, GENERIC, Real, Resource, ResourceError, ResourceType,
+    TypeUpdate,
+};
+use crate::store::{Error, Result};
+use crate::time::Timestamp;
+
+/// How a resource names a metric: an existing one, or one to create.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MetricRef {
+    Existing(Uuid),
+    Create {
+        /// The archive-policy rules pick one when `None`.
+        archive_policy_name: Option<String>,
+        unit: Option<String>,
+    },
+}
+
+/// A resource to create (`POST /v1/resource/TYPE`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewResource {
+    pub id: Uuid,
+    pub original_resource_id: String,
+    pub type_name: String,
+    pub creator: String,
+    pub user_id: Option<String>,
+    pub project_id: Option<String>,
+    /// Now when `None`.
+    pub started_at: Option<Timestamp>,
+    pub ended_at: Option<Timestamp>,
+    pub attributes: Vec<(String, AttributeValue)>,
+    pub metrics: Vec<(String, MetricRef)>,
+}
+
+/// What a `PATCH /v1/resource/TYPE/ID` changes; `None` leaves a field as is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResourceChanges {
+    pub user_id: Option<Option<String>>,
+    pub project_id: Option<Option<String>>,
+    pub started_at: Option<Timestamp>,
+    pub ended_at: Option<Option<Timestamp>>,
+    pub attributes: Vec<(String, AttributeValue)>,
+    /// Replaces the resource's metrics (never a new revision).
+    pub metrics: Option<Vec<(String, MetricRef)>>,
+}
+
+/// The base columns of the `resource` and `resource_history` tables, in
+/// the order Gnocchi's model lists them.
+const BASE_COLUMNS: [(&str, Kind); 9] = [
+    ("id", Kind::Uuid),
+    ("creator", Kind::Text),
+    ("started_at", Kind::Datetime),
+    ("revision_start", Kind::Datetime),
+    ("ended_at", Kind::Datetime),
+    ("user_id", Kind::Text),
+    ("project_id", Kind::Text),
+    ("original_resource_id", Kind::Text),
+    ("type", Kind::Text),
+];
+
+fn column_kind(kind: &AttributeKind) -> Kind {
+    match kind {
+        AttributeKind::String { .. } => Kind::Text,
+        AttributeKind::Uuid => Kind::Uuid,
+        AttributeKind::Number { .. } => Kind::Number,
+        AttributeKind::Bool => Kind::Bool,
+        AttributeKind::Datetime => Kind::Datetime,
+    }
+}
+
+fn sql_type(kind: &AttributeKind) -> &'static str {
+    match column_kind(kind) {
+        Kind::Number => "REAL",
+        Kind::Text | Kind::Uuid => "TEXT",
+        _ => "INTEGER",
+    }
+}
+
+fn attribute_column(name: &str) -> String {
+    quote_identifier(&format!("f_{name}"))
+}
+
+fn to_sql(value: &AttributeValue) -> SqlValue {
+    match value {
+        AttributeValue::Null => SqlValue::Null,
+        AttributeValue::String(s) => SqlValue::Text(s.clone()),
+        AttributeValue::Uuid(u) => SqlValue::Text(u.to_string()),
+        AttributeValue::Number(n) => SqlValue::Real(*n),
+        AttributeValue::Bool(b) => SqlValue::Integer(i64::from(*b)),
+        AttributeValue::Datetime(t) => SqlValue::Integer(micros(*t)),
+    }
+}
+
+fn from_sql(kind: &AttributeKind, value: SqlValue) -> Result<AttributeValue> {
+    let bad = |v: &SqlValue| data_error("bad attribute value in the index", format!("{v:?}"));
+    Ok(match (kind, value) {
+        (_, SqlValue::Null) => AttributeValue::Null,
+        (AttributeKind::String { .. }, SqlValue::Text(s)) => AttributeValue::String(s),
+        (AttributeKind::Uuid, SqlValue::Text(s)) => AttributeValue::Uuid(
+            Uuid::parse_str(&s).map_err(|e| bad(&SqlValue::Text(e.to_string())))?,
+        ),
+        (AttributeKind::Number { .. }, SqlValue::Real(f)) => AttributeValue::Number(f),
+        (AttributeKind::Number { .. }, SqlValue::Integer(i)) => AttributeValue::Number(i as f64),
+        (AttributeKind::Bool, SqlValue::Integer(i)) => AttributeValue::Bool(i != 0),
+        (AttributeKind::Datetime, SqlValue::Integer(us)) => {
+            AttributeValue::Datetime(Timestamp::from_nanos(us * 1000))
+        }
+        (_, other) => return Err(bad(&other)),
+    })
+}
+
+fn timestamp(micros: i64) -> Timestamp {
+    Timestamp::from_nanos(micros * 1000)
+}
+
+/// Gnocchi's error when `ended_at` would precede `started_at` on an update.
+fn ended_at_error(resource_type: &str, ended_at: Option<Timestamp>) -> Error {
+    let value = ended_at.map_or("None".to_owned(), |t| {
+        t.to_isoformat().replacen('T', " ", 1)
+    });
+    Error::ResourceValue {
+        value,
+        attribute: "ended_at".to_owned(),
+        resource_type: resource_type.to_owned(),
+    }
+}
+
+// ---- stored form of attribute definitions ---------------------------------
+
+fn attributes_to_text(attributes: &[Attribute]) -> String {
+    let items: Vec<serde_json::Value> = attributes
+        .iter()
+        .map(|a| {
+            let real = |r: Option<Real>| match r {
+                None => serde_json::Value::Null,
+                Some(Real::Int(i)) => json!(i),
+                Some(Real::Float(f)) => json!(f),
+            };
+            let mut item =
+                json!({"name": a.name, "type": a.kind.type_name(), "required": a.required});
+            match &a.kind {
+                AttributeKind::String {
+                    min_length,
+                    max_length,
+                } => {
+                    item["min_length"] = json!(min_length);
+                    item["max_length"] = json!(max_length);
+                }
+                AttributeKind::Number { min, max } => {
+                    item["min"] = real(*min);
+                    item["max"] = real(*max);
+                }
+                _ => {}
+            }
+            item
+        })
+        .collect();
+    serde_json::Value::Array(items).to_string()
+}
+
+fn attributes_from_text(name: &str, text: &str) -> Result<Vec<Attribute>> {
+    let bad = |detail: String| data_error(&format!("resource type {name}"), detail);
+    let items: Vec<serde_json::Value> =
+        serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+    items
+        .iter()
+        .map(|item| {
+            let real = |v: &serde_json::Value| match v {
+                serde_json::Value::Number(n) => {
+                    n.as_i64().map(Real::Int).or(n.as_f64().map(Real::Float))
+                }
+                _ => None,
+            };
+            let kind = match item["type"].as_str().unwrap_or_default() {
+                "string" => AttributeKind::String {
+                    min_length: item["min_length"].as_i64().unwrap_or(0),
+                    max_length: item["max_length"].as_i64().unwrap_or(256),
+                },
+                "number" => AttributeKind::Number {
+                    min: real(&item["min"]),
+                    max: real(&item["max"]),
+                },
+                "uuid" => AttributeKind::Uuid,
+                "bool" => AttributeKind::Bool,
+                "datetime" => AttributeKind::Datetime,
+                other => return Err(bad(format!("unknown attribute type {other}"))),
+            };
+            Ok(Attribute {
+                name: item["name"].as_str().unwrap_or_default().to_owned(),
+                required: item["required"].as_bool().unwrap_or(true),
+                kind,
+                fill: None,
+            })
+        })
+        .collect()
+}
+
+impl Index {
+    // ---- resource types ---------------------------------------------------
+
+    pub(super) fn insert_generic_type(&self) -> Result<()> {
+        self.connection.execute(
+            "INSERT INTO resource_type (name, tablename, attributes, state) VALUES (?1, ?1, '[]', 'active')",
+            [GENERIC],
+        )?;
+        Ok(())
+    }
+
+    fn resource_type_row(&self, name: &str) -> Result<(ResourceType, String)> {
+        let row = self
+            .connection
+            .query_row(
+                "SELECT name, tablename, attributes, state FROM resource_type WHERE name = ?1",
+                [name],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                },
+            )
+            .optional()?
+            .ok_or_else(|| Error::ResourceTypeNotFound(name.to_owned()))?;
+        let (name, tablename, attributes, state) = row;
+        let attributes = attributes_from_text(&name, &attributes)?;
+        Ok((
+            ResourceType {
+                name,
+                state,
+                attributes,
+            },
+            tablename,
+        ))
+    }
+
+    pub fn get_resource_type(&self, name: &str) -> Result<ResourceType> {
+        Ok(self.resource_type_row(name)?.0)
+    }
+
+    /// Resource types by name.
+    pub fn list_resource_types(&self) -> Result<Vec<ResourceType>> {
+        let mut statement = self
+            .connection
+            .prepare("SELECT name FROM resource_type ORDER BY name")?;
+        let names = statement
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        names
+            .iter()
+            .map(|name| self.get_resource_type(name))
+            .collect()
+    }
+
+    /// Stores a new type and creates its two tables.
+    pub fn create_resource_type(&self, resource_type: &ResourceType) -> Result<()> {
+        let tablename = format!("rt_{}", Uuid::new_v4().simple());
+        self.atomically(|index| {
+            let inserted = index.connection.execute(
+                "INSERT OR IGNORE INTO resource_type (name, tablename, attributes, state) VALUES (?1, ?2, ?3, 'active')",
+                params![resource_type.name, tablename, attributes_to_text(&resource_type.attributes)],
+            )?;
+            if inserted == 0 {
+                return Err(Error::ResourceTypeExists(resource_type.name.clone()));
+            }
+            let columns: String = resource_type
+                .attributes
+                .iter()
+                .map(|a| format!(", {} {}", attribute_column(&a.name), sql_type(&a.kind)))
+                .collect();
+            index.connection.execute_batch(&format!(
+                "CREATE TABLE {} (id TEXT PRIMARY KEY REFERENCES resource(id) ON DELETE CASCADE{columns});
+                 CREATE TABLE {} (revision INTEGER PRIMARY KEY REFERENCES resource_history(revision) ON DELETE CASCADE{columns});",
+                quote_identifier(&tablename),
+                quote_identifier(&format!("{tablename}_history")),
+            ))?;
+            Ok(())
+        })
+    }
+
+    /// Applies a planned update (`ResourceType::plan_update`): columns
+    /// dropped and added, `fill` values written to existing rows (current
+    /// and history alike, as Gnocchi does).
+    pub fn update_resource_type(&self, name: &str, update: &TypeUpdate) -> Result<ResourceType> {
+        let (_, tablename) = self.resource_type_row(name)?;
+        if name == GENERIC {
+            return Err(Error::Resource(ResourceError::InvalidInput(
+                "the generic resource type has no attributes to change".to_owned(),
+            )));
+        }
+        self.atomically(|index| {
+            for table in [tablename.clone(), format!("{tablename}_history")] {
+                let table = quote_identifier(&table);
+                for removed in &update.remove {
+                    index.connection.execute_batch(&format!(
+                        "ALTER TABLE {table} DROP COLUMN {}",
+                        attribute_column(removed)
+                    ))?;
+                }
+                for added in &update.add {
+                    index.connection.execute_batch(&format!(
+                        "ALTER TABLE {table} ADD COLUMN {} {}",
+                        attribute_column(&added.name),
+                        sql_type(&added.kind)
+                    ))?;
+                }
+                for changed in update.add.iter().chain(&update.update) {
+                    if let Some(fill) = &changed.fill {
+                        let column = attribute_column(&changed.name);
+                        index.connection.execute(
+                            &format!("UPDATE {table} SET {column} = ?1 WHERE {column} IS NULL"),
+                            [to_sql(fill)],
+                        )?;
+                    }
+                }
+            }
+            index.connection.execute(
+                "UPDATE resource_type SET attributes = ?2 WHERE name = ?1",
+                params![name, attributes_to_text(&update.result.attributes)],
+            )?;
+            Ok(())
+        })?;
+        self.get_resource_type(name)
+    }
+
+    /// Deletes a type no resource (current or past) uses; never `generic`.
+    pub fn delete_resource_type(&self, name: &str) -> Result<()> {
+        let (_, tablename) = self.resource_type_row(name)?;
+        let users: i64 = self.connection.query_row(
+            "SELECT (SELECT count(*) FROM resource WHERE type = ?1) + (SELECT count(*) FROM resource_history WHERE type = ?1)",
+            [name],
+            |r| r.get(0),
+        )?;
+        if name == GENERIC || users > 0 {
+            return Err(Error::ResourceTypeInUse(name.to_owned()));
+        }
+        self.atomically(|index| {
+            index.connection.execute_batch(&format!(
+                "DROP TABLE {}; DROP TABLE {};",
+                quote_identifier(&format!("{tablename}_history")),
+                quote_identifier(&tablename)
+            ))?;
+            index
+                .connection
+                .execute("DELETE FROM resource_type WHERE name = ?1", [name])?;
+            Ok(())
+        })
+    }
+
+    // ---- resources ----------------------------------------------------------
+
+    pub(super) fn require_resource(&self, id: Uuid) -> Result<()> {
+        let found: Option<i64> = self
+            .connection
+            .query_row(
+                "SELECT 1 FROM resource WHERE id = ?1",
+                [id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        found
+            .map(|_| ())
+            .ok_or_else(|| Error::ResourceNotFound(id.to_string()))
+    }
+
+    /// Creates a resource, its attributes and its metrics, all or nothing.
+    pub fn create_resource(&self, new: &NewResource, now: Timestamp) -> Result<Resource> {
+        let (resource_type, tablename) = self.resource_type_row(&new.type_name)?;
+        resource_type.check_required(&new.attributes)?;
+        let started_at = new.started_at.unwrap_or(now);
+        if new
+            .ended_at
+            .is_some_and(|ended| micros(started_at) > micros(ended))
+        {
+            return Err(Error::Resource(ResourceError::StartAfterEnd));
+        }
+        self.atomically(|index| {
+            let inserted = index.connection.execute(
+                "INSERT OR IGNORE INTO resource (id, type, original_resource_id, creator, user_id, project_id, started_at, ended_at, revision_start)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    new.id.to_string(),
+                    new.type_name,
+                    new.original_resource_id,
+                    new.creator,
+                    new.user_id,
+                    new.project_id,
+                    micros(started_at),
+                    new.ended_at.map(micros),
+                    micros(now),
+                ],
+            )?;
+            if inserted == 0 {
+                return Err(Error::ResourceExists(new.id.to_string()));
+            }
+            if new.type_name != GENERIC {
+                let mut columns = vec!["id".to_owned()];
+                let mut values = vec![SqlValue::Text(new.id.to_string())];
+                for attribute in &resource_type.attributes {
+                    columns.push(attribute_column(&attribute.name));
+                    let value = new
+                        .attributes
+                        .iter()
+                        .find(|(n, _)| *n == attribute.name)
+                        .map_or(SqlValue::Null, |(_, v)| to_sql(v));
+                    values.push(value);
+                }
+                let placeholders = vec!["?"; values.len()].join(", ");
+                index.connection.execute(
+                    &format!("INSERT INTO {} ({}) VALUES ({placeholders})", quote_identifier(&tablename), columns.join(", ")),
+                    params_from_iter(values),
+                )?;
+            }
+            index.attach_metrics(new.id, &new.creator, &new.metrics)?;
+            Ok(())
+        })?;
+        self.get_resource(&new.type_name, new.id)?
+            .ok_or_else(|| Error::ResourceNotFound(new.id.to_string()))
+    }
+
+    /// Attaches existing metrics (of the same creator) or creates new ones.
+    fn attach_metrics(
+        &self,
+        resource_id: Uuid,
+        creator: &str,
+        metrics: &[(String, MetricRef)],
+    ) -> Result<()> {
+        for (name, reference) in metrics {
+            if name.contains('/') {
+                return Err(Error::InvalidMetricName(name.clone()));
+            }
+            match reference {
+                MetricRef::Existing(metric_id) => {
+                    if let Some(other) = self.resource_metric(resource_id, name)?
+                        && other.id != *metric_id
+                    {
+                        return Err(Error::NamedMetricExists(name.clone()));
+                    }
+                    let updated = self.connection.execute(
+                        "UPDATE metric SET resource_id = ?1, name = ?2 WHERE id = ?3 AND status = 'active' AND creator = ?4",
+                        params![resource_id.to_string(), name, metric_id.to_string(), creator],
+                    )?;
+                    if updated == 0 {
+                        return Err(Error::MetricNotFound(metric_id.to_string()));
+                    }
+                }
+                MetricRef::Create {
+                    archive_policy_name,
+                    unit,
+                } => {
+                    let archive_policy_name = match archive_policy_name {
+                        Some(policy) => policy.clone(),
+                        None => self.archive_policy_for(Some(name))?,
+                    };
+                    self.create_metric(&Metric {
+                        id: Uuid::new_v4(),
+                        name: Some(name.clone()),
+                        unit: unit.clone(),
+                        archive_policy_name,
+                        creator: creator.to_owned(),
+                        resource_id: Some(resource_id),
+                        status: MetricStatus::Active,
+                    })?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The current revision of a resource of `type_name` (any type for
+    /// `generic`, which shows only the base fields).
+    pub fn get_resource(&self, type_name: &str, id: Uuid) -> Result<Option<Resource>> {
+        let filter = Filter::Compare {
+            op: CompareOp::Eq,
+            attribute: "id".to_owned(),
+            value: Value::Str(id.to_string()),
+        };
+        let query = ResourceQuery {
+            type_name,
+            filter: Some(&filter),
+            history: false,
+            details: false,
+            page: &Page::default(),
+            now: Timestamp::EPOCH,
+        };
+        Ok(self.search_resources(&query)?.pop())
+    }
+
+    /// Updates a resource as `PATCH /v1/resource/TYPE/ID` does: a new
+    /// revision when a given field differs from the stored one (the old
+    /// values go to the history), none for metric changes.
+    pub fn update_resource(
+        &self,
+        type_name: &str,
+        id: Uuid,
+        changes: &ResourceChanges,
+        now: Timestamp,
+    ) -> Result<Resource> {
+        let (resource_type, tablename) = self.resource_type_row(type_name)?;
+        let current = self
+            .get_resource(type_name, id)?
+            .ok_or_else(|| Error::ResourceNotFound(id.to_string()))?;
+        let current_attributes = current.attributes.clone().unwrap_or_default();
+        let attribute_changed = changes.attributes.iter().any(|(name, value)| {
+            current_attributes
+                .iter()
+                .find(|(n, _)| n == name)
+                .is_none_or(|(_, stored)| stored != value)
+        });
+        let started_at = changes.started_at.map_or(current.started_at, truncate);
+        let ended_at = changes
+            .ended_at
+            .map_or(current.ended_at, |e| e.map(truncate));
+        let revision = changes
+            .user_id
+            .as_ref()
+            .is_some_and(|u| *u != current.user_id)
+            || changes
+                .project_id
+                .as_ref()
+                .is_some_and(|p| *p != current.project_id)
+            || started_at != current.started_at
+            || ended_at != current.ended_at
+            || attribute_changed;
+        if ended_at.is_some_and(|ended| started_at > ended) {
+            return Err(ended_at_error(type_name, ended_at));
+        }
+        let key = id.to_string();
+        self.atomically(|index| {
+            if revision {
+                index.connection.execute(
+                    "INSERT INTO resource_history (id, type, original_resource_id, creator, user_id, project_id, started_at, ended_at, revision_start, revision_end)
+                     SELECT id, type, original_resource_id, creator, user_id, project_id, started_at, ended_at, revision_start, ?2 FROM resource WHERE id = ?1",
+                    params![key, micros(now)],
+                )?;
+                let revision = index.connection.last_insert_rowid();
+                if type_name != GENERIC {
+                    let columns: Vec<String> = resource_type.attributes.iter().map(|a| attribute_column(&a.name)).collect();
+                    let list: String = columns.iter().map(|c| format!(", {c}")).collect();
+                    index.connection.execute(
+                        &format!(
+                            "INSERT INTO {} (revision{list}) SELECT ?1{list} FROM {} WHERE id = ?2",
+                            quote_identifier(&format!("{tablename}_history")),
+                            quote_identifier(&tablename)
+                        ),
+                        params![revision, key],
+                    )?;
+                }
+            }
+            index.connection.execute(
+                "UPDATE resource SET user_id = ?2, project_id = ?3, started_at = ?4, ended_at = ?5, revision_start = ?6 WHERE id = ?1",
+                params![
+                    key,
+                    changes.user_id.clone().unwrap_or(current.user_id.clone()),
+                    changes.project_id.clone().unwrap_or(current.project_id.clone()),
+                    micros(started_at),
+                    ended_at.map(micros),
+                    micros(if revision { now } else { current.revision_start }),
+                ],
+            )?;
+            for (name, value) in &changes.attributes {
+                index.connection.execute(
+                    &format!("UPDATE {} SET {} = ?2 WHERE id = ?1", quote_identifier(&tablename), attribute_column(name)),
+                    params![key, to_sql(value)],
+                )?;
+            }
+            if let Some(metrics) = &changes.metrics {
+                index.connection.execute(
+                    "UPDATE metric SET resource_id = NULL WHERE resource_id = ?1 AND status = 'active'",
+                    [&key],
+                )?;
+                index.attach_metrics(id, &current.creator, metrics)?;
+            }
+            Ok(())
+        })?;
+        self.get_resource(type_name, id)?
+            .ok_or_else(|| Error::ResourceNotFound(key))
+    }
+
+    /// Deletes a resource (any type) and its history; its metrics are
+    /// marked deleted, their data goes at the next process pass.
+    pub fn delete_resource(&self, id: Uuid) -> Result<()> {
+        self.atomically(|index| index.delete_resource_rows(id))
+    }
+
+    fn delete_resource_rows(&self, id: Uuid) -> Result<()> {
+        let key = id.to_string();
+        self.connection.execute(
+            "UPDATE metric SET status = 'delete', resource_id = NULL WHERE resource_id = ?1",
+            [&key],
+        )?;
+        let deleted = self
+            .connection
+            .execute("DELETE FROM resource WHERE id = ?1", [&key])?;
+        if deleted == 0 {
+            return Err(Error::ResourceNotFound(key));
+        }
+        Ok(())
+    }
+
+    /// Deletes every current resource of a type matching a filter; returns
+    /// how many (`DELETE /v1/resource/TYPE`).
+    pub fn delete_resources(
+        &self,
+        type_name: &str,
+        filter: &Filter,
+        now: Timestamp,
+    ) -> Result<usize> {
+        let query = ResourceQuery {
+            type_name,
+            filter: Some(filter),
+            history: false,
+            details: false,
+            page: &Page::default(),
+            now,
+        };
+        self.atomically(|index| {
+            let found = index.search_resources(&query)?;
+            for resource in &found {
+                index.delete_resource_rows(resource.id)?;
+            }
+            Ok(found.len())
+        })
+    }
+
+    // ---- searches -------------------------------------------------------------
+
+    fn resource_row_set(
+        &self,
+        resource_type: &ResourceType,
+        tablename: &str,
+        history: bool,
+    ) -> RowSet {
+        let typed = resource_type.name != GENERIC;
+        let select = |alias: &str, revision: &str, revision_end: &str, table: Option<String>| {
+            let mut columns: Vec<String> = BASE_COLUMNS
+                .iter()
+                .map(|(name, _)| format!("{alias}.{name} AS {name}"))
+                .collect();
+            columns.push(format!("{revision} AS revision"));
+            columns.push(format!("{revision_end} AS revision_end"));
+            let mut from = format!(
+                "FROM {} {alias}",
+                if alias == "h" {
+                    "resource_history"
+                } else {
+                    "resource"
+                }
+            );
+            if let Some(table) = table {
+                for attribute in &resource_type.attributes {
+                    let column = attribute_column(&attribute.name);
+                    columns.push(format!("a.{column} AS {column}"));
+                }
+                let key = if alias == "h" { "revision" } else { "id" };
+                from.push_str(&format!(
+                    " JOIN {} a ON a.{key} = {alias}.{key}",
+                    quote_identifier(&table)
+                ));
+            }
+            format!("SELECT {} {from}", columns.join(", "))
+        };
+        let current = select("r", "-1", "NULL", typed.then(|| tablename.to_owned()));
+        let sql = if history {
+            let past = select(
+                "h",
+                "h.revision",
+                "h.revision_end",
+                typed.then(|| format!("{tablename}_history")),
+            );
+            format!("{past} UNION ALL {current}")
+        } else {
+            current
+        };
+        let mut columns: Vec<Column> = BASE_COLUMNS
+            .iter()
+            .map(|(name, kind)| Column::new(name, name, *kind))
+            .collect();
+        if history {
+            columns.push(Column::new("revision", "revision", Kind::Integer));
+            columns.push(Column::new("revision_end", "revision_end", Kind::Datetime));
+        }
+        if typed {
+            for attribute in &resource_type.attributes {
+                columns.push(Column::new(
+                    &attribute.name,
+                    &format!("f_{}", attribute.name),
+                    column_kind(&attribute.kind),
+                ));
+            }
+        }
+        RowSet {
+            sql,
+            columns,
+            type_name: resource_type.name.clone(),
+            unique_keys: if history {
+                &["id", "revision"]
+            } else {
+                &["id"]
+            },
+            default_sorts: &["revision_start:asc", "started_at:asc"],
+            history_markers: history,
+        }
+    }
+
+    /// Gnocchi's `list_resources`: the resources (or revisions) of a type
+    /// matching a filter, sorted and paginated, each with its metrics.
+    pub fn search_resources(&self, query: &ResourceQuery<'_>) -> Result<Vec<Resource>> {
+        let (resource_type, tablename) = self.resource_type_row(query.type_name)?;
+        let rows = self.resource_row_set(&resource_type, &tablename, query.history);
+        let (sql, params) = rows.select(query.filter, query.page, query.now, &self.connection)?;
+        let typed = resource_type.name != GENERIC;
+        let mut statement = self.connection.prepare_cached(&sql)?;
+        let mut resources = statement
+            .query_map(params_from_iter(params), |row| {
+                let attributes = if typed {
+                    let values = resource_type
+                        .attributes
+                        .iter()
+                        .map(|a| {
+                            Ok((
+                                a.name.clone(),
+                                row.get::<_, SqlValue>(format!("f_{}", a.name).as_str())?,
+                            ))
+                        })
+                        .collect::<rusqlite::Result<Vec<_>>>()?;
+                    Some(values)
+                } else {
+                    None
+                };
+                Ok((read_base(row)?, attributes))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+            .into_iter()
+            .map(|(base, attributes)| {
+                let mut resource = base?;
+                if let Some(values) = attributes {
+                    resource.attributes = Some(typed_values(&resource_type, values)?);
+                }
+                Ok(resource)
+            })
+            .collect::<Result<Vec<Resource>>>()?;
+        for resource in &mut resources {
+            if !typed && query.details && resource.type_name != GENERIC {
+                resource.attributes = self.own_attributes(resource)?;
+            }
+            resource.metrics = self.resource_metrics(resource.id)?;
+        }
+        Ok(resources)
+    }
+
+    /// A resource's attributes from its own type's tables (a detailed
+    /// `generic` listing); `None` if the type went away meanwhile.
+    fn own_attributes(&self, resource: &Resource) -> Result<Option<Vec<(String, AttributeValue)>>> {
+        let Ok((resource_type, tablename)) = self.resource_type_row(&resource.type_name) else {
+            return Ok(None);
+        };
+        let columns: Vec<String> = resource_type
+            .attributes
+            .iter()
+            .map(|a| attribute_column(&a.name))
+            .collect();
+        if columns.is_empty() {
+            return Ok(Some(Vec::new()));
+        }
+        let (table, key, value) = if resource.revision == Resource::CURRENT_REVISION {
+            (tablename, "id", SqlValue::Text(resource.id.to_string()))
+        } else {
+            (
+                format!("{tablename}_history"),
+                "revision",
+                SqlValue::Integer(resource.revision),
+            )
+        };
+        let values = self
+            .connection
+            .query_row(
+                &format!(
+                    "SELECT {} FROM {} WHERE {key} = ?1",
+                    columns.join(", "),
+                    quote_identifier(&table)
+                ),
+                [value],
+                |row| {
+                    resource_type
+                        .attributes
+                        .iter()
+                        .enumerate()
+                        .map(|(i, a)| Ok((a.name.clone(), row.get::<_, SqlValue>(i)?)))
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                },
+            )
+            .optional()?;
+        values
+            .map(|values| typed_values(&resource_type, values))
+            .transpose()
+    }
+
+    /// The active metrics of a resource, by name.
+    pub fn resource_metrics(&self, id: Uuid) -> Result<Vec<(String, Uuid)>> {
+        let mut statement = self.connection.prepare_cached(
+            "SELECT name, id FROM metric WHERE resource_id = ?1 AND status = 'active' ORDER BY name",
+        )?;
+        let rows = statement
+            .query_map([id.to_string()], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter()
+            .map(|(name, id)| Ok((name, super::parse_uuid(&id)?)))
+            .collect()
+    }
+
+    /// Active metrics matching a filter, sorted and paginated like
+    /// `GET /v1/metric` (default `id:asc`).
+    pub fn list_metrics(&self, filter: &MetricFilter, page: &Page) -> Result<Vec<Metric>> {
+        let mut sql = format!(
+            "SELECT {} FROM metric WHERE status = 'active'",
+            super::METRIC_COLUMNS
+        );
+        // Values are written as SQL literals: the listing's own parameters
+        // are numbered from the filter and the marker.
+        let equal = |column: &str, value: &str| format!(" AND {column} = {}", sql_literal(value));
+        if let Some(resource_id) = filter.resource_id {
+            sql.push_str(&equal("resource_id", &resource_id.to_string()));
+        }
+        for (column, value) in [
+            ("id", &filter.id),
+            ("name", &filter.name),
+            ("unit", &filter.unit),
+            ("archive_policy_name", &filter.archive_policy_name),
+            ("creator", &filter.creator),
+        ] {
+            if let Some(value) = value {
+                sql.push_str(&equal(column, value));
+            }
+        }
+        if let Some(project) = &filter.visible_to_project {
+            sql.push_str(&format!(
+                " AND (creator LIKE {} OR resource_id IN (SELECT id FROM resource WHERE project_id = {}))",
+                sql_literal(&format!("%:{}", like_escape(project))),
+                sql_literal(project)
+            ));
+        }
+        let rows = RowSet {
+            sql,
+            columns: [
+                ("id", Kind::Uuid),
+                ("name", Kind::Text),
+                ("unit", Kind::Text),
+                ("archive_policy_name", Kind::Text),
+                ("creator", Kind::Text),
+                ("resource_id", Kind::Uuid),
+                ("status", Kind::Text),
+            ]
+            .iter()
+            .map(|(name, kind)| Column::new(name, name, *kind))
+            .collect(),
+            type_name: "metric".to_owned(),
+            unique_keys: &["id"],
+            default_sorts: &["id:asc"],
+            history_markers: false,
+        };
+        let (sql, params) = rows.select(None, page, Timestamp::EPOCH, &self.connection)?;
+        let mut statement = self.connection.prepare_cached(&sql)?;
+        let found = statement
+            .query_map(params_from_iter(params), super::metric_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        found.into_iter().map(super::metric_from_columns).collect()
+    }
+}
+
+/// Which metrics a listing shows; `None` fields do not filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetricFilter {
+    pub resource_id: Option<Uuid>,
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub unit: Option<String>,
+    pub archive_policy_name: Option<String>,
+    pub creator: Option<String>,
+    /// Only what a project may see: made by it, or on its resources.
+    pub visible_to_project: Option<String>,
+}
+
+/// A string as an SQLite literal.
+fn sql_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern.
+fn like_escape(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+fn truncate(value: Timestamp) -> Timestamp {
+    timestamp(micros(value))
+}
+
+fn read_base(row: &Row<'_>) -> rusqlite::Result<Result<Resource>> {
+    let id: String = row.get("id")?;
+    let revision_end: Option<i64> = row.get("revision_end")?;
+    let base = Resource {
+        id: Uuid::nil(),
+        type_name: row.get("type")?,
+        original_resource_id: row.get("original_resource_id")?,
+        creator: row.get("creator")?,
+        user_id: row.get("user_id")?,
+        project_id: row.get("project_id")?,
+        started_at: timestamp(row.get("started_at")?),
+        ended_at: row.get::<_, Option<i64>>("ended_at")?.map(timestamp),
+        revision: row.get("revision")?,
+        revision_start: timestamp(row.get("revision_start")?),
+        revision_end: revision_end.map(timestamp),
+        attributes: None,
+        metrics: Vec::new(),
+    };
+    Ok(super::parse_uuid(&id).map(|id| Resource { id, ..base }))
+}
+
+fn typed_values(
+    resource_type: &ResourceType,
+    values: Vec<(String, SqlValue)>,
+) -> Result<Vec<(String, AttributeValue)>> {
+    resource_type
+        .attributes
+        .iter()
+        .zip(values)
+        .map(|(attribute, (name, value))| Ok((name, from_sql(&attribute.kind, value)?)))
+        .collect()
+}

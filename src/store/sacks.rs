@@ -1,0 +1,78 @@
+//! Changing the number of sacks, as gnocchi-change-sack-size does: only
+//! while no measure waits, the old sack directories are replaced by new
+//! ones. The store must be open exclusively (`Store::open_exclusive`), so
+//! no command writes measures meanwhile.
+//!
+//! Crash safety: the new sack directories are made first, then
+//! `store.json` is replaced atomically (the commit point), then the old,
+//! empty, directories are removed. A kill before the commit leaves unused
+//! empty directories, after it leftover empty old ones; the next change
+//! (even to the same number) removes every empty sack directory of another
+//! count, and empty sack directories hold nothing to lose.
+
+use std::fs;
+
+use super::incoming::SackName;
+use super::{Error, Result, Store, check_sacks, io_error, write_config};
+
+/// Entries of the sacks (metric directories with measures).
+fn waiting_entries(store: &Store) -> Result<usize> {
+    let incoming = store.incoming_dir();
+    let mut waiting = 0;
+    let sacks = match fs::read_dir(&incoming) {
+        Ok(sacks) => sacks,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(source) => {
+            return Err(Error::Io {
+                path: incoming,
+                source,
+            });
+        }
+    };
+    for sack in sacks {
+        let sack = sack.map_err(io_error(&incoming))?.path();
+        if sack.is_dir() {
+            waiting += fs::read_dir(&sack).map_err(io_error(&sack))?.count();
+        }
+    }
+    Ok(waiting)
+}
+
+/// Sets the number of sacks; returns the previous number.
+pub fn set_sacks(store: &mut Store, sacks: u32) -> Result<u32> {
+    check_sacks(store.root(), sacks)?;
+    let waiting = waiting_entries(store)?;
+    if waiting > 0 {
+        return Err(Error::MeasuresWaiting { metrics: waiting });
+    }
+    let previous = store.config.sacks;
+    let mut config = store.config;
+    config.sacks = sacks;
+    for number in 0..sacks {
+        let dir = store.incoming_dir().join(
+            SackName {
+                total: sacks,
+                number,
+            }
+            .to_string(),
+        );
+        fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+    }
+    write_config(
+        store.root(),
+        &serde_json::to_value(config).expect("config serializes"),
+    )?;
+    store.config = config;
+    let incoming = store.incoming_dir();
+    for entry in fs::read_dir(&incoming).map_err(io_error(&incoming))? {
+        let path = entry.map_err(io_error(&incoming))?.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(SackName::parse);
+        if name.is_some_and(|n| n.total != sacks) {
+            fs::remove_dir(&path).map_err(io_error(&path))?;
+        }
+    }
+    Ok(previous)
+}
