@@ -16,6 +16,9 @@ _carbonara() {
             ",$1")
                 cmd="carbonara"
                 ;;
+            carbonara,aggregates)
+                cmd="carbonara__subcmd__aggregates"
+                ;;
             carbonara,archive-policy)
                 cmd="carbonara__subcmd__archive__subcmd__policy"
                 ;;
@@ -150,6 +153,9 @@ _carbonara() {
                 ;;
             carbonara__subcmd__archive__subcmd__policy__subcmd__rule__subcmd__help,show)
                 cmd="carbonara__subcmd__archive__subcmd__policy__subcmd__rule__subcmd__help__subcmd__show"
+                ;;
+            carbonara__subcmd__help,aggregates)
+                cmd="carbonara__subcmd__help__subcmd__aggregates"
                 ;;
             carbonara__subcmd__help,archive-policy)
                 cmd="carbonara__subcmd__help__subcmd__archive__subcmd__policy"
@@ -524,12 +530,70 @@ _carbonara() {
 
     case "${cmd}" in
         carbonara)
-            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status dump janitor verify info sacks upgrade import-gnocchi serve generate help"
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version init demo archive-policy archive-policy-rule metric resource-type resource measures aggregates ingest process status dump janitor verify info sacks upgrade import-gnocchi serve generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__aggregates)
+            opts="-f -c -q -h -V --start --stop --granularity --needed-overlap --fill --details --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --start)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stop)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --granularity)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --needed-overlap)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fill)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1428,8 +1492,22 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help)
-            opts="init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status dump janitor verify info sacks upgrade import-gnocchi serve generate help"
+            opts="init demo archive-policy archive-policy-rule metric resource-type resource measures aggregates ingest process status dump janitor verify info sacks upgrade import-gnocchi serve generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__aggregates)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -2942,7 +3020,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__measures__subcmd__show)
-            opts="-f -c -q -h -V --aggregation --granularity --start --stop --refresh --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-f -c -q -h -V --aggregation --granularity --start --stop --resample --refresh --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2961,6 +3039,10 @@ _carbonara() {
                     return 0
                     ;;
                 --stop)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --resample)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -2,16 +2,16 @@
 
 use clap::Subcommand;
 
+use crate::carbonara::Sampling;
 use crate::error::{Error, Result};
 use crate::ingest::{self, MeasureBatch};
-use crate::json::Json;
 use crate::policy::AggregationMethod;
 use crate::process::{self, ProcessOptions};
 use crate::query::{self, MeasuresQuery};
 use crate::time::{self, Span};
 
-use super::output::Record;
-use super::{Ctx, timestamp_arg};
+use super::Ctx;
+use super::measure_table::{MeasureBlock, MeasureTable};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -45,11 +45,21 @@ enum Command {
         #[arg(long, value_name = "SPAN", value_parser = time::parse_timespan)]
         granularity: Option<Span>,
         /// First timestamp (ISO 8601, epoch seconds, or relative like `-1 hour`)
+        ///
+        /// Each granularity's points from the bucket holding it on (the
+        /// resample period's, with `--resample`).
         #[arg(long, value_name = "TIMESTAMP", allow_hyphen_values = true)]
         start: Option<String>,
         /// Timestamp to stop before (exclusive)
         #[arg(long, value_name = "TIMESTAMP", allow_hyphen_values = true)]
         stop: Option<String>,
+        /// Regroup the points by a timespan (`1h`, `7d`) or calendar period
+        ///
+        /// `Y` (year), `H` (half-year), `Q` (quarter), `M` (month) or `W`
+        /// (week from Sunday), applying the `--aggregation` method again (a
+        /// `rate:` method takes differences again). Needs `--granularity`.
+        #[arg(long, value_name = "SPAN|Y|H|Q|M|W")]
+        resample: Option<Sampling>,
         /// Process this metric's waiting measures first
         #[arg(long)]
         refresh: bool,
@@ -92,8 +102,21 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             granularity,
             start,
             stop,
+            resample,
             refresh,
         } => {
+            // The arguments are checked before anything is read or
+            // processed, in Gnocchi's order.
+            if resample.is_some() && granularity.is_none() {
+                return Err(query::Error::ResampleNeedsGranularity.into());
+            }
+            let query = MeasuresQuery {
+                aggregation,
+                granularity,
+                start: ctx.timestamp("start", start)?,
+                stop: ctx.timestamp("stop", stop)?,
+                resample,
+            };
             let metric = index.find_metric(&metric)?;
             if refresh {
                 let options = ProcessOptions {
@@ -105,29 +128,21 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                     return Err(failure.into());
                 }
             }
-            let query = MeasuresQuery {
-                aggregation,
-                granularity,
-                start: start
-                    .map(|s| timestamp_arg("start", &s, ctx.now))
-                    .transpose()?,
-                stop: stop
-                    .map(|s| timestamp_arg("stop", &s, ctx.now))
-                    .transpose()?,
-            };
             let policy = index.get_archive_policy(&metric.archive_policy_name)?;
             let measures = query::get_measures(&store, metric.id, &policy, &query)?;
-            let rows = measures
-                .iter()
-                .map(|m| {
-                    vec![
-                        Json::str(m.timestamp.to_api_string()),
-                        Json::Float(m.granularity.as_secs_f64()),
-                        Json::Float(m.value),
-                    ]
-                })
-                .collect();
-            ctx.print(&Record::list(["timestamp", "granularity", "value"], rows))
+            ctx.print_measures(&MeasureTable {
+                label_columns: Vec::new(),
+                blocks: measures
+                    .blocks
+                    .iter()
+                    .map(|(granularity, points)| MeasureBlock {
+                        labels: Vec::new(),
+                        granularity: *granularity,
+                        timestamps: &points.timestamps,
+                        values: &points.values,
+                    })
+                    .collect(),
+            })
         }
     }
 }

@@ -15,7 +15,7 @@ use crate::store::{Index, Metric, MetricFilter};
 use crate::time::{self, Span};
 
 use super::output::Record;
-use super::{Ctx, PageArgs, timestamp_arg};
+use super::{Ctx, PageArgs};
 
 /// The creator recorded for objects made from the command line, which acts
 /// with Gnocchi's admin rights.
@@ -213,12 +213,8 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                 predicate,
                 aggregation,
                 granularities: granularity,
-                start: start
-                    .map(|s| timestamp_arg("start", &s, ctx.now))
-                    .transpose()?,
-                stop: stop
-                    .map(|s| timestamp_arg("stop", &s, ctx.now))
-                    .transpose()?,
+                start: ctx.timestamp("start", start)?,
+                stop: ctx.timestamp("stop", stop)?,
             };
             let found = ops::search_measures(&store, &index, &ids, &search)?;
             let mut rows = Vec::new();

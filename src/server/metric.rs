@@ -13,6 +13,7 @@ use super::error::{ApiError, ApiResult};
 use super::input::{self, Body, Field};
 use super::reply;
 use super::{App, Work};
+use crate::carbonara::Sampling;
 use crate::document;
 use crate::json::Json;
 use crate::ops::{self, metric::NewMetric};
@@ -317,18 +318,16 @@ pub async fn read_measures(
 ) -> ApiResult<Response> {
     let found = app.run(find).await?;
     caller.enforce(Rule::AdminOrServiceOrCreatorOrMetricOwner, found.target())?;
-    if call.param("resample").is_some() {
-        if call.param("granularity").is_none() {
-            return Err(ApiError::bad_request(
-                "A granularity must be specified to resample",
-            ));
+    let resample: Option<Sampling> = match call.param("resample") {
+        None => None,
+        Some(_) if call.param("granularity").is_none() => {
+            return Err(query::Error::ResampleNeedsGranularity.into());
         }
-        // Resampling is served by the aggregates library (not yet here).
-        return Err(ApiError::new(
-            axum::http::StatusCode::NOT_IMPLEMENTED,
-            "Sorry, this Gnocchi server does not implement this feature \u{1f61e}",
-        ));
-    }
+        Some(text) => Some(
+            text.parse()
+                .map_err(|e| ApiError::bad_request(input::timespan_reason(&e)))?,
+        ),
+    };
     let now = crate::time::Timestamp::now();
     let timestamp = |name: &str| -> ApiResult<Option<crate::time::Timestamp>> {
         call.param(name)
@@ -378,11 +377,12 @@ pub async fn read_measures(
                 granularity,
                 start,
                 stop,
+                resample,
             };
             Ok(query::get_measures(work.store, metric.id, &policy, &query)?)
         })
         .await?;
     Ok(reply::ok(Json::Array(
-        measures.iter().map(document::measure).collect(),
+        measures.iter().map(|m| document::measure(&m)).collect(),
     )))
 }

@@ -274,3 +274,38 @@ fn nan_and_infinity_are_kept() {
         "{json}"
     );
 }
+
+#[test]
+fn bad_arguments_are_refused_before_refresh_processes() {
+    let store = store_with_metric(&["mean"]);
+    store
+        .run(&["measures", "add", "m", "-m", "2024-01-01T00:00:00@4"])
+        .success();
+    store
+        .run(&["measures", "show", "m", "--refresh", "--start", "soon"])
+        .failure()
+        .code(2)
+        .stderr(contains("--start: Must be a datetime or a timestamp"));
+    store
+        .run(&["measures", "show", "m", "--refresh", "--resample", "1h"])
+        .failure()
+        .code(1)
+        .stderr(contains("A granularity must be specified to resample"));
+    store
+        .run(&[
+            "measures",
+            "show",
+            "m",
+            "--granularity",
+            "1m",
+            "--resample",
+            "y",
+        ])
+        .failure()
+        .code(2)
+        .stderr(contains("Unable to parse timespan"));
+    assert_eq!(
+        store.json(&["status"])["storage/total number of measures to process"],
+        1
+    );
+}
