@@ -268,6 +268,9 @@ _carbonara() {
             carbonara__subcmd__help__subcmd__measures,add)
                 cmd="carbonara__subcmd__help__subcmd__measures__subcmd__add"
                 ;;
+            carbonara__subcmd__help__subcmd__measures,search)
+                cmd="carbonara__subcmd__help__subcmd__measures__subcmd__search"
+                ;;
             carbonara__subcmd__help__subcmd__measures,show)
                 cmd="carbonara__subcmd__help__subcmd__measures__subcmd__show"
                 ;;
@@ -370,6 +373,9 @@ _carbonara() {
             carbonara__subcmd__measures,help)
                 cmd="carbonara__subcmd__measures__subcmd__help"
                 ;;
+            carbonara__subcmd__measures,search)
+                cmd="carbonara__subcmd__measures__subcmd__search"
+                ;;
             carbonara__subcmd__measures,show)
                 cmd="carbonara__subcmd__measures__subcmd__show"
                 ;;
@@ -378,6 +384,9 @@ _carbonara() {
                 ;;
             carbonara__subcmd__measures__subcmd__help,help)
                 cmd="carbonara__subcmd__measures__subcmd__help__subcmd__help"
+                ;;
+            carbonara__subcmd__measures__subcmd__help,search)
+                cmd="carbonara__subcmd__measures__subcmd__help__subcmd__search"
                 ;;
             carbonara__subcmd__measures__subcmd__help,show)
                 cmd="carbonara__subcmd__measures__subcmd__help__subcmd__show"
@@ -568,12 +577,20 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__aggregates)
-            opts="-f -c -q -h -V --start --stop --granularity --needed-overlap --fill --details --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-f -c -q -h -V --resource-type --groupby --start --stop --granularity --needed-overlap --fill --details --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --resource-type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --groupby)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --start)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1884,7 +1901,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help__subcmd__measures)
-            opts="add show"
+            opts="add search show"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1898,6 +1915,20 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help__subcmd__measures__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__measures__subcmd__search)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2880,7 +2911,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__measures)
-            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version add show help"
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version add search show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2918,12 +2949,20 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__measures__subcmd__add)
-            opts="-m -f -c -q -h -V --measure --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-r -m -f -c -q -h -V --resource-id --measure --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --resource-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --measure)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2964,7 +3003,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__measures__subcmd__help)
-            opts="add show help"
+            opts="add search show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3005,6 +3044,20 @@ _carbonara() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        carbonara__subcmd__measures__subcmd__help__subcmd__search)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         carbonara__subcmd__measures__subcmd__help__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -3019,13 +3072,83 @@ _carbonara() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        carbonara__subcmd__measures__subcmd__show)
-            opts="-f -c -q -h -V --aggregation --granularity --start --stop --resample --refresh --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+        carbonara__subcmd__measures__subcmd__search)
+            opts="-m -f -c -q -h -V --metric --aggregation --granularity --start --stop --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --metric)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --aggregation)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --granularity)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --start)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stop)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__measures__subcmd__show)
+            opts="-r -f -c -q -h -V --resource-id --aggregation --granularity --start --stop --resample --refresh --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --resource-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --aggregation)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

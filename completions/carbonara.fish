@@ -648,22 +648,24 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a resource; its metrics\' data goes at the next `process`'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from help" -f -a "batch" -d 'Delete many resources'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add show help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add show help" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'
 yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add show help" -s c -l column -d 'Print only this column (or field); repeat for more' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add show help" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add show help" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add show help" -l sort-descending -d 'Sort the rows in descending order'
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add show help" -s q -l quiet -d 'No progress or summaries on stderr'
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add show help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add show help" -s V -l version -d 'Print version'
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add show help" -f -a "add" -d 'Add measures to a metric (processed by the next `process`)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add show help" -f -a "show" -d 'Show the aggregates of a metric'
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -l sort-descending -d 'Sort the rows in descending order'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -f -a "add" -d 'Add measures to a metric (processed by the next `process`)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -f -a "search" -d 'Find the aggregates whose value matches a query (the same as `metric search`)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -f -a "show" -d 'Show the aggregates of a metric'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -s r -l resource-id -d 'Id of the resource whose metric is named' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -s m -l measure -d 'A measure as TIMESTAMP@VALUE (ISO 8601 or epoch seconds); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
@@ -678,6 +680,25 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -s m -l metric -d 'Id or name of a metric to search; repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -l aggregation -d 'Aggregation method to read' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -l granularity -d 'Granularity to read; repeat for more [default: the first metric\'s]' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -l start -d 'First timestamp (ISO 8601, epoch seconds, or relative like `-1 hour`)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -l stop -d 'Timestamp to stop before (exclusive)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
+csv\t'CSV with a header row'
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -l sort-descending -d 'Sort the rows in descending order'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -s r -l resource-id -d 'Id of the resource whose metric is named' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l aggregation -d 'Aggregation method to read' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l granularity -d 'Only this granularity of the archive policy (e.g. `60`, `1h`)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l start -d 'First timestamp (ISO 8601, epoch seconds, or relative like `-1 hour`)' -r
@@ -698,8 +719,11 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add measures to a metric (processed by the next `process`)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from help" -f -a "search" -d 'Find the aggregates whose value matches a query (the same as `metric search`)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show the aggregates of a metric'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l resource-type -d 'Resource mode: metrics are named (with shell patterns) on the resources of this type' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l groupby -d 'With --resource-type: evaluate the operations per group of resources with equal values of this attribute; repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l start -d 'First timestamp (ISO 8601, epoch seconds, or relative like `-1 hour`)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l stop -d 'Timestamp to stop before (exclusive)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l granularity -d 'Only this granularity [default: every granularity all the metrics\' policies have]' -r
@@ -1060,6 +1084,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_see
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from resource" -f -a "delete" -d 'Delete a resource; its metrics\' data goes at the next `process`'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from resource" -f -a "batch" -d 'Delete many resources'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from measures" -f -a "add" -d 'Add measures to a metric (processed by the next `process`)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from measures" -f -a "search" -d 'Find the aggregates whose value matches a query (the same as `metric search`)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from measures" -f -a "show" -d 'Show the aggregates of a metric'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from ingest" -f -a "csv" -d 'CSV: timestamp,value rows for one metric, rows naming their metric, or one column per metric'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from ingest" -f -a "statsd" -d 'statsd lines, a file being one flush interval, stored as gnocchi-statsd stores them'

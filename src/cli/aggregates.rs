@@ -6,11 +6,16 @@ use std::io::Write;
 use uuid::Uuid;
 
 use crate::carbonara::Sampling;
-use crate::document;
+use crate::document::{self, Shape};
 use crate::error::{Error, Result};
+use crate::filter::Filter;
 use crate::json::Json;
+use crate::ops::{
+    self,
+    aggregates::{ResourceAggregates, ResourceResult, ResourceSelection},
+};
 use crate::query::aggregates::{
-    self, AggregatesQuery, AggregatesResult, Fill, references::IndexLookup,
+    self, AggregatesQuery, AggregatesResult, Fill, GroupKey, output, references::IndexLookup,
 };
 use crate::resource::GENERIC;
 use crate::store::Index;
@@ -18,6 +23,7 @@ use crate::time::{self, Span};
 
 use super::Ctx;
 use super::measure_table::{MeasureBlock, MeasureTable};
+use super::metric::CLI_CREATOR;
 use super::output::Format;
 
 /// Evaluate operations over the aggregates of several metrics
@@ -34,6 +40,15 @@ use super::output::Format;
 pub struct Args {
     /// The operations, in string or JSON form
     operations: String,
+    /// With --resource-type: the resources whose metrics to use, in Gnocchi's filter syntax (string or JSON) [default: all of the type]
+    #[arg(requires = "resource_type")]
+    search: Option<String>,
+    /// Resource mode: metrics are named (with shell patterns) on the resources of this type
+    #[arg(long, value_name = "TYPE")]
+    resource_type: Option<String>,
+    /// With --resource-type: evaluate the operations per group of resources with equal values of this attribute; repeat for more
+    #[arg(long, value_name = "ATTRIBUTE", requires = "resource_type")]
+    groupby: Vec<String>,
     /// First timestamp (ISO 8601, epoch seconds, or relative like `-1 hour`)
     ///
     /// Each granularity's points from the bucket holding it on.
@@ -89,6 +104,25 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     }
     let (store, index) = ctx.open_store()?;
     let mut operations = aggregates::parse_operations(&args.operations)?;
+    if let Some(type_name) = args.resource_type {
+        let selection = ResourceSelection {
+            type_name,
+            filter: match &args.search {
+                Some(text) => Filter::parse_query(text, CLI_CREATOR)?,
+                None => None,
+            },
+            groupby: args.groupby,
+        };
+        let found = ops::aggregates::over_resources(
+            &store,
+            &index,
+            &operations,
+            &selection,
+            &query,
+            ctx.now,
+        )?;
+        return print_resource_mode(&found, args.details, ctx);
+    }
     let references =
         aggregates::references::metric_references(&mut operations, &mut IndexLookup::new(&index))?;
     let result = aggregates::aggregate(&store, &operations, &references, &query)?;
@@ -104,6 +138,53 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         return writeln!(stdout, "{body}").map_err(Error::Output);
     }
     ctx.print_measures(&measure_table(&result))
+}
+
+/// Resource mode's output: one body, or one per group.
+fn print_resource_mode(found: &ResourceAggregates, details: bool, ctx: &Ctx) -> Result<()> {
+    let body = |found: &ResourceResult| {
+        let references = details.then(|| {
+            Json::Array(
+                found
+                    .references
+                    .iter()
+                    .map(|r| Json::Object(document::resource_fields(r, Shape::Current)))
+                    .collect(),
+            )
+        });
+        found.result.body(references)
+    };
+    if ctx.output.format == Format::Json {
+        let document = match found {
+            ResourceAggregates::All(found) => body(found),
+            ResourceAggregates::Grouped(groups) => {
+                let bodies: Vec<(GroupKey, Json)> = groups
+                    .iter()
+                    .map(|(key, found)| (key.clone(), body(found)))
+                    .collect();
+                output::grouped_body(&bodies)
+            }
+        };
+        let mut stdout = std::io::stdout().lock();
+        return writeln!(stdout, "{}", document.to_python_string()).map_err(Error::Output);
+    }
+    match found {
+        ResourceAggregates::All(found) => ctx.print_measures(&measure_table(&found.result)),
+        ResourceAggregates::Grouped(groups) => {
+            let mut table = MeasureTable {
+                label_columns: vec!["group", "name"],
+                blocks: Vec::new(),
+            };
+            for (key, found) in groups {
+                let group = output::group_label(key);
+                for mut block in measure_table(&found.result).blocks {
+                    block.labels.insert(0, group.clone());
+                    table.blocks.push(block);
+                }
+            }
+            ctx.print_measures(&table)
+        }
+    }
 }
 
 /// The distinct metrics, as `GET /v1/metric/<id>` shows them (with their

@@ -4,14 +4,14 @@ use clap::Subcommand;
 
 use crate::carbonara::Sampling;
 use crate::error::{Error, Result};
-use crate::ingest::{self, MeasureBatch};
+use crate::ops;
 use crate::policy::AggregationMethod;
-use crate::process::{self, ProcessOptions};
 use crate::query::{self, MeasuresQuery};
 use crate::time::{self, Span};
 
 use super::Ctx;
 use super::measure_table::{MeasureBlock, MeasureTable};
+use super::metric::find;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -23,8 +23,11 @@ pub struct Args {
 enum Command {
     /// Add measures to a metric (processed by the next `process`)
     Add {
-        /// Id or name of the metric
+        /// Id or name of the metric (its name on the resource with --resource-id)
         metric: String,
+        /// Id of the resource whose metric is named
+        #[arg(short = 'r', long, value_name = "RESOURCE_ID")]
+        resource_id: Option<String>,
         /// A measure as TIMESTAMP@VALUE (ISO 8601 or epoch seconds); repeat for more
         #[arg(
             short = 'm',
@@ -34,10 +37,15 @@ enum Command {
         )]
         measures: Vec<String>,
     },
+    /// Find the aggregates whose value matches a query (the same as `metric search`)
+    Search(super::metric::SearchArgs),
     /// Show the aggregates of a metric
     Show {
-        /// Id or name of the metric
+        /// Id or name of the metric (its name on the resource with --resource-id)
         metric: String,
+        /// Id of the resource whose metric is named
+        #[arg(short = 'r', long, value_name = "RESOURCE_ID")]
+        resource_id: Option<String>,
         /// Aggregation method to read
         #[arg(long, default_value = "mean", value_name = "METHOD")]
         aggregation: AggregationMethod,
@@ -79,16 +87,20 @@ fn parse_measure(text: &str, ctx: &Ctx) -> Result<(time::Timestamp, f64)> {
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
-    let (store, index) = ctx.open_store()?;
     match args.command {
-        Command::Add { metric, measures } => {
-            let metric = index.find_metric(&metric)?;
-            let mut batch = MeasureBatch::default();
-            for text in &measures {
-                let (timestamp, value) = parse_measure(text, ctx)?;
-                batch.add(&metric.id.to_string(), timestamp, value);
-            }
-            ingest::store_batch(&store, &index, &batch, ctx.now)?;
+        Command::Search(search_args) => super::metric::search(search_args, ctx),
+        Command::Add {
+            metric,
+            resource_id,
+            measures,
+        } => {
+            let (store, index) = ctx.open_store()?;
+            let metric = find(&index, &metric, resource_id.as_deref())?;
+            let measures_read = measures
+                .iter()
+                .map(|text| parse_measure(text, ctx))
+                .collect::<Result<Vec<_>>>()?;
+            ops::measures::add(&store, &index, &metric, &measures_read, ctx.now)?;
             ctx.note(&format!(
                 "added {} measures to metric {}",
                 measures.len(),
@@ -98,6 +110,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         }
         Command::Show {
             metric,
+            resource_id,
             aggregation,
             granularity,
             start,
@@ -117,16 +130,10 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                 stop: ctx.timestamp("stop", stop)?,
                 resample,
             };
-            let metric = index.find_metric(&metric)?;
+            let (store, index) = ctx.open_store()?;
+            let metric = find(&index, &metric, resource_id.as_deref())?;
             if refresh {
-                let options = ProcessOptions {
-                    metrics: Some(vec![metric.id]),
-                    ..ProcessOptions::default()
-                };
-                let report = process::run_pass(&store, &index, &options)?;
-                if let Some(failure) = report.failures.into_iter().next() {
-                    return Err(failure.into());
-                }
+                ops::measures::refresh(&store, &index, &metric)?;
             }
             let policy = index.get_archive_policy(&metric.archive_policy_name)?;
             let measures = query::get_measures(&store, metric.id, &policy, &query)?;

@@ -449,3 +449,91 @@ fn to_json(value: &Value) -> Json {
         _ => Json::Null,
     }
 }
+
+/// The resource-mode cases again, through the binary: the stand-in
+/// resources become resources of a type with a `flavor` attribute, holding
+/// the same metrics (a metric used twice on one resource becomes two empty
+/// ones), and `aggregates --resource-type` must find, order and group them
+/// as Gnocchi's indexer did.
+#[test]
+fn resource_mode_through_the_binary() {
+    let store = golden_store();
+    let metrics = read_json(&cases_dir().join("metrics.json"));
+    store
+        .run(&[
+            "resource-type",
+            "create",
+            "flavored",
+            "-a",
+            "flavor:number:false",
+        ])
+        .success();
+    let doc = read_json(&cases_dir().join("resources.json"));
+    for (n, resource) in doc["resources"].as_array().unwrap().iter().enumerate() {
+        let attributes = &resource["attributes"];
+        let mut args: Vec<String> = [
+            "resource",
+            "create",
+            resource["id"].as_str().unwrap(),
+            "-t",
+            "flavored",
+            "--user-id",
+            attributes["user_id"].as_str().unwrap(),
+            "--project-id",
+            attributes["project_id"].as_str().unwrap(),
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+        args.push(format!("-a=flavor:{}", attributes["flavor"]));
+        for (name, source) in resource["metrics"].as_object().unwrap() {
+            let source = source.as_str().unwrap();
+            let id = if source == "empty" {
+                let policy = metrics["empty"]["policy"].as_str().unwrap();
+                let own = format!("empty-{n}-{name}");
+                store.create_metric(&own, policy)
+            } else {
+                metrics[source]["id"].as_str().unwrap().to_owned()
+            };
+            args.push(format!("-m={name}:{id}"));
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        store.run(&args).success();
+    }
+    for case in doc["cases"].as_array().unwrap() {
+        let operations = case["operations"].as_str().unwrap();
+        let mut args: Vec<String> = vec![
+            "aggregates".into(),
+            operations.into(),
+            "--resource-type".into(),
+            "flavored".into(),
+            "-f".into(),
+            "json".into(),
+        ];
+        for key in case["groupby"].as_array().into_iter().flatten() {
+            args.push(format!("--groupby={}", key.as_str().unwrap()));
+        }
+        args.extend(parameter_args(
+            &case["params"],
+            &[
+                ("granularity", "granularity"),
+                ("fill", "fill"),
+                ("start", "start"),
+                ("stop", "stop"),
+            ],
+        ));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let label = format!("{operations} {}", case["groupby"]);
+        if case["status"] == 200 {
+            let body = parse_python_json(&store.stdout(&args));
+            assert_eq!(body, case["body"], "{label}");
+        } else {
+            let assert = store.run(&args).failure();
+            assert!(
+                stderr_of(&assert).contains(&expected_message(&case["error"])),
+                "{label}: {}",
+                stderr_of(&assert)
+            );
+        }
+    }
+}
