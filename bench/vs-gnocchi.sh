@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Times carbonara's aggregation pass and the real Gnocchi 4.7.1 metricd on
-# the same generated data, in one run, and prints points/s and the ratios.
+# the same generated data, then both reading every aggregate back, in one
+# run, and prints points/s and the ratios.
 #
-#   bench/vs-gnocchi.sh [--tmpdir DIR] [--metrics N] [--points N] [--policies medium,high]
+#   bench/vs-gnocchi.sh [--tmpdir DIR] [--metrics N] [--points N] [--policies medium,high] [--workloads a,b]
 #
 # The stores of both engines go under --tmpdir (default $TMPDIR or /tmp):
 # compare on the same filesystem. Needs the oracle virtualenv ($VENV,

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Runs the real Gnocchi (../shared/oracle/bench_gnocchi.py) and carbonara on
-the same data and prints a comparison table. Called by bench/vs-gnocchi.sh.
+the same data and prints comparison tables. Called by bench/vs-gnocchi.sh.
 
 Workloads, as issue 3 defines them, for each policy:
   (a) METRICS x POINTS 1-second points in one batch, one pass;
@@ -11,6 +11,10 @@ over every sack), not writing the sacks. carbonara's (a) is the whole
 (benches/vs_gnocchi.rs, like Gnocchi's measurement) and one `carbonara
 process` command per batch (process start-up included). Peak memory is the
 maximum RSS of the measured process (Gnocchi: the whole benchmark process).
+
+Read-back, after each workload: every aggregate of every metric decoded
+once, Gnocchi's `get_aggregated_measures` (one call per metric) against
+carbonara's library call `query::measures::read_aggregations` (one per metric).
 """
 
 import argparse
@@ -39,8 +43,7 @@ def run_gnocchi(args, policy, batches):
            "--metrics", str(args.metrics), "--points", str(args.points),
            "--batches", str(batches), "--policy", policy, "--tmpdir", args.tmpdir]
     out, rss = max_rss_kib_of(cmd)
-    result = json.loads(out)["results"][0]
-    return result["process_s"], rss
+    return json.loads(out)["results"][0], rss
 
 
 def carbonara(args, store, *cli):
@@ -76,7 +79,7 @@ def run_carbonara_in_process(args, policy, batch_files, workdir):
     out = subprocess.run([args.pass_bench, "--policy", policy, "--store", store, *batch_files],
                          check=True, stdout=subprocess.PIPE).stdout
     shutil.rmtree(store)
-    return json.loads(out)["process_s"]
+    return json.loads(out)
 
 
 def main():
@@ -88,23 +91,29 @@ def main():
     p.add_argument("--metrics", type=int, default=10)
     p.add_argument("--points", type=int, default=100000)
     p.add_argument("--policies", default="medium,high")
+    p.add_argument("--workloads", default="a,b", help="a (one batch), b (100 batches), or both")
     args = p.parse_args()
     points = args.metrics * args.points
     workdir = tempfile.mkdtemp(prefix="carbonara-vs-gnocchi-", dir=args.tmpdir)
-    rows = []
+    rows, reads = [], []
+    workloads = [w for w in ((1, "a", "(a) 1 batch", {"medium": 10, "high": 5}),
+                             (100, "b", "(b) 100 batches", {"medium": 50, "high": 50}))
+                 if w[1] in args.workloads.split(",")]
     try:
-        for batches, label, targets in ((1, "(a) 1 batch", {"medium": 10, "high": 5}),
-                                        (100, "(b) 100 batches", {"medium": 50, "high": 50})):
+        for batches, _, label, targets in workloads:
             data = os.path.join(workdir, "data-%d" % batches)
             subprocess.run([sys.executable, "bench/synth_csv.py", "--oracle-dir", args.oracle,
                             "--metrics", str(args.metrics), "--points", str(args.points),
                             "--batches", str(batches), "--out", data], check=True)
             files = sorted(os.path.join(data, f) for f in os.listdir(data))
             for policy in args.policies.split(","):
-                gnocchi_s, gnocchi_rss = run_gnocchi(args, policy, batches)
+                gnocchi, gnocchi_rss = run_gnocchi(args, policy, batches)
                 cli_s, cli_rss = run_carbonara_cli(args, policy, files, workdir)
-                lib_s = run_carbonara_in_process(args, policy, files, workdir)
-                rows.append((label, policy, gnocchi_s, cli_s, lib_s, targets[policy], gnocchi_rss, cli_rss))
+                lib = run_carbonara_in_process(args, policy, files, workdir)
+                rows.append((label, policy, gnocchi["process_s"], cli_s, lib["process_s"], targets[policy],
+                             gnocchi_rss, cli_rss))
+                reads.append((label, policy, gnocchi["read_aggregate_points"], gnocchi["read_s"],
+                              lib["read_aggregate_points"], lib["read_s"]))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -117,6 +126,15 @@ def main():
             label, policy, "{:,.0f}".format(points / gnocchi_s), "{:,.0f}".format(points / cli_s),
             gnocchi_s / cli_s, "{:,.0f}".format(points / lib_s), gnocchi_s / lib_s, target,
             mib(gnocchi_rss), mib(cli_rss)))
+
+    print()
+    print("| read-back after | policy | aggregate points (Gnocchi / carbonara) | Gnocchi points/s | carbonara points/s | ratio | target |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for label, policy, g_points, g_s, c_points, c_s in reads:
+        print("| %s | %s | %s / %s | %s | %s | %.1fx | >= 5x |" % (
+            label, policy, "{:,}".format(g_points), "{:,}".format(c_points),
+            "{:,.0f}".format(g_points / g_s), "{:,.0f}".format(c_points / c_s),
+            (c_points / c_s) / (g_points / g_s)))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,9 @@ _carbonara() {
             ",$1")
                 cmd="carbonara"
                 ;;
+            carbonara,aggregates)
+                cmd="carbonara__subcmd__aggregates"
+                ;;
             carbonara,archive-policy)
                 cmd="carbonara__subcmd__archive__subcmd__policy"
                 ;;
@@ -154,6 +157,9 @@ _carbonara() {
             carbonara__subcmd__archive__subcmd__policy__subcmd__rule__subcmd__help,show)
                 cmd="carbonara__subcmd__archive__subcmd__policy__subcmd__rule__subcmd__help__subcmd__show"
                 ;;
+            carbonara__subcmd__help,aggregates)
+                cmd="carbonara__subcmd__help__subcmd__aggregates"
+                ;;
             carbonara__subcmd__help,archive-policy)
                 cmd="carbonara__subcmd__help__subcmd__archive__subcmd__policy"
                 ;;
@@ -271,6 +277,9 @@ _carbonara() {
             carbonara__subcmd__help__subcmd__measures,add)
                 cmd="carbonara__subcmd__help__subcmd__measures__subcmd__add"
                 ;;
+            carbonara__subcmd__help__subcmd__measures,search)
+                cmd="carbonara__subcmd__help__subcmd__measures__subcmd__search"
+                ;;
             carbonara__subcmd__help__subcmd__measures,show)
                 cmd="carbonara__subcmd__help__subcmd__measures__subcmd__show"
                 ;;
@@ -379,6 +388,9 @@ _carbonara() {
             carbonara__subcmd__measures,help)
                 cmd="carbonara__subcmd__measures__subcmd__help"
                 ;;
+            carbonara__subcmd__measures,search)
+                cmd="carbonara__subcmd__measures__subcmd__search"
+                ;;
             carbonara__subcmd__measures,show)
                 cmd="carbonara__subcmd__measures__subcmd__show"
                 ;;
@@ -387,6 +399,9 @@ _carbonara() {
                 ;;
             carbonara__subcmd__measures__subcmd__help,help)
                 cmd="carbonara__subcmd__measures__subcmd__help__subcmd__help"
+                ;;
+            carbonara__subcmd__measures__subcmd__help,search)
+                cmd="carbonara__subcmd__measures__subcmd__help__subcmd__search"
                 ;;
             carbonara__subcmd__measures__subcmd__help,show)
                 cmd="carbonara__subcmd__measures__subcmd__help__subcmd__show"
@@ -539,12 +554,78 @@ _carbonara() {
 
     case "${cmd}" in
         carbonara)
-            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status dump janitor verify info sacks upgrade import-gnocchi serve statsd generate help"
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version init demo archive-policy archive-policy-rule metric resource-type resource measures aggregates ingest process status dump janitor verify info sacks upgrade import-gnocchi serve statsd generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__aggregates)
+            opts="-f -c -q -h -V --resource-type --groupby --start --stop --granularity --needed-overlap --fill --details --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --resource-type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --groupby)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --start)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stop)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --granularity)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --needed-overlap)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fill)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1443,8 +1524,22 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help)
-            opts="init demo archive-policy archive-policy-rule metric resource-type resource measures ingest process status dump janitor verify info sacks upgrade import-gnocchi serve statsd generate help"
+            opts="init demo archive-policy archive-policy-rule metric resource-type resource measures aggregates ingest process status dump janitor verify info sacks upgrade import-gnocchi serve statsd generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__aggregates)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1835,7 +1930,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help__subcmd__measures)
-            opts="add show"
+            opts="add search show"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1849,6 +1944,20 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help__subcmd__measures__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__measures__subcmd__search)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2897,7 +3006,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__measures)
-            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version add show help"
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version add search show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2935,12 +3044,20 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__measures__subcmd__add)
-            opts="-m -f -c -q -h -V --measure --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-r -m -f -c -q -h -V --resource-id --measure --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --resource-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --measure)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2981,7 +3098,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__measures__subcmd__help)
-            opts="add show help"
+            opts="add search show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3022,6 +3139,20 @@ _carbonara() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        carbonara__subcmd__measures__subcmd__help__subcmd__search)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         carbonara__subcmd__measures__subcmd__help__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -3036,13 +3167,21 @@ _carbonara() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        carbonara__subcmd__measures__subcmd__show)
-            opts="-f -c -q -h -V --aggregation --granularity --start --stop --refresh --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+        carbonara__subcmd__measures__subcmd__search)
+            opts="-m -f -c -q -h -V --metric --aggregation --granularity --start --stop --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --metric)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --aggregation)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -3056,6 +3195,72 @@ _carbonara() {
                     return 0
                     ;;
                 --stop)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__measures__subcmd__show)
+            opts="-r -f -c -q -h -V --resource-id --aggregation --granularity --start --stop --resample --refresh --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --resource-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --aggregation)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --granularity)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --start)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stop)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --resample)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

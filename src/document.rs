@@ -3,6 +3,7 @@
 //! prints them, so scripts can switch between a real Gnocchi and carbonara.
 //! Keys come in the order Gnocchi 4.7's SQL models give them.
 
+use crate::carbonara::Sampling;
 use crate::json::Json;
 use crate::policy::{ArchivePolicy, ArchivePolicyRule, Definition};
 use crate::query::Measure;
@@ -127,10 +128,19 @@ pub fn metric_with_policy(
 /// `["2015-03-06T14:33:57+00:00", 1.0, 43.1]`.
 pub fn measure(measure: &Measure) -> Json {
     Json::Array(vec![
-        Json::Str(measure.timestamp.to_api_string()),
-        Json::Float(measure.granularity.as_secs_f64()),
+        Json::str(measure.timestamp.to_api_string()),
+        granularity(measure.granularity),
         Json::Float(measure.value),
     ])
+}
+
+/// A measure's granularity as Gnocchi writes it: float seconds, or the
+/// calendar letter of a resample (`"Q"`).
+pub fn granularity(granularity: Sampling) -> Json {
+    match granularity {
+        Sampling::Span(span) => Json::Float(span.as_secs_f64()),
+        Sampling::Calendar(unit) => Json::str(unit.letter()),
+    }
 }
 
 /// Which of Gnocchi's resource documents.

@@ -14,6 +14,8 @@ pub enum Error {
     #[error(transparent)]
     Query(#[from] crate::query::Error),
     #[error(transparent)]
+    Aggregates(#[from] crate::query::aggregates::Error),
+    #[error(transparent)]
     Import(#[from] crate::import_gnocchi::ImportError),
     #[error(transparent)]
     Parse(#[from] crate::ingest::ParseError),

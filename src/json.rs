@@ -88,7 +88,7 @@ impl Json {
             Json::Int(i) => {
                 let _ = write!(out, "{i}");
             }
-            Json::Float(f) => pyfmt::write_json_float(out, *f),
+            Json::Float(f) => out.push_str(&pyfmt::json_float(*f)),
             Json::Str(s) => write_string(out, s, ascii),
             Json::Array(items) => write_container(
                 out,

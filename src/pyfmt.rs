@@ -8,56 +8,91 @@ use std::fmt::Write;
 /// `repr(x)` of a Python float: the shortest round-trip digits, positional
 /// when the decimal exponent is in [-4, 16), else scientific with a signed,
 /// at least two-digit exponent (`1e-05`, `1.5e+16`).
-///
-/// Rust's `{:?}` picks the same digits and the same switch point but writes
-/// `1e-5`/`1e16`; only the exponent is rewritten (spec/storage-format.md §4.2).
 pub fn float_repr(x: f64) -> String {
-    let mut out = String::new();
+    let mut out = Vec::with_capacity(24);
     write_float_repr(&mut out, x);
-    out
+    String::from_utf8(out).expect("float digits are ASCII")
 }
 
-/// Appends `float_repr(x)` to `out`.
-pub fn write_float_repr(out: &mut String, x: f64) {
+/// Appends `repr(x)` to `out` without allocating.
+///
+/// zmij picks the same shortest digits as Python; its layout differs only
+/// in writing [1e-5, 1e-4) positionally, and possibly in the exponent's
+/// form, which is rewritten (spec/storage-format.md §4.2).
+pub fn write_float_repr(out: &mut Vec<u8>, x: f64) {
     if x.is_nan() {
-        out.push_str("nan");
+        out.extend_from_slice(b"nan");
         return;
     }
     if x.is_infinite() {
-        out.push_str(if x > 0.0 { "inf" } else { "-inf" });
+        out.extend_from_slice(if x > 0.0 { b"inf" } else { b"-inf" });
         return;
     }
-    let start = out.len();
-    let _ = std::fmt::Write::write_fmt(out, format_args!("{x:?}"));
-    // Rust writes `1e16` and `1e-5`; Python `1e+16` and `1e-05`.
-    if let Some(e) = out[start..].find('e') {
-        let exponent = out.split_off(start + e + 1);
-        let (sign, digits) = match exponent.strip_prefix('-') {
-            Some(digits) => ('-', digits),
-            None => ('+', exponent.as_str()),
-        };
-        out.push(sign);
-        if digits.len() < 2 {
-            out.push('0');
-        }
-        out.push_str(digits);
+    let mut buffer = zmij::Buffer::new();
+    let text = buffer.format_finite(x).as_bytes();
+    // From the double 1e-4 (whose shortest digits are 0.0001) up to 1e16,
+    // both write positionally.
+    if (1e-4..1e16).contains(&x.abs()) {
+        out.extend_from_slice(text);
+        return;
     }
+    if let Some(e) = text.iter().position(|&b| b == b'e') {
+        out.extend_from_slice(&text[..e]);
+        write_exponent(out, &text[e + 1..]);
+        return;
+    }
+    let (sign, unsigned) = match text.strip_prefix(b"-") {
+        Some(unsigned) => (&b"-"[..], unsigned),
+        None => (&b""[..], text),
+    };
+    match unsigned.strip_prefix(b"0.0000") {
+        // 0.0000ddd is Python's d.ddde-05.
+        Some(digits) => {
+            out.extend_from_slice(sign);
+            out.push(digits[0]);
+            if digits.len() > 1 {
+                out.push(b'.');
+                out.extend_from_slice(&digits[1..]);
+            }
+            out.extend_from_slice(b"e-05");
+        }
+        None => out.extend_from_slice(text),
+    }
+}
+
+/// `e` and a signed exponent of at least two digits, from `-7`, `+16`…
+fn write_exponent(out: &mut Vec<u8>, exponent: &[u8]) {
+    out.push(b'e');
+    let digits = match exponent.strip_prefix(b"-") {
+        Some(digits) => {
+            out.push(b'-');
+            digits
+        }
+        None => {
+            out.push(b'+');
+            exponent.strip_prefix(b"+").unwrap_or(exponent)
+        }
+    };
+    if digits.len() < 2 {
+        out.push(b'0');
+    }
+    out.extend_from_slice(digits);
 }
 
 /// A float as Python's `json.dumps` writes it: `repr`, with `NaN`,
 /// `Infinity` and `-Infinity` for the non-finite values.
 pub fn json_float(x: f64) -> String {
-    let mut out = String::new();
+    let mut out = Vec::with_capacity(24);
     write_json_float(&mut out, x);
-    out
+    String::from_utf8(out).expect("float digits are ASCII")
 }
 
-/// Appends `json_float(x)` to `out`.
-pub fn write_json_float(out: &mut String, x: f64) {
+/// Appends `json_float(x)` to `out` without allocating.
+pub fn write_json_float(out: &mut Vec<u8>, x: f64) {
     if x.is_nan() {
-        out.push_str("NaN");
+        out.extend_from_slice(b"NaN");
     } else if x.is_infinite() {
-        out.push_str(if x > 0.0 { "Infinity" } else { "-Infinity" });
+        out.extend_from_slice(if x > 0.0 { b"Infinity" } else { b"-Infinity" });
     } else {
         write_float_repr(out, x);
     }
@@ -92,7 +127,8 @@ pub fn timedelta_str(nanoseconds: i64) -> String {
 
 /// `repr(s)` of a Python string: single quotes unless the text has a
 /// single quote and no double one; backslash escapes for the quote, `\\`,
-/// `\n`, `\r`, `\t` and other control characters.
+/// `\n`, `\r`, `\t` and the characters Python does not print (`\x01`,
+/// `\xa0`, `\u200b`).
 pub fn str_repr(text: &str) -> String {
     let quote = if text.contains('\'') && !text.contains('"') {
         '"'
@@ -111,14 +147,46 @@ pub fn str_repr(text: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
+            c if is_printable(c) => out.push(c),
+            c => {
+                let code = c as u32;
+                let _ = if code < 0x100 {
+                    write!(out, "\\x{code:02x}")
+                } else if code < 0x10000 {
+                    write!(out, "\\u{code:04x}")
+                } else {
+                    write!(out, "\\U{code:08x}")
+                };
             }
-            c => out.push(c),
         }
     }
     out.push(quote);
     out
+}
+
+/// Python's `str.isprintable` for one character: not a control, format or
+/// separator character (the space excepted), nor a surrogate or private use.
+fn is_printable(c: char) -> bool {
+    const FORMAT: [(u32, u32); 9] = [
+        (0xAD, 0xAD),
+        (0x600, 0x605),
+        (0x61C, 0x61C),
+        (0x6DD, 0x6DD),
+        (0x180E, 0x180E),
+        (0x200B, 0x200F),
+        (0x202A, 0x202E),
+        (0x2060, 0x206F),
+        (0xFEFF, 0xFEFF),
+    ];
+    let code = c as u32;
+    c == ' '
+        || !(c.is_control()
+            || c.is_whitespace()
+            || FORMAT
+                .iter()
+                .any(|&(low, high)| low <= code && code <= high)
+            || (0xE000..=0xF8FF).contains(&code)
+            || (0xFFF9..=0xFFFB).contains(&code))
 }
 
 #[cfg(test)]
@@ -132,6 +200,11 @@ mod tests {
         assert_eq!(str_repr("'\""), "'\\'\"'");
         assert_eq!(str_repr("a\\b\nc\rd\te\u{1}"), "'a\\\\b\\nc\\rd\\te\\x01'");
         assert_eq!(str_repr("é"), "'é'");
+        assert_eq!(str_repr("ab'c\"d"), "'ab\\'c\"d'");
+        assert_eq!(
+            str_repr("\u{a0}\u{200b}\u{1F600}"),
+            "'\\xa0\\u200b\u{1F600}'"
+        );
     }
 
     #[test]
@@ -153,9 +226,55 @@ mod tests {
             (-0.0, "-0.0"),
             (-4.25, "-4.25"),
             (3.120000000000001, "3.120000000000001"),
+            (1.5e-5, "1.5e-05"),
+            (-2e-5, "-2e-05"),
+            (9.99e-5, "9.99e-05"),
+            (1e-4, "0.0001"),
+            (1e22, "1e+22"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (5e-324, "5e-324"),
+            (123456789.0, "123456789.0"),
         ];
         for (x, want) in cases {
             assert_eq!(float_repr(*x), *want, "repr of {x:e}");
+        }
+    }
+
+    /// CPython's own reprs (tests/pyfmt/make_reprs.py): random bits, ties
+    /// at the 17th digit (round half to even, where Rust's `{:?}` differs),
+    /// and the switch points to exponents.
+    #[test]
+    fn float_repr_equals_cpythons() {
+        let reprs = include_str!("../tests/pyfmt/reprs.txt");
+        let mut checked = 0;
+        for line in reprs.lines() {
+            let (bits, want) = line.split_once(' ').unwrap();
+            let x = f64::from_bits(u64::from_str_radix(bits, 16).unwrap());
+            assert_eq!(float_repr(x), want, "bits {bits}");
+            checked += 1;
+        }
+        assert!(checked > 10_000);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn float_repr_reads_back_and_is_laid_out_like_python(bits in proptest::num::u64::ANY) {
+            let x = f64::from_bits(bits);
+            if x.is_finite() {
+                let text = float_repr(x);
+                proptest::prop_assert_eq!(text.parse::<f64>().unwrap().to_bits(), x.to_bits());
+                let exponent = (x.abs().log10().floor()) as i32;
+                let scientific = text.contains('e');
+                if x != 0.0 && !(-5..=16).contains(&exponent) {
+                    proptest::prop_assert!(scientific, "{}", text);
+                }
+                if (-3..=14).contains(&exponent) {
+                    proptest::prop_assert!(!scientific, "{}", text);
+                }
+                if let Some((_, e)) = text.split_once('e') {
+                    proptest::prop_assert!(e.len() >= 3 && (e.starts_with('+') || e.starts_with('-')), "{}", text);
+                }
+            }
         }
     }
 

@@ -73,33 +73,45 @@ impl Timestamp {
     /// The form Gnocchi's API gives measure timestamps: cut to the second,
     /// `2024-01-01T00:00:00+00:00`.
     pub fn to_api_string(self) -> String {
-        let mut out = String::with_capacity(25);
-        self.write_api_string(&mut out);
-        out
+        self.to_datetime()
+            .format("%Y-%m-%dT%H:%M:%S+00:00")
+            .to_string()
     }
 
-    /// Appends `to_api_string` to `out` (the API writes thousands of them
-    /// an answer: no formatting machinery, no allocation).
-    pub fn write_api_string(self, out: &mut String) {
+    /// Appends `to_api_string()` to `out`; `cache` keeps the text of the
+    /// previous call, so a run of timestamps of one day only rewrites the
+    /// time of day.
+    pub fn write_api_string(self, out: &mut Vec<u8>, cache: &mut ApiDateCache) {
         let seconds = self.0.div_euclid(NANOS_PER_SECOND);
-        let (days, second_of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
-        let (year, month, day) = civil_from_days(days);
-        let fields = [
-            (year, 4, '-'),
-            (month, 2, '-'),
-            (day, 2, 'T'),
-            (second_of_day / 3600, 2, ':'),
-            (second_of_day / 60 % 60, 2, ':'),
-            (second_of_day % 60, 2, '+'),
-        ];
-        for (value, width, separator) in fields {
-            for power in (0..width).rev() {
-                let digit = value / 10_i64.pow(power) % 10;
-                out.push(char::from(b'0' + digit as u8));
+        let mut second_of_day = seconds.wrapping_sub(cache.day_start);
+        if cache.minute_of_day.is_none() || !(0..86_400).contains(&second_of_day) {
+            let day_start = seconds - seconds.rem_euclid(86_400);
+            let date = Timestamp(day_start * NANOS_PER_SECOND).to_api_string();
+            match <[u8; API_STRING_LEN]>::try_from(date.as_bytes()) {
+                Ok(text) => {
+                    cache.text = text;
+                    cache.day_start = day_start;
+                    cache.minute_of_day = Some(0);
+                    second_of_day = seconds - day_start;
+                }
+                // Years of other than four digits: no shortcut.
+                Err(_) => return out.extend_from_slice(self.to_api_string().as_bytes()),
             }
-            out.push(separator);
         }
-        out.push_str("00:00");
+        let second_of_day = second_of_day as u32;
+        let digits = |at: usize, text: &mut [u8; API_STRING_LEN], n: u32| {
+            text[at] = b'0' + (n / 10) as u8;
+            text[at + 1] = b'0' + (n % 10) as u8;
+        };
+        // `YYYY-MM-DDTHH:MM:SS+00:00`: the time of day is at 11, 14 and 17.
+        let minute_of_day = second_of_day / 60;
+        if cache.minute_of_day != Some(minute_of_day) {
+            digits(11, &mut cache.text, minute_of_day / 60);
+            digits(14, &mut cache.text, minute_of_day % 60);
+            cache.minute_of_day = Some(minute_of_day);
+        }
+        digits(17, &mut cache.text, second_of_day - minute_of_day * 60);
+        out.extend_from_slice(&cache.text);
     }
 
     /// Full precision, `2024-01-01T00:00:00.000000001+00:00` (fraction only
@@ -164,6 +176,19 @@ impl Timestamp {
             .timestamp_nanos_opt()?;
         Some(Timestamp(nanos))
     }
+}
+
+/// `2024-01-01T00:00:00+00:00`.
+const API_STRING_LEN: usize = 25;
+
+/// The last timestamp [`Timestamp::write_api_string`] wrote and its day.
+#[derive(Debug, Default)]
+pub struct ApiDateCache {
+    /// Epoch seconds of the cached day's midnight.
+    day_start: i64,
+    /// `None` until a day is cached.
+    minute_of_day: Option<u32>,
+    text: [u8; API_STRING_LEN],
 }
 
 /// `f64::floor` for the quotients `round_down` takes (|x| < 2⁶³), inlined:
@@ -255,6 +280,8 @@ pub fn parse_timestamp(text: &str, now: Timestamp) -> Result<Timestamp, TimeErro
     let timestamp = if let Some(timestamp) = parse_iso8601(text.trim(), now) {
         timestamp
     } else if let Some(seconds) = parse_timespan_seconds(text) {
+        // Gnocchi adds the span to a microsecond `datetime.now()`.
+        let now = Timestamp(now.0.div_euclid(1000) * 1000);
         now + Span::from_secs_f64(seconds)
     } else {
         return Err(TimeError::UnableToConvertTimestamp(text.to_owned()));
@@ -359,7 +386,7 @@ pub fn parse_iso8601(text: &str, now: Timestamp) -> Option<Timestamp> {
                 (minute, rest) = digits(after, 2)?;
                 if let Some(after) = rest.strip_prefix(':') {
                     (second, rest) = digits(after, 2)?;
-                    if let Some(after) = rest.strip_prefix(['.', ',']) {
+                    if let Some(after) = rest.strip_prefix('.') {
                         let len = after.bytes().take_while(u8::is_ascii_digit).count();
                         if len == 0 {
                             return None;
@@ -525,40 +552,8 @@ fn clock_seconds(text: &str) -> Option<f64> {
         .flatten()
 }
 
-/// Days since 1970-01-01 to the proleptic Gregorian (year, month, day),
-/// Howard Hinnant's `civil_from_days`. Years of an i64 of nanoseconds
-/// (1677–2262) always have four digits.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let shifted = days + 719_468;
-    let era = shifted.div_euclid(146_097);
-    let day_of_era = shifted.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 #[cfg(test)]
 mod tests {
-    proptest::proptest! {
-        #[test]
-        fn api_strings_are_chronos(nanos in proptest::num::i64::ANY) {
-            let timestamp = Timestamp::from_nanos(nanos);
-            proptest::prop_assert_eq!(
-                timestamp.to_api_string(),
-                timestamp.to_datetime().format("%Y-%m-%dT%H:%M:%S+00:00").to_string()
-            );
-        }
-    }
-
     use super::*;
 
     const S: i64 = NANOS_PER_SECOND;
@@ -609,15 +604,40 @@ mod tests {
         );
         assert!(ts("2015-3-6").is_err());
         assert!(ts("20150306T153357").is_err());
+        // Checked against gnocchi.utils.to_timestamp (numpy 2.4).
+        assert_eq!(ts("2014-01-01T12:00").unwrap().nanos(), base);
+        assert_eq!(
+            ts("2014-01-01T13:00:00+01").unwrap().nanos(),
+            ts("2014-01-01T12:00:00+0000").unwrap().nanos()
+        );
+        assert_eq!(ts(" 2014-01-01 12:00:00 ").unwrap().nanos(), base);
+        for bad in [
+            "2014-01-01t12:00:00",
+            "2014-01-01T12:00:00,5",
+            "2014-01-01T1:00",
+            "2014-01-01T24:00:00",
+            "2014-02-30",
+            "2014-01-01T12:00:00Z+01:00",
+            "2014-W01",
+            "0x10",
+        ] {
+            assert!(ts(bad).is_err(), "{bad}");
+        }
+        assert_eq!(ts("20140101").unwrap().nanos(), 20_140_101 * S);
+        assert_eq!(ts("1_000").unwrap().nanos(), 1000 * S);
     }
 
     #[test]
     fn words_and_relative_times_use_now() {
         assert_eq!(ts("now").unwrap().nanos(), 1_700_000_000 * S);
-        assert_eq!(ts("-10 seconds").unwrap(), NOW - Span::from_secs(10));
-        assert_eq!(ts("+5 minutes").unwrap(), NOW + Span::from_secs(300));
-        assert_eq!(ts("-1h").unwrap(), NOW - Span::from_secs(3600));
-        assert_eq!(ts("1d").unwrap(), NOW + Span::from_secs(86_400));
+        // Relative to now at microsecond precision, like Python's datetime.
+        let now_us = Timestamp(1_700_000_000_123_456_000);
+        assert_eq!(ts("-10 seconds").unwrap(), now_us - Span::from_secs(10));
+        assert_eq!(ts("+5 minutes").unwrap(), now_us + Span::from_secs(300));
+        assert_eq!(ts("-1h").unwrap(), now_us - Span::from_secs(3600));
+        assert_eq!(ts("1d").unwrap(), now_us + Span::from_secs(86_400));
+        assert_eq!(ts(" -1 hour ").unwrap(), now_us - Span::from_secs(3600));
+        assert_eq!(ts("-1h30m").unwrap(), now_us - Span::from_secs(5400));
     }
 
     #[test]
@@ -702,6 +722,43 @@ mod tests {
             -3.0000001,
         ] {
             assert_eq!(floor(x), x.floor(), "{x}");
+        }
+    }
+
+    #[test]
+    fn api_strings_written_in_place_match() {
+        let mut cache = ApiDateCache::default();
+        let mut out = Vec::new();
+        for nanos in [
+            1_388_577_601 * S + 500_000_123,
+            1_388_577_602 * S,
+            1_388_620_799 * S + 999_999_999,
+            1_388_620_800 * S,
+            0,
+            -4 * 86_400 * S,
+            4_102_444_799 * S, // 2099-12-31T23:59:59
+        ] {
+            let t = Timestamp(nanos);
+            out.clear();
+            t.write_api_string(&mut out, &mut cache);
+            assert_eq!(String::from_utf8(out.clone()).unwrap(), t.to_api_string());
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn api_strings_written_from_a_cache_match(
+            steps in proptest::collection::vec(0i64..200_000_000_000_000, 1..50),
+        ) {
+            let mut cache = ApiDateCache::default();
+            let mut t = 1_388_577_601 * S;
+            for step in steps {
+                t += step % 3 * (step / 1_000_000_000 % 7_000 * S);
+                let timestamp = Timestamp(t);
+                let mut out = Vec::new();
+                timestamp.write_api_string(&mut out, &mut cache);
+                proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), timestamp.to_api_string());
+            }
         }
     }
 

@@ -159,15 +159,46 @@ pub fn split_format(bytes: &[u8]) -> Option<SplitFormat> {
 /// Decodes a split file of either format; its key comes from the file name.
 /// Empty bytes are an empty split.
 pub fn decode_split(key: SplitKey, bytes: &[u8]) -> Result<Points, Error> {
+    let mut points = Points::default();
+    decode_split_into(key, bytes, &mut Vec::new(), &mut points)?;
+    Ok(points)
+}
+
+/// At least the number of points a split holds, read from its header
+/// without decoding (to size the memory of a read of many splits).
+pub fn split_points_bound(bytes: &[u8]) -> usize {
     match split_format(bytes) {
-        None => Ok(Points::default()),
-        Some(SplitFormat::Compressed) => decode_compressed_split(key, &bytes[1..]),
-        Some(SplitFormat::Padded) => decode_padded_split(key, bytes),
+        Some(SplitFormat::Compressed) => bytes[1..].first_chunk::<4>().map_or(0, |length| {
+            u32::from_le_bytes(*length) as usize / SPLIT_RECORD_SIZE
+        }),
+        Some(SplitFormat::Padded) => bytes.len() / PADDED_SLOT_SIZE,
+        None => 0,
     }
 }
 
-fn decode_compressed_split(key: SplitKey, framed: &[u8]) -> Result<Points, Error> {
-    let payload = lz4::decompress(framed)?;
+/// Decodes a split, appending its points to `out` (unchanged on error);
+/// `scratch` holds the decompressed bytes, so a reader of many splits
+/// allocates it once.
+pub fn decode_split_into(
+    key: SplitKey,
+    bytes: &[u8],
+    scratch: &mut Vec<u8>,
+    out: &mut Points,
+) -> Result<(), Error> {
+    match split_format(bytes) {
+        None => Ok(()),
+        Some(SplitFormat::Compressed) => decode_compressed_split(key, &bytes[1..], scratch, out),
+        Some(SplitFormat::Padded) => decode_padded_split(key, bytes, out),
+    }
+}
+
+fn decode_compressed_split(
+    key: SplitKey,
+    framed: &[u8],
+    payload: &mut Vec<u8>,
+    out: &mut Points,
+) -> Result<(), Error> {
+    lz4::decompress_into(framed, payload)?;
     let n = payload.len() / SPLIT_RECORD_SIZE;
     let value_bytes = payload.len() - n * SPLIT_DELTA_SIZE;
     if !value_bytes.is_multiple_of(VALUE_SIZE) || value_bytes / VALUE_SIZE != n {
@@ -177,38 +208,34 @@ fn decode_compressed_split(key: SplitKey, framed: &[u8]) -> Result<Points, Error
         });
     }
     let granularity = key.granularity.nanos();
-    let mut timestamps = Vec::with_capacity(n);
+    let (deltas, values) = payload.split_at(n * SPLIT_DELTA_SIZE);
     let mut steps_total: i64 = 0;
-    for i in 0..n {
-        let at = i * SPLIT_DELTA_SIZE;
-        steps_total += i64::from(u16::from_le_bytes([payload[at], payload[at + 1]]));
-        timestamps.push(Timestamp::from_nanos(
-            key.start.nanos() + granularity * steps_total,
-        ));
-    }
-    let values = (0..n)
-        .map(|i| read_f64(&payload, n * SPLIT_DELTA_SIZE + i * VALUE_SIZE))
-        .collect();
-    Ok(Points { timestamps, values })
+    out.timestamps
+        .extend(deltas.chunks_exact(SPLIT_DELTA_SIZE).map(|d| {
+            steps_total += i64::from(u16::from_le_bytes([d[0], d[1]]));
+            Timestamp::from_nanos(key.start.nanos() + granularity * steps_total)
+        }));
+    out.values
+        .extend(values.chunks_exact(VALUE_SIZE).map(|v| read_f64(v, 0)));
+    Ok(())
 }
 
-fn decode_padded_split(key: SplitKey, bytes: &[u8]) -> Result<Points, Error> {
+fn decode_padded_split(key: SplitKey, bytes: &[u8], out: &mut Points) -> Result<(), Error> {
     if !bytes.len().is_multiple_of(PADDED_SLOT_SIZE) {
         return Err(Error::RaggedRecords {
             length: bytes.len(),
             record: PADDED_SLOT_SIZE,
         });
     }
-    let mut points = Points::default();
     for (i, slot) in bytes.chunks_exact(PADDED_SLOT_SIZE).enumerate() {
         if slot[0] != 0 {
-            points
-                .timestamps
-                .push(key.start + Span::from_nanos(key.granularity.nanos() * i as i64));
-            points.values.push(read_f64(slot, 1));
+            out.push(
+                key.start + Span::from_nanos(key.granularity.nanos() * i as i64),
+                read_f64(slot, 1),
+            );
         }
     }
-    Ok(points)
+    Ok(())
 }
 
 /// Encodes measures as an incoming file: 16-byte records, no header.

@@ -29,6 +29,13 @@ pub fn compress(src: &[u8]) -> Vec<u8> {
 /// Decompresses python-lz4's framing; the block must decode to exactly the
 /// announced length.
 pub fn decompress(data: &[u8]) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::new();
+    decompress_into(data, &mut out)?;
+    Ok(out)
+}
+
+/// Decompresses into `out`, replacing its contents (its memory is reused).
+pub fn decompress_into(data: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
     let Some((length, block)) = data.split_first_chunk::<4>() else {
         return Err(Error::Truncated {
             needed: 4,
@@ -44,15 +51,16 @@ pub fn decompress(data: &[u8]) -> Result<Vec<u8>, Error> {
             block.len()
         )));
     }
-    let mut out = vec![0u8; length];
+    out.clear();
+    out.resize(length, 0);
     let written =
-        lz4_flex::block::decompress_into(block, &mut out).map_err(|e| Error::Lz4(e.to_string()))?;
+        lz4_flex::block::decompress_into(block, out).map_err(|e| Error::Lz4(e.to_string()))?;
     if written != length {
         return Err(Error::Lz4(format!(
             "block decodes to {written} bytes, header says {length}"
         )));
     }
-    Ok(out)
+    Ok(())
 }
 
 fn read_u32(src: &[u8], at: usize) -> u32 {

@@ -3,11 +3,14 @@
 //! no clocks, no threads.
 
 pub mod aggregate;
+pub mod calendar;
 pub mod codec;
 pub mod lz4;
 pub mod points;
+pub mod resample;
 pub mod split;
 pub mod update;
 
 pub use points::Points;
+pub use resample::{Sampling, resample};
 pub use split::SplitKey;

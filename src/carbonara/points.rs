@@ -56,14 +56,40 @@ impl Points {
         self.values.drain(..start);
     }
 
-    /// Keeps the points in `from <= t < to` (either bound optional).
-    pub fn slice(&self, from: Option<Timestamp>, to: Option<Timestamp>) -> Points {
+    /// Drops the points from index `end` on.
+    pub fn truncate(&mut self, end: usize) {
+        self.timestamps.truncate(end);
+        self.values.truncate(end);
+    }
+
+    /// Index range of the points in `from <= t < to` (either bound optional).
+    pub fn range(&self, from: Option<Timestamp>, to: Option<Timestamp>) -> (usize, usize) {
         let start = from.map_or(0, |f| self.position_of(f));
         let end = to.map_or(self.len(), |t| self.position_of(t)).max(start);
+        (start, end)
+    }
+
+    /// Keeps the points in `from <= t < to` (either bound optional).
+    pub fn slice(&self, from: Option<Timestamp>, to: Option<Timestamp>) -> Points {
+        let (start, end) = self.range(from, to);
         Points {
             timestamps: self.timestamps[start..end].to_vec(),
             values: self.values[start..end].to_vec(),
         }
+    }
+
+    /// Orders points appended from index `from` on: nothing to do when they
+    /// start after the earlier ones (consecutive splits), else they are
+    /// merged in, their values winning.
+    pub fn merge_tail(&mut self, from: usize) {
+        if from == 0 || from >= self.len() || self.timestamps[from] > self.timestamps[from - 1] {
+            return;
+        }
+        let newer = Points {
+            timestamps: self.timestamps.split_off(from),
+            values: self.values.split_off(from),
+        };
+        *self = self.merged_with(&newer);
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (Timestamp, f64)> + '_ {
@@ -146,6 +172,22 @@ mod tests {
         assert_eq!(points.slice(Some(t(2)), Some(t(3))), series(&[(2, 2.0)]));
         assert_eq!(points.slice(None, None), points);
         assert_eq!(points.position_after(t(2)), 2);
+    }
+
+    #[test]
+    fn appended_tails_are_merged_when_out_of_order() {
+        let mut points = series(&[(1, 1.0), (3, 3.0), (4, 4.0), (5, 5.0)]);
+        points.merge_tail(2);
+        assert_eq!(points, series(&[(1, 1.0), (3, 3.0), (4, 4.0), (5, 5.0)]));
+        let mut points = series(&[(1, 1.0), (3, 3.0), (4, 4.0), (5, 5.0), (2, 2.0), (3, 30.0)]);
+        points.merge_tail(4);
+        assert_eq!(
+            points,
+            series(&[(1, 1.0), (2, 2.0), (3, 30.0), (4, 4.0), (5, 5.0)])
+        );
+        points.merge_tail(5);
+        points.merge_tail(0);
+        assert_eq!(points.len(), 5);
     }
 
     proptest! {

@@ -147,8 +147,12 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             Json::str(stored_points.join(", ")),
         ]);
         let coarse = policy.granularities_descending()[0];
-        let means = read(&store, &metric, &policy, "mean", coarse)?;
-        let maxima = read(&store, &metric, &policy, "max", coarse)?;
+        let means: Vec<_> = read(&store, &metric, &policy, "mean", coarse)?
+            .iter()
+            .collect();
+        let maxima: Vec<_> = read(&store, &metric, &policy, "max", coarse)?
+            .iter()
+            .collect();
         for (mean, max) in means.iter().zip(&maxima).rev().take(3).rev() {
             latest.push(vec![
                 Json::str(name),
@@ -191,12 +195,13 @@ fn read(
     policy: &ArchivePolicy,
     method: &str,
     granularity: Span,
-) -> Result<Vec<query::Measure>> {
+) -> Result<query::Measures> {
     let query = MeasuresQuery {
         aggregation: method.parse::<AggregationMethod>()?,
         granularity: Some(granularity),
         start: None,
         stop: None,
+        resample: None,
     };
     Ok(query::get_measures(store, metric.id, policy, &query)?)
 }

@@ -11,8 +11,8 @@ use crate::json::Json;
 use crate::store::{self, Index, Metric, Store};
 use crate::time::{Span, Timestamp};
 
+use super::Ctx;
 use super::output::{self, Format, OutputOptions, Record, RowStream};
-use super::{Ctx, timestamp_arg};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -215,14 +215,8 @@ impl<W: Write> Printer<'_, W> {
 
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let options = DumpOptions {
-        start: args
-            .start
-            .map(|s| timestamp_arg("start", &s, ctx.now))
-            .transpose()?,
-        stop: args
-            .stop
-            .map(|s| timestamp_arg("stop", &s, ctx.now))
-            .transpose()?,
+        start: ctx.timestamp("start", args.start)?,
+        stop: ctx.timestamp("stop", args.stop)?,
         with_points: !args.summary,
     };
     let columns: Option<Vec<String>> = if args.summary {

@@ -304,7 +304,14 @@ fn ingest_files(
             writer: MeasureWriter::new(store, index, options.clone(), ctx.now)?,
             skip_invalid: common.skip_invalid,
             ctx,
-            progress: InputProgress::new(&path.display().to_string(), input.size, ctx.quiet),
+            progress: InputProgress::new(
+                &path.file_name().map_or_else(
+                    || path.display().to_string(),
+                    |n| n.to_string_lossy().into_owned(),
+                ),
+                input.size,
+                ctx.quiet,
+            ),
             bytes: input.counter(),
             fatal: None,
         };

@@ -2,16 +2,16 @@
 
 use clap::Subcommand;
 
+use crate::carbonara::Sampling;
 use crate::error::{Error, Result};
-use crate::ingest::{self, MeasureBatch};
-use crate::json::Json;
+use crate::ops;
 use crate::policy::AggregationMethod;
-use crate::process::{self, ProcessOptions};
 use crate::query::{self, MeasuresQuery};
 use crate::time::{self, Span};
 
-use super::output::Record;
-use super::{Ctx, timestamp_arg};
+use super::Ctx;
+use super::measure_table::{MeasureBlock, MeasureTable};
+use super::metric::find;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -23,8 +23,11 @@ pub struct Args {
 enum Command {
     /// Add measures to a metric (processed by the next `process`)
     Add {
-        /// Id or name of the metric
+        /// Id or name of the metric (its name on the resource with --resource-id)
         metric: String,
+        /// Id of the resource whose metric is named
+        #[arg(short = 'r', long, value_name = "RESOURCE_ID")]
+        resource_id: Option<String>,
         /// A measure as TIMESTAMP@VALUE (ISO 8601 or epoch seconds); repeat for more
         #[arg(
             short = 'm',
@@ -34,10 +37,15 @@ enum Command {
         )]
         measures: Vec<String>,
     },
+    /// Find the aggregates whose value matches a query (the same as `metric search`)
+    Search(super::metric::SearchArgs),
     /// Show the aggregates of a metric
     Show {
-        /// Id or name of the metric
+        /// Id or name of the metric (its name on the resource with --resource-id)
         metric: String,
+        /// Id of the resource whose metric is named
+        #[arg(short = 'r', long, value_name = "RESOURCE_ID")]
+        resource_id: Option<String>,
         /// Aggregation method to read
         #[arg(long, default_value = "mean", value_name = "METHOD")]
         aggregation: AggregationMethod,
@@ -45,11 +53,21 @@ enum Command {
         #[arg(long, value_name = "SPAN", value_parser = time::parse_timespan)]
         granularity: Option<Span>,
         /// First timestamp (ISO 8601, epoch seconds, or relative like `-1 hour`)
+        ///
+        /// Each granularity's points from the bucket holding it on (the
+        /// resample period's, with `--resample`).
         #[arg(long, value_name = "TIMESTAMP", allow_hyphen_values = true)]
         start: Option<String>,
         /// Timestamp to stop before (exclusive)
         #[arg(long, value_name = "TIMESTAMP", allow_hyphen_values = true)]
         stop: Option<String>,
+        /// Regroup the points by a timespan (`1h`, `7d`) or calendar period
+        ///
+        /// `Y` (year), `H` (half-year), `Q` (quarter), `M` (month) or `W`
+        /// (week from Sunday), applying the `--aggregation` method again (a
+        /// `rate:` method takes differences again). Needs `--granularity`.
+        #[arg(long, value_name = "SPAN|Y|H|Q|M|W")]
+        resample: Option<Sampling>,
         /// Process this metric's waiting measures first
         #[arg(long)]
         refresh: bool,
@@ -69,16 +87,20 @@ fn parse_measure(text: &str, ctx: &Ctx) -> Result<(time::Timestamp, f64)> {
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
-    let (store, index) = ctx.open_store()?;
     match args.command {
-        Command::Add { metric, measures } => {
-            let metric = index.find_metric(&metric)?;
-            let mut batch = MeasureBatch::default();
-            for text in &measures {
-                let (timestamp, value) = parse_measure(text, ctx)?;
-                batch.add(&metric.id.to_string(), timestamp, value);
-            }
-            ingest::store_batch(&store, &index, &batch, ctx.now)?;
+        Command::Search(search_args) => super::metric::search(search_args, ctx),
+        Command::Add {
+            metric,
+            resource_id,
+            measures,
+        } => {
+            let (store, index) = ctx.open_store()?;
+            let metric = find(&index, &metric, resource_id.as_deref())?;
+            let measures_read = measures
+                .iter()
+                .map(|text| parse_measure(text, ctx))
+                .collect::<Result<Vec<_>>>()?;
+            ops::measures::add(&store, &index, &metric, &measures_read, ctx.now)?;
             ctx.note(&format!(
                 "added {} measures to metric {}",
                 measures.len(),
@@ -88,46 +110,46 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         }
         Command::Show {
             metric,
+            resource_id,
             aggregation,
             granularity,
             start,
             stop,
+            resample,
             refresh,
         } => {
-            let metric = index.find_metric(&metric)?;
-            if refresh {
-                let options = ProcessOptions {
-                    metrics: Some(vec![metric.id]),
-                    ..ProcessOptions::default()
-                };
-                let report = process::run_pass(&store, &index, &options)?;
-                if let Some(failure) = report.failures.into_iter().next() {
-                    return Err(failure.into());
-                }
+            // The arguments are checked before anything is read or
+            // processed, in Gnocchi's order.
+            if resample.is_some() && granularity.is_none() {
+                return Err(query::Error::ResampleNeedsGranularity.into());
             }
             let query = MeasuresQuery {
                 aggregation,
                 granularity,
-                start: start
-                    .map(|s| timestamp_arg("start", &s, ctx.now))
-                    .transpose()?,
-                stop: stop
-                    .map(|s| timestamp_arg("stop", &s, ctx.now))
-                    .transpose()?,
+                start: ctx.timestamp("start", start)?,
+                stop: ctx.timestamp("stop", stop)?,
+                resample,
             };
+            let (store, index) = ctx.open_store()?;
+            let metric = find(&index, &metric, resource_id.as_deref())?;
+            if refresh {
+                ops::measures::refresh(&store, &index, &metric)?;
+            }
             let policy = index.get_archive_policy(&metric.archive_policy_name)?;
             let measures = query::get_measures(&store, metric.id, &policy, &query)?;
-            let rows = measures
-                .iter()
-                .map(|m| {
-                    vec![
-                        Json::str(m.timestamp.to_api_string()),
-                        Json::Float(m.granularity.as_secs_f64()),
-                        Json::Float(m.value),
-                    ]
-                })
-                .collect();
-            ctx.print(&Record::list(["timestamp", "granularity", "value"], rows))
+            ctx.print_measures(&MeasureTable {
+                label_columns: Vec::new(),
+                blocks: measures
+                    .blocks
+                    .iter()
+                    .map(|(granularity, points)| MeasureBlock {
+                        labels: Vec::new(),
+                        granularity: *granularity,
+                        timestamps: &points.timestamps,
+                        values: &points.values,
+                    })
+                    .collect(),
+            })
         }
     }
 }

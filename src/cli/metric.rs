@@ -15,7 +15,7 @@ use crate::store::{Index, Metric, MetricFilter};
 use crate::time::{self, Span};
 
 use super::output::Record;
-use super::{Ctx, PageArgs, timestamp_arg};
+use super::{Ctx, PageArgs};
 
 /// The creator recorded for objects made from the command line, which acts
 /// with Gnocchi's admin rights.
@@ -69,25 +69,71 @@ enum Command {
         resource_id: Option<String>,
     },
     /// Find the aggregates whose value matches a query (Gnocchi's measure value search), e.g. `{"and": [{">=": [{"+": 23}, 50]}, {"!=": 55}]}`
-    Search {
-        /// The query, in Gnocchi's JSON syntax
-        query: String,
-        /// Id or name of a metric to search; repeat for more
-        #[arg(short = 'm', long = "metric", required = true, value_name = "METRIC")]
-        metrics: Vec<String>,
-        /// Aggregation method to read
-        #[arg(long, default_value = "mean", value_name = "METHOD")]
-        aggregation: AggregationMethod,
-        /// Granularity to read; repeat for more [default: the first metric's]
-        #[arg(long, value_name = "SPAN", value_parser = time::parse_timespan)]
-        granularity: Vec<Span>,
-        /// First timestamp (ISO 8601, epoch seconds, or relative like `-1 hour`)
-        #[arg(long, value_name = "TIMESTAMP", allow_hyphen_values = true)]
-        start: Option<String>,
-        /// Timestamp to stop before (exclusive)
-        #[arg(long, value_name = "TIMESTAMP", allow_hyphen_values = true)]
-        stop: Option<String>,
-    },
+    Search(SearchArgs),
+}
+
+/// Gnocchi's measure value search, as `metric search` and gnocchiclient's
+/// `measures search`.
+#[derive(Debug, clap::Args)]
+pub struct SearchArgs {
+    /// The query, in Gnocchi's JSON syntax
+    query: String,
+    /// Id or name of a metric to search; repeat for more
+    #[arg(short = 'm', long = "metric", required = true, value_name = "METRIC")]
+    metrics: Vec<String>,
+    /// Aggregation method to read
+    #[arg(long, default_value = "mean", value_name = "METHOD")]
+    aggregation: AggregationMethod,
+    /// Granularity to read; repeat for more [default: the first metric's]
+    #[arg(long, value_name = "SPAN", value_parser = time::parse_timespan)]
+    granularity: Vec<Span>,
+    /// First timestamp (ISO 8601, epoch seconds, or relative like `-1 hour`)
+    #[arg(long, value_name = "TIMESTAMP", allow_hyphen_values = true)]
+    start: Option<String>,
+    /// Timestamp to stop before (exclusive)
+    #[arg(long, value_name = "TIMESTAMP", allow_hyphen_values = true)]
+    stop: Option<String>,
+}
+
+/// Runs a measure value search and prints what matched.
+pub fn search(args: SearchArgs, ctx: &Ctx) -> Result<()> {
+    let (store, index) = ctx.open_store()?;
+    let predicate = MeasurePredicate::parse(&args.query)?;
+    let mut ids = Vec::new();
+    for reference in &args.metrics {
+        // Unknown metric ids are ignored, as Gnocchi does.
+        ids.push(match Uuid::parse_str(reference) {
+            Ok(id) => id,
+            Err(_) => index.find_metric(reference)?.id,
+        });
+    }
+    let search = MeasureSearch {
+        predicate,
+        aggregation: args.aggregation,
+        granularities: args.granularity,
+        start: ctx.timestamp("start", args.start)?,
+        stop: ctx.timestamp("stop", args.stop)?,
+    };
+    let found = ops::search_measures(&store, &index, &ids, &search)?;
+    let mut rows = Vec::new();
+    let mut document = Vec::new();
+    for (metric, measures) in &found {
+        for measure in measures {
+            let mut row = vec![Json::str(metric.id.to_string())];
+            if let Json::Array(triple) = document::measure(measure) {
+                row.extend(triple);
+            }
+            rows.push(row);
+        }
+        document.push((
+            metric.id.to_string(),
+            Json::Array(measures.iter().map(document::measure).collect()),
+        ));
+    }
+    ctx.print(
+        &Record::list(["metric", "timestamp", "granularity", "value"], rows)
+            .with_document(Json::Object(document)),
+    )
 }
 
 /// A resource id as the command line's creator addresses it.
@@ -96,7 +142,7 @@ fn resource_uuid(text: &str) -> Result<Uuid> {
 }
 
 /// A metric by id or name, or by name on a resource.
-fn find(index: &Index, reference: &str, resource_id: Option<&str>) -> Result<Metric> {
+pub(super) fn find(index: &Index, reference: &str, resource_id: Option<&str>) -> Result<Metric> {
     match resource_id {
         None => Ok(index.find_metric(reference)?),
         Some(resource_id) => ops::on_resource(index, resource_uuid(resource_id)?, reference),
@@ -130,7 +176,7 @@ fn show(index: &Index, metric: &Metric, ctx: &Ctx) -> Result<()> {
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
-    let (store, index) = ctx.open_store()?;
+    let (_store, index) = ctx.open_store()?;
     match args.command {
         Command::Create {
             name,
@@ -192,54 +238,6 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             }
             Ok(())
         }
-        Command::Search {
-            query,
-            metrics,
-            aggregation,
-            granularity,
-            start,
-            stop,
-        } => {
-            let predicate = MeasurePredicate::parse(&query)?;
-            let mut ids = Vec::new();
-            for reference in &metrics {
-                // Unknown metric ids are ignored, as Gnocchi does.
-                ids.push(match Uuid::parse_str(reference) {
-                    Ok(id) => id,
-                    Err(_) => index.find_metric(reference)?.id,
-                });
-            }
-            let search = MeasureSearch {
-                predicate,
-                aggregation,
-                granularities: granularity,
-                start: start
-                    .map(|s| timestamp_arg("start", &s, ctx.now))
-                    .transpose()?,
-                stop: stop
-                    .map(|s| timestamp_arg("stop", &s, ctx.now))
-                    .transpose()?,
-            };
-            let found = ops::search_measures(&store, &index, &ids, &search)?;
-            let mut rows = Vec::new();
-            let mut document = Vec::new();
-            for (metric, measures) in &found {
-                for measure in measures {
-                    let mut row = vec![Json::str(metric.id.to_string())];
-                    if let Json::Array(triple) = document::measure(measure) {
-                        row.extend(triple);
-                    }
-                    rows.push(row);
-                }
-                document.push((
-                    metric.id.to_string(),
-                    Json::Array(measures.iter().map(document::measure).collect()),
-                ));
-            }
-            ctx.print(
-                &Record::list(["metric", "timestamp", "granularity", "value"], rows)
-                    .with_document(Json::Object(document)),
-            )
-        }
+        Command::Search(search_args) => search(search_args, ctx),
     }
 }

@@ -2,6 +2,7 @@
 //! with `Args` and `run`. Clap types never leave this module; each `run`
 //! turns its arguments into engine values first.
 
+pub mod aggregates;
 pub mod archive_policy;
 pub mod archive_policy_rule;
 pub mod demo;
@@ -12,6 +13,7 @@ pub mod info;
 pub mod ingest;
 pub mod init;
 pub mod janitor;
+pub mod measure_table;
 pub mod measures;
 pub mod metric;
 pub mod output;
@@ -111,6 +113,7 @@ pub enum Command {
     Resource(resource::Args),
     /// Add measures to a metric and read its aggregates
     Measures(measures::Args),
+    Aggregates(aggregates::Args),
     /// Import measures from files
     Ingest(ingest::Args),
     /// Run the aggregation pass (Gnocchi's metricd) over waiting measures
@@ -164,6 +167,16 @@ impl Ctx {
         output::write(&mut std::io::stdout().lock(), record, &self.output)
     }
 
+    /// Prints aggregated points on stdout in the chosen format.
+    pub fn print_measures(&self, table: &measure_table::MeasureTable) -> Result<()> {
+        measure_table::write_measures(&mut std::io::stdout().lock(), table, &self.output)
+    }
+
+    /// An optional timestamp argument (`--start`), relative to `now`.
+    pub fn timestamp(&self, name: &str, text: Option<String>) -> Result<Option<Timestamp>> {
+        text.map(|t| timestamp_arg(name, &t, self.now)).transpose()
+    }
+
     /// A diagnostic or summary line on stderr, unless `--quiet`.
     pub fn note(&self, message: &str) {
         if !self.quiet {
@@ -199,6 +212,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::ResourceType(args) => resource_type::run(args, &ctx),
         Command::Resource(args) => resource::run(args, &ctx),
         Command::Measures(args) => measures::run(args, &ctx),
+        Command::Aggregates(args) => aggregates::run(args, &ctx),
         Command::Ingest(args) => ingest::run(args, &ctx),
         Command::Process(args) => process::run(args, &ctx),
         Command::Status(args) => status::run(args, &ctx),
@@ -241,7 +255,8 @@ impl PageArgs {
 
 /// Parses a timestamp argument; a bad one is a usage error.
 pub fn timestamp_arg(name: &str, text: &str, now: Timestamp) -> Result<Timestamp> {
-    crate::time::parse_timestamp(text, now).map_err(|e| Error::Usage(format!("--{name}: {e}")))
+    crate::time::parse_timestamp(text, now)
+        .map_err(|e| Error::Usage(format!("--{name}: Must be a datetime or a timestamp ({e})")))
 }
 
 #[cfg(test)]

@@ -170,7 +170,7 @@ pub fn text(value: &Json) -> String {
 }
 
 /// Indexes of the selected columns, or a usage error naming the unknown.
-fn select(available: &[String], wanted: &[String]) -> Result<Vec<usize>> {
+pub(super) fn select(available: &[String], wanted: &[String]) -> Result<Vec<usize>> {
     if wanted.is_empty() {
         return Ok((0..available.len()).collect());
     }
@@ -214,7 +214,7 @@ fn csv_line<S: AsRef<[u8]>>(fields: &[S]) -> Vec<u8> {
         .expect("writing CSV to memory cannot fail")
 }
 
-fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Vec<u8> {
+pub(super) fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Vec<u8> {
     let mut bytes = csv_line(header);
     for row in rows {
         bytes.extend_from_slice(&csv_line(&row));
@@ -222,7 +222,7 @@ fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Vec<u8
     bytes
 }
 
-fn csv_text(value: &Json) -> String {
+pub(super) fn csv_text(value: &Json) -> String {
     match value {
         Json::Null => String::new(),
         other => text(other),

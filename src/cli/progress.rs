@@ -5,7 +5,7 @@
 use std::io::IsTerminal;
 use std::time::Instant;
 
-use indicatif::{HumanCount, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Inputs smaller than this finish before a bar would help.
 const LARGE_INPUT: u64 = 16 << 20;
@@ -26,7 +26,7 @@ impl InputProgress {
             (true, Some(size)) => {
                 ProgressBar::with_draw_target(Some(size), ProgressDrawTarget::stderr()).with_style(
                     ProgressStyle::with_template(
-                        "{prefix} [{bar:30}] {bytes}/{total_bytes} {msg} ETA {eta}",
+                        "{prefix} {wide_bar} {bytes}/{total_bytes} {msg} {eta}",
                     )
                     .expect("the template is valid")
                     .progress_chars("=> "),
@@ -53,9 +53,9 @@ impl InputProgress {
         let seconds = self.started.elapsed().as_secs_f64().max(1e-3);
         self.bar.set_position(bytes);
         self.bar.set_message(format!(
-            "{} lines, {}/s",
-            HumanCount(lines),
-            HumanCount((lines as f64 / seconds) as u64)
+            "{} lines {}/s",
+            short_count(lines as f64),
+            short_count(lines as f64 / seconds)
         ));
     }
 
@@ -66,5 +66,27 @@ impl InputProgress {
 
     pub fn finish(&self) {
         self.bar.finish_and_clear();
+    }
+}
+
+/// `9.76M`, `350k`, `12`: counts that fit a progress line.
+fn short_count(count: f64) -> String {
+    match count {
+        c if c >= 1e9 => format!("{:.2}G", c / 1e9),
+        c if c >= 1e6 => format!("{:.2}M", c / 1e6),
+        c if c >= 1e3 => format!("{:.0}k", c / 1e3),
+        c => format!("{c:.0}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_short() {
+        assert_eq!(short_count(9_764_864.0), "9.76M");
+        assert_eq!(short_count(350_400.0), "350k");
+        assert_eq!(short_count(12.0), "12");
     }
 }

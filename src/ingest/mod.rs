@@ -192,13 +192,7 @@ pub fn store_batch(
     batch: &MeasureBatch,
     now: Timestamp,
 ) -> Result<StoreReport, store::Error> {
-    let options = WriterOptions {
-        // Nothing is created: every metric must exist.
-        creator: String::new(),
-        create_metrics: false,
-        archive_policy_name: None,
-    };
-    let mut writer = MeasureWriter::new(store, index, options, now)?;
+    let mut writer = MeasureWriter::new(store, index, WriterOptions::measures_only(), now)?;
     for (reference, measures) in &batch.measures {
         for &(timestamp, value) in measures {
             writer.add(reference, timestamp, value)?;

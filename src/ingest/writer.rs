@@ -40,6 +40,17 @@ pub struct WriterOptions {
     pub archive_policy_name: Option<String>,
 }
 
+impl WriterOptions {
+    /// Nothing is created: every metric must exist.
+    pub fn measures_only() -> WriterOptions {
+        WriterOptions {
+            creator: String::new(),
+            create_metrics: false,
+            archive_policy_name: None,
+        }
+    }
+}
+
 /// What storing an input did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct StoreReport {

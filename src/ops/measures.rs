@@ -4,9 +4,28 @@
 
 use crate::error::Result;
 use crate::ingest::batch::{NamedMetricBatch, ResourceBatch};
+use crate::ingest::{MeasureWriter, WriterOptions};
 use crate::process::{self, ProcessOptions};
 use crate::store::incoming::BacklogReport;
 use crate::store::{self, Index, Metric, Store};
+use crate::time::Timestamp;
+
+/// Queues measures for a metric; all of them are stored or none.
+pub fn add(
+    store: &Store,
+    index: &Index,
+    metric: &Metric,
+    measures: &[(Timestamp, f64)],
+    now: Timestamp,
+) -> Result<()> {
+    if measures.is_empty() {
+        return Ok(());
+    }
+    let mut writer = MeasureWriter::new(store, index, WriterOptions::measures_only(), now)?;
+    writer.add_to_metric(metric.id, measures)?;
+    writer.finish()?;
+    Ok(())
+}
 
 /// Aggregates the metric's waiting measures now (Gnocchi's `refresh=true`).
 pub fn refresh(store: &Store, index: &Index, metric: &Metric) -> Result<()> {

@@ -5,6 +5,7 @@
 //! here once, and both front ends stay thin. Nothing here parses a request
 //! or prints.
 
+pub mod aggregates;
 pub mod archive_policy;
 pub mod measures;
 pub mod metric;

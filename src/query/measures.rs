@@ -1,12 +1,13 @@
 //! A metric's aggregates for one method, as Gnocchi's
 //! `get_aggregated_measures` gives them (spec/processing.md §6): splits
 //! between the start and stop keys, cut to the timespan from the last point
-//! read, then to `[round_down(start), stop)`; coarsest granularity first.
+//! read, optionally resampled, then cut to `[bucket(start), stop)`; coarsest
+//! granularity first.
 
 use uuid::Uuid;
 
 use super::Error;
-use crate::carbonara::{Points, SplitKey};
+use crate::carbonara::{Points, Sampling, SplitKey, resample};
 use crate::policy::{Aggregation, AggregationMethod, ArchivePolicy};
 use crate::store::Store;
 use crate::store::archive::Archive;
@@ -17,18 +18,47 @@ pub struct MeasuresQuery {
     pub aggregation: AggregationMethod,
     /// One granularity of the policy, or all of them.
     pub granularity: Option<Span>,
-    /// Inclusive, rounded down to each granularity.
+    /// Inclusive, rounded down to each granularity (or resample period).
     pub start: Option<Timestamp>,
     /// Exclusive.
     pub stop: Option<Timestamp>,
+    /// Regroup the points by this timespan or calendar period; needs
+    /// `granularity`.
+    pub resample: Option<Sampling>,
 }
 
 /// One aggregated point.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Measure {
     pub timestamp: Timestamp,
-    pub granularity: Span,
+    pub granularity: Sampling,
     pub value: f64,
+}
+
+/// The points of each granularity read, coarsest first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Measures {
+    pub blocks: Vec<(Sampling, Points)>,
+}
+
+impl Measures {
+    pub fn len(&self) -> usize {
+        self.blocks.iter().map(|(_, points)| points.len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Measure> + '_ {
+        self.blocks.iter().flat_map(|(granularity, points)| {
+            points.iter().map(|(timestamp, value)| Measure {
+                timestamp,
+                granularity: *granularity,
+                value,
+            })
+        })
+    }
 }
 
 /// Reads the aggregates of one metric of a store.
@@ -37,7 +67,7 @@ pub fn get_measures(
     metric: Uuid,
     policy: &ArchivePolicy,
     query: &MeasuresQuery,
-) -> Result<Vec<Measure>, Error> {
+) -> Result<Measures, Error> {
     let _consistent = store.read_lock(metric)?;
     read_measures(&store.archive(), metric, policy, query)
 }
@@ -48,7 +78,10 @@ fn read_measures(
     metric: Uuid,
     policy: &ArchivePolicy,
     query: &MeasuresQuery,
-) -> Result<Vec<Measure>, Error> {
+) -> Result<Measures, Error> {
+    if query.resample.is_some() && query.granularity.is_none() {
+        return Err(Error::ResampleNeedsGranularity);
+    }
     if !policy.aggregation_methods.contains(&query.aggregation) {
         return Err(Error::UnknownAggregation {
             metric,
@@ -59,7 +92,8 @@ fn read_measures(
         Some(granularity) => vec![granularity],
         None => policy.granularities_descending(),
     };
-    let mut measures = Vec::new();
+    let keys = archive.list_all_split_keys(metric, query.aggregation)?;
+    let mut measures = Measures::default();
     for granularity in granularities {
         let aggregation = policy
             .aggregation(query.aggregation, granularity)
@@ -68,37 +102,103 @@ fn read_measures(
                 method: query.aggregation.to_string(),
                 granularity: granularity.to_string(),
             })?;
-        let points = read_aggregation(archive, metric, &aggregation, query.start, query.stop)?;
-        measures.extend(points.iter().map(|(timestamp, value)| Measure {
-            timestamp,
-            granularity,
-            value,
-        }));
+        let points = read_splits(
+            archive,
+            metric,
+            &aggregation,
+            &keys,
+            query.start,
+            query.stop,
+        )?;
+        let block = match query.resample {
+            None => (
+                Sampling::Span(granularity),
+                cut(points, &aggregation, query.start, query.stop),
+            ),
+            // Gnocchi regroups every point of the splits read, even those
+            // outside [start, stop), then cuts with `start` floored to the
+            // new period.
+            Some(sampling) => {
+                let resampled = resample(&points, query.aggregation, sampling)?;
+                let start = query.start.map(|t| sampling.bucket(t));
+                (sampling, resampled.slice(start, query.stop))
+            }
+        };
+        measures.blocks.push(block);
     }
     Ok(measures)
 }
 
-fn read_aggregation(
+/// The stored points of several aggregations of one metric, each cut to
+/// `[round_down(start), stop)`: one read lock, one listing per method (as
+/// Gnocchi's `get_aggregated_measures` reads a metric).
+pub fn read_aggregations(
+    store: &Store,
+    metric: Uuid,
+    aggregations: &[Aggregation],
+    start: Option<Timestamp>,
+    stop: Option<Timestamp>,
+) -> Result<Vec<Points>, Error> {
+    let _consistent = store.read_lock(metric)?;
+    let archive = store.archive();
+    let mut listings: Vec<(AggregationMethod, Vec<SplitKey>)> = Vec::new();
+    let mut series = Vec::with_capacity(aggregations.len());
+    for aggregation in aggregations {
+        let position = match listings.iter().position(|(m, _)| *m == aggregation.method) {
+            Some(position) => position,
+            None => {
+                let keys = archive.list_all_split_keys(metric, aggregation.method)?;
+                listings.push((aggregation.method, keys));
+                listings.len() - 1
+            }
+        };
+        let keys = &listings[position].1;
+        let points = read_splits(&archive, metric, aggregation, keys, start, stop)?;
+        series.push(cut(points, aggregation, start, stop));
+    }
+    Ok(series)
+}
+
+/// Keeps the points in `[round_down(start), stop)`.
+fn cut(
+    mut points: Points,
+    aggregation: &Aggregation,
+    start: Option<Timestamp>,
+    stop: Option<Timestamp>,
+) -> Points {
+    let start = start.map(|t| t.round_down(aggregation.granularity));
+    let (first, end) = points.range(start, stop);
+    points.truncate(end);
+    points.drain_before(first);
+    points
+}
+
+/// The points of the splits (among `keys`) that may hold `[start, stop)`,
+/// cut to the aggregation's timespan from the last point read.
+fn read_splits(
     archive: &Archive,
     metric: Uuid,
     aggregation: &Aggregation,
+    keys: &[SplitKey],
     start: Option<Timestamp>,
     stop: Option<Timestamp>,
 ) -> Result<Points, Error> {
     let granularity = aggregation.granularity;
     let first_key = start.map(|t| SplitKey::of(t, granularity));
     let last_key = stop.map(|t| SplitKey::of(t, granularity));
-    let mut points = Points::default();
-    for key in archive.list_split_keys(metric, aggregation.method, granularity)? {
-        if first_key.is_some_and(|k| key < k) || last_key.is_some_and(|k| key > k) {
-            continue;
-        }
-        let split = archive.read_split(metric, aggregation.method, key)?;
-        points = points.merged_with(&split);
-    }
+    let selected: Vec<SplitKey> = keys
+        .iter()
+        .copied()
+        .filter(|&key| {
+            key.granularity == granularity
+                && first_key.is_none_or(|k| key >= k)
+                && last_key.is_none_or(|k| key <= k)
+        })
+        .collect();
+    let mut points = archive.read_splits(metric, aggregation.method, &selected)?;
     if let (Some(timespan), Some(last)) = (aggregation.timespan, points.last()) {
         // Relative to the last point read, as Gnocchi truncates.
         points.drain_before(points.position_after(last - timespan));
     }
-    Ok(points.slice(start.map(|t| t.round_down(granularity)), stop))
+    Ok(points)
 }

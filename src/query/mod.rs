@@ -1,10 +1,11 @@
-//! Reading back: what Gnocchi's measures endpoint returns, resource
-//! searches and measure value searches.
+//! Reading back: what Gnocchi's measures endpoint returns, its dynamic
+//! aggregates, resource searches and measure value searches.
 
+pub mod aggregates;
 pub mod measures;
 pub mod search;
 
-pub use measures::{Measure, MeasuresQuery, get_measures};
+pub use measures::{Measure, Measures, MeasuresQuery, get_measures};
 pub use search::{MeasurePredicate, MeasureSearch, search_measures, search_resources};
 
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +22,10 @@ pub enum Error {
         method: String,
         granularity: String,
     },
+    #[error("A granularity must be specified to resample")]
+    ResampleNeedsGranularity,
+    #[error(transparent)]
+    Resample(#[from] crate::carbonara::resample::ResampleError),
     /// A measure value search that Gnocchi's schema refuses.
     #[error("{0}")]
     InvalidSearch(String),

@@ -264,10 +264,11 @@ pub fn search_measures(
                 granularity: Some(granularity),
                 start: search.start,
                 stop: search.stop,
+                resample: None,
             };
             found.extend(
                 get_measures(store, metric.id, policy, &query)?
-                    .into_iter()
+                    .iter()
                     .filter(|m| search.predicate.matches(m.value)),
             );
         }

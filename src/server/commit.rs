@@ -162,12 +162,12 @@ fn commit(
     work: &Work<'_>,
     staged: &[(oneshot::Sender<ApiResult<()>>, Measures)],
 ) -> crate::store::Result<()> {
-    let options = WriterOptions {
-        creator: String::new(),
-        create_metrics: false,
-        archive_policy_name: None,
-    };
-    let mut writer = MeasureWriter::new(work.store, work.index, options, work.now)?;
+    let mut writer = MeasureWriter::new(
+        work.store,
+        work.index,
+        WriterOptions::measures_only(),
+        work.now,
+    )?;
     for (_, measures) in staged {
         for (id, measures) in measures {
             writer.add_to_metric(*id, measures)?;

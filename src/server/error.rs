@@ -429,6 +429,11 @@ impl From<crate::query::Error> for ApiError {
                 ]),
             ),
             E::UnknownGranularity { .. } => ApiError::not_found(error.to_string()),
+            // A rate resampled by calendar periods: an internal error in
+            // Gnocchi, a bad request here.
+            E::ResampleNeedsGranularity | E::Resample(_) => {
+                ApiError::bad_request(error.to_string())
+            }
             E::InvalidSearch(reason) => ApiError::bad_request(reason),
             E::AggregationDoesNotExist {
                 method,

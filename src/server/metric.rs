@@ -13,6 +13,7 @@ use super::error::{ApiError, ApiResult};
 use super::input::{self, Body, Field};
 use super::reply;
 use super::{App, Work};
+use crate::carbonara::Sampling;
 use crate::document;
 use crate::ingest::batch;
 use crate::json::Json;
@@ -313,40 +314,41 @@ pub async fn read_measures(
         .run(move |work| {
             let found = find(work)?;
             caller.enforce(Rule::AdminOrServiceOrCreatorOrMetricOwner, found.target())?;
-            let query = measures_query(&call, work)?;
+            let params = measures_params(&call, work)?;
             let metric = &found.metric;
             let policy = work.index.get_archive_policy(&metric.archive_policy_name)?;
-            let aggregation = query
+            let aggregation = params
                 .method
                 .parse::<AggregationMethod>()
                 .ok()
                 .filter(|m| policy.aggregation_methods.contains(m))
                 .ok_or_else(|| query::Error::UnknownAggregation {
                     metric: metric.id,
-                    method: query.method.clone(),
+                    method: params.method.clone(),
                 })?;
-            if let Some(granularity) = query.granularity
+            if let Some(granularity) = params.granularity
                 && policy.aggregation(aggregation, granularity).is_none()
             {
                 return Err(query::Error::UnknownGranularity {
                     metric: metric.id,
-                    method: query.method.clone(),
+                    method: params.method.clone(),
                     granularity: crate::pyfmt::float_repr(granularity.as_secs_f64()),
                 }
                 .into());
             }
-            if query.refresh {
+            if params.refresh {
                 work.exclusively(|| ops::measures::refresh(work.store, work.index, metric))?;
             }
-            let read = MeasuresQuery {
+            let query = MeasuresQuery {
                 aggregation,
-                granularity: query.granularity,
-                start: query.start,
-                stop: query.stop,
+                granularity: params.granularity,
+                start: params.start,
+                stop: params.stop,
+                resample: params.resample,
             };
-            let measures = query::get_measures(work.store, metric.id, &policy, &read)?;
+            let measures = query::get_measures(work.store, metric.id, &policy, &query)?;
             Ok(
-                Json::Array(measures.iter().map(document::measure).collect())
+                Json::Array(measures.iter().map(|m| document::measure(&m)).collect())
                     .to_ascii_python_string(),
             )
         })
@@ -356,6 +358,7 @@ pub async fn read_measures(
 
 /// The parameters of `GET …/measures`.
 struct MeasuresParams {
+    resample: Option<Sampling>,
     start: Option<crate::time::Timestamp>,
     stop: Option<crate::time::Timestamp>,
     granularity: Option<Span>,
@@ -363,19 +366,17 @@ struct MeasuresParams {
     refresh: bool,
 }
 
-fn measures_query(call: &Call, work: &Work<'_>) -> ApiResult<MeasuresParams> {
-    if call.param("resample").is_some() {
-        if call.param("granularity").is_none() {
-            return Err(ApiError::bad_request(
-                "A granularity must be specified to resample",
-            ));
+fn measures_params(call: &Call, work: &Work<'_>) -> ApiResult<MeasuresParams> {
+    let resample: Option<Sampling> = match call.param("resample") {
+        None => None,
+        Some(_) if call.param("granularity").is_none() => {
+            return Err(query::Error::ResampleNeedsGranularity.into());
         }
-        // Resampling is served by the aggregates library (not yet here).
-        return Err(ApiError::new(
-            axum::http::StatusCode::NOT_IMPLEMENTED,
-            "Sorry, this Gnocchi server does not implement this feature \u{1f61e}",
-        ));
-    }
+        Some(text) => Some(
+            text.parse()
+                .map_err(|e| ApiError::bad_request(input::timespan_reason(&e)))?,
+        ),
+    };
     let timestamp = |name: &str| -> ApiResult<Option<crate::time::Timestamp>> {
         call.param(name)
             .map(|text| {
@@ -393,6 +394,7 @@ fn measures_query(call: &Call, work: &Work<'_>) -> ApiResult<MeasuresParams> {
         })
         .transpose()?;
     Ok(MeasuresParams {
+        resample,
         start,
         stop,
         granularity,

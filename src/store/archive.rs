@@ -91,6 +91,18 @@ impl Archive {
         method: AggregationMethod,
         granularity: Span,
     ) -> Result<Vec<SplitKey>> {
+        let mut keys = self.list_all_split_keys(metric, method)?;
+        keys.retain(|key| key.granularity == granularity);
+        Ok(keys)
+    }
+
+    /// Keys of the stored splits of one method, every granularity, ascending
+    /// (one directory listing).
+    pub fn list_all_split_keys(
+        &self,
+        metric: Uuid,
+        method: AggregationMethod,
+    ) -> Result<Vec<SplitKey>> {
         let dir = self.aggregation_dir(metric, method);
         let entries = match fs::read_dir(&dir) {
             Ok(entries) => entries,
@@ -101,12 +113,9 @@ impl Archive {
         for entry in entries {
             let entry = entry.map_err(io_error(&dir))?;
             let name = entry.file_name();
-            let Some(parsed) = name.to_str().and_then(SplitKey::parse_file_name) else {
-                continue;
-            };
-            if parsed.granularity == granularity {
-                // The name is lossy; re-format our own key to find the file
-                // (spec/storage-format.md §4.2).
+            // The name is lossy; re-format our own key to find the file
+            // (spec/storage-format.md §4.2).
+            if let Some(parsed) = name.to_str().and_then(SplitKey::parse_file_name) {
                 keys.push(parsed);
             }
         }
@@ -121,11 +130,42 @@ impl Archive {
         method: AggregationMethod,
         key: SplitKey,
     ) -> Result<Points> {
-        let path = self.split_path(metric, method, key);
-        let Some(bytes) = read_optional(&path)? else {
-            return Ok(Points::default());
-        };
-        codec::decode_split(key, &bytes).map_err(|source| Error::Corrupt { path, source })
+        self.read_splits(metric, method, &[key])
+    }
+
+    /// Stored splits of one method, read into one series: consecutive
+    /// splits are concatenated (merged when they overlap, the later one
+    /// winning); missing files add nothing. Memory is sized from the
+    /// splits' headers first, so a large read copies nothing twice.
+    pub fn read_splits(
+        &self,
+        metric: Uuid,
+        method: AggregationMethod,
+        keys: &[SplitKey],
+    ) -> Result<Points> {
+        let mut files = Vec::with_capacity(keys.len());
+        for &key in keys {
+            if let Some(bytes) = read_optional(&self.split_path(metric, method, key))? {
+                files.push((key, bytes));
+            }
+        }
+        let capacity = files
+            .iter()
+            .map(|(_, b)| codec::split_points_bound(b))
+            .sum();
+        let mut points = Points::with_capacity(capacity);
+        let mut scratch = Vec::new();
+        for (key, bytes) in &files {
+            let before = points.len();
+            codec::decode_split_into(*key, bytes, &mut scratch, &mut points).map_err(|source| {
+                Error::Corrupt {
+                    path: self.split_path(metric, method, *key),
+                    source,
+                }
+            })?;
+            points.merge_tail(before);
+        }
+        Ok(points)
     }
 
     /// Whether the metric has ever been processed.

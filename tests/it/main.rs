@@ -1,6 +1,7 @@
 //! Integration tests, linked into one binary: each module exercises one
 //! area, most of them by running the real binary on a fresh temporary store.
 
+mod aggregates;
 mod batch;
 mod ceilometer;
 mod cli;
@@ -17,6 +18,7 @@ mod measures;
 mod metric;
 mod operate;
 mod policy;
+mod queries;
 mod real_gnocchi;
 mod resource;
 mod resource_type;

@@ -274,3 +274,93 @@ fn nan_and_infinity_are_kept() {
         "{json}"
     );
 }
+
+#[test]
+fn bad_arguments_are_refused_before_refresh_processes() {
+    let store = store_with_metric(&["mean"]);
+    store
+        .run(&["measures", "add", "m", "-m", "2024-01-01T00:00:00@4"])
+        .success();
+    store
+        .run(&["measures", "show", "m", "--refresh", "--start", "soon"])
+        .failure()
+        .code(2)
+        .stderr(contains("--start: Must be a datetime or a timestamp"));
+    store
+        .run(&["measures", "show", "m", "--refresh", "--resample", "1h"])
+        .failure()
+        .code(1)
+        .stderr(contains("A granularity must be specified to resample"));
+    store
+        .run(&[
+            "measures",
+            "show",
+            "m",
+            "--granularity",
+            "1m",
+            "--resample",
+            "y",
+        ])
+        .failure()
+        .code(2)
+        .stderr(contains("Unable to parse timespan"));
+    assert_eq!(
+        store.json(&["status"])["storage/total number of measures to process"],
+        1
+    );
+}
+
+#[test]
+fn measures_of_a_resource_metric_by_name() {
+    let store = TestStore::new();
+    store
+        .run(&["resource", "create", "web-1", "-n", "cpu:low"])
+        .success();
+    store
+        .run(&[
+            "measures",
+            "add",
+            "cpu",
+            "--resource-id",
+            "web-1",
+            "-m",
+            "2024-01-01T00:00:00@4",
+            "-m",
+            "2024-01-01T00:01:00@6",
+        ])
+        .success();
+    let values = store.stdout(&[
+        "measures",
+        "show",
+        "cpu",
+        "-r",
+        "web-1",
+        "--refresh",
+        "-f",
+        "value",
+        "-c",
+        "value",
+    ]);
+    assert_eq!(values, "5.0\n");
+    let id = store.json(&["metric", "show", "cpu", "-r", "web-1"])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let search =
+        |group: &str| store.stdout(&[group, "search", r#"{">=": 5}"#, "-m", &id, "-f", "csv"]);
+    assert_eq!(search("measures"), search("metric"));
+    assert_eq!(
+        search("measures").lines().count(),
+        2,
+        "a header and the 5.0 mean"
+    );
+    store
+        .run(&["measures", "show", "mem", "-r", "web-1"])
+        .failure()
+        .code(1)
+        .stderr(predicates::str::contains("Metric mem does not exist"));
+    store
+        .run(&["measures", "show", "cpu", "-r", "web-2"])
+        .failure()
+        .stderr(predicates::str::contains("does not exist"));
+}

@@ -412,3 +412,78 @@ fn the_binary_serves_and_aggregates_in_the_background() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[tokio::test]
+async fn measures_resample_by_timespan_and_calendar_period() {
+    // spec/rest-api.md example C.
+    let store = empty_store();
+    let app = test_app(&store, AuthMode::Basic);
+    let policy = r#"{"name": "daily", "definition": [{"granularity": "1d", "points": 1000}]}"#;
+    assert_eq!(
+        post(&app, "/v1/archive_policy", &[ADMIN], policy)
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    let metric = post(
+        &app,
+        "/v1/metric",
+        &[ADMIN],
+        r#"{"archive_policy_name": "daily"}"#,
+    )
+    .await;
+    let id = metric.json()["id"].as_str().unwrap().to_owned();
+    let measures = format!("/v1/metric/{id}/measures");
+    let days = [
+        ("2015-03-01", 10),
+        ("2015-03-06", 12),
+        ("2015-04-01", 2),
+        ("2015-04-06", 4),
+        ("2015-10-06", 7),
+        ("2016-01-06", 12),
+        ("2016-02-06", 4),
+    ];
+    let body: Vec<String> = days
+        .iter()
+        .map(|(day, value)| format!(r#"{{"timestamp": "{day}", "value": {value}}}"#))
+        .collect();
+    let body = format!("[{}]", body.join(", "));
+    assert_eq!(
+        post(&app, &measures, &[ADMIN], &body).await.status,
+        StatusCode::ACCEPTED
+    );
+    let quarters = get(
+        &app,
+        &format!("{measures}?refresh=true&granularity=86400&resample=Q"),
+        &[ADMIN],
+    )
+    .await;
+    assert_eq!(
+        quarters.json(),
+        serde_json::json!([
+            ["2015-01-01T00:00:00+00:00", "Q", 11.0],
+            ["2015-04-01T00:00:00+00:00", "Q", 3.0],
+            ["2015-10-01T00:00:00+00:00", "Q", 7.0],
+            ["2016-01-01T00:00:00+00:00", "Q", 8.0]
+        ])
+    );
+    let years = get(
+        &app,
+        &format!("{measures}?granularity=1d&resample=365d"),
+        &[ADMIN],
+    )
+    .await;
+    assert_eq!(years.json()[0][1], serde_json::json!(31536000.0));
+    let bad = get(
+        &app,
+        &format!("{measures}?granularity=1d&resample=y"),
+        &[ADMIN],
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad.body.contains("Unable to parse timespan"),
+        "{}",
+        bad.body
+    );
+}

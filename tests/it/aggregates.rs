@@ -1,0 +1,197 @@
+//! The `aggregates` command's own behaviour: gnocchiclient's columns, the
+//! JSON body, metric names, `--details`, errors and exit codes. (Its
+//! results against the real Gnocchi are in queries.rs.)
+
+use predicates::str::contains;
+use serde_json::json;
+
+use crate::common::{TestStore, parse_python_json, stderr_of};
+
+/// Two metrics of spec/aggregates.md dataset A under a 1 s + 60 s policy.
+fn store() -> (TestStore, String, String) {
+    let store = TestStore::new();
+    store
+        .run(&[
+            "archive-policy",
+            "create",
+            "cookies",
+            "-d",
+            "granularity:1s,timespan:1d",
+            "-d",
+            "granularity:60s,timespan:1d",
+            "-m",
+            "mean",
+            "-m",
+            "max",
+        ])
+        .success();
+    let m1 = store.create_metric("m1", "cookies");
+    let m2 = store.create_metric("m2", "cookies");
+    for (metric, values) in [("m1", [43.1, 12.0, -16.0]), ("m2", [2.0, 4.0, 5.0])] {
+        let mut args = vec!["measures".to_owned(), "add".into(), metric.into()];
+        for (time, value) in ["14:33:57", "14:34:12", "14:34:15"].iter().zip(values) {
+            args.push("-m".into());
+            args.push(format!("2015-03-06T{time}@{value}"));
+        }
+        store
+            .run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+            .success();
+    }
+    store.run(&["process"]).success();
+    (store, m1, m2)
+}
+
+#[test]
+fn tables_have_gnocchiclients_columns() {
+    let (store, m1, _) = store();
+    let table = store.stdout(&[
+        "aggregates",
+        "(aggregate mean (metric (m1 mean) (m2 mean)))",
+        "--granularity",
+        "60",
+    ]);
+    assert_eq!(
+        table,
+        "\
++------------+---------------------------+-------------+-------+
+| name       | timestamp                 | granularity | value |
++------------+---------------------------+-------------+-------+
+| aggregated | 2015-03-06T14:33:00+00:00 | 60.0        | 22.55 |
+| aggregated | 2015-03-06T14:34:00+00:00 | 60.0        | 1.25  |
++------------+---------------------------+-------------+-------+
+"
+    );
+    let csv = store.stdout(&[
+        "aggregates",
+        "(metric (m1 mean) (m1 max))",
+        "--granularity",
+        "60",
+        "-f",
+        "csv",
+    ]);
+    assert_eq!(
+        csv,
+        format!(
+            "name,timestamp,granularity,value\n\
+             {m1}/mean,2015-03-06T14:33:00+00:00,60.0,43.1\n\
+             {m1}/mean,2015-03-06T14:34:00+00:00,60.0,-2.0\n\
+             {m1}/max,2015-03-06T14:33:00+00:00,60.0,43.1\n\
+             {m1}/max,2015-03-06T14:34:00+00:00,60.0,12.0\n"
+        )
+    );
+    let values = store.stdout(&[
+        "aggregates",
+        "(metric m2 mean)",
+        "--granularity",
+        "1",
+        "-f",
+        "value",
+        "-c",
+        "value",
+    ]);
+    assert_eq!(values, "2.0\n4.0\n5.0\n");
+}
+
+#[test]
+fn json_is_gnocchis_body_and_names_stand_for_ids() {
+    let (store, m1, m2) = store();
+    let by_name = store.stdout(&[
+        "aggregates",
+        "(+ (metric m1 mean) 2)",
+        "--granularity",
+        "60",
+        "-f",
+        "json",
+    ]);
+    let by_id = store.stdout(&[
+        "aggregates",
+        &format!(
+            "[\"+\", [\"metric\", \"{}\", \"mean\"], 2]",
+            m1.to_uppercase()
+        ),
+        "--granularity",
+        "60",
+        "-f",
+        "json",
+    ]);
+    assert_eq!(by_name, by_id);
+    assert_eq!(
+        by_name,
+        format!(
+            "{{\"measures\": {{\"{m1}\": {{\"mean\": [[\"2015-03-06T14:33:00+00:00\", 60.0, 45.1], \
+             [\"2015-03-06T14:34:00+00:00\", 60.0, 0.0]]}}}}}}\n"
+        )
+    );
+    let details = parse_python_json(&store.stdout(&[
+        "aggregates",
+        "(metric (m1 mean) (m2 mean) (m1 max))",
+        "--details",
+        "-f",
+        "json",
+    ]));
+    let references = details["references"].as_array().unwrap();
+    assert_eq!(references.len(), 2);
+    assert_eq!(references[0]["id"], json!(m1));
+    assert_eq!(references[1]["id"], json!(m2));
+    assert_eq!(references[0]["archive_policy"]["name"], "cookies");
+    assert_eq!(references[0]["resource"], json!(null));
+    assert_eq!(details["measures"][&m2]["mean"][0][2], json!(2.0));
+}
+
+#[test]
+fn errors_name_what_is_wrong() {
+    let (store, _, _) = store();
+    let fails = |args: &[&str], code: i32, message: &str| {
+        let assert = store.run(args).failure().code(code);
+        let stderr = stderr_of(&assert);
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    };
+    fails(
+        &["aggregates", "(metric m1 mean"],
+        1,
+        "Invalid operations: Fail to parse the operations string: \
+         Expected ')', found end of text  (at char 15), (line:1, col:16)",
+    );
+    fails(
+        &["aggregates", "[\"metric\", \"m1\""],
+        1,
+        "Invalid operations: Fail to parse the operations JSON",
+    );
+    fails(
+        &["aggregates", "(metric nosuch mean)"],
+        1,
+        "Invalid metric references: badly formed hexadecimal UUID string",
+    );
+    fails(
+        &["aggregates", "(metric m1 mean)", "--fill", "zero"],
+        2,
+        "Must be a float, 'dropna', 'null', 'ffill', 'bfill', 'full_ffill' or 'full_bfill'",
+    );
+    fails(
+        &["aggregates", "(metric m1 mean)", "--needed-overlap", "most"],
+        2,
+        "Must be a number",
+    );
+    fails(
+        &["aggregates", "(metric m1 mean)", "--start", "soon"],
+        2,
+        "--start: Must be a datetime or a timestamp",
+    );
+    fails(
+        &[
+            "aggregates",
+            "(metric m1 mean)",
+            "-f",
+            "json",
+            "-c",
+            "value",
+        ],
+        2,
+        "-c does not apply",
+    );
+    store
+        .run(&["aggregates", "(metric m1 mean)", "--granularity", "5"])
+        .failure()
+        .code(1)
+        .stderr(contains("Granularities are missing"));
+}
