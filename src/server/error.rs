@@ -307,6 +307,7 @@ impl From<crate::error::Error> for ApiError {
             E::Resource(e) => ApiError::bad_request(e.to_string()),
             E::Filter(e) => ApiError::bad_request(e.to_string()),
             E::Ops(e) => e.into(),
+            E::Aggregates(e) => e.into(),
             other => ApiError::internal(other),
         }
     }

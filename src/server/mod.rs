@@ -8,6 +8,7 @@
 //! operations (`crate::ops`) in `spawn_blocking`, and answer Gnocchi's
 //! documents (`crate::document`) or an `ApiError` (error.rs).
 
+mod aggregates;
 mod archive_policy;
 pub mod auth;
 mod batch;
@@ -379,6 +380,10 @@ fn routes(app: Arc<App>) -> Router {
             methods(vec![post(search::metrics)], "POST"),
         )
         .route(
+            "/v1/aggregates",
+            methods(vec![post(aggregates::aggregates)], "POST"),
+        )
+        .route(
             "/v1/batch/metrics/measures",
             methods(vec![post(batch::metrics)], "POST"),
         )
@@ -401,14 +406,11 @@ fn routes(app: Arc<App>) -> Router {
             "/v1/prometheus/write",
             methods(vec![post(prometheus::write)], "POST"),
         );
-    // Hook points for the endpoints built on the aggregates library:
-    // dynamic and deprecated aggregation. Until they land they answer
-    // Gnocchi's 501.
-    let routes = ["/v1/aggregates", "/v1/aggregation/{*rest}"]
-        .into_iter()
-        .fold(routes, |routes, path| {
-            routes.route(path, axum::routing::any(root::not_implemented))
-        });
+    // The deprecated cross-metric aggregation is not served: Gnocchi's 501.
+    let routes = routes.route(
+        "/v1/aggregation/{*rest}",
+        axum::routing::any(root::not_implemented),
+    );
     routes.fallback(root::not_found).with_state(app)
 }
 

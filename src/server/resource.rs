@@ -527,7 +527,7 @@ pub fn request_filter(call: &Call, caller: &Caller) -> ApiResult<Option<Filter>>
 }
 
 /// voluptuous's refusal of a filter, with its path as `detail`.
-fn filter_error(error: crate::filter::FilterError) -> ApiError {
+pub fn filter_error(error: crate::filter::FilterError) -> ApiError {
     match error {
         crate::filter::FilterError::Invalid { reason, path } => {
             let segments: Vec<String> = path

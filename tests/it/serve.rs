@@ -243,7 +243,7 @@ async fn head_healthcheck_and_not_yet_served_endpoints() {
     let head = send(&app, "HEAD", "/healthcheck", &[], None).await;
     assert_eq!(head.status, StatusCode::OK);
     assert_eq!(head.body, "");
-    let aggregates = post(&app, "/v1/aggregates", &[ADMIN], "{}").await;
+    let aggregates = post(&app, "/v1/aggregation/metric", &[ADMIN], "[]").await;
     assert_eq!(aggregates.status, StatusCode::NOT_IMPLEMENTED);
     assert!(
         aggregates.body.contains("does not implement this feature"),
@@ -274,7 +274,8 @@ fn hostile_body() -> impl Strategy<Value = String> {
     ]
 }
 
-const ENDPOINTS: [(&str, &str); 12] = [
+const ENDPOINTS: [(&str, &str); 13] = [
+    ("POST", "/v1/aggregates"),
     ("POST", "/v1/batch/metrics/measures"),
     (
         "POST",

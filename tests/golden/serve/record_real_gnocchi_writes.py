@@ -257,6 +257,57 @@ def session():
          "/v1/batch/resources/metrics/measures?create_metrics=true",
          {"nores": {"auto.x": []}, "r1": {"auto.y": []}, "gone": {"auto.z": []}})
 
+    # Dynamic aggregates over what was written above.
+    def aggregates(name, body, query="", user=ADMIN, **kwargs):
+        step("aggregates " + name, "POST", "/v1/aggregates" + query, body, user=user, **kwargs)
+
+    aggregates("one metric", {"operations": "(metric {m1} mean)"})
+    aggregates("two metrics", {"operations": ["aggregate", "mean",
+                                              ["metric", ["{m1}", "mean"], ["{m2}", "mean"]]]},
+               query="?fill=0")
+    aggregates("arithmetic", {"operations": "(* (metric {m1} max) 2)"},
+               query="?start=2015-03-06T14:34:00&granularity=1")
+    aggregates("details", {"operations": "(metric {m1} mean)"}, query="?details=true")
+    aggregates("overlap", {"operations": "(aggregate sum (metric ({m1} mean) ({m2} mean)))"},
+               query="?needed_overlap=50")
+    aggregates("unknown metric", {"operations": "(metric %s mean)" % UNKNOWN_2})
+    aggregates("not a uuid", {"operations": "(metric foo mean)"})
+    aggregates("unknown method", {"operations": "(metric {m1} wtf)"})
+    aggregates("no metric", {"operations": "(+ 1 2)"})
+    aggregates("no operations", {})
+    aggregates("extra key", {"operations": "(metric {m1} mean)", "x": 1})
+    aggregates("bad overlap", {"operations": "(metric {m1} mean)"}, query="?needed_overlap=x")
+    aggregates("bad start", {"operations": "(metric {m1} mean)"}, query="?start=foo")
+    aggregates("bad granularity", {"operations": "(metric {m1} mean)"},
+               query="?granularity=foo")
+    aggregates("bad fill", {"operations": "(metric {m1} mean)"}, query="?fill=nope")
+    aggregates("bad details", {"operations": "(metric {m1} mean)"}, query="?details=x")
+    aggregates("unknown granularity", {"operations": "(metric {m1} mean)"},
+               query="?granularity=42")
+    aggregates("not owner", {"operations": "(metric {m1} mean)"}, user=FOOBAR)
+    aggregates("own metric", {"operations": "(metric {m2} mean)"}, user=FOOBAR)
+    aggregates("no credentials", {"operations": "(metric {m1} mean)"}, user=None)
+    step("aggregates text", "POST", "/v1/aggregates", raw="{}", content_type="text/plain")
+    aggregates("by resource", {"resource_type": "generic", "search": {"=": {"id": "r1"}},
+                               "operations": "(metric auto.existing mean)"})
+    aggregates("by resource details", {"resource_type": "generic",
+                                       "search": {"=": {"id": "r1"}},
+                                       "operations": "(metric (auto.existing mean) "
+                                                     "(newformat mean))"},
+               query="?details=true")
+    aggregates("by resource string search", {"resource_type": "generic", "search": "id = r1",
+                                              "operations": "(metric auto.* mean)"})
+    aggregates("by resource groupby", {"resource_type": "generic", "search": {},
+                                       "operations": "(metric auto.existing mean)"},
+               query="?groupby=id&groupby=project_id")
+    aggregates("by resource no such metric", {"resource_type": "generic", "search": {},
+                                              "operations": "(metric nope mean)"})
+    aggregates("by resource unknown type", {"resource_type": "nope", "search": {},
+                                            "operations": "(metric auto.existing mean)"})
+    aggregates("by resource without search", {"resource_type": "generic",
+                                              "operations": "(metric auto.existing mean)"})
+    step("aggregates get", "GET", "/v1/aggregates")
+
 
 if __name__ == "__main__":
     recorder.main(sys.argv[1], session=session, out="real_gnocchi_writes.json")
