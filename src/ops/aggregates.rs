@@ -138,3 +138,32 @@ pub fn over_resources(
             .collect(),
     ))
 }
+
+impl ResourceAggregates {
+    /// Gnocchi's response body: one, or one per group; with `details`,
+    /// the resources used as `references`.
+    pub fn body(&self, details: bool) -> Json {
+        let body = |found: &ResourceResult| {
+            let references = details.then(|| {
+                Json::Array(
+                    found
+                        .references
+                        .iter()
+                        .map(|r| Json::Object(document::resource_fields(r, Shape::Current)))
+                        .collect(),
+                )
+            });
+            found.result.body(references)
+        };
+        match self {
+            ResourceAggregates::All(found) => body(found),
+            ResourceAggregates::Grouped(groups) => {
+                let bodies: Vec<(GroupKey, Json)> = groups
+                    .iter()
+                    .map(|(key, found)| (key.clone(), body(found)))
+                    .collect();
+                aggregates::output::grouped_body(&bodies)
+            }
+        }
+    }
+}

@@ -16,12 +16,11 @@ use super::auth::Rule;
 use super::call::{Call, JSON};
 use super::error::{ApiError, ApiResult};
 use super::reply;
-use crate::document::{self, Shape};
 use crate::filter::{Filter, Raw};
 use crate::json::Json;
-use crate::ops::aggregates::{ResourceAggregates, ResourceResult, ResourceSelection};
+use crate::ops::aggregates::ResourceSelection;
 use crate::query::aggregates::references::{IndexLookup, IndexedMetric, MetricLookup};
-use crate::query::aggregates::{self, AggregatesQuery, Fill, GroupKey, output};
+use crate::query::aggregates::{self, AggregatesQuery, Fill};
 use crate::time::{self, Timestamp};
 
 impl From<aggregates::Error> for ApiError {
@@ -207,7 +206,7 @@ pub async fn aggregates(State(app): State<Arc<App>>, call: Call) -> ApiResult<Re
                     }
                     other => other.into(),
                 })?;
-                Ok(resource_body(&found, details))
+                Ok(found.body(details))
             }
         })
         .await?;
@@ -249,30 +248,4 @@ fn visible_filter(search: &Value, caller: &super::auth::Caller) -> ApiResult<Opt
         _ => raw,
     };
     Filter::from_raw(&raw, &caller.creator).map_err(super::resource::filter_error)
-}
-
-/// Resource mode's answer, grouped or not.
-fn resource_body(found: &ResourceAggregates, details: bool) -> Json {
-    let body = |found: &ResourceResult| {
-        let references = details.then(|| {
-            Json::Array(
-                found
-                    .references
-                    .iter()
-                    .map(|r| Json::Object(document::resource_fields(r, Shape::Current)))
-                    .collect(),
-            )
-        });
-        found.result.body(references)
-    };
-    match found {
-        ResourceAggregates::All(found) => body(found),
-        ResourceAggregates::Grouped(groups) => {
-            let bodies: Vec<(GroupKey, Json)> = groups
-                .iter()
-                .map(|(key, found)| (key.clone(), body(found)))
-                .collect();
-            output::grouped_body(&bodies)
-        }
-    }
 }
