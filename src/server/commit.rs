@@ -73,15 +73,20 @@ impl Committer {
     /// once they are on disk.
     pub async fn store(&self, prepare: Prepare) -> ApiResult<()> {
         let (done, outcome) = oneshot::channel();
-        {
+        let first = {
             let mut queue = self
                 .shared
                 .queue
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             queue.pending.push(Pending { prepare, done });
+            queue.pending.len() == 1
+        };
+        // The thread waits only on an empty queue (and looks again under
+        // the lock before it does): one wake-up per group is enough.
+        if first {
+            self.shared.ready.notify_one();
         }
-        self.shared.ready.notify_one();
         outcome
             .await
             .unwrap_or_else(|_| Err(ApiError::internal("the committing thread has stopped")))

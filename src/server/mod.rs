@@ -415,7 +415,12 @@ fn routes(app: Arc<App>) -> Router {
 }
 
 fn tidy_path(mut request: Request) -> Request {
-    let path = request.uri().path().to_owned();
+    let raw = request.uri().path();
+    // Most paths are tidy already: nothing to rewrite or remember.
+    if raw == "/" || (!raw.contains("//") && !raw.ends_with('/')) {
+        return request;
+    }
+    let path = raw.to_owned();
     let mut tidy = String::with_capacity(path.len());
     for segment in path.split('/').filter(|s| !s.is_empty()) {
         tidy.push('/');

@@ -192,7 +192,9 @@ pub fn error_style(header: Option<&str>) -> ErrorStyle {
 /// Whether an answer of this type is acceptable (else pecan answers 406).
 pub fn accepts(header: Option<&str>, offer: &str) -> bool {
     match header {
-        None | Some("") => true,
+        None | Some("") | Some("*/*") => true,
+        // What clients send most, without the grammar.
+        Some(text) if text == offer => true,
         Some(text) => !Accept::parse(Some(text)).acceptable(&[offer]).is_empty(),
     }
 }
