@@ -347,10 +347,7 @@ pub async fn read_measures(
                 resample: params.resample,
             };
             let measures = query::get_measures(work.store, metric.id, &policy, &query)?;
-            Ok(
-                Json::Array(measures.iter().map(|m| document::measure(&m)).collect())
-                    .to_ascii_python_string(),
-            )
+            Ok(document::measures_body(&measures))
         })
         .await?;
     Ok(reply::json_text(answer))
