@@ -18,24 +18,39 @@ struct Daemon {
 
 impl Daemon {
     fn start(store: &TestStore, interval: &str) -> Daemon {
-        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("carbonara"))
-            .env_remove("CARBONARA_STORE")
-            .arg("--store")
-            .arg(store.path())
-            .args([
+        Daemon::spawn(
+            store,
+            &[
                 "statsd",
                 "--listen",
                 "127.0.0.1:0",
                 "--flush-interval",
                 interval,
-            ])
-            .args(["--resource-id", "host-1", "--archive-policy-name", "low"])
+                "--resource-id",
+                "host-1",
+                "--archive-policy-name",
+                "low",
+            ],
+        )
+    }
+
+    /// `carbonara ARGS…`, once the statsd daemon it runs has said where
+    /// it listens.
+    fn spawn(store: &TestStore, args: &[&str]) -> Daemon {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("carbonara"))
+            .env_remove("CARBONARA_STORE")
+            .arg("--store")
+            .arg(store.path())
+            .args(args)
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         let mut stderr = BufReader::new(child.stderr.take().unwrap());
         let mut line = String::new();
-        stderr.read_line(&mut line).unwrap();
+        while !line.contains("udp://") {
+            line.clear();
+            assert!(stderr.read_line(&mut line).unwrap() > 0, "no address");
+        }
         let address = line
             .split("udp://")
             .nth(1)
@@ -160,4 +175,29 @@ fn every_datagram_is_counted_across_flushes() {
     ]);
     let total: f64 = sums.lines().map(|l| l.trim().parse::<f64>().unwrap()).sum();
     assert_eq!(total, f64::from(2 * sent));
+}
+
+#[test]
+fn serve_runs_the_daemon_beside_the_api() {
+    let store = TestStore::new();
+    let daemon = Daemon::spawn(
+        &store,
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--statsd",
+            "127.0.0.1:0",
+            "--process-interval",
+            "0",
+        ],
+    );
+    daemon.send(b"web.hits:3|c\nweb.hits:2|c\nweb.temp:21.5|g");
+    std::thread::sleep(Duration::from_millis(300));
+    daemon.stop();
+    // Flushed on exit, onto the generic resource `statsd` of `admin`.
+    assert_eq!(stored(&store, "web.hits|c"), "5.0");
+    assert_eq!(stored(&store, "web.temp|g"), "21.5");
+    let resource = store.json(&["resource", "show", "statsd"]);
+    assert_eq!(resource["creator"], "admin");
 }
