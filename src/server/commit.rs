@@ -144,7 +144,12 @@ fn commit_group(app: &App, index: &Index, group: Vec<Pending>) {
     };
     let mut staged = Vec::with_capacity(group.len());
     for pending in group {
-        match (pending.prepare)(&work) {
+        // A request that panics fails alone (as it would on tokio's
+        // blocking pool); the thread goes on for the others.
+        let prepare = pending.prepare;
+        let prepared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| prepare(&work)))
+            .unwrap_or_else(|_| Err(ApiError::internal("a request's checks panicked")));
+        match prepared {
             Ok(measures) => staged.push((pending.done, measures)),
             Err(error) => {
                 let _ = pending.done.send(Err(error));
