@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::AsyncBufReadExt;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 
 use crate::error::{Error, Result};
@@ -160,14 +160,25 @@ async fn accept_tcp(listener: TcpListener, pending: Pending) {
     }
 }
 
-/// Newline-separated lines over a stream, each taken as a datagram.
+/// Newline-separated lines over a stream, each taken as a datagram; a
+/// line longer than a datagram can be ends the connection.
 async fn receive_tcp(stream: TcpStream, pending: Pending) {
     let mut reader = tokio::io::BufReader::new(stream);
     let mut line = Vec::new();
     loop {
         line.clear();
-        match reader.read_until(b'\n', &mut line).await {
+        let read = (&mut reader)
+            .take(MAX_DATAGRAM as u64)
+            .read_until(b'\n', &mut line)
+            .await;
+        match read {
             Ok(0) => return,
+            Ok(length) if length == MAX_DATAGRAM && line.last() != Some(&b'\n') => {
+                log(&[format!(
+                    "A line longer than {MAX_DATAGRAM} bytes: connection closed"
+                )]);
+                return;
+            }
             Ok(_) => {
                 let logged = lock(&pending).feed_datagram(&line, Timestamp::now());
                 log(&logged);

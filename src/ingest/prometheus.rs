@@ -122,8 +122,18 @@ impl ResourceMeasures {
     }
 }
 
+/// The largest decompressed body: a snappy block announces its length,
+/// which is allocated before anything is checked.
+const MAX_DECOMPRESSED: usize = 256 << 20;
+
 /// Decompresses and decodes a remote-write body.
 pub fn decode(body: &[u8]) -> Result<WriteRequest, Error> {
+    let length = snap::raw::decompress_len(body).map_err(|e| Error::Snappy(e.to_string()))?;
+    if length > MAX_DECOMPRESSED {
+        return Err(Error::Snappy(format!(
+            "it would decompress to {length} bytes, more than {MAX_DECOMPRESSED}"
+        )));
+    }
     let bytes = snap::raw::Decoder::new()
         .decompress_vec(body)
         .map_err(|e| Error::Snappy(e.to_string()))?;
@@ -300,6 +310,11 @@ mod tests {
     fn bad_bodies_say_why() {
         assert!(matches!(decode(b"garbage"), Err(Error::Snappy(_))));
         assert!(matches!(decode(b""), Err(Error::Snappy(_))));
+        // A header announcing 4 GiB is refused before any allocation.
+        assert!(matches!(
+            decode(&[0xff, 0xff, 0xff, 0xff, 0x0f, 0x00]),
+            Err(Error::Snappy(reason)) if reason.contains("more than")
+        ));
         let not_protobuf = snap::raw::Encoder::new().compress_vec(&[0xff; 8]).unwrap();
         assert!(matches!(decode(&not_protobuf), Err(Error::Protobuf(_))));
         let nameless = WriteRequest {
