@@ -213,8 +213,8 @@ pub async fn aggregates(State(app): State<Arc<App>>, call: Call) -> ApiResult<Re
     Ok(reply::ok(answer))
 }
 
-/// The search, cut to what a keystone-header caller may see as Gnocchi's
-/// `search resource` policy filter does.
+/// The search (a JSON filter or a filter string), cut to what the caller
+/// may see.
 fn visible_filter(search: &Value, caller: &super::auth::Caller) -> ApiResult<Option<Filter>> {
     let raw = match search {
         Value::String(text) => {
@@ -222,30 +222,6 @@ fn visible_filter(search: &Value, caller: &super::auth::Caller) -> ApiResult<Opt
         }
         other => Raw::from_serde(other),
     };
-    let raw = match (&caller.project_id, caller.filters_lists()) {
-        (Some(project), true) => {
-            let equals = |field: &str| {
-                Raw::Dict(vec![(
-                    Raw::Str("=".to_owned()),
-                    Raw::Dict(vec![(
-                        Raw::Str(field.to_owned()),
-                        Raw::Str(project.clone()),
-                    )]),
-                )])
-            };
-            let policy = Raw::Dict(vec![(
-                Raw::Str("or".to_owned()),
-                Raw::List(vec![equals("project_id"), equals("created_by_project_id")]),
-            )]);
-            match raw {
-                Raw::Dict(fields) if fields.is_empty() => policy,
-                user => Raw::Dict(vec![(
-                    Raw::Str("and".to_owned()),
-                    Raw::List(vec![policy, user]),
-                )]),
-            }
-        }
-        _ => raw,
-    };
-    Filter::from_raw(&raw, &caller.creator).map_err(super::resource::filter_error)
+    let filter = Filter::from_raw(&raw, &caller.creator).map_err(super::resource::filter_error)?;
+    Ok(super::resource::visible_to(caller, filter))
 }

@@ -105,6 +105,12 @@ fn policy_filter(caller: &Caller, with_project: bool) -> Option<Filter> {
     Some(Filter::Or(filters))
 }
 
+/// A search cut to what the caller may see (Gnocchi's `search resource`
+/// policy filter).
+pub fn visible_to(caller: &Caller, filter: Option<Filter>) -> Option<Filter> {
+    and(policy_filter(caller, true), filter)
+}
+
 fn and(a: Option<Filter>, b: Option<Filter>) -> Option<Filter> {
     match (a, b) {
         (Some(a), Some(b)) => Some(Filter::And(vec![a, b])),
