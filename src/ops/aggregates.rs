@@ -104,17 +104,7 @@ pub fn over_resources(
     }
     let mut groups: Vec<Group> = Vec::new();
     for (resource, metrics) in resources.iter().zip(supplied) {
-        let fields = document::resource_fields(resource, Shape::Current);
-        let key: GroupKey = groupby
-            .iter()
-            .map(|attribute| {
-                let value = fields
-                    .iter()
-                    .find(|(name, _)| name == attribute)
-                    .map_or(Json::Null, |(_, value)| value.clone());
-                (attribute.clone(), value)
-            })
-            .collect();
+        let key = group_key(resource, &groupby);
         match groups.last_mut() {
             Some(group) if group.key == key => group.resources.push(metrics),
             _ => groups.push(Group {
@@ -166,4 +156,20 @@ impl ResourceAggregates {
             }
         }
     }
+}
+
+/// A resource's values of the `groupby` attributes (as its document gives
+/// them; `null` when it has no such field).
+pub fn group_key(resource: &Resource, groupby: &[String]) -> GroupKey {
+    let fields = document::resource_fields(resource, Shape::Current);
+    groupby
+        .iter()
+        .map(|attribute| {
+            let value = fields
+                .iter()
+                .find(|(name, _)| name == attribute)
+                .map_or(Json::Null, |(_, value)| value.clone());
+            (attribute.clone(), value)
+        })
+        .collect()
 }

@@ -9,6 +9,7 @@
 //! documents (`crate::document`) or an `ApiError` (error.rs).
 
 mod aggregates;
+mod aggregation;
 mod archive_policy;
 pub mod auth;
 mod batch;
@@ -406,11 +407,21 @@ fn routes(app: Arc<App>) -> Router {
             "/v1/prometheus/write",
             methods(vec![post(prometheus::write)], "POST"),
         );
-    // The deprecated cross-metric aggregation is not served: Gnocchi's 501.
-    let routes = routes.route(
-        "/v1/aggregation/{*rest}",
-        axum::routing::any(root::not_implemented),
-    );
+    // The deprecated cross-metric aggregation; its other paths are pecan
+    // custom actions that refuse every method with an empty `Allow`.
+    let routes = routes
+        .route(
+            "/v1/aggregation/metric",
+            methods(
+                vec![get(aggregation::get_metric), post(aggregation::post_metric)],
+                "GET, POST",
+            ),
+        )
+        .route(
+            "/v1/aggregation/resource/{type}/metric/{name}",
+            methods(vec![post(aggregation::by_resource)], "POST"),
+        )
+        .route("/v1/aggregation/{*rest}", methods(Vec::new(), ""));
     routes.fallback(root::not_found).with_state(app)
 }
 

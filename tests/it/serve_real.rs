@@ -81,7 +81,7 @@ async fn replays_a_real_gnocchi_session() {
 
 /// Steps of the write endpoints' session where carbonara answers
 /// differently on purpose, and why.
-const KNOWN_WRITE_DIFFERENCES: [(&str, &str); 12] = [
+const KNOWN_WRITE_DIFFERENCES: [(&str, &str); 14] = [
     (
         "prometheus nameless",
         "real Gnocchi answers 500; carbonara says the series has no name",
@@ -129,6 +129,14 @@ const KNOWN_WRITE_DIFFERENCES: [(&str, &str); 12] = [
     (
         "aggregates by resource string search",
         "real Gnocchi lists the metric auto.y it kept from a refused batch",
+    ),
+    (
+        "aggregation by resource groupby",
+        "real Gnocchi aggregates only the first page (max_limit) of resources and links the next",
+    ),
+    (
+        "aggregation by resource no such metric",
+        "real Gnocchi aggregates only the first page (max_limit) of resources and links the next",
     ),
 ];
 

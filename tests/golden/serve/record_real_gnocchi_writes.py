@@ -308,6 +308,50 @@ def session():
                                               "operations": "(metric auto.existing mean)"})
     step("aggregates get", "GET", "/v1/aggregates")
 
+    # The deprecated cross-metric aggregation.
+    def aggregation(name, query, user=ADMIN):
+        step("aggregation " + name, "GET", "/v1/aggregation/metric?" + query, user=user)
+
+    aggregation("one metric", "metric={m1}")
+    aggregation("one metric max", "metric={m1}&aggregation=max&start=2015-03-06T14:34:00")
+    aggregation("two metrics", "metric={m1}&metric={m2}")
+    aggregation("two metrics no overlap needed", "metric={m1}&metric={m2}&needed_overlap=0")
+    aggregation("two metrics filled", "metric={m1}&metric={m2}&fill=0&reaggregation=max")
+    aggregation("two metrics resampled",
+                "metric={m1}&metric={m2}&fill=0&granularity=1&resample=60")
+    aggregation("one metric resampled", "metric={m1}&granularity=1&resample=60")
+    aggregation("resample without granularity", "metric={m1}&resample=60")
+    aggregation("not a uuid", "metric=foo")
+    aggregation("unknown metric", "metric=%s" % UNKNOWN_2)
+    aggregation("unknown method", "metric={m1}&aggregation=wtf")
+    aggregation("unknown method two metrics", "metric={m1}&metric={m2}&aggregation=wtf")
+    aggregation("unknown granularity", "metric={m1}&granularity=42")
+    aggregation("bad overlap", "metric={m1}&needed_overlap=x")
+    aggregation("bad start", "metric={m1}&start=foo")
+    aggregation("bad fill", "metric={m1}&fill=x")
+    aggregation("bad refresh", "metric={m1}&refresh=x")
+    aggregation("no metric", "start=0")
+    aggregation("not owner", "metric={m1}", user=FOOBAR)
+    step("aggregation post", "POST", "/v1/aggregation/metric?fill=0", ["{m1}", "{m2}"])
+    step("aggregation post not uuid", "POST", "/v1/aggregation/metric", ["foo"])
+    step("aggregation post not a list", "POST", "/v1/aggregation/metric", {"a": 1})
+    step("aggregation by resource", "POST",
+         "/v1/aggregation/resource/generic/metric/auto.existing", {"=": {"id": "r1"}})
+    step("aggregation by resource filter", "POST",
+         "/v1/aggregation/resource/generic/metric/auto.existing?filter=id%3Dr1")
+    step("aggregation by resource groupby", "POST",
+         "/v1/aggregation/resource/generic/metric/auto.existing?groupby=id&groupby=project_id",
+         {})
+    step("aggregation by resource bad groupby", "POST",
+         "/v1/aggregation/resource/generic/metric/auto.existing?groupby=nope", {})
+    step("aggregation by resource no such metric", "POST",
+         "/v1/aggregation/resource/generic/metric/nothing", {})
+    step("aggregation by resource unknown type", "POST",
+         "/v1/aggregation/resource/nope/metric/auto.existing", {})
+    step("aggregation by resource get", "GET",
+         "/v1/aggregation/resource/generic/metric/auto.existing")
+    step("aggregation other", "GET", "/v1/aggregation/other")
+
 
 if __name__ == "__main__":
     recorder.main(sys.argv[1], session=session, out="real_gnocchi_writes.json")
