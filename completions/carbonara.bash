@@ -73,6 +73,9 @@ _carbonara() {
             carbonara,serve)
                 cmd="carbonara__subcmd__serve"
                 ;;
+            carbonara,statsd)
+                cmd="carbonara__subcmd__statsd"
+                ;;
             carbonara,status)
                 cmd="carbonara__subcmd__status"
                 ;;
@@ -211,6 +214,9 @@ _carbonara() {
             carbonara__subcmd__help,serve)
                 cmd="carbonara__subcmd__help__subcmd__serve"
                 ;;
+            carbonara__subcmd__help,statsd)
+                cmd="carbonara__subcmd__help__subcmd__statsd"
+                ;;
             carbonara__subcmd__help,status)
                 cmd="carbonara__subcmd__help__subcmd__status"
                 ;;
@@ -261,6 +267,9 @@ _carbonara() {
                 ;;
             carbonara__subcmd__help__subcmd__ingest,influx)
                 cmd="carbonara__subcmd__help__subcmd__ingest__subcmd__influx"
+                ;;
+            carbonara__subcmd__help__subcmd__ingest,prometheus)
+                cmd="carbonara__subcmd__help__subcmd__ingest__subcmd__prometheus"
                 ;;
             carbonara__subcmd__help__subcmd__ingest,statsd)
                 cmd="carbonara__subcmd__help__subcmd__ingest__subcmd__statsd"
@@ -346,6 +355,9 @@ _carbonara() {
             carbonara__subcmd__ingest,influx)
                 cmd="carbonara__subcmd__ingest__subcmd__influx"
                 ;;
+            carbonara__subcmd__ingest,prometheus)
+                cmd="carbonara__subcmd__ingest__subcmd__prometheus"
+                ;;
             carbonara__subcmd__ingest,statsd)
                 cmd="carbonara__subcmd__ingest__subcmd__statsd"
                 ;;
@@ -363,6 +375,9 @@ _carbonara() {
                 ;;
             carbonara__subcmd__ingest__subcmd__help,influx)
                 cmd="carbonara__subcmd__ingest__subcmd__help__subcmd__influx"
+                ;;
+            carbonara__subcmd__ingest__subcmd__help,prometheus)
+                cmd="carbonara__subcmd__ingest__subcmd__help__subcmd__prometheus"
                 ;;
             carbonara__subcmd__ingest__subcmd__help,statsd)
                 cmd="carbonara__subcmd__ingest__subcmd__help__subcmd__statsd"
@@ -539,7 +554,7 @@ _carbonara() {
 
     case "${cmd}" in
         carbonara)
-            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version init demo archive-policy archive-policy-rule metric resource-type resource measures aggregates ingest process status dump janitor verify info sacks upgrade import-gnocchi serve generate help"
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version init demo archive-policy archive-policy-rule metric resource-type resource measures aggregates ingest process status dump janitor verify info sacks upgrade import-gnocchi serve statsd generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1509,7 +1524,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help)
-            opts="init demo archive-policy archive-policy-rule metric resource-type resource measures aggregates ingest process status dump janitor verify info sacks upgrade import-gnocchi serve generate help"
+            opts="init demo archive-policy archive-policy-rule metric resource-type resource measures aggregates ingest process status dump janitor verify info sacks upgrade import-gnocchi serve statsd generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1789,7 +1804,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help__subcmd__ingest)
-            opts="csv statsd influx batch ceilometer"
+            opts="csv statsd influx batch ceilometer prometheus"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1845,6 +1860,20 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help__subcmd__ingest__subcmd__influx)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__ingest__subcmd__prometheus)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2306,6 +2335,20 @@ _carbonara() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        carbonara__subcmd__help__subcmd__statsd)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         carbonara__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -2437,7 +2480,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest)
-            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version csv statsd influx batch ceilometer help"
+            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version csv statsd influx batch ceilometer prometheus help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2633,7 +2676,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__help)
-            opts="csv statsd influx batch ceilometer help"
+            opts="csv statsd influx batch ceilometer prometheus help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2716,6 +2759,20 @@ _carbonara() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        carbonara__subcmd__ingest__subcmd__help__subcmd__prometheus)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         carbonara__subcmd__ingest__subcmd__help__subcmd__statsd)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -2745,6 +2802,44 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__ingest__subcmd__prometheus)
+            opts="-f -c -q -h -V --skip-invalid --process --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -4805,7 +4900,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__serve)
-            opts="-f -c -q -h -V --listen --auth --process-interval --max-limit --cors-allowed-origin --proxy-headers --max-body-size --request-timeout --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-f -c -q -h -V --listen --auth --process-interval --max-limit --cors-allowed-origin --proxy-headers --max-body-size --request-timeout --statsd --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4836,6 +4931,68 @@ _carbonara() {
                     return 0
                     ;;
                 --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --statsd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__statsd)
+            opts="-f -c -q -h -V --listen --flush-interval --resource-id --creator --archive-policy-name --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --flush-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --resource-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --creator)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --archive-policy-name)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

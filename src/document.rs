@@ -6,9 +6,10 @@
 use crate::carbonara::Sampling;
 use crate::json::Json;
 use crate::policy::{ArchivePolicy, ArchivePolicyRule, Definition};
-use crate::query::Measure;
+use crate::query::{Measure, Measures};
 use crate::resource::{Resource, ResourceType, split_creator};
 use crate::store::Metric;
+use crate::time::ApiDateCache;
 
 /// `{"timespan": "30 days, 0:00:00", "granularity": "0:05:00", "points": 8640}`
 /// (Gnocchi's key order).
@@ -134,6 +135,32 @@ pub fn measure(measure: &Measure) -> Json {
     ])
 }
 
+/// The body of the measures endpoints, `[["2015-03-06T14:33:57+00:00",
+/// 1.0, 43.1], …]`: what `measure` gives each point, written straight into
+/// bytes (a read returns up to many thousands of points).
+pub fn measures_body(measures: &Measures) -> String {
+    let mut out = Vec::with_capacity(2 + measures.len() * 48);
+    out.push(b'[');
+    let mut dates = ApiDateCache::default();
+    for (granularity, points) in &measures.blocks {
+        let granularity = self::granularity(*granularity).to_ascii_python_string();
+        for (timestamp, value) in points.iter() {
+            if out.len() > 1 {
+                out.extend_from_slice(b", ");
+            }
+            out.extend_from_slice(b"[\"");
+            timestamp.write_api_string(&mut out, &mut dates);
+            out.extend_from_slice(b"\", ");
+            out.extend_from_slice(granularity.as_bytes());
+            out.extend_from_slice(b", ");
+            crate::pyfmt::write_json_float(&mut out, value);
+            out.push(b']');
+        }
+    }
+    out.push(b']');
+    String::from_utf8(out).expect("timestamps, floats and granularities are ASCII")
+}
+
 /// A measure's granularity as Gnocchi writes it: float seconds, or the
 /// calendar letter of a resample (`"Q"`).
 pub fn granularity(granularity: Sampling) -> Json {
@@ -219,6 +246,38 @@ pub fn resource_type(resource_type: &ResourceType) -> Json {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn measures_bodies_are_their_documents() {
+        use crate::carbonara::Points;
+        use crate::carbonara::calendar::CalendarUnit;
+        use crate::time::{Span, Timestamp};
+        let points = |values: &[(i64, f64)]| {
+            let mut points = Points::with_capacity(values.len());
+            for &(t, v) in values {
+                points.push(Timestamp::from_nanos(t), v);
+            }
+            points
+        };
+        let measures = Measures {
+            blocks: vec![
+                (
+                    Sampling::Calendar(CalendarUnit::Quarter),
+                    points(&[(0, 1.5)]),
+                ),
+                (
+                    Sampling::Span(Span::from_secs(60)),
+                    points(&[(86_399_000_000_000, f64::NAN), (86_400_000_000_000, 1e16)]),
+                ),
+            ],
+        };
+        let documents: Vec<Json> = measures.iter().map(|m| measure(&m)).collect();
+        assert_eq!(
+            measures_body(&measures),
+            Json::Array(documents).to_ascii_python_string()
+        );
+        assert_eq!(measures_body(&Measures { blocks: Vec::new() }), "[]");
+    }
 
     #[test]
     fn policies_render_like_gnocchi() {

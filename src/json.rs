@@ -151,6 +151,15 @@ fn write_container<T>(
 /// written as `\uXXXX` (surrogate pairs beyond the BMP) when `ascii`.
 fn write_string(out: &mut String, text: &str, ascii: bool) {
     out.push('"');
+    // Most strings need no escape at all.
+    if text
+        .bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
+        out.push_str(text);
+        out.push('"');
+        return;
+    }
     for c in text.chars() {
         match c {
             '"' => out.push_str("\\\""),

@@ -22,5 +22,6 @@ pub mod pyfmt;
 pub mod query;
 pub mod resource;
 pub mod server;
+pub mod statsd;
 pub mod store;
 pub mod time;

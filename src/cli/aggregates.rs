@@ -6,16 +6,16 @@ use std::io::Write;
 use uuid::Uuid;
 
 use crate::carbonara::Sampling;
-use crate::document::{self, Shape};
+use crate::document;
 use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::json::Json;
 use crate::ops::{
     self,
-    aggregates::{ResourceAggregates, ResourceResult, ResourceSelection},
+    aggregates::{ResourceAggregates, ResourceSelection},
 };
 use crate::query::aggregates::{
-    self, AggregatesQuery, AggregatesResult, Fill, GroupKey, output, references::IndexLookup,
+    self, AggregatesQuery, AggregatesResult, Fill, output, references::IndexLookup,
 };
 use crate::resource::GENERIC;
 use crate::store::Index;
@@ -142,29 +142,8 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
 
 /// Resource mode's output: one body, or one per group.
 fn print_resource_mode(found: &ResourceAggregates, details: bool, ctx: &Ctx) -> Result<()> {
-    let body = |found: &ResourceResult| {
-        let references = details.then(|| {
-            Json::Array(
-                found
-                    .references
-                    .iter()
-                    .map(|r| Json::Object(document::resource_fields(r, Shape::Current)))
-                    .collect(),
-            )
-        });
-        found.result.body(references)
-    };
     if ctx.output.format == Format::Json {
-        let document = match found {
-            ResourceAggregates::All(found) => body(found),
-            ResourceAggregates::Grouped(groups) => {
-                let bodies: Vec<(GroupKey, Json)> = groups
-                    .iter()
-                    .map(|(key, found)| (key.clone(), body(found)))
-                    .collect();
-                output::grouped_body(&bodies)
-            }
-        };
+        let document = found.body(details);
         let mut stdout = std::io::stdout().lock();
         return writeln!(stdout, "{}", document.to_python_string()).map_err(Error::Output);
     }

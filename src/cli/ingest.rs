@@ -13,7 +13,7 @@ use crate::ingest::{
     Declaration, Input, MeasureWriter, NamedMetric, ParseError, ParseSummary, Sink, WriterOptions,
     input::ByteCounter,
 };
-use crate::ingest::{batch, ceilometer, influx, statsd};
+use crate::ingest::{batch, ceilometer, influx, prometheus, statsd};
 use crate::process::{self, ProcessOptions};
 use crate::store::{self, Index, Store};
 use crate::time::Timestamp;
@@ -40,6 +40,8 @@ enum Command {
     Batch(BatchArgs),
     /// Ceilometer samples, stored as Ceilometer's Gnocchi publisher stores them
     Ceilometer(CeilometerArgs),
+    /// Prometheus remote-write bodies (snappy-compressed protobuf), mapped as Gnocchi's endpoint maps them
+    Prometheus(PrometheusArgs),
 }
 
 /// What every format shares.
@@ -204,6 +206,12 @@ struct CeilometerArgs {
     /// Creator of what is created, and the owner of resource ids that are not UUIDs (Ceilometer's Gnocchi user, e.g. USER_ID:PROJECT_ID with Keystone)
     #[arg(long, default_value = CLI_CREATOR, value_name = "CREATOR")]
     creator: String,
+}
+
+#[derive(Debug, clap::Args)]
+struct PrometheusArgs {
+    #[command(flatten)]
+    common: CommonArgs,
 }
 
 /// Feeds one file's measures to its writer and reports as it goes.
@@ -523,19 +531,39 @@ fn run_ceilometer(args: CeilometerArgs, ctx: &Ctx) -> Result<()> {
     finish(ctx, &store, &index, &args.common, &totals, started)
 }
 
+fn run_prometheus(args: PrometheusArgs, ctx: &Ctx) -> Result<()> {
+    let (store, index) = ctx.open_store()?;
+    let started = Instant::now();
+    let writer = cli_writer(true);
+    let totals = ingest_files(ctx, &store, &index, &args.common, writer, |input, sink| {
+        let path = input.path.clone();
+        let mut body = Vec::new();
+        input
+            .reader()
+            .read_to_end(&mut body)
+            .map_err(|e| read_error(input, &e))?;
+        prometheus::read(&body, &path, sink)
+    })?;
+    finish(ctx, &store, &index, &args.common, &totals, started)
+}
+
 /// An input read whole, for formats that are one document.
 fn read_whole(input: &mut Input) -> Result<String, ParseError> {
     let mut text = String::new();
     input
         .reader()
         .read_to_string(&mut text)
-        .map_err(|e| ParseError {
-            path: input.path.clone(),
-            line: 0,
-            field: "file".into(),
-            reason: e.to_string(),
-        })?;
+        .map_err(|e| read_error(input, &e))?;
     Ok(text)
+}
+
+fn read_error(input: &Input, error: &std::io::Error) -> ParseError {
+    ParseError {
+        path: input.path.clone(),
+        line: 0,
+        field: "file".into(),
+        reason: error.to_string(),
+    }
 }
 
 /// What the command line writes as: Gnocchi's `admin`.
@@ -554,5 +582,6 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         Command::Influx(influx_args) => run_influx(influx_args, ctx),
         Command::Batch(batch_args) => run_batch(batch_args, ctx),
         Command::Ceilometer(ceilometer_args) => run_ceilometer(ceilometer_args, ctx),
+        Command::Prometheus(prometheus_args) => run_prometheus(prometheus_args, ctx),
     }
 }

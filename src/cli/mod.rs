@@ -23,6 +23,7 @@ pub mod resource;
 pub mod resource_type;
 pub mod sacks;
 pub mod serve;
+pub mod statsd;
 pub mod status;
 pub mod upgrade;
 pub mod verify;
@@ -135,6 +136,8 @@ pub enum Command {
     ImportGnocchi(import_gnocchi::Args),
     /// Serve Gnocchi's REST API over the store, aggregating in the background
     Serve(serve::Args),
+    /// Receive statsd metrics over UDP and TCP and flush them into the store (gnocchi-statsd)
+    Statsd(statsd::Args),
     /// Write the man pages and shell completions
     #[command(hide = true)]
     Generate(generate::Args),
@@ -221,6 +224,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Upgrade(args) => upgrade::run(args, &ctx),
         Command::ImportGnocchi(args) => import_gnocchi::run(args, &ctx),
         Command::Serve(args) => serve::run(args, &ctx),
+        Command::Statsd(args) => statsd::run(args, &ctx),
         Command::Generate(args) => generate::run(args, &ctx),
     }
 }

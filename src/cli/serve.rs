@@ -2,11 +2,11 @@
 //! aggregation pass in the background, until Ctrl-C or SIGTERM.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::server::{self, App, AuthMode, Config};
+use crate::statsd;
 use crate::time::{self, Span};
 
 use super::Ctx;
@@ -46,6 +46,9 @@ pub struct Args {
     /// Longest time a request may take before it is answered 503
     #[arg(long, default_value = "60s", value_name = "SPAN", value_parser = time::parse_timespan)]
     request_timeout: Span,
+    /// Also receive statsd metrics on this address, UDP and TCP, flushed every 10 s onto the generic resource `statsd` (`carbonara statsd` has every option)
+    #[arg(long, value_name = "ADDR:PORT")]
+    statsd: Option<SocketAddr>,
 }
 
 /// A span between passes, or none.
@@ -62,7 +65,7 @@ fn parse_interval(text: &str) -> std::result::Result<Interval, String> {
         .map_err(|e| e.to_string())
 }
 
-fn duration(span: Span) -> Duration {
+pub fn duration(span: Span) -> Duration {
     Duration::from_nanos(u64::try_from(span.nanos()).unwrap_or(0))
 }
 
@@ -80,7 +83,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         request_timeout: duration(args.request_timeout),
         process_interval: args.process_interval.0.map(duration),
     };
-    let app = Arc::new(App::open(config)?);
+    let app = App::open(config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -101,8 +104,32 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             "carbonara serve: Gnocchi API on http://{address}/ for store {}",
             ctx.store_path.display()
         ));
+        let statsd = match args.statsd {
+            Some(address) => {
+                let listeners = statsd::Listeners::bind(address).await?;
+                let options = super::statsd::options(
+                    ctx,
+                    super::statsd::DEFAULT_RESOURCE_ID.to_owned(),
+                    Span::from_secs(10),
+                );
+                super::statsd::announce(ctx, listeners.local_addr()?, &options);
+                Some(tokio::spawn(statsd::run(
+                    listeners,
+                    options,
+                    server::shutdown_signal(),
+                )))
+            }
+            None => None,
+        };
         server::serve(app, listener)
             .await
-            .map_err(|e| Error::Failed(format!("server error: {e}")))
+            .map_err(|e| Error::Failed(format!("server error: {e}")))?;
+        match statsd {
+            // Its final flush, after the same signal.
+            Some(daemon) => daemon
+                .await
+                .map_err(|e| Error::Failed(format!("statsd daemon: {e}")))?,
+            None => Ok(()),
+        }
     })
 }

@@ -177,6 +177,21 @@ fn timestamps(values: &[&Value], now: Timestamp) -> Result<Vec<Timestamp>, ListE
     }
 }
 
+/// Measures given as epoch seconds (a float) and a value, checked as a
+/// measure list of numbers is (Prometheus' samples, Gnocchi's
+/// `{"timestamp": timestamp_ms / 1000.0, "value": value}`).
+pub fn epoch_measures(pairs: &[(f64, f64)]) -> Result<Vec<(Timestamp, f64)>, ListError> {
+    let mut measures = Vec::with_capacity(pairs.len());
+    for (i, &(seconds, value)) in pairs.iter().enumerate() {
+        let timestamp = from_seconds(seconds).ok_or_else(|| list_error(UNCONVERTIBLE, i))?;
+        measures.push((timestamp, value));
+    }
+    match measures.iter().position(|&(t, _)| t < Timestamp::EPOCH) {
+        Some(i) => Err(list_error(BEFORE_EPOCH, i)),
+        None => Ok(measures),
+    }
+}
+
 /// A measure list as Gnocchi's `MeasuresListSchema` reads it.
 pub fn measure_list(list: &Value, now: Timestamp) -> Result<Vec<(Timestamp, f64)>, ListError> {
     let items: &[Value] = match list {

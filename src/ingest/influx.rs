@@ -13,7 +13,11 @@ use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::path::Path;
 
-use super::{Declaration, MissingResource, NamedMetric, ParseError, ParseSummary, Sink};
+use indexmap::IndexMap;
+
+use super::{
+    Declaration, MeasuresByName, MissingResource, NamedMetric, ParseError, ParseSummary, Sink,
+};
 use crate::resource::ResourceType;
 use crate::time::Timestamp;
 
@@ -321,6 +325,77 @@ pub struct InfluxOptions {
     pub now: Timestamp,
 }
 
+/// Why a line cannot be stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum LineProblem {
+    /// It does not parse (not UTF-8, or the grammar gave up): what was
+    /// expected where.
+    Syntax(String),
+    /// It lacks the resource tag: Gnocchi's message.
+    NoResource(String),
+}
+
+/// Parses and maps one line (without its `\n`).
+fn line_measures(bytes: &[u8], resource_tag: &str, now: Timestamp) -> Result<Mapped, LineProblem> {
+    let text =
+        std::str::from_utf8(bytes).map_err(|e| LineProblem::Syntax(format!("UTF-8 ({e})")))?;
+    let line = parse_line(text)
+        .map_err(|e| LineProblem::Syntax(format!("{} at column {}", e.expected, e.at + 1)))?;
+    map_line(line, resource_tag, now).map_err(LineProblem::NoResource)
+}
+
+/// The measures of one resource in a write request, by metric name, in
+/// the order they first came.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceMeasures {
+    /// The resource tag's value: the resource's original id.
+    pub resource: String,
+    pub metrics: MeasuresByName,
+}
+
+/// Why Gnocchi's write endpoint refuses a request: `{"cause": "Value
+/// error", "detail": detail, "reason": reason}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestError {
+    /// `line` (a line that does not parse) or `key` (no resource tag).
+    pub detail: &'static str,
+    pub reason: String,
+}
+
+/// Reads a `POST /v1/influxdb/write` body as Gnocchi does: every line is
+/// parsed before anything is stored, and the first bad one refuses the
+/// whole request. Lines without a timestamp take `now`.
+pub fn read_request(
+    body: &[u8],
+    resource_tag: &str,
+    now: Timestamp,
+) -> Result<Vec<ResourceMeasures>, RequestError> {
+    let mut resources: IndexMap<String, MeasuresByName> = IndexMap::new();
+    for (index, bytes) in body.split(|&b| b == b'\n').enumerate() {
+        if bytes.is_empty() {
+            continue;
+        }
+        let mapped = line_measures(bytes, resource_tag, now).map_err(|problem| match problem {
+            LineProblem::Syntax(_) => RequestError {
+                detail: "line",
+                reason: format!("Unable to parse line {}", index + 1),
+            },
+            LineProblem::NoResource(reason) => RequestError {
+                detail: "key",
+                reason,
+            },
+        })?;
+        let metrics = resources.entry(mapped.resource).or_default();
+        for (metric, timestamp, value) in mapped.measures {
+            metrics.entry(metric).or_default().push((timestamp, value));
+        }
+    }
+    Ok(resources
+        .into_iter()
+        .map(|(resource, metrics)| ResourceMeasures { resource, metrics })
+        .collect())
+}
+
 /// Reads InfluxDB lines into `sink`: each line's numeric fields become
 /// measures of metrics of the resource its tag names, both created when
 /// missing (metrics with the archive-policy rules).
@@ -343,22 +418,16 @@ pub fn read(
         if bytes.is_empty() {
             continue;
         }
-        let mapped = std::str::from_utf8(&bytes)
-            .map_err(|e| format!("not UTF-8 ({e})"))
-            .and_then(|text| {
-                parse_line(text).map_err(|e| format!("{} at column {}", e.expected, e.at + 1))
-            })
-            .map_err(|detail| {
-                error(
+        let mapped = line_measures(&bytes, &options.resource_tag, options.now).map_err(|problem| {
+            match problem {
+                LineProblem::Syntax(detail) => error(
                     number,
                     "line",
                     format!("Unable to parse line {number}: expected {detail}"),
-                )
-            })
-            .and_then(|line| {
-                map_line(line, &options.resource_tag, options.now)
-                    .map_err(|reason| error(number, "tags", reason))
-            });
+                ),
+                LineProblem::NoResource(reason) => error(number, "tags", reason),
+            }
+        });
         let outcome = mapped.and_then(|mapped| {
             for (metric, timestamp, value) in &mapped.measures {
                 let target = NamedMetric {
@@ -433,10 +502,47 @@ mod tests {
         );
     }
 
+    #[test]
+    fn requests_group_by_resource_and_refuse_the_first_bad_line() {
+        let now = Timestamp::from_nanos(7);
+        let body = b"cpu,host=a v=1 1000\n\ncpu,host=b v=2\ncpu,host=a v=3,w=4i 2000\n";
+        let resources = read_request(body, "host", now).unwrap();
+        assert_eq!(resources.len(), 2);
+        assert_eq!(resources[0].resource, "a");
+        assert_eq!(
+            resources[0].metrics["cpu.v"],
+            [
+                (Timestamp::from_nanos(1000), 1.0),
+                (Timestamp::from_nanos(2000), 3.0)
+            ]
+        );
+        assert_eq!(
+            resources[0].metrics["cpu.w"],
+            [(Timestamp::from_nanos(2000), 4.0)]
+        );
+        assert_eq!(resources[1].metrics["cpu.v"], [(now, 2.0)]);
+        let error = read_request(b"cpu,host=a v=1\n\ncpu,host=a v=true", "host", now).unwrap_err();
+        assert_eq!(
+            (error.detail, error.reason.as_str()),
+            ("line", "Unable to parse line 3")
+        );
+        let error = read_request(b"cpu v=1", "host", now).unwrap_err();
+        assert_eq!(
+            (error.detail, error.reason.as_str()),
+            ("key", "Unable to find key `host' in tags")
+        );
+        assert!(read_request(b"", "host", now).unwrap().is_empty());
+    }
+
     proptest! {
         #[test]
         fn arbitrary_lines_never_panic(line in ".{0,40}") {
             let _ = parse_line(&line);
+        }
+
+        #[test]
+        fn arbitrary_bodies_never_panic(body in prop::collection::vec(any::<u8>(), 0..80)) {
+            let _ = read_request(&body, "host", Timestamp::EPOCH);
         }
 
         #[test]

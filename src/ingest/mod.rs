@@ -9,6 +9,7 @@ pub mod csv;
 pub mod influx;
 pub mod input;
 pub mod json_location;
+pub mod prometheus;
 pub mod statsd;
 pub mod writer;
 
@@ -21,6 +22,9 @@ use crate::store::{self, Index, Store};
 use crate::time::Timestamp;
 pub use input::Input;
 pub use writer::{MeasureWriter, StoreReport, WriterOptions};
+
+/// Measures by metric name, in the order the names first came.
+pub type MeasuresByName = indexmap::IndexMap<String, Vec<(Timestamp, f64)>>;
 
 /// Bad input, located so the user can go straight to it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -188,13 +192,7 @@ pub fn store_batch(
     batch: &MeasureBatch,
     now: Timestamp,
 ) -> Result<StoreReport, store::Error> {
-    let options = WriterOptions {
-        // Nothing is created: every metric must exist.
-        creator: String::new(),
-        create_metrics: false,
-        archive_policy_name: None,
-    };
-    let mut writer = MeasureWriter::new(store, index, options, now)?;
+    let mut writer = MeasureWriter::new(store, index, WriterOptions::measures_only(), now)?;
     for (reference, measures) in &batch.measures {
         for &(timestamp, value) in measures {
             writer.add(reference, timestamp, value)?;

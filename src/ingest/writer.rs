@@ -40,6 +40,17 @@ pub struct WriterOptions {
     pub archive_policy_name: Option<String>,
 }
 
+impl WriterOptions {
+    /// Nothing is created: every metric must exist.
+    pub fn measures_only() -> WriterOptions {
+        WriterOptions {
+            creator: String::new(),
+            create_metrics: false,
+            archive_policy_name: None,
+        }
+    }
+}
+
 /// What storing an input did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct StoreReport {
@@ -50,9 +61,9 @@ pub struct StoreReport {
     pub resources_updated: usize,
 }
 
+/// A metric's measures (its id, existing or planned, is the key of
+/// `by_id`).
 struct Slot {
-    /// The metric's id: existing, or planned.
-    id: Uuid,
     /// Its new incoming file.
     target: PathBuf,
     buffer: Vec<(Timestamp, f64)>,
@@ -70,6 +81,16 @@ struct Plan {
     metrics: Vec<Metric>,
 }
 
+impl Plan {
+    fn is_empty(&self) -> bool {
+        self.archive_policies.is_empty()
+            && self.resource_types.is_empty()
+            && self.resources.is_empty()
+            && self.updates.is_empty()
+            && self.metrics.is_empty()
+    }
+}
+
 pub struct MeasureWriter<'s> {
     store: &'s Store,
     index: &'s Index,
@@ -80,6 +101,8 @@ pub struct MeasureWriter<'s> {
     by_reference: FxHashMap<String, usize>,
     /// (resource id, metric name) → slot.
     by_name: FxHashMap<(Uuid, String), usize>,
+    /// Metric id → slot.
+    by_id: FxHashMap<Uuid, usize>,
     slots: Vec<Slot>,
     plan: Plan,
     /// Reused to encode each slot's measures.
@@ -105,6 +128,7 @@ impl<'s> MeasureWriter<'s> {
             now,
             by_reference: FxHashMap::default(),
             by_name: FxHashMap::default(),
+            by_id: FxHashMap::default(),
             slots: Vec::new(),
             plan: Plan::default(),
             encoded: Vec::new(),
@@ -133,6 +157,17 @@ impl<'s> MeasureWriter<'s> {
         self.push(slot, timestamp, value)
     }
 
+    /// Queues measures for a metric the caller has already found (the API
+    /// checks each request's metrics before their measures are grouped
+    /// into one transaction); its id is not looked up again.
+    pub fn add_to_metric(&mut self, id: Uuid, measures: &[(Timestamp, f64)]) -> store::Result<()> {
+        let slot = self.slot_of(id);
+        for &(timestamp, value) in measures {
+            self.push(slot, timestamp, value)?;
+        }
+        Ok(())
+    }
+
     /// Queues one measure for a named metric of a resource.
     pub fn add_named(
         &mut self,
@@ -140,18 +175,34 @@ impl<'s> MeasureWriter<'s> {
         timestamp: Timestamp,
         value: f64,
     ) -> store::Result<()> {
+        let slot = self.named_slot(target)?;
+        self.push(slot, timestamp, value)
+    }
+
+    /// Queues measures for a named metric of a resource, which is found or
+    /// planned even when there are none.
+    pub fn add_named_measures(
+        &mut self,
+        target: &NamedMetric<'_>,
+        measures: &[(Timestamp, f64)],
+    ) -> store::Result<()> {
+        let slot = self.named_slot(target)?;
+        for &(timestamp, value) in measures {
+            self.push(slot, timestamp, value)?;
+        }
+        Ok(())
+    }
+
+    fn named_slot(&mut self, target: &NamedMetric<'_>) -> store::Result<usize> {
         let resource = resource_uuid(target.resource, &self.options.creator)?;
         let key = (resource, target.name.to_owned());
-        let slot = match self.by_name.get(&key) {
-            Some(&slot) => slot,
-            None => {
-                let id = self.resolve_named(resource, target)?;
-                let slot = self.slot_of(id);
-                self.by_name.insert(key, slot);
-                slot
-            }
-        };
-        self.push(slot, timestamp, value)
+        if let Some(&slot) = self.by_name.get(&key) {
+            return Ok(slot);
+        }
+        let id = self.resolve_named(resource, target)?;
+        let slot = self.slot_of(id);
+        self.by_name.insert(key, slot);
+        Ok(slot)
     }
 
     fn resolve_named(&mut self, resource: Uuid, target: &NamedMetric<'_>) -> store::Result<Uuid> {
@@ -370,18 +421,16 @@ impl<'s> MeasureWriter<'s> {
     }
 
     fn slot_of(&mut self, id: Uuid) -> usize {
-        match self.slots.iter().position(|s| s.id == id) {
-            Some(slot) => slot,
-            None => {
-                let target = self.store.incoming().new_file_path(id, self.now);
-                self.slots.push(Slot {
-                    id,
-                    target,
-                    buffer: Vec::new(),
-                });
-                self.slots.len() - 1
-            }
+        if let Some(&slot) = self.by_id.get(&id) {
+            return slot;
         }
+        let target = self.store.incoming().new_file_path(id, self.now);
+        self.slots.push(Slot {
+            target,
+            buffer: Vec::new(),
+        });
+        self.by_id.insert(id, self.slots.len() - 1);
+        self.slots.len() - 1
     }
 
     fn push(&mut self, slot: usize, timestamp: Timestamp, value: f64) -> store::Result<()> {
@@ -428,13 +477,17 @@ impl<'s> MeasureWriter<'s> {
             .metrics
             .iter()
             .map(|m| {
-                self.slots
-                    .iter()
-                    .find(|s| s.id == m.id)
-                    .map(|s| s.target.clone())
+                self.by_id
+                    .get(&m.id)
+                    .map(|&slot| self.slots[slot].target.clone())
             })
             .collect();
         let (store, now) = (self.store, self.now);
+        if plan.is_empty() {
+            // Only measures: no index change to commit with them.
+            self.transaction.commit()?;
+            return Ok(report);
+        }
         report.resources_updated =
             self.transaction
                 .commit_with_index(self.index, |index, transaction| {

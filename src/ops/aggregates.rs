@@ -104,17 +104,7 @@ pub fn over_resources(
     }
     let mut groups: Vec<Group> = Vec::new();
     for (resource, metrics) in resources.iter().zip(supplied) {
-        let fields = document::resource_fields(resource, Shape::Current);
-        let key: GroupKey = groupby
-            .iter()
-            .map(|attribute| {
-                let value = fields
-                    .iter()
-                    .find(|(name, _)| name == attribute)
-                    .map_or(Json::Null, |(_, value)| value.clone());
-                (attribute.clone(), value)
-            })
-            .collect();
+        let key = group_key(resource, &groupby);
         match groups.last_mut() {
             Some(group) if group.key == key => group.resources.push(metrics),
             _ => groups.push(Group {
@@ -137,4 +127,49 @@ pub fn over_resources(
             })
             .collect(),
     ))
+}
+
+impl ResourceAggregates {
+    /// Gnocchi's response body: one, or one per group; with `details`,
+    /// the resources used as `references`.
+    pub fn body(&self, details: bool) -> Json {
+        let body = |found: &ResourceResult| {
+            let references = details.then(|| {
+                Json::Array(
+                    found
+                        .references
+                        .iter()
+                        .map(|r| Json::Object(document::resource_fields(r, Shape::Current)))
+                        .collect(),
+                )
+            });
+            found.result.body(references)
+        };
+        match self {
+            ResourceAggregates::All(found) => body(found),
+            ResourceAggregates::Grouped(groups) => {
+                let bodies: Vec<(GroupKey, Json)> = groups
+                    .iter()
+                    .map(|(key, found)| (key.clone(), body(found)))
+                    .collect();
+                aggregates::output::grouped_body(&bodies)
+            }
+        }
+    }
+}
+
+/// A resource's values of the `groupby` attributes (as its document gives
+/// them; `null` when it has no such field).
+pub fn group_key(resource: &Resource, groupby: &[String]) -> GroupKey {
+    let fields = document::resource_fields(resource, Shape::Current);
+    groupby
+        .iter()
+        .map(|attribute| {
+            let value = fields
+                .iter()
+                .find(|(name, _)| name == attribute)
+                .map_or(Json::Null, |(_, value)| value.clone());
+            (attribute.clone(), value)
+        })
+        .collect()
 }

@@ -1,12 +1,13 @@
 //! Measures of one metric: queueing them for the next aggregation pass,
 //! processing one metric's waiting measures at once (`refresh`), and what
-//! waits (`GET /v1/status`).
+//! waits (`GET /v1/status`); and the metrics a batch by resource names.
 
 use crate::error::Result;
-use crate::ingest::{self, MeasureBatch};
+use crate::ingest::batch::{NamedMetricBatch, ResourceBatch};
+use crate::ingest::{MeasureWriter, WriterOptions};
 use crate::process::{self, ProcessOptions};
 use crate::store::incoming::BacklogReport;
-use crate::store::{Index, Metric, Store};
+use crate::store::{self, Index, Metric, Store};
 use crate::time::Timestamp;
 
 /// Queues measures for a metric; all of them are stored or none.
@@ -20,12 +21,9 @@ pub fn add(
     if measures.is_empty() {
         return Ok(());
     }
-    let mut batch = MeasureBatch::default();
-    let reference = metric.id.to_string();
-    for &(timestamp, value) in measures {
-        batch.add(&reference, timestamp, value);
-    }
-    ingest::store_batch(store, index, &batch, now)?;
+    let mut writer = MeasureWriter::new(store, index, WriterOptions::measures_only(), now)?;
+    writer.add_to_metric(metric.id, measures)?;
+    writer.finish()?;
     Ok(())
 }
 
@@ -48,4 +46,95 @@ pub fn refresh(store: &Store, index: &Index, metric: &Metric) -> Result<()> {
 /// The measures waiting to be processed.
 pub fn backlog(store: &Store) -> Result<BacklogReport> {
     Ok(store.incoming().backlog()?)
+}
+
+/// A batch by resource and metric name checked against the index as
+/// Gnocchi's `POST /v1/batch/resources/metrics/measures` checks it.
+#[derive(Debug, Default)]
+pub struct ResolvedBatch {
+    /// Existing metrics, with the (resource, metric) position of their
+    /// measures in the batch.
+    pub existing: Vec<(Metric, (usize, usize))>,
+    /// Metrics to create (`create_metrics`): their position and policy.
+    pub missing: Vec<((usize, usize), String)>,
+}
+
+/// The longest unit a metric may have.
+const MAX_UNIT_LENGTH: usize = 31;
+
+/// Finds every metric a batch names. Without `create_metrics` a missing
+/// one is an error that lists them all (`Unknown metrics: <resource
+/// uuid>/<name>, …`, sorted); with it, a missing metric is checked as a new
+/// metric would be (name, unit, policy from the item or the rules), and a
+/// resource that does not exist is an error that lists every such
+/// resource, Gnocchi's `Unknown resources`.
+pub fn resolve_by_resource(
+    index: &Index,
+    batch: &[ResourceBatch],
+    create_metrics: bool,
+) -> Result<ResolvedBatch> {
+    let mut resolved = ResolvedBatch::default();
+    let mut unknown_metrics = Vec::new();
+    let mut unknown_resources = Vec::new();
+    for (r, resource) in batch.iter().enumerate() {
+        let mut resource_exists = None;
+        for (m, item) in resource.metrics.iter().enumerate() {
+            if let Some(metric) = index.resource_metric(resource.id, &item.name)? {
+                resolved.existing.push((metric, (r, m)));
+                continue;
+            }
+            if !create_metrics {
+                unknown_metrics.push(format!("{}/{}", resource.id, item.name));
+                continue;
+            }
+            let policy = check_new_metric(index, item)?;
+            let exists = match resource_exists {
+                Some(exists) => exists,
+                None => *resource_exists.insert(
+                    index
+                        .get_resource(crate::resource::GENERIC, resource.id)?
+                        .is_some(),
+                ),
+            };
+            if !exists {
+                // Gnocchi stops at the first metric it cannot create there.
+                unknown_resources.push((resource.id, resource.original_resource_id.clone()));
+                break;
+            }
+            resolved.missing.push(((r, m), policy));
+        }
+    }
+    if !unknown_resources.is_empty() {
+        return Err(super::Error::UnknownResources(unknown_resources).into());
+    }
+    if !unknown_metrics.is_empty() {
+        unknown_metrics.sort();
+        return Err(super::Error::UnknownMetrics(unknown_metrics).into());
+    }
+    Ok(resolved)
+}
+
+/// A metric of a batch to create, checked as `POST /v1/metric` checks it;
+/// its archive policy.
+fn check_new_metric(index: &Index, item: &NamedMetricBatch) -> Result<String> {
+    if item
+        .unit
+        .as_deref()
+        .is_some_and(|u| u.chars().count() > MAX_UNIT_LENGTH)
+    {
+        return Err(super::Error::invalid(
+            "length of value must be at most 31 for dictionary value",
+            &["unit"],
+        )
+        .into());
+    }
+    if item.name.contains('/') {
+        return Err(store::Error::InvalidMetricName(item.name.clone()).into());
+    }
+    let policy = match &item.archive_policy_name {
+        Some(policy) => policy.clone(),
+        None => index.archive_policy_for(Some(&item.name))?,
+    };
+    index.get_archive_policy(&policy)?;
+    Ok(policy)
 }

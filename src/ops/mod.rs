@@ -31,6 +31,14 @@ pub enum Error {
     /// the field (`["metrics", "cpu"]`), voluptuous's words.
     #[error("Invalid input: {reason}{}", path_suffix(path))]
     InvalidInput { reason: String, path: Vec<String> },
+    /// Measures for metrics that do not exist (`resource/name` for named
+    /// ones), sorted as Gnocchi lists them.
+    #[error("Unknown metrics: {}", .0.join(", "))]
+    UnknownMetrics(Vec<String>),
+    /// Metrics to create on resources that do not exist: (id, the id as
+    /// given).
+    #[error("Unknown resources: {}", .0.iter().map(|(_, original)| original.as_str()).collect::<Vec<_>>().join(", "))]
+    UnknownResources(Vec<(uuid::Uuid, String)>),
 }
 
 impl Error {

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::App;
 use super::auth::{Rule, Target};
-use super::call::Call;
+use super::call::{Call, JSON};
 use super::error::{ApiError, ApiResult};
 use super::input::{Body, Field, child_path};
 use super::reply;
@@ -17,8 +17,6 @@ use crate::document;
 use crate::json::Json;
 use crate::ops::archive_policy::{self as ops, NewArchivePolicy};
 use crate::policy::{AggregationMethod, ArchivePolicyRule, Definition};
-
-const JSON: &[&str] = &["application/json"];
 
 pub async fn list(State(app): State<Arc<App>>, call: Call) -> ApiResult<Response> {
     call.caller()?;

@@ -16,6 +16,9 @@ use super::error::{ApiError, ApiResult};
 use crate::json::Json;
 use crate::store::Page;
 
+/// The content type of (almost) every body.
+pub const JSON: &[&str] = &["application/json"];
+
 /// The path the client sent, before slashes were tidied for routing.
 #[derive(Debug, Clone)]
 pub struct OriginalPath(pub String);

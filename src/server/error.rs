@@ -307,6 +307,7 @@ impl From<crate::error::Error> for ApiError {
             E::Resource(e) => ApiError::bad_request(e.to_string()),
             E::Filter(e) => ApiError::bad_request(e.to_string()),
             E::Ops(e) => e.into(),
+            E::Aggregates(e) => e.into(),
             other => ApiError::internal(other),
         }
     }
@@ -325,6 +326,23 @@ impl From<crate::ops::Error> for ApiError {
                 ]),
             ),
             E::InvalidInput { reason, path } => ApiError::invalid_input(&reason, &path),
+            E::UnknownResources(resources) => ApiError::with_object(
+                StatusCode::BAD_REQUEST,
+                cause(
+                    "Unknown resources",
+                    Json::Array(
+                        resources
+                            .into_iter()
+                            .map(|(id, original)| {
+                                Json::object([
+                                    ("resource_id", Json::str(id.to_string())),
+                                    ("original_resource_id", Json::str(original)),
+                                ])
+                            })
+                            .collect(),
+                    ),
+                ),
+            ),
             E::MetricLocked(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
             // Gnocchi's message, with the indentation of its source line.
             E::EmptyDeleteFilter => ApiError::bad_request(
@@ -332,6 +350,30 @@ impl From<crate::ops::Error> for ApiError {
             ),
             other => ApiError::bad_request(other.to_string()),
         }
+    }
+}
+
+/// A body voluptuous refuses, its path as `detail`.
+impl From<crate::ingest::batch::InvalidInput> for ApiError {
+    fn from(error: crate::ingest::batch::InvalidInput) -> ApiError {
+        ApiError::with_object(
+            StatusCode::BAD_REQUEST,
+            Json::object([
+                ("cause", Json::str("Invalid input")),
+                ("reason", Json::str(error.reason())),
+                (
+                    "detail",
+                    Json::Array(error.path.iter().map(Json::str).collect()),
+                ),
+            ]),
+        )
+    }
+}
+
+/// A measure list refused as a whole body (`POST …/measures`).
+impl From<crate::ingest::batch::ListError> for ApiError {
+    fn from(error: crate::ingest::batch::ListError) -> ApiError {
+        ApiError::invalid_input(&error.message, &[])
     }
 }
 

@@ -1,9 +1,8 @@
 //! Request bodies checked the way Gnocchi's voluptuous schemas check
 //! them, with their words: `extra keys not allowed @ data['x']`,
 //! `expected str for dictionary value @ data['name']`, the path to the
-//! field as `detail`. Also the two value syntaxes of bodies: measure lists
-//! (the first timestamp decides how all are read) and Python's `int()` /
-//! `float()` coercions.
+//! field as `detail`; and Python's `int()` / `float()` coercions. Measure
+//! lists are read by `crate::ingest::batch`, like every measure body.
 
 use serde_json::{Map, Value};
 
@@ -205,96 +204,11 @@ pub fn json_timestamp(value: &Value, now: Timestamp) -> Result<Timestamp, TimeEr
     }
 }
 
-/// How the first timestamp of a measure list says to read them all.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TimestampMode {
-    Epoch,
-    Text,
-}
-
-/// `POST …/measures`: a list of `{"timestamp": …, "value": …}` (extra keys
-/// ignored), read like Gnocchi's `MeasuresListSchema`.
-pub fn measures(value: &Value, now: Timestamp) -> ApiResult<Vec<(Timestamp, f64)>> {
-    let bad = |reason: &str| ApiError::invalid_input(reason, &[]);
-    let items = match value {
-        Value::Array(items) => items,
-        _ => return Err(bad("unexpected measures format")),
-    };
-    let mut pairs = Vec::with_capacity(items.len());
-    for item in items {
-        let fields = item
-            .as_object()
-            .and_then(|o| Some((o.get("timestamp")?, o.get("value")?)))
-            .ok_or_else(|| bad("unexpected measures format"))?;
-        pairs.push(fields);
-    }
-    let mode = match pairs.first() {
-        None => return Ok(Vec::new()),
-        Some((first, _)) if coerce_float(first).is_some() => TimestampMode::Epoch,
-        Some(_) => TimestampMode::Text,
-    };
-    let mut measures = Vec::with_capacity(pairs.len());
-    let mut before_epoch = false;
-    for (timestamp, _) in &pairs {
-        let parsed = match (mode, timestamp) {
-            (TimestampMode::Epoch, value) => coerce_float(value)
-                .ok_or_else(|| TimeError::UnableToConvertTimestamp(String::new()))
-                .and_then(|s| time::timestamp_from_epoch_seconds(s, "")),
-            (TimestampMode::Text, Value::String(s)) if coerce_float(timestamp).is_none() => {
-                time::parse_timestamp(s, now)
-            }
-            _ => Err(TimeError::UnableToConvertTimestamp(String::new())),
-        };
-        match parsed {
-            Ok(t) => measures.push((t, 0.0)),
-            Err(TimeError::BeforeEpoch(_)) => before_epoch = true,
-            Err(_) => return Err(bad("unexpected timestamp 'Unable to convert timestamps'")),
-        }
-    }
-    if before_epoch {
-        return Err(bad("unexpected timestamp 'Timestamp must be after Epoch'"));
-    }
-    for (measure, (_, value)) in measures.iter_mut().zip(&pairs) {
-        measure.1 = coerce_float(value).ok_or_else(|| bad("unexpected measures value"))?;
-    }
-    Ok(measures)
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
-
-    fn reason(error: ApiError) -> String {
-        error.description.to_python_string()
-    }
-
-    #[test]
-    fn measure_lists_read_like_gnocchi() {
-        let now = Timestamp::from_nanos(1_700_000_000_000_000_000);
-        let parsed = measures(
-            &json!([{"timestamp": 1425652437.0, "value": 43.1}, {"timestamp": "1425652452", "value": "12"}]),
-            now,
-        )
-        .unwrap();
-        assert_eq!(parsed[1].1, 12.0);
-        assert_eq!(parsed[1].0.nanos(), 1_425_652_452_000_000_000);
-        // The first element decides: a relative time after a number fails.
-        let err = measures(
-            &json!([{"timestamp": 1478012832, "value": 1}, {"timestamp": "-5 minutes", "value": 2}]),
-            now,
-        )
-        .unwrap_err();
-        assert!(reason(err).contains("unexpected timestamp 'Unable to convert timestamps'"));
-        let err = measures(&json!([[1, 2]]), now).unwrap_err();
-        assert!(reason(err).contains("unexpected measures format"));
-        let err = measures(&json!([{"timestamp": "1960-01-01", "value": 2}]), now).unwrap_err();
-        assert!(reason(err).contains("Timestamp must be after Epoch"));
-        let err = measures(&json!([{"timestamp": 5, "value": null}]), now).unwrap_err();
-        assert!(reason(err).contains("unexpected measures value"));
-        assert!(measures(&json!([]), now).unwrap().is_empty());
-    }
 
     #[test]
     fn fields_report_voluptuous_paths() {
@@ -313,14 +227,5 @@ mod tests {
         assert_eq!(coerce_int(&json!("+12")), Some(12));
         assert_eq!(coerce_int(&json!(3.9)), Some(3));
         assert_eq!(coerce_int(&json!("3.9")), None);
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn measure_parsing_never_panics(text in "\\PC{0,60}") {
-            if let Ok(value) = serde_json::from_str::<Value>(&text) {
-                let _ = measures(&value, Timestamp::EPOCH);
-            }
-        }
     }
 }

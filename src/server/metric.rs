@@ -8,13 +8,14 @@ use axum::http::header;
 use axum::response::Response;
 
 use super::auth::{Caller, Rule, Target};
-use super::call::Call;
+use super::call::{Call, JSON};
 use super::error::{ApiError, ApiResult};
 use super::input::{self, Body, Field};
 use super::reply;
 use super::{App, Work};
 use crate::carbonara::Sampling;
 use crate::document;
+use crate::ingest::batch;
 use crate::json::Json;
 use crate::ops::{self, metric::NewMetric};
 use crate::policy::AggregationMethod;
@@ -22,8 +23,6 @@ use crate::query::{self, MeasuresQuery};
 use crate::resource::{self, GENERIC, Resource, parse_python_uuid};
 use crate::store::{self, Metric, MetricFilter, Page};
 use crate::time::{self, Span};
-
-const JSON: &[&str] = &["application/json"];
 
 /// A metric with what its documents and policy checks need.
 pub struct Found {
@@ -283,27 +282,20 @@ pub async fn get_measures(
     read_measures(app, call, caller, move |work| by_id(work, &id)).await
 }
 
-/// `POST …/measures`: checked, then queued for the next pass (202).
+/// `POST …/measures`: checked, then queued for the next pass (202, once
+/// the measures are on disk).
 pub async fn write_measures(
     app: Arc<App>,
     call: Call,
     caller: Caller,
     find: impl FnOnce(&Work<'_>) -> ApiResult<Found> + Send + 'static,
 ) -> ApiResult<Response> {
-    let found = app.run(find).await?;
-    caller.enforce(Rule::AdminOrServiceOrCreator, found.target())?;
-    let value = call.json_body(JSON)?;
-    let now = crate::time::Timestamp::now();
-    let measures = input::measures(&value, now)?;
-    app.run(move |work| {
-        Ok(ops::measures::add(
-            work.store,
-            work.index,
-            &found.metric,
-            &measures,
-            now,
-        )?)
-    })
+    app.store_measures(Box::new(move |work| {
+        let found = find(work)?;
+        caller.enforce(Rule::AdminOrServiceOrCreator, found.target())?;
+        let measures = batch::measure_list(&call.json_body(JSON)?, work.now)?;
+        Ok(vec![(found.metric.id, measures)])
+    }))
     .await?;
     Ok(reply::accepted())
 }
@@ -316,8 +308,62 @@ pub async fn read_measures(
     caller: Caller,
     find: impl FnOnce(&Work<'_>) -> ApiResult<Found> + Send + 'static,
 ) -> ApiResult<Response> {
-    let found = app.run(find).await?;
-    caller.enforce(Rule::AdminOrServiceOrCreatorOrMetricOwner, found.target())?;
+    // One trip to a blocking thread: the checks in Gnocchi's order, the
+    // read, and the writing of the (possibly long) answer.
+    let answer = app
+        .run(move |work| {
+            let found = find(work)?;
+            caller.enforce(Rule::AdminOrServiceOrCreatorOrMetricOwner, found.target())?;
+            let params = measures_params(&call, work)?;
+            let metric = &found.metric;
+            let policy = work.index.get_archive_policy(&metric.archive_policy_name)?;
+            let aggregation = params
+                .method
+                .parse::<AggregationMethod>()
+                .ok()
+                .filter(|m| policy.aggregation_methods.contains(m))
+                .ok_or_else(|| query::Error::UnknownAggregation {
+                    metric: metric.id,
+                    method: params.method.clone(),
+                })?;
+            if let Some(granularity) = params.granularity
+                && policy.aggregation(aggregation, granularity).is_none()
+            {
+                return Err(query::Error::UnknownGranularity {
+                    metric: metric.id,
+                    method: params.method.clone(),
+                    granularity: crate::pyfmt::float_repr(granularity.as_secs_f64()),
+                }
+                .into());
+            }
+            if params.refresh {
+                work.exclusively(|| ops::measures::refresh(work.store, work.index, metric))?;
+            }
+            let query = MeasuresQuery {
+                aggregation,
+                granularity: params.granularity,
+                start: params.start,
+                stop: params.stop,
+                resample: params.resample,
+            };
+            let measures = query::get_measures(work.store, metric.id, &policy, &query)?;
+            Ok(document::measures_body(&measures))
+        })
+        .await?;
+    Ok(reply::json_text(answer))
+}
+
+/// The parameters of `GET …/measures`.
+struct MeasuresParams {
+    resample: Option<Sampling>,
+    start: Option<crate::time::Timestamp>,
+    stop: Option<crate::time::Timestamp>,
+    granularity: Option<Span>,
+    method: String,
+    refresh: bool,
+}
+
+fn measures_params(call: &Call, work: &Work<'_>) -> ApiResult<MeasuresParams> {
     let resample: Option<Sampling> = match call.param("resample") {
         None => None,
         Some(_) if call.param("granularity").is_none() => {
@@ -328,11 +374,10 @@ pub async fn read_measures(
                 .map_err(|e| ApiError::bad_request(input::timespan_reason(&e)))?,
         ),
     };
-    let now = crate::time::Timestamp::now();
     let timestamp = |name: &str| -> ApiResult<Option<crate::time::Timestamp>> {
         call.param(name)
             .map(|text| {
-                time::parse_timestamp(text, now)
+                time::parse_timestamp(text, work.now)
                     .map_err(|_| ApiError::argument(name, "Must be a datetime or a timestamp"))
             })
             .transpose()
@@ -345,44 +390,12 @@ pub async fn read_measures(
                 .map_err(|e| ApiError::argument("granularity", input::timespan_reason(&e)))
         })
         .transpose()?;
-    let method_name = call.param("aggregation").unwrap_or("mean").to_owned();
-    let refresh = call.bool_param("refresh")?;
-    let measures = app
-        .run(move |work| {
-            let metric = &found.metric;
-            let policy = work.index.get_archive_policy(&metric.archive_policy_name)?;
-            let aggregation = method_name
-                .parse::<AggregationMethod>()
-                .ok()
-                .filter(|m| policy.aggregation_methods.contains(m))
-                .ok_or_else(|| query::Error::UnknownAggregation {
-                    metric: metric.id,
-                    method: method_name.clone(),
-                })?;
-            if let Some(granularity) = granularity
-                && policy.aggregation(aggregation, granularity).is_none()
-            {
-                return Err(query::Error::UnknownGranularity {
-                    metric: metric.id,
-                    method: method_name.clone(),
-                    granularity: crate::pyfmt::float_repr(granularity.as_secs_f64()),
-                }
-                .into());
-            }
-            if refresh {
-                work.exclusively(|| ops::measures::refresh(work.store, work.index, metric))?;
-            }
-            let query = MeasuresQuery {
-                aggregation,
-                granularity,
-                start,
-                stop,
-                resample,
-            };
-            Ok(query::get_measures(work.store, metric.id, &policy, &query)?)
-        })
-        .await?;
-    Ok(reply::ok(Json::Array(
-        measures.iter().map(|m| document::measure(&m)).collect(),
-    )))
+    Ok(MeasuresParams {
+        resample,
+        start,
+        stop,
+        granularity,
+        method: call.param("aggregation").unwrap_or("mean").to_owned(),
+        refresh: call.bool_param("refresh")?,
+    })
 }

@@ -8,14 +8,21 @@
 //! operations (`crate::ops`) in `spawn_blocking`, and answer Gnocchi's
 //! documents (`crate::document`) or an `ApiError` (error.rs).
 
+mod aggregates;
+mod aggregation;
 mod archive_policy;
 pub mod auth;
+mod batch;
 mod call;
+mod commit;
 mod cors;
 pub mod error;
+mod influxdb;
 mod input;
 mod metric;
+mod named;
 pub mod negotiate;
+mod prometheus;
 mod reply;
 mod resource;
 mod resource_type;
@@ -29,7 +36,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Request;
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, patch, post};
@@ -83,6 +90,9 @@ pub struct App {
     /// One aggregation pass at a time in this process (background or
     /// `refresh`), so a refresh waits rather than finding its sack busy.
     processing: Mutex<()>,
+    /// Stores the measures of concurrent requests in shared transactions
+    /// (always there once `open` returns).
+    committer: Option<commit::Committer>,
 }
 
 /// What a blocking operation works with.
@@ -107,16 +117,29 @@ impl Work<'_> {
 }
 
 impl App {
-    /// Opens the store, first finishing what killed processes committed.
-    pub fn open(config: Config) -> Result<App> {
+    /// Opens the store, first finishing what killed processes committed,
+    /// and starts the committing thread.
+    pub fn open(config: Config) -> Result<Arc<App>> {
         let store = Store::open(&config.store_path)?;
         txn::recover(&store, Some(&mut SackLocks::new(&store)))?;
-        Ok(App {
-            config,
-            store,
-            indexes: Mutex::new(Vec::new()),
-            processing: Mutex::new(()),
-        })
+        let mut started = Ok(());
+        let app = Arc::new_cyclic(|weak| {
+            let committer = match commit::Committer::start(weak.clone(), &store) {
+                Ok(committer) => Some(committer),
+                Err(error) => {
+                    started = Err(error);
+                    None
+                }
+            };
+            App {
+                config,
+                store,
+                indexes: Mutex::new(Vec::new()),
+                processing: Mutex::new(()),
+                committer,
+            }
+        });
+        started.map(|()| app)
     }
 
     fn take_index(&self) -> Result<Index> {
@@ -138,6 +161,15 @@ impl App {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if pool.len() < 16 {
             pool.push(index);
+        }
+    }
+
+    /// Runs `prepare` on the committing thread and stores the measures it
+    /// returns with the next group commit (see commit.rs).
+    pub async fn store_measures(&self, prepare: commit::Prepare) -> ApiResult<()> {
+        match &self.committer {
+            Some(committer) => committer.store(prepare).await,
+            None => Err(ApiError::internal("no committing thread")),
         }
     }
 
@@ -347,26 +379,59 @@ fn routes(app: Arc<App>) -> Router {
         .route(
             "/v1/search/metric",
             methods(vec![post(search::metrics)], "POST"),
+        )
+        .route(
+            "/v1/aggregates",
+            methods(vec![post(aggregates::aggregates)], "POST"),
+        )
+        .route(
+            "/v1/batch/metrics/measures",
+            methods(vec![post(batch::metrics)], "POST"),
+        )
+        .route(
+            "/v1/batch/resources/metrics/measures",
+            methods(vec![post(batch::resources)], "POST"),
+        )
+        // Gnocchi's InfluxDB routes are pecan custom actions: their 405
+        // has an empty `Allow`.
+        .route("/v1/influxdb/ping", methods(vec![get(influxdb::ping)], ""))
+        .route(
+            "/v1/influxdb/query",
+            methods(vec![post(influxdb::query)], ""),
+        )
+        .route(
+            "/v1/influxdb/write",
+            methods(vec![post(influxdb::write)], ""),
+        )
+        .route(
+            "/v1/prometheus/write",
+            methods(vec![post(prometheus::write)], "POST"),
         );
-    // Hook points for the endpoints built on the ingest and aggregates
-    // libraries: batch writes, InfluxDB and Prometheus writes, dynamic and
-    // deprecated aggregation. Until they land they answer Gnocchi's 501.
-    let routes = [
-        "/v1/batch/{*rest}",
-        "/v1/influxdb/{*rest}",
-        "/v1/prometheus/{*rest}",
-        "/v1/aggregates",
-        "/v1/aggregation/{*rest}",
-    ]
-    .into_iter()
-    .fold(routes, |routes, path| {
-        routes.route(path, axum::routing::any(root::not_implemented))
-    });
+    // The deprecated cross-metric aggregation; its other paths are pecan
+    // custom actions that refuse every method with an empty `Allow`.
+    let routes = routes
+        .route(
+            "/v1/aggregation/metric",
+            methods(
+                vec![get(aggregation::get_metric), post(aggregation::post_metric)],
+                "GET, POST",
+            ),
+        )
+        .route(
+            "/v1/aggregation/resource/{type}/metric/{name}",
+            methods(vec![post(aggregation::by_resource)], "POST"),
+        )
+        .route("/v1/aggregation/{*rest}", methods(Vec::new(), ""));
     routes.fallback(root::not_found).with_state(app)
 }
 
 fn tidy_path(mut request: Request) -> Request {
-    let path = request.uri().path().to_owned();
+    let raw = request.uri().path();
+    // Most paths are tidy already: nothing to rewrite or remember.
+    if raw == "/" || (!raw.contains("//") && !raw.ends_with('/')) {
+        return request;
+    }
+    let path = raw.to_owned();
     let mut tidy = String::with_capacity(path.len());
     for segment in path.split('/').filter(|s| !s.is_empty()) {
         tidy.push('/');
@@ -388,15 +453,41 @@ fn tidy_path(mut request: Request) -> Request {
     request
 }
 
-/// Refuses a JSON answer the client cannot take (406), then writes every
+/// What a path answers: nothing to negotiate for the health check, HTML
+/// for the two handlers Gnocchi does not expose as JSON, JSON elsewhere.
+fn offer(method: &Method, path: &str) -> Option<&'static str> {
+    match (path.trim_end_matches('/'), method.as_str()) {
+        ("/healthcheck", _) => None,
+        ("/v1/influxdb/ping", "GET" | "HEAD") | ("/v1/prometheus/write", "POST") => {
+            Some("text/html")
+        }
+        // A wrong method: routing answers 405 first.
+        ("/v1/influxdb/ping" | "/v1/prometheus/write", _) => None,
+        _ => Some("application/json"),
+    }
+}
+
+/// Refuses an answer the client cannot take (406), then writes every
 /// error as the request's `Accept` asks.
 async fn negotiate_and_render(request: Request, next: Next) -> Response {
     let environ = Environ::of(request.method(), request.headers());
-    let api = request.uri().path() != "/healthcheck";
-    let response = if api && !negotiate::accepts_json(environ.accept.as_deref()) {
-        ApiError::new(StatusCode::NOT_ACCEPTABLE, "").into_response()
-    } else {
-        next.run(request).await
+    let refused = match offer(request.method(), request.uri().path()) {
+        Some(offer) if !negotiate::accepts(environ.accept.as_deref(), offer) => {
+            // pecan's description: `null` where its offer is not JSON.
+            let description = match offer {
+                "application/json" => crate::json::Json::str(""),
+                _ => crate::json::Json::Null,
+            };
+            Some(ApiError::with_object(
+                StatusCode::NOT_ACCEPTABLE,
+                description,
+            ))
+        }
+        _ => None,
+    };
+    let response = match refused {
+        Some(error) => error.into_response(),
+        None => next.run(request).await,
     };
     match response.extensions().get::<ApiError>() {
         Some(error) => {
@@ -465,7 +556,8 @@ async fn background_processing(app: Arc<App>, interval: Duration) {
     }
 }
 
-async fn shutdown_signal() {
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     let terminate = async {

@@ -13,7 +13,14 @@ pub fn ok(document: Json) -> Response {
 }
 
 pub fn with_status(status: StatusCode, document: &Json) -> Response {
-    let mut response = (status, document.to_ascii_python_string()).into_response();
+    let mut response = json_text(document.to_ascii_python_string());
+    *response.status_mut() = status;
+    response
+}
+
+/// 200 with a document already written as Python writes JSON.
+pub fn json_text(text: String) -> Response {
+    let mut response = (StatusCode::OK, text).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),

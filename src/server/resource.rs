@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::auth::{Caller, Rule, Target};
-use super::call::Call;
+use super::call::{Call, JSON};
 use super::error::{ApiError, ApiResult};
 use super::input::{self, Body, Field, child_path};
 use super::metric::{self, Found, new_metric, paginated};
@@ -31,7 +31,6 @@ use crate::resource::{
 use crate::store::{self, MetricFilter, MetricRef, NewResource, Page, ResourceChanges};
 use crate::time::Timestamp;
 
-const JSON: &[&str] = &["application/json"];
 const DEFAULT_SORTS: [&str; 2] = ["revision_start:asc", "started_at:asc"];
 const BASE_KEYS: [&str; 6] = [
     "id",
@@ -104,6 +103,12 @@ fn policy_filter(caller: &Caller, with_project: bool) -> Option<Filter> {
         }
     });
     Some(Filter::Or(filters))
+}
+
+/// A search cut to what the caller may see (Gnocchi's `search resource`
+/// policy filter).
+pub fn visible_to(caller: &Caller, filter: Option<Filter>) -> Option<Filter> {
+    and(policy_filter(caller, true), filter)
 }
 
 fn and(a: Option<Filter>, b: Option<Filter>) -> Option<Filter> {
@@ -528,7 +533,7 @@ pub fn request_filter(call: &Call, caller: &Caller) -> ApiResult<Option<Filter>>
 }
 
 /// voluptuous's refusal of a filter, with its path as `detail`.
-fn filter_error(error: crate::filter::FilterError) -> ApiError {
+pub fn filter_error(error: crate::filter::FilterError) -> ApiError {
     match error {
         crate::filter::FilterError::Invalid { reason, path } => {
             let segments: Vec<String> = path

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::App;
 use super::auth::{Rule, Target};
-use super::call::Call;
+use super::call::{Call, JSON};
 use super::error::{ApiError, ApiResult};
 use super::input::{Body, Field};
 use super::reply;
@@ -20,7 +20,6 @@ use crate::ops::resource_type as ops;
 use crate::pyfmt;
 use crate::resource::{AttributeSpec, PatchOp};
 
-const JSON: &[&str] = &["application/json"];
 const JSON_PATCH: &[&str] = &["application/json-patch+json"];
 
 pub async fn list(State(app): State<Arc<App>>, call: Call) -> ApiResult<Response> {

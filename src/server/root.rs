@@ -1,7 +1,6 @@
 //! The documents that are not about one object: versions (`/`), the
 //! health check, the API index (`/v1`), capabilities, status, the resource
-//! type index (`/v1/resource`), and the answers for unknown paths and for
-//! endpoints this server does not serve yet.
+//! type index (`/v1/resource`), and the answer for unknown paths.
 
 use std::sync::Arc;
 
@@ -147,12 +146,4 @@ pub async fn status(State(app): State<Arc<App>>, call: Call) -> ApiResult<Respon
 /// An unknown path: pecan's 404, whose description is `null`.
 pub async fn not_found() -> ApiError {
     ApiError::with_object(axum::http::StatusCode::NOT_FOUND, Json::Null)
-}
-
-/// Gnocchi's answer for what a server does not implement.
-pub async fn not_implemented() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_IMPLEMENTED,
-        "Sorry, this Gnocchi server does not implement this feature \u{1f61e}",
-    )
 }

@@ -488,13 +488,13 @@ impl Index {
 
     /// An active metric by id.
     pub fn get_metric(&self, id: Uuid) -> Result<Option<Metric>> {
+        // Cached: the API looks a metric up for every measure write.
         let row = self
             .connection
-            .query_row(
-                &format!("SELECT {METRIC_COLUMNS} FROM metric WHERE id = ?1 AND status = 'active'"),
-                [id.to_string()],
-                metric_from_row,
-            )
+            .prepare_cached(&format!(
+                "SELECT {METRIC_COLUMNS} FROM metric WHERE id = ?1 AND status = 'active'"
+            ))?
+            .query_row([id.to_string()], metric_from_row)
             .optional()?;
         row.map(metric_from_columns).transpose()
     }

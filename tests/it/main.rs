@@ -27,5 +27,7 @@ mod serve;
 mod serve_client;
 mod serve_common;
 mod serve_real;
+mod serve_write;
 mod statsd;
+mod statsd_daemon;
 mod verify;

@@ -3,7 +3,6 @@
 //! lets answers of two servers be compared (fresh metric ids, times).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -29,7 +28,7 @@ pub fn test_app_with(store: &TestStore, adjust: impl FnOnce(&mut Config)) -> axu
     config.proxy_headers = true;
     config.process_interval = None;
     adjust(&mut config);
-    server::router(Arc::new(App::open(config).unwrap()))
+    server::router(App::open(config).unwrap())
 }
 
 pub fn empty_store() -> TestStore {
@@ -64,12 +63,23 @@ pub async fn send(
     headers: &[(&str, &str)],
     body: Option<&str>,
 ) -> Answer {
+    send_bytes(app, method, path, headers, body.map(str::as_bytes)).await
+}
+
+/// Sends one request with a body of any bytes through the router.
+pub async fn send_bytes(
+    app: &axum::Router,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> Answer {
     let mut request = Request::builder().method(method).uri(path);
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
     let request = request
-        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_owned())))
+        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_vec())))
         .unwrap();
     let response = app.clone().oneshot(request).await.unwrap();
     let status = response.status();
@@ -110,7 +120,14 @@ pub async fn send_recorded(
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     let method = recorded["method"].as_str().unwrap();
-    send(app, method, path, &header_refs, body).await
+    let binary = recorded["body_base64"].as_str().map(|text| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .unwrap()
+    });
+    let body = binary.as_deref().or(body.map(str::as_bytes));
+    send_bytes(app, method, path, &header_refs, body).await
 }
 
 /// Replaces what differs between two servers by placeholders: values
@@ -188,6 +205,12 @@ pub fn canonical(value: &mut Value, sort_arrays: bool) {
                     && let Value::Array(items) = item
                 {
                     items.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+                }
+                // A resource's metrics come in the database's order.
+                if key == "metrics"
+                    && let Value::Object(metrics) = item
+                {
+                    metrics.sort_keys();
                 }
                 canonical(item, false);
             }

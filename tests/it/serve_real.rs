@@ -1,6 +1,7 @@
-//! A session recorded against a real Gnocchi 4.7.1 (PostgreSQL indexer) by
-//! tests/golden/serve/record_real_gnocchi.py, replayed through `serve`'s
-//! router: the same statuses, the same headers clients read (Location,
+//! Sessions recorded against a real Gnocchi 4.7.1 (PostgreSQL indexer) by
+//! tests/golden/serve/record_real_gnocchi.py (every endpoint but the write
+//! ones) and record_real_gnocchi_writes.py (batch, InfluxDB, Prometheus),
+//! replayed through `serve`'s router: the same statuses, the same headers clients read (Location,
 //! Link, Allow, Content-Type, CORS), and the same bodies (JSON documents
 //! key order included, error envelopes and webob's HTML and text pages
 //! byte for byte). Fresh metric ids, ETags and times are normalised.
@@ -11,7 +12,10 @@ use crate::common::{golden_dir, read_json};
 use crate::serve_common::{Normalizer, compare, empty_store, send_recorded, test_app};
 use carbonara::server::AuthMode;
 
-/// Steps where carbonara answers differently on purpose, and why.
+/// Steps where carbonara answers differently on purpose, and why. Sorted
+/// listings below are those whose order Gnocchi leaves to the database
+/// (policies, types, a resource's metrics by random id, a detailed generic
+/// listing, which Gnocchi assembles per type).
 const KNOWN_DIFFERENCES: [(&str, &str); 11] = [
     (
         "status without details",
@@ -61,7 +65,96 @@ const KNOWN_DIFFERENCES: [(&str, &str); 11] = [
 
 #[tokio::test]
 async fn replays_a_real_gnocchi_session() {
-    let recording = read_json(&golden_dir().join("serve/real_gnocchi.json"));
+    replay(
+        "serve/real_gnocchi.json",
+        &KNOWN_DIFFERENCES,
+        &[
+            "list policies",
+            "list types",
+            "resource metrics",
+            "resource add metric",
+            "list generic details",
+        ],
+    )
+    .await;
+}
+
+/// Steps of the write endpoints' session where carbonara answers
+/// differently on purpose, and why.
+const KNOWN_WRITE_DIFFERENCES: [(&str, &str); 14] = [
+    (
+        "prometheus nameless",
+        "real Gnocchi answers 500; carbonara says the series has no name",
+    ),
+    (
+        "prometheus not snappy",
+        "real Gnocchi answers 500; carbonara says the body is not snappy",
+    ),
+    (
+        "prometheus empty",
+        "real Gnocchi answers 500; carbonara says the body is not snappy",
+    ),
+    (
+        "influx ping head",
+        "real Gnocchi answers 405 to HEAD, which its own routing declares; carbonara answers it like GET",
+    ),
+    (
+        "influx write unknown database",
+        "real Gnocchi answers 500; carbonara says the resource type does not exist",
+    ),
+    (
+        "batch resources create long unit",
+        "real Gnocchi answers 500; carbonara says the unit is too long",
+    ),
+    (
+        "batch resources no measures",
+        "real Gnocchi takes an item without measures and fails once the metric exists; carbonara refuses it",
+    ),
+    (
+        "batch resources create on unknown resources",
+        "real Gnocchi keeps the metrics it created for the known resource; carbonara stores nothing",
+    ),
+    (
+        "aggregates no operations",
+        "real Gnocchi answers 500; carbonara says the key is missing",
+    ),
+    (
+        "aggregates by resource without search",
+        "real Gnocchi answers 500; carbonara says the key is missing",
+    ),
+    (
+        "aggregates by resource details",
+        "real Gnocchi lists the metric auto.y it kept from a refused batch",
+    ),
+    (
+        "aggregates by resource string search",
+        "real Gnocchi lists the metric auto.y it kept from a refused batch",
+    ),
+    (
+        "aggregation by resource groupby",
+        "real Gnocchi aggregates only the first page (max_limit) of resources and links the next",
+    ),
+    (
+        "aggregation by resource no such metric",
+        "real Gnocchi aggregates only the first page (max_limit) of resources and links the next",
+    ),
+];
+
+#[tokio::test]
+async fn replays_a_real_gnocchi_write_session() {
+    replay(
+        "serve/real_gnocchi_writes.json",
+        &KNOWN_WRITE_DIFFERENCES,
+        &["influx types", "batch resources created"],
+    )
+    .await;
+}
+
+/// Sends a recorded session to a fresh router and compares every answer,
+/// but for the known differences; `sorted` names listings whose order
+/// Gnocchi leaves to the database.
+async fn replay(file: &str, known: &[(&str, &str)], sorted: &[&str]) {
+    let recording = read_json(&golden_dir().join(file));
     assert_eq!(recording["gnocchi_version"], "4.7.1");
     let host = recording["host"].as_str().unwrap();
     let store = empty_store();
@@ -109,20 +202,10 @@ async fn replays_a_real_gnocchi_session() {
             real_captured.push((var.clone(), real));
             our_captured.push((var.clone(), our));
         }
-        if KNOWN_DIFFERENCES.iter().any(|(n, _)| *n == name) {
+        if known.iter().any(|(n, _)| *n == name) {
             continue;
         }
-        // Listings whose order Gnocchi leaves to the database (policies,
-        // types, a resource's metrics by random id, a detailed generic
-        // listing, which Gnocchi assembles per type).
-        let sort_arrays = matches!(
-            name,
-            "list policies"
-                | "list types"
-                | "resource metrics"
-                | "resource add metric"
-                | "list generic details"
-        );
+        let sort_arrays = sorted.contains(&name);
         let problems = compare(
             step,
             &ours,

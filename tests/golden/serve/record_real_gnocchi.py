@@ -35,9 +35,10 @@ STEPS = []
 
 
 def step(name, method, path, body=None, user=ADMIN, accept=JSON, content_type=None,
-         headers=None, capture=None, raw=None):
+         headers=None, capture=None, raw=None, raw_bytes=None):
     """A request: `body` is sent as JSON (with Content-Type application/json
-    unless `content_type` says otherwise), `raw` as given."""
+    unless `content_type` says otherwise), `raw` (text) and `raw_bytes`
+    (binary, recorded in base64) as given."""
     sent_headers = {}
     if user:
         sent_headers["Authorization"] = user
@@ -52,8 +53,13 @@ def step(name, method, path, body=None, user=ADMIN, accept=JSON, content_type=No
         if content_type:
             sent_headers["Content-Type"] = content_type
     sent_headers.update(headers or {})
-    STEPS.append({"name": name, "method": method, "path": path,
-                  "headers": sent_headers, "body": data, "capture": capture or {}})
+    recorded = {"name": name, "method": method, "path": path,
+                "headers": sent_headers, "body": data, "capture": capture or {}}
+    if raw_bytes is not None:
+        recorded["body_base64"] = base64.b64encode(raw_bytes).decode()
+        if content_type:
+            sent_headers["Content-Type"] = content_type
+    STEPS.append(recorded)
 
 
 def session():
@@ -454,7 +460,7 @@ def capture(spec, headers, body_text):
     return value
 
 
-def main(host):
+def main(host, session=session, out="real_gnocchi.json"):
     session()
     captured = {}
     recorded = []
@@ -462,9 +468,10 @@ def main(host):
         connection = http.client.HTTPConnection(host, timeout=30)
         path = resolve(s["path"], captured)
         headers = {k: resolve(v, captured) for k, v in s["headers"].items()}
-        body = resolve(s["body"], captured) if s["body"] is not None else None
-        connection.request(s["method"], path, body=body.encode() if body is not None else None,
-                           headers=headers)
+        body = resolve(s["body"], captured).encode() if s["body"] is not None else None
+        if "body_base64" in s:
+            body = base64.b64decode(s["body_base64"])
+        connection.request(s["method"], path, body=body, headers=headers)
         response = connection.getresponse()
         text = response.read().decode()
         answer_headers = {k.lower(): v for k, v in response.getheaders()}
@@ -475,7 +482,7 @@ def main(host):
                                                if k in answer_headers},
                              response_body=text))
         connection.close()
-    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "real_gnocchi.json")
+    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), out)
     with open(out, "w") as f:
         json.dump({"gnocchi_version": "4.7.1", "host": host, "max_limit": 7,
                    "cors_allowed_origin": "http://foobar.com", "steps": recorded},
