@@ -214,7 +214,7 @@ fn sorted_unique(mut methods: Vec<AggregationMethod>) -> Vec<AggregationMethod> 
 
 /// One item of an archive policy: a granularity kept for `points` buckets
 /// (`timespan` = granularity × points), or forever when both are `None`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Definition {
     pub granularity: Span,
     pub points: Option<u64>,
@@ -329,7 +329,7 @@ pub struct Aggregation {
     pub timespan: Option<Span>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ArchivePolicy {
     pub name: String,
     pub back_window: u64,

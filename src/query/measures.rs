@@ -11,9 +11,10 @@ use crate::carbonara::{Points, Sampling, SplitKey, resample};
 use crate::policy::{Aggregation, AggregationMethod, ArchivePolicy};
 use crate::store::Store;
 use crate::store::archive::Archive;
+use crate::store::lock::ReadLock;
 use crate::time::{Span, Timestamp};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MeasuresQuery {
     pub aggregation: AggregationMethod,
     /// One granularity of the policy, or all of them.
@@ -68,7 +69,19 @@ pub fn get_measures(
     policy: &ArchivePolicy,
     query: &MeasuresQuery,
 ) -> Result<Measures, Error> {
-    let _consistent = store.read_lock(metric)?;
+    let consistent = store.read_lock(metric)?;
+    get_measures_locked(&consistent, store, metric, policy, query)
+}
+
+/// [`get_measures`] under a read lock of the metric's sack the caller
+/// already holds (to know the archive generation of what it reads).
+pub fn get_measures_locked(
+    _consistent: &ReadLock,
+    store: &Store,
+    metric: Uuid,
+    policy: &ArchivePolicy,
+    query: &MeasuresQuery,
+) -> Result<Measures, Error> {
     read_measures(&store.archive(), metric, policy, query)
 }
 

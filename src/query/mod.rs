@@ -5,7 +5,7 @@ pub mod aggregates;
 pub mod measures;
 pub mod search;
 
-pub use measures::{Measure, Measures, MeasuresQuery, get_measures};
+pub use measures::{Measure, Measures, MeasuresQuery, get_measures, get_measures_locked};
 pub use search::{MeasurePredicate, MeasureSearch, search_measures, search_resources};
 
 #[derive(Debug, thiserror::Error)]

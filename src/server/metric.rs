@@ -3,11 +3,13 @@
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::Response;
 
 use super::auth::{Caller, Rule, Target};
+use super::cache;
 use super::call::{Call, JSON};
 use super::error::{ApiError, ApiResult};
 use super::input::{self, Body, Field};
@@ -346,8 +348,27 @@ pub async fn read_measures(
                 stop: params.stop,
                 resample: params.resample,
             };
-            let measures = query::get_measures(work.store, metric.id, &policy, &query)?;
-            Ok(document::measures_body(&measures))
+            let consistent = work.store.read_lock(metric.id)?;
+            let generation = consistent.generation()?;
+            let key = cache::Key {
+                metric: metric.id,
+                policy,
+                query,
+            };
+            let cache = &work.app.measures_cache;
+            if let Some(body) = cache.get(&key, generation) {
+                return Ok(body);
+            }
+            let measures = query::get_measures_locked(
+                &consistent,
+                work.store,
+                key.metric,
+                &key.policy,
+                &key.query,
+            )?;
+            let body = Bytes::from(document::measures_body(&measures));
+            cache.insert(key, generation, body.clone());
+            Ok(body)
         })
         .await?;
     Ok(reply::json_text(answer))

@@ -13,6 +13,7 @@ mod aggregation;
 mod archive_policy;
 pub mod auth;
 mod batch;
+mod cache;
 mod call;
 mod commit;
 mod cors;
@@ -90,6 +91,8 @@ pub struct App {
     /// One aggregation pass at a time in this process (background or
     /// `refresh`), so a refresh waits rather than finding its sack busy.
     processing: Mutex<()>,
+    /// Recent answers of `GET …/measures` (see cache.rs).
+    measures_cache: cache::MeasuresCache,
     /// Stores the measures of concurrent requests in shared transactions
     /// (always there once `open` returns).
     committer: Option<commit::Committer>,
@@ -136,6 +139,7 @@ impl App {
                 store,
                 indexes: Mutex::new(Vec::new()),
                 processing: Mutex::new(()),
+                measures_cache: cache::MeasuresCache::new(),
                 committer,
             }
         });

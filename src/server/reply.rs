@@ -2,6 +2,7 @@
 //! `json.dumps` (non-ASCII escaped, `NaN`, float reprs), `201` with
 //! `Location`, `202`/`204` with empty bodies.
 
+use axum::body::Bytes;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -19,8 +20,8 @@ pub fn with_status(status: StatusCode, document: &Json) -> Response {
 }
 
 /// 200 with a document already written as Python writes JSON.
-pub fn json_text(text: String) -> Response {
-    let mut response = (StatusCode::OK, text).into_response();
+pub fn json_text(text: impl Into<Bytes>) -> Response {
+    let mut response = (StatusCode::OK, text.into()).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),

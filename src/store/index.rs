@@ -322,13 +322,13 @@ impl Index {
     }
 
     pub fn get_archive_policy(&self, name: &str) -> Result<ArchivePolicy> {
+        // Cached: the API looks a policy up for every read of measures.
         let columns = self
             .connection
-            .query_row(
+            .prepare_cached(
                 "SELECT name, back_window, definition, aggregation_methods FROM archive_policy WHERE name = ?1",
-                [name],
-                Self::policy_from_row,
-            )
+            )?
+            .query_row([name], Self::policy_from_row)
             .optional()?
             .ok_or_else(|| Error::ArchivePolicyNotFound(name.to_owned()))?;
         Self::policy_from_columns(columns)

@@ -3,9 +3,15 @@
 //! recovery from mistaking a transaction being born for a dead one; and the
 //! store-use lock, shared by every open store and exclusive for the
 //! commands that change its layout (`sacks --set`, `upgrade`).
+//!
+//! A sack's apply lock file also holds its archive generation: a counter
+//! every writer bumps when it takes the lock, so that a reader can tell
+//! whether the archives changed since it last read them (the server's
+//! answer cache).
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions, TryLockError};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use super::{Result, Store, io_error};
@@ -14,6 +20,7 @@ fn open_lock_file(path: &Path) -> Result<File> {
     OpenOptions::new()
         .create(true)
         .truncate(false)
+        .read(true)
         .write(true)
         .open(path)
         .map_err(io_error(path))
@@ -129,13 +136,24 @@ fn apply_lock_path(store: &Store, sack: u32) -> PathBuf {
     store.locks_dir().join(format!("apply-{sack}.lock"))
 }
 
+/// The archive generation kept in an apply lock file (0 while empty).
+fn read_generation(file: &File, path: &Path) -> Result<u64> {
+    let mut bytes = [0; 8];
+    match file.read_exact_at(&mut bytes, 0) {
+        Ok(()) => Ok(u64::from_le_bytes(bytes)),
+        Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => Ok(0),
+        Err(source) => Err(io_error(path)(source)),
+    }
+}
+
 /// Held exclusively while a transaction rewrites the archives of its sacks.
 pub struct ApplyLocks {
     _files: Vec<File>,
 }
 
 impl ApplyLocks {
-    /// Waits for the readers of these sacks, then excludes new ones.
+    /// Waits for the readers of these sacks, then excludes new ones and
+    /// bumps the sacks' archive generations.
     pub fn exclusive(store: &Store, sacks: &[u32]) -> Result<ApplyLocks> {
         let mut ordered = sacks.to_vec();
         // One order for every writer: no deadlock between two of them.
@@ -146,6 +164,9 @@ impl ApplyLocks {
             let path = apply_lock_path(store, sack);
             let file = open_lock_file(&path)?;
             file.lock().map_err(io_error(&path))?;
+            let next = read_generation(&file, &path)?.wrapping_add(1);
+            file.write_all_at(&next.to_le_bytes(), 0)
+                .map_err(io_error(&path))?;
             files.push(file);
         }
         Ok(ApplyLocks { _files: files })
@@ -155,7 +176,8 @@ impl ApplyLocks {
 /// Held (shared) while reading a metric's archive files, so that no
 /// transaction rewrites them meanwhile.
 pub struct ReadLock {
-    _file: File,
+    file: File,
+    path: PathBuf,
 }
 
 impl ReadLock {
@@ -163,6 +185,33 @@ impl ReadLock {
         let path = apply_lock_path(store, sack);
         let file = open_lock_file(&path)?;
         file.lock_shared().map_err(io_error(&path))?;
-        Ok(ReadLock { _file: file })
+        Ok(ReadLock { file, path })
+    }
+
+    /// The sack's archive generation: it changes whenever a writer may
+    /// have rewritten the sack's archives, and not while this lock is held.
+    pub fn generation(&self) -> Result<u64> {
+        read_generation(&self.file, &self.path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writers_bump_the_archive_generation_of_their_sacks_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::init(dir.path(), 4).unwrap();
+        let generation = |sack| {
+            ReadLock::shared(&store, sack)
+                .unwrap()
+                .generation()
+                .unwrap()
+        };
+        assert_eq!(generation(1), 0);
+        drop(ApplyLocks::exclusive(&store, &[1, 3, 1]).unwrap());
+        drop(ApplyLocks::exclusive(&store, &[1]).unwrap());
+        assert_eq!((generation(0), generation(1), generation(3)), (0, 2, 1));
     }
 }

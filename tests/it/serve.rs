@@ -323,7 +323,7 @@ impl Drop for Served {
     }
 }
 
-fn serve(store: &TestStore) -> Served {
+fn serve(store: &TestStore, process_interval: &str) -> Served {
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("carbonara"))
         .env_remove("CARBONARA_STORE")
         .arg("--store")
@@ -333,7 +333,7 @@ fn serve(store: &TestStore) -> Served {
             "--listen",
             "127.0.0.1:0",
             "--process-interval",
-            "0.2s",
+            process_interval,
         ])
         .stderr(Stdio::piped())
         .spawn()
@@ -374,7 +374,7 @@ fn http(address: &str, method: &str, path: &str, body: Option<&str>) -> (u16, St
 #[test]
 fn the_binary_serves_and_aggregates_in_the_background() {
     let store = TestStore::new();
-    let served = serve(&store);
+    let served = serve(&store, "0.2s");
     let (status, body) = http(&served.address, "GET", "/", None);
     assert_eq!(status, 200);
     assert!(
@@ -414,6 +414,26 @@ fn the_binary_serves_and_aggregates_in_the_background() {
         assert!(Instant::now() < deadline, "measures never aggregated");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+#[test]
+fn answers_follow_archives_another_process_rewrites() {
+    let store = TestStore::new();
+    let id = store.create_metric("cpu", "low");
+    store.run(&["measures", "add", &id, "-m", "2024-01-01T00:00:10@4"]);
+    store.run(&["process", "--quiet"]);
+    // No pass of its own: only the CLI's pass changes the archive.
+    let served = serve(&store, "0");
+    let measures = format!("/v1/metric/{id}/measures?granularity=300");
+    let (_, before) = http(&served.address, "GET", &measures, None);
+    assert_eq!(before, r#"[["2024-01-01T00:00:00+00:00", 300.0, 4.0]]"#);
+    // Asked again, the same answer (from memory).
+    assert_eq!(http(&served.address, "GET", &measures, None).1, before);
+    store.run(&["measures", "add", &id, "-m", "2024-01-01T00:01:10@8"]);
+    assert_eq!(http(&served.address, "GET", &measures, None).1, before);
+    store.run(&["process", "--quiet"]);
+    let (_, after) = http(&served.address, "GET", &measures, None);
+    assert_eq!(after, r#"[["2024-01-01T00:00:00+00:00", 300.0, 6.0]]"#);
 }
 
 #[tokio::test]
