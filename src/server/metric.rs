@@ -308,53 +308,26 @@ pub async fn read_measures(
     app: Arc<App>,
     call: Call,
     caller: Caller,
-    find: impl FnOnce(&Work<'_>) -> ApiResult<Found> + Send + 'static,
+    find: impl Fn(&Work<'_>) -> ApiResult<Found> + Send + 'static,
 ) -> ApiResult<Response> {
-    // One trip to a blocking thread: the checks in Gnocchi's order, the
-    // read, and the writing of the (possibly long) answer.
+    // An answer kept in memory costs a few index lookups: it is found
+    // without a trip to a blocking thread (which would cost more).
+    if let Some(body) = app.run_here(|work| kept_measures(work, &call, &caller, &find))? {
+        return Ok(reply::json_text(body));
+    }
+    // Otherwise one trip: the checks, the read, and the writing of the
+    // (possibly long) answer.
     let answer = app
         .run(move |work| {
-            let found = find(work)?;
-            caller.enforce(Rule::AdminOrServiceOrCreatorOrMetricOwner, found.target())?;
-            let params = measures_params(&call, work)?;
-            let metric = &found.metric;
-            let policy = work.index.get_archive_policy(&metric.archive_policy_name)?;
-            let aggregation = params
-                .method
-                .parse::<AggregationMethod>()
-                .ok()
-                .filter(|m| policy.aggregation_methods.contains(m))
-                .ok_or_else(|| query::Error::UnknownAggregation {
-                    metric: metric.id,
-                    method: params.method.clone(),
+            let request = measures_request(work, &call, &caller, &find)?;
+            if request.refresh {
+                work.exclusively(|| {
+                    ops::measures::refresh(work.store, work.index, &request.metric)
                 })?;
-            if let Some(granularity) = params.granularity
-                && policy.aggregation(aggregation, granularity).is_none()
-            {
-                return Err(query::Error::UnknownGranularity {
-                    metric: metric.id,
-                    method: params.method.clone(),
-                    granularity: crate::pyfmt::float_repr(granularity.as_secs_f64()),
-                }
-                .into());
             }
-            if params.refresh {
-                work.exclusively(|| ops::measures::refresh(work.store, work.index, metric))?;
-            }
-            let query = MeasuresQuery {
-                aggregation,
-                granularity: params.granularity,
-                start: params.start,
-                stop: params.stop,
-                resample: params.resample,
-            };
-            let consistent = work.store.read_lock(metric.id)?;
+            let key = request.key;
+            let consistent = work.store.read_lock(key.metric)?;
             let generation = consistent.generation()?;
-            let key = cache::Key {
-                metric: metric.id,
-                policy,
-                query,
-            };
             let cache = &work.app.measures_cache;
             if let Some(body) = cache.get(&key, generation) {
                 return Ok(body);
@@ -372,6 +345,83 @@ pub async fn read_measures(
         })
         .await?;
     Ok(reply::json_text(answer))
+}
+
+/// The answer kept for a request, if its archive has not changed since
+/// (and no writer holds it now: then the request waits on a blocking
+/// thread).
+fn kept_measures(
+    work: &Work<'_>,
+    call: &Call,
+    caller: &Caller,
+    find: &impl Fn(&Work<'_>) -> ApiResult<Found>,
+) -> ApiResult<Option<Bytes>> {
+    let request = measures_request(work, call, caller, find)?;
+    if request.refresh {
+        return Ok(None);
+    }
+    let Some(consistent) = work.store.try_read_lock(request.key.metric)? else {
+        return Ok(None);
+    };
+    let generation = consistent.generation()?;
+    Ok(work.app.measures_cache.get(&request.key, generation))
+}
+
+/// A checked `GET …/measures`.
+struct MeasuresRequest {
+    metric: Metric,
+    /// What the answer depends on besides the archive.
+    key: cache::Key,
+    refresh: bool,
+}
+
+/// The checks of `GET …/measures`, in Gnocchi's order.
+fn measures_request(
+    work: &Work<'_>,
+    call: &Call,
+    caller: &Caller,
+    find: &impl Fn(&Work<'_>) -> ApiResult<Found>,
+) -> ApiResult<MeasuresRequest> {
+    let found = find(work)?;
+    caller.enforce(Rule::AdminOrServiceOrCreatorOrMetricOwner, found.target())?;
+    let params = measures_params(call, work)?;
+    let metric = found.metric;
+    let policy = work.index.get_archive_policy(&metric.archive_policy_name)?;
+    let aggregation = params
+        .method
+        .parse::<AggregationMethod>()
+        .ok()
+        .filter(|m| policy.aggregation_methods.contains(m))
+        .ok_or_else(|| query::Error::UnknownAggregation {
+            metric: metric.id,
+            method: params.method.clone(),
+        })?;
+    if let Some(granularity) = params.granularity
+        && policy.aggregation(aggregation, granularity).is_none()
+    {
+        return Err(query::Error::UnknownGranularity {
+            metric: metric.id,
+            method: params.method.clone(),
+            granularity: crate::pyfmt::float_repr(granularity.as_secs_f64()),
+        }
+        .into());
+    }
+    let query = MeasuresQuery {
+        aggregation,
+        granularity: params.granularity,
+        start: params.start,
+        stop: params.stop,
+        resample: params.resample,
+    };
+    Ok(MeasuresRequest {
+        key: cache::Key {
+            metric: metric.id,
+            policy,
+            query,
+        },
+        metric,
+        refresh: params.refresh,
+    })
 }
 
 /// The parameters of `GET …/measures`.

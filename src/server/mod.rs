@@ -184,19 +184,23 @@ impl App {
         F: FnOnce(&Work<'_>) -> ApiResult<T> + Send + 'static,
     {
         let app = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let index = app.take_index().map_err(ApiError::from)?;
-            let result = work(&Work {
-                store: &app.store,
-                index: &index,
-                now: Timestamp::now(),
-                app: &app,
-            });
-            app.return_index(index);
-            result
-        })
-        .await
-        .map_err(ApiError::internal)?
+        tokio::task::spawn_blocking(move || app.run_here(work))
+            .await
+            .map_err(ApiError::internal)?
+    }
+
+    /// Runs `work` on the calling thread: only for work that never waits
+    /// long (index lookups, an answer kept in memory).
+    pub fn run_here<T>(&self, work: impl FnOnce(&Work<'_>) -> ApiResult<T>) -> ApiResult<T> {
+        let index = self.take_index().map_err(ApiError::from)?;
+        let result = work(&Work {
+            store: &self.store,
+            index: &index,
+            now: Timestamp::now(),
+            app: self,
+        });
+        self.return_index(index);
+        result
     }
 
     /// One aggregation pass over every sack (the background metricd).

@@ -188,6 +188,17 @@ impl ReadLock {
         Ok(ReadLock { file, path })
     }
 
+    /// `None` while a writer holds the sack's archives.
+    pub fn try_shared(store: &Store, sack: u32) -> Result<Option<ReadLock>> {
+        let path = apply_lock_path(store, sack);
+        let file = open_lock_file(&path)?;
+        match file.try_lock_shared() {
+            Ok(()) => Ok(Some(ReadLock { file, path })),
+            Err(TryLockError::WouldBlock) => Ok(None),
+            Err(TryLockError::Error(source)) => Err(io_error(&path)(source)),
+        }
+    }
+
     /// The sack's archive generation: it changes whenever a writer may
     /// have rewritten the sack's archives, and not while this lock is held.
     pub fn generation(&self) -> Result<u64> {
@@ -213,5 +224,10 @@ mod tests {
         drop(ApplyLocks::exclusive(&store, &[1, 3, 1]).unwrap());
         drop(ApplyLocks::exclusive(&store, &[1]).unwrap());
         assert_eq!((generation(0), generation(1), generation(3)), (0, 2, 1));
+        let writing = ApplyLocks::exclusive(&store, &[2]).unwrap();
+        assert!(ReadLock::try_shared(&store, 2).unwrap().is_none());
+        assert!(ReadLock::try_shared(&store, 1).unwrap().is_some());
+        drop(writing);
+        assert!(ReadLock::try_shared(&store, 2).unwrap().is_some());
     }
 }

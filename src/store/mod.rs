@@ -359,6 +359,11 @@ impl Store {
         lock::ReadLock::shared(self, self.incoming().sack_of(metric))
     }
 
+    /// [`Store::read_lock`] unless a transaction holds the archive now.
+    pub fn try_read_lock(&self, metric: uuid::Uuid) -> Result<Option<lock::ReadLock>> {
+        lock::ReadLock::try_shared(self, self.incoming().sack_of(metric))
+    }
+
     /// Starts a transaction; `sacks` are the sacks whose processing state it
     /// changes (empty for one that only adds incoming measures).
     pub fn begin(&self, sacks: &[u32]) -> Result<Transaction<'_>> {
