@@ -54,23 +54,24 @@ pub struct Listeners {
 
 impl Listeners {
     /// Binds UDP at `address`, then TCP on the same address and port (the
-    /// port UDP got, when `address` asks for any).
+    /// port UDP got, when `address` asks for any: another one if TCP
+    /// finds that port taken).
     pub async fn bind(address: SocketAddr) -> Result<Listeners> {
         let failed = |e: std::io::Error| Error::Failed(format!("cannot listen on {address}: {e}"));
-        let socket = socket2::Socket::new(
-            socket2::Domain::for_address(address),
-            socket2::Type::DGRAM,
-            Some(socket2::Protocol::UDP),
-        )
-        .map_err(failed)?;
-        // Best effort: the system may cap it (net.core.rmem_max).
-        let _ = socket.set_recv_buffer_size(RECEIVE_BUFFER);
-        socket.set_nonblocking(true).map_err(failed)?;
-        socket.bind(&address.into()).map_err(failed)?;
-        let udp = UdpSocket::from_std(socket.into()).map_err(failed)?;
-        let bound = udp.local_addr().map_err(failed)?;
-        let tcp = TcpListener::bind(bound).await.map_err(failed)?;
-        Ok(Listeners { udp, tcp })
+        let attempts = if address.port() == 0 { 16 } else { 1 };
+        let mut last = None;
+        for _ in 0..attempts {
+            let udp = bind_udp(address).map_err(failed)?;
+            let bound = udp.local_addr().map_err(failed)?;
+            match TcpListener::bind(bound).await {
+                Ok(tcp) => return Ok(Listeners { udp, tcp }),
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => last = Some(e),
+                Err(e) => return Err(failed(e)),
+            }
+        }
+        Err(failed(
+            last.unwrap_or_else(|| std::io::ErrorKind::AddrInUse.into()),
+        ))
     }
 
     pub fn local_addr(&self) -> Result<SocketAddr> {
@@ -78,6 +79,19 @@ impl Listeners {
             .local_addr()
             .map_err(|e| Error::Failed(format!("cannot read the bound address: {e}")))
     }
+}
+
+fn bind_udp(address: SocketAddr) -> std::io::Result<UdpSocket> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(address),
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )?;
+    // Best effort: the system may cap it (net.core.rmem_max).
+    let _ = socket.set_recv_buffer_size(RECEIVE_BUFFER);
+    socket.set_nonblocking(true)?;
+    socket.bind(&address.into())?;
+    UdpSocket::from_std(socket.into())
 }
 
 /// The pending measures, shared by the receivers and the flusher.
