@@ -86,7 +86,9 @@ load --mode batch --batch 5000 --metrics 16 --connections 32
 load --mode single --metrics 1 --connections 512
 load --mode single --metrics 100 --connections 512
 # Three runs of the whole-series read: its figure moves most with the
-# machine's other load (each run reads a metric of its own).
+# machine's other load (each run reads a metric of its own). The writes
+# above left hundreds of MB for the kernel to write back: not while reading.
+sync
 for _ in 1 2 3; do
     load --mode get --points 10000 --connections 16
 done

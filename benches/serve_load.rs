@@ -115,8 +115,12 @@ impl Client {
         }
     }
 
-    /// Status and body.
-    async fn send(&mut self, method: Method, path: &str, body: Bytes) -> (u16, Bytes) {
+    async fn request(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Bytes,
+    ) -> hyper::Response<hyper::body::Incoming> {
         self.sender
             .ready()
             .await
@@ -130,7 +134,12 @@ impl Client {
             .header("content-type", "application/json")
             .body(Full::new(body))
             .expect("a valid request");
-        let response = self.sender.send_request(request).await.expect("an answer");
+        self.sender.send_request(request).await.expect("an answer")
+    }
+
+    /// Status and body.
+    async fn send(&mut self, method: Method, path: &str, body: Bytes) -> (u16, Bytes) {
+        let response = self.request(method, path, body).await;
         let status = response.status().as_u16();
         let body = response
             .into_body()
@@ -139,6 +148,18 @@ impl Client {
             .expect("a whole body")
             .to_bytes();
         (status, body)
+    }
+
+    /// Status, the body read and dropped as it comes (as a load generator
+    /// does: no copy into one buffer).
+    async fn send_discarding(&mut self, method: Method, path: &str, body: Bytes) -> u16 {
+        let response = self.request(method, path, body).await;
+        let status = response.status().as_u16();
+        let mut body = response.into_body();
+        while let Some(frame) = body.frame().await {
+            frame.expect("a whole body");
+        }
+        status
     }
 
     async fn json(&mut self, method: Method, path: &str, body: String) -> serde_json::Value {
@@ -221,7 +242,7 @@ async fn drive(options: &Options, next: Next, label: &str) {
             while !stop.load(Ordering::Relaxed) {
                 let (method, path, body, measures) = next(n);
                 let sent = Instant::now();
-                let (status, _) = client.send(method, &path, body).await;
+                let status = client.send_discarding(method, &path, body).await;
                 latencies.push(sent.elapsed());
                 tally.requests.fetch_add(1, Ordering::Relaxed);
                 if status >= 300 {
