@@ -21,7 +21,7 @@ use crate::json::Json;
 use crate::ops::aggregates::ResourceSelection;
 use crate::query::aggregates::references::{IndexLookup, IndexedMetric, MetricLookup};
 use crate::query::aggregates::{self, AggregatesQuery, Fill};
-use crate::time::{self, Timestamp};
+use crate::time::Timestamp;
 
 impl From<aggregates::Error> for ApiError {
     fn from(error: aggregates::Error) -> ApiError {
@@ -37,36 +37,13 @@ impl From<aggregates::Error> for ApiError {
 
 /// The query string, checked as Gnocchi's `validate_qs` checks it.
 fn query(call: &Call, now: Timestamp) -> ApiResult<AggregatesQuery> {
-    let needed_overlap = call
-        .param("needed_overlap")
-        .map(|text| {
-            time::parse_python_float(text)
-                .ok_or_else(|| ApiError::argument("needed_overlap", "Must be a number"))
-        })
-        .transpose()?;
-    let timestamp = |name: &str| {
-        call.param(name)
-            .map(|text| {
-                time::parse_timestamp(text, now)
-                    .map_err(|_| ApiError::argument(name, "Must be a datetime or a timestamp"))
-            })
-            .transpose()
-    };
-    let (start, stop) = (timestamp("start")?, timestamp("stop")?);
-    let granularity = call
-        .param("granularity")
-        .map(|text| {
-            time::parse_timespan(text)
-                .map_err(|e| ApiError::argument("granularity", super::input::timespan_reason(&e)))
-        })
-        .transpose()?;
-    let fill = call
-        .param("fill")
-        .map(|text| {
-            text.parse::<Fill>()
-                .map_err(|reason| ApiError::argument("fill", &reason))
-        })
-        .transpose()?;
+    let needed_overlap = call.number_param("needed_overlap")?;
+    let (start, stop) = (
+        call.timestamp_param("start", now)?,
+        call.timestamp_param("stop", now)?,
+    );
+    let granularity = call.timespan_param("granularity")?;
+    let fill = call.fill_param()?;
     Ok(AggregatesQuery {
         start,
         stop,

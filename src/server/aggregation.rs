@@ -30,7 +30,7 @@ use crate::query::aggregates::{self, AggregatesQuery, Fill, GroupKey};
 use crate::query::{self, Measures, MeasuresQuery};
 use crate::resource::{Resource, parse_python_uuid};
 use crate::store::{self, Page};
-use crate::time::{self, Span};
+use crate::time::Span;
 
 /// `GET /v1/aggregation/metric?metric=ID…`.
 pub async fn get_metric(State(app): State<Arc<App>>, call: Call) -> ApiResult<Response> {
@@ -162,34 +162,13 @@ struct Parameters {
 }
 
 fn parameters(call: &Call, work: &Work<'_>) -> ApiResult<Parameters> {
-    let needed_overlap = match call.param("needed_overlap") {
-        Some(text) => time::parse_python_float(text)
-            .ok_or_else(|| ApiError::argument("needed_overlap", "Must be a number"))?,
-        None => 100.0,
-    };
-    let timestamp = |name: &str| {
-        call.param(name)
-            .map(|text| {
-                time::parse_timestamp(text, work.now)
-                    .map_err(|_| ApiError::argument(name, "Must be a datetime or a timestamp"))
-            })
-            .transpose()
-    };
-    let (start, stop) = (timestamp("start")?, timestamp("stop")?);
-    let granularity = call
-        .param("granularity")
-        .map(|text| {
-            time::parse_timespan(text)
-                .map_err(|e| ApiError::argument("granularity", super::input::timespan_reason(&e)))
-        })
-        .transpose()?;
-    let fill = call
-        .param("fill")
-        .map(|text| {
-            text.parse::<Fill>()
-                .map_err(|reason| ApiError::argument("fill", &reason))
-        })
-        .transpose()?;
+    let needed_overlap = call.number_param("needed_overlap")?.unwrap_or(100.0);
+    let (start, stop) = (
+        call.timestamp_param("start", work.now)?,
+        call.timestamp_param("stop", work.now)?,
+    );
+    let granularity = call.timespan_param("granularity")?;
+    let fill = call.fill_param()?;
     Ok(Parameters {
         start,
         stop,

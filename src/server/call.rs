@@ -14,7 +14,9 @@ use super::App;
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult};
 use crate::json::Json;
+use crate::query::aggregates::Fill;
 use crate::store::Page;
+use crate::time::{self, Span, Timestamp};
 
 /// The content type of (almost) every body.
 pub const JSON: &[&str] = &["application/json"];
@@ -103,6 +105,46 @@ impl Call {
             None => Ok(false),
             Some(text) => parse_bool(name, text),
         }
+    }
+
+    /// A timestamp parameter: ISO 8601, epoch seconds, or relative to `now`.
+    pub fn timestamp_param(&self, name: &str, now: Timestamp) -> ApiResult<Option<Timestamp>> {
+        self.param(name)
+            .map(|text| {
+                time::parse_timestamp(text, now)
+                    .map_err(|_| ApiError::argument(name, "Must be a datetime or a timestamp"))
+            })
+            .transpose()
+    }
+
+    /// A timespan parameter (`granularity`).
+    pub fn timespan_param(&self, name: &str) -> ApiResult<Option<Span>> {
+        self.param(name)
+            .map(|text| {
+                time::parse_timespan(text)
+                    .map_err(|e| ApiError::argument(name, super::input::timespan_reason(&e)))
+            })
+            .transpose()
+    }
+
+    /// A number parameter (`needed_overlap`), read as Python's `float`.
+    pub fn number_param(&self, name: &str) -> ApiResult<Option<f64>> {
+        self.param(name)
+            .map(|text| {
+                time::parse_python_float(text)
+                    .ok_or_else(|| ApiError::argument(name, "Must be a number"))
+            })
+            .transpose()
+    }
+
+    /// `fill`: a number, `null` or `dropna`.
+    pub fn fill_param(&self) -> ApiResult<Option<Fill>> {
+        self.param("fill")
+            .map(|text| {
+                text.parse::<Fill>()
+                    .map_err(|reason| ApiError::argument("fill", &reason))
+            })
+            .transpose()
     }
 
     /// `limit`, `marker` and `sort`: Gnocchi's pagination options, the

@@ -24,7 +24,7 @@ use crate::policy::AggregationMethod;
 use crate::query::{self, MeasuresQuery};
 use crate::resource::{self, GENERIC, Resource, parse_python_uuid};
 use crate::store::{self, Metric, MetricFilter, Page};
-use crate::time::{self, Span};
+use crate::time::Span;
 
 /// A metric with what its documents and policy checks need.
 pub struct Found {
@@ -445,22 +445,11 @@ fn measures_params(call: &Call, work: &Work<'_>) -> ApiResult<MeasuresParams> {
                 .map_err(|e| ApiError::bad_request(input::timespan_reason(&e)))?,
         ),
     };
-    let timestamp = |name: &str| -> ApiResult<Option<crate::time::Timestamp>> {
-        call.param(name)
-            .map(|text| {
-                time::parse_timestamp(text, work.now)
-                    .map_err(|_| ApiError::argument(name, "Must be a datetime or a timestamp"))
-            })
-            .transpose()
-    };
-    let (start, stop) = (timestamp("start")?, timestamp("stop")?);
-    let granularity: Option<Span> = call
-        .param("granularity")
-        .map(|text| {
-            time::parse_timespan(text)
-                .map_err(|e| ApiError::argument("granularity", input::timespan_reason(&e)))
-        })
-        .transpose()?;
+    let (start, stop) = (
+        call.timestamp_param("start", work.now)?,
+        call.timestamp_param("stop", work.now)?,
+    );
+    let granularity = call.timespan_param("granularity")?;
     Ok(MeasuresParams {
         resample,
         start,
