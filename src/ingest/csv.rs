@@ -15,7 +15,7 @@
 use std::io::Read;
 use std::ops::Range;
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::{Mutex, mpsc};
 
 use super::{MissingResource, NamedMetric, ParseError, ParseSummary, Sink};
 use crate::resource::GENERIC;
@@ -147,6 +147,7 @@ pub struct CsvSummary {
 }
 
 /// Where the fields of a row are (0-based).
+#[derive(Clone)]
 enum Layout {
     Long {
         metric: Option<usize>,
@@ -243,6 +244,7 @@ fn detect_layout(
 
 /// Reads timestamps: epoch numbers in the unit given or guessed, anything
 /// else as Gnocchi does.
+#[derive(Clone, Copy)]
 struct TimestampReader {
     unit: Option<TimeUnit>,
     guessed: bool,
@@ -310,6 +312,14 @@ fn exact_epoch(text: &str, unit_nanos: i64) -> Option<i64> {
 /// about this many items.
 const CHUNK: usize = 1 << 14;
 
+/// The input is cut into blocks of about this many bytes, at line ends:
+/// once the layout and the epoch unit are settled, blocks without a quote
+/// are parsed in parallel.
+const BLOCK: usize = 1 << 20;
+
+/// Threads parsing blocks in parallel.
+const PARSERS: usize = 2;
+
 /// Parsed rows on their way from the parsing thread to the storing one.
 #[derive(Default)]
 struct Chunk {
@@ -330,6 +340,7 @@ enum Item {
     Invalid(ParseError),
     /// A file that cannot be read on (its header, an I/O error).
     Fatal(ParseError),
+    /// This many more lines read.
     LinesRead(u64),
 }
 
@@ -341,7 +352,10 @@ impl Chunk {
     }
 }
 
-/// Reads a whole CSV input into `sink`: parsed on a thread of its own
+/// The chunks of one block, in order; the blocks come in the input's order.
+type Blocks = mpsc::Receiver<mpsc::Receiver<Chunk>>;
+
+/// Reads a whole CSV input into `sink`: parsed on threads of their own
 /// while this one stores, in the input's order.
 pub fn read(
     input: impl Read + Send,
@@ -349,12 +363,23 @@ pub fn read(
     options: &CsvOptions,
     sink: &mut impl Sink,
 ) -> Result<CsvSummary, ParseError> {
-    let (chunks, received) = mpsc::sync_channel::<Chunk>(2);
+    read_in_blocks(input, path, options, sink, BLOCK)
+}
+
+/// [`read`], cutting the input into blocks of about `block` bytes.
+fn read_in_blocks(
+    input: impl Read + Send,
+    path: &Path,
+    options: &CsvOptions,
+    sink: &mut impl Sink,
+    block: usize,
+) -> Result<CsvSummary, ParseError> {
+    let (blocks, received) = mpsc::sync_channel(2 * PARSERS);
     std::thread::scope(|scope| {
-        let parser = scope.spawn(move || parse(input, path, options, chunks));
+        let parser = scope.spawn(move || parse(input, path, options, blocks, block));
         let stored = store(received, path, options, sink);
-        let (lines, guessed_unit) = parser.join().expect("the CSV parser does not panic");
-        let invalid = stored?;
+        let guessed_unit = parser.join().expect("the CSV parser does not panic");
+        let (lines, invalid) = stored?;
         sink.lines_read(lines);
         Ok(CsvSummary {
             parse: ParseSummary { lines, invalid },
@@ -363,20 +388,21 @@ pub fn read(
     })
 }
 
-/// Hands the parsed rows to `sink`; returns how many were bad.
+/// Hands the parsed rows to `sink`; returns how many lines were read and
+/// how many were bad.
 fn store(
-    chunks: mpsc::Receiver<Chunk>,
+    blocks: Blocks,
     path: &Path,
     options: &CsvOptions,
     sink: &mut impl Sink,
-) -> Result<u64, ParseError> {
+) -> Result<(u64, u64), ParseError> {
     let error = ParseError::locator(path);
     let mut summary = ParseSummary::default();
     let missing_resource = match options.create_resources {
         true => MissingResource::CreateOrUse(GENERIC),
         false => MissingResource::Refuse,
     };
-    for chunk in chunks {
+    for chunk in blocks.iter().flatten() {
         for item in &chunk.items {
             match item {
                 Item::Measure {
@@ -413,54 +439,224 @@ fn store(
                 }
                 Item::Invalid(bad) => summary.refuse(sink, bad.clone())?,
                 Item::Fatal(bad) => return Err(bad.clone()),
-                Item::LinesRead(lines) => sink.lines_read(*lines),
+                Item::LinesRead(lines) => {
+                    summary.lines += lines;
+                    sink.lines_read(summary.lines);
+                }
             }
         }
     }
-    Ok(summary.invalid)
+    Ok((summary.lines, summary.invalid))
 }
 
-/// Parses the rows and sends them in chunks, until the input ends or the
-/// storing side stops listening. Returns the number of lines read and the
-/// epoch unit, when it was guessed and is not seconds.
+/// What parsing the rows before a block tells about the rows in it.
+#[derive(Clone, Copy)]
+struct ParseState<'a> {
+    options: &'a CsvOptions,
+    path: &'a Path,
+    timestamps: TimestampReader,
+}
+
+/// A block of whole lines for a parsing thread.
+struct Block<'a> {
+    bytes: Vec<u8>,
+    first_line: u64,
+    layout: Layout,
+    state: ParseState<'a>,
+    chunks: mpsc::SyncSender<Chunk>,
+}
+
+/// Cuts the input into blocks and parses them: on this thread until the
+/// layout and the epoch unit are settled (the first rows decide them), on
+/// `PARSERS` threads after that, and on this thread again, as one stream,
+/// from the first block with a quote or a carriage return on (a quoted
+/// field may hold a line end, and a record may end at a carriage return,
+/// so the blocks after it cannot be cut at line ends). Returns the epoch
+/// unit, when it was guessed and is not seconds.
 fn parse(
-    input: impl Read,
+    mut input: impl Read,
     path: &Path,
     options: &CsvOptions,
-    chunks: mpsc::SyncSender<Chunk>,
-) -> (u64, Option<TimeUnit>) {
-    let error = ParseError::locator(path);
+    blocks: mpsc::SyncSender<mpsc::Receiver<Chunk>>,
+    block_size: usize,
+) -> Option<TimeUnit> {
+    let mut state = ParseState {
+        options,
+        path,
+        timestamps: TimestampReader {
+            unit: options.time_unit,
+            guessed: false,
+            now: options.now,
+        },
+    };
+    let mut layout: Option<Layout> = None;
+    let (work, queue) = mpsc::channel::<Block>();
+    let queue = Mutex::new(queue);
+    std::thread::scope(|scope| {
+        for _ in 0..PARSERS {
+            scope.spawn(|| parse_blocks(&queue));
+        }
+        let mut first_line = 1;
+        let mut carry = Vec::new();
+        loop {
+            let (chunks, received) = mpsc::sync_channel(4);
+            if blocks.send(received).is_err() {
+                break;
+            }
+            let block = match next_block(&mut input, &mut carry, block_size) {
+                Ok(Some(block)) => block,
+                Ok(None) => break,
+                Err(e) => {
+                    let error = ParseError::locator(path);
+                    let fatal = error(first_line, "record", e.to_string());
+                    let _ = chunks.send(Chunk {
+                        items: vec![Item::Fatal(fatal)],
+                        ..Chunk::default()
+                    });
+                    break;
+                }
+            };
+            let lines = memchr::memchr_iter(b'\n', &block).count() as u64;
+            if memchr::memchr2(b'"', b'\r', &block).is_some() {
+                let rest = std::io::Cursor::new(block)
+                    .chain(std::io::Cursor::new(carry))
+                    .chain(input);
+                parse_rows(rest, first_line, &mut layout, &mut state, &chunks);
+                break;
+            }
+            match (&layout, state.timestamps.unit) {
+                (Some(settled), Some(_)) => {
+                    let block = Block {
+                        bytes: block,
+                        first_line,
+                        layout: settled.clone(),
+                        state,
+                        chunks,
+                    };
+                    if work.send(block).is_err() {
+                        break;
+                    }
+                }
+                _ => {
+                    if !parse_rows(&block[..], first_line, &mut layout, &mut state, &chunks) {
+                        break;
+                    }
+                }
+            }
+            first_line += lines;
+        }
+        drop(work);
+    });
+    let timestamps = state.timestamps;
+    timestamps
+        .unit
+        .filter(|&unit| timestamps.guessed && unit != TimeUnit::Seconds)
+}
+
+/// The next block of whole lines, about `size` bytes or one line (the last
+/// one may lack its line end); what follows its last line end waits in
+/// `carry`.
+fn next_block(
+    input: &mut impl Read,
+    carry: &mut Vec<u8>,
+    size: usize,
+) -> std::io::Result<Option<Vec<u8>>> {
+    let mut block = std::mem::take(carry);
+    loop {
+        let filled = block.len();
+        block.resize(filled + size, 0);
+        let read = loop {
+            match input.read(&mut block[filled..]) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                other => break other?,
+            }
+        };
+        block.truncate(filled + read);
+        if read == 0 {
+            return Ok((!block.is_empty()).then_some(block));
+        }
+        if let Some(end) = record_end(&block) {
+            *carry = block.split_off(end);
+            return Ok(Some(block));
+        }
+    }
+}
+
+/// Where the last line that is not blank ends in `bytes` (just past its
+/// line end): a block cut there starts where the CSV reader would start
+/// the next record, so line numbers come out as in one stream.
+fn record_end(bytes: &[u8]) -> Option<usize> {
+    let mut end = memchr::memrchr(b'\n', bytes)? + 1;
+    while end >= 2 && bytes[end - 2] == b'\n' {
+        end -= 1;
+    }
+    (end >= 2).then_some(end)
+}
+
+/// A parsing thread: blocks from the queue until there are no more.
+fn parse_blocks(queue: &Mutex<mpsc::Receiver<Block>>) {
+    loop {
+        let next = queue
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .recv();
+        let Ok(block) = next else { return };
+        let Block {
+            bytes,
+            first_line,
+            layout,
+            mut state,
+            chunks,
+        } = block;
+        parse_rows(
+            &bytes[..],
+            first_line,
+            &mut Some(layout),
+            &mut state,
+            &chunks,
+        );
+    }
+}
+
+/// Parses the rows of `input`, whose first line is the file's line
+/// `first_line`, and sends them in chunks. False when parsing must stop:
+/// the file cannot be read on, or the storing side stopped listening.
+fn parse_rows(
+    input: impl Read,
+    first_line: u64,
+    layout: &mut Option<Layout>,
+    state: &mut ParseState<'_>,
+    chunks: &mpsc::SyncSender<Chunk>,
+) -> bool {
+    let options = state.options;
+    let error = ParseError::locator(state.path);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .delimiter(options.delimiter)
         .from_reader(input);
-    let mut timestamps = TimestampReader {
-        unit: options.time_unit,
-        guessed: false,
-        now: options.now,
-    };
     let mut lines = 0;
-    let mut layout: Option<Layout> = None;
     let mut record = csv::StringRecord::new();
     let mut chunk = Chunk::default();
-    loop {
+    let going_on = loop {
         if chunk.items.len() >= CHUNK && chunks.send(std::mem::take(&mut chunk)).is_err() {
-            break;
+            return false;
         }
-        let line = reader.position().line();
+        let line = first_line - 1 + reader.position().line();
         match reader.read_record(&mut record) {
-            Ok(false) => break,
+            Ok(false) => break true,
             Ok(true) => {}
             Err(e) => {
                 // Bad UTF-8 or a broken quote: the reader can go on after
                 // the record, but not after an I/O error.
-                let line = e.position().map_or(line, csv::Position::line);
+                let line = e
+                    .position()
+                    .map_or(line, |position| first_line - 1 + position.line());
                 lines += 1;
                 let bad = error(line, "record", e.to_string());
                 if matches!(e.kind(), csv::ErrorKind::Io(_)) {
                     chunk.items.push(Item::Fatal(bad));
-                    break;
+                    break false;
                 }
                 chunk.items.push(Item::Invalid(bad));
                 continue;
@@ -468,24 +664,28 @@ fn parse(
         }
         lines += 1;
         if lines % PROGRESS_EVERY == 0 {
-            chunk.items.push(Item::LinesRead(lines));
+            chunk.items.push(Item::LinesRead(PROGRESS_EVERY));
         }
+        // Where the record starts, past any blank lines before it.
+        let line = record
+            .position()
+            .map_or(line, |position| first_line - 1 + position.line());
         if record.iter().all(|f| time::trim_ascii_fast(f).is_empty()) {
             continue;
         }
-        let layout = match &layout {
-            Some(layout) => layout,
+        let layout = match layout {
+            Some(layout) => &*layout,
             None => match detect_layout(&record, options) {
                 Ok((detected, is_header)) => {
                     let layout = layout.insert(detected);
                     if is_header {
                         continue;
                     }
-                    layout
+                    &*layout
                 }
                 Err((field, reason)) => {
                     chunk.items.push(Item::Fatal(error(line, &field, reason)));
-                    break;
+                    break false;
                 }
             },
         };
@@ -495,7 +695,7 @@ fn parse(
             line,
             layout,
             options,
-            &mut timestamps,
+            &mut state.timestamps,
             &mut chunk,
             &error,
         );
@@ -505,12 +705,9 @@ fn parse(
             chunk.names.truncate(mark.1);
             chunk.items.push(Item::Invalid(bad));
         }
-    }
-    let _ = chunks.send(chunk);
-    let guessed = timestamps
-        .unit
-        .filter(|&unit| timestamps.guessed && unit != TimeUnit::Seconds);
-    (lines, guessed)
+    };
+    chunk.items.push(Item::LinesRead(lines % PROGRESS_EVERY));
+    chunks.send(chunk).is_ok() && going_on
 }
 
 /// One data row's measures, into `chunk`.
@@ -814,7 +1011,43 @@ mod tests {
         assert_eq!(batch.measure_count(), 2);
     }
 
+    /// Rows of a long file with a metric column: good ones, bad ones of
+    /// every kind, blank lines and, sometimes, a quoted field.
+    fn long_row() -> impl Strategy<Value = String> {
+        prop_oneof![
+            24 => (0..3u8, 0..100u32, -5..5i32).prop_map(|(m, t, v)| format!("m{m},{},{v}.5", 1_388_577_600 + t)),
+            1 => Just("m1,x,1".to_owned()),
+            1 => Just("m1,1388577600,y".to_owned()),
+            1 => Just("unknown,1388577600,1".to_owned()),
+            1 => Just("m2,1388577600".to_owned()),
+            1 => Just(String::new()),
+            1 => Just("\"m0\",1388577605,2".to_owned()),
+            1 => Just("m0,1388577606,3\r".to_owned()),
+        ]
+    }
+
+    /// Everything a lenient sink received.
+    fn read_lenient(text: &str, block: usize) -> (Vec<u64>, MeasureBatch, ParseSummary) {
+        let mut sink = Lenient::default();
+        let options = CsvOptions::new(
+            MetricSource::Column(Column::Name("metric".into())),
+            Timestamp::EPOCH,
+        );
+        let summary =
+            read_in_blocks(text.as_bytes(), Path::new("x"), &options, &mut sink, block).unwrap();
+        (sink.bad_lines, sink.batch, summary.parse)
+    }
+
     proptest! {
+        #[test]
+        fn blocks_parsed_in_parallel_read_as_one_stream(
+            rows in prop::collection::vec(long_row(), 1..200),
+            block in 1..64usize,
+        ) {
+            let text = format!("metric,timestamp,value\n{}\n", rows.join("\n"));
+            prop_assert_eq!(read_lenient(&text, block), read_lenient(&text, 1 << 20));
+        }
+
         #[test]
         fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..300), wide: bool) {
             let metric = if wide { MetricSource::Wide } else { fixed() };

@@ -289,11 +289,11 @@ fn read_journal(path: &Path) -> Result<(Journal, Vec<u8>)> {
 
 /// Applies a committed journal; safe to run again after any interruption.
 fn apply(root: &Path, dir: &Path, journal: &Journal, data: &[u8]) -> Result<()> {
-    for (staged, target) in &journal.puts {
-        rename_creating_parent(&dir.join(staged), &root.join(target))?;
-    }
-    // Every file is written or removed once: they can go in parallel, on
-    // the caller's rayon pool.
+    // Every file is created, written or removed once: they can go in
+    // parallel, on the caller's rayon pool.
+    journal.puts.par_iter().try_for_each(|(staged, target)| {
+        rename_creating_parent(&dir.join(staged), &root.join(target))
+    })?;
     journal
         .writes
         .par_iter()

@@ -661,3 +661,72 @@ fn a_resource_column_names_each_rows_resource() {
     let mem = metric_of(&store, "web-1", "mem");
     assert_eq!(store.json(&["measures", "show", &mem])[0]["value"], 3.0);
 }
+
+/// 200 000 rows (about 5 MB): read in blocks parsed in parallel.
+fn large_csv(bad_line: Option<usize>) -> String {
+    let mut text = String::from("metric,timestamp,value\n");
+    for line in 2..200_002 {
+        let value = if Some(line) == bad_line {
+            "x".to_owned()
+        } else {
+            (line % 7).to_string()
+        };
+        text.push_str(&format!("m{},{},{value}\n", line % 3, 1_704_067_200 + line));
+    }
+    text
+}
+
+#[test]
+fn a_large_file_in_parallel_blocks_keeps_its_line_numbers_and_is_taken_whole() {
+    let store = TestStore::new();
+    let bad = store.write_file("bad.csv", large_csv(Some(187_654)));
+    let args = [
+        "ingest",
+        "csv",
+        "--metric-column",
+        "metric",
+        "--create-metrics",
+    ];
+    let assert = store
+        .run(&[&args[..], &[bad.to_str().unwrap()]].concat())
+        .failure()
+        .code(1);
+    let stderr = stderr_of(&assert);
+    assert!(
+        stderr.contains("bad.csv:187654: field `value`: `x` is not a number"),
+        "{stderr}"
+    );
+    assert_eq!(waiting(&store), 0);
+    let good = store.write_file("good.csv", large_csv(None));
+    let assert = store
+        .run(&[&args[..], &[good.to_str().unwrap()]].concat())
+        .success();
+    assert!(
+        stderr_of(&assert).contains(
+            "ingested 200000 measures from 1 files (200001 lines, 0 invalid, 3 metrics created)"
+        ),
+        "{}",
+        stderr_of(&assert)
+    );
+    assert_eq!(waiting(&store), 200_000);
+    // Every row in its metric, in the file's order.
+    store.run(&["process", "--quiet"]);
+    let sums = store.stdout(&[
+        "measures",
+        "show",
+        "m1",
+        "--aggregation",
+        "count",
+        "--granularity",
+        "300",
+        "-f",
+        "value",
+        "-c",
+        "value",
+    ]);
+    let expected = (2..200_002).filter(|line| line % 3 == 1).count();
+    assert_eq!(
+        sums.lines().map(|v| v.parse::<f64>().unwrap()).sum::<f64>(),
+        expected as f64
+    );
+}
