@@ -308,18 +308,18 @@ pub async fn read_measures(
     app: Arc<App>,
     call: Call,
     caller: Caller,
-    find: impl Fn(&Work<'_>) -> ApiResult<Found> + Send + 'static,
+    find: impl FnOnce(&Work<'_>) -> ApiResult<Found> + Send + 'static,
 ) -> ApiResult<Response> {
-    // An answer kept in memory costs a few index lookups: it is found
-    // without a trip to a blocking thread (which would cost more).
-    if let Some(body) = app.run_here(|work| kept_measures(work, &call, &caller, &find))? {
-        return Ok(reply::json_text(body));
-    }
-    // Otherwise one trip: the checks, the read, and the writing of the
-    // (possibly long) answer.
+    // The checks and an answer kept in memory cost a few index lookups:
+    // they run without a trip to a blocking thread (which would cost more).
+    let request = match app.run_here(|work| kept_measures(work, &call, &caller, find))? {
+        Kept::Answer(body) => return Ok(reply::json_text(body)),
+        Kept::ToRead(request) => request,
+    };
+    // Otherwise one trip: the read and the writing of the (possibly long)
+    // answer.
     let answer = app
         .run(move |work| {
-            let request = measures_request(work, &call, &caller, &find)?;
             if request.refresh {
                 work.exclusively(|| {
                     ops::measures::refresh(work.store, work.index, &request.metric)
@@ -347,24 +347,35 @@ pub async fn read_measures(
     Ok(reply::json_text(answer))
 }
 
-/// The answer kept for a request, if its archive has not changed since
-/// (and no writer holds it now: then the request waits on a blocking
-/// thread).
+/// What the checks of a `GET …/measures` leave to do.
+enum Kept {
+    /// The answer kept for it: its archive has not changed since.
+    Answer(Bytes),
+    /// A read: nothing kept, a `refresh`, or a writer holding the archive
+    /// now (then the read waits, on a blocking thread).
+    ToRead(Box<MeasuresRequest>),
+}
+
 fn kept_measures(
     work: &Work<'_>,
     call: &Call,
     caller: &Caller,
-    find: &impl Fn(&Work<'_>) -> ApiResult<Found>,
-) -> ApiResult<Option<Bytes>> {
+    find: impl FnOnce(&Work<'_>) -> ApiResult<Found>,
+) -> ApiResult<Kept> {
     let request = measures_request(work, call, caller, find)?;
     if request.refresh {
-        return Ok(None);
+        return Ok(Kept::ToRead(Box::new(request)));
     }
     let Some(consistent) = work.store.try_read_lock(request.key.metric)? else {
-        return Ok(None);
+        return Ok(Kept::ToRead(Box::new(request)));
     };
     let generation = consistent.generation()?;
-    Ok(work.app.measures_cache.get(&request.key, generation))
+    Ok(
+        match work.app.measures_cache.get(&request.key, generation) {
+            Some(body) => Kept::Answer(body),
+            None => Kept::ToRead(Box::new(request)),
+        },
+    )
 }
 
 /// A checked `GET …/measures`.
@@ -380,7 +391,7 @@ fn measures_request(
     work: &Work<'_>,
     call: &Call,
     caller: &Caller,
-    find: &impl Fn(&Work<'_>) -> ApiResult<Found>,
+    find: impl FnOnce(&Work<'_>) -> ApiResult<Found>,
 ) -> ApiResult<MeasuresRequest> {
     let found = find(work)?;
     caller.enforce(Rule::AdminOrServiceOrCreatorOrMetricOwner, found.target())?;

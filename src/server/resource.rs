@@ -751,11 +751,8 @@ pub async fn post_metric_measures(
     call: Call,
 ) -> ApiResult<Response> {
     let caller = call.caller()?;
-    let lookup = caller.clone();
-    metric::write_measures(app, call, caller, move |work| {
-        named_metric(work, &type_name, &id, &name, &lookup)
-    })
-    .await
+    let find = named_metric_finder(type_name, id, name, &caller);
+    metric::write_measures(app, call, caller, find).await
 }
 
 pub async fn get_metric_measures(
@@ -764,9 +761,18 @@ pub async fn get_metric_measures(
     call: Call,
 ) -> ApiResult<Response> {
     let caller = call.caller()?;
-    let lookup = caller.clone();
-    metric::read_measures(app, call, caller, move |work| {
-        named_metric(work, &type_name, &id, &name, &lookup)
-    })
-    .await
+    let find = named_metric_finder(type_name, id, name, &caller);
+    metric::read_measures(app, call, caller, find).await
+}
+
+/// Finds, for the measures endpoints, the metric `name` of a resource as
+/// `caller` sees it.
+fn named_metric_finder(
+    type_name: String,
+    id: String,
+    name: String,
+    caller: &Caller,
+) -> impl FnOnce(&Work<'_>) -> ApiResult<Found> + Send + 'static {
+    let caller = caller.clone();
+    move |work| named_metric(work, &type_name, &id, &name, &caller)
 }
