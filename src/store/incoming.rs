@@ -89,8 +89,7 @@ impl<'s> Incoming<'s> {
 
     pub(super) fn create_sacks(&self) -> Result<()> {
         for sack in 0..self.sacks() {
-            let dir = self.sack_dir(sack);
-            fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+            super::placement::create_spread_dir(&self.sack_dir(sack))?;
         }
         Ok(())
     }

@@ -18,6 +18,7 @@ pub mod archive;
 pub mod incoming;
 pub mod index;
 pub mod lock;
+mod placement;
 pub mod sacks;
 pub mod txn;
 pub mod upgrade;
@@ -301,10 +302,11 @@ impl Store {
         config: StoreConfig,
         lock: impl FnOnce(&Path) -> Result<lock::StoreUse>,
     ) -> Result<Store> {
-        let dirs = ["tmp", "locks", "archive", "incoming"].map(|d| root.join(d));
+        let dirs = ["locks", "archive", "incoming"].map(|d| root.join(d));
         for dir in dirs {
             fs::create_dir_all(&dir).map_err(io_error(&dir))?;
         }
+        placement::create_spread_dir(&root.join("tmp"))?;
         Ok(Store {
             root: root.to_owned(),
             config,

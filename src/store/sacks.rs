@@ -56,7 +56,7 @@ pub fn set_sacks(store: &mut Store, sacks: u32) -> Result<u32> {
             }
             .to_string(),
         );
-        fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+        super::placement::create_spread_dir(&dir)?;
     }
     write_config(
         store.root(),

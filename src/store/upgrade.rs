@@ -96,7 +96,7 @@ fn sacks_into_incoming(root: &Path, config: &mut Value) -> Result<()> {
             }
             .to_string(),
         );
-        fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+        super::placement::create_spread_dir(&dir)?;
     }
     Ok(())
 }
