@@ -329,6 +329,9 @@ pub fn parse_python_float(text: &str) -> Option<f64> {
     if trimmed.is_empty() {
         return None;
     }
+    if let Some(value) = plain_decimal(trimmed.as_bytes()) {
+        return Some(value);
+    }
     if trimmed.contains('_') {
         let bytes = trimmed.as_bytes();
         let well_placed = bytes.iter().enumerate().all(|(i, &b)| {
@@ -344,6 +347,45 @@ pub fn parse_python_float(text: &str) -> Option<f64> {
         return trimmed.replace('_', "").parse().ok();
     }
     trimmed.parse().ok()
+}
+
+/// Powers of ten that are exact in an f64.
+const EXACT_POWERS_OF_TEN: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// The usual number of a file, `[+-]digits[.digits]` with at most 19
+/// digits whose value without the point is below 2⁵³, read quickly and
+/// exactly: that value and the power of ten are exact floats, so one
+/// division rounds as a full decimal parser does (Clinger's fast path).
+/// `None` for anything else.
+fn plain_decimal(text: &[u8]) -> Option<f64> {
+    let (negative, digits) = match text.split_first()? {
+        (b'-', rest) => (true, rest),
+        (b'+', rest) => (false, rest),
+        _ => (false, text),
+    };
+    let (whole, fraction) = match memchr::memchr(b'.', digits) {
+        Some(point) => (&digits[..point], &digits[point + 1..]),
+        None => (digits, &digits[..0]),
+    };
+    let count = whole.len() + fraction.len();
+    if count == 0 || count > 19 {
+        return None;
+    }
+    let mut mantissa: u64 = 0;
+    for &digit in whole.iter().chain(fraction) {
+        if !digit.is_ascii_digit() {
+            return None;
+        }
+        mantissa = mantissa * 10 + u64::from(digit - b'0');
+    }
+    if mantissa > 1 << 53 {
+        return None;
+    }
+    let value = mantissa as f64 / EXACT_POWERS_OF_TEN.get(fraction.len())?;
+    Some(if negative { -value } else { value })
 }
 
 /// `str::trim`, quicker when there is nothing to trim (the usual case on
@@ -746,6 +788,21 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn plain_decimals_read_as_a_full_parser_reads_them(
+            sign in "[-+]?",
+            whole in "[0-9]{0,12}",
+            fraction in proptest::option::of("[0-9]{0,12}"),
+        ) {
+            let text = match &fraction {
+                Some(fraction) => format!("{sign}{whole}.{fraction}"),
+                None => format!("{sign}{whole}"),
+            };
+            let full: Option<f64> = text.parse().ok();
+            let read = parse_python_float(&text);
+            proptest::prop_assert_eq!(read.map(f64::to_bits), full.map(f64::to_bits), "{}", text);
+        }
+
         #[test]
         fn api_strings_written_from_a_cache_match(
             steps in proptest::collection::vec(0i64..200_000_000_000_000, 1..50),
