@@ -50,6 +50,15 @@ pub fn try_lock_dir(path: &Path) -> Result<Option<File>> {
     try_lock(File::open(path).map_err(io_error(path))?, path)
 }
 
+/// [`try_lock_dir`] on a directory its owner may have removed meanwhile:
+/// `None` also when it is gone.
+pub fn try_lock_dir_if_present(path: &Path) -> Result<Option<File>> {
+    match File::open(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        opened => try_lock(opened.map_err(io_error(path))?, path),
+    }
+}
+
 fn use_path(locks_dir: &Path) -> PathBuf {
     locks_dir.join("store.lock")
 }
@@ -209,6 +218,18 @@ impl ReadLock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_directory_removed_by_its_owner_is_not_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let gone = dir.path().join("txn-gone");
+        assert!(try_lock_dir_if_present(&gone).unwrap().is_none());
+        assert!(try_lock_dir(&gone).is_err());
+        std::fs::create_dir(&gone).unwrap();
+        let held = try_lock_dir_if_present(&gone).unwrap();
+        assert!(held.is_some());
+        assert!(try_lock_dir_if_present(&gone).unwrap().is_none());
+    }
 
     #[test]
     fn writers_bump_the_archive_generation_of_their_sacks_only() {

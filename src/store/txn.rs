@@ -411,8 +411,9 @@ pub fn recover(store: &Store, mut sack_locks: Option<&mut SackLocks>) -> Result<
             continue;
         }
         let dir = entry.path();
-        // A living transaction holds its lock.
-        let Some(_owner) = lock::try_lock_dir(&dir)? else {
+        // A living transaction holds its lock; one that just ended has
+        // removed its directory since it was listed.
+        let Some(_owner) = lock::try_lock_dir_if_present(&dir)? else {
             continue;
         };
         let journal_path = dir.join(JOURNAL);

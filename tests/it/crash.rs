@@ -71,9 +71,16 @@ fn spawn(store: &Path, args: &[&str]) -> std::process::Child {
 }
 
 fn run_ok(store: &Path, args: &[&str]) {
+    let output = Command::new(assert_cmd::cargo::cargo_bin!("carbonara"))
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .output()
+        .unwrap();
     assert!(
-        spawn(store, args).wait().unwrap().success(),
-        "{args:?} failed"
+        output.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
     );
 }
 
