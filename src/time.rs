@@ -366,25 +366,27 @@ fn plain_decimal(text: &[u8]) -> Option<f64> {
         (b'+', rest) => (false, rest),
         _ => (false, text),
     };
-    let (whole, fraction) = match memchr::memchr(b'.', digits) {
-        Some(point) => (&digits[..point], &digits[point + 1..]),
-        None => (digits, &digits[..0]),
-    };
-    let count = whole.len() + fraction.len();
-    if count == 0 || count > 19 {
-        return None;
-    }
     let mut mantissa: u64 = 0;
-    for &digit in whole.iter().chain(fraction) {
-        if !digit.is_ascii_digit() {
-            return None;
+    let mut count = 0;
+    let mut point = None;
+    for (i, &byte) in digits.iter().enumerate() {
+        match byte {
+            b'0'..=b'9' => {
+                count += 1;
+                if count > 19 {
+                    return None;
+                }
+                mantissa = mantissa * 10 + u64::from(byte - b'0');
+            }
+            b'.' if point.is_none() => point = Some(i),
+            _ => return None,
         }
-        mantissa = mantissa * 10 + u64::from(digit - b'0');
     }
-    if mantissa > 1 << 53 {
+    if count == 0 || mantissa > 1 << 53 {
         return None;
     }
-    let value = mantissa as f64 / EXACT_POWERS_OF_TEN.get(fraction.len())?;
+    let fraction_digits = point.map_or(0, |point| digits.len() - point - 1);
+    let value = mantissa as f64 / EXACT_POWERS_OF_TEN.get(fraction_digits)?;
     Some(if negative { -value } else { value })
 }
 
