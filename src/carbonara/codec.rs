@@ -165,12 +165,19 @@ pub fn decode_split(key: SplitKey, bytes: &[u8]) -> Result<Points, Error> {
 }
 
 /// At least the number of points a split holds, read from its header
-/// without decoding (to size the memory of a read of many splits).
+/// without decoding (to size the memory of a read of many splits). A
+/// header claiming more than its block can decode to is bounded by the
+/// block: a corrupt split must not make its reader allocate what it says.
 pub fn split_points_bound(bytes: &[u8]) -> usize {
     match split_format(bytes) {
-        Some(SplitFormat::Compressed) => bytes[1..].first_chunk::<4>().map_or(0, |length| {
-            u32::from_le_bytes(*length) as usize / SPLIT_RECORD_SIZE
-        }),
+        Some(SplitFormat::Compressed) => {
+            bytes[1..]
+                .split_first_chunk::<4>()
+                .map_or(0, |(length, block)| {
+                    let claimed = u32::from_le_bytes(*length) as usize;
+                    claimed.min(lz4::max_decompressed_len(block.len())) / SPLIT_RECORD_SIZE
+                })
+        }
         Some(SplitFormat::Padded) => bytes.len() / PADDED_SLOT_SIZE,
         None => 0,
     }
@@ -373,6 +380,24 @@ mod tests {
             decode_bound(&framed),
             Err(Error::RaggedRecords { .. })
         ));
+    }
+
+    #[test]
+    fn a_corrupt_header_bounds_no_allocation() {
+        // Claims 4 GiB from an empty block: at most one block's worth.
+        let split = [COMPRESSED_MARKER, 0xff, 0xff, 0xff, 0xff];
+        assert_eq!(split_points_bound(&split), 255 / SPLIT_RECORD_SIZE);
+        assert!(decode_split(minute_key(0), &split).is_err());
+        let mut long = vec![COMPRESSED_MARKER, 0xff, 0xff, 0xff, 0xff];
+        long.extend([0u8; 100]);
+        assert_eq!(
+            split_points_bound(&long),
+            lz4::max_decompressed_len(100) / SPLIT_RECORD_SIZE
+        );
+        // An honest header is taken as it is.
+        let key = minute_key(0);
+        let honest = encode_split(key, &points(&[(0, 1.0), (60, 2.0)]));
+        assert_eq!(split_points_bound(&honest), 2);
     }
 
     #[test]

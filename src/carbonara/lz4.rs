@@ -43,9 +43,8 @@ pub fn decompress_into(data: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
         });
     };
     let length = u32::from_le_bytes(*length) as usize;
-    // One LZ4 byte expands to at most 255; a larger claim is corrupt, and
-    // allocating it could exhaust memory.
-    if length > block.len().saturating_mul(MAX_EXPANSION) + MAX_EXPANSION {
+    // A larger claim is corrupt, and allocating it could exhaust memory.
+    if length > max_decompressed_len(block.len()) {
         return Err(Error::Lz4(format!(
             "header claims {length} bytes from a {}-byte block",
             block.len()
@@ -61,6 +60,12 @@ pub fn decompress_into(data: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
         )));
     }
     Ok(())
+}
+
+/// The most bytes an LZ4 block of `block_len` bytes can decode to: one
+/// byte expands to at most 255.
+pub fn max_decompressed_len(block_len: usize) -> usize {
+    block_len.saturating_mul(MAX_EXPANSION) + MAX_EXPANSION
 }
 
 fn read_u32(src: &[u8], at: usize) -> u32 {

@@ -148,7 +148,7 @@ impl<W: Write> Printer<'_, W> {
         if self.summary {
             return rows.row(&header);
         }
-        if self.ctx.output.format == Format::Json {
+        if matches!(self.ctx.output.format, Format::Json | Format::Yaml) {
             let state = dump
                 .back_window
                 .as_ref()

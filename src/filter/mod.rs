@@ -25,7 +25,20 @@ pub enum FilterError {
     Empty,
     #[error("Invalid filter: JSON: {0}")]
     Json(String),
+    /// Nested deeper than [`MAX_DEPTH`]; `at` is the character where the
+    /// string form went too deep, `None` for the JSON form.
+    #[error(
+        "Invalid filter: nested deeper than {MAX_DEPTH} levels{}",
+        at.map(|at| format!(" (at char {at})")).unwrap_or_default()
+    )]
+    TooDeep { at: Option<usize> },
 }
+
+/// How deep a filter may nest (`not`, parentheses, `and`/`or` groups,
+/// lists). Gnocchi has no limit of its own but Python's recursion limit;
+/// here every level costs stack in the parser, the schema walk and the
+/// SQL built from it, so one request must not be able to exhaust it.
+pub const MAX_DEPTH: usize = 64;
 
 /// A document as Gnocchi's parser builds it (Python values: dict keys may
 /// be any value, numbers from the filter string are floats).
@@ -216,11 +229,15 @@ impl Filter {
     pub fn from_raw(raw: &Raw, creator: &str) -> Result<Option<Filter>, FilterError> {
         match raw {
             Raw::Dict(fields) if fields.is_empty() => Ok(None),
-            _ => Filter::node(raw, creator, "").map(Some),
+            _ => Filter::node(raw, creator, "", 0).map(Some),
         }
     }
 
-    fn node(raw: &Raw, creator: &str, path: &str) -> Result<Filter, FilterError> {
+    /// `depth` counts the `not`, `and` and `or` nodes above this one.
+    fn node(raw: &Raw, creator: &str, path: &str, depth: usize) -> Result<Filter, FilterError> {
+        if depth > MAX_DEPTH {
+            return Err(FilterError::TooDeep { at: None });
+        }
         let Raw::Dict(fields) = raw else {
             return Err(invalid("expected a dictionary", path));
         };
@@ -247,7 +264,9 @@ impl Filter {
                 let operands = items
                     .iter()
                     .enumerate()
-                    .map(|(i, item)| Filter::node(item, creator, &format!("{path}[{i}]")))
+                    .map(|(i, item)| {
+                        Filter::node(item, creator, &format!("{path}[{i}]"), depth + 1)
+                    })
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(if matches!(word.as_str(), "and" | "∧") {
                     Filter::And(operands)
@@ -256,7 +275,10 @@ impl Filter {
                 })
             }
             "not" => Ok(Filter::Not(Box::new(Filter::node(
-                argument, creator, &path,
+                argument,
+                creator,
+                &path,
+                depth + 1,
             )?))),
             "like" | "in" => {
                 let (attribute, value, path) = single_field(argument, &path)?;

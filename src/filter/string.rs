@@ -8,7 +8,7 @@
 //! reversed. The result is the raw document Gnocchi builds, before its
 //! schema checks it (`Filter::from_raw`).
 
-use super::{FilterError, Raw};
+use super::{FilterError, MAX_DEPTH, Raw};
 
 /// The operator regex's alternatives, in order.
 const OPERATORS: [&str; 18] = [
@@ -117,7 +117,8 @@ impl<'a> Parser<'a> {
 
     /// `null | boolean | uuid | identifier | number | quoted | list`: the
     /// first alternative that matches wins, even if what follows fails.
-    fn term(&mut self, at: usize) -> Result<Option<(Token, usize)>, FilterError> {
+    /// `depth` counts the lists this term is inside.
+    fn term(&mut self, at: usize, depth: usize) -> Result<Option<(Token, usize)>, FilterError> {
         let at = self.skip_whitespace(at);
         let rest = &self.text[at..];
         if let Some(word) = self.prefix_of(at, &["None", "none", "null"]) {
@@ -163,13 +164,16 @@ impl<'a> Parser<'a> {
             return Ok(self.fail(at, "a closing quote"));
         }
         if rest.starts_with('[') {
+            if depth >= MAX_DEPTH {
+                return Err(too_deep(self.text, at));
+            }
             let mut items = Vec::new();
             let mut end = at + 1;
-            if let Some((item, after)) = self.term(end)? {
+            if let Some((item, after)) = self.term(end, depth + 1)? {
                 items.push(item);
                 end = after;
                 while let Some(comma) = self.literal(end, ",") {
-                    let Some((item, after)) = self.term(comma)? else {
+                    let Some((item, after)) = self.term(comma, depth + 1)? else {
                         break;
                     };
                     items.push(item);
@@ -185,14 +189,14 @@ impl<'a> Parser<'a> {
     }
 
     fn condition(&mut self, at: usize) -> Result<Option<(Token, usize)>, FilterError> {
-        let Some((left, at)) = self.term(at)? else {
+        let Some((left, at)) = self.term(at, 0)? else {
             return Ok(None);
         };
         let at = self.skip_whitespace(at);
         let Some(operator) = self.prefix_of(at, &OPERATORS) else {
             return Ok(self.fail(at, "an operator (=, !=, <, <=, >, >=, in, like…)"));
         };
-        let Some((right, end)) = self.term(at + operator.len())? else {
+        let Some((right, end)) = self.term(at + operator.len(), 0)? else {
             return Ok(None);
         };
         let group = Token::Group(vec![
@@ -215,6 +219,13 @@ impl<'a> Parser<'a> {
             let position = self.skip_whitespace(at);
             let rest = &self.text[position..];
             if expect_operand {
+                let nesting = operators
+                    .iter()
+                    .filter(|pending| !matches!(pending, Pending::Chain { .. }))
+                    .count();
+                if nesting >= MAX_DEPTH && (rest.starts_with(LEVELS[0]) || rest.starts_with('(')) {
+                    return Err(too_deep(self.text, position));
+                }
                 if rest.starts_with(LEVELS[0]) {
                     operators.push(Pending::Not);
                     at = position + LEVELS[0].len();
@@ -344,6 +355,12 @@ pub fn parse(text: &str) -> Result<Raw, FilterError> {
         Token::Group(items) => to_document(items),
         other => token_value(other),
     }
+}
+
+/// A `not` or `(` past [`MAX_DEPTH`] open ones, or a list that deep.
+fn too_deep(text: &str, at: usize) -> FilterError {
+    let column = text[..at].chars().count();
+    FilterError::TooDeep { at: Some(column) }
 }
 
 fn syntax_error(text: &str, at: usize, expected: &str) -> FilterError {

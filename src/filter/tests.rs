@@ -83,6 +83,55 @@ fn spec_examples() {
     assert!(Filter::parse_query(r#"{"="#, "admin").is_err());
 }
 
+#[test]
+fn nesting_stops_at_the_limit_in_every_form() {
+    let nots = |depth: usize| format!("{}host = 1", "not ".repeat(depth));
+    let parens = |depth: usize| format!("{}host = 1{}", "(".repeat(depth), ")".repeat(depth));
+    let lists = |depth: usize| format!("id in {}1{}", "[".repeat(depth), "]".repeat(depth));
+    for (form, nested) in [("not ", &nots as &dyn Fn(usize) -> String), ("(", &parens)] {
+        let at_limit = string::parse(&nested(MAX_DEPTH)).unwrap();
+        let checked = Filter::from_raw(&at_limit, "admin");
+        assert!(checked.is_ok(), "{form}: {checked:?}");
+        let at = MAX_DEPTH * form.len();
+        assert_eq!(
+            string::parse(&nested(MAX_DEPTH + 1)),
+            Err(FilterError::TooDeep { at: Some(at) }),
+            "{form}"
+        );
+        // Far past any stack, were the parser recursive.
+        assert!(string::parse(&nested(200_000)).is_err(), "{form}");
+    }
+    assert!(string::parse(&lists(MAX_DEPTH)).is_ok());
+    assert_eq!(
+        string::parse(&lists(MAX_DEPTH + 1)),
+        Err(FilterError::TooDeep {
+            at: Some(6 + MAX_DEPTH)
+        })
+    );
+    assert!(string::parse(&lists(200_000)).is_err());
+
+    let json = |depth: usize| {
+        format!(
+            "{}{{\"=\": {{\"host\": 1}}}}{}",
+            "{\"not\": ".repeat(depth),
+            "}".repeat(depth)
+        )
+    };
+    assert!(Filter::parse_query(&json(MAX_DEPTH), "admin").is_ok());
+    assert_eq!(
+        Filter::parse_query(&json(MAX_DEPTH + 1), "admin"),
+        Err(FilterError::TooDeep { at: None })
+    );
+    assert!(matches!(
+        Filter::parse_query(&json(100_000), "admin"),
+        Err(FilterError::Json(_))
+    ));
+    assert_eq!(
+        FilterError::TooDeep { at: Some(3) }.to_string(),
+        format!("Invalid filter: nested deeper than {MAX_DEPTH} levels (at char 3)")
+    );
+}
+
 fn value() -> impl Strategy<Value = Value> {
     prop_oneof![
         Just(Value::Null),

@@ -44,12 +44,26 @@ impl FromRequest<Arc<App>> for Call {
     async fn from_request(request: Request, app: &Arc<App>) -> Result<Call, ApiError> {
         let (parts, body) = request.into_parts();
         let limit = app.config.max_body_size;
-        let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        let too_large = || {
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                format!("The request body is larger than the server's limit of {limit} bytes (--max-body-size)"),
+                format!(
+                    "The request body is larger than the server's limit of {limit} bytes (--max-body-size)"
+                ),
             )
-        })?;
+        };
+        // A declared length past the limit is refused before any byte is
+        // read, rather than waiting for a body that may never come.
+        let declared = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok()?.trim().parse::<u64>().ok());
+        if declared.is_some_and(|length| length > limit as u64) {
+            return Err(too_large());
+        }
+        let body = axum::body::to_bytes(body, limit)
+            .await
+            .map_err(|_| too_large())?;
         let params = parts
             .uri
             .query()

@@ -401,6 +401,7 @@ impl From<crate::store::Error> for ApiError {
             | E::NoSuchAttribute { .. }
             | E::QueryValue { .. }
             | E::InvalidPagination(_)
+            | E::FilterTooLarge { .. }
             | E::AmbiguousMetricName { .. }
             | E::MetricExists(_) => ApiError::bad_request(error.to_string()),
             other => ApiError::internal(other),

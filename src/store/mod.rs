@@ -145,6 +145,8 @@ pub enum Error {
     QueryValue { value: String, field: String },
     #[error("Invalid pagination: `{0}'")]
     InvalidPagination(String),
+    #[error("Invalid filter: it compares with {values} values, at most {limit} are allowed")]
+    FilterTooLarge { values: usize, limit: usize },
 }
 
 impl Error {

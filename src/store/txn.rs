@@ -300,7 +300,11 @@ fn apply(root: &Path, dir: &Path, journal: &Journal, data: &[u8]) -> Result<()> 
         .try_for_each(|(target, offset, length)| {
             let bytes = usize::try_from(*offset)
                 .ok()
-                .zip(usize::try_from(*offset + *length).ok())
+                .zip(
+                    offset
+                        .checked_add(*length)
+                        .and_then(|end| usize::try_from(end).ok()),
+                )
                 .and_then(|(start, end)| data.get(start..end))
                 .ok_or_else(|| {
                     super::Error::IndexData(format!(

@@ -42,6 +42,40 @@ fn store() -> (TestStore, String, String) {
 }
 
 #[test]
+fn nesting_is_bounded_in_both_forms() {
+    let (store, _, _) = store();
+    let limit = carbonara::query::aggregates::parse::MAX_DEPTH;
+    // `(abs (abs … (metric m1 mean)))`: the metric group is the deepest.
+    let nested = |depth: usize| {
+        format!(
+            "{}(metric m1 mean){}",
+            "(abs ".repeat(depth - 1),
+            ")".repeat(depth - 1)
+        )
+    };
+    let at_limit = store.json(&["aggregates", &nested(limit), "--granularity", "60"]);
+    let plain = store.json(&["aggregates", "(metric m1 mean)", "--granularity", "60"]);
+    assert_eq!(
+        at_limit["measures"]["aggregated"],
+        plain["measures"]["m1"]["mean"]
+    );
+    let deep = format!("Operations nested deeper than {limit} levels");
+    let json = |depth: usize| format!("{}\"m1\"{}", "[".repeat(depth), "]".repeat(depth));
+    for operations in [
+        nested(limit + 1),
+        nested(3_000),
+        "(".repeat(10_000),
+        json(limit + 1),
+        json(100),
+    ] {
+        store
+            .run(&["aggregates", &operations])
+            .code(1)
+            .stderr(contains(&deep));
+    }
+}
+
+#[test]
 fn tables_have_gnocchiclients_columns() {
     let (store, m1, _) = store();
     let table = store.stdout(&[

@@ -383,6 +383,14 @@ fn a_metric_of_the_store_with_its_policy_and_waiting_measures() {
         "file,kind,aggregation,granularity,timestamp,value"
     );
     assert_eq!(lines.len(), 1 + 1 + 5 + 1, "{csv}");
+    // YAML holds the same records as JSON, a whole store as one metric.
+    for target in [&["temp"][..], &[store.path().to_str().unwrap()][..]] {
+        let mut args = vec!["dump", "-f", "yaml"];
+        args.extend(target);
+        let yaml: Value = serde_norway::from_str(&store.stdout(&args)).unwrap();
+        args[2] = "json";
+        assert_eq!(yaml, Value::Array(store.json_array(&args)), "{target:?}");
+    }
     let store_missing = TestStore::empty();
     let assert = store_missing.run(&["dump", "temp"]).code(1);
     assert!(stderr_of(&assert).contains("not a carbonara store"));

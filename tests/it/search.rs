@@ -145,6 +145,48 @@ fn bad_filters_are_refused_like_gnocchi() {
         .stderr(contains("Resource type generic has no flavor attribute"));
 }
 
+#[test]
+fn nesting_is_bounded_and_wide_filters_still_run() {
+    let store = servers();
+    let limit = carbonara::filter::MAX_DEPTH;
+    // At the limit: 64 `not`s, an even number, so `not … host = 'a'`
+    // means `host = 'a'`.
+    let nots = |depth: usize| format!("{}host = 'a'", "not ".repeat(depth));
+    assert_eq!(found(&store, &nots(limit)), ["s1", "s4"]);
+    let deep = format!("nested deeper than {limit} levels");
+    for query in [
+        nots(limit + 1),
+        nots(5_000),
+        format!("{}host = 'a'{}", "(".repeat(10_000), ")".repeat(10_000)),
+        format!("host in {}'a'{}", "[".repeat(10_000), "]".repeat(10_000)),
+        format!(
+            "{}{{\"=\": {{\"host\": \"a\"}}}}{}",
+            "{\"not\": ".repeat(limit + 1),
+            "}".repeat(limit + 1)
+        ),
+    ] {
+        store
+            .run(&["resource", "search", "-t", "server", &query])
+            .code(1)
+            .stderr(contains(&deep));
+    }
+    // Wide is not deep: two thousand `or`ed conditions are one level, and
+    // the index is not asked to nest them two thousand deep.
+    let wide: Vec<String> = (0..2_000).map(|i| format!("cpus = {i}")).collect();
+    assert_eq!(
+        found(&store, &wide.join(" or ")),
+        ["s1", "s2", "s3", "s4", "s5"]
+    );
+    // More values than one statement can bind: the user's error, said so.
+    let huge = format!("cpus in [{}]", vec!["1"; 40_000].join(","));
+    store
+        .run(&["resource", "search", "-t", "server", &huge])
+        .code(1)
+        .stderr(contains(
+            "Invalid filter: it compares with 40000 values, at most 32766 are allowed",
+        ));
+}
+
 fn page(store: &TestStore, extra: &[&str]) -> Vec<String> {
     let mut args = vec![
         "resource",

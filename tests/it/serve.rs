@@ -436,6 +436,72 @@ fn answers_follow_archives_another_process_rewrites() {
     assert_eq!(after, r#"[["2024-01-01T00:00:00+00:00", 300.0, 6.0]]"#);
 }
 
+#[test]
+fn hostile_nesting_and_lengths_leave_the_binary_serving() {
+    let store = TestStore::new();
+    let served = serve(&store, "0");
+    let address = served.address.as_str();
+    let operations = |text: String| format!(r#"{{"operations": {text}}}"#);
+    let abs = format!(
+        "\"{}(metric a mean){}\"",
+        "(abs ".repeat(2_200),
+        ")".repeat(2_200)
+    );
+    let json_form = format!("{}\"a\"{}", "[".repeat(100), "]".repeat(100));
+    for body in [
+        operations(format!("\"{}\"", "(".repeat(8_200))),
+        operations(abs),
+        operations(json_form),
+    ] {
+        let (status, answer) = http(address, "POST", "/v1/aggregates", Some(&body));
+        assert_eq!(status, 400, "{answer}");
+        assert!(
+            answer.contains("Operations nested deeper than 64 levels"),
+            "{answer}"
+        );
+    }
+    let search = format!(
+        "/v1/search/resource/generic?filter={}id%20%3D%201",
+        "not%20".repeat(3_500)
+    );
+    let (status, answer) = http(address, "POST", &search, None);
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer.contains("nested deeper than 64 levels"), "{answer}");
+    let json_filter = format!(
+        "{}{{\"=\": {{\"id\": \"a\"}}}}{}",
+        "{\"not\": ".repeat(3_000),
+        "}".repeat(3_000)
+    );
+    let (status, answer) = http(
+        address,
+        "POST",
+        "/v1/search/resource/generic",
+        Some(&json_filter),
+    );
+    assert_eq!(status, 400, "{answer}");
+
+    // A body announced far past the limit is refused before it is awaited
+    // (the request timeout is 60 s; the answer comes at once).
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let started = Instant::now();
+    write!(
+        stream,
+        "POST /v1/metric HTTP/1.1\r\nHost: {address}\r\nAuthorization: basic YWRtaW46\r\nContent-Type: application/json\r\nContent-Length: 10000000000\r\n\r\n{{}}"
+    )
+    .unwrap();
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 413");
+    assert!(started.elapsed() < Duration::from_secs(10));
+
+    // Still serving.
+    let (status, _) = http(address, "GET", "/v1/archive_policy", None);
+    assert_eq!(status, 200);
+}
+
 #[tokio::test]
 async fn measures_resample_by_timespan_and_calendar_period() {
     // spec/rest-api.md example C.

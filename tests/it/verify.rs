@@ -279,3 +279,46 @@ fn a_repair_leaves_a_busy_sack_alone() {
     assert_eq!(code, 0);
     assert!(!dir.join("junk").exists());
 }
+
+#[test]
+fn empty_splits_and_lying_headers_are_problems_not_data() {
+    let (store, ids) = healthy_store();
+    let dir = metric_dir(&store, &ids[1]);
+    // A file of no bytes, and a compressed split of no points (python-lz4's
+    // framing of nothing): both read as "no data", neither is ever written.
+    let empty = first_file(&dir.join("agg_mean"));
+    fs::write(&empty, []).unwrap();
+    let no_points = first_file(&dir.join("agg_max"));
+    fs::write(&no_points, b"c\x00\x00\x00\x00\x00").unwrap();
+    // A header claiming 4 GiB from no block at all.
+    let lying = first_file(&dir.join("agg_min"));
+    fs::write(&lying, b"c\xff\xff\xff\xff").unwrap();
+
+    let (code, rows, stderr) = verify_json(&store, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    let row = |path: &Path| {
+        rows.iter()
+            .find(|r| r["path"] == relative(&store, path).as_str())
+            .unwrap_or_else(|| panic!("{path:?} not reported: {rows:?}"))["problem"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(row(&empty), "empty split (Gnocchi never writes one)");
+    assert_eq!(row(&no_points), "empty split (Gnocchi never writes one)");
+    assert!(
+        row(&lying).starts_with("does not decode"),
+        "{}",
+        row(&lying)
+    );
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    // Reading the lying split names it, and asks for no memory it claims.
+    let assert = store
+        .run(&["measures", "show", "b", "--aggregation", "min"])
+        .code(1);
+    assert!(
+        stderr_of(&assert).contains(&relative(&store, &lying)),
+        "{}",
+        stderr_of(&assert)
+    );
+}

@@ -7,6 +7,19 @@
 use crate::json::Json;
 use crate::pyfmt;
 
+/// How deep operations may nest, in either form. Gnocchi has no limit of
+/// its own but Python's recursion limit; here every level costs stack in
+/// the parser, the validation and the evaluation, so one request must not
+/// be able to exhaust it. Real operations nest a handful of levels.
+pub const MAX_DEPTH: usize = 64;
+
+fn too_deep(loc: Option<usize>) -> String {
+    let at = loc
+        .map(|loc| format!(" (at char {loc})"))
+        .unwrap_or_default();
+    format!("Operations nested deeper than {MAX_DEPTH} levels{at}")
+}
+
 /// pyparsing's `DEFAULT_WHITE_CHARS`: what separates atoms.
 fn is_separator(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\r')
@@ -52,7 +65,7 @@ pub fn parse_string(text: &str) -> Result<Json, String> {
     if chars.get(start) != Some(&'(') {
         return Err(expected(&chars, "'('", start));
     }
-    parse_group(&chars, start + 1).map(|(item, _)| item)
+    parse_group(&chars, start + 1, 1).map(|(item, _)| item)
 }
 
 fn skip_separators(chars: &[char], mut pos: usize) -> usize {
@@ -63,8 +76,8 @@ fn skip_separators(chars: &[char], mut pos: usize) -> usize {
 }
 
 /// The items of a group whose `(` is just before `pos`, and the position
-/// after its `)`.
-fn parse_group(chars: &[char], mut pos: usize) -> Result<(Json, usize), String> {
+/// after its `)`; `depth` counts the groups open, this one included.
+fn parse_group(chars: &[char], mut pos: usize, depth: usize) -> Result<(Json, usize), String> {
     let mut items = Vec::new();
     loop {
         pos = skip_separators(chars, pos);
@@ -74,7 +87,10 @@ fn parse_group(chars: &[char], mut pos: usize) -> Result<(Json, usize), String> 
             None => return Err(expected(chars, "')'", pos)),
             Some(')') => return Ok((Json::Array(items), pos + 1)),
             Some('(') => {
-                let (group, next) = parse_group(chars, pos + 1)?;
+                if depth >= MAX_DEPTH {
+                    return Err(too_deep(Some(pos)));
+                }
+                let (group, next) = parse_group(chars, pos + 1, depth + 1)?;
                 items.push(group);
                 pos = next;
             }
@@ -235,7 +251,21 @@ fn is_exception_word_char(c: char) -> bool {
 /// operation list).
 pub fn parse_json(text: &str) -> Result<Json, String> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    if nesting(&value) > MAX_DEPTH {
+        return Err(too_deep(None));
+    }
     Ok(from_serde(value))
+}
+
+/// How many lists and objects deep the document goes (serde_json itself
+/// stops at 128).
+fn nesting(value: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    match value {
+        Value::Array(items) => 1 + items.iter().map(nesting).max().unwrap_or(0),
+        Value::Object(fields) => 1 + fields.values().map(nesting).max().unwrap_or(0),
+        _ => 0,
+    }
 }
 
 fn from_serde(value: serde_json::Value) -> Json {
@@ -340,6 +370,27 @@ mod tests {
             err("\u{b}(a)"),
             "Expected '(', found '\\x0b'  (at char 0), (line:1, col:1)"
         );
+    }
+
+    #[test]
+    fn nesting_stops_at_the_limit_in_both_forms() {
+        let nested = |depth: usize, open: &str, close: &str| {
+            format!("{}metric a mean{}", open.repeat(depth), close.repeat(depth))
+        };
+        assert!(parse_string(&nested(MAX_DEPTH, "(", ")")).is_ok());
+        assert_eq!(
+            parse_string(&nested(MAX_DEPTH + 1, "(", ")")).unwrap_err(),
+            format!("Operations nested deeper than {MAX_DEPTH} levels (at char {MAX_DEPTH})")
+        );
+        // Deep enough to overflow any stack if it were parsed recursively.
+        assert!(parse_string(&"(".repeat(100_000)).is_err());
+        let json = |depth: usize| format!("{}\"x\"{}", "[".repeat(depth), "]".repeat(depth));
+        assert!(parse_json(&json(MAX_DEPTH)).is_ok());
+        assert_eq!(
+            parse_json(&json(MAX_DEPTH + 1)).unwrap_err(),
+            format!("Operations nested deeper than {MAX_DEPTH} levels")
+        );
+        assert!(parse_json(&json(100_000)).is_err());
     }
 
     proptest::proptest! {

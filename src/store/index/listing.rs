@@ -72,6 +72,11 @@ pub(super) fn quote_identifier(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// The most values one statement may bind: SQLite's
+/// `SQLITE_MAX_VARIABLE_NUMBER` in the bundled build. A filter naming more
+/// (a huge `in` list) is refused as the user's, not failed as the index's.
+const MAX_VARIABLES: usize = 32_766;
+
 /// A row set to list: `SELECT * FROM (sql)`, its columns by name.
 pub(super) struct RowSet {
     pub sql: String,
@@ -109,6 +114,12 @@ impl RowSet {
             if let Some(condition) = after_marker(&sorts, values, &mut params) {
                 conditions.push(condition);
             }
+        }
+        if params.len() > MAX_VARIABLES {
+            return Err(Error::FilterTooLarge {
+                values: params.len(),
+                limit: MAX_VARIABLES,
+            });
         }
         let mut sql = format!("SELECT * FROM ({}) AS result", self.sql);
         if !conditions.is_empty() {
@@ -232,7 +243,7 @@ impl RowSet {
                     .iter()
                     .map(|item| self.condition(item, now, params))
                     .collect::<Result<Vec<_>>>()?;
-                format!("({})", parts.join(joiner))
+                balanced(&parts, joiner)
             }
             Filter::Not(inner) => format!("NOT ({})", self.condition(inner, now, params)?),
             Filter::Compare {
@@ -371,6 +382,25 @@ fn creator_pattern(attribute: &str, value: &Value) -> Option<String> {
         "created_by_user_id" => Some(format!("{value}:%")),
         "created_by_project_id" => Some(format!("%:{value}")),
         _ => None,
+    }
+}
+
+/// `(a AND b AND c …)` joined as a balanced tree of parentheses: SQLite
+/// parses a flat chain as a tree as deep as it is long and refuses trees
+/// deeper than 1 000, so a filter of a thousand `and`ed conditions would
+/// fail; balanced, its depth is the logarithm of its length.
+fn balanced(parts: &[String], joiner: &str) -> String {
+    match parts {
+        [] => String::new(),
+        [one] => format!("({one})"),
+        _ => {
+            let (left, right) = parts.split_at(parts.len() / 2);
+            format!(
+                "({}{joiner}{})",
+                balanced(left, joiner),
+                balanced(right, joiner)
+            )
+        }
     }
 }
 
