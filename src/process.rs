@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use uuid::Uuid;
 
 use crate::carbonara::codec;
-use crate::carbonara::update::{self, UpdateError};
+use crate::carbonara::update::{self, Dropped, UpdateError};
 use crate::janitor;
 use crate::policy::ArchivePolicy;
 use crate::store::archive::Archive;
@@ -57,6 +57,9 @@ pub struct PassReport {
     pub measures: u64,
     /// Measures dropped because their metric no longer exists.
     pub orphan_measures: u64,
+    /// Measures dropped because they were older than their metric's back
+    /// window, per metric (also added to the index's totals).
+    pub too_old: Vec<(Uuid, Dropped)>,
     /// Sacks skipped because another process held them.
     pub busy_sacks: usize,
     /// Deleted metrics whose data was removed.
@@ -72,6 +75,7 @@ struct MetricChanges {
     deletes: Vec<PathBuf>,
     consumed: Vec<PathBuf>,
     measures: u64,
+    dropped: Option<Dropped>,
 }
 
 /// Runs one pass over every sack (or over the sacks of `options.metrics`).
@@ -161,6 +165,7 @@ fn run_pass_in_pool(
             .collect();
         let mut transaction = store.begin(&chunk_sacks)?;
         let mut committed = Vec::new();
+        let mut too_old = Vec::new();
         for (id, result) in results {
             match result {
                 Ok(changes) => {
@@ -176,12 +181,21 @@ fn run_pass_in_pool(
                     for path in changes.deletes.into_iter().chain(changes.consumed) {
                         transaction.delete(path);
                     }
+                    too_old.extend(changes.dropped.map(|dropped| (id, dropped)));
                     committed.push(id);
                 }
                 Err(error) => report.failures.push(error),
             }
         }
-        pool.install(|| transaction.commit())?;
+        if too_old.is_empty() {
+            pool.install(|| transaction.commit())?;
+        } else {
+            // The count is stored with the files, so no drop goes untold.
+            // The index cannot cross threads: this commit applies its files
+            // on rayon's global pool rather than the pass's.
+            transaction.commit_with_index(index, |index, _| index.record_dropped(&too_old))?;
+            report.too_old.extend(too_old);
+        }
         for id in committed {
             incoming.remove_metric_dir_if_empty(id);
         }
@@ -229,6 +243,7 @@ fn process_metric(
     else {
         return Ok(changes);
     };
+    changes.dropped = update.dropped;
     for plan in &update.splits {
         let method = plan.aggregation.method;
         if let Some(before) = plan.delete_before {

@@ -31,6 +31,17 @@ pub struct Update {
     /// The bound series to store, truncated to the back window.
     pub bound: Points,
     pub splits: Vec<SplitPlan>,
+    /// Measures of the batch older than the back window, dropped.
+    pub dropped: Option<Dropped>,
+}
+
+/// Measures a batch lost to the back window: Gnocchi drops them without a
+/// word; the pass reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dropped {
+    pub measures: u64,
+    /// The first timestamp the bound series accepted.
+    pub accepts_from: Timestamp,
 }
 
 /// Sorts a batch by timestamp, ties by value with NaN last, and keeps the
@@ -85,9 +96,15 @@ pub fn apply_batch(
     };
     let stored = stored.unwrap_or_default();
     let previous_fbt = fbt(&stored);
+    let mut dropped = None;
     if let Some(previous_fbt) = previous_fbt {
-        // Too late for the back window: dropped silently, like Gnocchi.
-        batch.drain_before(batch.position_of(previous_fbt));
+        // Too late for the back window: dropped, like Gnocchi, but counted.
+        let late = batch.position_of(previous_fbt);
+        batch.drain_before(late);
+        dropped = (late > 0).then_some(Dropped {
+            measures: late as u64,
+            accepts_from: previous_fbt,
+        });
     }
     let merged = stored.merged_with(&batch);
     let merged_first = merged.first().expect("a non-empty stored series or batch");
@@ -115,7 +132,11 @@ pub fn apply_batch(
 
     let mut bound = merged;
     bound.drain_before(bound.position_of(new_fbt));
-    Ok(Some(Update { bound, splits }))
+    Ok(Some(Update {
+        bound,
+        splits,
+        dropped,
+    }))
 }
 
 /// Recomputes the buckets of one granularity from the one holding `from`.
@@ -314,6 +335,42 @@ mod tests {
             assert_eq!(
                 metric.values("sum", 3600),
                 want,
+                "back window {back_window}"
+            );
+        }
+    }
+
+    #[test]
+    fn measures_older_than_the_back_window_are_counted() {
+        for (back_window, dropped, accepts_from) in [(0, 3, 7200.0), (2, 1, 0.0)] {
+            let policy = policy(
+                &[(3600, Some(100)), (60, Some(1000))],
+                back_window,
+                &["sum"],
+            );
+            let first = apply_batch(&policy, None, vec![(at(2.0 * 3600.0 + 34.0 * 60.0), 1.0)])
+                .unwrap()
+                .unwrap();
+            assert_eq!(first.dropped, None, "nothing stored, nothing too old");
+            let batch = [
+                (3600.0 + 59.0 * 60.0, 5.0),
+                (7200.0, 7.0),
+                (0.0, 9.0),
+                (-1.0, 11.0),
+            ];
+            let second = apply_batch(
+                &policy,
+                Some(first.bound),
+                batch.iter().map(|&(t, v)| (at(t), v)).collect(),
+            )
+            .unwrap()
+            .unwrap();
+            assert_eq!(
+                second.dropped,
+                Some(Dropped {
+                    measures: dropped,
+                    accepts_from: at(accepts_from)
+                }),
                 "back window {back_window}"
             );
         }

@@ -5,6 +5,7 @@ use crate::document;
 use crate::error::Result;
 use crate::inspect::info::{self, MetricUsage, Usage};
 use crate::json::Json;
+use crate::store::index::DroppedTotal;
 use crate::store::{Index, Metric};
 use crate::time::Timestamp;
 
@@ -43,7 +44,13 @@ fn usage_fields(usage: &Usage) -> Vec<(&'static str, Json)> {
     ]
 }
 
-fn metric_info(metric: &Metric, usage: &MetricUsage, waiting: u64, sack: u32) -> Record {
+fn metric_info(
+    metric: &Metric,
+    usage: &MetricUsage,
+    waiting: u64,
+    dropped: Option<DroppedTotal>,
+    sack: u32,
+) -> Record {
     let aggregations = usage
         .aggregations
         .iter()
@@ -64,6 +71,10 @@ fn metric_info(metric: &Metric, usage: &MetricUsage, waiting: u64, sack: u32) ->
     let mut more = vec![
         ("sack", int(sack)),
         ("measures waiting", int(waiting)),
+        (
+            "measures dropped as older than the back window",
+            int(dropped.map_or(0, |d| d.measures)),
+        ),
         ("files", int(usage.total.files)),
     ];
     more.extend(usage_fields(&usage.total));
@@ -112,7 +123,8 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             ));
         }
         let sack = store.incoming().sack_of(metric.id);
-        return ctx.print(&metric_info(&metric, &usage, waiting, sack));
+        let dropped = index.dropped_measures(Some(metric.id))?.into_iter().next();
+        return ctx.print(&metric_info(&metric, &usage, waiting, dropped, sack));
     }
     let info = info::store_info(&store, &index, args.top)?;
     for path in &info.unreadable {
@@ -122,6 +134,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         ));
     }
     let config = store.config();
+    let dropped = index.dropped_measures(None)?;
     let most_expensive = info
         .most_expensive
         .iter()
@@ -136,6 +149,10 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         ("deleted metrics", int(info.deleted_metrics)),
         ("metrics with measures waiting", int(info.metrics_waiting)),
         ("measures waiting", int(info.measures_waiting)),
+        (
+            "measures dropped as older than the back window",
+            int(dropped.iter().map(|d| d.measures).sum::<u64>()),
+        ),
         (
             "metrics per sack",
             Json::object([

@@ -367,6 +367,7 @@ fn finish(
     ));
     if common.process {
         let report = process::run_pass(store, index, &ProcessOptions::default())?;
+        super::process::say_too_old(ctx, index, &report)?;
         ctx.note(&format!(
             "processed {} measures of {} metrics",
             report.measures, report.metrics

@@ -2,7 +2,9 @@
 
 use crate::error::{Error, Result};
 use crate::json::Json;
-use crate::process::{self, ProcessOptions};
+use crate::ops;
+use crate::process::{self, PassReport, ProcessOptions};
+use crate::store::Index;
 
 use super::Ctx;
 use super::output::Record;
@@ -22,6 +24,10 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     };
     let started = std::time::Instant::now();
     let report = process::run_pass(&store, &index, &options)?;
+    say_too_old(ctx, &index, &report)?;
+    if ctx.quiet {
+        return failed(ctx, &report);
+    }
     ctx.print(&Record::show([
         ("metrics", Json::Int(report.metrics as i64)),
         ("measures", Json::Int(report.measures as i64)),
@@ -34,6 +40,20 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         "processed {} measures of {} metrics in {seconds:.3} s",
         report.measures, report.metrics
     ));
+    failed(ctx, &report)
+}
+
+/// Warns of each metric's measures the pass dropped as older than its
+/// back window (even with `--quiet`: it is data not kept).
+pub fn say_too_old(ctx: &Ctx, index: &Index, report: &PassReport) -> Result<()> {
+    for sentence in ops::measures::describe_too_old(index, &report.too_old)? {
+        ctx.warn(&sentence);
+    }
+    Ok(())
+}
+
+/// Exit 1 naming how many metrics failed, each reported first.
+fn failed(ctx: &Ctx, report: &PassReport) -> Result<()> {
     if report.failures.is_empty() {
         return Ok(());
     }

@@ -34,6 +34,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     if args.process {
         let index = store.index()?;
         let report = process::run_pass(&store, &index, &ProcessOptions::default())?;
+        super::process::say_too_old(ctx, &index, &report)?;
         for failure in &report.failures {
             ctx.warn(&format!("error: {failure}"));
         }

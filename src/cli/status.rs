@@ -1,8 +1,11 @@
 //! `carbonara status`: what waits to be processed, with gnocchiclient's
-//! field names.
+//! field names (measures of deleted metrics are not waiting: the next pass
+//! throws them away), and how many measures passes have dropped as older
+//! than their metric's back window.
 
 use crate::error::Result;
 use crate::json::Json;
+use crate::ops;
 
 use super::Ctx;
 use super::output::Record;
@@ -11,8 +14,13 @@ use super::output::Record;
 pub struct Args {}
 
 pub fn run(_args: Args, ctx: &Ctx) -> Result<()> {
-    let (store, _index) = ctx.open_store()?;
-    let backlog = store.incoming().backlog()?;
+    let (store, index) = ctx.open_store()?;
+    let backlog = ops::measures::live_backlog(&store, &index)?;
+    let dropped: u64 = index
+        .dropped_measures(None)?
+        .iter()
+        .map(|total| total.measures)
+        .sum();
     ctx.print(&Record::show([
         (
             "storage/number of metric having measures to process",
@@ -21,6 +29,10 @@ pub fn run(_args: Args, ctx: &Ctx) -> Result<()> {
         (
             "storage/total number of measures to process",
             Json::Int(backlog.measures as i64),
+        ),
+        (
+            "storage/total number of measures dropped as older than the back window",
+            Json::Int(dropped as i64),
         ),
     ]))
 }

@@ -2,10 +2,14 @@
 //! processing one metric's waiting measures at once (`refresh`), and what
 //! waits (`GET /v1/status`); and the metrics a batch by resource names.
 
+use uuid::Uuid;
+
+use crate::carbonara::update::Dropped;
 use crate::error::Result;
 use crate::ingest::batch::{NamedMetricBatch, ResourceBatch};
 use crate::ingest::{MeasureWriter, WriterOptions};
 use crate::process::{self, ProcessOptions};
+use crate::resource::GENERIC;
 use crate::store::incoming::BacklogReport;
 use crate::store::{self, Index, Metric, Store};
 use crate::time::Timestamp;
@@ -46,6 +50,61 @@ pub fn refresh(store: &Store, index: &Index, metric: &Metric) -> Result<()> {
 /// The measures waiting to be processed.
 pub fn backlog(store: &Store) -> Result<BacklogReport> {
     Ok(store.incoming().backlog()?)
+}
+
+/// The measures waiting for metrics that still exist: those of deleted
+/// metrics are only waiting to be thrown away.
+pub fn live_backlog(store: &Store, index: &Index) -> Result<BacklogReport> {
+    let all = store.incoming().backlog()?;
+    let ids: Vec<Uuid> = all.per_metric.iter().map(|(id, _)| *id).collect();
+    let live = index.active_metrics(&ids)?;
+    let mut report = BacklogReport::default();
+    for (id, measures) in all.per_metric {
+        if live.contains_key(&id) {
+            report.metrics += 1;
+            report.measures += measures;
+            report.per_metric.push((id, measures));
+        }
+    }
+    Ok(report)
+}
+
+/// One sentence per metric for what a pass dropped as older than the back
+/// window: `3 measures of cpu (web1) older than the back window
+/// (2024-06-01T05:00:00+00:00) were dropped`.
+pub fn describe_too_old(index: &Index, dropped: &[(Uuid, Dropped)]) -> Result<Vec<String>> {
+    dropped
+        .iter()
+        .map(|(id, dropped)| {
+            let count = match dropped.measures {
+                1 => "1 measure".to_owned(),
+                n => format!("{n} measures"),
+            };
+            let verb = if dropped.measures == 1 { "was" } else { "were" };
+            Ok(format!(
+                "{count} of {} older than the back window ({}) {verb} dropped",
+                metric_words(index, *id)?,
+                dropped.accepts_from
+            ))
+        })
+        .collect()
+}
+
+/// A metric as a person named it: `cpu (web1)`, `cpu`, or its id.
+fn metric_words(index: &Index, id: Uuid) -> Result<String> {
+    let Some(metric) = index.get_metric(id)? else {
+        return Ok(format!("metric {id}"));
+    };
+    let resource = match metric.resource_id {
+        Some(resource) => index
+            .get_resource(GENERIC, resource)?
+            .map(|r| format!(" ({})", r.original_resource_id)),
+        None => None,
+    };
+    Ok(match metric.name {
+        Some(name) => format!("{name}{}", resource.unwrap_or_default()),
+        None => format!("metric {id}"),
+    })
 }
 
 /// A batch by resource and metric name checked against the index as

@@ -203,8 +203,10 @@ impl App {
         result
     }
 
-    /// One aggregation pass over every sack (the background metricd).
-    fn process_pass(&self) -> Result<process::PassReport> {
+    /// One aggregation pass over every sack (the background metricd): the
+    /// lines to log, one per metric that failed or lost measures to its
+    /// back window.
+    fn process_pass(&self) -> Result<Vec<String>> {
         let index = self.take_index()?;
         let report = {
             let _guard = self
@@ -213,8 +215,15 @@ impl App {
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             process::run_pass(&self.store, &index, &ProcessOptions::default())
         };
+        let lines = report
+            .map_err(crate::error::Error::from)
+            .and_then(|report| {
+                let mut lines = crate::ops::measures::describe_too_old(&index, &report.too_old)?;
+                lines.extend(report.failures.iter().map(|f| format!("aggregation: {f}")));
+                Ok(lines)
+            });
         self.return_index(index);
-        Ok(report?)
+        lines
     }
 }
 
@@ -550,10 +559,9 @@ async fn background_processing(app: Arc<App>, interval: Duration) {
         let pass_app = app.clone();
         let outcome = tokio::task::spawn_blocking(move || pass_app.process_pass()).await;
         let message = match outcome {
-            Ok(Ok(report)) => report
-                .failures
+            Ok(Ok(lines)) => lines
                 .iter()
-                .map(|f| format!("carbonara serve: aggregation: {f}\n"))
+                .map(|line| format!("carbonara serve: {line}\n"))
                 .collect::<String>(),
             Ok(Err(error)) => format!("carbonara serve: aggregation pass failed: {error}\n"),
             Err(error) => format!("carbonara serve: aggregation pass failed: {error}\n"),

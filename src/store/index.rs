@@ -26,6 +26,7 @@
 //! * `LIKE` is replaced by a case-sensitive, bytewise version with `\`
 //!   escapes, as on PostgreSQL, Gnocchi's reference database.
 
+mod dropped;
 mod listing;
 mod migration;
 mod resources;
@@ -42,6 +43,7 @@ use uuid::Uuid;
 use super::{Error, Result};
 use crate::policy::{AggregationMethod, ArchivePolicy, ArchivePolicyRule, Definition};
 use crate::time::Span;
+pub use dropped::DroppedTotal;
 pub use listing::{Page, ResourceQuery};
 pub use resources::{MetricFilter, MetricRef, NewResource, ResourceChanges};
 

@@ -18,6 +18,7 @@ mod measures;
 mod metric;
 mod operate;
 mod policy;
+mod process;
 mod queries;
 mod real_gnocchi;
 mod resource;
