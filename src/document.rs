@@ -1,5 +1,5 @@
 //! Gnocchi's JSON documents for the objects carbonara keeps (the REST API's
-//! shapes, spec/rest-api.md §3–§5, §8, §9), shared by every command that
+//! shapes, docs/gnocchi-semantics.md#documents), shared by every command that
 //! prints them, so scripts can switch between a real Gnocchi and carbonara.
 //! Keys come in the order Gnocchi 4.7's SQL models give them.
 

@@ -1,6 +1,6 @@
 //! Archive policies, their definitions and aggregation methods, and
 //! archive-policy rules, with Gnocchi 4.7's validation rules and messages
-//! (spec/processing.md §1). Pure values: no storage, no I/O.
+//! (docs/gnocchi-semantics.md#archive-policies). Pure values: no storage, no I/O.
 
 use std::fmt;
 use std::str::FromStr;
@@ -168,7 +168,7 @@ impl FromStr for AggregationMethod {
 /// `defaults`; otherwise the names given. Unlike Gnocchi, lists that mix
 /// plain names with `+`/`-` entries, or add and remove the same method, are
 /// refused, since Gnocchi's result for them is accidental
-/// (spec/processing.md, corner case 6). The result is sorted by name.
+/// (docs/differences.md#archive-policies). The result is sorted by name.
 pub fn resolve_aggregation_methods(
     entries: &[String],
     defaults: &[AggregationMethod],

@@ -18,7 +18,7 @@ pub fn float_repr(x: f64) -> String {
 ///
 /// zmij picks the same shortest digits as Python; its layout differs only
 /// in writing [1e-5, 1e-4) positionally, and possibly in the exponent's
-/// form, which is rewritten (spec/storage-format.md §4.2).
+/// form, which is rewritten (docs/format/carbonara-v3.md#file-names).
 pub fn write_float_repr(out: &mut Vec<u8>, x: f64) {
     if x.is_nan() {
         out.extend_from_slice(b"nan");

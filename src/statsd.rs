@@ -1,5 +1,5 @@
 //! The statsd daemon (`carbonara statsd`, `carbonara serve --statsd`):
-//! gnocchi-statsd over UDP and, beyond it, TCP (spec/statsd.md).
+//! gnocchi-statsd over UDP and, beyond it, TCP (docs/gnocchi-semantics.md#statsd).
 //!
 //! Each UDP datagram is fed whole to the `Accumulator` (so a line Gnocchi
 //! raises on loses the rest of its datagram, as there); each line of a TCP

@@ -1,6 +1,6 @@
 //! Timestamps and spans as Gnocchi keeps them: i64 nanoseconds, UTC, no time
 //! zones. Parsing of the timestamp and timespan syntaxes of
-//! spec/processing.md §3 and spec/rest-api.md §1.5, and their text forms.
+//! docs/gnocchi-semantics.md#timestamps-and-timespans, and their text forms.
 //!
 //! Nothing here reads the clock: callers pass `now` in.
 
@@ -48,7 +48,7 @@ impl Timestamp {
     }
 
     /// Gnocchi's `round_timestamp`: numpy float arithmetic, not integer
-    /// flooring (spec/storage-format.md §4.5). It equals `floor(t/s)*s` for
+    /// flooring (docs/format/carbonara-v3.md#split-keys). It equals `floor(t/s)*s` for
     /// ordinary data, but e.g. …:19.999999999 rounds to :20 with s = 1 s.
     pub fn round_down(self, span: Span) -> Timestamp {
         let span_f = span.0 as f64;

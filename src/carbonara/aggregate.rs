@@ -1,5 +1,6 @@
 //! Grouping points into buckets and every aggregation method, computed the
-//! way Gnocchi's numpy code does, to the last bit (spec/processing.md §5):
+//! way Gnocchi's numpy code does, to the last bit
+//! (docs/gnocchi-semantics.md#aggregation-methods):
 //! sequential sums, sample std omitting single-point buckets, percentiles
 //! interpolated at absolute positions of the grouped input, NaN sorted
 //! above +inf.
@@ -261,7 +262,7 @@ mod tests {
         grouped.aggregate(method.parse().unwrap()).values
     }
 
-    /// The test-suite example of spec/processing.md "Aggregation methods".
+    /// The test-suite example of docs/gnocchi-semantics.md#aggregation-methods.
     fn example() -> Vec<(i64, f64)> {
         vec![
             (0, 3.0),

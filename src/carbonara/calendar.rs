@@ -120,7 +120,7 @@ mod tests {
 
     #[test]
     fn weeks_start_on_sundays() {
-        // spec/rest-api.md example C.
+        // docs/gnocchi-semantics.md#calendar-resampling, the `W` example.
         for (date, sunday) in [
             ((2015, 3, 1), (2015, 3, 1)),
             ((2015, 3, 6), (2015, 3, 1)),

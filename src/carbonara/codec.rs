@@ -23,7 +23,7 @@
 //!
 //! A split's key and granularity are not in its bytes but in its file name
 //! (`split.rs`). Decoders reject truncated or corrupt input with an error,
-//! never a panic (spec/storage-format.md §3–§4).
+//! never a panic (docs/format/carbonara-v3.md).
 
 use super::lz4;
 use super::points::Points;

@@ -1,9 +1,9 @@
 //! LZ4 block compression with python-lz4's framing: a u32 LE uncompressed
-//! length, then one raw LZ4 block (spec/storage-format.md §2).
+//! length, then one raw LZ4 block (docs/format/carbonara-v3.md#lz4-framing).
 //!
 //! The encoder reproduces python-lz4 4.x (liblz4 1.9.x,
 //! `LZ4_compress_fast_continue` on a fresh stream, acceleration 1) bit for
-//! bit, so archives match Gnocchi's files byte for byte (§2.1). Decoding uses
+//! bit, so archives match Gnocchi's files byte for byte. Decoding uses
 //! lz4_flex and then checks the length like Gnocchi.
 
 use super::codec::Error;
@@ -208,7 +208,7 @@ mod tests {
 
     #[test]
     fn bound_series_example_a_is_byte_identical() {
-        // spec/storage-format.md, worked example A.
+        // docs/format/carbonara-v3.md#worked-examples, example A.
         let payload = hex("0080105ff8374513 00286bee00000000 00f2052a01000000
              0000000000000840 0000000000001440 0000000000001840");
         let want = hex(
@@ -220,7 +220,7 @@ mod tests {
 
     #[test]
     fn split_example_d_is_byte_identical() {
-        // spec/storage-format.md, worked example D (without the 'c' byte).
+        // docs/format/carbonara-v3.md#worked-examples, example D (without the 'c' byte).
         let mut payload = hex("a005");
         payload.extend(std::iter::repeat_n([0x01, 0x00], 9).flatten());
         payload.extend(std::iter::repeat_n(1.0f64.to_le_bytes(), 10).flatten());

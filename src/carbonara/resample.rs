@@ -1,5 +1,5 @@
 //! Resampling an aggregated series at query time, as Gnocchi's
-//! `AggregatedTimeSerie.resample` does (spec/processing.md §6): regroup the
+//! `AggregatedTimeSerie.resample` does (docs/gnocchi-semantics.md#resampling): regroup the
 //! points by a coarser timespan or a calendar period and apply the same
 //! aggregation method again (`rate:` methods difference the points again).
 
@@ -115,7 +115,7 @@ mod tests {
             .collect()
     }
 
-    /// spec/processing.md "Calendar resample" (Gnocchi's test suite).
+    /// The example of docs/gnocchi-semantics.md#calendar-resampling (Gnocchi's test suite).
     fn example() -> Points {
         daily(&[
             ((2015, 3, 1), 10.0),

@@ -1,7 +1,7 @@
 //! Split keys: aggregated series are stored in chunks of 3600 points,
 //! aligned to the epoch, one file per (method, granularity, key), named
 //! `<key seconds>_<granularity seconds>_v3` with Python's float repr
-//! (spec/storage-format.md §4.1–4.2).
+//! (docs/format/carbonara-v3.md#split-keys and #file-names there).
 
 use std::cmp::Ordering;
 
@@ -118,7 +118,7 @@ mod tests {
 
     #[test]
     fn keys_align_to_the_epoch() {
-        // 2014-01-01T12:00:01, spec/storage-format.md §4.1.
+        // 2014-01-01T12:00:01, docs/format/carbonara-v3.md#split-keys.
         let t = 1_388_577_601;
         assert_eq!(key_secs(t, 1), 1_388_577_600.0);
         assert_eq!(key_secs(t, 60), 1_388_448_000.0);

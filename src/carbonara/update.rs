@@ -1,7 +1,8 @@
 //! The arithmetic of one metricd pass for one metric, without I/O: merge a
 //! batch of measures into the bound series under the back window, compute
 //! the aggregates that changed, and say which splits to write and delete
-//! (spec/processing.md §4.3–4.5). `process.rs` does the reading and writing.
+//! (docs/gnocchi-semantics.md#the-metricd-pass). `process` does the reading and
+//! writing.
 
 use super::aggregate::{Grouped, differences};
 use super::points::Points;
@@ -46,7 +47,7 @@ pub struct Dropped {
 
 /// Sorts a batch by timestamp, ties by value with NaN last, and keeps the
 /// first of each timestamp: among duplicates the smallest value wins
-/// (numpy's structured sort, spec/processing.md §4.3).
+/// (numpy's structured sort, docs/gnocchi-semantics.md#merging-a-batch).
 pub fn sort_measures(mut measures: Vec<(Timestamp, f64)>) -> Points {
     measures.sort_by(|a, b| {
         a.0.cmp(&b.0)
@@ -207,7 +208,8 @@ fn plan_splits(
         None => SplitKey::of(points.first().expect("points are not empty"), granularity),
     };
     // Old splits are only looked at when the first block moved to another
-    // split; numpy treats an epoch timestamp as false (spec §4.5).
+    // split; numpy treats an epoch timestamp as false
+    // (docs/gnocchi-semantics.md#splits).
     let delete_before = match previous_fbt {
         Some(previous)
             if previous != Timestamp::EPOCH
@@ -315,7 +317,7 @@ mod tests {
 
     #[test]
     fn back_window_counts_blocks_of_the_largest_granularity() {
-        // spec/processing.md worked example "Back window".
+        // The example of docs/gnocchi-semantics.md#the-back-window.
         for (back_window, want) in [
             (0, vec![(7200.0, 8.0)]),
             (2, vec![(0.0, 9.0), (3600.0, 5.0), (7200.0, 8.0)]),
@@ -428,7 +430,7 @@ mod tests {
 
     #[test]
     fn partial_granularities_are_recomputed_from_partial_data() {
-        // spec/processing.md corner case 4: 3 s + 5 s policy.
+        // docs/gnocchi-semantics.md#which-aggregates-are-recomputed: 3 s + 5 s policy.
         let mut metric = MemoryMetric::new(policy(&[(3, None), (5, None)], 0, &["mean", "count"]));
         metric.add(&[(4.0, 10.0), (5.0, 20.0)]);
         metric.add(&[(5.5, 30.0)]);

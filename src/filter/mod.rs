@@ -1,4 +1,4 @@
-//! Gnocchi's resource search filters (spec/rest-api.md §10.1, §10.2): the
+//! Gnocchi's resource search filters (docs/gnocchi-semantics.md#resource-search): the
 //! filter as a tree, read from Gnocchi's filter string or its JSON form,
 //! checked like Gnocchi's `ResourceSearchSchema` (resource ids mapped to
 //! UUIDs for the caller), and written back in either form. Pure: the index

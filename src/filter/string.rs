@@ -1,5 +1,6 @@
 //! Gnocchi's filter-string syntax (`QueryStringSearchAttrFilter`,
-//! spec/rest-api.md §10.2), read exactly as its pyparsing grammar reads it,
+//! docs/gnocchi-semantics.md#the-filter-string), read exactly as its pyparsing
+//! grammar reads it,
 //! quirks included: `not`, `and`, `∧`, `or`, `∨` in that order of
 //! precedence and matched as bare prefixes (`notes = 1` is `not es = 1`,
 //! and `not = 1` does not parse),

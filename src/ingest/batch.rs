@@ -1,4 +1,4 @@
-//! Gnocchi's JSON measure bodies (spec/ingest-formats.md §1–2), validated
+//! Gnocchi's JSON measure bodies (docs/gnocchi-semantics.md#gnocchis-json-bodies), validated
 //! as its REST API validates them, with its error texts:
 //!
 //! * a measure list, `[{"timestamp": T, "value": V}, …]`, as

@@ -1,5 +1,5 @@
 //! InfluxDB line protocol as Gnocchi's InfluxDB endpoint reads and maps it
-//! (spec/ingest-formats.md §4).
+//! (docs/gnocchi-semantics.md#influxdb-line-protocol).
 //!
 //! The parser follows Gnocchi's pyparsing grammar rule for rule, quirks
 //! included: parsing stops without error at the first field it cannot read

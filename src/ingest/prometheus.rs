@@ -1,5 +1,5 @@
 //! Prometheus remote write as Gnocchi's `POST /v1/prometheus/write` reads
-//! and maps it (spec/ingest-formats.md §5).
+//! and maps it (docs/gnocchi-semantics.md#prometheus-remote-write).
 //!
 //! The body is a snappy block (not the framed format) holding a protobuf
 //! `WriteRequest` (Prometheus' `remote.proto`, package `remote`). Each

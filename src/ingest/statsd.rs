@@ -1,4 +1,4 @@
-//! statsd lines with gnocchi-statsd's semantics (spec/statsd.md): gauges
+//! statsd lines with gnocchi-statsd's semantics (docs/gnocchi-semantics.md#statsd): gauges
 //! (`g`) and timers (`ms`) keep the last value of a flush interval, counters
 //! (`c`) the sum of `value × (1 / rate)`; each pending measure carries the
 //! time of its last sample. A flush hands out one measure per metric, named

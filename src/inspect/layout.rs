@@ -1,6 +1,7 @@
 //! What the files of an archive are, from their names alone: a carbonara
 //! store, a genuine Gnocchi file-storage directory or any part of one is
-//! walked without an index (spec/storage-format.md §5–§6). A metric
+//! walked without an index (docs/format/carbonara-v3.md#the-directory-layout,
+//! docs/format/incoming.md). A metric
 //! directory is named by its dashed UUID and holds `none_v3` and
 //! `agg_<method>/<key>_<granularity>_v3`; a sack `incoming<N>-<k>` holds one
 //! directory of measure files per metric. Listing reads names, never

@@ -1,4 +1,5 @@
-//! Dynamic aggregates in resource mode (spec/aggregates.md §6): the
+//! Dynamic aggregates in resource mode
+//! (docs/gnocchi-semantics.md#resource-mode): the
 //! resources of a type that match a search supply the metrics the
 //! operations name by (glob) name, all together or grouped by attributes.
 //! The engine itself is `query::aggregates`; this finds the resources, in

@@ -1,5 +1,5 @@
 //! A metric's aggregates for one method, as Gnocchi's
-//! `get_aggregated_measures` gives them (spec/processing.md §6): splits
+//! `get_aggregated_measures` gives them (docs/gnocchi-semantics.md#reading-aggregates-back): splits
 //! between the start and stop keys, cut to the timespan from the last point
 //! read, optionally resampled, then cut to `[bucket(start), stop)`; coarsest
 //! granularity first.

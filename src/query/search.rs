@@ -1,6 +1,6 @@
 //! Searches: resources matching a filter (one call for every caller,
 //! `search_resources`) and Gnocchi's measure value search (`POST
-//! /v1/search/metric`, spec/rest-api.md §10.3): the aggregates of some
+//! /v1/search/metric`, docs/gnocchi-semantics.md#measure-value-search): the aggregates of some
 //! metrics whose value satisfies a predicate such as
 //! `{"and": [{">=": [{"+": 23}, 50]}, {"!=": 55}]}`.
 
@@ -303,7 +303,7 @@ mod tests {
 
     #[test]
     fn predicates_evaluate_like_gnocchi() {
-        // spec/rest-api.md §10.3: (v+23 ≥ 50) ∧ (v ≠ 55)
+        // docs/gnocchi-semantics.md#measure-value-search: (v+23 ≥ 50) ∧ (v ≠ 55)
         let query = r#"{"and": [{">=": [{"+": 23}, 50]}, {"!=": 55}]}"#;
         assert_eq!(matching(query, &[10.0, 27.0, 55.0, 60.0]), [27.0, 60.0]);
         assert_eq!(

@@ -1,5 +1,5 @@
 //! Resource-type attributes as Gnocchi defines them (gnocchi/resource_type.py,
-//! spec/rest-api.md §8): the five attribute types with their options, name
+//! docs/gnocchi-semantics.md#resource-types): the five attribute types with their options, name
 //! rules, the `fill` option of type updates, and the check of a value
 //! against an attribute. Pure: no storage, no clock.
 

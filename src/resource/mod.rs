@@ -1,6 +1,7 @@
-//! Resources and resource types as Gnocchi models them (spec/rest-api.md
-//! §1.6, §8, §9): the objects, the mapping of resource ids to UUIDs, and
-//! the rules of resource-type updates. Pure data and rules; the index
+//! Resources and resource types as Gnocchi models them
+//! (docs/gnocchi-semantics.md#resource-ids, and #resource-types and
+//! #resources there): the objects, the mapping of resource ids to UUIDs,
+//! and the rules of resource-type updates. Pure data and rules; the index
 //! (store/index) keeps them and the command line drives them.
 
 pub mod attribute;
@@ -136,7 +137,7 @@ mod tests {
 
     #[test]
     fn ids_map_like_gnocchi() {
-        // spec/rest-api.md §1.6
+        // docs/gnocchi-semantics.md#resource-ids
         let cases = [
             ("foobar", "foobar", "2fbfbb20-8d56-5e1e-afb9-b3007da11fdf"),
             ("1.2.3.4", "foobar", "a9c729cc-d1b0-5e6b-b5ba-8b5a7f45f1fc"),

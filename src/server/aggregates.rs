@@ -1,4 +1,5 @@
-//! `POST /v1/aggregates`: Gnocchi's dynamic aggregates (spec/aggregates.md)
+//! `POST /v1/aggregates`: Gnocchi's dynamic aggregates
+//! (docs/gnocchi-semantics.md#dynamic-aggregates)
 //! over the engine of `crate::query::aggregates`, by metric ids or over
 //! the metrics of the resources a search finds (`resource_type`, `search`,
 //! `groupby`), with `details` adding the metrics or resources used.

@@ -1,4 +1,5 @@
-//! The deprecated cross-metric aggregation (spec/rest-api.md §11), still
+//! The deprecated cross-metric aggregation
+//! (docs/gnocchi-semantics.md#deprecated-cross-metric-aggregation), still
 //! called by older Grafana data sources and gnocchiclient's
 //! `metric.aggregation()`: `GET|POST /v1/aggregation/metric` and
 //! `POST /v1/aggregation/resource/TYPE/metric/NAME`. One metric answers

@@ -1,5 +1,5 @@
 //! Who is calling and what Gnocchi's default policy lets them do
-//! (spec/rest-api.md §1.4, gnocchi/rest/policies.py evaluated as
+//! (docs/gnocchi-semantics.md#authentication-and-policy, gnocchi/rest/policies.py evaluated as
 //! oslo.policy does). Two modes: HTTP basic (the user name is the creator,
 //! `admin` is admin) and `noauth`, which trusts keystone's headers
 //! (`X-User-Id`, `X-Project-Id`, `X-Roles`) as gnocchiclient's

@@ -1,6 +1,6 @@
 //! `/v1/influxdb`: Gnocchi's InfluxDB compatibility endpoints, so that
 //! Telegraf and other InfluxDB 1.x writers can send line protocol
-//! (spec/rest-api.md §12, spec/ingest-formats.md §4). `ping` answers
+//! (docs/gnocchi-semantics.md#influxdb-line-protocol). `ping` answers
 //! without credentials; `query` only knows `CREATE DATABASE`, which creates
 //! the resource type of that name; `write?db=NAME` stores the lines on
 //! resources of that type, named by the `X-Gnocchi-InfluxDB-Tag-Resource-ID`

@@ -116,7 +116,7 @@ pub async fn create(State(app): State<Arc<App>>, call: Call) -> ApiResult<Respon
             if let Some(resource_id) = new.resource_id
                 && new.name.is_some()
             {
-                // Gnocchi fails with a 500 here; spec/rest-api.md §5 asks for a 400.
+                // Gnocchi fails with a 500 here; a 400 instead (docs/differences.md#serve).
                 let resource = work
                     .index
                     .get_resource(GENERIC, resource_id)?

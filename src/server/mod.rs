@@ -1,5 +1,5 @@
 //! `carbonara serve`: Gnocchi's REST API v1 over the store, with the
-//! aggregation pass running in the background (spec/rest-api.md).
+//! aggregation pass running in the background (docs/gnocchi-semantics.md#the-rest-api).
 //!
 //! `router(app)` is the whole HTTP application, apart from any listener so
 //! that tests drive it with `oneshot`; `serve` binds it and runs the

@@ -1,5 +1,5 @@
 //! Processed data, in Gnocchi's storage file-driver layout
-//! (spec/storage-format.md §5): per metric a directory nested by the hex
+//! (docs/format/carbonara-v3.md#the-directory-layout): per metric a directory nested by the hex
 //! digits of its UUID, holding the bound series `none_v3` and one
 //! `agg_<method>/` directory of split files per aggregation method.
 //!
@@ -114,7 +114,7 @@ impl Archive {
             let entry = entry.map_err(io_error(&dir))?;
             let name = entry.file_name();
             // The name is lossy; re-format our own key to find the file
-            // (spec/storage-format.md §4.2).
+            // (docs/format/carbonara-v3.md#file-names).
             if let Some(parsed) = name.to_str().and_then(SplitKey::parse_file_name) {
                 keys.push(parsed);
             }

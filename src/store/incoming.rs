@@ -1,5 +1,5 @@
 //! Unprocessed measures, in Gnocchi's incoming file-driver layout
-//! (spec/storage-format.md §6): `incoming/incoming<N>-<k>/<metric-uuid>/
+//! (docs/format/incoming.md): `incoming/incoming<N>-<k>/<metric-uuid>/
 //! <uuid4>_<YYYYMMDD>_<HH:MM:SS>`, each file 16-byte records (i64 ns, f64).
 //! A metric lives in sack `uuid as u128 mod N`.
 

@@ -2,7 +2,7 @@
 //! resources (with their history) and metrics in SQLite (WAL mode, so
 //! several carbonara processes can share a store). Spans are kept as
 //! integer nanoseconds, not Gnocchi's float seconds, so sub-second
-//! definitions survive a round trip (spec/processing.md §1.1).
+//! definitions survive a round trip (docs/differences.md#storage-and-processing).
 //!
 //! Resources are laid out like Gnocchi's SQL indexer, so that a search is
 //! one SQL query over real, typed columns:

@@ -4,7 +4,7 @@ Gnocchi 4.7.1 (the oracle virtualenv's installed package).
 
 The inputs (archive policies, metrics, one batch of measures) are written
 here, deterministically; a real Gnocchi file store is built from them with
-the oracle's deployment (../shared/oracle/gnocchi_oracle.py: Gnocchi's
+the oracle's deployment (its gnocchi_oracle.py: Gnocchi's
 incoming and storage file drivers, one metricd pass); then every case is
 answered by Gnocchi's own code, called the way its REST handlers call it:
 
@@ -21,7 +21,7 @@ Errors are recorded with the HTTP status and the description Gnocchi's
 `abort` gives them; an exception Gnocchi does not handle is recorded as a
 500 with its type and message.
 
-  VENV=.oracle-venv ORACLE=../shared/oracle .oracle-venv/bin/python tests/golden-aggregates/make_cases.py
+  VENV=.oracle-venv ORACLE=/path/to/oracle .oracle-venv/bin/python tests/golden-aggregates/make_cases.py
 
 Writes policies.json, metrics.json, batch-0001.csv, measures.json,
 aggregates.json and resources.json beside this script.
@@ -84,7 +84,7 @@ def measures():
     """{metric name: (policy name, [(timestamp, value), ...])}."""
     m = {}
     a = lambda *rows: [("2015-03-06T" + t, v) for t, v in rows]
-    # spec/aggregates.md dataset A.
+    # Dataset A of docs/gnocchi-semantics.md#example-datasets.
     m["m1"] = ("cookies", a(("14:33:57", 43.1), ("14:34:12", 12), ("14:34:15", -16), ("14:35:12", 9),
                             ("14:35:15", 11)))
     m["m2"] = ("cookies", a(("14:33:57", 2), ("14:34:12", 4), ("14:34:15", 5), ("14:35:12", 10),
@@ -118,7 +118,8 @@ def measures():
                 v = rng.uniform(-1000, 1000) * 10 ** rng.randint(-6, 6)
                 rows.append((1704067200 + minute * 60 + rng.randint(0, 59), float("%.12g" % v)))
         m[name] = ("minutely", rows)
-    # spec/rest-api.md example C, and two years of daily values.
+    # The example of docs/gnocchi-semantics.md#calendar-resampling, and two
+    # years of daily values.
     m["cal"] = ("daily", [("2015-03-01", 10), ("2015-03-06", 12), ("2015-04-01", 2), ("2015-04-06", 4),
                           ("2015-10-06", 7), ("2016-01-06", 12), ("2016-02-06", 4)])
     rng = random.Random(13)
@@ -167,7 +168,7 @@ class Deployment:
 
 def primitive(obj):
     """A response body as Gnocchi's JSON encoder sees it; numpy integers
-    and booleans (count, comparisons) become floats (spec/aggregates.md §2.4)."""
+    and booleans (count, comparisons) become floats (docs/differences.md#reading-measures-and-dynamic-aggregates)."""
     if isinstance(obj, (numpy.datetime64, numpy.timedelta64)):
         return gnocchi_json.to_primitive(obj)
     if isinstance(obj, (bool, numpy.bool_)):
@@ -532,7 +533,7 @@ class Resource:
 
 
 def resources_cases(d):
-    """Three generic resources (spec/aggregates.md dataset C), each with
+    """Three generic resources (dataset C of docs/gnocchi-semantics.md#example-datasets), each with
     named metrics; what the resource-mode engine must give for them."""
     metric = lambda name: d.metrics[name]
     named = _renamed

@@ -4,7 +4,7 @@ shared g1-g7) and runs the real Gnocchi oracle on them. The inputs are
 made here, deterministically; everything else in each case directory is
 the oracle's output and is never edited by hand.
 
-  VENV=.oracle-venv ORACLE=../shared/oracle python3 tests/golden/make_extra_cases.py
+  VENV=.oracle-venv ORACLE=/path/to/oracle python3 tests/golden/make_extra_cases.py
 """
 
 import json

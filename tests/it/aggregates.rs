@@ -7,7 +7,8 @@ use serde_json::json;
 
 use crate::common::{TestStore, parse_python_json, stderr_of};
 
-/// Two metrics of spec/aggregates.md dataset A under a 1 s + 60 s policy.
+/// Two metrics of dataset A (docs/gnocchi-semantics.md#example-datasets)
+/// under a 1 s + 60 s policy.
 fn store() -> (TestStore, String, String) {
     let store = TestStore::new();
     store

@@ -282,7 +282,8 @@ fn measures_cases_answer_like_gnocchi() {
 #[test]
 fn calendar_resample_floors_start_to_the_period() {
     // Gnocchi fails (HTTP 500) on a calendar resample with a start; carbonara
-    // floors the start to its period, as spec/rest-api.md §13 advises.
+    // floors the start to its period
+    // (docs/differences.md#reading-measures-and-dynamic-aggregates).
     let store = golden_store();
     let show = |start: &str| {
         store.stdout(&[

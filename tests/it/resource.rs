@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::common::{TestStore, stderr_of};
 
 /// uuid5 of "foobar" created by "admin" (the command line's creator),
-/// spec/rest-api.md §1.6 and the real Gnocchi's `ResourceUUID`.
+/// docs/gnocchi-semantics.md#resource-ids and the real Gnocchi's `ResourceUUID`.
 const FOOBAR: &str = "b4d568e4-7af1-5aec-ac3f-9c09fa3685a9";
 
 /// The keys of a printed JSON object, in printed order (serde_json's maps

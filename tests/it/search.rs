@@ -1,5 +1,5 @@
 //! `resource search`, pagination and `metric search` through the binary,
-//! with Gnocchi's semantics (spec/rest-api.md §1.7, §10).
+//! with Gnocchi's semantics (docs/gnocchi-semantics.md#pagination and #resource-search there).
 
 use predicates::str::contains;
 use serde_json::Value;

@@ -149,7 +149,7 @@ async fn basic_users_are_isolated_by_creator() {
         r#"{"id": "foobar"}"#,
     )
     .await;
-    // spec/rest-api.md §1.6: (foobar, creator foobar).
+    // docs/gnocchi-semantics.md#resource-ids: (foobar, creator foobar).
     assert_eq!(created.json()["id"], "2fbfbb20-8d56-5e1e-afb9-b3007da11fdf");
     assert_eq!(
         created.header("location"),
@@ -504,7 +504,7 @@ fn hostile_nesting_and_lengths_leave_the_binary_serving() {
 
 #[tokio::test]
 async fn measures_resample_by_timespan_and_calendar_period() {
-    // spec/rest-api.md example C.
+    // The example of docs/gnocchi-semantics.md#calendar-resampling.
     let store = empty_store();
     let app = test_app(&store, AuthMode::Basic);
     let policy = r#"{"name": "daily", "definition": [{"granularity": "1d", "points": 1000}]}"#;

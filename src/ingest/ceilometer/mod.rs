@@ -1,5 +1,5 @@
 //! Ceilometer samples, stored as Ceilometer 27.0.0's Gnocchi publisher
-//! would have stored them (spec/ingest-formats.md §3): each sample whose
+//! would have stored them (docs/gnocchi-semantics.md#ceilometer): each sample whose
 //! meter the definitions know becomes a measure (its timestamp, its volume)
 //! of the metric named after the meter, on the resource named by its
 //! `resource_id` (`/` → `_`, then Gnocchi's id mapping); the resource's

@@ -1,8 +1,9 @@
 //! Evaluating an [`Operation`] on one granularity's grid, bottom-up, as
-//! Gnocchi's `operations.evaluate` does with numpy (spec/aggregates.md
-//! §2.4, §4.4): each node gives a number or a series (granularity,
-//! timestamps, columns, and whether it is aggregated); element-wise
-//! functions broadcast a single column against several.
+//! Gnocchi's `operations.evaluate` does with numpy
+//! (docs/gnocchi-semantics.md#operators and #evaluation there): each node
+//! gives a number or a series (granularity, timestamps, columns, and
+//! whether it is aggregated); element-wise functions broadcast a single
+//! column against several.
 
 use std::rc::Rc;
 

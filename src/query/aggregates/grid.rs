@@ -1,5 +1,5 @@
-//! The series of one granularity aligned on a grid (spec/aggregates.md §4.1
-//! to §4.3): one row per timestamp any series has, one column per
+//! The series of one granularity aligned on a grid
+//! (docs/gnocchi-semantics.md#the-grid): one row per timestamp any series has, one column per
 //! reference, missing cells NaN or the fill value; then the fill modes, or
 //! the overlap check when there is no fill.
 

@@ -1,4 +1,5 @@
-//! Gnocchi's dynamic aggregates (`POST /v1/aggregates`, spec/aggregates.md):
+//! Gnocchi's dynamic aggregates (`POST /v1/aggregates`,
+//! docs/gnocchi-semantics.md#dynamic-aggregates):
 //! an operations language evaluated over the stored aggregates of several
 //! metrics, aligned on a grid per granularity.
 //!
@@ -278,7 +279,8 @@ pub fn parse_operations(text: &str) -> Result<Operation, Error> {
 /// Where the aggregates of the references are read from.
 pub trait SeriesSource: Sync {
     /// The stored points of some aggregations of one reference's metric,
-    /// each cut to `[round_down(start), stop)` (spec/processing.md §6);
+    /// each cut to `[round_down(start), stop)`
+    /// (docs/gnocchi-semantics.md#reading-aggregates-back);
     /// empty when the metric has no data.
     fn read(
         &self,
@@ -308,7 +310,8 @@ impl SeriesSource for Store {
 }
 
 /// Evaluates `operations` over the series of `references`: granularities
-/// chosen and checked (spec/aggregates.md §3.3), one grid per granularity,
+/// chosen and checked (docs/gnocchi-semantics.md#granularities), one grid per
+/// granularity,
 /// the tree evaluated on each, coarsest granularity first.
 pub fn aggregate(
     source: &impl SeriesSource,
@@ -355,7 +358,7 @@ pub struct Group {
 }
 
 /// Resource mode: each resource's metrics matching the operations'
-/// patterns are the references (spec/aggregates.md §3.2).
+/// patterns are the references (docs/gnocchi-semantics.md#resource-mode).
 pub fn aggregate_resources(
     source: &impl SeriesSource,
     operations: &Operation,
@@ -371,7 +374,7 @@ pub fn aggregate_resources(
 
 /// Resource mode with `groupby`: each group evaluated on its own; groups
 /// without a matching metric are left out, and if that leaves none, the
-/// patterns do not exist (spec/aggregates.md §6.2).
+/// patterns do not exist (docs/gnocchi-semantics.md#resource-mode).
 pub fn aggregate_groups(
     source: &impl SeriesSource,
     operations: &Operation,

@@ -1,4 +1,5 @@
-//! The operations language's tree (spec/aggregates.md §2), as validation
+//! The operations language's tree
+//! (docs/gnocchi-semantics.md#the-operations-language), as validation
 //! leaves it, and its text forms: the string form and the JSON form it can
 //! be written back in, and the Python `repr` Gnocchi quotes in messages.
 

@@ -1,4 +1,5 @@
-//! The evaluated series as Gnocchi answers them (spec/aggregates.md §5):
+//! The evaluated series as Gnocchi answers them
+//! (docs/gnocchi-semantics.md#the-answer):
 //! one `aggregated` series, or one per reference keyed by metric id and
 //! aggregation (or resource id, metric name and aggregation), each a list
 //! of `[timestamp, granularity, value]` triples, coarsest granularity

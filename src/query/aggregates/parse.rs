@@ -1,8 +1,8 @@
 //! Reading the operations text into an untyped tree (JSON values, as
 //! Python holds the decoded body), before validation: the string form
-//! exactly as Gnocchi's pyparsing `nestedExpr` reads it (spec/aggregates.md
-//! §2.2), with pyparsing's error messages, and the JSON form. Nothing here
-//! knows the operators.
+//! exactly as Gnocchi's pyparsing `nestedExpr` reads it
+//! (docs/gnocchi-semantics.md#the-operations-language), with pyparsing's
+//! error messages, and the JSON form. Nothing here knows the operators.
 
 use crate::json::Json;
 use crate::pyfmt;

@@ -2,7 +2,7 @@
 //! aggregation) column, built from metric ids (metric-id mode) or from the
 //! metrics of resources whose names match the patterns (resource mode),
 //! and the checks Gnocchi makes on their archive policies before reading
-//! (spec/aggregates.md §3).
+//! (docs/gnocchi-semantics.md#references and #granularities there).
 
 use std::collections::HashMap;
 

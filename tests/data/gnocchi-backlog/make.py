@@ -3,7 +3,7 @@
 file store (`gnocchi/`) whose first two batches were processed by metricd
 and whose third batch waits, unprocessed, in the incoming sacks.
 
-  VENV=.oracle-venv ORACLE=../shared/oracle python3 tests/data/gnocchi-backlog/make.py
+  VENV=.oracle-venv ORACLE=/path/to/oracle python3 tests/data/gnocchi-backlog/make.py
 
 * `expected-before.json`: what Gnocchi returns for the store as it is
   (batches 1 and 2 processed);

@@ -11,7 +11,7 @@ publisher's gnocchi_resources.yaml as JSON) and resource_types.json (the
 resource types ceilometer-upgrade creates, as Gnocchi returns them).
 
 Needs a virtualenv with ceilometer==27.0.0 (it brings gnocchiclient) and a
-real Gnocchi from ../shared/oracle/real_gnocchi.sh, started with
+real Gnocchi from the oracle's real_gnocchi.sh, started with
 GNOCCHI_METRICD=0 (measures are read with ?refresh=true):
 
     CEILOMETER_VENV/bin/python tests/golden-ingest/ceilometer/make_cases.py \

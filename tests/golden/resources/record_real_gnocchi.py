@@ -1,8 +1,8 @@
 """Records what a real Gnocchi 4.7.1 answers for resource and resource-type
 requests, as the admin user, into real_gnocchi.json.
 
-Start a fresh real Gnocchi first (/work/shared/oracle/real_gnocchi.sh, its
-README), then:
+Start a fresh real Gnocchi first (the oracle's real_gnocchi.sh, see its
+README; the oracle lives outside this repository), then:
 
     .oracle-venv/bin/python tests/golden/resources/record_real_gnocchi.py http://127.0.0.1:18041
 

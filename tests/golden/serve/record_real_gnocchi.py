@@ -2,11 +2,12 @@
 tests/it/serve_real.rs to replay against `carbonara serve`'s router.
 
 Start a fresh real Gnocchi without metricd (measures are then processed only
-by `?refresh=true`, as in the replay), then:
+by `?refresh=true`, as in the replay), with the oracle's real_gnocchi.sh
+($ORACLE: the oracle's directory, outside this repository), then:
 
     GNOCCHI_METRICD=0 ORACLE_VENV=.oracle-venv GNOCCHI_API_PORT=18141 \\
         GNOCCHI_PG_PORT=55532 GNOCCHI_RUN_DIR=/tmp/gnocchi-serve-run \\
-        /work/shared/oracle/real_gnocchi.sh start
+        $ORACLE/real_gnocchi.sh start
     .oracle-venv/bin/python tests/golden/serve/record_real_gnocchi.py 127.0.0.1:18141
 
 The deployment is Gnocchi's test one: basic auth, `[api] max_limit = 7`,

@@ -2,11 +2,12 @@
 by metric and by resource, InfluxDB, Prometheus remote write), for
 tests/it/serve_real.rs to replay against `carbonara serve`'s router.
 
-Start a fresh real Gnocchi without metricd, then:
+Start a fresh real Gnocchi without metricd ($ORACLE: the oracle's
+directory, outside this repository), then:
 
     GNOCCHI_METRICD=0 ORACLE_VENV=.oracle-venv GNOCCHI_API_PORT=18341 \\
         GNOCCHI_PG_PORT=55732 GNOCCHI_RUN_DIR=/tmp/gnocchi-serve2-run \\
-        /work/shared/oracle/real_gnocchi.sh reset
+        $ORACLE/real_gnocchi.sh reset
     .oracle-venv/bin/python tests/golden/serve/record_real_gnocchi_writes.py 127.0.0.1:18341
 
 Steps are written as in record_real_gnocchi.py (whose recorder this
