@@ -530,6 +530,45 @@ impl ArchivePolicyRule {
     }
 }
 
+/// A rule that can never match because another is tried first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shadow<'a> {
+    pub winner: &'a ArchivePolicyRule,
+    pub loser: &'a ArchivePolicyRule,
+}
+
+impl ArchivePolicyRule {
+    /// The rules that `new` hides, or that hide it, once it joins
+    /// `existing`: of two rules with the same pattern only the first by
+    /// name ever matches, and a pattern without wildcards never wins when
+    /// a rule tried before it matches that very name.
+    pub fn shadows<'a>(
+        existing: &'a [ArchivePolicyRule],
+        new: &'a ArchivePolicyRule,
+    ) -> Vec<Shadow<'a>> {
+        let literal = |rule: &ArchivePolicyRule| !rule.metric_pattern.contains(['*', '?', '[']);
+        let before =
+            |a: &ArchivePolicyRule, b: &ArchivePolicyRule| Self::matching_order(a, b).is_lt();
+        let mut found = Vec::new();
+        for rule in existing.iter().filter(|r| r.name != new.name) {
+            let (first, second) = if before(rule, new) {
+                (rule, new)
+            } else {
+                (new, rule)
+            };
+            let hidden = first.metric_pattern == second.metric_pattern
+                || (literal(second) && fnmatch(&first.metric_pattern, &second.metric_pattern));
+            if hidden {
+                found.push(Shadow {
+                    winner: first,
+                    loser: second,
+                });
+            }
+        }
+        found
+    }
+}
+
 /// Python's `fnmatch.fnmatch` on POSIX: whole-string, case-sensitive; `*`
 /// matches any run (`.` and `/` included), `?` one character, `[seq]` and
 /// `[!seq]` sets with ranges; an unclosed `[` is a literal; no escapes.
@@ -819,5 +858,48 @@ mod tests {
         assert_eq!(found("cpu"), Some("default"));
         assert_eq!(found(""), Some("default"));
         assert_eq!(ArchivePolicyRule::find_match(&rules[1..], "cpu"), None);
+    }
+
+    #[test]
+    fn rules_that_can_never_match_are_found() {
+        let rule = |name: &str, pattern: &str| ArchivePolicyRule {
+            name: name.into(),
+            metric_pattern: pattern.into(),
+            archive_policy_name: "low".into(),
+        };
+        let existing = vec![
+            rule("default", "*"),
+            rule("disk", "disk.*"),
+            rule("io", "disk.io"),
+        ];
+        let names = |new: &ArchivePolicyRule| {
+            ArchivePolicyRule::shadows(&existing, new)
+                .iter()
+                .map(|s| (s.winner.name.clone(), s.loser.name.clone()))
+                .collect::<Vec<_>>()
+        };
+        // Equal patterns: the first by name wins, either way round.
+        assert_eq!(
+            names(&rule("star", "*")),
+            [("default".into(), "star".into())]
+        );
+        assert_eq!(names(&rule("all", "*")), [("all".into(), "default".into())]);
+        // A literal name a pattern tried before it already takes
+        // (`disk.*` sorts after `disk.` byte for byte, descending).
+        assert_eq!(
+            names(&rule("dot", "disk.")),
+            [("disk".into(), "dot".into())]
+        );
+        assert!(names(&rule("usage", "disk.usage")).is_empty());
+        // A pattern tried before a literal rule it matches hides it.
+        assert_eq!(
+            names(&rule("ios", "disk.io*")),
+            [("ios".into(), "io".into())]
+        );
+        // Overlapping patterns that each still match something: nothing.
+        assert!(names(&rule("cpu", "cpu.*")).is_empty());
+        assert!(names(&rule("d", "d*")).is_empty());
+        // Re-creating a rule by its own name compares with the others only.
+        assert!(names(&rule("disk", "disk.*")).is_empty());
     }
 }

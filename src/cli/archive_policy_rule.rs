@@ -59,6 +59,19 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                 archive_policy_name,
             };
             let rule = archive_policy::create_rule(&index, rule)?;
+            let others = index.list_rules()?;
+            for shadow in ArchivePolicyRule::shadows(&others, &rule) {
+                let (winner, loser) = (shadow.winner, shadow.loser);
+                ctx.warn(&format!(
+                    "warning: rule {} ({} → {}) will never match: rule {} ({} → {}) is tried first",
+                    loser.name,
+                    loser.metric_pattern,
+                    loser.archive_policy_name,
+                    winner.name,
+                    winner.metric_pattern,
+                    winner.archive_policy_name,
+                ));
+            }
             ctx.print(&Record::show(document::archive_policy_rule(&rule)))
         }
         Command::List => {

@@ -109,13 +109,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     if let Some(reference) = args.metric {
         let metric = index.find_metric(&reference)?;
         let usage = info::store_metric_usage(&store, metric.id)?;
-        let waiting = store
-            .incoming()
-            .backlog()?
-            .per_metric
-            .iter()
-            .find(|(id, _)| *id == metric.id)
-            .map_or(0, |(_, n)| *n);
+        let waiting = store.incoming().measures_waiting(metric.id)?;
         for path in &usage.unreadable {
             ctx.warn(&format!(
                 "{}: does not decode (see `carbonara verify`)",

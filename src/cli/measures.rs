@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::ops;
 use crate::policy::AggregationMethod;
 use crate::query::{self, MeasuresQuery};
+use crate::store::{Metric, Store};
 use crate::time::{self, Span};
 
 use super::Ctx;
@@ -86,6 +87,22 @@ fn parse_measure(text: &str, ctx: &Ctx) -> Result<(time::Timestamp, f64)> {
     Ok((timestamp, value))
 }
 
+/// Says on stderr when measures of the metric wait for the aggregation
+/// pass, so a read that lacks them is not mistaken for the whole story.
+fn note_waiting(ctx: &Ctx, store: &Store, metric: &Metric, typed: &str) -> Result<()> {
+    let waiting = store.incoming().measures_waiting(metric.id)?;
+    if waiting > 0 {
+        let (count, verb) = match waiting {
+            1 => ("1 measure".to_owned(), "waits"),
+            n => (format!("{n} measures"), "wait"),
+        };
+        ctx.note(&format!(
+            "{count} of {typed} {verb} for the aggregation pass: `carbonara process` or `--refresh` includes them"
+        ));
+    }
+    Ok(())
+}
+
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     match args.command {
         Command::Search(search_args) => super::metric::search(search_args, ctx),
@@ -131,9 +148,12 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                 resample,
             };
             let (store, index) = ctx.open_store()?;
-            let metric = find(&index, &metric, resource_id.as_deref())?;
+            let typed = metric;
+            let metric = find(&index, &typed, resource_id.as_deref())?;
             if refresh {
                 ops::measures::refresh(&store, &index, &metric)?;
+            } else {
+                note_waiting(ctx, &store, &metric, &typed)?;
             }
             let policy = index.get_archive_policy(&metric.archive_policy_name)?;
             let measures = query::get_measures(&store, metric.id, &policy, &query)?;

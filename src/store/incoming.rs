@@ -214,6 +214,17 @@ impl<'s> Incoming<'s> {
         }
     }
 
+    /// How many measures of one metric wait to be processed, from file
+    /// sizes.
+    pub fn measures_waiting(&self, metric: Uuid) -> Result<u64> {
+        let mut measures = 0;
+        for path in self.metric_files(metric)? {
+            let size = fs::metadata(&path).map_err(io_error(&path))?.len();
+            measures += size / codec::MEASURE_RECORD_SIZE as u64;
+        }
+        Ok(measures)
+    }
+
     /// Counts what waits to be processed, from file sizes.
     pub fn backlog(&self) -> Result<BacklogReport> {
         let mut report = BacklogReport::default();
@@ -222,11 +233,7 @@ impl<'s> Incoming<'s> {
                 continue;
             }
             for metric in self.list_metrics(sack)? {
-                let mut measures = 0;
-                for path in self.metric_files(metric)? {
-                    let size = fs::metadata(&path).map_err(io_error(&path))?.len();
-                    measures += size / codec::MEASURE_RECORD_SIZE as u64;
-                }
+                let measures = self.measures_waiting(metric)?;
                 if measures > 0 {
                     report.metrics += 1;
                     report.measures += measures;

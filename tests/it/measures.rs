@@ -175,6 +175,38 @@ fn refresh_processes_the_metric_first() {
 }
 
 #[test]
+fn reads_say_when_measures_wait() {
+    let store = store_with_metric(&["mean"]);
+    let add = |measures: &[&str]| {
+        let mut args = vec!["measures", "add", "m"];
+        for measure in measures {
+            args.extend(["-m", measure]);
+        }
+        store.run(&args).success();
+    };
+    let show = ["measures", "show", "m", "--granularity", "1m", "-f", "csv"];
+    add(&["2024-01-01T00:00:00@4", "2024-01-01T00:01:00@5"]);
+    let read = store.run(&show).success();
+    read.stdout("timestamp,granularity,value\n").stderr(
+        "2 measures of m wait for the aggregation pass: \
+         `carbonara process` or `--refresh` includes them\n",
+    );
+    let mut quiet = show.to_vec();
+    quiet.push("-q");
+    store.run(&quiet).success().stderr("");
+    store.run(&["process", "-q"]).success();
+    store.run(&show).success().stderr("");
+    add(&["2024-01-01T00:02:00@6"]);
+    store
+        .run(&show)
+        .success()
+        .stderr(contains("1 measure of m waits for the aggregation pass"));
+    let mut refresh = show.to_vec();
+    refresh.push("--refresh");
+    store.run(&refresh).success().stderr("");
+}
+
+#[test]
 fn unknown_aggregations_and_granularities() {
     let store = store_with_metric(&["mean"]);
     let id = store.json(&["metric", "show", "m"])["id"]

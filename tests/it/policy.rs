@@ -250,3 +250,57 @@ fn rules_are_listed_in_matching_order() {
         .failure()
         .stderr(contains("Archive policy rule disk does not exist"));
 }
+
+#[test]
+fn a_rule_that_can_never_match_is_warned_of() {
+    let store = TestStore::new();
+    // `default` (* → low) exists; equal patterns are tried by name.
+    let assert = store
+        .run(&[
+            "archive-policy-rule",
+            "create",
+            "star",
+            "-a",
+            "high",
+            "-m",
+            "*",
+        ])
+        .success();
+    let stderr = crate::common::stderr_of(&assert);
+    assert_eq!(
+        stderr,
+        "carbonara: warning: rule star (* → high) will never match: \
+         rule default (* → low) is tried first\n"
+    );
+    // The rule is created all the same, and new metrics still get `low`.
+    let metric = store.json(&["metric", "create", "cpu"]);
+    assert_eq!(metric["archive_policy_name"], "low");
+    // The other way round: a new rule that hides an existing one.
+    store
+        .run(&[
+            "archive-policy-rule",
+            "create",
+            "all",
+            "-a",
+            "medium",
+            "-m",
+            "*",
+        ])
+        .success()
+        .stderr(contains(
+            "rule default (* → low) will never match: rule all (* → medium) is tried first",
+        ));
+    // A rule that matches names no other rule takes: no warning.
+    store
+        .run(&[
+            "archive-policy-rule",
+            "create",
+            "disks",
+            "-a",
+            "high",
+            "-m",
+            "disk.*",
+        ])
+        .success()
+        .stderr("");
+}
