@@ -29,12 +29,14 @@ enum Command {
         /// Id of the resource whose metric is named
         #[arg(short = 'r', long, value_name = "RESOURCE_ID")]
         resource_id: Option<String>,
-        /// A measure as TIMESTAMP@VALUE (ISO 8601 or epoch seconds); repeat for more
+        /// A measure as TIMESTAMP@VALUE (ISO 8601, epoch seconds, or relative
+        /// like `-1 minute`); repeat for more
         #[arg(
             short = 'm',
             long = "measure",
             required = true,
-            value_name = "TIMESTAMP@VALUE"
+            value_name = "TIMESTAMP@VALUE",
+            allow_hyphen_values = true
         )]
         measures: Vec<String>,
     },

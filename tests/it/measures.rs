@@ -396,3 +396,32 @@ fn measures_of_a_resource_metric_by_name() {
         .failure()
         .stderr(predicates::str::contains("does not exist"));
 }
+
+#[test]
+fn relative_timestamps_and_negative_values_need_no_quoting_tricks() {
+    let store = store_with_metric(&["mean"]);
+    store
+        .run(&[
+            "measures",
+            "add",
+            "m",
+            "-m",
+            "-1 minute@5",
+            "-m",
+            "-3 minutes@-3",
+        ])
+        .success();
+    let values = store.stdout(&[
+        "measures",
+        "show",
+        "m",
+        "--refresh",
+        "--granularity",
+        "1m",
+        "-f",
+        "value",
+        "-c",
+        "value",
+    ]);
+    assert_eq!(values, "-3.0\n5.0\n");
+}
