@@ -19,6 +19,7 @@ use carbonara::error::Error;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+#[allow(clippy::disallowed_methods)] // the binary reports its error on stderr
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli::run(cli) {

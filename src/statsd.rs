@@ -19,6 +19,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 
+use crate::diagnostics;
 use crate::error::{Error, Result};
 use crate::ingest::statsd::Accumulator;
 use crate::ingest::{MeasureWriter, MissingResource, NamedMetric, WriterOptions};
@@ -108,11 +109,11 @@ fn log(messages: &[String]) {
     if messages.is_empty() {
         return;
     }
-    let text: String = messages
+    let text: Vec<String> = messages
         .iter()
-        .map(|m| format!("carbonara statsd: {m}\n"))
+        .map(|m| format!("carbonara statsd: {m}"))
         .collect();
-    let _ = std::io::Write::write_all(&mut std::io::stderr(), text.as_bytes());
+    diagnostics::warn(&text.join("\n"));
 }
 
 /// Receives and flushes until `shutdown` completes, then flushes what is

@@ -3,22 +3,27 @@
 //! plain-text pages, chosen by the request's `Accept` header
 //! (negotiate.rs). Handlers return `ApiError`; the response carries it in
 //! its extensions until `render` (which sees the request) writes the page.
-//! Every library error maps here to Gnocchi's status and words.
+//! Every library error maps here to Gnocchi's status and words. An internal
+//! error is logged when its response is built, and the client gets a
+//! generic page.
 
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::negotiate::{ErrorStyle, error_style};
+use crate::diagnostics;
 use crate::json::Json;
 use crate::ops::path_suffix;
 
 /// An error answer: a status, Gnocchi's description (a string, `""` or an
-/// object) and headers to add (`Allow` on a 405).
+/// object), headers to add (`Allow` on a 405) and, for an internal error,
+/// the detail to log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
     pub status: StatusCode,
     pub description: Json,
     pub headers: Vec<(header::HeaderName, String)>,
+    pub detail: Option<String>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -29,6 +34,7 @@ impl ApiError {
             status,
             description: Json::str(description),
             headers: Vec::new(),
+            detail: None,
         }
     }
 
@@ -37,6 +43,7 @@ impl ApiError {
             status,
             description,
             headers: Vec::new(),
+            detail: None,
         }
     }
 
@@ -89,19 +96,21 @@ impl ApiError {
         self
     }
 
-    /// A server fault: the detail is logged, the client gets a generic page.
+    /// A server fault: the client gets a generic page, the detail is logged
+    /// when the response is built.
     pub fn internal(detail: impl std::fmt::Display) -> ApiError {
-        let mut stderr = std::io::stderr();
-        let _ = std::io::Write::write_fmt(
-            &mut stderr,
-            format_args!("carbonara serve: internal error: {detail}\n"),
-        );
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "")
+        ApiError {
+            detail: Some(detail.to_string()),
+            ..ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "")
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if let Some(detail) = &self.detail {
+            diagnostics::warn(&format!("carbonara serve: internal error: {detail}"));
+        }
         // A provisional envelope; `render` rewrites it for the request.
         let mut response = page(&self, ErrorStyle::Envelope, &Environ::default());
         response.extensions_mut().insert(self);

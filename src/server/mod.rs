@@ -553,13 +553,14 @@ async fn background_processing(app: Arc<App>, interval: Duration) {
             Ok(Ok(report)) => report
                 .failures
                 .iter()
-                .map(|f| format!("carbonara serve: aggregation: {f}\n"))
-                .collect::<String>(),
-            Ok(Err(error)) => format!("carbonara serve: aggregation pass failed: {error}\n"),
-            Err(error) => format!("carbonara serve: aggregation pass failed: {error}\n"),
+                .map(|f| format!("carbonara serve: aggregation: {f}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            Ok(Err(error)) => format!("carbonara serve: aggregation pass failed: {error}"),
+            Err(error) => format!("carbonara serve: aggregation pass failed: {error}"),
         };
         if !message.is_empty() {
-            let _ = std::io::Write::write_all(&mut std::io::stderr(), message.as_bytes());
+            crate::diagnostics::warn(&message);
         }
     }
 }
