@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use carbonara::cli::{self, Cli};
-use carbonara::error::Error;
+use carbonara::error::ErrorKind;
 
 /// mimalloc keeps freed memory for reuse; glibc hands large blocks back to
 /// the kernel, so every batch paid page faults again for its columns.
@@ -26,7 +26,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             let code = error.exit_code();
-            if !matches!(error, Error::Output(_)) || code != 0 {
+            if error.kind() != ErrorKind::Closed {
                 let _ = writeln!(std::io::stderr().lock(), "carbonara: error: {error}");
             }
             ExitCode::from(code)
