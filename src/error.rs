@@ -107,6 +107,16 @@ pub enum Error {
     Failed(String),
 }
 
+/// An input that stopped at a bad line or at a store failure.
+impl From<crate::ingest::ReadError> for Error {
+    fn from(error: crate::ingest::ReadError) -> Error {
+        match error {
+            crate::ingest::ReadError::Parse(e) => Error::Parse(e),
+            crate::ingest::ReadError::Store(e) => Error::Store(e),
+        }
+    }
+}
+
 impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {

@@ -22,7 +22,7 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use crate::diagnostics;
 use crate::error::{Error, Result};
 use crate::ingest::statsd::Accumulator;
-use crate::ingest::{MeasureWriter, MissingResource, NamedMetric, WriterOptions};
+use crate::ingest::{MeasureWriter, MissingResource, NamedMetric, SinkError, WriterOptions};
 use crate::resource::GENERIC;
 use crate::store::{self, Store};
 use crate::time::Timestamp;
@@ -246,10 +246,8 @@ fn store_flush(
             unit: None,
         };
         if let Err(error) = writer.add_named(&target, *timestamp, *value) {
-            if !error.is_about_input() {
-                return Err(error);
-            }
-            logged.push(format!("Unable to add measure {name}: {error}"));
+            let reason = SinkError::from(error).rejected()?;
+            logged.push(format!("Unable to add measure {name}: {reason}"));
         }
     }
     writer.finish()?;

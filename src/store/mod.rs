@@ -192,15 +192,6 @@ impl Error {
             | Error::InvalidPagination(_) => ErrorKind::Invalid,
         }
     }
-
-    /// Whether the error is about what an input asked for rather than
-    /// about the store itself.
-    pub fn is_about_input(&self) -> bool {
-        matches!(
-            self.kind(),
-            ErrorKind::NotFound | ErrorKind::Conflict | ErrorKind::Invalid | ErrorKind::Usage
-        )
-    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
