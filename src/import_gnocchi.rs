@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use uuid::Uuid;
 
 use crate::carbonara::update::first_block_timestamp;
+use crate::error::ErrorKind;
 use crate::inspect::layout::{self, ArchiveFile, Found, MetricDir, SackMetricDir};
 use crate::inspect::scan;
 use crate::policy::{AggregationMethod, ArchivePolicy};
@@ -42,6 +43,17 @@ pub enum ImportError {
     MetricExists(Uuid),
     #[error("sack {0} is being processed by another carbonara; import again later")]
     SackBusy(u32),
+}
+
+impl ImportError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ImportError::Store(e) => e.kind(),
+            ImportError::NothingFound(_) | ImportError::PolicyMismatch { .. } => ErrorKind::Invalid,
+            ImportError::MetricExists(_) => ErrorKind::Conflict,
+            ImportError::SackBusy(_) => ErrorKind::Busy,
+        }
+    }
 }
 
 /// What an import adopted.

@@ -7,6 +7,7 @@
 
 pub mod carbonara;
 pub mod cli;
+pub mod diagnostics;
 pub mod document;
 pub mod error;
 pub mod filter;

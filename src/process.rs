@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::carbonara::codec;
 use crate::carbonara::update::{self, Dropped, UpdateError};
+use crate::error::ErrorKind;
 use crate::janitor;
 use crate::policy::ArchivePolicy;
 use crate::store::archive::Archive;
@@ -38,6 +39,19 @@ pub enum Error {
     MissingPolicy { metric: Uuid, policy: String },
     #[error("cannot start {jobs} worker threads: {reason}")]
     Threads { jobs: usize, reason: String },
+}
+
+impl Error {
+    /// A pass works on what the store holds: any failure is the store's.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Store(e) => e.kind(),
+            Error::Update { .. }
+            | Error::Encode { .. }
+            | Error::MissingPolicy { .. }
+            | Error::Threads { .. } => ErrorKind::Internal,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]

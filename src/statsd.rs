@@ -19,9 +19,10 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 
+use crate::diagnostics;
 use crate::error::{Error, Result};
 use crate::ingest::statsd::Accumulator;
-use crate::ingest::{MeasureWriter, MissingResource, NamedMetric, WriterOptions};
+use crate::ingest::{MeasureWriter, MissingResource, NamedMetric, SinkError, WriterOptions};
 use crate::resource::GENERIC;
 use crate::store::{self, Store};
 use crate::time::Timestamp;
@@ -108,11 +109,11 @@ fn log(messages: &[String]) {
     if messages.is_empty() {
         return;
     }
-    let text: String = messages
+    let text: Vec<String> = messages
         .iter()
-        .map(|m| format!("carbonara statsd: {m}\n"))
+        .map(|m| format!("carbonara statsd: {m}"))
         .collect();
-    let _ = std::io::Write::write_all(&mut std::io::stderr(), text.as_bytes());
+    diagnostics::warn(&text.join("\n"));
 }
 
 /// Receives and flushes until `shutdown` completes, then flushes what is
@@ -245,10 +246,8 @@ fn store_flush(
             unit: None,
         };
         if let Err(error) = writer.add_named(&target, *timestamp, *value) {
-            if !error.is_about_input() {
-                return Err(error);
-            }
-            logged.push(format!("Unable to add measure {name}: {error}"));
+            let reason = SinkError::from(error).rejected()?;
+            logged.push(format!("Unable to add measure {name}: {reason}"));
         }
     }
     writer.finish()?;

@@ -10,12 +10,12 @@ use clap::{Subcommand, ValueEnum};
 use crate::error::{Error, Result};
 use crate::ingest::csv::{self, TimeUnit};
 use crate::ingest::{
-    Declaration, Input, MeasureWriter, NamedMetric, ParseError, ParseSummary, Sink, WriterOptions,
-    input::ByteCounter,
+    Declaration, Input, MeasureWriter, NamedMetric, ParseError, ParseSummary, ReadError, Sink,
+    SinkError, WriterOptions, input::ByteCounter,
 };
 use crate::ingest::{batch, ceilometer, influx, prometheus, statsd};
 use crate::process::{self, ProcessOptions};
-use crate::store::{self, Index, Store};
+use crate::store::{Index, Store};
 use crate::time::Timestamp;
 
 use super::Ctx;
@@ -221,30 +221,11 @@ struct FileSink<'a, 's> {
     ctx: &'a Ctx,
     progress: InputProgress,
     bytes: ByteCounter,
-    /// A store error: it ends the input even with `--skip-invalid`.
-    fatal: Option<store::Error>,
-}
-
-impl FileSink<'_, '_> {
-    /// A store error about the input is the input's fault; any other ends
-    /// the import.
-    fn route(&mut self, result: store::Result<()>) -> Result<(), String> {
-        match result {
-            Ok(()) => Ok(()),
-            Err(error) if error.is_about_input() => Err(error.to_string()),
-            Err(error) => {
-                let reason = error.to_string();
-                self.fatal = Some(error);
-                Err(reason)
-            }
-        }
-    }
 }
 
 impl Sink for FileSink<'_, '_> {
-    fn measure(&mut self, metric: &str, timestamp: Timestamp, value: f64) -> Result<(), String> {
-        let result = self.writer.add(metric, timestamp, value);
-        self.route(result)
+    fn measure(&mut self, metric: &str, timestamp: Timestamp, value: f64) -> Result<(), SinkError> {
+        Ok(self.writer.add(metric, timestamp, value)?)
     }
 
     fn named_measure(
@@ -252,18 +233,16 @@ impl Sink for FileSink<'_, '_> {
         target: &NamedMetric<'_>,
         timestamp: Timestamp,
         value: f64,
-    ) -> Result<(), String> {
-        let result = self.writer.add_named(target, timestamp, value);
-        self.route(result)
+    ) -> Result<(), SinkError> {
+        Ok(self.writer.add_named(target, timestamp, value)?)
     }
 
-    fn declare(&mut self, declaration: Declaration<'_>) -> Result<(), String> {
-        let result = self.writer.declare(declaration);
-        self.route(result)
+    fn declare(&mut self, declaration: Declaration<'_>) -> Result<(), SinkError> {
+        Ok(self.writer.declare(declaration)?)
     }
 
     fn invalid(&mut self, error: ParseError) -> Result<(), ParseError> {
-        if !self.skip_invalid || self.fatal.is_some() {
+        if !self.skip_invalid {
             return Err(error);
         }
         self.progress
@@ -292,7 +271,7 @@ fn ingest_files(
     index: &Index,
     common: &CommonArgs,
     options: WriterOptions,
-    mut parse: impl FnMut(&mut Input, &mut FileSink<'_, '_>) -> Result<ParseSummary, ParseError>,
+    mut parse: impl FnMut(&mut Input, &mut FileSink<'_, '_>) -> Result<ParseSummary, ReadError>,
 ) -> Result<Totals> {
     let mut totals = Totals::default();
     for path in &common.files {
@@ -313,15 +292,10 @@ fn ingest_files(
                 ctx.quiet,
             ),
             bytes: input.counter(),
-            fatal: None,
         };
         let parsed = parse(&mut input, &mut sink);
         sink.progress.finish();
-        let summary = match (parsed, sink.fatal) {
-            (_, Some(error)) => return Err(stopped_at(error.into(), &totals)),
-            (Err(error), None) => return Err(stopped_at(error.into(), &totals)),
-            (Ok(summary), None) => summary,
-        };
+        let summary = parsed.map_err(|e| stopped_at(e.into(), &totals))?;
         let report = sink
             .writer
             .finish()

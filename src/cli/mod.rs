@@ -178,6 +178,7 @@ impl Ctx {
     }
 
     /// A diagnostic or summary line on stderr, unless `--quiet`.
+    #[allow(clippy::disallowed_methods)] // the command line writes stderr itself
     pub fn note(&self, message: &str) {
         if !self.quiet {
             let _ = writeln!(std::io::stderr(), "{message}");
@@ -185,6 +186,7 @@ impl Ctx {
     }
 
     /// A warning on stderr, even with `--quiet`.
+    #[allow(clippy::disallowed_methods)] // the command line writes stderr itself
     pub fn warn(&self, message: &str) {
         let _ = writeln!(std::io::stderr(), "carbonara: {message}");
     }

@@ -17,6 +17,7 @@ pub struct InputProgress {
 
 impl InputProgress {
     /// A bar for an input of `size` bytes (`None`: unknown, as for stdin).
+    #[allow(clippy::disallowed_methods)] // asks whether stderr is a terminal
     pub fn new(name: &str, size: Option<u64>, quiet: bool) -> InputProgress {
         let wanted = !quiet
             && std::io::stderr().is_terminal()

@@ -21,7 +21,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::json_location::line_of;
-use super::{MissingResource, NamedMetric, ParseError, ParseSummary, Sink};
+use super::{MissingResource, NamedMetric, ParseError, ParseSummary, ReadError, Sink};
 use crate::pyfmt::str_repr;
 use crate::resource::{parse_python_uuid, resource_uuid};
 use crate::time::{self, Span, Timestamp};
@@ -382,7 +382,7 @@ pub fn read(
     creator: &str,
     now: Timestamp,
     sink: &mut impl Sink,
-) -> Result<ParseSummary, ParseError> {
+) -> Result<ParseSummary, ReadError> {
     let lines = text.lines().count() as u64;
     let error = ParseError::locator(path);
     let field_of = |keys: &[String]| match keys {
@@ -418,7 +418,8 @@ pub fn read(
         Shape::ByMetric => {
             for (id, metric) in by_metric(&body, now).map_err(invalid)? {
                 for &(timestamp, value) in &metric.measures {
-                    if let Err(reason) = sink.measure(&id.to_string(), timestamp, value) {
+                    if let Err(error) = sink.measure(&id.to_string(), timestamp, value) {
+                        let reason = error.rejected()?;
                         summary.refuse(sink, refused(std::slice::from_ref(&metric.key), reason))?;
                         break;
                     }
@@ -436,7 +437,8 @@ pub fn read(
                         unit: metric.unit.as_deref(),
                     };
                     for &(timestamp, value) in &metric.measures {
-                        if let Err(reason) = sink.named_measure(&target, timestamp, value) {
+                        if let Err(error) = sink.named_measure(&target, timestamp, value) {
+                            let reason = error.rejected()?;
                             let keys = [resource.original_resource_id.clone(), metric.name.clone()];
                             summary.refuse(sink, refused(&keys, reason))?;
                             break;

@@ -17,7 +17,7 @@ use std::ops::Range;
 use std::path::Path;
 use std::sync::{Mutex, PoisonError, mpsc};
 
-use super::{MissingResource, NamedMetric, ParseError, ParseSummary, Sink};
+use super::{MissingResource, NamedMetric, ParseError, ParseSummary, ReadError, Sink};
 use crate::resource::GENERIC;
 use crate::time::{self, NANOS_PER_SECOND, Timestamp};
 
@@ -417,7 +417,7 @@ pub fn read(
     path: &Path,
     options: &CsvOptions,
     sink: &mut impl Sink,
-) -> Result<CsvSummary, ParseError> {
+) -> Result<CsvSummary, ReadError> {
     read_in_blocks(input, path, options, sink, BLOCK)
 }
 
@@ -428,7 +428,7 @@ fn read_in_blocks(
     options: &CsvOptions,
     sink: &mut impl Sink,
     block: usize,
-) -> Result<CsvSummary, ParseError> {
+) -> Result<CsvSummary, ReadError> {
     let (blocks, received) = mpsc::sync_channel(2 * PARSERS);
     let pools = Pools {
         blocks: Pool::new(),
@@ -465,7 +465,7 @@ fn store(
     path: &Path,
     options: &CsvOptions,
     sink: &mut impl Sink,
-) -> Result<(u64, u64), ParseError> {
+) -> Result<(u64, u64), ReadError> {
     let error = ParseError::locator(path);
     let mut summary = ParseSummary::default();
     let missing_resource = match options.create_resources {
@@ -496,7 +496,8 @@ fn store(
                             sink.named_measure(&target, *timestamp, *value)
                         }
                     };
-                    if let Err(reason) = stored {
+                    if let Err(stored) = stored {
+                        let reason = stored.rejected()?;
                         // Wide files have a column per metric; long ones
                         // name the metric in one column, or not at all.
                         let field = match &options.metric {
@@ -508,7 +509,7 @@ fn store(
                     }
                 }
                 Item::Invalid(bad) => summary.refuse(sink, (**bad).clone())?,
-                Item::Fatal(bad) => return Err((**bad).clone()),
+                Item::Fatal(bad) => return Err((**bad).clone().into()),
                 Item::LinesRead(lines) => {
                     summary.lines += lines;
                     sink.lines_read(summary.lines);
@@ -1083,7 +1084,7 @@ fn parse_row(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::MeasureBatch;
+    use crate::ingest::{MeasureBatch, SinkError};
     use proptest::prelude::*;
 
     const S: i64 = 1_000_000_000;
@@ -1093,7 +1094,8 @@ mod tests {
         options: &CsvOptions,
     ) -> Result<(MeasureBatch, CsvSummary), ParseError> {
         let mut batch = MeasureBatch::default();
-        let summary = read(text.as_bytes(), Path::new("in.csv"), options, &mut batch)?;
+        let summary = read(text.as_bytes(), Path::new("in.csv"), options, &mut batch)
+            .map_err(|e| e.bad_line().expect("a batch has no store to fail"))?;
         Ok((batch, summary))
     }
 
@@ -1259,9 +1261,9 @@ mod tests {
             metric: &str,
             timestamp: Timestamp,
             value: f64,
-        ) -> Result<(), String> {
+        ) -> Result<(), SinkError> {
             if metric == "unknown" {
-                return Err("Metric unknown does not exist".into());
+                return Err(SinkError::Rejected("Metric unknown does not exist".into()));
             }
             self.batch.measure(metric, timestamp, value)
         }
@@ -1270,10 +1272,10 @@ mod tests {
             _: &crate::ingest::NamedMetric<'_>,
             _: Timestamp,
             _: f64,
-        ) -> Result<(), String> {
+        ) -> Result<(), SinkError> {
             unreachable!("CSV names metrics by id or name")
         }
-        fn declare(&mut self, _: crate::ingest::Declaration<'_>) -> Result<(), String> {
+        fn declare(&mut self, _: crate::ingest::Declaration<'_>) -> Result<(), SinkError> {
             unreachable!("CSV declares nothing")
         }
         fn invalid(&mut self, error: ParseError) -> Result<(), ParseError> {

@@ -16,7 +16,8 @@ use std::path::Path;
 use indexmap::IndexMap;
 
 use super::{
-    Declaration, MeasuresByName, MissingResource, NamedMetric, ParseError, ParseSummary, Sink,
+    Declaration, MeasuresByName, MissingResource, NamedMetric, ParseError, ParseSummary, ReadError,
+    Sink,
 };
 use crate::resource::ResourceType;
 use crate::time::Timestamp;
@@ -404,12 +405,12 @@ pub fn read(
     path: &Path,
     options: &InfluxOptions,
     sink: &mut impl Sink,
-) -> Result<ParseSummary, ParseError> {
+) -> Result<ParseSummary, ReadError> {
     let error = ParseError::locator(path);
     let resource_type =
         ResourceType::new(&options.db, Vec::new()).map_err(|e| error(0, "db", e.to_string()))?;
     sink.declare(Declaration::ResourceType(&resource_type))
-        .map_err(|reason| error(0, "db", reason))?;
+        .map_err(|e| e.at(|reason| error(0, "db", reason)))?;
     let mut summary = ParseSummary::default();
     for bytes in input.split(b'\n') {
         let bytes = bytes.map_err(|e| error(summary.lines + 1, "line", e.to_string()))?;
@@ -428,7 +429,7 @@ pub fn read(
                 LineProblem::NoResource(reason) => error(number, "tags", reason),
             }
         });
-        let outcome = mapped.and_then(|mapped| {
+        let outcome = mapped.map_err(ReadError::from).and_then(|mapped| {
             for (metric, timestamp, value) in &mapped.measures {
                 let target = NamedMetric {
                     resource: &mapped.resource,
@@ -438,12 +439,12 @@ pub fn read(
                     unit: None,
                 };
                 sink.named_measure(&target, *timestamp, *value)
-                    .map_err(|reason| error(number, metric, reason))?;
+                    .map_err(|e| e.at(|reason| error(number, metric, reason)))?;
             }
             Ok(())
         });
         if let Err(bad) = outcome {
-            summary.refuse(sink, bad)?;
+            summary.refuse(sink, bad.bad_line()?)?;
         }
         if number % (1 << 16) == 0 {
             sink.lines_read(number);

@@ -16,6 +16,7 @@ pub mod writer;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::error::ErrorKind;
 use crate::policy::ArchivePolicy;
 use crate::resource::{AttributeValue, ResourceType};
 use crate::store::{self, Index, Store};
@@ -44,6 +45,72 @@ impl ParseError {
             line,
             field: field.to_owned(),
             reason,
+        }
+    }
+}
+
+/// Why a sink did not take a measure or a declaration.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    /// The store refuses what the input asks (a metric that does not
+    /// exist, a name no rule gives a policy): the line is bad.
+    #[error("{0}")]
+    Rejected(String),
+    /// The store failed: the input ends here, even with `--skip-invalid`.
+    #[error(transparent)]
+    Store(store::Error),
+}
+
+impl SinkError {
+    /// Why the line is bad; a store failure ends the input.
+    pub fn rejected(self) -> Result<String, store::Error> {
+        match self {
+            SinkError::Rejected(reason) => Ok(reason),
+            SinkError::Store(error) => Err(error),
+        }
+    }
+
+    /// The bad line `locate` makes of the reason, or the store failure.
+    pub fn at(self, locate: impl FnOnce(String) -> ParseError) -> ReadError {
+        match self {
+            SinkError::Rejected(reason) => ReadError::Parse(locate(reason)),
+            SinkError::Store(error) => ReadError::Store(error),
+        }
+    }
+}
+
+impl From<store::Error> for SinkError {
+    /// An outcome of what the input asked for rejects its line; a failure
+    /// of the store, or a store held by another process, does not.
+    fn from(error: store::Error) -> SinkError {
+        match error.kind() {
+            ErrorKind::NotFound | ErrorKind::Conflict | ErrorKind::Invalid | ErrorKind::Usage => {
+                SinkError::Rejected(error.to_string())
+            }
+            ErrorKind::Busy | ErrorKind::Unsupported | ErrorKind::Internal | ErrorKind::Closed => {
+                SinkError::Store(error)
+            }
+        }
+    }
+}
+
+/// Why reading an input stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// A bad line the sink did not let the parser skip.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] store::Error),
+}
+
+impl ReadError {
+    /// The bad line to refuse; a store failure ends the input.
+    pub fn bad_line(self) -> Result<ParseError, store::Error> {
+        match self {
+            ReadError::Parse(error) => Ok(error),
+            ReadError::Store(error) => Err(error),
         }
     }
 }
@@ -91,8 +158,9 @@ pub enum Declaration<'a> {
 /// Where a parser's measures go.
 pub trait Sink {
     /// A measure for the metric with this id or name. An error says why the
-    /// metric cannot take it (it does not exist, no rule gives it a policy).
-    fn measure(&mut self, metric: &str, timestamp: Timestamp, value: f64) -> Result<(), String>;
+    /// metric cannot take it (it does not exist, no rule gives it a policy),
+    /// or that the store failed.
+    fn measure(&mut self, metric: &str, timestamp: Timestamp, value: f64) -> Result<(), SinkError>;
 
     /// A measure for a named metric of a resource.
     fn named_measure(
@@ -100,10 +168,10 @@ pub trait Sink {
         target: &NamedMetric<'_>,
         timestamp: Timestamp,
         value: f64,
-    ) -> Result<(), String>;
+    ) -> Result<(), SinkError>;
 
     /// Something that must exist for the measures.
-    fn declare(&mut self, declaration: Declaration<'_>) -> Result<(), String>;
+    fn declare(&mut self, declaration: Declaration<'_>) -> Result<(), SinkError>;
 
     /// A bad line. `Ok` lets the parser go on with the next one
     /// (`--skip-invalid`); `Err` ends the input, and nothing of it is kept.
@@ -156,7 +224,7 @@ impl MeasureBatch {
 /// Keeps metric names and measures only: named metrics go under
 /// `resource/name`, declarations are not kept.
 impl Sink for MeasureBatch {
-    fn measure(&mut self, metric: &str, timestamp: Timestamp, value: f64) -> Result<(), String> {
+    fn measure(&mut self, metric: &str, timestamp: Timestamp, value: f64) -> Result<(), SinkError> {
         self.add(metric, timestamp, value);
         Ok(())
     }
@@ -166,7 +234,7 @@ impl Sink for MeasureBatch {
         target: &NamedMetric<'_>,
         timestamp: Timestamp,
         value: f64,
-    ) -> Result<(), String> {
+    ) -> Result<(), SinkError> {
         self.add(
             &format!("{}/{}", target.resource, target.name),
             timestamp,
@@ -175,7 +243,7 @@ impl Sink for MeasureBatch {
         Ok(())
     }
 
-    fn declare(&mut self, _: Declaration<'_>) -> Result<(), String> {
+    fn declare(&mut self, _: Declaration<'_>) -> Result<(), SinkError> {
         Ok(())
     }
 
@@ -199,4 +267,26 @@ pub fn store_batch(
         }
     }
     writer.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_the_input_asks_rejects_a_line_and_a_store_failure_ends_the_input() {
+        let missing = SinkError::from(store::Error::MetricNotFound("cpu".into()));
+        assert_eq!(missing.rejected().unwrap(), "Metric cpu does not exist");
+        let io = store::Error::Io {
+            path: "incoming".into(),
+            source: std::io::Error::from(std::io::ErrorKind::StorageFull),
+        };
+        let failed = SinkError::from(io).at(|reason| ParseError {
+            path: "in.csv".into(),
+            line: 1,
+            field: "value".into(),
+            reason,
+        });
+        assert!(matches!(failed.bad_line(), Err(store::Error::Io { .. })));
+    }
 }

@@ -17,7 +17,8 @@ use indexmap::IndexMap;
 
 use super::batch::{self, ListError};
 use super::{
-    Declaration, MeasuresByName, MissingResource, NamedMetric, ParseError, ParseSummary, Sink,
+    Declaration, MeasuresByName, MissingResource, NamedMetric, ParseError, ParseSummary, ReadError,
+    Sink,
 };
 use crate::resource::{Attribute, AttributeKind, AttributeValue, ResourceType};
 
@@ -215,7 +216,7 @@ pub fn resource_type() -> ResourceType {
 /// Reads a remote-write body into `sink`: the `prometheus` type and each
 /// resource are declared (created when missing), then every measure is
 /// handed over as a named metric of its resource.
-pub fn read(body: &[u8], path: &Path, sink: &mut impl Sink) -> Result<ParseSummary, ParseError> {
+pub fn read(body: &[u8], path: &Path, sink: &mut impl Sink) -> Result<ParseSummary, ReadError> {
     let error = ParseError::locator(path);
     let request = decode(body).map_err(|e| error(0, "body", e.to_string()))?;
     let lines = request.timeseries.len() as u64;
@@ -229,7 +230,7 @@ pub fn read(body: &[u8], path: &Path, sink: &mut impl Sink) -> Result<ParseSumma
     let resource_type = resource_type();
     let mut summary = ParseSummary { lines, invalid: 0 };
     sink.declare(Declaration::ResourceType(&resource_type))
-        .map_err(|reason| error(0, "type", reason))?;
+        .map_err(|e| e.at(|reason| error(0, "type", reason)))?;
     for resource in &resources {
         let original = resource.original_id();
         let attributes = resource.attributes();
@@ -240,8 +241,8 @@ pub fn read(body: &[u8], path: &Path, sink: &mut impl Sink) -> Result<ParseSumma
             project_id: None,
             attributes: &attributes,
         });
-        if let Err(reason) = declared {
-            summary.refuse(sink, error(0, &original, reason))?;
+        if let Err(declared) = declared {
+            summary.refuse(sink, error(0, &original, declared.rejected()?))?;
             continue;
         }
         for (name, measures) in &resource.metrics {
@@ -253,8 +254,8 @@ pub fn read(body: &[u8], path: &Path, sink: &mut impl Sink) -> Result<ParseSumma
                 unit: None,
             };
             for &(timestamp, value) in measures {
-                if let Err(reason) = sink.named_measure(&target, timestamp, value) {
-                    summary.refuse(sink, error(0, name, reason))?;
+                if let Err(stored) = sink.named_measure(&target, timestamp, value) {
+                    summary.refuse(sink, error(0, name, stored.rejected()?))?;
                     break;
                 }
             }

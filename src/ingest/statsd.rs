@@ -14,7 +14,7 @@ use std::path::Path;
 
 use indexmap::IndexMap;
 
-use super::{MissingResource, NamedMetric, ParseError, ParseSummary, Sink};
+use super::{MissingResource, NamedMetric, ParseError, ParseSummary, ReadError, Sink};
 use crate::pyfmt::str_repr;
 use crate::resource::GENERIC;
 use crate::time::{Timestamp, parse_python_float};
@@ -229,7 +229,7 @@ pub fn read(
     path: &Path,
     options: &StatsdOptions,
     sink: &mut impl Sink,
-) -> Result<ParseSummary, ParseError> {
+) -> Result<ParseSummary, ReadError> {
     let mut stats = Accumulator::default();
     let mut summary = ParseSummary::default();
     let error = ParseError::locator(path);
@@ -258,7 +258,8 @@ pub fn read(
             archive_policy_name: None,
             unit: None,
         };
-        if let Err(reason) = sink.named_measure(&target, timestamp, value) {
+        if let Err(stored) = sink.named_measure(&target, timestamp, value) {
+            let reason = stored.rejected()?;
             summary.refuse(
                 sink,
                 error(

@@ -12,6 +12,8 @@ pub mod metric;
 pub mod resource;
 pub mod resource_type;
 
+use crate::error::ErrorKind;
+
 /// Mistakes in what was asked that no lower layer can see.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
@@ -49,9 +51,19 @@ impl Error {
         }
     }
 
-    /// Whether the front end should treat it as a usage mistake.
-    pub fn is_usage(&self) -> bool {
-        matches!(self, Error::EmptyDeleteFilter)
+    /// A batch delete without a filter is a usage mistake on the command
+    /// line; Gnocchi answers 400 to every other mistake here, a name it
+    /// does not find included.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::EmptyDeleteFilter => ErrorKind::Usage,
+            Error::MetricLocked(_) => ErrorKind::Busy,
+            Error::NameRequired
+            | Error::NoSuchMetricName(_)
+            | Error::InvalidInput { .. }
+            | Error::UnknownMetrics(_)
+            | Error::UnknownResources(_) => ErrorKind::Invalid,
+        }
     }
 }
 

@@ -8,6 +8,8 @@ pub mod search;
 pub use measures::{Measure, Measures, MeasuresQuery, get_measures, get_measures_locked};
 pub use search::{MeasurePredicate, MeasureSearch, search_measures, search_resources};
 
+use crate::error::ErrorKind;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
@@ -37,4 +39,21 @@ pub enum Error {
         method: String,
         granularity: String,
     },
+}
+
+impl Error {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Store(e) => e.kind(),
+            Error::UnknownAggregation { .. } | Error::UnknownGranularity { .. } => {
+                ErrorKind::NotFound
+            }
+            // A rate resampled by calendar periods: an internal error in
+            // Gnocchi, a bad request here.
+            Error::ResampleNeedsGranularity
+            | Error::Resample(_)
+            | Error::InvalidSearch(_)
+            | Error::AggregationDoesNotExist { .. } => ErrorKind::Invalid,
+        }
+    }
 }

@@ -26,12 +26,21 @@ use crate::time::Timestamp;
 
 impl From<aggregates::Error> for ApiError {
     fn from(error: aggregates::Error) -> ApiError {
+        use aggregates::Error as E;
         match error {
-            aggregates::Error::Query(error) => error.into(),
-            other => ApiError::with_object(
-                StatusCode::from_u16(other.status()).unwrap_or(StatusCode::BAD_REQUEST),
-                other.description(),
-            ),
+            E::Query(error) => error.into(),
+            E::InvalidOperationsString(_)
+            | E::InvalidOperationsJson(_)
+            | E::InvalidInput { .. }
+            | E::NoMetric(_)
+            | E::InvalidReferences { .. }
+            | E::UnknownMetrics(_)
+            | E::UnknownAggregation { .. }
+            | E::Unaggregable { .. }
+            | E::NoSuchMetric(_)
+            | E::Unsupported(_) => {
+                ApiError::with_object(super::error::status(error.kind()), error.description())
+            }
         }
     }
 }

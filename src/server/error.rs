@@ -3,22 +3,28 @@
 //! plain-text pages, chosen by the request's `Accept` header
 //! (negotiate.rs). Handlers return `ApiError`; the response carries it in
 //! its extensions until `render` (which sees the request) writes the page.
-//! Every library error maps here to Gnocchi's status and words.
+//! Every library error maps here to Gnocchi's words, with the status its
+//! `kind()` gives (`ErrorKind::http_status`). An internal error is logged
+//! when its response is built, and the client gets a generic page.
 
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::negotiate::{ErrorStyle, error_style};
+use crate::diagnostics;
+use crate::error::ErrorKind;
 use crate::json::Json;
 use crate::ops::path_suffix;
 
 /// An error answer: a status, Gnocchi's description (a string, `""` or an
-/// object) and headers to add (`Allow` on a 405).
+/// object), headers to add (`Allow` on a 405) and, for an internal error,
+/// the detail to log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
     pub status: StatusCode,
     pub description: Json,
     pub headers: Vec<(header::HeaderName, String)>,
+    pub detail: Option<String>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -29,6 +35,7 @@ impl ApiError {
             status,
             description: Json::str(description),
             headers: Vec::new(),
+            detail: None,
         }
     }
 
@@ -37,6 +44,7 @@ impl ApiError {
             status,
             description,
             headers: Vec::new(),
+            detail: None,
         }
     }
 
@@ -59,17 +67,7 @@ impl ApiError {
     /// voluptuous's refusal: `{"cause": "Invalid input", "reason": "… @
     /// data['a'][0]", "detail": ["a", "0"]}`.
     pub fn invalid_input(reason: &str, path: &[String]) -> ApiError {
-        ApiError::with_object(
-            StatusCode::BAD_REQUEST,
-            Json::object([
-                ("cause", Json::str("Invalid input")),
-                (
-                    "reason",
-                    Json::str(format!("{reason}{}", path_suffix(path))),
-                ),
-                ("detail", Json::Array(path.iter().map(Json::str).collect())),
-            ]),
-        )
+        ApiError::with_object(StatusCode::BAD_REQUEST, invalid_input(reason, path))
     }
 
     /// `{"cause": "Argument value error", "detail": NAME, "reason": …}`.
@@ -89,19 +87,40 @@ impl ApiError {
         self
     }
 
-    /// A server fault: the detail is logged, the client gets a generic page.
+    /// A server fault: the client gets a generic page, the detail is logged
+    /// when the response is built.
     pub fn internal(detail: impl std::fmt::Display) -> ApiError {
-        let mut stderr = std::io::stderr();
-        let _ = std::io::Write::write_fmt(
-            &mut stderr,
-            format_args!("carbonara serve: internal error: {detail}\n"),
-        );
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "")
+        ApiError {
+            detail: Some(detail.to_string()),
+            ..ApiError::new(status(ErrorKind::Internal), "")
+        }
     }
+
+    /// An error of `kind` that says `message`; an internal one says nothing
+    /// to the client.
+    fn of_kind(kind: ErrorKind, message: impl std::fmt::Display) -> ApiError {
+        match kind {
+            ErrorKind::Internal | ErrorKind::Closed => ApiError::internal(message),
+            ErrorKind::NotFound
+            | ErrorKind::Conflict
+            | ErrorKind::Invalid
+            | ErrorKind::Usage
+            | ErrorKind::Busy
+            | ErrorKind::Unsupported => ApiError::new(status(kind), message.to_string()),
+        }
+    }
+}
+
+/// The status of an error of `kind`.
+pub fn status(kind: ErrorKind) -> StatusCode {
+    StatusCode::from_u16(kind.http_status()).expect("every kind has a valid status")
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if let Some(detail) = &self.detail {
+            diagnostics::warn(&format!("carbonara serve: internal error: {detail}"));
+        }
         // A provisional envelope; `render` rewrites it for the request.
         let mut response = page(&self, ErrorStyle::Envelope, &Environ::default());
         response.extensions_mut().insert(self);
@@ -290,6 +309,18 @@ fn explanation(code: u16) -> &'static str {
     }
 }
 
+/// voluptuous's refusal as a description.
+fn invalid_input(reason: &str, path: &[String]) -> Json {
+    Json::object([
+        ("cause", Json::str("Invalid input")),
+        (
+            "reason",
+            Json::str(format!("{reason}{}", path_suffix(path))),
+        ),
+        ("detail", Json::Array(path.iter().map(Json::str).collect())),
+    ])
+}
+
 /// A `{"cause": …, "detail": …}` description.
 fn cause(cause: &str, detail: Json) -> Json {
     Json::object([("cause", Json::str(cause)), ("detail", detail)])
@@ -300,15 +331,32 @@ impl From<crate::error::Error> for ApiError {
         use crate::error::Error as E;
         match error {
             E::Store(e) => e.into(),
-            E::Process(crate::process::Error::Store(e)) => e.into(),
+            E::Process(e) => e.into(),
             E::Query(e) => e.into(),
-            E::Policy(e) => ApiError::bad_request(e.to_string()),
-            E::Time(e) => ApiError::bad_request(e.to_string()),
-            E::Resource(e) => ApiError::bad_request(e.to_string()),
-            E::Filter(e) => ApiError::bad_request(e.to_string()),
             E::Ops(e) => e.into(),
             E::Aggregates(e) => e.into(),
-            other => ApiError::internal(other),
+            E::Import(_)
+            | E::Parse(_)
+            | E::Policy(_)
+            | E::Time(_)
+            | E::Resource(_)
+            | E::Filter(_)
+            | E::Io { .. }
+            | E::Output(_)
+            | E::Usage(_)
+            | E::Failed(_) => ApiError::of_kind(error.kind(), error),
+        }
+    }
+}
+
+impl From<crate::process::Error> for ApiError {
+    fn from(error: crate::process::Error) -> ApiError {
+        use crate::process::Error as E;
+        match error {
+            E::Store(e) => e.into(),
+            E::Update { .. } | E::Encode { .. } | E::MissingPolicy { .. } | E::Threads { .. } => {
+                ApiError::of_kind(error.kind(), error)
+            }
         }
     }
 }
@@ -316,18 +364,21 @@ impl From<crate::error::Error> for ApiError {
 impl From<crate::ops::Error> for ApiError {
     fn from(error: crate::ops::Error) -> ApiError {
         use crate::ops::Error as E;
+        let status = status(error.kind());
         match error {
             E::NameRequired => ApiError::with_object(
-                StatusCode::BAD_REQUEST,
+                status,
                 Json::object([
                     ("cause", Json::str("Attribute value error")),
                     ("detail", Json::str("name")),
                     ("reason", Json::str(error.to_string())),
                 ]),
             ),
-            E::InvalidInput { reason, path } => ApiError::invalid_input(&reason, &path),
+            E::InvalidInput { reason, path } => {
+                ApiError::with_object(status, invalid_input(&reason, &path))
+            }
             E::UnknownResources(resources) => ApiError::with_object(
-                StatusCode::BAD_REQUEST,
+                status,
                 cause(
                     "Unknown resources",
                     Json::Array(
@@ -343,12 +394,14 @@ impl From<crate::ops::Error> for ApiError {
                     ),
                 ),
             ),
-            E::MetricLocked(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
             // Gnocchi's message, with the indentation of its source line.
-            E::EmptyDeleteFilter => ApiError::bad_request(
+            E::EmptyDeleteFilter => ApiError::new(
+                status,
                 "caution: the query can not be empty, or it will                   delete entire database",
             ),
-            other => ApiError::bad_request(other.to_string()),
+            E::MetricLocked(_) | E::NoSuchMetricName(_) | E::UnknownMetrics(_) => {
+                ApiError::new(status, error.to_string())
+            }
         }
     }
 }
@@ -381,30 +434,42 @@ impl From<crate::store::Error> for ApiError {
     fn from(error: crate::store::Error) -> ApiError {
         use crate::store::Error as E;
         match error {
-            E::ArchivePolicyNotFound(_)
+            E::InvalidMetricName(_) => {
+                ApiError::new(status(error.kind()), "'/' is not supported in metric name")
+            }
+            E::Io { .. }
+            | E::NotAStore { .. }
+            | E::AlreadyAStore { .. }
+            | E::UnsupportedFormat { .. }
+            | E::StoreBusy { .. }
+            | E::MeasuresWaiting { .. }
+            | E::BadConfig { .. }
+            | E::Corrupt { .. }
+            | E::NotArchiveFile { .. }
+            | E::Sqlite(_)
+            | E::IndexData(_)
+            | E::ArchivePolicyNotFound(_)
+            | E::ArchivePolicyExists(_)
+            | E::ArchivePolicyInUse(_)
             | E::RuleNotFound(_)
-            | E::MetricNotFound(_)
-            | E::ResourceTypeNotFound(_)
-            | E::ResourceNotFound(_) => ApiError::not_found(error.to_string()),
-            E::ArchivePolicyExists(_)
             | E::RuleExists(_)
-            | E::ResourceTypeExists(_)
-            | E::ResourceExists(_)
-            | E::NamedMetricExists(_) => ApiError::new(StatusCode::CONFLICT, error.to_string()),
-            E::InvalidMetricName(_) => ApiError::bad_request("'/' is not supported in metric name"),
-            E::Resource(e) => ApiError::bad_request(e.to_string()),
-            E::ArchivePolicyInUse(_)
-            | E::ResourceTypeInUse(_)
             | E::UnsupportedRuleChange { .. }
+            | E::MetricNotFound(_)
+            | E::MetricExists(_)
             | E::NoRuleMatch(_)
+            | E::AmbiguousMetricName { .. }
+            | E::NamedMetricExists(_)
+            | E::ResourceTypeNotFound(_)
+            | E::ResourceTypeExists(_)
+            | E::ResourceTypeInUse(_)
+            | E::ResourceNotFound(_)
+            | E::ResourceExists(_)
+            | E::Resource(_)
             | E::ResourceValue { .. }
             | E::NoSuchAttribute { .. }
             | E::QueryValue { .. }
             | E::InvalidPagination(_)
-            | E::FilterTooLarge { .. }
-            | E::AmbiguousMetricName { .. }
-            | E::MetricExists(_) => ApiError::bad_request(error.to_string()),
-            other => ApiError::internal(other),
+            | E::FilterTooLarge { .. } => ApiError::of_kind(error.kind(), error),
         }
     }
 }
@@ -412,10 +477,11 @@ impl From<crate::store::Error> for ApiError {
 impl From<crate::query::Error> for ApiError {
     fn from(error: crate::query::Error) -> ApiError {
         use crate::query::Error as E;
+        let status = status(error.kind());
         match error {
             E::Store(e) => e.into(),
             E::UnknownAggregation { metric, method } => ApiError::with_object(
-                StatusCode::NOT_FOUND,
+                status,
                 Json::object([
                     (
                         "cause",
@@ -430,19 +496,16 @@ impl From<crate::query::Error> for ApiError {
                     ),
                 ]),
             ),
-            E::UnknownGranularity { .. } => ApiError::not_found(error.to_string()),
-            // A rate resampled by calendar periods: an internal error in
-            // Gnocchi, a bad request here.
-            E::ResampleNeedsGranularity | E::Resample(_) => {
-                ApiError::bad_request(error.to_string())
+            E::UnknownGranularity { .. } | E::ResampleNeedsGranularity | E::Resample(_) => {
+                ApiError::new(status, error.to_string())
             }
-            E::InvalidSearch(reason) => ApiError::bad_request(reason),
+            E::InvalidSearch(reason) => ApiError::new(status, reason),
             E::AggregationDoesNotExist {
                 method,
                 granularity,
                 ..
             } => ApiError::with_object(
-                StatusCode::BAD_REQUEST,
+                status,
                 cause(
                     "Aggregation does not exist",
                     Json::object([
@@ -519,6 +582,30 @@ mod tests {
             text,
             r#"{"message": "The resource could not be found.<br /><br />\nArchive policy \u00e9x does not exist\n\n", "code": "404 Not Found", "title": "Not Found"}"#
         );
+    }
+
+    #[test]
+    fn statuses_follow_the_kind_and_internal_errors_keep_their_detail_to_log() {
+        use crate::store::Error as E;
+        let answer = |error: E| {
+            let error = ApiError::from(error);
+            (error.status.as_u16(), error.description, error.detail)
+        };
+        assert_eq!(
+            answer(E::MetricNotFound("cpu".into())),
+            (404, Json::str("Metric cpu does not exist"), None)
+        );
+        assert_eq!(answer(E::ResourceExists("r".into())).0, 409);
+        // Gnocchi answers 400 to a metric id that is taken.
+        assert_eq!(answer(E::MetricExists("m".into())).0, 400);
+        let io = E::Io {
+            path: "/s/index.sqlite".into(),
+            source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        };
+        let detail = io.to_string();
+        assert_eq!(answer(io), (500, Json::str(""), Some(detail)));
+        let locked = ApiError::from(crate::ops::Error::MetricLocked(uuid::Uuid::nil()));
+        assert_eq!(locked.status, StatusCode::SERVICE_UNAVAILABLE);
     }
 
     #[tokio::test]

@@ -561,13 +561,14 @@ async fn background_processing(app: Arc<App>, interval: Duration) {
         let message = match outcome {
             Ok(Ok(lines)) => lines
                 .iter()
-                .map(|line| format!("carbonara serve: {line}\n"))
-                .collect::<String>(),
-            Ok(Err(error)) => format!("carbonara serve: aggregation pass failed: {error}\n"),
-            Err(error) => format!("carbonara serve: aggregation pass failed: {error}\n"),
+                .map(|line| format!("carbonara serve: {line}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            Ok(Err(error)) => format!("carbonara serve: aggregation pass failed: {error}"),
+            Err(error) => format!("carbonara serve: aggregation pass failed: {error}"),
         };
         if !message.is_empty() {
-            let _ = std::io::Write::write_all(&mut std::io::stderr(), message.as_bytes());
+            crate::diagnostics::warn(&message);
         }
     }
 }

@@ -26,7 +26,9 @@ pub async fn write(State(app): State<Arc<App>>, call: Call) -> ApiResult<Respons
         prometheus::decode(&call.body).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let resources = prometheus::group(&request).map_err(|e| match e {
         Error::Measures { error, .. } => ApiError::from(error),
-        other => ApiError::bad_request(other.to_string()),
+        error @ (Error::Snappy(_) | Error::Protobuf(_) | Error::NoName(_)) => {
+            ApiError::bad_request(error.to_string())
+        }
     })?;
     let caller = call.caller()?;
     if !resources.is_empty() {

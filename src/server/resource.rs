@@ -555,7 +555,10 @@ pub fn filter_error(error: crate::filter::FilterError) -> ApiError {
             };
             ApiError::invalid_input(&reason, &segments)
         }
-        other => ApiError::bad_request(other.to_string()),
+        error @ (crate::filter::FilterError::Syntax(_)
+        | crate::filter::FilterError::Empty
+        | crate::filter::FilterError::Json(_)
+        | crate::filter::FilterError::TooDeep { .. }) => ApiError::bad_request(error.to_string()),
     }
 }
 

@@ -29,6 +29,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::ErrorKind;
+
 pub use index::{
     Index, Metric, MetricFilter, MetricRef, MetricStatus, NewResource, Page, ResourceChanges,
     ResourceQuery,
@@ -150,21 +152,48 @@ pub enum Error {
 }
 
 impl Error {
-    /// Whether the error is about what an input asked for (a metric that
-    /// does not exist, a name no rule matches, a bad id) rather than about
-    /// the store itself (I/O, a corrupt file or index).
-    pub fn is_about_input(&self) -> bool {
-        !matches!(
-            self,
+    /// Failures of the store itself (I/O, a corrupt file or index, a store
+    /// that cannot be used as it is) are `Internal`; the rest are outcomes
+    /// of what an input asked for (a metric that does not exist, a name no
+    /// rule matches, a bad id).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
             Error::Io { .. }
-                | Error::NotAStore { .. }
-                | Error::AlreadyAStore { .. }
-                | Error::UnsupportedFormat { .. }
-                | Error::BadConfig { .. }
-                | Error::Corrupt { .. }
-                | Error::Sqlite(_)
-                | Error::IndexData(_)
-        )
+            | Error::NotAStore { .. }
+            | Error::AlreadyAStore { .. }
+            | Error::UnsupportedFormat { .. }
+            | Error::BadConfig { .. }
+            | Error::Corrupt { .. }
+            | Error::Sqlite(_)
+            | Error::IndexData(_) => ErrorKind::Internal,
+            Error::StoreBusy { .. } => ErrorKind::Busy,
+            Error::ArchivePolicyNotFound(_)
+            | Error::RuleNotFound(_)
+            | Error::MetricNotFound(_)
+            | Error::ResourceTypeNotFound(_)
+            | Error::ResourceNotFound(_) => ErrorKind::NotFound,
+            Error::ArchivePolicyExists(_)
+            | Error::RuleExists(_)
+            | Error::ResourceTypeExists(_)
+            | Error::ResourceExists(_)
+            | Error::NamedMetricExists(_) => ErrorKind::Conflict,
+            // Gnocchi answers 400 to a metric id that is taken.
+            Error::MetricExists(_)
+            | Error::MeasuresWaiting { .. }
+            | Error::NotArchiveFile { .. }
+            | Error::ArchivePolicyInUse(_)
+            | Error::ResourceTypeInUse(_)
+            | Error::UnsupportedRuleChange { .. }
+            | Error::NoRuleMatch(_)
+            | Error::InvalidMetricName(_)
+            | Error::AmbiguousMetricName { .. }
+            | Error::Resource(_)
+            | Error::ResourceValue { .. }
+            | Error::NoSuchAttribute { .. }
+            | Error::QueryValue { .. }
+            | Error::InvalidPagination(_)
+            | Error::FilterTooLarge { .. } => ErrorKind::Invalid,
+        }
     }
 }
 

@@ -153,6 +153,24 @@ fn unknown_metrics_and_files_store_nothing() {
     store.run(&["ingest", "csv", "x.csv"]).failure().code(2);
 }
 
+#[test]
+fn a_missing_file_is_named_with_its_cause_once() {
+    let store = TestStore::new();
+    store.create_metric("a", "low");
+    let missing = store.path().join("missing.csv");
+    let assert = store
+        .run(&["ingest", "csv", "--metric", "a", missing.to_str().unwrap()])
+        .failure()
+        .code(1);
+    // "No such file or directory (os error 2)", once, on the line that
+    // names the file.
+    let cause = std::io::Error::from_raw_os_error(2).to_string();
+    assert_eq!(
+        stderr_of(&assert),
+        format!("carbonara: error: {}: {cause}\n", missing.display())
+    );
+}
+
 /// `measures show NAME -f value -c value`, one value a line.
 fn values(store: &TestStore, metric: &str) -> String {
     store.stdout(&["measures", "show", metric, "-f", "value", "-c", "value"])

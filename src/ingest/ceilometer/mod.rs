@@ -26,7 +26,7 @@ use std::path::Path;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::{Declaration, MissingResource, NamedMetric, ParseError, ParseSummary, Sink};
+use super::{Declaration, MissingResource, NamedMetric, ParseError, ParseSummary, ReadError, Sink};
 use crate::time::{self, Timestamp};
 pub use definitions::Definitions;
 use definitions::ResourceDefinition;
@@ -152,7 +152,7 @@ pub fn read(
     definitions: &Definitions,
     now: Timestamp,
     sink: &mut impl Sink,
-) -> Result<CeilometerSummary, ParseError> {
+) -> Result<CeilometerSummary, ReadError> {
     let error = ParseError::locator(path);
     let samples = split_samples(text).map_err(|(line, reason)| error(line, "samples", reason))?;
     let mut summary = CeilometerSummary {
@@ -164,7 +164,7 @@ pub fn read(
     };
     for policy in &definitions.archive_policies {
         sink.declare(Declaration::ArchivePolicy(policy))
-            .map_err(|reason| error(0, "archive policy", reason))?;
+            .map_err(|e| e.at(|reason| error(0, "archive policy", reason)))?;
     }
     let mut resources: Vec<ResourceInfo> = Vec::new();
     let mut by_key: HashMap<String, usize> = HashMap::new();
@@ -226,7 +226,7 @@ pub fn read(
     // a resource that cannot be is a bad sample, and its measures go with it.
     for info in &resources {
         if let Err(bad) = store_resource(info, definitions, now, sink, &error) {
-            summary.parse.refuse(sink, bad)?;
+            summary.parse.refuse(sink, bad.bad_line()?)?;
             continue;
         }
         for measure in &info.measures {
@@ -237,7 +237,8 @@ pub fn read(
                 archive_policy_name: Some(&measure.archive_policy_name),
                 unit: measure.unit.as_deref(),
             };
-            if let Err(reason) = sink.named_measure(&target, measure.timestamp, measure.value) {
+            if let Err(stored) = sink.named_measure(&target, measure.timestamp, measure.value) {
+                let reason = stored.rejected()?;
                 summary
                     .parse
                     .refuse(sink, error(measure.line, "counter_name", reason))?;
@@ -291,7 +292,7 @@ fn store_resource(
     now: Timestamp,
     sink: &mut impl Sink,
     error: &impl Fn(u64, &str, String) -> ParseError,
-) -> Result<(), ParseError> {
+) -> Result<(), ReadError> {
     let key = &info.key;
     let resource_type = definitions.resource_type(&info.type_name).ok_or_else(|| {
         error(
@@ -301,7 +302,7 @@ fn store_resource(
         )
     })?;
     sink.declare(Declaration::ResourceType(resource_type))
-        .map_err(|reason| error(info.line, "resource type", reason))?;
+        .map_err(|e| e.at(|reason| error(info.line, "resource type", reason)))?;
     let mut attributes = Vec::with_capacity(info.attributes.len());
     for (name, value) in &info.attributes {
         let typed = resource_type
@@ -318,7 +319,7 @@ fn store_resource(
         project_id: info.project_id.as_deref(),
         attributes: &attributes,
     })
-    .map_err(|reason| error(info.line, "resource", format!("resource {key}: {reason}")))
+    .map_err(|e| e.at(|reason| error(info.line, "resource", format!("resource {key}: {reason}"))))
 }
 
 #[cfg(test)]

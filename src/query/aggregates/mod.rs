@@ -31,6 +31,7 @@ use std::str::FromStr;
 use rayon::prelude::*;
 
 use crate::carbonara::Points;
+use crate::error::ErrorKind;
 use crate::json::Json;
 use crate::policy::Aggregation;
 use crate::store::Store;
@@ -151,15 +152,27 @@ pub enum Error {
 }
 
 impl Error {
-    /// The HTTP status Gnocchi answers with.
-    pub fn status(&self) -> u16 {
+    /// Gnocchi answers 404 to metrics and aggregations it does not find,
+    /// 400 to the rest.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Query(_) | Error::Unsupported(_) => 500,
+            Error::Query(e) => e.kind(),
+            Error::Unsupported(_) => ErrorKind::Unsupported,
             Error::UnknownMetrics(_)
             | Error::UnknownAggregation { .. }
-            | Error::NoSuchMetric(_) => 404,
-            _ => 400,
+            | Error::NoSuchMetric(_) => ErrorKind::NotFound,
+            Error::InvalidOperationsString(_)
+            | Error::InvalidOperationsJson(_)
+            | Error::InvalidInput { .. }
+            | Error::NoMetric(_)
+            | Error::InvalidReferences { .. }
+            | Error::Unaggregable { .. } => ErrorKind::Invalid,
         }
+    }
+
+    /// The HTTP status Gnocchi answers with.
+    pub fn status(&self) -> u16 {
+        self.kind().http_status()
     }
 
     /// The `description` of Gnocchi's error body.
