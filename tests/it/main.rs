@@ -8,6 +8,7 @@ mod cli;
 mod common;
 mod crash;
 mod dump;
+mod examples;
 mod generated;
 mod golden;
 mod import;
