@@ -2,12 +2,12 @@
 
 use clap::Subcommand;
 
-use crate::document;
 use crate::error::{Error, Result};
 use crate::inspect::estimate::{self, EstimateRow};
-use crate::json::Json;
 use crate::ops::archive_policy::{self, NewArchivePolicy};
 use crate::policy::{ArchivePolicy, Definition};
+use crate::pyform::document;
+use crate::pyform::json::Json;
 use crate::time::{self, Span};
 
 use super::Ctx;

@@ -3,11 +3,11 @@
 
 use clap::Subcommand;
 
-use crate::document;
 use crate::error::Result;
-use crate::json::Json;
 use crate::ops::archive_policy;
 use crate::policy::ArchivePolicyRule;
+use crate::pyform::document;
+use crate::pyform::json::Json;
 
 use super::Ctx;
 use super::output::Record;

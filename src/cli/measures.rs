@@ -6,6 +6,7 @@ use crate::carbonara::Sampling;
 use crate::error::{Error, Result};
 use crate::ops;
 use crate::policy::AggregationMethod;
+use crate::pyform;
 use crate::query::{self, MeasuresQuery};
 use crate::time::{self, Span};
 
@@ -81,8 +82,8 @@ fn parse_measure(text: &str, ctx: &Ctx) -> Result<(time::Timestamp, f64)> {
         .rsplit_once('@')
         .ok_or_else(|| bad("expected TIMESTAMP@VALUE".to_owned()))?;
     let timestamp = time::parse_timestamp(timestamp, ctx.now).map_err(|e| bad(e.to_string()))?;
-    let value =
-        time::parse_python_float(value).ok_or_else(|| bad(format!("`{value}` is not a number")))?;
+    let value = pyform::float::parse_python_float(value)
+        .ok_or_else(|| bad(format!("`{value}` is not a number")))?;
     Ok((timestamp, value))
 }
 

@@ -4,11 +4,11 @@
 use clap::Subcommand;
 use uuid::Uuid;
 
-use crate::document::{self, Shape};
 use crate::error::Result;
-use crate::json::Json;
 use crate::ops::metric::{self as ops, NewMetric};
 use crate::policy::AggregationMethod;
+use crate::pyform::document::{self, Shape};
+use crate::pyform::json::Json;
 use crate::query::{MeasurePredicate, MeasureSearch};
 use crate::resource::{self, GENERIC};
 use crate::store::{Index, Metric, MetricFilter};

@@ -1,8 +1,8 @@
 //! `carbonara process`: one aggregation pass over every sack.
 
 use crate::error::{Error, Result};
-use crate::json::Json;
 use crate::process::{self, ProcessOptions};
+use crate::pyform::json::Json;
 
 use super::Ctx;
 use super::output::Record;

@@ -5,12 +5,12 @@
 use clap::Subcommand;
 use uuid::Uuid;
 
-use crate::document::{self, Shape};
 use crate::error::{Error, Result};
 use crate::filter::Filter;
-use crate::json::Json;
 use crate::ops::resource::{self as ops, ResourceSearch};
 use crate::ops::{self as ops_error};
+use crate::pyform::document::{self, Shape};
+use crate::pyform::json::Json;
 use crate::resource::{self, AttributeValue, GENERIC, Resource, ResourceError, ResourceType};
 use crate::store::{Index, MetricRef, NewResource, ResourceChanges};
 use crate::time::Timestamp;

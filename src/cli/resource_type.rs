@@ -3,10 +3,10 @@
 
 use clap::Subcommand;
 
-use crate::document;
 use crate::error::Result;
-use crate::json::Json;
 use crate::ops::resource_type as ops;
+use crate::pyform::document;
+use crate::pyform::json::Json;
 use crate::resource::{AttributeSpec, PatchOp, ResourceType};
 
 use super::Ctx;

@@ -2,7 +2,7 @@
 //! field names.
 
 use crate::error::Result;
-use crate::json::Json;
+use crate::pyform::json::Json;
 
 use super::Ctx;
 use super::output::Record;

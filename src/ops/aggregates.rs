@@ -4,10 +4,10 @@
 //! The engine itself is `query::aggregates`; this finds the resources, in
 //! Gnocchi's order, and builds the groups.
 
-use crate::document::{self, Shape};
 use crate::error::Result;
 use crate::filter::Filter;
-use crate::json::Json;
+use crate::pyform::document::{self, Shape};
+use crate::pyform::json::Json;
 use crate::query::aggregates::references::{IndexLookup, MetricLookup, ResourceMetrics};
 use crate::query::aggregates::{
     self, AggregatesQuery, AggregatesResult, Group, GroupKey, Operation,

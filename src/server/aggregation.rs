@@ -21,10 +21,10 @@ use super::error::{ApiError, ApiResult};
 use super::metric::Found;
 use super::{App, Work, reply};
 use crate::carbonara::Sampling;
-use crate::document;
-use crate::json::Json;
 use crate::ops;
 use crate::policy::AggregationMethod;
+use crate::pyform::document;
+use crate::pyform::json::Json;
 use crate::query::aggregates::references::IndexLookup;
 use crate::query::aggregates::{self, AggregatesQuery, Fill, GroupKey};
 use crate::query::{self, Measures, MeasuresQuery};
@@ -250,7 +250,7 @@ fn cross_metric(
                 return Err(query::Error::UnknownGranularity {
                     metric: found.metric.id,
                     method: method.clone(),
-                    granularity: crate::pyfmt::float_repr(granularity.as_secs_f64()),
+                    granularity: crate::pyform::fmt::float_repr(granularity.as_secs_f64()),
                 }
                 .into());
             }

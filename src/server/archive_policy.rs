@@ -13,10 +13,10 @@ use super::call::{Call, JSON};
 use super::error::{ApiError, ApiResult};
 use super::input::{Body, Field, child_path};
 use super::reply;
-use crate::document;
-use crate::json::Json;
 use crate::ops::archive_policy::{self as ops, NewArchivePolicy};
 use crate::policy::{AggregationMethod, ArchivePolicyRule, Definition};
+use crate::pyform::document;
+use crate::pyform::json::Json;
 
 pub async fn list(State(app): State<Arc<App>>, call: Call) -> ApiResult<Response> {
     call.caller()?;

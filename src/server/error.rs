@@ -9,8 +9,8 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::negotiate::{ErrorStyle, error_style};
-use crate::json::Json;
 use crate::ops::path_suffix;
+use crate::pyform::json::Json;
 
 /// An error answer: a status, Gnocchi's description (a string, `""` or an
 /// object) and headers to add (`Allow` on a 405).

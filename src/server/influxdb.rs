@@ -20,8 +20,8 @@ use super::named::{self, ResourceWrite};
 use super::reply;
 use super::root::GNOCCHI_VERSION;
 use crate::ingest::influx;
-use crate::json::Json;
 use crate::ops;
+use crate::pyform::json::Json;
 use crate::store;
 use crate::time::Timestamp;
 

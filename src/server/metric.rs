@@ -16,11 +16,11 @@ use super::input::{self, Body, Field};
 use super::reply;
 use super::{App, Work};
 use crate::carbonara::Sampling;
-use crate::document;
 use crate::ingest::batch;
-use crate::json::Json;
 use crate::ops::{self, metric::NewMetric};
 use crate::policy::AggregationMethod;
+use crate::pyform::document;
+use crate::pyform::json::Json;
 use crate::query::{self, MeasuresQuery};
 use crate::resource::{self, GENERIC, Resource, parse_python_uuid};
 use crate::store::{self, Metric, MetricFilter, Page};
@@ -413,7 +413,7 @@ fn measures_request(
         return Err(query::Error::UnknownGranularity {
             metric: metric.id,
             method: params.method.clone(),
-            granularity: crate::pyfmt::float_repr(granularity.as_secs_f64()),
+            granularity: crate::pyform::fmt::float_repr(granularity.as_secs_f64()),
         }
         .into());
     }

@@ -6,7 +6,7 @@
 //! background pass. Handlers (one file per object) are thin: they read the
 //! call (call.rs, input.rs), check the caller (auth.rs), run the shared
 //! operations (`crate::ops`) in `spawn_blocking`, and answer Gnocchi's
-//! documents (`crate::document`) or an `ApiError` (error.rs).
+//! documents (`crate::pyform::document`) or an `ApiError` (error.rs).
 
 mod aggregates;
 mod aggregation;
@@ -483,8 +483,8 @@ async fn negotiate_and_render(request: Request, next: Next) -> Response {
         Some(offer) if !negotiate::accepts(environ.accept.as_deref(), offer) => {
             // pecan's description: `null` where its offer is not JSON.
             let description = match offer {
-                "application/json" => crate::json::Json::str(""),
-                _ => crate::json::Json::Null,
+                "application/json" => crate::pyform::json::Json::str(""),
+                _ => crate::pyform::json::Json::Null,
             };
             Some(ApiError::with_object(
                 StatusCode::NOT_ACCEPTABLE,

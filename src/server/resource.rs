@@ -18,11 +18,11 @@ use super::input::{self, Body, Field, child_path};
 use super::metric::{self, Found, new_metric, paginated};
 use super::reply;
 use super::{App, Work};
-use crate::document::{self, Shape};
 use crate::error::Error;
 use crate::filter::{CompareOp, Filter, Raw, Value as FilterValue};
-use crate::json::Json;
 use crate::ops::resource::{self as ops, ResourceSearch};
+use crate::pyform::document::{self, Shape};
+use crate::pyform::json::Json;
 use crate::resource::attribute::truncate_to_micros;
 use crate::resource::{
     Attribute, AttributeKind, AttributeValue, Resource, ResourceType, parse_python_uuid,

@@ -14,10 +14,10 @@ use super::call::{Call, JSON};
 use super::error::{ApiError, ApiResult};
 use super::input::{Body, Field};
 use super::reply;
-use crate::document;
-use crate::json::Json;
 use crate::ops::resource_type as ops;
-use crate::pyfmt;
+use crate::pyform;
+use crate::pyform::document;
+use crate::pyform::json::Json;
 use crate::resource::{AttributeSpec, PatchOp};
 
 const JSON_PATCH: &[&str] = &["application/json-patch+json"];
@@ -57,7 +57,7 @@ fn number_text(value: &Value) -> Option<String> {
     match value {
         Value::Number(n) => Some(match n.as_i64() {
             Some(i) => i.to_string(),
-            None => pyfmt::float_repr(n.as_f64()?),
+            None => pyform::fmt::float_repr(n.as_f64()?),
         }),
         _ => None,
     }

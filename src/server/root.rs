@@ -13,9 +13,9 @@ use super::auth::{Rule, Target};
 use super::call::Call;
 use super::error::{ApiError, ApiResult};
 use super::reply;
-use crate::json::Json;
 use crate::ops;
 use crate::policy::AggregationMethod;
+use crate::pyform::json::Json;
 
 /// The Gnocchi version this API speaks (`ceilometer-upgrade` wants ≥ 4.2).
 pub const GNOCCHI_VERSION: &str = "4.7.1";

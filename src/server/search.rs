@@ -11,9 +11,9 @@ use super::call::Call;
 use super::error::{ApiError, ApiResult};
 use super::reply;
 use super::resource::{request_filter, search_response};
-use crate::json::Json;
 use crate::ops::resource::ResourceSearch;
 use crate::policy::AggregationMethod;
+use crate::pyform::json::Json;
 use crate::query::{MeasurePredicate, MeasureSearch};
 use crate::resource::parse_python_uuid;
 use crate::time::{self, Timestamp};
@@ -90,7 +90,12 @@ pub async fn metrics(State(app): State<Arc<App>>, call: Call) -> ApiResult<Respo
             .map(|(metric, measures)| {
                 (
                     metric.id.to_string(),
-                    Json::Array(measures.iter().map(crate::document::measure).collect()),
+                    Json::Array(
+                        measures
+                            .iter()
+                            .map(crate::pyform::document::measure)
+                            .collect(),
+                    ),
                 )
             })
             .collect(),

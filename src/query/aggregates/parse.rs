@@ -4,8 +4,8 @@
 //! §2.2), with pyparsing's error messages, and the JSON form. Nothing here
 //! knows the operators.
 
-use crate::json::Json;
-use crate::pyfmt;
+use crate::pyform;
+use crate::pyform::json::Json;
 
 /// pyparsing's `DEFAULT_WHITE_CHARS`: what separates atoms.
 fn is_separator(c: char) -> bool {
@@ -155,7 +155,10 @@ fn expected(chars: &[char], what: &str, loc: usize) -> String {
             .take_while(|&&c| is_exception_word_char(c))
             .count();
         let found: String = chars[loc..loc + word_len.max(1)].iter().collect();
-        format!(", found {}", pyfmt::str_repr(&found).replace("\\\\", "\\"))
+        format!(
+            ", found {}",
+            pyform::fmt::str_repr(&found).replace("\\\\", "\\")
+        )
     };
     let line = chars[..loc].iter().filter(|&&c| c == '\n').count() + 1;
     let column = if loc > 0 && loc < chars.len() && chars[loc - 1] == '\n' {
