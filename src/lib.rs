@@ -8,6 +8,7 @@
 //! `query` and `resource` for `ops`, `server` and `cli`. `error` gathers every
 //! layer's error into the one the binary reports. Nothing below `cli` prints.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
+#![forbid(unsafe_code)]
 
 pub mod carbonara;
 pub mod cli;

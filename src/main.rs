@@ -2,6 +2,8 @@
 //! outcome into an exit code (0 ok, 1 error, 2 usage). A closed stdout pipe
 //! exits quietly with 0.
 
+#![forbid(unsafe_code)]
+
 use std::error::Error as _;
 use std::io::Write;
 use std::process::ExitCode;
