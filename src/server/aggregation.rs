@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use uuid::Uuid;
@@ -14,6 +15,7 @@ use uuid::Uuid;
 use super::auth::{Caller, Rule};
 use super::call::{Call, JSON};
 use super::error::{ApiError, ApiResult};
+use super::methods;
 use super::metric::Found;
 use super::{App, Work, reply};
 use crate::carbonara::Sampling;
@@ -23,6 +25,21 @@ use crate::pyform::json::Json;
 use crate::query::aggregates::{Fill, GroupKey};
 use crate::resource::{Resource, parse_python_uuid};
 use crate::store::{self, Metric, Page};
+
+/// The deprecated cross-metric aggregation.
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route(
+            "/v1/aggregation/metric",
+            methods().get(get_metric).post(post_metric).into(),
+        )
+        .route(
+            "/v1/aggregation/resource/{type}/metric/{name}",
+            methods().post(by_resource).into(),
+        )
+        // Its other paths are pecan custom actions that refuse every method.
+        .route("/v1/aggregation/{*rest}", methods().custom_action().into())
+}
 
 /// `GET /v1/aggregation/metric?metric=ID…`.
 pub async fn get_metric(State(app): State<Arc<App>>, call: Call) -> ApiResult<Response> {

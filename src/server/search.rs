@@ -3,12 +3,14 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
 
 use super::App;
 use super::call::Call;
 use super::error::{ApiError, ApiResult};
+use super::methods;
 use super::reply;
 use super::resource::{request_filter, search_response};
 use crate::ops::resource::ResourceSearch;
@@ -17,6 +19,16 @@ use crate::pyform::json::Json;
 use crate::query::{MeasurePredicate, MeasureSearch};
 use crate::resource::parse_python_uuid;
 use crate::time::{self, Timestamp};
+
+/// This module's paths and the handlers of each.
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route(
+            "/v1/search/resource/{type}",
+            methods().post(resources).into(),
+        )
+        .route("/v1/search/metric", methods().post(metrics).into())
+}
 
 pub async fn resources(
     State(app): State<Arc<App>>,
