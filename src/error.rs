@@ -81,7 +81,7 @@ pub enum Error {
     #[error(transparent)]
     Aggregates(#[from] crate::query::aggregates::Error),
     #[error(transparent)]
-    Import(#[from] crate::import_gnocchi::ImportError),
+    Import(#[from] crate::inspect::import_gnocchi::ImportError),
     #[error(transparent)]
     Parse(#[from] crate::ingest::ParseError),
     #[error(transparent)]

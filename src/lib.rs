@@ -1,25 +1,28 @@
 //! carbonara: Gnocchi's time-series engine as one Rust binary.
 //!
-//! Layers, each calling only the ones below it: `cli`, `server` → `ops` →
-//! `process`, `query`, `ingest` → `store` → `carbonara`, `policy`, `time`. Nothing below `cli`
-//! prints.
+//! Layers, each calling only the ones below it: `cli` → `server`, `statsd` →
+//! `ops` → `process` (with its `janitor`), `query`, `ingest`, `inspect` (with
+//! `import_gnocchi`) → `store` → `filter` → `resource` → `carbonara` →
+//! `policy` → `time` → `pyform`. `pyform`, Gnocchi's text forms, is at the
+//! bottom but for its `document`, which renders the objects of `store`,
+//! `query` and `resource` for `ops`, `server` and `cli`. `error` gathers every
+//! layer's error into the one the binary reports and classifies it by kind.
+//! Nothing below `cli` prints; `diagnostics` is the one way below it to
+//! write a line on stderr (the server's and the statsd daemon's logs).
 #![deny(clippy::print_stdout, clippy::print_stderr)]
+#![forbid(unsafe_code)]
 
 pub mod carbonara;
 pub mod cli;
 pub mod diagnostics;
-pub mod document;
 pub mod error;
 pub mod filter;
-pub mod import_gnocchi;
 pub mod ingest;
 pub mod inspect;
-pub mod janitor;
-pub mod json;
 pub mod ops;
 pub mod policy;
 pub mod process;
-pub mod pyfmt;
+pub mod pyform;
 pub mod query;
 pub mod resource;
 pub mod server;

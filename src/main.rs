@@ -6,6 +6,8 @@
 //! says its cause (as std's, rusqlite's and serde_json's do), so walking
 //! `source()` as well would say each cause twice.
 
+#![forbid(unsafe_code)]
+
 use std::io::Write;
 use std::process::ExitCode;
 

@@ -6,17 +6,17 @@
 //!
 //! | offset   | size  | field                                              |
 //! |----------|-------|----------------------------------------------------|
-//! | 0        | 8     | T[0]: first timestamp, u64 ns since the epoch       |
-//! | 8·i      | 8     | T[i], 1 ≤ i < N: delta to T[i−1] in ns, u64 (≥ 1)   |
-//! | 8·N + 8·i| 8     | V[i]: value, f64                                   |
+//! | 0        | 8     | T\[0\]: first timestamp, u64 ns since the epoch     |
+//! | 8·i      | 8     | T\[i\], 1 ≤ i < N: delta to T\[i−1\] in ns, u64 (≥ 1) |
+//! | 8·N + 8·i| 8     | V\[i\]: value, f64                                 |
 //!
 //! Compressed split = `'c'` (0x63) then LZ4(payload), payload of 10·N bytes:
 //!
 //! | offset    | size | field                                              |
 //! |-----------|------|----------------------------------------------------|
 //! | 0         | 1    | 0x63 (outside the LZ4 payload)                     |
-//! | 2·i       | 2    | D[i]: u16, D[0] = (t0 − key)/g, D[i] = (t_i − t_{i−1})/g |
-//! | 2·N + 8·i | 8    | V[i]: value, f64                                   |
+//! | 2·i       | 2    | D\[i\]: u16, D\[0\] = (t0 − key)/g, D\[i\] = (t_i − t_{i−1})/g |
+//! | 2·N + 8·i | 8    | V\[i\]: value, f64                                 |
 //!
 //! Padded split (read only; any split whose first byte is not 0x63): 9-byte
 //! slots, slot i = timestamp key + i·g: a flag byte (0 = hole) then an f64.

@@ -10,7 +10,7 @@ use super::aggregate::{Grouped, differences};
 use super::calendar::CalendarUnit;
 use super::points::Points;
 use crate::policy::AggregationMethod;
-use crate::pyfmt;
+use crate::pyform;
 use crate::time::{self, Span, TimeError, Timestamp};
 
 /// What points are regrouped by: a timespan (epoch-aligned) or a calendar
@@ -45,7 +45,7 @@ impl Sampling {
     /// calendar letter.
     pub fn to_api_string(self) -> String {
         match self {
-            Sampling::Span(span) => pyfmt::float_repr(span.as_secs_f64()),
+            Sampling::Span(span) => pyform::fmt::float_repr(span.as_secs_f64()),
             Sampling::Calendar(unit) => unit.letter().to_owned(),
         }
     }

@@ -6,7 +6,7 @@
 use std::cmp::Ordering;
 
 use super::points::Points;
-use crate::pyfmt::float_repr;
+use crate::pyform::fmt::float_repr;
 use crate::time::{Span, Timestamp};
 
 /// Points per split file, whatever the granularity.

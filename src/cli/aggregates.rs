@@ -6,14 +6,15 @@ use std::io::Write;
 use uuid::Uuid;
 
 use crate::carbonara::Sampling;
-use crate::document;
 use crate::error::{Error, Result};
 use crate::filter::Filter;
-use crate::json::Json;
 use crate::ops::{
     self,
     aggregates::{ResourceAggregates, ResourceSelection},
 };
+use crate::pyform;
+use crate::pyform::document;
+use crate::pyform::json::Json;
 use crate::query::aggregates::{
     self, AggregatesQuery, AggregatesResult, Fill, output, references::IndexLookup,
 };
@@ -82,7 +83,7 @@ pub struct Args {
 }
 
 fn parse_needed_overlap(text: &str) -> std::result::Result<f64, String> {
-    time::parse_python_float(text).ok_or_else(|| "Must be a number".to_owned())
+    pyform::float::parse_python_float(text).ok_or_else(|| "Must be a number".to_owned())
 }
 
 fn parse_fill(text: &str) -> std::result::Result<Fill, String> {

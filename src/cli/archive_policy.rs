@@ -2,12 +2,12 @@
 
 use clap::Subcommand;
 
-use crate::document;
 use crate::error::{Error, Result};
 use crate::inspect::estimate::{self, EstimateRow};
-use crate::json::Json;
 use crate::ops::archive_policy::{self, NewArchivePolicy};
 use crate::policy::{ArchivePolicy, Definition};
+use crate::pyform::document;
+use crate::pyform::json::Json;
 use crate::time::{self, Span};
 
 use super::Ctx;
@@ -144,90 +144,125 @@ fn estimate_rows(rows: &[EstimateRow]) -> Vec<Vec<Json>> {
     lines
 }
 
-fn show(policy: &ArchivePolicy) -> Record {
+fn record(policy: &ArchivePolicy) -> Record {
     Record::show(document::archive_policy(policy))
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
-    if let Command::Estimate {
-        name,
-        definition,
-        back_window,
-        aggregation_methods,
-        interval,
-    } = args.command
-    {
-        let policy = match name {
-            Some(name) => ctx.open_store()?.1.get_archive_policy(&name)?,
-            None => NewArchivePolicy {
-                name: "estimate".to_owned(),
-                back_window: back_window.unwrap_or(0),
-                definition,
-                aggregation_methods,
-            }
-            .build()?,
-        };
-        let rows =
-            estimate::estimate(&policy, interval).map_err(|e| Error::Usage(e.to_string()))?;
-        let columns = [
-            "part",
-            "granularity",
-            "timespan",
-            "points",
-            "files",
-            "typical_bytes",
-            "worst_bytes",
-            "typical_on_disk",
-            "worst_on_disk",
-        ];
-        return ctx.print(&Record::list(columns, estimate_rows(&rows)));
-    }
-    let (_store, index) = ctx.open_store()?;
     match args.command {
         Command::Create {
             name,
             definition,
             back_window,
             aggregation_methods,
-        } => {
-            let new = NewArchivePolicy {
+        } => create(
+            NewArchivePolicy {
                 name,
                 back_window,
                 definition,
                 aggregation_methods,
-            };
-            ctx.print(&show(&archive_policy::create(&index, new)?))
-        }
-        Command::List => {
-            let columns = ["name", "back_window", "definition", "aggregation_methods"];
-            let rows = index
-                .list_archive_policies()?
-                .iter()
-                .map(|p| {
-                    document::archive_policy(p)
-                        .into_iter()
-                        .map(|(_, v)| v)
-                        .collect()
-                })
-                .collect();
-            ctx.print(&Record::list(columns, rows))
-        }
-        Command::Show { name } => ctx.print(&show(&index.get_archive_policy(&name)?)),
+            },
+            ctx,
+        ),
+        Command::List => list(ctx),
+        Command::Show { name } => show(&name, ctx),
         Command::Update {
             name,
             definition,
             back_window,
-        } => ctx.print(&show(&archive_policy::update(
-            &index,
-            &name,
+        } => update(&name, definition, back_window, ctx),
+        Command::Delete { name } => delete(&name, ctx),
+        Command::Estimate {
+            name,
             definition,
             back_window,
-        )?)),
-        Command::Delete { name } => {
-            index.delete_archive_policy(&name)?;
-            ctx.note(&format!("deleted archive policy {name}"));
-            Ok(())
-        }
-        Command::Estimate { .. } => unreachable!("estimated above, without a store"),
+            aggregation_methods,
+            interval,
+        } => estimate(
+            name,
+            NewArchivePolicy {
+                name: "estimate".to_owned(),
+                back_window: back_window.unwrap_or(0),
+                definition,
+                aggregation_methods,
+            },
+            interval,
+            ctx,
+        ),
     }
+}
+
+fn create(new: NewArchivePolicy, ctx: &Ctx) -> Result<()> {
+    let (_store, index) = ctx.open_store()?;
+    ctx.print(&record(&archive_policy::create(&index, new)?))
+}
+
+fn list(ctx: &Ctx) -> Result<()> {
+    let (_store, index) = ctx.open_store()?;
+    let columns = ["name", "back_window", "definition", "aggregation_methods"];
+    let rows = index
+        .list_archive_policies()?
+        .iter()
+        .map(|p| {
+            document::archive_policy(p)
+                .into_iter()
+                .map(|(_, v)| v)
+                .collect()
+        })
+        .collect();
+    ctx.print(&Record::list(columns, rows))
+}
+
+fn show(name: &str, ctx: &Ctx) -> Result<()> {
+    let (_store, index) = ctx.open_store()?;
+    ctx.print(&record(&index.get_archive_policy(name)?))
+}
+
+fn update(
+    name: &str,
+    definition: Vec<Definition>,
+    back_window: Option<u64>,
+    ctx: &Ctx,
+) -> Result<()> {
+    let (_store, index) = ctx.open_store()?;
+    ctx.print(&record(&archive_policy::update(
+        &index,
+        name,
+        definition,
+        back_window,
+    )?))
+}
+
+fn delete(name: &str, ctx: &Ctx) -> Result<()> {
+    let (_store, index) = ctx.open_store()?;
+    index.delete_archive_policy(name)?;
+    ctx.note(&format!("deleted archive policy {name}"));
+    Ok(())
+}
+
+/// The estimate of the policy `name`, else of the one given (`new`);
+/// without a store unless a name is given.
+fn estimate(
+    name: Option<String>,
+    new: NewArchivePolicy,
+    interval: Option<Span>,
+    ctx: &Ctx,
+) -> Result<()> {
+    let policy = match name {
+        Some(name) => ctx.open_store()?.1.get_archive_policy(&name)?,
+        None => new.build()?,
+    };
+    let rows = estimate::estimate(&policy, interval).map_err(|e| Error::Usage(e.to_string()))?;
+    let columns = [
+        "part",
+        "granularity",
+        "timespan",
+        "points",
+        "files",
+        "typical_bytes",
+        "worst_bytes",
+        "typical_on_disk",
+        "worst_on_disk",
+    ];
+    ctx.print(&Record::list(columns, estimate_rows(&rows)))
 }

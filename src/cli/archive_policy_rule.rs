@@ -3,11 +3,11 @@
 
 use clap::Subcommand;
 
-use crate::document;
 use crate::error::Result;
-use crate::json::Json;
 use crate::ops::archive_policy;
 use crate::policy::ArchivePolicyRule;
+use crate::pyform::document;
+use crate::pyform::json::Json;
 
 use super::Ctx;
 use super::output::Record;
@@ -46,58 +46,73 @@ enum Command {
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
-    let (_store, index) = ctx.open_store()?;
     match args.command {
         Command::Create {
             name,
             archive_policy_name,
             metric_pattern,
-        } => {
-            let rule = ArchivePolicyRule {
+        } => create(
+            ArchivePolicyRule {
                 name,
                 metric_pattern,
                 archive_policy_name,
-            };
-            let rule = archive_policy::create_rule(&index, rule)?;
-            let others = index.list_rules()?;
-            for shadow in ArchivePolicyRule::shadows(&others, &rule) {
-                let (winner, loser) = (shadow.winner, shadow.loser);
-                ctx.warn(&format!(
-                    "warning: rule {} ({} → {}) will never match: rule {} ({} → {}) is tried first",
-                    loser.name,
-                    loser.metric_pattern,
-                    loser.archive_policy_name,
-                    winner.name,
-                    winner.metric_pattern,
-                    winner.archive_policy_name,
-                ));
-            }
-            ctx.print(&Record::show(document::archive_policy_rule(&rule)))
-        }
-        Command::List => {
-            let rows = index
-                .list_rules()?
-                .iter()
-                .map(|r| {
-                    vec![
-                        Json::str(&r.name),
-                        Json::str(&r.metric_pattern),
-                        Json::str(&r.archive_policy_name),
-                    ]
-                })
-                .collect();
-            ctx.print(&Record::list(
-                ["name", "metric_pattern", "archive_policy_name"],
-                rows,
-            ))
-        }
-        Command::Show { name } => ctx.print(&Record::show(document::archive_policy_rule(
-            &index.get_rule(&name)?,
-        ))),
-        Command::Delete { name } => {
-            index.delete_rule(&name)?;
-            ctx.note(&format!("deleted archive policy rule {name}"));
-            Ok(())
-        }
+            },
+            ctx,
+        ),
+        Command::List => list(ctx),
+        Command::Show { name } => show(&name, ctx),
+        Command::Delete { name } => delete(&name, ctx),
     }
+}
+
+fn create(rule: ArchivePolicyRule, ctx: &Ctx) -> Result<()> {
+    let (_store, index) = ctx.open_store()?;
+    let rule = archive_policy::create_rule(&index, rule)?;
+    let others = index.list_rules()?;
+    for shadow in ArchivePolicyRule::shadows(&others, &rule) {
+        let (winner, loser) = (shadow.winner, shadow.loser);
+        ctx.warn(&format!(
+            "warning: rule {} ({} → {}) will never match: rule {} ({} → {}) is tried first",
+            loser.name,
+            loser.metric_pattern,
+            loser.archive_policy_name,
+            winner.name,
+            winner.metric_pattern,
+            winner.archive_policy_name,
+        ));
+    }
+    ctx.print(&Record::show(document::archive_policy_rule(&rule)))
+}
+
+fn list(ctx: &Ctx) -> Result<()> {
+    let (_store, index) = ctx.open_store()?;
+    let rows = index
+        .list_rules()?
+        .iter()
+        .map(|r| {
+            vec![
+                Json::str(&r.name),
+                Json::str(&r.metric_pattern),
+                Json::str(&r.archive_policy_name),
+            ]
+        })
+        .collect();
+    ctx.print(&Record::list(
+        ["name", "metric_pattern", "archive_policy_name"],
+        rows,
+    ))
+}
+
+fn show(name: &str, ctx: &Ctx) -> Result<()> {
+    let (_store, index) = ctx.open_store()?;
+    ctx.print(&Record::show(document::archive_policy_rule(
+        &index.get_rule(name)?,
+    )))
+}
+
+fn delete(name: &str, ctx: &Ctx) -> Result<()> {
+    let (_store, index) = ctx.open_store()?;
+    index.delete_rule(name)?;
+    ctx.note(&format!("deleted archive policy rule {name}"));
+    Ok(())
 }

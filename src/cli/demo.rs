@@ -9,9 +9,9 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::ingest::{self, MeasureBatch, csv};
-use crate::json::Json;
 use crate::policy::{AggregationMethod, ArchivePolicy, ArchivePolicyRule};
 use crate::process::{self, ProcessOptions};
+use crate::pyform::json::Json;
 use crate::query::{self, MeasuresQuery};
 use crate::store::{Index, Metric, MetricStatus, Store};
 use crate::time::Span;

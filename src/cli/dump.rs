@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::inspect::dump::{self, BackWindowState, DumpItem, DumpOptions, FileDump};
 use crate::inspect::layout::FileKind;
-use crate::json::Json;
+use crate::pyform::json::Json;
 use crate::store::{self, Index, Metric, Store};
 use crate::time::{Span, Timestamp};
 

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use crate::error::Result;
-use crate::import_gnocchi;
-use crate::json::Json;
+use crate::inspect::import_gnocchi;
+use crate::pyform::json::Json;
 
 use super::Ctx;
 use super::metric::CLI_CREATOR;

@@ -1,10 +1,10 @@
 //! `carbonara info`: what a metric's archive holds, or what the store
 //! holds as a whole.
 
-use crate::document;
 use crate::error::Result;
 use crate::inspect::info::{self, MetricUsage, Usage};
-use crate::json::Json;
+use crate::pyform::document;
+use crate::pyform::json::Json;
 use crate::store::index::DroppedTotal;
 use crate::store::{Index, Metric};
 use crate::time::Timestamp;

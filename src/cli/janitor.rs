@@ -2,8 +2,8 @@
 //! next `process` would (Gnocchi's metricd janitor).
 
 use crate::error::Result;
-use crate::janitor;
-use crate::json::Json;
+use crate::process::janitor;
+use crate::pyform::json::Json;
 use crate::store::lock::SackLocks;
 
 use super::Ctx;

@@ -10,10 +10,10 @@ use rayon::prelude::*;
 
 use super::output::{Format, OutputOptions, Record, csv_bytes, csv_text, select, text, write};
 use crate::carbonara::Sampling;
-use crate::document;
 use crate::error::{Error, Result};
-use crate::json::Json;
-use crate::pyfmt;
+use crate::pyform;
+use crate::pyform::document;
+use crate::pyform::json::Json;
 use crate::time::{ApiDateCache, Timestamp};
 
 /// Rows formatted by one task.
@@ -147,8 +147,8 @@ impl RowFormat {
                     Piece::Text(text) if text.len() == 1 => out.push(text[0]),
                     Piece::Text(text) => out.extend_from_slice(text),
                     Piece::Timestamp => t.write_api_string(out, &mut dates),
-                    Piece::Value if self.json => pyfmt::write_json_float(out, *v),
-                    Piece::Value => pyfmt::write_float_repr(out, *v),
+                    Piece::Value if self.json => pyform::fmt::write_json_float(out, *v),
+                    Piece::Value => pyform::fmt::write_float_repr(out, *v),
                 }
             }
         }

@@ -6,6 +6,7 @@ use crate::carbonara::Sampling;
 use crate::error::{Error, Result};
 use crate::ops;
 use crate::policy::AggregationMethod;
+use crate::pyform;
 use crate::query::{self, MeasuresQuery};
 use crate::store::{Metric, Store};
 use crate::time::{self, Span};
@@ -43,38 +44,42 @@ enum Command {
     /// Find the aggregates whose value matches a query (the same as `metric search`)
     Search(super::metric::SearchArgs),
     /// Show the aggregates of a metric
-    Show {
-        /// Id or name of the metric (its name on the resource with --resource-id)
-        metric: String,
-        /// Id of the resource whose metric is named
-        #[arg(short = 'r', long, value_name = "RESOURCE_ID")]
-        resource_id: Option<String>,
-        /// Aggregation method to read
-        #[arg(long, default_value = "mean", value_name = "METHOD")]
-        aggregation: AggregationMethod,
-        /// Only this granularity of the archive policy (e.g. `60`, `1h`)
-        #[arg(long, value_name = "SPAN", value_parser = time::parse_timespan)]
-        granularity: Option<Span>,
-        /// First timestamp (ISO 8601, epoch seconds, or relative like `-1 hour`)
-        ///
-        /// Each granularity's points from the bucket holding it on (the
-        /// resample period's, with `--resample`).
-        #[arg(long, value_name = "TIMESTAMP", allow_hyphen_values = true)]
-        start: Option<String>,
-        /// Timestamp to stop before (exclusive)
-        #[arg(long, value_name = "TIMESTAMP", allow_hyphen_values = true)]
-        stop: Option<String>,
-        /// Regroup the points by a timespan (`1h`, `7d`) or calendar period
-        ///
-        /// `Y` (year), `H` (half-year), `Q` (quarter), `M` (month) or `W`
-        /// (week from Sunday), applying the `--aggregation` method again (a
-        /// `rate:` method takes differences again). Needs `--granularity`.
-        #[arg(long, value_name = "SPAN|Y|H|Q|M|W")]
-        resample: Option<Sampling>,
-        /// Process this metric's waiting measures first
-        #[arg(long)]
-        refresh: bool,
-    },
+    Show(ShowArgs),
+}
+
+/// What `measures show` reads.
+#[derive(Debug, clap::Args)]
+struct ShowArgs {
+    /// Id or name of the metric (its name on the resource with --resource-id)
+    metric: String,
+    /// Id of the resource whose metric is named
+    #[arg(short = 'r', long, value_name = "RESOURCE_ID")]
+    resource_id: Option<String>,
+    /// Aggregation method to read
+    #[arg(long, default_value = "mean", value_name = "METHOD")]
+    aggregation: AggregationMethod,
+    /// Only this granularity of the archive policy (e.g. `60`, `1h`)
+    #[arg(long, value_name = "SPAN", value_parser = time::parse_timespan)]
+    granularity: Option<Span>,
+    /// First timestamp (ISO 8601, epoch seconds, or relative like `-1 hour`)
+    ///
+    /// Each granularity's points from the bucket holding it on (the
+    /// resample period's, with `--resample`).
+    #[arg(long, value_name = "TIMESTAMP", allow_hyphen_values = true)]
+    start: Option<String>,
+    /// Timestamp to stop before (exclusive)
+    #[arg(long, value_name = "TIMESTAMP", allow_hyphen_values = true)]
+    stop: Option<String>,
+    /// Regroup the points by a timespan (`1h`, `7d`) or calendar period
+    ///
+    /// `Y` (year), `H` (half-year), `Q` (quarter), `M` (month) or `W`
+    /// (week from Sunday), applying the `--aggregation` method again (a
+    /// `rate:` method takes differences again). Needs `--granularity`.
+    #[arg(long, value_name = "SPAN|Y|H|Q|M|W")]
+    resample: Option<Sampling>,
+    /// Process this metric's waiting measures first
+    #[arg(long)]
+    refresh: bool,
 }
 
 /// `2015-01-01T00:00:00@12.5`: the value follows the last `@`.
@@ -84,8 +89,8 @@ fn parse_measure(text: &str, ctx: &Ctx) -> Result<(time::Timestamp, f64)> {
         .rsplit_once('@')
         .ok_or_else(|| bad("expected TIMESTAMP@VALUE".to_owned()))?;
     let timestamp = time::parse_timestamp(timestamp, ctx.now).map_err(|e| bad(e.to_string()))?;
-    let value =
-        time::parse_python_float(value).ok_or_else(|| bad(format!("`{value}` is not a number")))?;
+    let value = pyform::float::parse_python_float(value)
+        .ok_or_else(|| bad(format!("`{value}` is not a number")))?;
     Ok((timestamp, value))
 }
 
@@ -107,71 +112,65 @@ fn note_waiting(ctx: &Ctx, store: &Store, metric: &Metric, typed: &str) -> Resul
 
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     match args.command {
-        Command::Search(search_args) => super::metric::search(search_args, ctx),
         Command::Add {
             metric,
             resource_id,
             measures,
-        } => {
-            let (store, index) = ctx.open_store()?;
-            let metric = find(&index, &metric, resource_id.as_deref())?;
-            let measures_read = measures
-                .iter()
-                .map(|text| parse_measure(text, ctx))
-                .collect::<Result<Vec<_>>>()?;
-            ops::measures::add(&store, &index, &metric, &measures_read, ctx.now)?;
-            ctx.note(&format!(
-                "added {} measures to metric {}",
-                measures.len(),
-                metric.id
-            ));
-            Ok(())
-        }
-        Command::Show {
-            metric,
-            resource_id,
-            aggregation,
-            granularity,
-            start,
-            stop,
-            resample,
-            refresh,
-        } => {
-            // The arguments are checked before anything is read or
-            // processed, in Gnocchi's order.
-            if resample.is_some() && granularity.is_none() {
-                return Err(query::Error::ResampleNeedsGranularity.into());
-            }
-            let query = MeasuresQuery {
-                aggregation,
-                granularity,
-                start: ctx.timestamp("start", start)?,
-                stop: ctx.timestamp("stop", stop)?,
-                resample,
-            };
-            let (store, index) = ctx.open_store()?;
-            let typed = metric;
-            let metric = find(&index, &typed, resource_id.as_deref())?;
-            if refresh {
-                ops::measures::refresh(&store, &index, &metric)?;
-            } else {
-                note_waiting(ctx, &store, &metric, &typed)?;
-            }
-            let policy = index.get_archive_policy(&metric.archive_policy_name)?;
-            let measures = query::get_measures(&store, metric.id, &policy, &query)?;
-            ctx.print_measures(&MeasureTable {
-                label_columns: Vec::new(),
-                blocks: measures
-                    .blocks
-                    .iter()
-                    .map(|(granularity, points)| MeasureBlock {
-                        labels: Vec::new(),
-                        granularity: *granularity,
-                        timestamps: &points.timestamps,
-                        values: &points.values,
-                    })
-                    .collect(),
-            })
-        }
+        } => add(&metric, resource_id.as_deref(), &measures, ctx),
+        Command::Search(search_args) => super::metric::search(search_args, ctx),
+        Command::Show(show_args) => show(show_args, ctx),
     }
+}
+
+fn add(metric: &str, resource_id: Option<&str>, measures: &[String], ctx: &Ctx) -> Result<()> {
+    let (store, index) = ctx.open_store()?;
+    let metric = find(&index, metric, resource_id)?;
+    let measures_read = measures
+        .iter()
+        .map(|text| parse_measure(text, ctx))
+        .collect::<Result<Vec<_>>>()?;
+    ops::measures::add(&store, &index, &metric, &measures_read, ctx.now)?;
+    ctx.note(&format!(
+        "added {} measures to metric {}",
+        measures.len(),
+        metric.id
+    ));
+    Ok(())
+}
+
+fn show(args: ShowArgs, ctx: &Ctx) -> Result<()> {
+    // The arguments are checked before anything is read or processed, in
+    // Gnocchi's order.
+    if args.resample.is_some() && args.granularity.is_none() {
+        return Err(query::Error::ResampleNeedsGranularity.into());
+    }
+    let query = MeasuresQuery {
+        aggregation: args.aggregation,
+        granularity: args.granularity,
+        start: ctx.timestamp("start", args.start)?,
+        stop: ctx.timestamp("stop", args.stop)?,
+        resample: args.resample,
+    };
+    let (store, index) = ctx.open_store()?;
+    let metric = find(&index, &args.metric, args.resource_id.as_deref())?;
+    if args.refresh {
+        ops::measures::refresh(&store, &index, &metric)?;
+    } else {
+        note_waiting(ctx, &store, &metric, &args.metric)?;
+    }
+    let policy = index.get_archive_policy(&metric.archive_policy_name)?;
+    let measures = query::get_measures(&store, metric.id, &policy, &query)?;
+    ctx.print_measures(&MeasureTable {
+        label_columns: Vec::new(),
+        blocks: measures
+            .blocks
+            .iter()
+            .map(|(granularity, points)| MeasureBlock {
+                labels: Vec::new(),
+                granularity: *granularity,
+                timestamps: &points.timestamps,
+                values: &points.values,
+            })
+            .collect(),
+    })
 }

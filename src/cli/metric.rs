@@ -4,11 +4,11 @@
 use clap::Subcommand;
 use uuid::Uuid;
 
-use crate::document::{self, Shape};
 use crate::error::Result;
-use crate::json::Json;
 use crate::ops::metric::{self as ops, NewMetric};
 use crate::policy::AggregationMethod;
+use crate::pyform::document::{self, Shape};
+use crate::pyform::json::Json;
 use crate::query::{MeasurePredicate, MeasureSearch};
 use crate::resource::{self, GENERIC};
 use crate::store::{Index, Metric, MetricFilter};
@@ -151,7 +151,7 @@ pub(super) fn find(index: &Index, reference: &str, resource_id: Option<&str>) ->
 
 /// gnocchiclient's `metric show`: the policy by name, the resource's fields
 /// as `resource/KEY` rows, no `created_by_*`.
-fn show(index: &Index, metric: &Metric, ctx: &Ctx) -> Result<()> {
+fn print_metric(index: &Index, metric: &Metric, ctx: &Ctx) -> Result<()> {
     let policy = index.get_archive_policy(&metric.archive_policy_name)?;
     let resource = match metric.resource_id {
         Some(id) => index.get_resource(GENERIC, id)?,
@@ -176,68 +176,87 @@ fn show(index: &Index, metric: &Metric, ctx: &Ctx) -> Result<()> {
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
-    let (_store, index) = ctx.open_store()?;
     match args.command {
         Command::Create {
             name,
             archive_policy_name,
             unit,
             resource_id,
-        } => {
-            let new = NewMetric {
-                name,
-                unit,
-                archive_policy_name,
-                resource_id: resource_id.as_deref().map(resource_uuid).transpose()?,
-            };
-            let metric = ops::create(&index, new, CLI_CREATOR)?;
-            ctx.print(&Record::show(document::metric(&metric)))
-        }
-        Command::List { resource_id, page } => {
-            let resource_id = resource_id.as_deref().map(resource_uuid).transpose()?;
-            let filter = MetricFilter {
-                resource_id,
-                ..MetricFilter::default()
-            };
-            let metrics = index.list_metrics(&filter, &page.page())?;
-            let mut rows = Vec::with_capacity(metrics.len());
-            let mut documents = Vec::with_capacity(metrics.len());
-            for metric in metrics {
-                let policy = index.get_archive_policy(&metric.archive_policy_name)?;
-                rows.push(vec![
-                    Json::str(metric.id.to_string()),
-                    Json::str(&metric.archive_policy_name),
-                    Json::opt_str(metric.name.clone()),
-                    Json::opt_str(metric.unit.clone()),
-                    Json::opt_str(metric.resource_id.map(|r| r.to_string())),
-                ]);
-                documents.push(Json::Object(document::metric_with_policy(
-                    &metric, &policy, None,
-                )));
-            }
-            ctx.print(
-                &Record::list(
-                    ["id", "archive_policy/name", "name", "unit", "resource_id"],
-                    rows,
-                )
-                .with_documents(documents),
-            )
-        }
+        } => create(name, archive_policy_name, unit, resource_id.as_deref(), ctx),
+        Command::List { resource_id, page } => list(resource_id.as_deref(), page, ctx),
         Command::Show {
             metric,
             resource_id,
-        } => show(&index, &find(&index, &metric, resource_id.as_deref())?, ctx),
+        } => show(&metric, resource_id.as_deref(), ctx),
         Command::Delete {
             metrics,
             resource_id,
-        } => {
-            for reference in metrics {
-                let metric = find(&index, &reference, resource_id.as_deref())?;
-                index.mark_metric_deleted(metric.id)?;
-                ctx.note(&format!("deleted metric {}", metric.id));
-            }
-            Ok(())
-        }
+        } => delete(&metrics, resource_id.as_deref(), ctx),
         Command::Search(search_args) => search(search_args, ctx),
     }
+}
+
+fn create(
+    name: Option<String>,
+    archive_policy_name: Option<String>,
+    unit: Option<String>,
+    resource_id: Option<&str>,
+    ctx: &Ctx,
+) -> Result<()> {
+    let (_store, index) = ctx.open_store()?;
+    let new = NewMetric {
+        name,
+        unit,
+        archive_policy_name,
+        resource_id: resource_id.map(resource_uuid).transpose()?,
+    };
+    let metric = ops::create(&index, new, CLI_CREATOR)?;
+    ctx.print(&Record::show(document::metric(&metric)))
+}
+
+fn list(resource_id: Option<&str>, page: PageArgs, ctx: &Ctx) -> Result<()> {
+    let (_store, index) = ctx.open_store()?;
+    let resource_id = resource_id.map(resource_uuid).transpose()?;
+    let filter = MetricFilter {
+        resource_id,
+        ..MetricFilter::default()
+    };
+    let metrics = index.list_metrics(&filter, &page.page())?;
+    let mut rows = Vec::with_capacity(metrics.len());
+    let mut documents = Vec::with_capacity(metrics.len());
+    for metric in metrics {
+        let policy = index.get_archive_policy(&metric.archive_policy_name)?;
+        rows.push(vec![
+            Json::str(metric.id.to_string()),
+            Json::str(&metric.archive_policy_name),
+            Json::opt_str(metric.name.clone()),
+            Json::opt_str(metric.unit.clone()),
+            Json::opt_str(metric.resource_id.map(|r| r.to_string())),
+        ]);
+        documents.push(Json::Object(document::metric_with_policy(
+            &metric, &policy, None,
+        )));
+    }
+    ctx.print(
+        &Record::list(
+            ["id", "archive_policy/name", "name", "unit", "resource_id"],
+            rows,
+        )
+        .with_documents(documents),
+    )
+}
+
+fn show(metric: &str, resource_id: Option<&str>, ctx: &Ctx) -> Result<()> {
+    let (_store, index) = ctx.open_store()?;
+    print_metric(&index, &find(&index, metric, resource_id)?, ctx)
+}
+
+fn delete(metrics: &[String], resource_id: Option<&str>, ctx: &Ctx) -> Result<()> {
+    let (_store, index) = ctx.open_store()?;
+    for reference in metrics {
+        let metric = find(&index, reference, resource_id)?;
+        index.mark_metric_deleted(metric.id)?;
+        ctx.note(&format!("deleted metric {}", metric.id));
+    }
+    Ok(())
 }

@@ -11,8 +11,8 @@ use clap::ValueEnum;
 use comfy_table::{ContentArrangement, ContentLineStyle, LineStyle, Table, TableStyle};
 
 use crate::error::{Error, Result};
-use crate::json::Json;
-use crate::pyfmt;
+use crate::pyform;
+use crate::pyform::json::Json;
 
 mod yaml {
     //! YAML through serde_norway, mappings with sorted keys like PyYAML's
@@ -21,7 +21,7 @@ mod yaml {
     use serde_norway::{Mapping, Number, Value};
 
     use crate::error::{Error, Result};
-    use crate::json::Json;
+    use crate::pyform::json::Json;
 
     fn value(json: &Json) -> Value {
         match json {
@@ -149,7 +149,7 @@ pub fn text(value: &Json) -> String {
         Json::Null => "None".to_owned(),
         Json::Bool(b) => if *b { "True" } else { "False" }.to_owned(),
         Json::Int(i) => i.to_string(),
-        Json::Float(f) => pyfmt::float_repr(*f),
+        Json::Float(f) => pyform::fmt::float_repr(*f),
         Json::Str(s) => s.clone(),
         Json::Array(items)
             if items.iter().all(|i| matches!(i, Json::Object(_))) && !items.is_empty() =>

@@ -1,9 +1,9 @@
 //! `carbonara process`: one aggregation pass over every sack.
 
 use crate::error::{Error, Result};
-use crate::json::Json;
 use crate::ops;
 use crate::process::{self, PassReport, ProcessOptions};
+use crate::pyform::json::Json;
 use crate::store::Index;
 
 use super::Ctx;

@@ -5,12 +5,12 @@
 use clap::Subcommand;
 use uuid::Uuid;
 
-use crate::document::{self, Shape};
 use crate::error::{Error, Result};
 use crate::filter::Filter;
-use crate::json::Json;
 use crate::ops::resource::{self as ops, ResourceSearch};
 use crate::ops::{self as ops_error};
+use crate::pyform::document::{self, Shape};
+use crate::pyform::json::Json;
 use crate::resource::{self, AttributeValue, GENERIC, Resource, ResourceError, ResourceType};
 use crate::store::{Index, MetricRef, NewResource, ResourceChanges};
 use crate::time::Timestamp;
@@ -222,7 +222,7 @@ fn read_fields(fields: &Fields, resource_type: &ResourceType, ctx: &Ctx) -> Resu
 }
 
 /// gnocchiclient's show: the document, metrics as `name: id` lines in a table.
-fn show(resource: &Resource, ctx: &Ctx) -> Result<()> {
+fn print_resource(resource: &Resource, ctx: &Ctx) -> Result<()> {
     let document = document::resource_fields(resource, Shape::Current);
     let fields = document
         .iter()
@@ -298,13 +298,15 @@ fn print_list(resources: &[Resource], shape: Shape, with_metrics: bool, ctx: &Ct
     ctx.print(&Record::list(columns, rows).with_documents(documents))
 }
 
-fn search(
+/// The resources of a listing that match `filter`, as `list` and `search`
+/// print them.
+fn print_found(
     index: &Index,
     listing: Listing,
     filter: Option<Filter>,
     history: bool,
     ctx: &Ctx,
-) -> Result<Vec<Resource>> {
+) -> Result<()> {
     let search = ResourceSearch {
         type_name: listing.resource_type,
         filter,
@@ -312,153 +314,167 @@ fn search(
         details: listing.details,
         page: listing.page.page(),
     };
-    ops::search(index, &search, ctx.now)
+    let resources = ops::search(index, &search, ctx.now)?;
+    let shape = if history {
+        Shape::History
+    } else {
+        Shape::Current
+    };
+    print_list(&resources, shape, false, ctx)
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
-    let (_store, index) = ctx.open_store()?;
     match args.command {
         Command::Create {
-            resource_id: given_id,
+            resource_id,
             fields,
-        } => {
-            let resource_type = index.get_resource_type(&fields.resource_type)?;
-            let given = read_fields(&fields, &resource_type, ctx)?;
-            let new = NewResource {
-                id: resource_id(&given_id)?,
-                original_resource_id: given_id,
-                type_name: resource_type.name.clone(),
-                creator: CLI_CREATOR.to_owned(),
-                user_id: given.user_id,
-                project_id: given.project_id,
-                started_at: given.started_at,
-                ended_at: given.ended_at,
-                attributes: given.attributes,
-                metrics: given.metrics,
-            };
-            let resource = ops::create(&index, &resource_type, &new, ctx.now)?;
-            show(&resource, ctx)
-        }
+        } => create(resource_id, &fields, ctx),
         Command::Update {
-            resource_id: given_id,
+            resource_id,
             fields,
             delete_metrics,
-        } => {
-            let id = resource_id(&given_id)?;
-            let resource_type = index.get_resource_type(&fields.resource_type)?;
-            let given = read_fields(&fields, &resource_type, ctx)?;
-            // gnocchiclient sends the whole metrics map when metrics change.
-            let metrics = if given.metrics.is_empty() && delete_metrics.is_empty() {
-                None
-            } else {
-                let current = ops::get(&index, &resource_type.name, id)?;
-                let mut metrics: Vec<(String, MetricRef)> = current
-                    .metrics
-                    .iter()
-                    .map(|(name, id)| (name.clone(), MetricRef::Existing(*id)))
-                    .collect();
-                for name in &delete_metrics {
-                    let position = metrics
-                        .iter()
-                        .position(|(n, _)| n == name)
-                        .ok_or_else(|| ops_error::Error::NoSuchMetricName(name.clone()))?;
-                    metrics.remove(position);
-                }
-                for (name, reference) in given.metrics {
-                    metrics.retain(|(n, _)| *n != name);
-                    metrics.push((name, reference));
-                }
-                Some(metrics)
-            };
-            let changes = ResourceChanges {
-                user_id: given.user_id.map(Some),
-                project_id: given.project_id.map(Some),
-                started_at: given.started_at,
-                ended_at: given.ended_at.map(Some),
-                attributes: given.attributes,
-                metrics,
-            };
-            let resource = index.update_resource(&resource_type.name, id, &changes, ctx.now)?;
-            show(&resource, ctx)
-        }
+        } => update(&resource_id, &fields, &delete_metrics, ctx),
         Command::Show {
             resource_type,
-            resource_id: given_id,
-        } => {
-            // Named as given: the mapped UUID would not help the user.
-            let resource =
-                ops::get(&index, &resource_type, resource_id(&given_id)?).map_err(|e| match e {
-                    Error::Store(crate::store::Error::ResourceNotFound(_)) => {
-                        crate::store::Error::ResourceNotFound(given_id.clone()).into()
-                    }
-                    other => other,
-                })?;
-            show(&resource, ctx)
-        }
-        Command::List { listing, history } => {
-            let resources = search(&index, listing, None, history, ctx)?;
-            let shape = if history {
-                Shape::History
-            } else {
-                Shape::Current
-            };
-            print_list(&resources, shape, false, ctx)
-        }
+            resource_id,
+        } => show(&resource_type, &resource_id, ctx),
+        Command::List { listing, history } => list(listing, history, ctx),
         Command::History {
             listing,
-            resource_id: given_id,
-        } => {
-            let resources = ops::history(
-                &index,
-                &listing.resource_type,
-                resource_id(&given_id)?,
-                listing.details,
-                listing.page.page(),
-                ctx.now,
-            )?;
-            print_list(&resources, Shape::History, true, ctx)
-        }
+            resource_id,
+        } => history(listing, &resource_id, ctx),
         Command::Search {
             listing,
             history,
             query,
-        } => {
-            let filter = match &query {
-                Some(text) => Filter::parse_query(text, CLI_CREATOR)?,
-                None => None,
-            };
-            let resources = search(&index, listing, filter, history, ctx)?;
-            let shape = if history {
-                Shape::History
-            } else {
-                Shape::Current
-            };
-            print_list(&resources, shape, false, ctx)
-        }
-        Command::Delete {
-            resource_id: given_id,
-        } => {
-            let id = resource_id(&given_id)?;
-            index.delete_resource(id)?;
-            ctx.note(&format!("deleted resource {id}"));
-            Ok(())
-        }
+        } => search(listing, history, query.as_deref(), ctx),
+        Command::Delete { resource_id } => delete(&resource_id, ctx),
         Command::Batch {
             command:
                 BatchCommand::Delete {
                     resource_type,
                     query,
                 },
-        } => {
-            let filter = Filter::parse_query(&query, CLI_CREATOR)?;
-            let deleted = ops::batch_delete(&index, &resource_type, filter.as_ref(), ctx.now)?;
-            let document = Json::object([("deleted", Json::Int(deleted as i64))]);
-            ctx.print(
-                &Record::show([("deleted", Json::Int(deleted as i64))])
-                    .with_documents(vec![document]),
-            )
-        }
+        } => batch_delete(&resource_type, &query, ctx),
     }
+}
+
+fn create(given_id: String, fields: &Fields, ctx: &Ctx) -> Result<()> {
+    let (_store, index) = ctx.open_store()?;
+    let resource_type = index.get_resource_type(&fields.resource_type)?;
+    let given = read_fields(fields, &resource_type, ctx)?;
+    let new = NewResource {
+        id: resource_id(&given_id)?,
+        original_resource_id: given_id,
+        type_name: resource_type.name.clone(),
+        creator: CLI_CREATOR.to_owned(),
+        user_id: given.user_id,
+        project_id: given.project_id,
+        started_at: given.started_at,
+        ended_at: given.ended_at,
+        attributes: given.attributes,
+        metrics: given.metrics,
+    };
+    let resource = ops::create(&index, &resource_type, &new, ctx.now)?;
+    print_resource(&resource, ctx)
+}
+
+fn update(given_id: &str, fields: &Fields, delete_metrics: &[String], ctx: &Ctx) -> Result<()> {
+    let (_store, index) = ctx.open_store()?;
+    let id = resource_id(given_id)?;
+    let resource_type = index.get_resource_type(&fields.resource_type)?;
+    let given = read_fields(fields, &resource_type, ctx)?;
+    // gnocchiclient sends the whole metrics map when metrics change.
+    let metrics = if given.metrics.is_empty() && delete_metrics.is_empty() {
+        None
+    } else {
+        let current = ops::get(&index, &resource_type.name, id)?;
+        let mut metrics: Vec<(String, MetricRef)> = current
+            .metrics
+            .iter()
+            .map(|(name, id)| (name.clone(), MetricRef::Existing(*id)))
+            .collect();
+        for name in delete_metrics {
+            let position = metrics
+                .iter()
+                .position(|(n, _)| n == name)
+                .ok_or_else(|| ops_error::Error::NoSuchMetricName(name.clone()))?;
+            metrics.remove(position);
+        }
+        for (name, reference) in given.metrics {
+            metrics.retain(|(n, _)| *n != name);
+            metrics.push((name, reference));
+        }
+        Some(metrics)
+    };
+    let changes = ResourceChanges {
+        user_id: given.user_id.map(Some),
+        project_id: given.project_id.map(Some),
+        started_at: given.started_at,
+        ended_at: given.ended_at.map(Some),
+        attributes: given.attributes,
+        metrics,
+    };
+    let resource = index.update_resource(&resource_type.name, id, &changes, ctx.now)?;
+    print_resource(&resource, ctx)
+}
+
+fn show(resource_type: &str, given_id: &str, ctx: &Ctx) -> Result<()> {
+    let (_store, index) = ctx.open_store()?;
+    // Named as given: the mapped UUID would not help the user.
+    let resource =
+        ops::get(&index, resource_type, resource_id(given_id)?).map_err(|e| match e {
+            Error::Store(crate::store::Error::ResourceNotFound(_)) => {
+                crate::store::Error::ResourceNotFound(given_id.to_owned()).into()
+            }
+            other => other,
+        })?;
+    print_resource(&resource, ctx)
+}
+
+fn list(listing: Listing, history: bool, ctx: &Ctx) -> Result<()> {
+    let (_store, index) = ctx.open_store()?;
+    print_found(&index, listing, None, history, ctx)
+}
+
+fn history(listing: Listing, given_id: &str, ctx: &Ctx) -> Result<()> {
+    let (_store, index) = ctx.open_store()?;
+    let resources = ops::history(
+        &index,
+        &listing.resource_type,
+        resource_id(given_id)?,
+        listing.details,
+        listing.page.page(),
+        ctx.now,
+    )?;
+    print_list(&resources, Shape::History, true, ctx)
+}
+
+fn search(listing: Listing, history: bool, query: Option<&str>, ctx: &Ctx) -> Result<()> {
+    let (_store, index) = ctx.open_store()?;
+    let filter = match query {
+        Some(text) => Filter::parse_query(text, CLI_CREATOR)?,
+        None => None,
+    };
+    print_found(&index, listing, filter, history, ctx)
+}
+
+fn delete(given_id: &str, ctx: &Ctx) -> Result<()> {
+    let (_store, index) = ctx.open_store()?;
+    let id = resource_id(given_id)?;
+    index.delete_resource(id)?;
+    ctx.note(&format!("deleted resource {id}"));
+    Ok(())
+}
+
+fn batch_delete(resource_type: &str, query: &str, ctx: &Ctx) -> Result<()> {
+    let (_store, index) = ctx.open_store()?;
+    let filter = Filter::parse_query(query, CLI_CREATOR)?;
+    let deleted = ops::batch_delete(&index, resource_type, filter.as_ref(), ctx.now)?;
+    let document = Json::object([("deleted", Json::Int(deleted as i64))]);
+    ctx.print(
+        &Record::show([("deleted", Json::Int(deleted as i64))]).with_documents(vec![document]),
+    )
 }
 
 #[cfg(test)]

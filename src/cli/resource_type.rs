@@ -3,10 +3,10 @@
 
 use clap::Subcommand;
 
-use crate::document;
 use crate::error::Result;
-use crate::json::Json;
 use crate::ops::resource_type as ops;
+use crate::pyform::document;
+use crate::pyform::json::Json;
 use crate::resource::{AttributeSpec, PatchOp, ResourceType};
 
 use super::Ctx;
@@ -54,7 +54,7 @@ enum Command {
 }
 
 /// gnocchiclient's show: `attributes/NAME` rows of `key=value` pairs.
-fn show(resource_type: &ResourceType) -> Record {
+fn record(resource_type: &ResourceType) -> Record {
     let mut fields = vec![
         ("name".to_owned(), Json::str(&resource_type.name)),
         ("state".to_owned(), Json::str(&resource_type.state)),
@@ -94,47 +94,68 @@ fn attributes_cell(resource_type: &ResourceType) -> Json {
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
-    let (_store, index) = ctx.open_store()?;
     match args.command {
-        Command::Create { name, attributes } => {
-            let mut defined: Vec<crate::resource::Attribute> = Vec::new();
-            for spec in &attributes {
-                let attribute = spec.to_attribute(false, ctx.now)?;
-                // Later definitions of a name win, in the first one's place.
-                match defined.iter_mut().find(|a| a.name == attribute.name) {
-                    Some(existing) => *existing = attribute,
-                    None => defined.push(attribute),
-                }
-            }
-            ctx.print(&show(&ops::create(&index, &name, defined)?))
-        }
-        Command::List => {
-            let types = index.list_resource_types()?;
-            let rows = types
-                .iter()
-                .map(|t| vec![Json::str(&t.name), attributes_cell(t)])
-                .collect();
-            let documents = types.iter().map(document::resource_type).collect();
-            ctx.print(&Record::list(["name", "attributes"], rows).with_documents(documents))
-        }
-        Command::Show { name } => ctx.print(&show(&index.get_resource_type(&name)?)),
+        Command::Create { name, attributes } => create(&name, &attributes, ctx),
+        Command::List => list(ctx),
+        Command::Show { name } => show(&name, ctx),
         Command::Update {
             name,
             attributes,
             remove,
-        } => {
-            // gnocchiclient sends the additions first, then the removals.
-            let patch: Vec<PatchOp> = attributes
-                .into_iter()
-                .map(PatchOp::Add)
-                .chain(remove.into_iter().map(PatchOp::Remove))
-                .collect();
-            ctx.print(&show(&ops::update(&index, &name, &patch, ctx.now)?))
-        }
-        Command::Delete { name } => {
-            index.delete_resource_type(&name)?;
-            ctx.note(&format!("deleted resource type {name}"));
-            Ok(())
+        } => update(&name, attributes, remove, ctx),
+        Command::Delete { name } => delete(&name, ctx),
+    }
+}
+
+fn create(name: &str, attributes: &[AttributeSpec], ctx: &Ctx) -> Result<()> {
+    let (_store, index) = ctx.open_store()?;
+    let mut defined: Vec<crate::resource::Attribute> = Vec::new();
+    for spec in attributes {
+        let attribute = spec.to_attribute(false, ctx.now)?;
+        // Later definitions of a name win, in the first one's place.
+        match defined.iter_mut().find(|a| a.name == attribute.name) {
+            Some(existing) => *existing = attribute,
+            None => defined.push(attribute),
         }
     }
+    ctx.print(&record(&ops::create(&index, name, defined)?))
+}
+
+fn list(ctx: &Ctx) -> Result<()> {
+    let (_store, index) = ctx.open_store()?;
+    let types = index.list_resource_types()?;
+    let rows = types
+        .iter()
+        .map(|t| vec![Json::str(&t.name), attributes_cell(t)])
+        .collect();
+    let documents = types.iter().map(document::resource_type).collect();
+    ctx.print(&Record::list(["name", "attributes"], rows).with_documents(documents))
+}
+
+fn show(name: &str, ctx: &Ctx) -> Result<()> {
+    let (_store, index) = ctx.open_store()?;
+    ctx.print(&record(&index.get_resource_type(name)?))
+}
+
+fn update(
+    name: &str,
+    attributes: Vec<AttributeSpec>,
+    remove: Vec<String>,
+    ctx: &Ctx,
+) -> Result<()> {
+    let (_store, index) = ctx.open_store()?;
+    // gnocchiclient sends the additions first, then the removals.
+    let patch: Vec<PatchOp> = attributes
+        .into_iter()
+        .map(PatchOp::Add)
+        .chain(remove.into_iter().map(PatchOp::Remove))
+        .collect();
+    ctx.print(&record(&ops::update(&index, name, &patch, ctx.now)?))
+}
+
+fn delete(name: &str, ctx: &Ctx) -> Result<()> {
+    let (_store, index) = ctx.open_store()?;
+    index.delete_resource_type(name)?;
+    ctx.note(&format!("deleted resource type {name}"));
+    Ok(())
 }

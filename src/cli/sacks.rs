@@ -2,8 +2,8 @@
 //! gnocchi-change-sack-size does.
 
 use crate::error::{Error, Result};
-use crate::json::Json;
 use crate::process::{self, ProcessOptions};
+use crate::pyform::json::Json;
 use crate::store::lock::SackLocks;
 use crate::store::{Store, sacks, txn};
 

@@ -4,8 +4,8 @@
 //! than their metric's back window.
 
 use crate::error::Result;
-use crate::json::Json;
 use crate::ops;
+use crate::pyform::json::Json;
 
 use super::Ctx;
 use super::output::Record;

@@ -2,7 +2,7 @@
 //! current format.
 
 use crate::error::Result;
-use crate::json::Json;
+use crate::pyform::json::Json;
 use crate::store::upgrade::{self, Outcome};
 
 use super::Ctx;

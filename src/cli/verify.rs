@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::error::{Error, Result};
 use crate::inspect::repair::{self, Outcome};
 use crate::inspect::verify::{self, Problem, Repair};
-use crate::json::Json;
+use crate::pyform::json::Json;
 
 use super::Ctx;
 use super::output::Record;

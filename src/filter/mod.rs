@@ -8,8 +8,8 @@ pub mod string;
 
 use std::fmt::Write;
 
-use crate::json::Json;
-use crate::pyfmt;
+use crate::pyform;
+use crate::pyform::json::Json;
 use crate::resource::{self, ResourceError};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -73,7 +73,7 @@ impl Raw {
                             Raw::None => "null".to_owned(),
                             Raw::Bool(b) => b.to_string(),
                             Raw::Int(i) => i.to_string(),
-                            Raw::Float(f) => pyfmt::float_repr(*f),
+                            Raw::Float(f) => pyform::fmt::float_repr(*f),
                             other => other.to_json().to_python_string(),
                         };
                         (key, v.to_json())
@@ -161,7 +161,7 @@ impl Value {
             Value::Null => "None".to_owned(),
             Value::Bool(b) => if *b { "True" } else { "False" }.to_owned(),
             Value::Int(i) => i.to_string(),
-            Value::Float(f) => pyfmt::float_repr(*f),
+            Value::Float(f) => pyform::fmt::float_repr(*f),
             Value::Str(s) => s.clone(),
         }
     }
@@ -537,7 +537,7 @@ fn write_value(out: &mut String, value: &Value) -> Option<()> {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Int(_) => return None,
-        Value::Float(f) if f.is_finite() => out.push_str(&pyfmt::float_repr(*f)),
+        Value::Float(f) if f.is_finite() => out.push_str(&pyform::fmt::float_repr(*f)),
         Value::Float(_) => return None,
         Value::Str(s) if OPERATOR_WORDS.contains(&s.as_str()) => return None,
         Value::Str(s) => write_quoted(out, s)?,

@@ -22,7 +22,8 @@ use uuid::Uuid;
 
 use super::json_location::line_of;
 use super::{MissingResource, NamedMetric, ParseError, ParseSummary, ReadError, Sink};
-use crate::pyfmt::str_repr;
+use crate::pyform;
+use crate::pyform::fmt::str_repr;
 use crate::resource::{parse_python_uuid, resource_uuid};
 use crate::time::{self, Span, Timestamp};
 
@@ -105,7 +106,7 @@ fn python_float(value: &Value) -> Result<f64, bool> {
     match value {
         Value::Number(n) => n.as_f64().ok_or(false),
         Value::Bool(b) => Ok(f64::from(u8::from(*b))),
-        Value::String(s) => time::parse_python_float(s).ok_or(false),
+        Value::String(s) => pyform::float::parse_python_float(s).ok_or(false),
         _ => Err(true),
     }
 }

@@ -18,6 +18,7 @@ use std::path::Path;
 use std::sync::{Mutex, PoisonError, mpsc};
 
 use super::{MissingResource, NamedMetric, ParseError, ParseSummary, ReadError, Sink};
+use crate::pyform;
 use crate::resource::GENERIC;
 use crate::time::{self, NANOS_PER_SECOND, Timestamp};
 
@@ -213,7 +214,7 @@ fn detect_layout<R: Record + ?Sized>(
         };
         first
             .field(value_guess)
-            .is_none_or(|v| time::parse_python_float(v).is_none())
+            .is_none_or(|v| pyform::float::parse_python_float(v).is_none())
     });
     let header = is_header.then_some(first);
     let metric = match &options.metric {
@@ -268,7 +269,7 @@ impl TimestampReader {
         {
             return Ok(Timestamp::from_nanos(whole * NANOS_PER_SECOND));
         }
-        let Some(number) = time::parse_python_float(text) else {
+        let Some(number) = pyform::float::parse_python_float(text) else {
             return time::parse_timestamp(text, self.now).map_err(bad);
         };
         let unit = self.unit_of(number);
@@ -717,7 +718,8 @@ trait Record {
     }
 
     fn is_blank(&self) -> bool {
-        self.fields().all(|f| time::trim_ascii_fast(f).is_empty())
+        self.fields()
+            .all(|f| pyform::float::trim_ascii_fast(f).is_empty())
     }
 }
 
@@ -1004,7 +1006,7 @@ fn parse_row(
     let field = |index: usize, column: &dyn std::fmt::Display| {
         record
             .field(index)
-            .map(time::trim_ascii_fast)
+            .map(pyform::float::trim_ascii_fast)
             .ok_or_else(|| {
                 error(
                     &column.to_string(),
@@ -1024,7 +1026,7 @@ fn parse_row(
                 .read(timestamp_text)
                 .map_err(|reason| error(&options.timestamp_column.to_string(), reason))?;
             let value_text = field(*value, &options.value_column)?;
-            let value = time::parse_python_float(value_text).ok_or_else(|| {
+            let value = pyform::float::parse_python_float(value_text).ok_or_else(|| {
                 error(
                     &options.value_column.to_string(),
                     format!("`{value_text}` is not a number"),
@@ -1061,11 +1063,13 @@ fn parse_row(
                 .read(timestamp_text)
                 .map_err(|reason| error(&options.timestamp_column.to_string(), reason))?;
             for (index, name) in metrics {
-                let text = record.field(*index).map_or("", time::trim_ascii_fast);
+                let text = record
+                    .field(*index)
+                    .map_or("", pyform::float::trim_ascii_fast);
                 if text.is_empty() {
                     continue;
                 }
-                let value = time::parse_python_float(text)
+                let value = pyform::float::parse_python_float(text)
                     .ok_or_else(|| error(name, format!("`{text}` is not a number")))?;
                 let metric = chunk.name(name);
                 chunk.items.push(Item::Measure {

@@ -15,9 +15,10 @@ use std::path::Path;
 use indexmap::IndexMap;
 
 use super::{MissingResource, NamedMetric, ParseError, ParseSummary, ReadError, Sink};
-use crate::pyfmt::str_repr;
+use crate::pyform::float::parse_python_float;
+use crate::pyform::fmt::str_repr;
 use crate::resource::GENERIC;
-use crate::time::{Timestamp, parse_python_float};
+use crate::time::Timestamp;
 
 /// The three kinds gnocchi-statsd knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

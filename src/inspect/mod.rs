@@ -5,6 +5,7 @@
 
 pub mod dump;
 pub mod estimate;
+pub mod import_gnocchi;
 pub mod info;
 pub mod layout;
 pub mod repair;

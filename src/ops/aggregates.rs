@@ -4,18 +4,28 @@
 //! operations name by (glob) name, all together or grouped by attributes.
 //! The engine itself is `query::aggregates`; this finds the resources, in
 //! Gnocchi's order, and builds the groups.
+//!
+//! Also the deprecated cross-metric aggregation (spec/rest-api.md §11):
+//! one metric answers its own series; several go through the engine as
+//! `(aggregate REAGGREGATION (metric (ID AGGREGATION) …))`, resampled first
+//! when asked, with Gnocchi's checks in its order.
 
-use crate::document::{self, Shape};
-use crate::error::Result;
+use crate::carbonara::Sampling;
+use crate::error::{Error, Result};
 use crate::filter::Filter;
-use crate::json::Json;
+use crate::policy::AggregationMethod;
+use crate::pyform;
+use crate::pyform::document::{self, Shape};
+use crate::pyform::json::Json;
+use crate::query::aggregates::operation::{MetricRef, Operand, Reducer};
 use crate::query::aggregates::references::{IndexLookup, MetricLookup, ResourceMetrics};
 use crate::query::aggregates::{
-    self, AggregatesQuery, AggregatesResult, Group, GroupKey, Operation,
+    self, AggregatesQuery, AggregatesResult, Fill, Group, GroupKey, Operation,
 };
+use crate::query::{self, Measures, MeasuresQuery};
 use crate::resource::Resource;
-use crate::store::{Index, Page, ResourceQuery, Store};
-use crate::time::Timestamp;
+use crate::store::{Index, Metric, Page, ResourceQuery, Store};
+use crate::time::{Span, Timestamp};
 
 /// Which resources supply the metrics.
 #[derive(Debug, Clone)]
@@ -173,4 +183,263 @@ pub fn group_key(resource: &Resource, groupby: &[String]) -> GroupKey {
             (attribute.clone(), value)
         })
         .collect()
+}
+
+/// What a cross-metric aggregation asks, its query string read.
+#[derive(Debug, Clone)]
+pub struct CrossMetricQuery {
+    /// `aggregation`: the method read from each metric.
+    pub method: String,
+    /// `reaggregation`: the method across the metrics (Gnocchi's default
+    /// is `method`).
+    pub reaggregation: String,
+    pub start: Option<Timestamp>,
+    pub stop: Option<Timestamp>,
+    pub granularity: Option<Span>,
+    pub fill: Fill,
+    /// Resample each metric first (only with a granularity).
+    pub resample: Option<Sampling>,
+}
+
+/// Gnocchi's `get_cross_metric_measures_from_objs`: the `[timestamp,
+/// granularity, value]` list answered for `metrics`. `refresh` runs where
+/// Gnocchi reads its `refresh` argument, after the granularity checks, and
+/// processes the metrics' waiting measures when asked.
+pub fn cross_metric<E: From<Error>>(
+    store: &Store,
+    index: &Index,
+    metrics: &[Metric],
+    query: &CrossMetricQuery,
+    refresh: impl FnOnce(&[Metric]) -> std::result::Result<(), E>,
+) -> std::result::Result<Json, E> {
+    let method = &query.method;
+    let policies = metrics
+        .iter()
+        .map(|m| index.get_archive_policy(&m.archive_policy_name))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(Error::from)?;
+    let Some(first_policy) = policies.first() else {
+        return Ok(Json::Array(Vec::new()));
+    };
+    let granularities: Vec<Span> = match query.granularity {
+        Some(granularity) => vec![granularity],
+        None => {
+            let common: Vec<Span> = first_policy
+                .granularities_descending()
+                .into_iter()
+                .filter(|g| {
+                    policies
+                        .iter()
+                        .all(|p| p.granularities_descending().contains(g))
+                })
+                .collect();
+            if common.is_empty() {
+                return Err(Error::from(aggregates::Error::Unaggregable {
+                    reason: "No granularity match".to_owned(),
+                    detail: Json::Array(
+                        metrics
+                            .iter()
+                            .map(|m| {
+                                Json::Array(vec![Json::str(m.id.to_string()), Json::str(method)])
+                            })
+                            .collect(),
+                    ),
+                })
+                .into());
+            }
+            common
+        }
+    };
+    let parsed_method = method.parse::<AggregationMethod>().ok();
+    for (metric, policy) in metrics.iter().zip(&policies) {
+        for &granularity in &granularities {
+            let stored = policy.granularities_descending().contains(&granularity);
+            // Several metrics: the engine finds the method missing at the
+            // first granularity (Gnocchi's storage error); one metric: its
+            // own message below.
+            let method_stored =
+                parsed_method.is_some_and(|m| policy.aggregation(m, granularity).is_some());
+            if !stored || (metrics.len() > 1 && !method_stored) {
+                return Err(Error::from(query::Error::UnknownGranularity {
+                    metric: metric.id,
+                    method: method.clone(),
+                    granularity: pyform::fmt::float_repr(granularity.as_secs_f64()),
+                })
+                .into());
+            }
+        }
+    }
+    refresh(metrics)?;
+    let Some(aggregation) = parsed_method.filter(|m| first_policy.aggregation_methods.contains(m))
+    else {
+        return Err(Error::from(query::Error::UnknownAggregation {
+            metric: metrics[0].id,
+            method: method.clone(),
+        })
+        .into());
+    };
+    if let [metric] = metrics {
+        let mut measures = Measures { blocks: Vec::new() };
+        for &granularity in &granularities {
+            let read = MeasuresQuery {
+                aggregation,
+                granularity: Some(granularity),
+                start: query.start,
+                stop: query.stop,
+                resample: query.resample,
+            };
+            let series =
+                query::get_measures(store, metric.id, first_policy, &read).map_err(Error::from)?;
+            measures.blocks.extend(series.blocks);
+        }
+        return Ok(Json::Array(
+            measures.iter().map(|m| document::measure(&m)).collect(),
+        ));
+    }
+    let aggregated = across(store, index, metrics, query).map_err(Error::from)?;
+    Ok(aggregated)
+}
+
+/// Several metrics: `(aggregate REAGGREGATION (metric (ID AGGREGATION) …))`,
+/// the metrics resampled first when asked; the `aggregated` list.
+fn across(
+    store: &Store,
+    index: &Index,
+    metrics: &[Metric],
+    query: &CrossMetricQuery,
+) -> std::result::Result<Json, aggregates::Error> {
+    let ids: Vec<String> = metrics.iter().map(|m| m.id.to_string()).collect();
+    let mut operations = operations(&ids, query)?;
+    let references =
+        aggregates::references::metric_references(&mut operations, &mut IndexLookup::new(index))?;
+    let aggregates_query = AggregatesQuery {
+        start: query.start,
+        stop: query.stop,
+        granularity: query.granularity,
+        fill: query.fill,
+    };
+    let result = aggregates::aggregate(store, &operations, &references, &aggregates_query)?;
+    let field = |json: Json, name: &str| match json {
+        Json::Object(fields) => fields
+            .into_iter()
+            .find(|(key, _)| key == name)
+            .map_or(Json::Array(Vec::new()), |(_, value)| value),
+        _ => Json::Array(Vec::new()),
+    };
+    Ok(field(result.measures_json(), "aggregated"))
+}
+
+/// `(aggregate REAGGREGATION (metric (ID AGGREGATION) …))`, with
+/// `(resample AGGREGATION PERIOD …)` around the metrics when asked.
+fn operations(
+    ids: &[String],
+    query: &CrossMetricQuery,
+) -> std::result::Result<Operation, aggregates::Error> {
+    let selection = Operation::Metric {
+        references: ids
+            .iter()
+            .map(|id| MetricRef {
+                reference: id.clone(),
+                aggregation: query.method.clone(),
+            })
+            .collect(),
+        listed: true,
+    };
+    let selection = match query.resample {
+        None => selection,
+        Some(sampling) => {
+            let sampling = match sampling {
+                Sampling::Span(span) => Some(span),
+                // The operations language has no calendar periods.
+                Sampling::Calendar(_) => None,
+            };
+            let (Some(reducer), Some(sampling)) = (Reducer::parse(&query.method), sampling) else {
+                return Err(invalid_operations());
+            };
+            Operation::Resample {
+                reducer,
+                sampling,
+                operand: Box::new(Operand::Operation(selection)),
+            }
+        }
+    };
+    let reducer = Reducer::parse(&query.reaggregation).ok_or_else(invalid_operations)?;
+    Ok(Operation::Aggregate {
+        reducer,
+        operand: Box::new(Operand::Operation(selection)),
+    })
+}
+
+/// What the operations schema answers when a method or the resampling
+/// period cannot be read: no shape fits the top node, and the first one
+/// tried (`metric`) gives the message.
+fn invalid_operations() -> aggregates::Error {
+    aggregates::Error::InvalidInput {
+        reason: "'aggregate' operation invalid for dictionary value @ data['operations']"
+            .to_owned(),
+        detail: vec!["operations".to_owned()],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(method: &str, reaggregation: &str, resample: Option<&str>) -> CrossMetricQuery {
+        CrossMetricQuery {
+            method: method.to_owned(),
+            reaggregation: reaggregation.to_owned(),
+            start: None,
+            stop: None,
+            granularity: Some(Span::from_secs(1)),
+            fill: Fill::Dropna,
+            resample: resample.map(|p| p.parse().unwrap()),
+        }
+    }
+
+    /// The tree Gnocchi builds, as text, read by the operations parser.
+    fn parsed(method: &str, reaggregation: &str, resample: Option<&str>) -> String {
+        let metrics = format!(r#"["metric", ["a", "{method}"], ["b", "{method}"]]"#);
+        let selection = match resample {
+            Some(period) => format!(r#"["resample", "{method}", "{period}", {metrics}]"#),
+            None => metrics,
+        };
+        format!(r#"["aggregate", "{reaggregation}", {selection}]"#)
+    }
+
+    fn both(method: &str, reaggregation: &str, resample: Option<&str>) -> (String, String) {
+        let ids = ["a".to_owned(), "b".to_owned()];
+        let built = operations(&ids, &query(method, reaggregation, resample));
+        let text = parsed(method, reaggregation, resample);
+        let read = aggregates::parse_operations(&text);
+        (format!("{built:?}"), format!("{read:?}"))
+    }
+
+    #[test]
+    fn operations_are_those_of_gnocchis_tree() {
+        for (method, reaggregation, resample) in [
+            ("mean", "mean", None),
+            ("rate:max", "sum", None),
+            ("mean", "max", Some("60")),
+            ("min", "std", Some("1 hour")),
+        ] {
+            let (built, read) = both(method, reaggregation, resample);
+            assert!(built.starts_with("Ok("), "{built}");
+            assert_eq!(built, read);
+        }
+    }
+
+    #[test]
+    fn unreadable_methods_and_periods_fail_as_the_schema_fails() {
+        for (method, reaggregation, resample) in [
+            ("mean", "wtf", None),
+            ("95pct", "mean", Some("60")),
+            ("mean", "last", Some("60")),
+            ("mean", "mean", Some("H")),
+        ] {
+            let (built, read) = both(method, reaggregation, resample);
+            assert!(built.starts_with("Err(InvalidInput"), "{built}");
+            assert_eq!(built, read);
+        }
+    }
 }

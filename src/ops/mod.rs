@@ -77,7 +77,7 @@ pub fn path_suffix(path: &[String]) -> String {
         if !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) {
             out.push_str(&format!("[{part}]"));
         } else {
-            out.push_str(&format!("[{}]", crate::pyfmt::str_repr(part)));
+            out.push_str(&format!("[{}]", crate::pyform::fmt::str_repr(part)));
         }
     }
     out

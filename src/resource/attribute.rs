@@ -7,8 +7,8 @@ use std::fmt;
 
 use uuid::Uuid;
 
-use crate::json::Json;
-use crate::pyfmt;
+use crate::pyform;
+use crate::pyform::json::Json;
 use crate::time::{self, Timestamp};
 
 use super::ResourceError;
@@ -63,7 +63,7 @@ impl Real {
         if let Some(int) = parse_python_int(text) {
             return Some(Real::Int(int));
         }
-        time::parse_python_float(text).map(Real::Float)
+        pyform::float::parse_python_float(text).map(Real::Float)
     }
 }
 
@@ -71,7 +71,7 @@ impl fmt::Display for Real {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Real::Int(i) => write!(f, "{i}"),
-            Real::Float(x) => f.write_str(&pyfmt::float_repr(*x)),
+            Real::Float(x) => f.write_str(&pyform::fmt::float_repr(*x)),
         }
     }
 }
@@ -270,7 +270,7 @@ impl Attribute {
             AttributeKind::Uuid => Uuid::parse_str(text)
                 .map(AttributeValue::Uuid)
                 .map_err(|_| ValueError::new("badly formed hexadecimal UUID string"))?,
-            AttributeKind::Number { .. } => time::parse_python_float(text)
+            AttributeKind::Number { .. } => pyform::float::parse_python_float(text)
                 .map(AttributeValue::Number)
                 .ok_or_else(|| ValueError::new("expected Real"))?,
             AttributeKind::Bool => parse_bool(text)

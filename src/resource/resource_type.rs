@@ -3,7 +3,7 @@
 //! JSON-patch semantics of `PATCH /v1/resource_type/NAME` (add and remove
 //! operations applied in order, then compared with the current type).
 
-use crate::json::Json;
+use crate::pyform::json::Json;
 use crate::time::Timestamp;
 
 use super::attribute::{Attribute, AttributeKind, AttributeValue, Real, parse_bool};

@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -16,13 +17,19 @@ use super::App;
 use super::auth::Rule;
 use super::call::{Call, JSON};
 use super::error::{ApiError, ApiResult};
+use super::methods;
 use super::reply;
 use crate::filter::{Filter, Raw};
-use crate::json::Json;
 use crate::ops::aggregates::ResourceSelection;
+use crate::pyform::json::Json;
 use crate::query::aggregates::references::{IndexLookup, IndexedMetric, MetricLookup};
 use crate::query::aggregates::{self, AggregatesQuery, Fill};
 use crate::time::Timestamp;
+
+/// This module's paths and the handlers of each.
+pub fn routes() -> Router<Arc<App>> {
+    Router::new().route("/v1/aggregates", methods().post(aggregates).into())
+}
 
 impl From<aggregates::Error> for ApiError {
     fn from(error: aggregates::Error) -> ApiError {

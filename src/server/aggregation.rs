@@ -2,36 +2,45 @@
 //! (docs/gnocchi-semantics.md#deprecated-cross-metric-aggregation), still
 //! called by older Grafana data sources and gnocchiclient's
 //! `metric.aggregation()`: `GET|POST /v1/aggregation/metric` and
-//! `POST /v1/aggregation/resource/TYPE/metric/NAME`. One metric answers
-//! its own series; several go through the aggregates engine as
-//! `(aggregate REAGGREGATION (metric (ID AGGREGATION) …))`, resampled
-//! first when asked, with Gnocchi's defaults (`needed_overlap` 100) and
-//! checks in its order.
+//! `POST /v1/aggregation/resource/TYPE/metric/NAME`. Reads the request
+//! (Gnocchi's defaults: `needed_overlap` 100), checks the caller, and leaves
+//! the aggregation to `ops::aggregates::cross_metric`.
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
-use serde_json::Value;
 use uuid::Uuid;
 
 use super::auth::{Caller, Rule};
 use super::call::{Call, JSON};
 use super::error::{ApiError, ApiResult};
+use super::methods;
 use super::metric::Found;
 use super::{App, Work, reply};
 use crate::carbonara::Sampling;
-use crate::document;
-use crate::json::Json;
 use crate::ops;
-use crate::policy::AggregationMethod;
-use crate::query::aggregates::references::IndexLookup;
-use crate::query::aggregates::{self, AggregatesQuery, Fill, GroupKey};
-use crate::query::{self, Measures, MeasuresQuery};
+use crate::ops::aggregates::CrossMetricQuery;
+use crate::pyform::json::Json;
+use crate::query::aggregates::{Fill, GroupKey};
 use crate::resource::{Resource, parse_python_uuid};
-use crate::store::{self, Page};
-use crate::time::Span;
+use crate::store::{self, Metric, Page};
+
+/// The deprecated cross-metric aggregation.
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route(
+            "/v1/aggregation/metric",
+            methods().get(get_metric).post(post_metric).into(),
+        )
+        .route(
+            "/v1/aggregation/resource/{type}/metric/{name}",
+            methods().post(by_resource).into(),
+        )
+        // Its other paths are pecan custom actions that refuse every method.
+        .route("/v1/aggregation/{*rest}", methods().custom_action().into())
+}
 
 /// `GET /v1/aggregation/metric?metric=ID…`.
 pub async fn get_metric(State(app): State<Arc<App>>, call: Call) -> ApiResult<Response> {
@@ -155,14 +164,7 @@ pub async fn by_resource(
 }
 
 /// The query string, as Gnocchi's `validate_qs` reads it here.
-struct Parameters {
-    start: Option<crate::time::Timestamp>,
-    stop: Option<crate::time::Timestamp>,
-    granularity: Option<Span>,
-    fill: Fill,
-}
-
-fn parameters(call: &Call, work: &Work<'_>) -> ApiResult<Parameters> {
+fn parameters(call: &Call, work: &Work<'_>) -> ApiResult<CrossMetricQuery> {
     let needed_overlap = call.number_param("needed_overlap")?.unwrap_or(100.0);
     let (start, stop) = (
         call.timestamp_param("start", work.now)?,
@@ -170,190 +172,61 @@ fn parameters(call: &Call, work: &Work<'_>) -> ApiResult<Parameters> {
     );
     let granularity = call.timespan_param("granularity")?;
     let fill = call.fill_param()?;
-    Ok(Parameters {
+    let method = call.param("aggregation").unwrap_or("mean").to_owned();
+    let reaggregation = call.param("reaggregation").unwrap_or(&method).to_owned();
+    Ok(CrossMetricQuery {
+        method,
+        reaggregation,
         start,
         stop,
         granularity,
         fill: Fill::from_parameters(fill, Some(needed_overlap)),
+        resample: None,
     })
 }
 
-/// Gnocchi's `get_cross_metric_measures_from_objs`.
+/// Gnocchi's `get_cross_metric_measures_from_objs`: the caller checked
+/// against every metric, then `ops::aggregates::cross_metric`.
 fn cross_metric(
     work: &Work<'_>,
     call: &Call,
     caller: Option<&Caller>,
     metrics: &[Found],
 ) -> ApiResult<Json> {
-    let parameters = parameters(call, work)?;
-    let method = call.param("aggregation").unwrap_or("mean").to_owned();
-    let reaggregation = call.param("reaggregation").unwrap_or(&method).to_owned();
-    if !metrics.is_empty() {
-        let identified;
-        let caller = match caller {
-            Some(caller) => caller,
-            None => {
-                identified = call.caller()?;
-                &identified
-            }
-        };
-        for found in metrics {
-            caller.enforce(Rule::AdminOrServiceOrCreatorOrMetricOwner, found.target())?;
-        }
-    }
+    let mut query = parameters(call, work)?;
     if metrics.is_empty() {
         return Ok(Json::Array(Vec::new()));
     }
-    let resample: Option<Sampling> = match call.param("resample") {
+    let identified;
+    let caller = match caller {
+        Some(caller) => caller,
+        None => {
+            identified = call.caller()?;
+            &identified
+        }
+    };
+    for found in metrics {
+        caller.enforce(Rule::AdminOrServiceOrCreatorOrMetricOwner, found.target())?;
+    }
+    query.resample = match call.param("resample") {
         None => None,
-        Some(_) if parameters.granularity.is_none() => {
+        Some(_) if query.granularity.is_none() => {
             return Err(ApiError::bad_request(
                 "A granularity must be specified to resample",
             ));
         }
         Some(text) => Some(
-            text.parse()
+            text.parse::<Sampling>()
                 .map_err(|e| ApiError::bad_request(super::input::timespan_reason(&e)))?,
         ),
     };
-    let policies = metrics
-        .iter()
-        .map(|f| work.index.get_archive_policy(&f.metric.archive_policy_name))
-        .collect::<Result<Vec<_>, _>>()?;
-    let granularities: Vec<Span> = match parameters.granularity {
-        Some(granularity) => vec![granularity],
-        None => {
-            let common: Vec<Span> = policies[0]
-                .granularities_descending()
-                .into_iter()
-                .filter(|g| {
-                    policies
-                        .iter()
-                        .all(|p| p.granularities_descending().contains(g))
-                })
-                .collect();
-            if common.is_empty() {
-                return Err(unaggregable(metrics, &method, "No granularity match"));
-            }
-            common
-        }
-    };
-    let parsed_method = method.parse::<AggregationMethod>().ok();
-    for (found, policy) in metrics.iter().zip(&policies) {
-        for &granularity in &granularities {
-            let stored = policy.granularities_descending().contains(&granularity);
-            // Several metrics: the engine finds the method missing at the
-            // first granularity (Gnocchi's storage error); one metric: its
-            // own message below.
-            let method_stored =
-                parsed_method.is_some_and(|m| policy.aggregation(m, granularity).is_some());
-            if !stored || (metrics.len() > 1 && !method_stored) {
-                return Err(query::Error::UnknownGranularity {
-                    metric: found.metric.id,
-                    method: method.clone(),
-                    granularity: crate::pyfmt::float_repr(granularity.as_secs_f64()),
-                }
-                .into());
+    let metrics: Vec<Metric> = metrics.iter().map(|f| f.metric.clone()).collect();
+    ops::aggregates::cross_metric(work.store, work.index, &metrics, &query, |metrics| {
+        if call.bool_param("refresh")? {
+            for metric in metrics {
+                work.exclusively(|| ops::measures::refresh(work.store, work.index, metric))?;
             }
         }
-    }
-    if call.bool_param("refresh")? {
-        for found in metrics {
-            work.exclusively(|| ops::measures::refresh(work.store, work.index, &found.metric))?;
-        }
-    }
-    let aggregation = match parsed_method.filter(|m| policies[0].aggregation_methods.contains(m)) {
-        Some(aggregation) => aggregation,
-        None => {
-            return Err(query::Error::UnknownAggregation {
-                metric: metrics[0].metric.id,
-                method,
-            }
-            .into());
-        }
-    };
-    if let [found] = metrics {
-        let mut measures = Measures { blocks: Vec::new() };
-        for &granularity in &granularities {
-            let read = MeasuresQuery {
-                aggregation,
-                granularity: Some(granularity),
-                start: parameters.start,
-                stop: parameters.stop,
-                resample,
-            };
-            let series = query::get_measures(work.store, found.metric.id, &policies[0], &read)?;
-            measures.blocks.extend(series.blocks);
-        }
-        return Ok(Json::Array(
-            measures.iter().map(|m| document::measure(&m)).collect(),
-        ));
-    }
-    let references: Vec<Value> = metrics
-        .iter()
-        .map(|f| Value::from(vec![f.metric.id.to_string(), method.clone()]))
-        .collect();
-    let mut selection = vec![Value::from("metric")];
-    selection.extend(references);
-    let selection = match call.param("resample") {
-        Some(period) => Value::from(vec![
-            Value::from("resample"),
-            Value::from(method.as_str()),
-            Value::from(period),
-            Value::from(selection),
-        ]),
-        None => Value::from(selection),
-    };
-    let tree = Value::from(vec![
-        Value::from("aggregate"),
-        Value::from(reaggregation.as_str()),
-        selection,
-    ]);
-    let mut operations = aggregates::parse_operations(&tree.to_string())?;
-    let references = aggregates::references::metric_references(
-        &mut operations,
-        &mut IndexLookup::new(work.index),
-    )?;
-    let query = AggregatesQuery {
-        start: parameters.start,
-        stop: parameters.stop,
-        granularity: parameters.granularity,
-        fill: parameters.fill,
-    };
-    let result = aggregates::aggregate(work.store, &operations, &references, &query)?;
-    Ok(aggregated(result.body(None)))
-}
-
-/// The `aggregated` list of an aggregates body.
-fn aggregated(body: Json) -> Json {
-    let field = |json: Json, name: &str| match json {
-        Json::Object(fields) => fields
-            .into_iter()
-            .find(|(key, _)| key == name)
-            .map_or(Json::Array(Vec::new()), |(_, value)| value),
-        _ => Json::Array(Vec::new()),
-    };
-    field(field(body, "measures"), "aggregated")
-}
-
-/// Gnocchi's `UnAggregableTimeseries`.
-fn unaggregable(metrics: &[Found], method: &str, reason: &str) -> ApiError {
-    ApiError::with_object(
-        StatusCode::BAD_REQUEST,
-        Json::object([
-            ("cause", Json::str("Metrics cannot be aggregated")),
-            ("reason", Json::str(reason)),
-            (
-                "detail",
-                Json::Array(
-                    metrics
-                        .iter()
-                        .map(|f| {
-                            Json::Array(vec![Json::str(f.metric.id.to_string()), Json::str(method)])
-                        })
-                        .collect(),
-                ),
-            ),
-        ]),
-    )
+        Ok(())
+    })
 }

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -12,11 +13,37 @@ use super::auth::{Rule, Target};
 use super::call::{Call, JSON};
 use super::error::{ApiError, ApiResult};
 use super::input::{Body, Field, child_path};
+use super::methods;
 use super::reply;
-use crate::document;
-use crate::json::Json;
 use crate::ops::archive_policy::{self as ops, NewArchivePolicy};
 use crate::policy::{AggregationMethod, ArchivePolicyRule, Definition};
+use crate::pyform::document;
+use crate::pyform::json::Json;
+
+/// This module's paths and the handlers of each.
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route(
+            "/v1/archive_policy",
+            methods().get(list).post(create).into(),
+        )
+        .route(
+            "/v1/archive_policy/{name}",
+            methods().get(show).patch(update).delete(delete).into(),
+        )
+        .route(
+            "/v1/archive_policy_rule",
+            methods().get(list_rules).post(create_rule).into(),
+        )
+        .route(
+            "/v1/archive_policy_rule/{name}",
+            methods()
+                .get(show_rule)
+                .patch(rename_rule)
+                .delete(delete_rule)
+                .into(),
+        )
+}
 
 pub async fn list(State(app): State<Arc<App>>, call: Call) -> ApiResult<Response> {
     call.caller()?;

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use uuid::Uuid;
@@ -16,11 +17,22 @@ use super::auth::{Caller, Rule, Target};
 use super::call::{Call, JSON, parse_bool};
 use super::commit::Measures;
 use super::error::{ApiError, ApiResult};
+use super::methods;
 use super::reply;
 use crate::ingest::batch::{self, ResourceBatch};
 use crate::ingest::{MissingResource, NamedMetric};
 use crate::ops;
 use crate::store::{self, Metric};
+
+/// This module's paths and the handlers of each.
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/v1/batch/metrics/measures", methods().post(metrics).into())
+        .route(
+            "/v1/batch/resources/metrics/measures",
+            methods().post(resources).into(),
+        )
+}
 
 /// `POST /v1/batch/metrics/measures`: `{"<metric id>": [measures]}`.
 pub async fn metrics(State(app): State<Arc<App>>, call: Call) -> ApiResult<Response> {

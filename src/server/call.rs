@@ -13,7 +13,8 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use super::App;
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult};
-use crate::json::Json;
+use crate::pyform;
+use crate::pyform::json::Json;
 use crate::query::aggregates::Fill;
 use crate::store::Page;
 use crate::time::{self, Span, Timestamp};
@@ -145,7 +146,7 @@ impl Call {
     pub fn number_param(&self, name: &str) -> ApiResult<Option<f64>> {
         self.param(name)
             .map(|text| {
-                time::parse_python_float(text)
+                pyform::float::parse_python_float(text)
                     .ok_or_else(|| ApiError::argument(name, "Must be a number"))
             })
             .transpose()

@@ -13,8 +13,8 @@ use axum::response::{IntoResponse, Response};
 use super::negotiate::{ErrorStyle, error_style};
 use crate::diagnostics;
 use crate::error::ErrorKind;
-use crate::json::Json;
 use crate::ops::path_suffix;
+use crate::pyform::json::Json;
 
 /// An error answer: a status, Gnocchi's description (a string, `""` or an
 /// object), headers to add (`Allow` on a 405) and, for an internal error,

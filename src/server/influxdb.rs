@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -16,14 +17,33 @@ use super::App;
 use super::auth::{Rule, Target};
 use super::call::Call;
 use super::error::{ApiError, ApiResult};
+use super::methods;
 use super::named::{self, ResourceWrite};
 use super::reply;
 use super::root::GNOCCHI_VERSION;
 use crate::ingest::influx;
-use crate::json::Json;
 use crate::ops;
+use crate::pyform::json::Json;
 use crate::store;
 use crate::time::Timestamp;
+
+/// Gnocchi's InfluxDB routes, pecan custom actions: their 405 has an
+/// empty `Allow`.
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route(
+            "/v1/influxdb/ping",
+            methods().get(ping).custom_action().into(),
+        )
+        .route(
+            "/v1/influxdb/query",
+            methods().post(query).custom_action().into(),
+        )
+        .route(
+            "/v1/influxdb/write",
+            methods().post(write).custom_action().into(),
+        )
+}
 
 /// The header naming the tag that holds the resource id.
 const TAG_HEADER: &str = "x-gnocchi-influxdb-tag-resource-id";

@@ -7,6 +7,7 @@
 use serde_json::{Map, Value};
 
 use super::error::{ApiError, ApiResult};
+use crate::pyform;
 use crate::time::{self, Span, TimeError, Timestamp};
 
 /// A value at a path of the body.
@@ -186,7 +187,7 @@ pub fn coerce_float(value: &Value) -> Option<f64> {
     match value {
         Value::Bool(b) => Some(f64::from(u8::from(*b))),
         Value::Number(n) => n.as_f64(),
-        Value::String(s) => time::parse_python_float(s),
+        Value::String(s) => pyform::float::parse_python_float(s),
         _ => None,
     }
 }

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::header;
@@ -13,18 +14,30 @@ use super::cache;
 use super::call::{Call, JSON};
 use super::error::{ApiError, ApiResult};
 use super::input::{self, Body, Field};
+use super::methods;
 use super::reply;
 use super::{App, Work};
 use crate::carbonara::Sampling;
-use crate::document;
 use crate::ingest::batch;
-use crate::json::Json;
 use crate::ops::{self, metric::NewMetric};
 use crate::policy::AggregationMethod;
+use crate::pyform::document;
+use crate::pyform::json::Json;
 use crate::query::{self, MeasuresQuery};
 use crate::resource::{self, GENERIC, Resource, parse_python_uuid};
 use crate::store::{self, Metric, MetricFilter, Page};
 use crate::time::Span;
+
+/// This module's paths and the handlers of each.
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/v1/metric", methods().get(list).post(create).into())
+        .route("/v1/metric/{id}", methods().get(show).delete(delete).into())
+        .route(
+            "/v1/metric/{id}/measures",
+            methods().get(get_measures).post(post_measures).into(),
+        )
+}
 
 /// A metric with what its documents and policy checks need.
 pub struct Found {
@@ -413,7 +426,7 @@ fn measures_request(
         return Err(query::Error::UnknownGranularity {
             metric: metric.id,
             method: params.method.clone(),
-            granularity: crate::pyfmt::float_repr(granularity.as_secs_f64()),
+            granularity: crate::pyform::fmt::float_repr(granularity.as_secs_f64()),
         }
         .into());
     }

@@ -3,10 +3,11 @@
 //!
 //! `router(app)` is the whole HTTP application, apart from any listener so
 //! that tests drive it with `oneshot`; `serve` binds it and runs the
-//! background pass. Handlers (one file per object) are thin: they read the
-//! call (call.rs, input.rs), check the caller (auth.rs), run the shared
-//! operations (`crate::ops`) in `spawn_blocking`, and answer Gnocchi's
-//! documents (`crate::document`) or an `ApiError` (error.rs).
+//! background pass. Handlers (one file per object, whose `routes()` names
+//! its paths) are thin: they read the call (call.rs, input.rs), check the
+//! caller (auth.rs), run the shared operations (`crate::ops`) in
+//! `spawn_blocking`, and answer Gnocchi's documents
+//! (`crate::pyform::document`) or an `ApiError` (error.rs).
 
 mod aggregates;
 mod aggregation;
@@ -37,10 +38,11 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Request;
+use axum::handler::Handler;
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, delete, get, patch, post};
+use axum::routing::{MethodFilter, MethodRouter};
 
 use crate::error::Result;
 use crate::process::{self, ProcessOptions};
@@ -227,14 +229,74 @@ impl App {
     }
 }
 
-/// A route's methods; any other method is a 405 with `Allow`.
-fn methods(handlers: Vec<MethodRouter<Arc<App>>>, allow: &'static str) -> MethodRouter<Arc<App>> {
-    handlers
-        .into_iter()
-        .fold(MethodRouter::new(), MethodRouter::merge)
-        .fallback(move || async move {
+/// A path's handlers, one per method, as a module's `routes()` registers
+/// them. Any other method is answered 405 with an `Allow` naming the
+/// registered methods, sorted as pecan lists them; pecan's custom actions
+/// answer an empty `Allow` instead.
+pub struct Methods {
+    router: MethodRouter<Arc<App>>,
+    allowed: Vec<&'static str>,
+    custom_action: bool,
+}
+
+/// Starts a path's [`Methods`].
+pub fn methods() -> Methods {
+    Methods {
+        router: MethodRouter::new(),
+        allowed: Vec::new(),
+        custom_action: false,
+    }
+}
+
+impl Methods {
+    /// GET, and HEAD through it.
+    pub fn get<H: Handler<T, Arc<App>>, T: 'static>(self, handler: H) -> Methods {
+        self.on("GET", MethodFilter::GET, handler)
+    }
+
+    pub fn post<H: Handler<T, Arc<App>>, T: 'static>(self, handler: H) -> Methods {
+        self.on("POST", MethodFilter::POST, handler)
+    }
+
+    pub fn patch<H: Handler<T, Arc<App>>, T: 'static>(self, handler: H) -> Methods {
+        self.on("PATCH", MethodFilter::PATCH, handler)
+    }
+
+    pub fn delete<H: Handler<T, Arc<App>>, T: 'static>(self, handler: H) -> Methods {
+        self.on("DELETE", MethodFilter::DELETE, handler)
+    }
+
+    /// A pecan custom action (`@pecan.expose` on a named method): its 405
+    /// has an empty `Allow`.
+    pub fn custom_action(mut self) -> Methods {
+        self.custom_action = true;
+        self
+    }
+
+    fn on<H: Handler<T, Arc<App>>, T: 'static>(
+        mut self,
+        name: &'static str,
+        filter: MethodFilter,
+        handler: H,
+    ) -> Methods {
+        self.router = self.router.on(filter, handler);
+        self.allowed.push(name);
+        self
+    }
+}
+
+impl From<Methods> for MethodRouter<Arc<App>> {
+    fn from(methods: Methods) -> MethodRouter<Arc<App>> {
+        let mut allowed = methods.allowed;
+        allowed.sort_unstable();
+        let allow = match methods.custom_action {
+            true => String::new(),
+            false => allowed.join(", "),
+        };
+        methods.router.fallback(move || async move {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "").with_header(header::ALLOW, allow)
         })
+    }
 }
 
 /// The whole API: paths are tidied first (doubled slashes collapse, a
@@ -253,193 +315,22 @@ pub fn router(app: Arc<App>) -> Router {
         .layer(middleware::from_fn_with_state(app_for_layers, cors::cors))
 }
 
+/// Every resource module's routes.
 fn routes(app: Arc<App>) -> Router {
-    let routes = Router::new()
-        .route("/", methods(vec![get(root::versions)], "GET"))
-        .route("/healthcheck", methods(vec![get(root::healthcheck)], "GET"))
-        .route("/v1", methods(vec![get(root::index)], "GET"))
-        .route(
-            "/v1/capabilities",
-            methods(vec![get(root::capabilities)], "GET"),
-        )
-        .route("/v1/status", methods(vec![get(root::status)], "GET"))
-        .route(
-            "/v1/archive_policy",
-            methods(
-                vec![get(archive_policy::list), post(archive_policy::create)],
-                "GET, POST",
-            ),
-        )
-        .route(
-            "/v1/archive_policy/{name}",
-            methods(
-                vec![
-                    get(archive_policy::show),
-                    patch(archive_policy::update),
-                    delete(archive_policy::delete),
-                ],
-                "DELETE, GET, PATCH",
-            ),
-        )
-        .route(
-            "/v1/archive_policy_rule",
-            methods(
-                vec![
-                    get(archive_policy::list_rules),
-                    post(archive_policy::create_rule),
-                ],
-                "GET, POST",
-            ),
-        )
-        .route(
-            "/v1/archive_policy_rule/{name}",
-            methods(
-                vec![
-                    get(archive_policy::show_rule),
-                    patch(archive_policy::rename_rule),
-                    delete(archive_policy::delete_rule),
-                ],
-                "DELETE, GET, PATCH",
-            ),
-        )
-        .route(
-            "/v1/metric",
-            methods(vec![get(metric::list), post(metric::create)], "GET, POST"),
-        )
-        .route(
-            "/v1/metric/{id}",
-            methods(
-                vec![get(metric::show), delete(metric::delete)],
-                "DELETE, GET",
-            ),
-        )
-        .route(
-            "/v1/metric/{id}/measures",
-            methods(
-                vec![get(metric::get_measures), post(metric::post_measures)],
-                "GET, POST",
-            ),
-        )
-        .route("/v1/resource", methods(vec![get(resource::types)], "GET"))
-        .route(
-            "/v1/resource/{type}",
-            methods(
-                vec![
-                    get(resource::list),
-                    post(resource::create),
-                    delete(resource::batch_delete),
-                ],
-                "DELETE, GET, POST",
-            ),
-        )
-        .route(
-            "/v1/resource/{type}/{id}",
-            methods(
-                vec![
-                    get(resource::show),
-                    patch(resource::update),
-                    delete(resource::delete),
-                ],
-                "DELETE, GET, PATCH",
-            ),
-        )
-        .route(
-            "/v1/resource/{type}/{id}/history",
-            methods(vec![get(resource::history)], "GET"),
-        )
-        .route(
-            "/v1/resource/{type}/{id}/metric",
-            methods(
-                vec![get(resource::metrics), post(resource::add_metrics)],
-                "GET, POST",
-            ),
-        )
-        .route(
-            "/v1/resource/{type}/{id}/metric/{name}",
-            methods(
-                vec![get(resource::show_metric), delete(resource::delete_metric)],
-                "DELETE, GET",
-            ),
-        )
-        .route(
-            "/v1/resource/{type}/{id}/metric/{name}/measures",
-            methods(
-                vec![
-                    get(resource::get_metric_measures),
-                    post(resource::post_metric_measures),
-                ],
-                "GET, POST",
-            ),
-        )
-        .route(
-            "/v1/resource_type",
-            methods(
-                vec![get(resource_type::list), post(resource_type::create)],
-                "GET, POST",
-            ),
-        )
-        .route(
-            "/v1/resource_type/{name}",
-            methods(
-                vec![
-                    get(resource_type::show),
-                    patch(resource_type::update),
-                    delete(resource_type::delete),
-                ],
-                "DELETE, GET, PATCH",
-            ),
-        )
-        .route(
-            "/v1/search/resource/{type}",
-            methods(vec![post(search::resources)], "POST"),
-        )
-        .route(
-            "/v1/search/metric",
-            methods(vec![post(search::metrics)], "POST"),
-        )
-        .route(
-            "/v1/aggregates",
-            methods(vec![post(aggregates::aggregates)], "POST"),
-        )
-        .route(
-            "/v1/batch/metrics/measures",
-            methods(vec![post(batch::metrics)], "POST"),
-        )
-        .route(
-            "/v1/batch/resources/metrics/measures",
-            methods(vec![post(batch::resources)], "POST"),
-        )
-        // Gnocchi's InfluxDB routes are pecan custom actions: their 405
-        // has an empty `Allow`.
-        .route("/v1/influxdb/ping", methods(vec![get(influxdb::ping)], ""))
-        .route(
-            "/v1/influxdb/query",
-            methods(vec![post(influxdb::query)], ""),
-        )
-        .route(
-            "/v1/influxdb/write",
-            methods(vec![post(influxdb::write)], ""),
-        )
-        .route(
-            "/v1/prometheus/write",
-            methods(vec![post(prometheus::write)], "POST"),
-        );
-    // The deprecated cross-metric aggregation; its other paths are pecan
-    // custom actions that refuse every method with an empty `Allow`.
-    let routes = routes
-        .route(
-            "/v1/aggregation/metric",
-            methods(
-                vec![get(aggregation::get_metric), post(aggregation::post_metric)],
-                "GET, POST",
-            ),
-        )
-        .route(
-            "/v1/aggregation/resource/{type}/metric/{name}",
-            methods(vec![post(aggregation::by_resource)], "POST"),
-        )
-        .route("/v1/aggregation/{*rest}", methods(Vec::new(), ""));
-    routes.fallback(root::not_found).with_state(app)
+    Router::new()
+        .merge(root::routes())
+        .merge(archive_policy::routes())
+        .merge(metric::routes())
+        .merge(resource::routes())
+        .merge(resource_type::routes())
+        .merge(search::routes())
+        .merge(aggregates::routes())
+        .merge(batch::routes())
+        .merge(influxdb::routes())
+        .merge(prometheus::routes())
+        .merge(aggregation::routes())
+        .fallback(root::not_found)
+        .with_state(app)
 }
 
 fn tidy_path(mut request: Request) -> Request {
@@ -492,8 +383,8 @@ async fn negotiate_and_render(request: Request, next: Next) -> Response {
         Some(offer) if !negotiate::accepts(environ.accept.as_deref(), offer) => {
             // pecan's description: `null` where its offer is not JSON.
             let description = match offer {
-                "application/json" => crate::json::Json::str(""),
-                _ => crate::json::Json::Null,
+                "application/json" => crate::pyform::json::Json::str(""),
+                _ => crate::pyform::json::Json::Null,
             };
             Some(ApiError::with_object(
                 StatusCode::NOT_ACCEPTABLE,

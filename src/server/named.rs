@@ -11,7 +11,7 @@ use super::error::{ApiError, ApiResult};
 use crate::ingest::{
     Declaration, MeasureWriter, MeasuresByName, MissingResource, NamedMetric, WriterOptions,
 };
-use crate::json::Json;
+use crate::pyform::json::Json;
 use crate::resource::{AttributeValue, GENERIC, ResourceType, resource_uuid};
 
 /// One resource's measures in a request.

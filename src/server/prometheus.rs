@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -14,10 +15,16 @@ use super::App;
 use super::auth::{Rule, Target};
 use super::call::Call;
 use super::error::{ApiError, ApiResult};
+use super::methods;
 use super::named::{self, ResourceWrite};
 use super::reply;
 use crate::ingest::prometheus::{self, Error};
 use crate::store;
+
+/// This module's paths and the handlers of each.
+pub fn routes() -> Router<Arc<App>> {
+    Router::new().route("/v1/prometheus/write", methods().post(write).into())
+}
 
 pub async fn write(State(app): State<Arc<App>>, call: Call) -> ApiResult<Response> {
     // Gnocchi fails with a 500 on a body it cannot read or a series

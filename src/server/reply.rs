@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::json::Json;
+use crate::pyform::json::Json;
 
 /// 200 with a JSON document.
 pub fn ok(document: Json) -> Response {

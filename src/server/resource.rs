@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::Response;
@@ -15,14 +16,15 @@ use super::auth::{Caller, Rule, Target};
 use super::call::{Call, JSON};
 use super::error::{ApiError, ApiResult};
 use super::input::{self, Body, Field, child_path};
+use super::methods;
 use super::metric::{self, Found, new_metric, paginated};
 use super::reply;
 use super::{App, Work};
-use crate::document::{self, Shape};
 use crate::error::Error;
 use crate::filter::{CompareOp, Filter, Raw, Value as FilterValue};
-use crate::json::Json;
 use crate::ops::resource::{self as ops, ResourceSearch};
+use crate::pyform::document::{self, Shape};
+use crate::pyform::json::Json;
 use crate::resource::attribute::truncate_to_micros;
 use crate::resource::{
     Attribute, AttributeKind, AttributeValue, Resource, ResourceType, parse_python_uuid,
@@ -30,6 +32,39 @@ use crate::resource::{
 };
 use crate::store::{self, MetricFilter, MetricRef, NewResource, Page, ResourceChanges};
 use crate::time::Timestamp;
+
+/// This module's paths and the handlers of each.
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/v1/resource", methods().get(types).into())
+        .route(
+            "/v1/resource/{type}",
+            methods().get(list).post(create).delete(batch_delete).into(),
+        )
+        .route(
+            "/v1/resource/{type}/{id}",
+            methods().get(show).patch(update).delete(delete).into(),
+        )
+        .route(
+            "/v1/resource/{type}/{id}/history",
+            methods().get(history).into(),
+        )
+        .route(
+            "/v1/resource/{type}/{id}/metric",
+            methods().get(metrics).post(add_metrics).into(),
+        )
+        .route(
+            "/v1/resource/{type}/{id}/metric/{name}",
+            methods().get(show_metric).delete(delete_metric).into(),
+        )
+        .route(
+            "/v1/resource/{type}/{id}/metric/{name}/measures",
+            methods()
+                .get(get_metric_measures)
+                .post(post_metric_measures)
+                .into(),
+        )
+}
 
 const DEFAULT_SORTS: [&str; 2] = ["revision_start:asc", "started_at:asc"];
 const BASE_KEYS: [&str; 6] = [

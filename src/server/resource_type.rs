@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use serde_json::{Map, Value};
@@ -13,12 +14,23 @@ use super::auth::{Rule, Target};
 use super::call::{Call, JSON};
 use super::error::{ApiError, ApiResult};
 use super::input::{Body, Field};
+use super::methods;
 use super::reply;
-use crate::document;
-use crate::json::Json;
 use crate::ops::resource_type as ops;
-use crate::pyfmt;
+use crate::pyform;
+use crate::pyform::document;
+use crate::pyform::json::Json;
 use crate::resource::{AttributeSpec, PatchOp};
+
+/// This module's paths and the handlers of each.
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/v1/resource_type", methods().get(list).post(create).into())
+        .route(
+            "/v1/resource_type/{name}",
+            methods().get(show).patch(update).delete(delete).into(),
+        )
+}
 
 const JSON_PATCH: &[&str] = &["application/json-patch+json"];
 
@@ -57,7 +69,7 @@ fn number_text(value: &Value) -> Option<String> {
     match value {
         Value::Number(n) => Some(match n.as_i64() {
             Some(i) => i.to_string(),
-            None => pyfmt::float_repr(n.as_f64()?),
+            None => pyform::fmt::float_repr(n.as_f64()?),
         }),
         _ => None,
     }

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -12,10 +13,21 @@ use super::App;
 use super::auth::{Rule, Target};
 use super::call::Call;
 use super::error::{ApiError, ApiResult};
+use super::methods;
 use super::reply;
-use crate::json::Json;
 use crate::ops;
 use crate::policy::AggregationMethod;
+use crate::pyform::json::Json;
+
+/// This module's paths and the handlers of each.
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/", methods().get(versions).into())
+        .route("/healthcheck", methods().get(healthcheck).into())
+        .route("/v1", methods().get(index).into())
+        .route("/v1/capabilities", methods().get(capabilities).into())
+        .route("/v1/status", methods().get(status).into())
+}
 
 /// The Gnocchi version this API speaks (`ceilometer-upgrade` wants ≥ 4.2).
 pub const GNOCCHI_VERSION: &str = "4.7.1";

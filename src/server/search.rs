@@ -3,20 +3,32 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
 
 use super::App;
 use super::call::Call;
 use super::error::{ApiError, ApiResult};
+use super::methods;
 use super::reply;
 use super::resource::{request_filter, search_response};
-use crate::json::Json;
 use crate::ops::resource::ResourceSearch;
 use crate::policy::AggregationMethod;
+use crate::pyform::json::Json;
 use crate::query::{MeasurePredicate, MeasureSearch};
 use crate::resource::parse_python_uuid;
 use crate::time::{self, Timestamp};
+
+/// This module's paths and the handlers of each.
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route(
+            "/v1/search/resource/{type}",
+            methods().post(resources).into(),
+        )
+        .route("/v1/search/metric", methods().post(metrics).into())
+}
 
 pub async fn resources(
     State(app): State<Arc<App>>,
@@ -90,7 +102,12 @@ pub async fn metrics(State(app): State<Arc<App>>, call: Call) -> ApiResult<Respo
             .map(|(metric, measures)| {
                 (
                     metric.id.to_string(),
-                    Json::Array(measures.iter().map(crate::document::measure).collect()),
+                    Json::Array(
+                        measures
+                            .iter()
+                            .map(crate::pyform::document::measure)
+                            .collect(),
+                    ),
                 )
             })
             .collect(),

@@ -23,7 +23,6 @@
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -74,15 +73,10 @@ pub struct Transaction<'s> {
 /// Flushes everything written to the filesystem holding `path`.
 pub fn sync_filesystem(path: &Path) -> Result<()> {
     let dir = File::open(path).map_err(io_error(path))?;
-    // SAFETY: syncfs only reads the descriptor, which `dir` keeps open.
-    let status = unsafe { libc::syncfs(dir.as_raw_fd()) };
-    if status != 0 {
-        return Err(super::Error::Io {
-            path: path.to_owned(),
-            source: io::Error::last_os_error(),
-        });
-    }
-    Ok(())
+    rustix::fs::syncfs(&dir).map_err(|errno| super::Error::Io {
+        path: path.to_owned(),
+        source: errno.into(),
+    })
 }
 
 fn fsync_dir(path: &Path) -> Result<()> {

@@ -17,7 +17,7 @@ fn measures_json(measures: &[(Timestamp, f64)]) -> Value {
             let value = if v.is_finite() {
                 json!(v)
             } else {
-                json!(carbonara::pyfmt::float_repr(*v))
+                json!(carbonara::pyform::fmt::float_repr(*v))
             };
             json!([t.nanos(), value])
         })

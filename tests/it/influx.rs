@@ -40,7 +40,7 @@ fn lines_parse_as_gnocchi_parses_them() {
             .map(|(key, value)| match value {
                 FieldValue::Integer(digits) => serde_json::json!([key, "integer", digits]),
                 FieldValue::Float(v) => {
-                    serde_json::json!([key, "float", carbonara::pyfmt::float_repr(*v)])
+                    serde_json::json!([key, "float", carbonara::pyform::fmt::float_repr(*v)])
                 }
                 FieldValue::Text(text) => serde_json::json!([key, "string", text]),
             })

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use carbonara::json::Json;
+use carbonara::pyform::json::Json;
 use carbonara::query::aggregates::references::IndexedMetric;
 use carbonara::query::aggregates::{self, AggregatesQuery, Fill, Group, ResourceMetrics, output};
 use carbonara::store::{Metric, MetricStatus, Store};

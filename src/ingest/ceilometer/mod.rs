@@ -27,6 +27,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::{Declaration, MissingResource, NamedMetric, ParseError, ParseSummary, ReadError, Sink};
+use crate::pyform;
 use crate::time::{self, Timestamp};
 pub use definitions::Definitions;
 use definitions::ResourceDefinition;
@@ -135,7 +136,7 @@ fn volume(sample: &Value) -> Result<f64, String> {
         Some(Value::Number(n)) => n.as_f64().ok_or_else(|| format!("`{n}` is not a number")),
         Some(Value::Bool(b)) => Ok(f64::from(u8::from(*b))),
         Some(Value::String(s)) => {
-            time::parse_python_float(s).ok_or_else(|| format!("`{s}` is not a number"))
+            pyform::float::parse_python_float(s).ok_or_else(|| format!("`{s}` is not a number"))
         }
         None | Some(Value::Null) => Err(
             "no volume (Gnocchi refuses the whole batch of such a sample: Invalid input)"

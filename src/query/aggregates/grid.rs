@@ -6,7 +6,7 @@
 use super::operation::MetricRef;
 use super::{AggregatesQuery, Error, Fill};
 use crate::carbonara::Points;
-use crate::json::Json;
+use crate::pyform::json::Json;
 use crate::time::{Span, Timestamp};
 
 #[derive(Debug, Clone, PartialEq)]

@@ -32,10 +32,11 @@ use rayon::prelude::*;
 
 use crate::carbonara::Points;
 use crate::error::ErrorKind;
-use crate::json::Json;
 use crate::policy::Aggregation;
+use crate::pyform;
+use crate::pyform::json::Json;
 use crate::store::Store;
-use crate::time::{self, Span, Timestamp};
+use crate::time::{Span, Timestamp};
 
 pub use operation::{MetricRef, Operand, Operation};
 pub use output::{AggregatesResult, OutputKey, SeriesBlock};
@@ -107,7 +108,7 @@ impl FromStr for Fill {
             "full_ffill" => Fill::FullFfill,
             "full_bfill" => Fill::FullBfill,
             other => Fill::Value(
-                time::parse_python_float(other).ok_or_else(|| Fill::CHOICES.to_owned())?,
+                pyform::float::parse_python_float(other).ok_or_else(|| Fill::CHOICES.to_owned())?,
             ),
         })
     }
@@ -245,7 +246,10 @@ impl Error {
 
 /// `Metric ['a', 'b'] does not exist`: Python's repr of the sorted list.
 fn no_such_metric(patterns: &[String]) -> String {
-    let names: Vec<String> = patterns.iter().map(|p| crate::pyfmt::str_repr(p)).collect();
+    let names: Vec<String> = patterns
+        .iter()
+        .map(|p| crate::pyform::fmt::str_repr(p))
+        .collect();
     format!("Metric [{}] does not exist", names.join(", "))
 }
 

@@ -5,8 +5,8 @@
 
 use std::fmt;
 
-use crate::json::Json;
-use crate::pyfmt;
+use crate::pyform;
+use crate::pyform::json::Json;
 use crate::time::Span;
 
 /// `(metric REF AGG)`: a metric (id, or name pattern over resources) and an
@@ -391,14 +391,14 @@ impl Operation {
     /// granularity" message shows it.
     pub fn python_repr(&self) -> String {
         let (head, parts) = self.parts();
-        let mut items = vec![pyfmt::str_repr(&head)];
+        let mut items = vec![pyform::fmt::str_repr(&head)];
         items.extend(parts.into_iter().map(|part| match part {
-            Part::Text(text) => pyfmt::str_repr(text),
-            Part::Word(word) => pyfmt::str_repr(&word),
+            Part::Text(text) => pyform::fmt::str_repr(text),
+            Part::Word(word) => pyform::fmt::str_repr(&word),
             Part::Pair(reference) => format!(
                 "[{}, {}]",
-                pyfmt::str_repr(&reference.reference),
-                pyfmt::str_repr(&reference.aggregation)
+                pyform::fmt::str_repr(&reference.reference),
+                pyform::fmt::str_repr(&reference.aggregation)
             ),
             Part::Window(window) => window.to_string(),
             Part::Sampling(sampling) => format!("np.timedelta64({},'ns')", sampling.nanos()),
@@ -426,7 +426,7 @@ impl Operand {
 
     pub fn python_repr(&self) -> String {
         match self {
-            Operand::Number(n) => pyfmt::float_repr(*n),
+            Operand::Number(n) => pyform::fmt::float_repr(*n),
             Operand::Operation(operation) => operation.python_repr(),
         }
     }
@@ -449,9 +449,9 @@ impl fmt::Display for Operation {
                 }
                 Part::Window(window) => write!(f, " {window}")?,
                 Part::Sampling(sampling) => {
-                    write!(f, " {}", pyfmt::float_repr(sampling.as_secs_f64()))?
+                    write!(f, " {}", pyform::fmt::float_repr(sampling.as_secs_f64()))?
                 }
-                Part::Operand(Operand::Number(n)) => write!(f, " {}", pyfmt::float_repr(*n))?,
+                Part::Operand(Operand::Number(n)) => write!(f, " {}", pyform::fmt::float_repr(*n))?,
                 Part::Operand(Operand::Operation(operation)) => write!(f, " {operation}")?,
             }
         }

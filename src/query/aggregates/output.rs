@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::eval::Series;
 use super::references::Reference;
 use super::{Error, Fill, GroupKey};
-use crate::json::Json;
+use crate::pyform::json::Json;
 use crate::time::{Span, Timestamp};
 
 /// What an output series is filed under.

@@ -4,8 +4,8 @@
 //! (docs/gnocchi-semantics.md#the-operations-language), with pyparsing's
 //! error messages, and the JSON form. Nothing here knows the operators.
 
-use crate::json::Json;
-use crate::pyfmt;
+use crate::pyform;
+use crate::pyform::json::Json;
 
 /// How deep operations may nest, in either form. Gnocchi has no limit of
 /// its own but Python's recursion limit; here every level costs stack in
@@ -171,7 +171,10 @@ fn expected(chars: &[char], what: &str, loc: usize) -> String {
             .take_while(|&&c| is_exception_word_char(c))
             .count();
         let found: String = chars[loc..loc + word_len.max(1)].iter().collect();
-        format!(", found {}", pyfmt::str_repr(&found).replace("\\\\", "\\"))
+        format!(
+            ", found {}",
+            pyform::fmt::str_repr(&found).replace("\\\\", "\\")
+        )
     };
     let line = chars[..loc].iter().filter(|&&c| c == '\n').count() + 1;
     let column = if loc > 0 && loc < chars.len() && chars[loc - 1] == '\n' {

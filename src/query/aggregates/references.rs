@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use super::Error;
 use super::operation::{MetricRef, Operation};
-use crate::json::Json;
 use crate::policy::{Aggregation, AggregationMethod, ArchivePolicy, fnmatch};
+use crate::pyform::json::Json;
 use crate::query::Error as QueryError;
 use crate::store::{Error as StoreError, Index, Metric};
 use crate::time::Span;

@@ -9,7 +9,8 @@ use super::Error;
 use super::operation::{
     BINARY_OPERATORS, MetricRef, Named, Operand, Operation, Reducer, UNARY_OPERATORS,
 };
-use crate::json::Json;
+use crate::pyform;
+use crate::pyform::json::Json;
 use crate::time::{self, Span};
 
 /// A voluptuous `Invalid`: a message (`None` prints as `None`) and the
@@ -295,7 +296,7 @@ fn python_float(item: &Json) -> Result<f64, Invalid> {
         Json::Int(i) => Ok(*i as f64),
         Json::Bool(b) => Ok(f64::from(u8::from(*b))),
         Json::Str(text) => {
-            time::parse_python_float(text).ok_or_else(|| Invalid::new("expected float"))
+            pyform::float::parse_python_float(text).ok_or_else(|| Invalid::new("expected float"))
         }
         _ => Err(Invalid::new("expected float")),
     }

@@ -8,6 +8,7 @@
 use rusqlite::types::Value as SqlValue;
 
 use crate::filter::{CompareOp, Filter, Value};
+use crate::pyform;
 use crate::resource::{attribute::truncate_to_micros, parse_python_uuid};
 use crate::store::{Error, Result};
 use crate::time::{self, Timestamp};
@@ -429,7 +430,7 @@ fn convert(column: &Column, value: &Value, now: Timestamp) -> Option<SqlValue> {
         (Kind::Number, Value::Int(i)) => SqlValue::Real(*i as f64),
         (Kind::Number, Value::Float(f)) => SqlValue::Real(*f),
         (Kind::Number, Value::Bool(b)) => SqlValue::Real(f64::from(u8::from(*b))),
-        (Kind::Number, Value::Str(s)) => SqlValue::Real(time::parse_python_float(s)?),
+        (Kind::Number, Value::Str(s)) => SqlValue::Real(pyform::float::parse_python_float(s)?),
         (Kind::Integer, Value::Int(i)) => SqlValue::Integer(*i),
         (Kind::Integer, Value::Float(f)) if f.is_finite() => SqlValue::Integer(f.trunc() as i64),
         (Kind::Integer, Value::Bool(b)) => SqlValue::Integer(i64::from(*b)),
@@ -444,7 +445,7 @@ fn convert(column: &Column, value: &Value, now: Timestamp) -> Option<SqlValue> {
             SqlValue::Integer(micros(time::parse_timestamp(&i.to_string(), now).ok()?))
         }
         (Kind::Datetime, Value::Float(f)) => SqlValue::Integer(micros(
-            time::parse_timestamp(&crate::pyfmt::float_repr(*f), now).ok()?,
+            time::parse_timestamp(&crate::pyform::fmt::float_repr(*f), now).ok()?,
         )),
         (Kind::Datetime, Value::Bool(_)) => return None,
     })

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Times `carbonara ingest csv` and the real Gnocchi's measure intake
-(bench/gnocchi_ingest.py) on the same generated CSV, in one run, and prints
+(scripts/bench/gnocchi_ingest.py) on the same generated CSV, in one run, and prints
 lines/s for both, the ratio and the peak memory; carbonara also on a file a
 tenth the size, to show its memory does not grow with the input.
-Called by bench/ingest-vs-gnocchi.sh.
+Called by scripts/bench/ingest-vs-gnocchi.sh.
 
 The CSV: LINES rows `metric,timestamp,value` (the oracle's column order),
 METRICS metrics named m0000…, one-second timestamps, values with six

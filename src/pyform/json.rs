@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use crate::pyfmt;
+use crate::pyform;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Json {
@@ -60,8 +60,8 @@ impl Json {
             Json::Null => "None".to_owned(),
             Json::Bool(b) => if *b { "True" } else { "False" }.to_owned(),
             Json::Int(i) => i.to_string(),
-            Json::Float(f) => pyfmt::float_repr(*f),
-            Json::Str(s) => pyfmt::str_repr(s),
+            Json::Float(f) => pyform::fmt::float_repr(*f),
+            Json::Str(s) => pyform::fmt::str_repr(s),
             Json::Array(items) => format!(
                 "[{}]",
                 items
@@ -74,7 +74,7 @@ impl Json {
                 "{{{}}}",
                 fields
                     .iter()
-                    .map(|(k, v)| format!("{}: {}", pyfmt::str_repr(k), v.to_python_repr()))
+                    .map(|(k, v)| format!("{}: {}", pyform::fmt::str_repr(k), v.to_python_repr()))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
@@ -88,7 +88,7 @@ impl Json {
             Json::Int(i) => {
                 let _ = write!(out, "{i}");
             }
-            Json::Float(f) => out.push_str(&pyfmt::json_float(*f)),
+            Json::Float(f) => out.push_str(&pyform::fmt::json_float(*f)),
             Json::Str(s) => write_string(out, s, ascii),
             Json::Array(items) => write_container(
                 out,

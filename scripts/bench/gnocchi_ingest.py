@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""The real Gnocchi's side of bench/ingest_vs_gnocchi.py: reads a
+"""The real Gnocchi's side of scripts/bench/ingest_vs_gnocchi.py: reads a
 metric,timestamp,value CSV as the oracle does (Gnocchi's own
 utils.to_timestamps and float(), what POST .../measures does) and writes
 the measures into a real Gnocchi file-incoming store with
 add_measures_batch. Prints one JSON line: rows and seconds.
 
-    VENV/bin/python bench/gnocchi_ingest.py --oracle ../shared/oracle --tmpdir DIR FILE.csv
+    VENV/bin/python scripts/bench/gnocchi_ingest.py --oracle ../shared/oracle --tmpdir DIR FILE.csv
 """
 import argparse
 import json

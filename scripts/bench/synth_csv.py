@@ -3,7 +3,7 @@
 Gnocchi (its own `synth` function, same seed) as carbonara CSV batches, so
 both engines aggregate exactly the same data.
 
-  python bench/synth_csv.py --oracle-dir ../shared/oracle --metrics 10 \
+  python scripts/bench/synth_csv.py --oracle-dir ../shared/oracle --metrics 10 \
       --points 100000 --batches 100 --out DIR
 writes DIR/batch-0001.csv … (columns metric,timestamp,value; epoch seconds).
 """

@@ -4,8 +4,8 @@
 //! Keys come in the order Gnocchi 4.7's SQL models give them.
 
 use crate::carbonara::Sampling;
-use crate::json::Json;
 use crate::policy::{ArchivePolicy, ArchivePolicyRule, Definition};
+use crate::pyform::json::Json;
 use crate::query::{Measure, Measures};
 use crate::resource::{Resource, ResourceType, split_creator};
 use crate::store::Metric;
@@ -153,7 +153,7 @@ pub fn measures_body(measures: &Measures) -> String {
             out.extend_from_slice(b"\", ");
             out.extend_from_slice(granularity.as_bytes());
             out.extend_from_slice(b", ");
-            crate::pyfmt::write_json_float(&mut out, value);
+            crate::pyform::fmt::write_json_float(&mut out, value);
             out.push(b']');
         }
     }

@@ -2,7 +2,8 @@
 //! (a day of minutes each, processed), then times the release binary's
 //! `dump --summary` of the archive directory and `verify` of the store
 //! (files/s, MB/s), and decoding the same files from memory, the CPU-bound
-//! ceiling. Run through `bench/inspect.sh`; environment:
+//! ceiling. Run through `scripts/bench/inspect.sh`, which builds the
+//! binary beside this example; environment:
 //! `INSPECT_METRICS` (default 10000), `INSPECT_DIR` (default a temporary
 //! directory), `INSPECT_COLD=1` to also time a cold page cache (writes
 //! /proc/sys/vm/drop_caches: needs root, and slows everyone on the machine
@@ -167,16 +168,27 @@ fn main() {
     );
     println!("  ({points} points)");
 
-    let binary = Path::new(env!("CARGO_BIN_EXE_carbonara"));
+    // The release binary beside target/release/examples/.
+    let binary = std::env::current_exe()
+        .expect("the path of this example")
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/PROFILE/examples/inspect")
+        .join("carbonara");
     let store_arg = root.to_str().expect("a UTF-8 path");
     let archive_arg = archive.to_str().expect("a UTF-8 path");
     let dump = ["dump", "--summary", "-f", "csv", archive_arg];
     let verify = ["--store", store_arg, "verify"];
     let cold = std::env::var("INSPECT_COLD").is_ok_and(|v| v == "1");
+    assert!(
+        binary.exists(),
+        "{} is missing: build it first (cargo build --release --bin carbonara)",
+        binary.display()
+    );
     for (name, args) in [("dump --summary", &dump[..]), ("verify", &verify[..])] {
         if cold {
             if drop_caches() {
-                let (wall, cpu) = time_binary(binary, args);
+                let (wall, cpu) = time_binary(&binary, args);
                 line(
                     &format!("{name} (cold cache)"),
                     files,
@@ -188,8 +200,8 @@ fn main() {
                 println!("{name} (cold cache): cannot drop the page cache here");
             }
         }
-        time_binary(binary, args);
-        let (wall, cpu) = time_binary(binary, args);
+        time_binary(&binary, args);
+        let (wall, cpu) = time_binary(&binary, args);
         line(
             &format!("{name} (warm cache)"),
             files,

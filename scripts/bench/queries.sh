@@ -9,18 +9,18 @@
 # --runs runs (the best shows the cost without other work on a shared
 # machine).
 #
-#   bench/queries.sh [--tmpdir DIR] [--runs N]
+#   scripts/bench/queries.sh [--tmpdir DIR] [--runs N]
 #
 # Needs only a release build of carbonara (made here) and awk.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 tmpdir=${TMPDIR:-/tmp}
 runs=7
 while [ $# -gt 0 ]; do
     case $1 in
         --tmpdir) tmpdir=$2; shift 2 ;;
         --runs) runs=$2; shift 2 ;;
-        *) echo "usage: bench/queries.sh [--tmpdir DIR] [--runs N]" >&2; exit 2 ;;
+        *) echo "usage: scripts/bench/queries.sh [--tmpdir DIR] [--runs N]" >&2; exit 2 ;;
     esac
 done
 cargo build --release --quiet

@@ -3,23 +3,17 @@
 # the same generated data, then both reading every aggregate back, in one
 # run, and prints points/s and the ratios.
 #
-#   bench/vs-gnocchi.sh [--tmpdir DIR] [--metrics N] [--points N] [--policies medium,high] [--workloads a,b]
+#   scripts/bench/vs-gnocchi.sh [--tmpdir DIR] [--metrics N] [--points N] [--policies medium,high] [--workloads a,b]
 #
 # The stores of both engines go under --tmpdir (default $TMPDIR or /tmp):
 # compare on the same filesystem. Needs the oracle virtualenv ($VENV,
 # default .oracle-venv, created with ../shared/oracle/setup_venv.sh when
 # missing) and builds carbonara in release mode.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 VENV=${VENV:-.oracle-venv}
 ORACLE=${ORACLE:-../shared/oracle}
 [ -x "$VENV/bin/python" ] || "$ORACLE/setup_venv.sh" "$VENV" >&2
-cargo build --release --quiet
-bench_binary=$(cargo bench --bench vs_gnocchi --no-run --message-format=json 2>/dev/null \
-    | "$VENV/bin/python" -c 'import json,sys
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("executable") and m.get("target", {}).get("name") == "vs_gnocchi":
-        print(m["executable"])')
-exec "$VENV/bin/python" bench/vs_gnocchi.py --oracle "$ORACLE" --carbonara target/release/carbonara \
-    --pass-bench "$bench_binary" "$@"
+cargo build --release --quiet --bin carbonara --example vs_gnocchi
+exec "$VENV/bin/python" scripts/bench/vs_gnocchi.py --oracle "$ORACLE" --carbonara target/release/carbonara \
+    --pass-bench target/release/examples/vs_gnocchi "$@"

@@ -1,12 +1,12 @@
-//! The carbonara side of `bench/vs-gnocchi.sh`: aggregates CSV batches
-//! (made by `bench/synth_csv.py` from the same generator as the oracle's
+//! The carbonara side of `scripts/bench/vs-gnocchi.sh`: aggregates CSV batches
+//! (made by `scripts/bench/synth_csv.py` from the same generator as the oracle's
 //! `bench_gnocchi.py`) with one in-process aggregation pass after each
 //! batch, then reads back every aggregate (every method × granularity of
 //! every metric, as Gnocchi's read-back does) and prints one JSON line.
 //! Like Gnocchi's figures, the pass time does not count writing the
 //! measures into the sacks, and the read-back is one read, just after.
 //!
-//!   cargo bench --bench vs_gnocchi -- --policy medium --store DIR BATCH.csv…
+//!   cargo run --release --example vs_gnocchi -- --policy medium --store DIR BATCH.csv…
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -30,7 +30,6 @@ fn main() {
         match arg.as_str() {
             "--policy" => policy = args.next().expect("--policy NAME"),
             "--store" => store_dir = Some(args.next().expect("--store DIR").into()),
-            "--bench" => {}
             other => batches.push(PathBuf::from(other)),
         }
     }

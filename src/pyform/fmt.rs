@@ -245,7 +245,7 @@ mod tests {
     /// and the switch points to exponents.
     #[test]
     fn float_repr_equals_cpythons() {
-        let reprs = include_str!("../tests/pyfmt/reprs.txt");
+        let reprs = include_str!("../../tests/pyfmt/reprs.txt");
         let mut checked = 0;
         for line in reprs.lines() {
             let (bits, want) = line.split_once(' ').unwrap();

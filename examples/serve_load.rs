@@ -1,9 +1,9 @@
 //! Load generator for `carbonara serve` and `carbonara statsd` on
-//! loopback (bench/serve-load.sh runs it): keep-alive HTTP/1.1 connections
+//! loopback (scripts/bench/serve-load.sh runs it): keep-alive HTTP/1.1 connections
 //! driven by hyper's client, or paced UDP datagrams.
 //!
 //! ```sh
-//! cargo bench --bench serve_load -- --address 127.0.0.1:8041 --mode batch
+//! cargo run --release --example serve_load -- --address 127.0.0.1:8041 --mode batch
 //! ```
 //!
 //! Modes:
@@ -81,11 +81,7 @@ fn options() -> Options {
             "--lines" => options.lines = number() as usize,
             "--lines-per-datagram" => options.lines_per_datagram = number() as usize,
             "--rate" => options.rate = number(),
-            // What `cargo bench` adds.
-            _ => {
-                i += 1;
-                continue;
-            }
+            other => panic!("unknown argument {other} (see the module doc)"),
         }
         i += 2;
     }

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Runs the real Gnocchi (../shared/oracle/bench_gnocchi.py) and carbonara on
-the same data and prints comparison tables. Called by bench/vs-gnocchi.sh.
+the same data and prints comparison tables. Called by scripts/bench/vs-gnocchi.sh.
 
 Workloads, as issue 3 defines them, for each policy:
   (a) METRICS x POINTS 1-second points in one batch, one pass;
@@ -8,7 +8,7 @@ Workloads, as issue 3 defines them, for each policy:
 Gnocchi's figure is its metricd pass (`Chef.process_new_measures_for_sack`
 over every sack), not writing the sacks. carbonara's (a) is the whole
 `carbonara process` command; (b) is given twice: the in-process pass
-(benches/vs_gnocchi.rs, like Gnocchi's measurement) and one `carbonara
+(examples/vs_gnocchi.rs, like Gnocchi's measurement) and one `carbonara
 process` command per batch (process start-up included). Peak memory is the
 maximum RSS of the measured process (Gnocchi: the whole benchmark process).
 
@@ -102,7 +102,7 @@ def main():
     try:
         for batches, _, label, targets in workloads:
             data = os.path.join(workdir, "data-%d" % batches)
-            subprocess.run([sys.executable, "bench/synth_csv.py", "--oracle-dir", args.oracle,
+            subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "synth_csv.py"), "--oracle-dir", args.oracle,
                             "--metrics", str(args.metrics), "--points", str(args.points),
                             "--batches", str(batches), "--out", data], check=True)
             files = sorted(os.path.join(data, f) for f in os.listdir(data))

@@ -8,6 +8,8 @@
 //! gives the same archive as an uninterrupted pass. Each sack is worked on
 //! under its lock; a sack locked by another process is skipped.
 
+pub mod janitor;
+
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 
@@ -17,7 +19,6 @@ use uuid::Uuid;
 use crate::carbonara::codec;
 use crate::carbonara::update::{self, Dropped, UpdateError};
 use crate::error::ErrorKind;
-use crate::janitor;
 use crate::policy::ArchivePolicy;
 use crate::store::archive::Archive;
 use crate::store::incoming::Incoming;

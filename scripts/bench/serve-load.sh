@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Speed of `carbonara serve` and `carbonara statsd` on 127.0.0.1, driven by
-# the load generator benches/serve_load.rs (hyper's HTTP/1.1 client on
+# the load generator examples/serve_load.rs (hyper's HTTP/1.1 client on
 # keep-alive connections; paced UDP datagrams):
 #
 #   1. POST /v1/metric/ID/measures of 5000 measures (measures/s);
@@ -12,7 +12,7 @@
 #   5. with --soak SECONDS: a mixed load for that long while the server's
 #      RSS is sampled every 10 s (it must stay flat).
 #
-#   bench/serve-load.sh [--seconds N] [--soak SECONDS]
+#   scripts/bench/serve-load.sh [--seconds N] [--soak SECONDS]
 #                       [--statsd-rate LINES_PER_S] [--statsd-lines N]
 #
 # Keep-alive connections: 32 for batches, 512 for single measures (a
@@ -24,7 +24,7 @@
 # speed, as Gnocchi's published figures measure gnocchi-api); the soak runs
 # with it on. The generator shares the machine's cores with the server.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 SECONDS_EACH=10
 SOAK=0
 STATSD_RATE=250000
@@ -40,9 +40,8 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-cargo build --release --quiet --bin carbonara
-cargo bench --quiet --bench serve_load --no-run 2>/dev/null
-LOAD=$(ls -t target/release/deps/serve_load-* | grep -v '\.d$' | head -1)
+cargo build --release --quiet --bin carbonara --example serve_load
+LOAD=target/release/examples/serve_load
 BIN=target/release/carbonara
 WORK=$(mktemp -d)
 PIDS=()
