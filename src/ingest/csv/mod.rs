@@ -11,18 +11,22 @@
 //! seconds or ISO 8601 with or without offset), except that epoch numbers
 //! may be in another unit: given, or detected from the first one's size.
 //! Values are read like Python's `float()`.
+//!
+//! This file says what a row means; it neither reads bytes nor starts
+//! threads: `pipeline.rs` cuts the input into blocks and parses them on
+//! threads of their own, in the input's order, and `split.rs` cuts a block
+//! into records and gathers their measures in chunks.
+
+mod pipeline;
+mod split;
 
 use std::io::Read;
-use std::ops::Range;
 use std::path::Path;
-use std::sync::{Mutex, PoisonError, mpsc};
 
-use super::{MissingResource, NamedMetric, ParseError, ParseSummary, ReadError, Sink};
+use super::{MissingResource, ParseError, ParseSummary, ReadError, Sink};
 use crate::resource::GENERIC;
 use crate::time::{self, NANOS_PER_SECOND, Timestamp};
-
-/// Lines between two progress reports.
-const PROGRESS_EVERY: u64 = 1 << 16;
+use pipeline::{Chunk, Item};
 
 /// A column, by header name or 1-based position.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +64,19 @@ pub enum MetricSource {
     /// Wide shape: every column but the timestamp is a metric, named by
     /// the header.
     Wide,
+}
+
+impl MetricSource {
+    /// The field blamed when `metric` refuses a measure: wide files have a
+    /// column per metric; long ones name the metric in one column, or not
+    /// at all.
+    fn field_of(&self, metric: &str) -> String {
+        match self {
+            MetricSource::Wide => metric.to_owned(),
+            MetricSource::Column(column) => column.to_string(),
+            MetricSource::Fixed(_) => "metric".to_owned(),
+        }
+    }
 }
 
 /// The unit of epoch timestamps.
@@ -133,6 +150,15 @@ impl CsvOptions {
             resource_column: None,
             create_resources: false,
             now,
+        }
+    }
+
+    /// What to do when the resource column names a resource that does not
+    /// exist.
+    fn missing_resource(&self) -> MissingResource<'static> {
+        match self.create_resources {
+            true => MissingResource::CreateOrUse(GENERIC),
+            false => MissingResource::Refuse,
         }
     }
 }
@@ -251,6 +277,21 @@ struct TimestampReader {
 }
 
 impl TimestampReader {
+    fn new(options: &CsvOptions) -> Self {
+        TimestampReader {
+            unit: options.time_unit,
+            guessed: false,
+            now: options.now,
+        }
+    }
+
+    /// The unit epoch numbers were read in, when it was guessed and is not
+    /// seconds (so it should be stated).
+    fn guessed_unit(&self) -> Option<TimeUnit> {
+        self.unit
+            .filter(|&unit| self.guessed && unit != TimeUnit::Seconds)
+    }
+
     /// The unit of epoch numbers: given, or guessed from the first.
     fn unit_of(&mut self, epoch: f64) -> TimeUnit {
         *self.unit.get_or_insert_with(|| {
@@ -307,109 +348,6 @@ fn exact_epoch(text: &str, unit_nanos: i64) -> Option<i64> {
     Some(nanos)
 }
 
-/// Rows are parsed on one thread and stored on another, in chunks of
-/// about this many items.
-const CHUNK: usize = 1 << 14;
-
-/// The input is cut into blocks of about this many bytes, at line ends:
-/// once the layout and the epoch unit are settled, blocks without a quote
-/// are parsed in parallel.
-const BLOCK: usize = 1 << 20;
-
-/// Threads parsing blocks in parallel.
-const PARSERS: usize = 2;
-
-/// Parsed rows on their way from the parsing thread to the storing one.
-#[derive(Default)]
-struct Chunk {
-    /// The metric and resource names of the items, end to end.
-    names: String,
-    items: Vec<Item>,
-}
-
-/// Kept small: every measure of the input is one.
-enum Item {
-    Measure {
-        line: u64,
-        metric: Range<u32>,
-        resource: Option<Range<u32>>,
-        timestamp: Timestamp,
-        value: f64,
-    },
-    /// A bad row, which `--skip-invalid` may skip.
-    Invalid(Box<ParseError>),
-    /// A file that cannot be read on (its header, an I/O error).
-    Fatal(Box<ParseError>),
-    /// This many more lines read.
-    LinesRead(u64),
-}
-
-impl Chunk {
-    /// Adds a name (at most `CHUNK` rows' fields: far below 4 GiB).
-    fn name(&mut self, name: &str) -> Range<u32> {
-        let start = self.names.len() as u32;
-        self.names.push_str(name);
-        start..self.names.len() as u32
-    }
-
-    fn text(&self, name: &Range<u32>) -> &str {
-        &self.names[name.start as usize..name.end as usize]
-    }
-}
-
-/// Buffers done with, to be filled again: the blocks and rows of a large
-/// input do not each cost fresh memory.
-struct Pool<T>(Mutex<Vec<T>>);
-
-impl<T: Default + Emptied> Pool<T> {
-    fn new() -> Self {
-        Pool(Mutex::new(Vec::new()))
-    }
-
-    fn take(&self) -> T {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop()
-            .unwrap_or_default()
-    }
-
-    fn give_back(&self, mut buffer: T) {
-        buffer.empty();
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(buffer);
-    }
-}
-
-/// A buffer that can be emptied, keeping its memory.
-trait Emptied {
-    fn empty(&mut self);
-}
-
-impl Emptied for Chunk {
-    fn empty(&mut self) {
-        self.names.clear();
-        self.items.clear();
-    }
-}
-
-impl Emptied for Vec<u8> {
-    fn empty(&mut self) {
-        self.clear();
-    }
-}
-
-/// The blocks and chunks in use.
-struct Pools {
-    blocks: Pool<Vec<u8>>,
-    chunks: Pool<Chunk>,
-}
-
-/// The chunks of one block, in order; the blocks come in the input's order.
-type Blocks = mpsc::Receiver<mpsc::Receiver<Chunk>>;
-
 /// Reads a whole CSV input into `sink`: parsed on threads of their own
 /// while this one stores, in the input's order.
 pub fn read(
@@ -418,294 +356,7 @@ pub fn read(
     options: &CsvOptions,
     sink: &mut impl Sink,
 ) -> Result<CsvSummary, ReadError> {
-    read_in_blocks(input, path, options, sink, BLOCK)
-}
-
-/// [`read`], cutting the input into blocks of about `block` bytes.
-fn read_in_blocks(
-    input: impl Read + Send,
-    path: &Path,
-    options: &CsvOptions,
-    sink: &mut impl Sink,
-    block: usize,
-) -> Result<CsvSummary, ReadError> {
-    let (blocks, received) = mpsc::sync_channel(2 * PARSERS);
-    let pools = Pools {
-        blocks: Pool::new(),
-        chunks: Pool::new(),
-    };
-    let state = ParseState {
-        options,
-        path,
-        pools: &pools,
-        timestamps: TimestampReader {
-            unit: options.time_unit,
-            guessed: false,
-            now: options.now,
-        },
-    };
-    std::thread::scope(|scope| {
-        let parser = scope.spawn(move || parse(input, state, blocks, block));
-        let stored = store(received, &pools.chunks, path, options, sink);
-        let guessed_unit = parser.join().expect("the CSV parser does not panic");
-        let (lines, invalid) = stored?;
-        sink.lines_read(lines);
-        Ok(CsvSummary {
-            parse: ParseSummary { lines, invalid },
-            guessed_unit,
-        })
-    })
-}
-
-/// Hands the parsed rows to `sink`; returns how many lines were read and
-/// how many were bad.
-fn store(
-    blocks: Blocks,
-    pool: &Pool<Chunk>,
-    path: &Path,
-    options: &CsvOptions,
-    sink: &mut impl Sink,
-) -> Result<(u64, u64), ReadError> {
-    let error = ParseError::locator(path);
-    let mut summary = ParseSummary::default();
-    let missing_resource = match options.create_resources {
-        true => MissingResource::CreateOrUse(GENERIC),
-        false => MissingResource::Refuse,
-    };
-    for chunk in blocks.iter().flatten() {
-        for item in &chunk.items {
-            match item {
-                Item::Measure {
-                    line,
-                    metric,
-                    resource,
-                    timestamp,
-                    value,
-                } => {
-                    let name = chunk.text(metric);
-                    let stored = match resource {
-                        None => sink.measure(name, *timestamp, *value),
-                        Some(resource) => {
-                            let target = NamedMetric {
-                                resource: chunk.text(resource),
-                                missing_resource,
-                                name,
-                                archive_policy_name: None,
-                                unit: None,
-                            };
-                            sink.named_measure(&target, *timestamp, *value)
-                        }
-                    };
-                    if let Err(stored) = stored {
-                        let reason = stored.rejected()?;
-                        // Wide files have a column per metric; long ones
-                        // name the metric in one column, or not at all.
-                        let field = match &options.metric {
-                            MetricSource::Wide => name.to_owned(),
-                            MetricSource::Column(column) => column.to_string(),
-                            MetricSource::Fixed(_) => "metric".to_owned(),
-                        };
-                        summary.refuse(sink, error(*line, &field, reason))?;
-                    }
-                }
-                Item::Invalid(bad) => summary.refuse(sink, (**bad).clone())?,
-                Item::Fatal(bad) => return Err((**bad).clone().into()),
-                Item::LinesRead(lines) => {
-                    summary.lines += lines;
-                    sink.lines_read(summary.lines);
-                }
-            }
-        }
-        pool.give_back(chunk);
-    }
-    Ok((summary.lines, summary.invalid))
-}
-
-/// What parsing the rows before a block tells about the rows in it.
-#[derive(Clone, Copy)]
-struct ParseState<'a> {
-    options: &'a CsvOptions,
-    path: &'a Path,
-    pools: &'a Pools,
-    timestamps: TimestampReader,
-}
-
-/// A block of whole lines for a parsing thread.
-struct Block<'a> {
-    bytes: Vec<u8>,
-    first_line: u64,
-    layout: Layout,
-    state: ParseState<'a>,
-    chunks: mpsc::SyncSender<Chunk>,
-}
-
-/// Cuts the input into blocks and parses them: on this thread until the
-/// layout and the epoch unit are settled (the first rows decide them), on
-/// `PARSERS` threads after that, and on this thread again, as one stream,
-/// from the first block with a quote or a carriage return on (a quoted
-/// field may hold a line end, and a record may end at a carriage return,
-/// so the blocks after it cannot be cut at line ends). Returns the epoch
-/// unit, when it was guessed and is not seconds.
-fn parse(
-    mut input: impl Read,
-    mut state: ParseState<'_>,
-    blocks: mpsc::SyncSender<mpsc::Receiver<Chunk>>,
-    block_size: usize,
-) -> Option<TimeUnit> {
-    let path = state.path;
-    let mut layout: Option<Layout> = None;
-    let (work, queue) = mpsc::channel::<Block>();
-    let queue = Mutex::new(queue);
-    std::thread::scope(|scope| {
-        for _ in 0..PARSERS {
-            scope.spawn(|| parse_blocks(&queue));
-        }
-        let mut first_line = 1;
-        let mut carry = Vec::new();
-        loop {
-            let (chunks, received) = mpsc::sync_channel(4);
-            if blocks.send(received).is_err() {
-                break;
-            }
-            let fresh = state.pools.blocks.take();
-            let block = match next_block(&mut input, &mut carry, block_size, fresh) {
-                Ok(Some(block)) => block,
-                Ok(None) => break,
-                Err(e) => {
-                    let error = ParseError::locator(path);
-                    let fatal = error(first_line, "record", e.to_string());
-                    let _ = chunks.send(Chunk {
-                        items: vec![Item::Fatal(Box::new(fatal))],
-                        ..Chunk::default()
-                    });
-                    break;
-                }
-            };
-            let lines = memchr::memchr_iter(b'\n', &block).count() as u64;
-            if memchr::memchr2(b'"', b'\r', &block).is_some() {
-                let rest = std::io::Cursor::new(block)
-                    .chain(std::io::Cursor::new(carry))
-                    .chain(input);
-                parse_rows(rest, first_line, &mut layout, &mut state, &chunks);
-                break;
-            }
-            match (&layout, state.timestamps.unit) {
-                (Some(settled), Some(_)) => {
-                    let block = Block {
-                        bytes: block,
-                        first_line,
-                        layout: settled.clone(),
-                        state,
-                        chunks,
-                    };
-                    if work.send(block).is_err() {
-                        break;
-                    }
-                }
-                _ => {
-                    let going_on =
-                        parse_block(&block, first_line, &mut layout, &mut state, &chunks);
-                    state.pools.blocks.give_back(block);
-                    if !going_on {
-                        break;
-                    }
-                }
-            }
-            first_line += lines;
-        }
-        drop(work);
-    });
-    let timestamps = state.timestamps;
-    timestamps
-        .unit
-        .filter(|&unit| timestamps.guessed && unit != TimeUnit::Seconds)
-}
-
-/// The next block of whole lines, about `size` bytes or one line (the last
-/// one may lack its line end), in `block`; what follows its last line end
-/// waits in `carry`.
-fn next_block(
-    input: &mut impl Read,
-    carry: &mut Vec<u8>,
-    size: usize,
-    mut block: Vec<u8>,
-) -> std::io::Result<Option<Vec<u8>>> {
-    block.clear();
-    block.append(carry);
-    loop {
-        let filled = block.len();
-        block.resize(filled + size, 0);
-        let read = loop {
-            match input.read(&mut block[filled..]) {
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                other => break other?,
-            }
-        };
-        block.truncate(filled + read);
-        if read == 0 {
-            return Ok((!block.is_empty()).then_some(block));
-        }
-        if let Some(end) = record_end(&block) {
-            *carry = block.split_off(end);
-            return Ok(Some(block));
-        }
-    }
-}
-
-/// Where the last line that is not blank ends in `bytes` (just past its
-/// line end): a block cut there starts where the CSV reader would start
-/// the next record, so line numbers come out as in one stream.
-fn record_end(bytes: &[u8]) -> Option<usize> {
-    let mut end = memchr::memrchr(b'\n', bytes)? + 1;
-    while end >= 2 && bytes[end - 2] == b'\n' {
-        end -= 1;
-    }
-    (end >= 2).then_some(end)
-}
-
-/// A parsing thread: blocks from the queue until there are no more.
-fn parse_blocks(queue: &Mutex<mpsc::Receiver<Block>>) {
-    loop {
-        let next = queue
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .recv();
-        let Ok(block) = next else { return };
-        let Block {
-            bytes,
-            first_line,
-            layout,
-            mut state,
-            chunks,
-        } = block;
-        parse_block(&bytes, first_line, &mut Some(layout), &mut state, &chunks);
-        state.pools.blocks.give_back(bytes);
-    }
-}
-
-/// Parses a block of whole lines without quotes or carriage returns: split
-/// as plain text when it is UTF-8 (as it nearly always is), by the CSV
-/// reader otherwise (which reports the lines that are not). False when
-/// parsing must stop.
-fn parse_block(
-    bytes: &[u8],
-    first_line: u64,
-    layout: &mut Option<Layout>,
-    state: &mut ParseState<'_>,
-    chunks: &mpsc::SyncSender<Chunk>,
-) -> bool {
-    match std::str::from_utf8(bytes) {
-        Ok(text) if plain_delimiter(state.options.delimiter) => {
-            parse_plain_rows(text, first_line, layout, state, chunks)
-        }
-        _ => parse_rows(bytes, first_line, layout, state, chunks),
-    }
-}
-
-/// Whether lines split on `delimiter` are the CSV reader's records (in text
-/// without quotes and carriage returns).
-fn plain_delimiter(delimiter: u8) -> bool {
-    delimiter.is_ascii() && !matches!(delimiter, b'\n' | b'\r' | b'"')
+    pipeline::read_in_blocks(input, path, options, sink, pipeline::BLOCK)
 }
 
 /// The fields of one record.
@@ -719,275 +370,6 @@ trait Record {
     fn is_blank(&self) -> bool {
         self.fields().all(|f| time::trim_ascii_fast(f).is_empty())
     }
-}
-
-impl Record for csv::StringRecord {
-    fn field(&self, index: usize) -> Option<&str> {
-        self.get(index)
-    }
-
-    fn field_count(&self) -> usize {
-        self.len()
-    }
-}
-
-impl Record for [&str] {
-    fn field(&self, index: usize) -> Option<&str> {
-        self.get(index).copied()
-    }
-
-    fn field_count(&self) -> usize {
-        self.len()
-    }
-}
-
-/// Turns records into chunks of items and sends them.
-struct Rows<'a, 'o> {
-    layout: &'a mut Option<Layout>,
-    state: &'a mut ParseState<'o>,
-    chunks: &'a mpsc::SyncSender<Chunk>,
-    chunk: Chunk,
-    /// Records read, blank or not.
-    lines: u64,
-}
-
-impl<'a, 'o> Rows<'a, 'o> {
-    fn new(
-        layout: &'a mut Option<Layout>,
-        state: &'a mut ParseState<'o>,
-        chunks: &'a mpsc::SyncSender<Chunk>,
-    ) -> Self {
-        let chunk = state.pools.chunks.take();
-        Rows {
-            layout,
-            state,
-            chunks,
-            chunk,
-            lines: 0,
-        }
-    }
-
-    /// Sends the chunk once it is full. False when the storing side
-    /// stopped listening.
-    fn send_full(&mut self) -> bool {
-        if self.chunk.items.len() < CHUNK {
-            return true;
-        }
-        let full = std::mem::replace(&mut self.chunk, self.state.pools.chunks.take());
-        self.chunks.send(full).is_ok()
-    }
-
-    /// Counts a record read, bad or not.
-    fn count(&mut self) {
-        self.lines += 1;
-        if self.lines.is_multiple_of(PROGRESS_EVERY) {
-            self.chunk.items.push(Item::LinesRead(PROGRESS_EVERY));
-        }
-    }
-
-    /// One record, which starts on `line`. False when the file cannot be
-    /// read on (its first row gives no layout).
-    fn record(&mut self, record: &(impl Record + ?Sized), line: u64) -> bool {
-        self.count();
-        if record.is_blank() {
-            return true;
-        }
-        let options = self.state.options;
-        let error = ParseError::locator(self.state.path);
-        let layout = match self.layout {
-            Some(layout) => &*layout,
-            None => match detect_layout(record, options) {
-                Ok((detected, is_header)) => {
-                    let layout = self.layout.insert(detected);
-                    if is_header {
-                        return true;
-                    }
-                    &*layout
-                }
-                Err((field, reason)) => {
-                    let fatal = error(line, &field, reason);
-                    self.chunk.items.push(Item::Fatal(Box::new(fatal)));
-                    return false;
-                }
-            },
-        };
-        let chunk = &mut self.chunk;
-        let mark = (chunk.items.len(), chunk.names.len());
-        let parsed = parse_row(
-            record,
-            line,
-            layout,
-            options,
-            &mut self.state.timestamps,
-            chunk,
-            &error,
-        );
-        if let Err(bad) = parsed {
-            // Nothing of a bad row: a wide row's good cells go with it.
-            chunk.items.truncate(mark.0);
-            chunk.names.truncate(mark.1);
-            chunk.items.push(Item::Invalid(Box::new(bad)));
-        }
-        true
-    }
-
-    /// Sends the last chunk. False when parsing must stop: `going_on` is
-    /// false, or the storing side stopped listening.
-    fn finish(mut self, going_on: bool) -> bool {
-        self.chunk
-            .items
-            .push(Item::LinesRead(self.lines % PROGRESS_EVERY));
-        self.chunks.send(self.chunk).is_ok() && going_on
-    }
-}
-
-/// Parses the rows of `input`, whose first line is the file's line
-/// `first_line`, and sends them in chunks. False when parsing must stop:
-/// the file cannot be read on, or the storing side stopped listening.
-fn parse_rows(
-    input: impl Read,
-    first_line: u64,
-    layout: &mut Option<Layout>,
-    state: &mut ParseState<'_>,
-    chunks: &mpsc::SyncSender<Chunk>,
-) -> bool {
-    let error = ParseError::locator(state.path);
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(state.options.delimiter)
-        .from_reader(RecentBytes::new(input));
-    // The line a record starts on: the reader gives where it started
-    // looking for it, before the line ends it skips (blank lines, and the
-    // line feed of a CRLF that ended the record before).
-    let start_line = |reader: &csv::Reader<RecentBytes<_>>, position: &csv::Position| {
-        first_line - 1 + position.line() + reader.get_ref().line_ends_at(position.byte())
-    };
-    let mut record = csv::StringRecord::new();
-    let mut rows = Rows::new(layout, state, chunks);
-    let going_on = loop {
-        if !rows.send_full() {
-            return false;
-        }
-        let line = first_line - 1 + reader.position().line();
-        match reader.read_record(&mut record) {
-            Ok(false) => break true,
-            Ok(true) => {}
-            Err(e) => {
-                // Bad UTF-8 or a broken quote: the reader can go on after
-                // the record, but not after an I/O error.
-                let line = e
-                    .position()
-                    .map_or(line, |position| start_line(&reader, position));
-                rows.count();
-                let bad = error(line, "record", e.to_string());
-                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                    rows.chunk.items.push(Item::Fatal(Box::new(bad)));
-                    break false;
-                }
-                rows.chunk.items.push(Item::Invalid(Box::new(bad)));
-                continue;
-            }
-        }
-        // Where the record starts, past any blank lines before it.
-        let line = record
-            .position()
-            .map_or(line, |position| start_line(&reader, position));
-        if !rows.record(&record, line) {
-            break false;
-        }
-    };
-    rows.finish(going_on)
-}
-
-/// The last bytes read from `inner`, where the CSV reader's positions can
-/// look at them.
-struct RecentBytes<R> {
-    inner: R,
-    kept: Vec<u8>,
-    /// Offset in the input of `kept[0]`.
-    start: u64,
-}
-
-/// Bytes `RecentBytes` keeps at least (the CSV reader reads ahead 8 KiB).
-const RECENT: usize = 1 << 20;
-
-impl<R: Read> RecentBytes<R> {
-    fn new(inner: R) -> Self {
-        RecentBytes {
-            inner,
-            kept: Vec::new(),
-            start: 0,
-        }
-    }
-
-    /// The line feeds in the line ends that start at `offset`: 0 when they
-    /// are no longer kept (before a record over a megabyte long).
-    fn line_ends_at(&self, offset: u64) -> u64 {
-        let Some(at) = offset
-            .checked_sub(self.start)
-            .and_then(|at| usize::try_from(at).ok())
-        else {
-            return 0;
-        };
-        let ends = self.kept.get(at..).unwrap_or_default();
-        ends.iter()
-            .take_while(|&&b| b == b'\n' || b == b'\r')
-            .filter(|&&b| b == b'\n')
-            .count() as u64
-    }
-}
-
-impl<R: Read> Read for RecentBytes<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let read = self.inner.read(buf)?;
-        self.kept.extend_from_slice(&buf[..read]);
-        if self.kept.len() > 2 * RECENT {
-            let dropped = self.kept.len() - RECENT;
-            self.kept.drain(..dropped);
-            self.start += dropped as u64;
-        }
-        Ok(read)
-    }
-}
-
-/// [`parse_rows`] for text without a quote or a carriage return, split on
-/// its line ends and an ASCII delimiter as the CSV reader would split it:
-/// an empty line is no record, and every other line is one.
-fn parse_plain_rows(
-    text: &str,
-    first_line: u64,
-    layout: &mut Option<Layout>,
-    state: &mut ParseState<'_>,
-    chunks: &mpsc::SyncSender<Chunk>,
-) -> bool {
-    let delimiter = state.options.delimiter;
-    let mut rows = Rows::new(layout, state, chunks);
-    let bytes = text.as_bytes();
-    let mut fields: Vec<&str> = Vec::new();
-    let (mut line, mut start) = (first_line, 0);
-    // Separators come every few bytes: a plain scan beats a vector search.
-    let ends = (0..bytes.len())
-        .filter(|&i| bytes[i] == b'\n' || bytes[i] == delimiter)
-        .chain([bytes.len()]);
-    for end in ends {
-        fields.push(&text[start..end]);
-        start = end + 1;
-        if bytes.get(end).is_some_and(|&b| b == delimiter) {
-            continue;
-        }
-        if fields != [""] {
-            if !rows.send_full() {
-                return false;
-            }
-            if !rows.record(fields.as_slice(), line) {
-                return rows.finish(false);
-            }
-        }
-        fields.clear();
-        line += 1;
-    }
-    rows.finish(true)
 }
 
 /// One data row's measures, into `chunk`.
@@ -1099,11 +481,11 @@ mod tests {
         Ok((batch, summary))
     }
 
-    fn parse(text: &str, metric: MetricSource) -> Result<MeasureBatch, ParseError> {
+    pub(super) fn parse(text: &str, metric: MetricSource) -> Result<MeasureBatch, ParseError> {
         parse_with(text, &CsvOptions::new(metric, Timestamp::EPOCH)).map(|(batch, _)| batch)
     }
 
-    fn fixed() -> MetricSource {
+    pub(super) fn fixed() -> MetricSource {
         MetricSource::Fixed("cpu".into())
     }
 
@@ -1233,26 +615,11 @@ mod tests {
         assert_eq!(err.reason, "no column named `timestamp` in the header");
     }
 
-    #[test]
-    fn lines_are_counted_across_blank_lines_and_crlf_ends() {
-        // Without quotes the text is split as it is; with one the CSV
-        // reader reads it: both give the line a bad row starts on.
-        for quote in ["", "\""] {
-            for (end, skipped) in [("\n", "\n\n"), ("\r\n", "\r\n  \r\n")] {
-                let text = format!(
-                    "timestamp,value{end}{skipped}{quote}1388577600{quote},1{end}{skipped}1388577601,x{end}"
-                );
-                let err = parse(&text, fixed()).unwrap_err();
-                assert_eq!(err.line, 7, "{text:?}");
-            }
-        }
-    }
-
     /// Keeps the good rows and counts the bad ones, as `--skip-invalid`.
     #[derive(Default)]
-    struct Lenient {
-        batch: MeasureBatch,
-        bad_lines: Vec<u64>,
+    pub(super) struct Lenient {
+        pub(super) batch: MeasureBatch,
+        pub(super) bad_lines: Vec<u64>,
     }
 
     impl Sink for Lenient {
@@ -1310,45 +677,7 @@ mod tests {
         assert_eq!(batch.measure_count(), 2);
     }
 
-    /// Rows of a long file with a metric column: good ones, bad ones of
-    /// every kind, blank lines and, sometimes, a quoted field.
-    fn long_row() -> impl Strategy<Value = String> {
-        prop_oneof![
-            24 => (0..3u8, 0..100u32, -5..5i32).prop_map(|(m, t, v)| format!("m{m},{},{v}.5", 1_388_577_600 + t)),
-            1 => Just("m1,x,1".to_owned()),
-            1 => Just("m1,1388577600,y".to_owned()),
-            1 => Just("unknown,1388577600,1".to_owned()),
-            1 => Just("m2,1388577600".to_owned()),
-            1 => Just(String::new()),
-            1 => Just("  ".to_owned()),
-            1 => Just(" m1 , 1388577602 , 4 ,extra".to_owned()),
-            1 => Just("\"m0\",1388577605,2".to_owned()),
-            1 => Just("m0,1388577606,3\r".to_owned()),
-        ]
-    }
-
-    /// Everything a lenient sink received.
-    fn read_lenient(text: &str, block: usize) -> (Vec<u64>, MeasureBatch, ParseSummary) {
-        let mut sink = Lenient::default();
-        let options = CsvOptions::new(
-            MetricSource::Column(Column::Name("metric".into())),
-            Timestamp::EPOCH,
-        );
-        let summary =
-            read_in_blocks(text.as_bytes(), Path::new("x"), &options, &mut sink, block).unwrap();
-        (sink.bad_lines, sink.batch, summary.parse)
-    }
-
     proptest! {
-        #[test]
-        fn blocks_parsed_in_parallel_read_as_one_stream(
-            rows in prop::collection::vec(long_row(), 1..200),
-            block in 1..64usize,
-        ) {
-            let text = format!("metric,timestamp,value\n{}\n", rows.join("\n"));
-            prop_assert_eq!(read_lenient(&text, block), read_lenient(&text, 1 << 20));
-        }
-
         #[test]
         fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..300), wide: bool) {
             let metric = if wide { MetricSource::Wide } else { fixed() };
