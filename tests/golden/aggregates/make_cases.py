@@ -21,7 +21,7 @@ Errors are recorded with the HTTP status and the description Gnocchi's
 `abort` gives them; an exception Gnocchi does not handle is recorded as a
 500 with its type and message.
 
-  VENV=.oracle-venv ORACLE=/path/to/oracle .oracle-venv/bin/python tests/golden-aggregates/make_cases.py
+  VENV=.oracle-venv ORACLE=/path/to/oracle .oracle-venv/bin/python tests/golden/aggregates/make_cases.py
 
 Writes policies.json, metrics.json, batch-0001.csv, measures.json,
 aggregates.json and resources.json beside this script.
@@ -41,7 +41,7 @@ import warnings
 warnings.filterwarnings("ignore")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ORACLE = os.path.abspath(os.environ.get("ORACLE", os.path.join(HERE, "../../../shared/oracle")))
+ORACLE = os.path.abspath(os.environ.get("ORACLE", os.path.join(HERE, "../../../../shared/oracle")))
 sys.path.insert(0, ORACLE)
 
 import numpy  # noqa: E402

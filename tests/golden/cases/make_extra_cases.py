@@ -4,7 +4,7 @@ shared g1-g7) and runs the real Gnocchi oracle on them. The inputs are
 made here, deterministically; everything else in each case directory is
 the oracle's output and is never edited by hand.
 
-  VENV=.oracle-venv ORACLE=/path/to/oracle python3 tests/golden/make_extra_cases.py
+  VENV=.oracle-venv ORACLE=/path/to/oracle python3 tests/golden/cases/make_extra_cases.py
 """
 
 import json
@@ -44,7 +44,7 @@ def write_case(name, policy, batches, description):
                 f.write("%s,%s,%s\n" % (metric, timestamp, value))
         files.append(path)
     with open(os.path.join(case, "GENERATED_WITH"), "w") as f:
-        f.write("tests/golden/make_extra_cases.py: %s\n" % description)
+        f.write("tests/golden/cases/make_extra_cases.py: %s\n" % description)
     with open(os.path.join(case, "expected.json"), "w") as out:
         subprocess.run([os.path.join(VENV, "bin", "python"), os.path.join(ORACLE, "gnocchi_oracle.py"),
                         "--policy", os.path.join(case, "policy.json"), "--compact",

@@ -4,7 +4,7 @@ reference for carbonara's pyfmt::float_repr (Gnocchi writes JSON floats and
 split file names with repr). Random bits, ties at the 17th digit (where
 repr rounds half to even), and values around the switch to exponents.
 
-  python3 tests/pyfmt/make_reprs.py
+  python3 tests/golden/float-repr/make_reprs.py
 """
 
 import math

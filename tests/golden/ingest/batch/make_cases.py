@@ -12,7 +12,7 @@ schemas and writes what Gnocchi made of each to expected.json:
 
 The clock is fixed so that relative timestamps are reproducible.
 
-    .oracle-venv/bin/python tests/golden-ingest/batch/make_cases.py
+    .oracle-venv/bin/python tests/golden/ingest/batch/make_cases.py
 """
 import datetime
 import functools

@@ -14,7 +14,7 @@ Needs a virtualenv with ceilometer==27.0.0 (it brings gnocchiclient) and a
 real Gnocchi from the oracle's real_gnocchi.sh, started with
 GNOCCHI_METRICD=0 (measures are read with ?refresh=true):
 
-    CEILOMETER_VENV/bin/python tests/golden-ingest/ceilometer/make_cases.py \
+    CEILOMETER_VENV/bin/python tests/golden/ingest/ceilometer/make_cases.py \
         --gnocchi http://127.0.0.1:18241 --reset 'ORACLE_VENV=… real_gnocchi.sh reset'
 
 Each case is a list of files published one after the other, as one batch
@@ -41,7 +41,7 @@ from ceilometer import keystone_client, sample, service
 from ceilometer.publisher import gnocchi as gnocchi_publisher
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(HERE))))
 DATA = os.path.join(ROOT, "src", "ingest", "ceilometer")
 CREATOR = "admin"
 

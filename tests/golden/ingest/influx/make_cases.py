@@ -5,7 +5,7 @@ expected.json: hand-picked lines, then random ones over an alphabet of the
 characters that matter to the grammar (fixed seed, so the file is the same
 on every run).
 
-    .oracle-venv/bin/python tests/golden-ingest/influx/make_cases.py
+    .oracle-venv/bin/python tests/golden/ingest/influx/make_cases.py
 """
 import json
 import os

@@ -5,7 +5,7 @@ expected.json. Only the indexer and the incoming driver are replaced by
 recorders, and the clock is fixed; the parsing, accumulation and flush code
 is Gnocchi's own.
 
-    .oracle-venv/bin/python tests/golden-ingest/statsd/make_cases.py
+    .oracle-venv/bin/python tests/golden/ingest/statsd/make_cases.py
 """
 import datetime
 import json
