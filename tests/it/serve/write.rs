@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use carbonara::ingest::prometheus::{TimeSeries, WriteRequest};
 use carbonara::server::AuthMode;
 
-use crate::serve_common::{Answer, empty_store, send, send_bytes, test_app};
+use crate::serve::common::{Answer, empty_store, send, send_bytes, test_app};
 
 const ADMIN: (&str, &str) = ("authorization", "basic YWRtaW46");
 const JSON: (&str, &str) = ("content-type", "application/json");

@@ -6,7 +6,7 @@
 //! would break gnocchiclient shows here without Python.
 
 use crate::common::{golden_dir, read_json};
-use crate::serve_common::{Normalizer, compare, empty_store, send_recorded, test_app};
+use crate::serve::common::{Normalizer, compare, empty_store, send_recorded, test_app};
 use carbonara::server::AuthMode;
 
 #[tokio::test]

@@ -2,6 +2,16 @@
 //! and who sees what, the body limit and timeouts, input that must never
 //! make the server fail, and the real binary on a socket with its
 //! background aggregation pass.
+//!
+//! The other server tests are submodules: the recorded sessions
+//! replayed (`real`, `client`), the write endpoints (`write`), the statsd
+//! daemon (`statsd_daemon`), and the helpers they share (`common`).
+
+mod client;
+mod common;
+mod real;
+mod statsd_daemon;
+mod write;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -13,7 +23,7 @@ use carbonara::server::AuthMode;
 use proptest::prelude::*;
 
 use crate::common::TestStore;
-use crate::serve_common::{Answer, empty_store, send, test_app, test_app_with};
+use crate::serve::common::{Answer, empty_store, send, test_app, test_app_with};
 
 const ADMIN: (&str, &str) = ("authorization", "basic YWRtaW46");
 const JSON: (&str, &str) = ("content-type", "application/json");

@@ -9,7 +9,7 @@
 use serde_json::Value;
 
 use crate::common::{golden_dir, read_json};
-use crate::serve_common::{Normalizer, compare, empty_store, send_recorded, test_app};
+use crate::serve::common::{Normalizer, compare, empty_store, send_recorded, test_app};
 use carbonara::server::AuthMode;
 
 /// Steps where carbonara answers differently on purpose, and why. Sorted
