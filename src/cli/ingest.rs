@@ -264,24 +264,17 @@ struct Totals {
     metrics_created: usize,
 }
 
-/// Reads every file with `parse`, each in its own transaction.
-fn ingest_files(
-    ctx: &Ctx,
-    store: &Store,
-    index: &Index,
-    common: &CommonArgs,
-    options: WriterOptions,
-    mut parse: impl FnMut(&mut Input, &mut FileSink<'_, '_>) -> Result<ParseSummary, ReadError>,
-) -> Result<Totals> {
+/// Reads every file of `import`, each in its own transaction.
+fn ingest_files(ctx: &Ctx, store: &Store, index: &Index, import: &Import) -> Result<Totals> {
     let mut totals = Totals::default();
-    for path in &common.files {
+    for path in &import.common.files {
         let mut input = Input::open(path).map_err(|source| Error::Io {
             path: path.clone(),
             source,
         })?;
         let mut sink = FileSink {
-            writer: MeasureWriter::new(store, index, options.clone(), ctx.now)?,
-            skip_invalid: common.skip_invalid,
+            writer: MeasureWriter::new(store, index, import.writer.clone(), ctx.now)?,
+            skip_invalid: import.common.skip_invalid,
             ctx,
             progress: InputProgress::new(
                 &path.file_name().map_or_else(
@@ -293,7 +286,7 @@ fn ingest_files(
             ),
             bytes: input.counter(),
         };
-        let parsed = parse(&mut input, &mut sink);
+        let parsed = import.format.read(&mut input, &mut sink, ctx);
         sink.progress.finish();
         let summary = parsed.map_err(|e| stopped_at(e.into(), &totals))?;
         let report = sink
@@ -358,168 +351,208 @@ fn finish(
     }
 }
 
-fn run_csv(args: CsvArgs, ctx: &Ctx) -> Result<()> {
-    let delimiter = u8::try_from(args.delimiter)
-        .ok()
-        .filter(u8::is_ascii)
-        .ok_or_else(|| {
-            Error::Usage(format!(
-                "--delimiter `{}` must be one ASCII character",
-                args.delimiter
-            ))
-        })?;
-    let metric = match (args.metric, args.metric_column, args.wide) {
-        (Some(metric), _, _) => csv::MetricSource::Fixed(metric),
-        (None, Some(column), _) => csv::MetricSource::Column(column),
-        (None, None, true) => csv::MetricSource::Wide,
-        (None, None, false) => {
-            return Err(Error::Usage(
-                "say where the metric comes from: --metric, --metric-column or --wide".into(),
-            ));
-        }
-    };
-    let mut options = csv::CsvOptions::new(metric, ctx.now);
-    if let Some(column) = args.timestamp_column {
-        options.timestamp_column = column;
-    } else if options.metric == csv::MetricSource::Wide {
-        options.timestamp_column = csv::Column::Position(1);
-    }
-    options.value_column = args.value_column;
-    options.delimiter = delimiter;
-    options.header = match (args.header, args.no_header) {
-        (true, _) => Some(true),
-        (_, true) => Some(false),
-        _ => None,
-    };
-    options.time_unit = args.time_unit.map(TimeUnit::from);
-    options.resource_column = args.resource_column;
-    options.create_resources = args.create_resources;
-
-    let (store, index) = ctx.open_store()?;
-    let started = Instant::now();
-    let totals = ingest_files(
-        ctx,
-        &store,
-        &index,
-        &args.common,
-        args.create.options(),
-        |input, sink| {
-            let path = input.path.clone();
-            let summary = csv::read(input.reader(), &path, &options, sink)?;
-            if let Some(unit) = summary.guessed_unit {
-                ctx.note(&format!(
-                "{}: epoch timestamps read as {} (guessed from the first one; --time-unit sets it)",
-                path.display(),
-                unit.name()
-            ));
-            }
-            Ok(summary.parse)
-        },
-    )?;
-    finish(ctx, &store, &index, &args.common, &totals, started)
+/// One command's import: the files and what to do with them, the format
+/// they are read in, and as whom their measures are written.
+struct Import {
+    common: CommonArgs,
+    format: Format,
+    writer: WriterOptions,
 }
 
-fn run_statsd(args: StatsdArgs, ctx: &Ctx) -> Result<()> {
-    let options = statsd::StatsdOptions {
-        resource_id: args.resource_id,
-        at: match &args.at {
+impl Import {
+    /// Every format's path: the store opened, each file read in its own
+    /// transaction, then the summary, the aggregation pass if asked, and
+    /// the exit status.
+    fn run(&self, ctx: &Ctx) -> Result<()> {
+        let (store, index) = ctx.open_store()?;
+        let started = Instant::now();
+        let totals = ingest_files(ctx, &store, &index, self)?;
+        finish(ctx, &store, &index, &self.common, &totals, started)
+    }
+}
+
+/// An input format with its options.
+enum Format {
+    Csv(csv::CsvOptions),
+    Statsd(statsd::StatsdOptions),
+    Influx(influx::InfluxOptions),
+    Batch(batch::Shape),
+    Ceilometer(ceilometer::Definitions),
+    Prometheus,
+}
+
+impl Format {
+    /// Reads one input into `sink`, noting on stderr what the user should
+    /// know about it.
+    fn read(
+        &self,
+        input: &mut Input,
+        sink: &mut FileSink<'_, '_>,
+        ctx: &Ctx,
+    ) -> Result<ParseSummary, ReadError> {
+        let path = input.path.clone();
+        match self {
+            Format::Csv(options) => {
+                let summary = csv::read(input.reader(), &path, options, sink)?;
+                if let Some(unit) = summary.guessed_unit {
+                    ctx.note(&format!(
+                        "{}: epoch timestamps read as {} (guessed from the first one; --time-unit sets it)",
+                        path.display(),
+                        unit.name()
+                    ));
+                }
+                Ok(summary.parse)
+            }
+            Format::Statsd(options) => statsd::read(input.reader(), &path, options, sink),
+            Format::Influx(options) => influx::read(input.reader(), &path, options, sink),
+            Format::Batch(shape) => {
+                let text = read_whole(input)?;
+                batch::read(&text, &path, *shape, CLI_CREATOR, ctx.now, sink)
+            }
+            Format::Ceilometer(definitions) => {
+                let text = read_whole(input)?;
+                let summary = ceilometer::read(&text, &path, definitions, ctx.now, sink)?;
+                if summary.unmapped > 0 {
+                    ctx.note(&format!(
+                        "{}: {} of {} samples skipped: their meters are not in Ceilometer's Gnocchi definitions",
+                        path.display(),
+                        summary.unmapped,
+                        summary.samples
+                    ));
+                }
+                Ok(summary.parse)
+            }
+            Format::Prometheus => {
+                let mut body = Vec::new();
+                input
+                    .reader()
+                    .read_to_end(&mut body)
+                    .map_err(|e| read_error(input, &e))?;
+                prometheus::read(&body, &path, sink)
+            }
+        }
+    }
+}
+
+impl CsvArgs {
+    fn import(self, ctx: &Ctx) -> Result<Import> {
+        let delimiter = u8::try_from(self.delimiter)
+            .ok()
+            .filter(u8::is_ascii)
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "--delimiter `{}` must be one ASCII character",
+                    self.delimiter
+                ))
+            })?;
+        let metric = match (self.metric, self.metric_column, self.wide) {
+            (Some(metric), _, _) => csv::MetricSource::Fixed(metric),
+            (None, Some(column), _) => csv::MetricSource::Column(column),
+            (None, None, true) => csv::MetricSource::Wide,
+            (None, None, false) => {
+                return Err(Error::Usage(
+                    "say where the metric comes from: --metric, --metric-column or --wide".into(),
+                ));
+            }
+        };
+        let mut options = csv::CsvOptions::new(metric, ctx.now);
+        if let Some(column) = self.timestamp_column {
+            options.timestamp_column = column;
+        } else if options.metric == csv::MetricSource::Wide {
+            options.timestamp_column = csv::Column::Position(1);
+        }
+        options.value_column = self.value_column;
+        options.delimiter = delimiter;
+        options.header = match (self.header, self.no_header) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        };
+        options.time_unit = self.time_unit.map(TimeUnit::from);
+        options.resource_column = self.resource_column;
+        options.create_resources = self.create_resources;
+        Ok(Import {
+            common: self.common,
+            format: Format::Csv(options),
+            writer: self.create.options(),
+        })
+    }
+}
+
+impl StatsdArgs {
+    fn import(self, ctx: &Ctx) -> Result<Import> {
+        let at = match &self.at {
             Some(at) => super::timestamp_arg("at", at, ctx.now)?,
             None => ctx.now,
-        },
-    };
-    let writer = WriterOptions {
-        creator: args.creator,
-        create_metrics: true,
-        archive_policy_name: args.archive_policy_name,
-    };
-    let (store, index) = ctx.open_store()?;
-    let started = Instant::now();
-    let totals = ingest_files(ctx, &store, &index, &args.common, writer, |input, sink| {
-        let path = input.path.clone();
-        statsd::read(input.reader(), &path, &options, sink)
-    })?;
-    finish(ctx, &store, &index, &args.common, &totals, started)
+        };
+        Ok(Import {
+            common: self.common,
+            format: Format::Statsd(statsd::StatsdOptions {
+                resource_id: self.resource_id,
+                at,
+            }),
+            writer: WriterOptions {
+                creator: self.creator,
+                create_metrics: true,
+                archive_policy_name: self.archive_policy_name,
+            },
+        })
+    }
 }
 
-fn run_influx(args: InfluxArgs, ctx: &Ctx) -> Result<()> {
-    let options = influx::InfluxOptions {
-        db: args.db,
-        resource_tag: args.resource_tag,
-        now: ctx.now,
-    };
-    let (store, index) = ctx.open_store()?;
-    let started = Instant::now();
-    let totals = ingest_files(
-        ctx,
-        &store,
-        &index,
-        &args.common,
-        cli_writer(true),
-        |input, sink| {
-            let path = input.path.clone();
-            influx::read(input.reader(), &path, &options, sink)
-        },
-    )?;
-    finish(ctx, &store, &index, &args.common, &totals, started)
-}
-
-fn run_batch(args: BatchArgs, ctx: &Ctx) -> Result<()> {
-    let shape = match args.shape {
-        ShapeArg::Guess => batch::Shape::Guess,
-        ShapeArg::Metric => batch::Shape::ByMetric,
-        ShapeArg::Resource => batch::Shape::ByResource,
-    };
-    let (store, index) = ctx.open_store()?;
-    let started = Instant::now();
-    let writer = cli_writer(args.create_metrics);
-    let totals = ingest_files(ctx, &store, &index, &args.common, writer, |input, sink| {
-        let path = input.path.clone();
-        let text = read_whole(input)?;
-        batch::read(&text, &path, shape, CLI_CREATOR, ctx.now, sink)
-    })?;
-    finish(ctx, &store, &index, &args.common, &totals, started)
-}
-
-fn run_ceilometer(args: CeilometerArgs, ctx: &Ctx) -> Result<()> {
-    let definitions = ceilometer::Definitions::builtin(args.archive_policy.as_deref());
-    let writer = WriterOptions {
-        creator: args.creator.clone(),
-        create_metrics: true,
-        archive_policy_name: None,
-    };
-    let (store, index) = ctx.open_store()?;
-    let started = Instant::now();
-    let totals = ingest_files(ctx, &store, &index, &args.common, writer, |input, sink| {
-        let path = input.path.clone();
-        let text = read_whole(input)?;
-        let summary = ceilometer::read(&text, &path, &definitions, ctx.now, sink)?;
-        if summary.unmapped > 0 {
-            ctx.note(&format!(
-                "{}: {} of {} samples skipped: their meters are not in Ceilometer's Gnocchi definitions",
-                path.display(),
-                summary.unmapped,
-                summary.samples
-            ));
+impl InfluxArgs {
+    fn import(self, ctx: &Ctx) -> Import {
+        Import {
+            common: self.common,
+            format: Format::Influx(influx::InfluxOptions {
+                db: self.db,
+                resource_tag: self.resource_tag,
+                now: ctx.now,
+            }),
+            writer: cli_writer(true),
         }
-        Ok(summary.parse)
-    })?;
-    finish(ctx, &store, &index, &args.common, &totals, started)
+    }
 }
 
-fn run_prometheus(args: PrometheusArgs, ctx: &Ctx) -> Result<()> {
-    let (store, index) = ctx.open_store()?;
-    let started = Instant::now();
-    let writer = cli_writer(true);
-    let totals = ingest_files(ctx, &store, &index, &args.common, writer, |input, sink| {
-        let path = input.path.clone();
-        let mut body = Vec::new();
-        input
-            .reader()
-            .read_to_end(&mut body)
-            .map_err(|e| read_error(input, &e))?;
-        prometheus::read(&body, &path, sink)
-    })?;
-    finish(ctx, &store, &index, &args.common, &totals, started)
+impl BatchArgs {
+    fn import(self) -> Import {
+        let shape = match self.shape {
+            ShapeArg::Guess => batch::Shape::Guess,
+            ShapeArg::Metric => batch::Shape::ByMetric,
+            ShapeArg::Resource => batch::Shape::ByResource,
+        };
+        Import {
+            common: self.common,
+            format: Format::Batch(shape),
+            writer: cli_writer(self.create_metrics),
+        }
+    }
+}
+
+impl CeilometerArgs {
+    fn import(self) -> Import {
+        Import {
+            common: self.common,
+            format: Format::Ceilometer(ceilometer::Definitions::builtin(
+                self.archive_policy.as_deref(),
+            )),
+            writer: WriterOptions {
+                creator: self.creator,
+                create_metrics: true,
+                archive_policy_name: None,
+            },
+        }
+    }
+}
+
+impl PrometheusArgs {
+    fn import(self) -> Import {
+        Import {
+            common: self.common,
+            format: Format::Prometheus,
+            writer: cli_writer(true),
+        }
+    }
 }
 
 /// An input read whole, for formats that are one document.
@@ -551,12 +584,13 @@ fn cli_writer(create_metrics: bool) -> WriterOptions {
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
-    match args.command {
-        Command::Csv(csv_args) => run_csv(csv_args, ctx),
-        Command::Statsd(statsd_args) => run_statsd(statsd_args, ctx),
-        Command::Influx(influx_args) => run_influx(influx_args, ctx),
-        Command::Batch(batch_args) => run_batch(batch_args, ctx),
-        Command::Ceilometer(ceilometer_args) => run_ceilometer(ceilometer_args, ctx),
-        Command::Prometheus(prometheus_args) => run_prometheus(prometheus_args, ctx),
-    }
+    let import = match args.command {
+        Command::Csv(csv_args) => csv_args.import(ctx)?,
+        Command::Statsd(statsd_args) => statsd_args.import(ctx)?,
+        Command::Influx(influx_args) => influx_args.import(ctx),
+        Command::Batch(batch_args) => batch_args.import(),
+        Command::Ceilometer(ceilometer_args) => ceilometer_args.import(),
+        Command::Prometheus(prometheus_args) => prometheus_args.import(),
+    };
+    import.run(ctx)
 }

@@ -5,7 +5,7 @@
 //! The engine itself is `query::aggregates`; this finds the resources, in
 //! Gnocchi's order, and builds the groups.
 //!
-//! Also the deprecated cross-metric aggregation (spec/rest-api.md §11):
+//! Also the deprecated cross-metric aggregation (docs/gnocchi-semantics.md#deprecated-cross-metric-aggregation):
 //! one metric answers its own series; several go through the engine as
 //! `(aggregate REAGGREGATION (metric (ID AGGREGATION) …))`, resampled first
 //! when asked, with Gnocchi's checks in its order.

@@ -240,12 +240,15 @@ mod tests {
         }
     }
 
-    /// CPython's own reprs (tests/pyfmt/make_reprs.py): random bits, ties
+    /// CPython's own reprs (tests/golden/float-repr/make_reprs.py): random bits, ties
     /// at the 17th digit (round half to even, where Rust's `{:?}` differs),
     /// and the switch points to exponents.
     #[test]
     fn float_repr_equals_cpythons() {
-        let reprs = include_str!("../../tests/pyfmt/reprs.txt");
+        let reprs = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/golden/float-repr/reprs.txt"
+        ));
         let mut checked = 0;
         for line in reprs.lines() {
             let (bits, want) = line.split_once(' ').unwrap();

@@ -1,5 +1,5 @@
 //! Gnocchi's JSON measure bodies against Gnocchi's own validation: every
-//! body of tests/golden-ingest/batch/bodies.json and what Gnocchi 4.7.1's
+//! body of tests/golden/ingest/batch/bodies.json and what Gnocchi 4.7.1's
 //! schemas made of it (expected.json, made by make_cases.py beside it).
 
 use std::path::Path;
@@ -52,7 +52,7 @@ fn assert_same(got: &Value, want: &Value, context: &str) {
 #[test]
 fn bodies_are_read_as_gnocchi_reads_them() {
     let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden-ingest/batch/expected.json");
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/ingest/batch/expected.json");
     let golden: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let now = Timestamp::from_nanos(golden["now_ns"].as_i64().unwrap());
     let cases = golden["cases"].as_array().unwrap();

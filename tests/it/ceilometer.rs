@@ -1,5 +1,5 @@
 //! `ingest ceilometer` against the real Ceilometer 27.0.0 publisher and
-//! Gnocchi 4.7.1: each case of tests/golden-ingest/ceilometer is a list of
+//! Gnocchi 4.7.1: each case of tests/golden/ingest/ceilometer is a list of
 //! sample files, published one after the other into a real Gnocchi by
 //! make_cases.py beside them; the resources, metrics and measures Gnocchi
 //! then held (expected-<case>.json) must be what carbonara holds after
@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::common::{TestStore, read_json};
 
 fn cases() -> Vec<(String, Value)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden-ingest/ceilometer");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/ingest/ceilometer");
     let mut cases: Vec<(String, Value)> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -31,7 +31,7 @@ fn cases() -> Vec<(String, Value)> {
 
 fn sample_file(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden-ingest/ceilometer")
+        .join("tests/golden/ingest/ceilometer")
         .join(name)
 }
 

@@ -14,7 +14,8 @@ pub fn golden_dir() -> PathBuf {
 }
 
 pub fn golden_cases() -> Vec<PathBuf> {
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(golden_dir())
+    let dir = golden_dir().join("cases");
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.join("expected.json").exists())
@@ -23,7 +24,7 @@ pub fn golden_cases() -> Vec<PathBuf> {
     assert!(
         cases.len() >= 7,
         "golden cases missing from {}",
-        golden_dir().display()
+        dir.display()
     );
     cases
 }

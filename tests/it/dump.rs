@@ -1,5 +1,5 @@
 //! `carbonara dump` on archives the real Gnocchi 4.7.1 wrote: every file of
-//! tests/golden/*/gnocchi-store and of tests/data/gnocchi-backlog (processed
+//! tests/golden/cases/*/gnocchi-store and of tests/data/gnocchi-backlog (processed
 //! archives and unprocessed measures). Expected points come from the
 //! oracle's expected.json and from the input CSVs, never from our decoder.
 

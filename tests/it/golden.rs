@@ -1,4 +1,4 @@
-//! Every golden case made by the real Gnocchi 4.7.1 (tests/golden): the
+//! Every golden case made by the real Gnocchi 4.7.1 (tests/golden/cases): the
 //! same aggregates to the bit and byte-identical archive files.
 
 use std::collections::BTreeMap;

@@ -1,5 +1,5 @@
 //! InfluxDB line parsing against Gnocchi's own grammar: every line of
-//! tests/golden-ingest/influx/expected.json (hand-picked and random ones,
+//! tests/golden/ingest/influx/expected.json (hand-picked and random ones,
 //! made by make_cases.py beside it with Gnocchi 4.7.1's pyparsing grammar)
 //! must parse to the same thing, or fail where Gnocchi fails.
 
@@ -11,7 +11,7 @@ use serde_json::Value;
 #[test]
 fn lines_parse_as_gnocchi_parses_them() {
     let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden-ingest/influx/expected.json");
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/ingest/influx/expected.json");
     let cases: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     assert!(cases.len() > 4000);
     let mut parsed = 0;

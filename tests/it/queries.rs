@@ -1,5 +1,5 @@
 //! `measures show` and `aggregates` against the real Gnocchi's answers
-//! (tests/golden-aggregates, made by its make_cases.py): every case run
+//! (tests/golden/aggregates, made by its make_cases.py): every case run
 //! through the binary on a store holding the same measures; resource mode
 //! through the library, on references built from stand-in resources.
 
@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::common::{TestStore, parse_python_json, policy_from_json, read_json, stderr_of};
 
 fn cases_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden-aggregates")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/aggregates")
 }
 
 /// A store with the cases' policies, metrics (same ids) and measures.

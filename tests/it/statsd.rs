@@ -1,5 +1,5 @@
 //! statsd parsing and accumulation against the real gnocchi-statsd: the
-//! datagrams of tests/golden-ingest/statsd/cases.json, and what Gnocchi
+//! datagrams of tests/golden/ingest/statsd/cases.json, and what Gnocchi
 //! 4.7.1 flushed and logged for them (expected.json, made by
 //! make_cases.py beside it).
 
@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::common::expected_value;
 
 fn golden() -> (Value, Value) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden-ingest/statsd");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/ingest/statsd");
     let cases: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("cases.json")).unwrap()).unwrap();
     let expected =

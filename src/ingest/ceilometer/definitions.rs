@@ -3,7 +3,7 @@
 //! which resource type, with which archive policy, and which sample fields
 //! become attributes) and the resource types `ceilometer-upgrade` creates
 //! (as Gnocchi returns them). Both files are written from those packages
-//! by tests/golden-ingest/ceilometer/make_cases.py.
+//! by tests/golden/ingest/ceilometer/make_cases.py.
 
 use std::collections::HashMap;
 

@@ -1,5 +1,5 @@
 """Drives `carbonara serve` with the real gnocchiclient and records the
-session for tests/it/serve_client.rs: each command with its output, and
+session for tests/it/serve/client.rs: each command with its output, and
 every HTTP exchange the client had (through a small recording proxy).
 
     cargo build

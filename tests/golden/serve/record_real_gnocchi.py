@@ -1,5 +1,5 @@
 """Records what a real Gnocchi 4.7.1 answers to HTTP requests, for
-tests/it/serve_real.rs to replay against `carbonara serve`'s router.
+tests/it/serve/real.rs to replay against `carbonara serve`'s router.
 
 Start a fresh real Gnocchi without metricd (measures are then processed only
 by `?refresh=true`, as in the replay), with the oracle's real_gnocchi.sh

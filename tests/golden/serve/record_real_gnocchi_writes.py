@@ -1,6 +1,6 @@
 """Records what a real Gnocchi 4.7.1 answers to its write endpoints (batch
 by metric and by resource, InfluxDB, Prometheus remote write), for
-tests/it/serve_real.rs to replay against `carbonara serve`'s router.
+tests/it/serve/real.rs to replay against `carbonara serve`'s router.
 
 Start a fresh real Gnocchi without metricd ($ORACLE: the oracle's
 directory, outside this repository), then:
