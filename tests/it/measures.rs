@@ -25,6 +25,22 @@ fn store_with_metric(methods: &[&str]) -> TestStore {
     store
 }
 
+/// `m`'s 1 min means after processing its waiting measures, one a line.
+fn refreshed_minute_values(store: &TestStore) -> String {
+    store.stdout(&[
+        "measures",
+        "show",
+        "m",
+        "--refresh",
+        "--granularity",
+        "1m",
+        "-f",
+        "value",
+        "-c",
+        "value",
+    ])
+}
+
 fn rows(doc: &serde_json::Value) -> Vec<(String, f64, serde_json::Value)> {
     doc.as_array()
         .unwrap()
@@ -154,18 +170,7 @@ fn refresh_processes_the_metric_first() {
     store
         .run(&["measures", "add", "other", "-m", "2024-01-01T00:00:00@4"])
         .success();
-    let values = store.stdout(&[
-        "measures",
-        "show",
-        "m",
-        "--refresh",
-        "--granularity",
-        "1m",
-        "-f",
-        "value",
-        "-c",
-        "value",
-    ]);
+    let values = refreshed_minute_values(&store);
     assert_eq!(values, "4.0\n");
     // Only that metric was processed.
     assert_eq!(
@@ -411,17 +416,6 @@ fn relative_timestamps_and_negative_values_need_no_quoting_tricks() {
             "-3 minutes@-3",
         ])
         .success();
-    let values = store.stdout(&[
-        "measures",
-        "show",
-        "m",
-        "--refresh",
-        "--granularity",
-        "1m",
-        "-f",
-        "value",
-        "-c",
-        "value",
-    ]);
+    let values = refreshed_minute_values(&store);
     assert_eq!(values, "-3.0\n5.0\n");
 }
