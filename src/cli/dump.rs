@@ -11,8 +11,8 @@ use crate::pyform::json::Json;
 use crate::store::{self, Index, Metric, Store};
 use crate::time::{Span, Timestamp};
 
-use super::Ctx;
 use super::output::{self, Format, OutputOptions, Record, RowStream};
+use super::{Ctx, OutputArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -31,6 +31,8 @@ pub struct Args {
     /// Only points before this timestamp
     #[arg(long, value_name = "TIMESTAMP", allow_hyphen_values = true)]
     stop: Option<String>,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 /// The columns of a file's header, in `--summary` rows and before the
@@ -214,6 +216,7 @@ impl<W: Write> Printer<'_, W> {
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
+    let ctx = &ctx.printing(args.output);
     let options = DumpOptions {
         start: ctx.timestamp("start", args.start)?,
         stop: ctx.timestamp("stop", args.stop)?,

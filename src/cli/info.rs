@@ -9,8 +9,8 @@ use crate::store::index::DroppedTotal;
 use crate::store::{Index, Metric};
 use crate::time::Timestamp;
 
-use super::Ctx;
 use super::output::Record;
+use super::{Ctx, OutputArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -20,6 +20,8 @@ pub struct Args {
     /// How many of the most expensive metrics to list
     #[arg(long, default_value_t = 10, value_name = "N")]
     top: usize,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 fn timestamp(t: Option<Timestamp>) -> Json {
@@ -105,6 +107,7 @@ fn expensive(index: &Index, usage: &MetricUsage) -> Result<Json> {
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
+    let ctx = &ctx.printing(args.output);
     let (store, index) = ctx.open_store()?;
     if let Some(reference) = args.metric {
         let metric = index.find_metric(&reference)?;
