@@ -453,6 +453,8 @@ pub struct RowStream<W: Write> {
     keep: Vec<usize>,
     rows: usize,
     table: Vec<Vec<String>>,
+    /// A line drawn above the next table.
+    title: Option<String>,
 }
 
 impl<W: Write> RowStream<W> {
@@ -466,6 +468,7 @@ impl<W: Write> RowStream<W> {
             keep,
             rows: 0,
             table: Vec::new(),
+            title: None,
         };
         if stream.format == Format::Csv {
             let header = stream.header();
@@ -530,7 +533,19 @@ impl<W: Write> RowStream<W> {
         let header = self.header();
         let header: Vec<&str> = header.iter().map(String::as_str).collect();
         let drawn = table(&header, std::mem::take(&mut self.table).into_iter());
-        self.emit(format!("{drawn}\n").as_bytes())
+        let title = self
+            .title
+            .take()
+            .map_or(String::new(), |title| format!("{title}\n"));
+        self.emit(format!("{title}{drawn}\n").as_bytes())
+    }
+
+    /// A line above the next table, saying what its rows share (tables
+    /// only: the other formats repeat it in every row).
+    pub fn title(&mut self, title: String) {
+        if self.format == Format::Table {
+            self.title = Some(title);
+        }
     }
 
     /// Ends the output.
