@@ -554,33 +554,13 @@ _carbonara() {
 
     case "${cmd}" in
         carbonara)
-            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version init demo archive-policy archive-policy-rule metric resource-type resource measures aggregates ingest process status dump janitor verify info sacks upgrade import-gnocchi serve statsd generate help"
+            opts="-q -h -V --store --quiet --help --version init demo archive-policy archive-policy-rule metric resource-type resource measures aggregates ingest process status dump janitor verify info sacks upgrade import-gnocchi serve statsd generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                -f)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                --column)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -c)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -592,7 +572,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__aggregates)
-            opts="-f -c -q -h -V --resource-type --groupby --start --stop --granularity --needed-overlap --fill --details --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-f -c -q -h -V --resource-type --groupby --start --stop --granularity --needed-overlap --fill --details --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -626,10 +606,6 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
@@ -647,6 +623,10 @@ _carbonara() {
                     return 0
                     ;;
                 --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -658,33 +638,13 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy)
-            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version create list show update delete estimate help"
+            opts="-q -h -V --store --quiet --help --version create list show update delete estimate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                -f)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                --column)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -c)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -696,33 +656,13 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__rule)
-            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version create list show delete help"
+            opts="-q -h -V --store --quiet --help --version create list show delete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                -f)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                --column)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -c)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -734,7 +674,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__rule__subcmd__create)
-            opts="-a -m -f -c -q -h -V --archive-policy-name --metric-pattern --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-a -m -f -c -q -h -V --archive-policy-name --metric-pattern --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -756,10 +696,6 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
@@ -777,6 +713,10 @@ _carbonara() {
                     return 0
                     ;;
                 --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -788,33 +728,13 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__rule__subcmd__delete)
-            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-q -h -V --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                -f)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                --column)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -c)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -910,16 +830,12 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__rule__subcmd__list)
-            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-f -c -q -h -V --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
@@ -937,6 +853,10 @@ _carbonara() {
                     return 0
                     ;;
                 --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -948,16 +868,12 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__rule__subcmd__show)
-            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-f -c -q -h -V --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
@@ -978,6 +894,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -986,7 +906,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__create)
-            opts="-d -b -m -f -c -q -h -V --definition --back-window --aggregation-method --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-d -b -m -f -c -q -h -V --definition --back-window --aggregation-method --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1016,10 +936,6 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
@@ -1037,6 +953,10 @@ _carbonara() {
                     return 0
                     ;;
                 --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1048,33 +968,13 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__delete)
-            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-q -h -V --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                -f)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                --column)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -c)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1086,7 +986,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__estimate)
-            opts="-d -b -m -f -c -q -h -V --definition --back-window --aggregation-method --interval --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-d -b -m -f -c -q -h -V --definition --back-window --aggregation-method --interval --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1120,10 +1020,6 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
@@ -1141,6 +1037,10 @@ _carbonara() {
                     return 0
                     ;;
                 --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1264,16 +1164,12 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__list)
-            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-f -c -q -h -V --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
@@ -1291,6 +1187,10 @@ _carbonara() {
                     return 0
                     ;;
                 --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1302,16 +1202,12 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__show)
-            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-f -c -q -h -V --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
@@ -1332,6 +1228,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1340,7 +1240,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__update)
-            opts="-d -b -f -c -q -h -V --definition --back-window --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-d -b -f -c -q -h -V --definition --back-window --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1362,10 +1262,6 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
@@ -1383,6 +1279,10 @@ _carbonara() {
                     return 0
                     ;;
                 --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1394,17 +1294,13 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__demo)
-            opts="-f -c -q -h -V --keep --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-f -c -q -h -V --keep --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --keep)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1428,6 +1324,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1436,7 +1336,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__dump)
-            opts="-f -c -q -h -V --summary --start --stop --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-f -c -q -h -V --summary --start --stop --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1450,10 +1350,6 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
@@ -1471,6 +1367,10 @@ _carbonara() {
                     return 0
                     ;;
                 --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1482,7 +1382,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__generate)
-            opts="-f -c -q -h -V --out --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-q -h -V --out --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1493,26 +1393,6 @@ _carbonara() {
                     return 0
                     ;;
                 --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                -f)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                --column)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -c)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2392,7 +2272,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__import__subcmd__gnocchi)
-            opts="-a -f -c -q -h -V --archive-policy-name --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-a -f -c -q -h -V --archive-policy-name --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2406,10 +2286,6 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
@@ -2427,6 +2303,10 @@ _carbonara() {
                     return 0
                     ;;
                 --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2438,17 +2318,13 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__info)
-            opts="-f -c -q -h -V --top --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-f -c -q -h -V --top --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --top)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2469,6 +2345,10 @@ _carbonara() {
                     return 0
                     ;;
                 --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2480,33 +2360,13 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest)
-            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version csv statsd influx batch ceilometer prometheus help"
+            opts="-q -h -V --store --quiet --help --version csv statsd influx batch ceilometer prometheus help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                -f)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                --column)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -c)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2518,7 +2378,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__batch)
-            opts="-f -c -q -h -V --skip-invalid --process --create-metrics --shape --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-q -h -V --skip-invalid --process --create-metrics --shape --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2532,26 +2392,6 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                -f)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                --column)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -c)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --sort-column)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2560,7 +2400,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__ceilometer)
-            opts="-f -c -q -h -V --skip-invalid --process --archive-policy --creator --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-q -h -V --skip-invalid --process --archive-policy --creator --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2578,26 +2418,6 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                -f)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                --column)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -c)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --sort-column)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2606,7 +2426,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__csv)
-            opts="-f -c -q -h -V --skip-invalid --process --create-metrics --archive-policy-name --metric --metric-column --wide --resource-column --create-resources --timestamp-column --value-column --delimiter --header --no-header --time-unit --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-q -h -V --skip-invalid --process --create-metrics --archive-policy-name --metric --metric-column --wide --resource-column --create-resources --timestamp-column --value-column --delimiter --header --no-header --time-unit --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2645,26 +2465,6 @@ _carbonara() {
                     return 0
                     ;;
                 --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                -f)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                --column)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -c)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2788,7 +2588,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__influx)
-            opts="-f -c -q -h -V --skip-invalid --process --db --resource-tag --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-q -h -V --skip-invalid --process --db --resource-tag --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2806,26 +2606,6 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                -f)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                --column)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -c)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --sort-column)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2834,33 +2614,13 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__prometheus)
-            opts="-f -c -q -h -V --skip-invalid --process --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-q -h -V --skip-invalid --process --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                -f)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                --column)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -c)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2872,7 +2632,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__statsd)
-            opts="-f -c -q -h -V --skip-invalid --process --resource-id --creator --archive-policy-name --at --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-q -h -V --skip-invalid --process --resource-id --creator --archive-policy-name --at --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2898,26 +2658,6 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                -f)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                --column)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -c)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --sort-column)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2926,7 +2666,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__init)
-            opts="-f -c -q -h -V --sacks --no-archive-policies --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-q -h -V --sacks --no-archive-policies --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2940,26 +2680,6 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                -f)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                --column)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -c)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --sort-column)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2968,16 +2688,12 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__janitor)
-            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-f -c -q -h -V --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
@@ -2995,6 +2711,10 @@ _carbonara() {
                     return 0
                     ;;
                 --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3006,33 +2726,13 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__measures)
-            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version add search show help"
+            opts="-q -h -V --store --quiet --help --version add search show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                -f)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                --column)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -c)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3044,7 +2744,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__measures__subcmd__add)
-            opts="-r -m -f -c -q -h -V --resource-id --measure --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-r -m -q -h -V --resource-id --measure --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3067,26 +2767,6 @@ _carbonara() {
                     return 0
                     ;;
                 --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                -f)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                --column)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -c)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3168,7 +2848,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__measures__subcmd__search)
-            opts="-m -f -c -q -h -V --metric --aggregation --granularity --start --stop --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-m -f -c -q -h -V --metric --aggregation --granularity --start --stop --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3198,10 +2878,6 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
@@ -3222,6 +2898,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3230,7 +2910,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__measures__subcmd__show)
-            opts="-r -f -c -q -h -V --resource-id --aggregation --granularity --start --stop --resample --refresh --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-r -f -c -q -h -V --resource-id --aggregation --granularity --start --stop --resample --refresh --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3264,10 +2944,6 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
@@ -3285,6 +2961,10 @@ _carbonara() {
                     return 0
                     ;;
                 --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3296,33 +2976,13 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__metric)
-            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version create list show delete search help"
+            opts="-q -h -V --store --quiet --help --version create list show delete search help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                -f)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                --column)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -c)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3334,7 +2994,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__metric__subcmd__create)
-            opts="-a -u -r -f -c -q -h -V --archive-policy-name --unit --resource-id --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-a -u -r -f -c -q -h -V --archive-policy-name --unit --resource-id --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3364,10 +3024,6 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
@@ -3388,6 +3044,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3396,7 +3056,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__metric__subcmd__delete)
-            opts="-r -f -c -q -h -V --resource-id --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-r -q -h -V --resource-id --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3411,26 +3071,6 @@ _carbonara() {
                     return 0
                     ;;
                 --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                -f)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                --column)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -c)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3540,7 +3180,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__metric__subcmd__list)
-            opts="-r -f -c -q -h -V --resource-id --limit --marker --sort --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-r -f -c -q -h -V --resource-id --limit --marker --sort --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3566,10 +3206,6 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
@@ -3590,6 +3226,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3598,7 +3238,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__metric__subcmd__search)
-            opts="-m -f -c -q -h -V --metric --aggregation --granularity --start --stop --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-m -f -c -q -h -V --metric --aggregation --granularity --start --stop --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3628,10 +3268,6 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
@@ -3652,6 +3288,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3660,7 +3300,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__metric__subcmd__show)
-            opts="-r -f -c -q -h -V --resource-id --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-r -f -c -q -h -V --resource-id --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3674,10 +3314,6 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
@@ -3698,6 +3334,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3706,7 +3346,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__process)
-            opts="-j -f -c -q -h -V --jobs --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-j -f -c -q -h -V --jobs --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3720,10 +3360,6 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
@@ -3741,6 +3377,10 @@ _carbonara() {
                     return 0
                     ;;
                 --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3752,33 +3392,13 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__resource)
-            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version create update show list history search delete batch help"
+            opts="-q -h -V --store --quiet --help --version create update show list history search delete batch help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                -f)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                --column)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -c)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3790,33 +3410,13 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__resource__subcmd__type)
-            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version create list show update delete help"
+            opts="-q -h -V --store --quiet --help --version create list show update delete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                -f)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                --column)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -c)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3828,7 +3428,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__resource__subcmd__type__subcmd__create)
-            opts="-a -f -c -q -h -V --attribute --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-a -f -c -q -h -V --attribute --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3842,10 +3442,6 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
@@ -3863,6 +3459,10 @@ _carbonara() {
                     return 0
                     ;;
                 --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3874,33 +3474,13 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__resource__subcmd__type__subcmd__delete)
-            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-q -h -V --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                -f)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                --column)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -c)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -4010,16 +3590,12 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__resource__subcmd__type__subcmd__list)
-            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-f -c -q -h -V --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
@@ -4037,6 +3613,10 @@ _carbonara() {
                     return 0
                     ;;
                 --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -4048,16 +3628,12 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__resource__subcmd__type__subcmd__show)
-            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-f -c -q -h -V --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
@@ -4078,6 +3654,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -4086,7 +3666,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__resource__subcmd__type__subcmd__update)
-            opts="-a -r -f -c -q -h -V --attribute --remove-attribute --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-a -r -f -c -q -h -V --attribute --remove-attribute --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4108,10 +3688,6 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
@@ -4129,6 +3705,10 @@ _carbonara() {
                     return 0
                     ;;
                 --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -4140,33 +3720,13 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__resource__subcmd__batch)
-            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version delete help"
+            opts="-q -h -V --store --quiet --help --version delete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                -f)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                --column)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -c)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -4178,7 +3738,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__resource__subcmd__batch__subcmd__delete)
-            opts="-t -f -c -q -h -V --type --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-t -f -c -q -h -V --type --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4192,10 +3752,6 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
@@ -4213,6 +3769,10 @@ _carbonara() {
                     return 0
                     ;;
                 --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -4266,7 +3826,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__resource__subcmd__create)
-            opts="-t -a -m -n -f -c -q -h -V --type --attribute --add-metric --create-metric --user-id --project-id --started-at --ended-at --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-t -a -m -n -f -c -q -h -V --type --attribute --add-metric --create-metric --user-id --project-id --started-at --ended-at --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4320,10 +3880,6 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
@@ -4341,6 +3897,10 @@ _carbonara() {
                     return 0
                     ;;
                 --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -4352,33 +3912,13 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__resource__subcmd__delete)
-            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-q -h -V --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                -f)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                --column)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -c)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --sort-column)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -4544,7 +4084,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__resource__subcmd__history)
-            opts="-t -f -c -q -h -V --type --details --limit --marker --sort --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-t -f -c -q -h -V --type --details --limit --marker --sort --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4570,10 +4110,6 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
@@ -4591,6 +4127,10 @@ _carbonara() {
                     return 0
                     ;;
                 --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -4602,7 +4142,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__resource__subcmd__list)
-            opts="-t -f -c -q -h -V --type --details --limit --marker --sort --history --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-t -f -c -q -h -V --type --details --limit --marker --sort --history --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4628,10 +4168,6 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
@@ -4649,6 +4185,10 @@ _carbonara() {
                     return 0
                     ;;
                 --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -4660,7 +4200,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__resource__subcmd__search)
-            opts="-t -f -c -q -h -V --type --details --limit --marker --sort --history --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-t -f -c -q -h -V --type --details --limit --marker --sort --history --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4686,10 +4226,6 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
@@ -4710,6 +4246,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -4718,7 +4258,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__resource__subcmd__show)
-            opts="-t -f -c -q -h -V --type --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-t -f -c -q -h -V --type --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4732,10 +4272,6 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
@@ -4756,6 +4292,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -4764,7 +4304,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__resource__subcmd__update)
-            opts="-t -a -m -n -d -f -c -q -h -V --type --attribute --add-metric --create-metric --user-id --project-id --started-at --ended-at --delete-metric --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-t -a -m -n -d -f -c -q -h -V --type --attribute --add-metric --create-metric --user-id --project-id --started-at --ended-at --delete-metric --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4826,10 +4366,6 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
@@ -4847,6 +4383,10 @@ _carbonara() {
                     return 0
                     ;;
                 --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -4858,17 +4398,13 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__sacks)
-            opts="-f -c -q -h -V --set --process --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-f -c -q -h -V --set --process --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --set)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -4892,6 +4428,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -4900,7 +4440,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__serve)
-            opts="-f -c -q -h -V --listen --auth --process-interval --max-limit --cors-allowed-origin --proxy-headers --max-body-size --request-timeout --statsd --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-q -h -V --listen --auth --process-interval --max-limit --cors-allowed-origin --proxy-headers --max-body-size --request-timeout --statsd --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4942,26 +4482,6 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                -f)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                --column)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -c)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --sort-column)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -4970,7 +4490,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__statsd)
-            opts="-f -c -q -h -V --listen --flush-interval --resource-id --creator --archive-policy-name --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-q -h -V --listen --flush-interval --resource-id --creator --archive-policy-name --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -5000,26 +4520,6 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                -f)
-                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                --column)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -c)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --sort-column)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -5028,16 +4528,12 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__status)
-            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-f -c -q -h -V --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
@@ -5055,6 +4551,10 @@ _carbonara() {
                     return 0
                     ;;
                 --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -5066,16 +4566,12 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__upgrade)
-            opts="-f -c -q -h -V --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-f -c -q -h -V --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
@@ -5093,6 +4589,10 @@ _carbonara() {
                     return 0
                     ;;
                 --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -5104,16 +4604,12 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__verify)
-            opts="-f -c -q -h -V --repair --store --format --column --sort-column --sort-ascending --sort-descending --quiet --help --version"
+            opts="-f -c -q -h -V --repair --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
@@ -5131,6 +4627,10 @@ _carbonara() {
                     return 0
                     ;;
                 --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

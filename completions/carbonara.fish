@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_carbonara_global_optspecs
-    string join \n store= f/format= c/column= sort-column= sort-ascending sort-descending q/quiet h/help V/version
+    string join \n store= q/quiet h/help V/version
 end
 
 function __fish_carbonara_needs_command
@@ -25,17 +25,8 @@ function __fish_carbonara_using_subcommand
 end
 
 complete -c carbonara -n "__fish_carbonara_needs_command" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_needs_command" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
-json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
-csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'
-yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
-complete -c carbonara -n "__fish_carbonara_needs_command" -s c -l column -d 'Print only this column (or field); repeat for more' -r
-complete -c carbonara -n "__fish_carbonara_needs_command" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
-complete -c carbonara -n "__fish_carbonara_needs_command" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
-complete -c carbonara -n "__fish_carbonara_needs_command" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_needs_command" -s q -l quiet -d 'No progress or summaries on stderr'
-complete -c carbonara -n "__fish_carbonara_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_needs_command" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_needs_command" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "init" -d 'Create a store, with Gnocchi\'s default archive policies'
 complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "demo" -d 'Build a sample store, process it and print what it holds'
@@ -62,45 +53,27 @@ complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "generate" -d 'W
 complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand init" -l sacks -d 'Number of sacks (incoming queues), 1 to 65535' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand init" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand init" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
-json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
-csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'
-yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
-complete -c carbonara -n "__fish_carbonara_using_subcommand init" -s c -l column -d 'Print only this column (or field); repeat for more' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand init" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand init" -l no-archive-policies -d 'Create no archive policies and no rule'
-complete -c carbonara -n "__fish_carbonara_using_subcommand init" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand init" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand init" -s q -l quiet -d 'No progress or summaries on stderr'
-complete -c carbonara -n "__fish_carbonara_using_subcommand init" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand init" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand init" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -l keep -d 'Build the sample store here and keep it (default: a temporary store, removed at the end)' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'
 yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
-json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
-csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'
-yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -s c -l column -d 'Print only this column (or field); repeat for more' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -s q -l quiet -d 'No progress or summaries on stderr'
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -f -a "create" -d 'Create an archive policy'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -f -a "list" -d 'List the archive policies'
@@ -112,40 +85,40 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and 
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -s d -l definition -d 'Two of granularity, points and timespan, e.g. `granularity:1m,timespan:7d`; repeat for each granularity' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -s b -l back-window -d 'Extra blocks of raw points kept for late measures' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -s m -l aggregation-method -d 'Aggregation method (`mean`, `95pct`, `rate:max`, `*`, `+m`, `-m`); repeat for more [default: mean min max sum std count]' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'
 yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from list" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from list" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from list" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'
 yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from list" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from list" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from list" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from list" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from list" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from list" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from show" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from show" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from show" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'
 yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from show" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from show" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from show" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from show" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from show" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from show" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -153,44 +126,35 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and 
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from update" -s d -l definition -d 'The new definitions, with the same granularities as before' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from update" -s b -l back-window -d 'New back window' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from update" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from update" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from update" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'
 yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from update" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from update" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from update" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from update" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from update" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from update" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from update" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from update" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from delete" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from delete" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
-json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
-csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'
-yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from delete" -s c -l column -d 'Print only this column (or field); repeat for more' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from delete" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from delete" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from delete" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'No progress or summaries on stderr'
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -s d -l definition -d 'Two of granularity, points and timespan, as for `create`; repeat for each granularity' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -s b -l back-window -d 'Extra blocks of raw points kept for late measures' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -s m -l aggregation-method -d 'Aggregation method, as for `create`; repeat for more [default: mean min max sum std count]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -l interval -d 'How often measures arrive, for the raw points kept [default: the finest granularity]' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'
 yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -204,17 +168,8 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and 
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from help" -f -a "estimate" -d 'Estimate the disk one metric needs under a policy, typical and worst case'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and not __fish_seen_subcommand_from create list show delete help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and not __fish_seen_subcommand_from create list show delete help" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
-json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
-csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'
-yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and not __fish_seen_subcommand_from create list show delete help" -s c -l column -d 'Print only this column (or field); repeat for more' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and not __fish_seen_subcommand_from create list show delete help" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and not __fish_seen_subcommand_from create list show delete help" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and not __fish_seen_subcommand_from create list show delete help" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and not __fish_seen_subcommand_from create list show delete help" -s q -l quiet -d 'No progress or summaries on stderr'
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and not __fish_seen_subcommand_from create list show delete help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and not __fish_seen_subcommand_from create list show delete help" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and not __fish_seen_subcommand_from create list show delete help" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and not __fish_seen_subcommand_from create list show delete help" -f -a "create" -d 'Create a rule'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and not __fish_seen_subcommand_from create list show delete help" -f -a "list" -d 'List the rules, in matching order'
@@ -223,57 +178,48 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule;
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and not __fish_seen_subcommand_from create list show delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from create" -s a -l archive-policy-name -d 'Archive policy given to matching metrics' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from create" -s m -l metric-pattern -d 'Shell pattern (`*`, `?`, `[seq]`) matched against metric names' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from create" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from create" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from create" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'
 yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from create" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from create" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from create" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from create" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from create" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from create" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from list" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from list" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from list" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'
 yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from list" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from list" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from list" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from list" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from list" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from list" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from show" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from show" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from show" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'
 yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from show" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from show" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from show" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from show" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from show" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from show" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from delete" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from delete" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
-json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
-csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'
-yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from delete" -s c -l column -d 'Print only this column (or field); repeat for more' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from delete" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from delete" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from delete" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'No progress or summaries on stderr'
-complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a rule'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the rules, in matching order'
@@ -281,17 +227,8 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule;
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a rule'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
-json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
-csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'
-yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -s c -l column -d 'Print only this column (or field); repeat for more' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -s q -l quiet -d 'No progress or summaries on stderr'
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -f -a "create" -d 'Create a metric'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -f -a "list" -d 'List the metrics'
@@ -302,14 +239,14 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fi
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -s a -l archive-policy-name -d 'Archive policy [default: the first archive-policy rule matching the name]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -s u -l unit -d 'Unit of the measures' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -s r -l resource-id -d 'Id of the resource the metric belongs to (the name must then be unique on it)' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'
 yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -319,28 +256,28 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_s
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -l limit -d 'Return at most this many items' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -l marker -d 'Last item of the previous page (an id; `ID@REVISION` for histories): list what follows it' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -l sort -d 'Sort key and direction, e.g. `started_at:desc-nullslast`; repeat for more' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'
 yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from show" -s r -l resource-id -d 'Id of the resource whose metric is named' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from show" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from show" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from show" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'
 yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from show" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from show" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from show" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from show" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from show" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from show" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -348,31 +285,22 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_s
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from delete" -s r -l resource-id -d 'Id of the resource whose metrics are named' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from delete" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from delete" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
-json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
-csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'
-yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from delete" -s c -l column -d 'Print only this column (or field); repeat for more' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from delete" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from delete" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from delete" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'No progress or summaries on stderr'
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -s m -l metric -d 'Id or name of a metric to search; repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -l aggregation -d 'Aggregation method to read' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -l granularity -d 'Granularity to read; repeat for more [default: the first metric\'s]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -l start -d 'First timestamp (ISO 8601, epoch seconds, or relative like `-1 hour`)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -l stop -d 'Timestamp to stop before (exclusive)' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'
 yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -385,17 +313,8 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_s
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from help" -f -a "search" -d 'Find the aggregates whose value matches a query (Gnocchi\'s measure value search), e.g. `{"and": [{">=": [{"+": 23}, 50]}, {"!=": 55}]}`'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
-json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
-csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'
-yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -s c -l column -d 'Print only this column (or field); repeat for more' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -s q -l quiet -d 'No progress or summaries on stderr'
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -f -a "create" -d 'Create a resource type'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -f -a "list" -d 'List the resource types'
@@ -404,40 +323,40 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and n
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -f -a "delete" -d 'Delete a resource type no resource uses'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from create" -s a -l attribute -d 'An attribute: NAME:TYPE[:REQUIRED][:OPTION=VALUE…], e.g. `display_name:string:true:max_length=255`; TYPE is string, uuid, number, bool or datetime; options min_length, max_length (string), min, max (number); REQUIRED defaults to true; repeat for more' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from create" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from create" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from create" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'
 yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from create" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from create" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from create" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from create" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from create" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from create" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from list" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from list" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from list" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'
 yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from list" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from list" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from list" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from list" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from list" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from list" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from show" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from show" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from show" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'
 yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from show" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from show" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from show" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from show" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from show" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from show" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -445,31 +364,22 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and _
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -s a -l attribute -d 'An attribute to add, or to redefine (same type; `required` or bounds change), as for create; existing resources get the `fill=VALUE` option\'s value, which a required attribute needs; repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -s r -l remove-attribute -d 'An attribute to remove, with its values; repeat for more' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'
 yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from delete" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from delete" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
-json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
-csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'
-yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from delete" -s c -l column -d 'Print only this column (or field); repeat for more' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from delete" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from delete" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from delete" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'No progress or summaries on stderr'
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a resource type'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the resource types'
@@ -478,17 +388,8 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and _
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a resource type no resource uses'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
-json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
-csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'
-yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -s c -l column -d 'Print only this column (or field); repeat for more' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -s q -l quiet -d 'No progress or summaries on stderr'
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -f -a "create" -d 'Create a resource'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -f -a "update" -d 'Change a resource (a new revision when a value changes)'
@@ -507,14 +408,14 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -l project-id -d 'Id of the project the resource belongs to' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -l started-at -d 'When the resource started (default: now)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -l ended-at -d 'When the resource ended' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'
 yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -529,28 +430,28 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -l started-at -d 'When the resource started (default: now)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -l ended-at -d 'When the resource ended' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -s d -l delete-metric -d 'Name of a metric to detach; repeat for more' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'
 yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from show" -s t -l type -d 'Type of the resource (`generic` shows the base fields only)' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from show" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from show" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from show" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'
 yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from show" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from show" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from show" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from show" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from show" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from show" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -560,14 +461,14 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -l limit -d 'Return at most this many items' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -l marker -d 'Last item of the previous page (an id; `ID@REVISION` for histories): list what follows it' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -l sort -d 'Sort key and direction, e.g. `started_at:desc-nullslast`; repeat for more' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'
 yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -l details -d 'Show the attributes of each resource\'s own type in a `generic` listing'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -l history -d 'Every revision of each resource'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
@@ -579,14 +480,14 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -l limit -d 'Return at most this many items' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -l marker -d 'Last item of the previous page (an id; `ID@REVISION` for histories): list what follows it' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -l sort -d 'Sort key and direction, e.g. `started_at:desc-nullslast`; repeat for more' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'
 yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -l details -d 'Show the attributes of each resource\'s own type in a `generic` listing'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -l sort-descending -d 'Sort the rows in descending order'
@@ -597,14 +498,14 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -l limit -d 'Return at most this many items' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -l marker -d 'Last item of the previous page (an id; `ID@REVISION` for histories): list what follows it' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -l sort -d 'Sort key and direction, e.g. `started_at:desc-nullslast`; repeat for more' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'
 yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -l details -d 'Show the attributes of each resource\'s own type in a `generic` listing'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -l history -d 'Search past revisions too'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
@@ -613,30 +514,12 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from delete" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from delete" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
-json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
-csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'
-yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from delete" -s c -l column -d 'Print only this column (or field); repeat for more' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from delete" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from delete" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from delete" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'No progress or summaries on stderr'
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from batch" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from batch" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
-json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
-csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'
-yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from batch" -s c -l column -d 'Print only this column (or field); repeat for more' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from batch" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from batch" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from batch" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from batch" -s q -l quiet -d 'No progress or summaries on stderr'
-complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from batch" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from batch" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from batch" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from batch" -f -a "delete" -d 'Delete the resources matching a filter'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from batch" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -650,17 +533,8 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from help" -f -a "batch" -d 'Delete many resources'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
-json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
-csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'
-yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -s c -l column -d 'Print only this column (or field); repeat for more' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -s q -l quiet -d 'No progress or summaries on stderr'
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -f -a "add" -d 'Add measures to a metric (processed by the next `process`)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -f -a "search" -d 'Find the aggregates whose value matches a query (the same as `metric search`)'
@@ -669,31 +543,22 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -s r -l resource-id -d 'Id of the resource whose metric is named' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -s m -l measure -d 'A measure as TIMESTAMP@VALUE (ISO 8601, epoch seconds, or relative like `-1 minute`); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
-json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
-csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'
-yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -s c -l column -d 'Print only this column (or field); repeat for more' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -s q -l quiet -d 'No progress or summaries on stderr'
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -s m -l metric -d 'Id or name of a metric to search; repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -l aggregation -d 'Aggregation method to read' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -l granularity -d 'Granularity to read; repeat for more [default: the first metric\'s]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -l start -d 'First timestamp (ISO 8601, epoch seconds, or relative like `-1 hour`)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -l stop -d 'Timestamp to stop before (exclusive)' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'
 yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -705,14 +570,14 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l start -d 'First timestamp (ISO 8601, epoch seconds, or relative like `-1 hour`)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l stop -d 'Timestamp to stop before (exclusive)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l resample -d 'Regroup the points by a timespan (`1h`, `7d`) or calendar period' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'
 yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l refresh -d 'Process this metric\'s waiting measures first'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l sort-descending -d 'Sort the rows in descending order'
@@ -730,14 +595,14 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l stop 
 complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l granularity -d 'Only this granularity [default: every granularity all the metrics\' policies have]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l needed-overlap -d 'Percentage of the timestamps where every series must have a value' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l fill -d 'How to fill the timestamps where a series has no value' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'
 yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l details -d 'With `-f json`: add the metrics used (`references`), as Gnocchi does'
 complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l sort-descending -d 'Sort the rows in descending order'
@@ -745,17 +610,8 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -s q -l 
 complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch ceilometer prometheus help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch ceilometer prometheus help" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
-json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
-csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'
-yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch ceilometer prometheus help" -s c -l column -d 'Print only this column (or field); repeat for more' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch ceilometer prometheus help" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch ceilometer prometheus help" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch ceilometer prometheus help" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch ceilometer prometheus help" -s q -l quiet -d 'No progress or summaries on stderr'
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch ceilometer prometheus help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch ceilometer prometheus help" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch ceilometer prometheus help" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch ceilometer prometheus help" -f -a "csv" -d 'CSV: timestamp,value rows for one metric, rows naming their metric, or one column per metric'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch ceilometer prometheus help" -f -a "statsd" -d 'statsd lines, a file being one flush interval, stored as gnocchi-statsd stores them'
@@ -776,13 +632,6 @@ ms\t''
 us\t''
 ns\t''"
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
-json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
-csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'
-yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -s c -l column -d 'Print only this column (or field); repeat for more' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l skip-invalid -d 'Store the good lines, report each bad one, and exit 1 at the end'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l process -d 'Run the aggregation pass after the import'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l create-metrics -d 'Create missing metrics, with --archive-policy-name or the policy of the matching archive-policy rule'
@@ -790,97 +639,50 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_s
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l create-resources -d 'Create the resources the resource column names that do not exist, as generic resources'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l header -d 'The first row is a header [default: when its value field is not a number]'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l no-header -d 'The first row is data'
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -s q -l quiet -d 'No progress or summaries on stderr'
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l resource-id -d 'The generic resource that holds the metrics (created if missing); gnocchi-statsd\'s resource_id' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l creator -d 'Creator of the resource and the metrics; gnocchi-statsd\'s creator' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l archive-policy-name -d 'Archive policy of new metrics [default: from the archive-policy rules, matched on NAME|TYPE]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l at -d 'When the lines were received: the time of every measure [default: now]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
-json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
-csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'
-yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -s c -l column -d 'Print only this column (or field); repeat for more' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l skip-invalid -d 'Store the good lines, report each bad one, and exit 1 at the end'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l process -d 'Run the aggregation pass after the import'
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -s q -l quiet -d 'No progress or summaries on stderr'
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -l db -d 'The database: the resource type of the resources (created if missing)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -l resource-tag -d 'The tag whose value is the resource id' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
-json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
-csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'
-yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -s c -l column -d 'Print only this column (or field); repeat for more' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -l skip-invalid -d 'Store the good lines, report each bad one, and exit 1 at the end'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -l process -d 'Run the aggregation pass after the import'
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -s q -l quiet -d 'No progress or summaries on stderr'
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -l shape -d 'Which body the files hold' -r -f -a "guess\t'By resource if any top-level value is an object, else by metric'
 metric\t'{METRIC_ID: MEASURES}, as POST /v1/batch/metrics/measures'
 resource\t'{RESOURCE_ID: {METRIC_NAME: MEASURES}}, as POST /v1/batch/resources/metrics/measures'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
-json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
-csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'
-yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -s c -l column -d 'Print only this column (or field); repeat for more' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -l skip-invalid -d 'Store the good lines, report each bad one, and exit 1 at the end'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -l process -d 'Run the aggregation pass after the import'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -l create-metrics -d 'Create missing metrics of existing resources (their policy from the item, else the rules)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -l archive-policy -d 'Archive policy of every metric, instead of the definitions\' (the publisher\'s archive_policy option)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -l creator -d 'Creator of what is created, and the owner of resource ids that are not UUIDs (Ceilometer\'s Gnocchi user, e.g. USER_ID:PROJECT_ID with Keystone)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
-json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
-csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'
-yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -s c -l column -d 'Print only this column (or field); repeat for more' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -l skip-invalid -d 'Store the good lines, report each bad one, and exit 1 at the end'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -l process -d 'Run the aggregation pass after the import'
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -s q -l quiet -d 'No progress or summaries on stderr'
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from prometheus" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from prometheus" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
-json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
-csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'
-yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from prometheus" -s c -l column -d 'Print only this column (or field); repeat for more' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from prometheus" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from prometheus" -l skip-invalid -d 'Store the good lines, report each bad one, and exit 1 at the end'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from prometheus" -l process -d 'Run the aggregation pass after the import'
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from prometheus" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from prometheus" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from prometheus" -s q -l quiet -d 'No progress or summaries on stderr'
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from prometheus" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from prometheus" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from prometheus" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from help" -f -a "csv" -d 'CSV: timestamp,value rows for one metric, rows naming their metric, or one column per metric'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from help" -f -a "statsd" -d 'statsd lines, a file being one flush interval, stored as gnocchi-statsd stores them'
@@ -890,27 +692,27 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_s
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from help" -f -a "prometheus" -d 'Prometheus remote-write bodies (snappy-compressed protobuf), mapped as Gnocchi\'s endpoint maps them'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand process" -s j -l jobs -d 'Worker threads [default: one per core]' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand process" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand process" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand process" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'
 yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand process" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand process" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand process" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand process" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand process" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand process" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand process" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand process" -s V -l version -d 'Print version'
-complete -c carbonara -n "__fish_carbonara_using_subcommand status" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand status" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand status" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'
 yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand status" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand status" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand status" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand status" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand status" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand status" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -918,41 +720,41 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand status" -s h -l help
 complete -c carbonara -n "__fish_carbonara_using_subcommand status" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -l start -d 'Only points at or after this timestamp (files without any are left out)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -l stop -d 'Only points before this timestamp' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'
 yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -l summary -d 'One row per file, without the points'
 complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -s V -l version -d 'Print version'
-complete -c carbonara -n "__fish_carbonara_using_subcommand janitor" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand janitor" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand janitor" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'
 yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand janitor" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand janitor" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand janitor" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand janitor" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand janitor" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand janitor" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand janitor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand janitor" -s V -l version -d 'Print version'
-complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'
 yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -l repair -d 'Move bad files and directories into STORE/quarantine/ (nothing is deleted), create missing directories, then verify again'
 complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -l sort-descending -d 'Sort the rows in descending order'
@@ -960,56 +762,56 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -s q -l quie
 complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand info" -l top -d 'How many of the most expensive metrics to list' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand info" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand info" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand info" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'
 yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand info" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand info" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand info" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand info" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand info" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand info" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand info" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand info" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -l set -d 'Change the number of sacks to N (1 to 65535); needs the store to itself and no measures waiting' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'
 yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -l process -d 'Process the waiting measures first'
 complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -s V -l version -d 'Print version'
-complete -c carbonara -n "__fish_carbonara_using_subcommand upgrade" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand upgrade" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand upgrade" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'
 yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand upgrade" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand upgrade" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand upgrade" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand upgrade" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand upgrade" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand upgrade" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand upgrade" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand upgrade" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand import-gnocchi" -s a -l archive-policy-name -d 'The archive policy of the adopted metrics; it must have the methods and granularities their archives have' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand import-gnocchi" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand import-gnocchi" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
+complete -c carbonara -n "__fish_carbonara_using_subcommand import-gnocchi" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
 value\t'Bare values: one row per line, separated by spaces'
 yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand import-gnocchi" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand import-gnocchi" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand import-gnocchi" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand import-gnocchi" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand import-gnocchi" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand import-gnocchi" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -1025,16 +827,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l max-body-s
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l request-timeout -d 'Longest time a request may take before it is answered 503' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l statsd -d 'Also receive statsd metrics on this address, UDP and TCP, flushed every 10 s onto the generic resource `statsd` (`carbonara statsd` has every option)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
-json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
-csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'
-yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
-complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -s c -l column -d 'Print only this column (or field); repeat for more' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l proxy-headers -d 'Trust `Forwarded` and `X-Forwarded-Proto/Host/Prefix` from a reverse proxy for the URLs the API writes'
-complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -s V -l version -d 'Print version'
@@ -1044,31 +837,13 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand statsd" -l resource-
 complete -c carbonara -n "__fish_carbonara_using_subcommand statsd" -l creator -d 'Creator of the resource and the metrics' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand statsd" -l archive-policy-name -d 'Archive policy of new metrics [default: from the archive-policy rules, matched on NAME|TYPE]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand statsd" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand statsd" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
-json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
-csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'
-yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
-complete -c carbonara -n "__fish_carbonara_using_subcommand statsd" -s c -l column -d 'Print only this column (or field); repeat for more' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand statsd" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand statsd" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand statsd" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand statsd" -s q -l quiet -d 'No progress or summaries on stderr'
-complete -c carbonara -n "__fish_carbonara_using_subcommand statsd" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand statsd" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand statsd" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -l out -d 'Directory receiving man/ and completions/' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -s f -l format -d 'Output format of commands that print records' -r -f -a "table\t'An ASCII table'
-json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
-csv\t'CSV with a header row'
-value\t'Bare values: one row per line, separated by spaces'
-yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
-complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -s c -l column -d 'Print only this column (or field); repeat for more' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -s q -l quiet -d 'No progress or summaries on stderr'
-complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures aggregates ingest process status dump janitor verify info sacks upgrade import-gnocchi serve statsd generate help" -f -a "init" -d 'Create a store, with Gnocchi\'s default archive policies'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and not __fish_seen_subcommand_from init demo archive-policy archive-policy-rule metric resource-type resource measures aggregates ingest process status dump janitor verify info sacks upgrade import-gnocchi serve statsd generate help" -f -a "demo" -d 'Build a sample store, process it and print what it holds'

@@ -22,10 +22,10 @@ use crate::resource::GENERIC;
 use crate::store::Index;
 use crate::time::{self, Span};
 
-use super::Ctx;
 use super::measure_table::{MeasureBlock, MeasureTable};
 use super::metric::CLI_CREATOR;
 use super::output::Format;
+use super::{Ctx, OutputArgs};
 
 /// Evaluate operations over the aggregates of several metrics
 ///
@@ -80,6 +80,8 @@ pub struct Args {
     /// With `-f json`: add the metrics used (`references`), as Gnocchi does
     #[arg(long)]
     details: bool,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 fn parse_needed_overlap(text: &str) -> std::result::Result<f64, String> {
@@ -91,6 +93,7 @@ fn parse_fill(text: &str) -> std::result::Result<Fill, String> {
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
+    let ctx = &ctx.printing(args.output);
     let query = AggregatesQuery {
         start: ctx.timestamp("start", args.start)?,
         stop: ctx.timestamp("stop", args.stop)?,

@@ -10,8 +10,8 @@ use crate::pyform::document;
 use crate::pyform::json::Json;
 use crate::time::{self, Span};
 
-use super::Ctx;
 use super::output::Record;
+use super::{Ctx, OutputArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -44,13 +44,20 @@ enum Command {
             allow_hyphen_values = true
         )]
         aggregation_methods: Vec<String>,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// List the archive policies
-    List,
+    List {
+        #[command(flatten)]
+        output: OutputArgs,
+    },
     /// Show an archive policy
     Show {
         /// Name of the archive policy
         name: String,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Change the points or timespans of an archive policy, or its back window
     Update {
@@ -67,6 +74,8 @@ enum Command {
         /// New back window
         #[arg(short = 'b', long, value_name = "N")]
         back_window: Option<u64>,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Delete an archive policy no metric or rule uses
     Delete {
@@ -95,6 +104,8 @@ enum Command {
         /// How often measures arrive, for the raw points kept [default: the finest granularity]
         #[arg(long, value_name = "SPAN", value_parser = time::parse_timespan)]
         interval: Option<Span>,
+        #[command(flatten)]
+        output: OutputArgs,
     },
 }
 
@@ -155,6 +166,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             definition,
             back_window,
             aggregation_methods,
+            output,
         } => create(
             NewArchivePolicy {
                 name,
@@ -162,15 +174,16 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                 definition,
                 aggregation_methods,
             },
-            ctx,
+            &ctx.printing(output),
         ),
-        Command::List => list(ctx),
-        Command::Show { name } => show(&name, ctx),
+        Command::List { output } => list(&ctx.printing(output)),
+        Command::Show { name, output } => show(&name, &ctx.printing(output)),
         Command::Update {
             name,
             definition,
             back_window,
-        } => update(&name, definition, back_window, ctx),
+            output,
+        } => update(&name, definition, back_window, &ctx.printing(output)),
         Command::Delete { name } => delete(&name, ctx),
         Command::Estimate {
             name,
@@ -178,6 +191,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             back_window,
             aggregation_methods,
             interval,
+            output,
         } => estimate(
             name,
             NewArchivePolicy {
@@ -187,7 +201,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                 aggregation_methods,
             },
             interval,
-            ctx,
+            &ctx.printing(output),
         ),
     }
 }

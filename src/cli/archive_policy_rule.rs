@@ -9,8 +9,8 @@ use crate::policy::ArchivePolicyRule;
 use crate::pyform::document;
 use crate::pyform::json::Json;
 
-use super::Ctx;
 use super::output::Record;
+use super::{Ctx, OutputArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -30,13 +30,20 @@ enum Command {
         /// Shell pattern (`*`, `?`, `[seq]`) matched against metric names
         #[arg(short = 'm', long, value_name = "PATTERN")]
         metric_pattern: String,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// List the rules, in matching order
-    List,
+    List {
+        #[command(flatten)]
+        output: OutputArgs,
+    },
     /// Show a rule
     Show {
         /// Name of the rule
         name: String,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Delete a rule
     Delete {
@@ -51,16 +58,17 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             name,
             archive_policy_name,
             metric_pattern,
+            output,
         } => create(
             ArchivePolicyRule {
                 name,
                 metric_pattern,
                 archive_policy_name,
             },
-            ctx,
+            &ctx.printing(output),
         ),
-        Command::List => list(ctx),
-        Command::Show { name } => show(&name, ctx),
+        Command::List { output } => list(&ctx.printing(output)),
+        Command::Show { name, output } => show(&name, &ctx.printing(output)),
         Command::Delete { name } => delete(&name, ctx),
     }
 }

@@ -16,9 +16,9 @@ use crate::query::{self, MeasuresQuery};
 use crate::store::{Index, Metric, MetricStatus, Store};
 use crate::time::Span;
 
-use super::Ctx;
 use super::metric::CLI_CREATOR;
 use super::output::{Format, Record};
+use super::{Ctx, OutputArgs};
 
 /// Two days (2024-03-01 and 02) of a CPU gauge every 2 min, a disk byte
 /// counter every 2 min (reset once, as after a reboot) and a room
@@ -35,6 +35,8 @@ pub struct Args {
     /// Build the sample store here and keep it (default: a temporary store, removed at the end)
     #[arg(long, value_name = "DIR")]
     keep: Option<PathBuf>,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 /// Removes the temporary store when the demo ends, however it ends.
@@ -76,6 +78,7 @@ fn create_store(root: &Path) -> Result<(Store, Index)> {
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
+    let ctx = &ctx.printing(args.output);
     let (root, _cleanup) = match args.keep {
         Some(dir) => (dir, None),
         None => {

@@ -11,8 +11,8 @@ use crate::pyform::json::Json;
 use crate::store::{self, Index, Metric, Store};
 use crate::time::{Span, Timestamp};
 
-use super::Ctx;
-use super::output::{self, Format, OutputOptions, Record, RowStream};
+use super::output::{self, Format, OutputOptions, Record, RowStream, human_bytes};
+use super::{Ctx, OutputArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -31,6 +31,8 @@ pub struct Args {
     /// Only points before this timestamp
     #[arg(long, value_name = "TIMESTAMP", allow_hyphen_values = true)]
     stop: Option<String>,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 /// The columns of a file's header, in `--summary` rows and before the
@@ -49,6 +51,11 @@ const HEADER_COLUMNS: [&str; 12] = [
     "bytes",
     "bytes_per_point",
 ];
+/// `--summary` as a table, within 100 columns: the file relative to its
+/// metric's directory (named above the table), and what its name does not
+/// already say (a split's name holds its method, granularity and start),
+/// with sizes for people. `-c` picks from all of `HEADER_COLUMNS` instead.
+const TABLE_SUMMARY_COLUMNS: [&str; 4] = ["file", "points", "last", "bytes"];
 /// A full dump as CSV or values: one row per point.
 const POINT_COLUMNS: [&str; 6] = [
     "file",
@@ -116,11 +123,71 @@ fn points_json(dump: &FileDump) -> Json {
     )
 }
 
+/// The directory of the metric a file belongs to: `agg_<method>/`'s
+/// parent for a split in its method's directory, else the file's own.
+fn metric_dir(dump: &FileDump) -> &Path {
+    let parent = dump.file.path.parent().unwrap_or(Path::new(""));
+    match &dump.file.kind {
+        FileKind::Split {
+            method: Some(_), ..
+        } => parent.parent().unwrap_or(parent),
+        _ => parent,
+    }
+}
+
+/// A measure file's name (`<uuid4>_<YYYYMMDD>_<HH:MM:SS>`) with the uuid
+/// cut to its first 8 digits, as git shortens hashes: enough to find the
+/// file in its directory, and the row fits 100 columns.
+fn short_measure_name(name: &str) -> String {
+    match name.split_at_checked(36) {
+        Some((uuid, rest)) if uuid::Uuid::parse_str(uuid).is_ok() => {
+            format!("{}…{rest}", &uuid[..8])
+        }
+        _ => name.to_owned(),
+    }
+}
+
+/// A `--summary` table row: the file relative to its metric's directory
+/// (when under the base), times and sizes for people; only
+/// `TABLE_SUMMARY_COLUMNS` unless `all`.
+fn table_summary(dump: &FileDump, header: Vec<Json>, base: &Path, all: bool) -> Vec<Json> {
+    let dir = metric_dir(dump);
+    let within = if dir.starts_with(base) { dir } else { base };
+    let mut file = dump
+        .file
+        .path
+        .strip_prefix(within)
+        .unwrap_or(&dump.file.path)
+        .to_string_lossy()
+        .into_owned();
+    if dump.file.kind == FileKind::Measures {
+        file = short_measure_name(&file);
+    }
+    let decoded = &dump.decoded;
+    let mut row: Vec<(&str, Json)> = HEADER_COLUMNS.into_iter().zip(header).collect();
+    for (column, value) in &mut row {
+        *value = match *column {
+            "file" => Json::str(&file),
+            "bytes" => Json::str(human_bytes(decoded.bytes)),
+            "bytes_per_point" => decoded
+                .bytes_per_point()
+                .map_or(Json::Null, |b| Json::str(format!("{b:.1} B"))),
+            _ => continue,
+        };
+    }
+    row.into_iter()
+        .filter(|(column, _)| all || TABLE_SUMMARY_COLUMNS.contains(column))
+        .map(|(_, value)| value)
+        .collect()
+}
+
 /// Prints each file as the dump hands it over.
 struct Printer<'c, W: Write> {
     ctx: &'c Ctx,
     base: PathBuf,
     summary: bool,
+    /// `--summary` as a table: `TABLE_SUMMARY_COLUMNS` unless `-c` is given.
+    compact: bool,
     rows: Option<RowStream<W>>,
     /// The metric of the table being drawn.
     group: Option<Option<uuid::Uuid>>,
@@ -138,13 +205,25 @@ impl<W: Write> Printer<'_, W> {
     fn file(&mut self, dump: FileDump, out: &mut impl Write) -> Result<()> {
         let file = self.relative(&dump.file.path);
         let header = header(&dump, &file);
+        let new_group = self.group != Some(dump.file.metric);
+        // A table's title: the metric's directory, when the files are
+        // named within it.
+        let dir = metric_dir(&dump);
+        let title = (new_group && dir != self.base && dir.starts_with(&self.base))
+            .then(|| format!("{}/", self.relative(dir)));
         let Some(rows) = self.rows.as_mut() else {
             return self.table_file(&dump, header, out);
         };
-        if self.group.is_some_and(|g| g != dump.file.metric) {
+        if new_group && self.group.is_some() {
             rows.end_table()?;
         }
+        if let Some(title) = title {
+            rows.title(title);
+        }
         self.group = Some(dump.file.metric);
+        if self.summary && self.ctx.output.format == Format::Table {
+            return rows.row(&table_summary(&dump, header, &self.base, !self.compact));
+        }
         if self.summary {
             return rows.row(&header);
         }
@@ -214,12 +293,22 @@ impl<W: Write> Printer<'_, W> {
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
+    let ctx = &ctx.printing(args.output);
     let options = DumpOptions {
         start: ctx.timestamp("start", args.start)?,
         stop: ctx.timestamp("stop", args.stop)?,
         with_points: !args.summary,
     };
-    let columns: Option<Vec<String>> = if args.summary {
+    let compact =
+        args.summary && ctx.output.format == Format::Table && ctx.output.columns.is_empty();
+    let columns: Option<Vec<String>> = if compact {
+        Some(
+            TABLE_SUMMARY_COLUMNS
+                .iter()
+                .map(|c| c.to_string())
+                .collect(),
+        )
+    } else if args.summary {
         Some(HEADER_COLUMNS.iter().map(|c| c.to_string()).collect())
     } else {
         match ctx.output.format {
@@ -251,6 +340,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         ctx,
         base,
         summary: args.summary,
+        compact,
         rows,
         group: None,
         unreadable: 0,

@@ -7,9 +7,9 @@ use crate::error::Result;
 use crate::inspect::import_gnocchi;
 use crate::pyform::json::Json;
 
-use super::Ctx;
 use super::metric::CLI_CREATOR;
 use super::output::Record;
+use super::{Ctx, OutputArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -21,9 +21,12 @@ pub struct Args {
     /// and granularities their archives have
     #[arg(short = 'a', long, value_name = "POLICY")]
     archive_policy_name: String,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
+    let ctx = &ctx.printing(args.output);
     let (store, index) = ctx.open_store()?;
     let report = import_gnocchi::import(
         &store,

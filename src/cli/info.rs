@@ -3,14 +3,14 @@
 
 use crate::error::Result;
 use crate::inspect::info::{self, MetricUsage, Usage};
-use crate::pyform::document;
 use crate::pyform::json::Json;
+use crate::resource::GENERIC;
 use crate::store::index::DroppedTotal;
 use crate::store::{Index, Metric};
 use crate::time::Timestamp;
 
-use super::Ctx;
-use super::output::Record;
+use super::output::{Format, Record, human_bytes};
+use super::{Ctx, OutputArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -20,6 +20,8 @@ pub struct Args {
     /// How many of the most expensive metrics to list
     #[arg(long, default_value_t = 10, value_name = "N")]
     top: usize,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 fn timestamp(t: Option<Timestamp>) -> Json {
@@ -30,27 +32,76 @@ fn int(n: impl TryInto<i64>) -> Json {
     Json::Int(n.try_into().unwrap_or(i64::MAX))
 }
 
-fn per_point(usage: &Usage) -> Json {
-    usage.bytes_per_point().map_or(Json::Null, Json::Float)
+/// Sizes as numbers of bytes, or for people in tables (`786 KiB`).
+#[derive(Clone, Copy)]
+struct Sizes {
+    human: bool,
 }
 
-fn usage_fields(usage: &Usage) -> Vec<(&'static str, Json)> {
-    vec![
-        ("points", int(usage.points)),
-        ("bytes", int(usage.bytes)),
-        ("bytes_per_point", per_point(usage)),
-        ("first", timestamp(usage.first)),
-        ("last", timestamp(usage.last)),
-    ]
+impl Sizes {
+    fn of(ctx: &Ctx) -> Sizes {
+        Sizes {
+            human: ctx.output.format == Format::Table,
+        }
+    }
+
+    fn bytes(self, bytes: u64) -> Json {
+        if self.human {
+            Json::str(human_bytes(bytes))
+        } else {
+            int(bytes)
+        }
+    }
+
+    fn per_point(self, usage: &Usage) -> Json {
+        match usage.bytes_per_point() {
+            None => Json::Null,
+            Some(bytes) if self.human => Json::str(format!("{bytes:.1} B")),
+            Some(bytes) => Json::Float(bytes),
+        }
+    }
+
+    fn usage_fields(self, usage: &Usage) -> Vec<(&'static str, Json)> {
+        vec![
+            ("points", int(usage.points)),
+            ("bytes", self.bytes(usage.bytes)),
+            ("bytes_per_point", self.per_point(usage)),
+            ("first", timestamp(usage.first)),
+            ("last", timestamp(usage.last)),
+        ]
+    }
 }
 
-fn metric_info(
-    metric: &Metric,
-    usage: &MetricUsage,
+/// The original id of the resource a metric belongs to, as it was given.
+fn resource_of(index: &Index, metric: &Metric) -> Result<Option<String>> {
+    Ok(match metric.resource_id {
+        Some(id) => index
+            .get_resource(GENERIC, id)?
+            .map(|resource| resource.original_resource_id),
+        None => None,
+    })
+}
+
+/// `cpu (web1)` for a metric of a resource, `cpu` for one of its own.
+fn metric_words(metric: &Metric, resource: Option<&str>) -> Option<String> {
+    let name = metric.name.clone()?;
+    Some(match resource {
+        Some(resource) => format!("{name} ({resource})"),
+        None => name,
+    })
+}
+
+struct MetricView<'a> {
+    metric: &'a Metric,
+    resource: Option<String>,
+    usage: &'a MetricUsage,
     waiting: u64,
     dropped: Option<DroppedTotal>,
     sack: u32,
-) -> Record {
+}
+
+fn metric_info(view: &MetricView, sizes: Sizes) -> Record {
+    let usage = view.usage;
     let aggregations = usage
         .aggregations
         .iter()
@@ -60,65 +111,94 @@ fn metric_info(
                 ("granularity", Json::Float(granularity.as_secs_f64())),
                 ("splits", int(usage.files)),
             ];
-            fields.extend(usage_fields(usage));
+            fields.extend(sizes.usage_fields(usage));
             Json::object(fields)
         })
         .collect();
-    let mut fields: Vec<(String, Json)> = document::metric(metric)
-        .into_iter()
-        .filter(|(k, _)| ["id", "name", "archive_policy_name"].contains(&k.as_str()))
-        .collect();
-    let mut more = vec![
-        ("sack", int(sack)),
-        ("measures waiting", int(waiting)),
+    let metric = view.metric;
+    let mut fields = vec![
+        ("id", Json::str(metric.id.to_string())),
+        ("name", Json::opt_str(metric.name.clone())),
+        ("resource", Json::opt_str(view.resource.clone())),
+        (
+            "archive_policy_name",
+            Json::str(&metric.archive_policy_name),
+        ),
+        ("sack", int(view.sack)),
+        ("measures waiting", int(view.waiting)),
         (
             "measures dropped as older than the back window",
-            int(dropped.map_or(0, |d| d.measures)),
+            int(view.dropped.map_or(0, |d| d.measures)),
         ),
         ("files", int(usage.total.files)),
     ];
-    more.extend(usage_fields(&usage.total));
-    more.push(("bound series", Json::object(usage_fields(&usage.bound))));
-    more.push(("aggregations", Json::Array(aggregations)));
-    more.push(("unreadable files", int(usage.unreadable.len())));
-    fields.extend(more.into_iter().map(|(k, v)| (k.to_owned(), v)));
+    fields.extend(sizes.usage_fields(&usage.total));
+    fields.push((
+        "bound series",
+        Json::object(sizes.usage_fields(&usage.bound)),
+    ));
+    fields.push(("aggregations", Json::Array(aggregations)));
+    fields.push(("unreadable files", int(usage.unreadable.len())));
     Record::show(fields)
 }
 
-fn expensive(index: &Index, usage: &MetricUsage) -> Result<Json> {
+/// One of the most expensive metrics; in a table, the metric by name and
+/// resource first (`cpu (web1)`).
+fn expensive(index: &Index, usage: &MetricUsage, sizes: Sizes) -> Result<Json> {
     let metric = index.get_metric(usage.metric)?;
-    Ok(Json::object([
-        ("id", Json::str(usage.metric.to_string())),
-        (
-            "name",
-            Json::opt_str(metric.as_ref().and_then(|m| m.name.clone())),
-        ),
+    let resource = match &metric {
+        Some(metric) => resource_of(index, metric)?,
+        None => None,
+    };
+    let id = ("id", Json::str(usage.metric.to_string()));
+    let mut fields = if sizes.human {
+        let words = metric
+            .as_ref()
+            .and_then(|m| metric_words(m, resource.as_deref()));
+        vec![("metric", Json::opt_str(words)), id]
+    } else {
+        let name = metric.as_ref().and_then(|m| m.name.clone());
+        vec![
+            id,
+            ("name", Json::opt_str(name)),
+            ("resource", Json::opt_str(resource)),
+        ]
+    };
+    fields.extend([
         (
             "archive_policy_name",
             Json::opt_str(metric.map(|m| m.archive_policy_name)),
         ),
         ("files", int(usage.total.files)),
         ("points", int(usage.total.points)),
-        ("bytes", int(usage.total.bytes)),
-        ("bytes_per_point", per_point(&usage.total)),
-    ]))
+        ("bytes", sizes.bytes(usage.total.bytes)),
+        ("bytes_per_point", sizes.per_point(&usage.total)),
+    ]);
+    Ok(Json::object(fields))
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
+    let ctx = &ctx.printing(args.output);
+    let sizes = Sizes::of(ctx);
     let (store, index) = ctx.open_store()?;
     if let Some(reference) = args.metric {
         let metric = index.find_metric(&reference)?;
         let usage = info::store_metric_usage(&store, metric.id)?;
-        let waiting = store.incoming().measures_waiting(metric.id)?;
         for path in &usage.unreadable {
             ctx.warn(&format!(
                 "{}: does not decode (see `carbonara verify`)",
                 path.display()
             ));
         }
-        let sack = store.incoming().sack_of(metric.id);
-        let dropped = index.dropped_measures(Some(metric.id))?.into_iter().next();
-        return ctx.print(&metric_info(&metric, &usage, waiting, dropped, sack));
+        let view = MetricView {
+            resource: resource_of(&index, &metric)?,
+            usage: &usage,
+            waiting: store.incoming().measures_waiting(metric.id)?,
+            dropped: index.dropped_measures(Some(metric.id))?.into_iter().next(),
+            sack: store.incoming().sack_of(metric.id),
+            metric: &metric,
+        };
+        return ctx.print(&metric_info(&view, sizes));
     }
     let info = info::store_info(&store, &index, args.top)?;
     for path in &info.unreadable {
@@ -132,7 +212,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let most_expensive = info
         .most_expensive
         .iter()
-        .map(|usage| expensive(&index, usage))
+        .map(|usage| expensive(&index, usage, sizes))
         .collect::<Result<Vec<_>>>()?;
     ctx.print(&Record::show([
         ("format", int(config.format)),
@@ -157,9 +237,9 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         ),
         ("archive files", int(info.archive.files)),
         ("archive points", int(info.archive.points)),
-        ("archive bytes", int(info.archive.bytes)),
-        ("archive bytes per point", per_point(&info.archive)),
-        ("size on disk", int(info.disk_bytes)),
+        ("archive bytes", sizes.bytes(info.archive.bytes)),
+        ("archive bytes per point", sizes.per_point(&info.archive)),
+        ("size on disk", sizes.bytes(info.disk_bytes)),
         ("unreadable files", int(info.unreadable.len())),
         ("most expensive metrics", Json::Array(most_expensive)),
     ]))

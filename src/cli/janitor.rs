@@ -6,13 +6,17 @@ use crate::process::janitor;
 use crate::pyform::json::Json;
 use crate::store::lock::SackLocks;
 
-use super::Ctx;
 use super::output::Record;
+use super::{Ctx, OutputArgs};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    #[command(flatten)]
+    output: OutputArgs,
+}
 
-pub fn run(_args: Args, ctx: &Ctx) -> Result<()> {
+pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
+    let ctx = &ctx.printing(args.output);
     let (store, index) = ctx.open_store()?;
     let report = janitor::run(&store, &index, &mut SackLocks::new(&store))?;
     ctx.print(&Record::show([

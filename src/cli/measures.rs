@@ -11,9 +11,9 @@ use crate::query::{self, MeasuresQuery};
 use crate::store::{Metric, Store};
 use crate::time::{self, Span};
 
-use super::Ctx;
 use super::measure_table::{MeasureBlock, MeasureTable};
 use super::metric::find;
+use super::{Ctx, OutputArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -80,6 +80,8 @@ struct ShowArgs {
     /// Process this metric's waiting measures first
     #[arg(long)]
     refresh: bool,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 /// `2015-01-01T00:00:00@12.5`: the value follows the last `@`.
@@ -139,6 +141,7 @@ fn add(metric: &str, resource_id: Option<&str>, measures: &[String], ctx: &Ctx) 
 }
 
 fn show(args: ShowArgs, ctx: &Ctx) -> Result<()> {
+    let ctx = &ctx.printing(args.output);
     // The arguments are checked before anything is read or processed, in
     // Gnocchi's order.
     if args.resample.is_some() && args.granularity.is_none() {

@@ -15,7 +15,7 @@ use crate::store::{Index, Metric, MetricFilter};
 use crate::time::{self, Span};
 
 use super::output::Record;
-use super::{Ctx, PageArgs};
+use super::{Ctx, OutputArgs, PageArgs};
 
 /// The creator recorded for objects made from the command line, which acts
 /// with Gnocchi's admin rights.
@@ -42,6 +42,8 @@ enum Command {
         /// Id of the resource the metric belongs to (the name must then be unique on it)
         #[arg(short = 'r', long, value_name = "RESOURCE_ID")]
         resource_id: Option<String>,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// List the metrics
     List {
@@ -50,6 +52,8 @@ enum Command {
         resource_id: Option<String>,
         #[command(flatten)]
         page: PageArgs,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Show a metric
     Show {
@@ -58,6 +62,8 @@ enum Command {
         /// Id of the resource whose metric is named
         #[arg(short = 'r', long, value_name = "RESOURCE_ID")]
         resource_id: Option<String>,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Delete metrics; their data is removed by the next `process`
     Delete {
@@ -93,10 +99,13 @@ pub struct SearchArgs {
     /// Timestamp to stop before (exclusive)
     #[arg(long, value_name = "TIMESTAMP", allow_hyphen_values = true)]
     stop: Option<String>,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 /// Runs a measure value search and prints what matched.
 pub fn search(args: SearchArgs, ctx: &Ctx) -> Result<()> {
+    let ctx = &ctx.printing(args.output);
     let (store, index) = ctx.open_store()?;
     let predicate = MeasurePredicate::parse(&args.query)?;
     let mut ids = Vec::new();
@@ -182,12 +191,24 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             archive_policy_name,
             unit,
             resource_id,
-        } => create(name, archive_policy_name, unit, resource_id.as_deref(), ctx),
-        Command::List { resource_id, page } => list(resource_id.as_deref(), page, ctx),
+            output,
+        } => create(
+            name,
+            archive_policy_name,
+            unit,
+            resource_id.as_deref(),
+            &ctx.printing(output),
+        ),
+        Command::List {
+            resource_id,
+            page,
+            output,
+        } => list(resource_id.as_deref(), page, &ctx.printing(output)),
         Command::Show {
             metric,
             resource_id,
-        } => show(&metric, resource_id.as_deref(), ctx),
+            output,
+        } => show(&metric, resource_id.as_deref(), &ctx.printing(output)),
         Command::Delete {
             metrics,
             resource_id,

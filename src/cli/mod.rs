@@ -39,6 +39,10 @@ use crate::store::{Index, Page, Store, txn};
 use crate::time::Timestamp;
 use output::{Format, OutputOptions, Record};
 
+/// The `--help` heading of the options every command takes, listed after a
+/// command's own.
+const GLOBAL_OPTIONS: &str = "Global options";
+
 /// Gnocchi's time-series engine as one binary: archive policies, metrics,
 /// measures, the metricd aggregation pass and byte-exact carbonara archives,
 /// over a plain directory store.
@@ -56,39 +60,13 @@ pub struct Cli {
         global = true,
         value_name = "DIR",
         env = "CARBONARA_STORE",
-        hide_env = true
+        hide_env = true,
+        help_heading = GLOBAL_OPTIONS
     )]
     pub store: Option<PathBuf>,
 
-    /// Output format of commands that print records
-    #[arg(
-        short = 'f',
-        long,
-        global = true,
-        value_enum,
-        default_value_t,
-        value_name = "FORMAT"
-    )]
-    pub format: Format,
-
-    /// Print only this column (or field); repeat for more
-    #[arg(short = 'c', long = "column", global = true, value_name = "COLUMN")]
-    pub columns: Vec<String>,
-
-    /// Sort listed rows by this column; repeat for more (first one first)
-    #[arg(long = "sort-column", global = true, value_name = "COLUMN")]
-    pub sort_columns: Vec<String>,
-
-    /// Sort the rows in ascending order (the default)
-    #[arg(long, global = true, conflicts_with = "sort_descending")]
-    pub sort_ascending: bool,
-
-    /// Sort the rows in descending order
-    #[arg(long, global = true)]
-    pub sort_descending: bool,
-
     /// No progress or summaries on stderr
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = GLOBAL_OPTIONS)]
     pub quiet: bool,
 
     #[command(subcommand)]
@@ -143,7 +121,47 @@ pub enum Command {
     Generate(generate::Args),
 }
 
-/// What every command may need, resolved once from the global options.
+/// The output options of a command that prints records (cliff's `-f`,
+/// `-c`, `--sort-column`), flattened into its own arguments: a command
+/// that prints no records does not offer them.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Output options")]
+pub struct OutputArgs {
+    /// Output format
+    #[arg(short = 'f', long, value_enum, default_value_t, value_name = "FORMAT")]
+    format: Format,
+
+    /// Print only this column (or field); repeat for more
+    #[arg(short = 'c', long = "column", value_name = "COLUMN")]
+    columns: Vec<String>,
+
+    /// Sort listed rows by this column; repeat for more (first one first)
+    #[arg(long = "sort-column", value_name = "COLUMN")]
+    sort_columns: Vec<String>,
+
+    /// Sort the rows in ascending order (the default)
+    #[arg(long, conflicts_with = "sort_descending")]
+    sort_ascending: bool,
+
+    /// Sort the rows in descending order
+    #[arg(long)]
+    sort_descending: bool,
+}
+
+impl From<OutputArgs> for OutputOptions {
+    fn from(args: OutputArgs) -> Self {
+        OutputOptions {
+            format: args.format,
+            columns: args.columns,
+            sort_columns: args.sort_columns,
+            sort_descending: args.sort_descending,
+        }
+    }
+}
+
+/// What every command may need, resolved once from the global options;
+/// a command that prints records gets its own, with its output options
+/// (`Ctx::printing`).
 pub struct Ctx {
     pub store_path: PathBuf,
     pub output: OutputOptions,
@@ -153,6 +171,16 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// This context for a command that prints records as `output` asks.
+    pub fn printing(&self, output: OutputArgs) -> Ctx {
+        Ctx {
+            store_path: self.store_path.clone(),
+            output: output.into(),
+            quiet: self.quiet,
+            now: self.now,
+        }
+    }
+
     /// Opens the store, first finishing what killed processes committed
     /// (like SQLite's hot journals), so every command sees a whole state.
     pub fn open_store(&self) -> Result<(Store, Index)> {
@@ -196,12 +224,8 @@ impl Ctx {
 pub fn run(cli: Cli) -> Result<()> {
     let ctx = Ctx {
         store_path: cli.store.unwrap_or_else(|| PathBuf::from("carbonara-data")),
-        output: OutputOptions {
-            format: cli.format,
-            columns: cli.columns,
-            sort_columns: cli.sort_columns,
-            sort_descending: cli.sort_descending,
-        },
+        // Tables, until a command that prints records reads its `-f`.
+        output: OutputOptions::default(),
         quiet: cli.quiet,
         now: Timestamp::now(),
     };

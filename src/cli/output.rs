@@ -143,6 +143,28 @@ impl Record {
     }
 }
 
+/// A size for people, in binary units: `844 B`, `1.2 MiB`, `786 KiB` (one
+/// decimal below 10 of a unit). Tables show sizes so; `-f json`, `csv`
+/// and `value` keep the exact number of bytes.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    // 1023.6 KiB would round to "1024 KiB": it is "1.0 MiB".
+    while value >= 1023.5 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if value < 9.95 {
+        format!("{value:.1} {}", UNITS[unit])
+    } else {
+        format!("{value:.0} {}", UNITS[unit])
+    }
+}
+
 /// A value as text in a table, CSV or value output (Python's `str`).
 pub fn text(value: &Json) -> String {
     match value {
@@ -431,6 +453,8 @@ pub struct RowStream<W: Write> {
     keep: Vec<usize>,
     rows: usize,
     table: Vec<Vec<String>>,
+    /// A line drawn above the next table.
+    title: Option<String>,
 }
 
 impl<W: Write> RowStream<W> {
@@ -444,6 +468,7 @@ impl<W: Write> RowStream<W> {
             keep,
             rows: 0,
             table: Vec::new(),
+            title: None,
         };
         if stream.format == Format::Csv {
             let header = stream.header();
@@ -508,7 +533,19 @@ impl<W: Write> RowStream<W> {
         let header = self.header();
         let header: Vec<&str> = header.iter().map(String::as_str).collect();
         let drawn = table(&header, std::mem::take(&mut self.table).into_iter());
-        self.emit(format!("{drawn}\n").as_bytes())
+        let title = self
+            .title
+            .take()
+            .map_or(String::new(), |title| format!("{title}\n"));
+        self.emit(format!("{title}{drawn}\n").as_bytes())
+    }
+
+    /// A line above the next table, saying what its rows share (tables
+    /// only: the other formats repeat it in every row).
+    pub fn title(&mut self, title: String) {
+        if self.format == Format::Table {
+            self.title = Some(title);
+        }
     }
 
     /// Ends the output.
@@ -526,6 +563,19 @@ impl<W: Write> RowStream<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_for_people() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1023), "1023 B");
+        assert_eq!(human_bytes(1024), "1.0 KiB");
+        assert_eq!(human_bytes(10_188), "9.9 KiB");
+        assert_eq!(human_bytes(10_200), "10 KiB");
+        assert_eq!(human_bytes(804_864), "786 KiB");
+        assert_eq!(human_bytes(1_258_291), "1.2 MiB");
+        assert_eq!(human_bytes(1_048_500), "1.0 MiB");
+        assert_eq!(human_bytes(u64::MAX), "16 EiB");
+    }
 
     fn render_text(record: &Record, format: Format, columns: &[&str]) -> String {
         let options = OutputOptions {

@@ -17,7 +17,7 @@ use crate::time::Timestamp;
 
 use super::metric::CLI_CREATOR;
 use super::output::Record;
-use super::{Ctx, PageArgs, timestamp_arg};
+use super::{Ctx, OutputArgs, PageArgs, timestamp_arg};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -74,6 +74,8 @@ enum Command {
         resource_id: String,
         #[command(flatten)]
         fields: Fields,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Change a resource (a new revision when a value changes)
     Update {
@@ -84,6 +86,8 @@ enum Command {
         /// Name of a metric to detach; repeat for more
         #[arg(short = 'd', long = "delete-metric", value_name = "NAME")]
         delete_metrics: Vec<String>,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Show a resource
     Show {
@@ -92,6 +96,8 @@ enum Command {
         resource_type: String,
         /// Id of the resource
         resource_id: String,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// List resources
     List {
@@ -100,6 +106,8 @@ enum Command {
         /// Every revision of each resource
         #[arg(long)]
         history: bool,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// List the revisions of a resource
     History {
@@ -107,6 +115,8 @@ enum Command {
         listing: Listing,
         /// Id of the resource
         resource_id: String,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Search resources with Gnocchi's filter syntax, as a string (`host='a' and (cpu>=2 or flavor like 'm1.%')`) or JSON (`{"=": {"host": "a"}}`)
     Search {
@@ -117,6 +127,8 @@ enum Command {
         history: bool,
         /// The filter [default: every resource]
         query: Option<String>,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Delete a resource; its metrics' data goes at the next `process`
     Delete {
@@ -139,6 +151,8 @@ enum BatchCommand {
         resource_type: String,
         /// The filter, as for `resource search`; it cannot be empty
         query: String,
+        #[command(flatten)]
+        output: OutputArgs,
     },
 }
 
@@ -328,34 +342,49 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         Command::Create {
             resource_id,
             fields,
-        } => create(resource_id, &fields, ctx),
+            output,
+        } => create(resource_id, &fields, &ctx.printing(output)),
         Command::Update {
             resource_id,
             fields,
             delete_metrics,
-        } => update(&resource_id, &fields, &delete_metrics, ctx),
+            output,
+        } => update(
+            &resource_id,
+            &fields,
+            &delete_metrics,
+            &ctx.printing(output),
+        ),
         Command::Show {
             resource_type,
             resource_id,
-        } => show(&resource_type, &resource_id, ctx),
-        Command::List { listing, history } => list(listing, history, ctx),
+            output,
+        } => show(&resource_type, &resource_id, &ctx.printing(output)),
+        Command::List {
+            listing,
+            history,
+            output,
+        } => list(listing, history, &ctx.printing(output)),
         Command::History {
             listing,
             resource_id,
-        } => history(listing, &resource_id, ctx),
+            output,
+        } => history(listing, &resource_id, &ctx.printing(output)),
         Command::Search {
             listing,
             history,
             query,
-        } => search(listing, history, query.as_deref(), ctx),
+            output,
+        } => search(listing, history, query.as_deref(), &ctx.printing(output)),
         Command::Delete { resource_id } => delete(&resource_id, ctx),
         Command::Batch {
             command:
                 BatchCommand::Delete {
                     resource_type,
                     query,
+                    output,
                 },
-        } => batch_delete(&resource_type, &query, ctx),
+        } => batch_delete(&resource_type, &query, &ctx.printing(output)),
     }
 }
 

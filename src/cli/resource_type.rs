@@ -9,8 +9,8 @@ use crate::pyform::document;
 use crate::pyform::json::Json;
 use crate::resource::{AttributeSpec, PatchOp, ResourceType};
 
-use super::Ctx;
 use super::output::{Record, text};
+use super::{Ctx, OutputArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -27,13 +27,20 @@ enum Command {
         /// An attribute: NAME:TYPE[:REQUIRED][:OPTION=VALUE…], e.g. `display_name:string:true:max_length=255`; TYPE is string, uuid, number, bool or datetime; options min_length, max_length (string), min, max (number); REQUIRED defaults to true; repeat for more
         #[arg(short = 'a', long = "attribute", value_name = "ATTRIBUTE")]
         attributes: Vec<AttributeSpec>,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// List the resource types
-    List,
+    List {
+        #[command(flatten)]
+        output: OutputArgs,
+    },
     /// Show a resource type
     Show {
         /// Name of the resource type
         name: String,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Add, change or remove attributes of a resource type
     Update {
@@ -45,6 +52,8 @@ enum Command {
         /// An attribute to remove, with its values; repeat for more
         #[arg(short = 'r', long = "remove-attribute", value_name = "NAME")]
         remove: Vec<String>,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Delete a resource type no resource uses
     Delete {
@@ -95,14 +104,19 @@ fn attributes_cell(resource_type: &ResourceType) -> Json {
 
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     match args.command {
-        Command::Create { name, attributes } => create(&name, &attributes, ctx),
-        Command::List => list(ctx),
-        Command::Show { name } => show(&name, ctx),
+        Command::Create {
+            name,
+            attributes,
+            output,
+        } => create(&name, &attributes, &ctx.printing(output)),
+        Command::List { output } => list(&ctx.printing(output)),
+        Command::Show { name, output } => show(&name, &ctx.printing(output)),
         Command::Update {
             name,
             attributes,
             remove,
-        } => update(&name, attributes, remove, ctx),
+            output,
+        } => update(&name, attributes, remove, &ctx.printing(output)),
         Command::Delete { name } => delete(&name, ctx),
     }
 }

@@ -7,8 +7,8 @@ use crate::pyform::json::Json;
 use crate::store::lock::SackLocks;
 use crate::store::{Store, sacks, txn};
 
-use super::Ctx;
 use super::output::Record;
+use super::{Ctx, OutputArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -19,9 +19,12 @@ pub struct Args {
     /// Process the waiting measures first
     #[arg(long, requires = "set")]
     process: bool,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
+    let ctx = &ctx.printing(args.output);
     let Some(wanted) = args.set else {
         let (store, _index) = ctx.open_store()?;
         return ctx.print(&Record::show([(

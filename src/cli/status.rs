@@ -7,13 +7,17 @@ use crate::error::Result;
 use crate::ops;
 use crate::pyform::json::Json;
 
-use super::Ctx;
 use super::output::Record;
+use super::{Ctx, OutputArgs};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    #[command(flatten)]
+    output: OutputArgs,
+}
 
-pub fn run(_args: Args, ctx: &Ctx) -> Result<()> {
+pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
+    let ctx = &ctx.printing(args.output);
     let (store, index) = ctx.open_store()?;
     let backlog = ops::measures::live_backlog(&store, &index)?;
     let dropped: u64 = index

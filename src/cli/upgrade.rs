@@ -5,13 +5,17 @@ use crate::error::Result;
 use crate::pyform::json::Json;
 use crate::store::upgrade::{self, Outcome};
 
-use super::Ctx;
 use super::output::Record;
+use super::{Ctx, OutputArgs};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    #[command(flatten)]
+    output: OutputArgs,
+}
 
-pub fn run(_args: Args, ctx: &Ctx) -> Result<()> {
+pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
+    let ctx = &ctx.printing(args.output);
     match upgrade::upgrade(&ctx.store_path)? {
         Outcome::Current(format) => {
             ctx.note(&format!(

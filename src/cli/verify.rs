@@ -11,8 +11,8 @@ use crate::inspect::repair::{self, Outcome};
 use crate::inspect::verify::{self, Problem, Repair};
 use crate::pyform::json::Json;
 
-use super::Ctx;
 use super::output::Record;
+use super::{Ctx, OutputArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -23,6 +23,8 @@ pub struct Args {
     /// deleted), create missing directories, then verify again
     #[arg(long)]
     repair: bool,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 fn relative(root: &Path, path: &Path) -> String {
@@ -50,6 +52,7 @@ fn row(root: &Path, problem: &Problem, action: String) -> Vec<Json> {
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
+    let ctx = &ctx.printing(args.output);
     let (store, index) = ctx.open_store()?;
     let only: Option<Vec<Uuid>> = if args.metrics.is_empty() {
         None

@@ -3,7 +3,7 @@
 //! on disk and the most expensive metrics. Every file is read and decoded
 //! once; an unreadable one is counted, not fatal.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
@@ -147,10 +147,19 @@ fn disk_usage(store: &Store) -> Result<u64> {
     Ok(bytes)
 }
 
-/// Describes a store; `top` is how many expensive metrics to keep.
+/// Describes a store; `top` is how many expensive metrics to keep. Deleted
+/// metrics, whose data waits for the janitor, and directories of metrics
+/// the index does not know count in the size on disk only.
 pub fn store_info(store: &Store, index: &Index, top: usize) -> Result<StoreInfo> {
     let metrics = index.list_metrics(&MetricFilter::default(), &Page::default())?;
+    let active: HashSet<Uuid> = metrics.iter().map(|m| m.id).collect();
     let backlog = store.incoming().backlog()?;
+    let waiting: Vec<u64> = backlog
+        .per_metric
+        .iter()
+        .filter(|(id, _)| active.contains(id))
+        .map(|(_, measures)| *measures)
+        .collect();
     let sacks = store.config().sacks as usize;
     let mut per_sack = vec![0usize; sacks];
     for metric in &metrics {
@@ -160,8 +169,8 @@ pub fn store_info(store: &Store, index: &Index, top: usize) -> Result<StoreInfo>
         metrics: metrics.len(),
         deleted_metrics: index.deleted_metrics()?.len(),
         archive_policies: index.list_archive_policies()?.len(),
-        metrics_waiting: backlog.metrics,
-        measures_waiting: backlog.measures,
+        metrics_waiting: waiting.len(),
+        measures_waiting: waiting.iter().sum(),
         per_sack: SackSpread {
             min: per_sack.iter().copied().min().unwrap_or(0),
             mean: metrics.len() as f64 / sacks as f64,
@@ -174,6 +183,9 @@ pub fn store_info(store: &Store, index: &Index, top: usize) -> Result<StoreInfo>
         let Found::Archive(listing) = found? else {
             continue;
         };
+        if !active.contains(&listing.metric) {
+            continue;
+        }
         let usage = metric_usage(&listing)?;
         info.archive.add(&usage.total);
         info.unreadable.extend(usage.unreadable.iter().cloned());

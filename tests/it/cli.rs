@@ -62,6 +62,70 @@ fn version_and_help() {
         .stdout(contains("--granularity"));
 }
 
+/// `--help` text of a command, run without a store.
+fn help(args: &[&str]) -> String {
+    let store = TestStore::empty();
+    let mut all = args.to_vec();
+    all.push("--help");
+    store.stdout(&all)
+}
+
+#[test]
+fn help_lists_a_commands_own_options_then_output_then_global_ones() {
+    let text = help(&["metric", "list"]);
+    let own = text.find("--resource-id").expect("own option");
+    let output = text.find("\nOutput options:\n").expect("output heading");
+    let global = text.find("\nGlobal options:\n").expect("global heading");
+    assert!(own < output && output < global, "{text}");
+    assert!(
+        text[output..global].contains("-f, --format <FORMAT>"),
+        "{text}"
+    );
+    assert!(
+        text[output..global].contains("--sort-column <COLUMN>"),
+        "{text}"
+    );
+    assert!(text[global..].contains("--store <DIR>"), "{text}");
+    assert!(text[global..].contains("-q, --quiet"), "{text}");
+    for command in [&["info"][..], &["dump"], &["measures", "show"], &["status"]] {
+        assert!(help(command).contains("\nOutput options:\n"), "{command:?}");
+    }
+}
+
+#[test]
+fn commands_that_print_no_records_take_no_output_options() {
+    for command in [
+        &["init"][..],
+        &["metric", "delete"],
+        &["measures", "add"],
+        &["ingest", "csv"],
+        &["serve"],
+        &["statsd"],
+    ] {
+        let text = help(command);
+        assert!(!text.contains("--format"), "{command:?}: {text}");
+        assert!(!text.contains("--sort-column"), "{command:?}: {text}");
+        assert!(text.contains("\nGlobal options:\n"), "{command:?}: {text}");
+    }
+    let store = TestStore::new();
+    store.create_metric("m", "low");
+    store
+        .run(&["metric", "delete", "m", "-f", "json"])
+        .failure()
+        .code(2)
+        .stderr(contains("unexpected argument '-f'"));
+    // The output options follow the command that prints; the global ones
+    // go anywhere.
+    store
+        .run(&["-f", "json", "metric", "list"])
+        .failure()
+        .code(2);
+    store
+        .run(&["metric", "list", "-q", "-f", "value", "-c", "name"])
+        .success()
+        .stdout("m\n");
+}
+
 #[test]
 fn formats_and_columns() {
     let store = TestStore::new();

@@ -214,6 +214,76 @@ fn summaries_describe_each_file() {
 }
 
 #[test]
+fn summary_tables_fit_100_columns() {
+    let case = backlog_case().join("gnocchi");
+    let store = TestStore::empty();
+    let table = store.stdout(&["dump", "--summary", case.to_str().unwrap()]);
+    for line in table.lines() {
+        assert!(
+            line.chars().count() <= 100,
+            "{} columns: {line}",
+            line.chars().count()
+        );
+    }
+    let gauge = "6ca28ecb-eee3-5ee2-97cd-176c16849311";
+    // Each metric's table is titled with its directory; files are named
+    // within it.
+    let title = format!("6c/a2/8e/cb/ee/e3/5e/e2/97/cd/17/6c/16/84/93/11/{gauge}/\n");
+    let at = table.find(&title).expect(&table);
+    let own: String = table[at + title.len()..]
+        .lines()
+        .take_while(|line| line.starts_with(['+', '|']))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert!(
+        own.contains("\n| file                                | points | last                      | bytes   |\n"),
+        "{own}"
+    );
+    let split = case.join(format!(
+        "6c/a2/8e/cb/ee/e3/5e/e2/97/cd/17/6c/16/84/93/11/{gauge}/agg_max/1704024000.0_60.0_v3"
+    ));
+    let size = std::fs::metadata(&split).unwrap().len();
+    assert_eq!(size, 5793); // 5.66 KiB
+    assert!(
+        own.contains(
+            "| agg_max/1704024000.0_60.0_v3        | 720    | 2024-01-02T23:59:00+00:00 | 5.7 KiB |"
+        ),
+        "{own}"
+    );
+    assert!(own.contains("| none_v3 "), "{own}");
+    assert!(!own.contains(gauge), "{own}");
+    // A measure file keeps the first 8 digits of its uuid.
+    assert!(
+        table.contains(&format!("\nincoming8-1/{gauge}/\n")),
+        "{table}"
+    );
+    assert!(
+        table.contains("| 2b7cdaca…_20261130_17:17:32 | 505    |"),
+        "{table}"
+    );
+    // `-c` picks among every column, in the table too.
+    let picked = store.stdout(&[
+        "dump",
+        "--summary",
+        "-c",
+        "kind",
+        "-c",
+        "compression",
+        "-c",
+        "bytes_per_point",
+        case.to_str().unwrap(),
+    ]);
+    assert!(
+        picked.contains("| kind     | compression | bytes_per_point |"),
+        "{picked}"
+    );
+    assert!(
+        picked.contains("| measures | none        | 16.0 B          |"),
+        "{picked}"
+    );
+}
+
+#[test]
 fn start_and_stop_cut_the_points_and_leave_out_files() {
     let case = backlog_case().join("gnocchi");
     let args = [

@@ -118,3 +118,131 @@ fn estimates_follow_the_model() {
     assert_eq!(rows[1]["points"], 18);
     outside.run(&["archive-policy", "estimate"]).code(2);
 }
+
+/// `cpu` of resource web1 with two days of minutes, `lone` with one hour,
+/// `gone` with two days but deleted (its data waits for the janitor).
+fn store_with_a_resource() -> TestStore {
+    let store = TestStore::new();
+    store
+        .run(&["resource", "create", "web1", "-n", "cpu:medium"])
+        .success();
+    store.create_metric("lone", "medium");
+    store.create_metric("gone", "medium");
+    let mut csv = String::from("metric,timestamp,value\n");
+    for i in 0..2880_u64 {
+        let t = 1_704_067_200 + 60 * i;
+        // Values that do not repeat, so the archives take kibibytes.
+        let value = (i * 2_654_435_761 % 100_003) as f64 / 7.0;
+        csv.push_str(&format!("cpu,{t},{value}\ngone,{t},{value}\n"));
+        if i < 60 {
+            csv.push_str(&format!("lone,{t},{i}\n"));
+        }
+    }
+    store.ingest_and_process(&csv);
+    store.run(&["metric", "delete", "gone"]).success();
+    store
+}
+
+#[test]
+fn tables_show_sizes_for_people_and_metrics_with_their_resource() {
+    let store = store_with_a_resource();
+    let table = store.stdout(&["info"]);
+    let row = |field: &str| {
+        table
+            .lines()
+            .find(|l| l.starts_with(&format!("| {field} ")))
+            .unwrap_or_else(|| panic!("no {field}: {table}"))
+            .split('|')
+            .nth(2)
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    let exact = store.json(&["info"]);
+    let bytes = exact["archive bytes"].as_u64().unwrap();
+    assert!((10_240..1_048_576).contains(&bytes), "{bytes}");
+    assert_eq!(
+        row("archive bytes"),
+        format!("{:.0} KiB", bytes as f64 / 1024.0)
+    );
+    let on_disk = exact["size on disk"].as_u64().unwrap();
+    assert!(on_disk > bytes);
+    assert!(row("size on disk").ends_with("iB"), "{table}");
+    assert!(
+        table.contains(
+            "| most expensive metrics                         | - metric: cpu (web1), id: "
+        ),
+        "{table}"
+    );
+    let top = exact["most expensive metrics"].as_array().unwrap();
+    assert_eq!(top[0]["name"], "cpu");
+    assert_eq!(top[0]["resource"], "web1");
+    assert_eq!(top[1]["name"], "lone");
+    assert_eq!(top[1]["resource"], serde_json::Value::Null);
+
+    let metric = store.json(&["info", "cpu"]);
+    assert_eq!(metric["resource"], "web1");
+    assert!(metric["bytes"].is_u64());
+    let metric_table = store.stdout(&["info", "cpu"]);
+    assert!(metric_table.contains("| resource  "), "{metric_table}");
+    let bytes_row = metric_table
+        .lines()
+        .find(|l| l.starts_with("| bytes "))
+        .unwrap();
+    let kib = metric["bytes"].as_u64().unwrap() as f64 / 1024.0;
+    assert!((10.0..1024.0).contains(&kib), "{kib}");
+    assert!(
+        bytes_row.contains(&format!("| {kib:.0} KiB ")),
+        "{bytes_row}"
+    );
+    // CSV and values keep exact bytes.
+    let value = store.stdout(&["info", "-f", "value", "-c", "archive bytes"]);
+    assert_eq!(value, format!("{bytes}\n"));
+}
+
+#[test]
+fn deleted_metrics_are_left_out() {
+    let store = store_with_a_resource();
+    let info = store.json(&["info"]);
+    assert_eq!(info["metrics"], 2);
+    assert_eq!(info["deleted metrics"], 1);
+    let names: Vec<&str> = info["most expensive metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["cpu", "lone"]);
+    // The totals are those of the two live metrics, though the deleted
+    // one's files are still there.
+    let cpu = store.json(&["info", "cpu"]);
+    let lone = store.json(&["info", "lone"]);
+    for (total, each) in [
+        ("archive files", "files"),
+        ("archive bytes", "bytes"),
+        ("archive points", "points"),
+    ] {
+        assert_eq!(
+            info[total].as_u64().unwrap(),
+            cpu[each].as_u64().unwrap() + lone[each].as_u64().unwrap(),
+            "{total}"
+        );
+    }
+    let archive_files = tree(&store.path().join("archive"))
+        .into_iter()
+        .filter(|f| !f.ends_with('/'))
+        .count() as u64;
+    assert!(archive_files > info["archive files"].as_u64().unwrap());
+    // Measures waiting for a deleted metric do not count.
+    let id = store.json(&["metric", "create", "late", "-a", "low"])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    store
+        .run(&["measures", "add", &id, "-m", "2024-01-01T00:00:00@1"])
+        .success();
+    store.run(&["metric", "delete", &id]).success();
+    let info = store.json(&["info"]);
+    assert_eq!(info["measures waiting"], 0);
+    assert_eq!(info["metrics with measures waiting"], 0);
+}

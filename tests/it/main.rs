@@ -15,6 +15,7 @@ mod import;
 mod influx;
 mod info;
 mod ingest;
+mod install;
 mod measures;
 mod metric;
 mod operate;
