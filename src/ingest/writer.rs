@@ -242,7 +242,12 @@ impl<'s> MeasureWriter<'s> {
         if let Some(found) = self.index.get_resource(crate::resource::GENERIC, id)? {
             return match target.missing_resource {
                 MissingResource::Create(type_name) if found.type_name != type_name => {
-                    Err(store::Error::ResourceExists(id.to_string()))
+                    Err(store::Error::ResourceOfOtherType {
+                        resource: target.resource.to_owned(),
+                        id,
+                        found: found.type_name,
+                        wanted: type_name.to_owned(),
+                    })
                 }
                 _ => Ok(true),
             };

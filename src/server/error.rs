@@ -437,6 +437,11 @@ impl From<crate::store::Error> for ApiError {
             E::InvalidMetricName(_) => {
                 ApiError::new(status(error.kind()), "'/' is not supported in metric name")
             }
+            // Gnocchi knows no such error: its `ResourceAlreadyExists`.
+            E::ResourceOfOtherType { id, .. } => {
+                let exists = E::ResourceExists(id.to_string());
+                ApiError::of_kind(exists.kind(), exists)
+            }
             E::Io { .. }
             | E::NotAStore { .. }
             | E::AlreadyAStore { .. }

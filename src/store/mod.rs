@@ -130,6 +130,16 @@ pub enum Error {
     ResourceNotFound(String),
     #[error("Resource {0} already exists")]
     ResourceExists(String),
+    /// A resource to write into under a type (an InfluxDB database's)
+    /// exists with another type. Gnocchi says `ResourceExists`; the server
+    /// answers so.
+    #[error("resource {resource} ({id}) exists with type {found}, not {wanted}")]
+    ResourceOfOtherType {
+        resource: String,
+        id: uuid::Uuid,
+        found: String,
+        wanted: String,
+    },
     #[error(transparent)]
     Resource(#[from] crate::resource::ResourceError),
     #[error("Value {value} for attribute {attribute} on resource type {resource_type} is invalid")]
@@ -176,6 +186,7 @@ impl Error {
             | Error::RuleExists(_)
             | Error::ResourceTypeExists(_)
             | Error::ResourceExists(_)
+            | Error::ResourceOfOtherType { .. }
             | Error::NamedMetricExists(_) => ErrorKind::Conflict,
             // Gnocchi answers 400 to a metric id that is taken.
             Error::MetricExists(_)

@@ -748,3 +748,50 @@ fn a_large_file_in_parallel_blocks_keeps_its_line_numbers_and_is_taken_whole() {
         expected as f64
     );
 }
+
+#[test]
+fn an_influx_tag_naming_a_resource_of_another_type_says_so() {
+    let store = TestStore::new();
+    store.run(&["resource", "create", "web1"]).success();
+    let file = store.write_file("points.lp", "cpu,host=web1 value=1 1704067200000000000\n");
+    store
+        .run(&["ingest", "influx", file.to_str().unwrap()])
+        .failure()
+        .code(1)
+        .stderr(contains(
+            "points.lp:1: field `cpu.value`: resource web1 (f30e3cd2-7bc2-5fc5-b4eb-b238fa43937b) \
+             exists with type generic, not influxdb\n",
+        ));
+}
+
+#[test]
+fn a_header_without_the_columns_lists_them_and_hints_at_the_delimiter() {
+    let store = TestStore::new();
+    store.create_metric("cpu", "low");
+    let cases = [
+        (
+            "time;value\n2024-01-01T00:00:00;1\n",
+            "its one column is `time;value`; it looks separated by `;`: try `--delimiter ';'`\n",
+        ),
+        (
+            "time\tvalue\n2024-01-01T00:00:00\t1\n",
+            "it looks separated by tabs: try `--delimiter $'\\t'`\n",
+        ),
+        (
+            "ts,v\n2024-01-01T00:00:00,1\n",
+            "its 2 columns are `ts`, `v`; name the column with `--timestamp-column COLUMN` \
+             (a name or a 1-based index)\n",
+        ),
+    ];
+    for (text, hint) in cases {
+        let file = store.write_file("in.csv", text);
+        store
+            .run(&["ingest", "csv", "--metric", "cpu", file.to_str().unwrap()])
+            .failure()
+            .code(1)
+            .stderr(contains(
+                "in.csv:1: field `timestamp`: no column named `timestamp` in the header; ",
+            ))
+            .stderr(contains(hint));
+    }
+}

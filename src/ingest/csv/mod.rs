@@ -188,25 +188,57 @@ enum Layout {
     },
 }
 
+const TIMESTAMP_FLAG: &str = "--timestamp-column";
+
+/// Why the header has no column `name`: the columns it has, and what to
+/// try. A header that is one field holding another delimiter was most
+/// likely split with the wrong one.
+fn missing_column<R: Record + ?Sized>(name: &str, flag: &str, header: &R, delimiter: u8) -> String {
+    let columns: Vec<&str> = header.fields().map(str::trim).collect();
+    let listed = columns
+        .iter()
+        .map(|c| format!("`{c}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let saw = match columns.len() {
+        1 => format!("its one column is {listed}"),
+        n => format!("its {n} columns are {listed}"),
+    };
+    let other_delimiter = [b';', b'\t', b'|', b',']
+        .into_iter()
+        .filter(|&d| d != delimiter)
+        .find(|&d| columns.len() == 1 && columns[0].contains(char::from(d)));
+    let hint = match other_delimiter {
+        Some(b'\t') => "it looks separated by tabs: try `--delimiter $'\\t'`".to_owned(),
+        Some(d) => format!(
+            "it looks separated by `{0}`: try `--delimiter '{0}'`",
+            char::from(d)
+        ),
+        None => format!("name the column with `{flag} COLUMN` (a name or a 1-based index)"),
+    };
+    format!("no column named `{name}` in the header; {saw}; {hint}")
+}
+
 /// Reads the layout from the first row. Returns it and whether that row
 /// was a header; an error is (field, reason).
 fn detect_layout<R: Record + ?Sized>(
     first: &R,
     options: &CsvOptions,
 ) -> Result<(Layout, bool), (String, String)> {
-    let position_of = |column: &Column, default: usize, header: Option<&R>| match (column, header) {
-        (Column::Position(position), _) => Ok(position - 1),
-        (Column::Name(name), Some(header)) => header
-            .fields()
-            .position(|h| h.trim() == name)
-            .ok_or_else(|| {
-                (
-                    column.to_string(),
-                    format!("no column named `{name}` in the header"),
-                )
-            }),
-        (Column::Name(_), None) => Ok(default),
-    };
+    let position_of =
+        |column: &Column, flag: &str, default: usize, header: Option<&R>| match (column, header) {
+            (Column::Position(position), _) => Ok(position - 1),
+            (Column::Name(name), Some(header)) => header
+                .fields()
+                .position(|h| h.trim() == name)
+                .ok_or_else(|| {
+                    (
+                        column.to_string(),
+                        missing_column(name, flag, header, options.delimiter),
+                    )
+                }),
+            (Column::Name(_), None) => Ok(default),
+        };
     if options.metric == MetricSource::Wide {
         if options.header == Some(false) {
             return Err((
@@ -214,7 +246,7 @@ fn detect_layout<R: Record + ?Sized>(
                 "a wide CSV needs its header to name the metrics".into(),
             ));
         }
-        let timestamp = position_of(&options.timestamp_column, 0, Some(first))?;
+        let timestamp = position_of(&options.timestamp_column, TIMESTAMP_FLAG, 0, Some(first))?;
         let metrics = first
             .fields()
             .enumerate()
@@ -244,9 +276,12 @@ fn detect_layout<R: Record + ?Sized>(
     });
     let header = is_header.then_some(first);
     let metric = match &options.metric {
-        MetricSource::Column(column) => {
-            Some(position_of(column, metric_default.unwrap_or(0), header)?)
-        }
+        MetricSource::Column(column) => Some(position_of(
+            column,
+            "--metric-column",
+            metric_default.unwrap_or(0),
+            header,
+        )?),
         _ => None,
     };
     let resource = match (&options.resource_column, header) {
@@ -257,13 +292,23 @@ fn detect_layout<R: Record + ?Sized>(
                 "the resource column is named but the file has no header".into(),
             ));
         }
-        (Some(column), header) => Some(position_of(column, 0, header)?),
+        (Some(column), header) => Some(position_of(column, "--resource-column", 0, header)?),
     };
     let layout = Layout::Long {
         metric,
         resource,
-        timestamp: position_of(&options.timestamp_column, timestamp_default, header)?,
-        value: position_of(&options.value_column, value_default, header)?,
+        timestamp: position_of(
+            &options.timestamp_column,
+            TIMESTAMP_FLAG,
+            timestamp_default,
+            header,
+        )?,
+        value: position_of(
+            &options.value_column,
+            "--value-column",
+            value_default,
+            header,
+        )?,
     };
     Ok((layout, is_header))
 }
@@ -616,7 +661,13 @@ mod tests {
         assert_eq!((err.line, err.field.as_str()), (2, "value"));
         assert_eq!(err.reason, "missing: the row has 1 fields");
         let err = parse("time,value\n1,2\n", fixed()).unwrap_err();
-        assert_eq!(err.reason, "no column named `timestamp` in the header");
+        assert_eq!(
+            err.reason,
+            "no column named `timestamp` in the header; its 2 columns are `time`, `value`; \
+             name the column with `--timestamp-column COLUMN` (a name or a 1-based index)"
+        );
+        let err = parse("time;value\n1;2\n", fixed()).unwrap_err();
+        assert!(err.reason.ends_with("try `--delimiter ';'`"), "{err}");
     }
 
     /// Keeps the good rows and counts the bad ones, as `--skip-invalid`.
