@@ -1336,12 +1336,20 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__dump)
-            opts="-f -c -q -h -V --summary --start --stop --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
+            opts="-r -f -c -q -h -V --resource-id --summary --start --stop --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --resource-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --start)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2318,12 +2326,20 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__info)
-            opts="-f -c -q -h -V --top --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
+            opts="-r -f -c -q -h -V --resource-id --top --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --resource-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --top)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -718,6 +718,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand status" -l sort-desc
 complete -c carbonara -n "__fish_carbonara_using_subcommand status" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand status" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -s r -l resource-id -d 'The resource whose metric TARGET names' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -l start -d 'Only points at or after this timestamp (files without any are left out)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -l stop -d 'Only points before this timestamp' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
@@ -761,6 +762,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -l sort-desc
 complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand info" -s r -l resource-id -d 'The resource whose metric METRIC names' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand info" -l top -d 'How many of the most expensive metrics to list' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand info" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'

@@ -105,6 +105,11 @@ pub enum Error {
     /// The command ran but some of its work failed; already reported.
     #[error("{0}")]
     Failed(String),
+    /// A lower layer's error said in the command line's words (the name
+    /// as typed, the valid choices): `cli::words` makes it and keeps the
+    /// original's kind, so the exit code stays the same.
+    #[error("{message}")]
+    Reworded { kind: ErrorKind, message: String },
 }
 
 /// An input that stopped at a bad line or at a store failure.
@@ -134,6 +139,7 @@ impl Error {
             Error::Output(e) if e.kind() == io::ErrorKind::BrokenPipe => ErrorKind::Closed,
             Error::Io { .. } | Error::Output(_) | Error::Failed(_) => ErrorKind::Internal,
             Error::Usage(_) => ErrorKind::Usage,
+            Error::Reworded { kind, .. } => *kind,
         }
     }
 

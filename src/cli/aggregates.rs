@@ -7,7 +7,6 @@ use uuid::Uuid;
 
 use crate::carbonara::Sampling;
 use crate::error::{Error, Result};
-use crate::filter::Filter;
 use crate::ops::{
     self,
     aggregates::{ResourceAggregates, ResourceSelection},
@@ -23,7 +22,6 @@ use crate::store::Index;
 use crate::time::{self, Span};
 
 use super::measure_table::{MeasureBlock, MeasureTable};
-use super::metric::CLI_CREATOR;
 use super::output::Format;
 use super::{Ctx, OutputArgs};
 
@@ -112,7 +110,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         let selection = ResourceSelection {
             type_name,
             filter: match &args.search {
-                Some(text) => Filter::parse_query(text, CLI_CREATOR)?,
+                Some(text) => super::words::filter(text)?,
                 None => None,
             },
             groupby: args.groupby,
@@ -128,7 +126,8 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         return print_resource_mode(&found, args.details, ctx);
     }
     let references =
-        aggregates::references::metric_references(&mut operations, &mut IndexLookup::new(&index))?;
+        aggregates::references::metric_references(&mut operations, &mut IndexLookup::new(&index))
+            .map_err(|e| super::words::references(&index)(e.into()))?;
     let result = aggregates::aggregate(&store, &operations, &references, &query)?;
     if ctx.output.format == Format::Json {
         let details = if args.details {

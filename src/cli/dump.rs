@@ -22,6 +22,9 @@ pub struct Args {
     /// any index. A name with a `/` is always a path.
     #[arg(value_name = "TARGET")]
     target: String,
+    /// The resource whose metric TARGET names
+    #[arg(short = 'r', long, value_name = "RESOURCE_ID")]
+    resource_id: Option<String>,
     /// One row per file, without the points
     #[arg(long)]
     summary: bool,
@@ -326,7 +329,14 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         }
     };
     let target = Path::new(&args.target);
-    let in_store = resolve(&args.target, ctx)?;
+    let in_store = match &args.resource_id {
+        Some(resource) => {
+            let (store, index) = ctx.open_store()?;
+            let metric = super::words::find_metric(&index, &args.target, Some(resource))?;
+            Some(((store, index), metric))
+        }
+        None => resolve(&args.target, ctx)?,
+    };
     let base = match &in_store {
         Some(((store, _), _)) => store.root().to_owned(),
         None if target.is_dir() => target.to_owned(),
@@ -379,6 +389,7 @@ fn resolve(target: &str, ctx: &Ctx) -> Result<Option<((Store, Index), Metric)>> 
     match index.find_metric(target) {
         Ok(metric) => Ok(Some(((store, index), metric))),
         Err(store::Error::MetricNotFound(_)) if exists => Ok(None),
-        Err(error) => Err(error.into()),
+        Err(_) => super::words::find_metric(&index, target, None)
+            .map(|metric| Some(((store, index), metric))),
     }
 }

@@ -17,6 +17,9 @@ pub struct Args {
     /// A metric (id or name); the whole store when absent
     #[arg(value_name = "METRIC")]
     metric: Option<String>,
+    /// The resource whose metric METRIC names
+    #[arg(short = 'r', long, value_name = "RESOURCE_ID", requires = "metric")]
+    resource_id: Option<String>,
     /// How many of the most expensive metrics to list
     #[arg(long, default_value_t = 10, value_name = "N")]
     top: usize,
@@ -182,7 +185,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let sizes = Sizes::of(ctx);
     let (store, index) = ctx.open_store()?;
     if let Some(reference) = args.metric {
-        let metric = index.find_metric(&reference)?;
+        let metric = super::words::find_metric(&index, &reference, args.resource_id.as_deref())?;
         let usage = info::store_metric_usage(&store, metric.id)?;
         for path in &usage.unreadable {
             ctx.warn(&format!(

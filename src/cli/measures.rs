@@ -162,7 +162,9 @@ fn show(args: ShowArgs, ctx: &Ctx) -> Result<()> {
         note_waiting(ctx, &store, &metric, &args.metric)?;
     }
     let policy = index.get_archive_policy(&metric.archive_policy_name)?;
-    let measures = query::get_measures(&store, metric.id, &policy, &query)?;
+    let label = super::words::metric_label(&args.metric, args.resource_id.as_deref());
+    let measures = query::get_measures(&store, metric.id, &policy, &query)
+        .map_err(|e| super::words::aggregation(&policy, &label)(e.into()))?;
     ctx.print_measures(&MeasureTable {
         label_columns: Vec::new(),
         blocks: measures

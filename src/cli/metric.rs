@@ -152,10 +152,7 @@ fn resource_uuid(text: &str) -> Result<Uuid> {
 
 /// A metric by id or name, or by name on a resource.
 pub(super) fn find(index: &Index, reference: &str, resource_id: Option<&str>) -> Result<Metric> {
-    match resource_id {
-        None => Ok(index.find_metric(reference)?),
-        Some(resource_id) => ops::on_resource(index, resource_uuid(resource_id)?, reference),
-    }
+    super::words::find_metric(index, reference, resource_id)
 }
 
 /// gnocchiclient's `metric show`: the policy by name, the resource's fields
@@ -231,7 +228,8 @@ fn create(
         archive_policy_name,
         resource_id: resource_id.map(resource_uuid).transpose()?,
     };
-    let metric = ops::create(&index, new, CLI_CREATOR)?;
+    let metric = ops::create(&index, new, CLI_CREATOR)
+        .map_err(super::words::resource(resource_id.unwrap_or_default()))?;
     ctx.print(&Record::show(document::metric(&metric)))
 }
 

@@ -27,6 +27,7 @@ pub mod statsd;
 pub mod status;
 pub mod upgrade;
 pub mod verify;
+pub mod words;
 
 use std::io::Write;
 use std::path::PathBuf;

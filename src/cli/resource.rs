@@ -17,6 +17,7 @@ use crate::time::Timestamp;
 
 use super::metric::CLI_CREATOR;
 use super::output::Record;
+use super::words;
 use super::{Ctx, OutputArgs, PageArgs, timestamp_arg};
 
 #[derive(Debug, clap::Args)]
@@ -417,7 +418,8 @@ fn update(given_id: &str, fields: &Fields, delete_metrics: &[String], ctx: &Ctx)
     let metrics = if given.metrics.is_empty() && delete_metrics.is_empty() {
         None
     } else {
-        let current = ops::get(&index, &resource_type.name, id)?;
+        let current =
+            ops::get(&index, &resource_type.name, id).map_err(words::resource(given_id))?;
         let mut metrics: Vec<(String, MetricRef)> = current
             .metrics
             .iter()
@@ -444,20 +446,17 @@ fn update(given_id: &str, fields: &Fields, delete_metrics: &[String], ctx: &Ctx)
         attributes: given.attributes,
         metrics,
     };
-    let resource = index.update_resource(&resource_type.name, id, &changes, ctx.now)?;
+    let resource = index
+        .update_resource(&resource_type.name, id, &changes, ctx.now)
+        .map_err(|e| words::resource(given_id)(e.into()))?;
     print_resource(&resource, ctx)
 }
 
 fn show(resource_type: &str, given_id: &str, ctx: &Ctx) -> Result<()> {
     let (_store, index) = ctx.open_store()?;
     // Named as given: the mapped UUID would not help the user.
-    let resource =
-        ops::get(&index, resource_type, resource_id(given_id)?).map_err(|e| match e {
-            Error::Store(crate::store::Error::ResourceNotFound(_)) => {
-                crate::store::Error::ResourceNotFound(given_id.to_owned()).into()
-            }
-            other => other,
-        })?;
+    let resource = ops::get(&index, resource_type, resource_id(given_id)?)
+        .map_err(words::resource(given_id))?;
     print_resource(&resource, ctx)
 }
 
@@ -475,14 +474,15 @@ fn history(listing: Listing, given_id: &str, ctx: &Ctx) -> Result<()> {
         listing.details,
         listing.page.page(),
         ctx.now,
-    )?;
+    )
+    .map_err(words::resource(given_id))?;
     print_list(&resources, Shape::History, true, ctx)
 }
 
 fn search(listing: Listing, history: bool, query: Option<&str>, ctx: &Ctx) -> Result<()> {
     let (_store, index) = ctx.open_store()?;
     let filter = match query {
-        Some(text) => Filter::parse_query(text, CLI_CREATOR)?,
+        Some(text) => words::filter(text)?,
         None => None,
     };
     print_found(&index, listing, filter, history, ctx)
@@ -491,14 +491,16 @@ fn search(listing: Listing, history: bool, query: Option<&str>, ctx: &Ctx) -> Re
 fn delete(given_id: &str, ctx: &Ctx) -> Result<()> {
     let (_store, index) = ctx.open_store()?;
     let id = resource_id(given_id)?;
-    index.delete_resource(id)?;
+    index
+        .delete_resource(id)
+        .map_err(|e| words::resource(given_id)(e.into()))?;
     ctx.note(&format!("deleted resource {id}"));
     Ok(())
 }
 
 fn batch_delete(resource_type: &str, query: &str, ctx: &Ctx) -> Result<()> {
     let (_store, index) = ctx.open_store()?;
-    let filter = Filter::parse_query(query, CLI_CREATOR)?;
+    let filter = words::filter(query)?;
     let deleted = ops::batch_delete(&index, resource_type, filter.as_ref(), ctx.now)?;
     let document = Json::object([("deleted", Json::Int(deleted as i64))]);
     ctx.print(

@@ -344,7 +344,8 @@ impl From<crate::error::Error> for ApiError {
             | E::Io { .. }
             | E::Output(_)
             | E::Usage(_)
-            | E::Failed(_) => ApiError::of_kind(error.kind(), error),
+            | E::Failed(_)
+            | E::Reworded { .. } => ApiError::of_kind(error.kind(), error),
         }
     }
 }

@@ -195,7 +195,15 @@ fn errors_name_what_is_wrong() {
     fails(
         &["aggregates", "(metric nosuch mean)"],
         1,
-        "Invalid metric references: badly formed hexadecimal UUID string",
+        "carbonara: error: metric nosuch does not exist\n",
+    );
+    fails(
+        &[
+            "aggregates",
+            "(+ (metric cpu.sys mean) (metric (m1 mean) (cpu.idle max)))",
+        ],
+        1,
+        "carbonara: error: metrics cpu.sys and cpu.idle do not exist\n",
     );
     fails(
         &["aggregates", "(metric m1 mean)", "--fill", "zero"],

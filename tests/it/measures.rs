@@ -214,23 +214,19 @@ fn reads_say_when_measures_wait() {
 #[test]
 fn unknown_aggregations_and_granularities() {
     let store = store_with_metric(&["mean"]);
-    let id = store.json(&["metric", "show", "m"])["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     store
         .run(&["measures", "show", "m", "--aggregation", "max"])
         .failure()
         .code(1)
-        .stderr(contains(format!(
-            "Aggregation method 'max' does not exist for metric {id}"
-        )));
+        .stderr(contains(
+            "metric m has no aggregation method max; its archive policy p has granularities 60, 3600 and method mean",
+        ));
     store
         .run(&["measures", "show", "m", "--granularity", "42"])
         .failure()
-        .stderr(contains(format!(
-            "Aggregation method 'mean' at granularity '42.0' for metric {id} does not exist"
-        )));
+        .stderr(contains(
+            "metric m has no granularity 42 for mean; its archive policy p has granularities 60, 3600 and method mean",
+        ));
     store
         .run(&["measures", "show", "m", "--aggregation", "avg"])
         .failure()
@@ -418,4 +414,117 @@ fn relative_timestamps_and_negative_values_need_no_quoting_tricks() {
         .success();
     let values = refreshed_minute_values(&store);
     assert_eq!(values, "-3.0\n5.0\n");
+}
+
+/// Two resources with a `cpu` each, `web1`'s with a measure.
+fn two_web_servers() -> TestStore {
+    let store = TestStore::new();
+    for resource in ["web1", "web2"] {
+        store.run(&["resource", "create", resource]).success();
+        store
+            .run(&["metric", "create", "cpu", "-r", resource, "-a", "low"])
+            .success();
+    }
+    store
+        .run(&[
+            "measures",
+            "add",
+            "cpu",
+            "-r",
+            "web1",
+            "-m",
+            "2024-01-01T00:00:00@1",
+        ])
+        .success();
+    store
+}
+
+#[test]
+fn a_missing_resource_is_named_as_typed() {
+    let store = two_web_servers();
+    for args in [
+        &["measures", "show", "cpu", "-r", "web3"][..],
+        &["measures", "add", "cpu", "-r", "web3", "-m", "0@1"],
+        &["metric", "show", "cpu", "-r", "web3"],
+        &["metric", "create", "mem", "-r", "web3"],
+        &["dump", "cpu", "-r", "web3"],
+        &["info", "cpu", "-r", "web3"],
+        &["resource", "show", "web3"],
+        &["resource", "delete", "web3"],
+        &["resource", "history", "web3"],
+    ] {
+        store
+            .run(args)
+            .failure()
+            .code(1)
+            .stderr(contains(
+                "carbonara: error: resource web3 does not exist (0fee9582-12fa-53ff-8b2c-1bee1ac4cd3c)\n",
+            ));
+    }
+    store
+        .run(&["measures", "show", "mem", "-r", "web1"])
+        .failure()
+        .code(1)
+        .stderr(contains(
+            "Metric mem does not exist on resource web1; it has metric cpu\n",
+        ));
+}
+
+#[test]
+fn a_missing_granularity_lists_the_policy() {
+    let store = two_web_servers();
+    store.run(&["process", "-q"]).success();
+    store
+        .run(&["measures", "show", "cpu", "-r", "web1", "--granularity", "7"])
+        .failure()
+        .code(1)
+        .stderr(contains(
+            "carbonara: error: metric cpu of resource web1 has no granularity 7 for mean; \
+             its archive policy low has granularity 300 and methods count, max, mean, min, std, sum\n",
+        ));
+    store
+        .run(&[
+            "measures",
+            "show",
+            "cpu",
+            "-r",
+            "web1",
+            "--aggregation",
+            "95pct",
+        ])
+        .failure()
+        .code(1)
+        .stderr(contains(
+            "metric cpu of resource web1 has no aggregation method 95pct; its archive policy low",
+        ));
+}
+
+#[test]
+fn a_name_on_several_resources_asks_for_the_resource() {
+    let store = two_web_servers();
+    for command in ["measures", "dump", "info"] {
+        let mut args = vec![command];
+        if command == "measures" {
+            args.push("show");
+        }
+        args.push("cpu");
+        store.run(&args).failure().code(1).stderr(contains(
+            "carbonara: error: 2 metrics are named cpu (on resources web1 and web2): \
+                 name the resource with `-r web1`, or use the metric id\n",
+        ));
+    }
+    // With `-r`, `dump` and `info` read the metric of that resource.
+    let id = store.json(&["metric", "show", "cpu", "-r", "web1"])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let info = store.json(&["info", "cpu", "-r", "web1"]);
+    assert_eq!(info["id"], json!(id), "{info}");
+    store.run(&["process", "-q"]).success();
+    let dump = store.stdout(&["dump", "cpu", "-r", "web1", "--summary", "-f", "csv"]);
+    assert!(
+        dump.lines().skip(1).all(|line| line.contains(&id)),
+        "{dump}"
+    );
+    assert!(dump.lines().count() > 1, "{dump}");
 }

@@ -125,7 +125,9 @@ fn names_shared_by_several_metrics_need_the_id() {
     store
         .run(&["metric", "show", "dup"])
         .failure()
-        .stderr(contains("2 metrics are named dup; use the metric id"));
+        .stderr(contains(
+            "2 metrics are named dup (2 without a resource): use the metric id",
+        ));
 }
 
 #[test]

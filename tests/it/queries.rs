@@ -117,6 +117,35 @@ fn instead_of_internal_error(error: &str) -> Option<&'static str> {
     }
 }
 
+/// Gnocchi's `Aggregation method 'mean' at granularity '42.0' for metric
+/// ID does not exist` in the command line's words.
+fn missing_granularity(error: &Value) -> Option<String> {
+    let rest = error.as_str()?.strip_prefix("Aggregation method '")?;
+    let (method, rest) = rest.split_once("' at granularity '")?;
+    let (granularity, _) = rest.split_once('\'')?;
+    let granularity = granularity.trim_end_matches(".0");
+    Some(format!(
+        "has no granularity {granularity} for {method}; its archive policy"
+    ))
+}
+
+/// The references that are no UUID, named as the command line names
+/// unknown metrics.
+fn unknown_names(detail: &Value) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for pair in detail.as_array().unwrap() {
+        let name = pair[0].as_str().unwrap();
+        if uuid::Uuid::parse_str(name).is_err() && !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    match names.as_slice() {
+        [name] => format!("metric {name} does not exist"),
+        [init @ .., last] => format!("metrics {} and {last} do not exist", init.join(", ")),
+        [] => panic!("no unknown name in {detail}"),
+    }
+}
+
 /// Checks a failed case's error; `None` when it is as Gnocchi's.
 fn check_failure(assert: &assert_cmd::assert::Assert, case: &Value, label: &str) -> Option<String> {
     let status = case["status"].as_u64().unwrap();
@@ -137,13 +166,21 @@ fn check_failure(assert: &assert_cmd::assert::Assert, case: &Value, label: &str)
                 }
                 case["error"]["reason"].as_str().unwrap().to_owned()
             }
+            // The command line names the metric as typed and what its
+            // policy has, where Gnocchi names the metric's id.
             Some("Aggregation method does not exist for this metric") => format!(
-                "Aggregation method '{}' does not exist for metric",
+                "has no aggregation method {}; its archive policy",
                 case["error"]["detail"]["aggregation_method"]
                     .as_str()
                     .unwrap()
             ),
-            _ => expected_message(&case["error"]),
+            Some("Invalid metric references")
+                if case["error"]["reason"] == "badly formed hexadecimal UUID string" =>
+            {
+                unknown_names(&case["error"]["detail"])
+            }
+            _ => missing_granularity(&case["error"])
+                .unwrap_or_else(|| expected_message(&case["error"])),
         }
     };
     if code == Some(0) || !stderr.contains(&wanted) {

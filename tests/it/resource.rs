@@ -99,7 +99,7 @@ fn resources_have_gnocchi_ids_and_documents() {
     store
         .run(&["resource", "show", "nope"])
         .failure()
-        .stderr(contains("Resource nope does not exist"));
+        .stderr(contains("resource nope does not exist ("));
     store
         .run(&["resource", "create", "x", "-t", "nope"])
         .failure()

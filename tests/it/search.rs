@@ -413,3 +413,20 @@ fn metric_search_finds_values() {
         .failure()
         .stderr(contains("Aggregation does not exist"));
 }
+
+#[test]
+fn a_filter_syntax_error_shows_the_token_and_the_quoting() {
+    let store = servers();
+    store
+        .run(&["resource", "search", "id in [vm-01, vm-02]"])
+        .failure()
+        .code(1)
+        .stderr(contains(
+            "carbonara: error: Invalid filter: Expected ], found '-01, vm-02]' (at char 9), in `vm-01`\n\
+             quote values that are not plain names or numbers: 'vm-01', as in id in ['vm-01', 'vm-02']\n",
+        ));
+    // The quoted form runs.
+    store
+        .run(&["resource", "search", "id in ['vm-01', 'vm-02']"])
+        .success();
+}
