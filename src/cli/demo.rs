@@ -124,9 +124,9 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     heading(
         ctx,
         &format!(
-            "Ingested {} measures of {} metrics in {:.1} ms; the aggregation pass took {:.1} ms.",
-            stored.measures,
-            stored.metrics,
+            "Ingested {} of {} in {:.1} ms; the aggregation pass took {:.1} ms.",
+            super::words::count(stored.measures as u64, "measure", "measures"),
+            super::words::count(stored.metrics as u64, "metric", "metrics"),
             ingested.as_secs_f64() * 1e3,
             processed.as_secs_f64() * 1e3
         ),

@@ -370,6 +370,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     }
     match printer.unreadable {
         0 => Ok(()),
+        1 => Err(Error::Failed("1 file could not be read".to_owned())),
         n => Err(Error::Failed(format!("{n} files could not be read"))),
     }
 }

@@ -427,8 +427,8 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         write(&args.out.join(path), bytes)?;
     }
     ctx.note(&format!(
-        "wrote {} files under {}",
-        files.len(),
+        "wrote {} under {}",
+        super::words::count(files.len() as u64, "file", "files"),
         args.out.display()
     ));
     Ok(())

@@ -38,6 +38,8 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     for warning in &report.warnings {
         ctx.warn(warning);
     }
+    let policies = std::collections::BTreeMap::from([(args.archive_policy_name, report.metrics)]);
+    ctx.note(&super::words::metrics_created(report.metrics, &policies));
     ctx.print(&Record::show([
         ("metrics", Json::Int(report.metrics as i64)),
         ("archive files", Json::Int(report.archive_files as i64)),

@@ -2,6 +2,7 @@
 //! is one transaction, taken whole or not at all; `--skip-invalid` stores
 //! the good lines instead and reports the bad ones.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -21,6 +22,7 @@ use crate::time::Timestamp;
 use super::Ctx;
 use super::metric::CLI_CREATOR;
 use super::progress::InputProgress;
+use super::words::{count, metrics_created};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -262,6 +264,8 @@ struct Totals {
     parse: ParseSummary,
     measures: usize,
     metrics_created: usize,
+    /// The archive policies of the created metrics, and how many got each.
+    policies_created: BTreeMap<String, usize>,
 }
 
 /// Reads every file of `import`, each in its own transaction.
@@ -298,6 +302,9 @@ fn ingest_files(ctx: &Ctx, store: &Store, index: &Index, import: &Import) -> Res
         totals.parse.invalid += summary.invalid;
         totals.measures += report.measures;
         totals.metrics_created += report.metrics_created;
+        for (policy, created) in report.policies_created {
+            *totals.policies_created.entry(policy).or_default() += created;
+        }
     }
     Ok(totals)
 }
@@ -307,6 +314,9 @@ fn ingest_files(ctx: &Ctx, store: &Store, index: &Index, import: &Import) -> Res
 fn stopped_at(error: Error, totals: &Totals) -> Error {
     match totals.files {
         0 => error,
+        1 => Error::Failed(format!(
+            "{error}\n(nothing of that file was stored; the file before it was)"
+        )),
         files => Error::Failed(format!(
             "{error}\n(nothing of that file was stored; the {files} files before it were)"
         )),
@@ -324,20 +334,21 @@ fn finish(
 ) -> Result<()> {
     let seconds = started.elapsed().as_secs_f64();
     ctx.note(&format!(
-        "ingested {} measures from {} files ({} lines, {} invalid, {} metrics created) in {seconds:.3} s, {:.0} lines/s",
-        totals.measures,
-        totals.files,
-        totals.parse.lines,
+        "ingested {} from {} ({}, {} invalid) in {seconds:.3} s, {:.0} lines/s; {}",
+        count(totals.measures as u64, "measure", "measures"),
+        count(totals.files as u64, "file", "files"),
+        count(totals.parse.lines, "line", "lines"),
         totals.parse.invalid,
-        totals.metrics_created,
         totals.parse.lines as f64 / seconds.max(1e-9),
+        metrics_created(totals.metrics_created, &totals.policies_created),
     ));
     if common.process {
         let report = process::run_pass(store, index, &ProcessOptions::default())?;
         super::process::say_too_old(ctx, index, &report)?;
         ctx.note(&format!(
-            "processed {} measures of {} metrics",
-            report.measures, report.metrics
+            "processed {} of {}",
+            count(report.measures, "measure", "measures"),
+            count(report.metrics as u64, "metric", "metrics"),
         ));
         if let Some(failure) = report.failures.into_iter().next() {
             return Err(failure.into());
@@ -345,6 +356,9 @@ fn finish(
     }
     match totals.parse.invalid {
         0 => Ok(()),
+        1 => Err(Error::Failed(
+            "1 invalid line was skipped; the others were stored".to_owned(),
+        )),
         invalid => Err(Error::Failed(format!(
             "{invalid} invalid lines were skipped; the others were stored"
         ))),
@@ -414,10 +428,15 @@ impl Format {
                 let summary = ceilometer::read(&text, &path, definitions, ctx.now, sink)?;
                 if summary.unmapped > 0 {
                     ctx.note(&format!(
-                        "{}: {} of {} samples skipped: their meters are not in Ceilometer's Gnocchi definitions",
+                        "{}: {} of {} skipped: {} not in Ceilometer's Gnocchi definitions",
                         path.display(),
                         summary.unmapped,
-                        summary.samples
+                        count(summary.samples as u64, "sample", "samples"),
+                        if summary.unmapped == 1 {
+                            "its meter is"
+                        } else {
+                            "their meters are"
+                        }
                     ));
                 }
                 Ok(summary.parse)

@@ -30,9 +30,9 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         })?;
     }
     ctx.note(&format!(
-        "created store {} with {} sacks",
+        "created store {} with {}",
         ctx.store_path.display(),
-        args.sacks
+        super::words::count(args.sacks, "sack", "sacks")
     ));
     Ok(())
 }

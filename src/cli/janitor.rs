@@ -28,8 +28,12 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     ]))?;
     if report.busy_metrics > 0 {
         ctx.note(&format!(
-            "{} deleted metrics are in a sack another process holds; run janitor again later",
-            report.busy_metrics
+            "{} in a sack another process holds; run janitor again later",
+            super::words::count(
+                report.busy_metrics as u64,
+                "deleted metric is",
+                "deleted metrics are"
+            )
         ));
     }
     Ok(())

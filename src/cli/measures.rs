@@ -133,8 +133,8 @@ fn add(metric: &str, resource_id: Option<&str>, measures: &[String], ctx: &Ctx) 
         .collect::<Result<Vec<_>>>()?;
     ops::measures::add(&store, &index, &metric, &measures_read, ctx.now)?;
     ctx.note(&format!(
-        "added {} measures to metric {}",
-        measures.len(),
+        "added {} to metric {}",
+        super::words::count(measures.len() as u64, "measure", "measures"),
         metric.id
     ));
     Ok(())

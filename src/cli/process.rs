@@ -7,6 +7,7 @@ use crate::pyform::json::Json;
 use crate::store::Index;
 
 use super::output::Record;
+use super::words::count;
 use super::{Ctx, OutputArgs};
 
 #[derive(Debug, clap::Args)]
@@ -40,8 +41,9 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     ]))?;
     let seconds = started.elapsed().as_secs_f64();
     ctx.note(&format!(
-        "processed {} measures of {} metrics in {seconds:.3} s",
-        report.measures, report.metrics
+        "processed {} of {} in {seconds:.3} s",
+        count(report.measures, "measure", "measures"),
+        count(report.metrics as u64, "metric", "metrics"),
     ));
     failed(ctx, &report)
 }
@@ -64,7 +66,16 @@ fn failed(ctx: &Ctx, report: &PassReport) -> Result<()> {
         ctx.warn(&format!("error: {failure}"));
     }
     Err(Error::Failed(format!(
-        "{} metrics could not be processed; their measures are kept",
-        report.failures.len()
+        "{} not be processed; {} kept",
+        count(
+            report.failures.len() as u64,
+            "metric could",
+            "metrics could"
+        ),
+        if report.failures.len() == 1 {
+            "its measures are"
+        } else {
+            "their measures are"
+        }
     )))
 }

@@ -54,8 +54,9 @@ impl InputProgress {
         let seconds = self.started.elapsed().as_secs_f64().max(1e-3);
         self.bar.set_position(bytes);
         self.bar.set_message(format!(
-            "{} lines {}/s",
+            "{} {} {}/s",
             short_count(lines as f64),
+            if lines == 1 { "line" } else { "lines" },
             short_count(lines as f64 / seconds)
         ));
     }

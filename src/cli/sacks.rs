@@ -43,8 +43,12 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         }
         if !report.failures.is_empty() {
             return Err(Error::Failed(format!(
-                "{} metrics could not be processed; the sacks are unchanged",
-                report.failures.len()
+                "{} not be processed; the sacks are unchanged",
+                super::words::count(
+                    report.failures.len() as u64,
+                    "metric could",
+                    "metrics could"
+                )
             )));
         }
     }

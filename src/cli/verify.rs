@@ -12,6 +12,7 @@ use crate::inspect::verify::{self, Problem, Repair};
 use crate::pyform::json::Json;
 
 use super::output::Record;
+use super::words::count;
 use super::{Ctx, OutputArgs};
 
 #[derive(Debug, clap::Args)]
@@ -68,11 +69,11 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let report = verify::verify(&store, &index, only.as_deref())?;
     let seconds = started.elapsed().as_secs_f64();
     ctx.note(&format!(
-        "verified {} metrics, {} files ({} bytes) in {seconds:.3} s: {} problems",
-        report.metrics,
-        report.files,
-        report.bytes,
-        report.problems.len()
+        "verified {}, {} ({}) in {seconds:.3} s: {}",
+        count(report.metrics as u64, "metric", "metrics"),
+        count(report.files as u64, "file", "files"),
+        count(report.bytes, "byte", "bytes"),
+        count(report.problems.len() as u64, "problem", "problems")
     ));
     let root = store.root();
     let columns = ["path", "metric", "problem", "repair"];
@@ -86,7 +87,8 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         return match report.problems.len() {
             0 => Ok(()),
             n => Err(Error::Failed(format!(
-                "{n} problems found; `carbonara verify --repair` fixes what it can"
+                "{} found; `carbonara verify --repair` fixes what it can",
+                count(n as u64, "problem", "problems")
             ))),
         };
     }
@@ -117,9 +119,10 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                     problem.what
                 ));
             }
-            Err(Error::Failed(format!(
-                "{n} problems remain after the repair"
-            )))
+            Err(Error::Failed(match n {
+                1 => "1 problem remains after the repair".to_owned(),
+                n => format!("{n} problems remain after the repair"),
+            }))
         }
     }
 }

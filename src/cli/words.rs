@@ -5,6 +5,8 @@
 //! are few, the valid choices. A reworded error keeps its kind, so its exit
 //! code does not change. The server never uses this module.
 
+use std::collections::BTreeMap;
+
 use uuid::Uuid;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -27,6 +29,20 @@ pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
         1 => format!("1 {one}"),
         n => format!("{n} {many}"),
     }
+}
+
+/// `6 metrics created (low: 6)`, `3 metrics created (low: 1, medium: 2)`:
+/// how many, and the archive policy each got.
+pub fn metrics_created(created: usize, policies: &BTreeMap<String, usize>) -> String {
+    let noun = count(created as u64, "metric", "metrics");
+    if policies.is_empty() {
+        return format!("{noun} created");
+    }
+    let each: Vec<String> = policies
+        .iter()
+        .map(|(policy, n)| format!("{policy}: {n}"))
+        .collect();
+    format!("{noun} created ({})", each.join(", "))
 }
 
 /// `a`, `a and b`, `a, b and c`.

@@ -9,6 +9,7 @@
 //! one transaction (`Transaction::commit_with_index`): a killed import
 //! leaves the store as if it never ran. Dropping the writer stores nothing.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use rustc_hash::FxHashMap;
@@ -57,6 +58,9 @@ pub struct StoreReport {
     pub metrics: usize,
     pub measures: usize,
     pub metrics_created: usize,
+    /// The archive policies the created metrics got, by name, and how
+    /// many got each.
+    pub policies_created: BTreeMap<String, usize>,
     pub resources_created: usize,
     pub resources_updated: usize,
 }
@@ -475,6 +479,10 @@ impl<'s> MeasureWriter<'s> {
             metrics: self.slots.len(),
             measures: self.measures,
             metrics_created: plan.metrics.len(),
+            policies_created: plan.metrics.iter().fold(BTreeMap::new(), |mut count, m| {
+                *count.entry(m.archive_policy_name.clone()).or_default() += 1;
+                count
+            }),
             resources_created: plan.resources.len(),
             resources_updated: 0,
         };

@@ -76,7 +76,8 @@ pub enum Error {
     #[error("{path}: another carbonara process is using the store; run this when it is idle")]
     StoreBusy { path: PathBuf },
     #[error(
-        "{metrics} metrics have measures waiting; process them first (`--process`), as the sacks are replaced"
+        "{} measures waiting; process them first (`--process`), as the sacks are replaced",
+        if *metrics == 1 { "1 metric has".to_owned() } else { format!("{metrics} metrics have") }
     )]
     MeasuresWaiting { metrics: usize },
     #[error("{path}: {reason}")]

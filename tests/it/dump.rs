@@ -376,7 +376,7 @@ fn a_corrupt_file_is_reported_and_the_others_dumped() {
         .code(1);
     let stderr = stderr_of(&assert);
     assert!(stderr.contains(victim), "{stderr}");
-    assert!(stderr.contains("1 files could not be read"), "{stderr}");
+    assert!(stderr.contains("1 file could not be read"), "{stderr}");
     let stdout = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
     assert_eq!(stdout.lines().count(), 1 + 41);
 }

@@ -201,8 +201,12 @@ fn wide_files_compressed_or_not() {
         ])
         .success();
     assert!(
+        stderr_of(&assert).contains("ingested 4 measures from 2 files (5 lines, 0 invalid) in"),
+        "{}",
         stderr_of(&assert)
-            .contains("ingested 4 measures from 2 files (5 lines, 0 invalid, 0 metrics created)"),
+    );
+    assert!(
+        stderr_of(&assert).contains("; 0 metrics created\n"),
         "{}",
         stderr_of(&assert)
     );
@@ -331,6 +335,12 @@ fn missing_metrics_are_created_when_asked() {
         ])
         .success();
     assert!(stderr_of(&assert).contains("2 metrics created"));
+    // The summary names the policy each created metric got.
+    assert!(
+        stderr_of(&assert).contains("; 2 metrics created (low: 1, medium: 1)\n"),
+        "{}",
+        stderr_of(&assert)
+    );
     let policy_of =
         |name: &str| store.json(&["metric", "show", name])["archive_policy"]["name"].clone();
     assert_eq!(policy_of("disk.io"), "medium");
@@ -350,7 +360,8 @@ fn missing_metrics_are_created_when_asked() {
             "high",
             other.to_str().unwrap(),
         ])
-        .success();
+        .success()
+        .stderr(contains("; 1 metric created (high: 1)\n"));
     assert_eq!(policy_of("net"), "high");
     store
         .run(&["archive-policy-rule", "delete", "default"])
@@ -405,8 +416,13 @@ fn statsd_files_are_one_flush_on_one_resource() {
         ])
         .success();
     assert!(
+        stderr_of(&assert).contains("ingested 3 measures from 1 file (5 lines, 0 invalid) in"),
+        "{}",
         stderr_of(&assert)
-            .contains("ingested 3 measures from 1 files (5 lines, 0 invalid, 3 metrics created)"),
+    );
+    // Each created metric's policy is named: the rules gave two of them low.
+    assert!(
+        stderr_of(&assert).contains("; 3 metrics created (low: 2, medium: 1)\n"),
         "{}",
         stderr_of(&assert)
     );
@@ -617,7 +633,7 @@ fn ceilometer_samples_with_errors_are_located() {
     let stderr = stderr_of(&assert);
     assert!(
         stderr.contains(
-            "1 of 3 samples skipped: their meters are not in Ceilometer's Gnocchi definitions"
+            "1 of 3 samples skipped: its meter is not in Ceilometer's Gnocchi definitions"
         ),
         "{stderr}"
     );
@@ -720,9 +736,13 @@ fn a_large_file_in_parallel_blocks_keeps_its_line_numbers_and_is_taken_whole() {
         .run(&[&args[..], &[good.to_str().unwrap()]].concat())
         .success();
     assert!(
-        stderr_of(&assert).contains(
-            "ingested 200000 measures from 1 files (200001 lines, 0 invalid, 3 metrics created)"
-        ),
+        stderr_of(&assert)
+            .contains("ingested 200000 measures from 1 file (200001 lines, 0 invalid) in"),
+        "{}",
+        stderr_of(&assert)
+    );
+    assert!(
+        stderr_of(&assert).contains("; 3 metrics created (low: 3)\n"),
         "{}",
         stderr_of(&assert)
     );

@@ -420,22 +420,23 @@ fn relative_timestamps_and_negative_values_need_no_quoting_tricks() {
 fn two_web_servers() -> TestStore {
     let store = TestStore::new();
     for resource in ["web1", "web2"] {
-        store.run(&["resource", "create", resource]).success();
         store
-            .run(&["metric", "create", "cpu", "-r", resource, "-a", "low"])
+            .run(&["resource", "create", resource, "-n", "cpu:low"])
             .success();
     }
+    let add = [
+        "measures",
+        "add",
+        "cpu",
+        "-r",
+        "web1",
+        "-m",
+        "2024-01-01T00:00:00@1",
+    ];
     store
-        .run(&[
-            "measures",
-            "add",
-            "cpu",
-            "-r",
-            "web1",
-            "-m",
-            "2024-01-01T00:00:00@1",
-        ])
-        .success();
+        .run(&add)
+        .success()
+        .stderr(contains("added 1 measure to metric "));
     store
 }
 

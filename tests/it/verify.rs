@@ -272,7 +272,7 @@ fn a_repair_leaves_a_busy_sack_alone() {
             .unwrap()
             .contains("is being processed")
     );
-    assert!(stderr.contains("1 problems remain"), "{stderr}");
+    assert!(stderr.contains("1 problem remains"), "{stderr}");
     assert!(dir.join("junk").exists());
     drop(lock);
     let (code, _, _) = verify_json(&store, &["--repair"]);

@@ -437,7 +437,10 @@ fn parse_row(
             .ok_or_else(|| {
                 error(
                     &column.to_string(),
-                    format!("missing: the row has {} fields", record.field_count()),
+                    match record.field_count() {
+                        1 => "missing: the row has 1 field".to_owned(),
+                        n => format!("missing: the row has {n} fields"),
+                    },
                 )
             })
     };
@@ -659,7 +662,7 @@ mod tests {
         assert!(err.reason.contains("Epoch"), "{err}");
         let err = parse("timestamp,value\n1388577600\n", fixed()).unwrap_err();
         assert_eq!((err.line, err.field.as_str()), (2, "value"));
-        assert_eq!(err.reason, "missing: the row has 1 fields");
+        assert_eq!(err.reason, "missing: the row has 1 field");
         let err = parse("time,value\n1,2\n", fixed()).unwrap_err();
         assert_eq!(
             err.reason,
