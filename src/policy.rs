@@ -431,19 +431,19 @@ impl ArchivePolicy {
         if definition.len() != self.definition.len() {
             return Err(unsupported("Cannot add or drop granularities".to_owned()));
         }
-        for new in definition {
-            if !self
-                .definition
-                .iter()
-                .any(|d| d.granularity == new.granularity)
-            {
-                return Err(unsupported(format!(
-                    "{} granularity interval was changed",
-                    new.granularity
-                )));
-            }
+        // Gnocchi pairs both definitions sorted by granularity and names the
+        // current granularity of the first pair that differs
+        // (`SQLAlchemyIndexer.update_archive_policy`).
+        let mut current: Vec<Span> = self.definition.iter().map(|d| d.granularity).collect();
+        let mut new: Vec<Span> = definition.iter().map(|d| d.granularity).collect();
+        current.sort();
+        new.sort();
+        match current.iter().zip(&new).find(|(c, n)| c != n) {
+            Some((changed, _)) => Err(unsupported(format!(
+                "{changed} granularity interval was changed"
+            ))),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// The policies `gnocchi-upgrade` creates: bool, low, medium, high.
@@ -813,7 +813,7 @@ mod tests {
         ];
         assert_eq!(
             policy.check_update(&changed).unwrap_err().to_string(),
-            "Archive policy medium does not support change: 30.0 granularity interval was changed"
+            "Archive policy medium does not support change: 60.0 granularity interval was changed"
         );
         assert_eq!(
             policy.check_update(&longer[..1]).unwrap_err().to_string(),

@@ -101,7 +101,7 @@ fn create_show_update_delete() {
         ])
         .failure()
         .stderr(contains(
-            "Archive policy fine does not support change: 2.0 granularity interval was changed",
+            "Archive policy fine does not support change: 1.0 granularity interval was changed",
         ));
     store
         .run(&[

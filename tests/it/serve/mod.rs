@@ -9,6 +9,7 @@
 
 mod client;
 mod common;
+mod gabbi;
 mod real;
 mod statsd_daemon;
 mod write;
