@@ -221,16 +221,19 @@ pub fn cross_metric<E: From<Error>>(
     let Some(first_policy) = policies.first() else {
         return Ok(Json::Array(Vec::new()));
     };
+    // Gnocchi checks the granularities in the order of the first metric's
+    // definition, as created (`AggregationController.get_cross_metric_measures_from_objs`).
     let granularities: Vec<Span> = match query.granularity {
         Some(granularity) => vec![granularity],
         None => {
             let common: Vec<Span> = first_policy
-                .granularities_descending()
-                .into_iter()
+                .definition
+                .iter()
+                .map(|d| d.granularity)
                 .filter(|g| {
                     policies
                         .iter()
-                        .all(|p| p.granularities_descending().contains(g))
+                        .all(|p| p.definition.iter().any(|d| d.granularity == *g))
                 })
                 .collect();
             if common.is_empty() {
@@ -250,26 +253,36 @@ pub fn cross_metric<E: From<Error>>(
             common
         }
     };
-    let parsed_method = method.parse::<AggregationMethod>().ok();
+    let unknown = |metric: &Metric, granularity: Span| {
+        E::from(Error::from(query::Error::UnknownGranularity {
+            metric: metric.id,
+            method: method.clone(),
+            granularity: pyform::fmt::float_repr(granularity.as_secs_f64()),
+        }))
+    };
     for (metric, policy) in metrics.iter().zip(&policies) {
         for &granularity in &granularities {
-            let stored = policy.granularities_descending().contains(&granularity);
-            // Several metrics: the engine finds the method missing at the
-            // first granularity (Gnocchi's storage error); one metric: its
-            // own message below.
-            let method_stored =
-                parsed_method.is_some_and(|m| policy.aggregation(m, granularity).is_some());
-            if !stored || (metrics.len() > 1 && !method_stored) {
-                return Err(Error::from(query::Error::UnknownGranularity {
-                    metric: metric.id,
-                    method: method.clone(),
-                    granularity: pyform::fmt::float_repr(granularity.as_secs_f64()),
-                })
-                .into());
+            if !policy
+                .definition
+                .iter()
+                .any(|d| d.granularity == granularity)
+            {
+                return Err(unknown(metric, granularity));
             }
         }
     }
     refresh(metrics)?;
+    let parsed_method = method.parse::<AggregationMethod>().ok();
+    // Several metrics: the engine finds the method missing and names the
+    // first granularity of the metric's definition (Gnocchi's
+    // `processor.get_measures`); one metric: its own message below.
+    if metrics.len() > 1 {
+        for (metric, policy) in metrics.iter().zip(&policies) {
+            if !parsed_method.is_some_and(|m| policy.aggregation_methods.contains(&m)) {
+                return Err(unknown(metric, policy.definition[0].granularity));
+            }
+        }
+    }
     let Some(aggregation) = parsed_method.filter(|m| first_policy.aggregation_methods.contains(m))
     else {
         return Err(Error::from(query::Error::UnknownAggregation {
@@ -280,6 +293,9 @@ pub fn cross_metric<E: From<Error>>(
     };
     if let [metric] = metrics {
         let mut measures = Measures { blocks: Vec::new() };
+        // Coarsest first, as Gnocchi answers.
+        let mut granularities = granularities;
+        granularities.sort_by(|a, b| b.cmp(a));
         for &granularity in &granularities {
             let read = MeasuresQuery {
                 aggregation,

@@ -80,11 +80,13 @@ async fn by_metric_ids(app: Arc<App>, call: Call, ids: Vec<Uuid>) -> ApiResult<R
                     store::Error::MetricNotFound(missing.to_string()).to_string(),
                 ));
             }
+            // Gnocchi's `list_metrics` gives them once each, sorted by id.
+            let mut ids = ids;
+            ids.sort();
+            ids.dedup();
             let mut metrics = Vec::new();
             for id in &ids {
-                if !metrics.iter().any(|f: &Found| f.metric.id == *id) {
-                    metrics.push(Found::load(work, found[id].clone())?);
-                }
+                metrics.push(Found::load(work, found[id].clone())?);
             }
             // Gnocchi asks who calls only when it checks the metrics.
             cross_metric(work, &call, None, &metrics)

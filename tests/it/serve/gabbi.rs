@@ -9,6 +9,7 @@ use carbonara::server::AuthMode;
 use crate::serve::common::{Answer, empty_store, send, test_app};
 
 const ADMIN: (&str, &str) = ("authorization", "basic YWRtaW46");
+const FOOBAR: (&str, &str) = ("authorization", "basic Zm9vYmFyOg==");
 const JSON: (&str, &str) = ("content-type", "application/json");
 const ACCEPT: (&str, &str) = ("accept", "application/json");
 
@@ -63,5 +64,54 @@ async fn a_changed_granularity_is_named_as_gnocchi_finds_it_first() {
         &patched,
         StatusCode::BAD_REQUEST,
         r#"{"code": 400, "title": "Bad Request", "description": "Archive policy medium does not support change: 1.0 granularity interval was changed"}"#,
+    );
+}
+
+// aggregation.yaml, "get measure aggregates with invalid aggregation method":
+// two metrics of a policy of 1 s and 300 s; Gnocchi checks the method at the
+// first granularity of the definition as created, and names the first metric
+// by id.
+#[tokio::test]
+async fn an_unknown_method_of_several_metrics_names_the_first_granularity_defined() {
+    let store = empty_store();
+    let app = test_app(&store, AuthMode::Basic);
+    let created = call(
+        &app,
+        "POST",
+        "/v1/archive_policy",
+        ADMIN,
+        Some(
+            r#"{"name": "low", "definition": [
+                {"granularity": "1 second"}, {"granularity": "300 seconds"}]}"#,
+        ),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let metric = call(
+            &app,
+            "POST",
+            "/v1/metric",
+            FOOBAR,
+            Some(r#"{"archive_policy_name": "low"}"#),
+        )
+        .await;
+        assert_eq!(metric.status, StatusCode::CREATED);
+        ids.push(metric.json()["id"].as_str().unwrap().to_owned());
+    }
+    ids.sort();
+    let path = format!(
+        "/v1/aggregation/metric?metric={}&metric={}&aggregation=wtf",
+        ids[1], ids[0]
+    );
+    let answer = call(&app, "GET", &path, FOOBAR, None).await;
+    assert_answer(
+        &answer,
+        StatusCode::NOT_FOUND,
+        &format!(
+            r#"{{"code": 404, "title": "Not Found", "description": "Aggregation method 'wtf' at granularity '1.0' for metric {} does not exist"}}"#,
+            ids[0]
+        ),
     );
 }

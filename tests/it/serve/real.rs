@@ -140,6 +140,14 @@ const KNOWN_WRITE_DIFFERENCES: [(&str, &str); 14] = [
     ),
 ];
 
+/// Steps that name two metrics, `m1` and `m2`, in the order of their random
+/// ids (Gnocchi's `list_metrics` sorts by id): compared only when the fresh
+/// ids sort as the recorded ones did.
+const ORDERED_BY_METRIC_IDS: [&str; 2] = [
+    "aggregation two metrics",
+    "aggregation unknown method two metrics",
+];
+
 #[tokio::test]
 async fn replays_a_real_gnocchi_write_session() {
     replay(
@@ -203,6 +211,20 @@ async fn replay(file: &str, known: &[(&str, &str)], sorted: &[&str]) {
             our_captured.push((var.clone(), our));
         }
         if known.iter().any(|(n, _)| *n == name) {
+            continue;
+        }
+        let id_order = |captured: &[(String, String)]| {
+            let id = |var: &str| {
+                captured
+                    .iter()
+                    .find(|(k, _)| k == var)
+                    .map(|(_, v)| v.clone())
+            };
+            id("m1") < id("m2")
+        };
+        if ORDERED_BY_METRIC_IDS.contains(&name)
+            && id_order(&real_captured) != id_order(&our_captured)
+        {
             continue;
         }
         let sort_arrays = sorted.contains(&name);
