@@ -115,3 +115,48 @@ async fn an_unknown_method_of_several_metrics_names_the_first_granularity_define
         ),
     );
 }
+
+// resource.yaml, "post generic with invalid metric name": no `id`, and a
+// metric named with a `/`; Gnocchi aborts on the name while voluptuous walks
+// the body, before it reports the missing `id`.
+#[tokio::test]
+async fn a_slash_in_a_metric_name_is_reported_before_a_missing_id() {
+    let store = empty_store();
+    let app = test_app(&store, AuthMode::Basic);
+    let created = call(
+        &app,
+        "POST",
+        "/v1/archive_policy",
+        ADMIN,
+        Some(r#"{"name": "medium", "definition": [{"granularity": "1 second", "points": 20}]}"#),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let answer = call(
+        &app,
+        "POST",
+        "/v1/resource/generic",
+        FOOBAR,
+        Some(r#"{"metrics": {"disk/iops": {"archive_policy_name": "medium"}}}"#),
+    )
+    .await;
+    assert_answer(
+        &answer,
+        StatusCode::BAD_REQUEST,
+        r#"{"code": 400, "title": "Bad Request", "description": "'/' is not supported in metric name"}"#,
+    );
+    // Without the `/`, the missing `id` is what is said.
+    let answer = call(
+        &app,
+        "POST",
+        "/v1/resource/generic",
+        FOOBAR,
+        Some(r#"{"metrics": {"disk.iops": {"archive_policy_name": "medium"}}}"#),
+    )
+    .await;
+    assert_answer(
+        &answer,
+        StatusCode::BAD_REQUEST,
+        r#"{"code": 400, "title": "Bad Request", "description": {"cause": "Invalid input", "reason": "required key not provided @ data['id']", "detail": ["id"]}}"#,
+    );
+}
