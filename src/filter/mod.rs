@@ -466,12 +466,9 @@ fn scalar(raw: &Raw, path: &str) -> Result<Value, FilterError> {
         Raw::Int(i) => Value::Int(*i),
         Raw::Float(f) => Value::Float(*f),
         Raw::Str(s) => Value::Str(s.clone()),
-        Raw::List(_) | Raw::Dict(_) => {
-            return Err(invalid(
-                "expected a string, a number, a boolean or null",
-                path,
-            ));
-        }
+        // voluptuous's `Any(str, float, int, bool, None)` reports the error
+        // of its first alternative.
+        Raw::List(_) | Raw::Dict(_) => return Err(invalid("expected str", path)),
     })
 }
 

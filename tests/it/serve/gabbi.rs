@@ -160,3 +160,50 @@ async fn a_slash_in_a_metric_name_is_reported_before_a_missing_id() {
         r#"{"code": 400, "title": "Bad Request", "description": {"cause": "Invalid input", "reason": "required key not provided @ data['id']", "detail": ["id"]}}"#,
     );
 }
+
+// search.yaml, "search invalid ne value": a list (or a dict) where a
+// comparison takes one value; voluptuous's `Any(str, float, int, bool, None)`
+// reports its first alternative's error. Inside an `in` list, the item is
+// not a dictionary value.
+#[tokio::test]
+async fn a_list_or_dict_compared_is_refused_in_voluptuouss_words() {
+    let store = empty_store();
+    let app = test_app(&store, AuthMode::Basic);
+    let invalid = |reason: &str, detail: &str| {
+        format!(
+            r#"{{"code": 400, "title": "Bad Request", "description": {{"cause": "Invalid input", "reason": "{reason}", "detail": {detail}}}}}"#
+        )
+    };
+    for (body, reason, detail) in [
+        (
+            r#"{"ne": {"project_id": ["foobar"]}}"#,
+            "expected str for dictionary value @ data['ne']['project_id']",
+            r#"["ne", "project_id"]"#,
+        ),
+        (
+            r#"{"ne": {"project_id": {"a": 1}}}"#,
+            "expected str for dictionary value @ data['ne']['project_id']",
+            r#"["ne", "project_id"]"#,
+        ),
+        (
+            r#"{"not": {"like": {"user_id": [1]}}}"#,
+            "expected str for dictionary value @ data['not']['like']['user_id']",
+            r#"["not", "like", "user_id"]"#,
+        ),
+        (
+            r#"{"in": {"user_id": [[1]]}}"#,
+            "expected str @ data['in']['user_id'][0]",
+            r#"["in", "user_id", "0"]"#,
+        ),
+    ] {
+        let answer = call(
+            &app,
+            "POST",
+            "/v1/search/resource/generic",
+            FOOBAR,
+            Some(body),
+        )
+        .await;
+        assert_answer(&answer, StatusCode::BAD_REQUEST, &invalid(reason, detail));
+    }
+}
