@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode, header};
 use axum::response::Response;
+use axum::routing::any;
 use uuid::Uuid;
 
 use super::auth::{Caller, Rule};
@@ -36,10 +38,65 @@ pub fn routes() -> Router<Arc<App>> {
         )
         .route(
             "/v1/aggregation/resource/{type}/metric/{name}",
-            methods().post(by_resource).into(),
+            any(by_resource_any_method),
         )
-        // Its other paths are pecan custom actions that refuse every method.
-        .route("/v1/aggregation/{*rest}", methods().custom_action().into())
+        .route("/v1/aggregation", methods().custom_action().into())
+        .route("/v1/aggregation/{*rest}", any(other_path))
+}
+
+fn post_only() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "").with_header(header::ALLOW, "POST")
+}
+
+/// `/v1/aggregation/resource/TYPE/metric/NAME`: Gnocchi's routing looks
+/// the type up before the method (an unknown type is a 404 for any).
+async fn by_resource_any_method(
+    State(app): State<Arc<App>>,
+    Path((type_name, name)): Path<(String, String)>,
+    method: Method,
+    call: Call,
+) -> ApiResult<Response> {
+    if method == Method::POST {
+        return by_resource(State(app), Path((type_name, name)), call).await;
+    }
+    super::resource::resource_type(&app, &type_name).await?;
+    Err(post_only())
+}
+
+/// Any other path under `/v1/aggregation/`, as pecan routes it there: a
+/// path ending in `metric` is the custom action `metric` for GET and POST
+/// (which Gnocchi refuses under `resource/` for POST, with no `Allow`);
+/// four segments or more go to its lookup of
+/// `resource/TYPE/metric/NAME`, a bare 404 when they are not that shape;
+/// fewer are refused as a custom action refuses them (an empty `Allow`).
+/// Gnocchi passes the segments before a `metric` action, and those after
+/// `NAME`, to the handler as its first parameters; carbonara does not
+/// (docs/differences.md#serve).
+async fn other_path(
+    State(app): State<Arc<App>>,
+    Path(rest): Path<String>,
+    method: Method,
+) -> ApiResult<Response> {
+    let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    let custom_action =
+        matches!(method, Method::GET | Method::POST) && segments.last() == Some(&"metric");
+    if custom_action {
+        return Err(match (&method, segments.first()) {
+            (&Method::POST, Some(&"resource")) => ApiError::new(StatusCode::METHOD_NOT_ALLOWED, ""),
+            _ => ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "").with_header(header::ALLOW, ""),
+        });
+    }
+    match segments.as_slice() {
+        ["resource", type_name, "metric", _, ..] => {
+            super::resource::resource_type(&app, type_name).await?;
+            Err(match method {
+                Method::POST => ApiError::new(StatusCode::NOT_FOUND, ""),
+                _ => post_only(),
+            })
+        }
+        [_, _, _, _, ..] => Err(ApiError::new(StatusCode::NOT_FOUND, "")),
+        _ => Err(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "").with_header(header::ALLOW, "")),
+    }
 }
 
 /// `GET /v1/aggregation/metric?metric=ID…`.

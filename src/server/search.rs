@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode, header};
 use axum::response::Response;
+use axum::routing::any;
 
 use super::App;
 use super::call::Call;
@@ -20,14 +22,57 @@ use crate::query::{MeasurePredicate, MeasureSearch};
 use crate::resource::parse_python_uuid;
 use crate::time::{self, Timestamp};
 
-/// This module's paths and the handlers of each.
+/// This module's paths and the handlers of each. Gnocchi's routing looks
+/// the resource type up before it looks at the method or the rest of the
+/// path: an unknown type is a 404 whatever follows.
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
-        .route(
-            "/v1/search/resource/{type}",
-            methods().post(resources).into(),
-        )
+        .route("/v1/search/resource", methods().custom_action().into())
+        .route("/v1/search/resource/{type}", any(resources_any_method))
+        .route("/v1/search/resource/{type}/{*rest}", any(below_type))
         .route("/v1/search/metric", methods().post(metrics).into())
+        .route("/v1/search/metric/{*rest}", any(below_metric))
+}
+
+fn post_only() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "").with_header(header::ALLOW, "POST")
+}
+
+/// `/v1/search/resource/TYPE`, whatever the method.
+async fn resources_any_method(
+    State(app): State<Arc<App>>,
+    Path(type_name): Path<String>,
+    method: Method,
+    call: Call,
+) -> ApiResult<Response> {
+    if method == Method::POST {
+        return resources(State(app), Path(type_name), call).await;
+    }
+    super::resource::resource_type(&app, &type_name).await?;
+    Err(post_only())
+}
+
+/// `/v1/search/resource/TYPE/…`: pecan finds no handler under the type's
+/// search (a bare 404) for a POST, and refuses other methods.
+async fn below_type(
+    State(app): State<Arc<App>>,
+    Path((type_name, _)): Path<(String, String)>,
+    method: Method,
+) -> ApiResult<Response> {
+    super::resource::resource_type(&app, &type_name).await?;
+    Err(match method {
+        Method::POST => ApiError::new(StatusCode::NOT_FOUND, ""),
+        _ => post_only(),
+    })
+}
+
+/// `/v1/search/metric/…`: other methods than POST are refused as on
+/// `/v1/search/metric` (a POST is a 404, docs/differences.md#serve).
+async fn below_metric(method: Method) -> ApiError {
+    match method {
+        Method::POST => super::root::not_found().await,
+        _ => post_only(),
+    }
 }
 
 pub async fn resources(
