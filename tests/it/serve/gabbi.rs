@@ -6,6 +6,7 @@
 use axum::http::StatusCode;
 use carbonara::server::AuthMode;
 
+use crate::common::TestStore;
 use crate::serve::common::{Answer, empty_store, send, test_app};
 
 const ADMIN: (&str, &str) = ("authorization", "basic YWRtaW46");
@@ -27,27 +28,28 @@ fn assert_answer(answer: &Answer, status: StatusCode, body: &str) {
     assert_eq!((answer.status, answer.body.as_str()), (status, body));
 }
 
+/// A router over a fresh store (kept alive beside it) with one archive
+/// policy, created as the gabbi files' admin does.
+async fn app_with_policy(policy: &str) -> (TestStore, axum::Router) {
+    let store = empty_store();
+    let app = test_app(&store, AuthMode::Basic);
+    let created = call(&app, "POST", "/v1/archive_policy", ADMIN, Some(policy)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    (store, app)
+}
+
 // archive.yaml, "patch archive policy with non-matching granularity": the
 // policy has 1 s and 2 s; the new definition 5 s and 2 s. Gnocchi pairs
 // both sorted by granularity and names the current one of the first pair
 // that differs.
 #[tokio::test]
 async fn a_changed_granularity_is_named_as_gnocchi_finds_it_first() {
-    let store = empty_store();
-    let app = test_app(&store, AuthMode::Basic);
-    let created = call(
-        &app,
-        "POST",
-        "/v1/archive_policy",
-        ADMIN,
-        Some(
-            r#"{"name": "medium", "definition": [
+    let (_store, app) = app_with_policy(
+        r#"{"name": "medium", "definition": [
                 {"granularity": "1 second", "points": 20},
                 {"granularity": "2 second"}]}"#,
-        ),
     )
     .await;
-    assert_eq!(created.status, StatusCode::CREATED);
     let patched = call(
         &app,
         "PATCH",
@@ -73,20 +75,11 @@ async fn a_changed_granularity_is_named_as_gnocchi_finds_it_first() {
 // by id.
 #[tokio::test]
 async fn an_unknown_method_of_several_metrics_names_the_first_granularity_defined() {
-    let store = empty_store();
-    let app = test_app(&store, AuthMode::Basic);
-    let created = call(
-        &app,
-        "POST",
-        "/v1/archive_policy",
-        ADMIN,
-        Some(
-            r#"{"name": "low", "definition": [
+    let (_store, app) = app_with_policy(
+        r#"{"name": "low", "definition": [
                 {"granularity": "1 second"}, {"granularity": "300 seconds"}]}"#,
-        ),
     )
     .await;
-    assert_eq!(created.status, StatusCode::CREATED);
     let mut ids = Vec::new();
     for _ in 0..2 {
         let metric = call(
@@ -121,17 +114,10 @@ async fn an_unknown_method_of_several_metrics_names_the_first_granularity_define
 // the body, before it reports the missing `id`.
 #[tokio::test]
 async fn a_slash_in_a_metric_name_is_reported_before_a_missing_id() {
-    let store = empty_store();
-    let app = test_app(&store, AuthMode::Basic);
-    let created = call(
-        &app,
-        "POST",
-        "/v1/archive_policy",
-        ADMIN,
-        Some(r#"{"name": "medium", "definition": [{"granularity": "1 second", "points": 20}]}"#),
+    let (_store, app) = app_with_policy(
+        r#"{"name": "medium", "definition": [{"granularity": "1 second", "points": 20}]}"#,
     )
     .await;
-    assert_eq!(created.status, StatusCode::CREATED);
     let answer = call(
         &app,
         "POST",
