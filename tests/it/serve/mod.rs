@@ -4,8 +4,9 @@
 //! background aggregation pass.
 //!
 //! The other server tests are submodules: the recorded sessions
-//! replayed (`real`, `client`), the write endpoints (`write`), the statsd
-//! daemon (`statsd_daemon`), and the helpers they share (`common`).
+//! replayed (`real`, `client`), cases of Gnocchi's own functional tests
+//! (`gabbi`), the write endpoints (`write`), the statsd daemon
+//! (`statsd_daemon`), and the helpers they share (`common`).
 
 mod client;
 mod common;
