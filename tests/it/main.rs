@@ -11,6 +11,7 @@ mod dump;
 mod examples;
 mod generated;
 mod golden;
+mod hostile;
 mod import;
 mod influx;
 mod info;

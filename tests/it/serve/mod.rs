@@ -9,7 +9,7 @@
 //! (`statsd_daemon`), and the helpers they share (`common`).
 
 mod client;
-mod common;
+pub(crate) mod common;
 mod gabbi;
 mod real;
 mod statsd_daemon;
