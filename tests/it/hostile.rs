@@ -647,32 +647,22 @@ async fn the_rest_api_refuses_or_maps_hostile_names() {
         assert_eq!(sandbox.listing(), before);
     }
     // Gnocchi's answers to the path-like ids and names.
-    let (status, body) = http(
-        &sandbox,
-        &app,
-        "POST",
-        "/v1/resource/generic",
-        Some(r#"{"id": "../outside"}"#),
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(
-        body.contains("'/' is not supported in resource id"),
-        "{body}"
-    );
-    let (status, body) = http(
-        &sandbox,
-        &app,
-        "POST",
-        "/v1/metric",
-        Some(r#"{"name": "../outside", "archive_policy_name": "low"}"#),
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(
-        body.contains("'/' is not supported in metric name"),
-        "{body}"
-    );
+    for (path, body, message) in [
+        (
+            "/v1/resource/generic",
+            r#"{"id": "../outside"}"#,
+            "'/' is not supported in resource id",
+        ),
+        (
+            "/v1/metric",
+            r#"{"name": "../outside", "archive_policy_name": "low"}"#,
+            "'/' is not supported in metric name",
+        ),
+    ] {
+        let (status, answer) = http(&sandbox, &app, "POST", path, Some(body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        assert!(answer.contains(message), "{answer}");
+    }
     let (status, body) = http(
         &sandbox,
         &app,
