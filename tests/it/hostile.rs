@@ -222,6 +222,9 @@ fn resource_types_and_resources_map_hostile_ids_to_uuids() {
     for name in hostile_names(&sandbox) {
         sandbox.attempt(&["resource-type", "create", &name, "-a", "host:string"]);
         sandbox.attempt(&["resource-type", "show", &name]);
+        sandbox.attempt(&["resource", "create", "r", "-t", &name, "-a", "host:h"]);
+        sandbox.attempt(&["resource", "show", "r", "-t", &name]);
+        sandbox.attempt(&["resource", "delete", "r"]);
         sandbox.attempt(&["resource-type", "delete", &name]);
         let created = sandbox.attempt(&["resource", "create", &name, "-f", "json"]);
         if created.status.success() {
@@ -401,6 +404,24 @@ fn ingested_metric_names_never_become_paths() {
             "--process",
         ]);
     }
+    for name in names {
+        let quoted = serde_json::Value::String(name.to_owned()).to_string();
+        let measures = r#"[{"timestamp": "2024-01-01T00:00:00", "value": 1}]"#;
+        let by_resource = sandbox.write(
+            "batch.json",
+            &format!(
+                r#"{{{quoted}: {{{quoted}: {{"archive_policy_name": "low", "measures": {measures}}}}}}}"#
+            ),
+        );
+        sandbox.attempt(&["ingest", "batch", &by_resource, "--process"]);
+        let by_metric = sandbox.write("metrics.json", &format!("{{{quoted}: {measures}}}"));
+        sandbox.attempt(&["ingest", "batch", &by_metric]);
+        let samples = sandbox.write(
+            "samples.jsonl",
+            &format!("{}\n", ceilometer_sample(name, name)),
+        );
+        sandbox.attempt(&["ingest", "ceilometer", &samples, "--process"]);
+    }
     sandbox.accepted(&["process", "--quiet"]);
     sandbox.accepted(&["verify", "--quiet"]);
 }
@@ -444,6 +465,43 @@ fn influx_names_that_collide_after_the_slash_mapping_share_one_metric() {
         stderr.contains("'/' is not supported in resource id"),
         "{stderr}"
     );
+}
+
+/// The first instance sample of the Ceilometer golden case, for another
+/// resource and display name.
+fn ceilometer_sample(resource_id: &str, display_name: &str) -> serde_json::Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden/ingest/ceilometer/c1-instances.1.jsonl");
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut sample: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    sample["resource_id"] = resource_id.into();
+    sample["resource_metadata"]["display_name"] = display_name.into();
+    sample["resource_metadata"]["host"] = display_name.into();
+    sample
+}
+
+#[test]
+fn ceilometer_resource_ids_collide_after_the_slash_mapping() {
+    let sandbox = Sandbox::new();
+    // Ceilometer's publisher turns `/` into `_` in resource ids: `../outside`
+    // is the resource `.._outside`, and `a/b` and `a_b` are one resource.
+    let samples: String = ["../outside", "a/b", "a_b"]
+        .iter()
+        .map(|id| format!("{}\n", ceilometer_sample(id, "/etc/passwd")))
+        .collect();
+    let samples = sandbox.write("samples.jsonl", &samples);
+    sandbox.accepted(&["ingest", "ceilometer", &samples, "--process"]);
+    let listed = sandbox.accepted(&[
+        "resource",
+        "list",
+        "-f",
+        "value",
+        "-c",
+        "original_resource_id",
+    ]);
+    let mut ids: Vec<&str> = listed.lines().collect();
+    ids.sort_unstable();
+    assert_eq!(ids, [".._outside", "a_b"]);
 }
 
 #[test]
@@ -555,6 +613,10 @@ async fn the_rest_api_refuses_or_maps_hostile_names() {
             Some(&resource_type),
         )
         .await;
+        let typed = format!("/v1/resource/{in_path}");
+        http(&sandbox, &app, "POST", &typed, Some(r#"{"id": "r"}"#)).await;
+        http(&sandbox, &app, "GET", &format!("{typed}/r"), None).await;
+        http(&sandbox, &app, "DELETE", &format!("{typed}/r"), None).await;
         let type_path = format!("/v1/resource_type/{in_path}");
         http(&sandbox, &app, "DELETE", &type_path, None).await;
 
@@ -673,7 +735,22 @@ async fn the_rest_api_refuses_or_maps_hostile_names() {
     .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     // A NUL in a path segment.
-    http(&sandbox, &app, "GET", "/v1/metric/%00", None).await;
+    for path in [
+        "/v1/metric/%00",
+        "/v1/metric/%FF%FE",
+        "/v1/resource/generic/%FF",
+        "/v1/resource/%2E%2E/x",
+        "/v1/resource/..%2F..%2Fetc/x",
+        "/v1/resource_type/%FF",
+        "/v1/archive_policy/%C0%AE%C0%AE",
+        "/v1/archive_policy_rule/%00",
+        "/v1/resource/generic/x/metric/%FF/measures",
+        "/v1/resource/generic/x/history",
+        "/v1/metric/%2E%2E/measures",
+    ] {
+        http(&sandbox, &app, "GET", path, None).await;
+        http(&sandbox, &app, "DELETE", path, None).await;
+    }
     http(
         &sandbox,
         &app,
