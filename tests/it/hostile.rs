@@ -462,7 +462,14 @@ fn influx_names_that_collide_after_the_slash_mapping_share_one_metric() {
     );
     let stderr = sandbox.refused(&["ingest", "influx", &bad]);
     assert!(
-        stderr.contains("'/' is not supported in resource id"),
+        stderr.contains("bad.influx:1: field `host`: '/' is not supported in resource id"),
+        "{stderr}"
+    );
+    // So is statsd's resource, before any line is read.
+    let lines = sandbox.write("lines.statsd", "x:1|g\n");
+    let stderr = sandbox.refused(&["ingest", "statsd", &lines, "--resource-id", "../outside"]);
+    assert!(
+        stderr.contains("lines.statsd:0: field `resource-id`: '/' is not supported in resource id"),
         "{stderr}"
     );
 }
