@@ -19,7 +19,7 @@ use super::{
     Declaration, MeasuresByName, MissingResource, NamedMetric, ParseError, ParseSummary, ReadError,
     Sink,
 };
-use crate::resource::{ResourceType, resource_uuid};
+use crate::resource::{ResourceType, check_resource_id};
 use crate::time::Timestamp;
 
 /// A field's value, as the grammar reads it.
@@ -431,8 +431,8 @@ pub fn read(
         });
         let outcome = mapped.map_err(ReadError::from).and_then(|mapped| {
             // An id Gnocchi refuses (a `/`, too long) is the resource tag's
-            // fault, not the metric's; the check does not depend on the creator.
-            resource_uuid(&mapped.resource, "")
+            // fault, not the metric's.
+            check_resource_id(&mapped.resource)
                 .map_err(|e| error(number, &options.resource_tag, e.to_string()))?;
             for (metric, timestamp, value) in &mapped.measures {
                 let target = NamedMetric {

@@ -17,7 +17,7 @@ use indexmap::IndexMap;
 use super::{MissingResource, NamedMetric, ParseError, ParseSummary, ReadError, Sink};
 use crate::pyform::float::parse_python_float;
 use crate::pyform::fmt::str_repr;
-use crate::resource::{GENERIC, resource_uuid};
+use crate::resource::{GENERIC, check_resource_id};
 use crate::time::Timestamp;
 
 /// The three kinds gnocchi-statsd knows.
@@ -236,7 +236,7 @@ pub fn read(
     let error = ParseError::locator(path);
     // A resource id Gnocchi refuses would otherwise be blamed on every
     // metric of the flush, at the last line: refuse the input up front.
-    resource_uuid(&options.resource_id, "").map_err(|e| error(0, "resource-id", e.to_string()))?;
+    check_resource_id(&options.resource_id).map_err(|e| error(0, "resource-id", e.to_string()))?;
     for bytes in input.split(b'\n') {
         let bytes = bytes.map_err(|e| error(summary.lines + 1, "line", e.to_string()))?;
         summary.lines += 1;

@@ -465,6 +465,29 @@ fn influx_names_that_collide_after_the_slash_mapping_share_one_metric() {
         stderr.contains("bad.influx:1: field `host`: '/' is not supported in resource id"),
         "{stderr}"
     );
+    // And a CSV resource column.
+    let rows = sandbox.write("rows.csv", "../outside,2024-01-01T00:00:00,1\n");
+    let stderr = sandbox.refused(&[
+        "ingest",
+        "csv",
+        &rows,
+        "--resource-column",
+        "1",
+        "--metric",
+        "m",
+        "--timestamp-column",
+        "2",
+        "--value-column",
+        "3",
+        "--create-resources",
+        "--create-metrics",
+        "--archive-policy-name",
+        "low",
+    ]);
+    assert!(
+        stderr.contains("rows.csv:1: field `column 1`: '/' is not supported in resource id"),
+        "{stderr}"
+    );
     // So is statsd's resource, before any line is read.
     let lines = sandbox.write("lines.statsd", "x:1|g\n");
     let stderr = sandbox.refused(&["ingest", "statsd", &lines, "--resource-id", "../outside"]);

@@ -474,7 +474,13 @@ fn parse_row(
                 _ => unreachable!("a long layout has a metric column or a fixed metric"),
             };
             let resource = match (resource, &options.resource_column) {
-                (Some(index), Some(column)) => Some(field(*index, column)?),
+                (Some(index), Some(column)) => {
+                    let id = field(*index, column)?;
+                    // An id Gnocchi refuses is this column's fault, not the metric's.
+                    crate::resource::check_resource_id(id)
+                        .map_err(|e| error(&column.to_string(), e.to_string()))?;
+                    Some(id)
+                }
                 _ => None,
             };
             let metric = chunk.name(name);
