@@ -151,6 +151,22 @@ fn shown(args: &[&str]) -> String {
     }
 }
 
+/// `ingest csv` rows of `resource,timestamp,value` for the metric `m`.
+const BY_RESOURCE: [&str; 12] = [
+    "--resource-column",
+    "1",
+    "--metric",
+    "m",
+    "--timestamp-column",
+    "2",
+    "--value-column",
+    "3",
+    "--create-resources",
+    "--create-metrics",
+    "--archive-policy-name",
+    "low",
+];
+
 fn long_name() -> String {
     "a".repeat(4096)
 }
@@ -355,24 +371,10 @@ fn ingested_metric_names_never_become_paths() {
             .map(|name| format!("\"{name}\",2024-01-01T00:00:00,1\n"))
             .collect::<String>(),
     );
-    sandbox.attempt(&[
-        "ingest",
-        "csv",
-        &resources,
-        "--resource-column",
-        "1",
-        "--metric",
-        "m",
-        "--timestamp-column",
-        "2",
-        "--value-column",
-        "3",
-        "--create-resources",
-        "--create-metrics",
-        "--archive-policy-name",
-        "low",
-        "--skip-invalid",
-    ]);
+    let mut args = vec!["ingest", "csv", &resources];
+    args.extend(BY_RESOURCE);
+    args.push("--skip-invalid");
+    sandbox.attempt(&args);
 
     let influx: String = ["../outside", "a/b", "a_b", &long_name()]
         .iter()
@@ -467,23 +469,9 @@ fn influx_names_that_collide_after_the_slash_mapping_share_one_metric() {
     );
     // And a CSV resource column.
     let rows = sandbox.write("rows.csv", "../outside,2024-01-01T00:00:00,1\n");
-    let stderr = sandbox.refused(&[
-        "ingest",
-        "csv",
-        &rows,
-        "--resource-column",
-        "1",
-        "--metric",
-        "m",
-        "--timestamp-column",
-        "2",
-        "--value-column",
-        "3",
-        "--create-resources",
-        "--create-metrics",
-        "--archive-policy-name",
-        "low",
-    ]);
+    let mut args = vec!["ingest", "csv", &rows];
+    args.extend(BY_RESOURCE);
+    let stderr = sandbox.refused(&args);
     assert!(
         stderr.contains("rows.csv:1: field `column 1`: '/' is not supported in resource id"),
         "{stderr}"
