@@ -793,3 +793,74 @@ async fn the_rest_api_refuses_or_maps_hostile_names() {
     .await;
     http(&sandbox, &app, "GET", "/v1/archive_policy/%2E%2E", None).await;
 }
+
+#[tokio::test]
+async fn prometheus_labels_that_look_like_paths_stay_in_the_index() {
+    use carbonara::ingest::prometheus::{TimeSeries, WriteRequest};
+    let sandbox = Sandbox::new();
+    sandbox.accepted(&[
+        "archive-policy-rule",
+        "create",
+        "all",
+        "-a",
+        "low",
+        "-m",
+        "*",
+    ]);
+    let app = sandbox.app();
+    let outside = sandbox.outside("outside");
+    let long = long_name();
+    let hostile = [
+        "../outside",
+        "/etc/passwd",
+        outside.as_str(),
+        "evil\u{0}outside",
+        "..",
+        &long,
+    ];
+    for value in hostile {
+        for labels in [
+            [("__name__", value), ("job", "node"), ("instance", "h")],
+            [("__name__", "up"), ("job", value), ("instance", value)],
+        ] {
+            let request = WriteRequest {
+                timeseries: vec![TimeSeries::new(&labels, &[(1.0, 1_700_000_000_000)])],
+            };
+            let body = snap::raw::Encoder::new()
+                .compress_vec(&prost::Message::encode_to_vec(&request))
+                .unwrap();
+            let headers = [
+                ADMIN,
+                ("content-type", "application/x-protobuf"),
+                ("content-encoding", "snappy"),
+            ];
+            let before = sandbox.listing();
+            let answer = crate::serve::common::send_bytes(
+                &app,
+                "POST",
+                "/v1/prometheus/write",
+                &headers,
+                Some(&body),
+            )
+            .await;
+            assert!(
+                answer.status.as_u16() < 500,
+                "{}: {} {}",
+                shown(&[value]),
+                answer.status,
+                answer.body
+            );
+            assert_eq!(sandbox.listing(), before, "{}", shown(&[value]));
+            sandbox.assert_store_names_clean();
+            // Gnocchi refuses a `/` in metric names and resource ids (made
+            // of job and instance), and a resource id too long to map.
+            let as_resource = labels[1].1 == value;
+            let refused = value.contains('/') || (as_resource && value.len() > 255);
+            let expected = match refused {
+                true => StatusCode::BAD_REQUEST,
+                false => StatusCode::ACCEPTED,
+            };
+            assert_eq!(answer.status, expected, "{}", shown(&[value]));
+        }
+    }
+}
