@@ -826,23 +826,8 @@ async fn prometheus_labels_that_look_like_paths_stay_in_the_index() {
             let request = WriteRequest {
                 timeseries: vec![TimeSeries::new(&labels, &[(1.0, 1_700_000_000_000)])],
             };
-            let body = snap::raw::Encoder::new()
-                .compress_vec(&prost::Message::encode_to_vec(&request))
-                .unwrap();
-            let headers = [
-                ADMIN,
-                ("content-type", "application/x-protobuf"),
-                ("content-encoding", "snappy"),
-            ];
             let before = sandbox.listing();
-            let answer = crate::serve::common::send_bytes(
-                &app,
-                "POST",
-                "/v1/prometheus/write",
-                &headers,
-                Some(&body),
-            )
-            .await;
+            let answer = crate::serve::common::send_remote_write(&app, &request).await;
             assert!(
                 answer.status.as_u16() < 500,
                 "{}: {} {}",

@@ -98,6 +98,32 @@ pub async fn send_bytes(
     }
 }
 
+/// The headers of a Prometheus remote write by `admin`.
+pub const REMOTE_WRITE: [(&str, &str); 3] = [
+    ("authorization", "basic YWRtaW46"),
+    ("content-type", "application/x-protobuf"),
+    ("content-encoding", "snappy"),
+];
+
+/// Sends a remote-write request as Prometheus does: protobuf, then a
+/// snappy block.
+pub async fn send_remote_write(
+    app: &axum::Router,
+    request: &carbonara::ingest::prometheus::WriteRequest,
+) -> Answer {
+    let body = snap::raw::Encoder::new()
+        .compress_vec(&prost::Message::encode_to_vec(request))
+        .unwrap();
+    send_bytes(
+        app,
+        "POST",
+        "/v1/prometheus/write",
+        &REMOTE_WRITE,
+        Some(&body),
+    )
+    .await
+}
+
 /// Sends a recorded request (`method`, `headers` as a JSON object) to the
 /// router as if to `host`, its header values passed through `adjust`.
 pub async fn send_recorded(

@@ -7,7 +7,9 @@ use axum::http::StatusCode;
 use carbonara::ingest::prometheus::{TimeSeries, WriteRequest};
 use carbonara::server::AuthMode;
 
-use crate::serve::common::{Answer, empty_store, send, send_bytes, test_app};
+use crate::serve::common::{
+    Answer, REMOTE_WRITE, empty_store, send, send_bytes, send_remote_write, test_app,
+};
 
 const ADMIN: (&str, &str) = ("authorization", "basic YWRtaW46");
 const JSON: (&str, &str) = ("content-type", "application/json");
@@ -56,16 +58,7 @@ async fn prometheus_remote_write_creates_its_type_resources_and_metrics() {
             ),
         ],
     };
-    // As Prometheus sends it: protobuf, then a snappy block.
-    let body = snap::raw::Encoder::new()
-        .compress_vec(&prost::Message::encode_to_vec(&request))
-        .unwrap();
-    let headers = [
-        ADMIN,
-        ("content-type", "application/x-protobuf"),
-        ("content-encoding", "snappy"),
-    ];
-    let answer = send_bytes(&app, "POST", "/v1/prometheus/write", &headers, Some(&body)).await;
+    let answer = send_remote_write(&app, &request).await;
     assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.body);
     assert_eq!(answer.body, "");
     let resource = get(&app, "/v1/resource/prometheus/node@db:9100").await;
@@ -88,7 +81,7 @@ async fn prometheus_remote_write_creates_its_type_resources_and_metrics() {
         &app,
         "POST",
         "/v1/prometheus/write",
-        &headers,
+        &REMOTE_WRITE,
         Some(b"\x00garbage"),
     )
     .await;
