@@ -33,7 +33,7 @@ use crate::error::ErrorKind;
 
 pub use index::{
     Index, Metric, MetricFilter, MetricRef, MetricStatus, NewResource, Page, ResourceChanges,
-    ResourceQuery,
+    ResourceQuery, SqliteIndex,
 };
 pub use txn::Transaction;
 
@@ -49,7 +49,7 @@ pub fn check_sacks(root: &Path, sacks: u32) -> Result<()> {
 }
 
 /// The store format this build writes; `store.json` carries it. Format 2
-/// added resources to the index (`Index::migrate_from` upgrades one).
+/// added resources to the index (`SqliteIndex::migrate_from` upgrades one).
 pub const FORMAT_VERSION: u32 = 2;
 /// gnocchi-upgrade's default number of sacks.
 pub const DEFAULT_SACKS: u32 = 128;
@@ -300,7 +300,7 @@ impl Store {
         };
         let store = Store::with_dirs(root, config, lock::StoreUse::shared)?;
         store.incoming().create_sacks()?;
-        Index::create(&store.index_path())?;
+        SqliteIndex::create(&store.index_path())?;
         // store.json last: a directory without it is not a store yet.
         write_config(
             root,
@@ -371,7 +371,7 @@ impl Store {
 
     /// Opens the index (one connection per caller; SQLite in WAL mode).
     pub fn index(&self) -> Result<Index> {
-        Index::open(&self.index_path())
+        SqliteIndex::open(&self.index_path()).map(Index::new)
     }
 
     pub fn tmp_dir(&self) -> PathBuf {

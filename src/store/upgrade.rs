@@ -18,7 +18,7 @@ use serde_json::Value;
 use super::incoming::SackName;
 use super::lock::StoreUse;
 use super::{
-    Error, FORMAT_VERSION, INDEX_FILE, Index, Result, io_error, read_format, write_config,
+    Error, FORMAT_VERSION, INDEX_FILE, Result, SqliteIndex, io_error, read_format, write_config,
 };
 
 /// Takes a store from format `from` to `from + 1`.
@@ -45,10 +45,10 @@ pub const STEPS: &[Step] = &[
     },
 ];
 
-/// Format 2: index schema 2 (`Index::migrate_from`, one SQLite transaction,
+/// Format 2: index schema 2 (`SqliteIndex::migrate_from`, one SQLite transaction,
 /// a no-op once done).
 fn index_with_resources(root: &Path, _config: &mut Value) -> Result<()> {
-    let (index, version) = Index::open_any_version(&root.join(INDEX_FILE))?;
+    let (index, version) = SqliteIndex::open_any_version(&root.join(INDEX_FILE))?;
     index.migrate_from(version)
 }
 

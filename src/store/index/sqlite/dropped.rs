@@ -10,9 +10,10 @@
 use rusqlite::{OptionalExtension, params};
 use uuid::Uuid;
 
-use super::{Index, parse_uuid};
+use super::{SqliteIndex, parse_uuid};
 use crate::carbonara::update::Dropped;
 use crate::store::Result;
+use crate::store::index::{BackWindowDrops, DroppedTotal};
 use crate::time::Timestamp;
 
 const SCHEMA: &str = "
@@ -23,18 +24,9 @@ CREATE TABLE IF NOT EXISTS dropped_measures (
 );
 ";
 
-/// What one metric has lost to its back window, all passes together.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DroppedTotal {
-    pub metric: Uuid,
-    pub measures: u64,
-    /// Where the back window began at the latest drop.
-    pub accepts_from: Timestamp,
-}
-
-impl Index {
+impl BackWindowDrops for SqliteIndex {
     /// Adds what one pass dropped to each metric's total.
-    pub fn record_dropped(&self, dropped: &[(Uuid, Dropped)]) -> Result<()> {
+    fn record_dropped(&self, dropped: &[(Uuid, Dropped)]) -> Result<()> {
         self.connection.execute_batch(SCHEMA)?;
         let mut statement = self.connection.prepare_cached(
             "INSERT INTO dropped_measures (metric_id, measures, accepts_from) VALUES (?1, ?2, ?3)
@@ -54,7 +46,7 @@ impl Index {
 
     /// The totals of the active metrics (of `metric` alone when given),
     /// by metric id.
-    pub fn dropped_measures(&self, metric: Option<Uuid>) -> Result<Vec<DroppedTotal>> {
+    fn dropped_measures(&self, metric: Option<Uuid>) -> Result<Vec<DroppedTotal>> {
         let exists = self
             .connection
             .query_row(

@@ -2,7 +2,7 @@
 //! Each step runs in one transaction: an index is at one version or the
 //! next, never between.
 
-use super::{Index, RESOURCE_SCHEMA, SCHEMA_VERSION, data_error};
+use super::{RESOURCE_SCHEMA, SCHEMA_VERSION, SqliteIndex, data_error};
 use crate::store::Result;
 
 /// Schema 1 → 2: the resource tables, and the metric table rebuilt with
@@ -20,7 +20,7 @@ INSERT INTO metric (id, name, unit, archive_policy_name, creator, resource_id, s
 DROP TABLE metric_v1;
 ";
 
-impl Index {
+impl SqliteIndex {
     /// Upgrades an index at schema `version` (as `open_any_version`
     /// reported it) to the current schema. Nothing to do at the current
     /// version; a newer or unknown one is refused.
@@ -54,6 +54,7 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
+    use crate::store::index::{Metrics, Policies, Resources};
     use crate::store::{Error, MetricStatus};
 
     /// The schema carbonara 1 wrote, verbatim.
@@ -95,13 +96,13 @@ INSERT INTO metric VALUES ('0b4a1c52-1f6e-4a5e-8a6b-2f1c9d3e4b22', 'gone', NULL,
             .execute_batch(SCHEMA_1)
             .unwrap();
 
-        assert!(matches!(Index::open(&path), Err(Error::IndexData(_))));
-        let (index, version) = Index::open_any_version(&path).unwrap();
+        assert!(matches!(SqliteIndex::open(&path), Err(Error::IndexData(_))));
+        let (index, version) = SqliteIndex::open_any_version(&path).unwrap();
         assert_eq!(version, 1);
         index.migrate_from(version).unwrap();
         drop(index);
 
-        let index = Index::open(&path).unwrap();
+        let index = SqliteIndex::open(&path).unwrap();
         let cpu = index
             .get_metric(Uuid::parse_str("7f3c7ad3-6a35-4a2e-9a4b-8f5a0f1f6a11").unwrap())
             .unwrap()

@@ -10,35 +10,9 @@ use rusqlite::types::Value as SqlValue;
 use crate::filter::{CompareOp, Filter, Value};
 use crate::pyform;
 use crate::resource::{attribute::truncate_to_micros, parse_python_uuid};
+use crate::store::index::Page;
 use crate::store::{Error, Result};
 use crate::time::{self, Timestamp};
-
-/// One page of a listing.
-#[derive(Debug, Clone, Default)]
-pub struct Page {
-    /// At most this many rows; all when `None`.
-    pub limit: Option<usize>,
-    /// The last row of the previous page: an id, or `id@revision` in a
-    /// history listing.
-    pub marker: Option<String>,
-    /// `key[:direction]`, Gnocchi's sort syntax; the listing's default
-    /// when empty.
-    pub sorts: Vec<String>,
-}
-
-/// A resource search: Gnocchi's `list_resources`.
-#[derive(Debug, Clone)]
-pub struct ResourceQuery<'a> {
-    pub type_name: &'a str,
-    pub filter: Option<&'a Filter>,
-    /// Every revision, not only the current one.
-    pub history: bool,
-    /// A `generic` listing with each resource's own attributes.
-    pub details: bool,
-    pub page: &'a Page,
-    /// The time relative datetimes in the filter count from.
-    pub now: Timestamp,
-}
 
 /// How a column's values are stored and compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

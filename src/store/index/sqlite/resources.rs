@@ -7,54 +7,19 @@ use rusqlite::{OptionalExtension, Row, params, params_from_iter};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::listing::{Column, Kind, Page, ResourceQuery, RowSet, micros, quote_identifier};
-use super::{Index, Metric, MetricStatus, data_error};
+use super::listing::{Column, Kind, RowSet, micros, quote_identifier};
+use super::{SqliteIndex, data_error};
 use crate::filter::{CompareOp, Filter, Value};
 use crate::resource::{
     Attribute, AttributeKind, AttributeValue, GENERIC, Real, Resource, ResourceError, ResourceType,
     TypeUpdate,
 };
+use crate::store::index::{
+    Metric, MetricRef, MetricStatus, Metrics, NewResource, Page, Policies, ResourceChanges,
+    ResourceQuery, Resources,
+};
 use crate::store::{Error, Result};
 use crate::time::Timestamp;
-
-/// How a resource names a metric: an existing one, or one to create.
-#[derive(Debug, Clone, PartialEq)]
-pub enum MetricRef {
-    Existing(Uuid),
-    Create {
-        /// The archive-policy rules pick one when `None`.
-        archive_policy_name: Option<String>,
-        unit: Option<String>,
-    },
-}
-
-/// A resource to create (`POST /v1/resource/TYPE`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewResource {
-    pub id: Uuid,
-    pub original_resource_id: String,
-    pub type_name: String,
-    pub creator: String,
-    pub user_id: Option<String>,
-    pub project_id: Option<String>,
-    /// Now when `None`.
-    pub started_at: Option<Timestamp>,
-    pub ended_at: Option<Timestamp>,
-    pub attributes: Vec<(String, AttributeValue)>,
-    pub metrics: Vec<(String, MetricRef)>,
-}
-
-/// What a `PATCH /v1/resource/TYPE/ID` changes; `None` leaves a field as is.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ResourceChanges {
-    pub user_id: Option<Option<String>>,
-    pub project_id: Option<Option<String>>,
-    pub started_at: Option<Timestamp>,
-    pub ended_at: Option<Option<Timestamp>>,
-    pub attributes: Vec<(String, AttributeValue)>,
-    /// Replaces the resource's metrics (never a new revision).
-    pub metrics: Option<Vec<(String, MetricRef)>>,
-}
 
 /// The base columns of the `resource` and `resource_history` tables, in
 /// the order Gnocchi's model lists them.
@@ -207,7 +172,7 @@ fn attributes_from_text(name: &str, text: &str) -> Result<Vec<Attribute>> {
         .collect()
 }
 
-impl Index {
+impl SqliteIndex {
     // ---- resource types ---------------------------------------------------
 
     pub(super) fn insert_generic_type(&self) -> Result<()> {
@@ -247,12 +212,221 @@ impl Index {
         ))
     }
 
-    pub fn get_resource_type(&self, name: &str) -> Result<ResourceType> {
+    // ---- resources ----------------------------------------------------------
+
+    pub(super) fn require_resource(&self, id: Uuid) -> Result<()> {
+        let found: Option<i64> = self
+            .connection
+            .query_row(
+                "SELECT 1 FROM resource WHERE id = ?1",
+                [id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        found
+            .map(|_| ())
+            .ok_or_else(|| Error::ResourceNotFound(id.to_string()))
+    }
+
+    /// Attaches existing metrics (of the same creator) or creates new ones.
+    fn attach_metrics(
+        &self,
+        resource_id: Uuid,
+        creator: &str,
+        metrics: &[(String, MetricRef)],
+    ) -> Result<()> {
+        for (name, reference) in metrics {
+            if name.contains('/') {
+                return Err(Error::InvalidMetricName(name.clone()));
+            }
+            match reference {
+                MetricRef::Existing(metric_id) => {
+                    if let Some(other) = self.resource_metric(resource_id, name)?
+                        && other.id != *metric_id
+                    {
+                        return Err(Error::NamedMetricExists(name.clone()));
+                    }
+                    let updated = self.connection.execute(
+                        "UPDATE metric SET resource_id = ?1, name = ?2 WHERE id = ?3 AND status = 'active' AND creator = ?4",
+                        params![resource_id.to_string(), name, metric_id.to_string(), creator],
+                    )?;
+                    if updated == 0 {
+                        return Err(Error::MetricNotFound(metric_id.to_string()));
+                    }
+                }
+                MetricRef::Create {
+                    archive_policy_name,
+                    unit,
+                } => {
+                    let archive_policy_name = match archive_policy_name {
+                        Some(policy) => policy.clone(),
+                        None => self.archive_policy_for(Some(name))?,
+                    };
+                    self.create_metric(&Metric {
+                        id: Uuid::new_v4(),
+                        name: Some(name.clone()),
+                        unit: unit.clone(),
+                        archive_policy_name,
+                        creator: creator.to_owned(),
+                        resource_id: Some(resource_id),
+                        status: MetricStatus::Active,
+                    })?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn delete_resource_rows(&self, id: Uuid) -> Result<()> {
+        let key = id.to_string();
+        self.connection.execute(
+            "UPDATE metric SET status = 'delete', resource_id = NULL WHERE resource_id = ?1",
+            [&key],
+        )?;
+        let deleted = self
+            .connection
+            .execute("DELETE FROM resource WHERE id = ?1", [&key])?;
+        if deleted == 0 {
+            return Err(Error::ResourceNotFound(key));
+        }
+        Ok(())
+    }
+
+    // ---- searches -------------------------------------------------------------
+
+    fn resource_row_set(
+        &self,
+        resource_type: &ResourceType,
+        tablename: &str,
+        history: bool,
+    ) -> RowSet {
+        let typed = resource_type.name != GENERIC;
+        let select = |alias: &str, revision: &str, revision_end: &str, table: Option<String>| {
+            let mut columns: Vec<String> = BASE_COLUMNS
+                .iter()
+                .map(|(name, _)| format!("{alias}.{name} AS {name}"))
+                .collect();
+            columns.push(format!("{revision} AS revision"));
+            columns.push(format!("{revision_end} AS revision_end"));
+            let mut from = format!(
+                "FROM {} {alias}",
+                if alias == "h" {
+                    "resource_history"
+                } else {
+                    "resource"
+                }
+            );
+            if let Some(table) = table {
+                for attribute in &resource_type.attributes {
+                    let column = attribute_column(&attribute.name);
+                    columns.push(format!("a.{column} AS {column}"));
+                }
+                let key = if alias == "h" { "revision" } else { "id" };
+                from.push_str(&format!(
+                    " JOIN {} a ON a.{key} = {alias}.{key}",
+                    quote_identifier(&table)
+                ));
+            }
+            format!("SELECT {} {from}", columns.join(", "))
+        };
+        let current = select("r", "-1", "NULL", typed.then(|| tablename.to_owned()));
+        let sql = if history {
+            let past = select(
+                "h",
+                "h.revision",
+                "h.revision_end",
+                typed.then(|| format!("{tablename}_history")),
+            );
+            format!("{past} UNION ALL {current}")
+        } else {
+            current
+        };
+        let mut columns: Vec<Column> = BASE_COLUMNS
+            .iter()
+            .map(|(name, kind)| Column::new(name, name, *kind))
+            .collect();
+        if history {
+            columns.push(Column::new("revision", "revision", Kind::Integer));
+            columns.push(Column::new("revision_end", "revision_end", Kind::Datetime));
+        }
+        if typed {
+            for attribute in &resource_type.attributes {
+                columns.push(Column::new(
+                    &attribute.name,
+                    &format!("f_{}", attribute.name),
+                    column_kind(&attribute.kind),
+                ));
+            }
+        }
+        RowSet {
+            sql,
+            columns,
+            type_name: resource_type.name.clone(),
+            unique_keys: if history {
+                &["id", "revision"]
+            } else {
+                &["id"]
+            },
+            default_sorts: &["revision_start:asc", "started_at:asc"],
+            history_markers: history,
+        }
+    }
+
+    /// A resource's attributes from its own type's tables (a detailed
+    /// `generic` listing); `None` if the type went away meanwhile.
+    fn own_attributes(&self, resource: &Resource) -> Result<Option<Vec<(String, AttributeValue)>>> {
+        let Ok((resource_type, tablename)) = self.resource_type_row(&resource.type_name) else {
+            return Ok(None);
+        };
+        let columns: Vec<String> = resource_type
+            .attributes
+            .iter()
+            .map(|a| attribute_column(&a.name))
+            .collect();
+        if columns.is_empty() {
+            return Ok(Some(Vec::new()));
+        }
+        let (table, key, value) = if resource.revision == Resource::CURRENT_REVISION {
+            (tablename, "id", SqlValue::Text(resource.id.to_string()))
+        } else {
+            (
+                format!("{tablename}_history"),
+                "revision",
+                SqlValue::Integer(resource.revision),
+            )
+        };
+        let values = self
+            .connection
+            .query_row(
+                &format!(
+                    "SELECT {} FROM {} WHERE {key} = ?1",
+                    columns.join(", "),
+                    quote_identifier(&table)
+                ),
+                [value],
+                |row| {
+                    resource_type
+                        .attributes
+                        .iter()
+                        .enumerate()
+                        .map(|(i, a)| Ok((a.name.clone(), row.get::<_, SqlValue>(i)?)))
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                },
+            )
+            .optional()?;
+        values
+            .map(|values| typed_values(&resource_type, values))
+            .transpose()
+    }
+}
+
+impl Resources for SqliteIndex {
+    fn get_resource_type(&self, name: &str) -> Result<ResourceType> {
         Ok(self.resource_type_row(name)?.0)
     }
 
     /// Resource types by name.
-    pub fn list_resource_types(&self) -> Result<Vec<ResourceType>> {
+    fn list_resource_types(&self) -> Result<Vec<ResourceType>> {
         let mut statement = self
             .connection
             .prepare("SELECT name FROM resource_type ORDER BY name")?;
@@ -266,7 +440,7 @@ impl Index {
     }
 
     /// Stores a new type and creates its two tables.
-    pub fn create_resource_type(&self, resource_type: &ResourceType) -> Result<()> {
+    fn create_resource_type(&self, resource_type: &ResourceType) -> Result<()> {
         let tablename = format!("rt_{}", Uuid::new_v4().simple());
         self.atomically(|index| {
             let inserted = index.connection.execute(
@@ -294,7 +468,7 @@ impl Index {
     /// Applies a planned update (`ResourceType::plan_update`): columns
     /// dropped and added, `fill` values written to existing rows (current
     /// and history alike, as Gnocchi does).
-    pub fn update_resource_type(&self, name: &str, update: &TypeUpdate) -> Result<ResourceType> {
+    fn update_resource_type(&self, name: &str, update: &TypeUpdate) -> Result<ResourceType> {
         let (_, tablename) = self.resource_type_row(name)?;
         if name == GENERIC {
             return Err(Error::Resource(ResourceError::InvalidInput(
@@ -337,7 +511,7 @@ impl Index {
     }
 
     /// Deletes a type no resource (current or past) uses; never `generic`.
-    pub fn delete_resource_type(&self, name: &str) -> Result<()> {
+    fn delete_resource_type(&self, name: &str) -> Result<()> {
         let (_, tablename) = self.resource_type_row(name)?;
         let users: i64 = self.connection.query_row(
             "SELECT (SELECT count(*) FROM resource WHERE type = ?1) + (SELECT count(*) FROM resource_history WHERE type = ?1)",
@@ -360,24 +534,8 @@ impl Index {
         })
     }
 
-    // ---- resources ----------------------------------------------------------
-
-    pub(super) fn require_resource(&self, id: Uuid) -> Result<()> {
-        let found: Option<i64> = self
-            .connection
-            .query_row(
-                "SELECT 1 FROM resource WHERE id = ?1",
-                [id.to_string()],
-                |r| r.get(0),
-            )
-            .optional()?;
-        found
-            .map(|_| ())
-            .ok_or_else(|| Error::ResourceNotFound(id.to_string()))
-    }
-
     /// Creates a resource, its attributes and its metrics, all or nothing.
-    pub fn create_resource(&self, new: &NewResource, now: Timestamp) -> Result<Resource> {
+    fn create_resource(&self, new: &NewResource, now: Timestamp) -> Result<Resource> {
         let (resource_type, tablename) = self.resource_type_row(&new.type_name)?;
         resource_type.check_required(&new.attributes)?;
         let started_at = new.started_at.unwrap_or(now);
@@ -431,58 +589,9 @@ impl Index {
             .ok_or_else(|| Error::ResourceNotFound(new.id.to_string()))
     }
 
-    /// Attaches existing metrics (of the same creator) or creates new ones.
-    fn attach_metrics(
-        &self,
-        resource_id: Uuid,
-        creator: &str,
-        metrics: &[(String, MetricRef)],
-    ) -> Result<()> {
-        for (name, reference) in metrics {
-            if name.contains('/') {
-                return Err(Error::InvalidMetricName(name.clone()));
-            }
-            match reference {
-                MetricRef::Existing(metric_id) => {
-                    if let Some(other) = self.resource_metric(resource_id, name)?
-                        && other.id != *metric_id
-                    {
-                        return Err(Error::NamedMetricExists(name.clone()));
-                    }
-                    let updated = self.connection.execute(
-                        "UPDATE metric SET resource_id = ?1, name = ?2 WHERE id = ?3 AND status = 'active' AND creator = ?4",
-                        params![resource_id.to_string(), name, metric_id.to_string(), creator],
-                    )?;
-                    if updated == 0 {
-                        return Err(Error::MetricNotFound(metric_id.to_string()));
-                    }
-                }
-                MetricRef::Create {
-                    archive_policy_name,
-                    unit,
-                } => {
-                    let archive_policy_name = match archive_policy_name {
-                        Some(policy) => policy.clone(),
-                        None => self.archive_policy_for(Some(name))?,
-                    };
-                    self.create_metric(&Metric {
-                        id: Uuid::new_v4(),
-                        name: Some(name.clone()),
-                        unit: unit.clone(),
-                        archive_policy_name,
-                        creator: creator.to_owned(),
-                        resource_id: Some(resource_id),
-                        status: MetricStatus::Active,
-                    })?;
-                }
-            }
-        }
-        Ok(())
-    }
-
     /// The current revision of a resource of `type_name` (any type for
     /// `generic`, which shows only the base fields).
-    pub fn get_resource(&self, type_name: &str, id: Uuid) -> Result<Option<Resource>> {
+    fn get_resource(&self, type_name: &str, id: Uuid) -> Result<Option<Resource>> {
         let filter = Filter::Compare {
             op: CompareOp::Eq,
             attribute: "id".to_owned(),
@@ -502,7 +611,7 @@ impl Index {
     /// Updates a resource as `PATCH /v1/resource/TYPE/ID` does: a new
     /// revision when a given field differs from the stored one (the old
     /// values go to the history), none for metric changes.
-    pub fn update_resource(
+    fn update_resource(
         &self,
         type_name: &str,
         id: Uuid,
@@ -592,33 +701,13 @@ impl Index {
 
     /// Deletes a resource (any type) and its history; its metrics are
     /// marked deleted, their data goes at the next process pass.
-    pub fn delete_resource(&self, id: Uuid) -> Result<()> {
+    fn delete_resource(&self, id: Uuid) -> Result<()> {
         self.atomically(|index| index.delete_resource_rows(id))
-    }
-
-    fn delete_resource_rows(&self, id: Uuid) -> Result<()> {
-        let key = id.to_string();
-        self.connection.execute(
-            "UPDATE metric SET status = 'delete', resource_id = NULL WHERE resource_id = ?1",
-            [&key],
-        )?;
-        let deleted = self
-            .connection
-            .execute("DELETE FROM resource WHERE id = ?1", [&key])?;
-        if deleted == 0 {
-            return Err(Error::ResourceNotFound(key));
-        }
-        Ok(())
     }
 
     /// Deletes every current resource of a type matching a filter; returns
     /// how many (`DELETE /v1/resource/TYPE`).
-    pub fn delete_resources(
-        &self,
-        type_name: &str,
-        filter: &Filter,
-        now: Timestamp,
-    ) -> Result<usize> {
+    fn delete_resources(&self, type_name: &str, filter: &Filter, now: Timestamp) -> Result<usize> {
         let query = ResourceQuery {
             type_name,
             filter: Some(filter),
@@ -636,89 +725,9 @@ impl Index {
         })
     }
 
-    // ---- searches -------------------------------------------------------------
-
-    fn resource_row_set(
-        &self,
-        resource_type: &ResourceType,
-        tablename: &str,
-        history: bool,
-    ) -> RowSet {
-        let typed = resource_type.name != GENERIC;
-        let select = |alias: &str, revision: &str, revision_end: &str, table: Option<String>| {
-            let mut columns: Vec<String> = BASE_COLUMNS
-                .iter()
-                .map(|(name, _)| format!("{alias}.{name} AS {name}"))
-                .collect();
-            columns.push(format!("{revision} AS revision"));
-            columns.push(format!("{revision_end} AS revision_end"));
-            let mut from = format!(
-                "FROM {} {alias}",
-                if alias == "h" {
-                    "resource_history"
-                } else {
-                    "resource"
-                }
-            );
-            if let Some(table) = table {
-                for attribute in &resource_type.attributes {
-                    let column = attribute_column(&attribute.name);
-                    columns.push(format!("a.{column} AS {column}"));
-                }
-                let key = if alias == "h" { "revision" } else { "id" };
-                from.push_str(&format!(
-                    " JOIN {} a ON a.{key} = {alias}.{key}",
-                    quote_identifier(&table)
-                ));
-            }
-            format!("SELECT {} {from}", columns.join(", "))
-        };
-        let current = select("r", "-1", "NULL", typed.then(|| tablename.to_owned()));
-        let sql = if history {
-            let past = select(
-                "h",
-                "h.revision",
-                "h.revision_end",
-                typed.then(|| format!("{tablename}_history")),
-            );
-            format!("{past} UNION ALL {current}")
-        } else {
-            current
-        };
-        let mut columns: Vec<Column> = BASE_COLUMNS
-            .iter()
-            .map(|(name, kind)| Column::new(name, name, *kind))
-            .collect();
-        if history {
-            columns.push(Column::new("revision", "revision", Kind::Integer));
-            columns.push(Column::new("revision_end", "revision_end", Kind::Datetime));
-        }
-        if typed {
-            for attribute in &resource_type.attributes {
-                columns.push(Column::new(
-                    &attribute.name,
-                    &format!("f_{}", attribute.name),
-                    column_kind(&attribute.kind),
-                ));
-            }
-        }
-        RowSet {
-            sql,
-            columns,
-            type_name: resource_type.name.clone(),
-            unique_keys: if history {
-                &["id", "revision"]
-            } else {
-                &["id"]
-            },
-            default_sorts: &["revision_start:asc", "started_at:asc"],
-            history_markers: history,
-        }
-    }
-
     /// Gnocchi's `list_resources`: the resources (or revisions) of a type
     /// matching a filter, sorted and paginated, each with its metrics.
-    pub fn search_resources(&self, query: &ResourceQuery<'_>) -> Result<Vec<Resource>> {
+    fn search_resources(&self, query: &ResourceQuery<'_>) -> Result<Vec<Resource>> {
         let (resource_type, tablename) = self.resource_type_row(query.type_name)?;
         let rows = self.resource_row_set(&resource_type, &tablename, query.history);
         let (sql, params) = rows.select(query.filter, query.page, query.now, &self.connection)?;
@@ -762,55 +771,8 @@ impl Index {
         Ok(resources)
     }
 
-    /// A resource's attributes from its own type's tables (a detailed
-    /// `generic` listing); `None` if the type went away meanwhile.
-    fn own_attributes(&self, resource: &Resource) -> Result<Option<Vec<(String, AttributeValue)>>> {
-        let Ok((resource_type, tablename)) = self.resource_type_row(&resource.type_name) else {
-            return Ok(None);
-        };
-        let columns: Vec<String> = resource_type
-            .attributes
-            .iter()
-            .map(|a| attribute_column(&a.name))
-            .collect();
-        if columns.is_empty() {
-            return Ok(Some(Vec::new()));
-        }
-        let (table, key, value) = if resource.revision == Resource::CURRENT_REVISION {
-            (tablename, "id", SqlValue::Text(resource.id.to_string()))
-        } else {
-            (
-                format!("{tablename}_history"),
-                "revision",
-                SqlValue::Integer(resource.revision),
-            )
-        };
-        let values = self
-            .connection
-            .query_row(
-                &format!(
-                    "SELECT {} FROM {} WHERE {key} = ?1",
-                    columns.join(", "),
-                    quote_identifier(&table)
-                ),
-                [value],
-                |row| {
-                    resource_type
-                        .attributes
-                        .iter()
-                        .enumerate()
-                        .map(|(i, a)| Ok((a.name.clone(), row.get::<_, SqlValue>(i)?)))
-                        .collect::<rusqlite::Result<Vec<_>>>()
-                },
-            )
-            .optional()?;
-        values
-            .map(|values| typed_values(&resource_type, values))
-            .transpose()
-    }
-
     /// The active metrics of a resource, by name.
-    pub fn resource_metrics(&self, id: Uuid) -> Result<Vec<(String, Uuid)>> {
+    fn resource_metrics(&self, id: Uuid) -> Result<Vec<(String, Uuid)>> {
         let mut statement = self.connection.prepare_cached(
             "SELECT name, id FROM metric WHERE resource_id = ?1 AND status = 'active' ORDER BY name",
         )?;
@@ -823,89 +785,6 @@ impl Index {
             .map(|(name, id)| Ok((name, super::parse_uuid(&id)?)))
             .collect()
     }
-
-    /// Active metrics matching a filter, sorted and paginated like
-    /// `GET /v1/metric` (default `id:asc`).
-    pub fn list_metrics(&self, filter: &MetricFilter, page: &Page) -> Result<Vec<Metric>> {
-        let mut sql = format!(
-            "SELECT {} FROM metric WHERE status = 'active'",
-            super::METRIC_COLUMNS
-        );
-        // Values are written as SQL literals: the listing's own parameters
-        // are numbered from the filter and the marker.
-        let equal = |column: &str, value: &str| format!(" AND {column} = {}", sql_literal(value));
-        if let Some(resource_id) = filter.resource_id {
-            sql.push_str(&equal("resource_id", &resource_id.to_string()));
-        }
-        for (column, value) in [
-            ("id", &filter.id),
-            ("name", &filter.name),
-            ("unit", &filter.unit),
-            ("archive_policy_name", &filter.archive_policy_name),
-            ("creator", &filter.creator),
-        ] {
-            if let Some(value) = value {
-                sql.push_str(&equal(column, value));
-            }
-        }
-        if let Some(project) = &filter.visible_to_project {
-            sql.push_str(&format!(
-                " AND (creator LIKE {} OR resource_id IN (SELECT id FROM resource WHERE project_id = {}))",
-                sql_literal(&format!("%:{}", like_escape(project))),
-                sql_literal(project)
-            ));
-        }
-        let rows = RowSet {
-            sql,
-            columns: [
-                ("id", Kind::Uuid),
-                ("name", Kind::Text),
-                ("unit", Kind::Text),
-                ("archive_policy_name", Kind::Text),
-                ("creator", Kind::Text),
-                ("resource_id", Kind::Uuid),
-                ("status", Kind::Text),
-            ]
-            .iter()
-            .map(|(name, kind)| Column::new(name, name, *kind))
-            .collect(),
-            type_name: "metric".to_owned(),
-            unique_keys: &["id"],
-            default_sorts: &["id:asc"],
-            history_markers: false,
-        };
-        let (sql, params) = rows.select(None, page, Timestamp::EPOCH, &self.connection)?;
-        let mut statement = self.connection.prepare_cached(&sql)?;
-        let found = statement
-            .query_map(params_from_iter(params), super::metric_from_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        found.into_iter().map(super::metric_from_columns).collect()
-    }
-}
-
-/// Which metrics a listing shows; `None` fields do not filter.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MetricFilter {
-    pub resource_id: Option<Uuid>,
-    pub id: Option<String>,
-    pub name: Option<String>,
-    pub unit: Option<String>,
-    pub archive_policy_name: Option<String>,
-    pub creator: Option<String>,
-    /// Only what a project may see: made by it, or on its resources.
-    pub visible_to_project: Option<String>,
-}
-
-/// A string as an SQLite literal.
-fn sql_literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
-}
-
-/// Escapes `%`, `_` and `\` for a LIKE pattern.
-fn like_escape(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }
 
 fn truncate(value: Timestamp) -> Timestamp {
