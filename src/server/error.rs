@@ -454,6 +454,8 @@ impl From<crate::store::Error> for ApiError {
             | E::NotArchiveFile { .. }
             | E::Sqlite(_)
             | E::IndexData(_)
+            | E::PostgresConnect { .. }
+            | E::Postgres { .. }
             | E::ArchivePolicyNotFound(_)
             | E::ArchivePolicyExists(_)
             | E::ArchivePolicyInUse(_)

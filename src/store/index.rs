@@ -1,8 +1,9 @@
 //! The index seam: archive policies and rules, metrics, resource types and
 //! resources with their history, and the commit tokens of file
 //! transactions, behind one trait (`Indexer`) with one implementation per
-//! backend. `SqliteIndex` is a store directory's own index; every caller
-//! holds an `Index`, whichever backend it wraps.
+//! backend. `SqliteIndex` is a store directory's own index,
+//! `PostgresIndex` a Gnocchi deployment's; every caller holds an `Index`,
+//! whichever backend it wraps.
 //!
 //! Both backends lay resources out like Gnocchi's SQL indexer, so that a
 //! search is one SQL query over real, typed columns:
@@ -22,6 +23,7 @@
 //!   `like` is case-sensitive with `\` escapes, as on PostgreSQL.
 
 mod model;
+mod postgres;
 mod sqlite;
 
 use std::collections::HashMap;
@@ -38,6 +40,7 @@ pub use model::{
     DroppedTotal, Metric, MetricFilter, MetricRef, MetricStatus, NewResource, Page,
     ResourceChanges, ResourceQuery,
 };
+pub use postgres::{GNOCCHI_REVISION, PostgresIndex, redacted_url};
 pub use sqlite::{SCHEMA_VERSION, SqliteIndex};
 
 /// Archive policies and the rules that pick one for a new metric.

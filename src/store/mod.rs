@@ -95,6 +95,16 @@ pub enum Error {
     Sqlite(#[from] rusqlite::Error),
     #[error("index: {0}")]
     IndexData(String),
+    /// A PostgreSQL index that cannot be reached or refuses the login;
+    /// `url` has its password hidden.
+    #[error("PostgreSQL at {url}: {reason}")]
+    PostgresConnect { url: String, reason: String },
+    /// A statement the PostgreSQL index refused; `code` is its SQLSTATE.
+    #[error("index: PostgreSQL: {message}")]
+    Postgres {
+        code: Option<String>,
+        message: String,
+    },
     #[error("Archive policy {0} does not exist")]
     ArchivePolicyNotFound(String),
     #[error("Archive policy {0} already exists")]
@@ -176,7 +186,9 @@ impl Error {
             | Error::BadConfig { .. }
             | Error::Corrupt { .. }
             | Error::Sqlite(_)
-            | Error::IndexData(_) => ErrorKind::Internal,
+            | Error::IndexData(_)
+            | Error::PostgresConnect { .. }
+            | Error::Postgres { .. } => ErrorKind::Internal,
             Error::StoreBusy { .. } => ErrorKind::Busy,
             Error::ArchivePolicyNotFound(_)
             | Error::RuleNotFound(_)
@@ -205,6 +217,24 @@ impl Error {
             | Error::QueryValue { .. }
             | Error::InvalidPagination(_)
             | Error::FilterTooLarge { .. } => ErrorKind::Invalid,
+        }
+    }
+}
+
+impl From<postgres::Error> for Error {
+    fn from(error: postgres::Error) -> Error {
+        match error.as_db_error() {
+            Some(db) => Error::Postgres {
+                code: Some(db.code().code().to_owned()),
+                message: match db.detail() {
+                    Some(detail) => format!("{} ({detail})", db.message()),
+                    None => db.message().to_owned(),
+                },
+            },
+            None => Error::Postgres {
+                code: error.code().map(|code| code.code().to_owned()),
+                message: error.to_string(),
+            },
         }
     }
 }
