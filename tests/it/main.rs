@@ -21,6 +21,7 @@ mod measures;
 mod metric;
 mod operate;
 mod policy;
+mod postgresql;
 mod process;
 mod queries;
 mod real_gnocchi;
