@@ -450,6 +450,7 @@ impl From<crate::store::Error> for ApiError {
             | E::StoreBusy { .. }
             | E::MeasuresWaiting { .. }
             | E::BadConfig { .. }
+            | E::BadBackend { .. }
             | E::Corrupt { .. }
             | E::NotArchiveFile { .. }
             | E::Sqlite(_)

@@ -32,7 +32,7 @@ pub struct PostgresIndex {
 /// A Gnocchi indexer URL as the PostgreSQL client reads it: SQLAlchemy's
 /// `postgresql+psycopg2://` names a Python driver, which means nothing
 /// here.
-pub fn client_url(url: &str) -> String {
+pub fn url_without_driver(url: &str) -> String {
     match url.split_once("://") {
         Some((scheme, rest)) if scheme.starts_with("postgresql+") => {
             format!("postgresql://{rest}")
@@ -84,7 +84,7 @@ impl PostgresIndex {
             url: redacted.clone(),
             reason,
         };
-        let config: postgres::Config = client_url(url)
+        let config: postgres::Config = url_without_driver(url)
             .parse()
             .map_err(|e: postgres::Error| connect_error(e.to_string()))?;
         let client = config.connect(NoTls).map_err(|e| {
@@ -228,11 +228,11 @@ mod tests {
     #[test]
     fn gnocchi_urls_lose_their_python_driver() {
         assert_eq!(
-            client_url("postgresql+psycopg2://gnocchi:pw@db:5432/gnocchi"),
+            url_without_driver("postgresql+psycopg2://gnocchi:pw@db:5432/gnocchi"),
             "postgresql://gnocchi:pw@db:5432/gnocchi"
         );
         assert_eq!(
-            client_url("postgresql://db/gnocchi"),
+            url_without_driver("postgresql://db/gnocchi"),
             "postgresql://db/gnocchi"
         );
     }
