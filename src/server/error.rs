@@ -454,6 +454,9 @@ impl From<crate::store::Error> for ApiError {
             | E::NotArchiveFile { .. }
             | E::Sqlite(_)
             | E::IndexData(_)
+            | E::Postgres(_)
+            | E::NoGnocchiSchema
+            | E::SchemaRevision { .. }
             | E::ArchivePolicyNotFound(_)
             | E::ArchivePolicyExists(_)
             | E::ArchivePolicyInUse(_)

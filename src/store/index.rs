@@ -29,6 +29,7 @@
 mod dropped;
 mod listing;
 mod migration;
+pub mod postgres;
 mod resources;
 
 use std::collections::HashMap;

@@ -95,6 +95,18 @@ pub enum Error {
     Sqlite(#[from] rusqlite::Error),
     #[error("index: {0}")]
     IndexData(String),
+    #[error("index: {}", index::postgres::error_message(.0))]
+    Postgres(#[from] postgres::Error),
+    #[error(
+        "index: the database has no Gnocchi schema (no alembic revision); create it with `carbonara upgrade` or Gnocchi 4.7's gnocchi-upgrade"
+    )]
+    NoGnocchiSchema,
+    #[error(
+        "index: Gnocchi schema at alembic revision {found}, not {} (Gnocchi 4.7): {}",
+        index::postgres::schema::REVISION,
+        index::postgres::schema::revision_advice(found)
+    )]
+    SchemaRevision { found: String },
     #[error("Archive policy {0} does not exist")]
     ArchivePolicyNotFound(String),
     #[error("Archive policy {0} already exists")]
@@ -176,7 +188,10 @@ impl Error {
             | Error::BadConfig { .. }
             | Error::Corrupt { .. }
             | Error::Sqlite(_)
-            | Error::IndexData(_) => ErrorKind::Internal,
+            | Error::IndexData(_)
+            | Error::Postgres(_)
+            | Error::NoGnocchiSchema
+            | Error::SchemaRevision { .. } => ErrorKind::Internal,
             Error::StoreBusy { .. } => ErrorKind::Busy,
             Error::ArchivePolicyNotFound(_)
             | Error::RuleNotFound(_)
