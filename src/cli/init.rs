@@ -42,7 +42,8 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         incoming: args.incoming,
         coordination_url: None,
     };
-    let store = Store::init_with(&ctx.store_path, args.sacks, backends)?;
+    let root = ctx.store_dir("init")?;
+    let store = Store::init_with(root, args.sacks, backends)?;
     let index = store.index()?;
     // A deployment that has policies or rules keeps them, as
     // gnocchi-upgrade leaves them.
@@ -57,7 +58,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     }
     ctx.note(&format!(
         "created store {} with {}",
-        ctx.store_path.display(),
+        root.display(),
         super::words::count(store.config().sacks, "sack", "sacks")
     ));
     Ok(())

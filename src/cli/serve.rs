@@ -71,7 +71,7 @@ pub fn duration(span: Span) -> Duration {
 
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let config = Config {
-        store_path: ctx.store_path.clone(),
+        location: ctx.location.clone(),
         auth: match args.auth {
             Auth::Basic => AuthMode::Basic,
             Auth::Noauth => AuthMode::Noauth,
@@ -102,7 +102,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         }
         ctx.note(&format!(
             "carbonara serve: Gnocchi API on http://{address}/ for store {}",
-            ctx.store_path.display()
+            ctx.location
         ));
         let statsd = match args.statsd {
             Some(address) => {

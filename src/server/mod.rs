@@ -32,7 +32,6 @@ mod root;
 mod search;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -47,7 +46,7 @@ use axum::routing::{MethodFilter, MethodRouter};
 use crate::error::Result;
 use crate::process::{self, ProcessOptions};
 use crate::store::lock::SackLocks;
-use crate::store::{Index, Store, txn};
+use crate::store::{Index, Location, Store, txn};
 use crate::time::Timestamp;
 pub use auth::AuthMode;
 use call::OriginalPath;
@@ -56,7 +55,7 @@ use error::{ApiError, ApiResult, Environ};
 /// How the server runs (the `serve` flags).
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub store_path: PathBuf,
+    pub location: Location,
     pub auth: AuthMode,
     /// Gnocchi's `[api] max_limit`: the largest and default page.
     pub max_limit: usize,
@@ -71,9 +70,9 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn new(store_path: PathBuf) -> Config {
+    pub fn new(location: Location) -> Config {
         Config {
-            store_path,
+            location,
             auth: AuthMode::Basic,
             max_limit: 1000,
             cors_allowed_origins: Vec::new(),
@@ -125,7 +124,7 @@ impl App {
     /// Opens the store, first finishing what killed processes committed,
     /// and starts the committing thread.
     pub fn open(config: Config) -> Result<Arc<App>> {
-        let store = Store::open(&config.store_path)?;
+        let store = config.location.open()?;
         txn::recover(&store, Some(&mut SackLocks::new(&store)))?;
         let mut started = Ok(());
         let app = Arc::new_cyclic(|weak| {

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::{Error, Result, io_error};
+use crate::deployment::{Deployment, Incoming, Storage};
 use crate::store::index::postgres_url_without_driver;
 
 /// The backends of a store that shares a Gnocchi deployment's data; none
@@ -35,6 +36,33 @@ pub struct Backends {
     /// default when absent (the indexer's URL without its driver).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coordination_url: Option<String>,
+}
+
+impl From<&Deployment> for Backends {
+    fn from(deployment: &Deployment) -> Backends {
+        let file_url = |path: &Path| format!("file://{}", path.display());
+        let storage = match &deployment.storage {
+            Storage::File { basepath, .. } => file_url(basepath),
+        };
+        let incoming = match &deployment.incoming {
+            Incoming::File { basepath } => file_url(basepath),
+        };
+        Backends {
+            index: Some(deployment.indexer.as_str().to_owned()),
+            storage: Some(storage),
+            incoming: Some(incoming),
+            coordination_url: Some(deployment.coordination.as_str().to_owned()),
+        }
+    }
+}
+
+/// Where carbonara keeps its own transactions and locks for a deployment:
+/// `carbonara/` in the storage directory, so that its renames into the
+/// archive stay on one filesystem. Gnocchi's drivers never look there.
+pub fn deployment_state_dir(deployment: &Deployment) -> PathBuf {
+    match &deployment.storage {
+        Storage::File { basepath, .. } => basepath.join("carbonara"),
+    }
 }
 
 /// The file name of Gnocchi's incoming settings, in its `tmp/`.

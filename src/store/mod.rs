@@ -330,7 +330,44 @@ pub fn write_config(root: &Path, document: &serde_json::Value) -> Result<()> {
         .map_err(io_error(root))
 }
 
-/// An open store directory.
+/// Where a store is: a directory (whose `store.json` names any backends
+/// it uses), or a Gnocchi deployment read from its configuration file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Directory(PathBuf),
+    Deployment {
+        /// The configuration file, for messages.
+        conf: PathBuf,
+        /// carbonara's own transactions and locks.
+        state: PathBuf,
+        backends: Backends,
+    },
+}
+
+impl Location {
+    /// Opens the store there.
+    pub fn open(&self) -> Result<Store> {
+        match self {
+            Location::Directory(root) => Store::open(root),
+            Location::Deployment {
+                state, backends, ..
+            } => Store::open_deployment(state, backends.clone()),
+        }
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Directory(root) => write!(f, "{}", root.display()),
+            Location::Deployment { conf, .. } => {
+                write!(f, "the Gnocchi deployment of {}", conf.display())
+            }
+        }
+    }
+}
+
+/// An open store: a directory, or a Gnocchi deployment's backends.
 #[derive(Debug)]
 pub struct Store {
     root: PathBuf,
