@@ -7,6 +7,7 @@ mod ceilometer;
 mod cli;
 mod common;
 mod crash;
+mod deployment;
 mod dump;
 mod examples;
 mod generated;
