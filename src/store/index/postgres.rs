@@ -20,6 +20,7 @@
 
 mod dropped;
 mod metrics;
+mod pending;
 mod policies;
 
 use std::cell::{Cell, RefCell, RefMut};
