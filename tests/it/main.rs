@@ -13,6 +13,7 @@ mod generated;
 mod golden;
 mod hostile;
 mod import;
+mod index;
 mod influx;
 mod info;
 mod ingest;
