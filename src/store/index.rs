@@ -23,7 +23,7 @@
 //!   `like` is case-sensitive with `\` escapes, as on PostgreSQL.
 
 mod model;
-mod postgres;
+pub mod postgres;
 mod sqlite;
 
 use std::collections::HashMap;
@@ -40,7 +40,7 @@ pub use model::{
     DroppedTotal, Metric, MetricFilter, MetricRef, MetricStatus, NewResource, Page,
     ResourceChanges, ResourceQuery,
 };
-pub use postgres::{GNOCCHI_REVISION, PostgresIndex, redacted_url};
+pub use postgres::{PostgresIndex, redacted_url};
 pub use sqlite::{SCHEMA_VERSION, SqliteIndex};
 
 /// Archive policies and the rules that pick one for a new metric.
