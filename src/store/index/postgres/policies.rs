@@ -91,7 +91,7 @@ impl StoredItem {
 
 /// The `definition` column of a policy: refused when Gnocchi would read
 /// another policy back from it.
-fn definition_text(policy: &ArchivePolicy) -> Result<String> {
+pub(super) fn definition_text(policy: &ArchivePolicy) -> Result<String> {
     let mut items = Vec::with_capacity(policy.definition.len());
     for item in &policy.definition {
         let stored = StoredItem::of(item);
@@ -125,7 +125,7 @@ fn definition_text(policy: &ArchivePolicy) -> Result<String> {
 }
 
 /// The `aggregation_methods` column: a JSON list of names.
-fn methods_text(policy: &ArchivePolicy) -> String {
+pub(super) fn methods_text(policy: &ArchivePolicy) -> String {
     Json::Array(
         policy
             .aggregation_methods
@@ -137,7 +137,7 @@ fn methods_text(policy: &ArchivePolicy) -> String {
 }
 
 /// `back_window` is an `integer` column.
-fn back_window(policy: &ArchivePolicy) -> Result<i32> {
+pub(super) fn back_window(policy: &ArchivePolicy) -> Result<i32> {
     i32::try_from(policy.back_window).map_err(|_| Error::UnrepresentablePolicy {
         name: policy.name.clone(),
         reason: format!(
@@ -379,6 +379,11 @@ mod tests {
             methods_text(&policy),
             r#"["count", "max", "mean", "min", "std", "sum"]"#
         );
+        let bool_policy = ArchivePolicy::defaults()
+            .into_iter()
+            .find(|p| p.name == "bool")
+            .unwrap();
+        assert_eq!(methods_text(&bool_policy), r#"["last"]"#);
         let forever = ArchivePolicy::new("forever", 0, vec![item(500_000, None)], vec![]).unwrap();
         assert_eq!(
             definition_text(&forever).unwrap(),
