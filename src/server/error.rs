@@ -463,6 +463,7 @@ impl From<crate::store::Error> for ApiError {
             | E::ArchivePolicyNotFound(_)
             | E::ArchivePolicyExists(_)
             | E::ArchivePolicyInUse(_)
+            | E::UnrepresentablePolicy { .. }
             | E::RuleNotFound(_)
             | E::RuleExists(_)
             | E::UnsupportedRuleChange { .. }

@@ -116,6 +116,12 @@ pub trait Metrics {
     /// Forgets a deleted metric once its data is gone.
     fn expunge_metric(&self, id: Uuid) -> Result<()>;
 
+    /// Records that a pass processed the measures of these metrics at
+    /// `now`: the columns gnocchi-metricd keeps up to date in Gnocchi's
+    /// schema (spec: gnocchi-deployments.md §5, "Indexer writes made by
+    /// metricd"), in one statement for the whole pass.
+    fn record_processed(&self, ids: &[Uuid], now: Timestamp) -> Result<()>;
+
     /// An active metric by id, or by name when exactly one has it.
     fn find_metric(&self, reference: &str) -> Result<Metric> {
         if let Ok(id) = Uuid::parse_str(reference)

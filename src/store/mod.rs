@@ -33,8 +33,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::ErrorKind;
 
 pub use index::{
-    Index, Metric, MetricFilter, MetricRef, MetricStatus, NewResource, Page, ResourceChanges,
-    ResourceQuery, SqliteIndex,
+    Index, Metric, MetricFilter, MetricRef, MetricStatus, NewResource, Page, PostgresIndex,
+    ResourceChanges, ResourceQuery, SqliteIndex,
 };
 pub use backends::Backends;
 pub use txn::Transaction;
@@ -130,6 +130,10 @@ pub enum Error {
     ArchivePolicyExists(String),
     #[error("Archive policy {0} is still in use")]
     ArchivePolicyInUse(String),
+    /// A policy Gnocchi's schema cannot hold as it is: its spans would
+    /// read back otherwise from the float seconds Gnocchi stores.
+    #[error("Archive policy {name} cannot be stored in a Gnocchi index: {reason}")]
+    UnrepresentablePolicy { name: String, reason: String },
     #[error("Archive policy rule {0} does not exist")]
     RuleNotFound(String),
     #[error("Archive policy rule {0} already exists")]
@@ -228,6 +232,7 @@ impl Error {
             | Error::MeasuresWaiting { .. }
             | Error::NotArchiveFile { .. }
             | Error::ArchivePolicyInUse(_)
+            | Error::UnrepresentablePolicy { .. }
             | Error::ResourceTypeInUse(_)
             | Error::UnsupportedRuleChange { .. }
             | Error::NoRuleMatch(_)

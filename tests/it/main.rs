@@ -15,6 +15,7 @@ mod gnocchi_schema;
 mod golden;
 mod hostile;
 mod import;
+mod index;
 mod influx;
 mod info;
 mod ingest;

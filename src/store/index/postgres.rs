@@ -9,16 +9,39 @@
 //! One connection per `PostgresIndex`; statements outside `transaction`
 //! commit on their own. The only table carbonara adds is
 //! `carbonara_index_commit`, the commit tokens of its file transactions
-//! (store/txn.rs), made when first needed.
+//! (store/txn.rs), and `carbonara_dropped_measures` (postgres/dropped.rs),
+//! each made when first needed.
+//!
+//! Archive policies and rules are in postgres/policies.rs, metrics in
+//! postgres/metrics.rs. Expected refusals (a name taken, a policy in use)
+//! are found without an SQL error wherever a statement can tell, since an
+//! error aborts the transaction around it; the constraints Gnocchi's schema
+//! declares still decide when two writers race, and their violations are
+//! turned into the same refusals.
+
+mod dropped;
+mod metrics;
+mod pending;
+mod policies;
 
 pub mod schema;
 
 use std::cell::{Cell, RefCell, RefMut};
 
-use postgres::{Client, NoTls};
+use postgres::types::{ToSql, Type};
+use postgres::{Client, NoTls, Row};
 
 use super::Commits;
 use crate::store::{Error, Result};
+
+/// The name of the constraint a statement violated (SQLSTATE class 23,
+/// integrity constraint violation), if that is why it failed.
+fn violated_constraint(error: &postgres::Error) -> Option<&str> {
+    error
+        .as_db_error()
+        .filter(|db| db.code().code().starts_with("23"))
+        .and_then(|db| db.constraint())
+}
 
 /// The index in a Gnocchi deployment's PostgreSQL database.
 pub struct PostgresIndex {
@@ -91,6 +114,16 @@ impl PostgresIndex {
     /// The connection, for one statement or a few in a row.
     pub(super) fn client(&self) -> RefMut<'_, Client> {
         self.client.borrow_mut()
+    }
+
+    /// The rows of one statement whose parameters' types are given, so that
+    /// it costs one round trip (no separate prepare).
+    fn query(
+        &self,
+        sql: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> Result<Vec<Row>, postgres::Error> {
+        self.client().query_typed(sql, params)
     }
 
     /// Whether the commit-token table exists yet.

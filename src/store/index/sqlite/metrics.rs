@@ -173,6 +173,13 @@ impl Metrics for SqliteIndex {
         Ok(())
     }
 
+    /// Nothing to record: the SQLite schema has no `needs_raw_data_truncation`
+    /// or `last_measure_timestamp` columns, since no gnocchi-api reads a store
+    /// directory's index and carbonara itself never looks at them.
+    fn record_processed(&self, _ids: &[Uuid], _now: Timestamp) -> Result<()> {
+        Ok(())
+    }
+
     /// Active metrics matching a filter, sorted and paginated like
     /// `GET /v1/metric` (default `id:asc`).
     fn list_metrics(&self, filter: &MetricFilter, page: &Page) -> Result<Vec<Metric>> {
