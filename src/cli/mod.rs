@@ -34,10 +34,10 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::error::{Error, Result};
-use crate::store::lock::SackLocks;
 use crate::deployment::Deployment;
+use crate::error::{Error, Result};
 use crate::store::backends::deployment_state_dir;
+use crate::store::lock::SackLocks;
 use crate::store::{Backends, Index, Location, Page, Store, txn};
 use crate::time::Timestamp;
 use output::{Format, OutputOptions, Record};
@@ -77,7 +77,6 @@ pub struct Cli {
         value_name = "FILE",
         env = "CARBONARA_GNOCCHI_CONF",
         hide_env = true,
-        conflicts_with = "store",
         help_heading = GLOBAL_OPTIONS
     )]
     pub gnocchi_conf: Option<PathBuf>,
@@ -252,6 +251,14 @@ impl Ctx {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
+    // Checked here, not by clap: clap does not compare global options
+    // given after the subcommand.
+    if cli.gnocchi_conf.is_some() && cli.store.is_some() {
+        return Err(Error::Usage(
+            "--gnocchi-conf and --store (or CARBONARA_GNOCCHI_CONF and CARBONARA_STORE) name two stores; give one"
+                .to_owned(),
+        ));
+    }
     let deployment = cli
         .gnocchi_conf
         .as_deref()
@@ -263,10 +270,7 @@ pub fn run(cli: Cli) -> Result<()> {
             state: deployment_state_dir(deployment),
             backends: Backends::from(deployment),
         },
-        None => Location::Directory(
-            cli.store
-                .unwrap_or_else(|| PathBuf::from("carbonara-data")),
-        ),
+        None => Location::Directory(cli.store.unwrap_or_else(|| PathBuf::from("carbonara-data"))),
     };
     let ctx = Ctx {
         location,

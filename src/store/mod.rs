@@ -32,11 +32,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorKind;
 
+pub use backends::Backends;
 pub use index::{
     Index, Metric, MetricFilter, MetricRef, MetricStatus, NewResource, Page, PostgresIndex,
     ResourceChanges, ResourceQuery, SqliteIndex,
 };
-pub use backends::Backends;
 pub use txn::Transaction;
 
 /// Checks a number of sacks: 1 to 65535, as gnocchi-upgrade allows.
@@ -580,7 +580,11 @@ impl Store {
             Some(dir) => dir,
             None => root.join("incoming"),
         };
-        for dir in [root.join("locks"), archive_dir.clone(), incoming_dir.clone()] {
+        for dir in [
+            root.join("locks"),
+            archive_dir.clone(),
+            incoming_dir.clone(),
+        ] {
             fs::create_dir_all(&dir).map_err(io_error(&dir))?;
         }
         placement::create_spread_dir(&root.join("tmp"))?;

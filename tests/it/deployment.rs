@@ -32,7 +32,9 @@ impl Deployment {
             format!(
                 "[indexer]\nurl = {}\n\n[storage]\ndriver = file\nfile_basepath = {}\n\n\
                  [incoming]\ndriver = file\n",
-                deployment.url.replacen("postgresql://", "postgresql+psycopg2://", 1),
+                deployment
+                    .url
+                    .replacen("postgresql://", "postgresql+psycopg2://", 1),
                 deployment.basepath().display()
             ),
         )
@@ -118,9 +120,13 @@ fn upgrade_makes_a_deployment_as_gnocchi_upgrade_does() {
         "{\"subdir_len\": 2}"
     );
     for sack in 0..8 {
-        assert!(base.join(format!("incoming8-{sack}")).is_dir(), "sack {sack}");
+        assert!(
+            base.join(format!("incoming8-{sack}")).is_dir(),
+            "sack {sack}"
+        );
     }
-    let policies: Vec<String> = deployment.json(&["archive-policy", "list"])
+    let policies: Vec<String> = deployment
+        .json(&["archive-policy", "list"])
         .as_array()
         .unwrap()
         .iter()
@@ -131,7 +137,14 @@ fn upgrade_makes_a_deployment_as_gnocchi_upgrade_does() {
     let again = deployment.json(&["upgrade", "--sacks-number", "16"]);
     assert_eq!(again["schema created"], false, "{again}");
     assert_eq!(again["sacks"], 8);
-    assert_eq!(deployment.json(&["archive-policy", "list"]).as_array().unwrap().len(), 4);
+    assert_eq!(
+        deployment
+            .json(&["archive-policy", "list"])
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
 }
 
 #[test]
@@ -140,7 +153,10 @@ fn upgrade_can_leave_the_policies_out() {
     deployment
         .run(&["upgrade", "--skip-archive-policies-creation", "-q"])
         .success();
-    assert_eq!(deployment.json(&["archive-policy", "list"]), Value::Array(vec![]));
+    assert_eq!(
+        deployment.json(&["archive-policy", "list"]),
+        Value::Array(vec![])
+    );
     assert_eq!(deployment.json(&["sacks"])["sacks"], 128);
 }
 
@@ -151,10 +167,15 @@ fn measures_are_processed_into_gnocchis_own_files() {
     let id = metric["id"].as_str().unwrap().to_owned();
     deployment
         .run(&[
-            "measures", "add", &id,
-            "-m", "2024-01-01T00:00:00@1",
-            "-m", "2024-01-01T00:01:00@3",
-            "-m", "2024-01-01T00:07:00@8",
+            "measures",
+            "add",
+            &id,
+            "-m",
+            "2024-01-01T00:00:00@1",
+            "-m",
+            "2024-01-01T00:01:00@3",
+            "-m",
+            "2024-01-01T00:07:00@8",
         ])
         .success();
     let sack = uuid::Uuid::parse_str(&id).unwrap().as_u128() % 8;
@@ -191,10 +212,17 @@ fn measures_are_processed_into_gnocchis_own_files() {
     let files = files_under(&metric_dir);
     assert!(files.contains(&"none_v3".to_owned()), "{files:?}");
     assert!(
-        files.contains(&"agg_mean/1704067200.0_300.0_v3".to_owned()),
+        // 2024-01-01 falls in the split that starts at 1703160000 (3600
+        // points of 5 minutes each).
+        files.contains(&"agg_mean/1703160000.0_300.0_v3".to_owned()),
         "{files:?}"
     );
-    assert!(!deployment.basepath().join(format!("incoming8-{sack}/{id}")).exists());
+    assert!(
+        !deployment
+            .basepath()
+            .join(format!("incoming8-{sack}/{id}"))
+            .exists()
+    );
     // metricd's side writes, which Gnocchi's own janitor reads.
     let row = deployment
         .client()
@@ -213,8 +241,15 @@ fn a_store_directory_can_point_at_a_deployments_backends() {
     let files = format!("file://{}", deployment.basepath().display());
     store
         .run(&[
-            "init", "--sacks", "4", "--index", &deployment.url, "--storage", &files,
-            "--incoming", &files,
+            "init",
+            "--sacks",
+            "4",
+            "--index",
+            &deployment.url,
+            "--storage",
+            &files,
+            "--incoming",
+            &files,
         ])
         .success();
     let config: Value =
@@ -233,18 +268,25 @@ fn a_store_directory_can_point_at_a_deployments_backends() {
 #[test]
 fn bad_deployments_are_said_plainly() {
     let deployment = Deployment::new("errors");
-    // No schema yet.
+    // Not set up yet.
     deployment
         .run(&["metric", "list"])
         .code(1)
-        .stderr(contains("no Gnocchi schema"))
+        .stderr(contains("not set up yet"))
         .stderr(contains("carbonara upgrade"));
     // Nothing listens there; the password is never shown.
     let unreachable = tempfile::tempdir().unwrap();
+    let storage = unreachable.path().join("storage");
+    fs::create_dir_all(storage.join("tmp")).unwrap();
+    fs::write(storage.join("tmp/gnocchi-config"), "{\"sacks\": 8}").unwrap();
     let conf = unreachable.path().join("gnocchi.conf");
     fs::write(
         &conf,
-        "[indexer]\nurl = postgresql://gnocchi:s3cret@127.0.0.1:9/gnocchi\n\n[storage]\nfile_basepath = /tmp\n",
+        format!(
+            "[indexer]\nurl = postgresql://gnocchi:s3cret@127.0.0.1:9/gnocchi\n\n\
+             [storage]\nfile_basepath = {}\n",
+            storage.display()
+        ),
     )
     .unwrap();
     let assert = assert_cmd::cargo_bin_cmd!("carbonara")
@@ -275,5 +317,8 @@ fn bad_deployments_are_said_plainly() {
         .arg(deployment.dir.path())
         .assert()
         .code(2);
-    deployment.run(&["init"]).code(2).stderr(contains("--gnocchi-conf"));
+    deployment
+        .run(&["init"])
+        .code(2)
+        .stderr(contains("--gnocchi-conf"));
 }
