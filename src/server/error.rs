@@ -341,6 +341,7 @@ impl From<crate::error::Error> for ApiError {
             | E::Time(_)
             | E::Resource(_)
             | E::Filter(_)
+            | E::Deployment(_)
             | E::Io { .. }
             | E::Output(_)
             | E::Usage(_)
