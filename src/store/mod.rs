@@ -15,6 +15,7 @@
 //! Nothing here parses user input formats or prints.
 
 pub mod archive;
+pub mod coordinator;
 pub mod incoming;
 pub mod index;
 pub mod lock;
