@@ -399,18 +399,6 @@ fn bool_option(r: &Resolver<'_>, group: &str, name: &str) -> Result<bool> {
     }
 }
 
-/// A URL's text with whatever precedes its last `@` hidden, for a URL
-/// that could not be split.
-fn redact(text: &str) -> String {
-    match text.rfind('@') {
-        Some(at) => {
-            let start = text.find("://").map_or(0, |i| i + 3);
-            format!("{}***{}", &text[..start.min(at)], &text[at..])
-        }
-        None => text.to_owned(),
-    }
-}
-
 /// An error about a URL option, showing the URL without its password.
 fn url_error(
     r: &Resolver<'_>,
@@ -420,17 +408,12 @@ fn url_error(
     shown: String,
     reason: &str,
 ) -> Error {
-    let hidden = Value {
-        text: shown.clone(),
-        raw: shown,
-        origin: value.origin.clone(),
-    };
-    r.value_error(group, name, &hidden, reason.to_owned())
+    r.error_showing(group, name, &value.origin, shown, reason.to_owned())
 }
 
 fn parse_url(r: &Resolver<'_>, group: &str, name: &str, value: &Value) -> Result<DatabaseUrl> {
     DatabaseUrl::parse(&value.text)
-        .map_err(|e| url_error(r, group, name, value, redact(&value.text), e.0))
+        .map_err(|e| url_error(r, group, name, value, resolve::redact_url(&value.text), e.0))
 }
 
 fn indexer(r: &Resolver<'_>) -> Result<DatabaseUrl> {

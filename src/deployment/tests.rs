@@ -441,3 +441,36 @@ fn unknown_options_and_sections() {
         "/etc/gnocchi/gnocchi.conf:3: [oslo_messaging_rabbit]: neither Gnocchi 4.7.1 nor the libraries it loads read this section"
     );
 }
+
+#[test]
+fn secrets_are_never_shown() {
+    let cases = [
+        // A password with a `$` is substituted as oslo.config does; the
+        // error must not show it.
+        (
+            format!("{}[keystone_authtoken]\npassword = hunter2$x\n", minimal()),
+            "/etc/gnocchi/gnocchi.conf:4: [keystone_authtoken] password = ***: $x: there is no option x in [keystone_authtoken] or [DEFAULT]",
+        ),
+        (
+            "[indexer]\nurl = postgresql://gnocchi:hunter2@db/$nowhere\n".to_owned(),
+            "/etc/gnocchi/gnocchi.conf:2: [indexer] url = postgresql://***@db/$nowhere: $nowhere: there is no option nowhere in [indexer] or [DEFAULT]",
+        ),
+        (
+            format!(
+                "{}[storage]\nswift_key = hunter2$\nceph_pool = ${{swift_key}}x$y\n",
+                minimal()
+            ),
+            "/etc/gnocchi/gnocchi.conf:5: [storage] ceph_pool = ${swift_key}x$y: $y: there is no option y in [storage] or [DEFAULT]",
+        ),
+        (
+            format!(
+                "{}[DEFAULT]\ncoordination_url = ${{storage.redis_url}}\n[storage]\nredis_url = redis://:hunter2@r/\n",
+                minimal()
+            ),
+            "/etc/gnocchi/gnocchi.conf:4: [DEFAULT] coordination_url = redis://:***@r/: carbonara supports tooz's postgresql:// coordination",
+        ),
+    ];
+    for (text, message) in cases {
+        assert_eq!(error(&text), message, "{text}");
+    }
+}
