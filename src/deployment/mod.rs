@@ -59,7 +59,7 @@ pub struct Deployment {
     pub default_aggregation_methods: Vec<AggregationMethod>,
     /// `[keystone_authtoken]` as written (substituted), for the keystone
     /// authentication.
-    pub keystone_authtoken: BTreeMap<String, String>,
+    pub keystone_authtoken: LibrarySection,
 }
 
 /// `[storage] driver` and its options.
@@ -125,6 +125,37 @@ pub struct Metricd {
     pub greedy: bool,
     /// How many deleted metrics one janitor pass expunges at most.
     pub cleanup_batch_size: usize,
+}
+
+/// The options of a library's section, substituted; its `Debug` hides
+/// the secrets (passwords, keys, tokens).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct LibrarySection(BTreeMap<String, String>);
+
+impl LibrarySection {
+    pub fn get(&self, option: &str) -> Option<&str> {
+        self.0.get(option).map(String::as_str)
+    }
+
+    /// The options and their values, by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+}
+
+impl fmt::Debug for LibrarySection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.0.iter().map(|(k, v)| {
+                let shown = if resolve::is_secret(k) {
+                    "***"
+                } else {
+                    v.as_str()
+                };
+                (k, shown)
+            }))
+            .finish()
+    }
 }
 
 /// Where a value was read.
@@ -589,9 +620,9 @@ fn aggregation_methods(r: &Resolver<'_>) -> Result<Vec<AggregationMethod>> {
         .collect()
 }
 
-fn library_section(r: &Resolver<'_>, section: &str) -> Result<BTreeMap<String, String>> {
+fn library_section(r: &Resolver<'_>, section: &str) -> Result<LibrarySection> {
     let Some(keys) = r.ini.sections.get(section) else {
-        return Ok(BTreeMap::new());
+        return Ok(LibrarySection::default());
     };
     keys.keys
         .keys()
@@ -599,7 +630,8 @@ fn library_section(r: &Resolver<'_>, section: &str) -> Result<BTreeMap<String, S
             let value = r.get_library(section, key)?.expect("a key of the file");
             Ok((key.clone(), value.text))
         })
-        .collect()
+        .collect::<Result<_>>()
+        .map(LibrarySection)
 }
 
 #[cfg(test)]

@@ -355,7 +355,7 @@ fn file_value(section: &str, key: &str, entry: &Entry) -> (String, Origin) {
 /// the passwords, keys, tokens and connection URLs of the libraries'
 /// sections (`[keystone_authtoken] password`, `memcache_secret_key`,
 /// `[database] connection`).
-fn is_secret(option: &str) -> bool {
+pub fn is_secret(option: &str) -> bool {
     const GNOCCHI: &[&str] = &[
         "url",
         "coordination_url",

@@ -81,7 +81,7 @@ fn gnocchis_defaults() {
         }
     );
     assert_eq!(d.default_aggregation_methods, AggregationMethod::defaults());
-    assert!(d.keystone_authtoken.is_empty());
+    assert_eq!(d.keystone_authtoken, LibrarySection::default());
 }
 
 /// A file as deployment tools write them: oslo.log options in
@@ -208,16 +208,19 @@ workers = 2
         ["mean", "rate:max", "95pct"].map(|m| m.parse::<AggregationMethod>().unwrap())
     );
     assert_eq!(
-        d.keystone_authtoken,
-        BTreeMap::from([
-            (
-                "www_authenticate_uri".to_owned(),
-                "http://keystone:5000".to_owned()
-            ),
-            ("auth_url".to_owned(), "http://keystone:5000/v3".to_owned()),
-            ("password".to_owned(), "hunter2".to_owned()),
-        ])
+        d.keystone_authtoken.iter().collect::<Vec<_>>(),
+        [
+            ("auth_url", "http://keystone:5000/v3"),
+            ("password", "hunter2"),
+            ("www_authenticate_uri", "http://keystone:5000"),
+        ]
     );
+    assert_eq!(d.keystone_authtoken.get("password"), Some("hunter2"));
+    assert_eq!(d.keystone_authtoken.get("region_name"), None);
+    // Debug output, whole deployment included, shows no secret.
+    let debug = format!("{d:?}");
+    assert!(!debug.contains("hunter2"), "{debug}");
+    assert!(debug.contains(r#""password": "***""#), "{debug}");
 }
 
 #[test]
