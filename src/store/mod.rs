@@ -16,6 +16,7 @@
 
 pub mod archive;
 pub mod backends;
+pub mod coordinator;
 pub mod incoming;
 pub mod index;
 pub mod lock;
@@ -572,6 +573,7 @@ impl Store {
         config: StoreConfig,
         lock: impl FnOnce(&Path) -> Result<lock::StoreUse>,
     ) -> Result<Store> {
+        config.backends.check()?;
         let archive_dir = match config.backends.storage_dir()? {
             Some(dir) => dir,
             None => root.join("archive"),
