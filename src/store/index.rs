@@ -40,9 +40,7 @@ pub use model::{
     DroppedTotal, Metric, MetricFilter, MetricRef, MetricStatus, NewResource, Page,
     ResourceChanges, ResourceQuery,
 };
-pub use postgres::{
-    PostgresIndex, redacted_url, url_without_driver as postgres_url_without_driver,
-};
+pub use postgres::PostgresIndex;
 pub use sqlite::{SCHEMA_VERSION, SqliteIndex};
 
 /// Archive policies and the rules that pick one for a new metric.

@@ -118,7 +118,7 @@ pub struct SackLocks {
     dir: PathBuf,
     sacks: u32,
     /// The coordination URL, until the first lock connects.
-    coordination: Option<String>,
+    coordination: Option<DatabaseUrl>,
     session: Option<postgres::Session>,
     held: HashMap<u32, File>,
 }
@@ -180,12 +180,7 @@ impl SackLocks {
         if self.session.is_none()
             && let Some(url) = &self.coordination
         {
-            let url = DatabaseUrl::parse(url).map_err(|e| super::Error::BadBackend {
-                what: "coordination_url",
-                url: crate::store::index::redacted_url(url),
-                reason: e.0.to_owned(),
-            })?;
-            self.session = Some(postgres::Session::new(postgres::Coordinator::new(&url)?));
+            self.session = Some(postgres::Session::new(postgres::Coordinator::new(url)?));
         }
         Ok(self.session.as_mut())
     }

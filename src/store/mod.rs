@@ -20,6 +20,7 @@ pub mod coordinator;
 pub mod incoming;
 pub mod index;
 pub mod lock;
+mod pg_connection;
 mod placement;
 pub mod sacks;
 pub mod txn;

@@ -27,13 +27,11 @@ use md5::{Digest, Md5};
 use postgres::{Client, Config, NoTls, SimpleQueryMessage};
 
 use super::super::incoming::SackName;
+use super::super::pg_connection;
 use super::super::{Error, Result};
 use super::sack_lock_name;
 use crate::deployment::DatabaseUrl;
 
-/// The libpq default socket directory of Debian's and Red Hat's builds,
-/// where libpq connects when neither the URL nor `PGHOST` names a host.
-const DEFAULT_SOCKET_DIR: &str = "/var/run/postgresql";
 /// The longest pause between two tries of a lock someone holds.
 const MAX_PAUSE: Duration = Duration::from_secs(1);
 
@@ -47,8 +45,7 @@ pub fn lock_keys(name: &str) -> [i32; 2] {
 #[derive(Debug, Clone)]
 pub struct Coordinator {
     config: Config,
-    /// The URL as messages show it, password hidden.
-    shown: String,
+    url: DatabaseUrl,
 }
 
 /// A held lock: released, and its connection closed, when dropped.
@@ -71,14 +68,10 @@ impl Coordinator {
     /// (`PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER`, `PGPASSWORD`, then
     /// `USER`), as psycopg2 leaves it to libpq.
     pub fn new(url: &DatabaseUrl) -> Result<Coordinator> {
-        let shown = url.to_string();
-        let config = connection_string(url, &|var| std::env::var(var).ok())
-            .parse::<Config>()
-            .map_err(|e| Error::PostgresConnect {
-                url: shown.clone(),
-                reason: reason(&e),
-            })?;
-        Ok(Coordinator { config, shown })
+        Ok(Coordinator {
+            config: pg_connection::config(url)?,
+            url: url.clone(),
+        })
     }
 
     /// Takes a sack's lock if nobody holds it; `None` if someone does.
@@ -146,10 +139,7 @@ impl Coordinator {
     }
 
     fn error(&self, error: postgres::Error) -> Error {
-        Error::PostgresConnect {
-            url: self.shown.clone(),
-            reason: reason(&error),
-        }
+        pg_connection::connect_error(&self.url, &error)
     }
 }
 
@@ -197,7 +187,7 @@ impl Session {
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Session")
-            .field("url", &self.coordinator.shown)
+            .field("url", &self.coordinator.url.to_string())
             .field("connected", &self.client.is_some())
             .finish()
     }
@@ -222,60 +212,9 @@ impl Drop for SackLock {
     }
 }
 
-/// What went wrong, said by the server or by the cause rust-postgres keeps
-/// in `source()` (its own message names only the kind of failure).
-fn reason(error: &postgres::Error) -> String {
-    match error.as_db_error() {
-        Some(db) => format!("{}: {}", db.severity(), db.message()),
-        None => {
-            std::error::Error::source(error).map_or_else(|| error.to_string(), ToString::to_string)
-        }
-    }
-}
-
 fn close(client: Client) {
     // The server ends the session, and its locks, however it is closed.
     let _ = client.close();
-}
-
-/// The libpq connection string tooz's `PostgresDriver.get_connection`
-/// amounts to: host, port and database from the query or the URL, user and
-/// password from the URL; what is missing from the environment.
-fn connection_string(url: &DatabaseUrl, env: &dyn Fn(&str) -> Option<String>) -> String {
-    let non_empty = |value: Option<String>| value.filter(|v| !v.is_empty());
-    let host = non_empty(url.query("host"))
-        .or_else(|| url.host())
-        .or_else(|| non_empty(env("PGHOST")))
-        .unwrap_or_else(|| DEFAULT_SOCKET_DIR.to_owned());
-    let port = non_empty(url.query("port"))
-        .or_else(|| url.port().map(|p| p.to_string()))
-        .or_else(|| non_empty(env("PGPORT")));
-    let dbname = non_empty(url.query("dbname"))
-        .or_else(|| url.database())
-        .or_else(|| non_empty(env("PGDATABASE")));
-    let user = non_empty(url.user())
-        .or_else(|| non_empty(env("PGUSER")))
-        .or_else(|| non_empty(env("USER")));
-    let password = url.password().or_else(|| env("PGPASSWORD"));
-    let mut parts = vec![format!("host={}", quoted(&host))];
-    let optional = [
-        ("port", port),
-        ("dbname", dbname),
-        ("user", user),
-        ("password", password),
-    ];
-    for (key, value) in optional {
-        if let Some(value) = value {
-            parts.push(format!("{key}={}", quoted(&value)));
-        }
-    }
-    parts.push("application_name=carbonara".to_owned());
-    parts.join(" ")
-}
-
-/// A value of a libpq connection string, in single quotes.
-fn quoted(value: &str) -> String {
-    format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
 #[cfg(test)]
@@ -307,90 +246,5 @@ mod tests {
             .map(|number| lock_keys(&sack_lock_name(SackName { total: 128, number })))
             .collect();
         assert_eq!(keys.len(), 128);
-    }
-
-    fn string(url: &str, env: &[(&str, &str)]) -> String {
-        let env = |var: &str| {
-            env.iter()
-                .find(|(k, _)| *k == var)
-                .map(|(_, v)| (*v).to_owned())
-        };
-        connection_string(&DatabaseUrl::parse(url).unwrap(), &env)
-    }
-
-    #[test]
-    fn connection_parameters_as_tooz_gives_them() {
-        assert_eq!(
-            string(
-                "postgresql://gnocchi:p%27w\\@db:5433/gnocchi?sslmode=require",
-                &[("USER", "root")]
-            ),
-            "host='db' port='5433' dbname='gnocchi' user='gnocchi' password='p\\'w\\\\' application_name=carbonara"
-        );
-        // The query's host, port and dbname first, as tooz reads them.
-        assert_eq!(
-            string(
-                "postgresql://u@db:5433/gnocchi?host=/run/pg&port=6000&dbname=locks",
-                &[]
-            ),
-            "host='/run/pg' port='6000' dbname='locks' user='u' application_name=carbonara"
-        );
-        // What the URL leaves out, libpq takes from the environment.
-        assert_eq!(
-            string(
-                "postgresql:///",
-                &[
-                    ("PGHOST", "pg"),
-                    ("PGPORT", "7"),
-                    ("PGDATABASE", "d"),
-                    ("PGUSER", "x"),
-                    ("PGPASSWORD", "s"),
-                    ("USER", "y")
-                ]
-            ),
-            "host='pg' port='7' dbname='d' user='x' password='s' application_name=carbonara"
-        );
-        assert_eq!(
-            string("postgresql:///gnocchi", &[("USER", "gnocchi")]),
-            "host='/var/run/postgresql' dbname='gnocchi' user='gnocchi' application_name=carbonara"
-        );
-    }
-
-    #[test]
-    fn bad_parameters_are_errors_that_show_no_password() {
-        let url = DatabaseUrl::parse("postgresql://u:hunter2@db/g?port=x").unwrap();
-        let error = Coordinator::new(&url).unwrap_err().to_string();
-        assert_eq!(
-            error,
-            "PostgreSQL at postgresql://u:***@db/g?port=x: invalid value for option `port`"
-        );
-        assert!(!error.contains("hunter2"), "{error}");
-    }
-
-    #[test]
-    fn an_unreachable_server_is_an_error_naming_the_url() {
-        // A port nobody listens on: bound, then released.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let url =
-            DatabaseUrl::parse(&format!("postgresql://u:hunter2@127.0.0.1:{port}/g")).unwrap();
-        let coordinator = Coordinator::new(&url).unwrap();
-        let error = coordinator
-            .try_lock(SackName {
-                total: 128,
-                number: 1,
-            })
-            .unwrap_err()
-            .to_string();
-        assert_eq!(
-            error,
-            format!(
-                "PostgreSQL at postgresql://u:***@127.0.0.1:{port}/g: Connection refused (os error 111)"
-            )
-        );
-        assert!(!error.contains("hunter2"), "{error}");
     }
 }
