@@ -7,12 +7,15 @@ use rusqlite::{OptionalExtension, Row, params, params_from_iter};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::listing::{Column, Kind, RowSet, micros, quote_identifier};
+use super::dialect::{Sqlite, micros};
 use super::{SqliteIndex, data_error};
 use crate::filter::{CompareOp, Filter, Value};
 use crate::resource::{
     Attribute, AttributeKind, AttributeValue, GENERIC, Real, Resource, ResourceError, ResourceType,
     TypeUpdate,
+};
+use crate::store::index::listing::{
+    Kind, RowSet, SqlParam, attribute_alias, column_kind, quote_identifier,
 };
 use crate::store::index::{
     Metric, MetricRef, MetricStatus, Metrics, NewResource, Page, Policies, ResourceChanges,
@@ -20,30 +23,6 @@ use crate::store::index::{
 };
 use crate::store::{Error, Result};
 use crate::time::Timestamp;
-
-/// The base columns of the `resource` and `resource_history` tables, in
-/// the order Gnocchi's model lists them.
-const BASE_COLUMNS: [(&str, Kind); 9] = [
-    ("id", Kind::Uuid),
-    ("creator", Kind::Text),
-    ("started_at", Kind::Datetime),
-    ("revision_start", Kind::Datetime),
-    ("ended_at", Kind::Datetime),
-    ("user_id", Kind::Text),
-    ("project_id", Kind::Text),
-    ("original_resource_id", Kind::Text),
-    ("type", Kind::Text),
-];
-
-fn column_kind(kind: &AttributeKind) -> Kind {
-    match kind {
-        AttributeKind::String { .. } => Kind::Text,
-        AttributeKind::Uuid => Kind::Uuid,
-        AttributeKind::Number { .. } => Kind::Number,
-        AttributeKind::Bool => Kind::Bool,
-        AttributeKind::Datetime => Kind::Datetime,
-    }
-}
 
 fn sql_type(kind: &AttributeKind) -> &'static str {
     match column_kind(kind) {
@@ -53,19 +32,10 @@ fn sql_type(kind: &AttributeKind) -> &'static str {
     }
 }
 
+/// An attribute's column in the type's tables: `f_<name>`, as in the row
+/// sets, so it never collides with a base column.
 fn attribute_column(name: &str) -> String {
-    quote_identifier(&format!("f_{name}"))
-}
-
-fn to_sql(value: &AttributeValue) -> SqlValue {
-    match value {
-        AttributeValue::Null => SqlValue::Null,
-        AttributeValue::String(s) => SqlValue::Text(s.clone()),
-        AttributeValue::Uuid(u) => SqlValue::Text(u.to_string()),
-        AttributeValue::Number(n) => SqlValue::Real(*n),
-        AttributeValue::Bool(b) => SqlValue::Integer(i64::from(*b)),
-        AttributeValue::Datetime(t) => SqlValue::Integer(micros(*t)),
-    }
+    quote_identifier(&attribute_alias(name))
 }
 
 fn from_sql(kind: &AttributeKind, value: SqlValue) -> Result<AttributeValue> {
@@ -294,84 +264,6 @@ impl SqliteIndex {
 
     // ---- searches -------------------------------------------------------------
 
-    fn resource_row_set(
-        &self,
-        resource_type: &ResourceType,
-        tablename: &str,
-        history: bool,
-    ) -> RowSet {
-        let typed = resource_type.name != GENERIC;
-        let select = |alias: &str, revision: &str, revision_end: &str, table: Option<String>| {
-            let mut columns: Vec<String> = BASE_COLUMNS
-                .iter()
-                .map(|(name, _)| format!("{alias}.{name} AS {name}"))
-                .collect();
-            columns.push(format!("{revision} AS revision"));
-            columns.push(format!("{revision_end} AS revision_end"));
-            let mut from = format!(
-                "FROM {} {alias}",
-                if alias == "h" {
-                    "resource_history"
-                } else {
-                    "resource"
-                }
-            );
-            if let Some(table) = table {
-                for attribute in &resource_type.attributes {
-                    let column = attribute_column(&attribute.name);
-                    columns.push(format!("a.{column} AS {column}"));
-                }
-                let key = if alias == "h" { "revision" } else { "id" };
-                from.push_str(&format!(
-                    " JOIN {} a ON a.{key} = {alias}.{key}",
-                    quote_identifier(&table)
-                ));
-            }
-            format!("SELECT {} {from}", columns.join(", "))
-        };
-        let current = select("r", "-1", "NULL", typed.then(|| tablename.to_owned()));
-        let sql = if history {
-            let past = select(
-                "h",
-                "h.revision",
-                "h.revision_end",
-                typed.then(|| format!("{tablename}_history")),
-            );
-            format!("{past} UNION ALL {current}")
-        } else {
-            current
-        };
-        let mut columns: Vec<Column> = BASE_COLUMNS
-            .iter()
-            .map(|(name, kind)| Column::new(name, name, *kind))
-            .collect();
-        if history {
-            columns.push(Column::new("revision", "revision", Kind::Integer));
-            columns.push(Column::new("revision_end", "revision_end", Kind::Datetime));
-        }
-        if typed {
-            for attribute in &resource_type.attributes {
-                columns.push(Column::new(
-                    &attribute.name,
-                    &format!("f_{}", attribute.name),
-                    column_kind(&attribute.kind),
-                ));
-            }
-        }
-        RowSet {
-            sql,
-            columns,
-            type_name: resource_type.name.clone(),
-            unique_keys: if history {
-                &["id", "revision"]
-            } else {
-                &["id"]
-            },
-            default_sorts: &["revision_start:asc", "started_at:asc"],
-            history_markers: history,
-        }
-    }
-
     /// A resource's attributes from its own type's tables (a detailed
     /// `generic` listing); `None` if the type went away meanwhile.
     fn own_attributes(&self, resource: &Resource) -> Result<Option<Vec<(String, AttributeValue)>>> {
@@ -496,7 +388,7 @@ impl Resources for SqliteIndex {
                         let column = attribute_column(&changed.name);
                         index.connection.execute(
                             &format!("UPDATE {table} SET {column} = ?1 WHERE {column} IS NULL"),
-                            [to_sql(fill)],
+                            [SqlParam::from(fill)],
                         )?;
                     }
                 }
@@ -566,14 +458,14 @@ impl Resources for SqliteIndex {
             }
             if new.type_name != GENERIC {
                 let mut columns = vec!["id".to_owned()];
-                let mut values = vec![SqlValue::Text(new.id.to_string())];
+                let mut values = vec![SqlParam::Uuid(new.id)];
                 for attribute in &resource_type.attributes {
                     columns.push(attribute_column(&attribute.name));
                     let value = new
                         .attributes
                         .iter()
                         .find(|(n, _)| *n == attribute.name)
-                        .map_or(SqlValue::Null, |(_, v)| to_sql(v));
+                        .map_or(SqlParam::Null, |(_, v)| SqlParam::from(v));
                     values.push(value);
                 }
                 let placeholders = vec!["?"; values.len()].join(", ");
@@ -683,7 +575,7 @@ impl Resources for SqliteIndex {
             for (name, value) in &changes.attributes {
                 index.connection.execute(
                     &format!("UPDATE {} SET {} = ?2 WHERE id = ?1", quote_identifier(&tablename), attribute_column(name)),
-                    params![key, to_sql(value)],
+                    params![key, SqlParam::from(value)],
                 )?;
             }
             if let Some(metrics) = &changes.metrics {
@@ -729,8 +621,13 @@ impl Resources for SqliteIndex {
     /// matching a filter, sorted and paginated, each with its metrics.
     fn search_resources(&self, query: &ResourceQuery<'_>) -> Result<Vec<Resource>> {
         let (resource_type, tablename) = self.resource_type_row(query.type_name)?;
-        let rows = self.resource_row_set(&resource_type, &tablename, query.history);
-        let (sql, params) = rows.select(query.filter, query.page, query.now, &self.connection)?;
+        let rows = RowSet::resources(&resource_type, &tablename, query.history, attribute_column);
+        let (sql, params) = rows.select(
+            query.filter,
+            query.page,
+            query.now,
+            &Sqlite(&self.connection),
+        )?;
         let typed = resource_type.name != GENERIC;
         let mut statement = self.connection.prepare_cached(&sql)?;
         let mut resources = statement
@@ -742,7 +639,7 @@ impl Resources for SqliteIndex {
                         .map(|a| {
                             Ok((
                                 a.name.clone(),
-                                row.get::<_, SqlValue>(format!("f_{}", a.name).as_str())?,
+                                row.get::<_, SqlValue>(attribute_alias(&a.name).as_str())?,
                             ))
                         })
                         .collect::<rusqlite::Result<Vec<_>>>()?;
