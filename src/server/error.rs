@@ -456,6 +456,8 @@ impl From<crate::store::Error> for ApiError {
             | E::IndexData(_)
             | E::PostgresConnect { .. }
             | E::Postgres { .. }
+            | E::NoGnocchiSchema
+            | E::SchemaRevision { .. }
             | E::ArchivePolicyNotFound(_)
             | E::ArchivePolicyExists(_)
             | E::ArchivePolicyInUse(_)

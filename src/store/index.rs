@@ -24,7 +24,7 @@
 
 mod listing;
 mod model;
-mod postgres;
+pub mod postgres;
 mod sqlite;
 
 use std::collections::HashMap;
@@ -41,7 +41,7 @@ pub use model::{
     DroppedTotal, Metric, MetricFilter, MetricRef, MetricStatus, NewResource, Page,
     ResourceChanges, ResourceQuery,
 };
-pub use postgres::{GNOCCHI_REVISION, PostgresIndex, redacted_url};
+pub use postgres::{PostgresIndex, redacted_url};
 pub use sqlite::{SCHEMA_VERSION, SqliteIndex};
 
 /// Archive policies and the rules that pick one for a new metric.

@@ -105,6 +105,16 @@ pub enum Error {
         code: Option<String>,
         message: String,
     },
+    #[error(
+        "index: the database has no Gnocchi schema (no alembic revision); create it with `carbonara upgrade` or Gnocchi 4.7's gnocchi-upgrade"
+    )]
+    NoGnocchiSchema,
+    #[error(
+        "index: Gnocchi schema at alembic revision {found}, not {} (Gnocchi 4.7): {}",
+        index::postgres::schema::REVISION,
+        index::postgres::schema::revision_advice(found)
+    )]
+    SchemaRevision { found: String },
     #[error("Archive policy {0} does not exist")]
     ArchivePolicyNotFound(String),
     #[error("Archive policy {0} already exists")]
@@ -188,7 +198,9 @@ impl Error {
             | Error::Sqlite(_)
             | Error::IndexData(_)
             | Error::PostgresConnect { .. }
-            | Error::Postgres { .. } => ErrorKind::Internal,
+            | Error::Postgres { .. }
+            | Error::NoGnocchiSchema
+            | Error::SchemaRevision { .. } => ErrorKind::Internal,
             Error::StoreBusy { .. } => ErrorKind::Busy,
             Error::ArchivePolicyNotFound(_)
             | Error::RuleNotFound(_)

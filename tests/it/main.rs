@@ -10,6 +10,7 @@ mod crash;
 mod dump;
 mod examples;
 mod generated;
+mod gnocchi_schema;
 mod golden;
 mod hostile;
 mod import;

@@ -1,6 +1,7 @@
 //! The index of a Gnocchi deployment: Gnocchi 4.7's own PostgreSQL schema
-//! (alembic revision `f89ed2e3c2ec`, spec: gnocchi-deployments.md §5),
-//! shared with a running gnocchi-api and gnocchi-metricd. carbonara never
+//! (alembic revision `f89ed2e3c2ec`, spec: gnocchi-deployments.md §5;
+//! `schema` makes and checks it), shared with a running gnocchi-api and
+//! gnocchi-metricd. carbonara never
 //! changes the base tables' shape; it writes rows as Gnocchi writes them
 //! (naive UTC timestamps, native uuids, float-second definitions) and
 //! follows Gnocchi's state machine for resource types.
@@ -10,6 +11,8 @@
 //! `carbonara_index_commit`, the commit tokens of its file transactions
 //! (store/txn.rs), made when first needed.
 
+pub mod schema;
+
 use std::cell::{Cell, RefCell, RefMut};
 
 use postgres::{Client, NoTls};
@@ -17,16 +20,11 @@ use postgres::{Client, NoTls};
 use super::Commits;
 use crate::store::{Error, Result};
 
-/// The schema revision carbonara works on: Gnocchi 4.7's alembic head.
-pub const GNOCCHI_REVISION: &str = "f89ed2e3c2ec";
-
 /// The index in a Gnocchi deployment's PostgreSQL database.
 pub struct PostgresIndex {
     client: RefCell<Client>,
     /// How many transactions are open (nested ones are savepoints).
     depth: Cell<u32>,
-    /// The URL with its password hidden, for messages.
-    url: String,
 }
 
 /// A Gnocchi indexer URL as the PostgreSQL client reads it: SQLAlchemy's
@@ -62,18 +60,7 @@ impl PostgresIndex {
     /// is the one carbonara works on.
     pub fn connect(url: &str) -> Result<PostgresIndex> {
         let index = Self::connect_any_revision(url)?;
-        let found = index.revision()?;
-        if found.as_deref() != Some(GNOCCHI_REVISION) {
-            return Err(Error::IndexData(format!(
-                "{}: the database is at Gnocchi schema revision {}, carbonara works on {GNOCCHI_REVISION} (Gnocchi 4.7); {}",
-                index.url,
-                found.as_deref().unwrap_or("none"),
-                match found {
-                    None => "create it with `carbonara upgrade`",
-                    Some(_) => "upgrade it with Gnocchi 4.7's gnocchi-upgrade",
-                }
-            )));
-        }
+        schema::check(&mut *index.client())?;
         Ok(index)
     }
 
@@ -98,22 +85,7 @@ impl PostgresIndex {
         Ok(PostgresIndex {
             client: RefCell::new(client),
             depth: Cell::new(0),
-            url: redacted,
         })
-    }
-
-    /// The alembic revision of the database, `None` when it has none.
-    pub fn revision(&self) -> Result<Option<String>> {
-        let mut client = self.client();
-        let table: Option<String> = client
-            .query_one("SELECT to_regclass('alembic_version')::text", &[])?
-            .get(0);
-        if table.is_none() {
-            return Ok(None);
-        }
-        Ok(client
-            .query_opt("SELECT version_num FROM alembic_version", &[])?
-            .map(|row| row.get(0)))
     }
 
     /// The connection, for one statement or a few in a row.
@@ -191,12 +163,8 @@ impl Commits for PostgresIndex {
     /// The schema revision, and the two tables of every resource type.
     fn integrity_check(&self) -> Result<Vec<String>> {
         let mut problems = Vec::new();
-        match self.revision()? {
-            Some(revision) if revision == GNOCCHI_REVISION => {}
-            found => problems.push(format!(
-                "schema revision {}, expected {GNOCCHI_REVISION}",
-                found.as_deref().unwrap_or("none")
-            )),
+        if let Err(error) = schema::check(&mut *self.client()) {
+            problems.push(error.to_string());
         }
         let rows = self.client().query(
             "SELECT name, tablename,
