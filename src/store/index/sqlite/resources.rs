@@ -17,6 +17,7 @@ use crate::resource::{
 use crate::store::index::listing::{
     Kind, RowSet, SqlParam, attribute_alias, column_kind, quote_identifier,
 };
+use crate::store::index::model::ended_at_error;
 use crate::store::index::{
     Metric, MetricRef, MetricStatus, Metrics, NewResource, Page, Policies, ResourceChanges,
     ResourceQuery, Resources,
@@ -58,18 +59,6 @@ fn from_sql(kind: &AttributeKind, value: SqlValue) -> Result<AttributeValue> {
 
 fn timestamp(micros: i64) -> Timestamp {
     Timestamp::from_nanos(micros * 1000)
-}
-
-/// Gnocchi's error when `ended_at` would precede `started_at` on an update.
-fn ended_at_error(resource_type: &str, ended_at: Option<Timestamp>) -> Error {
-    let value = ended_at.map_or("None".to_owned(), |t| {
-        t.to_isoformat().replacen('T', " ", 1)
-    });
-    Error::ResourceValue {
-        value,
-        attribute: "ended_at".to_owned(),
-        resource_type: resource_type.to_owned(),
-    }
 }
 
 // ---- stored form of attribute definitions ---------------------------------
@@ -511,36 +500,43 @@ impl Resources for SqliteIndex {
         now: Timestamp,
     ) -> Result<Resource> {
         let (resource_type, tablename) = self.resource_type_row(type_name)?;
-        let current = self
-            .get_resource(type_name, id)?
-            .ok_or_else(|| Error::ResourceNotFound(id.to_string()))?;
-        let current_attributes = current.attributes.clone().unwrap_or_default();
-        let attribute_changed = changes.attributes.iter().any(|(name, value)| {
-            current_attributes
-                .iter()
-                .find(|(n, _)| n == name)
-                .is_none_or(|(_, stored)| stored != value)
-        });
-        let started_at = changes.started_at.map_or(current.started_at, truncate);
-        let ended_at = changes
-            .ended_at
-            .map_or(current.ended_at, |e| e.map(truncate));
-        let revision = changes
-            .user_id
-            .as_ref()
-            .is_some_and(|u| *u != current.user_id)
-            || changes
-                .project_id
-                .as_ref()
-                .is_some_and(|p| *p != current.project_id)
-            || started_at != current.started_at
-            || ended_at != current.ended_at
-            || attribute_changed;
-        if ended_at.is_some_and(|ended| started_at > ended) {
-            return Err(ended_at_error(type_name, ended_at));
-        }
         let key = id.to_string();
         self.atomically(|index| {
+            // Gnocchi locks the row (`SELECT … FOR UPDATE`) before it reads
+            // it; SQLite's lock is the database's write lock, taken here by
+            // a write that changes nothing, so that a concurrent update is
+            // seen whole and its revision kept.
+            index
+                .connection
+                .execute("UPDATE resource SET revision_start = revision_start WHERE id = ?1", [&key])?;
+            let current = index
+                .get_resource(type_name, id)?
+                .ok_or_else(|| Error::ResourceNotFound(key.clone()))?;
+            let current_attributes = current.attributes.clone().unwrap_or_default();
+            let attribute_changed = changes.attributes.iter().any(|(name, value)| {
+                current_attributes
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .is_none_or(|(_, stored)| stored != value)
+            });
+            let started_at = changes.started_at.map_or(current.started_at, truncate);
+            let ended_at = changes
+                .ended_at
+                .map_or(current.ended_at, |e| e.map(truncate));
+            let revision = changes
+                .user_id
+                .as_ref()
+                .is_some_and(|u| *u != current.user_id)
+                || changes
+                    .project_id
+                    .as_ref()
+                    .is_some_and(|p| *p != current.project_id)
+                || started_at != current.started_at
+                || ended_at != current.ended_at
+                || attribute_changed;
+            if ended_at.is_some_and(|ended| started_at > ended) {
+                return Err(ended_at_error(type_name, ended_at));
+            }
             if revision {
                 index.connection.execute(
                     "INSERT INTO resource_history (id, type, original_resource_id, creator, user_id, project_id, started_at, ended_at, revision_start, revision_end)
