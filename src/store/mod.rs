@@ -32,8 +32,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::ErrorKind;
 
 pub use index::{
-    Index, Metric, MetricFilter, MetricRef, MetricStatus, NewResource, Page, ResourceChanges,
-    ResourceQuery, SqliteIndex,
+    Index, Metric, MetricFilter, MetricRef, MetricStatus, NewResource, Page, PostgresIndex,
+    ResourceChanges, ResourceQuery, SqliteIndex,
 };
 pub use txn::Transaction;
 
@@ -147,6 +147,14 @@ pub enum Error {
     ResourceTypeExists(String),
     #[error("Resource type {0} is still in use")]
     ResourceTypeInUse(String),
+    /// A resource type in the middle of a change (or left broken by one)
+    /// on a Gnocchi deployment: only `active` types are used.
+    #[error("Resource type {resource_type} state is {state} (expected: {expected})")]
+    UnexpectedResourceTypeState {
+        resource_type: String,
+        expected: String,
+        state: String,
+    },
     #[error("Resource {0} does not exist")]
     ResourceNotFound(String),
     #[error("Resource {0} already exists")]
@@ -219,6 +227,7 @@ impl Error {
             | Error::NotArchiveFile { .. }
             | Error::ArchivePolicyInUse(_)
             | Error::ResourceTypeInUse(_)
+            | Error::UnexpectedResourceTypeState { .. }
             | Error::UnsupportedRuleChange { .. }
             | Error::NoRuleMatch(_)
             | Error::InvalidMetricName(_)

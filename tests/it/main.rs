@@ -14,6 +14,7 @@ mod gnocchi_schema;
 mod golden;
 mod hostile;
 mod import;
+mod index;
 mod influx;
 mod info;
 mod ingest;

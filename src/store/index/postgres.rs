@@ -11,6 +11,10 @@
 //! `carbonara_index_commit`, the commit tokens of its file transactions
 //! (store/txn.rs), made when first needed.
 
+mod dialect;
+// TEMPORARY (branch pglisting): branch pgmetrics implements these traits.
+mod pending;
+mod resources;
 pub mod schema;
 
 use std::cell::{Cell, RefCell, RefMut};
