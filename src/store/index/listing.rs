@@ -56,9 +56,8 @@ impl From<&AttributeValue> for SqlParam {
 
 /// What differs between the backends' SQL.
 pub(super) trait Dialect {
-    /// The placeholder of the `n`th value (from 1) of a statement, which
-    /// will be bound to `value`.
-    fn placeholder(&self, n: usize, value: &SqlParam) -> String;
+    /// The placeholder of the `n`th value (from 1) of a statement.
+    fn placeholder(&self, n: usize) -> String;
 
     /// The most values one statement may bind. A filter naming more (a
     /// huge `in` list) is refused as the user's, not failed as the index's.
@@ -77,7 +76,7 @@ struct Params<'d> {
 impl Params<'_> {
     /// Adds a value; its placeholder.
     fn bind(&mut self, value: SqlParam) -> String {
-        let placeholder = self.dialect.placeholder(self.values.len() + 1, &value);
+        let placeholder = self.dialect.placeholder(self.values.len() + 1);
         self.values.push(value);
         placeholder
     }

@@ -681,6 +681,7 @@ fn filters_select_the_same_resources_on_both_backends() {
         ("not (host = 'a' or cpus < 3)", &["s2"]),
         ("host = null", &["s3", "s7"]),
         ("cpus != null", &["s1", "s2", "s3", "s4", "s5", "s8"]),
+        ("cpus > null", &[]),
         ("host in ['a', 'c']", &["s1", "s4", "s5", "s8"]),
         ("cpus in [2, '4']", &["s2", "s3", "s5"]),
         ("cpus = '2'", &["s3", "s5"]),
@@ -793,6 +794,22 @@ fn filters_select_the_same_resources_on_both_backends() {
             search(index, "nope", "{}", false, &Page::default()),
             Err(Error::ResourceTypeNotFound(_))
         ));
+        // Wide is not deep: two thousand `or`ed conditions run.
+        let wide: Vec<String> = (0..2_000).map(|i| format!("cpus = {i}")).collect();
+        let mut found =
+            names(&search(index, "server", &wide.join(" or "), false, &Page::default()).unwrap());
+        found.sort();
+        assert_eq!(found, ["s1", "s2", "s3", "s4", "s5"], "{name}");
+        // More values than one statement binds: the user's error.
+        let huge = format!("cpus in [{}]", vec!["1"; 70_000].join(","));
+        let limit = if name == "sqlite" { 32_766 } else { 65_535 };
+        assert!(
+            matches!(
+                search(index, "server", &huge, false, &Page::default()),
+                Err(Error::FilterTooLarge { values: 70_000, limit: l }) if l == limit
+            ),
+            "{name}"
+        );
     }
 }
 

@@ -29,13 +29,8 @@ const MAX_PARAMETERS: usize = 65_535;
 pub(super) struct Postgres<'i>(pub &'i PostgresIndex);
 
 impl Dialect for Postgres<'_> {
-    fn placeholder(&self, n: usize, value: &SqlParam) -> String {
-        match value {
-            // An `int4` column (a revision) takes any integer a filter
-            // gives once the value is `int8`.
-            SqlParam::Integer(_) => format!("${n}::int8"),
-            _ => format!("${n}"),
-        }
+    fn placeholder(&self, n: usize) -> String {
+        format!("${n}")
     }
 
     fn max_parameters(&self) -> usize {
@@ -43,7 +38,7 @@ impl Dialect for Postgres<'_> {
     }
 
     fn query_row(&self, sql: &str, params: &[SqlParam]) -> Result<Option<Vec<SqlParam>>> {
-        let row = self.0.client().query_opt(sql, &bound(params))?;
+        let row = self.0.client().query_typed_opt(sql, &with_types(params))?;
         row.map(|row| {
             (0..row.len())
                 .map(|i| row.try_get::<_, SqlParam>(i).map_err(Error::from))
@@ -56,6 +51,29 @@ impl Dialect for Postgres<'_> {
 /// `params` as rust-postgres takes them.
 pub(super) fn bound(params: &[SqlParam]) -> Vec<&(dyn ToSql + Sync)> {
     params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
+}
+
+/// `params` with the types they are sent as, so that a statement costs one
+/// round trip (no separate prepare). The server compares them with the
+/// columns' own types through its implicit casts (`varchar` to `text`,
+/// `int4` to `int8`); a null's type is left for the server to infer.
+pub(super) fn with_types(params: &[SqlParam]) -> Vec<(&(dyn ToSql + Sync), Type)> {
+    params
+        .iter()
+        .map(|param| {
+            let ty = match param {
+                SqlParam::Null => Type::UNKNOWN,
+                SqlParam::Text(_) => Type::TEXT,
+                SqlParam::Integer(_) => Type::INT8,
+                SqlParam::Real(_) => Type::FLOAT8,
+                SqlParam::Bool(_) => Type::BOOL,
+                SqlParam::Uuid(_) => Type::UUID,
+                SqlParam::Timestamp(_) => Type::TIMESTAMP,
+                SqlParam::Span(_) => Type::INTERVAL,
+            };
+            (param as &(dyn ToSql + Sync), ty)
+        })
+        .collect()
 }
 
 /// A date as Gnocchi's columns hold it: naive UTC, to the microsecond.

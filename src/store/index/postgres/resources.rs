@@ -26,7 +26,7 @@ use postgres::error::SqlState;
 use uuid::Uuid;
 
 use super::PostgresIndex;
-use super::dialect::{Postgres, bound, from_naive, naive};
+use super::dialect::{Postgres, bound, from_naive, naive, with_types};
 use crate::filter::{CompareOp, Filter, Value};
 use crate::resource::attribute::truncate_to_micros;
 use crate::resource::{
@@ -825,9 +825,9 @@ impl Resources for PostgresIndex {
                 rows.select(Some(filter), &Page::default(), now, &Postgres(self))?;
             let ids: Vec<Uuid> = self
                 .client()
-                .query(
+                .query_typed(
                     &format!("SELECT id FROM ({sql}) AS matched"),
-                    &bound(&params),
+                    &with_types(&params),
                 )?
                 .iter()
                 .map(|row| row.try_get(0))
@@ -848,7 +848,7 @@ impl Resources for PostgresIndex {
         let typed = resource_type.name != GENERIC;
         let rows = RowSet::resources(&resource_type, &tablename, query.history, attribute_column);
         let (sql, params) = rows.select(query.filter, query.page, query.now, &Postgres(self))?;
-        let found = self.client().query(&sql, &bound(&params))?;
+        let found = self.client().query_typed(&sql, &with_types(&params))?;
         let mut resources = found
             .iter()
             .map(|row| read_resource(row, typed.then_some(&resource_type)))

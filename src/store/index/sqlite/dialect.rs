@@ -19,7 +19,7 @@ const MAX_VARIABLES: usize = 32_766;
 pub(super) struct Sqlite<'c>(pub &'c Connection);
 
 impl Dialect for Sqlite<'_> {
-    fn placeholder(&self, n: usize, _value: &SqlParam) -> String {
+    fn placeholder(&self, n: usize) -> String {
         format!("?{n}")
     }
 
