@@ -22,6 +22,7 @@
 //!   on it, sorting and markers follow oslo.db's `paginate_query`, and
 //!   `like` is case-sensitive with `\` escapes, as on PostgreSQL.
 
+mod listing;
 mod model;
 pub mod postgres;
 mod sqlite;

@@ -162,6 +162,14 @@ pub enum Error {
     ResourceTypeExists(String),
     #[error("Resource type {0} is still in use")]
     ResourceTypeInUse(String),
+    /// A resource type in the middle of a change (or left broken by one)
+    /// on a Gnocchi deployment: only `active` types are used.
+    #[error("Resource type {resource_type} state is {state} (expected: {expected})")]
+    UnexpectedResourceTypeState {
+        resource_type: String,
+        expected: String,
+        state: String,
+    },
     #[error("Resource {0} does not exist")]
     ResourceNotFound(String),
     #[error("Resource {0} already exists")]
@@ -236,6 +244,7 @@ impl Error {
             | Error::ArchivePolicyInUse(_)
             | Error::UnrepresentablePolicy { .. }
             | Error::ResourceTypeInUse(_)
+            | Error::UnexpectedResourceTypeState { .. }
             | Error::UnsupportedRuleChange { .. }
             | Error::NoRuleMatch(_)
             | Error::InvalidMetricName(_)

@@ -1,29 +1,32 @@
 //! The index of a Gnocchi deployment: Gnocchi 4.7's own PostgreSQL schema
 //! (alembic revision `f89ed2e3c2ec`, spec: gnocchi-deployments.md §5;
 //! `schema` makes and checks it), shared with a running gnocchi-api and
-//! gnocchi-metricd. carbonara never
-//! changes the base tables' shape; it writes rows as Gnocchi writes them
-//! (naive UTC timestamps, native uuids, float-second definitions) and
-//! follows Gnocchi's state machine for resource types.
+//! gnocchi-metricd. carbonara never changes the base tables' shape; it
+//! writes rows as Gnocchi writes them (naive UTC timestamps, native uuids,
+//! float-second definitions) and follows Gnocchi's state machine for
+//! resource types.
 //!
 //! One connection per `PostgresIndex`; statements outside `transaction`
-//! commit on their own. The only table carbonara adds is
+//! commit on their own. The tables carbonara adds are
 //! `carbonara_index_commit`, the commit tokens of its file transactions
 //! (store/txn.rs), and `carbonara_dropped_measures` (postgres/dropped.rs),
 //! each made when first needed.
 //!
 //! Archive policies and rules are in postgres/policies.rs, metrics in
-//! postgres/metrics.rs. Expected refusals (a name taken, a policy in use)
-//! are found without an SQL error wherever a statement can tell, since an
-//! error aborts the transaction around it; the constraints Gnocchi's schema
-//! declares still decide when two writers race, and their violations are
-//! turned into the same refusals.
+//! postgres/metrics.rs, back-window drops in postgres/dropped.rs, resource
+//! types and resources in postgres/resources.rs (searched through the
+//! shared listing builder in PostgreSQL's dialect, postgres/dialect.rs).
+//! Expected refusals (a name taken, a policy in use) are found without an
+//! SQL error wherever a statement can tell, since an error aborts the
+//! transaction around it; the constraints Gnocchi's schema declares still
+//! decide when two writers race, and their violations are turned into the
+//! same refusals.
 
+mod dialect;
 mod dropped;
 mod metrics;
-mod pending;
 mod policies;
-
+mod resources;
 pub mod schema;
 
 use std::cell::{Cell, RefCell, RefMut};
