@@ -113,6 +113,19 @@ impl Backends {
         }
     }
 
+    /// The index URL and the storage and incoming directories of a whole
+    /// deployment (all three are needed), checked.
+    pub fn deployment(&self, state: &Path) -> Result<(&str, PathBuf, PathBuf)> {
+        self.check()?;
+        match (&self.index, self.storage_dir()?, self.incoming_dir()?) {
+            (Some(index), Some(storage), Some(incoming)) => Ok((index, storage, incoming)),
+            _ => Err(Error::BadConfig {
+                path: state.to_owned(),
+                reason: "a deployment needs an index, a storage and an incoming backend".to_owned(),
+            }),
+        }
+    }
+
     /// Checks every URL names a backend carbonara supports.
     pub fn check(&self) -> Result<()> {
         if let Some(index) = &self.index {

@@ -477,17 +477,7 @@ impl Store {
     /// locks live in `state` (on the storage's filesystem, so that renames
     /// into the archive stay atomic).
     pub fn open_deployment(state: &Path, backends: Backends) -> Result<Store> {
-        backends.check()?;
-        let (Some(_), Some(storage), Some(incoming)) = (
-            &backends.index,
-            backends.storage_dir()?,
-            backends.incoming_dir()?,
-        ) else {
-            return Err(Error::BadConfig {
-                path: state.to_owned(),
-                reason: "a deployment needs an index, a storage and an incoming backend".to_owned(),
-            });
-        };
+        let (_, storage, incoming) = backends.deployment(state)?;
         let sacks = backends::gnocchi_sacks(&incoming)?.ok_or_else(|| Error::BadConfig {
             path: incoming.join("tmp/gnocchi-config"),
             reason: "missing: this Gnocchi deployment is not set up yet; run `carbonara upgrade` with the same --gnocchi-conf, or Gnocchi's gnocchi-upgrade".to_owned(),
@@ -516,17 +506,7 @@ impl Store {
         sacks: Option<u32>,
         default_policies: bool,
     ) -> Result<(bool, u32)> {
-        backends.check()?;
-        let (Some(url), Some(storage), Some(incoming)) = (
-            &backends.index,
-            backends.storage_dir()?,
-            backends.incoming_dir()?,
-        ) else {
-            return Err(Error::BadConfig {
-                path: state.to_owned(),
-                reason: "a deployment needs an index, a storage and an incoming backend".to_owned(),
-            });
-        };
+        let (url, storage, incoming) = backends.deployment(state)?;
         let created = index::upgrade_postgres(url, default_policies)?;
         if backends::gnocchi_subdir_len(&storage)?.is_none() {
             backends::set_gnocchi_subdir_len(&storage, DEFAULT_SUBDIR_LEN)?;
