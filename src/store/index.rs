@@ -206,8 +206,10 @@ pub trait Resources {
 /// the index changes committed with it (store/txn.rs).
 pub trait Commits {
     /// Runs `work` in one transaction: all of its changes are stored or
-    /// none. Inside another, it is a part of the outer one.
-    fn transaction(&self, work: &mut dyn FnMut() -> Result<()>) -> Result<()>;
+    /// none. Inside another, it is a part of the outer one. With `rerun`,
+    /// an outermost transaction the database chose as a deadlock's victim
+    /// runs again, as Gnocchi's indexer retries it (oslo.db).
+    fn transaction(&self, work: &mut dyn FnMut() -> Result<()>, rerun: bool) -> Result<()>;
 
     /// Marks the index changes of a file transaction as committed (inside
     /// the same transaction as the changes): store/txn.rs replays the
@@ -239,15 +241,35 @@ impl Index {
     }
 
     /// Runs `work` in one transaction: all of it is stored or none.
-    /// Inside another `atomically`, it is a part of the outer one.
-    pub fn atomically<T>(&self, work: impl FnOnce(&Index) -> Result<T>) -> Result<T> {
+    /// Inside another `atomically`, it is a part of the outer one. `work`
+    /// runs again if the database breaks a deadlock by aborting it.
+    pub fn atomically<T>(&self, mut work: impl FnMut(&Index) -> Result<T>) -> Result<T> {
+        let mut value = None;
+        self.0.transaction(
+            &mut || {
+                value = Some(work(self)?);
+                Ok(())
+            },
+            true,
+        )?;
+        Ok(value.expect("a committed transaction ran its work"))
+    }
+
+    /// [`Index::atomically`] for work that cannot run twice (it changes
+    /// more than the index): a deadlock's victim fails.
+    pub fn atomically_once<T>(&self, work: impl FnOnce(&Index) -> Result<T>) -> Result<T> {
         let mut work = Some(work);
         let mut value = None;
-        self.0.transaction(&mut || {
-            let work = work.take().expect("a transaction runs its work once");
-            value = Some(work(self)?);
-            Ok(())
-        })?;
+        self.0.transaction(
+            &mut || {
+                let work = work
+                    .take()
+                    .expect("a transaction that is not rerun runs once");
+                value = Some(work(self)?);
+                Ok(())
+            },
+            false,
+        )?;
         Ok(value.expect("a committed transaction ran its work"))
     }
 }

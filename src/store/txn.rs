@@ -198,7 +198,7 @@ impl<'s> Transaction<'s> {
         changes: impl FnOnce(&Index, &mut Self) -> Result<T>,
     ) -> Result<T> {
         let token = uuid::Uuid::new_v4().simple().to_string();
-        let (value, journal, data) = index.atomically(|index| {
+        let (value, journal, data) = index.atomically_once(|index| {
             let value = changes(index, &mut self)?;
             let (journal, data) = self.journal(Some(token.clone()));
             write_journal(&self.dir, &journal, &data)?;

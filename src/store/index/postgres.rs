@@ -30,6 +30,7 @@ mod resources;
 pub mod schema;
 
 use std::cell::{Cell, RefCell, RefMut};
+use std::time::Duration;
 
 use postgres::types::{ToSql, Type};
 use postgres::{Client, Row};
@@ -92,18 +93,8 @@ impl PostgresIndex {
         self.client().query_typed(sql, params)
     }
 
-    /// Whether the commit-token table exists yet.
-    fn has_commit_table(&self) -> Result<bool> {
-        let table: Option<String> = self
-            .client()
-            .query_one("SELECT to_regclass('carbonara_index_commit')::text", &[])?
-            .get(0);
-        Ok(table.is_some())
-    }
-}
-
-impl Commits for PostgresIndex {
-    fn transaction(&self, work: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+    /// Runs `work` in one transaction, or a savepoint of the open one.
+    fn transaction_once(&self, work: &mut dyn FnMut() -> Result<()>) -> Result<()> {
         let depth = self.depth.get();
         let savepoint = format!("carbonara_{depth}");
         self.client().batch_execute(&if depth == 0 {
@@ -126,12 +117,65 @@ impl Commits for PostgresIndex {
         outcome
     }
 
+    /// Creates one of carbonara's own tables (`CREATE TABLE IF NOT
+    /// EXISTS`) under an advisory lock held to the end of the transaction:
+    /// two processes that both found it missing create it one after the
+    /// other rather than fail on the catalog's unique keys. tooz's lock keys
+    /// are two bytes each; this first key ("carb" in ASCII) is far from
+    /// them.
+    pub(super) fn create_own_table(&self, create: &str) -> Result<()> {
+        self.client().batch_execute(&format!(
+            "SELECT pg_advisory_xact_lock(1667330658, 1); {create}"
+        ))?;
+        Ok(())
+    }
+
+    /// Whether the commit-token table exists yet.
+    fn has_commit_table(&self) -> Result<bool> {
+        let table: Option<String> = self
+            .client()
+            .query_one("SELECT to_regclass('carbonara_index_commit')::text", &[])?
+            .get(0);
+        Ok(table.is_some())
+    }
+}
+
+/// PostgreSQL's SQLSTATEs for a transaction chosen as a deadlock's victim
+/// and for one that could not be serialized: both may simply run again.
+const DEADLOCK: &str = "40P01";
+const SERIALIZATION_FAILURE: &str = "40001";
+/// How many times a transaction runs at most (oslo.db's `max_retries`).
+const DEADLOCK_TRIES: u32 = 20;
+
+impl Commits for PostgresIndex {
+    fn transaction(&self, work: &mut dyn FnMut() -> Result<()>, rerun: bool) -> Result<()> {
+        if !rerun || self.depth.get() > 0 {
+            return self.transaction_once(work);
+        }
+        // oslo.db's wrap_db_retry, as Gnocchi's indexer uses it: 20 tries,
+        // 0.1 s doubling to 2 s between them.
+        let mut pause = Duration::from_millis(100);
+        for _ in 1..DEADLOCK_TRIES {
+            match self.transaction_once(work) {
+                Err(Error::Postgres {
+                    code: Some(code), ..
+                }) if code == DEADLOCK || code == SERIALIZATION_FAILURE => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_secs(2));
+                }
+                outcome => return outcome,
+            }
+        }
+        self.transaction_once(work)
+    }
+
     fn record_commit(&self, token: &str) -> Result<()> {
-        let mut client = self.client();
-        client.batch_execute(
-            "CREATE TABLE IF NOT EXISTS carbonara_index_commit (token varchar(32) PRIMARY KEY)",
-        )?;
-        client.execute(
+        if !self.has_commit_table()? {
+            self.create_own_table(
+                "CREATE TABLE IF NOT EXISTS carbonara_index_commit (token varchar(32) PRIMARY KEY)",
+            )?;
+        }
+        self.client().execute(
             "INSERT INTO carbonara_index_commit (token) VALUES ($1)",
             &[&token],
         )?;

@@ -188,7 +188,8 @@ impl SqliteIndex {
 }
 
 impl Commits for SqliteIndex {
-    fn transaction(&self, work: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+    /// SQLite has no deadlocks (one writer at a time): nothing reruns.
+    fn transaction(&self, work: &mut dyn FnMut() -> Result<()>, _rerun: bool) -> Result<()> {
         self.atomically(|_| work())
     }
 

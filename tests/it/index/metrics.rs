@@ -602,7 +602,7 @@ fn racing_creations_of_one_metric_make_one_metric() {
         let m = metric("cpu", "low");
         let (finished, racer_done) = mpsc::channel();
         let mut racer = None;
-        let outcome = first.atomically(|index| {
+        let outcome = first.atomically_once(|index| {
             index.create_metric(&m)?;
             let m = m.clone();
             racer = Some(std::thread::spawn(move || {

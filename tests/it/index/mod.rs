@@ -6,6 +6,7 @@
 mod metrics;
 mod policies;
 mod resources;
+mod retries;
 
 use carbonara::store::{Index, PostgresIndex, SqliteIndex};
 use tempfile::TempDir;

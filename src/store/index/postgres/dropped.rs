@@ -15,19 +15,13 @@ use crate::store::Result;
 use crate::store::index::{BackWindowDrops, DroppedTotal};
 use crate::time::Timestamp;
 
-/// Two processes may both find the table missing: the advisory lock
-/// (held to the end of the transaction) makes the second wait for the
-/// first's table rather than fail on the catalog's unique keys. The
-/// two-key form's lock space is apart from tooz's one-key sack locks; the
-/// first key is "carb" in ASCII.
+/// Made by the first pass that drops anything.
 const CREATE: &str = "
-SELECT pg_advisory_xact_lock(1667330658, 1);
 CREATE TABLE IF NOT EXISTS carbonara_dropped_measures (
     metric_id uuid PRIMARY KEY REFERENCES metric(id) ON DELETE CASCADE,
     measures bigint NOT NULL,
     accepts_from bigint NOT NULL
-);
-";
+)";
 
 impl PostgresIndex {
     fn has_dropped_table(&self) -> Result<bool> {
@@ -51,7 +45,7 @@ impl BackWindowDrops for PostgresIndex {
             return Ok(());
         }
         if !self.has_dropped_table()? {
-            self.client().batch_execute(CREATE)?;
+            self.create_own_table(CREATE)?;
         }
         let mut order = Vec::new();
         let mut totals: HashMap<Uuid, (i64, i64)> = HashMap::new();

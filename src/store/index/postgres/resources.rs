@@ -50,15 +50,17 @@ const DELETABLE_STATES: [&str; 4] = [
     "updating_error",
 ];
 
-/// Runs `work` in one transaction (a savepoint inside another).
-fn atomically<T>(index: &PostgresIndex, work: impl FnOnce() -> Result<T>) -> Result<T> {
-    let mut work = Some(work);
+/// Runs `work` in one transaction (a savepoint inside another), again if
+/// it was a deadlock's victim.
+fn atomically<T>(index: &PostgresIndex, mut work: impl FnMut() -> Result<T>) -> Result<T> {
     let mut value = None;
-    index.transaction(&mut || {
-        let work = work.take().expect("a transaction runs its work once");
-        value = Some(work()?);
-        Ok(())
-    })?;
+    index.transaction(
+        &mut || {
+            value = Some(work()?);
+            Ok(())
+        },
+        true,
+    )?;
     Ok(value.expect("a committed transaction ran its work"))
 }
 
