@@ -131,18 +131,34 @@ pub struct StoreInfo {
     pub unreadable: Vec<PathBuf>,
 }
 
+/// The blocks of every file of the store: its directory, and the
+/// directories of a Gnocchi deployment's file drivers when it uses them
+/// (each directory once, however they nest).
 fn disk_usage(store: &Store) -> Result<u64> {
+    let dirs = [store.root().to_owned(), store.archive_dir(), store.incoming_dir()];
+    let tops = dirs
+        .iter()
+        .enumerate()
+        .filter(|&(i, dir)| {
+            !dirs
+                .iter()
+                .enumerate()
+                .any(|(j, other)| j != i && dir.starts_with(other) && (dir != other || j < i))
+        })
+        .map(|(_, dir)| dir);
     let mut bytes = 0;
-    for entry in WalkDir::new(store.root()) {
-        let entry = entry.map_err(|e| store::Error::Io {
-            path: e.path().unwrap_or(store.root()).to_owned(),
-            source: e.into(),
-        })?;
-        let metadata = entry.metadata().map_err(|e| store::Error::Io {
-            path: entry.path().to_owned(),
-            source: e.into(),
-        })?;
-        bytes += metadata.blocks() * 512;
+    for top in tops {
+        for entry in WalkDir::new(top) {
+            let entry = entry.map_err(|e| store::Error::Io {
+                path: e.path().unwrap_or(top).to_owned(),
+                source: e.into(),
+            })?;
+            let metadata = entry.metadata().map_err(|e| store::Error::Io {
+                path: entry.path().to_owned(),
+                source: e.into(),
+            })?;
+            bytes += metadata.blocks() * 512;
+        }
     }
     Ok(bytes)
 }

@@ -20,9 +20,12 @@ pub use crate::store::incoming::SackName;
 use crate::store::{Error, Result, io_error};
 use crate::time::Span;
 
-/// Entries of a store's root that hold no archive data.
+/// Entries of a store's root (or of a Gnocchi deployment's file driver
+/// directory, where carbonara keeps its state in `carbonara/`) that hold
+/// no archive data.
 const STORE_ROOT_ENTRIES: &[&str] = &[
     "tmp",
+    "carbonara",
     "locks",
     "quarantine",
     "store.json",

@@ -266,10 +266,18 @@ impl Verifier<'_> {
         Ok(())
     }
 
-    fn check_found(&self, out: &mut VerifyReport, found: Found, in_sacks: bool) -> Result<()> {
+    /// `in_sacks`: whether the walk was of the sacks (`Some(true)`), of the
+    /// archive (`Some(false)`) or of a directory that holds both, as a
+    /// Gnocchi deployment's file drivers share one (`None`).
+    fn check_found(
+        &self,
+        out: &mut VerifyReport,
+        found: Found,
+        in_sacks: Option<bool>,
+    ) -> Result<()> {
         match found {
-            Found::Archive(listing) if !in_sacks => self.check_archive(out, &listing),
-            Found::Incoming(sack) if in_sacks => self.check_sack(out, &sack),
+            Found::Archive(listing) if in_sacks != Some(true) => self.check_archive(out, &listing),
+            Found::Incoming(sack) if in_sacks != Some(false) => self.check_sack(out, &sack),
             Found::Archive(MetricDir { dir: path, .. })
             | Found::Incoming(SackMetricDir { dir: path, .. })
             | Found::Stray(path) => {
@@ -329,7 +337,7 @@ pub fn verify(store: &Store, index: &Index, only: Option<&[Uuid]>) -> Result<Ver
             .map(|p| (p.name.clone(), p))
             .collect(),
     };
-    let check = |found: Result<Found>, in_sacks: bool| -> Result<VerifyReport> {
+    let check = |found: Result<Found>, in_sacks: Option<bool>| -> Result<VerifyReport> {
         let mut out = VerifyReport::default();
         verifier.check_found(&mut out, found?, in_sacks)?;
         Ok(out)
@@ -338,7 +346,15 @@ pub fn verify(store: &Store, index: &Index, only: Option<&[Uuid]>) -> Result<Ver
     let empty = || Ok(VerifyReport::default());
     match only {
         None => {
-            for (dir, in_sacks) in [(store.archive_dir(), false), (store.incoming_dir(), true)] {
+            let walks = if store.archive_dir() == store.incoming_dir() {
+                vec![(store.archive_dir(), None)]
+            } else {
+                vec![
+                    (store.archive_dir(), Some(false)),
+                    (store.incoming_dir(), Some(true)),
+                ]
+            };
+            for (dir, in_sacks) in walks {
                 let found = layout::walk(&dir).par_bridge();
                 report = report.merge(found.map(|f| check(f, in_sacks)).reduce(empty, merge)?);
             }

@@ -276,6 +276,90 @@ fn a_sack_gnocchi_metricd_holds_is_left_alone() {
 }
 
 #[test]
+fn every_command_works_on_a_deployment() {
+    let deployment = Deployment::upgraded("commands");
+    let csv = deployment.dir.path().join("measures.csv");
+    fs::write(
+        &csv,
+        "metric,resource,timestamp,value\n\
+         cpu,web1,2024-01-01T00:00:00,1\n\
+         cpu,web1,2024-01-01T00:05:00,2\n\
+         cpu,web2,2024-01-01T00:00:00,5\n",
+    )
+    .unwrap();
+    deployment
+        .run(&[
+            "ingest",
+            "csv",
+            "--metric-column",
+            "metric",
+            "--resource-column",
+            "resource",
+            "--create-resources",
+            "--create-metrics",
+            "-q",
+            csv.to_str().unwrap(),
+        ])
+        .success();
+    assert_eq!(
+        deployment.json(&["status"])["storage/total number of measures to process"],
+        3
+    );
+    deployment.run(&["process", "-q"]).success();
+    let searched = deployment.json(&["resource", "search", "original_resource_id = 'web1'"]);
+    assert_eq!(searched.as_array().unwrap().len(), 1, "{searched}");
+    deployment
+        .run(&["resource", "update", "web1", "--attribute", "user_id:alice"])
+        .success();
+    assert_eq!(
+        deployment
+            .json(&["resource", "history", "web1"])
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let means = deployment.json(&["measures", "show", "cpu", "-r", "web1"]);
+    assert!(!means.as_array().unwrap().is_empty(), "{means}");
+    let aggregated = deployment.json(&[
+        "aggregates",
+        "(aggregate mean (metric cpu mean))",
+        "original_resource_id like 'web%'",
+        "--resource-type",
+        "generic",
+    ]);
+    assert!(
+        aggregated.to_string().contains("2024-01-01T00:00:00"),
+        "{aggregated}"
+    );
+    let info = deployment.json(&["info"]);
+    assert_eq!(info["metrics"], 2, "{info}");
+    // The size on disk counts the storage directory, not only carbonara's
+    // own state in it: 14 archive files at a block each at least.
+    assert!(info["size on disk"].as_u64().unwrap() >= 14 * 4096, "{info}");
+    deployment.run(&["info", "cpu", "-r", "web1"]).success();
+    deployment
+        .run(&["dump", "cpu", "-r", "web1", "--summary"])
+        .success();
+    let verify = deployment.run(&["verify"]);
+    let out = String::from_utf8_lossy(&verify.get_output().stdout).into_owned();
+    assert!(verify.get_output().status.success(), "{out}");
+    deployment
+        .run(&["metric", "delete", "cpu", "-r", "web2"])
+        .success();
+    deployment.run(&["janitor", "-q"]).success();
+    assert_eq!(
+        deployment
+            .client()
+            .query_one("SELECT count(*) FROM metric", &[])
+            .unwrap()
+            .get::<_, i64>(0),
+        1
+    );
+    deployment.run(&["verify"]).success();
+}
+
+#[test]
 fn a_store_directory_can_point_at_a_deployments_backends() {
     let deployment = Deployment::new("init");
     let store = TestStore::empty();
