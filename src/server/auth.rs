@@ -328,5 +328,15 @@ mod tests {
         assert!(service.allowed(Rule::AdminOrServiceOrCreator, foreign));
         assert!(!service.allowed(Rule::Admin, foreign));
         assert!(Caller::identify(AuthMode::Noauth, &HeaderMap::new()).is_err());
+        // In keystone mode headers never identify anyone.
+        let claimed = headers(&[("x-user-id", "u1"), ("x-roles", "admin")]);
+        assert!(Caller::identify(AuthMode::Keystone, &claimed).is_err());
+        let keystone = Caller {
+            mode: AuthMode::Keystone,
+            ..caller.clone()
+        };
+        assert!(keystone.filters_lists());
+        assert!(keystone.allowed(Rule::AdminOrCreatorOrResourceOwner, owned));
+        assert!(!keystone.allowed(Rule::AdminOrCreator, foreign));
     }
 }
