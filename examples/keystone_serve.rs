@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 
 use carbonara::server::keystone::KeystoneConfig;
 use carbonara::server::{self, App, AuthMode, Config};
+use carbonara::store::Location;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -26,7 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for note in &keystone.notes {
         eprintln!("note: [keystone_authtoken] {note}");
     }
-    let mut config = Config::new(store.into());
+    let mut config = Config::new(Location::Directory(store.into()));
     config.auth = AuthMode::Keystone;
     config.keystone = Some(keystone);
     config.process_interval = None;

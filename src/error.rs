@@ -94,6 +94,8 @@ pub enum Error {
     Filter(#[from] crate::filter::FilterError),
     #[error(transparent)]
     Ops(#[from] crate::ops::Error),
+    #[error(transparent)]
+    Deployment(#[from] crate::deployment::Error),
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
     /// Writing the output failed (a closed pipe is not reported).
@@ -136,6 +138,7 @@ impl Error {
             | Error::Resource(_)
             | Error::Filter(_) => ErrorKind::Invalid,
             Error::Ops(e) => e.kind(),
+            Error::Deployment(e) => e.kind(),
             Error::Output(e) if e.kind() == io::ErrorKind::BrokenPipe => ErrorKind::Closed,
             Error::Io { .. } | Error::Output(_) | Error::Failed(_) => ErrorKind::Internal,
             Error::Usage(_) => ErrorKind::Usage,

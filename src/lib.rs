@@ -2,8 +2,8 @@
 //!
 //! Layers, each calling only the ones below it: `cli` → `server`, `statsd` →
 //! `ops` → `process` (with its `janitor`), `query`, `ingest`, `inspect` (with
-//! `import_gnocchi`) → `store` → `filter` → `resource` → `carbonara` →
-//! `policy` → `time` → `pyform`. `pyform`, Gnocchi's text forms, is at the
+//! `import_gnocchi`) → `store` → `deployment` → `filter` → `resource` →
+//! `carbonara` → `policy` → `time` → `pyform`. `pyform`, Gnocchi's text forms, is at the
 //! bottom but for its `document`, which renders the objects of `store`,
 //! `query` and `resource` for `ops`, `server` and `cli`. `error` gathers every
 //! layer's error into the one the binary reports and classifies it by kind.
@@ -14,6 +14,7 @@
 
 pub mod carbonara;
 pub mod cli;
+pub mod deployment;
 pub mod diagnostics;
 pub mod error;
 pub mod filter;

@@ -12,7 +12,6 @@
 //! what is pending (gnocchi-statsd loses it).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -24,13 +23,13 @@ use crate::error::{Error, Result};
 use crate::ingest::statsd::Accumulator;
 use crate::ingest::{MeasureWriter, MissingResource, NamedMetric, SinkError, WriterOptions};
 use crate::resource::GENERIC;
-use crate::store::{self, Store};
+use crate::store::{self, Location, Store};
 use crate::time::Timestamp;
 
 /// gnocchi-statsd's `[statsd]` options.
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub store_path: PathBuf,
+    pub location: Location,
     /// The resource of every metric (any id; not a UUID is mapped).
     pub resource_id: String,
     /// Creator of the resource and the metrics.
@@ -123,7 +122,7 @@ pub async fn run(
     options: Options,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<()> {
-    let store = Arc::new(Store::open(&options.store_path)?);
+    let store = Arc::new(options.location.open()?);
     let options = Arc::new(options);
     let pending: Pending = Arc::default();
     let receivers = [

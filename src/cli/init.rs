@@ -3,25 +3,52 @@
 
 use crate::error::Result;
 use crate::policy::{ArchivePolicy, ArchivePolicyRule};
-use crate::store::{DEFAULT_SACKS, Store};
+use crate::store::{Backends, Store};
 
 use super::Ctx;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Number of sacks (incoming queues), 1 to 65535
-    #[arg(long, default_value_t = DEFAULT_SACKS, value_name = "N")]
-    sacks: u32,
+    /// Number of sacks (incoming queues), 1 to 65535 [default: 128, or
+    /// what a Gnocchi incoming directory has]
+    #[arg(long, value_name = "N")]
+    sacks: Option<u32>,
 
     /// Create no archive policies and no rule
     #[arg(long)]
     no_archive_policies: bool,
+
+    /// Keep the index in a Gnocchi deployment's PostgreSQL database
+    /// (postgresql://USER:PASSWORD@HOST:PORT/DB), in Gnocchi 4.7's schema;
+    /// an empty database gets that schema
+    #[arg(long, value_name = "URL")]
+    index: Option<String>,
+
+    /// Keep the archives in a directory of Gnocchi's file storage driver
+    /// (file:///DIR, its `file_basepath`)
+    #[arg(long, value_name = "URL")]
+    storage: Option<String>,
+
+    /// Keep the incoming measures in a directory of Gnocchi's file incoming
+    /// driver (file:///DIR, its `file_basepath`)
+    #[arg(long, value_name = "URL")]
+    incoming: Option<String>,
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
-    let store = Store::init(&ctx.store_path, args.sacks)?;
-    if !args.no_archive_policies {
-        let index = store.index()?;
+    let backends = Backends {
+        index: args.index,
+        storage: args.storage,
+        incoming: args.incoming,
+        coordination_url: None,
+    };
+    let root = ctx.store_dir("init")?;
+    let store = Store::init_with(root, args.sacks, backends)?;
+    let index = store.index()?;
+    // A deployment that has policies or rules keeps them, as
+    // gnocchi-upgrade leaves them.
+    let untouched = index.list_archive_policies()?.is_empty() && index.list_rules()?.is_empty();
+    if !args.no_archive_policies && untouched {
         index.atomically(|index| {
             for policy in ArchivePolicy::defaults() {
                 index.create_archive_policy(&policy)?;
@@ -31,8 +58,8 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     }
     ctx.note(&format!(
         "created store {} with {}",
-        ctx.store_path.display(),
-        super::words::count(args.sacks, "sack", "sacks")
+        root.display(),
+        super::words::count(store.config().sacks, "sack", "sacks")
     ));
     Ok(())
 }

@@ -34,9 +34,12 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::deployment::Deployment;
 use crate::error::{Error, Result};
+use crate::policy::AggregationMethod;
+use crate::store::backends::deployment_state_dir;
 use crate::store::lock::SackLocks;
-use crate::store::{Index, Page, Store, txn};
+use crate::store::{Backends, Index, Location, Page, Store, txn};
 use crate::time::Timestamp;
 use output::{Format, OutputOptions, Record};
 
@@ -65,6 +68,19 @@ pub struct Cli {
         help_heading = GLOBAL_OPTIONS
     )]
     pub store: Option<PathBuf>,
+
+    /// Work on the Gnocchi deployment this gnocchi.conf describes (its
+    /// PostgreSQL indexer, file storage and incoming) instead of a store
+    /// directory
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "CARBONARA_GNOCCHI_CONF",
+        hide_env = true,
+        help_heading = GLOBAL_OPTIONS
+    )]
+    pub gnocchi_conf: Option<PathBuf>,
 
     /// No progress or summaries on stderr
     #[arg(short, long, global = true, help_heading = GLOBAL_OPTIONS)]
@@ -164,7 +180,9 @@ impl From<OutputArgs> for OutputOptions {
 /// a command that prints records gets its own, with its output options
 /// (`Ctx::printing`).
 pub struct Ctx {
-    pub store_path: PathBuf,
+    pub location: Location,
+    /// The deployment `--gnocchi-conf` names, as read.
+    pub deployment: Option<Deployment>,
     pub output: OutputOptions,
     pub quiet: bool,
     /// The time relative timestamps (`-1 hour`) are taken from.
@@ -175,7 +193,8 @@ impl Ctx {
     /// This context for a command that prints records as `output` asks.
     pub fn printing(&self, output: OutputArgs) -> Ctx {
         Ctx {
-            store_path: self.store_path.clone(),
+            location: self.location.clone(),
+            deployment: self.deployment.clone(),
             output: output.into(),
             quiet: self.quiet,
             now: self.now,
@@ -185,10 +204,29 @@ impl Ctx {
     /// Opens the store, first finishing what killed processes committed
     /// (like SQLite's hot journals), so every command sees a whole state.
     pub fn open_store(&self) -> Result<(Store, Index)> {
-        let store = Store::open(&self.store_path)?;
+        let store = self.location.open()?;
         txn::recover(&store, Some(&mut SackLocks::new(&store)))?;
         let index = store.index()?;
         Ok((store, index))
+    }
+
+    /// The methods of a policy created without any: the deployment's
+    /// `[archive_policy] default_aggregation_methods`, else Gnocchi's.
+    pub fn default_aggregation_methods(&self) -> Vec<AggregationMethod> {
+        match &self.deployment {
+            Some(deployment) => deployment.default_aggregation_methods.clone(),
+            None => AggregationMethod::defaults(),
+        }
+    }
+
+    /// The store directory, for the commands that work on one only.
+    pub fn store_dir(&self, command: &str) -> Result<&std::path::Path> {
+        match &self.location {
+            Location::Directory(root) => Ok(root),
+            Location::Deployment { .. } => Err(Error::Usage(format!(
+                "`carbonara {command}` works on a store directory, not with --gnocchi-conf"
+            ))),
+        }
     }
 
     /// Prints a record on stdout in the chosen format.
@@ -223,8 +261,30 @@ impl Ctx {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
+    // Checked here, not by clap: clap does not compare global options
+    // given after the subcommand.
+    if cli.gnocchi_conf.is_some() && cli.store.is_some() {
+        return Err(Error::Usage(
+            "--gnocchi-conf and --store (or CARBONARA_GNOCCHI_CONF and CARBONARA_STORE) name two stores; give one"
+                .to_owned(),
+        ));
+    }
+    let deployment = cli
+        .gnocchi_conf
+        .as_deref()
+        .map(Deployment::read)
+        .transpose()?;
+    let location = match &deployment {
+        Some(deployment) => Location::Deployment {
+            conf: deployment.path.clone(),
+            state: deployment_state_dir(deployment),
+            backends: Backends::from(deployment),
+        },
+        None => Location::Directory(cli.store.unwrap_or_else(|| PathBuf::from("carbonara-data"))),
+    };
     let ctx = Ctx {
-        store_path: cli.store.unwrap_or_else(|| PathBuf::from("carbonara-data")),
+        location,
+        deployment,
         // Tables, until a command that prints records reads its `-f`.
         output: OutputOptions::default(),
         quiet: cli.quiet,

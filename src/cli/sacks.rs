@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::process::{self, ProcessOptions};
 use crate::pyform::json::Json;
 use crate::store::lock::SackLocks;
-use crate::store::{Store, sacks, txn};
+use crate::store::{Location, Store, sacks, txn};
 
 use super::output::Record;
 use super::{Ctx, OutputArgs};
@@ -32,7 +32,10 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             Json::Int(i64::from(store.config().sacks)),
         )]));
     };
-    let mut store = Store::open_exclusive(&ctx.store_path)?;
+    let mut store = match &ctx.location {
+        Location::Directory(root) => Store::open_exclusive(root)?,
+        deployment => deployment.open()?,
+    };
     txn::recover(&store, Some(&mut SackLocks::new(&store)))?;
     if args.process {
         let index = store.index()?;

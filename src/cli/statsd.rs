@@ -40,7 +40,7 @@ fn parse_positive(text: &str) -> std::result::Result<Span, String> {
 /// resource and the interval.
 pub fn options(ctx: &Ctx, resource_id: String, flush_interval: Span) -> statsd::Options {
     statsd::Options {
-        store_path: ctx.store_path.clone(),
+        location: ctx.location.clone(),
         resource_id,
         creator: CLI_CREATOR.to_owned(),
         archive_policy_name: None,

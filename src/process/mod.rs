@@ -24,6 +24,7 @@ use crate::store::archive::Archive;
 use crate::store::incoming::Incoming;
 use crate::store::lock::SackLocks;
 use crate::store::{self, Index, Metric, Store, txn};
+use crate::time::Timestamp;
 
 /// Metrics committed together: bounds memory and the number of syncs.
 const METRICS_PER_TRANSACTION: usize = 512;
@@ -211,6 +212,14 @@ fn run_pass_in_pool(
             transaction.commit_with_index(index, |index, _| index.record_dropped(&too_old))?;
             report.too_old.extend(too_old);
         }
+        // metricd's side writes (Gnocchi's indexer reads them; the SQLite
+        // index has no such columns): one statement per transaction.
+        let processed: Vec<Uuid> = committed
+            .iter()
+            .copied()
+            .filter(|id| metrics.contains_key(id))
+            .collect();
+        index.record_processed(&processed, Timestamp::now())?;
         for id in committed {
             incoming.remove_metric_dir_if_empty(id);
         }

@@ -347,6 +347,7 @@ impl From<crate::error::Error> for ApiError {
             | E::Time(_)
             | E::Resource(_)
             | E::Filter(_)
+            | E::Deployment(_)
             | E::Io { .. }
             | E::Output(_)
             | E::Usage(_)
@@ -456,6 +457,7 @@ impl From<crate::store::Error> for ApiError {
             | E::StoreBusy { .. }
             | E::MeasuresWaiting { .. }
             | E::BadConfig { .. }
+            | E::BadBackend { .. }
             | E::Corrupt { .. }
             | E::NotArchiveFile { .. }
             | E::Sqlite(_)
@@ -467,6 +469,7 @@ impl From<crate::store::Error> for ApiError {
             | E::ArchivePolicyNotFound(_)
             | E::ArchivePolicyExists(_)
             | E::ArchivePolicyInUse(_)
+            | E::UnrepresentablePolicy { .. }
             | E::RuleNotFound(_)
             | E::RuleExists(_)
             | E::UnsupportedRuleChange { .. }
@@ -478,6 +481,7 @@ impl From<crate::store::Error> for ApiError {
             | E::ResourceTypeNotFound(_)
             | E::ResourceTypeExists(_)
             | E::ResourceTypeInUse(_)
+            | E::UnexpectedResourceTypeState { .. }
             | E::ResourceNotFound(_)
             | E::ResourceExists(_)
             | E::Resource(_)

@@ -33,7 +33,6 @@ mod root;
 mod search;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -46,9 +45,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter};
 
 use crate::error::Result;
+use crate::policy::AggregationMethod;
 use crate::process::{self, ProcessOptions};
 use crate::store::lock::SackLocks;
-use crate::store::{Index, Store, txn};
+use crate::store::{Index, Location, Store, txn};
 use crate::time::Timestamp;
 pub use auth::AuthMode;
 use call::OriginalPath;
@@ -57,7 +57,7 @@ use error::{ApiError, ApiResult, Environ};
 /// How the server runs (the `serve` flags).
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub store_path: PathBuf,
+    pub location: Location,
     pub auth: AuthMode,
     /// `[keystone_authtoken]`, which `AuthMode::Keystone` needs.
     pub keystone: Option<keystone::KeystoneConfig>,
@@ -71,12 +71,15 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Time between background aggregation passes; none when `None`.
     pub process_interval: Option<Duration>,
+    /// The methods of a policy created without any (Gnocchi's
+    /// `[archive_policy] default_aggregation_methods`).
+    pub default_aggregation_methods: Vec<AggregationMethod>,
 }
 
 impl Config {
-    pub fn new(store_path: PathBuf) -> Config {
+    pub fn new(location: Location) -> Config {
         Config {
-            store_path,
+            location,
             auth: AuthMode::Basic,
             keystone: None,
             max_limit: 1000,
@@ -85,6 +88,7 @@ impl Config {
             max_body_size: 64 << 20,
             request_timeout: Duration::from_secs(60),
             process_interval: Some(Duration::from_secs(1)),
+            default_aggregation_methods: AggregationMethod::defaults(),
         }
     }
 }
@@ -143,7 +147,7 @@ impl App {
             }
             (AuthMode::Basic | AuthMode::Noauth, _) => None,
         };
-        let store = Store::open(&config.store_path)?;
+        let store = config.location.open()?;
         txn::recover(&store, Some(&mut SackLocks::new(&store)))?;
         let mut started = Ok(());
         let app = Arc::new_cyclic(|weak| {

@@ -22,6 +22,7 @@
 //!   on it, sorting and markers follow oslo.db's `paginate_query`, and
 //!   `like` is case-sensitive with `\` escapes, as on PostgreSQL.
 
+mod listing;
 mod model;
 pub mod postgres;
 mod sqlite;
@@ -40,7 +41,7 @@ pub use model::{
     DroppedTotal, Metric, MetricFilter, MetricRef, MetricStatus, NewResource, Page,
     ResourceChanges, ResourceQuery,
 };
-pub use postgres::{PostgresIndex, redacted_url};
+pub use postgres::PostgresIndex;
 pub use sqlite::{SCHEMA_VERSION, SqliteIndex};
 
 /// Archive policies and the rules that pick one for a new metric.
@@ -113,6 +114,12 @@ pub trait Metrics {
 
     /// Forgets a deleted metric once its data is gone.
     fn expunge_metric(&self, id: Uuid) -> Result<()>;
+
+    /// Records that a pass processed the measures of these metrics at
+    /// `now`: the columns gnocchi-metricd keeps up to date in Gnocchi's
+    /// schema (spec: gnocchi-deployments.md §5, "Indexer writes made by
+    /// metricd"), in one statement for the whole pass.
+    fn record_processed(&self, ids: &[Uuid], now: Timestamp) -> Result<()>;
 
     /// An active metric by id, or by name when exactly one has it.
     fn find_metric(&self, reference: &str) -> Result<Metric> {
@@ -199,8 +206,10 @@ pub trait Resources {
 /// the index changes committed with it (store/txn.rs).
 pub trait Commits {
     /// Runs `work` in one transaction: all of its changes are stored or
-    /// none. Inside another, it is a part of the outer one.
-    fn transaction(&self, work: &mut dyn FnMut() -> Result<()>) -> Result<()>;
+    /// none. Inside another, it is a part of the outer one. With `rerun`,
+    /// an outermost transaction the database chose as a deadlock's victim
+    /// runs again, as Gnocchi's indexer retries it (oslo.db).
+    fn transaction(&self, work: &mut dyn FnMut() -> Result<()>, rerun: bool) -> Result<()>;
 
     /// Marks the index changes of a file transaction as committed (inside
     /// the same transaction as the changes): store/txn.rs replays the
@@ -232,17 +241,59 @@ impl Index {
     }
 
     /// Runs `work` in one transaction: all of it is stored or none.
-    /// Inside another `atomically`, it is a part of the outer one.
-    pub fn atomically<T>(&self, work: impl FnOnce(&Index) -> Result<T>) -> Result<T> {
-        let mut work = Some(work);
+    /// Inside another `atomically`, it is a part of the outer one. `work`
+    /// runs again if the database breaks a deadlock by aborting it.
+    pub fn atomically<T>(&self, mut work: impl FnMut(&Index) -> Result<T>) -> Result<T> {
         let mut value = None;
-        self.0.transaction(&mut || {
-            let work = work.take().expect("a transaction runs its work once");
-            value = Some(work(self)?);
-            Ok(())
-        })?;
+        self.0.transaction(
+            &mut || {
+                value = Some(work(self)?);
+                Ok(())
+            },
+            true,
+        )?;
         Ok(value.expect("a committed transaction ran its work"))
     }
+
+    /// [`Index::atomically`] for work that cannot run twice (it changes
+    /// more than the index): a deadlock's victim fails.
+    pub fn atomically_once<T>(&self, work: impl FnOnce(&Index) -> Result<T>) -> Result<T> {
+        let mut work = Some(work);
+        let mut value = None;
+        self.0.transaction(
+            &mut || {
+                let work = work
+                    .take()
+                    .expect("a transaction that is not rerun runs once");
+                value = Some(work(self)?);
+                Ok(())
+            },
+            false,
+        )?;
+        Ok(value.expect("a committed transaction ran its work"))
+    }
+}
+
+/// Opens a Gnocchi deployment's index.
+pub fn open_postgres(url: &str) -> Result<Index> {
+    Ok(Index::new(PostgresIndex::connect(url)?))
+}
+
+/// Readies a Gnocchi deployment's database for a new store: an empty one
+/// gets Gnocchi 4.7's schema as gnocchi-upgrade makes it (without
+/// policies: `init` adds them), one at another revision is refused.
+pub fn create_postgres(url: &str) -> Result<()> {
+    upgrade_postgres(url, false).map(drop)
+}
+
+/// gnocchi-upgrade's job on the index: Gnocchi 4.7's schema on an empty
+/// database (with the default policies and rule when asked), the
+/// `generic` type and, when asked, the default policies where there are
+/// neither policies nor rules, on one at Gnocchi 4.7's revision; any other
+/// revision is refused. Returns whether the schema was created.
+pub fn upgrade_postgres(url: &str, default_policies: bool) -> Result<bool> {
+    let index = PostgresIndex::connect_any_revision(url)?;
+    postgres::schema::upgrade(&mut index.client(), default_policies)
 }
 
 impl Deref for Index {

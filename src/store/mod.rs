@@ -15,9 +15,12 @@
 //! Nothing here parses user input formats or prints.
 
 pub mod archive;
+pub mod backends;
+pub mod coordinator;
 pub mod incoming;
 pub mod index;
 pub mod lock;
+mod pg_connection;
 mod placement;
 pub mod sacks;
 pub mod txn;
@@ -31,9 +34,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorKind;
 
+pub use backends::Backends;
 pub use index::{
-    Index, Metric, MetricFilter, MetricRef, MetricStatus, NewResource, Page, ResourceChanges,
-    ResourceQuery, SqliteIndex,
+    Index, Metric, MetricFilter, MetricRef, MetricStatus, NewResource, Page, PostgresIndex,
+    ResourceChanges, ResourceQuery, SqliteIndex,
 };
 pub use txn::Transaction;
 
@@ -99,6 +103,13 @@ pub enum Error {
     /// `url` has its password hidden.
     #[error("PostgreSQL at {url}: {reason}")]
     PostgresConnect { url: String, reason: String },
+    /// A backend URL carbonara cannot use; `url` has its password hidden.
+    #[error("{what} {url}: {reason}")]
+    BadBackend {
+        what: &'static str,
+        url: String,
+        reason: String,
+    },
     /// A statement the PostgreSQL index refused; `code` is its SQLSTATE.
     #[error("index: PostgreSQL: {message}")]
     Postgres {
@@ -121,6 +132,10 @@ pub enum Error {
     ArchivePolicyExists(String),
     #[error("Archive policy {0} is still in use")]
     ArchivePolicyInUse(String),
+    /// A policy Gnocchi's schema cannot hold as it is: its spans would
+    /// read back otherwise from the float seconds Gnocchi stores.
+    #[error("Archive policy {name} cannot be stored in a Gnocchi index: {reason}")]
+    UnrepresentablePolicy { name: String, reason: String },
     #[error("Archive policy rule {0} does not exist")]
     RuleNotFound(String),
     #[error("Archive policy rule {0} already exists")]
@@ -147,6 +162,14 @@ pub enum Error {
     ResourceTypeExists(String),
     #[error("Resource type {0} is still in use")]
     ResourceTypeInUse(String),
+    /// A resource type in the middle of a change (or left broken by one)
+    /// on a Gnocchi deployment: only `active` types are used.
+    #[error("Resource type {resource_type} state is {state} (expected: {expected})")]
+    UnexpectedResourceTypeState {
+        resource_type: String,
+        expected: String,
+        state: String,
+    },
     #[error("Resource {0} does not exist")]
     ResourceNotFound(String),
     #[error("Resource {0} already exists")]
@@ -194,6 +217,7 @@ impl Error {
             | Error::AlreadyAStore { .. }
             | Error::UnsupportedFormat { .. }
             | Error::BadConfig { .. }
+            | Error::BadBackend { .. }
             | Error::Corrupt { .. }
             | Error::Sqlite(_)
             | Error::IndexData(_)
@@ -218,7 +242,9 @@ impl Error {
             | Error::MeasuresWaiting { .. }
             | Error::NotArchiveFile { .. }
             | Error::ArchivePolicyInUse(_)
+            | Error::UnrepresentablePolicy { .. }
             | Error::ResourceTypeInUse(_)
+            | Error::UnexpectedResourceTypeState { .. }
             | Error::UnsupportedRuleChange { .. }
             | Error::NoRuleMatch(_)
             | Error::InvalidMetricName(_)
@@ -262,11 +288,14 @@ pub(crate) fn io_error(path: &Path) -> impl FnOnce(io::Error) -> Error + '_ {
 }
 
 /// The contents of `store.json`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoreConfig {
     pub format: u32,
     pub sacks: u32,
     pub subdir_len: usize,
+    /// A Gnocchi deployment's backends, where the store uses them.
+    #[serde(flatten)]
+    pub backends: Backends,
 }
 
 /// The store format `store.json` at `root` declares: its `format`, or 0
@@ -317,10 +346,51 @@ pub fn write_config(root: &Path, document: &serde_json::Value) -> Result<()> {
         .map_err(io_error(root))
 }
 
-/// An open store directory.
+/// Where a store is: a directory (whose `store.json` names any backends
+/// it uses), or a Gnocchi deployment read from its configuration file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Directory(PathBuf),
+    Deployment {
+        /// The configuration file, for messages.
+        conf: PathBuf,
+        /// carbonara's own transactions and locks.
+        state: PathBuf,
+        backends: Backends,
+    },
+}
+
+impl Location {
+    /// Opens the store there.
+    pub fn open(&self) -> Result<Store> {
+        match self {
+            Location::Directory(root) => Store::open(root),
+            Location::Deployment {
+                state, backends, ..
+            } => Store::open_deployment(state, backends.clone()),
+        }
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Directory(root) => write!(f, "{}", root.display()),
+            Location::Deployment { conf, .. } => {
+                write!(f, "the Gnocchi deployment of {}", conf.display())
+            }
+        }
+    }
+}
+
+/// An open store: a directory, or a Gnocchi deployment's backends.
 #[derive(Debug)]
 pub struct Store {
     root: PathBuf,
+    /// `archive/`, or the directory of Gnocchi's file storage driver.
+    archive_dir: PathBuf,
+    /// `incoming/`, or the directory of Gnocchi's file incoming driver.
+    incoming_dir: PathBuf,
     config: StoreConfig,
     _in_use: lock::StoreUse,
 }
@@ -329,26 +399,132 @@ impl Store {
     /// Creates a new, empty store at `root` (the directory may exist but
     /// must not already be a store).
     pub fn init(root: &Path, sacks: u32) -> Result<Store> {
+        Store::init_with(root, Some(sacks), Backends::default())
+    }
+
+    /// Creates a new store at `root` whose parts may be a Gnocchi
+    /// deployment's (`backends`). A Gnocchi incoming directory keeps its
+    /// own sack count and a storage directory its subdirectory length:
+    /// those are taken as they are (`sacks` must agree when given), or
+    /// written as gnocchi-upgrade writes them when missing. 128 sacks when
+    /// nothing says otherwise.
+    pub fn init_with(root: &Path, sacks: Option<u32>, backends: Backends) -> Result<Store> {
         if root.join(CONFIG_FILE).exists() {
             return Err(Error::AlreadyAStore {
                 path: root.to_owned(),
             });
         }
+        backends.check()?;
+        let incoming_dir = backends.incoming_dir()?;
+        let storage_dir = backends.storage_dir()?;
+        let found = incoming_dir
+            .as_deref()
+            .map(backends::gnocchi_sacks)
+            .transpose()?
+            .flatten();
+        let sacks = match (found, sacks) {
+            (Some(found), Some(asked)) if found != asked => {
+                return Err(Error::BadConfig {
+                    path: incoming_dir.unwrap_or_default(),
+                    reason: format!(
+                        "Gnocchi's incoming driver has {found} sacks here (tmp/gnocchi-config), not {asked}"
+                    ),
+                });
+            }
+            (Some(found), _) => found,
+            (None, asked) => asked.unwrap_or(DEFAULT_SACKS),
+        };
         check_sacks(root, sacks)?;
+        let subdir_len = match &storage_dir {
+            Some(dir) => match backends::gnocchi_subdir_len(dir)? {
+                Some(len) => len,
+                None => {
+                    backends::set_gnocchi_subdir_len(dir, DEFAULT_SUBDIR_LEN)?;
+                    DEFAULT_SUBDIR_LEN
+                }
+            },
+            None => DEFAULT_SUBDIR_LEN,
+        };
         let config = StoreConfig {
             format: FORMAT_VERSION,
             sacks,
-            subdir_len: DEFAULT_SUBDIR_LEN,
+            subdir_len,
+            backends,
         };
-        let store = Store::with_dirs(root, config, lock::StoreUse::shared)?;
+        let store = Store::with_dirs(root, config.clone(), lock::StoreUse::shared)?;
         store.incoming().create_sacks()?;
-        SqliteIndex::create(&store.index_path())?;
+        if let Some(dir) = &incoming_dir
+            && found.is_none()
+        {
+            backends::set_gnocchi_sacks(dir, sacks)?;
+        }
+        match &config.backends.index {
+            Some(url) => index::create_postgres(url)?,
+            None => drop(SqliteIndex::create(&store.index_path())?),
+        }
         // store.json last: a directory without it is not a store yet.
         write_config(
             root,
-            &serde_json::to_value(config).expect("config serializes"),
+            &serde_json::to_value(&config).expect("config serializes"),
         )?;
         Ok(store)
+    }
+
+    /// Opens a Gnocchi deployment as a store, with no `store.json`: its
+    /// index, storage and incoming are `backends` (all three required),
+    /// its sack count and subdirectory length are what Gnocchi's drivers
+    /// keep in their directories, and carbonara's own transactions and
+    /// locks live in `state` (on the storage's filesystem, so that renames
+    /// into the archive stay atomic).
+    pub fn open_deployment(state: &Path, backends: Backends) -> Result<Store> {
+        let (_, storage, incoming) = backends.deployment(state)?;
+        let sacks = backends::gnocchi_sacks(&incoming)?.ok_or_else(|| Error::BadConfig {
+            path: incoming.join("tmp/gnocchi-config"),
+            reason: "missing: this Gnocchi deployment is not set up yet; run `carbonara upgrade` with the same --gnocchi-conf, or Gnocchi's gnocchi-upgrade".to_owned(),
+        })?;
+        check_sacks(state, sacks)?;
+        let subdir_len = backends::gnocchi_subdir_len(&storage)?.unwrap_or(DEFAULT_SUBDIR_LEN);
+        let config = StoreConfig {
+            format: FORMAT_VERSION,
+            sacks,
+            subdir_len,
+            backends,
+        };
+        Store::with_dirs(state, config, lock::StoreUse::shared)
+    }
+
+    /// gnocchi-upgrade's job on a deployment: Gnocchi 4.7's schema on an
+    /// empty database (with the default policies and rule unless
+    /// `default_policies` is false, and only where there are neither
+    /// policies nor rules), the sack count and subdirectory length written
+    /// where they are missing, the sacks' directories made. A database at
+    /// another schema revision is refused. Returns whether the schema was
+    /// created, and the sack count.
+    pub fn upgrade_deployment(
+        state: &Path,
+        backends: &Backends,
+        sacks: Option<u32>,
+        default_policies: bool,
+    ) -> Result<(bool, u32)> {
+        let (url, storage, incoming) = backends.deployment(state)?;
+        let created = index::upgrade_postgres(url, default_policies)?;
+        if backends::gnocchi_subdir_len(&storage)?.is_none() {
+            backends::set_gnocchi_subdir_len(&storage, DEFAULT_SUBDIR_LEN)?;
+        }
+        // As gnocchi-upgrade, a sack count once set stays: `--sacks-number`
+        // only counts for a new deployment.
+        let sacks = match backends::gnocchi_sacks(&incoming)? {
+            Some(found) => found,
+            None => {
+                let sacks = sacks.unwrap_or(DEFAULT_SACKS);
+                check_sacks(state, sacks)?;
+                backends::set_gnocchi_sacks(&incoming, sacks)?;
+                sacks
+            }
+        };
+        let store = Store::open_deployment(state, backends.clone())?;
+        store.incoming().create_sacks()?;
+        Ok((created, sacks))
     }
 
     /// Opens an existing store of the current format.
@@ -387,13 +563,27 @@ impl Store {
         config: StoreConfig,
         lock: impl FnOnce(&Path) -> Result<lock::StoreUse>,
     ) -> Result<Store> {
-        let dirs = ["locks", "archive", "incoming"].map(|d| root.join(d));
-        for dir in dirs {
+        config.backends.check()?;
+        let archive_dir = match config.backends.storage_dir()? {
+            Some(dir) => dir,
+            None => root.join("archive"),
+        };
+        let incoming_dir = match config.backends.incoming_dir()? {
+            Some(dir) => dir,
+            None => root.join("incoming"),
+        };
+        for dir in [
+            root.join("locks"),
+            archive_dir.clone(),
+            incoming_dir.clone(),
+        ] {
             fs::create_dir_all(&dir).map_err(io_error(&dir))?;
         }
         placement::create_spread_dir(&root.join("tmp"))?;
         Ok(Store {
             root: root.to_owned(),
+            archive_dir,
+            incoming_dir,
             config,
             _in_use: lock(&root.join("locks"))?,
         })
@@ -403,17 +593,28 @@ impl Store {
         &self.root
     }
 
-    pub fn config(&self) -> StoreConfig {
-        self.config
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    /// Whether Gnocchi's own processes read this store's files (they take
+    /// none of carbonara's locks): every file is then replaced by a rename,
+    /// never overwritten in place.
+    pub fn shared_with_gnocchi(&self) -> bool {
+        self.config.backends.shared_with_gnocchi()
     }
 
     pub fn index_path(&self) -> PathBuf {
         self.root.join(INDEX_FILE)
     }
 
-    /// Opens the index (one connection per caller; SQLite in WAL mode).
+    /// Opens the index (one connection per caller): the store's SQLite
+    /// file (WAL mode), or the deployment's PostgreSQL database.
     pub fn index(&self) -> Result<Index> {
-        SqliteIndex::open(&self.index_path()).map(Index::new)
+        match &self.config.backends.index {
+            Some(url) => index::open_postgres(url),
+            None => SqliteIndex::open(&self.index_path()).map(Index::new),
+        }
     }
 
     pub fn tmp_dir(&self) -> PathBuf {
@@ -425,11 +626,11 @@ impl Store {
     }
 
     pub fn archive_dir(&self) -> PathBuf {
-        self.root.join("archive")
+        self.archive_dir.clone()
     }
 
     pub fn incoming_dir(&self) -> PathBuf {
-        self.root.join("incoming")
+        self.incoming_dir.clone()
     }
 
     pub fn incoming(&self) -> incoming::Incoming<'_> {

@@ -41,12 +41,18 @@ fn waiting_entries(store: &Store) -> Result<usize> {
 /// Sets the number of sacks; returns the previous number.
 pub fn set_sacks(store: &mut Store, sacks: u32) -> Result<u32> {
     check_sacks(store.root(), sacks)?;
+    if store.shared_with_gnocchi() {
+        return Err(Error::BadConfig {
+            path: store.incoming_dir().join("tmp/gnocchi-config"),
+            reason: "the sack count of a Gnocchi deployment is its incoming driver's: change it with Gnocchi's gnocchi-change-sack-size".to_owned(),
+        });
+    }
     let waiting = waiting_entries(store)?;
     if waiting > 0 {
         return Err(Error::MeasuresWaiting { metrics: waiting });
     }
     let previous = store.config.sacks;
-    let mut config = store.config;
+    let mut config = store.config.clone();
     config.sacks = sacks;
     for number in 0..sacks {
         let dir = store.incoming_dir().join(
@@ -60,7 +66,7 @@ pub fn set_sacks(store: &mut Store, sacks: u32) -> Result<u32> {
     }
     write_config(
         store.root(),
-        &serde_json::to_value(config).expect("config serializes"),
+        &serde_json::to_value(&config).expect("config serializes"),
     )?;
     store.config = config;
     let incoming = store.incoming_dir();

@@ -198,7 +198,7 @@ impl<'s> Transaction<'s> {
         changes: impl FnOnce(&Index, &mut Self) -> Result<T>,
     ) -> Result<T> {
         let token = uuid::Uuid::new_v4().simple().to_string();
-        let (value, journal, data) = index.atomically(|index| {
+        let (value, journal, data) = index.atomically_once(|index| {
             let value = changes(index, &mut self)?;
             let (journal, data) = self.journal(Some(token.clone()));
             write_journal(&self.dir, &journal, &data)?;
@@ -234,7 +234,7 @@ impl<'s> Transaction<'s> {
     fn apply_committed(self, journal: &Journal, data: &[u8]) -> Result<()> {
         {
             let _applying = ApplyLocks::exclusive(self.store, &journal.sacks)?;
-            apply(self.store.root(), &self.dir, journal, data)?;
+            apply(self.store, &self.dir, journal, data)?;
         }
         sync_filesystem(&self.dir)?;
         remove_dir(&self.dir)
@@ -282,7 +282,13 @@ fn read_journal(path: &Path) -> Result<(Journal, Vec<u8>)> {
 }
 
 /// Applies a committed journal; safe to run again after any interruption.
-fn apply(root: &Path, dir: &Path, journal: &Journal, data: &[u8]) -> Result<()> {
+/// Files rewritten in place are overwritten, unless Gnocchi's processes
+/// read them: those are written beside the journal and renamed into
+/// place, so a reader that takes none of carbonara's locks sees the old
+/// file or the new one, never a part.
+fn apply(store: &Store, dir: &Path, journal: &Journal, data: &[u8]) -> Result<()> {
+    let root = store.root();
+    let by_rename = store.shared_with_gnocchi();
     // Every file is created, written or removed once: they can go in
     // parallel, on the caller's rayon pool.
     journal.puts.par_iter().try_for_each(|(staged, target)| {
@@ -291,7 +297,8 @@ fn apply(root: &Path, dir: &Path, journal: &Journal, data: &[u8]) -> Result<()> 
     journal
         .writes
         .par_iter()
-        .try_for_each(|(target, offset, length)| {
+        .enumerate()
+        .try_for_each(|(number, (target, offset, length))| {
             let bytes = usize::try_from(*offset)
                 .ok()
                 .zip(
@@ -306,7 +313,14 @@ fn apply(root: &Path, dir: &Path, journal: &Journal, data: &[u8]) -> Result<()> 
                         dir.display()
                     ))
                 })?;
-            overwrite(&root.join(target), bytes)
+            let target = root.join(target);
+            if by_rename {
+                let staged = dir.join(format!("replace-{number}"));
+                fs::write(&staged, bytes).map_err(io_error(&staged))?;
+                rename_creating_parent(&staged, &target)
+            } else {
+                overwrite(&target, bytes)
+            }
         })?;
     journal
         .deletes
@@ -438,7 +452,7 @@ pub fn recover(store: &Store, mut sack_locks: Option<&mut SackLocks>) -> Result<
             }
             {
                 let _applying = ApplyLocks::exclusive(store, &journal.sacks)?;
-                apply(store.root(), &dir, &journal, &data)?;
+                apply(store, &dir, &journal, &data)?;
             }
             sync_filesystem(&tmp)?;
             if let Some((index, token)) = index {

@@ -13,6 +13,7 @@ use std::process::Output;
 
 use axum::http::StatusCode;
 use carbonara::server::{self, App, Config};
+use carbonara::store::Location;
 
 use crate::common::tree;
 use crate::serve::common::send;
@@ -136,7 +137,7 @@ impl Sandbox {
     }
 
     fn app(&self) -> axum::Router {
-        let mut config = Config::new(self.store());
+        let mut config = Config::new(Location::Directory(self.store()));
         config.process_interval = None;
         server::router(App::open(config).unwrap())
     }

@@ -1,58 +1,58 @@
 //! The index of a Gnocchi deployment: Gnocchi 4.7's own PostgreSQL schema
 //! (alembic revision `f89ed2e3c2ec`, spec: gnocchi-deployments.md §5;
 //! `schema` makes and checks it), shared with a running gnocchi-api and
-//! gnocchi-metricd. carbonara never
-//! changes the base tables' shape; it writes rows as Gnocchi writes them
-//! (naive UTC timestamps, native uuids, float-second definitions) and
-//! follows Gnocchi's state machine for resource types.
+//! gnocchi-metricd. carbonara never changes the base tables' shape; it
+//! writes rows as Gnocchi writes them (naive UTC timestamps, native uuids,
+//! float-second definitions) and follows Gnocchi's state machine for
+//! resource types.
 //!
 //! One connection per `PostgresIndex`; statements outside `transaction`
-//! commit on their own. The only table carbonara adds is
+//! commit on their own. The tables carbonara adds are
 //! `carbonara_index_commit`, the commit tokens of its file transactions
-//! (store/txn.rs), made when first needed.
+//! (store/txn.rs), and `carbonara_dropped_measures` (postgres/dropped.rs),
+//! each made when first needed.
+//!
+//! Archive policies and rules are in postgres/policies.rs, metrics in
+//! postgres/metrics.rs, back-window drops in postgres/dropped.rs, resource
+//! types and resources in postgres/resources.rs (searched through the
+//! shared listing builder in PostgreSQL's dialect, postgres/dialect.rs).
+//! Expected refusals (a name taken, a policy in use) are found without an
+//! SQL error wherever a statement can tell, since an error aborts the
+//! transaction around it; the constraints Gnocchi's schema declares still
+//! decide when two writers race, and their violations are turned into the
+//! same refusals.
 
+mod dialect;
+mod dropped;
+mod metrics;
+mod policies;
+mod resources;
 pub mod schema;
 
 use std::cell::{Cell, RefCell, RefMut};
+use std::time::Duration;
 
-use postgres::{Client, NoTls};
+use postgres::types::{ToSql, Type};
+use postgres::{Client, Row};
 
 use super::Commits;
-use crate::store::{Error, Result};
+use crate::deployment::DatabaseUrl;
+use crate::store::{Error, Result, pg_connection};
+
+/// The name of the constraint a statement violated (SQLSTATE class 23,
+/// integrity constraint violation), if that is why it failed.
+fn violated_constraint(error: &postgres::Error) -> Option<&str> {
+    error
+        .as_db_error()
+        .filter(|db| db.code().code().starts_with("23"))
+        .and_then(|db| db.constraint())
+}
 
 /// The index in a Gnocchi deployment's PostgreSQL database.
 pub struct PostgresIndex {
     client: RefCell<Client>,
     /// How many transactions are open (nested ones are savepoints).
     depth: Cell<u32>,
-}
-
-/// A Gnocchi indexer URL as the PostgreSQL client reads it: SQLAlchemy's
-/// `postgresql+psycopg2://` names a Python driver, which means nothing
-/// here.
-pub fn client_url(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) if scheme.starts_with("postgresql+") => {
-            format!("postgresql://{rest}")
-        }
-        _ => url.to_owned(),
-    }
-}
-
-/// `url` with the password of its user part replaced by `***`.
-pub fn redacted_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((user_part, host)) => match user_part.split_once(':') {
-            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{path}"),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
-    }
 }
 
 impl PostgresIndex {
@@ -66,22 +66,12 @@ impl PostgresIndex {
 
     /// Connects without looking at the schema (for `upgrade`).
     pub fn connect_any_revision(url: &str) -> Result<PostgresIndex> {
-        let redacted = redacted_url(url);
-        let connect_error = |reason: String| Error::PostgresConnect {
-            url: redacted.clone(),
-            reason,
-        };
-        let config: postgres::Config = client_url(url)
-            .parse()
-            .map_err(|e: postgres::Error| connect_error(e.to_string()))?;
-        let client = config.connect(NoTls).map_err(|e| {
-            connect_error(match e.as_db_error() {
-                Some(db) => db.message().to_owned(),
-                None => {
-                    std::error::Error::source(&e).map_or_else(|| e.to_string(), ToString::to_string)
-                }
-            })
+        let url = DatabaseUrl::parse(url).map_err(|e| Error::BadBackend {
+            what: "index",
+            url: "(hidden: not a URL)".to_owned(),
+            reason: e.0.to_owned(),
         })?;
+        let client = pg_connection::connect_index(&url)?;
         Ok(PostgresIndex {
             client: RefCell::new(client),
             depth: Cell::new(0),
@@ -93,18 +83,18 @@ impl PostgresIndex {
         self.client.borrow_mut()
     }
 
-    /// Whether the commit-token table exists yet.
-    fn has_commit_table(&self) -> Result<bool> {
-        let table: Option<String> = self
-            .client()
-            .query_one("SELECT to_regclass('carbonara_index_commit')::text", &[])?
-            .get(0);
-        Ok(table.is_some())
+    /// The rows of one statement whose parameters' types are given, so that
+    /// it costs one round trip (no separate prepare).
+    fn query(
+        &self,
+        sql: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> Result<Vec<Row>, postgres::Error> {
+        self.client().query_typed(sql, params)
     }
-}
 
-impl Commits for PostgresIndex {
-    fn transaction(&self, work: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+    /// Runs `work` in one transaction, or a savepoint of the open one.
+    fn transaction_once(&self, work: &mut dyn FnMut() -> Result<()>) -> Result<()> {
         let depth = self.depth.get();
         let savepoint = format!("carbonara_{depth}");
         self.client().batch_execute(&if depth == 0 {
@@ -127,12 +117,65 @@ impl Commits for PostgresIndex {
         outcome
     }
 
+    /// Creates one of carbonara's own tables (`CREATE TABLE IF NOT
+    /// EXISTS`) under an advisory lock held to the end of the transaction:
+    /// two processes that both found it missing create it one after the
+    /// other rather than fail on the catalog's unique keys. tooz's lock keys
+    /// are two bytes each; this first key ("carb" in ASCII) is far from
+    /// them.
+    pub(super) fn create_own_table(&self, create: &str) -> Result<()> {
+        self.client().batch_execute(&format!(
+            "SELECT pg_advisory_xact_lock(1667330658, 1); {create}"
+        ))?;
+        Ok(())
+    }
+
+    /// Whether the commit-token table exists yet.
+    fn has_commit_table(&self) -> Result<bool> {
+        let table: Option<String> = self
+            .client()
+            .query_one("SELECT to_regclass('carbonara_index_commit')::text", &[])?
+            .get(0);
+        Ok(table.is_some())
+    }
+}
+
+/// PostgreSQL's SQLSTATEs for a transaction chosen as a deadlock's victim
+/// and for one that could not be serialized: both may simply run again.
+const DEADLOCK: &str = "40P01";
+const SERIALIZATION_FAILURE: &str = "40001";
+/// How many times a transaction runs at most (oslo.db's `max_retries`).
+const DEADLOCK_TRIES: u32 = 20;
+
+impl Commits for PostgresIndex {
+    fn transaction(&self, work: &mut dyn FnMut() -> Result<()>, rerun: bool) -> Result<()> {
+        if !rerun || self.depth.get() > 0 {
+            return self.transaction_once(work);
+        }
+        // oslo.db's wrap_db_retry, as Gnocchi's indexer uses it: 20 tries,
+        // 0.1 s doubling to 2 s between them.
+        let mut pause = Duration::from_millis(100);
+        for _ in 1..DEADLOCK_TRIES {
+            match self.transaction_once(work) {
+                Err(Error::Postgres {
+                    code: Some(code), ..
+                }) if code == DEADLOCK || code == SERIALIZATION_FAILURE => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_secs(2));
+                }
+                outcome => return outcome,
+            }
+        }
+        self.transaction_once(work)
+    }
+
     fn record_commit(&self, token: &str) -> Result<()> {
-        let mut client = self.client();
-        client.batch_execute(
-            "CREATE TABLE IF NOT EXISTS carbonara_index_commit (token varchar(32) PRIMARY KEY)",
-        )?;
-        client.execute(
+        if !self.has_commit_table()? {
+            self.create_own_table(
+                "CREATE TABLE IF NOT EXISTS carbonara_index_commit (token varchar(32) PRIMARY KEY)",
+            )?;
+        }
+        self.client().execute(
             "INSERT INTO carbonara_index_commit (token) VALUES ($1)",
             &[&token],
         )?;
@@ -186,35 +229,5 @@ impl Commits for PostgresIndex {
             }
         }
         Ok(problems)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gnocchi_urls_lose_their_python_driver() {
-        assert_eq!(
-            client_url("postgresql+psycopg2://gnocchi:pw@db:5432/gnocchi"),
-            "postgresql://gnocchi:pw@db:5432/gnocchi"
-        );
-        assert_eq!(
-            client_url("postgresql://db/gnocchi"),
-            "postgresql://db/gnocchi"
-        );
-    }
-
-    #[test]
-    fn passwords_are_hidden() {
-        assert_eq!(
-            redacted_url("postgresql://gnocchi:s3cr@t@db:5432/gnocchi?sslmode=require"),
-            "postgresql://gnocchi:***@db:5432/gnocchi?sslmode=require"
-        );
-        assert_eq!(
-            redacted_url("postgresql://gnocchi@db/g"),
-            "postgresql://gnocchi@db/g"
-        );
-        assert_eq!(redacted_url("postgresql:///g"), "postgresql:///g");
     }
 }

@@ -1,7 +1,8 @@
 //! The index of a store directory, in SQLite (WAL mode, so several
 //! carbonara processes can share a store): archive policies and rules
 //! (sqlite/policies.rs), metrics (sqlite/metrics.rs), resource types and
-//! resources with their history (sqlite/resources.rs, sqlite/listing.rs),
+//! resources with their history (sqlite/resources.rs; listings by
+//! store/index/listing.rs in SQLite's dialect, sqlite/dialect.rs),
 //! back-window drops (sqlite/dropped.rs), and the commit tokens of file
 //! transactions (here).
 //!
@@ -13,8 +14,8 @@
 //! Spans are integer nanoseconds, not Gnocchi's float seconds, so sub-second
 //! definitions survive a round trip (docs/differences.md#storage-and-processing).
 
+mod dialect;
 mod dropped;
-mod listing;
 mod metrics;
 mod migration;
 mod policies;
@@ -126,7 +127,7 @@ impl SqliteIndex {
                     let text: Option<String> = context.get(1)?;
                     Ok(pattern
                         .zip(text)
-                        .map(|(pattern, text)| listing::like(&pattern, &text)))
+                        .map(|(pattern, text)| dialect::like(&pattern, &text)))
                 },
             )?;
         }
@@ -187,7 +188,8 @@ impl SqliteIndex {
 }
 
 impl Commits for SqliteIndex {
-    fn transaction(&self, work: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+    /// SQLite has no deadlocks (one writer at a time): nothing reruns.
+    fn transaction(&self, work: &mut dyn FnMut() -> Result<()>, _rerun: bool) -> Result<()> {
         self.atomically(|_| work())
     }
 
@@ -228,147 +230,5 @@ impl Commits for SqliteIndex {
         self.connection
             .execute("DELETE FROM index_commit WHERE token = ?1", [token])?;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::policy::{AggregationMethod, ArchivePolicy, ArchivePolicyRule, Definition};
-    use crate::store::index::{Index, Metric, MetricStatus};
-    use crate::time::Span;
-
-    fn index() -> (tempfile::TempDir, Index) {
-        let dir = tempfile::tempdir().unwrap();
-        let index = Index::new(SqliteIndex::create(&dir.path().join("index.sqlite")).unwrap());
-        for policy in ArchivePolicy::defaults() {
-            index.create_archive_policy(&policy).unwrap();
-        }
-        (dir, index)
-    }
-
-    fn metric(name: &str, policy: &str) -> Metric {
-        Metric {
-            id: Uuid::new_v4(),
-            name: Some(name.to_owned()),
-            unit: None,
-            archive_policy_name: policy.to_owned(),
-            creator: "admin".to_owned(),
-            resource_id: None,
-            status: MetricStatus::Active,
-        }
-    }
-
-    #[test]
-    fn policies_round_trip_exactly() {
-        let (_dir, index) = index();
-        for policy in ArchivePolicy::defaults() {
-            assert_eq!(index.get_archive_policy(&policy.name).unwrap(), policy);
-        }
-        let sub_second = ArchivePolicy::new(
-            "fine",
-            0,
-            vec![Definition::new(Some(Span::from_nanos(100_000_000)), Some(3), None).unwrap()],
-            AggregationMethod::defaults(),
-        )
-        .unwrap();
-        index.create_archive_policy(&sub_second).unwrap();
-        assert_eq!(index.get_archive_policy("fine").unwrap(), sub_second);
-        assert!(matches!(
-            index.create_archive_policy(&sub_second),
-            Err(Error::ArchivePolicyExists(_))
-        ));
-        assert_eq!(index.list_archive_policies().unwrap().len(), 5);
-    }
-
-    #[test]
-    fn policies_in_use_cannot_be_deleted() {
-        let (_dir, index) = index();
-        let m = metric("cpu", "low");
-        index.create_metric(&m).unwrap();
-        let err = index.delete_archive_policy("low").unwrap_err();
-        assert_eq!(err.to_string(), "Archive policy low is still in use");
-        index.mark_metric_deleted(m.id).unwrap();
-        assert!(matches!(
-            index.delete_archive_policy("low"),
-            Err(Error::ArchivePolicyInUse(_))
-        ));
-        index.expunge_metric(m.id).unwrap();
-        index.delete_archive_policy("low").unwrap();
-        assert!(matches!(
-            index.delete_archive_policy("low"),
-            Err(Error::ArchivePolicyNotFound(_))
-        ));
-    }
-
-    #[test]
-    fn metrics_are_found_by_id_and_name() {
-        let (_dir, index) = index();
-        let a = metric("cpu", "low");
-        let b = metric("cpu", "medium");
-        index.create_metric(&a).unwrap();
-        index.create_metric(&b).unwrap();
-        assert_eq!(index.get_metric(a.id).unwrap(), Some(a.clone()));
-        assert_eq!(index.metrics_named("cpu").unwrap().len(), 2);
-        index.mark_metric_deleted(a.id).unwrap();
-        assert_eq!(index.get_metric(a.id).unwrap(), None);
-        assert_eq!(
-            index.deleted_metrics().unwrap(),
-            [Metric {
-                status: MetricStatus::Delete,
-                ..a.clone()
-            }]
-        );
-        assert!(matches!(
-            index.mark_metric_deleted(a.id),
-            Err(Error::MetricNotFound(_))
-        ));
-        let unknown = metric("x", "nope");
-        assert!(matches!(
-            index.create_metric(&unknown),
-            Err(Error::ArchivePolicyNotFound(_))
-        ));
-    }
-
-    #[test]
-    fn rules_need_their_policy() {
-        let (_dir, index) = index();
-        let rule = ArchivePolicyRule {
-            name: "disk".into(),
-            metric_pattern: "disk.*".into(),
-            archive_policy_name: "high".into(),
-        };
-        index.create_rule(&rule).unwrap();
-        index
-            .create_rule(&ArchivePolicyRule::default_rule())
-            .unwrap();
-        assert!(matches!(
-            index.create_rule(&rule),
-            Err(Error::RuleExists(_))
-        ));
-        let names: Vec<String> = index
-            .list_rules()
-            .unwrap()
-            .into_iter()
-            .map(|r| r.name)
-            .collect();
-        assert_eq!(names, ["disk", "default"]);
-        assert!(matches!(
-            index.delete_archive_policy("high"),
-            Err(Error::ArchivePolicyInUse(_))
-        ));
-        let err = index.rename_rule("disk", "default").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "Archive policy rule disk does not support change: Archive policy rule default already exists."
-        );
-        index.rename_rule("disk", "disks").unwrap();
-        assert_eq!(index.get_rule("disks").unwrap().metric_pattern, "disk.*");
-        index.rename_rule("disks", "disk").unwrap();
-        index.delete_rule("disk").unwrap();
-        assert!(matches!(
-            index.get_rule("disk"),
-            Err(Error::RuleNotFound(_))
-        ));
     }
 }

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use carbonara::server::{self, App, AuthMode, Config};
+use carbonara::store::Location;
 use regex::Regex;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -22,7 +23,7 @@ pub fn test_app(store: &TestStore, auth: AuthMode) -> axum::Router {
 
 /// The same, with other settings.
 pub fn test_app_with(store: &TestStore, adjust: impl FnOnce(&mut Config)) -> axum::Router {
-    let mut config = Config::new(store.path().to_owned());
+    let mut config = Config::new(Location::Directory(store.path().to_owned()));
     config.max_limit = 7;
     config.cors_allowed_origins = vec!["http://foobar.com".to_owned()];
     config.proxy_headers = true;

@@ -10,8 +10,8 @@
 
 use postgres::{Client, GenericClient};
 
+use super::policies;
 use crate::policy::{ArchivePolicy, ArchivePolicyRule};
-use crate::pyform::json::Json;
 use crate::store::{Error, Result};
 
 /// The alembic head of Gnocchi 4.7 ("Create last measure push timestamp
@@ -169,75 +169,25 @@ fn insert_default_policies(client: &mut impl GenericClient) -> Result<()> {
     Ok(())
 }
 
+/// A policy's row, written as `Policies::create_archive_policy` writes it
+/// (postgres/policies.rs).
 fn insert_policy(client: &mut impl GenericClient, policy: &ArchivePolicy) -> Result<()> {
-    let back_window = i32::try_from(policy.back_window).map_err(|_| {
-        Error::IndexData(format!(
-            "archive policy {}: back window {} does not fit Gnocchi's integer column",
-            policy.name, policy.back_window
-        ))
-    })?;
     client.execute(
         "INSERT INTO archive_policy (name, back_window, definition, aggregation_methods)
          VALUES ($1, $2, $3::text::json, $4::text::json)",
         &[
             &policy.name,
-            &back_window,
-            &definition_json(policy),
-            &aggregation_methods_json(policy),
+            &policies::back_window(policy)?,
+            &policies::definition_text(policy)?,
+            &policies::methods_text(policy),
         ],
     )?;
     Ok(())
 }
 
-/// `archive_policy.definition` as Gnocchi writes it (`json.dumps` of
-/// `ArchivePolicyItem.serialize()`): float seconds, Python's separators,
-/// `[{"timespan": 2592000.0, "granularity": 300.0, "points": 8640}]`.
-/// The column is `json`, which keeps the text as written.
-pub fn definition_json(policy: &ArchivePolicy) -> String {
-    let items = policy.definition.iter().map(|item| {
-        Json::object([
-            (
-                "timespan",
-                item.timespan
-                    .map_or(Json::Null, |t| Json::Float(t.as_secs_f64())),
-            ),
-            ("granularity", Json::Float(item.granularity.as_secs_f64())),
-            (
-                "points",
-                item.points.map_or(Json::Null, |p| Json::Int(p as i64)),
-            ),
-        ])
-    });
-    Json::Array(items.collect()).to_python_string()
-}
-
-/// `archive_policy.aggregation_methods`: a JSON list of method names.
-/// Gnocchi writes its Python set in hash order, which means nothing and
-/// which its readers turn back into a set; carbonara writes its own
-/// (sorted) order.
-pub fn aggregation_methods_json(policy: &ArchivePolicy) -> String {
-    let methods = policy
-        .aggregation_methods
-        .iter()
-        .map(|method| Json::str(method.to_string()));
-    Json::Array(methods.collect()).to_python_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn default_policies_are_written_in_gnocchis_json() {
-        let defaults = ArchivePolicy::defaults();
-        let medium = defaults.iter().find(|p| p.name == "medium").unwrap();
-        assert_eq!(
-            definition_json(medium),
-            r#"[{"timespan": 604800.0, "granularity": 60.0, "points": 10080}, {"timespan": 31536000.0, "granularity": 3600.0, "points": 8760}]"#
-        );
-        let bool_policy = defaults.iter().find(|p| p.name == "bool").unwrap();
-        assert_eq!(aggregation_methods_json(bool_policy), r#"["last"]"#);
-    }
 
     #[test]
     fn older_revisions_are_told_from_unknown_ones() {

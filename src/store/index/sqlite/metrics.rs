@@ -6,8 +6,9 @@ use std::collections::HashMap;
 use rusqlite::{OptionalExtension, Row, params, params_from_iter};
 use uuid::Uuid;
 
-use super::listing::{Column, Kind, RowSet};
+use super::dialect::Sqlite;
 use super::{SqliteIndex, parse_uuid};
+use crate::store::index::listing::{Column, Kind, RowSet};
 use crate::store::index::{Metric, MetricFilter, MetricStatus, Metrics, Page, Policies};
 use crate::store::{Error, Result};
 use crate::time::Timestamp;
@@ -173,6 +174,13 @@ impl Metrics for SqliteIndex {
         Ok(())
     }
 
+    /// Nothing to record: the SQLite schema has no `needs_raw_data_truncation`
+    /// or `last_measure_timestamp` columns, since no gnocchi-api reads a store
+    /// directory's index and carbonara itself never looks at them.
+    fn record_processed(&self, _ids: &[Uuid], _now: Timestamp) -> Result<()> {
+        Ok(())
+    }
+
     /// Active metrics matching a filter, sorted and paginated like
     /// `GET /v1/metric` (default `id:asc`).
     fn list_metrics(&self, filter: &MetricFilter, page: &Page) -> Result<Vec<Metric>> {
@@ -223,7 +231,7 @@ impl Metrics for SqliteIndex {
             default_sorts: &["id:asc"],
             history_markers: false,
         };
-        let (sql, params) = rows.select(None, page, Timestamp::EPOCH, &self.connection)?;
+        let (sql, params) = rows.select(None, page, Timestamp::EPOCH, &Sqlite(&self.connection))?;
         let mut statement = self.connection.prepare_cached(&sql)?;
         let found = statement
             .query_map(params_from_iter(params), metric_from_row)?

@@ -1,0 +1,283 @@
+//! Where a store keeps its parts when they are not all in its own
+//! directory: the backends of a Gnocchi deployment. `store.json` names
+//! them (`carbonara init --index … --storage … --incoming …`), or a
+//! Gnocchi configuration file does (`--gnocchi-conf`): its PostgreSQL
+//! indexer, the directories of its file storage and file incoming drivers,
+//! and the tooz URL its metricd workers lock sacks with.
+//!
+//! Gnocchi's file drivers keep their settings in their directory's `tmp/`:
+//! the sack count in `gnocchi-config` (incoming) and the length of the
+//! archive's subdirectory names in `gnocchi-storage-config` (storage).
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::{Error, Result, io_error};
+use crate::deployment::{DatabaseUrl, Deployment, Incoming, Storage};
+
+/// The backends of a store that shares a Gnocchi deployment's data; none
+/// for a store directory of its own.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Backends {
+    /// Gnocchi's indexer: `postgresql://…` (or `postgresql+psycopg2://…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<String>,
+    /// Gnocchi's file storage driver: `file:///DIR`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<String>,
+    /// Gnocchi's file incoming driver: `file:///DIR`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incoming: Option<String>,
+    /// The tooz URL whose sack locks a pass takes beside its own; Gnocchi's
+    /// default when absent (the indexer's URL without its driver).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coordination_url: Option<String>,
+}
+
+impl From<&Deployment> for Backends {
+    fn from(deployment: &Deployment) -> Backends {
+        let file_url = |path: &Path| format!("file://{}", path.display());
+        let storage = match &deployment.storage {
+            Storage::File { basepath, .. } => file_url(basepath),
+        };
+        let incoming = match &deployment.incoming {
+            Incoming::File { basepath } => file_url(basepath),
+        };
+        Backends {
+            index: Some(deployment.indexer.as_str().to_owned()),
+            storage: Some(storage),
+            incoming: Some(incoming),
+            coordination_url: Some(deployment.coordination.as_str().to_owned()),
+        }
+    }
+}
+
+/// Where carbonara keeps its own transactions and locks for a deployment:
+/// `carbonara/` in the storage directory, so that its renames into the
+/// archive stay on one filesystem. Gnocchi's drivers never look there.
+pub fn deployment_state_dir(deployment: &Deployment) -> PathBuf {
+    match &deployment.storage {
+        Storage::File { basepath, .. } => basepath.join("carbonara"),
+    }
+}
+
+/// The file name of Gnocchi's incoming settings, in its `tmp/`.
+const INCOMING_CONFIG: &str = "gnocchi-config";
+/// The file name of Gnocchi's file-storage settings, in its `tmp/`.
+const STORAGE_CONFIG: &str = "gnocchi-storage-config";
+
+impl Backends {
+    /// Whether any part of the store is a Gnocchi deployment's: its files
+    /// are then read by Gnocchi's own processes, which take none of
+    /// carbonara's locks, so every file is replaced by a rename.
+    pub fn shared_with_gnocchi(&self) -> bool {
+        self.index.is_some() || self.storage.is_some() || self.incoming.is_some()
+    }
+
+    /// The directory of Gnocchi's file storage driver, if the store uses it.
+    pub fn storage_dir(&self) -> Result<Option<PathBuf>> {
+        self.storage
+            .as_deref()
+            .map(|url| file_url_path("storage", url))
+            .transpose()
+    }
+
+    /// The directory of Gnocchi's file incoming driver, if the store uses it.
+    pub fn incoming_dir(&self) -> Result<Option<PathBuf>> {
+        self.incoming
+            .as_deref()
+            .map(|url| file_url_path("incoming", url))
+            .transpose()
+    }
+
+    /// The PostgreSQL database whose advisory locks guard the sacks, as
+    /// tooz's PostgreSQL driver takes them: the coordination URL, or by
+    /// Gnocchi's default the indexer's without its driver. `None` when
+    /// there is none.
+    pub fn coordination(&self) -> Result<Option<DatabaseUrl>> {
+        let url = match (&self.coordination_url, &self.index) {
+            (Some(url), _) => database_url("coordination_url", url)?,
+            (None, Some(index)) => database_url("index", index)?.without_driver(),
+            (None, None) => return Ok(None),
+        };
+        match url.scheme() {
+            "postgresql" | "postgres" => Ok(Some(url)),
+            _ => Err(Error::BadBackend {
+                what: "coordination_url",
+                url: url.to_string(),
+                reason: "carbonara takes sack locks through PostgreSQL (tooz's postgresql:// driver) or its own files".to_owned(),
+            }),
+        }
+    }
+
+    /// The index URL and the storage and incoming directories of a whole
+    /// deployment (all three are needed), checked.
+    pub fn deployment(&self, state: &Path) -> Result<(&str, PathBuf, PathBuf)> {
+        self.check()?;
+        match (&self.index, self.storage_dir()?, self.incoming_dir()?) {
+            (Some(index), Some(storage), Some(incoming)) => Ok((index, storage, incoming)),
+            _ => Err(Error::BadConfig {
+                path: state.to_owned(),
+                reason: "a deployment needs an index, a storage and an incoming backend".to_owned(),
+            }),
+        }
+    }
+
+    /// Checks every URL names a backend carbonara supports.
+    pub fn check(&self) -> Result<()> {
+        if let Some(index) = &self.index {
+            let url = database_url("index", index)?;
+            if url.without_driver().scheme() != "postgresql" {
+                return Err(Error::BadBackend {
+                    what: "index",
+                    url: url.to_string(),
+                    reason: "carbonara supports postgresql:// indexers".to_owned(),
+                });
+            }
+        }
+        self.storage_dir()?;
+        self.incoming_dir()?;
+        self.coordination()?;
+        Ok(())
+    }
+}
+
+/// A database URL, or an error that does not show it (it may hold a
+/// password where a URL would not).
+fn database_url(what: &'static str, text: &str) -> Result<DatabaseUrl> {
+    DatabaseUrl::parse(text).map_err(|e| Error::BadBackend {
+        what,
+        url: "(hidden)".to_owned(),
+        reason: e.0.to_owned(),
+    })
+}
+
+/// The directory a `file:///DIR` URL names.
+fn file_url_path(what: &'static str, url: &str) -> Result<PathBuf> {
+    match url.strip_prefix("file://") {
+        Some(path) if path.starts_with('/') => Ok(PathBuf::from(path)),
+        _ => Err(Error::BadBackend {
+            what,
+            url: url.to_owned(),
+            reason: "carbonara supports Gnocchi's file driver here: file:///DIR, an absolute path"
+                .to_owned(),
+        }),
+    }
+}
+
+/// Reads one integer setting from a Gnocchi driver's JSON settings file;
+/// `None` when the file does not exist.
+fn read_setting(path: &Path, key: &str) -> Result<Option<u64>> {
+    let text = match fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_error(path)(e)),
+    };
+    let bad = |reason: String| Error::BadConfig {
+        path: path.to_owned(),
+        reason,
+    };
+    let document: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    document
+        .get(key)
+        .and_then(serde_json::Value::as_u64)
+        .map(Some)
+        .ok_or_else(|| bad(format!("no integer `{key}`")))
+}
+
+/// Writes a Gnocchi driver's JSON settings file as Gnocchi does
+/// (`json.dump`), through a rename.
+fn write_setting(dir: &Path, file: &str, key: &str, value: u64) -> Result<()> {
+    let tmp = dir.join("tmp");
+    fs::create_dir_all(&tmp).map_err(io_error(&tmp))?;
+    let path = tmp.join(file);
+    let staged = tmp.join(format!("{file}.carbonara-new"));
+    fs::write(&staged, format!("{{\"{key}\": {value}}}")).map_err(io_error(&staged))?;
+    fs::rename(&staged, &path).map_err(io_error(&path))
+}
+
+/// The sack count of Gnocchi's file incoming driver in `dir`, if set.
+pub fn gnocchi_sacks(dir: &Path) -> Result<Option<u32>> {
+    let path = dir.join("tmp").join(INCOMING_CONFIG);
+    read_setting(&path, "sacks")?
+        .map(|sacks| {
+            u32::try_from(sacks).map_err(|_| Error::BadConfig {
+                path: path.clone(),
+                reason: format!("{sacks} sacks"),
+            })
+        })
+        .transpose()
+}
+
+/// Sets the sack count of Gnocchi's file incoming driver in `dir`.
+pub fn set_gnocchi_sacks(dir: &Path, sacks: u32) -> Result<()> {
+    write_setting(dir, INCOMING_CONFIG, "sacks", u64::from(sacks))
+}
+
+/// The subdirectory-name length of Gnocchi's file storage in `dir`, if set.
+pub fn gnocchi_subdir_len(dir: &Path) -> Result<Option<usize>> {
+    let path = dir.join("tmp").join(STORAGE_CONFIG);
+    Ok(read_setting(&path, "subdir_len")?.map(|len| len as usize))
+}
+
+/// Sets the subdirectory-name length of Gnocchi's file storage in `dir`.
+pub fn set_gnocchi_subdir_len(dir: &Path, subdir_len: usize) -> Result<()> {
+    write_setting(dir, STORAGE_CONFIG, "subdir_len", subdir_len as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_coordinator_defaults_to_the_indexer() {
+        let backends = Backends {
+            index: Some("postgresql+psycopg2://g:pw@db/gnocchi".to_owned()),
+            ..Backends::default()
+        };
+        assert_eq!(
+            backends.coordination().unwrap().unwrap().as_str(),
+            "postgresql://g:pw@db/gnocchi"
+        );
+        assert_eq!(Backends::default().coordination().unwrap(), None);
+        let redis = Backends {
+            coordination_url: Some("redis://:pw@cache:6379".to_owned()),
+            ..backends
+        };
+        let error = redis.coordination().unwrap_err().to_string();
+        assert!(error.contains("redis://:***@cache:6379"), "{error}");
+    }
+
+    #[test]
+    fn only_file_urls_name_directories() {
+        let backends = Backends {
+            storage: Some("file:///var/lib/gnocchi".to_owned()),
+            incoming: Some("s3://bucket".to_owned()),
+            ..Backends::default()
+        };
+        assert_eq!(
+            backends.storage_dir().unwrap(),
+            Some(PathBuf::from("/var/lib/gnocchi"))
+        );
+        let error = backends.check().unwrap_err().to_string();
+        assert!(error.starts_with("incoming s3://bucket:"), "{error}");
+    }
+
+    #[test]
+    fn gnocchi_settings_files_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(gnocchi_sacks(dir.path()).unwrap(), None);
+        set_gnocchi_sacks(dir.path(), 128).unwrap();
+        set_gnocchi_subdir_len(dir.path(), 2).unwrap();
+        assert_eq!(
+            fs::read_to_string(dir.path().join("tmp/gnocchi-config")).unwrap(),
+            "{\"sacks\": 128}"
+        );
+        assert_eq!(gnocchi_sacks(dir.path()).unwrap(), Some(128));
+        assert_eq!(gnocchi_subdir_len(dir.path()).unwrap(), Some(2));
+    }
+}

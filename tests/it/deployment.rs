@@ -1,0 +1,365 @@
+//! carbonara on a Gnocchi deployment: `--gnocchi-conf` with a PostgreSQL
+//! indexer and the file drivers, `upgrade` doing gnocchi-upgrade's job,
+//! `init --index/--storage/--incoming` pointing a store directory at the
+//! same backends, the files written where and as Gnocchi's drivers write
+//! them, and the errors of a configuration that cannot work.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use predicates::str::contains;
+use serde_json::Value;
+
+use carbonara::store::coordinator::postgres::lock_keys;
+use carbonara::store::coordinator::sack_lock_name;
+use carbonara::store::incoming::SackName;
+
+use crate::common::{TestStore, parse_python_json};
+use crate::postgresql;
+
+/// A Gnocchi deployment: a database of its own, one directory for the
+/// file storage and incoming drivers, and its `gnocchi.conf`.
+struct Deployment {
+    dir: tempfile::TempDir,
+    url: String,
+}
+
+impl Deployment {
+    /// An empty database and directory, as before gnocchi-upgrade.
+    fn new(purpose: &str) -> Deployment {
+        let deployment = Deployment {
+            dir: tempfile::tempdir().unwrap(),
+            url: postgresql::fresh_database(purpose),
+        };
+        fs::write(
+            deployment.conf(),
+            format!(
+                "[indexer]\nurl = {}\n\n[storage]\ndriver = file\nfile_basepath = {}\n\n\
+                 [incoming]\ndriver = file\n",
+                deployment
+                    .url
+                    .replacen("postgresql://", "postgresql+psycopg2://", 1),
+                deployment.basepath().display()
+            ),
+        )
+        .unwrap();
+        deployment
+    }
+
+    /// A deployment made by `upgrade` with 8 sacks and the default policies.
+    fn upgraded(purpose: &str) -> Deployment {
+        let deployment = Deployment::new(purpose);
+        deployment
+            .run(&["upgrade", "--sacks-number", "8", "-q"])
+            .success();
+        deployment
+    }
+
+    fn conf(&self) -> PathBuf {
+        self.dir.path().join("gnocchi.conf")
+    }
+
+    fn basepath(&self) -> PathBuf {
+        self.dir.path().join("storage")
+    }
+
+    fn command(&self, args: &[&str]) -> assert_cmd::Command {
+        let mut command = assert_cmd::cargo_bin_cmd!("carbonara");
+        command
+            .env_remove("CARBONARA_STORE")
+            .arg("--gnocchi-conf")
+            .arg(self.conf())
+            .args(args);
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> assert_cmd::assert::Assert {
+        self.command(args).assert()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.extend(["-f", "json"]);
+        let output = self.run(&all).success().get_output().stdout.clone();
+        parse_python_json(&String::from_utf8(output).unwrap())
+    }
+
+    fn client(&self) -> postgres::Client {
+        postgres::Client::connect(&self.url, postgres::NoTls).unwrap()
+    }
+}
+
+/// The files under `dir`, relative, sorted.
+fn files_under(dir: &Path) -> Vec<String> {
+    let mut files: Vec<String> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(Result::unwrap)
+        .filter(|entry| entry.file_type().is_file())
+        .map(|entry| {
+            entry
+                .path()
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn upgrade_makes_a_deployment_as_gnocchi_upgrade_does() {
+    let deployment = Deployment::new("upgrade");
+    let first = deployment.json(&["upgrade", "--sacks-number", "8"]);
+    assert_eq!(first["schema created"], true, "{first}");
+    assert_eq!(first["sacks"], 8);
+    let base = deployment.basepath();
+    assert_eq!(
+        fs::read_to_string(base.join("tmp/gnocchi-config")).unwrap(),
+        "{\"sacks\": 8}"
+    );
+    assert_eq!(
+        fs::read_to_string(base.join("tmp/gnocchi-storage-config")).unwrap(),
+        "{\"subdir_len\": 2}"
+    );
+    for sack in 0..8 {
+        assert!(
+            base.join(format!("incoming8-{sack}")).is_dir(),
+            "sack {sack}"
+        );
+    }
+    let policies: Vec<String> = deployment
+        .json(&["archive-policy", "list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(policies, ["bool", "high", "low", "medium"]);
+    // Again: nothing is created twice, and a deployment keeps its sacks.
+    let again = deployment.json(&["upgrade", "--sacks-number", "16"]);
+    assert_eq!(again["schema created"], false, "{again}");
+    assert_eq!(again["sacks"], 8);
+    assert_eq!(
+        deployment
+            .json(&["archive-policy", "list"])
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+}
+
+#[test]
+fn upgrade_can_leave_the_policies_out() {
+    let deployment = Deployment::new("skip_policies");
+    deployment
+        .run(&["upgrade", "--skip-archive-policies-creation", "-q"])
+        .success();
+    assert_eq!(
+        deployment.json(&["archive-policy", "list"]),
+        Value::Array(vec![])
+    );
+    assert_eq!(deployment.json(&["sacks"])["sacks"], 128);
+}
+
+#[test]
+fn measures_are_processed_into_gnocchis_own_files() {
+    let deployment = Deployment::upgraded("process");
+    let metric = deployment.json(&["metric", "create", "cpu", "--archive-policy-name", "low"]);
+    let id = metric["id"].as_str().unwrap().to_owned();
+    deployment
+        .run(&[
+            "measures",
+            "add",
+            &id,
+            "-m",
+            "2024-01-01T00:00:00@1",
+            "-m",
+            "2024-01-01T00:01:00@3",
+            "-m",
+            "2024-01-01T00:07:00@8",
+        ])
+        .success();
+    let sack = uuid::Uuid::parse_str(&id).unwrap().as_u128() % 8;
+    let waiting = files_under(&deployment.basepath().join(format!("incoming8-{sack}/{id}")));
+    assert_eq!(waiting.len(), 1, "one measure file per batch: {waiting:?}");
+    deployment.run(&["process", "-q"]).success();
+    let means: Vec<(String, f64)> = deployment
+        .json(&["measures", "show", &id, "--aggregation", "mean"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row["timestamp"].as_str().unwrap().to_owned(),
+                row["value"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        means,
+        [
+            ("2024-01-01T00:00:00+00:00".to_owned(), 2.0),
+            ("2024-01-01T00:05:00+00:00".to_owned(), 8.0)
+        ]
+    );
+    // Gnocchi's file storage layout: the id's hex cut in two-character
+    // directories, then the id, then its aggregates.
+    let hex = id.replace('-', "");
+    let mut metric_dir = deployment.basepath();
+    for pair in hex.as_bytes().chunks(2) {
+        metric_dir.push(std::str::from_utf8(pair).unwrap());
+    }
+    metric_dir.push(&id);
+    let files = files_under(&metric_dir);
+    assert!(files.contains(&"none_v3".to_owned()), "{files:?}");
+    assert!(
+        // 2024-01-01 falls in the split that starts at 1703160000 (3600
+        // points of 5 minutes each).
+        files.contains(&"agg_mean/1703160000.0_300.0_v3".to_owned()),
+        "{files:?}"
+    );
+    assert!(
+        !deployment
+            .basepath()
+            .join(format!("incoming8-{sack}/{id}"))
+            .exists()
+    );
+    // metricd's side writes, which Gnocchi's own janitor reads.
+    let row = deployment
+        .client()
+        .query_one(
+            "SELECT needs_raw_data_truncation FROM metric WHERE id = $1::text::uuid",
+            &[&id],
+        )
+        .unwrap();
+    assert!(!row.get::<_, bool>(0));
+}
+
+#[test]
+fn a_sack_gnocchi_metricd_holds_is_left_alone() {
+    let deployment = Deployment::upgraded("tooz");
+    let metric = deployment.json(&["metric", "create", "cpu", "--archive-policy-name", "low"]);
+    let id = metric["id"].as_str().unwrap().to_owned();
+    deployment
+        .run(&["measures", "add", &id, "-m", "2024-01-01T00:00:00@1"])
+        .success();
+    // The lock gnocchi-metricd takes through tooz's PostgreSQL driver.
+    let number = (uuid::Uuid::parse_str(&id).unwrap().as_u128() % 8) as u32;
+    let [k1, k2] = lock_keys(&sack_lock_name(SackName { total: 8, number }));
+    let mut metricd = deployment.client();
+    let taken: bool = metricd
+        .query_one("SELECT pg_try_advisory_lock($1, $2)", &[&k1, &k2])
+        .unwrap()
+        .get(0);
+    assert!(taken);
+    let report = deployment.json(&["process"]);
+    assert_eq!(report["busy sacks"], 1, "{report}");
+    assert_eq!(report["metrics"], 0, "{report}");
+    assert_eq!(
+        deployment.json(&["status"])["storage/total number of measures to process"],
+        1
+    );
+    // Released by gnocchi-metricd: the next pass takes it, and frees it.
+    metricd
+        .query_one("SELECT pg_advisory_unlock($1, $2)", &[&k1, &k2])
+        .unwrap();
+    let report = deployment.json(&["process"]);
+    assert_eq!(report["metrics"], 1, "{report}");
+    let free: bool = metricd
+        .query_one("SELECT pg_try_advisory_lock($1, $2)", &[&k1, &k2])
+        .unwrap()
+        .get(0);
+    assert!(free, "carbonara released the sack after its pass");
+}
+
+#[test]
+fn a_store_directory_can_point_at_a_deployments_backends() {
+    let deployment = Deployment::new("init");
+    let store = TestStore::empty();
+    let files = format!("file://{}", deployment.basepath().display());
+    store
+        .run(&[
+            "init",
+            "--sacks",
+            "4",
+            "--index",
+            &deployment.url,
+            "--storage",
+            &files,
+            "--incoming",
+            &files,
+        ])
+        .success();
+    let config: Value =
+        serde_json::from_str(&fs::read_to_string(store.path().join("store.json")).unwrap())
+            .unwrap();
+    assert_eq!(config["index"], deployment.url.as_str());
+    assert_eq!(config["storage"], files.as_str());
+    assert_eq!(config["sacks"], 4);
+    assert!(!store.path().join("index.sqlite").exists());
+    let id = store.create_metric("disk", "medium");
+    // The same deployment through its configuration file.
+    assert_eq!(deployment.json(&["metric", "show", &id])["name"], "disk");
+    assert_eq!(deployment.json(&["sacks"])["sacks"], 4);
+}
+
+#[test]
+fn bad_deployments_are_said_plainly() {
+    let deployment = Deployment::new("errors");
+    // Not set up yet.
+    deployment
+        .run(&["metric", "list"])
+        .code(1)
+        .stderr(contains("not set up yet"))
+        .stderr(contains("carbonara upgrade"));
+    // Nothing listens there; the password is never shown.
+    let unreachable = tempfile::tempdir().unwrap();
+    let storage = unreachable.path().join("storage");
+    fs::create_dir_all(storage.join("tmp")).unwrap();
+    fs::write(storage.join("tmp/gnocchi-config"), "{\"sacks\": 8}").unwrap();
+    let conf = unreachable.path().join("gnocchi.conf");
+    fs::write(
+        &conf,
+        format!(
+            "[indexer]\nurl = postgresql://gnocchi:s3cret@127.0.0.1:9/gnocchi\n\n\
+             [storage]\nfile_basepath = {}\n",
+            storage.display()
+        ),
+    )
+    .unwrap();
+    let assert = assert_cmd::cargo_bin_cmd!("carbonara")
+        .arg("--gnocchi-conf")
+        .arg(&conf)
+        .args(["metric", "list"])
+        .assert()
+        .code(1)
+        .stderr(contains("postgresql://gnocchi:***@127.0.0.1:9/gnocchi"));
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(!stderr.contains("s3cret"), "{stderr}");
+    // A schema at another revision.
+    deployment.run(&["upgrade", "-q"]).success();
+    deployment
+        .client()
+        .batch_execute("UPDATE alembic_version SET version_num = '1e1a63d3d186'")
+        .unwrap();
+    deployment
+        .run(&["metric", "list"])
+        .code(1)
+        .stderr(contains("1e1a63d3d186"))
+        .stderr(contains("gnocchi-upgrade"));
+    // A store directory and a deployment at once, or a command that
+    // makes store directories.
+    deployment
+        .command(&["metric", "list"])
+        .arg("--store")
+        .arg(deployment.dir.path())
+        .assert()
+        .code(2);
+    deployment
+        .run(&["init"])
+        .code(2)
+        .stderr(contains("--gnocchi-conf"));
+}

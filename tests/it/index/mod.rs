@@ -1,0 +1,65 @@
+//! One behaviour suite for every index backend: each test runs the same
+//! calls and assertions on the SQLite index of a store directory and on a
+//! PostgreSQL database in Gnocchi's own schema (tests/it/postgresql.rs
+//! starts the server).
+
+mod metrics;
+mod policies;
+mod resources;
+mod retries;
+
+use carbonara::store::{Index, PostgresIndex, SqliteIndex};
+use tempfile::TempDir;
+
+use crate::postgresql;
+
+/// An empty index of one backend, and what keeps it alive.
+pub struct Backend {
+    pub name: &'static str,
+    pub index: Index,
+    _dir: Option<TempDir>,
+}
+
+/// Gnocchi's schema as gnocchi-upgrade leaves it without default policies
+/// (tests/golden/gnocchi-schema), loaded into a new database: its URL.
+pub fn gnocchi_database(purpose: &str) -> String {
+    let url = postgresql::fresh_database(purpose);
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    for file in ["schema.sql", "data-no-policies.sql"] {
+        let path = format!(
+            "{}/tests/golden/gnocchi-schema/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let dump = std::fs::read_to_string(&path).unwrap();
+        // pg_dump's psql meta-commands (`\restrict`) are not SQL.
+        let sql: String = dump
+            .lines()
+            .filter(|line| !line.starts_with('\\'))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        client
+            .batch_execute(&sql)
+            .unwrap_or_else(|e| panic!("loading {path}: {e}"));
+    }
+    url
+}
+
+/// Every backend, each with an empty index (no policies, no rules, the
+/// `generic` resource type).
+pub fn backends(purpose: &str) -> Vec<Backend> {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = SqliteIndex::create(&dir.path().join("index.sqlite")).unwrap();
+    let postgres = PostgresIndex::connect(&gnocchi_database(purpose)).unwrap();
+    vec![
+        Backend {
+            name: "sqlite",
+            index: Index::new(sqlite),
+            _dir: Some(dir),
+        },
+        Backend {
+            name: "postgresql",
+            index: Index::new(postgres),
+            _dir: None,
+        },
+    ]
+}
