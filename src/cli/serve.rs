@@ -123,6 +123,7 @@ pub fn run(mut args: Args, ctx: &Ctx) -> Result<()> {
             Auth::Basic => AuthMode::Basic,
             Auth::Noauth => AuthMode::Noauth,
         },
+        keystone: None,
         max_limit: usize::try_from(args.max_limit.unwrap_or(1000)).unwrap_or(usize::MAX),
         cors_allowed_origins: args.cors_allowed_origins,
         proxy_headers: args.proxy_headers,

@@ -1,9 +1,10 @@
 //! Who is calling and what Gnocchi's default policy lets them do
 //! (docs/gnocchi-semantics.md#authentication-and-policy, gnocchi/rest/policies.py evaluated as
-//! oslo.policy does). Two modes: HTTP basic (the user name is the creator,
-//! `admin` is admin) and `noauth`, which trusts keystone's headers
+//! oslo.policy does). Three modes: HTTP basic (the user name is the creator,
+//! `admin` is admin), `noauth`, which trusts keystone's headers
 //! (`X-User-Id`, `X-Project-Id`, `X-Roles`) as gnocchiclient's
-//! `gnocchi-noauth` plugin and Grafana send them.
+//! `gnocchi-noauth` plugin and Grafana send them, and `keystone`, whose
+//! caller comes from a validated token (keystone/), never from headers.
 
 use axum::http::{HeaderMap, header};
 use base64::Engine;
@@ -17,6 +18,20 @@ use crate::store::Metric;
 pub enum AuthMode {
     Basic,
     Noauth,
+    /// `X-Auth-Token` validated by Keystone (keystone/); the caller is
+    /// the same as noauth's for the same user, project and roles.
+    Keystone,
+}
+
+impl AuthMode {
+    /// Whether callers are Keystone users with projects (noauth's headers
+    /// or a validated token), which Gnocchi's policy reads as such.
+    fn has_projects(self) -> bool {
+        match self {
+            AuthMode::Basic => false,
+            AuthMode::Noauth | AuthMode::Keystone => true,
+        }
+    }
 }
 
 /// The caller: its creator string and its credentials.
@@ -24,7 +39,8 @@ pub enum AuthMode {
 pub struct Caller {
     /// What objects it creates record as `creator` (`user` or `user:project`).
     pub creator: String,
-    /// `X-Project-Id` in noauth mode; basic callers have no project.
+    /// `X-Project-Id` in noauth mode, the token's project in keystone
+    /// mode; basic callers have no project.
     pub project_id: Option<String>,
     pub roles: Vec<String>,
     pub mode: AuthMode,
@@ -35,9 +51,12 @@ fn header_text<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 }
 
 impl Caller {
-    /// Identifies the caller, or answers 401 as Gnocchi does.
+    /// Identifies the caller, or answers 401 as Gnocchi does. A keystone
+    /// caller is made by keystone/'s middleware, never from headers: here
+    /// it is refused.
     pub fn identify(mode: AuthMode, headers: &HeaderMap) -> ApiResult<Caller> {
         match mode {
+            AuthMode::Keystone => Err(ApiError::unauthorized()),
             AuthMode::Basic => {
                 let user = header_text(headers, header::AUTHORIZATION.as_str())
                     .and_then(basic_user)
@@ -91,12 +110,8 @@ impl Caller {
     /// `str()` (`None` too) against the caller's project; basic callers
     /// have no project at all.
     fn project_is(&self, target: Option<&str>) -> bool {
-        match (self.mode, &self.project_id) {
-            (AuthMode::Basic, _) => false,
-            (AuthMode::Noauth, project) => {
-                target.unwrap_or("None") == project.as_deref().unwrap_or("None")
-            }
-        }
+        self.mode.has_projects()
+            && target.unwrap_or("None") == self.project_id.as_deref().unwrap_or("None")
     }
 
     /// Gnocchi's `creator` rule: the caller made it, or its project did.
@@ -138,9 +153,9 @@ impl Caller {
     }
 
     /// Whether listings must be cut to what the caller may see (keystone
-    /// headers, not admin).
+    /// users, not admin).
     pub fn filters_lists(&self) -> bool {
-        self.mode == AuthMode::Noauth && !self.is_admin()
+        self.mode.has_projects() && !self.is_admin()
     }
 
     /// A listed resource the caller may see: its project's, or made by it.
@@ -313,5 +328,15 @@ mod tests {
         assert!(service.allowed(Rule::AdminOrServiceOrCreator, foreign));
         assert!(!service.allowed(Rule::Admin, foreign));
         assert!(Caller::identify(AuthMode::Noauth, &HeaderMap::new()).is_err());
+        // In keystone mode headers never identify anyone.
+        let claimed = headers(&[("x-user-id", "u1"), ("x-roles", "admin")]);
+        assert!(Caller::identify(AuthMode::Keystone, &claimed).is_err());
+        let keystone = Caller {
+            mode: AuthMode::Keystone,
+            ..caller.clone()
+        };
+        assert!(keystone.filters_lists());
+        assert!(keystone.allowed(Rule::AdminOrCreatorOrResourceOwner, owned));
+        assert!(!keystone.allowed(Rule::AdminOrCreator, foreign));
     }
 }

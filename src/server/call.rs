@@ -11,7 +11,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 
 use super::App;
-use super::auth::Caller;
+use super::auth::{AuthMode, Caller};
 use super::error::{ApiError, ApiResult};
 use crate::pyform;
 use crate::pyform::json::Json;
@@ -36,6 +36,8 @@ pub struct Call {
     pub base_url: String,
     /// The path as sent (for `Link`).
     pub path: String,
+    /// The caller keystone/'s middleware made of a validated token.
+    keystone_caller: Option<Caller>,
     app: Arc<App>,
 }
 
@@ -43,7 +45,7 @@ impl FromRequest<Arc<App>> for Call {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, app: &Arc<App>) -> Result<Call, ApiError> {
-        let (parts, body) = request.into_parts();
+        let (mut parts, body) = request.into_parts();
         let limit = app.config.max_body_size;
         let too_large = || {
             ApiError::new(
@@ -86,6 +88,7 @@ impl FromRequest<Arc<App>> for Call {
             body,
             base_url,
             path,
+            keystone_caller: parts.extensions.remove::<Caller>(),
             app: app.clone(),
         })
     }
@@ -93,7 +96,10 @@ impl FromRequest<Arc<App>> for Call {
 
 impl Call {
     pub fn caller(&self) -> ApiResult<Caller> {
-        Caller::identify(self.app.config.auth, &self.headers)
+        match (self.app.config.auth, &self.keystone_caller) {
+            (AuthMode::Keystone, Some(caller)) => Ok(caller.clone()),
+            (mode, _) => Caller::identify(mode, &self.headers),
+        }
     }
 
     /// The last value of a parameter (pecan's keyword argument).

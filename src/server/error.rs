@@ -10,7 +10,7 @@
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::negotiate::{ErrorStyle, error_style};
+use super::negotiate::{ErrorStyle, error_style, webob_error_style};
 use crate::diagnostics;
 use crate::error::ErrorKind;
 use crate::ops::path_suffix;
@@ -154,6 +154,12 @@ impl Environ {
 /// Writes the error page the request asked for.
 pub fn render(error: &ApiError, environ: &Environ) -> Response {
     page(error, error_style(environ.accept.as_deref()), environ)
+}
+
+/// Writes the page webob writes for an error raised outside pecan
+/// (keystonemiddleware's 503): never Gnocchi's envelope.
+pub fn render_webob(error: &ApiError, environ: &Environ) -> Response {
+    page(error, webob_error_style(environ.accept.as_deref()), environ)
 }
 
 fn page(error: &ApiError, style: ErrorStyle, environ: &Environ) -> Response {

@@ -21,6 +21,7 @@ mod cors;
 pub mod error;
 mod influxdb;
 mod input;
+pub mod keystone;
 mod metric;
 mod named;
 pub mod negotiate;
@@ -58,6 +59,8 @@ use error::{ApiError, ApiResult, Environ};
 pub struct Config {
     pub location: Location,
     pub auth: AuthMode,
+    /// `[keystone_authtoken]`, which `AuthMode::Keystone` needs.
+    pub keystone: Option<keystone::KeystoneConfig>,
     /// Gnocchi's `[api] max_limit`: the largest and default page.
     pub max_limit: usize,
     /// Origins allowed by CORS (`*` for any).
@@ -78,6 +81,7 @@ impl Config {
         Config {
             location,
             auth: AuthMode::Basic,
+            keystone: None,
             max_limit: 1000,
             cors_allowed_origins: Vec::new(),
             proxy_headers: false,
@@ -102,6 +106,8 @@ pub struct App {
     /// Stores the measures of concurrent requests in shared transactions
     /// (always there once `open` returns).
     committer: Option<commit::Committer>,
+    /// Checks tokens in keystone mode.
+    keystone: Option<Arc<keystone::Keystone>>,
 }
 
 /// What a blocking operation works with.
@@ -129,6 +135,18 @@ impl App {
     /// Opens the store, first finishing what killed processes committed,
     /// and starts the committing thread.
     pub fn open(config: Config) -> Result<Arc<App>> {
+        let keystone = match (config.auth, &config.keystone) {
+            (AuthMode::Keystone, Some(options)) => Some(Arc::new(
+                keystone::Keystone::new(options.clone())
+                    .map_err(|e| crate::error::Error::Usage(e.to_string()))?,
+            )),
+            (AuthMode::Keystone, None) => {
+                return Err(crate::error::Error::Usage(
+                    "the keystone authentication needs the [keystone_authtoken] options".to_owned(),
+                ));
+            }
+            (AuthMode::Basic | AuthMode::Noauth, _) => None,
+        };
         let store = config.location.open()?;
         txn::recover(&store, Some(&mut SackLocks::new(&store)))?;
         let mut started = Ok(());
@@ -147,6 +165,7 @@ impl App {
                 processing: Mutex::new(()),
                 measures_cache: cache::MeasuresCache::new(),
                 committer,
+                keystone,
             }
         });
         started.map(|()| app)
@@ -309,9 +328,18 @@ pub fn router(app: Arc<App>) -> Router {
     use tower::ServiceExt;
     let tidy: fn(Request) -> Request = tidy_path;
     let app_for_layers = app.clone();
-    Router::new()
+    let mut router = Router::new()
         .fallback_service(routes(app).map_request(tidy))
-        .layer(middleware::from_fn(negotiate_and_render))
+        .layer(middleware::from_fn(negotiate_and_render));
+    // keystonemiddleware sits outside pecan (its 401 and 503 are not
+    // negotiated) and inside oslo's CORS.
+    if app_for_layers.keystone.is_some() {
+        router = router.layer(middleware::from_fn_with_state(
+            app_for_layers.clone(),
+            keystone::authenticate,
+        ));
+    }
+    router
         .layer(middleware::from_fn_with_state(
             app_for_layers.clone(),
             timeout,

@@ -182,6 +182,11 @@ pub fn error_style(header: Option<&str>) -> ErrorStyle {
     {
         return ErrorStyle::Envelope;
     }
+    webob_error_style(header)
+}
+
+/// webob's own choice, for pages written outside pecan (keystonemiddleware's).
+pub fn webob_error_style(header: Option<&str>) -> ErrorStyle {
     match Accept::parse(Some(header.unwrap_or(""))).best(&["text/html", "application/json"]) {
         Some("text/html") => ErrorStyle::Html,
         Some(_) => ErrorStyle::Json,

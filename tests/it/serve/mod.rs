@@ -5,12 +5,13 @@
 //!
 //! The other server tests are submodules: the recorded sessions
 //! replayed (`real`, `client`), cases of Gnocchi's own functional tests
-//! (`gabbi`), the write endpoints (`write`), the statsd daemon
+//! (`gabbi`), keystone mode against recorded Keystone answers (`keystone`), the write endpoints (`write`), the statsd daemon
 //! (`statsd_daemon`), and the helpers they share (`common`).
 
 mod client;
 pub(crate) mod common;
 mod gabbi;
+mod keystone;
 mod real;
 mod statsd_daemon;
 mod write;
