@@ -4703,7 +4703,7 @@ _carbonara() {
                     return 0
                     ;;
                 --auth)
-                    COMPREPLY=($(compgen -W "basic noauth" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "basic noauth keystone" -- "${cur}"))
                     return 0
                     ;;
                 --process-interval)

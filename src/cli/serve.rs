@@ -5,7 +5,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::deployment::{AuthMode as DeploymentAuth, Deployment};
+use crate::error::ErrorKind;
 use crate::error::{Error, Result};
+use crate::server::keystone::KeystoneConfig;
 use crate::server::{self, App, AuthMode, Config};
 use crate::statsd;
 use crate::time::{self, Span};
@@ -19,6 +21,8 @@ pub enum Auth {
     Basic,
     /// Keystone's headers, trusted as sent: X-User-Id, X-Project-Id, X-Roles (gnocchiclient's `gnocchi-noauth`, Grafana)
     Noauth,
+    /// Keystone tokens (X-Auth-Token), validated against the deployment's Keystone as keystonemiddleware does; needs --gnocchi-conf and its [keystone_authtoken]
+    Keystone,
 }
 
 /// With `--gnocchi-conf`, the options left out take the file's `[api]`
@@ -87,12 +91,7 @@ fn with_deployment_defaults(args: &mut Args, deployment: &Deployment) -> Result<
         args.auth = Some(match api.auth_mode {
             DeploymentAuth::Basic => Auth::Basic,
             DeploymentAuth::Noauth => Auth::Noauth,
-            DeploymentAuth::Keystone => {
-                return Err(Error::Failed(format!(
-                    "{}: [api] auth_mode = keystone: not supported by this carbonara yet; give --auth basic or noauth",
-                    deployment.path.display()
-                )));
-            }
+            DeploymentAuth::Keystone => Auth::Keystone,
         });
     }
     args.max_limit = args.max_limit.or(Some(api.max_limit as u64));
@@ -106,6 +105,32 @@ fn with_deployment_defaults(args: &mut Args, deployment: &Deployment) -> Result<
     Ok(())
 }
 
+/// keystonemiddleware's options, from the deployment's
+/// `[keystone_authtoken]`; what carbonara accepts but does not do is said.
+fn keystone_config(deployment: &Deployment, ctx: &Ctx) -> Result<KeystoneConfig> {
+    let options = deployment
+        .keystone_authtoken
+        .iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let config = KeystoneConfig::from_options(&options).map_err(|e| Error::Reworded {
+        kind: ErrorKind::Invalid,
+        message: format!(
+            "{}: [keystone_authtoken] {}: {}",
+            deployment.path.display(),
+            e.option,
+            e.reason
+        ),
+    })?;
+    for note in &config.notes {
+        ctx.warn(&format!(
+            "{}: [keystone_authtoken] {note}",
+            deployment.path.display()
+        ));
+    }
+    Ok(config)
+}
+
 pub fn duration(span: Span) -> Duration {
     Duration::from_nanos(u64::try_from(span.nanos()).unwrap_or(0))
 }
@@ -117,13 +142,24 @@ pub fn run(mut args: Args, ctx: &Ctx) -> Result<()> {
     let listen = args
         .listen
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8041)));
+    let auth = args.auth.unwrap_or(Auth::Basic);
+    let keystone = match (auth, &ctx.deployment) {
+        (Auth::Keystone, Some(deployment)) => Some(keystone_config(deployment, ctx)?),
+        (Auth::Keystone, None) => {
+            return Err(Error::Usage(
+                "--auth keystone validates tokens with the [keystone_authtoken] options of a Gnocchi configuration file: give --gnocchi-conf".to_owned(),
+            ));
+        }
+        _ => None,
+    };
     let config = Config {
         location: ctx.location.clone(),
-        auth: match args.auth.unwrap_or(Auth::Basic) {
+        auth: match auth {
             Auth::Basic => AuthMode::Basic,
             Auth::Noauth => AuthMode::Noauth,
+            Auth::Keystone => AuthMode::Keystone,
         },
-        keystone: None,
+        keystone,
         max_limit: usize::try_from(args.max_limit.unwrap_or(1000)).unwrap_or(usize::MAX),
         cors_allowed_origins: args.cors_allowed_origins,
         proxy_headers: args.proxy_headers,
@@ -148,7 +184,8 @@ pub fn run(mut args: Args, ctx: &Ctx) -> Result<()> {
         let address = listener
             .local_addr()
             .map_err(|e| Error::Failed(format!("cannot listen on {listen}: {e}")))?;
-        if !server::is_loopback(&address) {
+        // Keystone checks who callers are; basic and noauth believe them.
+        if auth != Auth::Keystone && !server::is_loopback(&address) {
             ctx.warn(&format!(
                 "listening on {address}, which other machines may reach; anyone who can connect can use the API with the rights of the user they claim"
             ));

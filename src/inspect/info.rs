@@ -135,7 +135,11 @@ pub struct StoreInfo {
 /// directories of a Gnocchi deployment's file drivers when it uses them
 /// (each directory once, however they nest).
 fn disk_usage(store: &Store) -> Result<u64> {
-    let dirs = [store.root().to_owned(), store.archive_dir(), store.incoming_dir()];
+    let dirs = [
+        store.root().to_owned(),
+        store.archive_dir(),
+        store.incoming_dir(),
+    ];
     let tops = dirs
         .iter()
         .enumerate()

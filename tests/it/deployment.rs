@@ -336,7 +336,10 @@ fn every_command_works_on_a_deployment() {
     assert_eq!(info["metrics"], 2, "{info}");
     // The size on disk counts the storage directory, not only carbonara's
     // own state in it: 14 archive files at a block each at least.
-    assert!(info["size on disk"].as_u64().unwrap() >= 14 * 4096, "{info}");
+    assert!(
+        info["size on disk"].as_u64().unwrap() >= 14 * 4096,
+        "{info}"
+    );
     deployment.run(&["info", "cpu", "-r", "web1"]).success();
     deployment
         .run(&["dump", "cpu", "-r", "web1", "--summary"])
@@ -357,6 +360,29 @@ fn every_command_works_on_a_deployment() {
         1
     );
     deployment.run(&["verify"]).success();
+}
+
+#[test]
+fn serve_takes_keystone_from_the_deployment() {
+    let deployment = Deployment::new("keystone_conf");
+    let mut conf = fs::read_to_string(deployment.conf()).unwrap();
+    conf.push_str(
+        "\n[api]\nauth_mode = keystone\n\n[keystone_authtoken]\nauth_type = v3token\n\
+         auth_url = http://127.0.0.1:5000/v3\n",
+    );
+    fs::write(deployment.conf(), conf).unwrap();
+    // keystonemiddleware's options are read before the server starts.
+    deployment
+        .run(&["serve", "--listen", "127.0.0.1:0"])
+        .code(1)
+        .stderr(contains("[keystone_authtoken] auth_type"));
+    // Keystone needs the deployment's options.
+    assert_cmd::cargo_bin_cmd!("carbonara")
+        .env_remove("CARBONARA_GNOCCHI_CONF")
+        .args(["--store", "/nonexistent", "serve", "--auth", "keystone"])
+        .assert()
+        .code(2)
+        .stderr(contains("--gnocchi-conf"));
 }
 
 #[test]
