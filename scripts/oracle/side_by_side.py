@@ -1,0 +1,750 @@
+"""Side by side with a real Gnocchi 4.7.1 deployment (gnocchi-api on
+PostgreSQL with the file storage and incoming drivers): carbonara as its
+metricd, its janitor and a client of its indexer. Driven by
+scripts/oracle/side-by-side.sh, which starts the deployment; run alone:
+
+    side_by_side.py --url URL --conf GNOCCHI_CONF --real-gnocchi real_gnocchi.sh \
+        --carbonara target/debug/carbonara --out tests/golden/side-by-side
+
+Each part starts from a fresh deployment (`real_gnocchi.sh reset`) and
+writes one JSON file (see tests/golden/side-by-side/README.md):
+
+* measures.json: the same requests twice; once the measures are
+  aggregated by Gnocchi's own code (`GET …/measures?refresh=true` after
+  each batch), once by `carbonara --gnocchi-conf … process`; everything is
+  read back through gnocchi-api both times and compared with the archive
+  files, byte for byte;
+* objects.json: policies, rules and metrics created through gnocchi-api
+  and read by carbonara's command line, and the same created by carbonara
+  and read through gnocchi-api, with the index rows each side wrote;
+* janitor.json: a metric deleted through gnocchi-api expunged by
+  `carbonara janitor`, one deleted by `carbonara metric delete` expunged by
+  Gnocchi's own janitor (`Chef.expunge_metrics`, as gnocchi-metricd runs it).
+
+Differences between the two sides are printed and kept in the recordings'
+"differences" lists; the exit status is 1 when there is any.
+"""
+import argparse
+import base64
+import hashlib
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import psycopg2
+
+ADMIN = "basic " + base64.b64encode(b"admin:").decode()
+
+# A fixed time far from any real clock: the value the recordings give to
+# `metric.last_measure_timestamp` (the time of a write, which the replay
+# checks the pass moves forward).
+EPOCH_2000 = "2000-01-01T00:00:00"
+
+
+class Side:
+    """One fresh deployment and what was asked of it."""
+
+    def __init__(self, args):
+        self.args = args
+        self.base = args.url.rstrip("/")
+        subprocess.run([args.real_gnocchi, "reset"], check=True, stdout=subprocess.DEVNULL)
+        self.conf = args.conf
+        self.storage = storage_dir(args.conf)
+        self.db = psycopg2.connect(indexer_url(args.conf))
+        self.db.autocommit = True
+        self.ids = {}
+
+    def close(self):
+        """Before the next reset, which drops the database."""
+        self.db.close()
+
+    # -- gnocchi-api
+
+    def api(self, method, path, body=None):
+        """Status and parsed body of one request to gnocchi-api, as admin."""
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.base + path, data=data, method=method)
+        request.add_header("Authorization", ADMIN)
+        request.add_header("Accept", "application/json")
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request) as response:
+                status, text = response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            status, text = error.code, error.read().decode()
+        return status, (json.loads(text) if text else None)
+
+    def ok(self, method, path, body=None, want=(200, 201, 202, 204)):
+        status, answer = self.api(method, path, body)
+        if status not in want:
+            sys.exit("%s %s: HTTP %d %s" % (method, path, status, answer))
+        return answer
+
+    # -- carbonara
+
+    def carbonara(self, *args, want_json=True):
+        command = [self.args.carbonara, "--gnocchi-conf", self.conf, "-q", *args]
+        if want_json:
+            command += ["-f", "json"]
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            sys.exit("%s: exit %d\n%s" % (" ".join(command), done.returncode, done.stderr))
+        return json.loads(done.stdout) if want_json and done.stdout.strip() else done.stdout
+
+    # -- the index
+
+    def rows(self, table, order):
+        """The table's rows as PostgreSQL's row_to_json writes them (json
+        columns as stored), the volatile columns normalised (normalise())."""
+        cursor = self.db.cursor()
+        cursor.execute("SELECT row_to_json(t)::text FROM public.%s t ORDER BY %s" % (table, order))
+        return [normalise(table, row[0]) for row in cursor.fetchall()]
+
+    # -- the files
+
+    def metric_dir(self, metric_id):
+        hexa = metric_id.replace("-", "")
+        parts = [hexa[i:i + 2] for i in range(0, 32, 2)]
+        return os.path.join(self.storage, *parts, metric_id)
+
+    def archive(self, metric_id):
+        """Relative path → bytes of a metric's archive files."""
+        return files_under(self.metric_dir(metric_id))
+
+    def incoming(self):
+        """Relative path (sack/metric/file) → bytes of every waiting measure file."""
+        found = {}
+        for sack in sorted(os.listdir(self.storage)):
+            if sack.startswith("incoming"):
+                for rel, data in files_under(os.path.join(self.storage, sack)).items():
+                    found[sack + "/" + rel] = data
+        return found
+
+
+def files_under(top):
+    found = {}
+    for root, _, files in os.walk(top):
+        for name in files:
+            path = os.path.join(root, name)
+            with open(path, "rb") as f:
+                found[os.path.relpath(path, top)] = f.read()
+    return dict(sorted(found.items()))
+
+
+def conf_option(conf, section, option):
+    current = None
+    with open(conf) as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith("["):
+                current = line.strip("[]")
+            elif current == section and "=" in line:
+                key, value = line.split("=", 1)
+                if key.strip() == option:
+                    return value.strip()
+    raise SystemExit("%s: no [%s] %s" % (conf, section, option))
+
+
+def storage_dir(conf):
+    return conf_option(conf, "storage", "file_basepath")
+
+
+def indexer_url(conf):
+    return conf_option(conf, "indexer", "url").replace("postgresql+psycopg2://", "postgresql://")
+
+
+VOLATILE = {
+    # The time of the write: creation, then each processing pass.
+    "metric": ["last_measure_timestamp"],
+}
+
+
+def normalise(table, text):
+    for column in VOLATILE.get(table, []):
+        text, count = re.subn(r'"%s":"[^"]*"' % column, '"%s":"%s"' % (column, EPOCH_2000), text)
+        assert count == 1, (table, column, text)
+    return text
+
+
+def b64(data):
+    return base64.b64encode(data).decode()
+
+
+def sha1(data):
+    return hashlib.sha1(data).hexdigest()
+
+
+def granularity_text(seconds):
+    """`60.0` → `60`, as carbonara's `--granularity` takes it."""
+    return str(int(seconds)) if float(seconds).is_integer() else repr(seconds)
+
+
+# ---------------------------------------------------------------------------
+# measures.json
+
+POLICIES = [
+    {"name": "sbs-minute", "back_window": 0,
+     "definition": [{"granularity": "1m", "points": 30}, {"granularity": "1h", "timespan": "2d"}],
+     "aggregation_methods": ["mean", "min", "max", "sum", "std", "count", "last", "rate:mean"]},
+    {"name": "sbs-late", "back_window": 2,
+     "definition": [{"granularity": "10s", "points": 60}, {"granularity": "5m", "points": 12}],
+     "aggregation_methods": ["mean", "max", "count", "last", "first", "median", "95pct"]},
+    # No methods: the deployment's defaults (mean min max sum std count).
+    {"name": "sbs-second", "back_window": 0,
+     "definition": [{"granularity": "1s", "timespan": "2h"}]},
+]
+
+RULES = [{"name": "sbs-rule", "metric_pattern": "late.*", "archive_policy_name": "sbs-late"}]
+
+# late.temp has no policy: the rule gives it sbs-late.
+METRICS = [
+    {"name": "cpu", "archive_policy_name": "sbs-minute"},
+    {"name": "late.temp"},
+    {"name": "late.io", "archive_policy_name": "sbs-late", "unit": "B/s"},
+    {"name": "sparse", "archive_policy_name": "sbs-second"},
+]
+
+T0 = 1710028800  # 2024-03-10T00:00:00Z
+
+
+def iso(seconds, fraction=""):
+    import datetime
+    stamp = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S") + fraction
+
+
+def wave(i, scale=50.0):
+    return round(math.sin(i * 0.7) * scale + i * 0.013, 6)
+
+
+def batches():
+    """Measures per batch per metric name: four batches, each one pass."""
+    b1 = {
+        "cpu": [{"timestamp": iso(T0 + 40 * i), "value": wave(i)} for i in range(30)],
+        "late.temp": [{"timestamp": T0 + 7 * i + 0.25, "value": wave(i, 3.5) + 20} for i in range(30)],
+        "late.io": [
+            {"timestamp": iso(T0 + 1, ".123456789Z"), "value": 1e15},
+            {"timestamp": iso(T0 + 13, "+00:00"), "value": 5e-300},
+            {"timestamp": "2024-03-10T01:00:26+01:00", "value": -0.0},
+            {"timestamp": iso(T0 + 39, ".5"), "value": 12345.678901234},
+            {"timestamp": iso(T0 + 52), "value": 7},
+            {"timestamp": iso(T0 + 52), "value": 8},
+            {"timestamp": iso(T0 + 65, ".5"), "value": -3.25},
+        ],
+        "sparse": [{"timestamp": T0 + 293 * i, "value": float(i % 7)} for i in range(37)],
+    }
+    b2 = {
+        # Later minutes, one late measure inside the current hour (kept:
+        # back window 0 keeps the current block of the largest
+        # granularity) and one before it (dropped).
+        "cpu": [{"timestamp": iso(T0 + 1200 + 40 * i), "value": wave(30 + i)} for i in range(15)]
+        + [{"timestamp": iso(T0 + 300, ".25"), "value": 99.5},
+           {"timestamp": iso(T0 - 600), "value": -99.5}],
+        # Late measures of several ages against a back window of two 5 m blocks.
+        "late.temp": [{"timestamp": T0 + 315 + 13 * i, "value": wave(45 + i, 3.5) + 20} for i in range(45)]
+        + [{"timestamp": T0 + 60, "value": 1.0}, {"timestamp": T0 + 3, "value": 2.0}],
+        "late.io": [{"timestamp": iso(T0 + 900 + 11 * i), "value": wave(i, 1e6)} for i in range(20)]
+        + [{"timestamp": iso(T0 + 200), "value": 42.0}],
+        "sparse": [{"timestamp": T0 + 10841 + 61 * i, "value": wave(i)} for i in range(10)]
+        + [{"timestamp": T0 + 5000, "value": 0.5}],
+    }
+    b3 = {
+        # Two days on: the 1 m series and the 1 h series are truncated.
+        "cpu": [{"timestamp": iso(T0 + 2 * 86400 + 3600 + 50 * i), "value": wave(60 + i)} for i in range(12)],
+        "late.temp": [{"timestamp": T0 + 2400 + 9 * i, "value": wave(i, 2) + 18} for i in range(20)]
+        + [{"timestamp": T0 + 1850, "value": 30.0}, {"timestamp": T0 + 1300, "value": 31.0},
+           {"timestamp": T0 + 400, "value": 32.0}],
+        "late.io": [{"timestamp": iso(T0 + 1500, ".000000001"), "value": 1.0},
+                    {"timestamp": iso(T0 + 1500), "value": 2.0}],
+        # An hour later: a new split, the oldest ones out of the timespan.
+        "sparse": [{"timestamp": T0 + 14400 + 131 * i, "value": wave(i, 9)} for i in range(20)],
+    }
+    b4 = {
+        # An empty POST still writes a (zero-byte) measure file.
+        "cpu": [],
+        "late.io": [{"timestamp": iso(T0 + 1800), "value": 1.5}],
+        # On a split boundary, and one second before it.
+        "sparse": [{"timestamp": T0 + 18000, "value": 3.0}, {"timestamp": T0 + 17999, "value": 4.0}],
+    }
+    b5 = {
+        # A measure after the empty POST: Gnocchi's pass can read cpu's
+        # files again.
+        "cpu": [{"timestamp": iso(T0 + 2 * 86400 + 4500), "value": 0.125}],
+    }
+    return [b1, b2, b3, b4, b5]
+
+
+def create_objects(side):
+    for policy in POLICIES:
+        side.ok("POST", "/v1/archive_policy", policy)
+    for rule in RULES:
+        side.ok("POST", "/v1/archive_policy_rule", rule)
+    for metric in METRICS:
+        side.ids[metric["name"]] = side.ok("POST", "/v1/metric", metric)["id"]
+
+
+def post_batch(side, batch):
+    for name, measures in batch.items():
+        side.ok("POST", "/v1/metric/%s/measures" % side.ids[name], measures, want=(202,))
+
+
+def answers(side):
+    """Every aggregation × granularity of every metric, as gnocchi-api gives them."""
+    found = {}
+    for name, metric_id in side.ids.items():
+        metric = side.ok("GET", "/v1/metric/%s" % metric_id)
+        policy = metric["archive_policy"]
+        found[name] = {}
+        for method in sorted(policy["aggregation_methods"]):
+            found[name][method] = {}
+            for item in policy["definition"]:
+                granularity = granularity_seconds(item["granularity"])
+                query = urllib.parse.urlencode({"aggregation": method, "granularity": granularity})
+                found[name][method][granularity_text(granularity)] = side.ok(
+                    "GET", "/v1/metric/%s/measures?%s" % (metric_id, query))
+    return found
+
+
+def granularity_seconds(text):
+    """`0:01:00` / `1 day, 0:00:00` (a timedelta's str) → seconds."""
+    days = 0
+    if "day" in text:
+        head, text = text.split(", ")
+        days = int(head.split()[0])
+    h, m, s = text.split(":")
+    return days * 86400 + int(h) * 3600 + int(m) * 60 + float(s)
+
+
+def file_hashes(side):
+    return {name: {rel: sha1(data) for rel, data in side.archive(metric_id).items()}
+            for name, metric_id in side.ids.items()}
+
+
+def measures_part(args):
+    recording = {"policies": POLICIES, "rules": RULES, "metrics": METRICS, "batches": []}
+    runs = {}
+    for who in ("gnocchi", "carbonara"):
+        side = Side(args)
+        create_objects(side)
+        if who == "carbonara":
+            recording["conf"] = template_conf(args.conf)
+            recording["ids"] = dict(side.ids)
+            recording["rows"] = {
+                "archive_policy": side.rows("archive_policy", "name"),
+                "archive_policy_rule": side.rows("archive_policy_rule", "name"),
+                "metric": side.rows("metric", "name"),
+            }
+        run = {"batches": []}
+        for number, batch in enumerate(batches(), 1):
+            before = side.incoming()
+            post_batch(side, batch)
+            step = {"incoming": {rel: b64(data) for rel, data in side.incoming().items()
+                                 if rel not in before}}
+            if who == "gnocchi":
+                for name in batch:
+                    side.ok("GET", "/v1/metric/%s/measures?refresh=true" % side.ids[name])
+            else:
+                step["status"] = side.carbonara("status")
+                step["api_status"] = side.ok("GET", "/v1/status?details=true")
+                side.carbonara("process", want_json=False)
+            # Gnocchi's own pass fails on a zero-byte measure file (what an
+            # empty POST writes) and leaves it: kept to show it.
+            names = {metric_id: name for name, metric_id in side.ids.items()}
+            step["left"] = sorted({names[rel.split("/")[1]] for rel in side.incoming()})
+            step["answers"] = answers(side)
+            step["files"] = file_hashes(side)
+            run["batches"].append(step)
+        run["archives"] = {name: {rel: b64(data) for rel, data in side.archive(metric_id).items()}
+                           for name, metric_id in side.ids.items()}
+        run["metric_rows"] = {row["name"]: row for row in map(json.loads, side.rows("metric", "name"))}
+        runs[who] = run
+        side.close()
+    differences = []
+    gnocchi, carbonara = runs["gnocchi"], runs["carbonara"]
+    for number, (g, c) in enumerate(zip(gnocchi["batches"], carbonara["batches"]), 1):
+        for name in g["answers"]:
+            for method, by_granularity in g["answers"][name].items():
+                for granularity, expected in by_granularity.items():
+                    got = c["answers"][name][method][granularity]
+                    if json.dumps(got) != json.dumps(expected):
+                        differences.append("batch %d: %s %s %s: gnocchi-api answers %s after Gnocchi's "
+                                           "processing, %s after carbonara's" % (
+                                               number, name, method, granularity, expected, got))
+            if g["files"][name] != c["files"][name]:
+                differences.append("batch %d: %s archive files differ: gnocchi %s carbonara %s" % (
+                    number, name, g["files"][name], c["files"][name]))
+        if c["left"]:
+            differences.append("batch %d: measure files left after carbonara's pass: %s" % (number, c["left"]))
+        # The same requests wrote the same measure bytes (file names differ).
+        if sorted(g["incoming"].values()) != sorted(c["incoming"].values()):
+            differences.append("batch %d: the incoming files of the two runs differ" % number)
+        recording["batches"].append({
+            "posts": [{"request": "POST /v1/metric/{%s}/measures" % name, "body": body}
+                      for name, body in batches()[number - 1].items()],
+            "incoming": c["incoming"],
+            "gnocchi_left": g["left"],
+            "carbonara_status": c["status"],
+            "api_status": c["api_status"],
+            "gnocchi": {"answers": g["answers"], "files": g["files"]},
+            # What gnocchi-api answered after carbonara's pass is in
+            # "differences" wherever it is not the above.
+            "carbonara": {"files": c["files"]},
+        })
+    for name in gnocchi["archives"]:
+        if gnocchi["archives"][name] != carbonara["archives"][name]:
+            differences.append("%s: final archive bytes differ" % name)
+    for name in gnocchi["metric_rows"]:
+        g = dict(gnocchi["metric_rows"][name], id=None)
+        c = dict(carbonara["metric_rows"][name], id=None)
+        if g != c:
+            differences.append("%s: metric rows after processing differ: gnocchi %s carbonara %s" % (name, g, c))
+    recording["gnocchi_archives"] = gnocchi["archives"]
+    recording["gnocchi_metric_rows"] = gnocchi["metric_rows"]
+    recording["carbonara_metric_rows"] = carbonara["metric_rows"]
+    recording["differences"] = differences
+    return recording
+
+
+def template_conf(conf):
+    """The deployment's gnocchi.conf with its run directory, database URL
+    and Gnocchi's package directory replaced by @STORAGE@, @INDEXER_URL@ and
+    @GNOCCHI@, for the replay to fill in."""
+    with open(conf) as f:
+        text = f.read()
+    import gnocchi
+    text = text.replace(indexer_url(conf), "@INDEXER_URL@")
+    text = text.replace(storage_dir(conf), "@STORAGE@")
+    return text.replace(os.path.dirname(gnocchi.__file__), "@GNOCCHI@")
+
+
+# ---------------------------------------------------------------------------
+# objects.json
+
+
+def objects_of(side):
+    """Policies, a rule and metrics, the same for either side but for the
+    prefix of their names: `api` (made through gnocchi-api) or `cli` (made
+    by carbonara's command line)."""
+    return {
+        "policies": [
+            {"name": side + "-policy", "back_window": 1,
+             "definition": [{"granularity": "1m", "points": 60}, {"granularity": "1d", "timespan": "30d"}],
+             "aggregation_methods": ["mean", "max", "90pct", "rate:sum"]},
+            # Granularity from points and timespan, the default methods.
+            {"name": side + "-defaults", "definition": [{"points": 12, "timespan": "1h"}]},
+            {"name": side + "-star", "definition": [{"granularity": "1h", "points": 24}],
+             "aggregation_methods": ["*"]},
+            # The defaults, less std, plus last.
+            {"name": side + "-delta", "back_window": 3,
+             "definition": [{"granularity": "5s", "timespan": "10m"}],
+             "aggregation_methods": ["-std", "+last"]},
+        ],
+        "rules": [{"name": side + "-rule", "metric_pattern": side + ".*",
+                   "archive_policy_name": side + "-policy"}],
+        "metrics": [{"name": side + ".ruled"},
+                    {"name": side + "-unit", "archive_policy_name": side + "-defaults", "unit": "ms"}],
+    }
+
+
+def cli_commands():
+    """carbonara's commands for objects_of("cli")."""
+    return [
+        ["archive-policy", "create", "cli-policy", "-b", "1", "-d", "granularity:1m,points:60",
+         "-d", "granularity:1d,timespan:30d", "-m", "mean", "-m", "max", "-m", "90pct", "-m", "rate:sum"],
+        ["archive-policy", "create", "cli-defaults", "-d", "points:12,timespan:1h"],
+        ["archive-policy", "create", "cli-star", "-d", "granularity:1h,points:24", "-m", "*"],
+        ["archive-policy", "create", "cli-delta", "-b", "3", "-d", "granularity:5s,timespan:10m",
+         "-m", "-std", "-m", "+last"],
+        ["archive-policy-rule", "create", "cli-rule", "--metric-pattern", "cli.*",
+         "--archive-policy-name", "cli-policy"],
+        ["metric", "create", "cli.ruled"],
+        ["metric", "create", "cli-unit", "--archive-policy-name", "cli-defaults", "--unit", "ms"],
+    ]
+
+
+def reads(side, ids):
+    """The reads of one side's objects: carbonara's command (after `-f
+    json`-less arguments) and gnocchi-api's request for the same thing;
+    `{name}` stands for a metric's id."""
+    found = []
+    for policy in objects_of(side)["policies"]:
+        found.append((["archive-policy", "show", policy["name"]],
+                      "GET /v1/archive_policy/" + policy["name"]))
+    found.append((["archive-policy", "list"], "GET /v1/archive_policy"))
+    found.append((["archive-policy-rule", "show", side + "-rule"],
+                  "GET /v1/archive_policy_rule/%s-rule" % side))
+    found.append((["archive-policy-rule", "list"], "GET /v1/archive_policy_rule"))
+    for metric in objects_of(side)["metrics"]:
+        found.append((["metric", "show", "{%s}" % metric["name"]], "GET /v1/metric/{%s}" % metric["name"]))
+    found.append((["metric", "list"], "GET /v1/metric"))
+    return found
+
+
+def with_ids(text, ids):
+    for name, metric_id in ids.items():
+        text = text.replace("{%s}" % name, metric_id)
+    return text
+
+
+def swap_side(value, old, new):
+    """A document of one side's objects with its names as the other side's."""
+    if isinstance(value, dict):
+        return {key: swap_side(item, old, new) for key, item in value.items()}
+    if isinstance(value, list):
+        return [swap_side(item, old, new) for item in value]
+    if isinstance(value, str) and (value.startswith(old + "-") or value.startswith(old + ".")):
+        return new + value[len(old):]
+    return value
+
+
+def comparable(value):
+    """What must agree between two documents: a policy's methods are a set
+    (Gnocchi lists them in a Python set's order), metric ids differ."""
+    if isinstance(value, dict):
+        return {key: (sorted(item) if key == "aggregation_methods" else
+                      None if key in ("id", "resource_id") and item else comparable(item))
+                for key, item in value.items()}
+    if isinstance(value, list):
+        items = [comparable(item) for item in value]
+        return sorted(items, key=json.dumps)
+    return value
+
+
+def objects_part(args):
+    side = Side(args)
+    recording = {"conf": template_conf(args.conf), "api": objects_of("api"),
+                 "cli_commands": cli_commands(), "differences": []}
+    differences = recording["differences"]
+    requests = []
+    for kind, path in (("policies", "/v1/archive_policy"), ("rules", "/v1/archive_policy_rule"),
+                       ("metrics", "/v1/metric")):
+        for body in objects_of("api")[kind]:
+            status, answer = side.api("POST", path, body)
+            requests.append({"request": "POST " + path, "body": body, "status": status, "answer": answer})
+            if kind == "metrics":
+                side.ids[body["name"]] = answer["id"]
+    recording["api_requests"] = requests
+    recording["rows"] = {table: side.rows(table, order) for table, order in
+                         (("archive_policy", "name"), ("archive_policy_rule", "name"), ("metric", "name"))}
+    recording["api_ids"] = dict(side.ids)
+
+    # gnocchi-api's objects read by carbonara.
+    api_reads = []
+    for command, request in reads("api", side.ids):
+        method, path = request.split(" ", 1)
+        answer = side.ok(method, with_ids(path, side.ids))
+        shown = side.carbonara(*[with_ids(arg, side.ids) for arg in command])
+        api_reads.append({"command": command, "request": request, "answer": answer, "carbonara": shown})
+        if comparable(shown) != comparable(answer):
+            differences.append("carbonara %s shows %s where gnocchi-api answers %s to %s" % (
+                " ".join(command), shown, answer, request))
+        elif shown != answer:
+            # Only an order: kept as a note, not a difference of substance.
+            recording.setdefault("order_only", []).append(
+                {"command": command, "request": request})
+    recording["api_reads"] = api_reads
+
+    # carbonara's objects read through gnocchi-api.
+    cli_ids = {}
+    for command in cli_commands():
+        shown = side.carbonara(*command)
+        if command[0] == "metric":
+            cli_ids[command[2]] = shown["id"]
+    recording["cli_ids"] = cli_ids
+    cli_reads = []
+    for (command, request), (_, api_request) in zip(reads("cli", cli_ids), reads("api", side.ids)):
+        method, path = request.split(" ", 1)
+        answer = side.ok(method, with_ids(path, cli_ids))
+        cli_reads.append({"request": request, "answer": answer})
+        api_answer = next(r["answer"] for r in api_reads if r["request"] == api_request)
+        if isinstance(answer, list):
+            # Lists hold both sides' objects: carbonara's must read as
+            # gnocchi-api's own.
+            ours = [item for item in answer if item["name"].startswith("cli")]
+            theirs = [item for item in answer if item["name"].startswith("api")]
+            if comparable(swap_side(ours, "cli", "api")) != comparable(theirs):
+                differences.append("%s lists carbonara's objects %s, gnocchi-api's %s" % (
+                    request, ours, theirs))
+        elif comparable(swap_side(answer, "cli", "api")) != comparable(api_answer):
+            differences.append("gnocchi-api answers %s to %s (made by carbonara), %s to %s (made through "
+                               "gnocchi-api)" % (answer, request, api_answer, api_request))
+    recording["cli_reads"] = cli_reads
+
+    # The rows each side wrote for the same objects.
+    rows_after = {table: [json.loads(row) for row in side.rows(table, order)] for table, order in
+                  (("archive_policy", "name"), ("archive_policy_rule", "name"), ("metric", "name"))}
+    recording["rows_after"] = {table: [json.dumps(row) for row in rows] for table, rows in rows_after.items()}
+    for table, rows in rows_after.items():
+        api_rows = [row for row in rows if row["name"].startswith("api")]
+        cli_rows = [swap_side(row, "cli", "api") for row in rows if row["name"].startswith("cli")]
+        if comparable(api_rows) != comparable(cli_rows):
+            differences.append("%s rows: gnocchi-api wrote %s, carbonara %s" % (table, api_rows, cli_rows))
+    # The json columns' text, as each side wrote it.
+    texts = {}
+    cursor = side.db.cursor()
+    cursor.execute("SELECT name, definition::text, aggregation_methods::text FROM archive_policy ORDER BY name")
+    for name, definition, methods in cursor.fetchall():
+        texts[name] = {"definition": definition, "aggregation_methods": methods}
+    recording["policy_json_texts"] = texts
+    for name, text in texts.items():
+        if name.startswith("cli") and text["definition"] != texts["api" + name[3:]]["definition"]:
+            differences.append("archive_policy.definition of %s is %s where gnocchi-api wrote %s" % (
+                name, text["definition"], texts["api" + name[3:]]["definition"]))
+    side.close()
+    return recording
+
+
+# ---------------------------------------------------------------------------
+# janitor.json
+
+GNOCCHI_JANITOR = """
+import sys
+from tooz import coordination
+from gnocchi import chef, incoming, indexer, service, storage
+conf = service.prepare_service(args=[], default_config_files=[sys.argv[1]], log_to_std=True)
+coord = coordination.get_coordinator(conf.coordination_url, b"side-by-side-janitor")
+coord.start()
+index = indexer.get_driver(conf)
+chef.Chef(coord, incoming.get_driver(conf), index, storage.get_driver(conf)).expunge_metrics(
+    conf.metricd.cleanup_batch_size, sync=True)
+coord.stop()
+"""
+
+JANITOR_POLICY = {"name": "janitor", "definition": [{"granularity": "1m", "points": 10}],
+                  "aggregation_methods": ["mean", "max"]}
+JANITOR_METRICS = ["doomed-by-api", "doomed-by-cli", "survivor"]
+
+
+def janitor_state(side):
+    """Per metric: its row (or None), and whether its archive directory,
+    the directory above it and its incoming directory exist."""
+    cursor = side.db.cursor()
+    state = {}
+    for name, metric_id in side.ids.items():
+        cursor.execute("SELECT row_to_json(t)::text FROM metric t WHERE id = %s", (metric_id,))
+        row = cursor.fetchone()
+        sack = uuid_int(metric_id) % 128
+        state[name] = {
+            "row": json.loads(normalise("metric", row[0])) if row else None,
+            "archive_dir": os.path.isdir(side.metric_dir(metric_id)),
+            "archive_parent_dir": os.path.isdir(os.path.dirname(side.metric_dir(metric_id))),
+            "incoming_dir": os.path.isdir(os.path.join(side.storage, "incoming128-%d" % sack, metric_id)),
+        }
+    return state
+
+
+def uuid_int(text):
+    import uuid
+    return uuid.UUID(text).int
+
+
+def janitor_part(args):
+    side = Side(args)
+    recording = {"conf": template_conf(args.conf), "policy": JANITOR_POLICY, "differences": []}
+    differences = recording["differences"]
+    side.ok("POST", "/v1/archive_policy", JANITOR_POLICY)
+    for name in JANITOR_METRICS:
+        side.ids[name] = side.ok("POST", "/v1/metric", {"name": name, "archive_policy_name": "janitor"})["id"]
+    for number in range(2):
+        for name, metric_id in side.ids.items():
+            side.ok("POST", "/v1/metric/%s/measures" % metric_id,
+                    [{"timestamp": iso(T0 + 60 * (i + 5 * number)), "value": float(i)} for i in range(5)])
+        if number == 0:
+            # Archives for all three; the second batch stays in the sacks.
+            side.carbonara("process", want_json=False)
+    recording["ids"] = dict(side.ids)
+    status, _ = side.api("DELETE", "/v1/metric/%s" % side.ids["doomed-by-api"])
+    recording["api_delete"] = {"request": "DELETE /v1/metric/{doomed-by-api}", "status": status}
+    recording["rows"] = {"archive_policy": side.rows("archive_policy", "name"),
+                         "metric": side.rows("metric", "name")}
+    recording["files"] = {}
+    for name, metric_id in side.ids.items():
+        for rel, data in side.archive(metric_id).items():
+            recording["files"][os.path.relpath(os.path.join(side.metric_dir(metric_id), rel), side.storage)] = b64(data)
+    for rel, data in side.incoming().items():
+        recording["files"][rel] = b64(data)
+    recording["before"] = janitor_state(side)
+
+    recording["carbonara_janitor"] = side.carbonara("janitor")
+    recording["after_carbonara_janitor"] = after = janitor_state(side)
+    for name in ("doomed-by-cli", "survivor"):
+        if after[name] != recording["before"][name]:
+            differences.append("carbonara's janitor changed %s: %s" % (name, after[name]))
+
+    side.carbonara("metric", "delete", side.ids["doomed-by-cli"], want_json=False)
+    recording["cli_delete"] = ["metric", "delete", "{doomed-by-cli}"]
+    deleted = janitor_state(side)["doomed-by-cli"]["row"]
+    recording["cli_deleted_row"] = deleted
+    api_deleted = recording["before"]["doomed-by-api"]["row"]
+    if dict(deleted, id=None, name=None) != dict(api_deleted, id=None, name=None):
+        differences.append("carbonara's metric delete left %s where gnocchi-api's DELETE left %s" % (
+            deleted, api_deleted))
+    done = subprocess.run([sys.executable, "-c", GNOCCHI_JANITOR, args.conf], capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit("Gnocchi's janitor failed:\n" + done.stderr)
+    recording["after_gnocchi_janitor"] = after = janitor_state(side)
+    if after["doomed-by-cli"]["row"] is not None or after["doomed-by-cli"]["archive_dir"] \
+            or after["doomed-by-cli"]["incoming_dir"]:
+        differences.append("Gnocchi's janitor left the metric carbonara deleted: %s" % after["doomed-by-cli"])
+    if after["survivor"] != recording["before"]["survivor"]:
+        differences.append("Gnocchi's janitor changed survivor: %s" % after["survivor"])
+    # Each janitor expunging the other side's deletion leaves the same.
+    if after["doomed-by-cli"] != recording["after_carbonara_janitor"]["doomed-by-api"]:
+        differences.append("Gnocchi's janitor leaves %s, carbonara's %s" % (
+            after["doomed-by-cli"], recording["after_carbonara_janitor"]["doomed-by-api"]))
+    side.close()
+    return recording
+
+
+# ---------------------------------------------------------------------------
+
+
+def dumps(value, indent=""):
+    """JSON with its keys in order (gnocchi-api's documents keep theirs),
+    one line per object member and per list item, and lists of scalars
+    (the [timestamp, granularity, value] triples) on one line."""
+    inner = indent + " "
+    if isinstance(value, dict) and value:
+        items = ["%s%s: %s" % (inner, json.dumps(key), dumps(item, inner)) for key, item in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + indent + "}"
+    if isinstance(value, list) and value and any(isinstance(item, (dict, list)) for item in value):
+        return "[\n" + ",\n".join(inner + dumps(item, inner) for item in value) + "\n" + indent + "]"
+    return json.dumps(value)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--conf", required=True)
+    parser.add_argument("--real-gnocchi", required=True)
+    parser.add_argument("--carbonara", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("parts", nargs="*", help="measures, objects, janitor (default: all)")
+    args = parser.parse_args()
+    import gnocchi
+    failed = False
+    parts = {"measures": measures_part, "objects": objects_part, "janitor": janitor_part}
+    for part in args.parts or list(parts):
+        if part not in parts:
+            parser.error("no part %r (%s)" % (part, ", ".join(parts)))
+        recording = parts[part](args)
+        recording = {"gnocchi_version": gnocchi.__version__, **recording}
+        path = os.path.join(args.out, part + ".json")
+        with open(path, "w") as f:
+            f.write(dumps(recording) + "\n")
+        for difference in recording["differences"]:
+            print("DIFFERENCE (%s): %s" % (part, difference))
+            failed = True
+        print("wrote %s (%d bytes)" % (path, os.path.getsize(path)))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
