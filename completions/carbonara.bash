@@ -554,13 +554,17 @@ _carbonara() {
 
     case "${cmd}" in
         carbonara)
-            opts="-q -h -V --store --quiet --help --version init demo archive-policy archive-policy-rule metric resource-type resource measures aggregates ingest process status dump janitor verify info sacks upgrade import-gnocchi serve statsd generate help"
+            opts="-q -h -V --store --gnocchi-conf --quiet --help --version init demo archive-policy archive-policy-rule metric resource-type resource measures aggregates ingest process status dump janitor verify info sacks upgrade import-gnocchi serve statsd generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gnocchi-conf)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -572,7 +576,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__aggregates)
-            opts="-f -c -q -h -V --resource-type --groupby --start --stop --granularity --needed-overlap --fill --details --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
+            opts="-f -c -q -h -V --resource-type --groupby --start --stop --granularity --needed-overlap --fill --details --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -630,6 +634,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -638,13 +646,17 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy)
-            opts="-q -h -V --store --quiet --help --version create list show update delete estimate help"
+            opts="-q -h -V --store --gnocchi-conf --quiet --help --version create list show update delete estimate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gnocchi-conf)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -656,13 +668,17 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__rule)
-            opts="-q -h -V --store --quiet --help --version create list show delete help"
+            opts="-q -h -V --store --gnocchi-conf --quiet --help --version create list show delete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gnocchi-conf)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -674,7 +690,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__rule__subcmd__create)
-            opts="-a -m -f -c -q -h -V --archive-policy-name --metric-pattern --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
+            opts="-a -m -f -c -q -h -V --archive-policy-name --metric-pattern --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -720,6 +736,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -728,13 +748,17 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__rule__subcmd__delete)
-            opts="-q -h -V --store --quiet --help --version"
+            opts="-q -h -V --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gnocchi-conf)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -830,7 +854,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__rule__subcmd__list)
-            opts="-f -c -q -h -V --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
+            opts="-f -c -q -h -V --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -857,6 +881,10 @@ _carbonara() {
                     return 0
                     ;;
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gnocchi-conf)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -868,7 +896,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__rule__subcmd__show)
-            opts="-f -c -q -h -V --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
+            opts="-f -c -q -h -V --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -898,6 +926,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -906,7 +938,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__create)
-            opts="-d -b -m -f -c -q -h -V --definition --back-window --aggregation-method --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
+            opts="-d -b -m -f -c -q -h -V --definition --back-window --aggregation-method --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -960,6 +992,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -968,13 +1004,17 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__delete)
-            opts="-q -h -V --store --quiet --help --version"
+            opts="-q -h -V --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gnocchi-conf)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -986,7 +1026,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__estimate)
-            opts="-d -b -m -f -c -q -h -V --definition --back-window --aggregation-method --interval --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
+            opts="-d -b -m -f -c -q -h -V --definition --back-window --aggregation-method --interval --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1041,6 +1081,10 @@ _carbonara() {
                     return 0
                     ;;
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gnocchi-conf)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1164,7 +1208,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__list)
-            opts="-f -c -q -h -V --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
+            opts="-f -c -q -h -V --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1191,6 +1235,10 @@ _carbonara() {
                     return 0
                     ;;
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gnocchi-conf)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1202,7 +1250,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__show)
-            opts="-f -c -q -h -V --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
+            opts="-f -c -q -h -V --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1232,6 +1280,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1240,7 +1292,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__archive__subcmd__policy__subcmd__update)
-            opts="-d -b -f -c -q -h -V --definition --back-window --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
+            opts="-d -b -f -c -q -h -V --definition --back-window --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1286,6 +1338,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1294,7 +1350,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__demo)
-            opts="-f -c -q -h -V --keep --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
+            opts="-f -c -q -h -V --keep --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1328,6 +1384,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1336,7 +1396,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__dump)
-            opts="-r -f -c -q -h -V --resource-id --summary --start --stop --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
+            opts="-r -f -c -q -h -V --resource-id --summary --start --stop --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1382,6 +1442,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1390,7 +1454,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__generate)
-            opts="-q -h -V --out --store --quiet --help --version"
+            opts="-q -h -V --out --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1401,6 +1465,10 @@ _carbonara() {
                     return 0
                     ;;
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gnocchi-conf)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2280,7 +2348,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__import__subcmd__gnocchi)
-            opts="-a -f -c -q -h -V --archive-policy-name --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
+            opts="-a -f -c -q -h -V --archive-policy-name --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2318,6 +2386,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2326,7 +2398,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__info)
-            opts="-r -f -c -q -h -V --resource-id --top --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
+            opts="-r -f -c -q -h -V --resource-id --top --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2368,6 +2440,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2376,13 +2452,17 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest)
-            opts="-q -h -V --store --quiet --help --version csv statsd influx batch ceilometer prometheus help"
+            opts="-q -h -V --store --gnocchi-conf --quiet --help --version csv statsd influx batch ceilometer prometheus help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gnocchi-conf)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2394,7 +2474,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__batch)
-            opts="-q -h -V --skip-invalid --process --create-metrics --shape --store --quiet --help --version"
+            opts="-q -h -V --skip-invalid --process --create-metrics --shape --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2408,6 +2488,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2416,7 +2500,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__ceilometer)
-            opts="-q -h -V --skip-invalid --process --archive-policy --creator --store --quiet --help --version"
+            opts="-q -h -V --skip-invalid --process --archive-policy --creator --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2434,6 +2518,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2442,7 +2530,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__csv)
-            opts="-q -h -V --skip-invalid --process --create-metrics --archive-policy-name --metric --metric-column --wide --resource-column --create-resources --timestamp-column --value-column --delimiter --header --no-header --time-unit --store --quiet --help --version"
+            opts="-q -h -V --skip-invalid --process --create-metrics --archive-policy-name --metric --metric-column --wide --resource-column --create-resources --timestamp-column --value-column --delimiter --header --no-header --time-unit --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2481,6 +2569,10 @@ _carbonara() {
                     return 0
                     ;;
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gnocchi-conf)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2604,7 +2696,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__influx)
-            opts="-q -h -V --skip-invalid --process --db --resource-tag --store --quiet --help --version"
+            opts="-q -h -V --skip-invalid --process --db --resource-tag --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2622,6 +2714,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2630,13 +2726,17 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__prometheus)
-            opts="-q -h -V --skip-invalid --process --store --quiet --help --version"
+            opts="-q -h -V --skip-invalid --process --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gnocchi-conf)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2648,7 +2748,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__statsd)
-            opts="-q -h -V --skip-invalid --process --resource-id --creator --archive-policy-name --at --store --quiet --help --version"
+            opts="-q -h -V --skip-invalid --process --resource-id --creator --archive-policy-name --at --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2674,6 +2774,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2682,7 +2786,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__init)
-            opts="-q -h -V --sacks --no-archive-policies --store --quiet --help --version"
+            opts="-q -h -V --sacks --no-archive-policies --index --storage --incoming --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2692,7 +2796,23 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --index)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --incoming)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gnocchi-conf)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2704,7 +2824,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__janitor)
-            opts="-f -c -q -h -V --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
+            opts="-f -c -q -h -V --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2734,6 +2854,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2742,13 +2866,17 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__measures)
-            opts="-q -h -V --store --quiet --help --version add search show help"
+            opts="-q -h -V --store --gnocchi-conf --quiet --help --version add search show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gnocchi-conf)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2760,7 +2888,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__measures__subcmd__add)
-            opts="-r -m -q -h -V --resource-id --measure --store --quiet --help --version"
+            opts="-r -m -q -h -V --resource-id --measure --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2783,6 +2911,10 @@ _carbonara() {
                     return 0
                     ;;
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gnocchi-conf)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2864,7 +2996,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__measures__subcmd__search)
-            opts="-m -f -c -q -h -V --metric --aggregation --granularity --start --stop --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
+            opts="-m -f -c -q -h -V --metric --aggregation --granularity --start --stop --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2918,6 +3050,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2926,7 +3062,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__measures__subcmd__show)
-            opts="-r -f -c -q -h -V --resource-id --aggregation --granularity --start --stop --resample --refresh --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
+            opts="-r -f -c -q -h -V --resource-id --aggregation --granularity --start --stop --resample --refresh --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2984,6 +3120,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2992,13 +3132,17 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__metric)
-            opts="-q -h -V --store --quiet --help --version create list show delete search help"
+            opts="-q -h -V --store --gnocchi-conf --quiet --help --version create list show delete search help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gnocchi-conf)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3010,7 +3154,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__metric__subcmd__create)
-            opts="-a -u -r -f -c -q -h -V --archive-policy-name --unit --resource-id --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
+            opts="-a -u -r -f -c -q -h -V --archive-policy-name --unit --resource-id --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3064,6 +3208,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3072,7 +3220,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__metric__subcmd__delete)
-            opts="-r -q -h -V --resource-id --store --quiet --help --version"
+            opts="-r -q -h -V --resource-id --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3087,6 +3235,10 @@ _carbonara() {
                     return 0
                     ;;
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gnocchi-conf)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3196,7 +3348,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__metric__subcmd__list)
-            opts="-r -f -c -q -h -V --resource-id --limit --marker --sort --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
+            opts="-r -f -c -q -h -V --resource-id --limit --marker --sort --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3246,6 +3398,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3254,7 +3410,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__metric__subcmd__search)
-            opts="-m -f -c -q -h -V --metric --aggregation --granularity --start --stop --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
+            opts="-m -f -c -q -h -V --metric --aggregation --granularity --start --stop --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3308,6 +3464,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3316,7 +3476,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__metric__subcmd__show)
-            opts="-r -f -c -q -h -V --resource-id --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
+            opts="-r -f -c -q -h -V --resource-id --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3354,6 +3514,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3362,7 +3526,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__process)
-            opts="-j -f -c -q -h -V --jobs --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
+            opts="-j -f -c -q -h -V --jobs --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3400,6 +3564,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3408,13 +3576,17 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__resource)
-            opts="-q -h -V --store --quiet --help --version create update show list history search delete batch help"
+            opts="-q -h -V --store --gnocchi-conf --quiet --help --version create update show list history search delete batch help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gnocchi-conf)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3426,13 +3598,17 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__resource__subcmd__type)
-            opts="-q -h -V --store --quiet --help --version create list show update delete help"
+            opts="-q -h -V --store --gnocchi-conf --quiet --help --version create list show update delete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gnocchi-conf)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3444,7 +3620,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__resource__subcmd__type__subcmd__create)
-            opts="-a -f -c -q -h -V --attribute --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
+            opts="-a -f -c -q -h -V --attribute --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3482,6 +3658,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3490,13 +3670,17 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__resource__subcmd__type__subcmd__delete)
-            opts="-q -h -V --store --quiet --help --version"
+            opts="-q -h -V --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gnocchi-conf)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3606,7 +3790,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__resource__subcmd__type__subcmd__list)
-            opts="-f -c -q -h -V --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
+            opts="-f -c -q -h -V --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3633,6 +3817,10 @@ _carbonara() {
                     return 0
                     ;;
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gnocchi-conf)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3644,7 +3832,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__resource__subcmd__type__subcmd__show)
-            opts="-f -c -q -h -V --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
+            opts="-f -c -q -h -V --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3674,6 +3862,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3682,7 +3874,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__resource__subcmd__type__subcmd__update)
-            opts="-a -r -f -c -q -h -V --attribute --remove-attribute --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
+            opts="-a -r -f -c -q -h -V --attribute --remove-attribute --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3728,6 +3920,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3736,13 +3932,17 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__resource__subcmd__batch)
-            opts="-q -h -V --store --quiet --help --version delete help"
+            opts="-q -h -V --store --gnocchi-conf --quiet --help --version delete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gnocchi-conf)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3754,7 +3954,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__resource__subcmd__batch__subcmd__delete)
-            opts="-t -f -c -q -h -V --type --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
+            opts="-t -f -c -q -h -V --type --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3789,6 +3989,10 @@ _carbonara() {
                     return 0
                     ;;
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gnocchi-conf)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3842,7 +4046,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__resource__subcmd__create)
-            opts="-t -a -m -n -f -c -q -h -V --type --attribute --add-metric --create-metric --user-id --project-id --started-at --ended-at --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
+            opts="-t -a -m -n -f -c -q -h -V --type --attribute --add-metric --create-metric --user-id --project-id --started-at --ended-at --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3920,6 +4124,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3928,13 +4136,17 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__resource__subcmd__delete)
-            opts="-q -h -V --store --quiet --help --version"
+            opts="-q -h -V --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gnocchi-conf)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -4100,7 +4312,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__resource__subcmd__history)
-            opts="-t -f -c -q -h -V --type --details --limit --marker --sort --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
+            opts="-t -f -c -q -h -V --type --details --limit --marker --sort --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4147,6 +4359,10 @@ _carbonara() {
                     return 0
                     ;;
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gnocchi-conf)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -4158,7 +4374,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__resource__subcmd__list)
-            opts="-t -f -c -q -h -V --type --details --limit --marker --sort --history --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
+            opts="-t -f -c -q -h -V --type --details --limit --marker --sort --history --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4205,6 +4421,10 @@ _carbonara() {
                     return 0
                     ;;
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gnocchi-conf)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -4216,7 +4436,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__resource__subcmd__search)
-            opts="-t -f -c -q -h -V --type --details --limit --marker --sort --history --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
+            opts="-t -f -c -q -h -V --type --details --limit --marker --sort --history --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4266,6 +4486,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -4274,7 +4498,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__resource__subcmd__show)
-            opts="-t -f -c -q -h -V --type --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
+            opts="-t -f -c -q -h -V --type --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4312,6 +4536,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -4320,7 +4548,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__resource__subcmd__update)
-            opts="-t -a -m -n -d -f -c -q -h -V --type --attribute --add-metric --create-metric --user-id --project-id --started-at --ended-at --delete-metric --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
+            opts="-t -a -m -n -d -f -c -q -h -V --type --attribute --add-metric --create-metric --user-id --project-id --started-at --ended-at --delete-metric --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4406,6 +4634,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -4414,7 +4646,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__sacks)
-            opts="-f -c -q -h -V --set --process --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
+            opts="-f -c -q -h -V --set --process --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4448,6 +4680,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -4456,7 +4692,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__serve)
-            opts="-q -h -V --listen --auth --process-interval --max-limit --cors-allowed-origin --proxy-headers --max-body-size --request-timeout --statsd --store --quiet --help --version"
+            opts="-q -h -V --listen --auth --process-interval --max-limit --cors-allowed-origin --proxy-headers --max-body-size --request-timeout --statsd --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4498,6 +4734,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -4506,7 +4746,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__statsd)
-            opts="-q -h -V --listen --flush-interval --resource-id --creator --archive-policy-name --store --quiet --help --version"
+            opts="-q -h -V --listen --flush-interval --resource-id --creator --archive-policy-name --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4536,6 +4776,10 @@ _carbonara() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -4544,7 +4788,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__status)
-            opts="-f -c -q -h -V --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
+            opts="-f -c -q -h -V --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4571,6 +4815,10 @@ _carbonara() {
                     return 0
                     ;;
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gnocchi-conf)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -4582,12 +4830,16 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__upgrade)
-            opts="-f -c -q -h -V --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
+            opts="-f -c -q -h -V --skip-archive-policies-creation --sacks-number --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --sacks-number)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0
@@ -4609,6 +4861,10 @@ _carbonara() {
                     return 0
                     ;;
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gnocchi-conf)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -4620,7 +4876,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__verify)
-            opts="-f -c -q -h -V --repair --format --column --sort-column --sort-ascending --sort-descending --store --quiet --help --version"
+            opts="-f -c -q -h -V --repair --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4647,6 +4903,10 @@ _carbonara() {
                     return 0
                     ;;
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gnocchi-conf)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_carbonara_global_optspecs
-    string join \n store= q/quiet h/help V/version
+    string join \n store= gnocchi-conf= q/quiet h/help V/version
 end
 
 function __fish_carbonara_needs_command
@@ -25,6 +25,7 @@ function __fish_carbonara_using_subcommand
 end
 
 complete -c carbonara -n "__fish_carbonara_needs_command" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_needs_command" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_needs_command" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_needs_command" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_needs_command" -s V -l version -d 'Print version'
@@ -51,8 +52,12 @@ complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "serve" -d 'Serv
 complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "statsd" -d 'Receive statsd metrics over UDP and TCP and flush them into the store (gnocchi-statsd)'
 complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "generate" -d 'Write the man pages and shell completions'
 complete -c carbonara -n "__fish_carbonara_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand init" -l sacks -d 'Number of sacks (incoming queues), 1 to 65535' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand init" -l sacks -d 'Number of sacks (incoming queues), 1 to 65535 [default: 128, or what a Gnocchi incoming directory has]' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand init" -l index -d 'Keep the index in a Gnocchi deployment\'s PostgreSQL database (postgresql://USER:PASSWORD@HOST:PORT/DB), in Gnocchi 4.7\'s schema; an empty database gets that schema' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand init" -l storage -d 'Keep the archives in a directory of Gnocchi\'s file storage driver (file:///DIR, its `file_basepath`)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand init" -l incoming -d 'Keep the incoming measures in a directory of Gnocchi\'s file incoming driver (file:///DIR, its `file_basepath`)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand init" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand init" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand init" -l no-archive-policies -d 'Create no archive policies and no rule'
 complete -c carbonara -n "__fish_carbonara_using_subcommand init" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand init" -s h -l help -d 'Print help'
@@ -66,12 +71,14 @@ yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -s V -l version -d 'Print version'
@@ -93,6 +100,7 @@ yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -106,6 +114,7 @@ yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from list" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from list" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from list" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from list" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from list" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from list" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from list" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -119,6 +128,7 @@ yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from show" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from show" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from show" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from show" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from show" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from show" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from show" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -134,12 +144,14 @@ yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from update" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from update" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from update" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from update" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from update" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from update" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from update" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from update" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from update" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from delete" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from delete" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
@@ -155,6 +167,7 @@ yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -168,6 +181,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and 
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from help" -f -a "estimate" -d 'Estimate the disk one metric needs under a policy, typical and worst case'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and not __fish_seen_subcommand_from create list show delete help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and not __fish_seen_subcommand_from create list show delete help" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and not __fish_seen_subcommand_from create list show delete help" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and not __fish_seen_subcommand_from create list show delete help" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and not __fish_seen_subcommand_from create list show delete help" -s V -l version -d 'Print version'
@@ -186,6 +200,7 @@ yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from create" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from create" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from create" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from create" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from create" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from create" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from create" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -199,6 +214,7 @@ yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from list" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from list" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from list" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from list" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from list" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from list" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from list" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -212,12 +228,14 @@ yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from show" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from show" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from show" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from show" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from show" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from show" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from show" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from delete" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from delete" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
@@ -227,6 +245,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule;
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a rule'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -s V -l version -d 'Print version'
@@ -247,6 +266,7 @@ yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -264,6 +284,7 @@ yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -278,6 +299,7 @@ yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from show" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from show" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from show" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from show" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from show" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from show" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from show" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -285,6 +307,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_s
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from delete" -s r -l resource-id -d 'Id of the resource whose metrics are named' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from delete" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from delete" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
@@ -301,6 +324,7 @@ yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -313,6 +337,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_s
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from help" -f -a "search" -d 'Find the aggregates whose value matches a query (Gnocchi\'s measure value search), e.g. `{"and": [{">=": [{"+": 23}, 50]}, {"!=": 55}]}`'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -s V -l version -d 'Print version'
@@ -331,6 +356,7 @@ yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from create" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from create" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from create" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from create" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from create" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from create" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from create" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -344,6 +370,7 @@ yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from list" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from list" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from list" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from list" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from list" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from list" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from list" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -357,6 +384,7 @@ yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from show" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from show" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from show" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from show" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from show" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from show" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from show" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -372,12 +400,14 @@ yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from delete" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from delete" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
@@ -388,6 +418,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and _
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a resource type no resource uses'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -s V -l version -d 'Print version'
@@ -416,6 +447,7 @@ yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -438,6 +470,7 @@ yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -452,6 +485,7 @@ yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from show" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from show" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from show" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from show" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from show" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from show" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from show" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -469,6 +503,7 @@ yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -l details -d 'Show the attributes of each resource\'s own type in a `generic` listing'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -l history -d 'Every revision of each resource'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
@@ -488,6 +523,7 @@ yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -l details -d 'Show the attributes of each resource\'s own type in a `generic` listing'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -l sort-descending -d 'Sort the rows in descending order'
@@ -506,6 +542,7 @@ yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -l details -d 'Show the attributes of each resource\'s own type in a `generic` listing'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -l history -d 'Search past revisions too'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
@@ -514,10 +551,12 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from delete" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from delete" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from batch" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from batch" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from batch" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from batch" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from batch" -s V -l version -d 'Print version'
@@ -533,6 +572,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from help" -f -a "batch" -d 'Delete many resources'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -s V -l version -d 'Print version'
@@ -543,6 +583,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -s r -l resource-id -d 'Id of the resource whose metric is named' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -s m -l measure -d 'A measure as TIMESTAMP@VALUE (ISO 8601, epoch seconds, or relative like `-1 minute`); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
@@ -559,6 +600,7 @@ yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -578,6 +620,7 @@ yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l refresh -d 'Process this metric\'s waiting measures first'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l sort-descending -d 'Sort the rows in descending order'
@@ -603,6 +646,7 @@ yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l details -d 'With `-f json`: add the metrics used (`references`), as Gnocchi does'
 complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l sort-descending -d 'Sort the rows in descending order'
@@ -610,6 +654,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -s q -l 
 complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch ceilometer prometheus help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch ceilometer prometheus help" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch ceilometer prometheus help" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch ceilometer prometheus help" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch ceilometer prometheus help" -s V -l version -d 'Print version'
@@ -632,6 +677,7 @@ ms\t''
 us\t''
 ns\t''"
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l skip-invalid -d 'Store the good lines, report each bad one, and exit 1 at the end'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l process -d 'Run the aggregation pass after the import'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l create-metrics -d 'Create missing metrics, with --archive-policy-name or the policy of the matching archive-policy rule'
@@ -647,6 +693,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_s
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l archive-policy-name -d 'Archive policy of new metrics [default: from the archive-policy rules, matched on NAME|TYPE]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l at -d 'When the lines were received: the time of every measure [default: now]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l skip-invalid -d 'Store the good lines, report each bad one, and exit 1 at the end'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l process -d 'Run the aggregation pass after the import'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -655,6 +702,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_s
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -l db -d 'The database: the resource type of the resources (created if missing)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -l resource-tag -d 'The tag whose value is the resource id' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -l skip-invalid -d 'Store the good lines, report each bad one, and exit 1 at the end'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -l process -d 'Run the aggregation pass after the import'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -664,6 +712,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_s
 metric\t'{METRIC_ID: MEASURES}, as POST /v1/batch/metrics/measures'
 resource\t'{RESOURCE_ID: {METRIC_NAME: MEASURES}}, as POST /v1/batch/resources/metrics/measures'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -l skip-invalid -d 'Store the good lines, report each bad one, and exit 1 at the end'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -l process -d 'Run the aggregation pass after the import'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -l create-metrics -d 'Create missing metrics of existing resources (their policy from the item, else the rules)'
@@ -673,12 +722,14 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_s
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -l archive-policy -d 'Archive policy of every metric, instead of the definitions\' (the publisher\'s archive_policy option)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -l creator -d 'Creator of what is created, and the owner of resource ids that are not UUIDs (Ceilometer\'s Gnocchi user, e.g. USER_ID:PROJECT_ID with Keystone)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -l skip-invalid -d 'Store the good lines, report each bad one, and exit 1 at the end'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -l process -d 'Run the aggregation pass after the import'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from prometheus" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from prometheus" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from prometheus" -l skip-invalid -d 'Store the good lines, report each bad one, and exit 1 at the end'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from prometheus" -l process -d 'Run the aggregation pass after the import'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from prometheus" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -700,6 +751,7 @@ yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand process" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand process" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand process" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand process" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand process" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand process" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand process" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -713,6 +765,7 @@ yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand status" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand status" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand status" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand status" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand status" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand status" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand status" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -729,6 +782,7 @@ yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -l summary -d 'One row per file, without the points'
 complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -l sort-descending -d 'Sort the rows in descending order'
@@ -743,6 +797,7 @@ yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand janitor" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand janitor" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand janitor" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand janitor" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand janitor" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand janitor" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand janitor" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -756,6 +811,7 @@ yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -l repair -d 'Move bad files and directories into STORE/quarantine/ (nothing is deleted), create missing directories, then verify again'
 complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -l sort-descending -d 'Sort the rows in descending order'
@@ -772,6 +828,7 @@ yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand info" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand info" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand info" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand info" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand info" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand info" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand info" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -786,12 +843,14 @@ yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -l process -d 'Process the waiting measures first'
 complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand upgrade" -l sacks-number -d 'With --gnocchi-conf: the number of sacks of a new deployment, 1 to 65535 (gnocchi-upgrade\'s option; an existing deployment keeps its own)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand upgrade" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
@@ -800,6 +859,8 @@ yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand upgrade" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand upgrade" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand upgrade" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand upgrade" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand upgrade" -l skip-archive-policies-creation -d 'With --gnocchi-conf: create no archive policies and no rule on a new deployment (gnocchi-upgrade\'s option)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand upgrade" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand upgrade" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand upgrade" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -814,22 +875,24 @@ yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand import-gnocchi" -s c -l column -d 'Print only this column (or field); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand import-gnocchi" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand import-gnocchi" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand import-gnocchi" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand import-gnocchi" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand import-gnocchi" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand import-gnocchi" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand import-gnocchi" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand import-gnocchi" -s V -l version -d 'Print version'
-complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l listen -d 'Address and port to listen on (a non-loopback address is announced on stderr)' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l auth -d 'How callers identify themselves' -r -f -a "basic\t'HTTP basic: the user name is the creator, `admin` is admin (gnocchiclient\'s `gnocchi-basic`)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l listen -d 'Address and port to listen on (a non-loopback address is announced on stderr) [default: 127.0.0.1:8041, or `[api] host` and `port`]' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l auth -d 'How callers identify themselves [default: basic, or `[api] auth_mode`]' -r -f -a "basic\t'HTTP basic: the user name is the creator, `admin` is admin (gnocchiclient\'s `gnocchi-basic`)'
 noauth\t'Keystone\'s headers, trusted as sent: X-User-Id, X-Project-Id, X-Roles (gnocchiclient\'s `gnocchi-noauth`, Grafana)'"
-complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l process-interval -d 'Time between background aggregation passes (`0` for none: measures are then aggregated by `?refresh=true` or `carbonara process`)' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l max-limit -d 'Largest page of a listing, and its default (Gnocchi\'s `[api] max_limit`)' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l cors-allowed-origin -d 'An origin allowed to call the API from a browser (CORS), e.g. Grafana\'s URL; `*` for any; repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l process-interval -d 'Time between background aggregation passes (`0` for none: measures are then aggregated by `?refresh=true` or `carbonara process`) [default: 1s, or `[metricd] metric_processing_delay`]' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l max-limit -d 'Largest page of a listing, and its default [default: 1000, or `[api] max_limit`]' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l cors-allowed-origin -d 'An origin allowed to call the API from a browser (CORS), e.g. Grafana\'s URL; `*` for any; repeat for more [default: `[cors] allowed_origin`]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l max-body-size -d 'Largest request body accepted, in bytes (larger ones get 413)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l request-timeout -d 'Longest time a request may take before it is answered 503' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l statsd -d 'Also receive statsd metrics on this address, UDP and TCP, flushed every 10 s onto the generic resource `statsd` (`carbonara statsd` has every option)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l proxy-headers -d 'Trust `Forwarded` and `X-Forwarded-Proto/Host/Prefix` from a reverse proxy for the URLs the API writes'
+complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l proxy-headers -d 'Trust `Forwarded` and `X-Forwarded-Proto/Host/Prefix` from a reverse proxy for the URLs the API writes [default: `[api] enable_proxy_headers_parsing`]'
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -s V -l version -d 'Print version'
@@ -839,11 +902,13 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand statsd" -l resource-
 complete -c carbonara -n "__fish_carbonara_using_subcommand statsd" -l creator -d 'Creator of the resource and the metrics' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand statsd" -l archive-policy-name -d 'Archive policy of new metrics [default: from the archive-policy rules, matched on NAME|TYPE]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand statsd" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand statsd" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand statsd" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand statsd" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand statsd" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -l out -d 'Directory receiving man/ and completions/' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -s V -l version -d 'Print version'

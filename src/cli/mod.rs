@@ -36,6 +36,7 @@ use clap::{Parser, Subcommand};
 
 use crate::deployment::Deployment;
 use crate::error::{Error, Result};
+use crate::policy::AggregationMethod;
 use crate::store::backends::deployment_state_dir;
 use crate::store::lock::SackLocks;
 use crate::store::{Backends, Index, Location, Page, Store, txn};
@@ -207,6 +208,15 @@ impl Ctx {
         txn::recover(&store, Some(&mut SackLocks::new(&store)))?;
         let index = store.index()?;
         Ok((store, index))
+    }
+
+    /// The methods of a policy created without any: the deployment's
+    /// `[archive_policy] default_aggregation_methods`, else Gnocchi's.
+    pub fn default_aggregation_methods(&self) -> Vec<AggregationMethod> {
+        match &self.deployment {
+            Some(deployment) => deployment.default_aggregation_methods.clone(),
+            None => AggregationMethod::defaults(),
+        }
     }
 
     /// The store directory, for the commands that work on one only.

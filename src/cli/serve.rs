@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::deployment::{AuthMode as DeploymentAuth, Deployment};
 use crate::error::{Error, Result};
 use crate::server::{self, App, AuthMode, Config};
 use crate::statsd;
@@ -20,24 +21,26 @@ pub enum Auth {
     Noauth,
 }
 
+/// With `--gnocchi-conf`, the options left out take the file's `[api]`
+/// (and `[cors]`, `[metricd]`) values, then these defaults.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Address and port to listen on (a non-loopback address is announced on stderr)
-    #[arg(long, default_value = "127.0.0.1:8041", value_name = "ADDR:PORT")]
-    listen: SocketAddr,
-    /// How callers identify themselves
-    #[arg(long, value_enum, default_value_t = Auth::Basic)]
-    auth: Auth,
-    /// Time between background aggregation passes (`0` for none: measures are then aggregated by `?refresh=true` or `carbonara process`)
-    #[arg(long, default_value = "1s", value_name = "SPAN", value_parser = parse_interval)]
-    process_interval: Interval,
-    /// Largest page of a listing, and its default (Gnocchi's `[api] max_limit`)
-    #[arg(long, default_value_t = 1000, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    max_limit: u64,
-    /// An origin allowed to call the API from a browser (CORS), e.g. Grafana's URL; `*` for any; repeat for more
+    /// Address and port to listen on (a non-loopback address is announced on stderr) [default: 127.0.0.1:8041, or `[api] host` and `port`]
+    #[arg(long, value_name = "ADDR:PORT")]
+    listen: Option<SocketAddr>,
+    /// How callers identify themselves [default: basic, or `[api] auth_mode`]
+    #[arg(long, value_enum)]
+    auth: Option<Auth>,
+    /// Time between background aggregation passes (`0` for none: measures are then aggregated by `?refresh=true` or `carbonara process`) [default: 1s, or `[metricd] metric_processing_delay`]
+    #[arg(long, value_name = "SPAN", value_parser = parse_interval)]
+    process_interval: Option<Interval>,
+    /// Largest page of a listing, and its default [default: 1000, or `[api] max_limit`]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_limit: Option<u64>,
+    /// An origin allowed to call the API from a browser (CORS), e.g. Grafana's URL; `*` for any; repeat for more [default: `[cors] allowed_origin`]
     #[arg(long = "cors-allowed-origin", value_name = "URL")]
     cors_allowed_origins: Vec<String>,
-    /// Trust `Forwarded` and `X-Forwarded-Proto/Host/Prefix` from a reverse proxy for the URLs the API writes
+    /// Trust `Forwarded` and `X-Forwarded-Proto/Host/Prefix` from a reverse proxy for the URLs the API writes [default: `[api] enable_proxy_headers_parsing`]
     #[arg(long)]
     proxy_headers: bool,
     /// Largest request body accepted, in bytes (larger ones get 413)
@@ -65,23 +68,72 @@ fn parse_interval(text: &str) -> std::result::Result<Interval, String> {
         .map_err(|e| e.to_string())
 }
 
+/// Fills the options the command line left out from the deployment's
+/// configuration file, as gnocchi-api reads them.
+fn with_deployment_defaults(args: &mut Args, deployment: &Deployment) -> Result<()> {
+    let api = &deployment.api;
+    if args.listen.is_none()
+        && let (Some(host), Some(port)) = (&api.host, api.port)
+    {
+        let address = format!("{host}:{port}");
+        args.listen = Some(address.parse().map_err(|e| {
+            Error::Usage(format!(
+                "{}: [api] host and port {address}: {e}",
+                deployment.path.display()
+            ))
+        })?);
+    }
+    if args.auth.is_none() {
+        args.auth = Some(match api.auth_mode {
+            DeploymentAuth::Basic => Auth::Basic,
+            DeploymentAuth::Noauth => Auth::Noauth,
+            DeploymentAuth::Keystone => {
+                return Err(Error::Failed(format!(
+                    "{}: [api] auth_mode = keystone: not supported by this carbonara yet; give --auth basic or noauth",
+                    deployment.path.display()
+                )));
+            }
+        });
+    }
+    args.max_limit = args.max_limit.or(Some(api.max_limit as u64));
+    if args.cors_allowed_origins.is_empty() {
+        args.cors_allowed_origins = api.cors_allowed_origins.clone();
+    }
+    args.proxy_headers |= api.enable_proxy_headers_parsing;
+    args.process_interval = args.process_interval.or(Some(Interval(Some(
+        deployment.metricd.metric_processing_delay,
+    ))));
+    Ok(())
+}
+
 pub fn duration(span: Span) -> Duration {
     Duration::from_nanos(u64::try_from(span.nanos()).unwrap_or(0))
 }
 
-pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
+pub fn run(mut args: Args, ctx: &Ctx) -> Result<()> {
+    if let Some(deployment) = &ctx.deployment {
+        with_deployment_defaults(&mut args, deployment)?;
+    }
+    let listen = args
+        .listen
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8041)));
     let config = Config {
         location: ctx.location.clone(),
-        auth: match args.auth {
+        auth: match args.auth.unwrap_or(Auth::Basic) {
             Auth::Basic => AuthMode::Basic,
             Auth::Noauth => AuthMode::Noauth,
         },
-        max_limit: usize::try_from(args.max_limit).unwrap_or(usize::MAX),
+        max_limit: usize::try_from(args.max_limit.unwrap_or(1000)).unwrap_or(usize::MAX),
         cors_allowed_origins: args.cors_allowed_origins,
         proxy_headers: args.proxy_headers,
         max_body_size: args.max_body_size,
         request_timeout: duration(args.request_timeout),
-        process_interval: args.process_interval.0.map(duration),
+        process_interval: args
+            .process_interval
+            .unwrap_or(Interval(Some(Span::from_secs(1))))
+            .0
+            .map(duration),
+        default_aggregation_methods: ctx.default_aggregation_methods(),
     };
     let app = App::open(config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -89,12 +141,12 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         .build()
         .map_err(|e| Error::Failed(format!("cannot start the server's runtime: {e}")))?;
     runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(args.listen)
+        let listener = tokio::net::TcpListener::bind(listen)
             .await
-            .map_err(|e| Error::Failed(format!("cannot listen on {}: {e}", args.listen)))?;
+            .map_err(|e| Error::Failed(format!("cannot listen on {listen}: {e}")))?;
         let address = listener
             .local_addr()
-            .map_err(|e| Error::Failed(format!("cannot listen on {}: {e}", args.listen)))?;
+            .map_err(|e| Error::Failed(format!("cannot listen on {listen}: {e}")))?;
         if !server::is_loopback(&address) {
             ctx.warn(&format!(
                 "listening on {address}, which other machines may reach; anyone who can connect can use the API with the rights of the user they claim"

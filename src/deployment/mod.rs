@@ -59,7 +59,7 @@ pub struct Deployment {
     pub default_aggregation_methods: Vec<AggregationMethod>,
     /// `[keystone_authtoken]` as written (substituted), for the keystone
     /// authentication.
-    pub keystone_authtoken: BTreeMap<String, String>,
+    pub keystone_authtoken: LibrarySection,
 }
 
 /// `[storage] driver` and its options.
@@ -125,6 +125,37 @@ pub struct Metricd {
     pub greedy: bool,
     /// How many deleted metrics one janitor pass expunges at most.
     pub cleanup_batch_size: usize,
+}
+
+/// The options of a library's section, substituted; its `Debug` hides
+/// the secrets (passwords, keys, tokens).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct LibrarySection(BTreeMap<String, String>);
+
+impl LibrarySection {
+    pub fn get(&self, option: &str) -> Option<&str> {
+        self.0.get(option).map(String::as_str)
+    }
+
+    /// The options and their values, by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+}
+
+impl fmt::Debug for LibrarySection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.0.iter().map(|(k, v)| {
+                let shown = if resolve::is_secret(k) {
+                    "***"
+                } else {
+                    v.as_str()
+                };
+                (k, shown)
+            }))
+            .finish()
+    }
 }
 
 /// Where a value was read.
@@ -399,18 +430,6 @@ fn bool_option(r: &Resolver<'_>, group: &str, name: &str) -> Result<bool> {
     }
 }
 
-/// A URL's text with whatever precedes its last `@` hidden, for a URL
-/// that could not be split.
-fn redact(text: &str) -> String {
-    match text.rfind('@') {
-        Some(at) => {
-            let start = text.find("://").map_or(0, |i| i + 3);
-            format!("{}***{}", &text[..start.min(at)], &text[at..])
-        }
-        None => text.to_owned(),
-    }
-}
-
 /// An error about a URL option, showing the URL without its password.
 fn url_error(
     r: &Resolver<'_>,
@@ -420,17 +439,12 @@ fn url_error(
     shown: String,
     reason: &str,
 ) -> Error {
-    let hidden = Value {
-        text: shown.clone(),
-        raw: shown,
-        origin: value.origin.clone(),
-    };
-    r.value_error(group, name, &hidden, reason.to_owned())
+    r.error_showing(group, name, &value.origin, shown, reason.to_owned())
 }
 
 fn parse_url(r: &Resolver<'_>, group: &str, name: &str, value: &Value) -> Result<DatabaseUrl> {
     DatabaseUrl::parse(&value.text)
-        .map_err(|e| url_error(r, group, name, value, redact(&value.text), e.0))
+        .map_err(|e| url_error(r, group, name, value, resolve::redact_url(&value.text), e.0))
 }
 
 fn indexer(r: &Resolver<'_>) -> Result<DatabaseUrl> {
@@ -606,9 +620,9 @@ fn aggregation_methods(r: &Resolver<'_>) -> Result<Vec<AggregationMethod>> {
         .collect()
 }
 
-fn library_section(r: &Resolver<'_>, section: &str) -> Result<BTreeMap<String, String>> {
+fn library_section(r: &Resolver<'_>, section: &str) -> Result<LibrarySection> {
     let Some(keys) = r.ini.sections.get(section) else {
-        return Ok(BTreeMap::new());
+        return Ok(LibrarySection::default());
     };
     keys.keys
         .keys()
@@ -616,7 +630,8 @@ fn library_section(r: &Resolver<'_>, section: &str) -> Result<BTreeMap<String, S
             let value = r.get_library(section, key)?.expect("a key of the file");
             Ok((key.clone(), value.text))
         })
-        .collect()
+        .collect::<Result<_>>()
+        .map(LibrarySection)
 }
 
 #[cfg(test)]

@@ -113,19 +113,45 @@ impl<'a> Resolver<'a> {
             .is_some_and(|(_, origin)| origin != Origin::Default)
     }
 
-    /// An error about a value, naming where it was written.
+    /// An error about a value, naming where it was written; the value of
+    /// an option that holds a secret is hidden.
     pub fn value_error(&self, group: &str, name: &str, value: &Value, reason: String) -> Error {
-        let (section, option) = match &value.origin {
-            Origin::File { section, key, .. } => (section.clone(), key.clone()),
-            _ => (group.to_owned(), name.to_owned()),
+        let key = match &value.origin {
+            Origin::File { key, .. } => key.as_str(),
+            _ => name,
+        };
+        let show = |text: &str| {
+            if text.is_empty() || !is_secret(key) {
+                text.to_owned()
+            } else if text.contains("://") {
+                redact_url(text)
+            } else {
+                "***".to_owned()
+            }
         };
         let shown = if value.raw == value.text {
-            value.text.clone()
+            show(&value.text)
         } else {
-            format!("{} (from {})", value.text, value.raw)
+            format!("{} (from {})", show(&value.text), show(&value.raw))
+        };
+        self.error_showing(group, name, &value.origin, shown, reason)
+    }
+
+    /// An error about a value shown as given.
+    pub fn error_showing(
+        &self,
+        group: &str,
+        name: &str,
+        origin: &Origin,
+        shown: String,
+        reason: String,
+    ) -> Error {
+        let (section, option) = match origin {
+            Origin::File { section, key, .. } => (section.as_str(), key.as_str()),
+            _ => (group, name),
         };
         Error::Value {
-            place: self.place(&value.origin),
+            place: self.place(origin),
             option: format!("[{section}] {option}"),
             value: shown,
             reason,
@@ -323,6 +349,40 @@ fn file_value(section: &str, key: &str, entry: &Entry) -> (String, Origin) {
             line: entry.line,
         },
     )
+}
+
+/// Whether an option holds a secret: Gnocchi's `secret=True` options, and
+/// the passwords, keys, tokens and connection URLs of the libraries'
+/// sections (`[keystone_authtoken] password`, `memcache_secret_key`,
+/// `[database] connection`).
+pub fn is_secret(option: &str) -> bool {
+    const GNOCCHI: &[&str] = &[
+        "url",
+        "coordination_url",
+        "ceph_secret",
+        "swift_preauthtoken",
+        "swift_key",
+        "redis_url",
+        "s3_access_key_id",
+        "s3_secret_access_key",
+    ];
+    GNOCCHI.contains(&option)
+        || ["password", "secret", "token", "connection"]
+            .iter()
+            .any(|word| option.contains(word))
+        || option.ends_with("_key")
+}
+
+/// A URL's text with whatever precedes its last `@` hidden: the user and
+/// password, for a URL that may not split.
+pub fn redact_url(text: &str) -> String {
+    match text.rfind('@') {
+        Some(at) => {
+            let start = text.find("://").map_or(0, |i| i + 3);
+            format!("{}***{}", &text[..start.min(at)], &text[at..])
+        }
+        None => text.to_owned(),
+    }
 }
 
 /// The length of the name at the start of `text`: `[_a-z][._a-z0-9]*`,

@@ -81,7 +81,7 @@ fn gnocchis_defaults() {
         }
     );
     assert_eq!(d.default_aggregation_methods, AggregationMethod::defaults());
-    assert!(d.keystone_authtoken.is_empty());
+    assert_eq!(d.keystone_authtoken, LibrarySection::default());
 }
 
 /// A file as deployment tools write them: oslo.log options in
@@ -208,16 +208,19 @@ workers = 2
         ["mean", "rate:max", "95pct"].map(|m| m.parse::<AggregationMethod>().unwrap())
     );
     assert_eq!(
-        d.keystone_authtoken,
-        BTreeMap::from([
-            (
-                "www_authenticate_uri".to_owned(),
-                "http://keystone:5000".to_owned()
-            ),
-            ("auth_url".to_owned(), "http://keystone:5000/v3".to_owned()),
-            ("password".to_owned(), "hunter2".to_owned()),
-        ])
+        d.keystone_authtoken.iter().collect::<Vec<_>>(),
+        [
+            ("auth_url", "http://keystone:5000/v3"),
+            ("password", "hunter2"),
+            ("www_authenticate_uri", "http://keystone:5000"),
+        ]
     );
+    assert_eq!(d.keystone_authtoken.get("password"), Some("hunter2"));
+    assert_eq!(d.keystone_authtoken.get("region_name"), None);
+    // Debug output, whole deployment included, shows no secret.
+    let debug = format!("{d:?}");
+    assert!(!debug.contains("hunter2"), "{debug}");
+    assert!(debug.contains(r#""password": "***""#), "{debug}");
 }
 
 #[test]
@@ -440,4 +443,37 @@ fn unknown_options_and_sections() {
         error(&format!("{}[oslo_messaging_rabbit]\n", minimal())),
         "/etc/gnocchi/gnocchi.conf:3: [oslo_messaging_rabbit]: neither Gnocchi 4.7.1 nor the libraries it loads read this section"
     );
+}
+
+#[test]
+fn secrets_are_never_shown() {
+    let cases = [
+        // A password with a `$` is substituted as oslo.config does; the
+        // error must not show it.
+        (
+            format!("{}[keystone_authtoken]\npassword = hunter2$x\n", minimal()),
+            "/etc/gnocchi/gnocchi.conf:4: [keystone_authtoken] password = ***: $x: there is no option x in [keystone_authtoken] or [DEFAULT]",
+        ),
+        (
+            "[indexer]\nurl = postgresql://gnocchi:hunter2@db/$nowhere\n".to_owned(),
+            "/etc/gnocchi/gnocchi.conf:2: [indexer] url = postgresql://***@db/$nowhere: $nowhere: there is no option nowhere in [indexer] or [DEFAULT]",
+        ),
+        (
+            format!(
+                "{}[storage]\nswift_key = hunter2$\nceph_pool = ${{swift_key}}x$y\n",
+                minimal()
+            ),
+            "/etc/gnocchi/gnocchi.conf:5: [storage] ceph_pool = ${swift_key}x$y: $y: there is no option y in [storage] or [DEFAULT]",
+        ),
+        (
+            format!(
+                "{}[DEFAULT]\ncoordination_url = ${{storage.redis_url}}\n[storage]\nredis_url = redis://:hunter2@r/\n",
+                minimal()
+            ),
+            "/etc/gnocchi/gnocchi.conf:4: [DEFAULT] coordination_url = redis://:***@r/: carbonara supports tooz's postgresql:// coordination",
+        ),
+    ];
+    for (text, message) in cases {
+        assert_eq!(error(&text), message, "{text}");
+    }
 }

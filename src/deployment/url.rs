@@ -144,7 +144,8 @@ impl DatabaseUrl {
             .last()
     }
 
-    fn query_pairs(&self) -> impl Iterator<Item = (String, String)> + '_ {
+    /// The query's parameters, percent-decoded, in order.
+    pub fn query_pairs(&self) -> impl Iterator<Item = (String, String)> + '_ {
         let query = self
             .rest
             .split_once('?')

@@ -2,7 +2,7 @@
 //! filter as a tree, read from Gnocchi's filter string or its JSON form,
 //! checked like Gnocchi's `ResourceSearchSchema` (resource ids mapped to
 //! UUIDs for the caller), and written back in either form. Pure: the index
-//! turns a `Filter` into SQL (store/index/sqlite/listing.rs).
+//! turns a `Filter` into SQL (store/index/listing.rs).
 
 pub mod string;
 

@@ -17,13 +17,16 @@ pub struct NewArchivePolicy {
     /// Names, `*`, or only `+m`/`-m` entries relative to the defaults; the
     /// defaults when empty.
     pub aggregation_methods: Vec<String>,
+    /// The defaults: Gnocchi's `[archive_policy]
+    /// default_aggregation_methods`.
+    pub default_methods: Vec<AggregationMethod>,
 }
 
 impl NewArchivePolicy {
     /// The policy, validated as Gnocchi validates one, not stored.
     pub fn build(self) -> Result<ArchivePolicy> {
         let methods =
-            resolve_aggregation_methods(&self.aggregation_methods, &AggregationMethod::defaults())?;
+            resolve_aggregation_methods(&self.aggregation_methods, &self.default_methods)?;
         Ok(ArchivePolicy::new(
             self.name,
             self.back_window,

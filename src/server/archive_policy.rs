@@ -157,6 +157,7 @@ pub async fn create(State(app): State<Arc<App>>, call: Call) -> ApiResult<Respon
         back_window,
         definition,
         aggregation_methods,
+        default_methods: app.config.default_aggregation_methods.clone(),
     };
     let policy = app
         .run(move |work| Ok(ops::create(work.index, new)?))

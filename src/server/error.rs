@@ -475,6 +475,7 @@ impl From<crate::store::Error> for ApiError {
             | E::ResourceTypeNotFound(_)
             | E::ResourceTypeExists(_)
             | E::ResourceTypeInUse(_)
+            | E::UnexpectedResourceTypeState { .. }
             | E::ResourceNotFound(_)
             | E::ResourceExists(_)
             | E::Resource(_)

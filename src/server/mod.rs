@@ -44,6 +44,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter};
 
 use crate::error::Result;
+use crate::policy::AggregationMethod;
 use crate::process::{self, ProcessOptions};
 use crate::store::lock::SackLocks;
 use crate::store::{Index, Location, Store, txn};
@@ -67,6 +68,9 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Time between background aggregation passes; none when `None`.
     pub process_interval: Option<Duration>,
+    /// The methods of a policy created without any (Gnocchi's
+    /// `[archive_policy] default_aggregation_methods`).
+    pub default_aggregation_methods: Vec<AggregationMethod>,
 }
 
 impl Config {
@@ -80,6 +84,7 @@ impl Config {
             max_body_size: 64 << 20,
             request_timeout: Duration::from_secs(60),
             process_interval: Some(Duration::from_secs(1)),
+            default_aggregation_methods: AggregationMethod::defaults(),
         }
     }
 }

@@ -16,8 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::{Error, Result, io_error};
-use crate::deployment::{Deployment, Incoming, Storage};
-use crate::store::index::postgres_url_without_driver;
+use crate::deployment::{DatabaseUrl, Deployment, Incoming, Storage};
 
 /// The backends of a store that shares a Gnocchi deployment's data; none
 /// for a store directory of its own.
@@ -96,40 +95,64 @@ impl Backends {
 
     /// The PostgreSQL database whose advisory locks guard the sacks, as
     /// tooz's PostgreSQL driver takes them: the coordination URL, or by
-    /// Gnocchi's default the indexer's. `None` when there is none.
-    pub fn coordination(&self) -> Result<Option<String>> {
+    /// Gnocchi's default the indexer's without its driver. `None` when
+    /// there is none.
+    pub fn coordination(&self) -> Result<Option<DatabaseUrl>> {
         let url = match (&self.coordination_url, &self.index) {
-            (Some(url), _) => url.clone(),
-            (None, Some(index)) => postgres_url_without_driver(index),
+            (Some(url), _) => database_url("coordination_url", url)?,
+            (None, Some(index)) => database_url("index", index)?.without_driver(),
             (None, None) => return Ok(None),
         };
-        if url.starts_with("postgresql://") || url.starts_with("postgres://") {
-            Ok(Some(url))
-        } else {
-            Err(Error::BadBackend {
+        match url.scheme() {
+            "postgresql" | "postgres" => Ok(Some(url)),
+            _ => Err(Error::BadBackend {
                 what: "coordination_url",
-                url: crate::store::index::redacted_url(&url),
+                url: url.to_string(),
                 reason: "carbonara takes sack locks through PostgreSQL (tooz's postgresql:// driver) or its own files".to_owned(),
-            })
+            }),
+        }
+    }
+
+    /// The index URL and the storage and incoming directories of a whole
+    /// deployment (all three are needed), checked.
+    pub fn deployment(&self, state: &Path) -> Result<(&str, PathBuf, PathBuf)> {
+        self.check()?;
+        match (&self.index, self.storage_dir()?, self.incoming_dir()?) {
+            (Some(index), Some(storage), Some(incoming)) => Ok((index, storage, incoming)),
+            _ => Err(Error::BadConfig {
+                path: state.to_owned(),
+                reason: "a deployment needs an index, a storage and an incoming backend".to_owned(),
+            }),
         }
     }
 
     /// Checks every URL names a backend carbonara supports.
     pub fn check(&self) -> Result<()> {
-        if let Some(index) = &self.index
-            && !postgres_url_without_driver(index).starts_with("postgresql://")
-        {
-            return Err(Error::BadBackend {
-                what: "index",
-                url: crate::store::index::redacted_url(index),
-                reason: "carbonara supports postgresql:// indexers".to_owned(),
-            });
+        if let Some(index) = &self.index {
+            let url = database_url("index", index)?;
+            if url.without_driver().scheme() != "postgresql" {
+                return Err(Error::BadBackend {
+                    what: "index",
+                    url: url.to_string(),
+                    reason: "carbonara supports postgresql:// indexers".to_owned(),
+                });
+            }
         }
         self.storage_dir()?;
         self.incoming_dir()?;
         self.coordination()?;
         Ok(())
     }
+}
+
+/// A database URL, or an error that does not show it (it may hold a
+/// password where a URL would not).
+fn database_url(what: &'static str, text: &str) -> Result<DatabaseUrl> {
+    DatabaseUrl::parse(text).map_err(|e| Error::BadBackend {
+        what,
+        url: "(hidden)".to_owned(),
+        reason: e.0.to_owned(),
+    })
 }
 
 /// The directory a `file:///DIR` URL names.
@@ -217,8 +240,8 @@ mod tests {
             ..Backends::default()
         };
         assert_eq!(
-            backends.coordination().unwrap().as_deref(),
-            Some("postgresql://g:pw@db/gnocchi")
+            backends.coordination().unwrap().unwrap().as_str(),
+            "postgresql://g:pw@db/gnocchi"
         );
         assert_eq!(Backends::default().coordination().unwrap(), None);
         let redis = Backends {

@@ -22,6 +22,7 @@
 //!   on it, sorting and markers follow oslo.db's `paginate_query`, and
 //!   `like` is case-sensitive with `\` escapes, as on PostgreSQL.
 
+mod listing;
 mod model;
 pub mod postgres;
 mod sqlite;
@@ -40,9 +41,7 @@ pub use model::{
     DroppedTotal, Metric, MetricFilter, MetricRef, MetricStatus, NewResource, Page,
     ResourceChanges, ResourceQuery,
 };
-pub use postgres::{
-    PostgresIndex, redacted_url, url_without_driver as postgres_url_without_driver,
-};
+pub use postgres::PostgresIndex;
 pub use sqlite::{SCHEMA_VERSION, SqliteIndex};
 
 /// Archive policies and the rules that pick one for a new metric.

@@ -14,7 +14,10 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+use super::coordinator::postgres;
+use super::incoming::SackName;
 use super::{Result, Store, io_error};
+use crate::deployment::DatabaseUrl;
 
 fn open_lock_file(path: &Path) -> Result<File> {
     OpenOptions::new()
@@ -106,10 +109,17 @@ pub fn gate_exclusive(store: &Store) -> Result<File> {
 }
 
 /// The sack locks one process holds; released when dropped. Two
-/// `carbonara process` runs on one store split the sacks between them.
+/// `carbonara process` runs on one store split the sacks between them. On
+/// a Gnocchi deployment coordinated through PostgreSQL, a sack is held only
+/// with tooz's advisory lock too, so that gnocchi-metricd workers and
+/// carbonara never work on one sack at once.
 #[derive(Debug)]
 pub struct SackLocks {
     dir: PathBuf,
+    sacks: u32,
+    /// The coordination URL, until the first lock connects.
+    coordination: Option<DatabaseUrl>,
+    session: Option<postgres::Session>,
     held: HashMap<u32, File>,
 }
 
@@ -117,6 +127,10 @@ impl SackLocks {
     pub fn new(store: &Store) -> Self {
         SackLocks {
             dir: store.locks_dir(),
+            sacks: store.config().sacks,
+            // Checked when the store was opened.
+            coordination: store.config().backends.coordination().ok().flatten(),
+            session: None,
             held: HashMap::new(),
         }
     }
@@ -127,17 +141,48 @@ impl SackLocks {
             return Ok(true);
         }
         let path = self.dir.join(format!("sack-{sack}.lock"));
-        match try_lock_exclusive(&path)? {
-            Some(file) => {
-                self.held.insert(sack, file);
-                Ok(true)
-            }
-            None => Ok(false),
+        let Some(file) = try_lock_exclusive(&path)? else {
+            return Ok(false);
+        };
+        let name = self.sack_name(sack);
+        if let Some(session) = self.session()?
+            && !session.try_lock(name)?
+        {
+            return Ok(false);
         }
+        self.held.insert(sack, file);
+        Ok(true)
     }
 
     pub fn release(&mut self, sack: u32) {
-        self.held.remove(&sack);
+        if self.held.remove(&sack).is_none() {
+            return;
+        }
+        let name = self.sack_name(sack);
+        if let Some(session) = &mut self.session
+            && session.unlock(name).is_err()
+        {
+            // A session that cannot unlock has lost its connection, and
+            // with it every lock it held: the next lock connects again.
+            self.session = None;
+        }
+    }
+
+    fn sack_name(&self, number: u32) -> SackName {
+        SackName {
+            total: self.sacks,
+            number,
+        }
+    }
+
+    /// The PostgreSQL session of the deployment's coordinator, if it has one.
+    fn session(&mut self) -> Result<Option<&mut postgres::Session>> {
+        if self.session.is_none()
+            && let Some(url) = &self.coordination
+        {
+            self.session = Some(postgres::Session::new(postgres::Coordinator::new(url)?));
+        }
+        Ok(self.session.as_mut())
     }
 }
 

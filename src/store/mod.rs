@@ -16,9 +16,11 @@
 
 pub mod archive;
 pub mod backends;
+pub mod coordinator;
 pub mod incoming;
 pub mod index;
 pub mod lock;
+mod pg_connection;
 mod placement;
 pub mod sacks;
 pub mod txn;
@@ -160,6 +162,14 @@ pub enum Error {
     ResourceTypeExists(String),
     #[error("Resource type {0} is still in use")]
     ResourceTypeInUse(String),
+    /// A resource type in the middle of a change (or left broken by one)
+    /// on a Gnocchi deployment: only `active` types are used.
+    #[error("Resource type {resource_type} state is {state} (expected: {expected})")]
+    UnexpectedResourceTypeState {
+        resource_type: String,
+        expected: String,
+        state: String,
+    },
     #[error("Resource {0} does not exist")]
     ResourceNotFound(String),
     #[error("Resource {0} already exists")]
@@ -234,6 +244,7 @@ impl Error {
             | Error::ArchivePolicyInUse(_)
             | Error::UnrepresentablePolicy { .. }
             | Error::ResourceTypeInUse(_)
+            | Error::UnexpectedResourceTypeState { .. }
             | Error::UnsupportedRuleChange { .. }
             | Error::NoRuleMatch(_)
             | Error::InvalidMetricName(_)
@@ -466,17 +477,7 @@ impl Store {
     /// locks live in `state` (on the storage's filesystem, so that renames
     /// into the archive stay atomic).
     pub fn open_deployment(state: &Path, backends: Backends) -> Result<Store> {
-        backends.check()?;
-        let (Some(_), Some(storage), Some(incoming)) = (
-            &backends.index,
-            backends.storage_dir()?,
-            backends.incoming_dir()?,
-        ) else {
-            return Err(Error::BadConfig {
-                path: state.to_owned(),
-                reason: "a deployment needs an index, a storage and an incoming backend".to_owned(),
-            });
-        };
+        let (_, storage, incoming) = backends.deployment(state)?;
         let sacks = backends::gnocchi_sacks(&incoming)?.ok_or_else(|| Error::BadConfig {
             path: incoming.join("tmp/gnocchi-config"),
             reason: "missing: this Gnocchi deployment is not set up yet; run `carbonara upgrade` with the same --gnocchi-conf, or Gnocchi's gnocchi-upgrade".to_owned(),
@@ -505,17 +506,7 @@ impl Store {
         sacks: Option<u32>,
         default_policies: bool,
     ) -> Result<(bool, u32)> {
-        backends.check()?;
-        let (Some(url), Some(storage), Some(incoming)) = (
-            &backends.index,
-            backends.storage_dir()?,
-            backends.incoming_dir()?,
-        ) else {
-            return Err(Error::BadConfig {
-                path: state.to_owned(),
-                reason: "a deployment needs an index, a storage and an incoming backend".to_owned(),
-            });
-        };
+        let (url, storage, incoming) = backends.deployment(state)?;
         let created = index::upgrade_postgres(url, default_policies)?;
         if backends::gnocchi_subdir_len(&storage)?.is_none() {
             backends::set_gnocchi_subdir_len(&storage, DEFAULT_SUBDIR_LEN)?;
@@ -572,6 +563,7 @@ impl Store {
         config: StoreConfig,
         lock: impl FnOnce(&Path) -> Result<lock::StoreUse>,
     ) -> Result<Store> {
+        config.backends.check()?;
         let archive_dir = match config.backends.storage_dir()? {
             Some(dir) => dir,
             None => root.join("archive"),

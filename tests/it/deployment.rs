@@ -10,6 +10,10 @@ use std::path::{Path, PathBuf};
 use predicates::str::contains;
 use serde_json::Value;
 
+use carbonara::store::coordinator::postgres::lock_keys;
+use carbonara::store::coordinator::sack_lock_name;
+use carbonara::store::incoming::SackName;
+
 use crate::common::{TestStore, parse_python_json};
 use crate::postgresql;
 
@@ -232,6 +236,43 @@ fn measures_are_processed_into_gnocchis_own_files() {
         )
         .unwrap();
     assert!(!row.get::<_, bool>(0));
+}
+
+#[test]
+fn a_sack_gnocchi_metricd_holds_is_left_alone() {
+    let deployment = Deployment::upgraded("tooz");
+    let metric = deployment.json(&["metric", "create", "cpu", "--archive-policy-name", "low"]);
+    let id = metric["id"].as_str().unwrap().to_owned();
+    deployment
+        .run(&["measures", "add", &id, "-m", "2024-01-01T00:00:00@1"])
+        .success();
+    // The lock gnocchi-metricd takes through tooz's PostgreSQL driver.
+    let number = (uuid::Uuid::parse_str(&id).unwrap().as_u128() % 8) as u32;
+    let [k1, k2] = lock_keys(&sack_lock_name(SackName { total: 8, number }));
+    let mut metricd = deployment.client();
+    let taken: bool = metricd
+        .query_one("SELECT pg_try_advisory_lock($1, $2)", &[&k1, &k2])
+        .unwrap()
+        .get(0);
+    assert!(taken);
+    let report = deployment.json(&["process"]);
+    assert_eq!(report["busy sacks"], 1, "{report}");
+    assert_eq!(report["metrics"], 0, "{report}");
+    assert_eq!(
+        deployment.json(&["status"])["storage/total number of measures to process"],
+        1
+    );
+    // Released by gnocchi-metricd: the next pass takes it, and frees it.
+    metricd
+        .query_one("SELECT pg_advisory_unlock($1, $2)", &[&k1, &k2])
+        .unwrap();
+    let report = deployment.json(&["process"]);
+    assert_eq!(report["metrics"], 1, "{report}");
+    let free: bool = metricd
+        .query_one("SELECT pg_try_advisory_lock($1, $2)", &[&k1, &k2])
+        .unwrap()
+        .get(0);
+    assert!(free, "carbonara released the sack after its pass");
 }
 
 #[test]

@@ -27,7 +27,7 @@ fn database_name(url: &str) -> &str {
 /// A dump's statements, less what says nothing about the schema: comments
 /// (the versions of the server and of pg_dump), blank lines, the session
 /// settings pg_dump starts with and its `\restrict` key.
-fn statements(dump: &str) -> Vec<&str> {
+pub fn statements(dump: &str) -> Vec<&str> {
     dump.lines()
         .filter(|line| {
             !(line.is_empty()
@@ -42,7 +42,7 @@ fn statements(dump: &str) -> Vec<&str> {
 
 /// The values of an `INSERT INTO public.t VALUES (…);` line, as SQL
 /// literals (`'text'` with `''` for a quote, numbers, `NULL`).
-fn insert_values(line: &str) -> Option<(String, Vec<String>)> {
+pub fn insert_values(line: &str) -> Option<(String, Vec<String>)> {
     let rest = line.strip_prefix("INSERT INTO public.")?;
     let (table, values) = rest.split_once(" VALUES (")?;
     let values = values.strip_suffix(");")?;

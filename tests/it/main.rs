@@ -6,6 +6,7 @@ mod batch;
 mod ceilometer;
 mod cli;
 mod common;
+mod coordinator;
 mod crash;
 mod deployment;
 mod dump;

@@ -1,38 +1,42 @@
 //! The index of a Gnocchi deployment: Gnocchi 4.7's own PostgreSQL schema
 //! (alembic revision `f89ed2e3c2ec`, spec: gnocchi-deployments.md §5;
 //! `schema` makes and checks it), shared with a running gnocchi-api and
-//! gnocchi-metricd. carbonara never
-//! changes the base tables' shape; it writes rows as Gnocchi writes them
-//! (naive UTC timestamps, native uuids, float-second definitions) and
-//! follows Gnocchi's state machine for resource types.
+//! gnocchi-metricd. carbonara never changes the base tables' shape; it
+//! writes rows as Gnocchi writes them (naive UTC timestamps, native uuids,
+//! float-second definitions) and follows Gnocchi's state machine for
+//! resource types.
 //!
 //! One connection per `PostgresIndex`; statements outside `transaction`
-//! commit on their own. The only table carbonara adds is
+//! commit on their own. The tables carbonara adds are
 //! `carbonara_index_commit`, the commit tokens of its file transactions
 //! (store/txn.rs), and `carbonara_dropped_measures` (postgres/dropped.rs),
 //! each made when first needed.
 //!
 //! Archive policies and rules are in postgres/policies.rs, metrics in
-//! postgres/metrics.rs. Expected refusals (a name taken, a policy in use)
-//! are found without an SQL error wherever a statement can tell, since an
-//! error aborts the transaction around it; the constraints Gnocchi's schema
-//! declares still decide when two writers race, and their violations are
-//! turned into the same refusals.
+//! postgres/metrics.rs, back-window drops in postgres/dropped.rs, resource
+//! types and resources in postgres/resources.rs (searched through the
+//! shared listing builder in PostgreSQL's dialect, postgres/dialect.rs).
+//! Expected refusals (a name taken, a policy in use) are found without an
+//! SQL error wherever a statement can tell, since an error aborts the
+//! transaction around it; the constraints Gnocchi's schema declares still
+//! decide when two writers race, and their violations are turned into the
+//! same refusals.
 
+mod dialect;
 mod dropped;
 mod metrics;
-mod pending;
 mod policies;
-
+mod resources;
 pub mod schema;
 
 use std::cell::{Cell, RefCell, RefMut};
 
 use postgres::types::{ToSql, Type};
-use postgres::{Client, NoTls, Row};
+use postgres::{Client, Row};
 
 use super::Commits;
-use crate::store::{Error, Result};
+use crate::deployment::DatabaseUrl;
+use crate::store::{Error, Result, pg_connection};
 
 /// The name of the constraint a statement violated (SQLSTATE class 23,
 /// integrity constraint violation), if that is why it failed.
@@ -50,34 +54,6 @@ pub struct PostgresIndex {
     depth: Cell<u32>,
 }
 
-/// A Gnocchi indexer URL as the PostgreSQL client reads it: SQLAlchemy's
-/// `postgresql+psycopg2://` names a Python driver, which means nothing
-/// here.
-pub fn url_without_driver(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) if scheme.starts_with("postgresql+") => {
-            format!("postgresql://{rest}")
-        }
-        _ => url.to_owned(),
-    }
-}
-
-/// `url` with the password of its user part replaced by `***`.
-pub fn redacted_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((user_part, host)) => match user_part.split_once(':') {
-            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{path}"),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
-    }
-}
-
 impl PostgresIndex {
     /// Connects to the deployment's database and checks that its schema
     /// is the one carbonara works on.
@@ -89,22 +65,12 @@ impl PostgresIndex {
 
     /// Connects without looking at the schema (for `upgrade`).
     pub fn connect_any_revision(url: &str) -> Result<PostgresIndex> {
-        let redacted = redacted_url(url);
-        let connect_error = |reason: String| Error::PostgresConnect {
-            url: redacted.clone(),
-            reason,
-        };
-        let config: postgres::Config = url_without_driver(url)
-            .parse()
-            .map_err(|e: postgres::Error| connect_error(e.to_string()))?;
-        let client = config.connect(NoTls).map_err(|e| {
-            connect_error(match e.as_db_error() {
-                Some(db) => db.message().to_owned(),
-                None => {
-                    std::error::Error::source(&e).map_or_else(|| e.to_string(), ToString::to_string)
-                }
-            })
+        let url = DatabaseUrl::parse(url).map_err(|e| Error::BadBackend {
+            what: "index",
+            url: "(hidden: not a URL)".to_owned(),
+            reason: e.0.to_owned(),
         })?;
+        let client = pg_connection::connect_index(&url)?;
         Ok(PostgresIndex {
             client: RefCell::new(client),
             depth: Cell::new(0),
@@ -219,35 +185,5 @@ impl Commits for PostgresIndex {
             }
         }
         Ok(problems)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gnocchi_urls_lose_their_python_driver() {
-        assert_eq!(
-            url_without_driver("postgresql+psycopg2://gnocchi:pw@db:5432/gnocchi"),
-            "postgresql://gnocchi:pw@db:5432/gnocchi"
-        );
-        assert_eq!(
-            url_without_driver("postgresql://db/gnocchi"),
-            "postgresql://db/gnocchi"
-        );
-    }
-
-    #[test]
-    fn passwords_are_hidden() {
-        assert_eq!(
-            redacted_url("postgresql://gnocchi:s3cr@t@db:5432/gnocchi?sslmode=require"),
-            "postgresql://gnocchi:***@db:5432/gnocchi?sslmode=require"
-        );
-        assert_eq!(
-            redacted_url("postgresql://gnocchi@db/g"),
-            "postgresql://gnocchi@db/g"
-        );
-        assert_eq!(redacted_url("postgresql:///g"), "postgresql:///g");
     }
 }

@@ -1,7 +1,8 @@
 //! The index of a store directory, in SQLite (WAL mode, so several
 //! carbonara processes can share a store): archive policies and rules
 //! (sqlite/policies.rs), metrics (sqlite/metrics.rs), resource types and
-//! resources with their history (sqlite/resources.rs, sqlite/listing.rs),
+//! resources with their history (sqlite/resources.rs; listings by
+//! store/index/listing.rs in SQLite's dialect, sqlite/dialect.rs),
 //! back-window drops (sqlite/dropped.rs), and the commit tokens of file
 //! transactions (here).
 //!
@@ -13,8 +14,8 @@
 //! Spans are integer nanoseconds, not Gnocchi's float seconds, so sub-second
 //! definitions survive a round trip (docs/differences.md#storage-and-processing).
 
+mod dialect;
 mod dropped;
-mod listing;
 mod metrics;
 mod migration;
 mod policies;
@@ -126,7 +127,7 @@ impl SqliteIndex {
                     let text: Option<String> = context.get(1)?;
                     Ok(pattern
                         .zip(text)
-                        .map(|(pattern, text)| listing::like(&pattern, &text)))
+                        .map(|(pattern, text)| dialect::like(&pattern, &text)))
                 },
             )?;
         }

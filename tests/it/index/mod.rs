@@ -5,6 +5,7 @@
 
 mod metrics;
 mod policies;
+mod resources;
 
 use carbonara::store::{Index, PostgresIndex, SqliteIndex};
 use tempfile::TempDir;

@@ -6,8 +6,9 @@ use std::collections::HashMap;
 use rusqlite::{OptionalExtension, Row, params, params_from_iter};
 use uuid::Uuid;
 
-use super::listing::{Column, Kind, RowSet};
+use super::dialect::Sqlite;
 use super::{SqliteIndex, parse_uuid};
+use crate::store::index::listing::{Column, Kind, RowSet};
 use crate::store::index::{Metric, MetricFilter, MetricStatus, Metrics, Page, Policies};
 use crate::store::{Error, Result};
 use crate::time::Timestamp;
@@ -230,7 +231,7 @@ impl Metrics for SqliteIndex {
             default_sorts: &["id:asc"],
             history_markers: false,
         };
-        let (sql, params) = rows.select(None, page, Timestamp::EPOCH, &self.connection)?;
+        let (sql, params) = rows.select(None, page, Timestamp::EPOCH, &Sqlite(&self.connection))?;
         let mut statement = self.connection.prepare_cached(&sql)?;
         let found = statement
             .query_map(params_from_iter(params), metric_from_row)?

@@ -7,43 +7,23 @@ use rusqlite::{OptionalExtension, Row, params, params_from_iter};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::listing::{Column, Kind, RowSet, micros, quote_identifier};
+use super::dialect::{Sqlite, micros};
 use super::{SqliteIndex, data_error};
 use crate::filter::{CompareOp, Filter, Value};
 use crate::resource::{
     Attribute, AttributeKind, AttributeValue, GENERIC, Real, Resource, ResourceError, ResourceType,
     TypeUpdate,
 };
+use crate::store::index::listing::{
+    Kind, RowSet, SqlParam, attribute_alias, column_kind, quote_identifier,
+};
+use crate::store::index::model::ended_at_error;
 use crate::store::index::{
     Metric, MetricRef, MetricStatus, Metrics, NewResource, Page, Policies, ResourceChanges,
     ResourceQuery, Resources,
 };
 use crate::store::{Error, Result};
 use crate::time::Timestamp;
-
-/// The base columns of the `resource` and `resource_history` tables, in
-/// the order Gnocchi's model lists them.
-const BASE_COLUMNS: [(&str, Kind); 9] = [
-    ("id", Kind::Uuid),
-    ("creator", Kind::Text),
-    ("started_at", Kind::Datetime),
-    ("revision_start", Kind::Datetime),
-    ("ended_at", Kind::Datetime),
-    ("user_id", Kind::Text),
-    ("project_id", Kind::Text),
-    ("original_resource_id", Kind::Text),
-    ("type", Kind::Text),
-];
-
-fn column_kind(kind: &AttributeKind) -> Kind {
-    match kind {
-        AttributeKind::String { .. } => Kind::Text,
-        AttributeKind::Uuid => Kind::Uuid,
-        AttributeKind::Number { .. } => Kind::Number,
-        AttributeKind::Bool => Kind::Bool,
-        AttributeKind::Datetime => Kind::Datetime,
-    }
-}
 
 fn sql_type(kind: &AttributeKind) -> &'static str {
     match column_kind(kind) {
@@ -53,19 +33,10 @@ fn sql_type(kind: &AttributeKind) -> &'static str {
     }
 }
 
+/// An attribute's column in the type's tables: `f_<name>`, as in the row
+/// sets, so it never collides with a base column.
 fn attribute_column(name: &str) -> String {
-    quote_identifier(&format!("f_{name}"))
-}
-
-fn to_sql(value: &AttributeValue) -> SqlValue {
-    match value {
-        AttributeValue::Null => SqlValue::Null,
-        AttributeValue::String(s) => SqlValue::Text(s.clone()),
-        AttributeValue::Uuid(u) => SqlValue::Text(u.to_string()),
-        AttributeValue::Number(n) => SqlValue::Real(*n),
-        AttributeValue::Bool(b) => SqlValue::Integer(i64::from(*b)),
-        AttributeValue::Datetime(t) => SqlValue::Integer(micros(*t)),
-    }
+    quote_identifier(&attribute_alias(name))
 }
 
 fn from_sql(kind: &AttributeKind, value: SqlValue) -> Result<AttributeValue> {
@@ -88,18 +59,6 @@ fn from_sql(kind: &AttributeKind, value: SqlValue) -> Result<AttributeValue> {
 
 fn timestamp(micros: i64) -> Timestamp {
     Timestamp::from_nanos(micros * 1000)
-}
-
-/// Gnocchi's error when `ended_at` would precede `started_at` on an update.
-fn ended_at_error(resource_type: &str, ended_at: Option<Timestamp>) -> Error {
-    let value = ended_at.map_or("None".to_owned(), |t| {
-        t.to_isoformat().replacen('T', " ", 1)
-    });
-    Error::ResourceValue {
-        value,
-        attribute: "ended_at".to_owned(),
-        resource_type: resource_type.to_owned(),
-    }
 }
 
 // ---- stored form of attribute definitions ---------------------------------
@@ -294,84 +253,6 @@ impl SqliteIndex {
 
     // ---- searches -------------------------------------------------------------
 
-    fn resource_row_set(
-        &self,
-        resource_type: &ResourceType,
-        tablename: &str,
-        history: bool,
-    ) -> RowSet {
-        let typed = resource_type.name != GENERIC;
-        let select = |alias: &str, revision: &str, revision_end: &str, table: Option<String>| {
-            let mut columns: Vec<String> = BASE_COLUMNS
-                .iter()
-                .map(|(name, _)| format!("{alias}.{name} AS {name}"))
-                .collect();
-            columns.push(format!("{revision} AS revision"));
-            columns.push(format!("{revision_end} AS revision_end"));
-            let mut from = format!(
-                "FROM {} {alias}",
-                if alias == "h" {
-                    "resource_history"
-                } else {
-                    "resource"
-                }
-            );
-            if let Some(table) = table {
-                for attribute in &resource_type.attributes {
-                    let column = attribute_column(&attribute.name);
-                    columns.push(format!("a.{column} AS {column}"));
-                }
-                let key = if alias == "h" { "revision" } else { "id" };
-                from.push_str(&format!(
-                    " JOIN {} a ON a.{key} = {alias}.{key}",
-                    quote_identifier(&table)
-                ));
-            }
-            format!("SELECT {} {from}", columns.join(", "))
-        };
-        let current = select("r", "-1", "NULL", typed.then(|| tablename.to_owned()));
-        let sql = if history {
-            let past = select(
-                "h",
-                "h.revision",
-                "h.revision_end",
-                typed.then(|| format!("{tablename}_history")),
-            );
-            format!("{past} UNION ALL {current}")
-        } else {
-            current
-        };
-        let mut columns: Vec<Column> = BASE_COLUMNS
-            .iter()
-            .map(|(name, kind)| Column::new(name, name, *kind))
-            .collect();
-        if history {
-            columns.push(Column::new("revision", "revision", Kind::Integer));
-            columns.push(Column::new("revision_end", "revision_end", Kind::Datetime));
-        }
-        if typed {
-            for attribute in &resource_type.attributes {
-                columns.push(Column::new(
-                    &attribute.name,
-                    &format!("f_{}", attribute.name),
-                    column_kind(&attribute.kind),
-                ));
-            }
-        }
-        RowSet {
-            sql,
-            columns,
-            type_name: resource_type.name.clone(),
-            unique_keys: if history {
-                &["id", "revision"]
-            } else {
-                &["id"]
-            },
-            default_sorts: &["revision_start:asc", "started_at:asc"],
-            history_markers: history,
-        }
-    }
-
     /// A resource's attributes from its own type's tables (a detailed
     /// `generic` listing); `None` if the type went away meanwhile.
     fn own_attributes(&self, resource: &Resource) -> Result<Option<Vec<(String, AttributeValue)>>> {
@@ -496,7 +377,7 @@ impl Resources for SqliteIndex {
                         let column = attribute_column(&changed.name);
                         index.connection.execute(
                             &format!("UPDATE {table} SET {column} = ?1 WHERE {column} IS NULL"),
-                            [to_sql(fill)],
+                            [SqlParam::from(fill)],
                         )?;
                     }
                 }
@@ -566,14 +447,14 @@ impl Resources for SqliteIndex {
             }
             if new.type_name != GENERIC {
                 let mut columns = vec!["id".to_owned()];
-                let mut values = vec![SqlValue::Text(new.id.to_string())];
+                let mut values = vec![SqlParam::Uuid(new.id)];
                 for attribute in &resource_type.attributes {
                     columns.push(attribute_column(&attribute.name));
                     let value = new
                         .attributes
                         .iter()
                         .find(|(n, _)| *n == attribute.name)
-                        .map_or(SqlValue::Null, |(_, v)| to_sql(v));
+                        .map_or(SqlParam::Null, |(_, v)| SqlParam::from(v));
                     values.push(value);
                 }
                 let placeholders = vec!["?"; values.len()].join(", ");
@@ -619,36 +500,43 @@ impl Resources for SqliteIndex {
         now: Timestamp,
     ) -> Result<Resource> {
         let (resource_type, tablename) = self.resource_type_row(type_name)?;
-        let current = self
-            .get_resource(type_name, id)?
-            .ok_or_else(|| Error::ResourceNotFound(id.to_string()))?;
-        let current_attributes = current.attributes.clone().unwrap_or_default();
-        let attribute_changed = changes.attributes.iter().any(|(name, value)| {
-            current_attributes
-                .iter()
-                .find(|(n, _)| n == name)
-                .is_none_or(|(_, stored)| stored != value)
-        });
-        let started_at = changes.started_at.map_or(current.started_at, truncate);
-        let ended_at = changes
-            .ended_at
-            .map_or(current.ended_at, |e| e.map(truncate));
-        let revision = changes
-            .user_id
-            .as_ref()
-            .is_some_and(|u| *u != current.user_id)
-            || changes
-                .project_id
-                .as_ref()
-                .is_some_and(|p| *p != current.project_id)
-            || started_at != current.started_at
-            || ended_at != current.ended_at
-            || attribute_changed;
-        if ended_at.is_some_and(|ended| started_at > ended) {
-            return Err(ended_at_error(type_name, ended_at));
-        }
         let key = id.to_string();
         self.atomically(|index| {
+            // Gnocchi locks the row (`SELECT … FOR UPDATE`) before it reads
+            // it; SQLite's lock is the database's write lock, taken here by
+            // a write that changes nothing, so that a concurrent update is
+            // seen whole and its revision kept.
+            index
+                .connection
+                .execute("UPDATE resource SET revision_start = revision_start WHERE id = ?1", [&key])?;
+            let current = index
+                .get_resource(type_name, id)?
+                .ok_or_else(|| Error::ResourceNotFound(key.clone()))?;
+            let current_attributes = current.attributes.clone().unwrap_or_default();
+            let attribute_changed = changes.attributes.iter().any(|(name, value)| {
+                current_attributes
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .is_none_or(|(_, stored)| stored != value)
+            });
+            let started_at = changes.started_at.map_or(current.started_at, truncate);
+            let ended_at = changes
+                .ended_at
+                .map_or(current.ended_at, |e| e.map(truncate));
+            let revision = changes
+                .user_id
+                .as_ref()
+                .is_some_and(|u| *u != current.user_id)
+                || changes
+                    .project_id
+                    .as_ref()
+                    .is_some_and(|p| *p != current.project_id)
+                || started_at != current.started_at
+                || ended_at != current.ended_at
+                || attribute_changed;
+            if ended_at.is_some_and(|ended| started_at > ended) {
+                return Err(ended_at_error(type_name, ended_at));
+            }
             if revision {
                 index.connection.execute(
                     "INSERT INTO resource_history (id, type, original_resource_id, creator, user_id, project_id, started_at, ended_at, revision_start, revision_end)
@@ -683,7 +571,7 @@ impl Resources for SqliteIndex {
             for (name, value) in &changes.attributes {
                 index.connection.execute(
                     &format!("UPDATE {} SET {} = ?2 WHERE id = ?1", quote_identifier(&tablename), attribute_column(name)),
-                    params![key, to_sql(value)],
+                    params![key, SqlParam::from(value)],
                 )?;
             }
             if let Some(metrics) = &changes.metrics {
@@ -729,8 +617,13 @@ impl Resources for SqliteIndex {
     /// matching a filter, sorted and paginated, each with its metrics.
     fn search_resources(&self, query: &ResourceQuery<'_>) -> Result<Vec<Resource>> {
         let (resource_type, tablename) = self.resource_type_row(query.type_name)?;
-        let rows = self.resource_row_set(&resource_type, &tablename, query.history);
-        let (sql, params) = rows.select(query.filter, query.page, query.now, &self.connection)?;
+        let rows = RowSet::resources(&resource_type, &tablename, query.history, attribute_column);
+        let (sql, params) = rows.select(
+            query.filter,
+            query.page,
+            query.now,
+            &Sqlite(&self.connection),
+        )?;
         let typed = resource_type.name != GENERIC;
         let mut statement = self.connection.prepare_cached(&sql)?;
         let mut resources = statement
@@ -742,7 +635,7 @@ impl Resources for SqliteIndex {
                         .map(|a| {
                             Ok((
                                 a.name.clone(),
-                                row.get::<_, SqlValue>(format!("f_{}", a.name).as_str())?,
+                                row.get::<_, SqlValue>(attribute_alias(&a.name).as_str())?,
                             ))
                         })
                         .collect::<rusqlite::Result<Vec<_>>>()?;

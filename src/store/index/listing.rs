@@ -1,18 +1,86 @@
-//! Listing rows like Gnocchi's SQL indexer: a `Filter` turned into a WHERE
-//! clause over typed columns (`QueryTransformer`: values converted to the
-//! column's type, `!=` matching nulls, the `lifespan` and `created_by_*`
-//! pseudo-attributes), then sorting and markers as oslo.db's
-//! `paginate_query` does them (PostgreSQL's null order; sort keys
-//! `key[:asc|desc][-nullsfirst|-nullslast]`; the unique keys appended).
+//! Listing rows like Gnocchi's SQL indexer, for both backends: a `Filter`
+//! turned into a WHERE clause over typed columns (`QueryTransformer`:
+//! values converted to the column's type, `!=` matching nulls, the
+//! `lifespan` and `created_by_*` pseudo-attributes), then sorting and
+//! markers as oslo.db's `paginate_query` does them (PostgreSQL's null
+//! order; sort keys `key[:asc|desc][-nullsfirst|-nullslast]`; the unique
+//! keys appended).
+//!
+//! The SQL is the same on SQLite and PostgreSQL; what differs (the
+//! placeholders, how a value is bound, the most values one statement takes,
+//! running the marker's query) is behind `Dialect`, and values stay
+//! `SqlParam`s until a backend binds them. SQLite's `LIKE` is replaced by
+//! a function with PostgreSQL's semantics (sqlite/dialect.rs), so `LIKE`
+//! means the same on both.
 
-use rusqlite::types::Value as SqlValue;
+use uuid::Uuid;
 
 use crate::filter::{CompareOp, Filter, Value};
 use crate::pyform;
-use crate::resource::{attribute::truncate_to_micros, parse_python_uuid};
+use crate::resource::{AttributeKind, AttributeValue};
+use crate::resource::{GENERIC, ResourceType, attribute::truncate_to_micros, parse_python_uuid};
 use crate::store::index::Page;
 use crate::store::{Error, Result};
 use crate::time::{self, Timestamp};
+
+/// A value bound to a statement, whichever backend runs it; each backend
+/// converts it to its own type where it binds it (SQLite: uuids as text,
+/// dates as integer microseconds, booleans as 0/1; PostgreSQL: native
+/// `uuid`, `timestamp`, `boolean`, `interval`).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum SqlParam {
+    Null,
+    Text(String),
+    Integer(i64),
+    Real(f64),
+    Bool(bool),
+    Uuid(Uuid),
+    /// A resource date, to the microsecond (naive UTC on PostgreSQL).
+    Timestamp(Timestamp),
+    /// A length of time in microseconds (`lifespan`).
+    Span(i64),
+}
+
+impl From<&AttributeValue> for SqlParam {
+    fn from(value: &AttributeValue) -> SqlParam {
+        match value {
+            AttributeValue::Null => SqlParam::Null,
+            AttributeValue::String(s) => SqlParam::Text(s.clone()),
+            AttributeValue::Uuid(u) => SqlParam::Uuid(*u),
+            AttributeValue::Number(n) => SqlParam::Real(*n),
+            AttributeValue::Bool(b) => SqlParam::Bool(*b),
+            AttributeValue::Datetime(t) => SqlParam::Timestamp(truncate_to_micros(*t)),
+        }
+    }
+}
+
+/// What differs between the backends' SQL.
+pub(super) trait Dialect {
+    /// The placeholder of the `n`th value (from 1) of a statement.
+    fn placeholder(&self, n: usize) -> String;
+
+    /// The most values one statement may bind. A filter naming more (a
+    /// huge `in` list) is refused as the user's, not failed as the index's.
+    fn max_parameters(&self) -> usize;
+
+    /// The first row of a query, `None` when there is none.
+    fn query_row(&self, sql: &str, params: &[SqlParam]) -> Result<Option<Vec<SqlParam>>>;
+}
+
+/// The values of a statement being written, and their placeholders.
+struct Params<'d> {
+    dialect: &'d dyn Dialect,
+    values: Vec<SqlParam>,
+}
+
+impl Params<'_> {
+    /// Adds a value; its placeholder.
+    fn bind(&mut self, value: SqlParam) -> String {
+        let placeholder = self.dialect.placeholder(self.values.len() + 1);
+        self.values.push(value);
+        placeholder
+    }
+}
 
 /// How a column's values are stored and compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,10 +115,36 @@ pub(super) fn quote_identifier(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// The most values one statement may bind: SQLite's
-/// `SQLITE_MAX_VARIABLE_NUMBER` in the bundled build. A filter naming more
-/// (a huge `in` list) is refused as the user's, not failed as the index's.
-const MAX_VARIABLES: usize = 32_766;
+/// The base columns of the `resource` and `resource_history` tables, in
+/// the order Gnocchi's model lists them.
+pub(super) const BASE_COLUMNS: [(&str, Kind); 9] = [
+    ("id", Kind::Uuid),
+    ("creator", Kind::Text),
+    ("started_at", Kind::Datetime),
+    ("revision_start", Kind::Datetime),
+    ("ended_at", Kind::Datetime),
+    ("user_id", Kind::Text),
+    ("project_id", Kind::Text),
+    ("original_resource_id", Kind::Text),
+    ("type", Kind::Text),
+];
+
+/// How an attribute's column compares.
+pub(super) fn column_kind(kind: &AttributeKind) -> Kind {
+    match kind {
+        AttributeKind::String { .. } => Kind::Text,
+        AttributeKind::Uuid => Kind::Uuid,
+        AttributeKind::Number { .. } => Kind::Number,
+        AttributeKind::Bool => Kind::Bool,
+        AttributeKind::Datetime => Kind::Datetime,
+    }
+}
+
+/// The name an attribute's column has in a resource row set, whatever it
+/// is called in its table: never one of the base columns.
+pub(super) fn attribute_alias(name: &str) -> String {
+    format!("f_{name}")
+}
 
 /// A row set to list: `SELECT * FROM (sql)`, its columns by name.
 pub(super) struct RowSet {
@@ -66,34 +160,130 @@ pub(super) struct RowSet {
 }
 
 impl RowSet {
+    /// The resources of a type (any type for `generic`), and with
+    /// `history` their past revisions too (current ones have revision -1):
+    /// `resource ⋈ tablename` (∪ `resource_history ⋈ tablename_history`).
+    /// `stored` names an attribute's column in the type's own tables.
+    pub fn resources(
+        resource_type: &ResourceType,
+        tablename: &str,
+        history: bool,
+        stored: impl Fn(&str) -> String,
+    ) -> RowSet {
+        let typed = resource_type.name != GENERIC;
+        let select = |alias: &str, revision: &str, revision_end: &str, table: Option<String>| {
+            let mut columns: Vec<String> = BASE_COLUMNS
+                .iter()
+                .map(|(name, _)| format!("{alias}.{name} AS {name}"))
+                .collect();
+            columns.push(format!("{revision} AS revision"));
+            columns.push(format!("{revision_end} AS revision_end"));
+            let mut from = format!(
+                "FROM {} {alias}",
+                if alias == "h" {
+                    "resource_history"
+                } else {
+                    "resource"
+                }
+            );
+            if let Some(table) = table {
+                for attribute in &resource_type.attributes {
+                    columns.push(format!(
+                        "a.{} AS {}",
+                        stored(&attribute.name),
+                        quote_identifier(&attribute_alias(&attribute.name))
+                    ));
+                }
+                let key = if alias == "h" { "revision" } else { "id" };
+                from.push_str(&format!(
+                    " JOIN {} a ON a.{key} = {alias}.{key}",
+                    quote_identifier(&table)
+                ));
+            }
+            format!("SELECT {} {from}", columns.join(", "))
+        };
+        // A typed null: PostgreSQL would make an untyped one text.
+        let current = select(
+            "r",
+            "-1",
+            "CAST(NULL AS timestamp)",
+            typed.then(|| tablename.to_owned()),
+        );
+        let sql = if history {
+            let past = select(
+                "h",
+                "h.revision",
+                "h.revision_end",
+                typed.then(|| format!("{tablename}_history")),
+            );
+            format!("{past} UNION ALL {current}")
+        } else {
+            current
+        };
+        let mut columns: Vec<Column> = BASE_COLUMNS
+            .iter()
+            .map(|(name, kind)| Column::new(name, name, *kind))
+            .collect();
+        if history {
+            columns.push(Column::new("revision", "revision", Kind::Integer));
+            columns.push(Column::new("revision_end", "revision_end", Kind::Datetime));
+        }
+        if typed {
+            for attribute in &resource_type.attributes {
+                columns.push(Column::new(
+                    &attribute.name,
+                    &attribute_alias(&attribute.name),
+                    column_kind(&attribute.kind),
+                ));
+            }
+        }
+        RowSet {
+            sql,
+            columns,
+            type_name: resource_type.name.clone(),
+            unique_keys: if history {
+                &["id", "revision"]
+            } else {
+                &["id"]
+            },
+            default_sorts: &["revision_start:asc", "started_at:asc"],
+            history_markers: history,
+        }
+    }
+
     fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
     }
 
-    /// `SELECT * FROM (…) WHERE filter AND after-marker ORDER BY … LIMIT …`.
+    /// `SELECT * FROM (…) WHERE filter AND after-marker ORDER BY … LIMIT …`,
+    /// and the values it binds.
     pub fn select(
         &self,
         filter: Option<&Filter>,
         page: &Page,
         now: Timestamp,
-        connection: &rusqlite::Connection,
-    ) -> Result<(String, Vec<SqlValue>)> {
+        dialect: &dyn Dialect,
+    ) -> Result<(String, Vec<SqlParam>)> {
         let mut conditions = Vec::new();
-        let mut params = Vec::new();
+        let mut params = Params {
+            dialect,
+            values: Vec::new(),
+        };
         if let Some(filter) = filter {
             conditions.push(self.condition(filter, now, &mut params)?);
         }
         let sorts = self.sort_keys(page)?;
         if let Some(marker) = &page.marker {
-            let values = self.marker_values(marker, &sorts, connection)?;
+            let values = self.marker_values(marker, &sorts, dialect)?;
             if let Some(condition) = after_marker(&sorts, values, &mut params) {
                 conditions.push(condition);
             }
         }
-        if params.len() > MAX_VARIABLES {
+        let limit = dialect.max_parameters();
+        if params.values.len() > limit {
             return Err(Error::FilterTooLarge {
-                values: params.len(),
-                limit: MAX_VARIABLES,
+                values: params.values.len(),
+                limit,
             });
         }
         let mut sql = format!("SELECT * FROM ({}) AS result", self.sql);
@@ -107,7 +297,7 @@ impl RowSet {
         if let Some(limit) = page.limit {
             sql.push_str(&format!(" LIMIT {limit}"));
         }
-        Ok((sql, params))
+        Ok((sql, params.values))
     }
 
     /// `_build_sort_keys` and the checks of `paginate_query`.
@@ -166,8 +356,8 @@ impl RowSet {
         &self,
         marker: &str,
         sorts: &[SortKey],
-        connection: &rusqlite::Connection,
-    ) -> Result<Vec<SqlValue>> {
+        dialect: &dyn Dialect,
+    ) -> Result<Vec<SqlParam>> {
         let invalid = || Error::InvalidPagination(format!("Invalid marker: `{marker}'"));
         let (id, revision) = if self.history_markers {
             let (id, revision) = marker.split_once('@').ok_or_else(invalid)?;
@@ -175,37 +365,32 @@ impl RowSet {
         } else {
             (marker, None)
         };
-        let id = parse_python_uuid(id).ok_or_else(invalid)?.to_string();
+        let id = parse_python_uuid(id).ok_or_else(invalid)?;
         let columns: Vec<&str> = sorts.iter().map(|s| s.sql.as_str()).collect();
+        let mut params = Params {
+            dialect,
+            values: Vec::new(),
+        };
         let mut sql = format!(
-            "SELECT {} FROM ({}) AS result WHERE id = ?1",
+            "SELECT {} FROM ({}) AS result WHERE id = {}",
             columns.join(", "),
-            self.sql
+            self.sql,
+            params.bind(SqlParam::Uuid(id))
         );
-        let mut params = vec![SqlValue::Text(id)];
         if let Some(revision) = revision {
-            sql.push_str(" AND revision = ?2");
-            params.push(SqlValue::Integer(revision));
+            sql.push_str(&format!(
+                " AND revision = {}",
+                params.bind(SqlParam::Integer(revision))
+            ));
         }
-        let row = connection
-            .query_row(&sql, rusqlite::params_from_iter(params), |row| {
-                (0..sorts.len())
-                    .map(|i| row.get::<_, SqlValue>(i))
-                    .collect::<rusqlite::Result<Vec<_>>>()
-            })
-            .map(Some)
-            .or_else(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                other => Err(other),
-            })?;
-        row.ok_or_else(invalid)
+        dialect.query_row(&sql, &params.values)?.ok_or_else(invalid)
     }
 
     fn condition(
         &self,
         filter: &Filter,
         now: Timestamp,
-        params: &mut Vec<SqlValue>,
+        params: &mut Params<'_>,
     ) -> Result<String> {
         Ok(match filter {
             Filter::And(items) | Filter::Or(items) => {
@@ -228,8 +413,10 @@ impl RowSet {
             } => self.compare(*op, attribute, value, now, params)?,
             Filter::Like { attribute, pattern } => {
                 if let Some(creator_like) = creator_pattern(attribute, pattern) {
-                    params.push(SqlValue::Text(creator_like));
-                    return Ok("creator LIKE ?".to_owned());
+                    return Ok(format!(
+                        "creator LIKE {}",
+                        params.bind(SqlParam::Text(creator_like))
+                    ));
                 }
                 if attribute == "lifespan" {
                     return Err(query_value_error(&pattern.python_str(), attribute));
@@ -238,11 +425,9 @@ impl RowSet {
                 if column.kind != Kind::Text {
                     return Err(query_value_error(&pattern.python_str(), attribute));
                 }
-                params.push(
-                    convert(column, pattern, now)
-                        .ok_or_else(|| query_value_error(&pattern.python_str(), attribute))?,
-                );
-                format!("{} LIKE ?", column.sql)
+                let pattern = convert(column, pattern, now)
+                    .ok_or_else(|| query_value_error(&pattern.python_str(), attribute))?;
+                format!("{} LIKE {}", column.sql, params.bind(pattern))
             }
             Filter::In { attribute, values } => {
                 let shown = || {
@@ -262,12 +447,13 @@ impl RowSet {
                 let mut placeholders = Vec::new();
                 for value in values {
                     let converted = match (value, column.kind) {
-                        (Value::Null, Kind::Text) => Some(SqlValue::Text("None".to_owned())),
+                        (Value::Null, Kind::Text) => Some(SqlParam::Text("None".to_owned())),
                         (Value::Null, _) => None,
                         _ => convert(column, value, now),
                     };
-                    params.push(converted.ok_or_else(|| query_value_error(&shown(), attribute))?);
-                    placeholders.push("?");
+                    let converted =
+                        converted.ok_or_else(|| query_value_error(&shown(), attribute))?;
+                    placeholders.push(params.bind(converted));
                 }
                 format!("{} IN ({})", column.sql, placeholders.join(", "))
             }
@@ -288,23 +474,24 @@ impl RowSet {
         attribute: &str,
         value: &Value,
         now: Timestamp,
-        params: &mut Vec<SqlValue>,
+        params: &mut Params<'_>,
     ) -> Result<String> {
         if let Some(pattern) = creator_pattern(attribute, value) {
             return match op {
-                CompareOp::Eq => {
-                    params.push(SqlValue::Text(pattern));
-                    Ok("creator LIKE ?".to_owned())
-                }
-                CompareOp::Ne => {
-                    params.push(SqlValue::Text(pattern));
-                    Ok("NOT (creator LIKE ?)".to_owned())
-                }
+                CompareOp::Eq => Ok(format!(
+                    "creator LIKE {}",
+                    params.bind(SqlParam::Text(pattern))
+                )),
+                CompareOp::Ne => Ok(format!(
+                    "NOT (creator LIKE {})",
+                    params.bind(SqlParam::Text(pattern))
+                )),
                 _ => Err(query_value_error(&value.python_str(), attribute)),
             };
         }
         let (sql, converted) = if attribute == "lifespan" {
-            // Gnocchi compares `ended_at - started_at` with a timespan.
+            // Gnocchi compares `ended_at - started_at` with a timespan (an
+            // interval on PostgreSQL, microseconds on SQLite).
             let seconds = match value {
                 Value::Int(i) => Some(*i as f64),
                 Value::Float(f) => Some(*f),
@@ -316,7 +503,7 @@ impl RowSet {
             let micros = (seconds * 1e6).round() as i64;
             (
                 "(ended_at - started_at)".to_owned(),
-                Some(SqlValue::Integer(micros)),
+                Some(SqlParam::Span(micros)),
             )
         } else {
             let column = self.attribute_column(attribute)?;
@@ -338,12 +525,13 @@ impl RowSet {
             (CompareOp::Eq, None) => format!("{sql} IS NULL"),
             (CompareOp::Ne, None) => format!("{sql} IS NOT NULL"),
             (CompareOp::Ne, Some(value)) => {
-                params.push(value);
-                format!("({sql} IS NULL OR {sql} <> ?)")
+                format!("({sql} IS NULL OR {sql} <> {})", params.bind(value))
             }
             (_, value) => {
-                params.push(value.unwrap_or(SqlValue::Null));
-                format!("{sql} {symbol} ?")
+                format!(
+                    "{sql} {symbol} {}",
+                    params.bind(value.unwrap_or(SqlParam::Null))
+                )
             }
         })
     }
@@ -395,39 +583,33 @@ fn unknown_direction() -> Error {
 /// A value converted to a column's type, as Gnocchi's `QueryTransformer`
 /// converts it (`str()`, `float()`, `int()`, `to_datetime`); `None` when
 /// it cannot be.
-fn convert(column: &Column, value: &Value, now: Timestamp) -> Option<SqlValue> {
+fn convert(column: &Column, value: &Value, now: Timestamp) -> Option<SqlParam> {
+    let datetime = |text: &str| {
+        time::parse_timestamp(text, now)
+            .ok()
+            .map(|t| SqlParam::Timestamp(truncate_to_micros(t)))
+    };
     Some(match (column.kind, value) {
         (_, Value::Null) => return None,
-        (Kind::Text, value) => SqlValue::Text(value.python_str()),
-        (Kind::Uuid, Value::Str(s)) => SqlValue::Text(parse_python_uuid(s)?.to_string()),
+        (Kind::Text, value) => SqlParam::Text(value.python_str()),
+        (Kind::Uuid, Value::Str(s)) => SqlParam::Uuid(parse_python_uuid(s)?),
         (Kind::Uuid, _) => return None,
-        (Kind::Number, Value::Int(i)) => SqlValue::Real(*i as f64),
-        (Kind::Number, Value::Float(f)) => SqlValue::Real(*f),
-        (Kind::Number, Value::Bool(b)) => SqlValue::Real(f64::from(u8::from(*b))),
-        (Kind::Number, Value::Str(s)) => SqlValue::Real(pyform::float::parse_python_float(s)?),
-        (Kind::Integer, Value::Int(i)) => SqlValue::Integer(*i),
-        (Kind::Integer, Value::Float(f)) if f.is_finite() => SqlValue::Integer(f.trunc() as i64),
-        (Kind::Integer, Value::Bool(b)) => SqlValue::Integer(i64::from(*b)),
-        (Kind::Integer, Value::Str(s)) => SqlValue::Integer(s.trim().parse().ok()?),
+        (Kind::Number, Value::Int(i)) => SqlParam::Real(*i as f64),
+        (Kind::Number, Value::Float(f)) => SqlParam::Real(*f),
+        (Kind::Number, Value::Bool(b)) => SqlParam::Real(f64::from(u8::from(*b))),
+        (Kind::Number, Value::Str(s)) => SqlParam::Real(pyform::float::parse_python_float(s)?),
+        (Kind::Integer, Value::Int(i)) => SqlParam::Integer(*i),
+        (Kind::Integer, Value::Float(f)) if f.is_finite() => SqlParam::Integer(f.trunc() as i64),
+        (Kind::Integer, Value::Bool(b)) => SqlParam::Integer(i64::from(*b)),
+        (Kind::Integer, Value::Str(s)) => SqlParam::Integer(s.trim().parse().ok()?),
         (Kind::Integer, _) => return None,
-        (Kind::Bool, Value::Bool(b)) => SqlValue::Integer(i64::from(*b)),
+        (Kind::Bool, Value::Bool(b)) => SqlParam::Bool(*b),
         (Kind::Bool, _) => return None,
-        (Kind::Datetime, Value::Str(s)) => {
-            SqlValue::Integer(micros(time::parse_timestamp(s, now).ok()?))
-        }
-        (Kind::Datetime, Value::Int(i)) => {
-            SqlValue::Integer(micros(time::parse_timestamp(&i.to_string(), now).ok()?))
-        }
-        (Kind::Datetime, Value::Float(f)) => SqlValue::Integer(micros(
-            time::parse_timestamp(&crate::pyform::fmt::float_repr(*f), now).ok()?,
-        )),
+        (Kind::Datetime, Value::Str(s)) => datetime(s)?,
+        (Kind::Datetime, Value::Int(i)) => datetime(&i.to_string())?,
+        (Kind::Datetime, Value::Float(f)) => datetime(&crate::pyform::fmt::float_repr(*f))?,
         (Kind::Datetime, Value::Bool(_)) => return None,
     })
-}
-
-/// A resource date as the index stores it: microseconds, rounded like Gnocchi.
-pub(super) fn micros(timestamp: Timestamp) -> i64 {
-    truncate_to_micros(timestamp).nanos() / 1000
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -467,19 +649,22 @@ impl SortKey {
 /// null adds no criterion, and earlier null keys are not pinned.
 fn after_marker(
     sorts: &[SortKey],
-    values: Vec<SqlValue>,
-    params: &mut Vec<SqlValue>,
+    values: Vec<SqlParam>,
+    params: &mut Params<'_>,
 ) -> Option<String> {
     let mut criteria = Vec::new();
     for (i, sort) in sorts.iter().enumerate() {
-        if values[i] == SqlValue::Null {
+        if values[i] == SqlParam::Null {
             continue;
         }
         let mut parts = Vec::new();
         for (j, earlier) in sorts[..i].iter().enumerate() {
-            if values[j] != SqlValue::Null {
-                parts.push(format!("{} = ?", earlier.sql));
-                params.push(values[j].clone());
+            if values[j] != SqlParam::Null {
+                parts.push(format!(
+                    "{} = {}",
+                    earlier.sql,
+                    params.bind(values[j].clone())
+                ));
             }
         }
         let (op, nulls_too) = if sort.descending {
@@ -487,83 +672,13 @@ fn after_marker(
         } else {
             (">", sort.nulls == Nulls::Last)
         };
-        params.push(values[i].clone());
+        let value = params.bind(values[i].clone());
         parts.push(if nulls_too {
-            format!("({0} {op} ? OR {0} IS NULL)", sort.sql)
+            format!("({0} {op} {value} OR {0} IS NULL)", sort.sql)
         } else {
-            format!("{} {op} ?", sort.sql)
+            format!("{} {op} {value}", sort.sql)
         });
         criteria.push(format!("({})", parts.join(" AND ")));
     }
     (!criteria.is_empty()).then(|| format!("({})", criteria.join(" OR ")))
-}
-
-/// SQL `LIKE` as PostgreSQL has it: case-sensitive, `%` any run, `_` one
-/// character, `\` escaping the next one.
-pub(super) fn like(pattern: &str, text: &str) -> bool {
-    #[derive(Clone, Copy, PartialEq)]
-    enum Part {
-        Any,
-        One,
-        Char(char),
-    }
-    let mut parts = Vec::new();
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        parts.push(match c {
-            '%' => Part::Any,
-            '_' => Part::One,
-            '\\' => Part::Char(chars.next().unwrap_or('\\')),
-            c => Part::Char(c),
-        });
-    }
-    let text: Vec<char> = text.chars().collect();
-    // Greedy matching with one backtrack point: the last `%` seen.
-    let (mut p, mut t) = (0, 0);
-    let mut backtrack: Option<(usize, usize)> = None;
-    while t < text.len() {
-        match parts.get(p) {
-            Some(Part::Any) => {
-                backtrack = Some((p, t));
-                p += 1;
-            }
-            Some(Part::One) => {
-                p += 1;
-                t += 1;
-            }
-            Some(Part::Char(c)) if *c == text[t] => {
-                p += 1;
-                t += 1;
-            }
-            _ => match backtrack {
-                Some((any, start)) => {
-                    p = any + 1;
-                    t = start + 1;
-                    backtrack = Some((any, start + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    parts[p..].iter().all(|part| *part == Part::Any)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn like_is_postgresql_like() {
-        assert!(like("m1.%", "m1.small"));
-        assert!(!like("M1.%", "m1.small"));
-        assert!(like("a_c", "abc"));
-        assert!(!like("a_c", "abbc"));
-        assert!(like("%b%", "abc"));
-        assert!(like("100\\%", "100%"));
-        assert!(!like("100\\%", "1000"));
-        assert!(like("%", ""));
-        assert!(like("%a%a", "banana"));
-        assert!(!like("abc", "abcd"));
-        assert!(like("é_", "éa"));
-    }
 }
