@@ -3,7 +3,7 @@
 # records it in tests/golden/side-by-side/ (replayed without Python by
 # tests/it/side_by_side.rs; see that directory's README).
 #
-#   scripts/oracle/side-by-side.sh [PART...]      parts: measures objects janitor
+#   scripts/oracle/side-by-side.sh [PART...]      parts: measures objects janitor resources
 #                                                 (default: all)
 #
 # The deployment is the oracle's real_gnocchi.sh (gnocchi-api on its own
@@ -22,6 +22,8 @@
 #                 removed at the end)
 #   SBS_API_PORT, SBS_PG_PORT  loopback ports (default: free ones)
 #   CARBONARA     the binary (default: `cargo build`, target/debug/carbonara)
+#   PGBIN         PostgreSQL's binaries (default: the newest
+#                 /usr/lib/postgresql/*/bin), for the server and pg_dump
 #
 # The deployment is stopped (by PID, real_gnocchi.sh stop) at the end. Exit
 # status 1 when carbonara and Gnocchi differed anywhere: the differences are
@@ -36,6 +38,9 @@ ORACLE_VENV=$(cd "$ORACLE_VENV" && pwd)
 [ -x "$ORACLE_VENV/bin/gnocchi-api" ] || [ -x "$ORACLE_VENV/bin/python" ] || {
     echo "no oracle virtualenv at $ORACLE_VENV ($ORACLE_DIR/setup_venv.sh $ORACLE_VENV)" >&2; exit 1; }
 PY=$ORACLE_VENV/bin/python
+PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
+[ -x "$PGBIN/pg_dump" ] || { echo "no PostgreSQL binaries (apt-get install postgresql, or set PGBIN)" >&2; exit 1; }
+export PGBIN
 
 if [ -z "${CARBONARA:-}" ]; then
     cargo build -q
@@ -71,4 +76,5 @@ URL=$("$ORACLE_DIR/real_gnocchi.sh" start | tail -1)
 OUT=tests/golden/side-by-side
 mkdir -p "$OUT"
 "$PY" scripts/oracle/side_by_side.py --url "$URL" --conf "$RUN/gnocchi.conf" \
-    --real-gnocchi "$ORACLE_DIR/real_gnocchi.sh" --carbonara "$CARBONARA" --out "$OUT" "$@"
+    --real-gnocchi "$ORACLE_DIR/real_gnocchi.sh" --carbonara "$CARBONARA" --pg-dump "$PGBIN/pg_dump" \
+    --out "$OUT" "$@"

@@ -4,7 +4,8 @@ metricd, its janitor and a client of its indexer. Driven by
 scripts/oracle/side-by-side.sh, which starts the deployment; run alone:
 
     side_by_side.py --url URL --conf GNOCCHI_CONF --real-gnocchi real_gnocchi.sh \
-        --carbonara target/debug/carbonara --out tests/golden/side-by-side
+        --carbonara target/debug/carbonara --pg-dump PGBIN/pg_dump \
+        --out tests/golden/side-by-side [PART...]
 
 Each part starts from a fresh deployment (`real_gnocchi.sh reset`) and
 writes one JSON file (see tests/golden/side-by-side/README.md):
@@ -19,7 +20,11 @@ writes one JSON file (see tests/golden/side-by-side/README.md):
   and read through gnocchi-api, with the index rows each side wrote;
 * janitor.json: a metric deleted through gnocchi-api expunged by
   `carbonara janitor`, one deleted by `carbonara metric delete` expunged by
-  Gnocchi's own janitor (`Chef.expunge_metrics`, as gnocchi-metricd runs it).
+  Gnocchi's own janitor (`Chef.expunge_metrics`, as gnocchi-metricd runs it);
+* resources.json: resource types, resources, their updates and history,
+  searches and resource metrics made through gnocchi-api and read by
+  carbonara's command line, and the same made by carbonara and read
+  through gnocchi-api, with the rows each side wrote.
 
 Differences between the two sides are printed and kept in the recordings'
 "differences" lists; the exit status is 1 when there is any.
@@ -66,14 +71,14 @@ class Side:
 
     # -- gnocchi-api
 
-    def api(self, method, path, body=None):
+    def api(self, method, path, body=None, content_type="application/json"):
         """Status and parsed body of one request to gnocchi-api, as admin."""
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(self.base + path, data=data, method=method)
         request.add_header("Authorization", ADMIN)
         request.add_header("Accept", "application/json")
         if data is not None:
-            request.add_header("Content-Type", "application/json")
+            request.add_header("Content-Type", content_type)
         try:
             with urllib.request.urlopen(request) as response:
                 status, text = response.status, response.read().decode()
@@ -81,8 +86,8 @@ class Side:
             status, text = error.code, error.read().decode()
         return status, (json.loads(text) if text else None)
 
-    def ok(self, method, path, body=None, want=(200, 201, 202, 204)):
-        status, answer = self.api(method, path, body)
+    def ok(self, method, path, body=None, want=(200, 201, 202, 204), content_type="application/json"):
+        status, answer = self.api(method, path, body, content_type)
         if status not in want:
             sys.exit("%s %s: HTTP %d %s" % (method, path, status, answer))
         return answer
@@ -499,7 +504,7 @@ def swap_side(value, old, new):
         return {key: swap_side(item, old, new) for key, item in value.items()}
     if isinstance(value, list):
         return [swap_side(item, old, new) for item in value]
-    if isinstance(value, str) and (value.startswith(old + "-") or value.startswith(old + ".")):
+    if isinstance(value, str) and value.startswith((old + "-", old + ".", old + "_")):
         return new + value[len(old):]
     return value
 
@@ -704,6 +709,309 @@ def janitor_part(args):
 
 
 # ---------------------------------------------------------------------------
+# resources.json
+
+# The ids of the two sides' generic resources (a UUID is kept as given).
+GENERIC_ID = {"api": "0a0a0a0a-0000-4000-8000-00000000a001", "cli": "0c0c0c0c-0000-4000-8000-00000000c001"}
+FLAVOR = "6c0b1f9e-3d7a-4c55-9a4a-2f1e0b7c9d11"
+RESOURCE_POLICY = {"name": "res", "definition": [{"granularity": "1m", "points": 10}],
+                   "aggregation_methods": ["mean", "max"]}
+
+
+def api_resource_requests():
+    """gnocchi-api's requests for the `api` side's resources, in order."""
+    host = "/v1/resource/api_host/api-web-01"
+    generic = "/v1/resource/generic/" + GENERIC_ID["api"]
+    patch = "application/json-patch+json"
+    return [
+        ("POST", "/v1/resource_type", {"name": "api_host", "attributes": {
+            "host": {"type": "string", "required": True, "max_length": 64},
+            "cpus": {"type": "number", "required": False, "min": 0, "max": 256},
+            "flavor_id": {"type": "uuid", "required": False},
+            "enabled": {"type": "bool", "required": False},
+            "booted": {"type": "datetime", "required": False}}}, None),
+        ("POST", "/v1/resource/generic", {"id": GENERIC_ID["api"], "user_id": "bob", "project_id": "proj-2",
+                                          "started_at": "2024-02-01T00:00:00Z",
+                                          "metrics": {"mem": {"archive_policy_name": "res"}}}, None),
+        ("POST", "/v1/resource/api_host", {
+            "id": "api-web-01", "host": "web-01.example", "cpus": 4, "flavor_id": FLAVOR, "enabled": True,
+            "booted": "2024-03-01T12:00:00.123456+02:00", "user_id": "alice", "project_id": "proj-1",
+            "started_at": "2024-03-01T10:00:00", "metrics": {"cpu.util": {"archive_policy_name": "res"}}}, None),
+        ("PATCH", host, {"cpus": 8, "host": "web-01b.example"}, None),
+        ("PATCH", "/v1/resource_type/api_host", [
+            {"op": "add", "path": "/attributes/rack",
+             "value": {"type": "string", "required": True, "options": {"fill": "r0"}}},
+            {"op": "remove", "path": "/attributes/enabled"}], patch),
+        ("PATCH", host, {"rack": "r7", "ended_at": "2024-03-05T00:00:00Z"}, None),
+        # Nothing changes: no new revision.
+        ("PATCH", host, {"rack": "r7"}, None),
+        ("PATCH", generic, {"user_id": "carol"}, None),
+        ("POST", generic + "/metric", {"disk": {"archive_policy_name": "res"}}, None),
+        ("POST", "/v1/resource/generic", {"id": "api-gone", "started_at": "2024-01-01T00:00:00Z",
+                                          "metrics": {"gone.m": {"archive_policy_name": "res"}}}, None),
+        ("DELETE", "/v1/resource/generic/api-gone", None, None),
+    ]
+
+
+def cli_resource_commands():
+    """carbonara's commands for the same, on the `cli` side."""
+    generic = GENERIC_ID["cli"]
+    return [
+        ["resource-type", "create", "cli_host", "-a", "host:string:true:max_length=64",
+         "-a", "cpus:number:false:min=0:max=256", "-a", "flavor_id:uuid:false", "-a", "enabled:bool:false",
+         "-a", "booted:datetime:false"],
+        ["resource", "create", generic, "--user-id", "bob", "--project-id", "proj-2",
+         "--started-at", "2024-02-01T00:00:00Z", "-n", "mem:res"],
+        ["resource", "create", "cli-web-01", "-t", "cli_host", "-a", "host:web-01.example", "-a", "cpus:4",
+         "-a", "flavor_id:" + FLAVOR, "-a", "enabled:true", "-a", "booted:2024-03-01T12:00:00.123456+02:00",
+         "--user-id", "alice", "--project-id", "proj-1", "--started-at", "2024-03-01T10:00:00",
+         "-n", "cpu.util:res"],
+        ["resource", "update", "cli-web-01", "-t", "cli_host", "-a", "cpus:8", "-a", "host:web-01b.example"],
+        ["resource-type", "update", "cli_host", "-a", "rack:string:true:fill=r0", "-r", "enabled"],
+        ["resource", "update", "cli-web-01", "-t", "cli_host", "-a", "rack:r7",
+         "--ended-at", "2024-03-05T00:00:00Z"],
+        ["resource", "update", "cli-web-01", "-t", "cli_host", "-a", "rack:r7"],
+        ["resource", "update", generic, "--user-id", "carol"],
+        ["resource", "update", generic, "-n", "disk:res"],
+        ["resource", "create", "cli-gone", "--started-at", "2024-01-01T00:00:00Z", "-n", "gone.m:res"],
+        ["resource", "delete", "cli-gone"],
+    ]
+
+
+def resource_reads(side):
+    """(carbonara's command, gnocchi-api's request, its body) for the same read."""
+    host_type = side + "_host"
+    host = side + "-web-01"
+    generic = GENERIC_ID[side]
+    return [
+        (["resource-type", "show", host_type], "GET /v1/resource_type/" + host_type, None),
+        (["resource-type", "list"], "GET /v1/resource_type", None),
+        (["resource", "show", generic], "GET /v1/resource/generic/" + generic, None),
+        (["resource", "show", host, "-t", host_type], "GET /v1/resource/%s/%s" % (host_type, host), None),
+        (["resource", "show", host], "GET /v1/resource/generic/" + host, None),
+        (["resource", "history", host, "-t", host_type], "GET /v1/resource/%s/%s/history" % (host_type, host),
+         None),
+        (["resource", "history", generic], "GET /v1/resource/generic/%s/history" % generic, None),
+        (["resource", "list", "-t", host_type], "GET /v1/resource/" + host_type, None),
+        (["resource", "search", "-t", host_type, "host='web-01b.example'"],
+         "POST /v1/search/resource/" + host_type, {"=": {"host": "web-01b.example"}}),
+        (["resource", "search", "-t", host_type, "--history", "rack='r0'"],
+         "POST /v1/search/resource/%s?history=true" % host_type, {"=": {"rack": "r0"}}),
+        (["resource", "search", "--details", "--sort", "started_at:desc", "original_resource_id like '%s%%'" % side],
+         "POST /v1/search/resource/generic?details=true&sort=started_at:desc",
+         {"like": {"original_resource_id": side + "%"}}),
+        (["metric", "show", "mem", "--resource-id", generic],
+         "GET /v1/resource/generic/%s/metric/mem" % generic, None),
+    ]
+
+
+RANKED = ("revision_start", "revision_end", "updated_at", "last_measure_timestamp")
+
+
+def side_neutral(value, side):
+    """A document or rows of one side as comparable with the other's: names
+    and the generic resource's id as the `api` side's, ids (random or
+    derived from the names) and revision numbers reduced to whether they
+    are set, times of writing to their rank among the document's."""
+    value = swap_side(value, side, "api")
+    if side != "api":
+        value = json.loads(json.dumps(value).replace(GENERIC_ID[side], GENERIC_ID["api"]))
+    times = sorted({t for t in walk_values(value, RANKED) if t is not None})
+
+    def walk(item):
+        if isinstance(item, dict):
+            out = {}
+            for key, sub in item.items():
+                if key in RANKED:
+                    out[key] = None if sub is None else times.index(sub)
+                elif key in ("id", "resource_id", "revision", "tablename") and sub != GENERIC_ID["api"]:
+                    out[key] = sub is not None
+                elif key == "metrics" and isinstance(sub, dict):
+                    out[key] = {name: True for name in sorted(sub)}
+                elif key == "aggregation_methods":
+                    out[key] = sorted(sub)
+                else:
+                    out[key] = walk(sub)
+            return out
+        if isinstance(item, list):
+            return [walk(sub) for sub in item]
+        return item
+    return walk(value)
+
+
+def walk_values(value, keys):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in keys:
+                yield item
+            else:
+                yield from walk_values(item, keys)
+    elif isinstance(value, list):
+        for item in value:
+            yield from walk_values(item, keys)
+
+
+def resource_rows(side):
+    """The rows of the resource tables, as row_to_json writes them, in the
+    order their foreign keys load them, the rt_* tables under their own
+    names; `resource_type` without `generic` (upgrade writes it)."""
+    cursor = side.db.cursor()
+    cursor.execute("SELECT tablename FROM resource_type WHERE name <> 'generic' ORDER BY name")
+    tables = [name for (name,) in cursor.fetchall()]
+    rows = {"archive_policy": side.rows("archive_policy", "name"),
+            "resource_type": [r for r in side.rows("resource_type", "name") if json.loads(r)["name"] != "generic"],
+            "resource": side.rows("resource", "id"),
+            "resource_history": side.rows("resource_history", "revision")}
+    for table in tables:
+        rows[table] = side.rows(table, "id")
+        rows[table + "_history"] = side.rows(table + "_history", "revision")
+    rows["metric"] = side.rows("metric", "name, id")
+    return rows
+
+
+def rows_of_side(side, which):
+    """Per table kind, the rows of one side (`api` or `cli`), as documents:
+    the rt_* tables as `type table` and `type history table`, metrics with
+    their resource's original id."""
+    cursor = side.db.cursor()
+    host_type = which + "_host"
+
+    def query(sql, *params):
+        cursor.execute(sql, params)
+        return [json.loads(row[0]) for row in cursor.fetchall()]
+    mine = "(original_resource_id LIKE %s OR original_resource_id = %s)"
+    cursor.execute("SELECT tablename FROM resource_type WHERE name = %s", (host_type,))
+    (table,) = cursor.fetchone()
+    return {
+        "resource_type": query("SELECT row_to_json(t)::text FROM resource_type t WHERE name = %s", host_type),
+        "resource": query("SELECT row_to_json(t)::text FROM resource t WHERE %s ORDER BY started_at" % mine,
+                          which + "-%", GENERIC_ID[which]),
+        "resource_history": query(
+            "SELECT row_to_json(t)::text FROM resource_history t WHERE %s ORDER BY revision" % mine,
+            which + "-%", GENERIC_ID[which]),
+        "type table": query("SELECT row_to_json(t)::text FROM %s t" % table),
+        "type history table": query("SELECT row_to_json(t)::text FROM %s_history t ORDER BY revision" % table),
+        "metric": [normalise_metric(m) for m in query(
+            "SELECT row_to_json(t)::text FROM (SELECT m.*, r.original_resource_id FROM metric m "
+            "JOIN resource r ON r.id = m.resource_id WHERE r.original_resource_id LIKE %s "
+            "OR r.original_resource_id = %s) t ORDER BY name", which + "-%", GENERIC_ID[which])],
+    }
+
+
+def gone_row(side, metric_id):
+    cursor = side.db.cursor()
+    cursor.execute("SELECT row_to_json(t)::text FROM metric t WHERE id = %s", (metric_id,))
+    row = cursor.fetchone()
+    return normalise_metric(json.loads(row[0])) if row else None
+
+
+def normalise_metric(row):
+    row["last_measure_timestamp"] = EPOCH_2000
+    return row
+
+
+def resources_part(args):
+    side = Side(args)
+    recording = {"conf": template_conf(args.conf), "differences": []}
+    differences = recording["differences"]
+    side.ok("POST", "/v1/archive_policy", RESOURCE_POLICY)
+    requests = []
+    for method, path, body, content_type in api_resource_requests():
+        if path.endswith("/api-gone") and method == "DELETE":
+            gone = side.ok("GET", "/v1/resource/generic/api-gone")["metrics"]["gone.m"]
+        status, answer = side.api(method, path, body, content_type or "application/json")
+        if status >= 400:
+            sys.exit("%s %s: HTTP %d %s" % (method, path, status, answer))
+        requests.append({"request": "%s %s" % (method, path), "body": body, "status": status, "answer": answer})
+    # What a resource's deletion leaves of its metric, for a janitor.
+    recording["api_gone_metric"] = gone_row(side, gone)
+    recording["api_requests"] = requests
+    recording["ddl"] = rt_ddl(args, side)
+    recording["rows"] = resource_rows(side)
+
+    api_reads = []
+    for command, request, body in resource_reads("api"):
+        method, path = request.split(" ", 1)
+        answer = side.ok(method, path, body)
+        shown = side.carbonara(*command)
+        api_reads.append({"command": command, "request": request, "body": body, "answer": answer,
+                          "carbonara": shown})
+        # Key order included; a policy's methods are a set.
+        if json.dumps(strip_methods(shown)) != json.dumps(strip_methods(answer)):
+            differences.append("carbonara %s shows %s where gnocchi-api answers %s to %s" % (
+                " ".join(command), shown, answer, request))
+        elif json.dumps(shown) != json.dumps(answer):
+            recording.setdefault("order_only", []).append({"command": command, "request": request})
+    recording["api_reads"] = api_reads
+
+    # The janitor expunges the metric of the resource deleted through gnocchi-api.
+    recording["carbonara_janitor"] = side.carbonara("janitor")
+    if gone_row(side, gone) is not None:
+        differences.append("carbonara's janitor left the metric of a resource deleted through gnocchi-api")
+
+    for command in cli_resource_commands():
+        if command[:2] == ["resource", "delete"]:
+            gone = side.carbonara("resource", "show", command[2])["metrics"]["gone.m"]
+        side.carbonara(*command, want_json=command[1] not in ("delete",))
+    recording["cli_commands"] = cli_resource_commands()
+    recording["cli_gone_metric"] = gone_row(side, gone)
+    if side_neutral(recording["cli_gone_metric"], "cli") != side_neutral(recording["api_gone_metric"], "api"):
+        differences.append("carbonara's resource delete left the metric row %s, gnocchi-api's %s" % (
+            recording["cli_gone_metric"], recording["api_gone_metric"]))
+    cli_reads = []
+    for (_, request, body), api_read in zip(resource_reads("cli"), api_reads):
+        method, path = request.split(" ", 1)
+        answer = side.ok(method, path, body)
+        cli_reads.append({"request": request, "body": body, "answer": answer})
+        ours = side_neutral(answer, "cli")
+        theirs = side_neutral(api_read["answer"], "api")
+        if request.endswith("/v1/resource_type"):
+            # The list holds both sides' types (and generic).
+            ours = side_neutral([t for t in answer if t["name"] == "cli_host"], "cli")
+            theirs = side_neutral([t for t in api_read["answer"] if t["name"] == "api_host"], "api")
+        if ours != theirs:
+            differences.append("gnocchi-api answers %s to %s (made by carbonara), %s to %s (made through "
+                               "gnocchi-api)" % (answer, request, api_read["answer"], api_read["request"]))
+    recording["cli_reads"] = cli_reads
+
+    api_rows = rows_of_side(side, "api")
+    cli_rows = rows_of_side(side, "cli")
+    recording["api_rows"] = api_rows
+    recording["cli_rows"] = cli_rows
+    for kind in api_rows:
+        if side_neutral(cli_rows[kind], "cli") != side_neutral(api_rows[kind], "api"):
+            differences.append("%s rows: gnocchi-api wrote %s, carbonara %s" % (
+                kind, api_rows[kind], cli_rows[kind]))
+    side.close()
+    return recording
+
+
+def strip_methods(value):
+    """A document with what has no order in Gnocchi sorted: a policy's
+    aggregation methods (a set) and a resource's metrics (a dict built from
+    rows read without ORDER BY: gnocchi-api itself gives one resource's
+    metrics in one order in GET /v1/resource and another in its history)."""
+    if isinstance(value, dict):
+        return {k: (sorted(v) if k == "aggregation_methods" else
+                    dict(sorted(v.items())) if k == "metrics" and isinstance(v, dict) else
+                    strip_methods(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [strip_methods(v) for v in value]
+    return value
+
+
+def rt_ddl(args, side):
+    """The DDL of the rt_* tables, as pg_dump writes it (no owner, no
+    privileges, no psql meta-command)."""
+    url = indexer_url(args.conf)
+    done = subprocess.run([args.pg_dump, "--schema-only", "--no-owner", "--no-privileges",
+                           "--restrict-key=gnocchi", "-t", "public.rt_*", "-d", url],
+                          capture_output=True, text=True, check=True)
+    return "\n".join(line for line in done.stdout.splitlines()
+                     if line and not line.startswith(("--", "\\")))
+
+
+# ---------------------------------------------------------------------------
 
 
 def dumps(value, indent=""):
@@ -726,11 +1034,13 @@ def main():
     parser.add_argument("--real-gnocchi", required=True)
     parser.add_argument("--carbonara", required=True)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--pg-dump", default="pg_dump")
     parser.add_argument("parts", nargs="*", help="measures, objects, janitor (default: all)")
     args = parser.parse_args()
     import gnocchi
     failed = False
-    parts = {"measures": measures_part, "objects": objects_part, "janitor": janitor_part}
+    parts = {"measures": measures_part, "objects": objects_part, "janitor": janitor_part,
+             "resources": resources_part}
     for part in args.parts or list(parts):
         if part not in parts:
             parser.error("no part %r (%s)" % (part, ", ".join(parts)))

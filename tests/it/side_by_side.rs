@@ -7,7 +7,7 @@
 //! gnocchi.conf, must do what Gnocchi did: the same archive bytes, the
 //! same answers as gnocchi-api, the same rows.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -17,8 +17,7 @@ use serde_json::Value;
 use crate::common::{golden_dir, parse_python_json};
 use crate::postgresql;
 
-/// The tables a recording's rows go to, in an order their foreign keys
-/// accept.
+/// The tables of policies, rules and metrics.
 const TABLES: [&str; 3] = ["archive_policy", "archive_policy_rule", "metric"];
 
 /// What the recordings give `metric.last_measure_timestamp` (a time of
@@ -65,6 +64,10 @@ impl Replay {
         replay
             .run(&["upgrade", "--skip-archive-policies-creation"])
             .success();
+        if let Some(ddl) = recording["ddl"].as_str() {
+            // Its own session: pg_dump's script empties the search path.
+            replay.client().batch_execute(ddl).unwrap();
+        }
         replay.load_rows(&recording["rows"]);
         replay
     }
@@ -105,11 +108,13 @@ impl Replay {
     }
 
     /// Rows as `row_to_json` wrote them at recording, inserted by
-    /// `json_populate_record` (json columns keep their text).
+    /// `json_populate_record` (json columns keep their text), table after
+    /// table in the recording's order (one their foreign keys accept);
+    /// then the revision sequence where gnocchi-api left it.
     fn load_rows(&self, rows: &Value) {
         let mut client = self.client();
-        for table in TABLES {
-            for row in rows[table].as_array().into_iter().flatten() {
+        for (table, rows) in rows.as_object().unwrap() {
+            for row in rows.as_array().unwrap() {
                 client
                     .execute(
                         &format!(
@@ -121,6 +126,12 @@ impl Replay {
                     .unwrap_or_else(|e| panic!("loading {table} row {row}: {e}"));
             }
         }
+        client
+            .batch_execute(
+                "SELECT setval(pg_get_serial_sequence('resource_history', 'revision'), \
+                 COALESCE(max(revision), 0) + 1, false) FROM resource_history",
+            )
+            .unwrap();
     }
 
     /// A table's rows as `row_to_json` writes them, parsed.
@@ -330,9 +341,11 @@ fn measures_posted_through_gnocchi_api_are_aggregated_as_gnocchi_does() {
 
 /// A document as text, with what may differ in order put in one: a
 /// policy's aggregation methods (a set: Gnocchi's API lists them in a
-/// Python set's order) and the policies of a list (Gnocchi lists them in
-/// the database's order, carbonara by name). Key order and number forms
-/// are kept.
+/// Python set's order), a resource's metrics (read without ORDER BY:
+/// gnocchi-api lists one resource's metrics in one order in its document
+/// and in another in its history) and the policies of a list (Gnocchi
+/// lists them in the database's order, carbonara by name). Key order and
+/// number forms are kept.
 fn canonical(value: &Value) -> String {
     fn walk(value: &Value) -> Value {
         match value {
@@ -344,6 +357,11 @@ fn canonical(value: &Value) -> String {
                                 let mut methods = methods.clone();
                                 methods.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
                                 Value::Array(methods)
+                            }
+                            ("metrics", Value::Object(metrics)) => {
+                                let mut metrics = metrics.clone();
+                                metrics.sort_keys();
+                                Value::Object(metrics)
                             }
                             _ => walk(item),
                         };
@@ -367,7 +385,8 @@ fn canonical(value: &Value) -> String {
     walk(value).to_string()
 }
 
-/// One side's names as the other's: `cli-x`/`cli.x` → `api-x`/`api.x`.
+/// One side's names as the other's: `cli-x`, `cli.x`, `cli_x` → `api-x`,
+/// `api.x`, `api_x`.
 fn swap_side(value: &Value, from: &str, to: &str) -> Value {
     match value {
         Value::Object(map) => Value::Object(
@@ -377,7 +396,9 @@ fn swap_side(value: &Value, from: &str, to: &str) -> Value {
         ),
         Value::Array(items) => Value::Array(items.iter().map(|i| swap_side(i, from, to)).collect()),
         Value::String(text)
-            if text.starts_with(&format!("{from}-")) || text.starts_with(&format!("{from}.")) =>
+            if ['-', '.', '_']
+                .iter()
+                .any(|c| text.starts_with(&format!("{from}{c}"))) =>
         {
             Value::String(format!("{to}{}", &text[from.len()..]))
         }
@@ -612,4 +633,264 @@ fn deleted_metrics_are_expunged_by_either_sides_janitor() {
         doc["after_gnocchi_janitor"]["survivor"],
         doc["before"]["survivor"]
     );
+}
+
+/// The two sides' generic resources (a UUID id is kept as given).
+const GENERIC_API: &str = "0a0a0a0a-0000-4000-8000-00000000a001";
+const GENERIC_CLI: &str = "0c0c0c0c-0000-4000-8000-00000000c001";
+
+/// Times of writing, compared by their rank.
+const RANKED: [&str; 4] = [
+    "revision_start",
+    "revision_end",
+    "updated_at",
+    "last_measure_timestamp",
+];
+
+/// A document or rows of one side as comparable with the `api` side's:
+/// names and the generic resource's id as the `api` side's, ids (random
+/// or derived from the names), revision numbers and table names reduced
+/// to whether they are set, times of writing to their rank among the
+/// document's, the unordered sorted (as side_by_side.py's `side_neutral`).
+fn side_neutral(value: &Value, side: &str) -> Value {
+    let swapped = swap_side(value, side, "api").to_string();
+    let value: Value = serde_json::from_str(&swapped.replace(GENERIC_CLI, GENERIC_API)).unwrap();
+    fn times(value: &Value, found: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (key, item) in map {
+                    match (RANKED.contains(&key.as_str()), item) {
+                        (true, Value::String(time)) => found.push(time.clone()),
+                        (true, _) => {}
+                        (false, item) => times(item, found),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|item| times(item, found)),
+            _ => {}
+        }
+    }
+    let mut ranks = Vec::new();
+    times(&value, &mut ranks);
+    ranks.sort();
+    ranks.dedup();
+    fn walk(value: &Value, ranks: &[String]) -> Value {
+        match value {
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(key, item)| {
+                        let item = match (key.as_str(), item) {
+                            (key, Value::String(time)) if RANKED.contains(&key) => {
+                                Value::from(ranks.iter().position(|t| t == time).unwrap())
+                            }
+                            ("id" | "resource_id" | "revision" | "tablename", item)
+                                if item != GENERIC_API =>
+                            {
+                                Value::Bool(!item.is_null())
+                            }
+                            ("metrics", Value::Object(metrics)) => {
+                                let mut names: Vec<&String> = metrics.keys().collect();
+                                names.sort();
+                                Value::Object(
+                                    names
+                                        .into_iter()
+                                        .map(|name| (name.clone(), Value::Bool(true)))
+                                        .collect(),
+                                )
+                            }
+                            ("aggregation_methods", Value::Array(methods)) => {
+                                let mut methods = methods.clone();
+                                methods.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+                                Value::Array(methods)
+                            }
+                            (_, item) => walk(item, ranks),
+                        };
+                        (key.clone(), item)
+                    })
+                    .collect(),
+            ),
+            Value::Array(items) => Value::Array(items.iter().map(|i| walk(i, ranks)).collect()),
+            other => other.clone(),
+        }
+    }
+    walk(&value, &ranks)
+}
+
+/// One side's rows (side_by_side.py's `rows_of_side`, the same queries):
+/// its resource type, resources, their history, the type's own tables
+/// (`type table`, `type history table`) and the metrics of its resources
+/// with their resource's original id.
+fn rows_of_side(replay: &Replay, side: &str) -> Value {
+    let mut client = replay.client();
+    let host_type = format!("{side}_host");
+    let table: String = client
+        .query_one(
+            "SELECT tablename FROM resource_type WHERE name = $1",
+            &[&host_type],
+        )
+        .unwrap()
+        .get(0);
+    let generic = if side == "api" {
+        GENERIC_API
+    } else {
+        GENERIC_CLI
+    };
+    let pattern = format!("{side}-%");
+    let mine = "(original_resource_id LIKE $1 OR original_resource_id = $2)";
+    let mut query = |sql: &str, params: &[&(dyn postgres::types::ToSql + Sync)]| -> Value {
+        Value::Array(
+            client
+                .query(sql, params)
+                .unwrap()
+                .iter()
+                .map(|row| serde_json::from_str(row.get::<_, &str>(0)).unwrap())
+                .collect(),
+        )
+    };
+    let mut metrics = query(
+        "SELECT row_to_json(t)::text FROM (SELECT m.*, r.original_resource_id FROM metric m \
+         JOIN resource r ON r.id = m.resource_id WHERE r.original_resource_id LIKE $1 \
+         OR r.original_resource_id = $2) t ORDER BY name",
+        &[&pattern, &generic],
+    );
+    for row in metrics.as_array_mut().unwrap() {
+        row["last_measure_timestamp"] = Value::from(NORMALISED_TIME);
+    }
+    serde_json::json!({
+        "resource_type": query(
+            "SELECT row_to_json(t)::text FROM resource_type t WHERE name = $1",
+            &[&host_type],
+        ),
+        "resource": query(
+            &format!("SELECT row_to_json(t)::text FROM resource t WHERE {mine} ORDER BY started_at"),
+            &[&pattern, &generic],
+        ),
+        "resource_history": query(
+            &format!(
+                "SELECT row_to_json(t)::text FROM resource_history t WHERE {mine} ORDER BY revision"
+            ),
+            &[&pattern, &generic],
+        ),
+        "type table": query(&format!("SELECT row_to_json(t)::text FROM {table} t"), &[]),
+        "type history table": query(
+            &format!("SELECT row_to_json(t)::text FROM {table}_history t ORDER BY revision"),
+            &[],
+        ),
+        "metric": metrics,
+    })
+}
+
+/// Resource types (every attribute type, then an attribute added with a
+/// fill and one removed), resources (a generic one with a UUID id, one of
+/// the type with a name for an id, one deleted), their updates (a new
+/// revision for each change, none for a no-op) and metrics made through
+/// gnocchi-api are shown by carbonara as gnocchi-api shows them — history,
+/// searches and their times to the microsecond included; the same made by
+/// carbonara's command line are the rows gnocchi-api writes, the type's
+/// own tables and revisions included, and gnocchi-api read them as its own
+/// in the live run. The janitor expunges the metric of the resource
+/// deleted through gnocchi-api; `resource delete` leaves its metric as
+/// gnocchi-api leaves one.
+#[test]
+fn resources_made_by_either_side_are_read_by_the_other_with_their_history() {
+    let doc = recording("resources.json");
+    assert_eq!(doc["differences"], Value::Array(vec![]), "the live run");
+    let replay = Replay::new("side_by_side_resources", &doc);
+    for read in doc["api_reads"].as_array().unwrap() {
+        let command: Vec<&str> = read["command"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|arg| arg.as_str().unwrap())
+            .collect();
+        let shown = replay.json(&command);
+        assert_eq!(
+            canonical(&shown),
+            canonical(&read["answer"]),
+            "carbonara {} against gnocchi-api's {}",
+            command.join(" "),
+            read["request"]
+        );
+    }
+    let gone = |row: &Value| janitor_state(&replay, row["id"].as_str().unwrap())["row"].clone();
+    assert_eq!(gone(&doc["api_gone_metric"]), doc["api_gone_metric"]);
+    assert_eq!(replay.json(&["janitor"]), doc["carbonara_janitor"]);
+    assert_eq!(gone(&doc["api_gone_metric"]), Value::Null);
+
+    let mut cli_gone = None;
+    for command in doc["cli_commands"].as_array().unwrap() {
+        let command: Vec<&str> = command
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|arg| arg.as_str().unwrap())
+            .collect();
+        if command[..2] == ["resource", "delete"] {
+            let shown = replay.json(&["resource", "show", command[2]]);
+            cli_gone = Some(shown["metrics"]["gone.m"].as_str().unwrap().to_owned());
+            replay.run(&command).success();
+        } else {
+            replay.json(&command);
+        }
+    }
+    let cli_gone = janitor_state(&replay, &cli_gone.unwrap())["row"].clone();
+    assert_eq!(
+        side_neutral(&cli_gone, "cli"),
+        side_neutral(&doc["api_gone_metric"], "api"),
+        "the metric of a deleted resource"
+    );
+    let ours = rows_of_side(&replay, "cli");
+    for (kind, theirs) in doc["api_rows"].as_object().unwrap() {
+        assert_eq!(
+            side_neutral(&ours[kind], "cli"),
+            side_neutral(theirs, "api"),
+            "{kind}: carbonara's rows against gnocchi-api's"
+        );
+    }
+    // The type's attributes, as the very text gnocchi-api wrote.
+    let attributes_text = |row: &str| -> String {
+        let fields: BTreeMap<String, Box<serde_json::value::RawValue>> =
+            serde_json::from_str(row).unwrap();
+        fields["attributes"].get().to_owned()
+    };
+    let theirs = doc["rows"]["resource_type"][0].as_str().unwrap();
+    let ours: String = replay
+        .client()
+        .query_one(
+            "SELECT row_to_json(t)::text FROM resource_type t WHERE name = 'cli_host'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(attributes_text(&ours), attributes_text(theirs));
+
+    // The live run: gnocchi-api answered for carbonara's resources what it
+    // answered for its own.
+    for (ours, theirs) in doc["cli_reads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(doc["api_reads"].as_array().unwrap())
+    {
+        let only = |answer: &Value, name: &str| -> Value {
+            match answer.as_array() {
+                // The type list holds both sides' types and generic.
+                Some(items) if ours["request"] == "GET /v1/resource_type" => Value::Array(
+                    items
+                        .iter()
+                        .filter(|item| item["name"] == name)
+                        .cloned()
+                        .collect(),
+                ),
+                _ => answer.clone(),
+            }
+        };
+        assert_eq!(
+            side_neutral(&only(&ours["answer"], "cli_host"), "cli"),
+            side_neutral(&only(&theirs["answer"], "api_host"), "api"),
+            "{} against {}",
+            ours["request"],
+            theirs["request"]
+        );
+    }
 }
