@@ -31,6 +31,7 @@ Differences between the two sides are printed and kept in the recordings'
 """
 import argparse
 import base64
+import datetime
 import hashlib
 import json
 import math
@@ -41,7 +42,9 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 
+import gnocchi
 import psycopg2
 
 ADMIN = "basic " + base64.b64encode(b"admin:").decode()
@@ -220,7 +223,6 @@ T0 = 1710028800  # 2024-03-10T00:00:00Z
 
 
 def iso(seconds, fraction=""):
-    import datetime
     stamp = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
     return stamp.strftime("%Y-%m-%dT%H:%M:%S") + fraction
 
@@ -423,7 +425,6 @@ def template_conf(conf):
     @GNOCCHI@, for the replay to fill in."""
     with open(conf) as f:
         text = f.read()
-    import gnocchi
     text = text.replace(indexer_url(conf), "@INDEXER_URL@")
     text = text.replace(storage_dir(conf), "@STORAGE@")
     return text.replace(os.path.dirname(gnocchi.__file__), "@GNOCCHI@")
@@ -646,7 +647,6 @@ def janitor_state(side):
 
 
 def uuid_int(text):
-    import uuid
     return uuid.UUID(text).int
 
 
@@ -1037,7 +1037,6 @@ def main():
     parser.add_argument("--pg-dump", default="pg_dump")
     parser.add_argument("parts", nargs="*", help="measures, objects, janitor (default: all)")
     args = parser.parse_args()
-    import gnocchi
     failed = False
     parts = {"measures": measures_part, "objects": objects_part, "janitor": janitor_part,
              "resources": resources_part}
