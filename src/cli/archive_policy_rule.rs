@@ -100,13 +100,14 @@ fn list(ctx: &Ctx) -> Result<()> {
         .map(|r| {
             vec![
                 Json::str(&r.name),
-                Json::str(&r.metric_pattern),
                 Json::str(&r.archive_policy_name),
+                Json::str(&r.metric_pattern),
             ]
         })
         .collect();
+    // gnocchiclient's columns, in the order of gnocchi-api's documents.
     ctx.print(&Record::list(
-        ["name", "metric_pattern", "archive_policy_name"],
+        ["name", "archive_policy_name", "metric_pattern"],
         rows,
     ))
 }

@@ -33,5 +33,6 @@ mod resource;
 mod resource_type;
 mod search;
 mod serve;
+mod side_by_side;
 mod statsd;
 mod verify;
