@@ -12,7 +12,7 @@ use super::{Ctx, OutputArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Worker threads [default: one per core]
+    /// Worker threads [default: one per core, or `[metricd] workers` with --gnocchi-conf]
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
     #[command(flatten)]
@@ -23,7 +23,11 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let ctx = &ctx.printing(args.output);
     let (store, index) = ctx.open_store()?;
     let options = ProcessOptions {
-        jobs: args.jobs.map(usize::from),
+        jobs: args.jobs.map(usize::from).or_else(|| {
+            ctx.deployment
+                .as_ref()
+                .and_then(|deployment| deployment.metricd.workers)
+        }),
         metrics: None,
     };
     let started = std::time::Instant::now();
