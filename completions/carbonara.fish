@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_carbonara_global_optspecs
-    string join \n store= gnocchi-conf= q/quiet h/help V/version
+    string join \n store= gnocchi-conf= user= q/quiet h/help V/version
 end
 
 function __fish_carbonara_needs_command
@@ -26,6 +26,7 @@ end
 
 complete -c carbonara -n "__fish_carbonara_needs_command" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_needs_command" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_needs_command" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_needs_command" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_needs_command" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_needs_command" -s V -l version -d 'Print version'
@@ -58,6 +59,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand init" -l storage -d 
 complete -c carbonara -n "__fish_carbonara_using_subcommand init" -l incoming -d 'Keep the incoming measures in a directory of Gnocchi\'s file incoming driver (file:///DIR, its `file_basepath`)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand init" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand init" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand init" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand init" -l no-archive-policies -d 'Create no archive policies and no rule'
 complete -c carbonara -n "__fish_carbonara_using_subcommand init" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand init" -s h -l help -d 'Print help'
@@ -72,6 +74,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -s c -l column
 complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -79,6 +82,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -s h -l help -
 complete -c carbonara -n "__fish_carbonara_using_subcommand demo" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and not __fish_seen_subcommand_from create list show update delete estimate help" -s V -l version -d 'Print version'
@@ -101,6 +105,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and 
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from create" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -115,6 +120,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and 
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from list" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from list" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from list" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from list" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from list" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from list" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from list" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -129,6 +135,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and 
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from show" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from show" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from show" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from show" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from show" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from show" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from show" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -145,6 +152,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and 
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from update" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from update" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from update" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from update" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from update" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from update" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from update" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -152,6 +160,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and 
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from update" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from delete" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from delete" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from delete" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
@@ -168,6 +177,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and 
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from estimate" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -182,6 +192,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and 
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and not __fish_seen_subcommand_from create list show delete help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and not __fish_seen_subcommand_from create list show delete help" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and not __fish_seen_subcommand_from create list show delete help" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and not __fish_seen_subcommand_from create list show delete help" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and not __fish_seen_subcommand_from create list show delete help" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and not __fish_seen_subcommand_from create list show delete help" -s V -l version -d 'Print version'
@@ -201,6 +212,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule;
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from create" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from create" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from create" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from create" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from create" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from create" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from create" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -215,6 +227,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule;
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from list" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from list" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from list" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from list" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from list" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from list" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from list" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -229,6 +242,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule;
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from show" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from show" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from show" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from show" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from show" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from show" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from show" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -236,6 +250,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule;
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from delete" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from delete" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from delete" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
@@ -246,6 +261,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule;
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -s V -l version -d 'Print version'
@@ -267,6 +283,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_s
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -285,6 +302,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_s
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from list" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -300,6 +318,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_s
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from show" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from show" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from show" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from show" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from show" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from show" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from show" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -308,6 +327,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_s
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from delete" -s r -l resource-id -d 'Id of the resource whose metrics are named' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from delete" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from delete" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from delete" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
@@ -325,6 +345,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_s
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -338,6 +359,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_s
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -s V -l version -d 'Print version'
@@ -357,6 +379,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and _
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from create" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from create" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from create" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from create" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from create" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from create" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from create" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -371,6 +394,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and _
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from list" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from list" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from list" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from list" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from list" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from list" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from list" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -385,6 +409,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and _
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from show" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from show" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from show" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from show" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from show" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from show" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from show" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -401,6 +426,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and _
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -408,6 +434,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and _
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from update" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from delete" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from delete" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from delete" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
@@ -419,6 +446,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and _
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and not __fish_seen_subcommand_from create update show list history search delete batch help" -s V -l version -d 'Print version'
@@ -448,6 +476,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from create" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -471,6 +500,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from update" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -486,6 +516,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from show" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from show" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from show" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from show" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from show" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from show" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from show" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -504,6 +535,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -l details -d 'Show the attributes of each resource\'s own type in a `generic` listing'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -l history -d 'Every revision of each resource'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from list" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
@@ -524,6 +556,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -l details -d 'Show the attributes of each resource\'s own type in a `generic` listing'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from history" -l sort-descending -d 'Sort the rows in descending order'
@@ -543,6 +576,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -l details -d 'Show the attributes of each resource\'s own type in a `generic` listing'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -l history -d 'Search past revisions too'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
@@ -552,11 +586,13 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from search" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from delete" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from delete" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from delete" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from batch" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from batch" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from batch" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from batch" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from batch" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from batch" -s V -l version -d 'Print version'
@@ -573,6 +609,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -s V -l version -d 'Print version'
@@ -584,6 +621,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -s m -l measure -d 'A measure as TIMESTAMP@VALUE (ISO 8601, epoch seconds, or relative like `-1 minute`); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
@@ -601,6 +639,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -621,6 +660,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l refresh -d 'Process this metric\'s waiting measures first'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l sort-descending -d 'Sort the rows in descending order'
@@ -647,6 +687,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -s c -l 
 complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l details -d 'With `-f json`: add the metrics used (`references`), as Gnocchi does'
 complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l sort-descending -d 'Sort the rows in descending order'
@@ -655,6 +696,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -s h -l 
 complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch ceilometer prometheus help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch ceilometer prometheus help" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch ceilometer prometheus help" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch ceilometer prometheus help" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch ceilometer prometheus help" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch ceilometer prometheus help" -s V -l version -d 'Print version'
@@ -678,6 +720,7 @@ us\t''
 ns\t''"
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l skip-invalid -d 'Store the good lines, report each bad one, and exit 1 at the end'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l process -d 'Run the aggregation pass after the import'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l create-metrics -d 'Create missing metrics, with --archive-policy-name or the policy of the matching archive-policy rule'
@@ -689,11 +732,12 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_s
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l resource-id -d 'The generic resource that holds the metrics (created if missing); gnocchi-statsd\'s resource_id' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l creator -d 'Creator of the resource and the metrics; gnocchi-statsd\'s creator' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l creator -d 'Creator of the resource and the metrics; gnocchi-statsd\'s creator [default: --user\'s]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l archive-policy-name -d 'Archive policy of new metrics [default: from the archive-policy rules, matched on NAME|TYPE]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l at -d 'When the lines were received: the time of every measure [default: now]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l skip-invalid -d 'Store the good lines, report each bad one, and exit 1 at the end'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l process -d 'Run the aggregation pass after the import'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -703,6 +747,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_s
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -l resource-tag -d 'The tag whose value is the resource id' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -l skip-invalid -d 'Store the good lines, report each bad one, and exit 1 at the end'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -l process -d 'Run the aggregation pass after the import'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -713,6 +758,7 @@ metric\t'{METRIC_ID: MEASURES}, as POST /v1/batch/metrics/measures'
 resource\t'{RESOURCE_ID: {METRIC_NAME: MEASURES}}, as POST /v1/batch/resources/metrics/measures'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -l skip-invalid -d 'Store the good lines, report each bad one, and exit 1 at the end'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -l process -d 'Run the aggregation pass after the import'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -l create-metrics -d 'Create missing metrics of existing resources (their policy from the item, else the rules)'
@@ -720,9 +766,10 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_s
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -l archive-policy -d 'Archive policy of every metric, instead of the definitions\' (the publisher\'s archive_policy option)' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -l creator -d 'Creator of what is created, and the owner of resource ids that are not UUIDs (Ceilometer\'s Gnocchi user, e.g. USER_ID:PROJECT_ID with Keystone)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -l creator -d 'Creator of what is created, and the owner of resource ids that are not UUIDs (Ceilometer\'s Gnocchi user, e.g. USER_ID:PROJECT_ID with Keystone) [default: --user\'s]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -l skip-invalid -d 'Store the good lines, report each bad one, and exit 1 at the end'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -l process -d 'Run the aggregation pass after the import'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -730,6 +777,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_s
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from prometheus" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from prometheus" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from prometheus" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from prometheus" -l skip-invalid -d 'Store the good lines, report each bad one, and exit 1 at the end'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from prometheus" -l process -d 'Run the aggregation pass after the import'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from prometheus" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -742,7 +790,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_s
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from help" -f -a "ceilometer" -d 'Ceilometer samples, stored as Ceilometer\'s Gnocchi publisher stores them'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from help" -f -a "prometheus" -d 'Prometheus remote-write bodies (snappy-compressed protobuf), mapped as Gnocchi\'s endpoint maps them'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand process" -s j -l jobs -d 'Worker threads [default: one per core]' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand process" -s j -l jobs -d 'Worker threads [default: one per core, or `[metricd] workers` with --gnocchi-conf]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand process" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'
@@ -752,6 +800,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand process" -s c -l col
 complete -c carbonara -n "__fish_carbonara_using_subcommand process" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand process" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand process" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand process" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand process" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand process" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand process" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -766,6 +815,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand status" -s c -l colu
 complete -c carbonara -n "__fish_carbonara_using_subcommand status" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand status" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand status" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand status" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand status" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand status" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand status" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -783,6 +833,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -s c -l column
 complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -l summary -d 'One row per file, without the points'
 complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand dump" -l sort-descending -d 'Sort the rows in descending order'
@@ -798,6 +849,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand janitor" -s c -l col
 complete -c carbonara -n "__fish_carbonara_using_subcommand janitor" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand janitor" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand janitor" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand janitor" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand janitor" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand janitor" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand janitor" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -812,6 +864,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -s c -l colu
 complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -l repair -d 'Move bad files and directories into STORE/quarantine/ (nothing is deleted), create missing directories, then verify again'
 complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand verify" -l sort-descending -d 'Sort the rows in descending order'
@@ -829,6 +882,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand info" -s c -l column
 complete -c carbonara -n "__fish_carbonara_using_subcommand info" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand info" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand info" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand info" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand info" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand info" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand info" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -844,6 +898,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -s c -l colum
 complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -l process -d 'Process the waiting measures first'
 complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand sacks" -l sort-descending -d 'Sort the rows in descending order'
@@ -860,6 +915,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand upgrade" -s c -l col
 complete -c carbonara -n "__fish_carbonara_using_subcommand upgrade" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand upgrade" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand upgrade" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand upgrade" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand upgrade" -l skip-archive-policies-creation -d 'With --gnocchi-conf: create no archive policies and no rule on a new deployment (gnocchi-upgrade\'s option)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand upgrade" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand upgrade" -l sort-descending -d 'Sort the rows in descending order'
@@ -876,6 +932,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand import-gnocchi" -s c
 complete -c carbonara -n "__fish_carbonara_using_subcommand import-gnocchi" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand import-gnocchi" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand import-gnocchi" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand import-gnocchi" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand import-gnocchi" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand import-gnocchi" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand import-gnocchi" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -893,6 +950,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l request-ti
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l statsd -d 'Also receive statsd metrics on this address, UDP and TCP, flushed every 10 s onto the generic resource `statsd` (`carbonara statsd` has every option)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l proxy-headers -d 'Trust `Forwarded` and `X-Forwarded-Proto/Host/Prefix` from a reverse proxy for the URLs the API writes [default: `[api] enable_proxy_headers_parsing`]'
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -900,16 +958,18 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -s V -l versi
 complete -c carbonara -n "__fish_carbonara_using_subcommand statsd" -l listen -d 'Address and port to receive on, UDP and TCP (newline-separated lines)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand statsd" -l flush-interval -d 'Time between flushes of the pending measures into the store (gnocchi-statsd\'s flush_delay)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand statsd" -l resource-id -d 'The generic resource that holds the metrics (created if missing; any id, mapped like every resource id)' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand statsd" -l creator -d 'Creator of the resource and the metrics' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand statsd" -l creator -d 'Creator of the resource and the metrics [default: --user\'s]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand statsd" -l archive-policy-name -d 'Archive policy of new metrics [default: from the archive-policy rules, matched on NAME|TYPE]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand statsd" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand statsd" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand statsd" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand statsd" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand statsd" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand statsd" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -l out -d 'Directory receiving man/ and completions/' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand generate" -s V -l version -d 'Print version'

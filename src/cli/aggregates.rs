@@ -110,7 +110,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         let selection = ResourceSelection {
             type_name,
             filter: match &args.search {
-                Some(text) => super::words::filter(text)?,
+                Some(text) => super::words::filter(text, &ctx.creator)?,
                 None => None,
             },
             groupby: args.groupby,

@@ -16,9 +16,8 @@ use crate::query::{self, MeasuresQuery};
 use crate::store::{Index, Metric, MetricStatus, Store};
 use crate::time::Span;
 
-use super::metric::CLI_CREATOR;
 use super::output::{Format, Record};
-use super::{Ctx, OutputArgs};
+use super::{CLI_CREATOR, Ctx, OutputArgs};
 
 /// Two days (2024-03-01 and 02) of a CPU gauge every 2 min, a disk byte
 /// counter every 2 min (reset once, as after a reboot) and a room

@@ -332,7 +332,8 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let in_store = match &args.resource_id {
         Some(resource) => {
             let (store, index) = ctx.open_store()?;
-            let metric = super::words::find_metric(&index, &args.target, Some(resource))?;
+            let metric =
+                super::words::find_metric(&index, &args.target, Some(resource), &ctx.creator)?;
             Some(((store, index), metric))
         }
         None => resolve(&args.target, ctx)?,
@@ -390,7 +391,7 @@ fn resolve(target: &str, ctx: &Ctx) -> Result<Option<((Store, Index), Metric)>> 
     match index.find_metric(target) {
         Ok(metric) => Ok(Some(((store, index), metric))),
         Err(store::Error::MetricNotFound(_)) if exists => Ok(None),
-        Err(_) => super::words::find_metric(&index, target, None)
+        Err(_) => super::words::find_metric(&index, target, None, &ctx.creator)
             .map(|metric| Some(((store, index), metric))),
     }
 }

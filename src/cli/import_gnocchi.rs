@@ -7,7 +7,6 @@ use crate::error::Result;
 use crate::inspect::import_gnocchi;
 use crate::pyform::json::Json;
 
-use super::metric::CLI_CREATOR;
 use super::output::Record;
 use super::{Ctx, OutputArgs};
 
@@ -33,7 +32,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         &index,
         &args.dir,
         &args.archive_policy_name,
-        CLI_CREATOR,
+        &ctx.creator,
     )?;
     for warning in &report.warnings {
         ctx.warn(warning);

@@ -185,7 +185,12 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let sizes = Sizes::of(ctx);
     let (store, index) = ctx.open_store()?;
     if let Some(reference) = args.metric {
-        let metric = super::words::find_metric(&index, &reference, args.resource_id.as_deref())?;
+        let metric = super::words::find_metric(
+            &index,
+            &reference,
+            args.resource_id.as_deref(),
+            &ctx.creator,
+        )?;
         let usage = info::store_metric_usage(&store, metric.id)?;
         for path in &usage.unreadable {
             ctx.warn(&format!(

@@ -20,7 +20,6 @@ use crate::store::{Index, Store};
 use crate::time::Timestamp;
 
 use super::Ctx;
-use super::metric::CLI_CREATOR;
 use super::progress::InputProgress;
 use super::words::{count, metrics_created};
 
@@ -72,9 +71,9 @@ struct CreateArgs {
 }
 
 impl CreateArgs {
-    fn options(&self) -> WriterOptions {
+    fn options(&self, ctx: &Ctx) -> WriterOptions {
         WriterOptions {
-            creator: CLI_CREATOR.to_owned(),
+            creator: ctx.creator.clone(),
             create_metrics: self.create_metrics,
             archive_policy_name: self.archive_policy_name.clone(),
         }
@@ -153,9 +152,9 @@ struct StatsdArgs {
     /// The generic resource that holds the metrics (created if missing); gnocchi-statsd's resource_id
     #[arg(long, value_name = "ID")]
     resource_id: String,
-    /// Creator of the resource and the metrics; gnocchi-statsd's creator
-    #[arg(long, default_value = CLI_CREATOR, value_name = "CREATOR")]
-    creator: String,
+    /// Creator of the resource and the metrics; gnocchi-statsd's creator [default: --user's]
+    #[arg(long, value_name = "CREATOR")]
+    creator: Option<String>,
     /// Archive policy of new metrics [default: from the archive-policy rules, matched on NAME|TYPE]
     #[arg(long, value_name = "POLICY")]
     archive_policy_name: Option<String>,
@@ -205,9 +204,9 @@ struct CeilometerArgs {
     /// Archive policy of every metric, instead of the definitions' (the publisher's archive_policy option)
     #[arg(long, value_name = "POLICY")]
     archive_policy: Option<String>,
-    /// Creator of what is created, and the owner of resource ids that are not UUIDs (Ceilometer's Gnocchi user, e.g. USER_ID:PROJECT_ID with Keystone)
-    #[arg(long, default_value = CLI_CREATOR, value_name = "CREATOR")]
-    creator: String,
+    /// Creator of what is created, and the owner of resource ids that are not UUIDs (Ceilometer's Gnocchi user, e.g. USER_ID:PROJECT_ID with Keystone) [default: --user's]
+    #[arg(long, value_name = "CREATOR")]
+    creator: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -421,7 +420,7 @@ impl Format {
             Format::Influx(options) => influx::read(input.reader(), &path, options, sink),
             Format::Batch(shape) => {
                 let text = read_whole(input)?;
-                batch::read(&text, &path, *shape, CLI_CREATOR, ctx.now, sink)
+                batch::read(&text, &path, *shape, &ctx.creator, ctx.now, sink)
             }
             Format::Ceilometer(definitions) => {
                 let text = read_whole(input)?;
@@ -493,7 +492,7 @@ impl CsvArgs {
         Ok(Import {
             common: self.common,
             format: Format::Csv(options),
-            writer: self.create.options(),
+            writer: self.create.options(ctx),
         })
     }
 }
@@ -511,7 +510,7 @@ impl StatsdArgs {
                 at,
             }),
             writer: WriterOptions {
-                creator: self.creator,
+                creator: self.creator.unwrap_or_else(|| ctx.creator.clone()),
                 create_metrics: true,
                 archive_policy_name: self.archive_policy_name,
             },
@@ -528,13 +527,13 @@ impl InfluxArgs {
                 resource_tag: self.resource_tag,
                 now: ctx.now,
             }),
-            writer: cli_writer(true),
+            writer: cli_writer(true, ctx),
         }
     }
 }
 
 impl BatchArgs {
-    fn import(self) -> Import {
+    fn import(self, ctx: &Ctx) -> Import {
         let shape = match self.shape {
             ShapeArg::Guess => batch::Shape::Guess,
             ShapeArg::Metric => batch::Shape::ByMetric,
@@ -543,20 +542,20 @@ impl BatchArgs {
         Import {
             common: self.common,
             format: Format::Batch(shape),
-            writer: cli_writer(self.create_metrics),
+            writer: cli_writer(self.create_metrics, ctx),
         }
     }
 }
 
 impl CeilometerArgs {
-    fn import(self) -> Import {
+    fn import(self, ctx: &Ctx) -> Import {
         Import {
             common: self.common,
             format: Format::Ceilometer(ceilometer::Definitions::builtin(
                 self.archive_policy.as_deref(),
             )),
             writer: WriterOptions {
-                creator: self.creator,
+                creator: self.creator.unwrap_or_else(|| ctx.creator.clone()),
                 create_metrics: true,
                 archive_policy_name: None,
             },
@@ -565,11 +564,11 @@ impl CeilometerArgs {
 }
 
 impl PrometheusArgs {
-    fn import(self) -> Import {
+    fn import(self, ctx: &Ctx) -> Import {
         Import {
             common: self.common,
             format: Format::Prometheus,
-            writer: cli_writer(true),
+            writer: cli_writer(true, ctx),
         }
     }
 }
@@ -593,10 +592,10 @@ fn read_error(input: &Input, error: &std::io::Error) -> ParseError {
     }
 }
 
-/// What the command line writes as: Gnocchi's `admin`.
-fn cli_writer(create_metrics: bool) -> WriterOptions {
+/// What the command line writes as: its user (`--user`).
+fn cli_writer(create_metrics: bool, ctx: &Ctx) -> WriterOptions {
     WriterOptions {
-        creator: CLI_CREATOR.to_owned(),
+        creator: ctx.creator.clone(),
         create_metrics,
         archive_policy_name: None,
     }
@@ -607,9 +606,9 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         Command::Csv(csv_args) => csv_args.import(ctx)?,
         Command::Statsd(statsd_args) => statsd_args.import(ctx)?,
         Command::Influx(influx_args) => influx_args.import(ctx),
-        Command::Batch(batch_args) => batch_args.import(),
-        Command::Ceilometer(ceilometer_args) => ceilometer_args.import(),
-        Command::Prometheus(prometheus_args) => prometheus_args.import(),
+        Command::Batch(batch_args) => batch_args.import(ctx),
+        Command::Ceilometer(ceilometer_args) => ceilometer_args.import(ctx),
+        Command::Prometheus(prometheus_args) => prometheus_args.import(ctx),
     };
     import.run(ctx)
 }

@@ -126,7 +126,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
 
 fn add(metric: &str, resource_id: Option<&str>, measures: &[String], ctx: &Ctx) -> Result<()> {
     let (store, index) = ctx.open_store()?;
-    let metric = find(&index, metric, resource_id)?;
+    let metric = find(&index, metric, resource_id, ctx)?;
     let measures_read = measures
         .iter()
         .map(|text| parse_measure(text, ctx))
@@ -155,7 +155,7 @@ fn show(args: ShowArgs, ctx: &Ctx) -> Result<()> {
         resample: args.resample,
     };
     let (store, index) = ctx.open_store()?;
-    let metric = find(&index, &args.metric, args.resource_id.as_deref())?;
+    let metric = find(&index, &args.metric, args.resource_id.as_deref(), ctx)?;
     if args.refresh {
         ops::measures::refresh(&store, &index, &metric)?;
     } else {

@@ -10,16 +10,12 @@ use crate::policy::AggregationMethod;
 use crate::pyform::document::{self, Shape};
 use crate::pyform::json::Json;
 use crate::query::{MeasurePredicate, MeasureSearch};
-use crate::resource::{self, GENERIC};
+use crate::resource::GENERIC;
 use crate::store::{Index, Metric, MetricFilter};
 use crate::time::{self, Span};
 
 use super::output::Record;
 use super::{Ctx, OutputArgs, PageArgs};
-
-/// The creator recorded for objects made from the command line, which acts
-/// with Gnocchi's admin rights.
-pub const CLI_CREATOR: &str = "admin";
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -145,14 +141,15 @@ pub fn search(args: SearchArgs, ctx: &Ctx) -> Result<()> {
     )
 }
 
-/// A resource id as the command line's creator addresses it.
-fn resource_uuid(text: &str) -> Result<Uuid> {
-    Ok(resource::resource_uuid(text, CLI_CREATOR)?)
-}
-
-/// A metric by id or name, or by name on a resource.
-pub(super) fn find(index: &Index, reference: &str, resource_id: Option<&str>) -> Result<Metric> {
-    super::words::find_metric(index, reference, resource_id)
+/// A metric by id or name, or by name on a resource, as `ctx`'s user
+/// names resources.
+pub(super) fn find(
+    index: &Index,
+    reference: &str,
+    resource_id: Option<&str>,
+    ctx: &Ctx,
+) -> Result<Metric> {
+    super::words::find_metric(index, reference, resource_id, &ctx.creator)
 }
 
 /// gnocchiclient's `metric show`: the policy by name, the resource's fields
@@ -226,16 +223,16 @@ fn create(
         name,
         unit,
         archive_policy_name,
-        resource_id: resource_id.map(resource_uuid).transpose()?,
+        resource_id: resource_id.map(|r| ctx.resource_id(r)).transpose()?,
     };
-    let metric = ops::create(&index, new, CLI_CREATOR)
+    let metric = ops::create(&index, new, &ctx.creator)
         .map_err(super::words::resource(resource_id.unwrap_or_default()))?;
     ctx.print(&Record::show(document::metric(&metric)))
 }
 
 fn list(resource_id: Option<&str>, page: PageArgs, ctx: &Ctx) -> Result<()> {
     let (_store, index) = ctx.open_store()?;
-    let resource_id = resource_id.map(resource_uuid).transpose()?;
+    let resource_id = resource_id.map(|r| ctx.resource_id(r)).transpose()?;
     let filter = MetricFilter {
         resource_id,
         ..MetricFilter::default()
@@ -267,13 +264,13 @@ fn list(resource_id: Option<&str>, page: PageArgs, ctx: &Ctx) -> Result<()> {
 
 fn show(metric: &str, resource_id: Option<&str>, ctx: &Ctx) -> Result<()> {
     let (_store, index) = ctx.open_store()?;
-    print_metric(&index, &find(&index, metric, resource_id)?, ctx)
+    print_metric(&index, &find(&index, metric, resource_id, ctx)?, ctx)
 }
 
 fn delete(metrics: &[String], resource_id: Option<&str>, ctx: &Ctx) -> Result<()> {
     let (_store, index) = ctx.open_store()?;
     for reference in metrics {
-        let metric = find(&index, reference, resource_id)?;
+        let metric = find(&index, reference, resource_id, ctx)?;
         index.mark_metric_deleted(metric.id)?;
         ctx.note(&format!("deleted metric {}", metric.id));
     }

@@ -43,6 +43,11 @@ use crate::store::{Backends, Index, Location, Page, Store, txn};
 use crate::time::Timestamp;
 use output::{Format, OutputOptions, Record};
 
+/// The creator recorded for objects made from the command line unless
+/// `--user` says otherwise: Gnocchi's admin user with basic
+/// authentication.
+pub const CLI_CREATOR: &str = "admin";
+
 /// The `--help` heading of the options every command takes, listed after a
 /// command's own.
 const GLOBAL_OPTIONS: &str = "Global options";
@@ -81,6 +86,20 @@ pub struct Cli {
         help_heading = GLOBAL_OPTIONS
     )]
     pub gnocchi_conf: Option<PathBuf>,
+
+    /// Act as this user: the creator recorded on what the command makes and
+    /// whose names it resolves, as gnocchi-api records it for that user
+    /// (`USER` with basic authentication, `USER:PROJECT` with Keystone)
+    /// [default: admin]
+    #[arg(
+        long,
+        global = true,
+        value_name = "USER[:PROJECT]",
+        env = "CARBONARA_USER",
+        hide_env = true,
+        help_heading = GLOBAL_OPTIONS
+    )]
+    pub user: Option<String>,
 
     /// No progress or summaries on stderr
     #[arg(short, long, global = true, help_heading = GLOBAL_OPTIONS)]
@@ -183,6 +202,8 @@ pub struct Ctx {
     pub location: Location,
     /// The deployment `--gnocchi-conf` names, as read.
     pub deployment: Option<Deployment>,
+    /// The creator of what the command makes (`--user`).
+    pub creator: String,
     pub output: OutputOptions,
     pub quiet: bool,
     /// The time relative timestamps (`-1 hour`) are taken from.
@@ -195,6 +216,7 @@ impl Ctx {
         Ctx {
             location: self.location.clone(),
             deployment: self.deployment.clone(),
+            creator: self.creator.clone(),
             output: output.into(),
             quiet: self.quiet,
             now: self.now,
@@ -217,6 +239,12 @@ impl Ctx {
             Some(deployment) => deployment.default_aggregation_methods.clone(),
             None => AggregationMethod::defaults(),
         }
+    }
+
+    /// A resource id as this command's user addresses it: a UUID as it
+    /// is, any other name mapped with the creator, as Gnocchi maps it.
+    pub fn resource_id(&self, text: &str) -> Result<uuid::Uuid> {
+        Ok(crate::resource::resource_uuid(text, &self.creator)?)
     }
 
     /// The store directory, for the commands that work on one only.
@@ -285,6 +313,7 @@ pub fn run(cli: Cli) -> Result<()> {
     let ctx = Ctx {
         location,
         deployment,
+        creator: cli.user.unwrap_or_else(|| CLI_CREATOR.to_owned()),
         // Tables, until a command that prints records reads its `-f`.
         output: OutputOptions::default(),
         quiet: cli.quiet,

@@ -3,7 +3,6 @@
 //! created types. Ids are mapped like Gnocchi's (uuid5 with the creator).
 
 use clap::Subcommand;
-use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::filter::Filter;
@@ -15,7 +14,6 @@ use crate::resource::{self, AttributeValue, GENERIC, Resource, ResourceError, Re
 use crate::store::{Index, MetricRef, NewResource, ResourceChanges};
 use crate::time::Timestamp;
 
-use super::metric::CLI_CREATOR;
 use super::output::Record;
 use super::words;
 use super::{Ctx, OutputArgs, PageArgs, timestamp_arg};
@@ -155,11 +153,6 @@ enum BatchCommand {
         #[command(flatten)]
         output: OutputArgs,
     },
-}
-
-/// The id as the command line's creator addresses it.
-fn resource_id(text: &str) -> Result<Uuid> {
-    Ok(resource::resource_uuid(text, CLI_CREATOR)?)
 }
 
 /// What `-a`, `-m`, `-n` and the field flags say, in the index's terms.
@@ -394,10 +387,10 @@ fn create(given_id: String, fields: &Fields, ctx: &Ctx) -> Result<()> {
     let resource_type = index.get_resource_type(&fields.resource_type)?;
     let given = read_fields(fields, &resource_type, ctx)?;
     let new = NewResource {
-        id: resource_id(&given_id)?,
+        id: ctx.resource_id(&given_id)?,
         original_resource_id: given_id,
         type_name: resource_type.name.clone(),
-        creator: CLI_CREATOR.to_owned(),
+        creator: ctx.creator.clone(),
         user_id: given.user_id,
         project_id: given.project_id,
         started_at: given.started_at,
@@ -411,7 +404,7 @@ fn create(given_id: String, fields: &Fields, ctx: &Ctx) -> Result<()> {
 
 fn update(given_id: &str, fields: &Fields, delete_metrics: &[String], ctx: &Ctx) -> Result<()> {
     let (_store, index) = ctx.open_store()?;
-    let id = resource_id(given_id)?;
+    let id = ctx.resource_id(given_id)?;
     let resource_type = index.get_resource_type(&fields.resource_type)?;
     let given = read_fields(fields, &resource_type, ctx)?;
     // gnocchiclient sends the whole metrics map when metrics change.
@@ -455,7 +448,7 @@ fn update(given_id: &str, fields: &Fields, delete_metrics: &[String], ctx: &Ctx)
 fn show(resource_type: &str, given_id: &str, ctx: &Ctx) -> Result<()> {
     let (_store, index) = ctx.open_store()?;
     // Named as given: the mapped UUID would not help the user.
-    let resource = ops::get(&index, resource_type, resource_id(given_id)?)
+    let resource = ops::get(&index, resource_type, ctx.resource_id(given_id)?)
         .map_err(words::resource(given_id))?;
     print_resource(&resource, ctx)
 }
@@ -470,7 +463,7 @@ fn history(listing: Listing, given_id: &str, ctx: &Ctx) -> Result<()> {
     let resources = ops::history(
         &index,
         &listing.resource_type,
-        resource_id(given_id)?,
+        ctx.resource_id(given_id)?,
         listing.details,
         listing.page.page(),
         ctx.now,
@@ -482,7 +475,7 @@ fn history(listing: Listing, given_id: &str, ctx: &Ctx) -> Result<()> {
 fn search(listing: Listing, history: bool, query: Option<&str>, ctx: &Ctx) -> Result<()> {
     let (_store, index) = ctx.open_store()?;
     let filter = match query {
-        Some(text) => words::filter(text)?,
+        Some(text) => words::filter(text, &ctx.creator)?,
         None => None,
     };
     print_found(&index, listing, filter, history, ctx)
@@ -490,7 +483,7 @@ fn search(listing: Listing, history: bool, query: Option<&str>, ctx: &Ctx) -> Re
 
 fn delete(given_id: &str, ctx: &Ctx) -> Result<()> {
     let (_store, index) = ctx.open_store()?;
-    let id = resource_id(given_id)?;
+    let id = ctx.resource_id(given_id)?;
     index
         .delete_resource(id)
         .map_err(|e| words::resource(given_id)(e.into()))?;
@@ -500,7 +493,7 @@ fn delete(given_id: &str, ctx: &Ctx) -> Result<()> {
 
 fn batch_delete(resource_type: &str, query: &str, ctx: &Ctx) -> Result<()> {
     let (_store, index) = ctx.open_store()?;
-    let filter = words::filter(query)?;
+    let filter = words::filter(query, &ctx.creator)?;
     let deleted = ops::batch_delete(&index, resource_type, filter.as_ref(), ctx.now)?;
     let document = Json::object([("deleted", Json::Int(deleted as i64))]);
     ctx.print(
@@ -512,6 +505,7 @@ fn batch_delete(resource_type: &str, query: &str, ctx: &Ctx) -> Result<()> {
 mod tests {
     use super::super::output::text;
     use super::*;
+    use uuid::Uuid;
 
     #[test]
     fn metrics_cells_are_sorted_lines() {

@@ -8,7 +8,6 @@ use crate::statsd::{self, Listeners};
 use crate::time::{self, Span};
 
 use super::Ctx;
-use super::metric::CLI_CREATOR;
 
 /// Where `serve --statsd` and `statsd` put their metrics by default.
 pub const DEFAULT_RESOURCE_ID: &str = "statsd";
@@ -24,9 +23,9 @@ pub struct Args {
     /// The generic resource that holds the metrics (created if missing; any id, mapped like every resource id)
     #[arg(long, default_value = DEFAULT_RESOURCE_ID, value_name = "ID")]
     resource_id: String,
-    /// Creator of the resource and the metrics
-    #[arg(long, default_value = CLI_CREATOR, value_name = "CREATOR")]
-    creator: String,
+    /// Creator of the resource and the metrics [default: --user's]
+    #[arg(long, value_name = "CREATOR")]
+    creator: Option<String>,
     /// Archive policy of new metrics [default: from the archive-policy rules, matched on NAME|TYPE]
     #[arg(long, value_name = "POLICY")]
     archive_policy_name: Option<String>,
@@ -42,7 +41,7 @@ pub fn options(ctx: &Ctx, resource_id: String, flush_interval: Span) -> statsd::
     statsd::Options {
         location: ctx.location.clone(),
         resource_id,
-        creator: CLI_CREATOR.to_owned(),
+        creator: ctx.creator.clone(),
         archive_policy_name: None,
         flush_interval: super::serve::duration(flush_interval),
     }
@@ -64,7 +63,9 @@ pub fn announce(ctx: &Ctx, address: SocketAddr, options: &statsd::Options) {
 
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let mut options = options(ctx, args.resource_id, args.flush_interval);
-    options.creator = args.creator;
+    if let Some(creator) = args.creator {
+        options.creator = creator;
+    }
     options.archive_policy_name = args.archive_policy_name;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

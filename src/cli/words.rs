@@ -18,8 +18,6 @@ use crate::resource::Resource;
 use crate::store::{self, Index, Metric};
 use crate::time::Span;
 
-use super::metric::CLI_CREATOR;
-
 /// How many names a message lists before it only counts them.
 const FEW: usize = 6;
 
@@ -109,13 +107,18 @@ pub fn metric_label(typed: &str, resource: Option<&str>) -> String {
 /// A metric by id or name, or by name on a resource (`-r`), with the
 /// lookup's errors in the user's words: the resource as typed, the metrics
 /// a resource has, the resources whose metrics share a name.
-pub fn find_metric(index: &Index, reference: &str, resource: Option<&str>) -> Result<Metric> {
+pub fn find_metric(
+    index: &Index,
+    reference: &str,
+    resource: Option<&str>,
+    creator: &str,
+) -> Result<Metric> {
     match resource {
         None => index
             .find_metric(reference)
             .map_err(|e| shared_name(index, Error::from(e))),
         Some(typed) => {
-            let id = crate::resource::resource_uuid(typed, CLI_CREATOR)?;
+            let id = crate::resource::resource_uuid(typed, creator)?;
             crate::ops::metric::on_resource(index, id, reference).map_err(
                 |error| match store_cause(&error) {
                     Some(store::Error::ResourceNotFound(_)) => {
@@ -277,8 +280,8 @@ pub fn references(index: &Index) -> impl FnOnce(Error) -> Error + '_ {
 
 /// A search filter (`--filter`, `resource search`), its syntax errors with
 /// the offending token and how to quote it.
-pub fn filter(text: &str) -> Result<Option<Filter>> {
-    Filter::parse_query(text, CLI_CREATOR).map_err(|error| match &error {
+pub fn filter(text: &str, creator: &str) -> Result<Option<Filter>> {
+    Filter::parse_query(text, creator).map_err(|error| match &error {
         FilterError::Syntax(message) => match syntax_position(message) {
             Some(at) => reworded(
                 Error::Filter(error.clone()).kind(),

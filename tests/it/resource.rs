@@ -378,3 +378,37 @@ fn batch_delete_needs_a_filter() {
         .code(2)
         .stderr(contains("the query can not be empty"));
 }
+
+#[test]
+fn the_command_line_acts_as_its_user() {
+    let store = TestStore::new();
+    let alice = |args: &[&str]| {
+        let mut all = vec!["--user", "alice:acme"];
+        all.extend_from_slice(args);
+        store.json(&all)
+    };
+    let resource = alice(&["resource", "create", "web1"]);
+    assert_eq!(resource["creator"], "alice:acme");
+    assert_eq!(resource["created_by_user_id"], "alice");
+    assert_eq!(resource["created_by_project_id"], "acme");
+    // Gnocchi's id of a name is the creator's: admin's web1 is another.
+    assert_eq!(
+        resource["id"],
+        uuid::Uuid::new_v5(
+            &uuid::Uuid::parse_str("0a7a15ff-aa13-4ac2-897c-9bdf30ce175b").unwrap(),
+            b"web1\0alice:acme"
+        )
+        .to_string()
+    );
+    store.run(&["resource", "show", "web1"]).code(1);
+    assert_eq!(alice(&["resource", "show", "web1"])["id"], resource["id"]);
+    let metric = alice(&["metric", "create", "cpu", "-r", "web1", "-a", "low"]);
+    assert_eq!(metric["creator"], "alice:acme");
+    // CARBONARA_USER does the same.
+    let shown = store
+        .command(&["metric", "show", "cpu", "-r", "web1", "-f", "json"])
+        .env("CARBONARA_USER", "alice:acme")
+        .assert()
+        .success();
+    assert!(String::from_utf8_lossy(&shown.get_output().stdout).contains("alice:acme"));
+}

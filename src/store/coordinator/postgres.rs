@@ -195,7 +195,11 @@ impl std::fmt::Debug for Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        if let Some(client) = self.client.take() {
+        if let Some(mut client) = self.client.take() {
+            // Released before this returns: closing alone frees the locks
+            // only once the server has seen the connection go, and a
+            // worker that asks at once may still find them held.
+            let _ = client.simple_query("SELECT pg_advisory_unlock_all();");
             close(client);
         }
     }
