@@ -27,17 +27,16 @@ use uuid::Uuid;
 
 use super::PostgresIndex;
 use super::dialect::{Postgres, bound, from_naive, naive, with_types};
-use crate::filter::{CompareOp, Filter, Value};
+use crate::filter::Filter;
 use crate::resource::attribute::truncate_to_micros;
 use crate::resource::{
     Attribute, AttributeKind, AttributeSpec, AttributeValue, GENERIC, Resource, ResourceError,
     ResourceType, TypeUpdate,
 };
 use crate::store::index::listing::{RowSet, SqlParam, attribute_alias, quote_identifier};
-use crate::store::index::model::ended_at_error;
+use crate::store::index::rules;
 use crate::store::index::{
-    Commits, Metric, MetricRef, MetricStatus, Metrics, NewResource, Page, Policies,
-    ResourceChanges, ResourceQuery, Resources,
+    Commits, MetricRef, NewResource, Page, ResourceChanges, ResourceQuery, Resources,
 };
 use crate::store::{Error, Result};
 use crate::time::Timestamp;
@@ -286,47 +285,13 @@ impl PostgresIndex {
         creator: &str,
         metrics: &[(String, MetricRef)],
     ) -> Result<()> {
-        for (name, reference) in metrics {
-            if name.contains('/') {
-                return Err(Error::InvalidMetricName(name.clone()));
-            }
-            match reference {
-                MetricRef::Existing(metric_id) => {
-                    if let Some(other) = self.resource_metric(resource_id, name)?
-                        && other.id != *metric_id
-                    {
-                        return Err(Error::NamedMetricExists(name.clone()));
-                    }
-                    let updated = self.client().execute(
-                        "UPDATE metric SET resource_id = $1, name = $2 \
-                         WHERE id = $3 AND status = 'active' AND creator = $4",
-                        &[&resource_id, name, metric_id, &creator],
-                    )?;
-                    if updated == 0 {
-                        return Err(Error::MetricNotFound(metric_id.to_string()));
-                    }
-                }
-                MetricRef::Create {
-                    archive_policy_name,
-                    unit,
-                } => {
-                    let archive_policy_name = match archive_policy_name {
-                        Some(policy) => policy.clone(),
-                        None => self.archive_policy_for(Some(name))?,
-                    };
-                    self.create_metric(&Metric {
-                        id: Uuid::new_v4(),
-                        name: Some(name.clone()),
-                        unit: unit.clone(),
-                        archive_policy_name,
-                        creator: creator.to_owned(),
-                        resource_id: Some(resource_id),
-                        status: MetricStatus::Active,
-                    })?;
-                }
-            }
-        }
-        Ok(())
+        rules::attach_metrics(self, resource_id, creator, metrics, |metric_id, name| {
+            Ok(self.client().execute(
+                "UPDATE metric SET resource_id = $1, name = $2 \
+                 WHERE id = $3 AND status = 'active' AND creator = $4",
+                &[&resource_id, &name, &metric_id, &creator],
+            )?)
+        })
     }
 
     /// A resource's attributes from its own type's tables (a detailed
@@ -597,12 +562,7 @@ impl Resources for PostgresIndex {
     fn create_resource(&self, new: &NewResource, now: Timestamp) -> Result<Resource> {
         let (resource_type, tablename) = self.active_type(&new.type_name)?;
         resource_type.check_required(&new.attributes)?;
-        let now = truncate_to_micros(now);
-        let started_at = new.started_at.map_or(now, truncate_to_micros);
-        let ended_at = new.ended_at.map(truncate_to_micros);
-        if ended_at.is_some_and(|ended| started_at > ended) {
-            return Err(Error::Resource(ResourceError::StartAfterEnd));
-        }
+        let (started_at, ended_at) = rules::new_resource_dates(new, now)?;
         atomically(self, || {
             let inserted = self.client().execute(
                 "INSERT INTO resource (id, type, original_resource_id, creator, user_id, \
@@ -653,23 +613,6 @@ impl Resources for PostgresIndex {
             .ok_or_else(|| Error::ResourceNotFound(new.id.to_string()))
     }
 
-    fn get_resource(&self, type_name: &str, id: Uuid) -> Result<Option<Resource>> {
-        let filter = Filter::Compare {
-            op: CompareOp::Eq,
-            attribute: "id".to_owned(),
-            value: Value::Str(id.to_string()),
-        };
-        let query = ResourceQuery {
-            type_name,
-            filter: Some(&filter),
-            history: false,
-            details: false,
-            page: &Page::default(),
-            now: Timestamp::EPOCH,
-        };
-        Ok(self.search_resources(&query)?.pop())
-    }
-
     /// Gnocchi's `update_resource`: the row locked (`FOR UPDATE`, joined
     /// to the type's own row), the changes worked out against what is
     /// stored once the lock is held, and with a new revision the current
@@ -700,33 +643,8 @@ impl Resources for PostgresIndex {
                 return Err(not_found());
             }
             let current = self.get_resource(type_name, id)?.ok_or_else(not_found)?;
-            let current_attributes = current.attributes.clone().unwrap_or_default();
-            let attribute_changed = changes.attributes.iter().any(|(name, value)| {
-                current_attributes
-                    .iter()
-                    .find(|(n, _)| n == name)
-                    .is_none_or(|(_, stored)| stored != value)
-            });
-            let started_at = changes
-                .started_at
-                .map_or(current.started_at, truncate_to_micros);
-            let ended_at = changes
-                .ended_at
-                .map_or(current.ended_at, |e| e.map(truncate_to_micros));
-            let user_id = changes.user_id.clone().unwrap_or(current.user_id.clone());
-            let project_id = changes
-                .project_id
-                .clone()
-                .unwrap_or(current.project_id.clone());
-            let revision = user_id != current.user_id
-                || project_id != current.project_id
-                || started_at != current.started_at
-                || ended_at != current.ended_at
-                || attribute_changed;
-            if ended_at.is_some_and(|ended| started_at > ended) {
-                return Err(ended_at_error(type_name, ended_at));
-            }
-            if revision {
+            let revised = rules::revise(type_name, &current, changes)?;
+            if revised.new_revision {
                 let revision: i32 = self
                     .client()
                     .query_one(
@@ -759,11 +677,11 @@ impl Resources for PostgresIndex {
                  ended_at = $5, revision_start = $6 WHERE id = $1",
                 &[
                     &id,
-                    &user_id,
-                    &project_id,
-                    &naive(started_at),
-                    &ended_at.map(naive),
-                    &naive(if revision {
+                    &revised.user_id,
+                    &revised.project_id,
+                    &naive(revised.started_at),
+                    &revised.ended_at.map(naive),
+                    &naive(if revised.new_revision {
                         now
                     } else {
                         current.revision_start

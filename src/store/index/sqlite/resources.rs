@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::dialect::{Sqlite, micros};
 use super::{SqliteIndex, data_error};
-use crate::filter::{CompareOp, Filter, Value};
+use crate::filter::Filter;
 use crate::resource::{
     Attribute, AttributeKind, AttributeValue, GENERIC, Real, Resource, ResourceError, ResourceType,
     TypeUpdate,
@@ -17,10 +17,9 @@ use crate::resource::{
 use crate::store::index::listing::{
     Kind, RowSet, SqlParam, attribute_alias, column_kind, quote_identifier,
 };
-use crate::store::index::model::ended_at_error;
+use crate::store::index::rules;
 use crate::store::index::{
-    Metric, MetricRef, MetricStatus, Metrics, NewResource, Page, Policies, ResourceChanges,
-    ResourceQuery, Resources,
+    MetricRef, NewResource, Page, ResourceChanges, ResourceQuery, Resources,
 };
 use crate::store::{Error, Result};
 use crate::time::Timestamp;
@@ -194,46 +193,12 @@ impl SqliteIndex {
         creator: &str,
         metrics: &[(String, MetricRef)],
     ) -> Result<()> {
-        for (name, reference) in metrics {
-            if name.contains('/') {
-                return Err(Error::InvalidMetricName(name.clone()));
-            }
-            match reference {
-                MetricRef::Existing(metric_id) => {
-                    if let Some(other) = self.resource_metric(resource_id, name)?
-                        && other.id != *metric_id
-                    {
-                        return Err(Error::NamedMetricExists(name.clone()));
-                    }
-                    let updated = self.connection.execute(
-                        "UPDATE metric SET resource_id = ?1, name = ?2 WHERE id = ?3 AND status = 'active' AND creator = ?4",
-                        params![resource_id.to_string(), name, metric_id.to_string(), creator],
-                    )?;
-                    if updated == 0 {
-                        return Err(Error::MetricNotFound(metric_id.to_string()));
-                    }
-                }
-                MetricRef::Create {
-                    archive_policy_name,
-                    unit,
-                } => {
-                    let archive_policy_name = match archive_policy_name {
-                        Some(policy) => policy.clone(),
-                        None => self.archive_policy_for(Some(name))?,
-                    };
-                    self.create_metric(&Metric {
-                        id: Uuid::new_v4(),
-                        name: Some(name.clone()),
-                        unit: unit.clone(),
-                        archive_policy_name,
-                        creator: creator.to_owned(),
-                        resource_id: Some(resource_id),
-                        status: MetricStatus::Active,
-                    })?;
-                }
-            }
-        }
-        Ok(())
+        rules::attach_metrics(self, resource_id, creator, metrics, |metric_id, name| {
+            Ok(self.connection.execute(
+                "UPDATE metric SET resource_id = ?1, name = ?2 WHERE id = ?3 AND status = 'active' AND creator = ?4",
+                params![resource_id.to_string(), name, metric_id.to_string(), creator],
+            )? as u64)
+        })
     }
 
     fn delete_resource_rows(&self, id: Uuid) -> Result<()> {
@@ -419,13 +384,7 @@ impl Resources for SqliteIndex {
     fn create_resource(&self, new: &NewResource, now: Timestamp) -> Result<Resource> {
         let (resource_type, tablename) = self.resource_type_row(&new.type_name)?;
         resource_type.check_required(&new.attributes)?;
-        let started_at = new.started_at.unwrap_or(now);
-        if new
-            .ended_at
-            .is_some_and(|ended| micros(started_at) > micros(ended))
-        {
-            return Err(Error::Resource(ResourceError::StartAfterEnd));
-        }
+        let (started_at, ended_at) = rules::new_resource_dates(new, now)?;
         self.atomically(|index| {
             let inserted = index.connection.execute(
                 "INSERT OR IGNORE INTO resource (id, type, original_resource_id, creator, user_id, project_id, started_at, ended_at, revision_start)
@@ -438,7 +397,7 @@ impl Resources for SqliteIndex {
                     new.user_id,
                     new.project_id,
                     micros(started_at),
-                    new.ended_at.map(micros),
+                    ended_at.map(micros),
                     micros(now),
                 ],
             )?;
@@ -470,25 +429,6 @@ impl Resources for SqliteIndex {
             .ok_or_else(|| Error::ResourceNotFound(new.id.to_string()))
     }
 
-    /// The current revision of a resource of `type_name` (any type for
-    /// `generic`, which shows only the base fields).
-    fn get_resource(&self, type_name: &str, id: Uuid) -> Result<Option<Resource>> {
-        let filter = Filter::Compare {
-            op: CompareOp::Eq,
-            attribute: "id".to_owned(),
-            value: Value::Str(id.to_string()),
-        };
-        let query = ResourceQuery {
-            type_name,
-            filter: Some(&filter),
-            history: false,
-            details: false,
-            page: &Page::default(),
-            now: Timestamp::EPOCH,
-        };
-        Ok(self.search_resources(&query)?.pop())
-    }
-
     /// Updates a resource as `PATCH /v1/resource/TYPE/ID` does: a new
     /// revision when a given field differs from the stored one (the old
     /// values go to the history), none for metric changes.
@@ -512,32 +452,8 @@ impl Resources for SqliteIndex {
             let current = index
                 .get_resource(type_name, id)?
                 .ok_or_else(|| Error::ResourceNotFound(key.clone()))?;
-            let current_attributes = current.attributes.clone().unwrap_or_default();
-            let attribute_changed = changes.attributes.iter().any(|(name, value)| {
-                current_attributes
-                    .iter()
-                    .find(|(n, _)| n == name)
-                    .is_none_or(|(_, stored)| stored != value)
-            });
-            let started_at = changes.started_at.map_or(current.started_at, truncate);
-            let ended_at = changes
-                .ended_at
-                .map_or(current.ended_at, |e| e.map(truncate));
-            let revision = changes
-                .user_id
-                .as_ref()
-                .is_some_and(|u| *u != current.user_id)
-                || changes
-                    .project_id
-                    .as_ref()
-                    .is_some_and(|p| *p != current.project_id)
-                || started_at != current.started_at
-                || ended_at != current.ended_at
-                || attribute_changed;
-            if ended_at.is_some_and(|ended| started_at > ended) {
-                return Err(ended_at_error(type_name, ended_at));
-            }
-            if revision {
+            let revised = rules::revise(type_name, &current, changes)?;
+            if revised.new_revision {
                 index.connection.execute(
                     "INSERT INTO resource_history (id, type, original_resource_id, creator, user_id, project_id, started_at, ended_at, revision_start, revision_end)
                      SELECT id, type, original_resource_id, creator, user_id, project_id, started_at, ended_at, revision_start, ?2 FROM resource WHERE id = ?1",
@@ -561,11 +477,11 @@ impl Resources for SqliteIndex {
                 "UPDATE resource SET user_id = ?2, project_id = ?3, started_at = ?4, ended_at = ?5, revision_start = ?6 WHERE id = ?1",
                 params![
                     key,
-                    changes.user_id.clone().unwrap_or(current.user_id.clone()),
-                    changes.project_id.clone().unwrap_or(current.project_id.clone()),
-                    micros(started_at),
-                    ended_at.map(micros),
-                    micros(if revision { now } else { current.revision_start }),
+                    revised.user_id,
+                    revised.project_id,
+                    micros(revised.started_at),
+                    revised.ended_at.map(micros),
+                    micros(if revised.new_revision { now } else { current.revision_start }),
                 ],
             )?;
             for (name, value) in &changes.attributes {
@@ -678,10 +594,6 @@ impl Resources for SqliteIndex {
             .map(|(name, id)| Ok((name, super::parse_uuid(&id)?)))
             .collect()
     }
-}
-
-fn truncate(value: Timestamp) -> Timestamp {
-    timestamp(micros(value))
 }
 
 fn read_base(row: &Row<'_>) -> rusqlite::Result<Result<Resource>> {
