@@ -25,7 +25,7 @@
 mod listing;
 mod model;
 pub mod postgres;
-mod rules;
+mod resources;
 mod sqlite;
 
 use std::collections::HashMap;

@@ -8,7 +8,7 @@
 //!
 //! The SQL is the same on SQLite and PostgreSQL; what differs (the
 //! placeholders, how a value is bound, the most values one statement takes,
-//! running the marker's query) is behind `Dialect`, and values stay
+//! running a query or a statement) is behind `Dialect`, and values stay
 //! `SqlParam`s until a backend binds them. SQLite's `LIKE` is replaced by
 //! a function with PostgreSQL's semantics (sqlite/dialect.rs), so `LIKE`
 //! means the same on both.
@@ -54,6 +54,36 @@ impl From<&AttributeValue> for SqlParam {
     }
 }
 
+impl SqlParam {
+    /// A stored attribute value as the attribute's type, in either
+    /// backend's form (SQLite: uuids as text, booleans as 0/1, dates as
+    /// integer microseconds).
+    pub fn attribute_value(self, kind: &AttributeKind) -> Result<AttributeValue> {
+        let bad = |value: &SqlParam| {
+            Error::IndexData(format!("a {} attribute holds {value:?}", kind.type_name()))
+        };
+        Ok(match (kind, self) {
+            (_, SqlParam::Null) => AttributeValue::Null,
+            (AttributeKind::String { .. }, SqlParam::Text(s)) => AttributeValue::String(s),
+            (AttributeKind::Uuid, SqlParam::Uuid(u)) => AttributeValue::Uuid(u),
+            (AttributeKind::Uuid, SqlParam::Text(s)) => AttributeValue::Uuid(
+                Uuid::parse_str(&s).map_err(|_| bad(&SqlParam::Text(s.clone())))?,
+            ),
+            (AttributeKind::Number { .. }, SqlParam::Real(f)) => AttributeValue::Number(f),
+            (AttributeKind::Number { .. }, SqlParam::Integer(i)) => {
+                AttributeValue::Number(i as f64)
+            }
+            (AttributeKind::Bool, SqlParam::Bool(b)) => AttributeValue::Bool(b),
+            (AttributeKind::Bool, SqlParam::Integer(i)) => AttributeValue::Bool(i != 0),
+            (AttributeKind::Datetime, SqlParam::Timestamp(t)) => AttributeValue::Datetime(t),
+            (AttributeKind::Datetime, SqlParam::Integer(micros)) => {
+                AttributeValue::Datetime(Timestamp::from_nanos(micros * 1000))
+            }
+            (_, other) => return Err(bad(&other)),
+        })
+    }
+}
+
 /// What differs between the backends' SQL.
 pub(super) trait Dialect {
     /// The placeholder of the `n`th value (from 1) of a statement.
@@ -65,6 +95,9 @@ pub(super) trait Dialect {
 
     /// The first row of a query, `None` when there is none.
     fn query_row(&self, sql: &str, params: &[SqlParam]) -> Result<Option<Vec<SqlParam>>>;
+
+    /// Runs a statement: how many rows it changed.
+    fn execute(&self, sql: &str, params: &[SqlParam]) -> Result<u64>;
 }
 
 /// The values of a statement being written, and their placeholders.
