@@ -19,7 +19,7 @@ use crate::filter::{CompareOp, Filter, Value};
 use crate::pyform;
 use crate::resource::{AttributeKind, AttributeValue};
 use crate::resource::{GENERIC, ResourceType, attribute::truncate_to_micros, parse_python_uuid};
-use crate::store::index::Page;
+use crate::store::index::{MetricFilter, Page};
 use crate::store::{Error, Result};
 use crate::time::{self, Timestamp};
 
@@ -182,6 +182,8 @@ pub(super) fn attribute_alias(name: &str) -> String {
 /// A row set to list: `SELECT * FROM (sql)`, its columns by name.
 pub(super) struct RowSet {
     pub sql: String,
+    /// The values `sql` binds, numbered first in every statement over it.
+    pub params: Vec<SqlParam>,
     pub columns: Vec<Column>,
     /// The resource type named in errors (`Resource type T has no X attribute`).
     pub type_name: String,
@@ -272,6 +274,7 @@ impl RowSet {
         }
         RowSet {
             sql,
+            params: Vec::new(),
             columns,
             type_name: resource_type.name.clone(),
             unique_keys: if history {
@@ -281,6 +284,70 @@ impl RowSet {
             },
             default_sorts: &["revision_start:asc", "started_at:asc"],
             history_markers: history,
+        }
+    }
+
+    /// The active metrics a filter lets through, sorted and paged like
+    /// `GET /v1/metric` (default `id:asc`); `select` lists the metric
+    /// table's columns (`METRIC_COLUMNS` of the backend).
+    pub fn metrics(filter: &MetricFilter, select: &str, dialect: &dyn Dialect) -> RowSet {
+        let mut params = Params {
+            dialect,
+            values: Vec::new(),
+        };
+        let mut sql = format!("SELECT {select} FROM metric WHERE status = 'active'");
+        if let Some(resource_id) = filter.resource_id {
+            let placeholder = params.bind(SqlParam::Uuid(resource_id));
+            sql.push_str(&format!(" AND resource_id = {placeholder}"));
+        }
+        // The id as the text the SQLite index stores and PostgreSQL writes
+        // (`id::text`): only its canonical form matches.
+        if let Some(id) = &filter.id {
+            match Uuid::parse_str(id) {
+                Ok(uuid) if uuid.to_string() == *id => {
+                    let placeholder = params.bind(SqlParam::Uuid(uuid));
+                    sql.push_str(&format!(" AND id = {placeholder}"));
+                }
+                _ => sql.push_str(" AND 1 = 0"),
+            }
+        }
+        for (column, value) in [
+            ("name", &filter.name),
+            ("unit", &filter.unit),
+            ("archive_policy_name", &filter.archive_policy_name),
+            ("creator", &filter.creator),
+        ] {
+            if let Some(value) = value {
+                let placeholder = params.bind(SqlParam::Text(value.clone()));
+                sql.push_str(&format!(" AND {column} = {placeholder}"));
+            }
+        }
+        if let Some(project) = &filter.visible_to_project {
+            let pattern = params.bind(SqlParam::Text(format!("%:{}", like_escape(project))));
+            let project = params.bind(SqlParam::Text(project.clone()));
+            sql.push_str(&format!(
+                " AND (creator LIKE {pattern} OR resource_id IN (SELECT id FROM resource WHERE project_id = {project}))"
+            ));
+        }
+        RowSet {
+            sql,
+            params: params.values,
+            columns: [
+                ("id", Kind::Uuid),
+                ("name", Kind::Text),
+                ("unit", Kind::Text),
+                ("archive_policy_name", Kind::Text),
+                ("creator", Kind::Text),
+                ("resource_id", Kind::Uuid),
+                ("status", Kind::Text),
+            ]
+            .iter()
+            .map(|(name, kind)| Column::new(name, name, *kind))
+            .collect(),
+            type_name: "metric".to_owned(),
+            unique_keys: &["id"],
+            default_sorts: &["id:asc"],
+            history_markers: false,
         }
     }
 
@@ -300,7 +367,7 @@ impl RowSet {
         let mut conditions = Vec::new();
         let mut params = Params {
             dialect,
-            values: Vec::new(),
+            values: self.params.clone(),
         };
         if let Some(filter) = filter {
             conditions.push(self.condition(filter, now, &mut params)?);
@@ -402,7 +469,7 @@ impl RowSet {
         let columns: Vec<&str> = sorts.iter().map(|s| s.sql.as_str()).collect();
         let mut params = Params {
             dialect,
-            values: Vec::new(),
+            values: self.params.clone(),
         };
         let mut sql = format!(
             "SELECT {} FROM ({}) AS result WHERE id = {}",
@@ -598,6 +665,13 @@ fn balanced(parts: &[String], joiner: &str) -> String {
             )
         }
     }
+}
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern.
+fn like_escape(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 fn query_value_error(value: &str, field: &str) -> Error {
