@@ -29,6 +29,16 @@ pub(super) fn new_resource_dates(
     Ok((started_at, ended_at))
 }
 
+/// Refuses to change the attributes of `generic`, which has none.
+pub(super) fn check_changeable(type_name: &str) -> Result<()> {
+    if type_name == GENERIC {
+        return Err(Error::Resource(ResourceError::InvalidInput(
+            "the generic resource type has no attributes to change".to_owned(),
+        )));
+    }
+    Ok(())
+}
+
 /// A resource's base fields once an update is applied to its current
 /// revision.
 #[derive(Debug, Clone, PartialEq)]

@@ -30,8 +30,8 @@ use super::dialect::{Postgres, from_naive, naive, with_types};
 use crate::filter::Filter;
 use crate::resource::attribute::truncate_to_micros;
 use crate::resource::{
-    Attribute, AttributeKind, AttributeSpec, AttributeValue, GENERIC, Resource, ResourceError,
-    ResourceType, TypeUpdate,
+    Attribute, AttributeKind, AttributeSpec, AttributeValue, GENERIC, Resource, ResourceType,
+    TypeUpdate,
 };
 use crate::store::index::listing::{Dialect, RowSet, SqlParam, attribute_alias, quote_identifier};
 use crate::store::index::resources::{self as shared, ResourceSql};
@@ -357,11 +357,7 @@ impl Resources for PostgresIndex {
     /// `updated_at`.
     fn update_resource_type(&self, name: &str, update: &TypeUpdate) -> Result<ResourceType> {
         let (_, tablename) = self.resource_type_row(name)?;
-        if name == GENERIC {
-            return Err(Error::Resource(ResourceError::InvalidInput(
-                "the generic resource type has no attributes to change".to_owned(),
-            )));
-        }
+        shared::check_changeable(name)?;
         atomically(self, || {
             let updating = self.client().execute(
                 "UPDATE resource_type SET state = 'updating' WHERE name = $1 AND state = 'active'",

@@ -10,7 +10,7 @@ use super::dialect::{Sqlite, micros};
 use super::{SqliteIndex, data_error};
 use crate::filter::Filter;
 use crate::resource::{
-    Attribute, AttributeKind, GENERIC, Real, Resource, ResourceError, ResourceType, TypeUpdate,
+    Attribute, AttributeKind, GENERIC, Real, Resource, ResourceType, TypeUpdate,
 };
 use crate::store::index::listing::{
     Dialect, Kind, RowSet, SqlParam, attribute_alias, column_kind, quote_identifier,
@@ -252,11 +252,7 @@ impl Resources for SqliteIndex {
     /// and history alike, as Gnocchi does).
     fn update_resource_type(&self, name: &str, update: &TypeUpdate) -> Result<ResourceType> {
         let (_, tablename) = self.resource_type_row(name)?;
-        if name == GENERIC {
-            return Err(Error::Resource(ResourceError::InvalidInput(
-                "the generic resource type has no attributes to change".to_owned(),
-            )));
-        }
+        shared::check_changeable(name)?;
         self.atomically(|index| {
             for table in [tablename.clone(), format!("{tablename}_history")] {
                 let table = quote_identifier(&table);
