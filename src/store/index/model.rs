@@ -22,6 +22,15 @@ impl MetricStatus {
             MetricStatus::Delete => "delete",
         }
     }
+
+    /// The status a stored `status` names: `delete`, or else active.
+    pub fn from_stored(text: &str) -> MetricStatus {
+        if text == "delete" {
+            MetricStatus::Delete
+        } else {
+            MetricStatus::Active
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -37,11 +37,7 @@ fn metric_from_row(row: &Row) -> Result<Metric> {
         // Nullable in Gnocchi's schema, though gnocchi-api always sets it.
         creator: row.try_get::<_, Option<String>>(4)?.unwrap_or_default(),
         resource_id: row.try_get(5)?,
-        status: if status == "delete" {
-            MetricStatus::Delete
-        } else {
-            MetricStatus::Active
-        },
+        status: MetricStatus::from_stored(&status),
     })
 }
 

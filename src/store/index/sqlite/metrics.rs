@@ -44,11 +44,7 @@ fn metric_from_columns(columns: MetricRow) -> Result<Metric> {
         archive_policy_name,
         creator,
         resource_id: resource_id.as_deref().map(parse_uuid).transpose()?,
-        status: if status == "delete" {
-            MetricStatus::Delete
-        } else {
-            MetricStatus::Active
-        },
+        status: MetricStatus::from_stored(&status),
     })
 }
 
