@@ -7,8 +7,10 @@ mod metrics;
 mod policies;
 mod resources;
 
-use carbonara::store::{Index, PostgresIndex, SqliteIndex};
+use carbonara::policy::ArchivePolicy;
+use carbonara::store::{Index, Metric, MetricStatus, PostgresIndex, SqliteIndex};
 use tempfile::TempDir;
+use uuid::Uuid;
 
 use crate::postgresql;
 
@@ -61,4 +63,24 @@ pub fn backends(purpose: &str) -> Vec<Backend> {
             _dir: None,
         },
     ]
+}
+
+/// Creates Gnocchi's default archive policies.
+pub fn create_defaults(index: &Index) {
+    for policy in ArchivePolicy::defaults() {
+        index.create_archive_policy(&policy).unwrap();
+    }
+}
+
+/// A new active metric of `admin`, attached to no resource.
+pub fn metric(name: &str, policy: &str) -> Metric {
+    Metric {
+        id: Uuid::new_v4(),
+        name: Some(name.to_owned()),
+        unit: None,
+        archive_policy_name: policy.to_owned(),
+        creator: "admin".to_owned(),
+        resource_id: None,
+        status: MetricStatus::Active,
+    }
 }

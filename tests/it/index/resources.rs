@@ -11,7 +11,7 @@ use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use carbonara::filter::Filter;
-use carbonara::policy::{ArchivePolicy, ArchivePolicyRule};
+use carbonara::policy::ArchivePolicyRule;
 use carbonara::resource::{
     AttributeSpec, AttributeValue, PatchOp, Resource, ResourceType, resource_uuid,
 };
@@ -22,7 +22,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 use uuid::Uuid;
 
-use super::{backends, gnocchi_database};
+use super::{backends, create_defaults, gnocchi_database};
 use crate::common::golden_dir;
 use crate::gnocchi_schema::{insert_values, statements};
 use crate::postgresql;
@@ -957,9 +957,7 @@ fn resources_are_deleted_by_filter() {
 fn resources_carry_their_metrics() {
     for backend in backends("resource_metrics") {
         let (name, index) = (backend.name, &backend.index);
-        for policy in ArchivePolicy::defaults() {
-            index.create_archive_policy(&policy).unwrap();
-        }
+        create_defaults(index);
         index
             .create_rule(&ArchivePolicyRule::default_rule())
             .unwrap();
