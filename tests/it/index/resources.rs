@@ -640,15 +640,10 @@ fn resources_keep_their_revisions_in_gnocchis_rows() {
                     "server".to_owned()
                 )
             );
-            let ends: Vec<(i32, String)> = client
-                .query(
-                    "SELECT revision, revision_end::text FROM resource_history ORDER BY revision",
-                    &[],
-                )
-                .unwrap()
-                .iter()
-                .map(|row| (row.get(0), row.get(1)))
-                .collect();
+            let ends: Vec<(i32, String)> = postgresql::pairs(
+                &mut client,
+                "SELECT revision, revision_end::text FROM resource_history ORDER BY revision",
+            );
             assert_eq!(
                 ends,
                 [
