@@ -7,6 +7,8 @@ mod metrics;
 mod policies;
 mod resources;
 
+use std::path::PathBuf;
+
 use carbonara::policy::ArchivePolicy;
 use carbonara::store::{Index, Metric, MetricStatus, PostgresIndex, SqliteIndex};
 use tempfile::TempDir;
@@ -14,11 +16,32 @@ use uuid::Uuid;
 
 use crate::postgresql;
 
-/// An empty index of one backend, and what keeps it alive.
+/// An empty index of one backend, and what reaches beneath it: on SQLite
+/// the file (and the directory that keeps it alive), on PostgreSQL the
+/// database.
 pub struct Backend {
     pub name: &'static str,
     pub index: Index,
-    _dir: Option<TempDir>,
+    pub sqlite: Option<(PathBuf, TempDir)>,
+    pub url: Option<String>,
+}
+
+impl Backend {
+    /// Another connection to the same index.
+    pub fn connect_again(&self) -> Index {
+        match (&self.sqlite, &self.url) {
+            (Some((path, _)), _) => Index::new(SqliteIndex::open(path).unwrap()),
+            (None, Some(url)) => Index::new(PostgresIndex::connect(url).unwrap()),
+            (None, None) => unreachable!("a backend is SQLite or PostgreSQL"),
+        }
+    }
+
+    /// A plain client of the PostgreSQL database, to read its rows.
+    pub fn client(&self) -> Option<postgres::Client> {
+        self.url
+            .as_ref()
+            .map(|url| postgres::Client::connect(url, postgres::NoTls).unwrap())
+    }
 }
 
 /// Gnocchi's schema as gnocchi-upgrade leaves it without default policies
@@ -49,18 +72,21 @@ pub fn gnocchi_database(purpose: &str) -> String {
 /// `generic` resource type).
 pub fn backends(purpose: &str) -> Vec<Backend> {
     let dir = tempfile::tempdir().unwrap();
-    let sqlite = SqliteIndex::create(&dir.path().join("index.sqlite")).unwrap();
-    let postgres = PostgresIndex::connect(&gnocchi_database(purpose)).unwrap();
+    let path = dir.path().join("index.sqlite");
+    let sqlite = SqliteIndex::create(&path).unwrap();
+    let url = gnocchi_database(purpose);
     vec![
         Backend {
             name: "sqlite",
             index: Index::new(sqlite),
-            _dir: Some(dir),
+            sqlite: Some((path, dir)),
+            url: None,
         },
         Backend {
             name: "postgresql",
-            index: Index::new(postgres),
-            _dir: None,
+            index: Index::new(PostgresIndex::connect(&url).unwrap()),
+            sqlite: None,
+            url: Some(url),
         },
     ]
 }
