@@ -325,3 +325,94 @@ pub(super) fn attribute_values(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resource::AttributeKind;
+
+    fn current() -> Resource {
+        Resource {
+            id: Uuid::nil(),
+            type_name: "server".to_owned(),
+            original_resource_id: "s1".to_owned(),
+            creator: "admin".to_owned(),
+            user_id: Some("u".to_owned()),
+            project_id: None,
+            started_at: Timestamp::from_nanos(1_000_000_000),
+            ended_at: None,
+            revision: Resource::CURRENT_REVISION,
+            revision_start: Timestamp::from_nanos(1_000_000_000),
+            revision_end: None,
+            attributes: Some(vec![(
+                "host".to_owned(),
+                AttributeValue::String("a".into()),
+            )]),
+            metrics: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn only_a_changed_field_makes_a_revision() {
+        let same = ResourceChanges {
+            user_id: Some(Some("u".to_owned())),
+            started_at: Some(Timestamp::from_nanos(1_000_000_400)),
+            attributes: vec![("host".to_owned(), AttributeValue::String("a".into()))],
+            metrics: Some(Vec::new()),
+            ..ResourceChanges::default()
+        };
+        let revised = revise("server", &current(), &same).unwrap();
+        assert!(!revised.new_revision);
+        assert_eq!(revised.started_at, current().started_at);
+        for changes in [
+            ResourceChanges {
+                project_id: Some(Some("p".to_owned())),
+                ..ResourceChanges::default()
+            },
+            ResourceChanges {
+                attributes: vec![("host".to_owned(), AttributeValue::String("b".into()))],
+                ..ResourceChanges::default()
+            },
+            ResourceChanges {
+                ended_at: Some(Some(Timestamp::from_nanos(2_000_000_000))),
+                ..ResourceChanges::default()
+            },
+        ] {
+            assert!(revise("server", &current(), &changes).unwrap().new_revision);
+        }
+        let backwards = ResourceChanges {
+            ended_at: Some(Some(Timestamp::EPOCH)),
+            ..ResourceChanges::default()
+        };
+        assert!(matches!(
+            revise("server", &current(), &backwards),
+            Err(Error::ResourceValue { .. })
+        ));
+    }
+
+    #[test]
+    fn attribute_values_are_read_in_either_backends_form() {
+        let id = Uuid::from_u128(7);
+        let read = |kind: &AttributeKind, value: SqlParam| value.attribute_value(kind).unwrap();
+        assert_eq!(
+            read(&AttributeKind::Uuid, SqlParam::Text(id.to_string())),
+            read(&AttributeKind::Uuid, SqlParam::Uuid(id))
+        );
+        assert_eq!(
+            read(&AttributeKind::Bool, SqlParam::Integer(1)),
+            AttributeValue::Bool(true)
+        );
+        assert_eq!(
+            read(&AttributeKind::Datetime, SqlParam::Integer(1_500)),
+            read(
+                &AttributeKind::Datetime,
+                SqlParam::Timestamp(Timestamp::from_nanos(1_500_000))
+            )
+        );
+        assert!(
+            SqlParam::Text("x".into())
+                .attribute_value(&AttributeKind::Bool)
+                .is_err()
+        );
+    }
+}
