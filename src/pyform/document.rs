@@ -38,17 +38,19 @@ pub fn archive_policy(policy: &ArchivePolicy) -> Vec<(String, Json)> {
             "definition".into(),
             Json::Array(policy.definition.iter().map(definition).collect()),
         ),
-        (
-            "aggregation_methods".into(),
-            Json::Array(
-                policy
-                    .aggregation_methods
-                    .iter()
-                    .map(|m| Json::str(m.to_string()))
-                    .collect(),
-            ),
-        ),
+        ("aggregation_methods".into(), aggregation_methods(policy)),
     ]
+}
+
+/// A policy's aggregation methods: the list of their names.
+pub fn aggregation_methods(policy: &ArchivePolicy) -> Json {
+    Json::Array(
+        policy
+            .aggregation_methods
+            .iter()
+            .map(|m| Json::str(m.to_string()))
+            .collect(),
+    )
 }
 
 pub fn archive_policy_rule(rule: &ArchivePolicyRule) -> Vec<(String, Json)> {

@@ -25,6 +25,7 @@
 mod listing;
 mod model;
 pub mod postgres;
+mod resources;
 mod sqlite;
 
 use std::collections::HashMap;
@@ -33,7 +34,7 @@ use std::ops::Deref;
 use uuid::Uuid;
 
 use super::{Error, Result};
-use crate::filter::Filter;
+use crate::filter::{CompareOp, Filter, Value};
 use crate::policy::{ArchivePolicy, ArchivePolicyRule};
 use crate::resource::{Resource, ResourceType, TypeUpdate};
 use crate::time::Timestamp;
@@ -173,7 +174,22 @@ pub trait Resources {
 
     /// The current revision of a resource of `type_name` (any type for
     /// `generic`, which shows only the base fields).
-    fn get_resource(&self, type_name: &str, id: Uuid) -> Result<Option<Resource>>;
+    fn get_resource(&self, type_name: &str, id: Uuid) -> Result<Option<Resource>> {
+        let filter = Filter::Compare {
+            op: CompareOp::Eq,
+            attribute: "id".to_owned(),
+            value: Value::Str(id.to_string()),
+        };
+        let query = ResourceQuery {
+            type_name,
+            filter: Some(&filter),
+            history: false,
+            details: false,
+            page: &Page::default(),
+            now: Timestamp::EPOCH,
+        };
+        Ok(self.search_resources(&query)?.pop())
+    }
 
     /// Updates a resource as `PATCH /v1/resource/TYPE/ID` does: a new
     /// revision when a given field differs from the stored one (the old

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::common::{TestStore, read_json};
+use crate::common::{TestStore, read_json, strings_of};
 
 fn cases() -> Vec<(String, Value)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/ingest/ceilometer");
@@ -50,14 +50,7 @@ fn samples_become_what_the_real_publisher_makes() {
         }
         // Gnocchi read the measures back with ?refresh=true: one pass.
         store.run(&["process"]).success();
-        let policies: Vec<String> = store
-            .json(&["archive-policy", "list"])
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p["name"].as_str().unwrap().to_owned())
-            .collect();
-        let mut policies = policies;
+        let mut policies = strings_of(&store.json(&["archive-policy", "list"]), "name");
         policies.sort();
         assert_eq!(
             Value::from(policies),

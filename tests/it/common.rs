@@ -54,6 +54,16 @@ pub fn parse_python_json(text: &str) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
+/// The `key` string of every item of a JSON listing, in its order.
+pub fn strings_of(listing: &Value, key: &str) -> Vec<String> {
+    listing
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item[key].as_str().unwrap().to_owned())
+        .collect()
+}
+
 pub fn read_json(path: &Path) -> Value {
     parse_python_json(&std::fs::read_to_string(path).unwrap())
 }

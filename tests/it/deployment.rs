@@ -14,7 +14,7 @@ use carbonara::store::coordinator::postgres::lock_keys;
 use carbonara::store::coordinator::sack_lock_name;
 use carbonara::store::incoming::SackName;
 
-use crate::common::{TestStore, parse_python_json};
+use crate::common::{TestStore, parse_python_json, strings_of};
 use crate::postgresql;
 
 /// A Gnocchi deployment: a database of its own, one directory for the
@@ -129,13 +129,7 @@ fn upgrade_makes_a_deployment_as_gnocchi_upgrade_does() {
             "sack {sack}"
         );
     }
-    let policies: Vec<String> = deployment
-        .json(&["archive-policy", "list"])
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap().to_owned())
-        .collect();
+    let policies = strings_of(&deployment.json(&["archive-policy", "list"]), "name");
     assert_eq!(policies, ["bool", "high", "low", "medium"]);
     // Again: nothing is created twice, and a deployment keeps its sacks.
     let again = deployment.json(&["upgrade", "--sacks-number", "16"]);

@@ -4,7 +4,9 @@
 
 use std::path::Path;
 
-use crate::common::{TestStore, assert_gnocchi_measures, golden_cases, read_json, stderr_of, tree};
+use crate::common::{
+    TestStore, assert_gnocchi_measures, golden_cases, read_json, stderr_of, strings_of, tree,
+};
 use crate::dump::backlog_case;
 
 fn by_id(_: &str, metric: &serde_json::Value) -> String {
@@ -50,13 +52,7 @@ fn a_store_with_a_backlog_is_adopted_to_the_bit() {
     assert_eq!(report["metrics"], 3);
     assert_eq!(report["archive files"], 39);
     assert_eq!(report["measure files"], 3);
-    let ids: Vec<String> = store
-        .json(&["metric", "list"])
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["id"].as_str().unwrap().to_owned())
-        .collect();
+    let ids = strings_of(&store.json(&["metric", "list"]), "id");
     let expected = read_json(&case.join("expected-before.json"));
     let mut want: Vec<String> = expected["metrics"]
         .as_object()

@@ -288,6 +288,20 @@ pub fn server() -> &'static PgServer {
     SERVER.get_or_init(PgServer::start)
 }
 
+/// The rows of a query of two columns, as pairs.
+pub fn pairs<A, B>(client: &mut postgres::Client, sql: &str) -> Vec<(A, B)>
+where
+    A: for<'a> postgres::types::FromSql<'a>,
+    B: for<'a> postgres::types::FromSql<'a>,
+{
+    client
+        .query(sql, &[])
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect()
+}
+
 /// A new empty database on the shared server, named after `purpose` and
 /// unique in this run; its URL.
 pub fn fresh_database(purpose: &str) -> String {
@@ -314,16 +328,11 @@ fn each_database_is_its_own_and_the_server_stops_on_drop() {
         dump.contains("CREATE TABLE public.t (\n    x integer\n);"),
         "{dump}"
     );
-    let settings: Vec<(String, String)> = b
-        .query(
-            "SELECT name, setting FROM pg_settings WHERE name IN \
-             ('fsync', 'synchronous_commit', 'full_page_writes', 'listen_addresses') ORDER BY name",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|row| (row.get(0), row.get(1)))
-        .collect();
+    let settings: Vec<(String, String)> = pairs(
+        &mut b,
+        "SELECT name, setting FROM pg_settings WHERE name IN \
+         ('fsync', 'synchronous_commit', 'full_page_writes', 'listen_addresses') ORDER BY name",
+    );
     assert_eq!(
         settings,
         [

@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::common::{TestStore, golden_dir, read_json, stderr_of};
+use crate::common::{TestStore, golden_dir, read_json, stderr_of, strings_of};
 
 /// What does not depend on the clock or on random metric ids.
 fn stable(value: &Value) -> Value {
@@ -131,12 +131,7 @@ impl Session {
     }
 
     fn found(&self, name: &str) -> Vec<String> {
-        self.step(name)["body"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["original_resource_id"].as_str().unwrap().to_owned())
-            .collect()
+        strings_of(&self.step(name)["body"], "original_resource_id")
     }
 }
 

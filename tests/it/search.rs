@@ -4,7 +4,7 @@
 use predicates::str::contains;
 use serde_json::Value;
 
-use crate::common::TestStore;
+use crate::common::{TestStore, strings_of};
 
 /// Five servers: (id, flavor, cpus, host or null, ended_at or null).
 fn servers() -> TestStore {
@@ -64,13 +64,8 @@ fn servers() -> TestStore {
 }
 
 fn found(store: &TestStore, query: &str) -> Vec<String> {
-    let mut ids: Vec<String> = store
-        .json(&["resource", "search", "-t", "server", query])
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["original_resource_id"].as_str().unwrap().to_owned())
-        .collect();
+    let listed = store.json(&["resource", "search", "-t", "server", query]);
+    let mut ids = strings_of(&listed, "original_resource_id");
     ids.sort();
     ids
 }

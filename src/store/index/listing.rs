@@ -8,7 +8,7 @@
 //!
 //! The SQL is the same on SQLite and PostgreSQL; what differs (the
 //! placeholders, how a value is bound, the most values one statement takes,
-//! running the marker's query) is behind `Dialect`, and values stay
+//! running a query or a statement) is behind `Dialect`, and values stay
 //! `SqlParam`s until a backend binds them. SQLite's `LIKE` is replaced by
 //! a function with PostgreSQL's semantics (sqlite/dialect.rs), so `LIKE`
 //! means the same on both.
@@ -19,7 +19,7 @@ use crate::filter::{CompareOp, Filter, Value};
 use crate::pyform;
 use crate::resource::{AttributeKind, AttributeValue};
 use crate::resource::{GENERIC, ResourceType, attribute::truncate_to_micros, parse_python_uuid};
-use crate::store::index::Page;
+use crate::store::index::{MetricFilter, Page};
 use crate::store::{Error, Result};
 use crate::time::{self, Timestamp};
 
@@ -54,6 +54,36 @@ impl From<&AttributeValue> for SqlParam {
     }
 }
 
+impl SqlParam {
+    /// A stored attribute value as the attribute's type, in either
+    /// backend's form (SQLite: uuids as text, booleans as 0/1, dates as
+    /// integer microseconds).
+    pub fn attribute_value(self, kind: &AttributeKind) -> Result<AttributeValue> {
+        let bad = |value: &SqlParam| {
+            Error::IndexData(format!("a {} attribute holds {value:?}", kind.type_name()))
+        };
+        Ok(match (kind, self) {
+            (_, SqlParam::Null) => AttributeValue::Null,
+            (AttributeKind::String { .. }, SqlParam::Text(s)) => AttributeValue::String(s),
+            (AttributeKind::Uuid, SqlParam::Uuid(u)) => AttributeValue::Uuid(u),
+            (AttributeKind::Uuid, SqlParam::Text(s)) => AttributeValue::Uuid(
+                Uuid::parse_str(&s).map_err(|_| bad(&SqlParam::Text(s.clone())))?,
+            ),
+            (AttributeKind::Number { .. }, SqlParam::Real(f)) => AttributeValue::Number(f),
+            (AttributeKind::Number { .. }, SqlParam::Integer(i)) => {
+                AttributeValue::Number(i as f64)
+            }
+            (AttributeKind::Bool, SqlParam::Bool(b)) => AttributeValue::Bool(b),
+            (AttributeKind::Bool, SqlParam::Integer(i)) => AttributeValue::Bool(i != 0),
+            (AttributeKind::Datetime, SqlParam::Timestamp(t)) => AttributeValue::Datetime(t),
+            (AttributeKind::Datetime, SqlParam::Integer(micros)) => {
+                AttributeValue::Datetime(Timestamp::from_nanos(micros * 1000))
+            }
+            (_, other) => return Err(bad(&other)),
+        })
+    }
+}
+
 /// What differs between the backends' SQL.
 pub(super) trait Dialect {
     /// The placeholder of the `n`th value (from 1) of a statement.
@@ -65,6 +95,9 @@ pub(super) trait Dialect {
 
     /// The first row of a query, `None` when there is none.
     fn query_row(&self, sql: &str, params: &[SqlParam]) -> Result<Option<Vec<SqlParam>>>;
+
+    /// Runs a statement: how many rows it changed.
+    fn execute(&self, sql: &str, params: &[SqlParam]) -> Result<u64>;
 }
 
 /// The values of a statement being written, and their placeholders.
@@ -149,6 +182,8 @@ pub(super) fn attribute_alias(name: &str) -> String {
 /// A row set to list: `SELECT * FROM (sql)`, its columns by name.
 pub(super) struct RowSet {
     pub sql: String,
+    /// The values `sql` binds, numbered first in every statement over it.
+    pub params: Vec<SqlParam>,
     pub columns: Vec<Column>,
     /// The resource type named in errors (`Resource type T has no X attribute`).
     pub type_name: String,
@@ -239,6 +274,7 @@ impl RowSet {
         }
         RowSet {
             sql,
+            params: Vec::new(),
             columns,
             type_name: resource_type.name.clone(),
             unique_keys: if history {
@@ -248,6 +284,70 @@ impl RowSet {
             },
             default_sorts: &["revision_start:asc", "started_at:asc"],
             history_markers: history,
+        }
+    }
+
+    /// The active metrics a filter lets through, sorted and paged like
+    /// `GET /v1/metric` (default `id:asc`); `select` lists the metric
+    /// table's columns (`METRIC_COLUMNS` of the backend).
+    pub fn metrics(filter: &MetricFilter, select: &str, dialect: &dyn Dialect) -> RowSet {
+        let mut params = Params {
+            dialect,
+            values: Vec::new(),
+        };
+        let mut sql = format!("SELECT {select} FROM metric WHERE status = 'active'");
+        if let Some(resource_id) = filter.resource_id {
+            let placeholder = params.bind(SqlParam::Uuid(resource_id));
+            sql.push_str(&format!(" AND resource_id = {placeholder}"));
+        }
+        // The id as the text the SQLite index stores and PostgreSQL writes
+        // (`id::text`): only its canonical form matches.
+        if let Some(id) = &filter.id {
+            match Uuid::parse_str(id) {
+                Ok(uuid) if uuid.to_string() == *id => {
+                    let placeholder = params.bind(SqlParam::Uuid(uuid));
+                    sql.push_str(&format!(" AND id = {placeholder}"));
+                }
+                _ => sql.push_str(" AND 1 = 0"),
+            }
+        }
+        for (column, value) in [
+            ("name", &filter.name),
+            ("unit", &filter.unit),
+            ("archive_policy_name", &filter.archive_policy_name),
+            ("creator", &filter.creator),
+        ] {
+            if let Some(value) = value {
+                let placeholder = params.bind(SqlParam::Text(value.clone()));
+                sql.push_str(&format!(" AND {column} = {placeholder}"));
+            }
+        }
+        if let Some(project) = &filter.visible_to_project {
+            let pattern = params.bind(SqlParam::Text(format!("%:{}", like_escape(project))));
+            let project = params.bind(SqlParam::Text(project.clone()));
+            sql.push_str(&format!(
+                " AND (creator LIKE {pattern} OR resource_id IN (SELECT id FROM resource WHERE project_id = {project}))"
+            ));
+        }
+        RowSet {
+            sql,
+            params: params.values,
+            columns: [
+                ("id", Kind::Uuid),
+                ("name", Kind::Text),
+                ("unit", Kind::Text),
+                ("archive_policy_name", Kind::Text),
+                ("creator", Kind::Text),
+                ("resource_id", Kind::Uuid),
+                ("status", Kind::Text),
+            ]
+            .iter()
+            .map(|(name, kind)| Column::new(name, name, *kind))
+            .collect(),
+            type_name: "metric".to_owned(),
+            unique_keys: &["id"],
+            default_sorts: &["id:asc"],
+            history_markers: false,
         }
     }
 
@@ -267,7 +367,7 @@ impl RowSet {
         let mut conditions = Vec::new();
         let mut params = Params {
             dialect,
-            values: Vec::new(),
+            values: self.params.clone(),
         };
         if let Some(filter) = filter {
             conditions.push(self.condition(filter, now, &mut params)?);
@@ -369,7 +469,7 @@ impl RowSet {
         let columns: Vec<&str> = sorts.iter().map(|s| s.sql.as_str()).collect();
         let mut params = Params {
             dialect,
-            values: Vec::new(),
+            values: self.params.clone(),
         };
         let mut sql = format!(
             "SELECT {} FROM ({}) AS result WHERE id = {}",
@@ -565,6 +665,13 @@ fn balanced(parts: &[String], joiner: &str) -> String {
             )
         }
     }
+}
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern.
+fn like_escape(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 fn query_value_error(value: &str, field: &str) -> Error {

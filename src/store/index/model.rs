@@ -6,7 +6,6 @@ use uuid::Uuid;
 
 use crate::filter::Filter;
 use crate::resource::AttributeValue;
-use crate::store::Error;
 use crate::time::Timestamp;
 
 /// Whether a metric is live or waiting for its data to be removed.
@@ -21,6 +20,15 @@ impl MetricStatus {
         match self {
             MetricStatus::Active => "active",
             MetricStatus::Delete => "delete",
+        }
+    }
+
+    /// The status a stored `status` names: `delete`, or else active.
+    pub fn from_stored(text: &str) -> MetricStatus {
+        if text == "delete" {
+            MetricStatus::Delete
+        } else {
+            MetricStatus::Active
         }
     }
 }
@@ -122,16 +130,4 @@ pub struct DroppedTotal {
     pub measures: u64,
     /// Where the back window began at the latest drop.
     pub accepts_from: Timestamp,
-}
-
-/// Gnocchi's error when `ended_at` would precede `started_at` on an update.
-pub(super) fn ended_at_error(resource_type: &str, ended_at: Option<Timestamp>) -> Error {
-    let value = ended_at.map_or("None".to_owned(), |t| {
-        t.to_isoformat().replacen('T', " ", 1)
-    });
-    Error::ResourceValue {
-        value,
-        attribute: "ended_at".to_owned(),
-        resource_type: resource_type.to_owned(),
-    }
 }

@@ -7,32 +7,13 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use carbonara::carbonara::update::Dropped;
-use carbonara::policy::ArchivePolicy;
 use carbonara::store::index::DroppedTotal;
 use carbonara::store::{Error, Index, Metric, MetricFilter, MetricStatus, Page, PostgresIndex};
 use carbonara::time::Timestamp;
 use uuid::Uuid;
 
-use super::{backends, gnocchi_database};
+use super::{backends, create_defaults, gnocchi_database, metric};
 use crate::postgresql;
-
-fn create_defaults(index: &Index) {
-    for policy in ArchivePolicy::defaults() {
-        index.create_archive_policy(&policy).unwrap();
-    }
-}
-
-fn metric(name: &str, policy: &str) -> Metric {
-    Metric {
-        id: Uuid::new_v4(),
-        name: Some(name.to_owned()),
-        unit: None,
-        archive_policy_name: policy.to_owned(),
-        creator: "admin".to_owned(),
-        resource_id: None,
-        status: MetricStatus::Active,
-    }
-}
 
 #[test]
 fn metrics_are_found_by_id_and_name() {

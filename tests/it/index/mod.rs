@@ -8,16 +8,41 @@ mod policies;
 mod resources;
 mod retries;
 
-use carbonara::store::{Index, PostgresIndex, SqliteIndex};
+use std::path::PathBuf;
+
+use carbonara::policy::ArchivePolicy;
+use carbonara::store::{Index, Metric, MetricStatus, PostgresIndex, SqliteIndex};
 use tempfile::TempDir;
+use uuid::Uuid;
 
 use crate::postgresql;
 
-/// An empty index of one backend, and what keeps it alive.
+/// An empty index of one backend, and what reaches beneath it: on SQLite
+/// the file (and the directory that keeps it alive), on PostgreSQL the
+/// database.
 pub struct Backend {
     pub name: &'static str,
     pub index: Index,
-    _dir: Option<TempDir>,
+    pub sqlite: Option<(PathBuf, TempDir)>,
+    pub url: Option<String>,
+}
+
+impl Backend {
+    /// Another connection to the same index.
+    pub fn connect_again(&self) -> Index {
+        match (&self.sqlite, &self.url) {
+            (Some((path, _)), _) => Index::new(SqliteIndex::open(path).unwrap()),
+            (None, Some(url)) => Index::new(PostgresIndex::connect(url).unwrap()),
+            (None, None) => unreachable!("a backend is SQLite or PostgreSQL"),
+        }
+    }
+
+    /// A plain client of the PostgreSQL database, to read its rows.
+    pub fn client(&self) -> Option<postgres::Client> {
+        self.url
+            .as_ref()
+            .map(|url| postgres::Client::connect(url, postgres::NoTls).unwrap())
+    }
 }
 
 /// Gnocchi's schema as gnocchi-upgrade leaves it without default policies
@@ -48,18 +73,41 @@ pub fn gnocchi_database(purpose: &str) -> String {
 /// `generic` resource type).
 pub fn backends(purpose: &str) -> Vec<Backend> {
     let dir = tempfile::tempdir().unwrap();
-    let sqlite = SqliteIndex::create(&dir.path().join("index.sqlite")).unwrap();
-    let postgres = PostgresIndex::connect(&gnocchi_database(purpose)).unwrap();
+    let path = dir.path().join("index.sqlite");
+    let sqlite = SqliteIndex::create(&path).unwrap();
+    let url = gnocchi_database(purpose);
     vec![
         Backend {
             name: "sqlite",
             index: Index::new(sqlite),
-            _dir: Some(dir),
+            sqlite: Some((path, dir)),
+            url: None,
         },
         Backend {
             name: "postgresql",
-            index: Index::new(postgres),
-            _dir: None,
+            index: Index::new(PostgresIndex::connect(&url).unwrap()),
+            sqlite: None,
+            url: Some(url),
         },
     ]
+}
+
+/// Creates Gnocchi's default archive policies.
+pub fn create_defaults(index: &Index) {
+    for policy in ArchivePolicy::defaults() {
+        index.create_archive_policy(&policy).unwrap();
+    }
+}
+
+/// A new active metric of `admin`, attached to no resource.
+pub fn metric(name: &str, policy: &str) -> Metric {
+    Metric {
+        id: Uuid::new_v4(),
+        name: Some(name.to_owned()),
+        unit: None,
+        archive_policy_name: policy.to_owned(),
+        creator: "admin".to_owned(),
+        resource_id: None,
+        status: MetricStatus::Active,
+    }
 }

@@ -2,32 +2,13 @@
 //! the rows as Gnocchi's own gnocchi-upgrade writes and reads them.
 
 use carbonara::policy::{AggregationMethod, ArchivePolicy, ArchivePolicyRule, Definition};
-use carbonara::store::{Error, Index, Metric, MetricStatus, PostgresIndex};
+use carbonara::store::{Error, Index, PostgresIndex};
 use carbonara::time::Span;
-use uuid::Uuid;
 
-use super::{backends, gnocchi_database};
-
-fn create_defaults(index: &Index) {
-    for policy in ArchivePolicy::defaults() {
-        index.create_archive_policy(&policy).unwrap();
-    }
-}
+use super::{backends, create_defaults, gnocchi_database, metric};
 
 fn item(granularity_nanos: i64, points: Option<i64>) -> Definition {
     Definition::new(Some(Span::from_nanos(granularity_nanos)), points, None).unwrap()
-}
-
-fn metric(name: &str, policy: &str) -> Metric {
-    Metric {
-        id: Uuid::new_v4(),
-        name: Some(name.to_owned()),
-        unit: None,
-        archive_policy_name: policy.to_owned(),
-        creator: "admin".to_owned(),
-        resource_id: None,
-        status: MetricStatus::Active,
-    }
 }
 
 #[test]

@@ -5,77 +5,27 @@
 //! filter, the metrics of resources, and two connections updating one
 //! resource at once. Every answer must be the same on both backends.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use carbonara::filter::Filter;
-use carbonara::policy::{ArchivePolicy, ArchivePolicyRule};
+use carbonara::policy::ArchivePolicyRule;
 use carbonara::resource::{
     AttributeSpec, AttributeValue, PatchOp, Resource, ResourceType, resource_uuid,
 };
 use carbonara::store::index::{MetricRef, NewResource, ResourceChanges, ResourceQuery};
-use carbonara::store::{Error, Index, MetricStatus, Page, PostgresIndex, SqliteIndex};
+use carbonara::store::{Error, Index, MetricStatus, Page, PostgresIndex};
 use carbonara::time::{Span, Timestamp};
 use serde_json::Value;
-use tempfile::TempDir;
 use uuid::Uuid;
 
-use super::{backends, gnocchi_database};
+use super::{Backend, backends, create_defaults, gnocchi_database};
 use crate::common::golden_dir;
 use crate::gnocchi_schema::{insert_values, statements};
 use crate::postgresql;
 
 const CREATOR: &str = "admin:admin-project";
-
-/// One backend, with what reaches beneath its index: a second connection
-/// to the same index, and on PostgreSQL the database.
-struct Store {
-    name: &'static str,
-    index: Index,
-    sqlite: Option<(PathBuf, TempDir)>,
-    url: Option<String>,
-}
-
-impl Store {
-    /// Another connection to the same index.
-    fn connect_again(&self) -> Index {
-        match (&self.sqlite, &self.url) {
-            (Some((path, _)), _) => Index::new(SqliteIndex::open(path).unwrap()),
-            (None, Some(url)) => Index::new(PostgresIndex::connect(url).unwrap()),
-            (None, None) => unreachable!("a store is SQLite or PostgreSQL"),
-        }
-    }
-
-    /// A plain client of the PostgreSQL database, to read its rows.
-    fn client(&self) -> Option<postgres::Client> {
-        self.url
-            .as_ref()
-            .map(|url| postgres::Client::connect(url, postgres::NoTls).unwrap())
-    }
-}
-
-fn stores(purpose: &str) -> Vec<Store> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("index.sqlite");
-    let sqlite = SqliteIndex::create(&path).unwrap();
-    let url = gnocchi_database(purpose);
-    vec![
-        Store {
-            name: "sqlite",
-            index: Index::new(sqlite),
-            sqlite: Some((path, dir)),
-            url: None,
-        },
-        Store {
-            name: "postgresql",
-            index: Index::new(PostgresIndex::connect(&url).unwrap()),
-            sqlite: None,
-            url: Some(url),
-        },
-    ]
-}
 
 /// 2024-01-01T00:00:00Z plus `seconds`.
 fn at(seconds: i64) -> Timestamp {
@@ -277,7 +227,7 @@ const GOLDEN_TABLE: &str = "rt_10e79e20508942329df5670036494909";
 /// The database's dump of the `rt_*` tables, its random table name
 /// replaced by the golden one, and the probe type's `attributes` and
 /// `state`.
-fn dump_tables(store: &Store) -> (String, String, String) {
+fn dump_tables(store: &Backend) -> (String, String, String) {
     let mut client = store.client().unwrap();
     let row = client
         .query_one(
@@ -327,7 +277,7 @@ fn resource_types_are_made_changed_and_dropped_as_gnocchi_does() {
     let update = probe.plan_update(&ops, at(0)).unwrap();
 
     let mut listings = Vec::new();
-    for store in stores("resource_types") {
+    for store in backends("resource_types") {
         let (name, index) = (store.name, &store.index);
         index.create_resource_type(&probe).unwrap();
         assert_eq!(
@@ -507,7 +457,7 @@ fn only_active_resource_types_are_used_on_a_gnocchi_deployment() {
 #[test]
 fn resources_keep_their_revisions_in_gnocchis_rows() {
     let mut histories = Vec::new();
-    for store in stores("resource_revisions") {
+    for store in backends("resource_revisions") {
         let (name, index) = (store.name, &store.index);
         index.create_resource_type(&server_type()).unwrap();
         let mut new = server(
@@ -640,15 +590,10 @@ fn resources_keep_their_revisions_in_gnocchis_rows() {
                     "server".to_owned()
                 )
             );
-            let ends: Vec<(i32, String)> = client
-                .query(
-                    "SELECT revision, revision_end::text FROM resource_history ORDER BY revision",
-                    &[],
-                )
-                .unwrap()
-                .iter()
-                .map(|row| (row.get(0), row.get(1)))
-                .collect();
+            let ends: Vec<(i32, String)> = postgresql::pairs(
+                &mut client,
+                "SELECT revision, revision_end::text FROM resource_history ORDER BY revision",
+            );
             assert_eq!(
                 ends,
                 [
@@ -957,9 +902,7 @@ fn resources_are_deleted_by_filter() {
 fn resources_carry_their_metrics() {
     for backend in backends("resource_metrics") {
         let (name, index) = (backend.name, &backend.index);
-        for policy in ArchivePolicy::defaults() {
-            index.create_archive_policy(&policy).unwrap();
-        }
+        create_defaults(index);
         index
             .create_rule(&ArchivePolicyRule::default_rule())
             .unwrap();
@@ -1068,7 +1011,7 @@ fn resources_carry_their_metrics() {
 #[test]
 fn a_resource_updated_by_two_connections_at_once_keeps_both_revisions() {
     let mut histories = Vec::new();
-    for store in stores("resource_concurrent") {
+    for store in backends("resource_concurrent") {
         let name = store.name;
         let first = &store.index;
         first.create_resource_type(&server_type()).unwrap();

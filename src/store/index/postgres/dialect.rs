@@ -46,6 +46,10 @@ impl Dialect for Postgres<'_> {
         })
         .transpose()
     }
+
+    fn execute(&self, sql: &str, params: &[SqlParam]) -> Result<u64> {
+        Ok(self.0.client().execute(sql, &bound(params))?)
+    }
 }
 
 /// `params` as rust-postgres takes them.

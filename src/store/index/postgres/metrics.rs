@@ -8,9 +8,8 @@
 //! `last_measure_timestamp` keep their defaults on insert, as Gnocchi's
 //! `create_metric` leaves them.
 //!
-//! `list_metrics` builds its own SQL over the metric columns, with the
-//! sorting and markers of the SQLite listing builder (sqlite/listing.rs,
-//! oslo.db's `paginate_query`), until one builder serves both dialects.
+//! `list_metrics` uses the listing builder shared with SQLite
+//! (store/index/listing.rs) in PostgreSQL's dialect.
 
 use std::collections::HashMap;
 
@@ -18,8 +17,9 @@ use postgres::Row;
 use postgres::types::{ToSql, Type};
 use uuid::Uuid;
 
+use super::dialect::{Postgres, with_types};
 use super::{PostgresIndex, violated_constraint};
-use crate::resource::parse_python_uuid;
+use crate::store::index::listing::RowSet;
 use crate::store::index::{Metric, MetricFilter, MetricStatus, Metrics, Page};
 use crate::store::{Error, Result};
 use crate::time::Timestamp;
@@ -37,11 +37,7 @@ fn metric_from_row(row: &Row) -> Result<Metric> {
         // Nullable in Gnocchi's schema, though gnocchi-api always sets it.
         creator: row.try_get::<_, Option<String>>(4)?.unwrap_or_default(),
         resource_id: row.try_get(5)?,
-        status: if status == "delete" {
-            MetricStatus::Delete
-        } else {
-            MetricStatus::Active
-        },
+        status: MetricStatus::from_stored(&status),
     })
 }
 
@@ -163,26 +159,10 @@ impl Metrics for PostgresIndex {
     }
 
     fn list_metrics(&self, filter: &MetricFilter, page: &Page) -> Result<Vec<Metric>> {
-        let sorts = sort_keys(page)?;
-        let mut params = Params::default();
-        let mut sql = format!(
-            "SELECT * FROM ({}) AS result",
-            listed_metrics(filter, &mut params)
-        );
-        if let Some(marker) = &page.marker {
-            let values = self.marker_values(filter, marker, &sorts)?;
-            if let Some(condition) = after_marker(&sorts, values, &mut params) {
-                sql.push_str(" WHERE ");
-                sql.push_str(&condition);
-            }
-        }
-        let order: Vec<String> = sorts.iter().flat_map(SortKey::order_by).collect();
-        sql.push_str(" ORDER BY ");
-        sql.push_str(&order.join(", "));
-        if let Some(limit) = page.limit {
-            sql.push_str(&format!(" LIMIT {limit}"));
-        }
-        self.query(&sql, &params.as_refs())?
+        let dialect = Postgres(self);
+        let rows = RowSet::metrics(filter, METRIC_COLUMNS, &dialect);
+        let (sql, params) = rows.select(None, page, Timestamp::EPOCH, &dialect)?;
+        self.query(&sql, &with_types(&params))?
             .iter()
             .map(metric_from_row)
             .collect()
@@ -227,261 +207,4 @@ impl Metrics for PostgresIndex {
         )?;
         Ok(())
     }
-}
-
-// ---- listings ---------------------------------------------------------------
-
-/// The type of a listed column, for its marker values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Uuid,
-    Text,
-}
-
-/// The columns a metric listing can sort on (those of `METRIC_COLUMNS`).
-const LISTED_COLUMNS: [(&str, Kind); 7] = [
-    ("id", Kind::Uuid),
-    ("name", Kind::Text),
-    ("unit", Kind::Text),
-    ("archive_policy_name", Kind::Text),
-    ("creator", Kind::Text),
-    ("resource_id", Kind::Uuid),
-    ("status", Kind::Text),
-];
-
-/// A statement's parameters, numbered as they are added.
-#[derive(Default)]
-struct Params(Vec<(Box<dyn ToSql + Sync>, Type)>);
-
-impl Params {
-    /// Adds a value; its placeholder.
-    fn add(&mut self, value: impl ToSql + Sync + 'static, ty: Type) -> String {
-        self.0.push((Box::new(value), ty));
-        format!("${}", self.0.len())
-    }
-
-    fn as_refs(&self) -> Vec<(&(dyn ToSql + Sync), Type)> {
-        self.0
-            .iter()
-            .map(|(value, ty)| (value.as_ref(), ty.clone()))
-            .collect()
-    }
-}
-
-/// The active metrics a filter lets through: the row set a listing sorts
-/// and pages.
-fn listed_metrics(filter: &MetricFilter, params: &mut Params) -> String {
-    let mut sql = format!("SELECT {METRIC_COLUMNS} FROM metric WHERE status = 'active'");
-    if let Some(resource_id) = filter.resource_id {
-        let placeholder = params.add(resource_id, Type::UUID);
-        sql.push_str(&format!(" AND resource_id = {placeholder}"));
-    }
-    // The id is compared as the text the SQLite index stores.
-    for (column, value) in [
-        ("id::text", &filter.id),
-        ("name", &filter.name),
-        ("unit", &filter.unit),
-        ("archive_policy_name", &filter.archive_policy_name),
-        ("creator", &filter.creator),
-    ] {
-        if let Some(value) = value {
-            let placeholder = params.add(value.clone(), Type::TEXT);
-            sql.push_str(&format!(" AND {column} = {placeholder}"));
-        }
-    }
-    if let Some(project) = &filter.visible_to_project {
-        let pattern = params.add(format!("%:{}", like_escape(project)), Type::TEXT);
-        let project = params.add(project.clone(), Type::TEXT);
-        sql.push_str(&format!(
-            " AND (creator LIKE {pattern} OR resource_id IN (SELECT id FROM resource WHERE project_id = {project}))"
-        ));
-    }
-    sql
-}
-
-/// Escapes `%`, `_` and `\` for a LIKE pattern.
-fn like_escape(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Nulls {
-    Default,
-    First,
-    Last,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct SortKey {
-    column: &'static str,
-    kind: Kind,
-    descending: bool,
-    nulls: Nulls,
-}
-
-impl SortKey {
-    /// oslo.db's ORDER BY terms; without `-nulls…`, PostgreSQL's default
-    /// (nulls last ascending, first descending).
-    fn order_by(&self) -> Vec<String> {
-        let mut terms = Vec::new();
-        match self.nulls {
-            Nulls::First => terms.push(format!("({} IS NULL) DESC", self.column)),
-            Nulls::Last => terms.push(format!("({} IS NOT NULL) DESC", self.column)),
-            Nulls::Default => {}
-        }
-        terms.push(if self.descending {
-            format!("{} DESC NULLS FIRST", self.column)
-        } else {
-            format!("{} ASC NULLS LAST", self.column)
-        });
-        terms
-    }
-}
-
-fn unknown_direction() -> Error {
-    Error::InvalidPagination(
-        "Unknown sort direction, must be one of: asc-nullsfirst, asc-nullslast, desc-nullsfirst, desc-nullslast".to_owned(),
-    )
-}
-
-/// `key[:direction]` sorts (default `id:asc`), with `id` appended so the
-/// order is total: `_build_sort_keys` and the checks of `paginate_query`.
-fn sort_keys(page: &Page) -> Result<Vec<SortKey>> {
-    let given = if page.sorts.is_empty() {
-        vec!["id:asc".to_owned()]
-    } else {
-        page.sorts.clone()
-    };
-    let mut pairs: Vec<(String, String)> = given
-        .iter()
-        .map(|sort| {
-            let (key, direction) = sort.split_once(':').unwrap_or((sort, ""));
-            let direction = if direction.is_empty() {
-                "asc"
-            } else {
-                direction
-            };
-            (key.trim().to_owned(), direction.to_owned())
-        })
-        .collect();
-    if !pairs.iter().any(|(key, _)| key == "id") {
-        pairs.push(("id".to_owned(), "asc".to_owned()));
-    }
-    pairs
-        .into_iter()
-        .map(|(key, direction)| {
-            let &(column, kind) = LISTED_COLUMNS
-                .iter()
-                .find(|(name, _)| *name == key)
-                .ok_or_else(|| {
-                    Error::InvalidPagination(format!("Sort key supplied is invalid: {key}"))
-                })?;
-            let (main, nulls) = direction.split_once('-').unwrap_or((&direction, ""));
-            let descending = match main {
-                "asc" => false,
-                "desc" => true,
-                _ => return Err(unknown_direction()),
-            };
-            let nulls = match nulls {
-                "" => Nulls::Default,
-                "nullsfirst" => Nulls::First,
-                "nullslast" => Nulls::Last,
-                _ => return Err(unknown_direction()),
-            };
-            Ok(SortKey {
-                column,
-                kind,
-                descending,
-                nulls,
-            })
-        })
-        .collect()
-}
-
-/// A marker row's value of a sort key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Value {
-    Uuid(Option<Uuid>),
-    Text(Option<String>),
-}
-
-impl Value {
-    fn is_null(&self) -> bool {
-        matches!(self, Value::Uuid(None) | Value::Text(None))
-    }
-
-    fn add_to(&self, params: &mut Params) -> String {
-        match self {
-            Value::Uuid(value) => params.add(*value, Type::UUID),
-            Value::Text(value) => params.add(value.clone(), Type::TEXT),
-        }
-    }
-}
-
-impl PostgresIndex {
-    /// The sort-key values of the marker row, which must be one the
-    /// listing shows; an unknown marker is an error.
-    fn marker_values(
-        &self,
-        filter: &MetricFilter,
-        marker: &str,
-        sorts: &[SortKey],
-    ) -> Result<Vec<Value>> {
-        let invalid = || Error::InvalidPagination(format!("Invalid marker: `{marker}'"));
-        let id = parse_python_uuid(marker).ok_or_else(invalid)?;
-        let mut params = Params::default();
-        let rows = listed_metrics(filter, &mut params);
-        let id = params.add(id, Type::UUID);
-        let columns: Vec<&str> = sorts.iter().map(|s| s.column).collect();
-        let found = self.query(
-            &format!(
-                "SELECT {} FROM ({rows}) AS result WHERE id = {id}",
-                columns.join(", ")
-            ),
-            &params.as_refs(),
-        )?;
-        let row = found.first().ok_or_else(invalid)?;
-        sorts
-            .iter()
-            .enumerate()
-            .map(|(i, sort)| {
-                Ok(match sort.kind {
-                    Kind::Uuid => Value::Uuid(row.try_get(i)?),
-                    Kind::Text => Value::Text(row.try_get(i)?),
-                })
-            })
-            .collect()
-    }
-}
-
-/// oslo.db's marker criteria, quirks kept: a key whose marker value is
-/// null adds no criterion, and earlier null keys are not pinned.
-fn after_marker(sorts: &[SortKey], values: Vec<Value>, params: &mut Params) -> Option<String> {
-    let mut criteria = Vec::new();
-    for (i, sort) in sorts.iter().enumerate() {
-        if values[i].is_null() {
-            continue;
-        }
-        let mut parts = Vec::new();
-        for (earlier, value) in sorts[..i].iter().zip(&values) {
-            if !value.is_null() {
-                parts.push(format!("{} = {}", earlier.column, value.add_to(params)));
-            }
-        }
-        let (op, nulls_too) = if sort.descending {
-            ("<", sort.nulls == Nulls::First)
-        } else {
-            (">", sort.nulls == Nulls::Last)
-        };
-        let placeholder = values[i].add_to(params);
-        parts.push(if nulls_too {
-            format!("({0} {op} {placeholder} OR {0} IS NULL)", sort.column)
-        } else {
-            format!("{} {op} {placeholder}", sort.column)
-        });
-        criteria.push(format!("({})", parts.join(" AND ")));
-    }
-    (!criteria.is_empty()).then(|| format!("({})", criteria.join(" OR ")))
 }

@@ -25,6 +25,7 @@ use serde::Deserialize;
 
 use super::{PostgresIndex, violated_constraint};
 use crate::policy::{AggregationMethod, ArchivePolicy, ArchivePolicyRule, Definition, PolicyError};
+use crate::pyform::document;
 use crate::pyform::json::Json;
 use crate::store::index::Policies;
 use crate::store::{Error, Result};
@@ -126,14 +127,7 @@ pub(super) fn definition_text(policy: &ArchivePolicy) -> Result<String> {
 
 /// The `aggregation_methods` column: a JSON list of names.
 pub(super) fn methods_text(policy: &ArchivePolicy) -> String {
-    Json::Array(
-        policy
-            .aggregation_methods
-            .iter()
-            .map(|m| Json::str(m.to_string()))
-            .collect(),
-    )
-    .to_ascii_python_string()
+    document::aggregation_methods(policy).to_ascii_python_string()
 }
 
 /// `back_window` is an `integer` column.

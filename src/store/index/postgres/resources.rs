@@ -26,19 +26,16 @@ use postgres::error::SqlState;
 use uuid::Uuid;
 
 use super::PostgresIndex;
-use super::dialect::{Postgres, bound, from_naive, naive, with_types};
-use crate::filter::{CompareOp, Filter, Value};
+use super::dialect::{Postgres, from_naive, naive, with_types};
+use crate::filter::Filter;
 use crate::resource::attribute::truncate_to_micros;
 use crate::resource::{
-    Attribute, AttributeKind, AttributeSpec, AttributeValue, GENERIC, Resource, ResourceError,
-    ResourceType, TypeUpdate,
+    Attribute, AttributeKind, AttributeSpec, AttributeValue, GENERIC, Resource, ResourceType,
+    TypeUpdate,
 };
-use crate::store::index::listing::{RowSet, SqlParam, attribute_alias, quote_identifier};
-use crate::store::index::model::ended_at_error;
-use crate::store::index::{
-    Commits, Metric, MetricRef, MetricStatus, Metrics, NewResource, Page, Policies,
-    ResourceChanges, ResourceQuery, Resources,
-};
+use crate::store::index::listing::{Dialect, RowSet, SqlParam, attribute_alias, quote_identifier};
+use crate::store::index::resources::{self as shared, ResourceSql};
+use crate::store::index::{Commits, NewResource, Page, ResourceChanges, ResourceQuery, Resources};
 use crate::store::{Error, Result};
 use crate::time::Timestamp;
 
@@ -191,25 +188,6 @@ fn type_from_row(row: &Row) -> Result<(ResourceType, String)> {
 
 const TYPE_COLUMNS: &str = "name, tablename, attributes::text, state::text";
 
-/// A stored attribute value as the attribute's type.
-fn attribute_value(kind: &AttributeKind, value: SqlParam) -> Result<AttributeValue> {
-    Ok(match (kind, value) {
-        (_, SqlParam::Null) => AttributeValue::Null,
-        (AttributeKind::String { .. }, SqlParam::Text(s)) => AttributeValue::String(s),
-        (AttributeKind::Uuid, SqlParam::Uuid(u)) => AttributeValue::Uuid(u),
-        (AttributeKind::Number { .. }, SqlParam::Real(f)) => AttributeValue::Number(f),
-        (AttributeKind::Number { .. }, SqlParam::Integer(i)) => AttributeValue::Number(i as f64),
-        (AttributeKind::Bool, SqlParam::Bool(b)) => AttributeValue::Bool(b),
-        (AttributeKind::Datetime, SqlParam::Timestamp(t)) => AttributeValue::Datetime(t),
-        (kind, other) => {
-            return Err(data_error(format!(
-                "a {} attribute holds {other:?}",
-                kind.type_name()
-            )));
-        }
-    })
-}
-
 /// A row of a resource row set (`RowSet::resources`), with the type's
 /// attributes when `typed`.
 fn read_resource(row: &Row, typed: Option<&ResourceType>) -> Result<Resource> {
@@ -220,7 +198,7 @@ fn read_resource(row: &Row, typed: Option<&ResourceType>) -> Result<Resource> {
                 .iter()
                 .map(|a| {
                     let value = row.try_get::<_, SqlParam>(attribute_alias(&a.name).as_str())?;
-                    Ok((a.name.clone(), attribute_value(&a.kind, value)?))
+                    Ok((a.name.clone(), value.attribute_value(&a.kind)?))
                 })
                 .collect::<Result<Vec<_>>>()
         })
@@ -280,102 +258,6 @@ impl PostgresIndex {
         Ok(())
     }
 
-    /// Attaches existing metrics (of the same creator) or creates new ones,
-    /// as Gnocchi's `_set_metrics_for_resource`.
-    fn attach_metrics(
-        &self,
-        resource_id: Uuid,
-        creator: &str,
-        metrics: &[(String, MetricRef)],
-    ) -> Result<()> {
-        for (name, reference) in metrics {
-            if name.contains('/') {
-                return Err(Error::InvalidMetricName(name.clone()));
-            }
-            match reference {
-                MetricRef::Existing(metric_id) => {
-                    if let Some(other) = self.resource_metric(resource_id, name)?
-                        && other.id != *metric_id
-                    {
-                        return Err(Error::NamedMetricExists(name.clone()));
-                    }
-                    let updated = self.client().execute(
-                        "UPDATE metric SET resource_id = $1, name = $2 \
-                         WHERE id = $3 AND status = 'active' AND creator = $4",
-                        &[&resource_id, name, metric_id, &creator],
-                    )?;
-                    if updated == 0 {
-                        return Err(Error::MetricNotFound(metric_id.to_string()));
-                    }
-                }
-                MetricRef::Create {
-                    archive_policy_name,
-                    unit,
-                } => {
-                    let archive_policy_name = match archive_policy_name {
-                        Some(policy) => policy.clone(),
-                        None => self.archive_policy_for(Some(name))?,
-                    };
-                    self.create_metric(&Metric {
-                        id: Uuid::new_v4(),
-                        name: Some(name.clone()),
-                        unit: unit.clone(),
-                        archive_policy_name,
-                        creator: creator.to_owned(),
-                        resource_id: Some(resource_id),
-                        status: MetricStatus::Active,
-                    })?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// A resource's attributes from its own type's tables (a detailed
-    /// `generic` listing); `None` if its type is not usable now.
-    fn own_attributes(&self, resource: &Resource) -> Result<Option<Vec<(String, AttributeValue)>>> {
-        let Ok((resource_type, tablename)) = self.active_type(&resource.type_name) else {
-            return Ok(None);
-        };
-        if resource_type.attributes.is_empty() {
-            return Ok(Some(Vec::new()));
-        }
-        let columns: Vec<String> = resource_type
-            .attributes
-            .iter()
-            .map(|a| attribute_column(&a.name))
-            .collect();
-        let (table, key, value) = if resource.revision == Resource::CURRENT_REVISION {
-            (tablename, "id", SqlParam::Uuid(resource.id))
-        } else {
-            (
-                format!("{tablename}_history"),
-                "revision",
-                SqlParam::Integer(resource.revision),
-            )
-        };
-        let row = self.client().query_opt(
-            &format!(
-                "SELECT {} FROM {} WHERE {key} = $1",
-                columns.join(", "),
-                quote_identifier(&table)
-            ),
-            &[&value],
-        )?;
-        row.map(|row| {
-            resource_type
-                .attributes
-                .iter()
-                .enumerate()
-                .map(|(i, a)| {
-                    let value = row.try_get::<_, SqlParam>(i)?;
-                    Ok((a.name.clone(), attribute_value(&a.kind, value)?))
-                })
-                .collect()
-        })
-        .transpose()
-    }
-
     /// Fills in the active metrics of each resource, in one query.
     fn load_metrics(&self, resources: &mut [Resource]) -> Result<()> {
         if resources.is_empty() {
@@ -401,6 +283,28 @@ impl PostgresIndex {
             resource.metrics = by_resource.get(&resource.id).cloned().unwrap_or_default();
         }
         Ok(())
+    }
+}
+
+impl ResourceSql for PostgresIndex {
+    fn dialect(&self) -> Box<dyn Dialect + '_> {
+        Box::new(Postgres(self))
+    }
+
+    fn attribute_column(name: &str) -> String {
+        attribute_column(name)
+    }
+
+    fn usable_type(&self, name: &str) -> Result<(ResourceType, String)> {
+        self.active_type(name)
+    }
+
+    fn move_metric(&self, id: Uuid, resource: Uuid, name: &str, creator: &str) -> Result<u64> {
+        Ok(self.client().execute(
+            "UPDATE metric SET resource_id = $1, name = $2 \
+             WHERE id = $3 AND status = 'active' AND creator = $4",
+            &[&resource, &name, &id, &creator],
+        )?)
     }
 }
 
@@ -455,11 +359,7 @@ impl Resources for PostgresIndex {
     /// `updated_at`.
     fn update_resource_type(&self, name: &str, update: &TypeUpdate) -> Result<ResourceType> {
         let (_, tablename) = self.resource_type_row(name)?;
-        if name == GENERIC {
-            return Err(Error::Resource(ResourceError::InvalidInput(
-                "the generic resource type has no attributes to change".to_owned(),
-            )));
-        }
+        shared::check_changeable(name)?;
         atomically(self, || {
             let updating = self.client().execute(
                 "UPDATE resource_type SET state = 'updating' WHERE name = $1 AND state = 'active'",
@@ -599,12 +499,7 @@ impl Resources for PostgresIndex {
     fn create_resource(&self, new: &NewResource, now: Timestamp) -> Result<Resource> {
         let (resource_type, tablename) = self.active_type(&new.type_name)?;
         resource_type.check_required(&new.attributes)?;
-        let now = truncate_to_micros(now);
-        let started_at = new.started_at.map_or(now, truncate_to_micros);
-        let ended_at = new.ended_at.map(truncate_to_micros);
-        if ended_at.is_some_and(|ended| started_at > ended) {
-            return Err(Error::Resource(ResourceError::StartAfterEnd));
-        }
+        let (started_at, ended_at) = shared::new_resource_dates(new, now)?;
         atomically(self, || {
             let inserted = self.client().execute(
                 "INSERT INTO resource (id, type, original_resource_id, creator, user_id, \
@@ -625,51 +520,10 @@ impl Resources for PostgresIndex {
             if inserted == 0 {
                 return Err(Error::ResourceExists(new.id.to_string()));
             }
-            if new.type_name != GENERIC {
-                let mut columns = vec!["id".to_owned()];
-                let mut values = vec![SqlParam::Uuid(new.id)];
-                for attribute in &resource_type.attributes {
-                    columns.push(attribute_column(&attribute.name));
-                    values.push(
-                        new.attributes
-                            .iter()
-                            .find(|(n, _)| *n == attribute.name)
-                            .map_or(SqlParam::Null, |(_, v)| SqlParam::from(v)),
-                    );
-                }
-                let placeholders: Vec<String> =
-                    (1..=values.len()).map(|n| format!("${n}")).collect();
-                self.client().execute(
-                    &format!(
-                        "INSERT INTO {} ({}) VALUES ({})",
-                        quote_identifier(&tablename),
-                        columns.join(", "),
-                        placeholders.join(", ")
-                    ),
-                    &bound(&values),
-                )?;
-            }
+            self.insert_attributes(&resource_type, &tablename, new)?;
             self.attach_metrics(new.id, &new.creator, &new.metrics)
         })?;
-        self.get_resource(&new.type_name, new.id)?
-            .ok_or_else(|| Error::ResourceNotFound(new.id.to_string()))
-    }
-
-    fn get_resource(&self, type_name: &str, id: Uuid) -> Result<Option<Resource>> {
-        let filter = Filter::Compare {
-            op: CompareOp::Eq,
-            attribute: "id".to_owned(),
-            value: Value::Str(id.to_string()),
-        };
-        let query = ResourceQuery {
-            type_name,
-            filter: Some(&filter),
-            history: false,
-            details: false,
-            page: &Page::default(),
-            now: Timestamp::EPOCH,
-        };
-        Ok(self.search_resources(&query)?.pop())
+        self.stored_resource(&new.type_name, new.id)
     }
 
     /// Gnocchi's `update_resource`: the row locked (`FOR UPDATE`, joined
@@ -701,34 +555,9 @@ impl Resources for PostgresIndex {
             if locked.is_none() {
                 return Err(not_found());
             }
-            let current = self.get_resource(type_name, id)?.ok_or_else(not_found)?;
-            let current_attributes = current.attributes.clone().unwrap_or_default();
-            let attribute_changed = changes.attributes.iter().any(|(name, value)| {
-                current_attributes
-                    .iter()
-                    .find(|(n, _)| n == name)
-                    .is_none_or(|(_, stored)| stored != value)
-            });
-            let started_at = changes
-                .started_at
-                .map_or(current.started_at, truncate_to_micros);
-            let ended_at = changes
-                .ended_at
-                .map_or(current.ended_at, |e| e.map(truncate_to_micros));
-            let user_id = changes.user_id.clone().unwrap_or(current.user_id.clone());
-            let project_id = changes
-                .project_id
-                .clone()
-                .unwrap_or(current.project_id.clone());
-            let revision = user_id != current.user_id
-                || project_id != current.project_id
-                || started_at != current.started_at
-                || ended_at != current.ended_at
-                || attribute_changed;
-            if ended_at.is_some_and(|ended| started_at > ended) {
-                return Err(ended_at_error(type_name, ended_at));
-            }
-            if revision {
+            let current = self.stored_resource(type_name, id)?;
+            let revised = shared::revise(type_name, &current, changes)?;
+            if revised.new_revision {
                 let revision: i32 = self
                     .client()
                     .query_one(
@@ -740,54 +569,25 @@ impl Resources for PostgresIndex {
                         &[&id, &naive(now)],
                     )?
                     .try_get(0)?;
-                if typed {
-                    let list: String = resource_type
-                        .attributes
-                        .iter()
-                        .map(|a| format!(", {}", attribute_column(&a.name)))
-                        .collect();
-                    self.client().execute(
-                        &format!(
-                            "INSERT INTO {} (revision{list}) SELECT $1::int4{list} FROM {} WHERE id = $2",
-                            quote_identifier(&format!("{tablename}_history")),
-                            quote_identifier(&tablename)
-                        ),
-                        &[&revision, &id],
-                    )?;
-                }
+                self.keep_attributes(&resource_type, &tablename, id, revision.into())?;
             }
             self.client().execute(
                 "UPDATE resource SET user_id = $2, project_id = $3, started_at = $4, \
                  ended_at = $5, revision_start = $6 WHERE id = $1",
                 &[
                     &id,
-                    &user_id,
-                    &project_id,
-                    &naive(started_at),
-                    &ended_at.map(naive),
-                    &naive(if revision {
+                    &revised.user_id,
+                    &revised.project_id,
+                    &naive(revised.started_at),
+                    &revised.ended_at.map(naive),
+                    &naive(if revised.new_revision {
                         now
                     } else {
                         current.revision_start
                     }),
                 ],
             )?;
-            if !changes.attributes.is_empty() {
-                let mut values = vec![SqlParam::Uuid(id)];
-                let mut assignments = Vec::new();
-                for (name, value) in &changes.attributes {
-                    values.push(SqlParam::from(value));
-                    assignments.push(format!("{} = ${}", attribute_column(name), values.len()));
-                }
-                self.client().execute(
-                    &format!(
-                        "UPDATE {} SET {} WHERE id = $1",
-                        quote_identifier(&tablename),
-                        assignments.join(", ")
-                    ),
-                    &bound(&values),
-                )?;
-            }
+            self.set_attributes(&tablename, id, &changes.attributes)?;
             if let Some(metrics) = &changes.metrics {
                 self.client().execute(
                     "UPDATE metric SET resource_id = NULL WHERE resource_id = $1 AND status = 'active'",
@@ -797,7 +597,7 @@ impl Resources for PostgresIndex {
             }
             Ok(())
         })?;
-        self.get_resource(type_name, id)?.ok_or_else(not_found)
+        self.stored_resource(type_name, id)
     }
 
     /// Gnocchi's `delete_resource`: its metrics marked `delete` (the

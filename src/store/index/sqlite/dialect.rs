@@ -3,7 +3,7 @@
 //! dates as integer microseconds, booleans as 0/1), and `LIKE` with
 //! PostgreSQL's semantics, which replaces SQLite's own.
 
-use rusqlite::types::{ToSqlOutput, Value as SqlValue};
+use rusqlite::types::{FromSql, FromSqlResult, ToSqlOutput, Value as SqlValue, ValueRef};
 use rusqlite::{Connection, OptionalExtension, ToSql};
 
 use crate::resource::attribute::truncate_to_micros;
@@ -32,22 +32,28 @@ impl Dialect for Sqlite<'_> {
             .0
             .query_row(sql, rusqlite::params_from_iter(params), |row| {
                 (0..row.as_ref().column_count())
-                    .map(|i| row.get::<_, SqlValue>(i).map(from_sqlite))
+                    .map(|i| row.get::<_, SqlParam>(i))
                     .collect::<rusqlite::Result<Vec<_>>>()
             })
             .optional()?)
     }
+
+    fn execute(&self, sql: &str, params: &[SqlParam]) -> Result<u64> {
+        Ok(self.0.execute(sql, rusqlite::params_from_iter(params))? as u64)
+    }
 }
 
 /// A value read back from SQLite, to be bound again as it was.
-fn from_sqlite(value: SqlValue) -> SqlParam {
-    match value {
-        SqlValue::Null => SqlParam::Null,
-        SqlValue::Integer(i) => SqlParam::Integer(i),
-        SqlValue::Real(f) => SqlParam::Real(f),
-        SqlValue::Text(s) => SqlParam::Text(s),
-        // The index stores no blobs; bound back as what it is.
-        SqlValue::Blob(bytes) => SqlParam::Text(String::from_utf8_lossy(&bytes).into_owned()),
+impl FromSql for SqlParam {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<SqlParam> {
+        Ok(match SqlValue::column_result(value)? {
+            SqlValue::Null => SqlParam::Null,
+            SqlValue::Integer(i) => SqlParam::Integer(i),
+            SqlValue::Real(f) => SqlParam::Real(f),
+            SqlValue::Text(s) => SqlParam::Text(s),
+            // The index stores no blobs; bound back as what it is.
+            SqlValue::Blob(bytes) => SqlParam::Text(String::from_utf8_lossy(&bytes).into_owned()),
+        })
     }
 }
 

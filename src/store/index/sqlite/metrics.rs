@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::dialect::Sqlite;
 use super::{SqliteIndex, parse_uuid};
-use crate::store::index::listing::{Column, Kind, RowSet};
+use crate::store::index::listing::RowSet;
 use crate::store::index::{Metric, MetricFilter, MetricStatus, Metrics, Page, Policies};
 use crate::store::{Error, Result};
 use crate::time::Timestamp;
@@ -44,11 +44,7 @@ fn metric_from_columns(columns: MetricRow) -> Result<Metric> {
         archive_policy_name,
         creator,
         resource_id: resource_id.as_deref().map(parse_uuid).transpose()?,
-        status: if status == "delete" {
-            MetricStatus::Delete
-        } else {
-            MetricStatus::Active
-        },
+        status: MetricStatus::from_stored(&status),
     })
 }
 
@@ -184,70 +180,13 @@ impl Metrics for SqliteIndex {
     /// Active metrics matching a filter, sorted and paginated like
     /// `GET /v1/metric` (default `id:asc`).
     fn list_metrics(&self, filter: &MetricFilter, page: &Page) -> Result<Vec<Metric>> {
-        let mut sql = format!(
-            "SELECT {} FROM metric WHERE status = 'active'",
-            METRIC_COLUMNS
-        );
-        // Values are written as SQL literals: the listing's own parameters
-        // are numbered from the filter and the marker.
-        let equal = |column: &str, value: &str| format!(" AND {column} = {}", sql_literal(value));
-        if let Some(resource_id) = filter.resource_id {
-            sql.push_str(&equal("resource_id", &resource_id.to_string()));
-        }
-        for (column, value) in [
-            ("id", &filter.id),
-            ("name", &filter.name),
-            ("unit", &filter.unit),
-            ("archive_policy_name", &filter.archive_policy_name),
-            ("creator", &filter.creator),
-        ] {
-            if let Some(value) = value {
-                sql.push_str(&equal(column, value));
-            }
-        }
-        if let Some(project) = &filter.visible_to_project {
-            sql.push_str(&format!(
-                " AND (creator LIKE {} OR resource_id IN (SELECT id FROM resource WHERE project_id = {}))",
-                sql_literal(&format!("%:{}", like_escape(project))),
-                sql_literal(project)
-            ));
-        }
-        let rows = RowSet {
-            sql,
-            columns: [
-                ("id", Kind::Uuid),
-                ("name", Kind::Text),
-                ("unit", Kind::Text),
-                ("archive_policy_name", Kind::Text),
-                ("creator", Kind::Text),
-                ("resource_id", Kind::Uuid),
-                ("status", Kind::Text),
-            ]
-            .iter()
-            .map(|(name, kind)| Column::new(name, name, *kind))
-            .collect(),
-            type_name: "metric".to_owned(),
-            unique_keys: &["id"],
-            default_sorts: &["id:asc"],
-            history_markers: false,
-        };
-        let (sql, params) = rows.select(None, page, Timestamp::EPOCH, &Sqlite(&self.connection))?;
+        let dialect = Sqlite(&self.connection);
+        let rows = RowSet::metrics(filter, METRIC_COLUMNS, &dialect);
+        let (sql, params) = rows.select(None, page, Timestamp::EPOCH, &dialect)?;
         let mut statement = self.connection.prepare_cached(&sql)?;
         let found = statement
             .query_map(params_from_iter(params), metric_from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         found.into_iter().map(metric_from_columns).collect()
     }
-}
-
-/// A string as an SQLite literal.
-fn sql_literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
-}
-
-/// Escapes `%`, `_` and `\` for a LIKE pattern.
-fn like_escape(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }

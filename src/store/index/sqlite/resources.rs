@@ -2,26 +2,21 @@
 //! updates with Gnocchi's revision rules, deletion (metrics marked for
 //! the deferred cleanup), searches, and the metrics attached to resources.
 
-use rusqlite::types::Value as SqlValue;
 use rusqlite::{OptionalExtension, Row, params, params_from_iter};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::dialect::{Sqlite, micros};
 use super::{SqliteIndex, data_error};
-use crate::filter::{CompareOp, Filter, Value};
+use crate::filter::Filter;
 use crate::resource::{
-    Attribute, AttributeKind, AttributeValue, GENERIC, Real, Resource, ResourceError, ResourceType,
-    TypeUpdate,
+    Attribute, AttributeKind, GENERIC, Real, Resource, ResourceType, TypeUpdate,
 };
 use crate::store::index::listing::{
-    Kind, RowSet, SqlParam, attribute_alias, column_kind, quote_identifier,
+    Dialect, Kind, RowSet, SqlParam, attribute_alias, column_kind, quote_identifier,
 };
-use crate::store::index::model::ended_at_error;
-use crate::store::index::{
-    Metric, MetricRef, MetricStatus, Metrics, NewResource, Page, Policies, ResourceChanges,
-    ResourceQuery, Resources,
-};
+use crate::store::index::resources::{self as shared, ResourceSql};
+use crate::store::index::{NewResource, Page, ResourceChanges, ResourceQuery, Resources};
 use crate::store::{Error, Result};
 use crate::time::Timestamp;
 
@@ -37,24 +32,6 @@ fn sql_type(kind: &AttributeKind) -> &'static str {
 /// sets, so it never collides with a base column.
 fn attribute_column(name: &str) -> String {
     quote_identifier(&attribute_alias(name))
-}
-
-fn from_sql(kind: &AttributeKind, value: SqlValue) -> Result<AttributeValue> {
-    let bad = |v: &SqlValue| data_error("bad attribute value in the index", format!("{v:?}"));
-    Ok(match (kind, value) {
-        (_, SqlValue::Null) => AttributeValue::Null,
-        (AttributeKind::String { .. }, SqlValue::Text(s)) => AttributeValue::String(s),
-        (AttributeKind::Uuid, SqlValue::Text(s)) => AttributeValue::Uuid(
-            Uuid::parse_str(&s).map_err(|e| bad(&SqlValue::Text(e.to_string())))?,
-        ),
-        (AttributeKind::Number { .. }, SqlValue::Real(f)) => AttributeValue::Number(f),
-        (AttributeKind::Number { .. }, SqlValue::Integer(i)) => AttributeValue::Number(i as f64),
-        (AttributeKind::Bool, SqlValue::Integer(i)) => AttributeValue::Bool(i != 0),
-        (AttributeKind::Datetime, SqlValue::Integer(us)) => {
-            AttributeValue::Datetime(Timestamp::from_nanos(us * 1000))
-        }
-        (_, other) => return Err(bad(&other)),
-    })
 }
 
 fn timestamp(micros: i64) -> Timestamp {
@@ -187,55 +164,6 @@ impl SqliteIndex {
             .ok_or_else(|| Error::ResourceNotFound(id.to_string()))
     }
 
-    /// Attaches existing metrics (of the same creator) or creates new ones.
-    fn attach_metrics(
-        &self,
-        resource_id: Uuid,
-        creator: &str,
-        metrics: &[(String, MetricRef)],
-    ) -> Result<()> {
-        for (name, reference) in metrics {
-            if name.contains('/') {
-                return Err(Error::InvalidMetricName(name.clone()));
-            }
-            match reference {
-                MetricRef::Existing(metric_id) => {
-                    if let Some(other) = self.resource_metric(resource_id, name)?
-                        && other.id != *metric_id
-                    {
-                        return Err(Error::NamedMetricExists(name.clone()));
-                    }
-                    let updated = self.connection.execute(
-                        "UPDATE metric SET resource_id = ?1, name = ?2 WHERE id = ?3 AND status = 'active' AND creator = ?4",
-                        params![resource_id.to_string(), name, metric_id.to_string(), creator],
-                    )?;
-                    if updated == 0 {
-                        return Err(Error::MetricNotFound(metric_id.to_string()));
-                    }
-                }
-                MetricRef::Create {
-                    archive_policy_name,
-                    unit,
-                } => {
-                    let archive_policy_name = match archive_policy_name {
-                        Some(policy) => policy.clone(),
-                        None => self.archive_policy_for(Some(name))?,
-                    };
-                    self.create_metric(&Metric {
-                        id: Uuid::new_v4(),
-                        name: Some(name.clone()),
-                        unit: unit.clone(),
-                        archive_policy_name,
-                        creator: creator.to_owned(),
-                        resource_id: Some(resource_id),
-                        status: MetricStatus::Active,
-                    })?;
-                }
-            }
-        }
-        Ok(())
-    }
-
     fn delete_resource_rows(&self, id: Uuid) -> Result<()> {
         let key = id.to_string();
         self.connection.execute(
@@ -250,54 +178,27 @@ impl SqliteIndex {
         }
         Ok(())
     }
+}
 
-    // ---- searches -------------------------------------------------------------
+impl ResourceSql for SqliteIndex {
+    fn dialect(&self) -> Box<dyn Dialect + '_> {
+        Box::new(Sqlite(&self.connection))
+    }
 
-    /// A resource's attributes from its own type's tables (a detailed
-    /// `generic` listing); `None` if the type went away meanwhile.
-    fn own_attributes(&self, resource: &Resource) -> Result<Option<Vec<(String, AttributeValue)>>> {
-        let Ok((resource_type, tablename)) = self.resource_type_row(&resource.type_name) else {
-            return Ok(None);
-        };
-        let columns: Vec<String> = resource_type
-            .attributes
-            .iter()
-            .map(|a| attribute_column(&a.name))
-            .collect();
-        if columns.is_empty() {
-            return Ok(Some(Vec::new()));
-        }
-        let (table, key, value) = if resource.revision == Resource::CURRENT_REVISION {
-            (tablename, "id", SqlValue::Text(resource.id.to_string()))
-        } else {
-            (
-                format!("{tablename}_history"),
-                "revision",
-                SqlValue::Integer(resource.revision),
-            )
-        };
-        let values = self
-            .connection
-            .query_row(
-                &format!(
-                    "SELECT {} FROM {} WHERE {key} = ?1",
-                    columns.join(", "),
-                    quote_identifier(&table)
-                ),
-                [value],
-                |row| {
-                    resource_type
-                        .attributes
-                        .iter()
-                        .enumerate()
-                        .map(|(i, a)| Ok((a.name.clone(), row.get::<_, SqlValue>(i)?)))
-                        .collect::<rusqlite::Result<Vec<_>>>()
-                },
-            )
-            .optional()?;
-        values
-            .map(|values| typed_values(&resource_type, values))
-            .transpose()
+    fn attribute_column(name: &str) -> String {
+        attribute_column(name)
+    }
+
+    fn usable_type(&self, name: &str) -> Result<(ResourceType, String)> {
+        self.resource_type_row(name)
+    }
+
+    fn move_metric(&self, id: Uuid, resource: Uuid, name: &str, creator: &str) -> Result<u64> {
+        let moved = self.connection.execute(
+            "UPDATE metric SET resource_id = ?1, name = ?2 WHERE id = ?3 AND status = 'active' AND creator = ?4",
+            params![resource.to_string(), name, id.to_string(), creator],
+        )?;
+        Ok(moved as u64)
     }
 }
 
@@ -351,11 +252,7 @@ impl Resources for SqliteIndex {
     /// and history alike, as Gnocchi does).
     fn update_resource_type(&self, name: &str, update: &TypeUpdate) -> Result<ResourceType> {
         let (_, tablename) = self.resource_type_row(name)?;
-        if name == GENERIC {
-            return Err(Error::Resource(ResourceError::InvalidInput(
-                "the generic resource type has no attributes to change".to_owned(),
-            )));
-        }
+        shared::check_changeable(name)?;
         self.atomically(|index| {
             for table in [tablename.clone(), format!("{tablename}_history")] {
                 let table = quote_identifier(&table);
@@ -419,13 +316,7 @@ impl Resources for SqliteIndex {
     fn create_resource(&self, new: &NewResource, now: Timestamp) -> Result<Resource> {
         let (resource_type, tablename) = self.resource_type_row(&new.type_name)?;
         resource_type.check_required(&new.attributes)?;
-        let started_at = new.started_at.unwrap_or(now);
-        if new
-            .ended_at
-            .is_some_and(|ended| micros(started_at) > micros(ended))
-        {
-            return Err(Error::Resource(ResourceError::StartAfterEnd));
-        }
+        let (started_at, ended_at) = shared::new_resource_dates(new, now)?;
         self.atomically(|index| {
             let inserted = index.connection.execute(
                 "INSERT OR IGNORE INTO resource (id, type, original_resource_id, creator, user_id, project_id, started_at, ended_at, revision_start)
@@ -438,55 +329,18 @@ impl Resources for SqliteIndex {
                     new.user_id,
                     new.project_id,
                     micros(started_at),
-                    new.ended_at.map(micros),
+                    ended_at.map(micros),
                     micros(now),
                 ],
             )?;
             if inserted == 0 {
                 return Err(Error::ResourceExists(new.id.to_string()));
             }
-            if new.type_name != GENERIC {
-                let mut columns = vec!["id".to_owned()];
-                let mut values = vec![SqlParam::Uuid(new.id)];
-                for attribute in &resource_type.attributes {
-                    columns.push(attribute_column(&attribute.name));
-                    let value = new
-                        .attributes
-                        .iter()
-                        .find(|(n, _)| *n == attribute.name)
-                        .map_or(SqlParam::Null, |(_, v)| SqlParam::from(v));
-                    values.push(value);
-                }
-                let placeholders = vec!["?"; values.len()].join(", ");
-                index.connection.execute(
-                    &format!("INSERT INTO {} ({}) VALUES ({placeholders})", quote_identifier(&tablename), columns.join(", ")),
-                    params_from_iter(values),
-                )?;
-            }
+            index.insert_attributes(&resource_type, &tablename, new)?;
             index.attach_metrics(new.id, &new.creator, &new.metrics)?;
             Ok(())
         })?;
-        self.get_resource(&new.type_name, new.id)?
-            .ok_or_else(|| Error::ResourceNotFound(new.id.to_string()))
-    }
-
-    /// The current revision of a resource of `type_name` (any type for
-    /// `generic`, which shows only the base fields).
-    fn get_resource(&self, type_name: &str, id: Uuid) -> Result<Option<Resource>> {
-        let filter = Filter::Compare {
-            op: CompareOp::Eq,
-            attribute: "id".to_owned(),
-            value: Value::Str(id.to_string()),
-        };
-        let query = ResourceQuery {
-            type_name,
-            filter: Some(&filter),
-            history: false,
-            details: false,
-            page: &Page::default(),
-            now: Timestamp::EPOCH,
-        };
-        Ok(self.search_resources(&query)?.pop())
+        self.stored_resource(&new.type_name, new.id)
     }
 
     /// Updates a resource as `PATCH /v1/resource/TYPE/ID` does: a new
@@ -509,71 +363,29 @@ impl Resources for SqliteIndex {
             index
                 .connection
                 .execute("UPDATE resource SET revision_start = revision_start WHERE id = ?1", [&key])?;
-            let current = index
-                .get_resource(type_name, id)?
-                .ok_or_else(|| Error::ResourceNotFound(key.clone()))?;
-            let current_attributes = current.attributes.clone().unwrap_or_default();
-            let attribute_changed = changes.attributes.iter().any(|(name, value)| {
-                current_attributes
-                    .iter()
-                    .find(|(n, _)| n == name)
-                    .is_none_or(|(_, stored)| stored != value)
-            });
-            let started_at = changes.started_at.map_or(current.started_at, truncate);
-            let ended_at = changes
-                .ended_at
-                .map_or(current.ended_at, |e| e.map(truncate));
-            let revision = changes
-                .user_id
-                .as_ref()
-                .is_some_and(|u| *u != current.user_id)
-                || changes
-                    .project_id
-                    .as_ref()
-                    .is_some_and(|p| *p != current.project_id)
-                || started_at != current.started_at
-                || ended_at != current.ended_at
-                || attribute_changed;
-            if ended_at.is_some_and(|ended| started_at > ended) {
-                return Err(ended_at_error(type_name, ended_at));
-            }
-            if revision {
+            let current = index.stored_resource(type_name, id)?;
+            let revised = shared::revise(type_name, &current, changes)?;
+            if revised.new_revision {
                 index.connection.execute(
                     "INSERT INTO resource_history (id, type, original_resource_id, creator, user_id, project_id, started_at, ended_at, revision_start, revision_end)
                      SELECT id, type, original_resource_id, creator, user_id, project_id, started_at, ended_at, revision_start, ?2 FROM resource WHERE id = ?1",
                     params![key, micros(now)],
                 )?;
                 let revision = index.connection.last_insert_rowid();
-                if type_name != GENERIC {
-                    let columns: Vec<String> = resource_type.attributes.iter().map(|a| attribute_column(&a.name)).collect();
-                    let list: String = columns.iter().map(|c| format!(", {c}")).collect();
-                    index.connection.execute(
-                        &format!(
-                            "INSERT INTO {} (revision{list}) SELECT ?1{list} FROM {} WHERE id = ?2",
-                            quote_identifier(&format!("{tablename}_history")),
-                            quote_identifier(&tablename)
-                        ),
-                        params![revision, key],
-                    )?;
-                }
+                index.keep_attributes(&resource_type, &tablename, id, revision)?;
             }
             index.connection.execute(
                 "UPDATE resource SET user_id = ?2, project_id = ?3, started_at = ?4, ended_at = ?5, revision_start = ?6 WHERE id = ?1",
                 params![
                     key,
-                    changes.user_id.clone().unwrap_or(current.user_id.clone()),
-                    changes.project_id.clone().unwrap_or(current.project_id.clone()),
-                    micros(started_at),
-                    ended_at.map(micros),
-                    micros(if revision { now } else { current.revision_start }),
+                    revised.user_id,
+                    revised.project_id,
+                    micros(revised.started_at),
+                    revised.ended_at.map(micros),
+                    micros(if revised.new_revision { now } else { current.revision_start }),
                 ],
             )?;
-            for (name, value) in &changes.attributes {
-                index.connection.execute(
-                    &format!("UPDATE {} SET {} = ?2 WHERE id = ?1", quote_identifier(&tablename), attribute_column(name)),
-                    params![key, SqlParam::from(value)],
-                )?;
-            }
+            index.set_attributes(&tablename, id, &changes.attributes)?;
             if let Some(metrics) = &changes.metrics {
                 index.connection.execute(
                     "UPDATE metric SET resource_id = NULL WHERE resource_id = ?1 AND status = 'active'",
@@ -583,8 +395,7 @@ impl Resources for SqliteIndex {
             }
             Ok(())
         })?;
-        self.get_resource(type_name, id)?
-            .ok_or_else(|| Error::ResourceNotFound(key))
+        self.stored_resource(type_name, id)
     }
 
     /// Deletes a resource (any type) and its history; its metrics are
@@ -632,12 +443,7 @@ impl Resources for SqliteIndex {
                     let values = resource_type
                         .attributes
                         .iter()
-                        .map(|a| {
-                            Ok((
-                                a.name.clone(),
-                                row.get::<_, SqlValue>(attribute_alias(&a.name).as_str())?,
-                            ))
-                        })
+                        .map(|a| row.get::<_, SqlParam>(attribute_alias(&a.name).as_str()))
                         .collect::<rusqlite::Result<Vec<_>>>()?;
                     Some(values)
                 } else {
@@ -650,7 +456,7 @@ impl Resources for SqliteIndex {
             .map(|(base, attributes)| {
                 let mut resource = base?;
                 if let Some(values) = attributes {
-                    resource.attributes = Some(typed_values(&resource_type, values)?);
+                    resource.attributes = Some(shared::attribute_values(&resource_type, values)?);
                 }
                 Ok(resource)
             })
@@ -680,10 +486,6 @@ impl Resources for SqliteIndex {
     }
 }
 
-fn truncate(value: Timestamp) -> Timestamp {
-    timestamp(micros(value))
-}
-
 fn read_base(row: &Row<'_>) -> rusqlite::Result<Result<Resource>> {
     let id: String = row.get("id")?;
     let revision_end: Option<i64> = row.get("revision_end")?;
@@ -703,16 +505,4 @@ fn read_base(row: &Row<'_>) -> rusqlite::Result<Result<Resource>> {
         metrics: Vec::new(),
     };
     Ok(super::parse_uuid(&id).map(|id| Resource { id, ..base }))
-}
-
-fn typed_values(
-    resource_type: &ResourceType,
-    values: Vec<(String, SqlValue)>,
-) -> Result<Vec<(String, AttributeValue)>> {
-    resource_type
-        .attributes
-        .iter()
-        .zip(values)
-        .map(|(attribute, (name, value))| Ok((name, from_sql(&attribute.kind, value)?)))
-        .collect()
 }
