@@ -941,7 +941,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand import-gnocchi" -s V
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l listen -d 'Address and port to listen on (a non-loopback address is announced on stderr) [default: 127.0.0.1:8041, or `[api] host` and `port`]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l auth -d 'How callers identify themselves [default: basic, or `[api] auth_mode`]' -r -f -a "basic\t'HTTP basic: the user name is the creator, `admin` is admin (gnocchiclient\'s `gnocchi-basic`)'
 noauth\t'Keystone\'s headers, trusted as sent: X-User-Id, X-Project-Id, X-Roles (gnocchiclient\'s `gnocchi-noauth`, Grafana)'
-keystone\t'Keystone tokens (X-Auth-Token), validated against the deployment\'s Keystone as keystonemiddleware does; needs --gnocchi-conf and its [keystone_authtoken]'"
+keystone\t'Keystone tokens (X-Auth-Token), validated against the deployment\'s Keystone as keystonemiddleware does; needs --gnocchi-conf and its `[keystone_authtoken]`'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l process-interval -d 'Time between background aggregation passes (`0` for none: measures are then aggregated by `?refresh=true` or `carbonara process`) [default: 1s, or `[metricd] metric_processing_delay`]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l max-limit -d 'Largest page of a listing, and its default [default: 1000, or `[api] max_limit`]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l cors-allowed-origin -d 'An origin allowed to call the API from a browser (CORS), e.g. Grafana\'s URL; `*` for any; repeat for more [default: `[cors] allowed_origin`]' -r

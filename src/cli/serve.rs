@@ -21,7 +21,7 @@ pub enum Auth {
     Basic,
     /// Keystone's headers, trusted as sent: X-User-Id, X-Project-Id, X-Roles (gnocchiclient's `gnocchi-noauth`, Grafana)
     Noauth,
-    /// Keystone tokens (X-Auth-Token), validated against the deployment's Keystone as keystonemiddleware does; needs --gnocchi-conf and its [keystone_authtoken]
+    /// Keystone tokens (X-Auth-Token), validated against the deployment's Keystone as keystonemiddleware does; needs --gnocchi-conf and its `[keystone_authtoken]`
     Keystone,
 }
 
