@@ -323,41 +323,46 @@ pub async fn read_measures(
     caller: Caller,
     find: impl FnOnce(&Work<'_>) -> ApiResult<Found> + Send + 'static,
 ) -> ApiResult<Response> {
-    // The checks and an answer kept in memory cost a few index lookups:
-    // they run without a trip to a blocking thread (which would cost more).
+    if !app.index_is_local() {
+        // PostgreSQL's client blocks its thread on every lookup, which an
+        // async thread must not do: the checks, an answer kept in memory
+        // and the read make one trip to a blocking thread.
+        let answer = app
+            .run(move |work| answer_measures(work, measures_request(work, &call, &caller, find)?))
+            .await?;
+        return Ok(reply::json_text(answer));
+    }
+    // The checks and an answer kept in memory cost a few lookups in the
+    // SQLite file: they run without a trip to a blocking thread (which
+    // would cost more).
     let request = match app.run_here(|work| kept_measures(work, &call, &caller, find))? {
         Kept::Answer(body) => return Ok(reply::json_text(body)),
-        Kept::ToRead(request) => request,
+        Kept::ToRead(request) => *request,
     };
     // Otherwise one trip: the read and the writing of the (possibly long)
     // answer.
-    let answer = app
-        .run(move |work| {
-            if request.refresh {
-                work.exclusively(|| {
-                    ops::measures::refresh(work.store, work.index, &request.metric)
-                })?;
-            }
-            let key = request.key;
-            let consistent = work.store.read_lock(key.metric)?;
-            let generation = consistent.generation()?;
-            let cache = &work.app.measures_cache;
-            if let Some(body) = cache.get(&key, generation) {
-                return Ok(body);
-            }
-            let measures = query::get_measures_locked(
-                &consistent,
-                work.store,
-                key.metric,
-                &key.policy,
-                &key.query,
-            )?;
-            let body = Bytes::from(document::measures_body(&measures));
-            cache.insert(key, generation, body.clone());
-            Ok(body)
-        })
-        .await?;
+    let answer = app.run(move |work| answer_measures(work, request)).await?;
     Ok(reply::json_text(answer))
+}
+
+/// The body of a checked `GET …/measures`: kept in memory, or read (after
+/// the `refresh` it asks for) and kept.
+fn answer_measures(work: &Work<'_>, request: MeasuresRequest) -> ApiResult<Bytes> {
+    if request.refresh {
+        work.exclusively(|| ops::measures::refresh(work.store, work.index, &request.metric))?;
+    }
+    let key = request.key;
+    let consistent = work.store.read_lock(key.metric)?;
+    let generation = consistent.generation()?;
+    let cache = &work.app.measures_cache;
+    if let Some(body) = cache.get(&key, generation) {
+        return Ok(body);
+    }
+    let measures =
+        query::get_measures_locked(&consistent, work.store, key.metric, &key.policy, &key.query)?;
+    let body = Bytes::from(document::measures_body(&measures));
+    cache.insert(key, generation, body.clone());
+    Ok(body)
 }
 
 /// What the checks of a `GET …/measures` leave to do.

@@ -195,8 +195,16 @@ impl App {
             .map_err(ApiError::internal)?
     }
 
+    /// Whether the index is the store's SQLite file, whose lookups may run
+    /// on an async thread; a PostgreSQL index is reached only from
+    /// blocking threads (`run`), as its synchronous client requires.
+    pub fn index_is_local(&self) -> bool {
+        self.store.index_is_local()
+    }
+
     /// Runs `work` on the calling thread: only for work that never waits
-    /// long (index lookups, an answer kept in memory).
+    /// long (lookups in a local index, an answer kept in memory); never
+    /// with a PostgreSQL index (see `index_is_local`).
     pub fn run_here<T>(&self, work: impl FnOnce(&Work<'_>) -> ApiResult<T>) -> ApiResult<T> {
         let index = self.take_index().map_err(ApiError::from)?;
         let result = work(&Work {

@@ -10,12 +10,14 @@ use std::path::{Path, PathBuf};
 use predicates::str::contains;
 use serde_json::Value;
 
+use carbonara::server::AuthMode;
 use carbonara::store::coordinator::postgres::lock_keys;
 use carbonara::store::coordinator::sack_lock_name;
 use carbonara::store::incoming::SackName;
 
 use crate::common::{TestStore, parse_python_json};
 use crate::postgresql;
+use crate::serve::common::{send, test_app};
 
 /// A Gnocchi deployment: a database of its own, one directory for the
 /// file storage and incoming drivers, and its `gnocchi.conf`.
@@ -304,6 +306,70 @@ fn a_store_directory_can_point_at_a_deployments_backends() {
     // The same deployment through its configuration file.
     assert_eq!(deployment.json(&["metric", "show", &id])["name"], "disk");
     assert_eq!(deployment.json(&["sacks"])["sacks"], 4);
+}
+
+/// `serve` over a deployment's PostgreSQL index: every lookup runs off
+/// the async threads (rust-postgres's synchronous client panics on one,
+/// which aborted the server on its first `GET …/measures`), the first read
+/// and the one answered from memory alike. The server is opened and closed
+/// outside the runtime, as `carbonara serve` does.
+#[test]
+fn serve_reads_measures_through_a_deployments_index() {
+    let deployment = Deployment::upgraded("serve");
+    let store = TestStore::empty();
+    let files = format!("file://{}", deployment.basepath().display());
+    store
+        .run(&[
+            "init",
+            "--index",
+            &deployment.url,
+            "--storage",
+            &files,
+            "--incoming",
+            &files,
+        ])
+        .success();
+    let app = test_app(&store, AuthMode::Basic);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let admin = [
+            ("authorization", "basic YWRtaW46"),
+            ("content-type", "application/json"),
+        ];
+        let created = send(
+            &app,
+            "POST",
+            "/v1/metric",
+            &admin,
+            Some(r#"{"archive_policy_name": "low"}"#),
+        )
+        .await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        let path = format!(
+            "/v1/metric/{}/measures",
+            created.json()["id"].as_str().unwrap()
+        );
+        let body = r#"[{"timestamp": "2024-01-01T00:00:00", "value": 2}, {"timestamp": "2024-01-01T00:01:00", "value": 4}]"#;
+        assert_eq!(
+            send(&app, "POST", &path, &admin, Some(body)).await.status,
+            202
+        );
+        let expected = serde_json::json!([["2024-01-01T00:00:00+00:00", 300.0, 3.0]]);
+        let refreshed = send(&app, "GET", &format!("{path}?refresh=true"), &admin, None).await;
+        assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+        assert_eq!(refreshed.json(), expected);
+        for _ in 0..2 {
+            let again = send(&app, "GET", &path, &admin, None).await;
+            assert_eq!(
+                (again.status.as_u16(), again.json()),
+                (200, expected.clone())
+            );
+        }
+    });
 }
 
 #[test]
