@@ -372,6 +372,57 @@ fn serve_reads_measures_through_a_deployments_index() {
     });
 }
 
+/// The binary on a deployment: it answers from the PostgreSQL index and,
+/// on SIGTERM, closes its connections off the runtime's threads and exits
+/// 0 (closing one on them aborted the process).
+#[test]
+fn serve_on_a_deployment_stops_cleanly() {
+    let deployment = Deployment::upgraded("serve_stop");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("carbonara"))
+        .env_remove("CARBONARA_STORE")
+        .arg("--gnocchi-conf")
+        .arg(deployment.conf())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--process-interval",
+            "0",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
+    let address = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_owned();
+    let metric = deployment.json(&["metric", "create", "--archive-policy-name", "low"]);
+    let path = format!("/v1/metric/{}/measures", metric["id"].as_str().unwrap());
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    std::io::Write::write_all(
+        &mut stream,
+        format!(
+            "GET {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: basic YWRtaW46\r\nConnection: close\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert!(status.success(), "{status}: {rest}");
+    assert!(!rest.contains("panicked"), "{rest}");
+}
+
 #[test]
 fn bad_deployments_are_said_plainly() {
     let deployment = Deployment::new("errors");
