@@ -8,6 +8,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::Response;
+use uuid::Uuid;
 
 use super::auth::{Caller, Rule, Target};
 use super::cache;
@@ -40,6 +41,7 @@ pub fn routes() -> Router<Arc<App>> {
 }
 
 /// A metric with what its documents and policy checks need.
+#[derive(Clone)]
 pub struct Found {
     pub metric: Metric,
     pub resource: Option<Resource>,
@@ -79,8 +81,13 @@ pub fn by_id(work: &Work<'_>, text: &str) -> ApiResult<Found> {
     let not_found =
         || ApiError::not_found(store::Error::MetricNotFound(text.to_owned()).to_string());
     let id = parse_python_uuid(text).ok_or_else(not_found)?;
+    if let Some(found) = work.found_in_group(id) {
+        return Ok(found);
+    }
     let metric = work.index.get_metric(id)?.ok_or_else(not_found)?;
-    Found::load(work, metric)
+    let found = Found::load(work, metric)?;
+    work.keep_for_group(&found);
+    Ok(found)
 }
 
 /// The `POST /v1/metric` body (also a metric definition inside a
@@ -285,7 +292,8 @@ pub async fn post_measures(
     call: Call,
 ) -> ApiResult<Response> {
     let caller = call.caller()?;
-    write_measures(app, call, caller, move |work| by_id(work, &id)).await
+    let metric = parse_python_uuid(&id);
+    write_measures(app, call, caller, metric, move |work| by_id(work, &id)).await
 }
 
 pub async fn get_measures(
@@ -298,19 +306,24 @@ pub async fn get_measures(
 }
 
 /// `POST …/measures`: checked, then queued for the next pass (202, once
-/// the measures are on disk).
+/// the measures are on disk). `metric`: the metric `find` looks up by id,
+/// if it does.
 pub async fn write_measures(
     app: Arc<App>,
     call: Call,
     caller: Caller,
+    metric: Option<Uuid>,
     find: impl FnOnce(&Work<'_>) -> ApiResult<Found> + Send + 'static,
 ) -> ApiResult<Response> {
-    app.store_measures(Box::new(move |work| {
-        let found = find(work)?;
-        caller.enforce(Rule::AdminOrServiceOrCreator, found.target())?;
-        let measures = batch::measure_list(&call.json_body(JSON)?, work.now)?;
-        Ok(vec![(found.metric.id, measures)])
-    }))
+    app.store_measures(
+        metric,
+        Box::new(move |work| {
+            let found = find(work)?;
+            caller.enforce(Rule::AdminOrServiceOrCreator, found.target())?;
+            let measures = batch::measure_list(&call.json_body(JSON)?, work.now)?;
+            Ok(vec![(found.metric.id, measures)])
+        }),
+    )
     .await?;
     Ok(reply::accepted())
 }
