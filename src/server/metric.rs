@@ -1,7 +1,9 @@
 //! `/v1/metric` (and the metric part of `/v1/resource/TYPE/ID/metric/…`):
 //! create, list, show and delete metrics, write and read their measures.
 
+use std::os::unix::fs::MetadataExt;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -26,6 +28,7 @@ use crate::pyform::document;
 use crate::pyform::json::Json;
 use crate::query::{self, MeasuresQuery};
 use crate::resource::{self, GENERIC, Resource, parse_python_uuid};
+use crate::store::lock::ReadLock;
 use crate::store::{self, Metric, MetricFilter, Page};
 use crate::time::Span;
 
@@ -366,16 +369,68 @@ fn answer_measures(work: &Work<'_>, request: MeasuresRequest) -> ApiResult<Bytes
     }
     let key = request.key;
     let consistent = work.store.read_lock(key.metric)?;
-    let generation = consistent.generation()?;
+    let version = archive_version(work, &consistent, key.metric)?;
     let cache = &work.app.measures_cache;
-    if let Some(body) = cache.get(&key, generation) {
+    if let Some(body) = version.and_then(|version| cache.get(&key, version)) {
         return Ok(body);
     }
     let measures =
         query::get_measures_locked(&consistent, work.store, key.metric, &key.policy, &key.query)?;
     let body = Bytes::from(document::measures_body(&measures));
-    cache.insert(key, generation, body.clone());
+    if let Some(version) = version {
+        cache.insert(key, version, body.clone());
+    }
     Ok(body)
+}
+
+/// The version of `metric`'s archive that an answer read now stands for,
+/// under the sack's read lock (`consistent`); `None` if the answer must
+/// not be kept.
+///
+/// carbonara's passes bump the sack's generation. On a store Gnocchi
+/// shares, gnocchi-metricd rewrites the archive without it: whenever it
+/// processes a metric it writes the splits, then the bound series file
+/// (`none_v3`, in place), so that file's inode, size and modification
+/// time change with every pass of Gnocchi's too. A file modified in the
+/// last second does not tell: a second write in the same tick of the file
+/// system's clock could leave all three as they were, so an answer read
+/// then is not kept.
+fn archive_version(
+    work: &Work<'_>,
+    consistent: &ReadLock,
+    metric: Uuid,
+) -> ApiResult<Option<cache::Version>> {
+    let generation = consistent.generation()?;
+    if !work.store.shared_with_gnocchi() {
+        return Ok(Some(cache::Version {
+            generation,
+            bound: None,
+        }));
+    }
+    let path = work.store.archive().bound_path(metric);
+    let stamp = match std::fs::metadata(&path) {
+        Ok(meta) => {
+            let modified = meta.modified().map_err(ApiError::internal)?;
+            let settled = SystemTime::now()
+                .duration_since(modified)
+                .is_ok_and(|age| age >= Duration::from_secs(1));
+            if !settled {
+                return Ok(None);
+            }
+            cache::FileStamp {
+                inode: meta.ino(),
+                size: meta.len(),
+                modified_ns: i128::from(meta.mtime()) * 1_000_000_000
+                    + i128::from(meta.mtime_nsec()),
+            }
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => cache::FileStamp::default(),
+        Err(error) => return Err(ApiError::internal(format!("{}: {error}", path.display()))),
+    };
+    Ok(Some(cache::Version {
+        generation,
+        bound: Some(stamp),
+    }))
 }
 
 /// What the checks of a `GET …/measures` leave to do.
@@ -400,9 +455,9 @@ fn kept_measures(
     let Some(consistent) = work.store.try_read_lock(request.key.metric)? else {
         return Ok(Kept::ToRead(Box::new(request)));
     };
-    let generation = consistent.generation()?;
+    let version = archive_version(work, &consistent, request.key.metric)?;
     Ok(
-        match work.app.measures_cache.get(&request.key, generation) {
+        match version.and_then(|version| work.app.measures_cache.get(&request.key, version)) {
             Some(body) => Kept::Answer(body),
             None => Kept::ToRead(Box::new(request)),
         },

@@ -372,6 +372,134 @@ fn serve_reads_measures_through_a_deployments_index() {
     });
 }
 
+/// The measures `GET path` answers, as JSON.
+async fn measures(app: &axum::Router, path: &str) -> Value {
+    let answer = send(
+        app,
+        "GET",
+        path,
+        &[("authorization", "basic YWRtaW46")],
+        None,
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    answer.json()
+}
+
+/// An answer `serve` keeps in memory on a deployment is given again only
+/// while the archive is as it was read: gnocchi-metricd rewrites a
+/// metric's splits (by rename) and then its bound series file (in place)
+/// without carbonara's archive generation, and the server must see it.
+/// Here the files of an earlier state are put back as metricd writes them.
+#[test]
+fn serve_sees_an_archive_rewritten_behind_its_back() {
+    let deployment = Deployment::upgraded("serve_rewritten");
+    let store = TestStore::empty();
+    let files = format!("file://{}", deployment.basepath().display());
+    store
+        .run(&[
+            "init",
+            "--index",
+            &deployment.url,
+            "--storage",
+            &files,
+            "--incoming",
+            &files,
+        ])
+        .success();
+    let app = test_app(&store, AuthMode::Basic);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let admin = [
+            ("authorization", "basic YWRtaW46"),
+            ("content-type", "application/json"),
+        ];
+        let created = send(
+            &app,
+            "POST",
+            "/v1/metric",
+            &admin,
+            Some(r#"{"archive_policy_name": "low"}"#),
+        )
+        .await;
+        let id = created.json()["id"].as_str().unwrap().to_owned();
+        let path = format!("/v1/metric/{id}/measures");
+        assert_eq!(
+            send(
+                &app,
+                "POST",
+                &path,
+                &admin,
+                Some(r#"[{"timestamp": "2024-01-01T00:00:00", "value": 2}]"#)
+            )
+            .await
+            .status,
+            202
+        );
+        let first = serde_json::json!([["2024-01-01T00:00:00+00:00", 300.0, 2.0]]);
+        assert_eq!(measures(&app, &format!("{path}?refresh=true")).await, first);
+        let metric_dir = walkdir::WalkDir::new(deployment.basepath())
+            .into_iter()
+            .map(Result::unwrap)
+            .find(|entry| {
+                entry.file_name().to_str() == Some(id.as_str()) && entry.file_type().is_dir()
+            })
+            .unwrap()
+            .into_path();
+        let earlier: Vec<(PathBuf, Vec<u8>)> = files_under(&metric_dir)
+            .into_iter()
+            .map(|file| {
+                let bytes = fs::read(metric_dir.join(&file)).unwrap();
+                (metric_dir.join(file), bytes)
+            })
+            .collect();
+        assert_eq!(
+            send(
+                &app,
+                "POST",
+                &path,
+                &admin,
+                Some(r#"[{"timestamp": "2024-01-01T00:05:00", "value": 6}]"#)
+            )
+            .await
+            .status,
+            202
+        );
+        let second = serde_json::json!([
+            ["2024-01-01T00:00:00+00:00", 300.0, 2.0],
+            ["2024-01-01T00:05:00+00:00", 300.0, 6.0]
+        ]);
+        assert_eq!(
+            measures(&app, &format!("{path}?refresh=true")).await,
+            second
+        );
+        // Kept, once the bound file is old enough to tell a rewrite.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        assert_eq!(measures(&app, &path).await, second);
+        assert_eq!(measures(&app, &path).await, second);
+        // metricd's way: the splits renamed into place, then the bound
+        // series written over.
+        for (file, bytes) in &earlier {
+            if file.ends_with("none_v3") {
+                continue;
+            }
+            let staged = file.with_extension("staged");
+            fs::write(&staged, bytes).unwrap();
+            fs::rename(&staged, file).unwrap();
+        }
+        let (bound, bytes) = earlier
+            .iter()
+            .find(|(f, _)| f.ends_with("none_v3"))
+            .unwrap();
+        fs::write(bound, bytes).unwrap();
+        assert_eq!(measures(&app, &path).await, first);
+    });
+}
+
 /// The binary on a deployment: it answers from the PostgreSQL index and,
 /// on SIGTERM, closes its connections off the runtime's threads and exits
 /// 0 (closing one on them aborted the process).
