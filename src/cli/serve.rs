@@ -173,11 +173,15 @@ pub fn run(mut args: Args, ctx: &Ctx) -> Result<()> {
         default_aggregation_methods: ctx.default_aggregation_methods(),
     };
     let app = App::open(config)?;
+    // The App's PostgreSQL connections close by blocking their thread,
+    // which a runtime's thread must not do: the last handle on it is this
+    // one, dropped once the runtime (and its blocking threads) are gone.
+    let served = app.clone();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::Failed(format!("cannot start the server's runtime: {e}")))?;
-    runtime.block_on(async {
+    let outcome = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| Error::Failed(format!("cannot listen on {listen}: {e}")))?;
@@ -211,7 +215,7 @@ pub fn run(mut args: Args, ctx: &Ctx) -> Result<()> {
             }
             None => None,
         };
-        server::serve(app, listener)
+        server::serve(served, listener)
             .await
             .map_err(|e| Error::Failed(format!("server error: {e}")))?;
         match statsd {
@@ -221,5 +225,8 @@ pub fn run(mut args: Args, ctx: &Ctx) -> Result<()> {
                 .map_err(|e| Error::Failed(format!("statsd daemon: {e}")))?,
             None => Ok(()),
         }
-    })
+    });
+    drop(runtime);
+    drop(app);
+    outcome
 }

@@ -1,10 +1,13 @@
 //! The answers of `GET …/measures` kept in memory, so that a dashboard
 //! asking again for the same series gets it without a read or a JSON
-//! rendering. Each answer keeps the archive generation of its metric's
-//! sack when it was read (see store/lock.rs); any pass that rewrites the
-//! sack bumps the generation, which retires every answer read before it.
-//! Least recently and least often used answers go first once the bodies
-//! outgrow the budget.
+//! rendering. Each answer keeps the [`Version`] of its metric's archive
+//! when it was read: the archive generation of its sack (see
+//! store/lock.rs), which any pass of carbonara's that rewrites the sack
+//! bumps, and on a store Gnocchi shares the stamp of the metric's bound
+//! series file, which gnocchi-metricd rewrites whenever it processes the
+//! metric; either change retires every answer read before it. Least
+//! recently and least often used answers go first once the bodies outgrow
+//! the budget.
 
 use axum::body::Bytes;
 use quick_cache::Weighter;
@@ -25,9 +28,26 @@ pub struct Key {
     pub query: MeasuresQuery,
 }
 
+/// The state of a metric's archive an answer was read at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Version {
+    /// The sack's archive generation.
+    pub generation: u64,
+    /// On a store Gnocchi shares, the bound series file's stamp.
+    pub bound: Option<FileStamp>,
+}
+
+/// A file as `stat` sees it (all zero: no such file).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FileStamp {
+    pub inode: u64,
+    pub size: u64,
+    pub modified_ns: i128,
+}
+
 #[derive(Clone)]
 struct Answer {
-    generation: u64,
+    version: Version,
     body: Bytes,
 }
 
@@ -53,16 +73,16 @@ impl MeasuresCache {
         }
     }
 
-    /// The body kept for `key`, if it was read at `generation`.
-    pub fn get(&self, key: &Key, generation: u64) -> Option<Bytes> {
+    /// The body kept for `key`, if it was read at `version`.
+    pub fn get(&self, key: &Key, version: Version) -> Option<Bytes> {
         self.answers
             .get(key)
-            .filter(|answer| answer.generation == generation)
+            .filter(|answer| answer.version == version)
             .map(|answer| answer.body)
     }
 
-    pub fn insert(&self, key: Key, generation: u64, body: Bytes) {
-        self.answers.insert(key, Answer { generation, body });
+    pub fn insert(&self, key: Key, version: Version, body: Bytes) {
+        self.answers.insert(key, Answer { version, body });
     }
 }
 
@@ -85,16 +105,48 @@ mod tests {
         }
     }
 
+    fn version(generation: u64) -> Version {
+        Version {
+            generation,
+            bound: None,
+        }
+    }
+
     #[test]
-    fn an_answer_serves_only_its_key_and_generation() {
+    fn an_answer_serves_only_its_key_and_version() {
         let cache = MeasuresCache::new();
-        cache.insert(key(1), 7, Bytes::from_static(b"[]"));
-        assert_eq!(cache.get(&key(1), 7).as_deref(), Some(&b"[]"[..]));
-        assert_eq!(cache.get(&key(1), 8), None);
-        assert_eq!(cache.get(&key(2), 7), None);
+        cache.insert(key(1), version(7), Bytes::from_static(b"[]"));
+        assert_eq!(cache.get(&key(1), version(7)).as_deref(), Some(&b"[]"[..]));
+        assert_eq!(cache.get(&key(1), version(8)), None);
+        assert_eq!(cache.get(&key(2), version(7)), None);
         let mut other_policy = key(1);
         other_policy.policy.back_window += 1;
-        assert_eq!(cache.get(&other_policy, 7), None);
+        assert_eq!(cache.get(&other_policy, version(7)), None);
+        let stamp = FileStamp {
+            inode: 12,
+            size: 100,
+            modified_ns: 1,
+        };
+        let shared = Version {
+            generation: 7,
+            bound: Some(stamp),
+        };
+        cache.insert(key(3), shared, Bytes::from_static(b"[]"));
+        assert!(cache.get(&key(3), shared).is_some());
+        let rewritten = FileStamp {
+            modified_ns: 2,
+            ..stamp
+        };
+        assert_eq!(
+            cache.get(
+                &key(3),
+                Version {
+                    bound: Some(rewritten),
+                    ..shared
+                }
+            ),
+            None
+        );
     }
 
     #[test]
@@ -102,7 +154,7 @@ mod tests {
         let cache = MeasuresCache::new();
         let body = Bytes::from(vec![b' '; 1 << 20]);
         for metric in 0..200 {
-            cache.insert(key(metric), 0, body.clone());
+            cache.insert(key(metric), version(0), body.clone());
         }
         assert!(cache.answers.weight() <= BUDGET_BYTES);
         assert!(cache.answers.len() < 200);

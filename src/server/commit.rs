@@ -7,10 +7,13 @@
 //! check the caller, read the body: whatever fails answers that request
 //! alone, with nothing of it staged), stages the measures of all the
 //! others in one `MeasureWriter` (one incoming file per metric of the
-//! group) and commits them (one sync), then answers them. So a 202 still
+//! group) and commits them (one sync), then answers them. The metrics the
+//! requests of a group name by id are looked up together, in one query. So a 202 still
 //! means the measures are on disk, while a commit's cost, and the
 //! hand-over between threads, is shared by every request it carries.
 
+use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::thread::JoinHandle;
 
@@ -18,6 +21,7 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::error::{ApiError, ApiResult};
+use super::metric::Found;
 use super::{App, Work};
 use crate::error::Result;
 use crate::ingest::{MeasureWriter, WriterOptions};
@@ -31,6 +35,9 @@ pub type Measures = Vec<(Uuid, Vec<(Timestamp, f64)>)>;
 pub type Prepare = Box<dyn FnOnce(&Work<'_>) -> ApiResult<Measures> + Send>;
 
 struct Pending {
+    /// The metric the request names by id, if it names one: the group
+    /// looks all of them up in one query before the checks.
+    metric: Option<Uuid>,
     prepare: Prepare,
     done: oneshot::Sender<ApiResult<()>>,
 }
@@ -70,8 +77,9 @@ impl Committer {
     }
 
     /// Runs `prepare` and stores its measures with the next group; returns
-    /// once they are on disk.
-    pub async fn store(&self, prepare: Prepare) -> ApiResult<()> {
+    /// once they are on disk. `metric`: the metric `prepare` will find by
+    /// id, if any.
+    pub async fn store(&self, metric: Option<Uuid>, prepare: Prepare) -> ApiResult<()> {
         let (done, outcome) = oneshot::channel();
         let first = {
             let mut queue = self
@@ -79,7 +87,11 @@ impl Committer {
                 .queue
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            queue.pending.push(Pending { prepare, done });
+            queue.pending.push(Pending {
+                metric,
+                prepare,
+                done,
+            });
             queue.pending.len() == 1
         };
         // The thread waits only on an empty queue (and looks again under
@@ -141,7 +153,9 @@ fn commit_group(app: &App, index: &Index, group: Vec<Pending>) {
         index,
         now: Timestamp::now(),
         app,
+        group_found: Some(RefCell::default()),
     };
+    find_group_metrics(&work, &group);
     let mut staged = Vec::with_capacity(group.len());
     for pending in group {
         // A request that panics fails alone (as it would on tokio's
@@ -165,6 +179,30 @@ fn commit_group(app: &App, index: &Index, group: Vec<Pending>) {
     let outcome = commit(&work, &staged).map_err(ApiError::internal);
     for (done, _) in staged {
         let _ = done.send(outcome.clone());
+    }
+}
+
+/// Looks up the metrics the group's requests name by id, all in one
+/// query, for their checks to find. Whatever this cannot find (an unknown
+/// metric, a failed lookup) each request looks up on its own, and answers
+/// its own error.
+fn find_group_metrics(work: &Work<'_>, group: &[Pending]) {
+    let ids: Vec<Uuid> = group
+        .iter()
+        .filter_map(|pending| pending.metric)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if ids.len() < 2 {
+        return;
+    }
+    let Ok(metrics) = work.index.active_metrics(&ids) else {
+        return;
+    };
+    for metric in metrics.into_values() {
+        if let Ok(found) = Found::load(work, metric) {
+            work.keep_for_group(&found);
+        }
     }
 }
 

@@ -1,13 +1,16 @@
 //! `/v1/metric` (and the metric part of `/v1/resource/TYPE/ID/metric/…`):
 //! create, list, show and delete metrics, write and read their measures.
 
+use std::os::unix::fs::MetadataExt;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::Response;
+use uuid::Uuid;
 
 use super::auth::{Caller, Rule, Target};
 use super::cache;
@@ -25,6 +28,7 @@ use crate::pyform::document;
 use crate::pyform::json::Json;
 use crate::query::{self, MeasuresQuery};
 use crate::resource::{self, GENERIC, Resource, parse_python_uuid};
+use crate::store::lock::ReadLock;
 use crate::store::{self, Metric, MetricFilter, Page};
 use crate::time::Span;
 
@@ -40,6 +44,7 @@ pub fn routes() -> Router<Arc<App>> {
 }
 
 /// A metric with what its documents and policy checks need.
+#[derive(Clone)]
 pub struct Found {
     pub metric: Metric,
     pub resource: Option<Resource>,
@@ -79,8 +84,13 @@ pub fn by_id(work: &Work<'_>, text: &str) -> ApiResult<Found> {
     let not_found =
         || ApiError::not_found(store::Error::MetricNotFound(text.to_owned()).to_string());
     let id = parse_python_uuid(text).ok_or_else(not_found)?;
+    if let Some(found) = work.found_in_group(id) {
+        return Ok(found);
+    }
     let metric = work.index.get_metric(id)?.ok_or_else(not_found)?;
-    Found::load(work, metric)
+    let found = Found::load(work, metric)?;
+    work.keep_for_group(&found);
+    Ok(found)
 }
 
 /// The `POST /v1/metric` body (also a metric definition inside a
@@ -285,7 +295,8 @@ pub async fn post_measures(
     call: Call,
 ) -> ApiResult<Response> {
     let caller = call.caller()?;
-    write_measures(app, call, caller, move |work| by_id(work, &id)).await
+    let metric = parse_python_uuid(&id);
+    write_measures(app, call, caller, metric, move |work| by_id(work, &id)).await
 }
 
 pub async fn get_measures(
@@ -298,19 +309,24 @@ pub async fn get_measures(
 }
 
 /// `POST …/measures`: checked, then queued for the next pass (202, once
-/// the measures are on disk).
+/// the measures are on disk). `metric`: the metric `find` looks up by id,
+/// if it does.
 pub async fn write_measures(
     app: Arc<App>,
     call: Call,
     caller: Caller,
+    metric: Option<Uuid>,
     find: impl FnOnce(&Work<'_>) -> ApiResult<Found> + Send + 'static,
 ) -> ApiResult<Response> {
-    app.store_measures(Box::new(move |work| {
-        let found = find(work)?;
-        caller.enforce(Rule::AdminOrServiceOrCreator, found.target())?;
-        let measures = batch::measure_list(&call.json_body(JSON)?, work.now)?;
-        Ok(vec![(found.metric.id, measures)])
-    }))
+    app.store_measures(
+        metric,
+        Box::new(move |work| {
+            let found = find(work)?;
+            caller.enforce(Rule::AdminOrServiceOrCreator, found.target())?;
+            let measures = batch::measure_list(&call.json_body(JSON)?, work.now)?;
+            Ok(vec![(found.metric.id, measures)])
+        }),
+    )
     .await?;
     Ok(reply::accepted())
 }
@@ -323,41 +339,98 @@ pub async fn read_measures(
     caller: Caller,
     find: impl FnOnce(&Work<'_>) -> ApiResult<Found> + Send + 'static,
 ) -> ApiResult<Response> {
-    // The checks and an answer kept in memory cost a few index lookups:
-    // they run without a trip to a blocking thread (which would cost more).
+    if !app.index_is_local() {
+        // PostgreSQL's client blocks its thread on every lookup, which an
+        // async thread must not do: the checks, an answer kept in memory
+        // and the read make one trip to a blocking thread.
+        let answer = app
+            .run(move |work| answer_measures(work, measures_request(work, &call, &caller, find)?))
+            .await?;
+        return Ok(reply::json_text(answer));
+    }
+    // The checks and an answer kept in memory cost a few lookups in the
+    // SQLite file: they run without a trip to a blocking thread (which
+    // would cost more).
     let request = match app.run_here(|work| kept_measures(work, &call, &caller, find))? {
         Kept::Answer(body) => return Ok(reply::json_text(body)),
-        Kept::ToRead(request) => request,
+        Kept::ToRead(request) => *request,
     };
     // Otherwise one trip: the read and the writing of the (possibly long)
     // answer.
-    let answer = app
-        .run(move |work| {
-            if request.refresh {
-                work.exclusively(|| {
-                    ops::measures::refresh(work.store, work.index, &request.metric)
-                })?;
-            }
-            let key = request.key;
-            let consistent = work.store.read_lock(key.metric)?;
-            let generation = consistent.generation()?;
-            let cache = &work.app.measures_cache;
-            if let Some(body) = cache.get(&key, generation) {
-                return Ok(body);
-            }
-            let measures = query::get_measures_locked(
-                &consistent,
-                work.store,
-                key.metric,
-                &key.policy,
-                &key.query,
-            )?;
-            let body = Bytes::from(document::measures_body(&measures));
-            cache.insert(key, generation, body.clone());
-            Ok(body)
-        })
-        .await?;
+    let answer = app.run(move |work| answer_measures(work, request)).await?;
     Ok(reply::json_text(answer))
+}
+
+/// The body of a checked `GET …/measures`: kept in memory, or read (after
+/// the `refresh` it asks for) and kept.
+fn answer_measures(work: &Work<'_>, request: MeasuresRequest) -> ApiResult<Bytes> {
+    if request.refresh {
+        work.exclusively(|| ops::measures::refresh(work.store, work.index, &request.metric))?;
+    }
+    let key = request.key;
+    let consistent = work.store.read_lock(key.metric)?;
+    let version = archive_version(work, &consistent, key.metric)?;
+    let cache = &work.app.measures_cache;
+    if let Some(body) = version.and_then(|version| cache.get(&key, version)) {
+        return Ok(body);
+    }
+    let measures =
+        query::get_measures_locked(&consistent, work.store, key.metric, &key.policy, &key.query)?;
+    let body = Bytes::from(document::measures_body(&measures));
+    if let Some(version) = version {
+        cache.insert(key, version, body.clone());
+    }
+    Ok(body)
+}
+
+/// The version of `metric`'s archive that an answer read now stands for,
+/// under the sack's read lock (`consistent`); `None` if the answer must
+/// not be kept.
+///
+/// carbonara's passes bump the sack's generation. On a store Gnocchi
+/// shares, gnocchi-metricd rewrites the archive without it: whenever it
+/// processes a metric it writes the splits, then the bound series file
+/// (`none_v3`, in place), so that file's inode, size and modification
+/// time change with every pass of Gnocchi's too. A file modified in the
+/// last second does not tell: a second write in the same tick of the file
+/// system's clock could leave all three as they were, so an answer read
+/// then is not kept.
+fn archive_version(
+    work: &Work<'_>,
+    consistent: &ReadLock,
+    metric: Uuid,
+) -> ApiResult<Option<cache::Version>> {
+    let generation = consistent.generation()?;
+    if !work.store.shared_with_gnocchi() {
+        return Ok(Some(cache::Version {
+            generation,
+            bound: None,
+        }));
+    }
+    let path = work.store.archive().bound_path(metric);
+    let stamp = match std::fs::metadata(&path) {
+        Ok(meta) => {
+            let modified = meta.modified().map_err(ApiError::internal)?;
+            let settled = SystemTime::now()
+                .duration_since(modified)
+                .is_ok_and(|age| age >= Duration::from_secs(1));
+            if !settled {
+                return Ok(None);
+            }
+            cache::FileStamp {
+                inode: meta.ino(),
+                size: meta.len(),
+                modified_ns: i128::from(meta.mtime()) * 1_000_000_000
+                    + i128::from(meta.mtime_nsec()),
+            }
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => cache::FileStamp::default(),
+        Err(error) => return Err(ApiError::internal(format!("{}: {error}", path.display()))),
+    };
+    Ok(Some(cache::Version {
+        generation,
+        bound: Some(stamp),
+    }))
 }
 
 /// What the checks of a `GET …/measures` leave to do.
@@ -382,9 +455,9 @@ fn kept_measures(
     let Some(consistent) = work.store.try_read_lock(request.key.metric)? else {
         return Ok(Kept::ToRead(Box::new(request)));
     };
-    let generation = consistent.generation()?;
+    let version = archive_version(work, &consistent, request.key.metric)?;
     Ok(
-        match work.app.measures_cache.get(&request.key, generation) {
+        match version.and_then(|version| work.app.measures_cache.get(&request.key, version)) {
             Some(body) => Kept::Answer(body),
             None => Kept::ToRead(Box::new(request)),
         },

@@ -32,6 +32,8 @@ mod resource_type;
 mod root;
 mod search;
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -43,6 +45,7 @@ use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter};
+use uuid::Uuid;
 
 use crate::error::Result;
 use crate::policy::AggregationMethod;
@@ -117,9 +120,26 @@ pub struct Work<'a> {
     /// The request's time: relative timestamps count from it.
     pub now: Timestamp,
     app: &'a App,
+    /// For a group commit's checks (commit.rs), the metrics they found by
+    /// id: the requests of a group only write measures and are answered
+    /// together, so those that name one metric share its lookup (one index
+    /// round trip a metric, not a request). `None` for a single request.
+    group_found: Option<RefCell<HashMap<Uuid, metric::Found>>>,
 }
 
 impl Work<'_> {
+    /// What this group commit already found as metric `id`.
+    fn found_in_group(&self, id: Uuid) -> Option<metric::Found> {
+        self.group_found.as_ref()?.borrow().get(&id).cloned()
+    }
+
+    /// Keeps `found` for the other requests of this group commit.
+    fn keep_for_group(&self, found: &metric::Found) {
+        if let Some(group) = &self.group_found {
+            group.borrow_mut().insert(found.metric.id, found.clone());
+        }
+    }
+
     /// Runs `f` while no other pass of this server runs.
     pub fn exclusively<T>(&self, f: impl FnOnce() -> T) -> T {
         let _guard = self
@@ -195,9 +215,14 @@ impl App {
 
     /// Runs `prepare` on the committing thread and stores the measures it
     /// returns with the next group commit (see commit.rs).
-    pub async fn store_measures(&self, prepare: commit::Prepare) -> ApiResult<()> {
+    /// `metric`: the metric `prepare` finds by id, if it names one.
+    pub async fn store_measures(
+        &self,
+        metric: Option<Uuid>,
+        prepare: commit::Prepare,
+    ) -> ApiResult<()> {
         match &self.committer {
-            Some(committer) => committer.store(prepare).await,
+            Some(committer) => committer.store(metric, prepare).await,
             None => Err(ApiError::internal("no committing thread")),
         }
     }
@@ -214,8 +239,16 @@ impl App {
             .map_err(ApiError::internal)?
     }
 
+    /// Whether the index is the store's SQLite file, whose lookups may run
+    /// on an async thread; a PostgreSQL index is reached only from
+    /// blocking threads (`run`), as its synchronous client requires.
+    pub fn index_is_local(&self) -> bool {
+        self.store.index_is_local()
+    }
+
     /// Runs `work` on the calling thread: only for work that never waits
-    /// long (index lookups, an answer kept in memory).
+    /// long (lookups in a local index, an answer kept in memory); never
+    /// with a PostgreSQL index (see `index_is_local`).
     pub fn run_here<T>(&self, work: impl FnOnce(&Work<'_>) -> ApiResult<T>) -> ApiResult<T> {
         let index = self.take_index().map_err(ApiError::from)?;
         let result = work(&Work {
@@ -223,6 +256,7 @@ impl App {
             index: &index,
             now: Timestamp::now(),
             app: self,
+            group_found: None,
         });
         self.return_index(index);
         result

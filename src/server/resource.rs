@@ -813,7 +813,7 @@ pub async fn post_metric_measures(
 ) -> ApiResult<Response> {
     let caller = call.caller()?;
     let find = named_metric_finder(type_name, id, name, &caller);
-    metric::write_measures(app, call, caller, find).await
+    metric::write_measures(app, call, caller, None, find).await
 }
 
 pub async fn get_metric_measures(

@@ -604,6 +604,12 @@ impl Store {
         self.config.backends.shared_with_gnocchi()
     }
 
+    /// Whether the index is the store's own SQLite file rather than a
+    /// PostgreSQL database reached over the network.
+    pub fn index_is_local(&self) -> bool {
+        self.config.backends.index.is_none()
+    }
+
     pub fn index_path(&self) -> PathBuf {
         self.root.join(INDEX_FILE)
     }

@@ -10,12 +10,14 @@ use std::path::{Path, PathBuf};
 use predicates::str::contains;
 use serde_json::Value;
 
+use carbonara::server::AuthMode;
 use carbonara::store::coordinator::postgres::lock_keys;
 use carbonara::store::coordinator::sack_lock_name;
 use carbonara::store::incoming::SackName;
 
 use crate::common::{TestStore, parse_python_json, strings_of};
 use crate::postgresql;
+use crate::serve::common::{send, test_app};
 
 /// A Gnocchi deployment: a database of its own, one directory for the
 /// file storage and incoming drivers, and its `gnocchi.conf`.
@@ -408,6 +410,249 @@ fn a_store_directory_can_point_at_a_deployments_backends() {
     // The same deployment through its configuration file.
     assert_eq!(deployment.json(&["metric", "show", &id])["name"], "disk");
     assert_eq!(deployment.json(&["sacks"])["sacks"], 4);
+}
+
+/// `serve` over a deployment's PostgreSQL index: every lookup runs off
+/// the async threads (rust-postgres's synchronous client panics on one,
+/// which aborted the server on its first `GET …/measures`), the first read
+/// and the one answered from memory alike. The server is opened and closed
+/// outside the runtime, as `carbonara serve` does.
+#[test]
+fn serve_reads_measures_through_a_deployments_index() {
+    let deployment = Deployment::upgraded("serve");
+    let store = TestStore::empty();
+    let files = format!("file://{}", deployment.basepath().display());
+    store
+        .run(&[
+            "init",
+            "--index",
+            &deployment.url,
+            "--storage",
+            &files,
+            "--incoming",
+            &files,
+        ])
+        .success();
+    let app = test_app(&store, AuthMode::Basic);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let admin = [
+            ("authorization", "basic YWRtaW46"),
+            ("content-type", "application/json"),
+        ];
+        let created = send(
+            &app,
+            "POST",
+            "/v1/metric",
+            &admin,
+            Some(r#"{"archive_policy_name": "low"}"#),
+        )
+        .await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        let path = format!(
+            "/v1/metric/{}/measures",
+            created.json()["id"].as_str().unwrap()
+        );
+        let body = r#"[{"timestamp": "2024-01-01T00:00:00", "value": 2}, {"timestamp": "2024-01-01T00:01:00", "value": 4}]"#;
+        assert_eq!(
+            send(&app, "POST", &path, &admin, Some(body)).await.status,
+            202
+        );
+        let expected = serde_json::json!([["2024-01-01T00:00:00+00:00", 300.0, 3.0]]);
+        let refreshed = send(&app, "GET", &format!("{path}?refresh=true"), &admin, None).await;
+        assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+        assert_eq!(refreshed.json(), expected);
+        for _ in 0..2 {
+            let again = send(&app, "GET", &path, &admin, None).await;
+            assert_eq!(
+                (again.status.as_u16(), again.json()),
+                (200, expected.clone())
+            );
+        }
+    });
+}
+
+/// The measures `GET path` answers, as JSON.
+async fn measures(app: &axum::Router, path: &str) -> Value {
+    let answer = send(
+        app,
+        "GET",
+        path,
+        &[("authorization", "basic YWRtaW46")],
+        None,
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    answer.json()
+}
+
+/// An answer `serve` keeps in memory on a deployment is given again only
+/// while the archive is as it was read: gnocchi-metricd rewrites a
+/// metric's splits (by rename) and then its bound series file (in place)
+/// without carbonara's archive generation, and the server must see it.
+/// Here the files of an earlier state are put back as metricd writes them.
+#[test]
+fn serve_sees_an_archive_rewritten_behind_its_back() {
+    let deployment = Deployment::upgraded("serve_rewritten");
+    let store = TestStore::empty();
+    let files = format!("file://{}", deployment.basepath().display());
+    store
+        .run(&[
+            "init",
+            "--index",
+            &deployment.url,
+            "--storage",
+            &files,
+            "--incoming",
+            &files,
+        ])
+        .success();
+    let app = test_app(&store, AuthMode::Basic);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let admin = [
+            ("authorization", "basic YWRtaW46"),
+            ("content-type", "application/json"),
+        ];
+        let created = send(
+            &app,
+            "POST",
+            "/v1/metric",
+            &admin,
+            Some(r#"{"archive_policy_name": "low"}"#),
+        )
+        .await;
+        let id = created.json()["id"].as_str().unwrap().to_owned();
+        let path = format!("/v1/metric/{id}/measures");
+        assert_eq!(
+            send(
+                &app,
+                "POST",
+                &path,
+                &admin,
+                Some(r#"[{"timestamp": "2024-01-01T00:00:00", "value": 2}]"#)
+            )
+            .await
+            .status,
+            202
+        );
+        let first = serde_json::json!([["2024-01-01T00:00:00+00:00", 300.0, 2.0]]);
+        assert_eq!(measures(&app, &format!("{path}?refresh=true")).await, first);
+        let metric_dir = walkdir::WalkDir::new(deployment.basepath())
+            .into_iter()
+            .map(Result::unwrap)
+            .find(|entry| {
+                entry.file_name().to_str() == Some(id.as_str()) && entry.file_type().is_dir()
+            })
+            .unwrap()
+            .into_path();
+        let earlier: Vec<(PathBuf, Vec<u8>)> = files_under(&metric_dir)
+            .into_iter()
+            .map(|file| {
+                let bytes = fs::read(metric_dir.join(&file)).unwrap();
+                (metric_dir.join(file), bytes)
+            })
+            .collect();
+        assert_eq!(
+            send(
+                &app,
+                "POST",
+                &path,
+                &admin,
+                Some(r#"[{"timestamp": "2024-01-01T00:05:00", "value": 6}]"#)
+            )
+            .await
+            .status,
+            202
+        );
+        let second = serde_json::json!([
+            ["2024-01-01T00:00:00+00:00", 300.0, 2.0],
+            ["2024-01-01T00:05:00+00:00", 300.0, 6.0]
+        ]);
+        assert_eq!(
+            measures(&app, &format!("{path}?refresh=true")).await,
+            second
+        );
+        // Kept, once the bound file is old enough to tell a rewrite.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        assert_eq!(measures(&app, &path).await, second);
+        assert_eq!(measures(&app, &path).await, second);
+        // metricd's way: the splits renamed into place, then the bound
+        // series written over.
+        for (file, bytes) in &earlier {
+            if file.ends_with("none_v3") {
+                continue;
+            }
+            let staged = file.with_extension("staged");
+            fs::write(&staged, bytes).unwrap();
+            fs::rename(&staged, file).unwrap();
+        }
+        let (bound, bytes) = earlier
+            .iter()
+            .find(|(f, _)| f.ends_with("none_v3"))
+            .unwrap();
+        fs::write(bound, bytes).unwrap();
+        assert_eq!(measures(&app, &path).await, first);
+    });
+}
+
+/// The binary on a deployment: it answers from the PostgreSQL index and,
+/// on SIGTERM, closes its connections off the runtime's threads and exits
+/// 0 (closing one on them aborted the process).
+#[test]
+fn serve_on_a_deployment_stops_cleanly() {
+    let deployment = Deployment::upgraded("serve_stop");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("carbonara"))
+        .env_remove("CARBONARA_STORE")
+        .arg("--gnocchi-conf")
+        .arg(deployment.conf())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--process-interval",
+            "0",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
+    let address = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_owned();
+    let metric = deployment.json(&["metric", "create", "--archive-policy-name", "low"]);
+    let path = format!("/v1/metric/{}/measures", metric["id"].as_str().unwrap());
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    std::io::Write::write_all(
+        &mut stream,
+        format!(
+            "GET {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: basic YWRtaW46\r\nConnection: close\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert!(status.success(), "{status}: {rest}");
+    assert!(!rest.contains("panicked"), "{rest}");
 }
 
 #[test]

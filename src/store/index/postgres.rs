@@ -30,10 +30,11 @@ mod resources;
 pub mod schema;
 
 use std::cell::{Cell, RefCell, RefMut};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use postgres::types::{ToSql, Type};
-use postgres::{Client, Row};
+use postgres::{Client, Row, Statement};
 
 use super::Commits;
 use crate::deployment::DatabaseUrl;
@@ -53,6 +54,9 @@ pub struct PostgresIndex {
     client: RefCell<Client>,
     /// How many transactions are open (nested ones are savepoints).
     depth: Cell<u32>,
+    /// The lookups prepared on this connection, by SQL text (see
+    /// `query_prepared`).
+    prepared: RefCell<HashMap<String, Statement>>,
 }
 
 impl PostgresIndex {
@@ -75,6 +79,7 @@ impl PostgresIndex {
         Ok(PostgresIndex {
             client: RefCell::new(client),
             depth: Cell::new(0),
+            prepared: RefCell::new(HashMap::new()),
         })
     }
 
@@ -91,6 +96,33 @@ impl PostgresIndex {
         params: &[(&(dyn ToSql + Sync), Type)],
     ) -> Result<Vec<Row>, postgres::Error> {
         self.client().query_typed(sql, params)
+    }
+
+    /// The rows of a lookup that requests make over and over (a metric by
+    /// id, a policy by name): prepared the first time on this connection,
+    /// then only bound and executed, one round trip in which PostgreSQL
+    /// neither parses nor plans it again. For the statements of a fixed
+    /// set of texts on Gnocchi's base tables, whose shape never changes
+    /// under a connection; any other goes through `query`.
+    fn query_prepared(
+        &self,
+        sql: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> Result<Vec<Row>, postgres::Error> {
+        let known = self.prepared.borrow().get(sql).cloned();
+        let statement = match known {
+            Some(statement) => statement,
+            None => {
+                let types: Vec<Type> = params.iter().map(|(_, t)| t.clone()).collect();
+                let statement = self.client().prepare_typed(sql, &types)?;
+                self.prepared
+                    .borrow_mut()
+                    .insert(sql.to_owned(), statement.clone());
+                statement
+            }
+        };
+        let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|(v, _)| *v).collect();
+        self.client().query(&statement, &values)
     }
 
     /// Runs `work` in one transaction, or a savepoint of the open one.

@@ -116,6 +116,65 @@ async fn concurrent_writers_share_commits_and_lose_nothing() {
     assert_eq!(points.as_array().unwrap().len(), writers);
 }
 
+/// The requests of a group commit name several metrics, which the group
+/// looks up together: each request is still checked on its own (an
+/// unknown metric is its 404, another's metric its 403) and the measures
+/// of every accepted one are stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writers_to_many_metrics_are_checked_request_by_request() {
+    let store = empty_store();
+    let app = test_app(&store, AuthMode::Basic);
+    with_policy(&app).await;
+    let alice = ("authorization", "basic YWxpY2U6");
+    let mut paths = Vec::new();
+    for name in ["a", "b", "c"] {
+        let metric = post(&app, "/v1/metric", &format!(r#"{{"name": "{name}"}}"#)).await;
+        paths.push(format!(
+            "/v1/metric/{}/measures",
+            metric.json()["id"].as_str().unwrap()
+        ));
+    }
+    let unknown = "/v1/metric/00000000-0000-4000-8000-000000000000/measures".to_owned();
+    let writers = 120;
+    let answers = futures_join(
+        (0..writers)
+            .map(|i| {
+                let app = app.clone();
+                // Admin to each metric in turn, alice to admin's first, and
+                // anyone to a metric that does not exist.
+                let (path, auth) = match i % 5 {
+                    3 => (paths[0].clone(), alice),
+                    4 => (unknown.clone(), ADMIN),
+                    k => (paths[k].clone(), ADMIN),
+                };
+                tokio::spawn(async move {
+                    let body = format!(r#"[{{"timestamp": {}, "value": {i}}}]"#, 1_700_000_000 + i);
+                    send(&app, "POST", &path, &[auth, JSON, ACCEPT], Some(&body))
+                        .await
+                        .status
+                })
+            })
+            .collect(),
+    )
+    .await;
+    for (i, status) in answers.iter().enumerate() {
+        let expected = match i % 5 {
+            3 => StatusCode::FORBIDDEN,
+            4 => StatusCode::NOT_FOUND,
+            _ => StatusCode::ACCEPTED,
+        };
+        assert_eq!(*status, expected, "request {i}");
+    }
+    for path in &paths {
+        let counts = get(&app, &format!("{path}?refresh=true&aggregation=count")).await;
+        assert_eq!(
+            counts.json().as_array().unwrap().len(),
+            writers / 5,
+            "{path}"
+        );
+    }
+}
+
 async fn futures_join(tasks: Vec<tokio::task::JoinHandle<StatusCode>>) -> Vec<StatusCode> {
     let mut statuses = Vec::with_capacity(tasks.len());
     for task in tasks {

@@ -48,12 +48,15 @@ fn naive_utc(time: Timestamp) -> chrono::NaiveDateTime {
 }
 
 impl PostgresIndex {
+    /// The metrics meeting `condition`, one of the few fixed conditions of
+    /// this file: a prepared statement (the server's every request looks a
+    /// metric up).
     fn select_metrics(
         &self,
         condition: &str,
         params: &[(&(dyn ToSql + Sync), Type)],
     ) -> Result<Vec<Metric>> {
-        self.query(
+        self.query_prepared(
             &format!("SELECT {METRIC_COLUMNS} FROM metric WHERE {condition}"),
             params,
         )?

@@ -207,7 +207,8 @@ impl Policies for PostgresIndex {
     }
 
     fn get_archive_policy(&self, name: &str) -> Result<ArchivePolicy> {
-        let rows = self.query(
+        // Prepared: every read of measures looks its policy up.
+        let rows = self.query_prepared(
             &format!("SELECT {POLICY_COLUMNS} WHERE name = $1"),
             &[(&name, Type::TEXT)],
         )?;
