@@ -3,11 +3,15 @@
 # records it in tests/golden/side-by-side/ (replayed without Python by
 # tests/it/side_by_side.rs; see that directory's README).
 #
-#   scripts/oracle/side-by-side.sh [PART...]      parts: measures objects janitor resources
-#                                                 (default: all)
+#   scripts/oracle/side-by-side.sh [OPTION...] [PART...]
+#                          parts: measures objects janitor resources together
+#                          (default: all); options: side_by_side.py's
+#                          --together-metrics N, --together-batches N,
+#                          --together-clients N
 #
 # The deployment is the oracle's real_gnocchi.sh (gnocchi-api on its own
-# PostgreSQL, file storage and incoming drivers) without gnocchi-metricd:
+# PostgreSQL, file storage and incoming drivers) without gnocchi-metricd
+# (but for the together part, which starts one beside carbonara):
 # measures are aggregated either by Gnocchi's own code (GET ...?refresh=true)
 # or by `carbonara --gnocchi-conf $RUN/gnocchi.conf process`, which reads the
 # very gnocchi.conf gnocchi-api runs with. The coordination URL is the
@@ -21,7 +25,8 @@
 #   SBS_RUN_DIR   the deployment's directory (default: a new temporary one,
 #                 removed at the end)
 #   SBS_API_PORT, SBS_PG_PORT  loopback ports (default: free ones)
-#   CARBONARA     the binary (default: `cargo build`, target/debug/carbonara)
+#   CARBONARA     the binary (default: `cargo build`, target/debug/carbonara;
+#                 `cargo build --release` when the together part runs)
 #   PGBIN         PostgreSQL's binaries (default: the newest
 #                 /usr/lib/postgresql/*/bin), for the server and pg_dump
 #
@@ -43,8 +48,14 @@ PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1
 export PGBIN
 
 if [ -z "${CARBONARA:-}" ]; then
-    cargo build -q
-    CARBONARA=$PWD/target/debug/carbonara
+    # The together part races gnocchi-metricd: a release build, as deployed.
+    if [ $# = 0 ] || printf '%s\n' "$@" | grep -qx together; then
+        cargo build -q --release
+        CARBONARA=$PWD/target/release/carbonara
+    else
+        cargo build -q
+        CARBONARA=$PWD/target/debug/carbonara
+    fi
 fi
 
 free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }

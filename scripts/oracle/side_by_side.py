@@ -24,7 +24,15 @@ writes one JSON file (see tests/golden/side-by-side/README.md):
 * resources.json: resource types, resources, their updates and history,
   searches and resource metrics made through gnocchi-api and read by
   carbonara's command line, and the same made by carbonara and read
-  through gnocchi-api, with the rows each side wrote.
+  through gnocchi-api, with the rows each side wrote;
+* together.json: a real gnocchi-metricd (two workers) and a loop of
+  `carbonara process` on the deployment at once: first each holds a sack
+  the other is then refused (and tooz's own PostgresLock with it), then
+  many batches posted through gnocchi-api to many metrics are processed
+  by both while they come; every measure must be taken by exactly one
+  side (carbonara's reports plus the files metricd's log says it read
+  equal what was posted) and gnocchi-api's `count` and `sum` must be what
+  was posted. This one records counts, not a replay.
 
 Differences between the two sides are printed and kept in the recordings'
 "differences" lists; the exit status is 1 when there is any.
@@ -37,15 +45,22 @@ import json
 import math
 import os
 import re
+import signal
 import subprocess
 import sys
+import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
 
 import gnocchi
+from gnocchi import chef
 import psycopg2
+from tooz import coordination
+
+from tooz_sack_locks import sack
 
 ADMIN = "basic " + base64.b64encode(b"admin:").decode()
 
@@ -1014,6 +1029,604 @@ def rt_ddl(args, side):
 # ---------------------------------------------------------------------------
 
 
+# ---------------------------------------------------------------------------
+# together.json
+
+# Each measure alone in its 1 s bucket; a full 10 minute bucket counts 600.
+TOGETHER_POLICY = {"name": "together", "back_window": 0, "aggregation_methods": ["count", "sum"],
+                   "definition": [{"granularity": "1s", "timespan": "1h"}, {"granularity": "10m", "points": 12}]}
+TOGETHER_GRANULARITIES = (1, 600)
+TOGETHER_T0 = 1704067200  # 2024-01-01T00:00:00Z, on a 10 minute boundary
+PER_BATCH = 10
+METRICD_WORKERS = 2
+METRICD_APP = "gnocchi-metricd"
+CARBONARA_APP = "carbonara"
+# Seconds a check waits for something the other processes are to do.
+PATIENCE = 120
+
+READ_FILE = re.compile(r"Reading metric file \[(?P<path>[^\]]+)\]")
+SACK_TAKEN = re.compile(r"Processing measures for sack (?P<sack>\S+)")
+JOB_DONE = re.compile(r"\[(?P<pid>\d+)\].* (?P<metrics>\d+) metrics processed from (?P<sacks>\d+) sacks")
+LOG_LINE = re.compile(r"\S+ \S+ \[(?P<pid>\d+)\] (?P<level>\w+) +\S+ (?P<message>.*)")
+EMPTY_MEASURES = "IndexError: index 0 is out of bounds for axis 0 with size 0"
+
+
+def log_time(line):
+    """The time of a gnocchi-metricd log line (local time, milliseconds)."""
+    return datetime.datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").timestamp()
+
+
+def metricd_failures(log):
+    """gnocchi-metricd's failures: those of a sack where it read no measure
+    file and failed on an empty array of measures (a metric directory
+    without a file: gnocchi-api makes the directory, then moves the file in,
+    `FileStorage._store_new_measures`), each with its sack and the times it
+    took the sack and failed; and every other error with the lines that
+    follow it (its traceback)."""
+    empty, errors, current, taken = [], [], None, {}
+    for line in log.splitlines():
+        match = LOG_LINE.match(line)
+        if not match:
+            if current:
+                current["lines"].append(line)
+            continue
+        current = None
+        pid, level, message = match.group("pid", "level", "message")
+        if SACK_TAKEN.match(message):
+            taken[pid] = {"sack": SACK_TAKEN.match(message).group("sack"), "taken": log_time(line), "read": 0}
+        elif READ_FILE.match(message) and pid in taken:
+            taken[pid]["read"] += 1
+        elif level in ("ERROR", "CRITICAL"):
+            current = dict(taken.get(pid, {}), failed=log_time(line), lines=[line])
+            errors.append(current)
+    others = []
+    for error in errors:
+        if error.get("read") == 0 and error["lines"][0].endswith("Error processing new measures") \
+                and error["lines"][-1] == EMPTY_MEASURES:
+            empty.append(error)
+        else:
+            others.append("\n".join(error["lines"]))
+    return empty, others
+
+
+def together_batch(number, batch):
+    """Batch `batch` of metric `number`: PER_BATCH measures a second apart,
+    after the previous batch's; small whole values, so sums are exact."""
+    return [{"timestamp": TOGETHER_T0 + batch * PER_BATCH + i,
+             "value": float((number * 37 + batch * PER_BATCH + i) % 101)} for i in range(PER_BATCH)]
+
+
+def together_expected(number, batches):
+    """Granularity → bucket time → (count, sum) that the batches make."""
+    expected = {}
+    for granularity in TOGETHER_GRANULARITIES:
+        buckets = expected[granularity] = {}
+        for batch in range(batches):
+            for measure in together_batch(number, batch):
+                key = measure["timestamp"] - measure["timestamp"] % granularity
+                count, total = buckets.get(key, (0, 0.0))
+                buckets[key] = (count + 1, total + measure["value"])
+    return expected
+
+
+def together_answers(side, metric_id):
+    """The same, as gnocchi-api answers it."""
+    found = {}
+    for granularity in TOGETHER_GRANULARITIES:
+        buckets = found[granularity] = {}
+        for slot, method in enumerate(("count", "sum")):
+            query = urllib.parse.urlencode({"aggregation": method, "granularity": granularity})
+            for stamp, _, value in side.ok("GET", "/v1/metric/%s/measures?%s" % (metric_id, query)):
+                key = int(datetime.datetime.fromisoformat(stamp).timestamp())
+                buckets.setdefault(key, [None, None])[slot] = value
+        for key, pair in buckets.items():
+            buckets[key] = tuple(pair)
+    return found
+
+
+def sack_total(side):
+    """The deployment's number of sacks, from its sack directories."""
+    totals = {int(m.group(1)) for m in map(re.compile(r"incoming(\d+)-\d+$").match, os.listdir(side.storage)) if m}
+    if len(totals) != 1:
+        sys.exit("%s: sack directories of %s sack counts" % (side.storage, sorted(totals) or "no"))
+    return totals.pop()
+
+
+class Metricd:
+    """A real gnocchi-metricd on the deployment, started here in its own
+    process group (stopped by its PID), logging at debug level, its
+    PostgreSQL sessions named METRICD_APP (libpq's PGAPPNAME)."""
+
+    def __init__(self, conf, log):
+        self.conf = conf
+        self.log = log
+        self.child = None
+
+    def start(self):
+        program = os.path.join(os.path.dirname(sys.executable), "gnocchi-metricd")
+        with open(self.log, "wb") as out:
+            self.child = subprocess.Popen([program, "--config-file", self.conf, "--debug"],
+                                          stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                          start_new_session=True, env=dict(os.environ, PGAPPNAME=METRICD_APP))
+
+    def text(self, start=0):
+        with open(self.log, errors="replace") as f:
+            f.seek(start)
+            return f.read()
+
+    def size(self):
+        return os.path.getsize(self.log)
+
+    def jobs(self, start=0):
+        return JOB_DONE.findall(self.text(start))
+
+    def stop(self):
+        """SIGTERM to the group (its workers finish the sack at hand), SIGKILL after 60 s."""
+        if self.child is None or self.child.poll() is not None:
+            return
+        os.killpg(self.child.pid, signal.SIGTERM)
+        try:
+            self.child.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.child.pid, signal.SIGKILL)
+            self.child.wait()
+
+
+class Locks:
+    """Who holds the deployment's sack locks, read from pg_locks; and tooz's
+    own PostgresLock for a sack, as Gnocchi's Chef.get_sack_lock makes it."""
+
+    def __init__(self, side, total):
+        self.db = side.db
+        self.coord = coordination.get_coordinator(conf_option(side.conf, "DEFAULT", "coordination_url"),
+                                                  b"side-by-side-together")
+        self.coord.start()
+        self.chef = chef.Chef(self.coord, None, None, None)
+        self.total = total
+        self.sacks = {tuple(self.tooz(n).key): n for n in range(total)}
+
+    def tooz(self, number):
+        return self.chef.get_sack_lock(sack(number, self.total))
+
+    def holders(self, cursor=None):
+        """Sack number → application name of the session holding its lock
+        (advisory locks are per database: those of the coordination URL's,
+        which is the indexer's here)."""
+        cursor = cursor or self.db.cursor()
+        cursor.execute("SELECT l.classid, l.objid, a.application_name FROM pg_locks l "
+                       "JOIN pg_stat_activity a ON a.pid = l.pid "
+                       "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 "
+                       "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())")
+        return {self.sacks.get((k1, k2), (k1, k2)): application for k1, k2, application in cursor.fetchall()}
+
+    def waiting(self, application):
+        """Whether a session of `application` waits for a row or table lock."""
+        cursor = self.db.cursor()
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s "
+                       "AND wait_event_type = 'Lock'", (application,))
+        return cursor.fetchone()[0] > 0
+
+    def close(self):
+        self.coord.stop()
+
+
+class LockSampler(threading.Thread):
+    """Samples the sack locks every 20 ms: how often carbonara, metricd or
+    both at once held some, and which sacks each was seen holding."""
+
+    def __init__(self, locks, url):
+        super().__init__(daemon=True)
+        self.locks = locks
+        self.url = url
+        self.done = threading.Event()
+        self.samples = self.both = 0
+        self.seen = {CARBONARA_APP: set(), METRICD_APP: set()}
+        self.holding = {CARBONARA_APP: 0, METRICD_APP: 0}
+
+    def run(self):
+        db = psycopg2.connect(self.url)
+        db.autocommit = True
+        cursor = db.cursor()
+        while not self.done.wait(0.02):
+            held = {CARBONARA_APP: set(), METRICD_APP: set()}
+            for number, application in self.locks.holders(cursor).items():
+                held.setdefault(application, set()).add(number)
+            self.samples += 1
+            for application in self.seen:
+                self.seen[application] |= held[application]
+                self.holding[application] += bool(held[application])
+            self.both += bool(held[CARBONARA_APP] and held[METRICD_APP])
+        db.close()
+
+    def stop(self):
+        self.done.set()
+        self.join()
+        return {"samples": self.samples,
+                "carbonara_held_sacks": self.holding[CARBONARA_APP],
+                "metricd_held_sacks": self.holding[METRICD_APP],
+                "both_held_sacks": self.both,
+                "sacks_seen_held_by_carbonara": len(self.seen[CARBONARA_APP]),
+                "sacks_seen_held_by_metricd": len(self.seen[METRICD_APP])}
+
+
+def carbonara_pass(args, wait=True):
+    """`carbonara process -f json`: its report (wait) or the running child."""
+    command = [args.carbonara, "--gnocchi-conf", args.conf, "process", "-f", "json"]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return finish_pass(child) if wait else child
+
+
+def finish_pass(child, timeout=None):
+    out, err = child.communicate(timeout=timeout)
+    if child.returncode != 0:
+        return {"error": "exit %d: %s" % (child.returncode, err.strip())}
+    return json.loads(out)
+
+
+class CarbonaraLoop(threading.Thread):
+    """`carbonara process` again and again, 0.2 s apart, until stopped."""
+
+    def __init__(self, args):
+        super().__init__(daemon=True)
+        self.args = args
+        self.done = threading.Event()
+        self.reports = []
+
+    def run(self):
+        while not self.done.is_set():
+            self.reports.append(carbonara_pass(self.args))
+            self.done.wait(0.2)
+
+    def stop(self):
+        """After the pass at hand."""
+        self.done.set()
+        self.join()
+        return self.reports
+
+
+def wait_until(predicate, timeout):
+    """Whether `predicate` came true within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def wait_for(what, predicate, timeout=PATIENCE):
+    if not wait_until(predicate, timeout):
+        raise SystemExit("together: waited %d s for %s" % (timeout, what))
+
+
+def row_lock(side, metric_id):
+    """A transaction holding the metric's row lock: a pass that reaches
+    its index write for the metric (carbonara's `record_processed`,
+    Gnocchi's `update_last_measure_timestamp`) waits there, its sack
+    lock held, until the transaction ends."""
+    db = psycopg2.connect(indexer_url(side.conf))
+    db.cursor().execute("SELECT id FROM metric WHERE id = %s FOR UPDATE", (metric_id,))
+    return db
+
+
+def incoming_files(side, metric_id, total):
+    directory = os.path.join(side.storage, "incoming%d-%d" % (total, uuid_int(metric_id) % total), metric_id)
+    return sorted(os.listdir(directory)) if os.path.isdir(directory) else []
+
+
+class Blocked:
+    """A child process the row lock of `row_lock` holds up: released (and
+    the child waited for) on the way out, whatever happened."""
+
+    def __init__(self, side, metric_id):
+        self.blocker = row_lock(side, metric_id)
+        self.child = None
+
+    def release(self):
+        if self.blocker:
+            self.blocker.commit()
+            self.blocker.close()
+            self.blocker = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+        if self.child and self.child.poll() is None:
+            try:
+                self.child.wait(PATIENCE)
+            except subprocess.TimeoutExpired:
+                self.child.kill()
+                self.child.wait()
+
+
+def carbonara_holds(args, side, locks, metricd, held, witness):
+    """carbonara's pass holds `held`'s sack (stopped at its index write by a
+    row lock) while gnocchi-metricd starts and runs: tooz's own
+    PostgresLock for the sack is refused, metricd never takes the sack and
+    processes another one meanwhile."""
+    with Blocked(side, held["id"]) as blocked:
+        return carbonara_holding(args, side, locks, metricd, held, witness, blocked)
+
+
+def carbonara_holding(args, side, locks, metricd, held, witness, blocked):
+    facts = {}
+    side.ok("POST", "/v1/metric/%s/measures" % held["id"], together_batch(held["number"], 0), want=(202,))
+    child = blocked.child = carbonara_pass(args, wait=False)
+    facts["carbonara_took_it"] = wait_until(
+        lambda: locks.holders().get(held["sack"]) == CARBONARA_APP and locks.waiting(CARBONARA_APP), 30)
+    lock = locks.tooz(held["sack"])
+    facts["tooz_refused"] = not lock.acquire(blocking=False)
+    if not facts["tooz_refused"]:
+        lock.release()
+    other = locks.tooz(witness["sack"])
+    facts["tooz_takes_another_sack"] = other.acquire(blocking=False) is True
+    other.release()
+    metricd.start()
+    wait_for("gnocchi-metricd's workers to scan every sack twice",
+             lambda: len({pid for pid, _, _ in metricd.jobs()}) == METRICD_WORKERS and len(metricd.jobs()) >= 4)
+    side.ok("POST", "/v1/metric/%s/measures" % witness["id"], together_batch(witness["number"], 0), want=(202,))
+    wait_for("gnocchi-metricd to process the witness metric",
+             lambda: witness["id"] in metricd.text() and not incoming_files(side, witness["id"], locks.total))
+    log = metricd.text()
+    taken = [m.group("sack") for m in SACK_TAKEN.finditer(log)]
+    # Each job tries every sack; one held by carbonara is refused.
+    facts["metricd_jobs_sacks_taken"] = [int(sacks) for _, _, sacks in metricd.jobs()]
+    facts["metricd_sacks_taken"] = len(taken)
+    facts["metricd_took_the_held_sack"] = taken.count(str(sack(held["sack"], locks.total)))
+    facts["metricd_read_the_witness"] = witness["id"] in "".join(m.group("path") for m in READ_FILE.finditer(log))
+    facts["carbonara_still_held_it"] = child.poll() is None and locks.holders().get(held["sack"]) == CARBONARA_APP
+    blocked.release()
+    facts["carbonara_report"] = finish_pass(child, timeout=PATIENCE)
+    # gnocchi-metricd's workers take every sack in turn: tooz waits its turn.
+    facts["tooz_takes_it_after_the_pass"] = lock.acquire(blocking=10) is True
+    lock.release()
+    return facts
+
+
+def metricd_holds(args, side, locks, metricd, held):
+    """gnocchi-metricd holds `held`'s sack (a processing worker, or its
+    janitor truncating the new metric's raw data, which takes the sack lock
+    too; stopped at its index write by a row lock): carbonara's pass skips
+    it as busy and processes nothing."""
+    facts = {}
+    start = metricd.size()
+    with Blocked(side, held["id"]) as blocked:
+        side.ok("POST", "/v1/metric/%s/measures" % held["id"], together_batch(held["number"], 0), want=(202,))
+        wait_for("gnocchi-metricd to hold sack %d" % held["sack"],
+                 lambda: locks.holders().get(held["sack"]) == METRICD_APP and locks.waiting(METRICD_APP))
+        child = blocked.child = carbonara_pass(args, wait=False)
+        # A pass that took the sack would wait at its own index write.
+        wait_until(lambda: child.poll() is not None or locks.waiting(CARBONARA_APP), PATIENCE)
+        facts["carbonara_waited_at_its_index_write"] = child.poll() is None
+        facts["measure_files_left"] = len(incoming_files(side, held["id"], locks.total))
+        facts["metricd_still_held_it"] = locks.holders().get(held["sack"]) == METRICD_APP
+        blocked.release()
+        facts["carbonara_report"] = finish_pass(child, timeout=PATIENCE)
+    wait_for("gnocchi-metricd to finish the sack", lambda: not incoming_files(side, held["id"], locks.total))
+    facts["metricd_read_it"] = held["id"] in "".join(
+        m.group("path") for m in READ_FILE.finditer(metricd.text(start)))
+    return facts
+
+
+def post_together(side, metrics, batches, clients, errors, posts):
+    """Every metric's batches in order, by `clients` threads (a metric
+    belongs to one); `posts` gets each request's sack, start and end."""
+    def client(mine):
+        try:
+            for batch in range(batches):
+                for metric in mine:
+                    start = time.time()
+                    status, answer = side.api("POST", "/v1/metric/%s/measures" % metric["id"],
+                                              together_batch(metric["number"], batch))
+                    posts.append((metric["sack"], start, time.time()))
+                    if status != 202:
+                        errors.append("POST measures of %s: HTTP %d %s" % (metric["name"], status, answer))
+                        return
+        except Exception as error:  # noqa: BLE001 - told in the recording
+            errors.append("client: %r" % error)
+    threads = [threading.Thread(target=client, args=(metrics[k::clients],)) for k in range(clients)]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def backlog(side):
+    return side.ok("GET", "/v1/status")["storage"]["summary"]["measures"]
+
+
+def together_part(args):
+    side = Side(args)
+    recording = {"policy": TOGETHER_POLICY, "differences": []}
+    differences = recording["differences"]
+    with open(args.conf) as f:
+        original_conf = f.read()
+    locks = None
+    metricd = Metricd(args.conf, os.path.join(os.path.dirname(args.conf), "metricd-together.log"))
+    sampler = loop = None
+    try:
+        with open(args.conf, "w") as f:
+            f.write(re.sub(r"(?m)^workers = \d+$", "workers = %d" % METRICD_WORKERS, original_conf))
+        recording["conf"] = template_conf(args.conf)
+        total = sack_total(side)
+        locks = Locks(side, total)
+        side.ok("POST", "/v1/archive_policy", TOGETHER_POLICY)
+
+        def new_metric(name):
+            metric_id = side.ok("POST", "/v1/metric", {"name": name, "archive_policy_name": "together"})["id"]
+            return {"name": name, "id": metric_id, "sack": uuid_int(metric_id) % total, "batches": 0}
+        # Three metrics in three sacks for the holds, then the run's.
+        holds = []
+        while len(holds) < 3:
+            metric = new_metric("hold-%d" % len(holds))
+            if metric["sack"] not in {h["sack"] for h in holds}:
+                holds.append(metric)
+        metrics = [new_metric("together-%02d" % k) for k in range(args.together_metrics)]
+        for number, metric in enumerate(holds + metrics):
+            metric["number"] = number
+        by_carbonara, by_metricd, witness = holds
+        for metric in holds:
+            metric["batches"] = 1
+
+        recording["carbonara_holds"] = carbonara_holds(args, side, locks, metricd, by_carbonara, witness)
+        recording["metricd_holds"] = metricd_holds(args, side, locks, metricd, by_metricd)
+        a, b = recording["carbonara_holds"], recording["metricd_holds"]
+        for fact, want in [("carbonara_took_it", True), ("tooz_refused", True), ("tooz_takes_another_sack", True),
+                           ("metricd_took_the_held_sack", 0), ("metricd_read_the_witness", True),
+                           ("carbonara_still_held_it", True), ("tooz_takes_it_after_the_pass", True)]:
+            if a[fact] != want:
+                differences.append("while carbonara held a sack: %s is %r, not %r" % (fact, a[fact], want))
+        if max(a["metricd_jobs_sacks_taken"]) >= total:
+            differences.append("while carbonara held a sack, a gnocchi-metricd job took every sack")
+        if a["metricd_sacks_taken"] < total - 1:
+            differences.append("while carbonara held a sack, gnocchi-metricd took only %d sacks"
+                               % a["metricd_sacks_taken"])
+        if a["carbonara_report"].get("metrics") != 1 or a["carbonara_report"].get("measures") != PER_BATCH:
+            differences.append("the held pass reported %s" % a["carbonara_report"])
+        for fact, want in [("carbonara_waited_at_its_index_write", False), ("measure_files_left", 1),
+                           ("metricd_still_held_it", True), ("metricd_read_it", True)]:
+            if b[fact] != want:
+                differences.append("while gnocchi-metricd held a sack: %s is %r, not %r" % (fact, b[fact], want))
+        if {k: b["carbonara_report"].get(k) for k in ("busy sacks", "metrics", "measures")} != {
+                "busy sacks": 1, "metrics": 0, "measures": 0}:
+            differences.append("carbonara's pass beside gnocchi-metricd's held sack reported %s"
+                               % b["carbonara_report"])
+
+        # Everything at once.
+        run_start = metricd.size()
+        sampler = LockSampler(locks, indexer_url(args.conf))
+        loop = CarbonaraLoop(args)
+        errors, posts = [], []
+        started = time.monotonic()
+        sampler.start()
+        loop.start()
+        clients = post_together(side, metrics, args.together_batches, args.together_clients, errors, posts)
+        for thread in clients:
+            thread.join()
+        posted_in = time.monotonic() - started
+        for metric in metrics:
+            metric["batches"] = args.together_batches
+        wait_for("an empty backlog", lambda: backlog(side) == 0, timeout=900)
+        reports = loop.stop()
+        seconds = time.monotonic() - started
+        samples = sampler.stop()
+        metricd.stop()
+        differences.extend(errors)
+        left = side.incoming()
+        if left:
+            differences.append("measure files left in the sacks: %s" % sorted(left)[:10])
+
+        # Who consumed what.
+        log = metricd.text()
+        run_log = metricd.text(run_start)
+        paths = [m.group("path") for m in READ_FILE.finditer(log)]
+        read_twice = len(paths) - len(set(paths))
+        gnocchi_files = {}
+        for path in set(paths):
+            metric_id = os.path.basename(os.path.dirname(path))
+            gnocchi_files[metric_id] = gnocchi_files.get(metric_id, 0) + 1
+        empty_directories, log_errors = metricd_failures(log)
+        # Each while gnocchi-api was writing a measure file into that sack?
+        explained = sum(1 for failure in empty_directories if any(
+            "incoming%d-%d" % (total, number) == failure["sack"] and start <= failure["failed"]
+            and end >= failure["taken"] for number, start, end in posts))
+        failed = [r["error"] for r in reports if "error" in r]
+        passes = [r for r in reports if "error" not in r]
+        everything = holds + metrics
+        posted = PER_BATCH * sum(m["batches"] for m in everything)
+        carbonara_measures = sum(r["measures"] for r in passes) + sum(
+            h["carbonara_report"].get("measures", 0) for h in (a, b))
+        gnocchi_measures = PER_BATCH * len(set(paths))
+        for m in everything:
+            m["gnocchi_files"] = gnocchi_files.get(m["id"], 0)
+            m["carbonara_files"] = m["batches"] - m["gnocchi_files"]
+        jobs = [(int(n), int(s)) for _, n, s in JOB_DONE.findall(run_log)]
+        recording["run"] = {
+            "metrics": len(metrics),
+            "sacks_of_the_metrics": len({m["sack"] for m in metrics}),
+            "batches_per_metric": args.together_batches,
+            "measures_per_batch": PER_BATCH,
+            "clients": args.together_clients,
+            "metricd_workers": METRICD_WORKERS,
+            "seconds_posting": round(posted_in, 1),
+            "seconds": round(seconds, 1),
+            "carbonara": {
+                "passes": len(reports),
+                "passes_that_processed": sum(1 for r in passes if r["metrics"]),
+                "passes_refused_a_sack": sum(1 for r in passes if r["busy sacks"]),
+                "metrics_processed": sum(r["metrics"] for r in passes),
+                "measures": sum(r["measures"] for r in passes),
+                "busy_sacks": sum(r["busy sacks"] for r in passes),
+                "orphan_measures": sum(r["orphan measures"] for r in passes),
+                "sacks_with_files_it_consumed": len({m["sack"] for m in metrics if m["carbonara_files"]}),
+                "failed_passes": failed,
+            },
+            "metricd": {
+                "jobs": len(jobs),
+                "sacks_taken": sum(s for _, s in jobs),
+                "sacks_refused": total * len(jobs) - sum(s for _, s in jobs),
+                "metrics_processed": sum(n for n, _ in jobs),
+                "files_read": len(READ_FILE.findall(run_log)),
+                "sacks_with_files_it_consumed": len({m["sack"] for m in metrics if m["gnocchi_files"]}),
+                "failed_on_an_empty_metric_directory": len(empty_directories),
+                "of_those_while_gnocchi_api_wrote_to_the_sack": explained,
+                "errors": log_errors[:10],
+            },
+            "metrics_processed_by_both": sum(1 for m in metrics if m["gnocchi_files"] and m["carbonara_files"]),
+            "locks_sampled": samples,
+        }
+        recording["accounting"] = {
+            "posted_measures": posted,
+            "carbonara_measures": carbonara_measures,
+            "gnocchi_measures": gnocchi_measures,
+            "files_gnocchi_read_twice": read_twice,
+        }
+        if carbonara_measures + gnocchi_measures != posted or read_twice:
+            differences.append("measures posted %d, taken by carbonara %d and by gnocchi-metricd %d "
+                               "(%d files read twice)" % (posted, carbonara_measures, gnocchi_measures, read_twice))
+        run = recording["run"]
+        for side_name, count in (("carbonara", run["carbonara"]["measures"]),
+                                 ("gnocchi-metricd", run["metricd"]["files_read"])):
+            if not count:
+                differences.append("%s processed nothing during the run" % side_name)
+        if not samples["both_held_sacks"]:
+            differences.append("carbonara and gnocchi-metricd were never seen holding sacks at once")
+        if explained != len(empty_directories):
+            differences.append("gnocchi-metricd failed on %d empty metric directories, %d of them while "
+                               "gnocchi-api was not writing into their sack" % (
+                                   len(empty_directories), len(empty_directories) - explained))
+        if failed or log_errors:
+            differences.append("failures: carbonara %s, gnocchi-metricd %s" % (failed[:3], log_errors[:3]))
+
+        # Every measure aggregated once: gnocchi-api's count and sum.
+        buckets = wrong = 0
+        for metric in everything:
+            expected = together_expected(metric["number"], metric["batches"])
+            got = together_answers(side, metric["id"])
+            for granularity in TOGETHER_GRANULARITIES:
+                want, have = expected[granularity], got[granularity]
+                buckets += len(want)
+                bad = sorted(key for key in set(want) | set(have) if want.get(key) != have.get(key))
+                wrong += len(bad)
+                if bad:
+                    differences.append("%s, granularity %d: %d buckets differ, first %s: posted %s, gnocchi-api %s"
+                                       % (metric["name"], granularity, len(bad), iso(bad[0]),
+                                          want.get(bad[0]), have.get(bad[0])))
+        recording["aggregates"] = {"metrics": len(everything), "buckets_checked": buckets, "buckets_wrong": wrong}
+    finally:
+        for thread in (loop, sampler):
+            if thread and thread.is_alive():
+                thread.stop()
+        metricd.stop()
+        if locks:
+            locks.close()
+        with open(args.conf, "w") as f:
+            f.write(original_conf)
+        side.close()
+    return recording
+
+
 def dumps(value, indent=""):
     """JSON with its keys in order (gnocchi-api's documents keep theirs),
     one line per object member and per list item, and lists of scalars
@@ -1035,11 +1648,17 @@ def main():
     parser.add_argument("--carbonara", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--pg-dump", default="pg_dump")
-    parser.add_argument("parts", nargs="*", help="measures, objects, janitor (default: all)")
+    parser.add_argument("--together-metrics", type=int, default=64, metavar="N",
+                        help="together: metrics posted to (default 64)")
+    parser.add_argument("--together-batches", type=int, default=200, metavar="N",
+                        help="together: batches of %d measures per metric (default 200)" % PER_BATCH)
+    parser.add_argument("--together-clients", type=int, default=4, metavar="N",
+                        help="together: client threads posting (default 4)")
+    parser.add_argument("parts", nargs="*", help="measures, objects, janitor, resources, together (default: all)")
     args = parser.parse_args()
     failed = False
     parts = {"measures": measures_part, "objects": objects_part, "janitor": janitor_part,
-             "resources": resources_part}
+             "resources": resources_part, "together": together_part}
     for part in args.parts or list(parts):
         if part not in parts:
             parser.error("no part %r (%s)" % (part, ", ".join(parts)))
