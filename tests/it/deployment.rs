@@ -412,14 +412,14 @@ fn a_store_directory_can_point_at_a_deployments_backends() {
     assert_eq!(deployment.json(&["sacks"])["sacks"], 4);
 }
 
-/// `serve` over a deployment's PostgreSQL index: every lookup runs off
-/// the async threads (rust-postgres's synchronous client panics on one,
-/// which aborted the server on its first `GET …/measures`), the first read
-/// and the one answered from memory alike. The server is opened and closed
-/// outside the runtime, as `carbonara serve` does.
-#[test]
-fn serve_reads_measures_through_a_deployments_index() {
-    let deployment = Deployment::upgraded("serve");
+/// Basic authentication as admin, with a JSON body.
+const ADMIN_JSON: [(&str, &str); 2] = [
+    ("authorization", "basic YWRtaW46"),
+    ("content-type", "application/json"),
+];
+
+/// A store directory whose index and files are the deployment's.
+fn store_on(deployment: &Deployment) -> TestStore {
     let store = TestStore::empty();
     let files = format!("file://{}", deployment.basepath().display());
     store
@@ -433,17 +433,31 @@ fn serve_reads_measures_through_a_deployments_index() {
             &files,
         ])
         .success();
-    let app = test_app(&store, AuthMode::Basic);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    store
+}
+
+/// A runtime for a test to drive the server on, as `carbonara serve`
+/// does: the server is opened and closed outside it.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .unwrap();
-    runtime.block_on(async {
-        let admin = [
-            ("authorization", "basic YWRtaW46"),
-            ("content-type", "application/json"),
-        ];
+        .unwrap()
+}
+
+/// `serve` over a deployment's PostgreSQL index: every lookup runs off
+/// the async threads (rust-postgres's synchronous client panics on one,
+/// which aborted the server on its first `GET …/measures`), the first read
+/// and the one answered from memory alike. The server is opened and closed
+/// outside the runtime, as `carbonara serve` does.
+#[test]
+fn serve_reads_measures_through_a_deployments_index() {
+    let deployment = Deployment::upgraded("serve");
+    let store = store_on(&deployment);
+    let app = test_app(&store, AuthMode::Basic);
+    runtime().block_on(async {
+        let admin = ADMIN_JSON;
         let created = send(
             &app,
             "POST",
@@ -498,30 +512,10 @@ async fn measures(app: &axum::Router, path: &str) -> Value {
 #[test]
 fn serve_sees_an_archive_rewritten_behind_its_back() {
     let deployment = Deployment::upgraded("serve_rewritten");
-    let store = TestStore::empty();
-    let files = format!("file://{}", deployment.basepath().display());
-    store
-        .run(&[
-            "init",
-            "--index",
-            &deployment.url,
-            "--storage",
-            &files,
-            "--incoming",
-            &files,
-        ])
-        .success();
+    let store = store_on(&deployment);
     let app = test_app(&store, AuthMode::Basic);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let admin = [
-            ("authorization", "basic YWRtaW46"),
-            ("content-type", "application/json"),
-        ];
+    runtime().block_on(async {
+        let admin = ADMIN_JSON;
         let created = send(
             &app,
             "POST",
