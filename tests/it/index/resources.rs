@@ -454,6 +454,70 @@ fn only_active_resource_types_are_used_on_a_gnocchi_deployment() {
     assert_eq!(left, 1);
 }
 
+/// Gnocchi's own `prometheus` type (made by its remote-write endpoint) has
+/// strings of up to 512 characters, past the 256 the API allows for the
+/// types it is asked to create: stored as Gnocchi stores it, it reads back
+/// as it was (PostgreSQL refused to read it, and every remote write failed).
+#[test]
+fn a_type_past_the_apis_bounds_reads_back_as_stored() {
+    let prometheus = carbonara::ingest::prometheus::resource_type();
+    for store in backends("type_past_bounds") {
+        let (name, index) = (store.name, &store.index);
+        index.create_resource_type(&prometheus).unwrap();
+        assert_eq!(
+            index.get_resource_type("prometheus").unwrap(),
+            prometheus,
+            "{name}"
+        );
+        assert!(
+            index.list_resource_types().unwrap().contains(&prometheus),
+            "{name}"
+        );
+        index
+            .create_resource(
+                &NewResource {
+                    type_name: "prometheus".to_owned(),
+                    attributes: vec![
+                        ("instance".to_owned(), text(&"i".repeat(512))),
+                        ("job".to_owned(), text("node")),
+                    ],
+                    ..server("node-1", &[])
+                },
+                at(0),
+            )
+            .unwrap();
+        let found = index
+            .get_resource("prometheus", id("node-1"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            found.attributes.unwrap()[0],
+            ("instance".to_owned(), text(&"i".repeat(512))),
+            "{name}"
+        );
+        if let Some(mut client) = store.client() {
+            let stored: Value = serde_json::from_str(
+                client
+                    .query_one(
+                        "SELECT attributes::text FROM resource_type WHERE name = 'prometheus'",
+                        &[],
+                    )
+                    .unwrap()
+                    .get(0),
+            )
+            .unwrap();
+            let string = serde_json::json!(
+                {"type": "string", "required": true, "max_length": 512, "min_length": 1}
+            );
+            assert_eq!(
+                stored,
+                serde_json::json!({"instance": string, "job": string}),
+                "{name}"
+            );
+        }
+    }
+}
+
 #[test]
 fn resources_keep_their_revisions_in_gnocchis_rows() {
     let mut histories = Vec::new();

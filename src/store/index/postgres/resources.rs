@@ -151,7 +151,10 @@ fn date(value: NaiveDateTime) -> Result<Timestamp> {
 }
 
 /// `attributes` as Gnocchi stores it: the API's JSON object, by name in
-/// the type's order (a null column: none).
+/// the type's order (a null column: none). The definitions are read as
+/// stored, as Gnocchi reads them, without the bounds the API puts on the
+/// types it is asked to create: Gnocchi's own `prometheus` type has strings
+/// of up to 512 characters.
 fn attributes_from_json(type_name: &str, text: Option<&str>) -> Result<Vec<Attribute>> {
     let bad = |detail: String| data_error(format!("resource type {type_name}: {detail}"));
     let Some(text) = text else {
@@ -164,9 +167,13 @@ fn attributes_from_json(type_name: &str, text: Option<&str>) -> Result<Vec<Attri
     attributes
         .iter()
         .map(|(name, definition)| {
-            AttributeSpec::from_json(name, definition)
-                .to_attribute(false, Timestamp::EPOCH)
-                .map_err(|e| bad(e.to_string()))
+            let spec = AttributeSpec::from_json(name, definition);
+            Ok(Attribute {
+                name: name.clone(),
+                required: spec.required.unwrap_or(true),
+                kind: spec.kind().map_err(|e| bad(e.to_string()))?,
+                fill: None,
+            })
         })
         .collect()
 }
