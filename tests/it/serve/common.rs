@@ -40,6 +40,72 @@ pub fn empty_store() -> TestStore {
     store
 }
 
+/// Where a store's index is: its own SQLite file, or a PostgreSQL database
+/// in Gnocchi's schema (the test server of tests/it/postgresql.rs).
+#[derive(Debug, Clone, Copy)]
+pub enum IndexBackend {
+    Sqlite,
+    Postgresql,
+}
+
+impl IndexBackend {
+    pub const ALL: [IndexBackend; 2] = [IndexBackend::Sqlite, IndexBackend::Postgresql];
+}
+
+/// A store made by `init` without policies on one index backend, and the
+/// directory of its archive and incoming files when they are not in it.
+pub struct BackendStore {
+    pub store: TestStore,
+    _files: Option<tempfile::TempDir>,
+}
+
+/// [`empty_store`] on `backend`: on PostgreSQL, `init --index` on a new
+/// database (Gnocchi's schema, the `generic` type) with the file drivers in
+/// a directory of their own.
+pub fn empty_store_on(backend: IndexBackend) -> BackendStore {
+    let init = ["init", "--sacks", "8", "--no-archive-policies"];
+    match backend {
+        IndexBackend::Sqlite => BackendStore {
+            store: empty_store(),
+            _files: None,
+        },
+        IndexBackend::Postgresql => {
+            let store = TestStore::empty();
+            let files = tempfile::tempdir().unwrap();
+            let url = crate::postgresql::fresh_database("serve");
+            let files_url = format!("file://{}", files.path().display());
+            let mut args = init.to_vec();
+            args.extend(["--index", &url, "--storage", &files_url]);
+            args.extend(["--incoming", &files_url]);
+            store.run(&args).success();
+            BackendStore {
+                store,
+                _files: Some(files),
+            }
+        }
+    }
+}
+
+/// Runs `case` on a router over a fresh store of each index backend
+/// ([`empty_store_on`], [`test_app`] with basic authentication), SQLite
+/// first. The router is opened and dropped outside the runtime, as `carbonara
+/// serve` does: PostgreSQL's client closes its connections by blocking its
+/// thread, which a runtime's thread must not do.
+pub fn on_each_backend(case: impl AsyncFn(&axum::Router)) {
+    for backend in IndexBackend::ALL {
+        eprintln!("on the {backend:?} index");
+        let store = empty_store_on(backend);
+        let app = test_app(&store.store, AuthMode::Basic);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(case(&app));
+        drop(runtime);
+        drop(app);
+    }
+}
+
 pub struct Answer {
     pub status: StatusCode,
     pub headers: HashMap<String, String>,
