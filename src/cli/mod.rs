@@ -131,6 +131,11 @@ pub enum Command {
     /// Import measures from files
     Ingest(ingest::Args),
     /// Run the aggregation pass (Gnocchi's metricd) over waiting measures
+    ///
+    /// Measures older than their metric's back window are dropped, and said
+    /// (even with -q). As gnocchi-metricd does, a resource whose metric
+    /// receives a measure at or after the resource's ended_at is active
+    /// again: its ended_at is cleared, with a revision, and named on stderr.
     Process(process::Args),
     /// Show the measures waiting to be processed
     Status(status::Args),

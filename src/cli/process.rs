@@ -43,6 +43,11 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         ("busy sacks", Json::Int(report.busy_sacks as i64)),
         ("expunged metrics", Json::Int(report.expunged as i64)),
     ]))?;
+    for resource in &report.reopened {
+        ctx.note(&format!(
+            "resource {resource} received a measure at or after its ended_at: ended_at cleared"
+        ));
+    }
     let seconds = started.elapsed().as_secs_f64();
     ctx.note(&format!(
         "processed {} of {} in {seconds:.3} s",

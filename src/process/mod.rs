@@ -9,6 +9,7 @@
 //! under its lock; a sack locked by another process is skipped.
 
 pub mod janitor;
+mod reopen;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -80,6 +81,8 @@ pub struct PassReport {
     pub busy_sacks: usize,
     /// Deleted metrics whose data was removed.
     pub expunged: usize,
+    /// Ended resources that received a newer measure: active again.
+    pub reopened: Vec<Uuid>,
     /// Metrics that could not be processed; their measures stay queued.
     pub failures: Vec<Error>,
 }
@@ -91,6 +94,8 @@ struct MetricChanges {
     deletes: Vec<PathBuf>,
     consumed: Vec<PathBuf>,
     measures: u64,
+    /// The newest timestamp among the measures taken.
+    newest: Option<Timestamp>,
     dropped: Option<Dropped>,
 }
 
@@ -182,6 +187,7 @@ fn run_pass_in_pool(
         let mut transaction = store.begin(&chunk_sacks)?;
         let mut committed = Vec::new();
         let mut too_old = Vec::new();
+        let mut newest = Vec::new();
         for (id, result) in results {
             match result {
                 Ok(changes) => {
@@ -198,6 +204,8 @@ fn run_pass_in_pool(
                         transaction.delete(path);
                     }
                     too_old.extend(changes.dropped.map(|dropped| (id, dropped)));
+                    let resource = metrics.get(&id).and_then(|metric| metric.resource_id);
+                    newest.extend(resource.zip(changes.newest));
                     committed.push(id);
                 }
                 Err(error) => report.failures.push(error),
@@ -213,13 +221,17 @@ fn run_pass_in_pool(
             report.too_old.extend(too_old);
         }
         // metricd's side writes (Gnocchi's indexer reads them; the SQLite
-        // index has no such columns): one statement per transaction.
+        // index has no such columns): one statement per transaction, and
+        // ended resources that received newer measures reopened.
         let processed: Vec<Uuid> = committed
             .iter()
             .copied()
             .filter(|id| metrics.contains_key(id))
             .collect();
         index.record_processed(&processed, Timestamp::now())?;
+        report
+            .reopened
+            .extend(reopen::reopen_resources(index, &newest, Timestamp::now())?);
         for id in committed {
             incoming.remove_metric_dir_if_empty(id);
         }
@@ -255,6 +267,11 @@ fn process_metric(
     let backlog = incoming.read_metric(id)?;
     let mut changes = MetricChanges {
         measures: backlog.measures.len() as u64,
+        newest: backlog
+            .measures
+            .iter()
+            .map(|&(timestamp, _)| timestamp)
+            .max(),
         consumed: backlog.files,
         ..MetricChanges::default()
     };

@@ -112,3 +112,67 @@ fn status_leaves_out_measures_of_deleted_metrics() {
     );
     assert_eq!(dropped_in_status(&store), 0);
 }
+
+/// metricd's side effect, on both index backends: a measure at or after a
+/// resource's `ended_at` clears it (with a revision, as Gnocchi's
+/// `update_resource(ended_at=None)`); an older one leaves it ended.
+#[test]
+fn a_measure_at_or_after_the_end_of_a_resource_reopens_it() {
+    use crate::serve::common::{IndexBackend, empty_store_on};
+    for backend in IndexBackend::ALL {
+        eprintln!("on the {backend:?} index");
+        let backend_store = empty_store_on(backend);
+        let store = &backend_store.store;
+        store
+            .run(&[
+                "archive-policy",
+                "create",
+                "p",
+                "-d",
+                "granularity:1m,points:100",
+            ])
+            .success();
+        for name in ["late", "early"] {
+            store
+                .run(&[
+                    "resource",
+                    "create",
+                    name,
+                    "--started-at",
+                    "2024-06-01T09:00:00",
+                    "--ended-at",
+                    "2024-06-01T10:00:00",
+                    "-n",
+                    "cpu:p",
+                ])
+                .success();
+        }
+        let add = |resource: &str, measure: &str| {
+            store
+                .run(&["measures", "add", "cpu", "-r", resource, "-m", measure])
+                .success();
+        };
+        add("late", "2024-06-01T09:59:00@1");
+        add("late", "2024-06-01T10:00:00@2");
+        add("early", "2024-06-01T09:59:59@1");
+        let pass = store.run(&["process"]).success();
+        let said = stderr_of(&pass);
+        let late = store.json(&["resource", "show", "late"]);
+        let early = store.json(&["resource", "show", "early"]);
+        assert_eq!(late["ended_at"], serde_json::Value::Null, "{backend:?}");
+        assert_eq!(
+            early["ended_at"], "2024-06-01T10:00:00+00:00",
+            "{backend:?}"
+        );
+        let id = late["id"].as_str().unwrap();
+        assert!(
+            said.contains(&format!("resource {id} received a measure")),
+            "{backend:?}: {said}"
+        );
+        assert!(!said.contains(early["id"].as_str().unwrap()), "{said}");
+        let history = store.json(&["resource", "history", "late"]);
+        assert_eq!(history.as_array().unwrap().len(), 2, "{backend:?}");
+        assert_eq!(history[0]["ended_at"], "2024-06-01T10:00:00+00:00");
+        assert_eq!(history[1]["ended_at"], serde_json::Value::Null);
+    }
+}
