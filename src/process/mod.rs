@@ -197,12 +197,7 @@ fn run_pass_in_pool(
                     } else {
                         report.orphan_measures += changes.measures;
                     }
-                    for (path, bytes) in changes.writes {
-                        transaction.write(path, bytes);
-                    }
-                    for path in changes.deletes.into_iter().chain(changes.consumed) {
-                        transaction.delete(path);
-                    }
+                    transaction.consume(changes.consumed, changes.writes, changes.deletes);
                     too_old.extend(changes.dropped.map(|dropped| (id, dropped)));
                     let resource = metrics.get(&id).and_then(|metric| metric.resource_id);
                     newest.extend(resource.zip(changes.newest));

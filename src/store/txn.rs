@@ -14,6 +14,9 @@
 //! and data), sync it and rename it to `journal` — the commit point — then
 //! apply the journal and remove the directory. A dead transaction with a
 //! journal is replayed (every step is idempotent); one without is discarded.
+//! Changes computed from files the transaction consumes (a metric's incoming
+//! measures) are replayed only while those files are all still there, so a
+//! replay never overwrites what another process made of them meanwhile.
 //!
 //! Transactions that rewrite archives name their sacks. They apply under the
 //! sacks' apply locks, which readers share (`lock::ReadLock`), so a reader
@@ -53,6 +56,19 @@ struct Journal {
     /// committed only if the index recorded this token.
     #[serde(default)]
     index_token: Option<String>,
+    /// Writes and deletions computed from files the journal deletes too
+    /// (`Transaction::consume`).
+    #[serde(default)]
+    derived: Vec<Derived>,
+}
+
+/// Ranges (start, end) of a journal's `writes` and `deletes` computed from
+/// `sources`, a range of its `deletes`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Derived {
+    writes: (usize, usize),
+    deletes: (usize, usize),
+    sources: (usize, usize),
 }
 
 /// A set of file writes and deletions to apply atomically.
@@ -68,6 +84,7 @@ pub struct Transaction<'s> {
     staged: HashMap<String, usize>,
     writes: Vec<(String, Vec<u8>)>,
     deletes: Vec<String>,
+    derived: Vec<Derived>,
 }
 
 /// Flushes everything written to the filesystem holding `path`.
@@ -112,6 +129,7 @@ impl<'s> Transaction<'s> {
             staged: HashMap::new(),
             writes: Vec::new(),
             deletes: Vec::new(),
+            derived: Vec::new(),
         })
     }
 
@@ -158,6 +176,39 @@ impl<'s> Transaction<'s> {
     pub fn delete(&mut self, target: impl AsRef<Path>) {
         let target = self.relative(target.as_ref());
         self.deletes.push(target);
+    }
+
+    /// Writes and deletes files computed from `sources` (a metric's
+    /// incoming measures), which are deleted too. A replay after a crash
+    /// applies these changes only while every source is still there: a
+    /// source gone means its measures were aggregated since, by this
+    /// transaction's interrupted apply (which writes before it deletes) or
+    /// by another process (gnocchi-metricd on a deployment it shares),
+    /// whose newer files these must not overwrite. The sources left are
+    /// deleted either way.
+    pub fn consume(
+        &mut self,
+        sources: Vec<PathBuf>,
+        writes: Vec<(PathBuf, Vec<u8>)>,
+        deletes: Vec<PathBuf>,
+    ) {
+        let first_write = self.writes.len();
+        for (path, bytes) in writes {
+            self.write(path, bytes);
+        }
+        let first_delete = self.deletes.len();
+        for path in deletes {
+            self.delete(path);
+        }
+        let first_source = self.deletes.len();
+        for path in sources {
+            self.delete(path);
+        }
+        self.derived.push(Derived {
+            writes: (first_write, self.writes.len()),
+            deletes: (first_delete, first_source),
+            sources: (first_source, self.deletes.len()),
+        });
     }
 
     pub fn is_empty(&self) -> bool {
@@ -216,6 +267,7 @@ impl<'s> Transaction<'s> {
             sacks: std::mem::take(&mut self.sacks),
             puts: std::mem::take(&mut self.puts),
             deletes: std::mem::take(&mut self.deletes),
+            derived: std::mem::take(&mut self.derived),
             index_token,
             ..Journal::default()
         };
@@ -328,6 +380,44 @@ fn apply(store: &Store, dir: &Path, journal: &Journal, data: &[u8]) -> Result<()
         .try_for_each(|target| remove_file(&root.join(target)))
 }
 
+impl Journal {
+    /// The journal less the derived changes whose sources are not all
+    /// there any more (see `Transaction::consume`).
+    fn without_outdated(mut self, root: &Path, dir: &Path) -> Result<Journal> {
+        let mut keep_writes = vec![true; self.writes.len()];
+        let mut keep_deletes = vec![true; self.deletes.len()];
+        let corrupt = || {
+            super::Error::IndexData(format!(
+                "journal in {}: a derived range beyond its changes",
+                dir.display()
+            ))
+        };
+        for derived in &self.derived {
+            let sources = self
+                .deletes
+                .get(derived.sources.0..derived.sources.1)
+                .ok_or_else(corrupt)?;
+            if sources.iter().all(|source| root.join(source).exists()) {
+                continue;
+            }
+            keep_writes
+                .get_mut(derived.writes.0..derived.writes.1)
+                .ok_or_else(corrupt)?
+                .fill(false);
+            keep_deletes
+                .get_mut(derived.deletes.0..derived.deletes.1)
+                .ok_or_else(corrupt)?
+                .fill(false);
+        }
+        let mut keep = keep_writes.into_iter();
+        self.writes.retain(|_| keep.next().unwrap_or(true));
+        let mut keep = keep_deletes.into_iter();
+        self.deletes.retain(|_| keep.next().unwrap_or(true));
+        self.derived.clear();
+        Ok(self)
+    }
+}
+
 /// Writes `bytes` over the file's old contents and cuts what is left.
 fn overwrite(path: &Path, bytes: &[u8]) -> Result<()> {
     let open = || {
@@ -431,10 +521,10 @@ pub fn recover(store: &Store, mut sack_locks: Option<&mut SackLocks>) -> Result<
         let journal_path = dir.join(JOURNAL);
         if journal_path.exists() {
             let (journal, data) = read_journal(&journal_path)?;
-            let index = match &journal.index_token {
+            let index = match journal.index_token.clone() {
                 Some(token) => {
                     let index = store.index()?;
-                    if !index.is_committed(token)? {
+                    if !index.is_committed(&token)? {
                         remove_dir(&dir)?;
                         continue;
                     }
@@ -450,13 +540,14 @@ pub fn recover(store: &Store, mut sack_locks: Option<&mut SackLocks>) -> Result<
             if !may_replay {
                 continue;
             }
+            let journal = journal.without_outdated(store.root(), &dir)?;
             {
                 let _applying = ApplyLocks::exclusive(store, &journal.sacks)?;
                 apply(store, &dir, &journal, &data)?;
             }
             sync_filesystem(&tmp)?;
             if let Some((index, token)) = index {
-                index.forget_commit(token)?;
+                index.forget_commit(&token)?;
             }
             replayed += 1;
         }
@@ -594,7 +685,7 @@ mod tests {
             puts: vec![("0".into(), "x/one".into()), ("1".into(), "two".into())],
             writes: vec![("rewritten".into(), 0, 3)],
             deletes: vec!["doomed".into()],
-            index_token: None,
+            ..Journal::default()
         };
         let dir = dead_transaction(
             &store,
@@ -612,6 +703,43 @@ mod tests {
         assert_eq!(fs::read(root.join("rewritten")).unwrap(), b"new");
         assert!(!root.join("doomed").exists());
         assert!(!dir.exists());
+    }
+
+    /// Two metrics' changes, each consumed from its incoming file; after the
+    /// crash, another process (gnocchi-metricd) aggregated the second
+    /// metric's measures and rewrote its archive. The replay completes the
+    /// first metric and leaves the second as that process left it.
+    #[test]
+    fn replays_leave_alone_what_another_process_aggregated_since() {
+        let (_dir, store) = store();
+        let root = store.root().to_owned();
+        for metric in ["a", "b"] {
+            fs::create_dir_all(root.join(format!("in/{metric}"))).unwrap();
+            fs::write(root.join(format!("in/{metric}/m1")), b"measures").unwrap();
+            fs::write(root.join(format!("{metric}-old-split")), b"old").unwrap();
+        }
+        let mut txn = store.begin(&[]).unwrap();
+        for metric in ["a", "b"] {
+            txn.consume(
+                vec![root.join(format!("in/{metric}/m1"))],
+                vec![(root.join(format!("{metric}-split")), b"ours".to_vec())],
+                vec![root.join(format!("{metric}-old-split"))],
+            );
+        }
+        let (journal, data) = txn.journal(None);
+        let dir = dead_transaction(&store, "txn-dead", &journal, &[], &data);
+        // The other process: it consumed b's measures, wrote b's split and
+        // kept the old one.
+        fs::remove_file(root.join("in/b/m1")).unwrap();
+        fs::write(root.join("b-split"), b"newer").unwrap();
+        assert_eq!(recover(&store, None).unwrap(), 1);
+        assert_eq!(fs::read(root.join("a-split")).unwrap(), b"ours");
+        assert!(!root.join("a-old-split").exists());
+        assert!(!root.join("in/a/m1").exists());
+        assert_eq!(fs::read(root.join("b-split")).unwrap(), b"newer");
+        assert!(root.join("b-old-split").exists());
+        assert!(!dir.exists());
+        drop(txn);
     }
 
     #[test]
