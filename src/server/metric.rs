@@ -23,7 +23,7 @@ use super::{App, Work};
 use crate::carbonara::Sampling;
 use crate::ingest::batch;
 use crate::ops::{self, metric::NewMetric};
-use crate::policy::AggregationMethod;
+use crate::policy::{AggregationMethod, ArchivePolicy};
 use crate::pyform::document;
 use crate::pyform::json::Json;
 use crate::query::{self, MeasuresQuery};
@@ -48,6 +48,8 @@ pub fn routes() -> Router<Arc<App>> {
 pub struct Found {
     pub metric: Metric,
     pub resource: Option<Resource>,
+    /// The metric's archive policy, when its lookup brought it.
+    pub policy: Option<ArchivePolicy>,
 }
 
 impl Found {
@@ -56,7 +58,21 @@ impl Found {
             Some(id) => work.index.get_resource(GENERIC, id)?,
             None => None,
         };
-        Ok(Found { metric, resource })
+        Ok(Found {
+            metric,
+            resource,
+            policy: None,
+        })
+    }
+
+    /// The metric's archive policy.
+    pub fn policy(&self, work: &Work<'_>) -> ApiResult<ArchivePolicy> {
+        match &self.policy {
+            Some(policy) => Ok(policy.clone()),
+            None => Ok(work
+                .index
+                .get_archive_policy(&self.metric.archive_policy_name)?),
+        }
     }
 
     pub fn target(&self) -> Target<'_> {
@@ -68,9 +84,7 @@ impl Found {
 
     /// `GET /v1/metric/ID`: the policy and the resource nested.
     pub fn document(&self, work: &Work<'_>) -> ApiResult<Json> {
-        let policy = work
-            .index
-            .get_archive_policy(&self.metric.archive_policy_name)?;
+        let policy = self.policy(work)?;
         Ok(Json::Object(document::metric_with_policy(
             &self.metric,
             &policy,
@@ -87,8 +101,14 @@ pub fn by_id(work: &Work<'_>, text: &str) -> ApiResult<Found> {
     if let Some(found) = work.found_in_group(id) {
         return Ok(found);
     }
-    let metric = work.index.get_metric(id)?.ok_or_else(not_found)?;
-    let found = Found::load(work, metric)?;
+    let (metric, policy) = work
+        .index
+        .get_metric_and_policy(id)?
+        .ok_or_else(not_found)?;
+    let found = Found {
+        policy,
+        ..Found::load(work, metric)?
+    };
     work.keep_for_group(&found);
     Ok(found)
 }
@@ -482,8 +502,8 @@ fn measures_request(
     let found = find(work)?;
     caller.enforce(Rule::AdminOrServiceOrCreatorOrMetricOwner, found.target())?;
     let params = measures_params(call, work)?;
+    let policy = found.policy(work)?;
     let metric = found.metric;
-    let policy = work.index.get_archive_policy(&metric.archive_policy_name)?;
     let aggregation = params
         .method
         .parse::<AggregationMethod>()

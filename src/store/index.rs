@@ -93,6 +93,13 @@ pub trait Metrics {
     /// An active metric by id.
     fn get_metric(&self, id: Uuid) -> Result<Option<Metric>>;
 
+    /// An active metric by id and, where the backend reads it in the same
+    /// lookup (PostgreSQL: one round trip rather than two), its archive
+    /// policy; `None` leaves the policy to `get_archive_policy`.
+    fn get_metric_and_policy(&self, id: Uuid) -> Result<Option<(Metric, Option<ArchivePolicy>)>> {
+        Ok(self.get_metric(id)?.map(|metric| (metric, None)))
+    }
+
     /// The active metric named `name` on a resource.
     fn resource_metric(&self, resource_id: Uuid, name: &str) -> Result<Option<Metric>>;
 

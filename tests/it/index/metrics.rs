@@ -465,6 +465,53 @@ fn a_pass_reads_and_marks_its_metrics_in_one_statement_each() {
     assert_eq!(creates.len(), 1, "{creates:#?}");
 }
 
+/// `get_metric_and_policy` gives the metric and, on PostgreSQL, its policy
+/// from the same statement, prepared once on the connection.
+#[test]
+fn a_metric_and_its_policy_are_one_lookup() {
+    for backend in backends("metric_and_policy") {
+        let (name, index) = (backend.name, &backend.index);
+        create_defaults(index);
+        let m = metric("cpu", "medium");
+        index.create_metric(&m).unwrap();
+        let (found, policy) = index.get_metric_and_policy(m.id).unwrap().unwrap();
+        assert_eq!(found, m, "{name}");
+        if let Some(policy) = policy {
+            assert_eq!(
+                policy,
+                index.get_archive_policy("medium").unwrap(),
+                "{name}"
+            );
+        }
+        assert_eq!(
+            index.get_metric_and_policy(Uuid::new_v4()).unwrap(),
+            None,
+            "{name}"
+        );
+        index.mark_metric_deleted(m.id).unwrap();
+        assert_eq!(index.get_metric_and_policy(m.id).unwrap(), None, "{name}");
+    }
+    let logged = Logged::connect(&gnocchi_database("metric_and_policy_logged"));
+    create_defaults(&logged.index);
+    let m = metric("cpu", "high");
+    logged.index.create_metric(&m).unwrap();
+    let lookups = logged.statements(|index| {
+        for _ in 0..3 {
+            let (_, policy) = index.get_metric_and_policy(m.id).unwrap().unwrap();
+            assert_eq!(policy.unwrap(), index.get_archive_policy("high").unwrap());
+        }
+    });
+    let joined: Vec<&String> = lookups
+        .iter()
+        .filter(|s| s.contains("m.archive_policy_name"))
+        .collect();
+    assert_eq!(joined.len(), 3, "{lookups:#?}");
+    assert!(
+        lookups.iter().all(|s| s.starts_with("execute s")),
+        "every lookup a prepared statement: {lookups:#?}"
+    );
+}
+
 #[test]
 fn processed_metrics_are_marked_in_gnocchis_columns() {
     for backend in backends("processed_any") {

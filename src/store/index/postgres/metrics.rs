@@ -18,7 +18,9 @@ use postgres::types::{ToSql, Type};
 use uuid::Uuid;
 
 use super::dialect::{Postgres, with_types};
+use super::policies::policy_from_columns;
 use super::{PostgresIndex, violated_constraint};
+use crate::policy::ArchivePolicy;
 use crate::store::index::listing::RowSet;
 use crate::store::index::{Metric, MetricFilter, MetricStatus, Metrics, Page};
 use crate::store::{Error, Result};
@@ -127,6 +129,26 @@ impl Metrics for PostgresIndex {
         Ok(self
             .select_metrics("id = $1 AND status = 'active'", &[(&id, Type::UUID)])?
             .pop())
+    }
+
+    /// One prepared statement: the metric joined to its policy.
+    fn get_metric_and_policy(&self, id: Uuid) -> Result<Option<(Metric, Option<ArchivePolicy>)>> {
+        let rows = self.query_prepared(
+            "SELECT m.id, m.name, m.unit, m.archive_policy_name, m.creator, m.resource_id,
+                    m.status::text, p.name, p.back_window, p.definition::text,
+                    p.aggregation_methods::text
+             FROM metric m LEFT JOIN archive_policy p ON p.name = m.archive_policy_name
+             WHERE m.id = $1 AND m.status = 'active'",
+            &[(&id, Type::UUID)],
+        )?;
+        let Some(row) = rows.first() else {
+            return Ok(None);
+        };
+        let policy = match row.try_get::<_, Option<String>>(7)? {
+            Some(_) => Some(policy_from_columns(row, 7)?),
+            None => None,
+        };
+        Ok(Some((metric_from_row(row)?, policy)))
     }
 
     fn resource_metric(&self, resource_id: Uuid, name: &str) -> Result<Option<Metric>> {

@@ -143,10 +143,16 @@ pub(super) fn back_window(policy: &ArchivePolicy) -> Result<i32> {
 }
 
 fn policy_from_row(row: &Row) -> Result<ArchivePolicy> {
-    let name: String = row.try_get(0)?;
-    let back_window: i32 = row.try_get(1)?;
-    let definition: String = row.try_get(2)?;
-    let methods: String = row.try_get(3)?;
+    policy_from_columns(row, 0)
+}
+
+/// A policy from `row`'s columns `first..first + 4`, as `POLICY_COLUMNS`
+/// selects them.
+pub(super) fn policy_from_columns(row: &Row, first: usize) -> Result<ArchivePolicy> {
+    let name: String = row.try_get(first)?;
+    let back_window: i32 = row.try_get(first + 1)?;
+    let definition: String = row.try_get(first + 2)?;
+    let methods: String = row.try_get(first + 3)?;
     let bad = |detail: String| Error::IndexData(format!("archive policy {name}: {detail}"));
     let items: Vec<StoredItem> =
         serde_json::from_str(&definition).map_err(|e| bad(format!("definition: {e}")))?;
