@@ -9,14 +9,15 @@
 #      tooz PostgreSQL locks) and `carbonara --gnocchi-conf COPY process` on
 #      an identical copy of the deployment (database from a template,
 #      storage directory copied, the same incoming files), both timed;
-#   3. the archive files of both compared byte for byte, the ratio, and the
-#      statements and sessions each sent PostgreSQL per pass (its log);
+#   3. the archive files of both compared byte for byte, the ratio (median
+#      of --repeat runs), and the statements and sessions each sent
+#      PostgreSQL per pass (its log, in one more run);
 #   4. `carbonara serve` on the deployment (PostgreSQL) and on a store
 #      directory (SQLite): single-measure POSTs and whole-series GETs
 #      (examples/serve_load.rs).
 #
 #   scripts/bench/deployment-vs-gnocchi.sh [--tmpdir DIR] [--metrics N] [--points N]
-#       [--batches 1,100] [--policy high|medium|low] [--seconds N]
+#       [--batches 1,100] [--repeat 3] [--policy high|medium|low] [--seconds N]
 #       [--serve single,single100,get|none]
 #
 # Needs the oracle ($ORACLE, default ../shared/oracle: real_gnocchi.sh) and

@@ -23,9 +23,13 @@ For each workload (BATCHES in --batches, default 1 and 100):
     timed, each after a sync. Both engines process every batch as it
     arrives, one pass per batch;
  4. the archive files of both storage directories are compared byte for
-    byte, the metric rows metricd updates too, and the statements and
-    sessions each engine sent PostgreSQL during its passes are counted
-    from the server's log (log_statement = all, log_connections = on).
+    byte, and the metric rows metricd updates too.
+
+Each workload runs once with PostgreSQL logging every statement and
+session (log_statement = all, log_connections = on), to count what each
+engine sent it during its passes, then --repeat times (default 3) without
+that logging, timed: the table gives the medians and the range of the
+ratio.
 
 Then `carbonara serve` on a fresh copy of the deployment (PostgreSQL index)
 and on a store directory (SQLite index), both driven by
@@ -45,6 +49,7 @@ import argparse
 import json
 import os
 import re
+import statistics
 import shutil
 import socket
 import subprocess
@@ -101,6 +106,18 @@ class Deployment:
     @property
     def log(self):
         return os.path.join(self.run, "postgres.log")
+
+    def statement_log(self, on):
+        """PostgreSQL logs every statement and session (to count them), or
+        none."""
+        if not self.started:
+            self.fresh()
+        if on:
+            self.psql("ALTER SYSTEM SET log_statement = 'all'", "ALTER SYSTEM SET log_connections = on",
+                      "SELECT pg_reload_conf()")
+        else:
+            self.psql("ALTER SYSTEM RESET log_statement", "ALTER SYSTEM RESET log_connections",
+                      "SELECT pg_reload_conf()")
 
     def psql(self, *sql, db=PSQL_DB):
         """Runs each statement with the server's own psql (as real_gnocchi.sh
@@ -349,8 +366,6 @@ def serve_figures(args, dep, workdir):
     directory (SQLite), both running, driven in turn by serve_load with
     each load (so the machine's other load weighs on both alike):
     single-measure POSTs and whole-series GETs."""
-    dep.psql("ALTER SYSTEM RESET log_statement", "ALTER SYSTEM RESET log_connections",
-             "SELECT pg_reload_conf()")
     storage = os.path.join(workdir, "storage-serve")
     shutil.rmtree(storage, ignore_errors=True)
     dep.copy_database("carbonara_serve", "gnocchi_tpl")
@@ -413,6 +428,7 @@ def main():
     p.add_argument("--metrics", type=int, default=10)
     p.add_argument("--points", type=int, default=100000)
     p.add_argument("--batches", default="1,100")
+    p.add_argument("--repeat", type=int, default=3, help="timed runs of each workload (medians)")
     p.add_argument("--policy", default="high", choices=["low", "medium", "high"])
     p.add_argument("--seconds", type=float, default=10, help="each serve load")
     p.add_argument("--serve", default="single,single100,get",
@@ -434,11 +450,18 @@ def main():
     results, serve = [], []
     try:
         data = synth(args.metrics, args.points)
-        dep.fresh()
-        dep.psql("ALTER SYSTEM SET log_statement = 'all'", "ALTER SYSTEM SET log_connections = on",
-                 "SELECT pg_reload_conf()")
         for batches in (int(b) for b in args.batches.split(",") if b and b != "none"):
-            results.append(run_workload(args, dep, data, batches, workdir))
+            # One run with every statement logged, to count them; then the
+            # timed runs, without that logging's cost.
+            dep.statement_log(True)
+            counted = run_workload(args, dep, data, batches, workdir)
+            dep.statement_log(False)
+            runs = [run_workload(args, dep, data, batches, workdir) for _ in range(args.repeat)]
+            results.append({**runs[0], "counted": counted["counted"], "runs": [counted] + runs,
+                            "gnocchi_s": statistics.median(r["gnocchi_s"] for r in runs),
+                            "carbonara_s": statistics.median(r["carbonara_s"] for r in runs),
+                            "post_s": statistics.median(r["post_s"] for r in runs),
+                            "ratios": sorted(r["gnocchi_s"] / r["carbonara_s"] for r in runs)})
             print("# %d batches done; load average: %s" % (batches, open("/proc/loadavg").read().split()[:3]),
                   flush=True)
         if args.serve_modes:
@@ -452,17 +475,21 @@ def main():
 
     print("%d metrics x %d points, policy %s (Gnocchi's default), stores under %s" % (
         args.metrics, args.points, args.policy, args.tmpdir))
+    print("Medians of %d runs of both sides; the ratio's range over the runs in brackets." % args.repeat)
     print("| workload | gnocchi-api ingest | Gnocchi metricd pass | carbonara `process` | ratio | archives |")
     print("| --- | --- | --- | --- | --- | --- |")
     for r in results:
-        same = "%d files, %d bytes: identical" % (r["files"], r["bytes"]) if not r["differ"] \
-            else "%d of %d files DIFFER (%s...)" % (len(r["differ"]), r["files"], r["differ"][0])
-        if not r["same_rows"]:
+        differ = [d for run in r["runs"] for d in run["differ"]]
+        same = "%d files, %d bytes: identical in every run" % (r["files"], r["bytes"]) if not differ \
+            else "%d files DIFFER (%s...)" % (len(differ), differ[0])
+        if not all(run["same_rows"] for run in r["runs"]):
             same += "; metric rows DIFFER"
-        print("| %d batch%s, a pass after each | %.1f s | %.2f s = %s points/s | %.2f s = %s points/s | **%.1fx** | %s |" % (
-            r["batches"], "" if r["batches"] == 1 else "es", r["post_s"], r["gnocchi_s"],
-            "{:,.0f}".format(r["measures"] / r["gnocchi_s"]), r["carbonara_s"],
-            "{:,.0f}".format(r["measures"] / r["carbonara_s"]), r["gnocchi_s"] / r["carbonara_s"], same))
+        print("| %d batch%s, a pass after each | %.1f s | %.2f s = %s points/s | %.2f s = %s points/s "
+              "| **%.1fx** (%.1f–%.1f) | %s |" % (
+                  r["batches"], "" if r["batches"] == 1 else "es", r["post_s"], r["gnocchi_s"],
+                  "{:,.0f}".format(r["measures"] / r["gnocchi_s"]), r["carbonara_s"],
+                  "{:,.0f}".format(r["measures"] / r["carbonara_s"]), r["gnocchi_s"] / r["carbonara_s"],
+                  r["ratios"][0], r["ratios"][-1], same))
     print()
     print("| workload | engine | index statements | sack lock statements | sessions opened | round trips (statements + prepares) |")
     print("| --- | --- | --- | --- | --- | --- |")
@@ -480,7 +507,7 @@ def main():
         for mode, pg_line, sqlite_line in serve:
             print("| %s | %s | %s | %.2f |" % (mode, pg_line, sqlite_line, rate(pg_line) / rate(sqlite_line)))
     print("# load average after: %s" % open("/proc/loadavg").read().split()[:3])
-    if any(r["differ"] or not r["same_rows"] for r in results):
+    if any(run["differ"] or not run["same_rows"] for r in results for run in r["runs"]):
         sys.exit(1)
 
 

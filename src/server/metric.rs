@@ -359,19 +359,11 @@ pub async fn read_measures(
     caller: Caller,
     find: impl FnOnce(&Work<'_>) -> ApiResult<Found> + Send + 'static,
 ) -> ApiResult<Response> {
-    if !app.index_is_local() {
-        // PostgreSQL's client blocks its thread on every lookup, which an
-        // async thread must not do: the checks, an answer kept in memory
-        // and the read make one trip to a blocking thread.
-        let answer = app
-            .run(move |work| answer_measures(work, measures_request(work, &call, &caller, find)?))
-            .await?;
-        return Ok(reply::json_text(answer));
-    }
-    // The checks and an answer kept in memory cost a few lookups in the
-    // SQLite file: they run without a trip to a blocking thread (which
-    // would cost more).
-    let request = match app.run_here(|work| kept_measures(work, &call, &caller, find))? {
+    // The checks and an answer kept in memory cost a few index lookups.
+    let request = match app
+        .lookup(move |work| kept_measures(work, &call, &caller, find))
+        .await?
+    {
         Kept::Answer(body) => return Ok(reply::json_text(body)),
         Kept::ToRead(request) => *request,
     };

@@ -111,6 +111,9 @@ pub struct App {
     committer: Option<commit::Committer>,
     /// Checks tokens in keystone mode.
     keystone: Option<Arc<keystone::Keystone>>,
+    /// Short lookups in a PostgreSQL index running at once (see
+    /// `lookup`).
+    lookups: tokio::sync::Semaphore,
 }
 
 /// What a blocking operation works with.
@@ -186,6 +189,9 @@ impl App {
                 measures_cache: cache::MeasuresCache::new(),
                 committer,
                 keystone,
+                lookups: tokio::sync::Semaphore::new(
+                    2 * std::thread::available_parallelism().map_or(1, |n| n.get()),
+                ),
             }
         });
         started.map(|()| app)
@@ -239,10 +245,27 @@ impl App {
             .map_err(ApiError::internal)?
     }
 
+    /// Runs a short lookup (index rows, an answer kept in memory): on the
+    /// calling thread with the store's SQLite file; with a PostgreSQL
+    /// index on a blocking thread, at most two per core at once: more
+    /// would only queue in the database server while their threads and
+    /// its processes take turns on the cores.
+    pub async fn lookup<T, F>(self: &Arc<App>, work: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Work<'_>) -> ApiResult<T> + Send + 'static,
+    {
+        if self.index_is_local() {
+            return self.run_here(work);
+        }
+        let _permit = self.lookups.acquire().await.map_err(ApiError::internal)?;
+        self.run(work).await
+    }
+
     /// Whether the index is the store's SQLite file, whose lookups may run
     /// on an async thread; a PostgreSQL index is reached only from
     /// blocking threads (`run`), as its synchronous client requires.
-    pub fn index_is_local(&self) -> bool {
+    fn index_is_local(&self) -> bool {
         self.store.index_is_local()
     }
 
