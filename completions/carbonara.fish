@@ -943,6 +943,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l auth -d 'H
 noauth\t'Keystone\'s headers, trusted as sent: X-User-Id, X-Project-Id, X-Roles (gnocchiclient\'s `gnocchi-noauth`, Grafana)'
 keystone\t'Keystone tokens (X-Auth-Token), validated against the deployment\'s Keystone as keystonemiddleware does; needs --gnocchi-conf and its `[keystone_authtoken]`'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l process-interval -d 'Time between background aggregation passes (`0` for none: measures are then aggregated by `?refresh=true` or `carbonara process`) [default: 1s, or `[metricd] metric_processing_delay`]' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l cleanup-delay -d 'Least time between two background passes that expunge deleted metrics (`0`: every pass) [default: 300s, or `[metricd] metric_cleanup_delay`]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l max-limit -d 'Largest page of a listing, and its default [default: 1000, or `[api] max_limit`]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l cors-allowed-origin -d 'An origin allowed to call the API from a browser (CORS), e.g. Grafana\'s URL; `*` for any; repeat for more [default: `[cors] allowed_origin`]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l max-body-size -d 'Largest request body accepted, in bytes (larger ones get 413)' -r
