@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::deployment::{AuthMode as DeploymentAuth, Deployment};
 use crate::error::ErrorKind;
 use crate::error::{Error, Result};
+use crate::ops;
 use crate::server::keystone::KeystoneConfig;
 use crate::server::{self, App, AuthMode, Config};
 use crate::statsd;
@@ -41,6 +42,9 @@ pub struct Args {
     /// Least time between two background passes that expunge deleted metrics (`0`: every pass) [default: 300s, or `[metricd] metric_cleanup_delay`]
     #[arg(long, value_name = "SPAN", value_parser = parse_span_or_zero)]
     cleanup_delay: Option<Span>,
+    /// How long `?refresh=true` waits for a pass that holds the metric's sack before answering 503 (`0`: no wait) [default: 10s, or `[api] operation_timeout`]
+    #[arg(long, value_name = "SPAN", value_parser = parse_span_or_zero)]
+    operation_timeout: Option<Span>,
     /// Largest page of a listing, and its default [default: 1000, or `[api] max_limit`]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     max_limit: Option<u64>,
@@ -116,6 +120,7 @@ fn with_deployment_defaults(args: &mut Args, deployment: &Deployment) -> Result<
     args.cleanup_delay = args
         .cleanup_delay
         .or(Some(deployment.metricd.metric_cleanup_delay));
+    args.operation_timeout = args.operation_timeout.or(Some(api.operation_timeout));
     Ok(())
 }
 
@@ -187,6 +192,9 @@ pub fn run(mut args: Args, ctx: &Ctx) -> Result<()> {
         cleanup_delay: args
             .cleanup_delay
             .map_or(Duration::from_secs(300), duration),
+        operation_timeout: args
+            .operation_timeout
+            .map_or(ops::measures::OPERATION_TIMEOUT, duration),
         default_aggregation_methods: ctx.default_aggregation_methods(),
     };
     let app = App::open(config)?;

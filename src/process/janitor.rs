@@ -3,7 +3,8 @@
 //! directory, then its index row go, each step repeatable if the process
 //! is killed in between. `process` runs it after its pass, `janitor` on
 //! its own, and `serve` after a background pass at most every
-//! `--cleanup-delay` (Gnocchi's `[metricd] metric_cleanup_delay`).
+//! `--cleanup-delay` (Gnocchi's `[metricd] metric_cleanup_delay`); a
+//! `refresh` never does, as Gnocchi's.
 //!
 //! Nothing is removed while in use: a metric whose sack another process
 //! holds (a pass is working on it) waits for the next run, and readers of

@@ -65,7 +65,7 @@ pub struct ProcessOptions {
     pub metrics: Option<Vec<Uuid>>,
     /// Leave deleted metrics to a later janitor run: gnocchi-metricd's
     /// janitor runs every `[metricd] metric_cleanup_delay`, not after
-    /// every pass.
+    /// every pass, and its `refresh` never expunges.
     pub skip_janitor: bool,
 }
 

@@ -48,10 +48,11 @@ use axum::routing::{MethodFilter, MethodRouter};
 use uuid::Uuid;
 
 use crate::error::Result;
+use crate::ops;
 use crate::policy::AggregationMethod;
 use crate::process::{self, ProcessOptions};
 use crate::store::lock::SackLocks;
-use crate::store::{Index, Location, Store, txn};
+use crate::store::{Index, Location, Metric, Store, txn};
 use crate::time::Timestamp;
 pub use auth::AuthMode;
 use call::OriginalPath;
@@ -77,6 +78,9 @@ pub struct Config {
     /// Least time between two background passes that run the janitor
     /// (Gnocchi's `[metricd] metric_cleanup_delay`); the first pass runs it.
     pub cleanup_delay: Duration,
+    /// How long a `refresh` waits for its metric's sack (Gnocchi's `[api]
+    /// operation_timeout`) before answering 503.
+    pub operation_timeout: Duration,
     /// The methods of a policy created without any (Gnocchi's
     /// `[archive_policy] default_aggregation_methods`).
     pub default_aggregation_methods: Vec<AggregationMethod>,
@@ -95,6 +99,7 @@ impl Config {
             request_timeout: Duration::from_secs(60),
             process_interval: Some(Duration::from_secs(1)),
             cleanup_delay: Duration::from_secs(300),
+            operation_timeout: ops::measures::OPERATION_TIMEOUT,
             default_aggregation_methods: AggregationMethod::defaults(),
         }
     }
@@ -106,7 +111,8 @@ pub struct App {
     store: Store,
     indexes: Mutex<Vec<Index>>,
     /// One aggregation pass at a time in this process (background or
-    /// `refresh`), so a refresh waits rather than finding its sack busy.
+    /// `refresh`), so a refresh waits for the server's own pass rather than
+    /// finding its sack busy.
     processing: Mutex<()>,
     /// Recent answers of `GET …/measures` (see cache.rs).
     measures_cache: cache::MeasuresCache,
@@ -144,14 +150,19 @@ impl Work<'_> {
         }
     }
 
-    /// Runs `f` while no other pass of this server runs.
-    pub fn exclusively<T>(&self, f: impl FnOnce() -> T) -> T {
-        let _guard = self
-            .app
-            .processing
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        f()
+    /// Aggregates the metric's waiting measures (`refresh=true`), waiting
+    /// up to `--operation-timeout` for its sack: each try runs while no
+    /// other pass of this server runs, and the pauses between them hold
+    /// nothing.
+    pub fn refresh(&self, metric: &Metric) -> Result<()> {
+        ops::measures::refresh_with(metric, self.app.config.operation_timeout, || {
+            let _guard = self
+                .app
+                .processing
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            ops::measures::try_refresh(self.store, self.index, metric)
+        })
     }
 }
 

@@ -455,6 +455,79 @@ fn answers_follow_archives_another_process_rewrites() {
     assert_eq!(after, r#"[["2024-01-01T00:00:00+00:00", 300.0, 6.0]]"#);
 }
 
+/// The sack of a metric in a store of 8 sacks.
+fn sack_of(metric: &str) -> u128 {
+    uuid::Uuid::parse_str(metric).unwrap().as_u128() % 8
+}
+
+/// Holds a sack's lock of a store of 8 sacks as another `carbonara
+/// process` would.
+fn hold_sack(store: &TestStore, metric: &str) -> std::fs::File {
+    let sack = sack_of(metric);
+    let lock = std::fs::File::create(store.path().join(format!("locks/sack-{sack}.lock"))).unwrap();
+    lock.lock().unwrap();
+    lock
+}
+
+/// A refresh waits for a sack another process holds, up to
+/// `--operation-timeout`, then answers Gnocchi's 503; a sack released
+/// meanwhile is processed and answered. A metric with no measures waiting
+/// needs no sack.
+#[test]
+fn a_refresh_waits_for_a_busy_sack_up_to_the_operation_timeout() {
+    let store = TestStore::new();
+    let id = store.create_metric("cpu", "low");
+    store
+        .run(&["measures", "add", &id, "-m", "2024-01-01T00:00:10@4"])
+        .success();
+    let served = serve_with(
+        &store,
+        &["--process-interval", "0", "--operation-timeout", "2"],
+    );
+    let lock = hold_sack(&store, &id);
+    let locked = format!(
+        r#"{{"code": 503, "title": "Service Unavailable", "description": "Unable to refresh metric: {id}. Metric is locked. Please try again."}}"#
+    );
+    for path in [
+        format!("/v1/metric/{id}/measures?refresh=true"),
+        format!("/v1/aggregation/metric?metric={id}&refresh=true"),
+    ] {
+        let asked = Instant::now();
+        let (status, body) = http(&served.address, "GET", &path, None);
+        assert_eq!((status, body.as_str()), (503, locked.as_str()), "{path}");
+        // Well short of the default 10 s: the option's time was waited.
+        let waited = asked.elapsed();
+        assert!(
+            waited >= Duration::from_secs(2) && waited < Duration::from_secs(9),
+            "{path}: {waited:?}"
+        );
+    }
+    let idle = (0..)
+        .map(|n| store.create_metric(&format!("idle{n}"), "low"))
+        .find(|idle| sack_of(idle) == sack_of(&id))
+        .unwrap();
+    let (status, body) = http(
+        &served.address,
+        "GET",
+        &format!("/v1/metric/{idle}/measures?refresh=true"),
+        None,
+    );
+    assert_eq!((status, body.as_str()), (200, "[]"));
+    // Released while the refresh waits.
+    let address = served.address.clone();
+    let path = format!("/v1/metric/{id}/measures?refresh=true");
+    let refresh = std::thread::spawn(move || http(&address, "GET", &path, None));
+    std::thread::sleep(Duration::from_millis(500));
+    drop(lock);
+    assert_eq!(
+        refresh.join().unwrap(),
+        (
+            200,
+            r#"[["2024-01-01T00:00:00+00:00", 300.0, 4.0]]"#.to_owned()
+        )
+    );
+}
+
 /// Posts a measure to `metric` and waits until a background pass has
 /// aggregated it (a 5-minute bucket of its own, `bucket` from 0).
 pub(crate) fn wait_for_a_pass(served: &Served, metric: &str, bucket: u32) {
