@@ -30,9 +30,14 @@ struct Deployment {
 impl Deployment {
     /// An empty database and directory, as before gnocchi-upgrade.
     fn new(purpose: &str) -> Deployment {
+        Deployment::on(&postgresql::fresh_database(purpose))
+    }
+
+    /// A directory and its `gnocchi.conf` for the database at `url`.
+    fn on(url: &str) -> Deployment {
         let deployment = Deployment {
             dir: tempfile::tempdir().unwrap(),
-            url: postgresql::fresh_database(purpose),
+            url: url.to_owned(),
         };
         fs::write(
             deployment.conf(),
@@ -727,6 +732,50 @@ fn serve_takes_its_delays_from_the_deployment() {
     wait_for_a_pass(&served, &other, 3);
     assert!(!archived(&gone));
     assert!(archived(&other));
+}
+
+/// A wrong password is said with the URL it was given for, the password
+/// hidden, whether the URL comes from `init --index` or from gnocchi.conf;
+/// the right one works.
+#[test]
+fn a_wrong_password_is_said_without_showing_it() {
+    let url = postgresql::fresh_database_with_password("password");
+    let wrong = url.replacen(postgresql::PASSWORD, "not-the-Password", 1);
+    let hidden = url.replacen(postgresql::PASSWORD, "***", 1);
+    let refused = |assert: assert_cmd::assert::Assert, shown: &str| {
+        let stderr = String::from_utf8_lossy(&assert.code(1).get_output().stderr).into_owned();
+        assert!(stderr.contains(shown), "{stderr}");
+        assert!(
+            stderr.contains("password authentication failed"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("not-the-Password"), "{stderr}");
+    };
+    let files_dir = tempfile::tempdir().unwrap();
+    let files = format!("file://{}", files_dir.path().display());
+    let store = TestStore::empty();
+    let init = |index: &str| {
+        store.run(&[
+            "init",
+            "--index",
+            index,
+            "--storage",
+            &files,
+            "--incoming",
+            &files,
+        ])
+    };
+    refused(init(&wrong), &hidden);
+    refused(
+        Deployment::on(&wrong).run(&["upgrade", "-q"]),
+        &hidden.replacen("postgresql://", "postgresql+psycopg2://", 1),
+    );
+    let deployment = Deployment::on(&url);
+    deployment.run(&["upgrade", "-q"]).success();
+    // The refused init left nothing behind.
+    init(&url).success();
+    let id = store.create_metric("disk", "low");
+    assert_eq!(deployment.json(&["metric", "show", &id])["name"], "disk");
 }
 
 #[test]
