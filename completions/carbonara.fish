@@ -661,7 +661,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l refresh -d 'Process this metric\'s waiting measures first'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l refresh -d 'Process this metric\'s waiting measures first, waiting up to 10 s for a pass that holds its sack'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l sort-descending -d 'Sort the rows in descending order'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -s q -l quiet -d 'No progress or summaries on stderr'
@@ -943,6 +943,8 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l auth -d 'H
 noauth\t'Keystone\'s headers, trusted as sent: X-User-Id, X-Project-Id, X-Roles (gnocchiclient\'s `gnocchi-noauth`, Grafana)'
 keystone\t'Keystone tokens (X-Auth-Token), validated against the deployment\'s Keystone as keystonemiddleware does; needs --gnocchi-conf and its `[keystone_authtoken]`'"
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l process-interval -d 'Time between background aggregation passes (`0` for none: measures are then aggregated by `?refresh=true` or `carbonara process`) [default: 1s, or `[metricd] metric_processing_delay`]' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l cleanup-delay -d 'Least time between two background passes that expunge deleted metrics (`0`: every pass) [default: 300s, or `[metricd] metric_cleanup_delay`]' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l operation-timeout -d 'How long `?refresh=true` waits for a pass that holds the metric\'s sack before answering 503 (`0`: no wait) [default: 10s, or `[api] operation_timeout`]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l max-limit -d 'Largest page of a listing, and its default [default: 1000, or `[api] max_limit`]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l cors-allowed-origin -d 'An origin allowed to call the API from a browser (CORS), e.g. Grafana\'s URL; `*` for any; repeat for more [default: `[cors] allowed_origin`]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l max-body-size -d 'Largest request body accepted, in bytes (larger ones get 413)' -r

@@ -77,7 +77,7 @@ struct ShowArgs {
     /// `rate:` method takes differences again). Needs `--granularity`.
     #[arg(long, value_name = "SPAN|Y|H|Q|M|W")]
     resample: Option<Sampling>,
-    /// Process this metric's waiting measures first
+    /// Process this metric's waiting measures first, waiting up to 10 s for a pass that holds its sack
     #[arg(long)]
     refresh: bool,
     #[command(flatten)]
@@ -157,7 +157,7 @@ fn show(args: ShowArgs, ctx: &Ctx) -> Result<()> {
     let (store, index) = ctx.open_store()?;
     let metric = find(&index, &args.metric, args.resource_id.as_deref(), ctx)?;
     if args.refresh {
-        ops::measures::refresh(&store, &index, &metric)?;
+        ops::measures::refresh(&store, &index, &metric, ops::measures::OPERATION_TIMEOUT)?;
     } else {
         note_waiting(ctx, &store, &metric, &args.metric)?;
     }

@@ -28,7 +28,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                 .as_ref()
                 .and_then(|deployment| deployment.metricd.workers)
         }),
-        metrics: None,
+        ..ProcessOptions::default()
     };
     let started = std::time::Instant::now();
     let report = process::run_pass(&store, &index, &options)?;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::deployment::{AuthMode as DeploymentAuth, Deployment};
 use crate::error::ErrorKind;
 use crate::error::{Error, Result};
+use crate::ops;
 use crate::server::keystone::KeystoneConfig;
 use crate::server::{self, App, AuthMode, Config};
 use crate::statsd;
@@ -38,6 +39,12 @@ pub struct Args {
     /// Time between background aggregation passes (`0` for none: measures are then aggregated by `?refresh=true` or `carbonara process`) [default: 1s, or `[metricd] metric_processing_delay`]
     #[arg(long, value_name = "SPAN", value_parser = parse_interval)]
     process_interval: Option<Interval>,
+    /// Least time between two background passes that expunge deleted metrics (`0`: every pass) [default: 300s, or `[metricd] metric_cleanup_delay`]
+    #[arg(long, value_name = "SPAN", value_parser = parse_span_or_zero)]
+    cleanup_delay: Option<Span>,
+    /// How long `?refresh=true` waits for a pass that holds the metric's sack before answering 503 (`0`: no wait) [default: 10s, or `[api] operation_timeout`]
+    #[arg(long, value_name = "SPAN", value_parser = parse_span_or_zero)]
+    operation_timeout: Option<Span>,
     /// Largest page of a listing, and its default [default: 1000, or `[api] max_limit`]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     max_limit: Option<u64>,
@@ -72,6 +79,14 @@ fn parse_interval(text: &str) -> std::result::Result<Interval, String> {
         .map_err(|e| e.to_string())
 }
 
+/// A span, or `0`.
+fn parse_span_or_zero(text: &str) -> std::result::Result<Span, String> {
+    if text.trim() == "0" {
+        return Ok(Span::from_secs(0));
+    }
+    time::parse_timespan(text).map_err(|e| e.to_string())
+}
+
 /// Fills the options the command line left out from the deployment's
 /// configuration file, as gnocchi-api reads them.
 fn with_deployment_defaults(args: &mut Args, deployment: &Deployment) -> Result<()> {
@@ -102,6 +117,10 @@ fn with_deployment_defaults(args: &mut Args, deployment: &Deployment) -> Result<
     args.process_interval = args.process_interval.or(Some(Interval(Some(
         deployment.metricd.metric_processing_delay,
     ))));
+    args.cleanup_delay = args
+        .cleanup_delay
+        .or(Some(deployment.metricd.metric_cleanup_delay));
+    args.operation_timeout = args.operation_timeout.or(Some(api.operation_timeout));
     Ok(())
 }
 
@@ -170,6 +189,12 @@ pub fn run(mut args: Args, ctx: &Ctx) -> Result<()> {
             .unwrap_or(Interval(Some(Span::from_secs(1))))
             .0
             .map(duration),
+        cleanup_delay: args
+            .cleanup_delay
+            .map_or(Duration::from_secs(300), duration),
+        operation_timeout: args
+            .operation_timeout
+            .map_or(ops::measures::OPERATION_TIMEOUT, duration),
         default_aggregation_methods: ctx.default_aggregation_methods(),
     };
     let app = App::open(config)?;

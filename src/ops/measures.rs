@@ -2,6 +2,8 @@
 //! processing one metric's waiting measures at once (`refresh`), and what
 //! waits (`GET /v1/status`); and the metrics a batch by resource names.
 
+use std::time::{Duration, Instant};
+
 use uuid::Uuid;
 
 use crate::carbonara::update::Dropped;
@@ -31,19 +33,74 @@ pub fn add(
     Ok(())
 }
 
-/// Aggregates the metric's waiting measures now (Gnocchi's `refresh=true`).
-pub fn refresh(store: &Store, index: &Index, metric: &Metric) -> Result<()> {
+/// How long a `refresh` waits for its metric's sack by default, as
+/// Gnocchi's `[api] operation_timeout`.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The first pause between two tries of a busy sack; it doubles up to
+/// [`LONGEST_PAUSE`].
+const FIRST_PAUSE: Duration = Duration::from_millis(10);
+const LONGEST_PAUSE: Duration = Duration::from_millis(100);
+
+/// Aggregates the metric's waiting measures now (Gnocchi's `refresh=true`),
+/// waiting up to `timeout` for a pass that holds its sack.
+pub fn refresh(store: &Store, index: &Index, metric: &Metric, timeout: Duration) -> Result<()> {
+    refresh_with(metric, timeout, || try_refresh(store, index, metric))
+}
+
+/// [`refresh`], each try run by `attempt` (a [`try_refresh`], which the
+/// server runs while no pass of its own runs): tried again, after a pause
+/// in which nothing is held, until it is done or `timeout` has passed, as
+/// Gnocchi's `lock.acquire(blocking=operation_timeout)`; then the error
+/// Gnocchi answers 503 with.
+pub fn refresh_with(
+    metric: &Metric,
+    timeout: Duration,
+    mut attempt: impl FnMut() -> Result<Refreshed>,
+) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    let mut pause = FIRST_PAUSE;
+    loop {
+        if attempt()? == Refreshed::Done {
+            return Ok(());
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(super::Error::MetricLocked(metric.id).into());
+        }
+        std::thread::sleep(pause.min(deadline - now));
+        pause = (pause * 2).min(LONGEST_PAUSE);
+    }
+}
+
+/// What one try of a refresh found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refreshed {
+    Done,
+    /// Another pass holds the metric's sack.
+    SackBusy,
+}
+
+/// Aggregates the metric's waiting measures unless another pass holds its
+/// sack; a metric with none is done without the sack, as in Gnocchi
+/// (where another pass may have taken them meanwhile). Deleted metrics
+/// are left to the janitor, as Gnocchi's refresh leaves them.
+pub fn try_refresh(store: &Store, index: &Index, metric: &Metric) -> Result<Refreshed> {
+    if !store.incoming().has_unprocessed(metric.id) {
+        return Ok(Refreshed::Done);
+    }
     let options = ProcessOptions {
         metrics: Some(vec![metric.id]),
+        skip_janitor: true,
         ..ProcessOptions::default()
     };
     let report = process::run_pass(store, index, &options)?;
     if report.busy_sacks > 0 {
-        return Err(super::Error::MetricLocked(metric.id).into());
+        return Ok(Refreshed::SackBusy);
     }
     match report.failures.into_iter().next() {
         Some(failure) => Err(failure.into()),
-        None => Ok(()),
+        None => Ok(Refreshed::Done),
     }
 }
 

@@ -26,7 +26,7 @@ pub enum Error {
     /// gnocchiclient detaches metrics by name; the resource has none so named.
     #[error("Metric name {0} not found")]
     NoSuchMetricName(String),
-    /// Another pass holds the metric's sack; `refresh` would have to wait.
+    /// Another pass held the metric's sack as long as `refresh` waited.
     #[error("Unable to refresh metric: {0}. Metric is locked. Please try again.")]
     MetricLocked(uuid::Uuid),
     /// A request that Gnocchi's schema refuses: the reason and the path to

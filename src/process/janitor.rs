@@ -1,8 +1,10 @@
 //! Gnocchi's janitor: removes the data of what was deleted. `metric delete`
 //! only marks a metric; here its waiting measures, then its archive
 //! directory, then its index row go, each step repeatable if the process
-//! is killed in between. Both `process` (after its pass) and `janitor`
-//! run it.
+//! is killed in between. `process` runs it after its pass, `janitor` on
+//! its own, and `serve` after a background pass at most every
+//! `--cleanup-delay` (Gnocchi's `[metricd] metric_cleanup_delay`); a
+//! `refresh` never does, as Gnocchi's.
 //!
 //! Nothing is removed while in use: a metric whose sack another process
 //! holds (a pass is working on it) waits for the next run, and readers of

@@ -63,6 +63,10 @@ pub struct ProcessOptions {
     pub jobs: Option<usize>,
     /// Only these metrics (and only their sacks); every metric when `None`.
     pub metrics: Option<Vec<Uuid>>,
+    /// Leave deleted metrics to a later janitor run: gnocchi-metricd's
+    /// janitor runs every `[metricd] metric_cleanup_delay`, not after
+    /// every pass, and its `refresh` never expunges.
+    pub skip_janitor: bool,
 }
 
 /// What a pass did.
@@ -79,7 +83,8 @@ pub struct PassReport {
     pub too_old: Vec<(Uuid, Dropped)>,
     /// Sacks skipped because another process held them.
     pub busy_sacks: usize,
-    /// Deleted metrics whose data was removed.
+    /// Deleted metrics whose data was removed (none when the janitor was
+    /// skipped).
     pub expunged: usize,
     /// Ended resources that received a newer measure: active again.
     pub reopened: Vec<Uuid>,
@@ -231,7 +236,9 @@ fn run_pass_in_pool(
             incoming.remove_metric_dir_if_empty(id);
         }
     }
-    report.expunged = janitor::run(store, index, &mut locks)?.expunged_metrics;
+    if !options.skip_janitor {
+        report.expunged = janitor::run(store, index, &mut locks)?.expunged_metrics;
+    }
     Ok(report)
 }
 

@@ -283,7 +283,7 @@ fn cross_metric(
     ops::aggregates::cross_metric(work.store, work.index, &metrics, &query, |metrics| {
         if call.bool_param("refresh")? {
             for metric in metrics {
-                work.exclusively(|| ops::measures::refresh(work.store, work.index, metric))?;
+                work.refresh(metric)?;
             }
         }
         Ok(())

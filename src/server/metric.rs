@@ -377,7 +377,7 @@ pub async fn read_measures(
 /// the `refresh` it asks for) and kept.
 fn answer_measures(work: &Work<'_>, request: MeasuresRequest) -> ApiResult<Bytes> {
     if request.refresh {
-        work.exclusively(|| ops::measures::refresh(work.store, work.index, &request.metric))?;
+        work.refresh(&request.metric)?;
     }
     let key = request.key;
     let consistent = work.store.read_lock(key.metric)?;

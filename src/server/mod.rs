@@ -36,7 +36,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::Request;
@@ -48,10 +48,11 @@ use axum::routing::{MethodFilter, MethodRouter};
 use uuid::Uuid;
 
 use crate::error::Result;
+use crate::ops;
 use crate::policy::AggregationMethod;
 use crate::process::{self, ProcessOptions};
 use crate::store::lock::SackLocks;
-use crate::store::{Index, Location, Store, txn};
+use crate::store::{Index, Location, Metric, Store, txn};
 use crate::time::Timestamp;
 pub use auth::AuthMode;
 use call::OriginalPath;
@@ -74,6 +75,12 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Time between background aggregation passes; none when `None`.
     pub process_interval: Option<Duration>,
+    /// Least time between two background passes that run the janitor
+    /// (Gnocchi's `[metricd] metric_cleanup_delay`); the first pass runs it.
+    pub cleanup_delay: Duration,
+    /// How long a `refresh` waits for its metric's sack (Gnocchi's `[api]
+    /// operation_timeout`) before answering 503.
+    pub operation_timeout: Duration,
     /// The methods of a policy created without any (Gnocchi's
     /// `[archive_policy] default_aggregation_methods`).
     pub default_aggregation_methods: Vec<AggregationMethod>,
@@ -91,6 +98,8 @@ impl Config {
             max_body_size: 64 << 20,
             request_timeout: Duration::from_secs(60),
             process_interval: Some(Duration::from_secs(1)),
+            cleanup_delay: Duration::from_secs(300),
+            operation_timeout: ops::measures::OPERATION_TIMEOUT,
             default_aggregation_methods: AggregationMethod::defaults(),
         }
     }
@@ -102,7 +111,8 @@ pub struct App {
     store: Store,
     indexes: Mutex<Vec<Index>>,
     /// One aggregation pass at a time in this process (background or
-    /// `refresh`), so a refresh waits rather than finding its sack busy.
+    /// `refresh`), so a refresh waits for the server's own pass rather than
+    /// finding its sack busy.
     processing: Mutex<()>,
     /// Recent answers of `GET …/measures` (see cache.rs).
     measures_cache: cache::MeasuresCache,
@@ -143,14 +153,19 @@ impl Work<'_> {
         }
     }
 
-    /// Runs `f` while no other pass of this server runs.
-    pub fn exclusively<T>(&self, f: impl FnOnce() -> T) -> T {
-        let _guard = self
-            .app
-            .processing
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        f()
+    /// Aggregates the metric's waiting measures (`refresh=true`), waiting
+    /// up to `--operation-timeout` for its sack: each try runs while no
+    /// other pass of this server runs, and the pauses between them hold
+    /// nothing.
+    pub fn refresh(&self, metric: &Metric) -> Result<()> {
+        ops::measures::refresh_with(metric, self.app.config.operation_timeout, || {
+            let _guard = self
+                .app
+                .processing
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            ops::measures::try_refresh(self.store, self.index, metric)
+        })
     }
 }
 
@@ -285,17 +300,21 @@ impl App {
         result
     }
 
-    /// One aggregation pass over every sack (the background metricd): the
-    /// lines to log, one per metric that failed or lost measures to its
-    /// back window.
-    fn process_pass(&self) -> Result<Vec<String>> {
+    /// One aggregation pass over every sack (the background metricd),
+    /// then the janitor if `janitor`: the lines to log, one per metric that
+    /// failed or lost measures to its back window.
+    fn process_pass(&self, janitor: bool) -> Result<Vec<String>> {
         let index = self.take_index()?;
+        let options = ProcessOptions {
+            skip_janitor: !janitor,
+            ..ProcessOptions::default()
+        };
         let report = {
             let _guard = self
                 .processing
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            process::run_pass(&self.store, &index, &ProcessOptions::default())
+            process::run_pass(&self.store, &index, &options)
         };
         let lines = report
             .map_err(crate::error::Error::from)
@@ -531,13 +550,22 @@ pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener) -> std::io:
         .await
 }
 
+/// A pass every `interval`; the janitor with the first pass, then with the
+/// first pass once `cleanup_delay` has passed since it last started, as
+/// gnocchi-metricd's janitor worker runs apart from its processing ones.
 async fn background_processing(app: Arc<App>, interval: Duration) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_janitor: Option<Instant> = None;
     loop {
         ticker.tick().await;
+        let janitor =
+            last_janitor.is_none_or(|started| started.elapsed() >= app.config.cleanup_delay);
+        if janitor {
+            last_janitor = Some(Instant::now());
+        }
         let pass_app = app.clone();
-        let outcome = tokio::task::spawn_blocking(move || pass_app.process_pass()).await;
+        let outcome = tokio::task::spawn_blocking(move || pass_app.process_pass(janitor)).await;
         let message = match outcome {
             Ok(Ok(lines)) => lines
                 .iter()

@@ -138,6 +138,14 @@ impl<'s> Incoming<'s> {
         }
     }
 
+    /// Whether a metric has measures waiting: its directory in its sack
+    /// exists (Gnocchi's `has_unprocessed`).
+    pub fn has_unprocessed(&self, metric: Uuid) -> bool {
+        self.sack_dir(self.sack_of(metric))
+            .join(metric.to_string())
+            .is_dir()
+    }
+
     /// Metrics with a directory in a sack; other names are ignored, as in
     /// Gnocchi.
     pub fn list_metrics(&self, sack: u32) -> Result<Vec<Uuid>> {

@@ -18,6 +18,7 @@ use carbonara::store::incoming::SackName;
 use crate::common::{TestStore, parse_python_json, strings_of};
 use crate::postgresql;
 use crate::serve::common::{send, test_app};
+use crate::serve::{http, serve_from, wait_for_a_pass};
 
 /// A Gnocchi deployment: a database of its own, one directory for the
 /// file storage and incoming drivers, and its `gnocchi.conf`.
@@ -29,9 +30,14 @@ struct Deployment {
 impl Deployment {
     /// An empty database and directory, as before gnocchi-upgrade.
     fn new(purpose: &str) -> Deployment {
+        Deployment::on(&postgresql::fresh_database(purpose))
+    }
+
+    /// A directory and its `gnocchi.conf` for the database at `url`.
+    fn on(url: &str) -> Deployment {
         let deployment = Deployment {
             dir: tempfile::tempdir().unwrap(),
-            url: postgresql::fresh_database(purpose),
+            url: url.to_owned(),
         };
         fs::write(
             deployment.conf(),
@@ -647,6 +653,129 @@ fn serve_on_a_deployment_stops_cleanly() {
     std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
     assert!(status.success(), "{status}: {rest}");
     assert!(!rest.contains("panicked"), "{rest}");
+}
+
+/// `serve` waits `[api] operation_timeout` for a sack gnocchi-metricd
+/// holds before answering 503, and its background passes expunge deleted
+/// metrics every `[metricd] metric_cleanup_delay` (here 0: every pass).
+#[test]
+fn serve_takes_its_delays_from_the_deployment() {
+    let deployment = Deployment::upgraded("serve_delays");
+    let mut conf = fs::read_to_string(deployment.conf()).unwrap();
+    conf.push_str("\n[api]\noperation_timeout = 1\n\n[metricd]\nmetric_cleanup_delay = 0\n");
+    fs::write(deployment.conf(), conf).unwrap();
+    let create = || {
+        deployment.json(&["metric", "create", "--archive-policy-name", "low"])["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (gone, other) = (create(), create());
+    for id in [&gone, &other] {
+        deployment
+            .run(&["measures", "add", id, "-m", "2023-12-31T00:00:00@1"])
+            .success();
+    }
+    deployment.run(&["process", "-q"]).success();
+    let archived = |id: &str| {
+        files_under(&deployment.basepath())
+            .iter()
+            .any(|f| f.contains(id))
+    };
+    assert!(archived(&gone));
+    let mut carbonara = std::process::Command::new(assert_cmd::cargo::cargo_bin!("carbonara"));
+    carbonara.arg("--gnocchi-conf").arg(deployment.conf());
+    let served = serve_from(carbonara, &["--process-interval", "0.1s"]);
+
+    // gnocchi-metricd holds the sack of measures to refresh (before they
+    // come, lest the background pass take them).
+    let number = (uuid::Uuid::parse_str(&other).unwrap().as_u128() % 8) as u32;
+    let [k1, k2] = lock_keys(&sack_lock_name(SackName { total: 8, number }));
+    let mut metricd = deployment.client();
+    metricd
+        .query_one("SELECT pg_advisory_lock($1, $2)", &[&k1, &k2])
+        .unwrap();
+    deployment
+        .run(&["measures", "add", &other, "-m", "2023-12-31T00:05:00@2"])
+        .success();
+    let asked = std::time::Instant::now();
+    let (status, body) = http(
+        &served.address,
+        "GET",
+        &format!("/v1/metric/{other}/measures?refresh=true"),
+        None,
+    );
+    let waited = asked.elapsed();
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("Metric is locked"), "{body}");
+    // Well short of the default 10 s: the file's time was waited.
+    assert!(
+        waited >= std::time::Duration::from_secs(1) && waited < std::time::Duration::from_secs(8),
+        "{waited:?}"
+    );
+    metricd
+        .query_one("SELECT pg_advisory_unlock($1, $2)", &[&k1, &k2])
+        .unwrap();
+
+    // Two passes, then a deletion, then two more: the first of them
+    // expunged it.
+    wait_for_a_pass(&served, &other, 0);
+    wait_for_a_pass(&served, &other, 1);
+    let (status, body) = http(
+        &served.address,
+        "DELETE",
+        &format!("/v1/metric/{gone}"),
+        None,
+    );
+    assert_eq!(status, 204, "{body}");
+    wait_for_a_pass(&served, &other, 2);
+    wait_for_a_pass(&served, &other, 3);
+    assert!(!archived(&gone));
+    assert!(archived(&other));
+}
+
+/// A wrong password is said with the URL it was given for, the password
+/// hidden, whether the URL comes from `init --index` or from gnocchi.conf;
+/// the right one works.
+#[test]
+fn a_wrong_password_is_said_without_showing_it() {
+    let url = postgresql::fresh_database_with_password("password");
+    let wrong = url.replacen(postgresql::PASSWORD, "not-the-Password", 1);
+    let hidden = url.replacen(postgresql::PASSWORD, "***", 1);
+    let refused = |assert: assert_cmd::assert::Assert, shown: &str| {
+        let stderr = String::from_utf8_lossy(&assert.code(1).get_output().stderr).into_owned();
+        assert!(stderr.contains(shown), "{stderr}");
+        assert!(
+            stderr.contains("password authentication failed"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("not-the-Password"), "{stderr}");
+    };
+    let files_dir = tempfile::tempdir().unwrap();
+    let files = format!("file://{}", files_dir.path().display());
+    let store = TestStore::empty();
+    let init = |index: &str| {
+        store.run(&[
+            "init",
+            "--index",
+            index,
+            "--storage",
+            &files,
+            "--incoming",
+            &files,
+        ])
+    };
+    refused(init(&wrong), &hidden);
+    refused(
+        Deployment::on(&wrong).run(&["upgrade", "-q"]),
+        &hidden.replacen("postgresql://", "postgresql+psycopg2://", 1),
+    );
+    let deployment = Deployment::on(&url);
+    deployment.run(&["upgrade", "-q"]).success();
+    // The refused init left nothing behind.
+    init(&url).success();
+    let id = store.create_metric("disk", "low");
+    assert_eq!(deployment.json(&["metric", "show", &id])["name"], "disk");
 }
 
 #[test]

@@ -2,7 +2,9 @@
 //! `initdb` into a temporary directory, `postgres` on a free loopback port,
 //! stopped by its PID. One server serves the whole test binary (`server()`,
 //! started by the first test that asks, about 2 s); each test makes its own
-//! database with `create_database`.
+//! database with `create_database`. Every role is trusted but
+//! [`PASSWORD_ROLE`], which must give its password (SCRAM), for the errors
+//! of a wrong one.
 //!
 //! Where the server binaries are missing or the server cannot start, the
 //! test that asked fails with the reason: PostgreSQL tests are never
@@ -16,6 +18,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
+
+/// The one role that logs in with a password (on 127.0.0.1, by
+/// `scram-sha-256`, PostgreSQL's default method).
+pub const PASSWORD_ROLE: &str = "carbonara_pw";
+pub const PASSWORD: &str = "pw-Secret-9";
 
 /// How long the server may take to accept connections.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -127,13 +134,30 @@ impl PgServer {
                 .arg(&data),
             "initdb",
         );
+        // pg_hba.conf's first matching line wins: before initdb's trust.
+        let hba = data.join("pg_hba.conf");
+        let trusted = std::fs::read_to_string(&hba).expect("reading pg_hba.conf");
+        std::fs::write(
+            &hba,
+            format!("host all {PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256\n{trusted}"),
+        )
+        .expect("writing pg_hba.conf");
         // Another process may take the port between its choice and the
         // bind: try a few.
         let mut last_log = String::new();
         for _ in 0..5 {
             let port = free_port();
             match PgServer::spawn(&bin, dir.path(), port) {
-                Ok(child) => return PgServer::ready(bin, dir, port, child),
+                Ok(child) => {
+                    let server = PgServer::ready(bin, dir, port, child);
+                    server
+                        .connect("postgres")
+                        .batch_execute(&format!(
+                            "CREATE ROLE {PASSWORD_ROLE} LOGIN PASSWORD '{PASSWORD}'"
+                        ))
+                        .expect("creating the role with a password");
+                    return server;
+                }
                 Err(log) => last_log = log,
             }
         }
@@ -302,12 +326,32 @@ where
         .collect()
 }
 
+/// A name unique in this run, after `purpose`.
+fn unique_name(purpose: &str) -> String {
+    static COUNT: AtomicU32 = AtomicU32::new(0);
+    let n = COUNT.fetch_add(1, Ordering::Relaxed);
+    format!("{purpose}_{n}")
+}
+
 /// A new empty database on the shared server, named after `purpose` and
 /// unique in this run; its URL.
 pub fn fresh_database(purpose: &str) -> String {
-    static COUNT: AtomicU32 = AtomicU32::new(0);
-    let n = COUNT.fetch_add(1, Ordering::Relaxed);
-    server().create_database(&format!("{purpose}_{n}"))
+    server().create_database(&unique_name(purpose))
+}
+
+/// A new empty database owned by [`PASSWORD_ROLE`]; its URL as that role,
+/// with [`PASSWORD`].
+pub fn fresh_database_with_password(purpose: &str) -> String {
+    let server = server();
+    let name = unique_name(purpose);
+    server
+        .connect("postgres")
+        .batch_execute(&format!("CREATE DATABASE \"{name}\" OWNER {PASSWORD_ROLE}"))
+        .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
+    format!(
+        "postgresql://{PASSWORD_ROLE}:{PASSWORD}@127.0.0.1:{}/{name}",
+        server.port
+    )
 }
 
 #[test]

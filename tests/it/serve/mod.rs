@@ -324,9 +324,9 @@ proptest! {
 }
 
 /// The binary, listening on a free loopback port; killed when dropped.
-struct Served {
+pub(crate) struct Served {
     child: Child,
-    address: String,
+    pub(crate) address: String,
 }
 
 impl Drop for Served {
@@ -337,17 +337,23 @@ impl Drop for Served {
 }
 
 fn serve(store: &TestStore, process_interval: &str) -> Served {
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("carbonara"))
+    serve_with(store, &["--process-interval", process_interval])
+}
+
+/// `serve` with these options besides `--listen`.
+fn serve_with(store: &TestStore, options: &[&str]) -> Served {
+    let mut carbonara = std::process::Command::new(assert_cmd::cargo::cargo_bin!("carbonara"));
+    carbonara.arg("--store").arg(store.path());
+    serve_from(carbonara, options)
+}
+
+/// `serve --listen 127.0.0.1:0` with these options, after the global
+/// options `carbonara` already has (`--store`, `--gnocchi-conf`).
+pub(crate) fn serve_from(mut carbonara: std::process::Command, options: &[&str]) -> Served {
+    let mut child = carbonara
         .env_remove("CARBONARA_STORE")
-        .arg("--store")
-        .arg(store.path())
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--process-interval",
-            process_interval,
-        ])
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(options)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -365,7 +371,7 @@ fn serve(store: &TestStore, process_interval: &str) -> Served {
 }
 
 /// One HTTP/1.1 exchange over a plain socket: status and body.
-fn http(address: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+pub(crate) fn http(address: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
     let mut stream = TcpStream::connect(address).unwrap();
     let body = body.unwrap_or("");
     write!(
@@ -447,6 +453,145 @@ fn answers_follow_archives_another_process_rewrites() {
     store.run(&["process", "--quiet"]);
     let (_, after) = http(&served.address, "GET", &measures, None);
     assert_eq!(after, r#"[["2024-01-01T00:00:00+00:00", 300.0, 6.0]]"#);
+}
+
+/// The sack of a metric in a store of 8 sacks.
+fn sack_of(metric: &str) -> u128 {
+    uuid::Uuid::parse_str(metric).unwrap().as_u128() % 8
+}
+
+/// Holds a sack's lock of a store of 8 sacks as another `carbonara
+/// process` would.
+fn hold_sack(store: &TestStore, metric: &str) -> std::fs::File {
+    let sack = sack_of(metric);
+    let lock = std::fs::File::create(store.path().join(format!("locks/sack-{sack}.lock"))).unwrap();
+    lock.lock().unwrap();
+    lock
+}
+
+/// A refresh waits for a sack another process holds, up to
+/// `--operation-timeout`, then answers Gnocchi's 503; a sack released
+/// meanwhile is processed and answered. A metric with no measures waiting
+/// needs no sack.
+#[test]
+fn a_refresh_waits_for_a_busy_sack_up_to_the_operation_timeout() {
+    let store = TestStore::new();
+    let id = store.create_metric("cpu", "low");
+    store
+        .run(&["measures", "add", &id, "-m", "2024-01-01T00:00:10@4"])
+        .success();
+    let served = serve_with(
+        &store,
+        &["--process-interval", "0", "--operation-timeout", "2"],
+    );
+    let lock = hold_sack(&store, &id);
+    let locked = format!(
+        r#"{{"code": 503, "title": "Service Unavailable", "description": "Unable to refresh metric: {id}. Metric is locked. Please try again."}}"#
+    );
+    for path in [
+        format!("/v1/metric/{id}/measures?refresh=true"),
+        format!("/v1/aggregation/metric?metric={id}&refresh=true"),
+    ] {
+        let asked = Instant::now();
+        let (status, body) = http(&served.address, "GET", &path, None);
+        assert_eq!((status, body.as_str()), (503, locked.as_str()), "{path}");
+        // Well short of the default 10 s: the option's time was waited.
+        let waited = asked.elapsed();
+        assert!(
+            waited >= Duration::from_secs(2) && waited < Duration::from_secs(9),
+            "{path}: {waited:?}"
+        );
+    }
+    let idle = (0..)
+        .map(|n| store.create_metric(&format!("idle{n}"), "low"))
+        .find(|idle| sack_of(idle) == sack_of(&id))
+        .unwrap();
+    let (status, body) = http(
+        &served.address,
+        "GET",
+        &format!("/v1/metric/{idle}/measures?refresh=true"),
+        None,
+    );
+    assert_eq!((status, body.as_str()), (200, "[]"));
+    // Released while the refresh waits.
+    let address = served.address.clone();
+    let path = format!("/v1/metric/{id}/measures?refresh=true");
+    let refresh = std::thread::spawn(move || http(&address, "GET", &path, None));
+    std::thread::sleep(Duration::from_millis(500));
+    drop(lock);
+    assert_eq!(
+        refresh.join().unwrap(),
+        (
+            200,
+            r#"[["2024-01-01T00:00:00+00:00", 300.0, 4.0]]"#.to_owned()
+        )
+    );
+}
+
+/// Posts a measure to `metric` and waits until a background pass has
+/// aggregated it (a 5-minute bucket of its own, `bucket` from 0).
+pub(crate) fn wait_for_a_pass(served: &Served, metric: &str, bucket: u32) {
+    let path = format!("/v1/metric/{metric}/measures");
+    let timestamp = format!("2024-01-01T{:02}:{:02}:00", bucket / 12, bucket % 12 * 5);
+    let body = format!(r#"[{{"timestamp": "{timestamp}", "value": 1}}]"#);
+    assert_eq!(http(&served.address, "POST", &path, Some(&body)).0, 202);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !http(&served.address, "GET", &path, None)
+        .1
+        .contains(&format!("{timestamp}+00:00"))
+    {
+        assert!(Instant::now() < deadline, "{timestamp} never aggregated");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The background passes expunge deleted metrics at most every
+/// `--cleanup-delay`, as gnocchi-metricd's janitor: with an hour, a metric
+/// deleted after the first pass keeps its data through the next passes;
+/// with 0, the next pass removes it.
+#[test]
+fn background_passes_expunge_every_cleanup_delay() {
+    for (delay, expunged) in [("1h", false), ("0", true)] {
+        let store = TestStore::new();
+        let gone = store.create_metric("gone", "low");
+        let other = store.create_metric("other", "low");
+        store
+            .run(&["measures", "add", &gone, "-m", "2024-01-01T00:00:10@4"])
+            .success();
+        store.run(&["process", "-q"]).success();
+        let archived = || {
+            crate::common::tree(&store.path().join("archive"))
+                .iter()
+                .any(|file| file.contains(&gone))
+        };
+        assert!(archived());
+        let served = serve_with(
+            &store,
+            &["--process-interval", "0.1s", "--cleanup-delay", delay],
+        );
+        // Two passes, the second started once the first (which runs the
+        // janitor whatever the delay) had ended.
+        wait_for_a_pass(&served, &other, 0);
+        wait_for_a_pass(&served, &other, 1);
+        let (status, body) = http(
+            &served.address,
+            "DELETE",
+            &format!("/v1/metric/{gone}"),
+            None,
+        );
+        assert_eq!(status, 204, "{body}");
+        // A pass started after the deletion, and ended.
+        wait_for_a_pass(&served, &other, 2);
+        wait_for_a_pass(&served, &other, 3);
+        assert_eq!(archived(), !expunged, "--cleanup-delay {delay}");
+        drop(served);
+        let janitor = store.json(&["janitor"]);
+        assert_eq!(
+            janitor["expunged metrics"],
+            u32::from(!expunged),
+            "--cleanup-delay {delay}"
+        );
+    }
 }
 
 #[test]
