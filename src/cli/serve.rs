@@ -65,6 +65,9 @@ pub struct Args {
     statsd: Option<SocketAddr>,
 }
 
+/// The shortest time between background passes: tokio's ticker needs one.
+const BACK_TO_BACK_NANOS: i64 = 1_000_000;
+
 /// A span between passes, or none.
 #[derive(Debug, Clone, Copy)]
 struct Interval(Option<Span>);
@@ -114,9 +117,11 @@ fn with_deployment_defaults(args: &mut Args, deployment: &Deployment) -> Result<
         args.cors_allowed_origins = api.cors_allowed_origins.clone();
     }
     args.proxy_headers |= api.enable_proxy_headers_parsing;
-    args.process_interval = args.process_interval.or(Some(Interval(Some(
-        deployment.metricd.metric_processing_delay,
-    ))));
+    // gnocchi-metricd scans its sacks this often; at 0 (or less) it scans
+    // back to back, which here is a pass every millisecond.
+    let delay = deployment.metricd.metric_processing_delay;
+    let delay = delay.max(Span::from_nanos(BACK_TO_BACK_NANOS));
+    args.process_interval = args.process_interval.or(Some(Interval(Some(delay))));
     args.cleanup_delay = args
         .cleanup_delay
         .or(Some(deployment.metricd.metric_cleanup_delay));

@@ -734,6 +734,27 @@ fn serve_takes_its_delays_from_the_deployment() {
     assert!(archived(&other));
 }
 
+/// `[metricd] metric_processing_delay = 0` (gnocchi-metricd scans its
+/// sacks back to back) makes `serve`'s background passes follow each
+/// other closely; it stopped the server at start (tokio's ticker refuses
+/// a zero period).
+#[test]
+fn serve_passes_back_to_back_at_a_zero_processing_delay() {
+    let deployment = Deployment::upgraded("serve_no_delay");
+    let mut conf = fs::read_to_string(deployment.conf()).unwrap();
+    conf.push_str("\n[metricd]\nmetric_processing_delay = 0\n");
+    fs::write(deployment.conf(), conf).unwrap();
+    let metric = deployment.json(&["metric", "create", "--archive-policy-name", "low"])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut carbonara = std::process::Command::new(assert_cmd::cargo::cargo_bin!("carbonara"));
+    carbonara.arg("--gnocchi-conf").arg(deployment.conf());
+    let served = serve_from(carbonara, &[]);
+    wait_for_a_pass(&served, &metric, 0);
+    wait_for_a_pass(&served, &metric, 1);
+}
+
 /// A wrong password is said with the URL it was given for, the password
 /// hidden, whether the URL comes from `init --index` or from gnocchi.conf;
 /// the right one works.
