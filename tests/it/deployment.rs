@@ -15,16 +15,21 @@ use carbonara::store::coordinator::postgres::lock_keys;
 use carbonara::store::coordinator::sack_lock_name;
 use carbonara::store::incoming::SackName;
 
-use crate::common::{TestStore, parse_python_json, strings_of};
+use crate::common::{TestStore, strings_of};
+use crate::gnocchi_conf::GnocchiConf;
 use crate::postgresql;
 use crate::serve::common::{send, test_app};
 use crate::serve::{http, serve_from, wait_for_a_pass};
 
-/// A Gnocchi deployment: a database of its own, one directory for the
-/// file storage and incoming drivers, and its `gnocchi.conf`.
-struct Deployment {
-    dir: tempfile::TempDir,
-    url: String,
+/// A Gnocchi deployment with the file drivers in one directory.
+struct Deployment(GnocchiConf);
+
+impl std::ops::Deref for Deployment {
+    type Target = GnocchiConf;
+
+    fn deref(&self) -> &GnocchiConf {
+        &self.0
+    }
 }
 
 impl Deployment {
@@ -35,10 +40,7 @@ impl Deployment {
 
     /// A directory and its `gnocchi.conf` for the database at `url`.
     fn on(url: &str) -> Deployment {
-        let deployment = Deployment {
-            dir: tempfile::tempdir().unwrap(),
-            url: url.to_owned(),
-        };
+        let deployment = Deployment(GnocchiConf::on(url));
         fs::write(
             deployment.conf(),
             format!(
@@ -47,7 +49,7 @@ impl Deployment {
                 deployment
                     .url
                     .replacen("postgresql://", "postgresql+psycopg2://", 1),
-                deployment.basepath().display()
+                deployment.storage().display()
             ),
         )
         .unwrap();
@@ -61,39 +63,6 @@ impl Deployment {
             .run(&["upgrade", "--sacks-number", "8", "-q"])
             .success();
         deployment
-    }
-
-    fn conf(&self) -> PathBuf {
-        self.dir.path().join("gnocchi.conf")
-    }
-
-    fn basepath(&self) -> PathBuf {
-        self.dir.path().join("storage")
-    }
-
-    fn command(&self, args: &[&str]) -> assert_cmd::Command {
-        let mut command = assert_cmd::cargo_bin_cmd!("carbonara");
-        command
-            .env_remove("CARBONARA_STORE")
-            .arg("--gnocchi-conf")
-            .arg(self.conf())
-            .args(args);
-        command
-    }
-
-    fn run(&self, args: &[&str]) -> assert_cmd::assert::Assert {
-        self.command(args).assert()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = args.to_vec();
-        all.extend(["-f", "json"]);
-        let output = self.run(&all).success().get_output().stdout.clone();
-        parse_python_json(&String::from_utf8(output).unwrap())
-    }
-
-    fn client(&self) -> postgres::Client {
-        postgres::Client::connect(&self.url, postgres::NoTls).unwrap()
     }
 }
 
@@ -122,7 +91,7 @@ fn upgrade_makes_a_deployment_as_gnocchi_upgrade_does() {
     let first = deployment.json(&["upgrade", "--sacks-number", "8"]);
     assert_eq!(first["schema created"], true, "{first}");
     assert_eq!(first["sacks"], 8);
-    let base = deployment.basepath();
+    let base = deployment.storage();
     assert_eq!(
         fs::read_to_string(base.join("tmp/gnocchi-config")).unwrap(),
         "{\"sacks\": 8}"
@@ -185,7 +154,7 @@ fn measures_are_processed_into_gnocchis_own_files() {
         ])
         .success();
     let sack = uuid::Uuid::parse_str(&id).unwrap().as_u128() % 8;
-    let waiting = files_under(&deployment.basepath().join(format!("incoming8-{sack}/{id}")));
+    let waiting = files_under(&deployment.storage().join(format!("incoming8-{sack}/{id}")));
     assert_eq!(waiting.len(), 1, "one measure file per batch: {waiting:?}");
     deployment.run(&["process", "-q"]).success();
     let means: Vec<(String, f64)> = deployment
@@ -210,7 +179,7 @@ fn measures_are_processed_into_gnocchis_own_files() {
     // Gnocchi's file storage layout: the id's hex cut in two-character
     // directories, then the id, then its aggregates.
     let hex = id.replace('-', "");
-    let mut metric_dir = deployment.basepath();
+    let mut metric_dir = deployment.storage();
     for pair in hex.as_bytes().chunks(2) {
         metric_dir.push(std::str::from_utf8(pair).unwrap());
     }
@@ -225,7 +194,7 @@ fn measures_are_processed_into_gnocchis_own_files() {
     );
     assert!(
         !deployment
-            .basepath()
+            .storage()
             .join(format!("incoming8-{sack}/{id}"))
             .exists()
     );
@@ -391,7 +360,7 @@ fn serve_takes_keystone_from_the_deployment() {
 fn a_store_directory_can_point_at_a_deployments_backends() {
     let deployment = Deployment::new("init");
     let store = TestStore::empty();
-    let files = format!("file://{}", deployment.basepath().display());
+    let files = format!("file://{}", deployment.storage().display());
     store
         .run(&[
             "init",
@@ -427,7 +396,7 @@ const ADMIN_JSON: [(&str, &str); 2] = [
 /// A store directory whose index and files are the deployment's.
 fn store_on(deployment: &Deployment) -> TestStore {
     let store = TestStore::empty();
-    let files = format!("file://{}", deployment.basepath().display());
+    let files = format!("file://{}", deployment.storage().display());
     store
         .run(&[
             "init",
@@ -546,7 +515,7 @@ fn serve_sees_an_archive_rewritten_behind_its_back() {
         );
         let first = serde_json::json!([["2024-01-01T00:00:00+00:00", 300.0, 2.0]]);
         assert_eq!(measures(&app, &format!("{path}?refresh=true")).await, first);
-        let metric_dir = walkdir::WalkDir::new(deployment.basepath())
+        let metric_dir = walkdir::WalkDir::new(deployment.storage())
             .into_iter()
             .map(Result::unwrap)
             .find(|entry| {
@@ -678,7 +647,7 @@ fn serve_takes_its_delays_from_the_deployment() {
     }
     deployment.run(&["process", "-q"]).success();
     let archived = |id: &str| {
-        files_under(&deployment.basepath())
+        files_under(&deployment.storage())
             .iter()
             .any(|f| f.contains(id))
     };

@@ -12,6 +12,7 @@ mod deployment;
 mod dump;
 mod examples;
 mod generated;
+mod gnocchi_conf;
 mod gnocchi_schema;
 mod golden;
 mod hostile;

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use serde_json::Value;
 
-use crate::common::{golden_dir, parse_python_json};
-use crate::postgresql;
+use crate::common::golden_dir;
+use crate::gnocchi_conf::GnocchiConf;
 
 /// The tables of policies, rules and metrics.
 const TABLES: [&str; 3] = ["archive_policy", "archive_policy_rule", "metric"];
@@ -40,18 +40,20 @@ fn base64_bytes(text: &Value) -> Vec<u8> {
 
 /// A deployment rebuilt from a recording: its gnocchi.conf as gnocchi-api
 /// ran with it (paths and URLs replaced), a database of its own.
-struct Replay {
-    dir: tempfile::TempDir,
-    url: String,
+struct Replay(GnocchiConf);
+
+impl std::ops::Deref for Replay {
+    type Target = GnocchiConf;
+
+    fn deref(&self) -> &GnocchiConf {
+        &self.0
+    }
 }
 
 impl Replay {
     /// `upgrade` on an empty database, then the recorded rows.
     fn new(purpose: &str, recording: &Value) -> Replay {
-        let replay = Replay {
-            dir: tempfile::tempdir().unwrap(),
-            url: postgresql::fresh_database(purpose),
-        };
+        let replay = Replay(GnocchiConf::new(purpose));
         // Gnocchi's package directory does not exist here: carbonara reads
         // neither the paste configuration nor the policy file.
         let conf = recording["conf"]
@@ -70,41 +72,6 @@ impl Replay {
         }
         replay.load_rows(&recording["rows"]);
         replay
-    }
-
-    fn conf(&self) -> PathBuf {
-        self.dir.path().join("gnocchi.conf")
-    }
-
-    fn storage(&self) -> PathBuf {
-        self.dir.path().join("storage")
-    }
-
-    fn command(&self, args: &[&str]) -> assert_cmd::Command {
-        let mut command = assert_cmd::cargo_bin_cmd!("carbonara");
-        command
-            .env_remove("CARBONARA_STORE")
-            .env_remove("CARBONARA_GNOCCHI_CONF")
-            .arg("--gnocchi-conf")
-            .arg(self.conf())
-            .arg("-q")
-            .args(args);
-        command
-    }
-
-    fn run(&self, args: &[&str]) -> assert_cmd::assert::Assert {
-        self.command(args).assert()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = args.to_vec();
-        all.extend(["-f", "json"]);
-        let output = self.run(&all).success().get_output().stdout.clone();
-        parse_python_json(&String::from_utf8(output).unwrap())
-    }
-
-    fn client(&self) -> postgres::Client {
-        postgres::Client::connect(&self.url, postgres::NoTls).unwrap()
     }
 
     /// Rows as `row_to_json` wrote them at recording, inserted by
