@@ -433,24 +433,13 @@ fn serve_reads_measures_through_a_deployments_index() {
     let app = test_app(&store, AuthMode::Basic);
     runtime().block_on(async {
         let admin = ADMIN_JSON;
-        let created = send(
+        let path = format!("/v1/metric/{}/measures", low_metric(&app).await);
+        post(
             &app,
-            "POST",
-            "/v1/metric",
-            &admin,
-            Some(r#"{"archive_policy_name": "low"}"#),
+            &path,
+            r#"[{"timestamp": "2024-01-01T00:00:00", "value": 2}, {"timestamp": "2024-01-01T00:01:00", "value": 4}]"#,
         )
         .await;
-        assert_eq!(created.status, 201, "{}", created.body);
-        let path = format!(
-            "/v1/metric/{}/measures",
-            created.json()["id"].as_str().unwrap()
-        );
-        let body = r#"[{"timestamp": "2024-01-01T00:00:00", "value": 2}, {"timestamp": "2024-01-01T00:01:00", "value": 4}]"#;
-        assert_eq!(
-            send(&app, "POST", &path, &admin, Some(body)).await.status,
-            202
-        );
         let expected = serde_json::json!([["2024-01-01T00:00:00+00:00", 300.0, 3.0]]);
         let refreshed = send(&app, "GET", &format!("{path}?refresh=true"), &admin, None).await;
         assert_eq!(refreshed.status, 200, "{}", refreshed.body);
@@ -463,6 +452,20 @@ fn serve_reads_measures_through_a_deployments_index() {
             );
         }
     });
+}
+
+/// A new metric under `low`, made through `app`: its id.
+async fn low_metric(app: &axum::Router) -> String {
+    let body = r#"{"archive_policy_name": "low"}"#;
+    let created = send(app, "POST", "/v1/metric", &ADMIN_JSON, Some(body)).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    created.json()["id"].as_str().unwrap().to_owned()
+}
+
+/// Posts `body` to `path`, which must accept it.
+async fn post(app: &axum::Router, path: &str, body: &str) {
+    let answer = send(app, "POST", path, &ADMIN_JSON, Some(body)).await;
+    assert_eq!(answer.status, 202, "{}", answer.body);
 }
 
 /// The measures `GET path` answers, as JSON.
@@ -490,29 +493,14 @@ fn serve_sees_an_archive_rewritten_behind_its_back() {
     let store = store_on(&deployment);
     let app = test_app(&store, AuthMode::Basic);
     runtime().block_on(async {
-        let admin = ADMIN_JSON;
-        let created = send(
+        let id = low_metric(&app).await;
+        let path = format!("/v1/metric/{id}/measures");
+        post(
             &app,
-            "POST",
-            "/v1/metric",
-            &admin,
-            Some(r#"{"archive_policy_name": "low"}"#),
+            &path,
+            r#"[{"timestamp": "2024-01-01T00:00:00", "value": 2}]"#,
         )
         .await;
-        let id = created.json()["id"].as_str().unwrap().to_owned();
-        let path = format!("/v1/metric/{id}/measures");
-        assert_eq!(
-            send(
-                &app,
-                "POST",
-                &path,
-                &admin,
-                Some(r#"[{"timestamp": "2024-01-01T00:00:00", "value": 2}]"#)
-            )
-            .await
-            .status,
-            202
-        );
         let first = serde_json::json!([["2024-01-01T00:00:00+00:00", 300.0, 2.0]]);
         assert_eq!(measures(&app, &format!("{path}?refresh=true")).await, first);
         let metric_dir = walkdir::WalkDir::new(deployment.storage())
@@ -530,18 +518,12 @@ fn serve_sees_an_archive_rewritten_behind_its_back() {
                 (metric_dir.join(file), bytes)
             })
             .collect();
-        assert_eq!(
-            send(
-                &app,
-                "POST",
-                &path,
-                &admin,
-                Some(r#"[{"timestamp": "2024-01-01T00:05:00", "value": 6}]"#)
-            )
-            .await
-            .status,
-            202
-        );
+        post(
+            &app,
+            &path,
+            r#"[{"timestamp": "2024-01-01T00:05:00", "value": 6}]"#,
+        )
+        .await;
         let second = serde_json::json!([
             ["2024-01-01T00:00:00+00:00", 300.0, 2.0],
             ["2024-01-01T00:05:00+00:00", 300.0, 6.0]
