@@ -49,6 +49,11 @@ pub struct RedisServer {
 
 impl RedisServer {
     pub fn start() -> RedisServer {
+        RedisServer::start_with(&[])
+    }
+
+    /// A server given more options (`--requirepass PW`, …).
+    pub fn start_with(options: &[&str]) -> RedisServer {
         let binary = server_binary();
         let dir = tempfile::Builder::new()
             .prefix("carbonara-redis")
@@ -67,6 +72,7 @@ impl RedisServer {
                 .arg(dir.path())
                 .arg("--logfile")
                 .arg(&log_path)
+                .args(options)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null());
@@ -119,9 +125,18 @@ impl RedisServer {
 
     /// A client connection to one of its databases.
     pub fn connect(&self, db: i64) -> redis::Connection {
+        self.connect_as(db, None)
+    }
+
+    /// A client connection to one of its databases, with a password.
+    pub fn connect_as(&self, db: i64, password: Option<&str>) -> redis::Connection {
+        let mut login = redis::RedisConnectionInfo::default().set_db(db);
+        if let Some(password) = password {
+            login = login.set_password(password);
+        }
         let info = redis::IntoConnectionInfo::into_connection_info(("127.0.0.1", self.port))
             .expect("a loopback address")
-            .set_redis_settings(redis::RedisConnectionInfo::default().set_db(db));
+            .set_redis_settings(login);
         redis::Client::open(info)
             .and_then(|client| client.get_connection())
             .unwrap_or_else(|e| panic!("connecting to {}: {e}", self.url()))
@@ -144,11 +159,16 @@ impl Drop for RedisServer {
     }
 }
 
+/// Whether a server answers on the port, `PING` or (with `--requirepass`)
+/// `NOAUTH`.
 fn ping(port: u16) -> bool {
-    redis::Client::open(("127.0.0.1", port))
+    let answer = redis::Client::open(("127.0.0.1", port))
         .and_then(|client| client.get_connection_with_timeout(Duration::from_secs(1)))
-        .and_then(|mut connection| redis::cmd("PING").query::<String>(&mut connection))
-        .is_ok_and(|pong| pong == "PONG")
+        .and_then(|mut connection| redis::cmd("PING").query::<String>(&mut connection));
+    match answer {
+        Ok(pong) => pong == "PONG",
+        Err(error) => error.code() == Some("NOAUTH"),
+    }
 }
 
 /// One command as MONITOR shows it.
