@@ -104,7 +104,7 @@ impl Backends {
             (None, Some(index)) => database_url("index", index)?.without_driver(),
             (None, None) => return Ok(None),
         };
-        Coordination::new("coordination_url", url).map(Some)
+        Coordination::new(url).map(Some)
     }
 
     /// The index URL and the storage and incoming directories of a whole

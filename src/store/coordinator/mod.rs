@@ -21,14 +21,13 @@ pub enum Coordination {
 }
 
 impl Coordination {
-    /// The driver of a coordination URL; `what` names the setting it came
-    /// from, for errors.
-    pub fn new(what: &'static str, url: DatabaseUrl) -> Result<Coordination> {
+    /// The driver of a coordination URL.
+    pub fn new(url: DatabaseUrl) -> Result<Coordination> {
         match url.scheme() {
             "postgresql" | "postgres" => Ok(Coordination::Postgres(url)),
             "redis" => Ok(Coordination::Redis(Box::new(redis::Settings::new(&url)?))),
             _ => Err(Error::BadBackend {
-                what,
+                what: "coordination_url",
                 url: url.to_string(),
                 reason: "carbonara takes sack locks through tooz's postgresql:// or redis:// \
                          drivers, or its own files"
