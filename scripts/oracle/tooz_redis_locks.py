@@ -145,7 +145,7 @@ def token_shaped(value, what):
 
 
 def anonymous(commands, token):
-    """The commands with the token and the lock key's random parts named."""
+    """The commands' arguments, the token written `<token>` once checked."""
     return [[token_shaped(a, "token") if a == token else a for a in c["args"]] for c in commands]
 
 
