@@ -48,7 +48,8 @@ pub struct Deployment {
     pub incoming: Incoming,
     /// `[DEFAULT] coordination_url`, or the indexer's URL without its
     /// `+driver` when unset, as Gnocchi derives it: a `postgresql://` URL
-    /// for tooz's PostgreSQL driver.
+    /// for tooz's PostgreSQL driver or a `redis://` one for its Redis
+    /// driver (whose parameters `store::coordinator::redis` checks).
     pub coordination: DatabaseUrl,
     /// `[DEFAULT] parallel_operations`; `None`: the number of CPUs.
     pub parallel_operations: Option<usize>,
@@ -489,14 +490,14 @@ fn coordination(r: &Resolver<'_>, indexer: &DatabaseUrl) -> Result<DatabaseUrl> 
         ));
     }
     let url = parse_url(r, "DEFAULT", "coordination_url", &value)?;
-    if url.scheme() != "postgresql" {
+    if !matches!(url.scheme(), "postgresql" | "redis") {
         return Err(url_error(
             r,
             "DEFAULT",
             "coordination_url",
             &value,
             url.to_string(),
-            "carbonara supports tooz's postgresql:// coordination",
+            "carbonara supports tooz's postgresql:// and redis:// coordination",
         ));
     }
     Ok(url)

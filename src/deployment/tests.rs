@@ -241,6 +241,11 @@ fn the_coordination_url() {
     );
     let plain = parse("[indexer]\nurl = postgresql://g@h/db\n");
     assert_eq!(plain.coordination.as_str(), "postgresql://g@h/db");
+    // tooz's Redis driver, beside the PostgreSQL indexer.
+    assert_eq!(
+        with("[DEFAULT]\ncoordination_url = redis://:pw@cache:6379?db=2\n").as_str(),
+        "redis://:pw@cache:6379?db=2"
+    );
 }
 
 #[test]
@@ -306,8 +311,8 @@ fn unsupported_values_name_section_option_and_value() {
             "/etc/gnocchi/gnocchi.conf:4: [incoming] driver = redis: carbonara supports file here",
         ),
         (
-            "[DEFAULT]\ncoordination_url = redis://:hunter2@r:6379\n",
-            "/etc/gnocchi/gnocchi.conf:4: [DEFAULT] coordination_url = redis://:***@r:6379: carbonara supports tooz's postgresql:// coordination",
+            "[DEFAULT]\ncoordination_url = zookeeper://:hunter2@z:2181\n",
+            "/etc/gnocchi/gnocchi.conf:4: [DEFAULT] coordination_url = zookeeper://:***@z:2181: carbonara supports tooz's postgresql:// and redis:// coordination",
         ),
         (
             "[DEFAULT]\ncoordination_url =\n",
@@ -467,10 +472,10 @@ fn secrets_are_never_shown() {
         ),
         (
             format!(
-                "{}[DEFAULT]\ncoordination_url = ${{storage.redis_url}}\n[storage]\nredis_url = redis://:hunter2@r/\n",
+                "{}[DEFAULT]\ncoordination_url = ${{storage.swift_authurl}}\n[storage]\nswift_authurl = etcd3+http://:hunter2@r/\n",
                 minimal()
             ),
-            "/etc/gnocchi/gnocchi.conf:4: [DEFAULT] coordination_url = redis://:***@r/: carbonara supports tooz's postgresql:// coordination",
+            "/etc/gnocchi/gnocchi.conf:4: [DEFAULT] coordination_url = etcd3+http://:***@r/: carbonara supports tooz's postgresql:// and redis:// coordination",
         ),
     ];
     for (text, message) in cases {

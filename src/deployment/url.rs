@@ -88,6 +88,13 @@ impl DatabaseUrl {
         }
     }
 
+    /// The user name and password as written, not percent-decoded: what
+    /// Python's `urlsplit` gives as `username` and `password`, and tooz's
+    /// Redis driver hands on.
+    pub fn userinfo_as_written(&self) -> Option<(&str, Option<&str>)> {
+        self.split_userinfo()
+    }
+
     fn split_userinfo(&self) -> Option<(&str, Option<&str>)> {
         let userinfo = self.userinfo.as_deref()?;
         Some(match userinfo.split_once(':') {
@@ -128,9 +135,14 @@ impl DatabaseUrl {
         self.port_text().and_then(|p| p.parse().ok())
     }
 
+    /// The path as written, from its `/` (empty when there is none).
+    pub fn path(&self) -> &str {
+        self.rest.split(['?', '#']).next().unwrap_or("")
+    }
+
     /// The path without its leading `/`, percent-decoded: the database.
     pub fn database(&self) -> Option<String> {
-        let path = self.rest.split(['?', '#']).next().unwrap_or("");
+        let path = self.path();
         let name = path.strip_prefix('/').unwrap_or(path);
         (!name.is_empty()).then(|| decode(name))
     }
@@ -214,6 +226,11 @@ mod tests {
         assert_eq!(url.database().as_deref(), Some("gnocchi"));
         assert_eq!(url.query("host").as_deref(), Some("/run/pg"));
         assert_eq!(url.query("dbname"), None);
+        assert_eq!(url.path(), "/gnocchi");
+        assert_eq!(
+            url.userinfo_as_written(),
+            Some(("gnocchi", Some("s%40cret:x")))
+        );
     }
 
     #[test]

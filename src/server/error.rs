@@ -463,6 +463,7 @@ impl From<crate::store::Error> for ApiError {
             | E::Sqlite(_)
             | E::IndexData(_)
             | E::PostgresConnect { .. }
+            | E::Redis { .. }
             | E::Postgres { .. }
             | E::NoGnocchiSchema
             | E::SchemaRevision { .. }

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::coordinator::Coordination;
 use super::{Error, Result, io_error};
 use crate::deployment::{DatabaseUrl, Deployment, Incoming, Storage};
 
@@ -93,24 +94,17 @@ impl Backends {
             .transpose()
     }
 
-    /// The PostgreSQL database whose advisory locks guard the sacks, as
-    /// tooz's PostgreSQL driver takes them: the coordination URL, or by
-    /// Gnocchi's default the indexer's without its driver. `None` when
-    /// there is none.
-    pub fn coordination(&self) -> Result<Option<DatabaseUrl>> {
+    /// The tooz driver that guards the sacks, as Gnocchi's metricd takes
+    /// its locks: the coordination URL's (PostgreSQL's advisory locks or
+    /// Redis keys), or by Gnocchi's default the indexer's database without
+    /// its driver. `None` when there is none.
+    pub fn coordination(&self) -> Result<Option<Coordination>> {
         let url = match (&self.coordination_url, &self.index) {
             (Some(url), _) => database_url("coordination_url", url)?,
             (None, Some(index)) => database_url("index", index)?.without_driver(),
             (None, None) => return Ok(None),
         };
-        match url.scheme() {
-            "postgresql" | "postgres" => Ok(Some(url)),
-            _ => Err(Error::BadBackend {
-                what: "coordination_url",
-                url: url.to_string(),
-                reason: "carbonara takes sack locks through PostgreSQL (tooz's postgresql:// driver) or its own files".to_owned(),
-            }),
-        }
+        Coordination::new(url).map(Some)
     }
 
     /// The index URL and the storage and incoming directories of a whole
@@ -239,17 +233,31 @@ mod tests {
             index: Some("postgresql+psycopg2://g:pw@db/gnocchi".to_owned()),
             ..Backends::default()
         };
-        assert_eq!(
-            backends.coordination().unwrap().unwrap().as_str(),
-            "postgresql://g:pw@db/gnocchi"
-        );
-        assert_eq!(Backends::default().coordination().unwrap(), None);
+        match backends.coordination().unwrap() {
+            Some(Coordination::Postgres(url)) => {
+                assert_eq!(url.as_str(), "postgresql://g:pw@db/gnocchi");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(Backends::default().coordination().unwrap().is_none());
         let redis = Backends {
             coordination_url: Some("redis://:pw@cache:6379".to_owned()),
+            ..backends.clone()
+        };
+        assert!(matches!(
+            redis.coordination().unwrap(),
+            Some(Coordination::Redis(_))
+        ));
+        let memcached = Backends {
+            coordination_url: Some("memcached://u:pw@cache:11211".to_owned()),
             ..backends
         };
-        let error = redis.coordination().unwrap_err().to_string();
-        assert!(error.contains("redis://:***@cache:6379"), "{error}");
+        let error = memcached.coordination().unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "coordination_url memcached://u:***@cache:11211: carbonara takes sack locks through \
+             tooz's postgresql:// or redis:// drivers, or its own files"
+        );
     }
 
     #[test]

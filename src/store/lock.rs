@@ -14,10 +14,9 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use super::coordinator::postgres;
+use super::coordinator::{Coordination, Session};
 use super::incoming::SackName;
 use super::{Result, Store, io_error};
-use crate::deployment::DatabaseUrl;
 
 fn open_lock_file(path: &Path) -> Result<File> {
     OpenOptions::new()
@@ -110,16 +109,16 @@ pub fn gate_exclusive(store: &Store) -> Result<File> {
 
 /// The sack locks one process holds; released when dropped. Two
 /// `carbonara process` runs on one store split the sacks between them. On
-/// a Gnocchi deployment coordinated through PostgreSQL, a sack is held only
-/// with tooz's advisory lock too, so that gnocchi-metricd workers and
-/// carbonara never work on one sack at once.
+/// a Gnocchi deployment, a sack is held only with tooz's lock too (an
+/// advisory lock in PostgreSQL, a key in Redis), so that gnocchi-metricd
+/// workers and carbonara never work on one sack at once.
 #[derive(Debug)]
 pub struct SackLocks {
     dir: PathBuf,
     sacks: u32,
-    /// The coordination URL, until the first lock connects.
-    coordination: Option<DatabaseUrl>,
-    session: Option<postgres::Session>,
+    /// The deployment's coordinator, until the first lock connects.
+    coordination: Option<Coordination>,
+    session: Option<Session>,
     held: HashMap<u32, File>,
 }
 
@@ -159,12 +158,8 @@ impl SackLocks {
             return;
         }
         let name = self.sack_name(sack);
-        if let Some(session) = &mut self.session
-            && session.unlock(name).is_err()
-        {
-            // A session that cannot unlock has lost its connection, and
-            // with it every lock it held: the next lock connects again.
-            self.session = None;
+        if let Some(session) = &mut self.session {
+            session.unlock(name);
         }
     }
 
@@ -175,12 +170,12 @@ impl SackLocks {
         }
     }
 
-    /// The PostgreSQL session of the deployment's coordinator, if it has one.
-    fn session(&mut self) -> Result<Option<&mut postgres::Session>> {
+    /// The session of the deployment's coordinator, if it has one.
+    fn session(&mut self) -> Result<Option<&mut Session>> {
         if self.session.is_none()
-            && let Some(url) = &self.coordination
+            && let Some(coordination) = &self.coordination
         {
-            self.session = Some(postgres::Session::new(postgres::Coordinator::new(url)?));
+            self.session = Some(Session::new(coordination)?);
         }
         Ok(self.session.as_mut())
     }

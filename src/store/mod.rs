@@ -103,6 +103,10 @@ pub enum Error {
     /// `url` has its password hidden.
     #[error("PostgreSQL at {url}: {reason}")]
     PostgresConnect { url: String, reason: String },
+    /// A Redis coordinator that cannot be reached or refuses a command;
+    /// `url` has its password hidden.
+    #[error("Redis at {url}: {reason}")]
+    Redis { url: String, reason: String },
     /// A backend URL carbonara cannot use; `url` has its password hidden.
     #[error("{what} {url}: {reason}")]
     BadBackend {
@@ -222,6 +226,7 @@ impl Error {
             | Error::Sqlite(_)
             | Error::IndexData(_)
             | Error::PostgresConnect { .. }
+            | Error::Redis { .. }
             | Error::Postgres { .. }
             | Error::NoGnocchiSchema
             | Error::SchemaRevision { .. } => ErrorKind::Internal,

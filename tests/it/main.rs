@@ -30,6 +30,8 @@ mod postgresql;
 mod process;
 mod queries;
 mod real_gnocchi;
+mod redis;
+mod redis_locks;
 mod resource;
 mod resource_type;
 mod search;

@@ -1,12 +1,79 @@
 //! Sack locks shared with Gnocchi's own workers through tooz, its
 //! coordination library (docs/deployments.md#sack-locks): the lock names
-//! Gnocchi gives (`gnocchi/chef.py: Chef.get_sack_lock`) and, in
-//! `postgres`, tooz's PostgreSQL driver. The directory store's flock locks
-//! are `store::lock`.
+//! Gnocchi gives (`gnocchi/chef.py: Chef.get_sack_lock`), and the tooz
+//! driver a coordination URL names: `postgres` (advisory locks) or `redis`
+//! (keys with a TTL). The directory store's flock locks are `store::lock`.
 
 pub mod postgres;
+pub mod redis;
 
 use super::incoming::SackName;
+use super::{Error, Result};
+use crate::deployment::DatabaseUrl;
+
+/// The tooz driver a deployment's sack locks go through.
+#[derive(Debug, Clone)]
+pub enum Coordination {
+    /// `postgresql://`: tooz's PostgreSQL driver.
+    Postgres(DatabaseUrl),
+    /// `redis://`: tooz's Redis driver.
+    Redis(Box<redis::Settings>),
+}
+
+impl Coordination {
+    /// The driver of a coordination URL.
+    pub fn new(url: DatabaseUrl) -> Result<Coordination> {
+        match url.scheme() {
+            "postgresql" | "postgres" => Ok(Coordination::Postgres(url)),
+            "redis" => Ok(Coordination::Redis(Box::new(redis::Settings::new(&url)?))),
+            _ => Err(Error::BadBackend {
+                what: "coordination_url",
+                url: url.to_string(),
+                reason: "carbonara takes sack locks through tooz's postgresql:// or redis:// \
+                         drivers, or its own files"
+                    .to_owned(),
+            }),
+        }
+    }
+}
+
+/// The sack locks one process holds through a coordinator, on one
+/// connection.
+#[derive(Debug)]
+pub enum Session {
+    Postgres(postgres::Session),
+    Redis(redis::Session),
+}
+
+impl Session {
+    /// A session that connects when it first locks.
+    pub fn new(coordination: &Coordination) -> Result<Session> {
+        Ok(match coordination {
+            Coordination::Postgres(url) => {
+                Session::Postgres(postgres::Session::new(postgres::Coordinator::new(url)?))
+            }
+            Coordination::Redis(settings) => {
+                Session::Redis(redis::Session::new((**settings).clone()))
+            }
+        })
+    }
+
+    /// Takes a sack's lock if nobody else holds it.
+    pub fn try_lock(&mut self, sack: SackName) -> Result<bool> {
+        match self {
+            Session::Postgres(session) => session.try_lock(sack),
+            Session::Redis(session) => session.try_lock(sack),
+        }
+    }
+
+    /// Releases a sack's lock this session holds.
+    pub fn unlock(&mut self, sack: SackName) {
+        match self {
+            Session::Postgres(session) => session.unlock(sack),
+            Session::Redis(session) => session.unlock(sack),
+        }
+    }
+}
 
 /// The subject of the janitor's lock on expired resources
 /// (`Chef.clean_expired_resources`), named like a sack's.

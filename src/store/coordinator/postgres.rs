@@ -172,15 +172,19 @@ impl Session {
         self.coordinator.try_on(client, keys)
     }
 
-    /// Releases a sack's lock this session holds.
-    pub fn unlock(&mut self, sack: SackName) -> Result<()> {
+    /// Releases a sack's lock this session holds. A session that cannot
+    /// unlock has lost its connection, and with it every lock it held: the
+    /// next lock connects again.
+    pub fn unlock(&mut self, sack: SackName) {
         if let Some(client) = &mut self.client {
             let [k1, k2] = lock_keys(&sack_lock_name(sack));
-            client
+            if client
                 .simple_query(&format!("SELECT pg_advisory_unlock({k1}, {k2});"))
-                .map_err(|source| self.coordinator.error(source))?;
+                .is_err()
+            {
+                self.client = None;
+            }
         }
-        Ok(())
     }
 }
 
