@@ -32,7 +32,8 @@
 #
 # The deployment is stopped (by PID, real_gnocchi.sh stop) at the end. Exit
 # status 1 when carbonara and Gnocchi differed anywhere: the differences are
-# printed and kept in the recordings.
+# printed and kept in the recordings, and the deployment's directory (its
+# logs) is kept too.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ORACLE_DIR=${ORACLE_DIR:-../shared/oracle}
@@ -78,8 +79,17 @@ export GNOCCHI_COORDINATION_URL="postgresql://postgres@127.0.0.1:$PG_PORT/gnocch
 export PYTHONHASHSEED=0
 
 stop() {
+    local status=$?
     "$ORACLE_DIR/real_gnocchi.sh" stop || true
-    if [ -n "$OWN_RUN" ]; then rm -rf "$RUN"; fi
+    if [ -n "$OWN_RUN" ]; then
+        if [ "$status" = 0 ]; then
+            rm -rf "$RUN"
+        else
+            # What differed is best read in the logs (gnocchi-metricd's
+            # metricd-together.log, gnocchi-api's, PostgreSQL's).
+            echo "kept the deployment's directory: $RUN" >&2
+        fi
+    fi
 }
 trap stop EXIT
 URL=$("$ORACLE_DIR/real_gnocchi.sh" start | tail -1)

@@ -1274,7 +1274,9 @@ class CarbonaraLoop(threading.Thread):
 
     def run(self):
         while not self.done.is_set():
-            self.reports.append(carbonara_pass(self.args))
+            started = time.time()
+            report = carbonara_pass(self.args)
+            self.reports.append(dict(report, started=started, ended=time.time()))
             self.done.wait(0.2)
 
     def stop(self):
@@ -1585,6 +1587,9 @@ def together_part(args):
         if carbonara_measures + gnocchi_measures != posted or read_twice:
             differences.append("measures posted %d, taken by carbonara %d and by gnocchi-metricd %d "
                                "(%d files read twice)" % (posted, carbonara_measures, gnocchi_measures, read_twice))
+            # Beside gnocchi-metricd's log, in the directory kept for a look.
+            with open(os.path.join(os.path.dirname(args.conf), "carbonara-passes.json"), "w") as f:
+                json.dump(reports, f, indent=1)
         run = recording["run"]
         for side_name, count in (("carbonara", run["carbonara"]["measures"]),
                                  ("gnocchi-metricd", run["metricd"]["files_read"])):
