@@ -1057,13 +1057,23 @@ def log_time(line):
 
 
 def metricd_failures(log):
-    """gnocchi-metricd's failures: those of a sack where it read no measure
-    file and failed on an empty array of measures (a metric directory
-    without a file: gnocchi-api makes the directory, then moves the file in,
-    `FileStorage._store_new_measures`), each with its sack and the times it
-    took the sack and failed; and every other error with the lines that
-    follow it (its traceback)."""
-    empty, errors, current, taken = [], [], None, {}
+    """gnocchi-metricd's failures and what it consumed.
+
+    Failures: those on an empty array of measures (a metric directory
+    without a file: gnocchi-api makes the directory, then moves the file
+    in, `FileStorage._store_new_measures`), each with its sack and the times
+    it took the sack and failed; and every other error with the lines that
+    follow it (its traceback). A job that fails stores nothing and deletes
+    no file: the files it read are still waiting, for the next pass of
+    either side. Consumed: the measure files read by the sack jobs that did
+    not fail."""
+    empty, errors, current, taken, consumed = [], [], None, {}, []
+
+    def finish(pid):
+        job = taken.pop(pid, None)
+        if job and not job["failed"]:
+            consumed.extend(job["paths"])
+
     for line in log.splitlines():
         match = LOG_LINE.match(line)
         if not match:
@@ -1073,20 +1083,27 @@ def metricd_failures(log):
         current = None
         pid, level, message = match.group("pid", "level", "message")
         if SACK_TAKEN.match(message):
-            taken[pid] = {"sack": SACK_TAKEN.match(message).group("sack"), "taken": log_time(line), "read": 0}
-        elif READ_FILE.match(message) and pid in taken:
-            taken[pid]["read"] += 1
+            finish(pid)
+            taken[pid] = {"sack": SACK_TAKEN.match(message).group("sack"), "taken": log_time(line),
+                          "paths": [], "failed": False}
+        elif READ_FILE.search(message) and pid in taken:
+            taken[pid]["paths"].append(READ_FILE.search(message).group("path"))
         elif level in ("ERROR", "CRITICAL"):
-            current = dict(taken.get(pid, {}), failed=log_time(line), lines=[line])
+            job = taken.get(pid, {})
+            if job:
+                job["failed"] = True
+            current = dict(sack=job.get("sack"), taken=job.get("taken"), read=len(job.get("paths", [])),
+                           failed=log_time(line), lines=[line])
             errors.append(current)
+    for pid in list(taken):
+        finish(pid)
     others = []
     for error in errors:
-        if error.get("read") == 0 and error["lines"][0].endswith("Error processing new measures") \
-                and error["lines"][-1] == EMPTY_MEASURES:
+        if error["lines"][0].endswith("Error processing new measures") and error["lines"][-1] == EMPTY_MEASURES:
             empty.append(error)
         else:
             others.append("\n".join(error["lines"]))
-    return empty, others
+    return empty, others, consumed
 
 
 def together_batch(number, batch):
@@ -1522,13 +1539,12 @@ def together_part(args):
         # Who consumed what.
         log = metricd.text()
         run_log = metricd.text(run_start)
-        paths = [m.group("path") for m in READ_FILE.finditer(log)]
+        empty_directories, log_errors, paths = metricd_failures(log)
         read_twice = len(paths) - len(set(paths))
         gnocchi_files = {}
         for path in set(paths):
             metric_id = os.path.basename(os.path.dirname(path))
             gnocchi_files[metric_id] = gnocchi_files.get(metric_id, 0) + 1
-        empty_directories, log_errors = metricd_failures(log)
         # Each while gnocchi-api was writing a measure file into that sack?
         explained = sum(1 for failure in empty_directories if any(
             "incoming%d-%d" % (total, number) == failure["sack"] and start <= failure["failed"]
