@@ -19,7 +19,7 @@ use crate::common::{TestStore, strings_of};
 use crate::gnocchi_conf::GnocchiConf;
 use crate::postgresql;
 use crate::serve::common::{send, test_app};
-use crate::serve::{http, serve_from, wait_for_a_pass};
+use crate::serve::{delete_between_passes, http, serve_from, wait_for_a_pass};
 
 /// A Gnocchi deployment with the file drivers in one directory.
 struct Deployment(GnocchiConf);
@@ -359,21 +359,8 @@ fn serve_takes_keystone_from_the_deployment() {
 #[test]
 fn a_store_directory_can_point_at_a_deployments_backends() {
     let deployment = Deployment::new("init");
-    let store = TestStore::empty();
+    let store = store_on(&deployment, &["--sacks", "4"]);
     let files = format!("file://{}", deployment.storage().display());
-    store
-        .run(&[
-            "init",
-            "--sacks",
-            "4",
-            "--index",
-            &deployment.url,
-            "--storage",
-            &files,
-            "--incoming",
-            &files,
-        ])
-        .success();
     let config: Value =
         serde_json::from_str(&fs::read_to_string(store.path().join("store.json")).unwrap())
             .unwrap();
@@ -393,21 +380,15 @@ const ADMIN_JSON: [(&str, &str); 2] = [
     ("content-type", "application/json"),
 ];
 
-/// A store directory whose index and files are the deployment's.
-fn store_on(deployment: &Deployment) -> TestStore {
+/// A store directory whose index and files are the deployment's, made by
+/// `init` with `options` besides.
+fn store_on(deployment: &Deployment, options: &[&str]) -> TestStore {
     let store = TestStore::empty();
     let files = format!("file://{}", deployment.storage().display());
-    store
-        .run(&[
-            "init",
-            "--index",
-            &deployment.url,
-            "--storage",
-            &files,
-            "--incoming",
-            &files,
-        ])
-        .success();
+    let mut args = vec!["init", "--index", &deployment.url];
+    args.extend(["--storage", &files, "--incoming", &files]);
+    args.extend(options);
+    store.run(&args).success();
     store
 }
 
@@ -429,7 +410,7 @@ fn runtime() -> tokio::runtime::Runtime {
 #[test]
 fn serve_reads_measures_through_a_deployments_index() {
     let deployment = Deployment::upgraded("serve");
-    let store = store_on(&deployment);
+    let store = store_on(&deployment, &[]);
     let app = test_app(&store, AuthMode::Basic);
     runtime().block_on(async {
         let admin = ADMIN_JSON;
@@ -490,7 +471,7 @@ async fn measures(app: &axum::Router, path: &str) -> Value {
 #[test]
 fn serve_sees_an_archive_rewritten_behind_its_back() {
     let deployment = Deployment::upgraded("serve_rewritten");
-    let store = store_on(&deployment);
+    let store = store_on(&deployment, &[]);
     let app = test_app(&store, AuthMode::Basic);
     runtime().block_on(async {
         let id = low_metric(&app).await;
@@ -670,17 +651,7 @@ fn serve_takes_its_delays_from_the_deployment() {
 
     // Two passes, then a deletion, then two more: the first of them
     // expunged it.
-    wait_for_a_pass(&served, &other, 0);
-    wait_for_a_pass(&served, &other, 1);
-    let (status, body) = http(
-        &served.address,
-        "DELETE",
-        &format!("/v1/metric/{gone}"),
-        None,
-    );
-    assert_eq!(status, 204, "{body}");
-    wait_for_a_pass(&served, &other, 2);
-    wait_for_a_pass(&served, &other, 3);
+    delete_between_passes(&served, &gone, &other);
     assert!(!archived(&gone));
     assert!(archived(&other));
 }

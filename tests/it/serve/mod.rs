@@ -545,6 +545,24 @@ pub(crate) fn wait_for_a_pass(served: &Served, metric: &str, bucket: u32) {
     }
 }
 
+/// Two background passes (the second started once the first, which runs
+/// the janitor whatever the delay, had ended), the deletion of metric
+/// `gone` through the API, then two more passes: one started after the
+/// deletion, and ended. Each pass is seen aggregating a measure of `other`.
+pub(crate) fn delete_between_passes(served: &Served, gone: &str, other: &str) {
+    wait_for_a_pass(served, other, 0);
+    wait_for_a_pass(served, other, 1);
+    let (status, body) = http(
+        &served.address,
+        "DELETE",
+        &format!("/v1/metric/{gone}"),
+        None,
+    );
+    assert_eq!(status, 204, "{body}");
+    wait_for_a_pass(served, other, 2);
+    wait_for_a_pass(served, other, 3);
+}
+
 /// The background passes expunge deleted metrics at most every
 /// `--cleanup-delay`, as gnocchi-metricd's janitor: with an hour, a metric
 /// deleted after the first pass keeps its data through the next passes;
@@ -569,20 +587,7 @@ fn background_passes_expunge_every_cleanup_delay() {
             &store,
             &["--process-interval", "0.1s", "--cleanup-delay", delay],
         );
-        // Two passes, the second started once the first (which runs the
-        // janitor whatever the delay) had ended.
-        wait_for_a_pass(&served, &other, 0);
-        wait_for_a_pass(&served, &other, 1);
-        let (status, body) = http(
-            &served.address,
-            "DELETE",
-            &format!("/v1/metric/{gone}"),
-            None,
-        );
-        assert_eq!(status, 204, "{body}");
-        // A pass started after the deletion, and ended.
-        wait_for_a_pass(&served, &other, 2);
-        wait_for_a_pass(&served, &other, 3);
+        delete_between_passes(&served, &gone, &other);
         assert_eq!(archived(), !expunged, "--cleanup-delay {delay}");
         drop(served);
         let janitor = store.json(&["janitor"]);
