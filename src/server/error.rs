@@ -464,6 +464,7 @@ impl From<crate::store::Error> for ApiError {
             | E::IndexData(_)
             | E::PostgresConnect { .. }
             | E::Redis { .. }
+            | E::S3 { .. }
             | E::Postgres { .. }
             | E::NoGnocchiSchema
             | E::SchemaRevision { .. }

@@ -20,6 +20,7 @@ pub mod coordinator;
 pub mod incoming;
 pub mod index;
 pub mod lock;
+pub mod object;
 mod pg_connection;
 mod placement;
 pub mod sacks;
@@ -107,6 +108,14 @@ pub enum Error {
     /// `url` has its password hidden.
     #[error("Redis at {url}: {reason}")]
     Redis { url: String, reason: String },
+    /// An S3 request that failed: the bucket, the object key when there is
+    /// one, and the server's answer (never the credentials).
+    #[error("S3 bucket {bucket}{}: {reason}", key.as_deref().map(|k| format!(", object {k}")).unwrap_or_default())]
+    S3 {
+        bucket: String,
+        key: Option<String>,
+        reason: String,
+    },
     /// A backend URL carbonara cannot use; `url` has its password hidden.
     #[error("{what} {url}: {reason}")]
     BadBackend {
@@ -227,6 +236,7 @@ impl Error {
             | Error::IndexData(_)
             | Error::PostgresConnect { .. }
             | Error::Redis { .. }
+            | Error::S3 { .. }
             | Error::Postgres { .. }
             | Error::NoGnocchiSchema
             | Error::SchemaRevision { .. } => ErrorKind::Internal,
