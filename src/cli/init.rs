@@ -25,12 +25,14 @@ pub struct Args {
     index: Option<String>,
 
     /// Keep the archives in a directory of Gnocchi's file storage driver
-    /// (file:///DIR, its `file_basepath`)
+    /// (file:///DIR, its `file_basepath`) or in its Redis driver's hashes
+    /// (redis://[:PASSWORD@]HOST:PORT[?db=N], its `redis_url`)
     #[arg(long, value_name = "URL")]
     storage: Option<String>,
 
     /// Keep the incoming measures in a directory of Gnocchi's file incoming
-    /// driver (file:///DIR, its `file_basepath`)
+    /// driver (file:///DIR, its `file_basepath`) or in its Redis driver's
+    /// lists (redis://[:PASSWORD@]HOST:PORT[?db=N], its `redis_url`)
     #[arg(long, value_name = "URL")]
     incoming: Option<String>,
 }

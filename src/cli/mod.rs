@@ -75,8 +75,8 @@ pub struct Cli {
     pub store: Option<PathBuf>,
 
     /// Work on the Gnocchi deployment this gnocchi.conf describes (its
-    /// PostgreSQL indexer, file storage and incoming) instead of a store
-    /// directory
+    /// PostgreSQL indexer, file or Redis storage and incoming) instead of a
+    /// store directory
     #[arg(
         long,
         global = true,

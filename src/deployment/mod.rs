@@ -72,13 +72,21 @@ pub enum Storage {
         basepath: PathBuf,
         subdir_len: usize,
     },
+    /// Gnocchi's Redis driver: `redis_url`.
+    Redis { url: String },
 }
 
 /// `[incoming] driver` and its options, each defaulting to the storage
 /// one's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Incoming {
-    File { basepath: PathBuf },
+    File {
+        basepath: PathBuf,
+    },
+    /// Gnocchi's Redis driver: `redis_url`.
+    Redis {
+        url: String,
+    },
 }
 
 /// How API callers identify themselves (`[api] auth_mode`).
@@ -504,17 +512,18 @@ fn coordination(r: &Resolver<'_>, indexer: &DatabaseUrl) -> Result<DatabaseUrl> 
 }
 
 /// A driver option: `file`, the only driver carbonara has.
-fn check_file_driver(r: &Resolver<'_>, group: &str) -> Result<()> {
+/// `[group] driver`: `file` or `redis`, the drivers carbonara has.
+fn driver(r: &Resolver<'_>, group: &str) -> Result<String> {
     let (value, driver) = text(r, group, "driver")?;
-    if driver != "file" {
+    if driver != "file" && driver != "redis" {
         return Err(r.value_error(
             group,
             "driver",
             &value,
-            "carbonara supports file here".to_owned(),
+            "carbonara supports file and redis here".to_owned(),
         ));
     }
-    Ok(())
+    Ok(driver)
 }
 
 fn basepath(r: &Resolver<'_>, group: &str) -> Result<PathBuf> {
@@ -531,7 +540,11 @@ fn basepath(r: &Resolver<'_>, group: &str) -> Result<PathBuf> {
 }
 
 fn storage(r: &Resolver<'_>) -> Result<Storage> {
-    check_file_driver(r, "storage")?;
+    if driver(r, "storage")? == "redis" {
+        return Ok(Storage::Redis {
+            url: text(r, "storage", "redis_url")?.1,
+        });
+    }
     let subdir_len = int(r, "storage", "file_subdir_len")?.1;
     Ok(Storage::File {
         basepath: basepath(r, "storage")?,
@@ -540,7 +553,11 @@ fn storage(r: &Resolver<'_>) -> Result<Storage> {
 }
 
 fn incoming(r: &Resolver<'_>) -> Result<Incoming> {
-    check_file_driver(r, "incoming")?;
+    if driver(r, "incoming")? == "redis" {
+        return Ok(Incoming::Redis {
+            url: text(r, "incoming", "redis_url")?.1,
+        });
+    }
     Ok(Incoming::File {
         basepath: basepath(r, "incoming")?,
     })

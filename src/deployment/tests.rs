@@ -273,7 +273,7 @@ fn the_environment() {
         parse_with(&minimal(), &[("OS_STORAGE__DRIVER", "s3")])
             .unwrap_err()
             .to_string(),
-        "environment variable OS_STORAGE__DRIVER: [storage] driver = s3: carbonara supports file here"
+        "environment variable OS_STORAGE__DRIVER: [storage] driver = s3: carbonara supports file and redis here"
     );
 }
 
@@ -303,12 +303,12 @@ fn unsupported_values_name_section_option_and_value() {
     let cases = [
         (
             "[storage]\ndriver = ceph\n",
-            "/etc/gnocchi/gnocchi.conf:4: [storage] driver = ceph: carbonara supports file here",
+            "/etc/gnocchi/gnocchi.conf:4: [storage] driver = ceph: carbonara supports file and redis here",
         ),
         // The incoming driver follows the storage one unless set.
         (
-            "[incoming]\ndriver = redis\n",
-            "/etc/gnocchi/gnocchi.conf:4: [incoming] driver = redis: carbonara supports file here",
+            "[incoming]\ndriver = swift\n",
+            "/etc/gnocchi/gnocchi.conf:4: [incoming] driver = swift: carbonara supports file and redis here",
         ),
         (
             "[DEFAULT]\ncoordination_url = zookeeper://:hunter2@z:2181\n",
@@ -481,4 +481,23 @@ fn secrets_are_never_shown() {
     for (text, message) in cases {
         assert_eq!(error(&text), message, "{text}");
     }
+}
+
+#[test]
+fn redis_drivers_take_their_url_the_incoming_one_defaulting_to_the_storage_one() {
+    let d = parse(&format!(
+        "{}[storage]\ndriver = redis\nredis_url = redis://:hunter2@cache:6380?db=2\n",
+        minimal()
+    ));
+    let url = "redis://:hunter2@cache:6380?db=2".to_owned();
+    assert_eq!(d.storage, Storage::Redis { url: url.clone() });
+    assert_eq!(d.incoming, Incoming::Redis { url });
+    let d = parse(&format!("{}[incoming]\ndriver = redis\n", minimal()));
+    assert_eq!(
+        d.incoming,
+        Incoming::Redis {
+            url: "redis://localhost:6379/".to_owned()
+        }
+    );
+    assert!(matches!(d.storage, Storage::File { .. }));
 }

@@ -86,7 +86,7 @@ pub enum Refreshed {
 /// (where another pass may have taken them meanwhile). Deleted metrics
 /// are left to the janitor, as Gnocchi's refresh leaves them.
 pub fn try_refresh(store: &Store, index: &Index, metric: &Metric) -> Result<Refreshed> {
-    if !store.incoming().has_unprocessed(metric.id) {
+    if !store.incoming().has_unprocessed(metric.id)? {
         return Ok(Refreshed::Done);
     }
     let options = ProcessOptions {

@@ -28,7 +28,6 @@ pub struct JanitorReport {
 /// `locks` (a pass hands over the locks it already holds).
 pub fn run(store: &Store, index: &Index, locks: &mut SackLocks) -> Result<JanitorReport> {
     let incoming = store.incoming();
-    let archive = store.archive();
     let mut report = JanitorReport::default();
     for metric in index.deleted_metrics()? {
         let sack = incoming.sack_of(metric.id);
@@ -39,7 +38,7 @@ pub fn run(store: &Store, index: &Index, locks: &mut SackLocks) -> Result<Janito
         {
             let _no_readers = ApplyLocks::exclusive(store, &[sack])?;
             incoming.remove_metric(metric.id)?;
-            archive.remove_metric(metric.id)?;
+            store.storage().remove_metric(metric.id)?;
         }
         index.expunge_metric(metric.id)?;
         report.expunged_metrics += 1;

@@ -7,12 +7,17 @@
 //! (store/txn.rs), so a SIGKILL at any instant loses nothing and a rerun
 //! gives the same archive as an uninterrupted pass. Each sack is worked on
 //! under its lock; a sack locked by another process is skipped.
+//!
+//! On a storage driver that is not a directory (Redis) the pass keeps
+//! Gnocchi's order instead: obsolete splits deleted, splits written, bound
+//! series written, and only then the measures taken from incoming. A pass
+//! killed in between leaves the measures waiting; the next one aggregates
+//! them again to the same archive (at least once, as gnocchi-metricd).
 
 pub mod janitor;
 mod reopen;
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::PathBuf;
 
 use rayon::prelude::*;
 use uuid::Uuid;
@@ -21,9 +26,10 @@ use crate::carbonara::codec;
 use crate::carbonara::update::{self, Dropped, UpdateError};
 use crate::error::ErrorKind;
 use crate::policy::ArchivePolicy;
-use crate::store::archive::Archive;
-use crate::store::incoming::Incoming;
+use crate::store::incoming::MetricBacklog;
 use crate::store::lock::SackLocks;
+use crate::store::object::ArchiveObject;
+use crate::store::storage::Storage;
 use crate::store::{self, Index, Metric, Store, txn};
 use crate::time::Timestamp;
 
@@ -92,17 +98,20 @@ pub struct PassReport {
     pub failures: Vec<Error>,
 }
 
-/// The files one metric's batch changes.
+/// The objects one metric's batch changes.
 #[derive(Default)]
 struct MetricChanges {
-    writes: Vec<(PathBuf, Vec<u8>)>,
-    deletes: Vec<PathBuf>,
-    consumed: Vec<PathBuf>,
+    writes: Vec<(ArchiveObject, Vec<u8>)>,
+    deletes: Vec<ArchiveObject>,
+    /// Measures taken from incoming.
     measures: u64,
     /// The newest timestamp among the measures taken.
     newest: Option<Timestamp>,
     dropped: Option<Dropped>,
 }
+
+/// A metric's measures read from incoming and the changes they make.
+type Taken = (MetricBacklog, MetricChanges);
 
 /// Runs one pass over every sack (or over the sacks of `options.metrics`).
 pub fn run_pass(
@@ -129,7 +138,6 @@ fn run_pass_in_pool(
 ) -> Result<PassReport, Error> {
     let mut report = PassReport::default();
     let incoming = store.incoming();
-    let archive = store.archive();
     let mut locks = SackLocks::new(store);
     txn::recover(store, None)?;
 
@@ -155,13 +163,9 @@ fn run_pass_in_pool(
     // Finish what a killed pass committed before reading the sacks again.
     txn::recover(store, Some(&mut locks))?;
 
-    let mut work: Vec<(u32, Uuid)> = Vec::new();
-    for &sack in &held {
-        for metric in incoming.list_metrics(sack)? {
-            if wanted.as_ref().is_none_or(|w| w.contains(&metric)) {
-                work.push((sack, metric));
-            }
-        }
+    let mut work = incoming.waiting(&held)?;
+    if let Some(wanted) = &wanted {
+        work.retain(|(_, metric)| wanted.contains(metric));
     }
     let policies: HashMap<String, ArchivePolicy> = index
         .list_archive_policies()?
@@ -171,14 +175,23 @@ fn run_pass_in_pool(
     for chunk in work.chunks(METRICS_PER_TRANSACTION) {
         let ids: Vec<Uuid> = chunk.iter().map(|&(_, id)| id).collect();
         let metrics = index.active_metrics(&ids)?;
-        let results: Vec<(Uuid, Result<MetricChanges, Error>)> = pool.install(|| {
-            chunk
-                .par_iter()
-                .map(|&(_, id)| {
-                    let changes = match metrics.get(&id) {
-                        Some(metric) => process_metric(&incoming, &archive, metric, &policies),
-                        None => orphan_changes(&incoming, id),
-                    };
+        let backlogs = pool.install(|| incoming.read_metrics(chunk));
+        let results: Vec<(Uuid, Result<Taken, Error>)> = pool.install(|| {
+            ids.par_iter()
+                .zip(backlogs)
+                .map(|(&id, backlog)| {
+                    let changes = backlog.map_err(Error::from).and_then(|mut backlog| {
+                        let measures = std::mem::take(&mut backlog.measures);
+                        let count = measures.len() as u64;
+                        let mut changes = match metrics.get(&id) {
+                            Some(metric) => {
+                                process_metric(store.storage(), metric, &policies, measures)?
+                            }
+                            None => MetricChanges::default(),
+                        };
+                        changes.measures = count;
+                        Ok((backlog, changes))
+                    });
                     (id, changes)
                 })
                 .collect()
@@ -189,51 +202,43 @@ fn run_pass_in_pool(
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let mut transaction = store.begin(&chunk_sacks)?;
-        let mut committed = Vec::new();
-        let mut too_old = Vec::new();
-        let mut newest = Vec::new();
+        let mut done: Vec<(Uuid, MetricBacklog, MetricChanges)> = Vec::new();
         for (id, result) in results {
             match result {
-                Ok(changes) => {
-                    if metrics.contains_key(&id) {
-                        report.metrics += 1;
-                        report.measures += changes.measures;
-                    } else {
-                        report.orphan_measures += changes.measures;
-                    }
-                    transaction.consume(changes.consumed, changes.writes, changes.deletes);
-                    too_old.extend(changes.dropped.map(|dropped| (id, dropped)));
-                    let resource = metrics.get(&id).and_then(|metric| metric.resource_id);
-                    newest.extend(resource.zip(changes.newest));
-                    committed.push(id);
-                }
+                Ok((backlog, changes)) => done.push((id, backlog, changes)),
                 Err(error) => report.failures.push(error),
             }
         }
-        if too_old.is_empty() {
-            pool.install(|| transaction.commit())?;
-        } else {
-            // The count is stored with the files, so no drop goes untold.
-            // The index cannot cross threads: this commit applies its files
-            // on rayon's global pool rather than the pass's.
-            transaction.commit_with_index(index, |index, _| index.record_dropped(&too_old))?;
-            report.too_old.extend(too_old);
+        let mut too_old = Vec::new();
+        let mut newest = Vec::new();
+        for (id, _, changes) in &done {
+            let measures = changes.measures;
+            match metrics.get(id) {
+                Some(metric) => {
+                    report.metrics += 1;
+                    report.measures += measures;
+                    newest.extend(metric.resource_id.zip(changes.newest));
+                }
+                None => report.orphan_measures += measures,
+            }
+            too_old.extend(changes.dropped.map(|dropped| (*id, dropped)));
         }
+        commit(pool, store, index, &chunk_sacks, &mut done, &too_old)?;
+        report.too_old.extend(too_old);
         // metricd's side writes (Gnocchi's indexer reads them; the SQLite
         // index has no such columns): one statement per transaction, and
         // ended resources that received newer measures reopened.
-        let processed: Vec<Uuid> = committed
+        let processed: Vec<Uuid> = done
             .iter()
-            .copied()
+            .map(|(id, _, _)| *id)
             .filter(|id| metrics.contains_key(id))
             .collect();
         index.record_processed(&processed, Timestamp::now())?;
         report
             .reopened
             .extend(reopen::reopen_resources(index, &newest, Timestamp::now())?);
-        for id in committed {
-            incoming.remove_metric_dir_if_empty(id);
+        for (id, _, _) in &done {
+            incoming.remove_metric_dir_if_empty(*id);
         }
     }
     if !options.skip_janitor {
@@ -242,22 +247,74 @@ fn run_pass_in_pool(
     Ok(report)
 }
 
-/// Measures of a metric the index does not know (deleted): dropped, as
-/// Gnocchi does.
-fn orphan_changes(incoming: &Incoming<'_>, id: Uuid) -> Result<MetricChanges, Error> {
-    let backlog = incoming.read_metric(id)?;
-    Ok(MetricChanges {
-        measures: backlog.measures.len() as u64,
-        consumed: backlog.files,
-        ..MetricChanges::default()
-    })
+/// Makes one chunk's changes durable and takes its measures from
+/// incoming: one transaction on a directory archive; Gnocchi's order on
+/// the other drivers. Counts of measures too old to keep are recorded in
+/// the index with them.
+fn commit(
+    pool: &rayon::ThreadPool,
+    store: &Store,
+    index: &Index,
+    sacks: &[u32],
+    done: &mut [(Uuid, MetricBacklog, MetricChanges)],
+    too_old: &[(Uuid, Dropped)],
+) -> Result<(), Error> {
+    let mut transaction = store.begin(sacks)?;
+    match store.storage().as_file() {
+        Some(archive) => {
+            for (_, backlog, changes) in done.iter_mut() {
+                let path = |object: &ArchiveObject| archive.path_of(object);
+                transaction.consume(
+                    std::mem::take(&mut backlog.files),
+                    changes
+                        .writes
+                        .drain(..)
+                        .map(|(object, bytes)| (path(&object), bytes))
+                        .collect(),
+                    changes.deletes.iter().map(path).collect(),
+                );
+            }
+        }
+        None => {
+            let deletes: Vec<ArchiveObject> = done
+                .iter()
+                .flat_map(|(_, _, changes)| changes.deletes.iter().copied())
+                .collect();
+            let writes: Vec<(ArchiveObject, Vec<u8>)> = done
+                .iter_mut()
+                .flat_map(|(_, _, changes)| changes.writes.drain(..))
+                .collect();
+            store.storage().apply(&deletes, &writes)?;
+            // The measures go after their archives, in a transaction of
+            // their own where they are files.
+            for (_, backlog, _) in done.iter_mut() {
+                for file in std::mem::take(&mut backlog.files) {
+                    transaction.delete(file);
+                }
+            }
+        }
+    }
+    if too_old.is_empty() {
+        pool.install(|| transaction.commit())?;
+    } else {
+        // The count is stored with the files, so no drop goes untold.
+        // The index cannot cross threads: this commit applies its files
+        // on rayon's global pool rather than the pass's.
+        transaction.commit_with_index(index, |index, _| index.record_dropped(too_old))?;
+    }
+    let read: Vec<(Uuid, &MetricBacklog)> = done.iter().map(|(id, b, _)| (*id, b)).collect();
+    store.incoming().consume(&read, sacks)?;
+    Ok(())
 }
 
+/// The changes a metric's waiting measures make to its archive. (Measures
+/// of a metric the index does not know, deleted, change nothing: they are
+/// dropped, as Gnocchi does.)
 fn process_metric(
-    incoming: &Incoming<'_>,
-    archive: &Archive,
+    storage: &Storage,
     metric: &Metric,
     policies: &HashMap<String, ArchivePolicy>,
+    measures: Vec<(Timestamp, f64)>,
 ) -> Result<MetricChanges, Error> {
     let id = metric.id;
     let policy = policies
@@ -266,22 +323,15 @@ fn process_metric(
             metric: id,
             policy: metric.archive_policy_name.clone(),
         })?;
-    let backlog = incoming.read_metric(id)?;
     let mut changes = MetricChanges {
-        measures: backlog.measures.len() as u64,
-        newest: backlog
-            .measures
-            .iter()
-            .map(|&(timestamp, _)| timestamp)
-            .max(),
-        consumed: backlog.files,
+        newest: measures.iter().map(|&(timestamp, _)| timestamp).max(),
         ..MetricChanges::default()
     };
-    let stored = archive.read_bound(id)?;
+    let stored = storage.read_bound(id)?;
     if stored.is_none() {
-        archive.create_metric_dirs(id, &policy.aggregation_methods)?;
+        storage.create_metric(id, &policy.aggregation_methods)?;
     }
-    let Some(update) = update::apply_batch(policy, stored, backlog.measures)
+    let Some(update) = update::apply_batch(policy, stored, measures)
         .map_err(|source| Error::Update { metric: id, source })?
     else {
         return Ok(changes);
@@ -290,22 +340,30 @@ fn process_metric(
     for plan in &update.splits {
         let method = plan.aggregation.method;
         if let Some(before) = plan.delete_before {
-            for key in archive.list_split_keys(id, method, plan.aggregation.granularity)? {
+            for key in storage.list_split_keys(id, method, plan.aggregation.granularity)? {
                 if key < before {
-                    changes.deletes.push(archive.split_path(id, method, key));
+                    changes.deletes.push(ArchiveObject::Split {
+                        metric: id,
+                        method,
+                        key,
+                    });
                 }
             }
         }
         for (key, points) in &plan.writes {
-            let merged = archive.read_split(id, method, *key)?.merged_with(points);
+            let merged = storage.read_split(id, method, *key)?.merged_with(points);
             changes.writes.push((
-                archive.split_path(id, method, *key),
+                ArchiveObject::Split {
+                    metric: id,
+                    method,
+                    key: *key,
+                },
                 codec::encode_split(*key, &merged),
             ));
         }
     }
     let bound = codec::encode_bound(&update.bound)
         .map_err(|source| Error::Encode { metric: id, source })?;
-    changes.writes.push((archive.bound_path(id), bound));
+    changes.writes.push((ArchiveObject::Bound(id), bound));
     Ok(changes)
 }

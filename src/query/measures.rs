@@ -10,8 +10,8 @@ use super::Error;
 use crate::carbonara::{Points, Sampling, SplitKey, resample};
 use crate::policy::{Aggregation, AggregationMethod, ArchivePolicy};
 use crate::store::Store;
-use crate::store::archive::Archive;
 use crate::store::lock::ReadLock;
+use crate::store::storage::Storage;
 use crate::time::{Span, Timestamp};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -82,12 +82,12 @@ pub fn get_measures_locked(
     policy: &ArchivePolicy,
     query: &MeasuresQuery,
 ) -> Result<Measures, Error> {
-    read_measures(&store.archive(), metric, policy, query)
+    read_measures(store.storage(), metric, policy, query)
 }
 
 /// Reads the aggregates of one metric of an archive.
 fn read_measures(
-    archive: &Archive,
+    archive: &Storage,
     metric: Uuid,
     policy: &ArchivePolicy,
     query: &MeasuresQuery,
@@ -153,7 +153,7 @@ pub fn read_aggregations(
     stop: Option<Timestamp>,
 ) -> Result<Vec<Points>, Error> {
     let _consistent = store.read_lock(metric)?;
-    let archive = store.archive();
+    let archive = store.storage();
     let mut listings: Vec<(AggregationMethod, Vec<SplitKey>)> = Vec::new();
     let mut series = Vec::with_capacity(aggregations.len());
     for aggregation in aggregations {
@@ -166,7 +166,7 @@ pub fn read_aggregations(
             }
         };
         let keys = &listings[position].1;
-        let points = read_splits(&archive, metric, aggregation, keys, start, stop)?;
+        let points = read_splits(archive, metric, aggregation, keys, start, stop)?;
         series.push(cut(points, aggregation, start, stop));
     }
     Ok(series)
@@ -189,7 +189,7 @@ fn cut(
 /// The points of the splits (among `keys`) that may hold `[start, stop)`,
 /// cut to the aggregation's timespan from the last point read.
 fn read_splits(
-    archive: &Archive,
+    archive: &Storage,
     metric: Uuid,
     aggregation: &Aggregation,
     keys: &[SplitKey],

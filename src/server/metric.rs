@@ -419,7 +419,11 @@ fn archive_version(
             bound: None,
         }));
     }
-    let path = work.store.archive().bound_path(metric);
+    // Only a file tells when another process rewrote it.
+    let Some(archive) = work.store.storage().as_file() else {
+        return Ok(None);
+    };
+    let path = archive.bound_path(metric);
     let stamp = match std::fs::metadata(&path) {
         Ok(meta) => {
             let modified = meta.modified().map_err(ApiError::internal)?;

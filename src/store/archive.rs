@@ -12,10 +12,10 @@ use std::path::{Path, PathBuf};
 
 use uuid::Uuid;
 
+use super::object::ArchiveObject;
 use super::{Error, Result, io_error};
 use crate::carbonara::{Points, SplitKey, codec};
 use crate::policy::AggregationMethod;
-use crate::time::Span;
 
 pub const BOUND_FILE: &str = "none_v3";
 pub const AGGREGATION_DIR_PREFIX: &str = "agg_";
@@ -73,6 +73,18 @@ impl Archive {
         self.aggregation_dir(metric, method).join(key.file_name())
     }
 
+    /// The file of an archive object.
+    pub fn path_of(&self, object: &ArchiveObject) -> PathBuf {
+        match *object {
+            ArchiveObject::Bound(metric) => self.bound_path(metric),
+            ArchiveObject::Split {
+                metric,
+                method,
+                key,
+            } => self.split_path(metric, method, key),
+        }
+    }
+
     /// The stored bound series; `None` before the first processing.
     pub fn read_bound(&self, metric: Uuid) -> Result<Option<Points>> {
         let path = self.bound_path(metric);
@@ -82,18 +94,6 @@ impl Archive {
         codec::decode_bound(&bytes)
             .map(Some)
             .map_err(|source| Error::Corrupt { path, source })
-    }
-
-    /// Keys of the stored splits of one (method, granularity), ascending.
-    pub fn list_split_keys(
-        &self,
-        metric: Uuid,
-        method: AggregationMethod,
-        granularity: Span,
-    ) -> Result<Vec<SplitKey>> {
-        let mut keys = self.list_all_split_keys(metric, method)?;
-        keys.retain(|key| key.granularity == granularity);
-        Ok(keys)
     }
 
     /// Keys of the stored splits of one method, every granularity, ascending
@@ -123,20 +123,8 @@ impl Archive {
         Ok(keys)
     }
 
-    /// A stored split; a missing file is an empty split.
-    pub fn read_split(
-        &self,
-        metric: Uuid,
-        method: AggregationMethod,
-        key: SplitKey,
-    ) -> Result<Points> {
-        self.read_splits(metric, method, &[key])
-    }
-
-    /// Stored splits of one method, read into one series: consecutive
-    /// splits are concatenated (merged when they overlap, the later one
-    /// winning); missing files add nothing. Memory is sized from the
-    /// splits' headers first, so a large read copies nothing twice.
+    /// Stored splits of one method, read into one series
+    /// ([`decode_splits`]); missing files add nothing.
     pub fn read_splits(
         &self,
         metric: Uuid,
@@ -149,23 +137,10 @@ impl Archive {
                 files.push((key, bytes));
             }
         }
-        let capacity = files
-            .iter()
-            .map(|(_, b)| codec::split_points_bound(b))
-            .sum();
-        let mut points = Points::with_capacity(capacity);
-        let mut scratch = Vec::new();
-        for (key, bytes) in &files {
-            let before = points.len();
-            codec::decode_split_into(*key, bytes, &mut scratch, &mut points).map_err(|source| {
-                Error::Corrupt {
-                    path: self.split_path(metric, method, *key),
-                    source,
-                }
-            })?;
-            points.merge_tail(before);
-        }
-        Ok(points)
+        decode_splits(&files, |key, source| Error::Corrupt {
+            path: self.split_path(metric, method, key),
+            source,
+        })
     }
 
     /// Whether the metric has ever been processed.
@@ -194,6 +169,29 @@ impl Archive {
             _ => Ok(()),
         }
     }
+}
+
+/// Splits of one method read into one series: consecutive splits are
+/// concatenated (merged when they overlap, the later one winning). Memory
+/// is sized from the splits' headers first, so a large read copies nothing
+/// twice. `corrupt` names a split that does not decode.
+pub fn decode_splits(
+    splits: &[(SplitKey, Vec<u8>)],
+    corrupt: impl Fn(SplitKey, codec::Error) -> Error,
+) -> Result<Points> {
+    let capacity = splits
+        .iter()
+        .map(|(_, b)| codec::split_points_bound(b))
+        .sum();
+    let mut points = Points::with_capacity(capacity);
+    let mut scratch = Vec::new();
+    for (key, bytes) in splits {
+        let before = points.len();
+        codec::decode_split_into(*key, bytes, &mut scratch, &mut points)
+            .map_err(|source| corrupt(*key, source))?;
+        points.merge_tail(before);
+    }
+    Ok(points)
 }
 
 #[cfg(test)]
@@ -239,25 +237,17 @@ mod tests {
         let id = Uuid::new_v4();
         let mean: AggregationMethod = "mean".parse().unwrap();
         assert_eq!(archive.read_bound(id).unwrap(), None);
-        let key = SplitKey::new(crate::time::Timestamp::EPOCH, Span::from_secs(60));
-        assert!(archive.read_split(id, mean, key).unwrap().is_empty());
+        let key = SplitKey::new(
+            crate::time::Timestamp::EPOCH,
+            crate::time::Span::from_secs(60),
+        );
+        assert!(archive.read_splits(id, mean, &[key]).unwrap().is_empty());
         archive.create_metric_dirs(id, &[mean]).unwrap();
         fs::write(archive.split_path(id, mean, key), b"oh really?").unwrap();
         fs::write(archive.bound_path(id), b"xy").unwrap();
-        let err = archive.read_split(id, mean, key).unwrap_err();
+        let err = archive.read_splits(id, mean, &[key]).unwrap_err();
         assert!(err.to_string().contains("0.0_60.0_v3"), "{err}");
         assert!(matches!(archive.read_bound(id), Err(Error::Corrupt { .. })));
-        assert_eq!(
-            archive
-                .list_split_keys(id, mean, Span::from_secs(60))
-                .unwrap(),
-            [key]
-        );
-        assert!(
-            archive
-                .list_split_keys(id, mean, Span::from_secs(1))
-                .unwrap()
-                .is_empty()
-        );
+        assert_eq!(archive.list_all_split_keys(id, mean).unwrap(), [key]);
     }
 }

@@ -43,9 +43,11 @@ impl From<&Deployment> for Backends {
         let file_url = |path: &Path| format!("file://{}", path.display());
         let storage = match &deployment.storage {
             Storage::File { basepath, .. } => file_url(basepath),
+            Storage::Redis { url } => url.clone(),
         };
         let incoming = match &deployment.incoming {
             Incoming::File { basepath } => file_url(basepath),
+            Incoming::Redis { url } => url.clone(),
         };
         Backends {
             index: Some(deployment.indexer.as_str().to_owned()),
@@ -58,10 +60,30 @@ impl From<&Deployment> for Backends {
 
 /// Where carbonara keeps its own transactions and locks for a deployment:
 /// `carbonara/` in the storage directory, so that its renames into the
-/// archive stay on one filesystem. Gnocchi's drivers never look there.
+/// archive stay on one filesystem (in the incoming directory when only
+/// that is a directory). Gnocchi's drivers never look there. With neither
+/// a directory, measures are only staged locally: in
+/// `$XDG_STATE_HOME/carbonara/` (`~/.local/state/carbonara/`), one
+/// directory per configuration file.
 pub fn deployment_state_dir(deployment: &Deployment) -> PathBuf {
-    match &deployment.storage {
-        Storage::File { basepath, .. } => basepath.join("carbonara"),
+    match (&deployment.storage, &deployment.incoming) {
+        (Storage::File { basepath, .. }, _) | (_, Incoming::File { basepath }) => {
+            basepath.join("carbonara")
+        }
+        (Storage::Redis { .. }, Incoming::Redis { .. }) => {
+            let base = std::env::var_os("XDG_STATE_HOME")
+                .map(PathBuf::from)
+                .or_else(|| {
+                    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/state"))
+                })
+                .unwrap_or_else(std::env::temp_dir);
+            let conf = fs::canonicalize(&deployment.path).unwrap_or(deployment.path.clone());
+            let digest = sha1_smol::Sha1::from(conf.to_string_lossy().as_bytes())
+                .digest()
+                .to_string();
+            base.join("carbonara")
+                .join(format!("deployment-{}", &digest[..16]))
+        }
     }
 }
 
@@ -80,17 +102,35 @@ impl Backends {
 
     /// The directory of Gnocchi's file storage driver, if the store uses it.
     pub fn storage_dir(&self) -> Result<Option<PathBuf>> {
-        self.storage
-            .as_deref()
-            .map(|url| file_url_path("storage", url))
-            .transpose()
+        Ok(match self.storage_driver()? {
+            Some(Driver::File(dir)) => Some(dir),
+            _ => None,
+        })
     }
 
     /// The directory of Gnocchi's file incoming driver, if the store uses it.
     pub fn incoming_dir(&self) -> Result<Option<PathBuf>> {
+        Ok(match self.incoming_driver()? {
+            Some(Driver::File(dir)) => Some(dir),
+            _ => None,
+        })
+    }
+
+    /// The storage driver its URL names; `None` for the store's own
+    /// `archive/`.
+    pub fn storage_driver(&self) -> Result<Option<Driver>> {
+        self.storage
+            .as_deref()
+            .map(|url| Driver::parse("storage", url))
+            .transpose()
+    }
+
+    /// The incoming driver its URL names; `None` for the store's own
+    /// `incoming/`.
+    pub fn incoming_driver(&self) -> Result<Option<Driver>> {
         self.incoming
             .as_deref()
-            .map(|url| file_url_path("incoming", url))
+            .map(|url| Driver::parse("incoming", url))
             .transpose()
     }
 
@@ -107,16 +147,53 @@ impl Backends {
         Coordination::new(url).map(Some)
     }
 
-    /// The index URL and the storage and incoming directories of a whole
+    /// The index URL and the storage and incoming drivers of a whole
     /// deployment (all three are needed), checked.
-    pub fn deployment(&self, state: &Path) -> Result<(&str, PathBuf, PathBuf)> {
+    pub fn deployment(&self, state: &Path) -> Result<(&str, Driver, Driver)> {
         self.check()?;
-        match (&self.index, self.storage_dir()?, self.incoming_dir()?) {
+        match (&self.index, self.storage_driver()?, self.incoming_driver()?) {
             (Some(index), Some(storage), Some(incoming)) => Ok((index, storage, incoming)),
             _ => Err(Error::BadConfig {
                 path: state.to_owned(),
                 reason: "a deployment needs an index, a storage and an incoming backend".to_owned(),
             }),
+        }
+    }
+
+    /// The sack count Gnocchi's incoming driver keeps (gnocchi-upgrade's):
+    /// in its directory's `tmp/gnocchi-config` or its Redis hash. `None`
+    /// when unset, or when the store's incoming is its own.
+    pub fn gnocchi_sacks(&self) -> Result<Option<u32>> {
+        match self.incoming_driver()? {
+            None => Ok(None),
+            Some(Driver::File(dir)) => gnocchi_sacks(&dir),
+            Some(driver) => super::incoming::Remote::open(&driver)?
+                .expect("a driver other than files is remote")
+                .sacks(),
+        }
+    }
+
+    /// Sets the sack count of Gnocchi's incoming driver where it has none;
+    /// returns the count in force.
+    pub fn set_gnocchi_sacks_if_missing(&self, sacks: u32) -> Result<u32> {
+        match self.incoming_driver()? {
+            None => Ok(sacks),
+            Some(Driver::File(dir)) => match gnocchi_sacks(&dir)? {
+                Some(found) => Ok(found),
+                None => set_gnocchi_sacks(&dir, sacks).map(|()| sacks),
+            },
+            Some(driver) => super::incoming::Remote::open(&driver)?
+                .expect("a driver other than files is remote")
+                .set_sacks_if_missing(sacks),
+        }
+    }
+
+    /// Where the `gnocchi-config` of the incoming driver is, for messages.
+    pub fn gnocchi_sacks_place(&self) -> String {
+        match self.incoming_driver() {
+            Ok(Some(Driver::File(dir))) => dir.join("tmp/gnocchi-config").display().to_string(),
+            Ok(Some(Driver::Redis(_))) => "the Redis hash gnocchi-config".to_owned(),
+            _ => "the incoming driver's gnocchi-config".to_owned(),
         }
     }
 
@@ -132,8 +209,14 @@ impl Backends {
                 });
             }
         }
-        self.storage_dir()?;
-        self.incoming_dir()?;
+        for driver in [self.storage_driver()?, self.incoming_driver()?]
+            .into_iter()
+            .flatten()
+        {
+            if let Driver::Redis(url) = driver {
+                super::redis::Pool::new("redis_url", &url)?;
+            }
+        }
         self.coordination()?;
         Ok(())
     }
@@ -149,16 +232,31 @@ fn database_url(what: &'static str, text: &str) -> Result<DatabaseUrl> {
     })
 }
 
-/// The directory a `file:///DIR` URL names.
-fn file_url_path(what: &'static str, url: &str) -> Result<PathBuf> {
-    match url.strip_prefix("file://") {
-        Some(path) if path.starts_with('/') => Ok(PathBuf::from(path)),
-        _ => Err(Error::BadBackend {
-            what,
-            url: url.to_owned(),
-            reason: "carbonara supports Gnocchi's file driver here: file:///DIR, an absolute path"
-                .to_owned(),
-        }),
+/// A storage or incoming driver, as a backend URL names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Driver {
+    /// Gnocchi's file driver: `file:///DIR`.
+    File(PathBuf),
+    /// Gnocchi's Redis driver: its `redis_url`, `redis://…`.
+    Redis(String),
+}
+
+impl Driver {
+    /// The driver of a backend URL (`what`: `storage` or `incoming`).
+    pub fn parse(what: &'static str, url: &str) -> Result<Driver> {
+        if url.starts_with("redis://") {
+            return Ok(Driver::Redis(url.to_owned()));
+        }
+        match url.strip_prefix("file://") {
+            Some(path) if path.starts_with('/') => Ok(Driver::File(PathBuf::from(path))),
+            _ => Err(Error::BadBackend {
+                what,
+                url: url.to_owned(),
+                reason: "carbonara supports Gnocchi's file driver (file:///DIR, an absolute path) \
+                         and its Redis driver (redis://HOST:PORT?db=N) here"
+                    .to_owned(),
+            }),
+        }
     }
 }
 

@@ -2,6 +2,11 @@
 //! (docs/format/incoming.md): `incoming/incoming<N>-<k>/<metric-uuid>/
 //! <uuid4>_<YYYYMMDD>_<HH:MM:SS>`, each file 16-byte records (i64 ns, f64).
 //! A metric lives in sack `uuid as u128 mod N`.
+//!
+//! Measures may wait in Gnocchi's Redis incoming driver instead
+//! ([`Remote`], redis/incoming.rs): they are then staged here by a
+//! transaction as for files and pushed there when it applies, and a pass
+//! reads and trims the lists instead of the files.
 
 use std::fs;
 use std::io;
@@ -10,6 +15,8 @@ use std::path::PathBuf;
 
 use uuid::Uuid;
 
+use super::backends::Driver;
+use super::redis::incoming::RedisIncoming;
 use super::{Error, Result, Store, Transaction, io_error};
 use crate::carbonara::codec;
 use crate::time::Timestamp;
@@ -41,11 +48,53 @@ impl std::fmt::Display for SackName {
     }
 }
 
-/// The measures waiting for one metric, and the files they came from.
+/// The measures waiting for one metric, and where they came from.
 #[derive(Debug, Default)]
 pub struct MetricBacklog {
     pub measures: Vec<(Timestamp, f64)>,
+    /// The files read (file driver).
     pub files: Vec<PathBuf>,
+    /// The list items read (Redis driver).
+    pub items: usize,
+}
+
+/// An incoming driver that is not a directory.
+#[derive(Debug)]
+pub enum Remote {
+    Redis(RedisIncoming),
+}
+
+impl Remote {
+    /// The remote driver a backend URL names; `None` for files.
+    pub fn open(driver: &Driver) -> Result<Option<Remote>> {
+        Ok(match driver {
+            Driver::File(_) => None,
+            Driver::Redis(url) => Some(Remote::Redis(RedisIncoming::new(super::redis::Pool::new(
+                "incoming", url,
+            )?))),
+        })
+    }
+
+    /// The sack count the driver keeps (gnocchi-upgrade's), if set.
+    pub fn sacks(&self) -> Result<Option<u32>> {
+        match self {
+            Remote::Redis(redis) => redis.sacks(),
+        }
+    }
+
+    /// Appends encoded measures, each batch to its metric's waiting ones.
+    pub fn push(&self, batches: &[(SackName, Uuid, Vec<u8>)]) -> Result<()> {
+        match self {
+            Remote::Redis(redis) => redis.push(batches),
+        }
+    }
+
+    /// Sets the sack count where none is set; returns the count in force.
+    pub fn set_sacks_if_missing(&self, sacks: u32) -> Result<u32> {
+        match self {
+            Remote::Redis(redis) => redis.set_sacks_if_missing(sacks),
+        }
+    }
 }
 
 /// Totals of unprocessed measures.
@@ -130,6 +179,9 @@ impl<'s> Incoming<'s> {
     /// every metric with measures is a subdirectory. Filesystems that do not
     /// count (link count 1, as btrfs) always answer yes.
     pub fn may_have_measures(&self, sack: u32) -> Result<bool> {
+        if self.store.remote_incoming().is_some() {
+            return Ok(true);
+        }
         let dir = self.sack_dir(sack);
         match fs::metadata(&dir) {
             Ok(metadata) => Ok(metadata.nlink() != 2),
@@ -140,10 +192,105 @@ impl<'s> Incoming<'s> {
 
     /// Whether a metric has measures waiting: its directory in its sack
     /// exists (Gnocchi's `has_unprocessed`).
-    pub fn has_unprocessed(&self, metric: Uuid) -> bool {
-        self.sack_dir(self.sack_of(metric))
-            .join(metric.to_string())
-            .is_dir()
+    pub fn has_unprocessed(&self, metric: Uuid) -> Result<bool> {
+        match self.store.remote_incoming() {
+            Some(Remote::Redis(redis)) => redis.has_unprocessed(self.sack_name(metric), metric),
+            None => Ok(self
+                .sack_dir(self.sack_of(metric))
+                .join(metric.to_string())
+                .is_dir()),
+        }
+    }
+
+    /// The sack of a metric, named.
+    pub fn sack_name(&self, metric: Uuid) -> SackName {
+        SackName {
+            total: self.sacks(),
+            number: self.sack_of(metric),
+        }
+    }
+
+    /// The metrics with measures waiting in some sacks, with their sacks,
+    /// in sack then metric order.
+    pub fn waiting(&self, sacks: &[u32]) -> Result<Vec<(u32, Uuid)>> {
+        match self.store.remote_incoming() {
+            Some(Remote::Redis(redis)) => {
+                let mut waiting = redis.waiting(self.sacks())?;
+                waiting.retain(|(sack, _)| sacks.binary_search(sack).is_ok());
+                Ok(waiting)
+            }
+            None => {
+                let mut waiting = Vec::new();
+                for &sack in sacks {
+                    waiting.extend(self.list_metrics(sack)?.into_iter().map(|m| (sack, m)));
+                }
+                Ok(waiting)
+            }
+        }
+    }
+
+    /// Reads the waiting measures of some metrics: one round trip per sack
+    /// on Redis, the files in parallel otherwise.
+    pub fn read_metrics(&self, metrics: &[(u32, Uuid)]) -> Vec<Result<MetricBacklog>> {
+        use rayon::prelude::*;
+        match self.store.remote_incoming() {
+            Some(Remote::Redis(redis)) => {
+                let mut results = Vec::with_capacity(metrics.len());
+                for group in metrics.chunk_by(|a, b| a.0 == b.0) {
+                    let sack = SackName {
+                        total: self.sacks(),
+                        number: group[0].0,
+                    };
+                    let ids: Vec<Uuid> = group.iter().map(|&(_, id)| id).collect();
+                    match redis.read(sack, &ids) {
+                        Ok(reads) => results.extend(reads.into_iter().map(|read| {
+                            Ok(MetricBacklog {
+                                measures: read.measures,
+                                items: read.items,
+                                ..MetricBacklog::default()
+                            })
+                        })),
+                        Err(error) => {
+                            let message = error.to_string();
+                            results.push(Err(error));
+                            results.extend((1..group.len()).map(|_| {
+                                Err(Error::Redis {
+                                    url: redis.pool().shown().to_owned(),
+                                    reason: message.clone(),
+                                })
+                            }));
+                        }
+                    }
+                }
+                results
+            }
+            None => metrics
+                .par_iter()
+                .map(|&(_, id)| self.read_metric(id))
+                .collect(),
+        }
+    }
+
+    /// Removes what a pass read and aggregated from a remote driver (the
+    /// file driver's files go with the pass's transaction).
+    pub fn consume(&self, read: &[(Uuid, &MetricBacklog)], sacks: &[u32]) -> Result<()> {
+        match self.store.remote_incoming() {
+            Some(Remote::Redis(redis)) => {
+                let read: Vec<(SackName, Uuid, usize)> = read
+                    .iter()
+                    .map(|&(id, backlog)| (self.sack_name(id), id, backlog.items))
+                    .collect();
+                let sacks: Vec<SackName> = sacks
+                    .iter()
+                    .map(|&number| SackName {
+                        total: self.sacks(),
+                        number,
+                    })
+                    .collect();
+                redis.consume(&read, &sacks)
+            }
+            None => Ok(()),
+        }
     }
 
     /// Metrics with a directory in a sack; other names are ignored, as in
@@ -212,6 +359,9 @@ impl<'s> Incoming<'s> {
 
     /// Removes every pending measure of a metric (used for deleted metrics).
     pub fn remove_metric(&self, metric: Uuid) -> Result<()> {
+        if let Some(Remote::Redis(redis)) = self.store.remote_incoming() {
+            return redis.remove_metric(self.sack_name(metric), metric);
+        }
         let dir = self.sack_dir(self.sack_of(metric)).join(metric.to_string());
         match fs::remove_dir_all(&dir) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(Error::Io {
@@ -225,6 +375,9 @@ impl<'s> Incoming<'s> {
     /// How many measures of one metric wait to be processed, from file
     /// sizes.
     pub fn measures_waiting(&self, metric: Uuid) -> Result<u64> {
+        if let Some(Remote::Redis(redis)) = self.store.remote_incoming() {
+            return redis.measures_waiting(self.sack_name(metric), metric);
+        }
         let mut measures = 0;
         for path in self.metric_files(metric)? {
             let size = fs::metadata(&path).map_err(io_error(&path))?.len();
@@ -236,6 +389,14 @@ impl<'s> Incoming<'s> {
     /// Counts what waits to be processed, from file sizes.
     pub fn backlog(&self) -> Result<BacklogReport> {
         let mut report = BacklogReport::default();
+        if let Some(Remote::Redis(redis)) = self.store.remote_incoming() {
+            for (metric, measures) in redis.backlog(self.sacks())? {
+                report.metrics += 1;
+                report.measures += measures;
+                report.per_metric.push((metric, measures));
+            }
+            return Ok(report);
+        }
         for sack in 0..self.sacks() {
             if !self.may_have_measures(sack)? {
                 continue;

@@ -23,7 +23,9 @@ pub mod lock;
 pub mod object;
 mod pg_connection;
 mod placement;
+pub mod redis;
 pub mod sacks;
+pub mod storage;
 pub mod txn;
 pub mod upgrade;
 
@@ -404,9 +406,14 @@ pub struct Store {
     root: PathBuf,
     /// `archive/`, or the directory of Gnocchi's file storage driver.
     archive_dir: PathBuf,
-    /// `incoming/`, or the directory of Gnocchi's file incoming driver.
+    /// `incoming/`, or the directory of Gnocchi's file incoming driver
+    /// (where measures are staged for a remote incoming driver too).
     incoming_dir: PathBuf,
     config: StoreConfig,
+    storage: storage::Storage,
+    /// Gnocchi's Redis incoming driver, when measures wait there rather
+    /// than in `incoming_dir`.
+    remote_incoming: Option<incoming::Remote>,
     _in_use: lock::StoreUse,
 }
 
@@ -430,19 +437,14 @@ impl Store {
             });
         }
         backends.check()?;
-        let incoming_dir = backends.incoming_dir()?;
         let storage_dir = backends.storage_dir()?;
-        let found = incoming_dir
-            .as_deref()
-            .map(backends::gnocchi_sacks)
-            .transpose()?
-            .flatten();
+        let found = backends.gnocchi_sacks()?;
         let sacks = match (found, sacks) {
             (Some(found), Some(asked)) if found != asked => {
                 return Err(Error::BadConfig {
-                    path: incoming_dir.unwrap_or_default(),
+                    path: PathBuf::from(backends.gnocchi_sacks_place()),
                     reason: format!(
-                        "Gnocchi's incoming driver has {found} sacks here (tmp/gnocchi-config), not {asked}"
+                        "Gnocchi's incoming driver has {found} sacks here, not {asked}"
                     ),
                 });
             }
@@ -468,10 +470,8 @@ impl Store {
         };
         let store = Store::with_dirs(root, config.clone(), lock::StoreUse::shared)?;
         store.incoming().create_sacks()?;
-        if let Some(dir) = &incoming_dir
-            && found.is_none()
-        {
-            backends::set_gnocchi_sacks(dir, sacks)?;
+        if found.is_none() {
+            store.config.backends.set_gnocchi_sacks_if_missing(sacks)?;
         }
         match &config.backends.index {
             Some(url) => index::create_postgres(url)?,
@@ -492,13 +492,16 @@ impl Store {
     /// locks live in `state` (on the storage's filesystem, so that renames
     /// into the archive stay atomic).
     pub fn open_deployment(state: &Path, backends: Backends) -> Result<Store> {
-        let (_, storage, incoming) = backends.deployment(state)?;
-        let sacks = backends::gnocchi_sacks(&incoming)?.ok_or_else(|| Error::BadConfig {
-            path: incoming.join("tmp/gnocchi-config"),
+        backends.deployment(state)?;
+        let sacks = backends.gnocchi_sacks()?.ok_or_else(|| Error::BadConfig {
+            path: PathBuf::from(backends.gnocchi_sacks_place()),
             reason: "missing: this Gnocchi deployment is not set up yet; run `carbonara upgrade` with the same --gnocchi-conf, or Gnocchi's gnocchi-upgrade".to_owned(),
         })?;
         check_sacks(state, sacks)?;
-        let subdir_len = backends::gnocchi_subdir_len(&storage)?.unwrap_or(DEFAULT_SUBDIR_LEN);
+        let subdir_len = match backends.storage_dir()? {
+            Some(dir) => backends::gnocchi_subdir_len(&dir)?.unwrap_or(DEFAULT_SUBDIR_LEN),
+            None => DEFAULT_SUBDIR_LEN,
+        };
         let config = StoreConfig {
             format: FORMAT_VERSION,
             sacks,
@@ -521,20 +524,21 @@ impl Store {
         sacks: Option<u32>,
         default_policies: bool,
     ) -> Result<(bool, u32)> {
-        let (url, storage, incoming) = backends.deployment(state)?;
+        let (url, _, _) = backends.deployment(state)?;
         let created = index::upgrade_postgres(url, default_policies)?;
-        if backends::gnocchi_subdir_len(&storage)?.is_none() {
+        if let Some(storage) = backends.storage_dir()?
+            && backends::gnocchi_subdir_len(&storage)?.is_none()
+        {
             backends::set_gnocchi_subdir_len(&storage, DEFAULT_SUBDIR_LEN)?;
         }
         // As gnocchi-upgrade, a sack count once set stays: `--sacks-number`
         // only counts for a new deployment.
-        let sacks = match backends::gnocchi_sacks(&incoming)? {
+        let sacks = match backends.gnocchi_sacks()? {
             Some(found) => found,
             None => {
                 let sacks = sacks.unwrap_or(DEFAULT_SACKS);
                 check_sacks(state, sacks)?;
-                backends::set_gnocchi_sacks(&incoming, sacks)?;
-                sacks
+                backends.set_gnocchi_sacks_if_missing(sacks)?
             }
         };
         let store = Store::open_deployment(state, backends.clone())?;
@@ -595,11 +599,25 @@ impl Store {
             fs::create_dir_all(&dir).map_err(io_error(&dir))?;
         }
         placement::create_spread_dir(&root.join("tmp"))?;
+        let storage = match config.backends.storage_driver()? {
+            Some(backends::Driver::Redis(url)) => storage::Storage::Redis(
+                redis::storage::RedisStorage::new(redis::Pool::new("storage", &url)?),
+            ),
+            Some(backends::Driver::File(_)) | None => storage::Storage::File(
+                archive::Archive::new(archive_dir.clone(), config.subdir_len),
+            ),
+        };
+        let remote_incoming = match config.backends.incoming_driver()? {
+            Some(driver) => incoming::Remote::open(&driver)?,
+            None => None,
+        };
         Ok(Store {
             root: root.to_owned(),
             archive_dir,
             incoming_dir,
             config,
+            storage,
+            remote_incoming,
             _in_use: lock(&root.join("locks"))?,
         })
     }
@@ -658,8 +676,20 @@ impl Store {
         incoming::Incoming::new(self)
     }
 
+    /// The directory archive: the store's own `archive/` or Gnocchi's file
+    /// storage (on other drivers, a directory that stays empty).
     pub fn archive(&self) -> archive::Archive {
         archive::Archive::new(self.archive_dir(), self.config.subdir_len)
+    }
+
+    /// The archives, on whichever driver keeps them.
+    pub fn storage(&self) -> &storage::Storage {
+        &self.storage
+    }
+
+    /// The remote incoming driver, when measures do not wait in files.
+    pub fn remote_incoming(&self) -> Option<&incoming::Remote> {
+        self.remote_incoming.as_ref()
     }
 
     /// Locks a metric's archive for reading: no transaction rewrites its

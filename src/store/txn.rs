@@ -39,6 +39,8 @@ const JOURNAL: &str = "journal";
 const PREFIX: &str = "txn-";
 /// Starts every journal file; the JSON header's length follows as u64 LE.
 const JOURNAL_MAGIC: &[u8; 8] = b"CBNJRNL1";
+/// The most bytes of measures pushed to a remote incoming driver at once.
+const PUSH_BYTES: usize = 32 << 20;
 /// Attempts at a rename racing a concurrent `rmdir` of its target directory.
 const RENAME_ATTEMPTS: usize = 8;
 
@@ -343,9 +345,14 @@ fn apply(store: &Store, dir: &Path, journal: &Journal, data: &[u8]) -> Result<()
     let by_rename = store.shared_with_gnocchi();
     // Every file is created, written or removed once: they can go in
     // parallel, on the caller's rayon pool.
-    journal.puts.par_iter().try_for_each(|(staged, target)| {
+    let (pushed, puts): (Vec<_>, Vec<_>) = journal
+        .puts
+        .iter()
+        .partition(|(_, target)| store.remote_incoming().is_some() && is_incoming(target));
+    puts.par_iter().try_for_each(|(staged, target)| {
         rename_creating_parent(&dir.join(staged), &root.join(target))
     })?;
+    push_measures(store, dir, &pushed)?;
     journal
         .writes
         .par_iter()
@@ -378,6 +385,49 @@ fn apply(store: &Store, dir: &Path, journal: &Journal, data: &[u8]) -> Result<()
         .deletes
         .par_iter()
         .try_for_each(|target| remove_file(&root.join(target)))
+}
+
+/// Whether a put's target is an incoming measure file (relative to the
+/// store root: `incoming/<sack>/<metric>/<name>`).
+fn is_incoming(target: &str) -> bool {
+    target.starts_with("incoming/")
+}
+
+/// Pushes staged measure files to the remote incoming driver, in slices of
+/// at most [`PUSH_BYTES`] each taken whole. A replay pushes them again:
+/// measures read twice aggregate as once (a timestamp counts once in a
+/// batch, its smallest value winning).
+fn push_measures(store: &Store, dir: &Path, puts: &[&(String, String)]) -> Result<()> {
+    let Some(remote) = store.remote_incoming() else {
+        return Ok(());
+    };
+    let mut batch = Vec::new();
+    let mut bytes = 0;
+    for (staged, target) in puts {
+        let (sack, metric) = incoming_target(target).ok_or_else(|| {
+            super::Error::IndexData(format!(
+                "journal in {}: {target} is not an incoming measure file",
+                dir.display()
+            ))
+        })?;
+        let path = dir.join(staged);
+        let measures = fs::read(&path).map_err(io_error(&path))?;
+        bytes += measures.len();
+        batch.push((sack, metric, measures));
+        if bytes >= PUSH_BYTES {
+            remote.push(&std::mem::take(&mut batch))?;
+            bytes = 0;
+        }
+    }
+    remote.push(&batch)
+}
+
+/// The sack and metric of an incoming target.
+fn incoming_target(target: &str) -> Option<(super::incoming::SackName, uuid::Uuid)> {
+    let mut parts = target.split('/').skip(1);
+    let sack = super::incoming::SackName::parse(parts.next()?)?;
+    let metric = uuid::Uuid::parse_str(parts.next()?).ok()?;
+    Some((sack, metric))
 }
 
 impl Journal {

@@ -27,13 +27,12 @@
 //! worker thread.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use redis::{Client, Connection, ConnectionAddr, IntoConnectionInfo, RedisConnectionInfo, Script};
+use redis::{Client, Connection, Script};
 
 use super::super::incoming::SackName;
 use super::super::{Error, Result};
@@ -45,8 +44,6 @@ const DEFAULT_NAMESPACE: &str = "_tooz";
 /// tooz's `CLIENT_DEFAULT_SOCKET_TO`, the default of its `timeout`, which
 /// `lock_timeout` and the socket timeout default to.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-/// redis-py's default port.
-const DEFAULT_PORT: u16 = 6379;
 
 /// redis-py's `Lock.LUA_RELEASE_SCRIPT`, to the byte: its SHA-1 is the one
 /// tooz sends with `EVALSHA`, so both share the server's cached script.
@@ -124,19 +121,6 @@ const WITHOUT_EFFECT: &[&str] = &[
     "health_check_interval",
 ];
 
-/// Parameters of tooz's Redis URLs carbonara does not support yet.
-const NOT_YET: &[&str] = &[
-    "sentinel",
-    "sentinel_fallback",
-    "sentinel_username",
-    "sentinel_password",
-    "sentinel_ssl",
-    "ssl",
-    "ssl_certfile",
-    "ssl_keyfile",
-    "ssl_ca_certs",
-];
-
 impl Settings {
     /// The settings of a `redis://` URL, as tooz 9.1.0 reads it
     /// (`coordination.get_coordinator`, `RedisDriver.__init__` and
@@ -158,7 +142,7 @@ impl Settings {
         let query = |name: &str| url.query(name).filter(|value| !value.is_empty());
         for (name, value) in url.query_pairs() {
             let name = name.as_str();
-            if NOT_YET.contains(&name) {
+            if super::super::redis::NOT_YET.contains(&name) {
                 let what = if name.starts_with("sentinel") {
                     "Redis Sentinel"
                 } else {
@@ -212,35 +196,7 @@ impl Settings {
         };
         let socket_timeout = fractional("socket_timeout", timeout)?;
         let connect_timeout = fractional("socket_connect_timeout", socket_timeout)?;
-        let db = match query("db") {
-            None => 0,
-            Some(text) => text
-                .trim()
-                .parse::<i64>()
-                .ok()
-                .filter(|db| *db >= 0)
-                .ok_or_else(|| bad(format!("`db` = {text}: not a database number")))?,
-        };
-        let addr = match url.host() {
-            Some(host) => ConnectionAddr::Tcp(host, url.port().unwrap_or(DEFAULT_PORT)),
-            None => match url.path() {
-                "" | "/" => return Err(bad("no host and no socket path".to_owned())),
-                path => ConnectionAddr::Unix(PathBuf::from(path)),
-            },
-        };
-        let mut login = RedisConnectionInfo::default().set_db(db);
-        if let Some((user, password)) = url.userinfo_as_written() {
-            if !user.is_empty() {
-                login = login.set_username(user);
-            }
-            if let Some(password) = password.filter(|p| !p.is_empty()) {
-                login = login.set_password(password);
-            }
-        }
-        let info = addr
-            .into_connection_info()
-            .map_err(|e| bad(e.to_string()))?
-            .set_redis_settings(login);
+        let info = super::super::redis::connection_info(url).map_err(bad)?;
         Ok(Settings {
             url: url.clone(),
             client: Client::open(info).map_err(|e| bad(e.to_string()))?,
@@ -468,6 +424,8 @@ impl Heart {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use redis::ConnectionAddr;
+    use std::path::PathBuf;
 
     fn settings(url: &str) -> Result<Settings> {
         Settings::new(&DatabaseUrl::parse(url).unwrap())

@@ -1,0 +1,128 @@
+//! Where a store keeps its archives: Gnocchi's file layout in a directory
+//! (archive.rs), or Gnocchi's Redis storage driver (redis/storage.rs). One
+//! read API for every driver; writes go through the pass, which commits
+//! file archives with a transaction (txn.rs) and the others with
+//! [`Storage::apply`], in Gnocchi's order.
+
+use uuid::Uuid;
+
+use super::Result;
+use super::archive::Archive;
+use super::object::ArchiveObject;
+use super::redis::storage::RedisStorage;
+use crate::carbonara::{Points, SplitKey};
+use crate::policy::AggregationMethod;
+use crate::time::Span;
+
+/// A store's archives.
+#[derive(Debug)]
+pub enum Storage {
+    File(Archive),
+    Redis(RedisStorage),
+}
+
+impl Storage {
+    /// The directory archive, for what reads or repairs files.
+    pub fn as_file(&self) -> Option<&Archive> {
+        match self {
+            Storage::File(archive) => Some(archive),
+            Storage::Redis(_) => None,
+        }
+    }
+
+    /// The driver's name, for messages.
+    pub fn driver(&self) -> &'static str {
+        match self {
+            Storage::File(_) => "file",
+            Storage::Redis(_) => "redis",
+        }
+    }
+
+    /// The stored bound series; `None` before the first processing.
+    pub fn read_bound(&self, metric: Uuid) -> Result<Option<Points>> {
+        match self {
+            Storage::File(archive) => archive.read_bound(metric),
+            Storage::Redis(redis) => redis.read_bound(metric),
+        }
+    }
+
+    /// Keys of the stored splits of one method, every granularity,
+    /// ascending.
+    pub fn list_all_split_keys(
+        &self,
+        metric: Uuid,
+        method: AggregationMethod,
+    ) -> Result<Vec<SplitKey>> {
+        match self {
+            Storage::File(archive) => archive.list_all_split_keys(metric, method),
+            Storage::Redis(redis) => redis.list_all_split_keys(metric, method),
+        }
+    }
+
+    /// Keys of the stored splits of one (method, granularity), ascending.
+    pub fn list_split_keys(
+        &self,
+        metric: Uuid,
+        method: AggregationMethod,
+        granularity: Span,
+    ) -> Result<Vec<SplitKey>> {
+        let mut keys = self.list_all_split_keys(metric, method)?;
+        keys.retain(|key| key.granularity == granularity);
+        Ok(keys)
+    }
+
+    /// Stored splits of one method read into one series; missing ones add
+    /// nothing.
+    pub fn read_splits(
+        &self,
+        metric: Uuid,
+        method: AggregationMethod,
+        keys: &[SplitKey],
+    ) -> Result<Points> {
+        match self {
+            Storage::File(archive) => archive.read_splits(metric, method, keys),
+            Storage::Redis(redis) => redis.read_splits(metric, method, keys),
+        }
+    }
+
+    /// A stored split; a missing one is empty.
+    pub fn read_split(
+        &self,
+        metric: Uuid,
+        method: AggregationMethod,
+        key: SplitKey,
+    ) -> Result<Points> {
+        self.read_splits(metric, method, &[key])
+    }
+
+    /// Prepares a metric's first processing as Gnocchi does: its
+    /// directories, or an empty bound series.
+    pub fn create_metric(&self, metric: Uuid, methods: &[AggregationMethod]) -> Result<()> {
+        match self {
+            Storage::File(archive) => archive.create_metric_dirs(metric, methods),
+            Storage::Redis(redis) => redis.create_metric(metric),
+        }
+    }
+
+    /// Removes everything stored for a metric (nothing stored is fine).
+    pub fn remove_metric(&self, metric: Uuid) -> Result<()> {
+        match self {
+            Storage::File(archive) => archive.remove_metric(metric),
+            Storage::Redis(redis) => redis.remove_metric(metric),
+        }
+    }
+
+    /// Writes and deletes objects of a driver that is not a directory, in
+    /// Gnocchi's order: obsolete splits, new splits, bound series. (A
+    /// directory archive changes through a transaction instead.)
+    pub fn apply(
+        &self,
+        deletes: &[ArchiveObject],
+        writes: &[(ArchiveObject, Vec<u8>)],
+    ) -> Result<()> {
+        match self {
+            Storage::File(_) => unreachable!("directory archives change through transactions"),
+            Storage::Redis(redis) => redis.apply(deletes, writes),
+        }
+    }
+}
