@@ -133,10 +133,8 @@ impl Archive {
         self.read_splits(metric, method, &[key])
     }
 
-    /// Stored splits of one method, read into one series: consecutive
-    /// splits are concatenated (merged when they overlap, the later one
-    /// winning); missing files add nothing. Memory is sized from the
-    /// splits' headers first, so a large read copies nothing twice.
+    /// Stored splits of one method, read into one series
+    /// ([`codec::decode_splits`]); missing files add nothing.
     pub fn read_splits(
         &self,
         metric: Uuid,
@@ -149,23 +147,10 @@ impl Archive {
                 files.push((key, bytes));
             }
         }
-        let capacity = files
-            .iter()
-            .map(|(_, b)| codec::split_points_bound(b))
-            .sum();
-        let mut points = Points::with_capacity(capacity);
-        let mut scratch = Vec::new();
-        for (key, bytes) in &files {
-            let before = points.len();
-            codec::decode_split_into(*key, bytes, &mut scratch, &mut points).map_err(|source| {
-                Error::Corrupt {
-                    path: self.split_path(metric, method, *key),
-                    source,
-                }
-            })?;
-            points.merge_tail(before);
-        }
-        Ok(points)
+        codec::decode_splits(&files).map_err(|(key, source)| Error::Corrupt {
+            path: self.split_path(metric, method, key),
+            source,
+        })
     }
 
     /// Whether the metric has ever been processed.

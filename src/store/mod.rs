@@ -23,6 +23,7 @@ pub mod lock;
 pub mod object;
 mod pg_connection;
 mod placement;
+pub mod s3;
 pub mod sacks;
 pub mod txn;
 pub mod upgrade;
