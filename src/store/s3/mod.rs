@@ -350,7 +350,7 @@ impl S3Bucket {
         Error::S3 {
             bucket: self.name.clone(),
             key: key.map(str::to_owned),
-            reason: scrub(error.to_string(), &self.secret),
+            reason: scrub(tidy(error.to_string()), &self.secret),
         }
     }
 
@@ -604,6 +604,20 @@ fn scrub(message: String, secret: &str) -> String {
     }
 }
 
+/// A message ending in an S3 error document with only its code and
+/// message kept of it (`… 403 Forbidden: AccessDenied: Forbidden: Invalid
+/// signature`).
+fn tidy(message: String) -> String {
+    match (message.find("<?xml"), xml_field(&message, "Code")) {
+        (Some(at), Some(code)) => format!(
+            "{}{code}: {}",
+            &message[..at],
+            xml_field(&message, "Message").unwrap_or_default()
+        ),
+        _ => message,
+    }
+}
+
 /// The text of the first `<name>…</name>` of an S3 error document.
 fn xml_field<'t>(text: &'t str, name: &str) -> Option<&'t str> {
     let start = text.find(&format!("<{name}>"))? + name.len() + 2;
@@ -704,5 +718,9 @@ mod tests {
         assert_eq!(xml_field(text, "Message"), Some("yours"));
         assert_eq!(xml_field(text, "Resource"), None);
         assert_eq!(scrub("a secret b".to_owned(), "secret"), "a *** b");
+        assert_eq!(
+            tidy(format!("GET x - 403 Forbidden: {text}")),
+            "GET x - 403 Forbidden: BucketAlreadyOwnedByYou: yours"
+        );
     }
 }
