@@ -498,3 +498,32 @@ fn errors_name_the_bucket_and_never_the_secret() {
     }
     assert_eq!((ACCESS_KEY_ID, REGION), ("GKcarbonaratest", "garage"));
 }
+
+#[test]
+fn requests_ride_out_a_restart_and_report_a_dead_store() {
+    let mut garage = Garage::start();
+    let storage = S3Storage::open(&garage.settings("gnocchi")).unwrap();
+    storage.upgrade().unwrap();
+    let metric = Uuid::new_v4();
+    garage.stop();
+    // Refused connections are retried with backoff: a write made while
+    // the node is down lands once it is back.
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(|| storage.create_metric(metric));
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        garage.restart();
+        writer.join().unwrap().unwrap();
+    });
+    assert!(storage.has_metric(metric).unwrap());
+    // Down for good: after the bounded retries, an error naming the
+    // bucket, the object and the retries.
+    garage.stop();
+    let error = storage.read_bound(metric).unwrap_err().to_string();
+    assert!(
+        error.contains(&format!(
+            "S3 bucket gnocchi-aggregates, object {metric}/none_v3"
+        )),
+        "{error}"
+    );
+    assert!(error.contains("after 10 retries"), "{error}");
+}

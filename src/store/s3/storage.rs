@@ -5,7 +5,7 @@
 //! method first, unlike the file driver's `<key>_<granularity>_v3`. The
 //! bodies are the file driver's bytes, with no metadata.
 //!
-//! The read API is [`super::super::archive::Archive`]'s, so a pass or a
+//! The read API is [`crate::store::archive::Archive`]'s, so a pass or a
 //! query reads either alike. It holds no cache and takes no locks.
 
 use uuid::Uuid;
