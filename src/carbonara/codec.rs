@@ -183,6 +183,29 @@ pub fn split_points_bound(bytes: &[u8]) -> usize {
     }
 }
 
+/// Stored splits of one method read into one series: consecutive splits
+/// are concatenated (merged when they overlap, the later one winning).
+/// Memory is sized from the splits' headers first, so a large read copies
+/// nothing twice. Every storage driver reads splits through this, from
+/// files or objects alike. On error, the key of the split that failed.
+pub fn decode_splits<B: AsRef<[u8]>>(
+    splits: &[(SplitKey, B)],
+) -> Result<Points, (SplitKey, Error)> {
+    let capacity = splits
+        .iter()
+        .map(|(_, bytes)| split_points_bound(bytes.as_ref()))
+        .sum();
+    let mut points = Points::with_capacity(capacity);
+    let mut scratch = Vec::new();
+    for (key, bytes) in splits {
+        let before = points.len();
+        decode_split_into(*key, bytes.as_ref(), &mut scratch, &mut points)
+            .map_err(|error| (*key, error))?;
+        points.merge_tail(before);
+    }
+    Ok(points)
+}
+
 /// Decodes a split, appending its points to `out` (unchanged on error);
 /// `scratch` holds the decompressed bytes, so a reader of many splits
 /// allocates it once.

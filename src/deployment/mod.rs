@@ -34,6 +34,7 @@ use crate::error::ErrorKind;
 use crate::policy::AggregationMethod;
 use crate::time::Span;
 
+use crate::store::s3::S3Settings;
 use resolve::{Resolver, Typed, Value};
 pub use url::DatabaseUrl;
 
@@ -74,6 +75,8 @@ pub enum Storage {
     },
     /// Gnocchi's Redis driver: `redis_url`.
     Redis { url: String },
+    /// Gnocchi's S3 driver: the `s3_*` options.
+    S3(S3Settings),
 }
 
 /// `[incoming] driver` and its options, each defaulting to the storage
@@ -87,6 +90,8 @@ pub enum Incoming {
     Redis {
         url: String,
     },
+    /// Gnocchi's S3 driver: the `s3_*` options.
+    S3(S3Settings),
 }
 
 /// How API callers identify themselves (`[api] auth_mode`).
@@ -512,18 +517,38 @@ fn coordination(r: &Resolver<'_>, indexer: &DatabaseUrl) -> Result<DatabaseUrl> 
 }
 
 /// A driver option: `file`, the only driver carbonara has.
-/// `[group] driver`: `file` or `redis`, the drivers carbonara has.
+/// `[group] driver`: `file`, `redis` or `s3`, the drivers carbonara has.
 fn driver(r: &Resolver<'_>, group: &str) -> Result<String> {
     let (value, driver) = text(r, group, "driver")?;
-    if driver != "file" && driver != "redis" {
+    if !["file", "redis", "s3"].contains(&driver.as_str()) {
         return Err(r.value_error(
             group,
             "driver",
             &value,
-            "carbonara supports file and redis here".to_owned(),
+            "carbonara supports file, redis and s3 here".to_owned(),
         ));
     }
     Ok(driver)
+}
+
+/// The `s3_*` options of a group, as Gnocchi's S3 drivers read them.
+fn s3_settings(r: &Resolver<'_>, group: &str) -> Result<S3Settings> {
+    let mut options = BTreeMap::new();
+    for name in [
+        "s3_endpoint_url",
+        "s3_region_name",
+        "s3_access_key_id",
+        "s3_secret_access_key",
+        "s3_bucket_prefix",
+    ] {
+        if let Some((_, Typed::Str(value))) = r.get(group, name)? {
+            options.insert(name, value);
+        }
+    }
+    S3Settings::from_options(|name| options.get(name).cloned()).map_err(|e| {
+        let (value, _) = text(r, group, "s3_bucket_prefix").expect("read above");
+        r.value_error(group, "s3_bucket_prefix", &value, e.to_string())
+    })
 }
 
 fn basepath(r: &Resolver<'_>, group: &str) -> Result<PathBuf> {
@@ -540,10 +565,14 @@ fn basepath(r: &Resolver<'_>, group: &str) -> Result<PathBuf> {
 }
 
 fn storage(r: &Resolver<'_>) -> Result<Storage> {
-    if driver(r, "storage")? == "redis" {
-        return Ok(Storage::Redis {
-            url: text(r, "storage", "redis_url")?.1,
-        });
+    match driver(r, "storage")?.as_str() {
+        "redis" => {
+            return Ok(Storage::Redis {
+                url: text(r, "storage", "redis_url")?.1,
+            });
+        }
+        "s3" => return s3_settings(r, "storage").map(Storage::S3),
+        _ => {}
     }
     let subdir_len = int(r, "storage", "file_subdir_len")?.1;
     Ok(Storage::File {
@@ -553,10 +582,14 @@ fn storage(r: &Resolver<'_>) -> Result<Storage> {
 }
 
 fn incoming(r: &Resolver<'_>) -> Result<Incoming> {
-    if driver(r, "incoming")? == "redis" {
-        return Ok(Incoming::Redis {
-            url: text(r, "incoming", "redis_url")?.1,
-        });
+    match driver(r, "incoming")?.as_str() {
+        "redis" => {
+            return Ok(Incoming::Redis {
+                url: text(r, "incoming", "redis_url")?.1,
+            });
+        }
+        "s3" => return s3_settings(r, "incoming").map(Incoming::S3),
+        _ => {}
     }
     Ok(Incoming::File {
         basepath: basepath(r, "incoming")?,

@@ -270,11 +270,34 @@ fn the_environment() {
         }
     );
     assert_eq!(
-        parse_with(&minimal(), &[("OS_STORAGE__DRIVER", "s3")])
+        parse_with(&minimal(), &[("OS_STORAGE__DRIVER", "ceph")])
             .unwrap_err()
             .to_string(),
-        "environment variable OS_STORAGE__DRIVER: [storage] driver = s3: carbonara supports file and redis here"
+        "environment variable OS_STORAGE__DRIVER: [storage] driver = ceph: carbonara supports file, redis and s3 here"
     );
+    // The S3 drivers' credentials default to AWS's variables, as boto3's.
+    let d = parse_with(
+        &format!(
+            "{}[storage]\ndriver = s3\ns3_endpoint_url = http://s3:3900\n",
+            minimal()
+        ),
+        &[
+            ("AWS_ACCESS_KEY_ID", "GKid"),
+            ("AWS_SECRET_ACCESS_KEY", "hunter2"),
+            ("AWS_DEFAULT_REGION", "garage"),
+        ],
+    )
+    .unwrap();
+    let Storage::S3(settings) = &d.storage else {
+        panic!("{:?}", d.storage)
+    };
+    assert_eq!(settings.endpoint_url.as_deref(), Some("http://s3:3900"));
+    assert_eq!(settings.region.as_deref(), Some("garage"));
+    assert_eq!(settings.access_key_id.as_deref(), Some("GKid"));
+    assert_eq!(settings.secret_access_key.as_deref(), Some("hunter2"));
+    assert_eq!(settings.bucket_prefix, "gnocchi");
+    assert_eq!(d.incoming, Incoming::S3(settings.clone()));
+    assert!(!format!("{d:?}").contains("hunter2"));
 }
 
 #[test]
@@ -303,12 +326,12 @@ fn unsupported_values_name_section_option_and_value() {
     let cases = [
         (
             "[storage]\ndriver = ceph\n",
-            "/etc/gnocchi/gnocchi.conf:4: [storage] driver = ceph: carbonara supports file and redis here",
+            "/etc/gnocchi/gnocchi.conf:4: [storage] driver = ceph: carbonara supports file, redis and s3 here",
         ),
         // The incoming driver follows the storage one unless set.
         (
             "[incoming]\ndriver = swift\n",
-            "/etc/gnocchi/gnocchi.conf:4: [incoming] driver = swift: carbonara supports file and redis here",
+            "/etc/gnocchi/gnocchi.conf:4: [incoming] driver = swift: carbonara supports file, redis and s3 here",
         ),
         (
             "[DEFAULT]\ncoordination_url = zookeeper://:hunter2@z:2181\n",

@@ -124,7 +124,7 @@ impl Archive {
     }
 
     /// Stored splits of one method, read into one series
-    /// ([`decode_splits`]); missing files add nothing.
+    /// ([`codec::decode_splits`]); missing files add nothing.
     pub fn read_splits(
         &self,
         metric: Uuid,
@@ -137,7 +137,7 @@ impl Archive {
                 files.push((key, bytes));
             }
         }
-        decode_splits(&files, |key, source| Error::Corrupt {
+        codec::decode_splits(&files).map_err(|(key, source)| Error::Corrupt {
             path: self.split_path(metric, method, key),
             source,
         })
@@ -169,29 +169,6 @@ impl Archive {
             _ => Ok(()),
         }
     }
-}
-
-/// Splits of one method read into one series: consecutive splits are
-/// concatenated (merged when they overlap, the later one winning). Memory
-/// is sized from the splits' headers first, so a large read copies nothing
-/// twice. `corrupt` names a split that does not decode.
-pub fn decode_splits(
-    splits: &[(SplitKey, Vec<u8>)],
-    corrupt: impl Fn(SplitKey, codec::Error) -> Error,
-) -> Result<Points> {
-    let capacity = splits
-        .iter()
-        .map(|(_, b)| codec::split_points_bound(b))
-        .sum();
-    let mut points = Points::with_capacity(capacity);
-    let mut scratch = Vec::new();
-    for (key, bytes) in splits {
-        let before = points.len();
-        codec::decode_split_into(*key, bytes, &mut scratch, &mut points)
-            .map_err(|source| corrupt(*key, source))?;
-        points.merge_tail(before);
-    }
-    Ok(points)
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::coordinator::Coordination;
+use super::s3::S3Settings;
 use super::{Error, Result, io_error};
 use crate::deployment::{DatabaseUrl, Deployment, Incoming, Storage};
 
@@ -44,10 +45,12 @@ impl From<&Deployment> for Backends {
         let storage = match &deployment.storage {
             Storage::File { basepath, .. } => file_url(basepath),
             Storage::Redis { url } => url.clone(),
+            Storage::S3(settings) => settings.to_url_with_credentials(),
         };
         let incoming = match &deployment.incoming {
             Incoming::File { basepath } => file_url(basepath),
             Incoming::Redis { url } => url.clone(),
+            Incoming::S3(settings) => settings.to_url_with_credentials(),
         };
         Backends {
             index: Some(deployment.indexer.as_str().to_owned()),
@@ -70,7 +73,7 @@ pub fn deployment_state_dir(deployment: &Deployment) -> PathBuf {
         (Storage::File { basepath, .. }, _) | (_, Incoming::File { basepath }) => {
             basepath.join("carbonara")
         }
-        (Storage::Redis { .. }, Incoming::Redis { .. }) => {
+        _ => {
             let base = std::env::var_os("XDG_STATE_HOME")
                 .map(PathBuf::from)
                 .or_else(|| {
@@ -188,11 +191,37 @@ impl Backends {
         }
     }
 
+    /// gnocchi-upgrade's part for the storage driver: the file driver's
+    /// subdirectory length written where missing (returned), the S3
+    /// driver's bucket created (an existing one, either answer, is fine).
+    pub fn upgrade_storage(&self) -> Result<usize> {
+        match self.storage_driver()? {
+            Some(Driver::File(dir)) => match gnocchi_subdir_len(&dir)? {
+                Some(len) => Ok(len),
+                None => {
+                    set_gnocchi_subdir_len(&dir, super::DEFAULT_SUBDIR_LEN)?;
+                    Ok(super::DEFAULT_SUBDIR_LEN)
+                }
+            },
+            Some(Driver::S3(settings)) => {
+                super::s3::storage::S3Storage::open(&settings)?.upgrade()?;
+                Ok(super::DEFAULT_SUBDIR_LEN)
+            }
+            Some(Driver::Redis(_)) | None => Ok(super::DEFAULT_SUBDIR_LEN),
+        }
+    }
+
     /// Where the `gnocchi-config` of the incoming driver is, for messages.
     pub fn gnocchi_sacks_place(&self) -> String {
         match self.incoming_driver() {
             Ok(Some(Driver::File(dir))) => dir.join("tmp/gnocchi-config").display().to_string(),
             Ok(Some(Driver::Redis(_))) => "the Redis hash gnocchi-config".to_owned(),
+            Ok(Some(Driver::S3(settings))) => {
+                format!(
+                    "the object gnocchi-config of bucket {}",
+                    settings.incoming_bucket()
+                )
+            }
             _ => "the incoming driver's gnocchi-config".to_owned(),
         }
     }
@@ -239,6 +268,8 @@ pub enum Driver {
     File(PathBuf),
     /// Gnocchi's Redis driver: its `redis_url`, `redis://…`.
     Redis(String),
+    /// Gnocchi's S3 driver: `s3://<bucket prefix>?endpoint=…&region=…`.
+    S3(S3Settings),
 }
 
 impl Driver {
@@ -247,14 +278,19 @@ impl Driver {
         if url.starts_with("redis://") {
             return Ok(Driver::Redis(url.to_owned()));
         }
+        if url.starts_with("s3://") {
+            return S3Settings::from_url(url).map(Driver::S3);
+        }
         match url.strip_prefix("file://") {
             Some(path) if path.starts_with('/') => Ok(Driver::File(PathBuf::from(path))),
             _ => Err(Error::BadBackend {
                 what,
                 url: url.to_owned(),
-                reason: "carbonara supports Gnocchi's file driver (file:///DIR, an absolute path) \
-                         and its Redis driver (redis://HOST:PORT?db=N) here"
-                    .to_owned(),
+                reason:
+                    "carbonara supports Gnocchi's file driver (file:///DIR, an absolute path), \
+                         its Redis driver (redis://HOST:PORT?db=N) and its S3 driver \
+                         (s3://PREFIX?endpoint=URL&region=NAME) here"
+                        .to_owned(),
             }),
         }
     }

@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use super::backends::Driver;
 use super::redis::incoming::RedisIncoming;
+use super::s3::incoming::S3Incoming;
 use super::{Error, Result, Store, Transaction, io_error};
 use crate::carbonara::codec;
 use crate::time::Timestamp;
@@ -56,12 +57,26 @@ pub struct MetricBacklog {
     pub files: Vec<PathBuf>,
     /// The list items read (Redis driver).
     pub items: usize,
+    /// The objects read (S3 driver).
+    pub objects: Vec<String>,
+}
+
+/// A batch of encoded measures staged for a metric, to push to a remote
+/// driver: its sack, and the name the file driver gives it
+/// (`<uuid4>_<YYYYMMDD>_<HH:MM:SS>`, the S3 driver's object name too).
+#[derive(Debug)]
+pub struct StagedBatch {
+    pub sack: SackName,
+    pub metric: Uuid,
+    pub name: String,
+    pub measures: Vec<u8>,
 }
 
 /// An incoming driver that is not a directory.
 #[derive(Debug)]
 pub enum Remote {
     Redis(RedisIncoming),
+    S3(S3Incoming),
 }
 
 impl Remote {
@@ -72,6 +87,7 @@ impl Remote {
             Driver::Redis(url) => Some(Remote::Redis(RedisIncoming::new(super::redis::Pool::new(
                 "incoming", url,
             )?))),
+            Driver::S3(settings) => Some(Remote::S3(S3Incoming::open(settings)?)),
         })
     }
 
@@ -79,13 +95,31 @@ impl Remote {
     pub fn sacks(&self) -> Result<Option<u32>> {
         match self {
             Remote::Redis(redis) => redis.sacks(),
+            Remote::S3(s3) => s3.sacks(),
         }
     }
 
     /// Appends encoded measures, each batch to its metric's waiting ones.
-    pub fn push(&self, batches: &[(SackName, Uuid, Vec<u8>)]) -> Result<()> {
+    pub fn push(&self, batches: Vec<StagedBatch>) -> Result<()> {
         match self {
-            Remote::Redis(redis) => redis.push(batches),
+            Remote::Redis(redis) => {
+                let batches: Vec<(SackName, Uuid, Vec<u8>)> = batches
+                    .into_iter()
+                    .map(|b| (b.sack, b.metric, b.measures))
+                    .collect();
+                redis.push(&batches)
+            }
+            Remote::S3(s3) => {
+                let objects: Vec<(String, Vec<u8>)> = batches
+                    .into_iter()
+                    .map(|b| {
+                        let key =
+                            S3Incoming::object_key(b.sack.number, b.sack.total, b.metric, &b.name);
+                        (key, b.measures)
+                    })
+                    .collect();
+                s3.put_many(&objects)
+            }
         }
     }
 
@@ -93,6 +127,7 @@ impl Remote {
     pub fn set_sacks_if_missing(&self, sacks: u32) -> Result<u32> {
         match self {
             Remote::Redis(redis) => redis.set_sacks_if_missing(sacks),
+            Remote::S3(s3) => s3.upgrade(sacks),
         }
     }
 }
@@ -195,6 +230,7 @@ impl<'s> Incoming<'s> {
     pub fn has_unprocessed(&self, metric: Uuid) -> Result<bool> {
         match self.store.remote_incoming() {
             Some(Remote::Redis(redis)) => redis.has_unprocessed(self.sack_name(metric), metric),
+            Some(Remote::S3(s3)) => s3.has_unprocessed(self.sack_of(metric), self.sacks(), metric),
             None => Ok(self
                 .sack_dir(self.sack_of(metric))
                 .join(metric.to_string())
@@ -217,6 +253,16 @@ impl<'s> Incoming<'s> {
             Some(Remote::Redis(redis)) => {
                 let mut waiting = redis.waiting(self.sacks())?;
                 waiting.retain(|(sack, _)| sacks.binary_search(sack).is_ok());
+                Ok(waiting)
+            }
+            Some(Remote::S3(s3)) => {
+                let mut waiting: Vec<(u32, Uuid)> = s3
+                    .list_waiting()?
+                    .into_iter()
+                    .map(|(metric, _)| (self.sack_of(metric), metric))
+                    .filter(|(sack, _)| sacks.binary_search(sack).is_ok())
+                    .collect();
+                waiting.sort_unstable();
                 Ok(waiting)
             }
             None => {
@@ -264,6 +310,21 @@ impl<'s> Incoming<'s> {
                 }
                 results
             }
+            Some(Remote::S3(s3)) => metrics
+                .par_iter()
+                .map(|&(sack, id)| {
+                    let objects: Vec<String> = s3
+                        .list_metric(sack, self.sacks(), id)?
+                        .into_iter()
+                        .map(|(key, _)| key)
+                        .collect();
+                    Ok(MetricBacklog {
+                        measures: s3.read(&objects)?,
+                        objects,
+                        ..MetricBacklog::default()
+                    })
+                })
+                .collect(),
             None => metrics
                 .par_iter()
                 .map(|&(_, id)| self.read_metric(id))
@@ -288,6 +349,13 @@ impl<'s> Incoming<'s> {
                     })
                     .collect();
                 redis.consume(&read, &sacks)
+            }
+            Some(Remote::S3(s3)) => {
+                let objects: Vec<&String> = read
+                    .iter()
+                    .flat_map(|(_, backlog)| &backlog.objects)
+                    .collect();
+                s3.delete(&objects)
             }
             None => Ok(()),
         }
@@ -359,8 +427,14 @@ impl<'s> Incoming<'s> {
 
     /// Removes every pending measure of a metric (used for deleted metrics).
     pub fn remove_metric(&self, metric: Uuid) -> Result<()> {
-        if let Some(Remote::Redis(redis)) = self.store.remote_incoming() {
-            return redis.remove_metric(self.sack_name(metric), metric);
+        match self.store.remote_incoming() {
+            Some(Remote::Redis(redis)) => {
+                return redis.remove_metric(self.sack_name(metric), metric);
+            }
+            Some(Remote::S3(s3)) => {
+                return s3.remove_metric(self.sack_of(metric), self.sacks(), metric);
+            }
+            None => {}
         }
         let dir = self.sack_dir(self.sack_of(metric)).join(metric.to_string());
         match fs::remove_dir_all(&dir) {
@@ -375,8 +449,19 @@ impl<'s> Incoming<'s> {
     /// How many measures of one metric wait to be processed, from file
     /// sizes.
     pub fn measures_waiting(&self, metric: Uuid) -> Result<u64> {
-        if let Some(Remote::Redis(redis)) = self.store.remote_incoming() {
-            return redis.measures_waiting(self.sack_name(metric), metric);
+        match self.store.remote_incoming() {
+            Some(Remote::Redis(redis)) => {
+                return redis.measures_waiting(self.sack_name(metric), metric);
+            }
+            Some(Remote::S3(s3)) => {
+                let bytes: u64 = s3
+                    .list_metric(self.sack_of(metric), self.sacks(), metric)?
+                    .iter()
+                    .map(|(_, size)| size)
+                    .sum();
+                return Ok(bytes / codec::MEASURE_RECORD_SIZE as u64);
+            }
+            None => {}
         }
         let mut measures = 0;
         for path in self.metric_files(metric)? {
@@ -389,8 +474,22 @@ impl<'s> Incoming<'s> {
     /// Counts what waits to be processed, from file sizes.
     pub fn backlog(&self) -> Result<BacklogReport> {
         let mut report = BacklogReport::default();
-        if let Some(Remote::Redis(redis)) = self.store.remote_incoming() {
-            for (metric, measures) in redis.backlog(self.sacks())? {
+        let remote = match self.store.remote_incoming() {
+            Some(Remote::Redis(redis)) => Some(redis.backlog(self.sacks())?),
+            Some(Remote::S3(s3)) => Some(
+                s3.list_waiting()?
+                    .into_iter()
+                    .map(|(metric, listing)| {
+                        let bytes: u64 = listing.iter().map(|(_, size)| size).sum();
+                        (metric, bytes / codec::MEASURE_RECORD_SIZE as u64)
+                    })
+                    .filter(|&(_, measures)| measures > 0)
+                    .collect(),
+            ),
+            None => None,
+        };
+        if let Some(counts) = remote {
+            for (metric, measures) in counts {
                 report.metrics += 1;
                 report.measures += measures;
                 report.per_metric.push((metric, measures));

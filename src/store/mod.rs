@@ -24,6 +24,7 @@ pub mod object;
 mod pg_connection;
 mod placement;
 pub mod redis;
+pub mod s3;
 pub mod sacks;
 pub mod storage;
 pub mod txn;
@@ -437,7 +438,6 @@ impl Store {
             });
         }
         backends.check()?;
-        let storage_dir = backends.storage_dir()?;
         let found = backends.gnocchi_sacks()?;
         let sacks = match (found, sacks) {
             (Some(found), Some(asked)) if found != asked => {
@@ -452,16 +452,7 @@ impl Store {
             (None, asked) => asked.unwrap_or(DEFAULT_SACKS),
         };
         check_sacks(root, sacks)?;
-        let subdir_len = match &storage_dir {
-            Some(dir) => match backends::gnocchi_subdir_len(dir)? {
-                Some(len) => len,
-                None => {
-                    backends::set_gnocchi_subdir_len(dir, DEFAULT_SUBDIR_LEN)?;
-                    DEFAULT_SUBDIR_LEN
-                }
-            },
-            None => DEFAULT_SUBDIR_LEN,
-        };
+        let subdir_len = backends.upgrade_storage()?;
         let config = StoreConfig {
             format: FORMAT_VERSION,
             sacks,
@@ -526,11 +517,7 @@ impl Store {
     ) -> Result<(bool, u32)> {
         let (url, _, _) = backends.deployment(state)?;
         let created = index::upgrade_postgres(url, default_policies)?;
-        if let Some(storage) = backends.storage_dir()?
-            && backends::gnocchi_subdir_len(&storage)?.is_none()
-        {
-            backends::set_gnocchi_subdir_len(&storage, DEFAULT_SUBDIR_LEN)?;
-        }
+        backends.upgrade_storage()?;
         // As gnocchi-upgrade, a sack count once set stays: `--sacks-number`
         // only counts for a new deployment.
         let sacks = match backends.gnocchi_sacks()? {
@@ -603,6 +590,9 @@ impl Store {
             Some(backends::Driver::Redis(url)) => storage::Storage::Redis(
                 redis::storage::RedisStorage::new(redis::Pool::new("storage", &url)?),
             ),
+            Some(backends::Driver::S3(settings)) => {
+                storage::Storage::S3(s3::storage::S3Storage::open(&settings)?)
+            }
             Some(backends::Driver::File(_)) | None => storage::Storage::File(
                 archive::Archive::new(archive_dir.clone(), config.subdir_len),
             ),

@@ -1,5 +1,6 @@
 //! Where a store keeps its archives: Gnocchi's file layout in a directory
-//! (archive.rs), or Gnocchi's Redis storage driver (redis/storage.rs). One
+//! (archive.rs), or Gnocchi's Redis or S3 storage driver
+//! (redis/storage.rs, s3/storage.rs). One
 //! read API for every driver; writes go through the pass, which commits
 //! file archives with a transaction (txn.rs) and the others with
 //! [`Storage::apply`], in Gnocchi's order.
@@ -10,6 +11,7 @@ use super::Result;
 use super::archive::Archive;
 use super::object::ArchiveObject;
 use super::redis::storage::RedisStorage;
+use super::s3::storage::S3Storage;
 use crate::carbonara::{Points, SplitKey};
 use crate::policy::AggregationMethod;
 use crate::time::Span;
@@ -19,6 +21,7 @@ use crate::time::Span;
 pub enum Storage {
     File(Archive),
     Redis(RedisStorage),
+    S3(S3Storage),
 }
 
 impl Storage {
@@ -26,7 +29,7 @@ impl Storage {
     pub fn as_file(&self) -> Option<&Archive> {
         match self {
             Storage::File(archive) => Some(archive),
-            Storage::Redis(_) => None,
+            Storage::Redis(_) | Storage::S3(_) => None,
         }
     }
 
@@ -35,6 +38,7 @@ impl Storage {
         match self {
             Storage::File(_) => "file",
             Storage::Redis(_) => "redis",
+            Storage::S3(_) => "s3",
         }
     }
 
@@ -43,6 +47,7 @@ impl Storage {
         match self {
             Storage::File(archive) => archive.read_bound(metric),
             Storage::Redis(redis) => redis.read_bound(metric),
+            Storage::S3(s3) => s3.read_bound(metric),
         }
     }
 
@@ -56,6 +61,7 @@ impl Storage {
         match self {
             Storage::File(archive) => archive.list_all_split_keys(metric, method),
             Storage::Redis(redis) => redis.list_all_split_keys(metric, method),
+            Storage::S3(s3) => s3.list_all_split_keys(metric, method),
         }
     }
 
@@ -82,6 +88,7 @@ impl Storage {
         match self {
             Storage::File(archive) => archive.read_splits(metric, method, keys),
             Storage::Redis(redis) => redis.read_splits(metric, method, keys),
+            Storage::S3(s3) => s3.read_splits(metric, method, keys),
         }
     }
 
@@ -101,6 +108,7 @@ impl Storage {
         match self {
             Storage::File(archive) => archive.create_metric_dirs(metric, methods),
             Storage::Redis(redis) => redis.create_metric(metric),
+            Storage::S3(s3) => s3.create_metric(metric),
         }
     }
 
@@ -109,6 +117,7 @@ impl Storage {
         match self {
             Storage::File(archive) => archive.remove_metric(metric),
             Storage::Redis(redis) => redis.remove_metric(metric),
+            Storage::S3(s3) => s3.remove_metric(metric),
         }
     }
 
@@ -123,6 +132,7 @@ impl Storage {
         match self {
             Storage::File(_) => unreachable!("directory archives change through transactions"),
             Storage::Redis(redis) => redis.apply(deletes, writes),
+            Storage::S3(s3) => s3.apply(deletes, writes),
         }
     }
 }

@@ -32,6 +32,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::incoming::{SackName, StagedBatch};
 use super::lock::{self, ApplyLocks, SackLocks};
 use super::{Index, Result, Store, io_error};
 
@@ -404,7 +405,7 @@ fn push_measures(store: &Store, dir: &Path, puts: &[&(String, String)]) -> Resul
     let mut batch = Vec::new();
     let mut bytes = 0;
     for (staged, target) in puts {
-        let (sack, metric) = incoming_target(target).ok_or_else(|| {
+        let (sack, metric, name) = incoming_target(target).ok_or_else(|| {
             super::Error::IndexData(format!(
                 "journal in {}: {target} is not an incoming measure file",
                 dir.display()
@@ -413,21 +414,26 @@ fn push_measures(store: &Store, dir: &Path, puts: &[&(String, String)]) -> Resul
         let path = dir.join(staged);
         let measures = fs::read(&path).map_err(io_error(&path))?;
         bytes += measures.len();
-        batch.push((sack, metric, measures));
+        batch.push(StagedBatch {
+            sack,
+            metric,
+            name: name.to_owned(),
+            measures,
+        });
         if bytes >= PUSH_BYTES {
-            remote.push(&std::mem::take(&mut batch))?;
+            remote.push(std::mem::take(&mut batch))?;
             bytes = 0;
         }
     }
-    remote.push(&batch)
+    remote.push(batch)
 }
 
-/// The sack and metric of an incoming target.
-fn incoming_target(target: &str) -> Option<(super::incoming::SackName, uuid::Uuid)> {
+/// The sack, metric and name of an incoming target.
+fn incoming_target(target: &str) -> Option<(SackName, uuid::Uuid, &str)> {
     let mut parts = target.split('/').skip(1);
-    let sack = super::incoming::SackName::parse(parts.next()?)?;
+    let sack = SackName::parse(parts.next()?)?;
     let metric = uuid::Uuid::parse_str(parts.next()?).ok()?;
-    Some((sack, metric))
+    Some((sack, metric, parts.next()?))
 }
 
 impl Journal {

@@ -1,7 +1,7 @@
 //! The storage and incoming drivers' behaviour, on every combination the
-//! tests can start: archives in files or in Gnocchi's Redis hashes,
-//! measures waiting in files or in Gnocchi's Redis lists, each with the
-//! SQLite and the PostgreSQL index. One scenario runs on each: measures
+//! tests can start: archives in files, in Gnocchi's Redis hashes or in its
+//! S3 bucket (Garage), measures waiting in files, in Gnocchi's Redis lists
+//! or in its S3 bucket, each with the SQLite and the PostgreSQL index. One scenario runs on each: measures
 //! ingested, counted while they wait, aggregated over two passes (the
 //! second merging into stored splits), read back; a metric deleted and
 //! its data expunged. Every answer must equal the plain directory store's,
@@ -14,13 +14,17 @@ use std::path::Path;
 use redis::Commands;
 use serde_json::Value;
 
+use carbonara::store::s3::S3Bucket;
+
 use crate::common::TestStore;
+use crate::garage::Garage;
 use crate::redis::RedisServer;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Driver {
     File,
     Redis,
+    S3,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -42,31 +46,46 @@ a,2024-03-01T01:00:00Z,8
 b,2024-03-01T00:12:00Z,14
 ";
 
-/// A store on some drivers and the servers and directories it uses.
-struct Combination {
-    store: TestStore,
-    storage: Driver,
-    incoming: Driver,
-    redis: Option<(RedisServer, i64)>,
-    /// The directories of the file drivers.
-    _files: tempfile::TempDir,
+/// The servers the combinations share: each combination has a Redis
+/// database emptied for it and buckets of its own.
+struct Servers {
+    redis: RedisServer,
+    garage: Garage,
 }
 
-impl Combination {
-    fn new(storage: Driver, incoming: Driver, index: Index) -> Combination {
+/// The Redis database the combinations use.
+const DB: i64 = 1;
+
+/// A store on some drivers, and the directories of its file drivers.
+struct Combination<'s> {
+    store: TestStore,
+    storage: Driver,
+    servers: &'s Servers,
+    bucket_prefix: String,
+    files: tempfile::TempDir,
+}
+
+impl<'s> Combination<'s> {
+    fn new(
+        servers: &'s Servers,
+        number: usize,
+        storage: Driver,
+        incoming: Driver,
+        index: Index,
+    ) -> Combination<'s> {
         let store = TestStore::empty();
         let files = tempfile::tempdir().unwrap();
-        let redis = (storage == Driver::Redis || incoming == Driver::Redis)
-            .then(|| (RedisServer::start(), 3));
+        let _: () = redis::cmd("FLUSHDB")
+            .query(&mut servers.redis.connect(DB))
+            .unwrap();
+        let bucket_prefix = format!("combination{number}");
         let url = |driver: Driver, name: &str| match driver {
-            Driver::File => {
-                let dir = files.path().join(name);
-                format!("file://{}", dir.display())
-            }
-            Driver::Redis => {
-                let (server, db) = redis.as_ref().unwrap();
-                format!("{}?db={db}", server.url())
-            }
+            Driver::File => format!("file://{}", files.path().join(name).display()),
+            Driver::Redis => format!("{}?db={DB}", servers.redis.url()),
+            Driver::S3 => servers
+                .garage
+                .settings(&bucket_prefix)
+                .to_url_with_credentials(),
         };
         let mut args = vec![
             "init".to_owned(),
@@ -88,22 +107,26 @@ impl Combination {
         Combination {
             store,
             storage,
-            incoming,
-            redis,
-            _files: files,
+            servers,
+            bucket_prefix,
+            files,
         }
     }
 
     fn redis(&self) -> redis::Connection {
-        let (server, db) = self.redis.as_ref().expect("a Redis driver");
-        server.connect(*db)
+        self.servers.redis.connect(DB)
+    }
+
+    fn bucket(&self, suffix: &str) -> S3Bucket {
+        let settings = self.servers.garage.settings(&self.bucket_prefix);
+        S3Bucket::open(&settings, &format!("{}-{suffix}", self.bucket_prefix)).unwrap()
     }
 
     /// Every stored object of a metric, by its file name in Gnocchi's file
     /// layout (`none_v3`, `agg_<method>/<key>_<granularity>_v3`).
     fn stored(&self, metric: &str) -> BTreeMap<String, Vec<u8>> {
         match self.storage {
-            Driver::File => files_of_metric(&self._files.path().join("storage"), metric),
+            Driver::File => files_of_metric(&self.files.path().join("storage"), metric),
             Driver::Redis => {
                 let fields: BTreeMap<String, Vec<u8>> = self
                     .redis()
@@ -122,6 +145,45 @@ impl Combination {
                     })
                     .collect()
             }
+            Driver::S3 => {
+                let bucket = self.bucket("aggregates");
+                let keys: Vec<String> = bucket
+                    .list(&format!("{metric}/"))
+                    .unwrap()
+                    .into_iter()
+                    .map(|(key, _)| key)
+                    .collect();
+                let bodies = bucket.get_many(&keys).unwrap();
+                keys.iter()
+                    .zip(bodies)
+                    .map(|(key, body)| {
+                        let object = key.split_once('/').unwrap().1;
+                        let name = match object.split('_').collect::<Vec<_>>()[..] {
+                            [method, granularity, key, "v3"] => {
+                                format!("agg_{method}/{key}_{granularity}_v3")
+                            }
+                            _ => object.to_owned(),
+                        };
+                        (name, body.unwrap().to_vec())
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// Whether anything of the incoming driver is left.
+    fn incoming_left(&self, incoming: Driver) -> Vec<String> {
+        match incoming {
+            Driver::File => Vec::new(),
+            Driver::Redis => self.redis().keys("incoming*:*").unwrap(),
+            Driver::S3 => self
+                .bucket("measure")
+                .list("")
+                .unwrap()
+                .into_iter()
+                .map(|(key, _)| key)
+                .filter(|key| key != "gnocchi-config")
+                .collect(),
         }
     }
 }
@@ -234,12 +296,19 @@ fn every_driver_combination_behaves_as_the_directory_store() {
             .keys()
             .any(|name| name.starts_with("agg_mean/"))
     );
+    let servers = Servers {
+        redis: RedisServer::start(),
+        garage: Garage::start(),
+    };
+    let drivers = [Driver::File, Driver::Redis, Driver::S3];
+    let mut number = 0;
     for index in [Index::Sqlite, Index::Postgresql] {
-        for storage in [Driver::File, Driver::Redis] {
-            for incoming in [Driver::File, Driver::Redis] {
+        for storage in drivers {
+            for incoming in drivers {
+                number += 1;
                 let what = format!("storage {storage:?}, incoming {incoming:?}, index {index:?}");
                 eprintln!("{what}");
-                let combination = Combination::new(storage, incoming, index);
+                let combination = Combination::new(&servers, number, storage, incoming, index);
                 let combination = &combination;
                 let (seen, _) = scenario(&combination.store, &|metric| combination.stored(metric));
                 assert_eq!(seen.waiting, reference.waiting, "{what}");
@@ -250,12 +319,19 @@ fn every_driver_combination_behaves_as_the_directory_store() {
                     "{what}"
                 );
                 assert!(seen.objects == reference.objects, "{what}: bytes differ");
-                if combination.incoming == Driver::Redis {
-                    let keys: Vec<String> = combination.redis().keys("incoming*").unwrap();
-                    assert!(keys.is_empty(), "{what}: left in Redis: {keys:?}");
-                    let sacks: String =
-                        combination.redis().hget("gnocchi-config", "sacks").unwrap();
-                    assert_eq!(sacks, "8", "{what}");
+                let left = combination.incoming_left(incoming);
+                assert!(left.is_empty(), "{what}: measures left: {left:?}");
+                match incoming {
+                    Driver::Redis => {
+                        let sacks: String =
+                            combination.redis().hget("gnocchi-config", "sacks").unwrap();
+                        assert_eq!(sacks, "8", "{what}");
+                    }
+                    Driver::S3 => {
+                        let config = combination.bucket("measure").get("gnocchi-config").unwrap();
+                        assert_eq!(config.unwrap().as_ref(), b"{\"sacks\": 8}", "{what}");
+                    }
+                    Driver::File => {}
                 }
             }
         }

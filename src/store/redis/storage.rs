@@ -12,10 +12,10 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use super::Pool;
-use crate::carbonara::{Points, SplitKey};
+use crate::carbonara::{Points, SplitKey, codec};
 use crate::policy::AggregationMethod;
 use crate::pyform::fmt::float_repr;
-use crate::store::archive::{self, BOUND_FILE};
+use crate::store::archive::BOUND_FILE;
 use crate::store::object::ArchiveObject;
 use crate::store::{Error, Result};
 
@@ -80,7 +80,7 @@ impl RedisStorage {
         match bytes {
             None => Ok(None),
             Some(bytes) if bytes.is_empty() => Ok(None),
-            Some(bytes) => crate::carbonara::codec::decode_bound(&bytes)
+            Some(bytes) => codec::decode_bound(&bytes)
                 .map(Some)
                 .map_err(|e| self.corrupt(metric, BOUND_FILE, e)),
         }
@@ -128,9 +128,8 @@ impl RedisStorage {
             .zip(found)
             .filter_map(|(&k, bytes)| bytes.map(|b| (k, b)))
             .collect();
-        archive::decode_splits(&splits, |split, e| {
-            self.corrupt(metric, &split_field(method, split), e)
-        })
+        codec::decode_splits(&splits)
+            .map_err(|(split, e)| self.corrupt(metric, &split_field(method, split), e))
     }
 
     /// Whether the metric's hash exists.
