@@ -285,7 +285,7 @@ impl Driver {
             Some(path) if path.starts_with('/') => Ok(Driver::File(PathBuf::from(path))),
             _ => Err(Error::BadBackend {
                 what,
-                url: url.to_owned(),
+                url: without_secrets(url),
                 reason:
                     "carbonara supports Gnocchi's file driver (file:///DIR, an absolute path), \
                          its Redis driver (redis://HOST:PORT?db=N) and its S3 driver \
@@ -293,6 +293,19 @@ impl Driver {
                         .to_owned(),
             }),
         }
+    }
+}
+
+/// A URL as messages may show it: no user information, no query (either
+/// may hold a secret).
+fn without_secrets(url: &str) -> String {
+    let url = url.split(['?', '#']).next().unwrap_or_default();
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+            format!("{scheme}://{rest}")
+        }
+        None => url.to_owned(),
     }
 }
 
@@ -395,18 +408,39 @@ mod tests {
     }
 
     #[test]
-    fn only_file_urls_name_directories() {
+    fn urls_name_drivers_and_only_file_urls_directories() {
         let backends = Backends {
             storage: Some("file:///var/lib/gnocchi".to_owned()),
-            incoming: Some("s3://bucket".to_owned()),
+            incoming: Some("s3://prefix?endpoint=http://s3:3900".to_owned()),
             ..Backends::default()
         };
         assert_eq!(
             backends.storage_dir().unwrap(),
             Some(PathBuf::from("/var/lib/gnocchi"))
         );
-        let error = backends.check().unwrap_err().to_string();
-        assert!(error.starts_with("incoming s3://bucket:"), "{error}");
+        assert_eq!(backends.incoming_dir().unwrap(), None);
+        match backends.incoming_driver().unwrap() {
+            Some(Driver::S3(settings)) => assert_eq!(settings.bucket_prefix, "prefix"),
+            other => panic!("{other:?}"),
+        }
+        let swift = Backends {
+            incoming: Some("swift://container".to_owned()),
+            ..backends.clone()
+        };
+        let error = swift.check().unwrap_err().to_string();
+        assert!(error.starts_with("incoming swift://container:"), "{error}");
+        let secret = Backends {
+            incoming: Some("ftp://user:hunter2@host/x?key=hunter2".to_owned()),
+            ..backends.clone()
+        };
+        let error = secret.check().unwrap_err().to_string();
+        assert!(error.starts_with("incoming ftp://host/x:"), "{error}");
+        let relative = Backends {
+            storage: Some("file://var/lib".to_owned()),
+            ..backends
+        };
+        let error = relative.check().unwrap_err().to_string();
+        assert!(error.contains("an absolute path"), "{error}");
     }
 
     #[test]
