@@ -41,16 +41,23 @@ measure, which the `created` step shows), measures posted in two batches
 (batch 1 through POST /v1/batch/metrics/measures, batch 2 through
 POST /v1/metric/<id>/measures per metric) crossing the split boundary
 2024-01-03T00:00:00Z (1704240000.0, a boundary of both granularities), with a
-duplicate timestamp, an out-of-order point, sub-second and epoch-number
-timestamps, a point re-sent in batch 2 and one older than the back window.
+duplicate timestamp, an out-of-order point, a sub-second timestamp, epoch
+numbers (beta's batch 2; and one number after ISO strings in alpha's batch 1,
+which Gnocchi reads as nanoseconds), a point re-sent in batch 2 and one older
+than the back window.
 
-Every step records the REST answers, every Redis key of the deployment's
-database (type; list items as hex; hash fields of `timeseries:*` as base64,
+Every step records the REST answers (and, after processing, `reads`: the
+answer of GET /v1/metric/<id>/measures?aggregation=<m> for every method),
+every Redis key of the deployment's database (type; list items as hex; hash fields of `timeseries:*` as base64,
 others as text; strings as text), every object of its buckets (key → base64
 body, plus the Content-Type Garage reports) and the Redis commands the
 gnocchi processes sent meanwhile (from MONITOR; binary arguments as hex,
 long ones as `<N bytes>`; what a Lua script itself called follows a
-`(lua)` element). The only values that vary between runs are the
+`(lua)` element; the HSCAN cursors of Redis storage's listing script, which
+depend on redis-server's random hash seed, are written `<cursor>` and the
+HSCANs of one walk once). gnocchi-api and gnocchi-upgrade run with
+PYTHONHASHSEED=0: Gnocchi keeps a policy's methods in a set, whose order shows
+in the REST answers and in the order of the splits it reads and writes. The only values that vary between runs are the
 S3 incoming object names (uuid4 + the API's clock): each is checked against
 `measure_key_pattern` and kept as recorded.
 """
@@ -122,6 +129,10 @@ def batches():
     alpha1.append({"timestamp": iso(t0 + 100 * 420 + 30) + "Z", "value": -3.25})
     # sub-second and epoch-number timestamps
     alpha1.append({"timestamp": iso(t0 + 50 * 420 + 1) + ".5Z", "value": 1.125})
+    # A number after ISO strings: Gnocchi's utils.to_timestamps picks the
+    # parser from the list's FIRST timestamp, so this one is read by
+    # numpy.array(values, dtype='datetime64[ns]') as NANOseconds:
+    # 1970-01-01T00:00:01.704222002 (kept: it is what Gnocchi does)
     alpha1.append({"timestamp": t0 + 60 * 420 + 2, "value": 2.0})
     beta1 = [{"timestamp": iso(1704225600 + i * 900) + "+00:00", "value": float(i * i % 17)}
              for i in range(25)]  # every 15 min, 2024-01-02T20:00 → 2024-01-03T02:00
@@ -133,8 +144,10 @@ def batches():
     ]
     for i in range(1, 52):  # every 7 min, 06:05 → 11:55
         alpha2.append({"timestamp": iso(last + i * 420) + "Z", "value": 100.0 + ((i * 13) % 29) / 8.0})
-    beta2 = [{"timestamp": "2024-01-03T03:00:00Z", "value": 42.0},
-             {"timestamp": "2024-01-03T02:00:00Z", "value": 41.0}]  # beta's newest, re-sent
+    # epoch seconds (the first timestamp of the list is a number: all are
+    # read as seconds; compare alpha's last point in batch 1)
+    beta2 = [{"timestamp": 1704250800, "value": 42.0},  # 2024-01-03T03:00:00Z
+             {"timestamp": 1704247200.0, "value": 41.0}]  # 02:00, beta's newest, re-sent
     return [{"alpha": alpha1, "beta": beta1}, {"alpha": alpha2, "beta": beta2}]
 
 
@@ -295,11 +308,23 @@ class Monitor:
 
     def since(self, start, db):
         end = self.mark()
-        # commands a Lua script sent are kept, after a "(lua)" element
-        return [(["(lua)"] if c["client"] == "lua" else []) + [arg_value(a) for a in c["args"]]
-                for c in self.commands[start:end]
-                if c["client"] not in self.ours and c["db"] == db
-                and not (c["args"] and c["args"][0] == "ECHO")]
+        # Commands a Lua script sent are kept, after a "(lua)" element. The
+        # cursors of the HSCANs of Redis storage's listing script depend on
+        # the hash table's layout (redis-server seeds its hashing at random):
+        # they are written <cursor>, and the HSCANs of one walk written once.
+        out = []
+        for c in self.commands[start:end]:
+            if c["client"] in self.ours or c["db"] != db or (c["args"] and c["args"][0] == "ECHO"):
+                continue
+            args = [arg_value(a) for a in c["args"]]
+            if c["client"] == "lua":
+                if args[0] == "HSCAN":
+                    args[2] = "<cursor>"
+                args = ["(lua)"] + args
+            if args[:2] == ["(lua)", "HSCAN"] and out and out[-1] == args:
+                continue
+            out.append(args)
+        return out
 
 
 def dump_redis(client):
@@ -375,7 +400,11 @@ class Deployment:
         self.env = dict(os.environ, ORACLE_VENV=args.venv, GNOCCHI_RUN_DIR=self.run_dir,
                         GNOCCHI_API_PORT=str(self.api_port), GNOCCHI_PG_PORT=str(self.pg_port),
                         GNOCCHI_STORAGE_SECTION=storage, GNOCCHI_INCOMING_SECTION=incoming,
-                        GNOCCHI_METRICD="0")
+                        GNOCCHI_METRICD="0",
+                        # Gnocchi keeps a policy's methods in a set: its order (in the REST
+                        # answers, and the order of the splits it reads and writes) follows
+                        # Python's string hashing; fixed here so that reruns give the same bytes
+                        PYTHONHASHSEED="0")
         self.started = False
 
     def start(self):
@@ -383,8 +412,6 @@ class Deployment:
         subprocess.run([os.path.join(self.args.oracle, "real_gnocchi.sh"), "start"], env=self.env,
                        check=True, stdout=subprocess.DEVNULL)
         self.api = Api("http://127.0.0.1:%d" % self.api_port)
-        with open(os.path.join(self.run_dir, "upgrade.log")) as f:
-            self.upgrade_log = f.read()
 
     def stop(self):
         if self.started:
@@ -405,6 +432,15 @@ def scrub(text, servers, extra=()):
     for port in (servers.redis_port, servers.s3_port) + tuple(extra):
         text = text.replace("127.0.0.1:%d" % port, "127.0.0.1:<port>")
     return text
+
+
+def scrub_log(line, servers):
+    """A log line without its time and pid, file paths below site-packages,
+    the redis-py client's repr (addresses, port) abbreviated."""
+    line = re.sub(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \[\d+\] ", "<time> [<pid>] ", line)
+    line = re.sub(r'File "[^"]*/site-packages/', 'File "', line)
+    line = re.sub(r"<redis\.client\.Redis\(.*\)>$", "<redis.client.Redis(...)>", line)
+    return scrub(line, servers)
 
 
 def sections(servers, storage, incoming, prefix, db):
@@ -518,7 +554,6 @@ def record_deployment(args, servers, monitor, versions, name, storage, incoming,
             {"request": "POST /v1/metric/<id>/measures (one request per metric, alpha first)",
              "measures": data[1]},
         ],
-        "gnocchi_upgrade_log": scrub(dep.upgrade_log, servers),
         "steps": steps,
     }
     if incoming == "s3":
@@ -565,12 +600,10 @@ def record_upgrades(args, servers, monitor, versions):
             if sacks:
                 cmd += ["--sacks-number", str(sacks)]
             start = monitor.mark()
-            p = subprocess.run(cmd, capture_output=True, text=True)
-            lines = (p.stdout + p.stderr).splitlines()
-            # the traceback's last lines name the error; file paths are the venv's
-            tail = [scrub(re.sub(r'File "[^"]*/site-packages/', 'File "', l), servers) for l in lines[-12:]]
+            p = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, PYTHONHASHSEED="0"))
             entry = {"argv": ["gnocchi-upgrade"] + cmd[1:2] + ["gnocchi.conf"] + cmd[3:],
-                     "exit_status": p.returncode, "output_tail": tail}
+                     "exit_status": p.returncode,
+                     "output": [scrub_log(l, servers) for l in (p.stdout + p.stderr).splitlines()]}
             if "redis" in (storage, incoming):
                 entry["redis_commands"] = monitor.since(start, db)
                 entry["redis"] = dump_redis(rclient)
