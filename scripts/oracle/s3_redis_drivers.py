@@ -439,6 +439,8 @@ def scrub_log(line, servers):
     the redis-py client's repr (addresses, port) abbreviated."""
     line = re.sub(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \[\d+\] ", "<time> [<pid>] ", line)
     line = re.sub(r'File "[^"]*/site-packages/', 'File "', line)
+    line = re.sub(r'File "[^"]*/bin/gnocchi-upgrade"', 'File "<venv>/bin/gnocchi-upgrade"', line)
+    line = re.sub(r'File "[^"]*/lib/python3\.[0-9]+/', 'File "<python>/lib/', line)
     line = re.sub(r"<redis\.client\.Redis\(.*\)>$", "<redis.client.Redis(...)>", line)
     return scrub(line, servers)
 
