@@ -15,6 +15,7 @@ mod examples;
 mod garage;
 mod generated;
 mod gnocchi_conf;
+mod gnocchi_drivers;
 mod gnocchi_schema;
 mod golden;
 mod hostile;
