@@ -9,6 +9,7 @@ mod common;
 mod coordinator;
 mod crash;
 mod deployment;
+mod driver_faults;
 mod drivers;
 mod dump;
 mod examples;

@@ -43,75 +43,116 @@ pub fn free_port() -> u16 {
 /// A running redis-server on 127.0.0.1.
 pub struct RedisServer {
     port: u16,
-    child: Child,
+    child: Option<Child>,
+    options: Vec<String>,
     dir: tempfile::TempDir,
 }
+
+/// Why a server did not start: its exit and log.
+struct StartError(String);
 
 impl RedisServer {
     pub fn start() -> RedisServer {
         RedisServer::start_with(&[])
     }
 
-    /// A server given more options (`--requirepass PW`, …).
+    /// A server given more options (`--requirepass PW`, `--appendonly yes`,
+    /// …; the later of a repeated option counts).
     pub fn start_with(options: &[&str]) -> RedisServer {
-        let binary = server_binary();
         let dir = tempfile::Builder::new()
             .prefix("carbonara-redis")
             .tempdir()
             .expect("creating the Redis test directory");
+        let mut server = RedisServer {
+            port: 0,
+            child: None,
+            options: options.iter().map(|o| (*o).to_owned()).collect(),
+            dir,
+        };
         // Another process may take the port between its choice and the
         // bind: try a few.
         let mut last_log = String::new();
         for _ in 0..5 {
-            let port = free_port();
-            let log_path = dir.path().join(format!("redis-{port}.log"));
-            let mut command = Command::new(&binary);
-            command
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .args(["--save", "", "--appendonly", "no", "--dir"])
-                .arg(dir.path())
-                .arg("--logfile")
-                .arg(&log_path)
-                .args(options)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
-            // SAFETY: prctl(2) is async-signal-safe, as pre_exec requires.
-            unsafe {
-                command.pre_exec(|| {
-                    if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) == -1 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    Ok(())
-                });
-            }
-            let mut child = command
-                .spawn()
-                .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
-            let deadline = Instant::now() + START_TIMEOUT;
-            loop {
-                if let Some(status) = child.try_wait().expect("waiting for redis-server") {
-                    last_log = format!(
-                        "redis-server exited ({status}):\n{}",
-                        std::fs::read_to_string(&log_path).unwrap_or_default()
-                    );
-                    break;
-                }
-                if ping(port) {
-                    return RedisServer { port, child, dir };
-                }
-                if Instant::now() > deadline {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    panic!(
-                        "Redis test server: no PONG after {START_TIMEOUT:?}:\n{}",
-                        std::fs::read_to_string(&log_path).unwrap_or_default()
-                    );
-                }
-                std::thread::sleep(Duration::from_millis(5));
+            server.port = free_port();
+            match server.spawn() {
+                Ok(()) => return server,
+                Err(StartError(log)) => last_log = log,
             }
         }
         panic!("Redis test server did not start:\n{last_log}");
+    }
+
+    /// Starts the server on its port and directory and waits for `PONG`.
+    fn spawn(&mut self) -> Result<(), StartError> {
+        let binary = server_binary();
+        let port = self.port;
+        let log_path = self.dir.path().join(format!("redis-{port}.log"));
+        let mut command = Command::new(&binary);
+        command
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--dir"])
+            .arg(self.dir.path())
+            .arg("--logfile")
+            .arg(&log_path)
+            .args(&self.options)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        // SAFETY: prctl(2) is async-signal-safe, as pre_exec requires.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if let Some(status) = child.try_wait().expect("waiting for redis-server") {
+                return Err(StartError(format!(
+                    "redis-server exited ({status}):\n{}",
+                    std::fs::read_to_string(&log_path).unwrap_or_default()
+                )));
+            }
+            if ping(port) {
+                self.child = Some(child);
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "Redis test server: no PONG after {START_TIMEOUT:?}:\n{}",
+                    std::fs::read_to_string(&log_path).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Stops the server (SIGTERM: with `--appendonly yes` it keeps its
+    /// data) and waits for it.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // The child's PID: it is not reaped before the wait below, so
+            // no other process can have it.
+            let pid = i32::try_from(child.id()).expect("a PID fits in pid_t");
+            // SAFETY: kill(2) on the server this value started.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the stopped server again, on the same port and directory.
+    pub fn restart(&mut self) {
+        self.stop();
+        if let Err(StartError(log)) = self.spawn() {
+            panic!("Redis test server did not start again:\n{log}");
+        }
     }
 
     pub fn port(&self) -> u16 {
@@ -150,12 +191,7 @@ impl RedisServer {
 
 impl Drop for RedisServer {
     fn drop(&mut self) {
-        // The child's PID: it is not reaped before the wait below, so no
-        // other process can have it.
-        let pid = i32::try_from(self.child.id()).expect("a PID fits in pid_t");
-        // SAFETY: kill(2) on the server this value started.
-        unsafe { libc::kill(pid, libc::SIGTERM) };
-        let _ = self.child.wait();
+        self.stop();
     }
 }
 
