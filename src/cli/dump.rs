@@ -19,7 +19,10 @@ pub struct Args {
     /// A metric of the store (id or name), an archive file (`none_v3`, a
     /// split, a measure file), or a directory: a Gnocchi file-storage
     /// directory, its archive root or one metric's directory, read without
-    /// any index. A name with a `/` is always a path.
+    /// any index. Or what Gnocchi's S3 or Redis drivers keep, read without
+    /// any index: `s3://PREFIX?endpoint=URL&region=NAME` (its buckets;
+    /// credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) or
+    /// `redis://HOST:PORT?db=N`. Any other name with a `/` is a path.
     #[arg(value_name = "TARGET")]
     target: String,
     /// The resource whose metric TARGET names
@@ -330,6 +333,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     };
     let target = Path::new(&args.target);
     let in_store = match &args.resource_id {
+        None if dump::is_remote(&args.target) => None,
         Some(resource) => {
             let (store, index) = ctx.open_store()?;
             let metric =
@@ -362,6 +366,9 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         Some(((store, index), metric)) => {
             let policy = index.get_archive_policy(&metric.archive_policy_name)?;
             dump::dump_metric(&store, &metric, &policy, &options, &mut visit)?;
+        }
+        None if dump::is_remote(&args.target) => {
+            dump::dump_remote(&args.target, &options, &mut visit)?;
         }
         None => dump::dump_path(target, &options, &mut visit)?,
     }

@@ -9,10 +9,17 @@ use std::path::Path;
 use rayon::prelude::*;
 
 use super::layout::{self, ArchiveFile, FileKind, Found, MetricDir};
+use super::remote;
 use super::scan::{self, Decoded};
 use crate::carbonara::update::first_block_timestamp;
 use crate::carbonara::{Points, SplitKey};
 use crate::policy::ArchivePolicy;
+use crate::store::backends::Driver;
+use crate::store::incoming::{Remote, SackName};
+use crate::store::redis::Pool;
+use crate::store::redis::storage::RedisStorage;
+use crate::store::s3::storage::S3Storage;
+use crate::store::storage::Storage;
 use crate::store::{self, Metric, Store};
 use crate::time::{Span, Timestamp};
 
@@ -105,14 +112,24 @@ struct Blocks {
     back_window: Option<u64>,
 }
 
-/// Reads one file; `None` when start/stop leave nothing of it.
-fn read_file(file: ArchiveFile, blocks: Blocks, options: &DumpOptions) -> Option<DumpItem> {
+/// Reads one file (or decodes an object already fetched); `None` when
+/// start/stop leave nothing of it.
+fn read_file(
+    file: ArchiveFile,
+    fetched: Option<Vec<u8>>,
+    blocks: Blocks,
+    options: &DumpOptions,
+) -> Option<DumpItem> {
     if let FileKind::Split { key, .. } = &file.kind
         && !options.may_keep(*key)
     {
         return None;
     }
-    let decoded = match scan::read(&file) {
+    let read = match &fetched {
+        Some(bytes) => scan::decode_fetched(&file, bytes),
+        None => scan::read(&file),
+    };
+    let decoded = match read {
         Ok(decoded) => decoded,
         Err(error) => return Some(DumpItem::Unreadable(error)),
     };
@@ -142,9 +159,21 @@ fn dump_files<E: From<store::Error>>(
     options: &DumpOptions,
     visit: &mut impl FnMut(DumpItem) -> Result<(), E>,
 ) -> Result<(), E> {
+    let files = files.into_iter().map(|file| (file, None)).collect();
+    dump_fetched(files, blocks, options, visit)
+}
+
+/// Decodes files or fetched objects in parallel and hands them over in
+/// order.
+fn dump_fetched<E: From<store::Error>>(
+    files: Vec<(ArchiveFile, Option<Vec<u8>>)>,
+    blocks: Blocks,
+    options: &DumpOptions,
+    visit: &mut impl FnMut(DumpItem) -> Result<(), E>,
+) -> Result<(), E> {
     let items: Vec<Option<DumpItem>> = files
         .into_par_iter()
-        .map(|file| read_file(file, blocks, options))
+        .map(|(file, fetched)| read_file(file, fetched, blocks, options))
         .collect();
     for item in items.into_iter().flatten() {
         visit(item)?;
@@ -192,6 +221,68 @@ pub fn dump_path<E: From<store::Error>>(
     Ok(())
 }
 
+/// Whether a dump target is a driver's URL rather than a path.
+pub fn is_remote(target: &str) -> bool {
+    target.starts_with("s3://") || target.starts_with("redis://")
+}
+
+/// Dumps what Gnocchi's S3 or Redis drivers keep (`s3://PREFIX?…`: the
+/// buckets `<prefix>-aggregates` and `<prefix>-measure`; `redis://…`: the
+/// hashes `timeseries:*` and the lists of waiting measures), metric by
+/// metric, without an index.
+pub fn dump_remote<E: From<store::Error>>(
+    url: &str,
+    options: &DumpOptions,
+    visit: &mut impl FnMut(DumpItem) -> Result<(), E>,
+) -> Result<(), E> {
+    let driver = Driver::parse("dump", url)?;
+    let storage = match &driver {
+        Driver::S3(settings) => Storage::S3(S3Storage::open(settings)?),
+        Driver::Redis(url) => Storage::Redis(RedisStorage::new(Pool::new("dump", url)?)),
+        Driver::File(_) => unreachable!("only called for s3:// and redis:// URLs"),
+    };
+    let metrics = match &storage {
+        Storage::S3(s3) => s3.list_metrics()?,
+        Storage::Redis(redis) => redis.list_metrics()?,
+        Storage::File(_) => unreachable!("made above"),
+    };
+    for metric in metrics {
+        let (objects, strays) = remote::archive_objects(&storage, metric)?;
+        let block = objects
+            .iter()
+            .filter_map(|(file, _)| match file.kind {
+                FileKind::Split { key, .. } => Some(key.granularity),
+                _ => None,
+            })
+            .max();
+        let blocks = Blocks {
+            block,
+            back_window: None,
+        };
+        let objects = objects.into_iter().map(|(f, b)| (f, Some(b))).collect();
+        dump_fetched(objects, blocks, options, visit)?;
+        for stray in strays {
+            visit(DumpItem::Stray(stray))?;
+        }
+    }
+    let Some(incoming) = Remote::open(&driver)? else {
+        return Ok(());
+    };
+    let Some(total) = incoming.sacks()? else {
+        return Ok(());
+    };
+    for (sack, metric) in incoming.waiting(total)? {
+        let sack = SackName {
+            total,
+            number: sack,
+        };
+        let objects = remote::waiting_objects(&incoming, sack, metric)?;
+        let objects = objects.into_iter().map(|(f, b)| (f, Some(b))).collect();
+        dump_fetched(objects, Blocks::default(), options, visit)?;
+    }
+    Ok(())
+}
+
 /// Dumps a store's metric: its archive files, then its waiting measures.
 pub fn dump_metric<E: From<store::Error>>(
     store: &Store,
@@ -201,22 +292,48 @@ pub fn dump_metric<E: From<store::Error>>(
     visit: &mut impl FnMut(DumpItem) -> Result<(), E>,
 ) -> Result<(), E> {
     let _consistent = store.read_lock(metric.id)?;
-    let archive_dir = store.archive().metric_dir(metric.id);
-    if archive_dir.is_dir() {
-        let listing = layout::list_metric_dir(&archive_dir, metric.id)?;
-        let blocks = Blocks {
-            block: Some(policy.max_block_size()),
-            back_window: Some(policy.effective_back_window()),
-        };
-        dump_files(listing.files(), blocks, options, visit)?;
+    let blocks = Blocks {
+        block: Some(policy.max_block_size()),
+        back_window: Some(policy.effective_back_window()),
+    };
+    let fetched = |objects: Vec<remote::Fetched>| {
+        objects
+            .into_iter()
+            .map(|(file, bytes)| (file, Some(bytes)))
+            .collect()
+    };
+    match store.storage().as_file() {
+        Some(archive) => {
+            let archive_dir = archive.metric_dir(metric.id);
+            if archive_dir.is_dir() {
+                let listing = layout::list_metric_dir(&archive_dir, metric.id)?;
+                dump_files(listing.files(), blocks, options, visit)?;
+            }
+        }
+        None => {
+            let (objects, strays) = remote::archive_objects(store.storage(), metric.id)?;
+            dump_fetched(fetched(objects), blocks, options, visit)?;
+            for stray in strays {
+                visit(DumpItem::Stray(stray))?;
+            }
+        }
     }
     let incoming = store.incoming();
-    let sack_dir = incoming
-        .sack_dir(incoming.sack_of(metric.id))
-        .join(metric.id.to_string());
-    if sack_dir.is_dir() {
-        let sack = layout::list_sack_metric_dir(&sack_dir, metric.id)?;
-        dump_files(sack.files(), Blocks::default(), options, visit)?;
+    match store.remote_incoming() {
+        Some(remote) => {
+            let objects =
+                remote::waiting_objects(remote, incoming.sack_name(metric.id), metric.id)?;
+            dump_fetched(fetched(objects), Blocks::default(), options, visit)?;
+        }
+        None => {
+            let sack_dir = incoming
+                .sack_dir(incoming.sack_of(metric.id))
+                .join(metric.id.to_string());
+            if sack_dir.is_dir() {
+                let sack = layout::list_sack_metric_dir(&sack_dir, metric.id)?;
+                dump_files(sack.files(), Blocks::default(), options, visit)?;
+            }
+        }
     }
     Ok(())
 }

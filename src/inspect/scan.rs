@@ -1,5 +1,6 @@
-//! Reads one archive or measure file and decodes it with the codec, telling
-//! how it is encoded. The one place inspection reads file contents.
+//! Reads one archive or measure file (or decodes an object fetched from a
+//! remote driver) with the codec, telling how it is encoded. The one place
+//! inspection reads file contents.
 
 use std::fs;
 
@@ -90,11 +91,16 @@ fn decode_split(key: SplitKey, bytes: &[u8]) -> Result<(Encoding, Points), codec
 /// Reads and decodes a file; a corrupt one is an error naming it.
 pub fn read(file: &ArchiveFile) -> store::Result<Decoded> {
     let bytes = fs::read(&file.path).map_err(io_error(&file.path))?;
-    let (encoding, points) =
-        decode(&file.kind, &bytes).map_err(|source| store::Error::Corrupt {
-            path: file.path.clone(),
-            source,
-        })?;
+    decode_fetched(file, &bytes)
+}
+
+/// Decodes an object already fetched (from a driver that is not a
+/// directory); a corrupt one is an error naming it.
+pub fn decode_fetched(file: &ArchiveFile, bytes: &[u8]) -> store::Result<Decoded> {
+    let (encoding, points) = decode(&file.kind, bytes).map_err(|source| store::Error::Corrupt {
+        path: file.path.clone(),
+        source,
+    })?;
     Ok(Decoded {
         bytes: bytes.len() as u64,
         encoding,

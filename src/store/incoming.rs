@@ -99,6 +99,23 @@ impl Remote {
         }
     }
 
+    /// The metrics with measures waiting, with their sack numbers, in sack
+    /// then metric order.
+    pub fn waiting(&self, total: u32) -> Result<Vec<(u32, Uuid)>> {
+        match self {
+            Remote::Redis(redis) => redis.waiting(total),
+            Remote::S3(s3) => {
+                let mut waiting: Vec<(u32, Uuid)> = s3
+                    .list_waiting()?
+                    .into_iter()
+                    .map(|(metric, _)| ((metric.as_u128() % u128::from(total)) as u32, metric))
+                    .collect();
+                waiting.sort_unstable();
+                Ok(waiting)
+            }
+        }
+    }
+
     /// Appends encoded measures, each batch to its metric's waiting ones.
     pub fn push(&self, batches: Vec<StagedBatch>) -> Result<()> {
         match self {
@@ -250,19 +267,9 @@ impl<'s> Incoming<'s> {
     /// in sack then metric order.
     pub fn waiting(&self, sacks: &[u32]) -> Result<Vec<(u32, Uuid)>> {
         match self.store.remote_incoming() {
-            Some(Remote::Redis(redis)) => {
-                let mut waiting = redis.waiting(self.sacks())?;
+            Some(remote) => {
+                let mut waiting = remote.waiting(self.sacks())?;
                 waiting.retain(|(sack, _)| sacks.binary_search(sack).is_ok());
-                Ok(waiting)
-            }
-            Some(Remote::S3(s3)) => {
-                let mut waiting: Vec<(u32, Uuid)> = s3
-                    .list_waiting()?
-                    .into_iter()
-                    .map(|(metric, _)| (self.sack_of(metric), metric))
-                    .filter(|(sack, _)| sacks.binary_search(sack).is_ok())
-                    .collect();
-                waiting.sort_unstable();
                 Ok(waiting)
             }
             None => {

@@ -30,3 +30,7 @@ impl ArchiveObject {
         }
     }
 }
+
+/// An object as a driver names it, with what that name says it is
+/// (`None`: a name Gnocchi's driver never writes) and its bytes.
+pub type NamedObject = (String, Option<ArchiveObject>, Vec<u8>);

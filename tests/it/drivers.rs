@@ -220,6 +220,26 @@ struct Seen {
     waiting: Value,
     measures: Vec<Value>,
     objects: BTreeMap<String, Vec<u8>>,
+    /// `dump` of a metric, waiting measures included, each file without
+    /// its name (which says where the driver keeps it).
+    dump: Vec<String>,
+}
+
+/// A metric's `dump`, each file without its name, in a stable order.
+fn dump_of(store: &TestStore, metric: &str) -> Vec<String> {
+    let dump = store.json(&["dump", metric]);
+    let mut files: Vec<String> = dump
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|file| {
+            let mut file = file.clone();
+            file.as_object_mut().unwrap().remove("file");
+            file.to_string()
+        })
+        .collect();
+    files.sort();
+    files
 }
 
 /// The scenario, on a store that has the default policies.
@@ -262,11 +282,13 @@ fn scenario(
     store.run(&["process"]).success();
     ingest("second.csv", SECOND);
     // Read through a refresh: the pass a GET …?refresh=true runs.
+    let mut dump = dump_of(store, &a);
     let mut measures = vec![store.json(&["measures", "show", &a, "--refresh"])];
     store.run(&["process"]).success();
     measures.push(store.json(&["measures", "show", &b, "--aggregation", "max"]));
     measures.push(store.json(&["measures", "show", &a, "--aggregation", "count"]));
     let objects = stored(&a);
+    dump.extend(dump_of(store, &a));
     store.run(&["metric", "delete", &b]).success();
     store.run(&["process"]).success();
     assert!(stored(&b).is_empty(), "metric b left data behind");
@@ -277,6 +299,7 @@ fn scenario(
             waiting,
             measures,
             objects,
+            dump,
         },
         a,
     )
@@ -319,6 +342,7 @@ fn every_driver_combination_behaves_as_the_directory_store() {
                     "{what}"
                 );
                 assert!(seen.objects == reference.objects, "{what}: bytes differ");
+                assert_eq!(seen.dump, reference.dump, "{what}: dump");
                 let left = combination.incoming_left(incoming);
                 assert!(left.is_empty(), "{what}: measures left: {left:?}");
                 match incoming {
@@ -384,4 +408,62 @@ fn measures_pushed_during_a_pass_wait_for_the_next() {
     let wake_up: Option<String> = server.connect(0).get(sack.to_string()).unwrap();
     assert_eq!(wake_up, None, "the sack's wake-up key stays set");
     assert_eq!(incoming.backlog(8).unwrap(), [(metric, 1)]);
+}
+
+/// `dump` of a driver's URL decodes everything Gnocchi's S3 or Redis
+/// drivers keep there, no index needed: every metric's archive, then
+/// every batch of measures waiting.
+#[test]
+fn dump_reads_a_driver_without_an_index() {
+    let servers = Servers {
+        redis: RedisServer::start(),
+        garage: Garage::start(),
+    };
+    for driver in [Driver::Redis, Driver::S3] {
+        let combination = Combination::new(&servers, 100, driver, driver, Index::Sqlite);
+        let store = &combination.store;
+        let a = store.create_metric("a", "low");
+        let b = store.create_metric("b", "low");
+        for (metric, measure) in [(&a, "2024-03-01T00:00:00@1"), (&b, "2024-03-01T00:01:00@2")] {
+            store
+                .run(&["measures", "add", metric, "-m", measure])
+                .success();
+        }
+        store.run(&["process"]).success();
+        store
+            .run(&["measures", "add", &a, "-m", "2024-03-01T00:02:00@3"])
+            .success();
+        let url = match driver {
+            Driver::S3 => servers.garage.url(&combination.bucket_prefix),
+            _ => format!("{}?db={DB}", servers.redis.url()),
+        };
+        let mut command = assert_cmd::cargo_bin_cmd!("carbonara");
+        command
+            .env_remove("CARBONARA_STORE")
+            .envs(servers.garage.env())
+            .args(["dump", &url, "--summary", "-f", "json"]);
+        let output = command.assert().success().get_output().stdout.clone();
+        let dump = crate::common::parse_python_json(&String::from_utf8(output).unwrap());
+        let kinds = |kind: &str| {
+            dump.as_array()
+                .unwrap()
+                .iter()
+                .filter(|file| file["kind"] == kind)
+                .count()
+        };
+        // The low policy: one granularity, six methods, one split each,
+        // but for std, which has no value for a single point.
+        assert_eq!(
+            (kinds("bound"), kinds("split"), kinds("measures")),
+            (2, 10, 1),
+            "{driver:?}: {dump}"
+        );
+        let waiting = dump
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|file| file["kind"] == "measures")
+            .unwrap();
+        assert_eq!(waiting["last"], "2024-03-01T00:02:00+00:00", "{driver:?}");
+    }
 }

@@ -187,6 +187,15 @@ impl RedisIncoming {
             .collect()
     }
 
+    /// The items of a metric's list, each a batch of 16-byte records.
+    pub fn items(&self, sack: SackName, metric: Uuid) -> Result<Vec<Vec<u8>>> {
+        let key = list_key(sack, metric);
+        self.pool.with(
+            || format!("LRANGE {key}"),
+            |c| redis::cmd("LRANGE").arg(&key).arg(0).arg(-1).query(c),
+        )
+    }
+
     /// Removes what a pass read (`items` from the head of each list), and
     /// clears the wake-up keys of the sacks it went through, as
     /// gnocchi-metricd's `finish_sack_processing` does.

@@ -16,7 +16,7 @@ use crate::carbonara::{Points, SplitKey, codec};
 use crate::policy::AggregationMethod;
 use crate::pyform::fmt::float_repr;
 use crate::store::archive::BOUND_FILE;
-use crate::store::object::ArchiveObject;
+use crate::store::object::{ArchiveObject, NamedObject};
 use crate::store::{Error, Result};
 
 /// Gnocchi's Redis storage driver on one server.
@@ -211,6 +211,36 @@ impl RedisStorage {
             || format!("DEL {key}"),
             |c| redis::cmd("DEL").arg(&key).query(c),
         )
+    }
+
+    /// Every field of a metric's hash with its bytes, each with what its
+    /// name says it is (`None`: a field Gnocchi's driver never writes).
+    pub fn objects(&self, metric: Uuid) -> Result<Vec<NamedObject>> {
+        let key = metric_key(metric);
+        let fields: Vec<(String, Vec<u8>)> = self.pool.with(
+            || format!("HGETALL {key}"),
+            |c| redis::cmd("HGETALL").arg(&key).query(c),
+        )?;
+        let mut objects: Vec<_> = fields
+            .into_iter()
+            .map(|(field, bytes)| {
+                let object = if field == BOUND_FILE {
+                    Some(ArchiveObject::Bound(metric))
+                } else {
+                    let method = field.split('_').nth(1).and_then(|m| m.parse().ok());
+                    method.and_then(|method: AggregationMethod| {
+                        Some(ArchiveObject::Split {
+                            metric,
+                            method,
+                            key: parse_split_field(&field, method)?,
+                        })
+                    })
+                };
+                (field, object, bytes)
+            })
+            .collect();
+        objects.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(objects)
     }
 
     /// Every metric with a hash (`SCAN MATCH timeseries:*`).

@@ -14,7 +14,7 @@ use super::{S3Bucket, S3Settings};
 use crate::carbonara::{Points, SplitKey, codec};
 use crate::policy::AggregationMethod;
 use crate::pyform::fmt::float_repr;
-use crate::store::object::ArchiveObject;
+use crate::store::object::{ArchiveObject, NamedObject};
 use crate::store::{Error, Result};
 use crate::time::Span;
 
@@ -216,6 +216,39 @@ impl S3Storage {
 
     /// The metrics with a folder in the bucket, in key order; other
     /// folders are ignored.
+    /// Every object of a metric with its bytes, by key, each with what
+    /// its name says it is (`None`: a name Gnocchi's driver never writes).
+    pub fn objects(&self, metric: Uuid) -> Result<Vec<NamedObject>> {
+        let prefix = Self::metric_prefix(metric);
+        let keys: Vec<String> = self
+            .bucket
+            .list(&prefix)?
+            .into_iter()
+            .map(|(key, _)| key)
+            .collect();
+        let bodies = self.bucket.get_many(&keys)?;
+        Ok(keys
+            .into_iter()
+            .zip(bodies)
+            .filter_map(|(key, body)| {
+                let name = &key[prefix.len()..];
+                let object = if name == BOUND_OBJECT {
+                    Some(ArchiveObject::Bound(metric))
+                } else {
+                    name.split_once('_').and_then(|(method, rest)| {
+                        Some(ArchiveObject::Split {
+                            metric,
+                            method: method.parse().ok()?,
+                            key: parse_split_name(rest)?,
+                        })
+                    })
+                };
+                // An object deleted since the listing is no longer there.
+                Some((key, object, body?.to_vec()))
+            })
+            .collect())
+    }
+
     pub fn list_metrics(&self) -> Result<Vec<Uuid>> {
         Ok(self
             .bucket
