@@ -261,32 +261,25 @@ impl App {
     }
 
     /// Runs a short lookup (index rows, an answer kept in memory): on the
-    /// calling thread with the store's SQLite file; with a PostgreSQL
-    /// index on a blocking thread, at most two per core at once: more
-    /// would only queue in the database server while their threads and
-    /// its processes take turns on the cores.
+    /// calling thread on a store all on local disk; with a PostgreSQL
+    /// index or S3 and Redis drivers on a blocking thread, at most two per
+    /// core at once: more would only queue in the servers while their
+    /// threads and its processes take turns on the cores.
     pub async fn lookup<T, F>(self: &Arc<App>, work: F) -> ApiResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Work<'_>) -> ApiResult<T> + Send + 'static,
     {
-        if self.index_is_local() {
+        if self.store.is_local() {
             return self.run_here(work);
         }
         let _permit = self.lookups.acquire().await.map_err(ApiError::internal)?;
         self.run(work).await
     }
 
-    /// Whether the index is the store's SQLite file, whose lookups may run
-    /// on an async thread; a PostgreSQL index is reached only from
-    /// blocking threads (`run`), as its synchronous client requires.
-    fn index_is_local(&self) -> bool {
-        self.store.index_is_local()
-    }
-
     /// Runs `work` on the calling thread: only for work that never waits
     /// long (lookups in a local index, an answer kept in memory); never
-    /// with a PostgreSQL index (see `index_is_local`).
+    /// with a PostgreSQL index or a remote driver (see `Store::is_local`).
     pub fn run_here<T>(&self, work: impl FnOnce(&Work<'_>) -> ApiResult<T>) -> ApiResult<T> {
         let index = self.take_index().map_err(ApiError::from)?;
         let result = work(&Work {

@@ -633,6 +633,15 @@ impl Store {
         self.config.backends.index.is_none()
     }
 
+    /// Whether every part of the store is on this machine's disk: its own
+    /// SQLite index and directory drivers, never waiting on a network (nor
+    /// calling into an async client, which a tokio thread must not).
+    pub fn is_local(&self) -> bool {
+        self.index_is_local()
+            && self.storage.as_file().is_some()
+            && self.remote_incoming.is_none()
+    }
+
     pub fn index_path(&self) -> PathBuf {
         self.root.join(INDEX_FILE)
     }

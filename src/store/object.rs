@@ -3,7 +3,8 @@
 //! granularity, key). Each storage driver turns them into its own names:
 //! file paths (archive.rs), S3 object keys (`<metric>/<method>_<granularity>_<key>_v3`)
 //! or Redis hash fields (`<key>_<method>_<granularity>_v3`)
-//! (docs/format/carbonara-v3.md#the-directory-layout, ../spec of Gnocchi's drivers).
+//! (docs/format/carbonara-v3.md#the-directory-layout, docs/deployments.md#s3-drivers
+//! and #redis-drivers).
 
 use uuid::Uuid;
 

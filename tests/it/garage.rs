@@ -1,4 +1,4 @@
-//! A Garage S3 server for the tests (../spec/gnocchi-deployments.md §6):
+//! A Garage S3 server for the tests (tests/README.md#garage-s3):
 //! one single-node cluster per test that asks, on free loopback ports, in
 //! a temporary directory, with the SQLite metadata engine, replication
 //! factor 1 and an imported default access key that may create buckets.

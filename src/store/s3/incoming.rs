@@ -1,5 +1,5 @@
 //! Unprocessed measures in Gnocchi's S3 incoming-driver layout
-//! (../spec/gnocchi-deployments.md §2a): bucket `<prefix>-measure`, the
+//! (docs/deployments.md#s3-drivers): bucket `<prefix>-measure`, the
 //! sack count in its `gnocchi-config` object (`{"sacks": N}`), and one
 //! object per posted batch per metric,
 //! `<number>-<total>/<metric>/<uuid4>_<YYYYMMDD>_<HH:MM:SS>`, whose body is

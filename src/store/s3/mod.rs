@@ -1,4 +1,4 @@
-//! Gnocchi's S3 drivers (../spec/gnocchi-deployments.md §1, §2a): the
+//! Gnocchi's S3 drivers (docs/deployments.md#s3-drivers): the
 //! settings they share ([`S3Settings`], from Gnocchi's `s3_*` options or an
 //! `s3://` URL) and [`S3Bucket`], a synchronous client of one bucket that
 //! the storage ([`storage::S3Storage`]) and incoming ([`incoming::S3Incoming`])

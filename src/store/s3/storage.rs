@@ -1,5 +1,5 @@
 //! Processed data in Gnocchi's S3 storage-driver layout
-//! (../spec/gnocchi-deployments.md §1): one bucket, `<prefix>-aggregates`,
+//! (docs/deployments.md#s3-drivers): one bucket, `<prefix>-aggregates`,
 //! one "folder" per metric holding the bound series `<metric>/none_v3` and
 //! one object per split, `<metric>/<method>_<granularity>_<key>_v3` —
 //! method first, unlike the file driver's `<key>_<granularity>_v3`. The
