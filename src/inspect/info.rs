@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use uuid::Uuid;
 use walkdir::WalkDir;
 
-use super::layout::{self, FileKind, Found, MetricDir};
+use super::layout::{self, ArchiveFile, FileKind, Found, MetricDir};
+use super::remote;
 use super::scan;
 use crate::store::{self, Index, MetricFilter, Page, Result, Store};
 use crate::time::{Span, Timestamp};
@@ -56,12 +57,23 @@ pub struct MetricUsage {
 
 /// Reads every file of a metric directory.
 pub fn metric_usage(listing: &MetricDir) -> Result<MetricUsage> {
+    let files = listing.files().into_iter().map(|file| (file, None));
+    usage_of(listing.metric, files.collect())
+}
+
+/// Decodes a metric's files, or objects fetched from a driver that is not a
+/// directory.
+fn usage_of(metric: Uuid, files: Vec<(ArchiveFile, Option<Vec<u8>>)>) -> Result<MetricUsage> {
     let mut usage = MetricUsage {
-        metric: listing.metric,
+        metric,
         ..MetricUsage::default()
     };
-    for file in listing.files() {
-        let decoded = match scan::read(&file) {
+    for (file, fetched) in files {
+        let read = match &fetched {
+            Some(bytes) => scan::decode_fetched(&file, bytes),
+            None => scan::read(&file),
+        };
+        let decoded = match read {
             Ok(decoded) => decoded,
             Err(store::Error::Corrupt { path, .. }) => {
                 usage.unreadable.push(path);
@@ -95,7 +107,12 @@ pub fn metric_usage(listing: &MetricDir) -> Result<MetricUsage> {
 /// A store metric's archive (empty before its first processing).
 pub fn store_metric_usage(store: &Store, metric: Uuid) -> Result<MetricUsage> {
     let _consistent = store.read_lock(metric)?;
-    let dir = store.archive().metric_dir(metric);
+    let Some(archive) = store.storage().as_file() else {
+        let (objects, _) = remote::archive_objects(store.storage(), metric)?;
+        let fetched = objects.into_iter().map(|(file, bytes)| (file, Some(bytes)));
+        return usage_of(metric, fetched.collect());
+    };
+    let dir = archive.metric_dir(metric);
     if !dir.is_dir() {
         return Ok(MetricUsage {
             metric,
@@ -199,14 +216,24 @@ pub fn store_info(store: &Store, index: &Index, top: usize) -> Result<StoreInfo>
         disk_bytes: disk_usage(store)?,
         ..StoreInfo::default()
     };
-    for found in layout::walk(&store.archive_dir()) {
-        let Found::Archive(listing) = found? else {
-            continue;
-        };
-        if !active.contains(&listing.metric) {
-            continue;
-        }
-        let usage = metric_usage(&listing)?;
+    let usages: Box<dyn Iterator<Item = Result<MetricUsage>>> = match store.storage().as_file() {
+        Some(archive) => Box::new(
+            layout::walk(archive.root()).filter_map(|found| match found {
+                Ok(Found::Archive(listing)) if active.contains(&listing.metric) => {
+                    Some(metric_usage(&listing))
+                }
+                Ok(_) => None,
+                Err(error) => Some(Err(error)),
+            }),
+        ),
+        None => Box::new(
+            metrics
+                .iter()
+                .map(|metric| store_metric_usage(store, metric.id)),
+        ),
+    };
+    for usage in usages {
+        let usage = usage?;
         info.archive.add(&usage.total);
         info.unreadable.extend(usage.unreadable.iter().cloned());
         let at = info

@@ -637,9 +637,7 @@ impl Store {
     /// SQLite index and directory drivers, never waiting on a network (nor
     /// calling into an async client, which a tokio thread must not).
     pub fn is_local(&self) -> bool {
-        self.index_is_local()
-            && self.storage.as_file().is_some()
-            && self.remote_incoming.is_none()
+        self.index_is_local() && self.storage.as_file().is_some() && self.remote_incoming.is_none()
     }
 
     pub fn index_path(&self) -> PathBuf {

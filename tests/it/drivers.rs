@@ -223,6 +223,29 @@ struct Seen {
     /// `dump` of a metric, waiting measures included, each file without
     /// its name (which says where the driver keeps it).
     dump: Vec<String>,
+    /// `info` of a metric, and of the store but for its size on disk.
+    info: Vec<Value>,
+}
+
+/// `info` of a metric, then of the store without its size on disk (which
+/// counts the files of the file drivers only); metric ids and sacks, drawn
+/// at random, left out.
+fn info_of(store: &TestStore, metric: &str) -> Vec<Value> {
+    fn without_ids(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                for key in ["id", "sack", "metrics per sack", "size on disk"] {
+                    map.remove(key);
+                }
+                map.values_mut().for_each(without_ids);
+            }
+            Value::Array(items) => items.iter_mut().for_each(without_ids),
+            _ => {}
+        }
+    }
+    let mut info = vec![store.json(&["info", metric]), store.json(&["info"])];
+    info.iter_mut().for_each(without_ids);
+    info
 }
 
 /// A metric's `dump`, each file without its name, in a stable order.
@@ -289,6 +312,7 @@ fn scenario(
     measures.push(store.json(&["measures", "show", &a, "--aggregation", "count"]));
     let objects = stored(&a);
     dump.extend(dump_of(store, &a));
+    let info = info_of(store, &a);
     store.run(&["metric", "delete", &b]).success();
     store.run(&["process"]).success();
     assert!(stored(&b).is_empty(), "metric b left data behind");
@@ -300,6 +324,7 @@ fn scenario(
             measures,
             objects,
             dump,
+            info,
         },
         a,
     )
@@ -343,6 +368,7 @@ fn every_driver_combination_behaves_as_the_directory_store() {
                 );
                 assert!(seen.objects == reference.objects, "{what}: bytes differ");
                 assert_eq!(seen.dump, reference.dump, "{what}: dump");
+                assert_eq!(seen.info, reference.info, "{what}: info");
                 let left = combination.incoming_left(incoming);
                 assert!(left.is_empty(), "{what}: measures left: {left:?}");
                 match incoming {
