@@ -12,10 +12,12 @@ use rayon::prelude::*;
 use uuid::Uuid;
 
 use super::layout::{self, Found, MetricDir, SackMetricDir};
-use super::scan;
-use crate::carbonara::Points;
+use super::{remote, scan};
+use crate::carbonara::{Points, SplitKey};
 use crate::policy::{AggregationMethod, ArchivePolicy};
 use crate::store::archive::{AGGREGATION_DIR_PREFIX, Archive};
+use crate::store::incoming::Remote;
+use crate::store::storage::Storage;
 use crate::store::{self, Index, Metric, MetricFilter, MetricStatus, Page, Result, Store};
 use crate::time::Timestamp;
 
@@ -184,41 +186,115 @@ impl Verifier<'_> {
                 continue;
             }
             let name = file.path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            let what = if policy
-                .aggregation(method.parse().expect("a known method"), key.granularity)
-                .is_none()
-            {
-                Some(format!(
-                    "granularity {} is not in archive policy {}",
-                    key.granularity, policy.name
-                ))
-            } else if key.file_name() != name {
-                Some(format!(
-                    "misnamed: its key reads back as {}",
-                    key.file_name()
-                ))
-            } else if crate::carbonara::SplitKey::of(key.start, key.granularity) != *key {
-                Some("misnamed: its key is not a split boundary".to_owned())
-            } else {
-                None
-            };
-            if let Some(what) = what {
+            let misnamed = key.file_name() != name;
+            if let Some(what) = split_name_problem(&policy, method, *key, misnamed) {
                 out.quarantine(&file.path, Some(id), what);
                 continue;
             }
             let Some(points) = self.read(out, &file)? else {
                 continue;
             };
-            if points.is_empty() {
-                let what = "empty split (Gnocchi never writes one)".to_owned();
+            if let Some(what) = split_points_problem(*key, &points) {
                 out.quarantine(&file.path, Some(id), what);
-                continue;
             }
-            let end = key.next().start;
-            let outside = points.iter().any(|(t, _)| t < key.start || t >= end);
-            if outside || !increasing(&points) {
-                let what = "points do not match the split its name gives".to_owned();
-                out.quarantine(&file.path, Some(id), what);
+        }
+        Ok(())
+    }
+
+    /// Checks a metric kept by a driver that is not a directory: every
+    /// object decodes and fits its name and the metric's policy, and no
+    /// object is foreign to Gnocchi's layout. Such problems are left to
+    /// the operator (`Repair::Manual`): nothing is moved out of a bucket or
+    /// a hash.
+    fn check_remote_archive(&self, out: &mut VerifyReport, id: Uuid) -> Result<()> {
+        let (objects, strays) = remote::archive_objects(self.store.storage(), id)?;
+        let Some(metric) = self.metrics.get(&id) else {
+            if let Some((file, _)) = objects.first() {
+                let what = "archive of a metric the index does not know".to_owned();
+                out.problem(&file.path, Some(id), what, Repair::Manual);
+            }
+            return Ok(());
+        };
+        if metric.status != MetricStatus::Active {
+            return Ok(());
+        }
+        out.metrics += 1;
+        let Some(policy) = self.policies.get(&metric.archive_policy_name) else {
+            let what = format!("archive policy {} is missing", metric.archive_policy_name);
+            out.problem(Path::new(&id.to_string()), Some(id), what, Repair::Manual);
+            return Ok(());
+        };
+        for stray in strays {
+            let what = "not an object of Gnocchi's layout".to_owned();
+            out.problem(&stray, Some(id), what, Repair::Manual);
+        }
+        let has_splits = objects
+            .iter()
+            .any(|(file, _)| matches!(file.kind, layout::FileKind::Split { .. }));
+        for (file, bytes) in objects {
+            let decoded = match scan::decode_fetched(&file, &bytes) {
+                Ok(decoded) => decoded,
+                Err(error) => {
+                    out.files += 1;
+                    out.problem(&file.path, Some(id), undecodable(error), Repair::Manual);
+                    continue;
+                }
+            };
+            out.files += 1;
+            out.bytes += decoded.bytes;
+            let what = match &file.kind {
+                layout::FileKind::Split {
+                    method: Some(method),
+                    key,
+                } => split_name_problem(policy, method, *key, false)
+                    .or_else(|| split_points_problem(*key, &decoded.points)),
+                // An empty bound series is a metric created for its first
+                // pass (Gnocchi's drivers make one): a problem only once
+                // splits exist.
+                _ if decoded.points.is_empty() && has_splits => {
+                    Some("empty bound series beside splits".to_owned())
+                }
+                _ if !increasing(&decoded.points) => {
+                    Some("bound series timestamps are not strictly increasing".to_owned())
+                }
+                _ => None,
+            };
+            if let Some(what) = what {
+                out.problem(&file.path, Some(id), what, Repair::Manual);
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the measures a remote incoming driver holds for a metric.
+    fn check_remote_waiting(
+        &self,
+        out: &mut VerifyReport,
+        remote: &Remote,
+        id: Uuid,
+    ) -> Result<()> {
+        let sack = self.store.incoming().sack_name(id);
+        for (file, bytes) in remote::waiting_objects(remote, sack, id)? {
+            out.files += 1;
+            let what = match scan::decode_fetched(&file, &bytes) {
+                Err(error) => Some(undecodable(error)),
+                Ok(_) if !self.metrics.contains_key(&id) => {
+                    Some("measures of a metric the index does not know".to_owned())
+                }
+                Ok(decoded) => {
+                    out.bytes += decoded.bytes;
+                    decoded
+                        .points
+                        .timestamps
+                        .iter()
+                        .find(|t| **t < Timestamp::EPOCH)
+                        .map(|t| {
+                            format!("a measure at {t} is before the epoch: no pass can take it")
+                        })
+                }
+            };
+            if let Some(what) = what {
+                out.problem(&file.path, Some(id), what, Repair::Manual);
             }
         }
         Ok(())
@@ -308,6 +384,58 @@ impl Verifier<'_> {
     }
 }
 
+/// The problem of an object that does not decode.
+fn undecodable(error: store::Error) -> String {
+    match error {
+        store::Error::Corrupt { source, .. } => format!("does not decode: {source}"),
+        other => other.to_string(),
+    }
+}
+
+/// What is wrong with a split's name against its metric's policy.
+fn split_name_problem(
+    policy: &ArchivePolicy,
+    method: &str,
+    key: SplitKey,
+    misnamed: bool,
+) -> Option<String> {
+    let method = match method.parse::<AggregationMethod>() {
+        Ok(method) if policy.aggregation_methods.contains(&method) => method,
+        _ => {
+            return Some(format!(
+                "`{method}` is not a method of archive policy {}",
+                policy.name
+            ));
+        }
+    };
+    if policy.aggregation(method, key.granularity).is_none() {
+        Some(format!(
+            "granularity {} is not in archive policy {}",
+            key.granularity, policy.name
+        ))
+    } else if misnamed {
+        Some(format!(
+            "misnamed: its key reads back as {}",
+            key.file_name()
+        ))
+    } else if SplitKey::of(key.start, key.granularity) != key {
+        Some("misnamed: its key is not a split boundary".to_owned())
+    } else {
+        None
+    }
+}
+
+/// What is wrong with a split's points.
+fn split_points_problem(key: SplitKey, points: &Points) -> Option<String> {
+    if points.is_empty() {
+        return Some("empty split (Gnocchi never writes one)".to_owned());
+    }
+    let end = key.next().start;
+    let outside = points.iter().any(|(t, _)| t < key.start || t >= end);
+    (outside || !increasing(points))
+        .then(|| "points do not match the split its name gives".to_owned())
+}
+
 fn increasing(points: &Points) -> bool {
     points.timestamps.windows(2).all(|w| w[0] < w[1])
 }
@@ -344,6 +472,53 @@ pub fn verify(store: &Store, index: &Index, only: Option<&[Uuid]>) -> Result<Ver
     };
     let merge = |a: Result<VerifyReport>, b: Result<VerifyReport>| Ok(a?.merge(b?));
     let empty = || Ok(VerifyReport::default());
+    if !store.is_local_layout() {
+        let mut ids: Vec<Uuid> = match (only, store.storage()) {
+            (Some(ids), _) => ids.to_vec(),
+            (None, Storage::S3(s3)) => s3.list_metrics()?,
+            (None, Storage::Redis(redis)) => redis.list_metrics()?,
+            (None, Storage::File(_)) => Vec::new(),
+        };
+        if only.is_none() {
+            ids.extend(active.iter().map(|m| m.id));
+            if let Some(remote) = store.remote_incoming() {
+                ids.extend(
+                    remote
+                        .waiting(store.config().sacks)?
+                        .into_iter()
+                        .map(|(_, m)| m),
+                );
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        let checked = ids.par_iter().map(|&id| -> Result<VerifyReport> {
+            let mut out = VerifyReport::default();
+            match store.storage().as_file() {
+                Some(archive) => {
+                    let dir = archive.metric_dir(id);
+                    if dir.is_dir() {
+                        verifier.check_archive(&mut out, &layout::list_metric_dir(&dir, id)?)?;
+                    }
+                }
+                None => verifier.check_remote_archive(&mut out, id)?,
+            }
+            match store.remote_incoming() {
+                Some(remote) => verifier.check_remote_waiting(&mut out, remote, id)?,
+                None => {
+                    let incoming = store.incoming();
+                    let dir = incoming.sack_dir(incoming.sack_of(id)).join(id.to_string());
+                    if dir.is_dir() {
+                        verifier.check_sack(&mut out, &layout::list_sack_metric_dir(&dir, id)?)?;
+                    }
+                }
+            }
+            Ok(out)
+        });
+        report = report.merge(checked.reduce(empty, merge)?);
+        report.problems.sort_by(|a, b| a.path.cmp(&b.path));
+        return Ok(report);
+    }
     match only {
         None => {
             let walks = if store.archive_dir() == store.incoming_dir() {

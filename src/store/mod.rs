@@ -640,6 +640,12 @@ impl Store {
         self.index_is_local() && self.storage.as_file().is_some() && self.remote_incoming.is_none()
     }
 
+    /// Whether the archives and the measures waiting are files (in the
+    /// store's directories or a Gnocchi deployment's file drivers).
+    pub fn is_local_layout(&self) -> bool {
+        self.storage.as_file().is_some() && self.remote_incoming.is_none()
+    }
+
     pub fn index_path(&self) -> PathBuf {
         self.root.join(INDEX_FILE)
     }

@@ -313,6 +313,9 @@ fn scenario(
     let objects = stored(&a);
     dump.extend(dump_of(store, &a));
     let info = info_of(store, &a);
+    let verified = store.run(&["verify"]).success();
+    let said = crate::common::stderr_of(&verified);
+    assert!(said.contains("verified 2 metrics, 14 files"), "{said}");
     store.run(&["metric", "delete", &b]).success();
     store.run(&["process"]).success();
     assert!(stored(&b).is_empty(), "metric b left data behind");
@@ -492,4 +495,114 @@ fn dump_reads_a_driver_without_an_index() {
             .unwrap();
         assert_eq!(waiting["last"], "2024-03-01T00:02:00+00:00", "{driver:?}");
     }
+}
+
+/// `verify` on S3 and Redis: a split that does not decode, one whose key
+/// is not a split boundary, one of a method the policy does not have,
+/// and an object foreign to Gnocchi's layout are each named, with nothing
+/// moved (the operator decides), and the command fails.
+#[test]
+fn verify_names_what_is_wrong_in_a_bucket_or_a_hash() {
+    let servers = Servers {
+        redis: RedisServer::start(),
+        garage: Garage::start(),
+    };
+    for driver in [Driver::Redis, Driver::S3] {
+        let combination = Combination::new(&servers, 200, driver, Driver::File, Index::Sqlite);
+        let store = &combination.store;
+        let a = store.create_metric("a", "low");
+        store
+            .run(&["measures", "add", &a, "-m", "2024-03-01T00:00:00@1"])
+            .success();
+        store.run(&["process"]).success();
+        store.run(&["verify"]).success();
+        // The low policy's split of 2024-03-01 at 5 minutes: 1708560000.0.
+        let mean = |key: &str| match driver {
+            Driver::S3 => format!("{a}/mean_300.0_{key}_v3"),
+            _ => format!("{key}_mean_300.0_v3"),
+        };
+        let good = combination.stored(&a)["agg_mean/1708560000.0_300.0_v3"].clone();
+        let objects = [
+            (mean("1708560000.0"), b"not a split".to_vec()),
+            (mean("1708560300.0"), good),
+            (
+                match driver {
+                    Driver::S3 => format!("{a}/95pct_300.0_1708560000.0_v3"),
+                    _ => "1708560000.0_95pct_300.0_v3".to_owned(),
+                },
+                codec_split(),
+            ),
+            (
+                match driver {
+                    Driver::S3 => format!("{a}/notes.txt"),
+                    _ => "notes".to_owned(),
+                },
+                b"hello".to_vec(),
+            ),
+        ];
+        for (name, bytes) in &objects {
+            match driver {
+                Driver::S3 => combination.bucket("aggregates").put(name, bytes).unwrap(),
+                _ => {
+                    let _: () = combination
+                        .redis()
+                        .hset(format!("timeseries:{a}"), name, bytes.as_slice())
+                        .unwrap();
+                }
+            }
+        }
+        let output = store.command(&["verify", "-f", "json"]).output().unwrap();
+        assert_eq!(output.status.code(), Some(1), "{driver:?}");
+        let rows = crate::common::parse_python_json(&String::from_utf8(output.stdout).unwrap());
+        let mut found: Vec<(String, String)> = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| {
+                let path = row["path"].as_str().unwrap();
+                let name = path.rsplit('/').next().unwrap().to_owned();
+                (name, row["problem"].as_str().unwrap().to_owned())
+            })
+            .collect();
+        found.sort();
+        let leaf = |name: &str| name.rsplit('/').next().unwrap().to_owned();
+        let mut expected = vec![
+            (leaf(&objects[0].0), "does not decode".to_owned()),
+            (leaf(&objects[1].0), "not a split boundary".to_owned()),
+            (leaf(&objects[2].0), "`95pct` is not a method".to_owned()),
+            (
+                leaf(&objects[3].0),
+                "not an object of Gnocchi's layout".to_owned(),
+            ),
+        ];
+        expected.sort();
+        assert_eq!(found.len(), expected.len(), "{driver:?}: {found:?}");
+        for ((name, problem), (want_name, want)) in found.iter().zip(&expected) {
+            assert_eq!(name, want_name, "{driver:?}");
+            assert!(problem.contains(want.as_str()), "{driver:?}: {problem}");
+        }
+        let repaired = store.command(&["verify", "--repair"]).output().unwrap();
+        assert_eq!(repaired.status.code(), Some(1), "{driver:?}");
+        assert_eq!(
+            combination.stored(&a).len(),
+            // The bound series, 5 splits (std has none for one point), one
+            // of them overwritten, and the 3 objects added.
+            6 + 3,
+            "{driver:?}: a repair moved something out of the driver"
+        );
+    }
+}
+
+/// A well-formed split of one point.
+fn codec_split() -> Vec<u8> {
+    use carbonara::carbonara::{SplitKey, codec};
+    use carbonara::time::{Span, Timestamp};
+    let key = SplitKey::new(
+        Timestamp::from_nanos(1_708_560_000_000_000_000),
+        Span::from_secs(300),
+    );
+    let points = [(Timestamp::from_nanos(1_709_251_200_000_000_000), 1.0)]
+        .into_iter()
+        .collect();
+    codec::encode_split(key, &points)
 }
