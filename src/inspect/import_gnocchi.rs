@@ -7,8 +7,9 @@
 //! directories and its split granularities must be the policy's. Every
 //! file must decode. Otherwise nothing is adopted.
 //!
-//! All or nothing: the files are staged in one transaction and committed,
-//! then the metrics are created in one index transaction, all under the
+//! All or nothing: the files are staged in one transaction and committed
+//! (on S3 or Redis storage, the archive objects are written first), then
+//! the metrics are created in one index transaction, all under the
 //! sacks' locks so that no pass drops the measures of a metric not indexed
 //! yet. A kill between the two leaves files of metrics the index does not
 //! know (`verify` reports them); importing again finishes the job.
@@ -25,6 +26,7 @@ use crate::inspect::layout::{self, ArchiveFile, Found, MetricDir, SackMetricDir}
 use crate::inspect::scan;
 use crate::policy::{AggregationMethod, ArchivePolicy};
 use crate::store::lock::SackLocks;
+use crate::store::object::ArchiveObject;
 use crate::store::{self, Index, Metric, MetricStatus, Store, io_error};
 
 #[derive(Debug, thiserror::Error)]
@@ -187,18 +189,31 @@ fn stage(
     file: &ArchiveFile,
     target: PathBuf,
 ) -> Result<scan::Decoded, ImportError> {
-    let bytes = fs::read(&file.path).map_err(io_error(&file.path))?;
-    let (encoding, points) =
-        scan::decode(&file.kind, &bytes).map_err(|source| store::Error::Corrupt {
-            path: file.path.clone(),
-            source,
-        })?;
+    let (decoded, bytes) = read_checked(file)?;
     txn.put(target, &bytes)?;
-    Ok(scan::Decoded {
-        bytes: bytes.len() as u64,
-        encoding,
-        points,
-    })
+    Ok(decoded)
+}
+
+/// Reads a file and checks that it decodes.
+fn read_checked(file: &ArchiveFile) -> Result<(scan::Decoded, Vec<u8>), ImportError> {
+    let bytes = fs::read(&file.path).map_err(io_error(&file.path))?;
+    let decoded = scan::decode_fetched(file, &bytes)?;
+    Ok((decoded, bytes))
+}
+
+/// The archive object a Gnocchi archive file of `metric` is.
+fn archive_object(metric: Uuid, kind: &layout::FileKind) -> ArchiveObject {
+    match kind {
+        layout::FileKind::Split {
+            method: Some(method),
+            key,
+        } => ArchiveObject::Split {
+            metric,
+            method: method.parse().expect("checked against the policy"),
+            key: *key,
+        },
+        _ => ArchiveObject::Bound(metric),
+    }
 }
 
 /// Adopts every metric found under `dir` with the policy `policy_name`;
@@ -217,7 +232,6 @@ pub fn import(
         ..ImportReport::default()
     };
     let incoming = store.incoming();
-    let archive = store.archive();
     let deleted: BTreeSet<Uuid> = index.deleted_metrics()?.iter().map(|m| m.id).collect();
     for (&id, found) in &metrics {
         if index.get_metric(id)?.is_some() || deleted.contains(&id) {
@@ -235,11 +249,23 @@ pub fn import(
         }
     }
     let mut txn = store.begin(&sacks.iter().copied().collect::<Vec<_>>())?;
+    // Archives for a driver that is not a directory, written before the
+    // measures are committed.
+    let mut objects: Vec<(ArchiveObject, Vec<u8>)> = Vec::new();
     for (&id, found) in &metrics {
         if let Some(listing) = &found.archive {
             for file in listing.files() {
-                let relative = file.path.strip_prefix(&listing.dir).unwrap_or(&file.path);
-                let decoded = stage(&mut txn, &file, archive.metric_dir(id).join(relative))?;
+                let decoded = match store.storage().as_file() {
+                    Some(archive) => {
+                        let relative = file.path.strip_prefix(&listing.dir).unwrap_or(&file.path);
+                        stage(&mut txn, &file, archive.metric_dir(id).join(relative))?
+                    }
+                    None => {
+                        let (decoded, bytes) = read_checked(&file)?;
+                        objects.push((archive_object(id, &file.kind), bytes));
+                        decoded
+                    }
+                };
                 if file.kind == layout::FileKind::Bound {
                     report
                         .warnings
@@ -258,10 +284,16 @@ pub fn import(
             }
         }
     }
+    if !objects.is_empty() {
+        store.storage().apply(&[], &objects)?;
+    }
     txn.commit()?;
-    // Gnocchi makes every method's directory at the first processing.
+    // Gnocchi makes every method's directory (or an empty bound series
+    // where there is none) at the first processing.
     for (&id, _) in metrics.iter().filter(|(_, found)| found.archive.is_some()) {
-        archive.create_metric_dirs(id, &policy.aggregation_methods)?;
+        store
+            .storage()
+            .create_metric(id, &policy.aggregation_methods)?;
     }
     index.atomically(|index| {
         for &id in metrics.keys() {

@@ -606,3 +606,54 @@ fn codec_split() -> Vec<u8> {
         .collect();
     codec::encode_split(key, &points)
 }
+
+/// `import-gnocchi` into a store on S3 and Redis: a Gnocchi directory's
+/// archives become the bucket's objects, byte for byte, its waiting
+/// measures Redis lists, and the adopted metrics answer as Gnocchi did,
+/// before and after their measures are processed.
+#[test]
+fn a_gnocchi_directory_is_imported_into_s3_and_redis() {
+    use crate::common::{assert_gnocchi_measures, read_json};
+    let servers = Servers {
+        redis: RedisServer::start(),
+        garage: Garage::start(),
+    };
+    let case = crate::dump::backlog_case();
+    let combination = Combination::new(&servers, 300, Driver::S3, Driver::Redis, Index::Sqlite);
+    let store = &combination.store;
+    store.create_policy(&read_json(&case.join("policy.json")));
+    let gnocchi = case.join("gnocchi");
+    store
+        .run(&[
+            "import-gnocchi",
+            gnocchi.to_str().unwrap(),
+            "-a",
+            "two-levels",
+        ])
+        .success();
+    let by_id = |_: &str, metric: &Value| metric["id"].as_str().unwrap().to_owned();
+    let gauge = "6ca28ecb-eee3-5ee2-97cd-176c16849311";
+    // The archive files (the metric's directory in a sack holds its
+    // waiting measures).
+    let mut theirs = files_of_metric(&gnocchi, gauge);
+    theirs.retain(|name, _| name == "none_v3" || name.starts_with("agg_"));
+    assert!(theirs.len() > 10);
+    let ours = combination.stored(gauge);
+    assert_eq!(
+        ours.keys().collect::<Vec<_>>(),
+        theirs.keys().collect::<Vec<_>>()
+    );
+    for (name, bytes) in &theirs {
+        assert!(ours[name] == *bytes, "{name} differs from Gnocchi's file");
+    }
+    let expected = read_json(&case.join("expected-before.json"));
+    assert_eq!(
+        store.json(&["status"])["storage/number of metric having measures to process"],
+        3
+    );
+    assert_gnocchi_measures(store, &expected, by_id, "before processing");
+    store.run(&["verify"]).success();
+    store.run(&["process"]).success();
+    let after = read_json(&case.join("expected.json"));
+    assert_gnocchi_measures(store, &after, by_id, "after processing");
+}
