@@ -657,3 +657,49 @@ fn a_gnocchi_directory_is_imported_into_s3_and_redis() {
     let after = read_json(&case.join("expected.json"));
     assert_gnocchi_measures(store, &after, by_id, "after processing");
 }
+
+/// Gnocchi's Sentinel form of `redis_url`: the sentinel named in the URL
+/// gives the master, which then holds the measures in the URL's database;
+/// a master name no sentinel knows is an error naming the URL.
+#[test]
+fn redis_drivers_reach_their_server_through_sentinel() {
+    use crate::redis::Sentinel;
+    let master = RedisServer::start();
+    let sentinel = Sentinel::start(&master, "gnocchi-master");
+    let url = |name: &str| {
+        format!(
+            "redis://127.0.0.1:{}?sentinel={name}&sentinel_fallback=127.0.0.1:1&db={DB}",
+            sentinel.port()
+        )
+    };
+    let store = TestStore::empty();
+    let through = url("gnocchi-master");
+    store
+        .run(&[
+            "init",
+            "--sacks",
+            "8",
+            "--storage",
+            &through,
+            "--incoming",
+            &through,
+        ])
+        .success();
+    let sacks: String = master.connect(DB).hget("gnocchi-config", "sacks").unwrap();
+    assert_eq!(sacks, "8");
+    let a = store.create_metric("a", "low");
+    store
+        .run(&["measures", "add", &a, "-m", "2024-03-01T00:00:00@1"])
+        .success();
+    store.run(&["process"]).success();
+    let fields: Vec<String> = master.connect(DB).hkeys(format!("timeseries:{a}")).unwrap();
+    assert!(fields.contains(&"none_v3".to_owned()), "{fields:?}");
+    let unknown = TestStore::empty();
+    let said = crate::common::stderr_of(
+        &unknown
+            .run(&["init", "--sacks", "8", "--incoming", &url("nobody")])
+            .failure()
+            .code(1),
+    );
+    assert!(said.contains("Redis at redis://127.0.0.1:"), "{said}");
+}

@@ -349,3 +349,78 @@ fn a_server_of_its_own_answers_and_stops_on_drop() {
     assert!(!ping(port), "the server stopped");
     assert!(!dir.exists());
 }
+
+/// A Redis Sentinel (`redis-server --sentinel`) watching one master under
+/// a name, on a free loopback port, stopped by its PID when dropped.
+pub struct Sentinel {
+    port: u16,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Sentinel {
+    pub fn start(master: &RedisServer, name: &str) -> Sentinel {
+        let dir = tempfile::Builder::new()
+            .prefix("carbonara-sentinel")
+            .tempdir()
+            .expect("creating the Sentinel test directory");
+        let port = free_port();
+        let config = dir.path().join("sentinel.conf");
+        std::fs::write(
+            &config,
+            format!(
+                "port {port}\nbind 127.0.0.1\nsentinel monitor {name} 127.0.0.1 {} 1\n",
+                master.port()
+            ),
+        )
+        .expect("writing sentinel.conf");
+        let mut command = Command::new(server_binary());
+        command
+            .arg(&config)
+            .arg("--sentinel")
+            .arg("--logfile")
+            .arg(dir.path().join("sentinel.log"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        // SAFETY: prctl(2) is async-signal-safe, as pre_exec requires.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = command.spawn().expect("starting redis-server --sentinel");
+        let sentinel = Sentinel {
+            port,
+            child,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + START_TIMEOUT;
+        while !ping(port) {
+            assert!(
+                Instant::now() < deadline,
+                "Redis Sentinel: no PONG after {START_TIMEOUT:?}: {}",
+                std::fs::read_to_string(sentinel._dir.path().join("sentinel.log"))
+                    .unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        sentinel
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+impl Drop for Sentinel {
+    fn drop(&mut self) {
+        let pid = i32::try_from(self.child.id()).expect("a PID fits in pid_t");
+        // SAFETY: kill(2) on the sentinel this value started, not reaped yet.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}

@@ -142,7 +142,7 @@ impl Settings {
         let query = |name: &str| url.query(name).filter(|value| !value.is_empty());
         for (name, value) in url.query_pairs() {
             let name = name.as_str();
-            if super::super::redis::NOT_YET.contains(&name) {
+            if super::super::redis::NOT_YET.contains(&name) || name.starts_with("sentinel") {
                 let what = if name.starts_with("sentinel") {
                     "Redis Sentinel"
                 } else {

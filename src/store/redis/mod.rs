@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
 use redis::{
     Client, Connection, ConnectionAddr, ConnectionInfo, IntoConnectionInfo, RedisConnectionInfo,
 };
@@ -25,6 +26,8 @@ use crate::deployment::DatabaseUrl;
 
 /// redis-py's default port.
 const DEFAULT_PORT: u16 = 6379;
+/// Redis Sentinel's default port.
+const DEFAULT_SENTINEL_PORT: u16 = 26379;
 /// How long a command may take when the URL sets no `socket_timeout`
 /// (redis-py waits forever; a pass had better fail and retry).
 const DEFAULT_SOCKET_TIMEOUT: Duration = Duration::from_secs(30);
@@ -34,7 +37,14 @@ const SCAN_COUNT: usize = 1000;
 const IDLE_CONNECTIONS: usize = 16;
 
 /// `redis_url` parameters carbonara reads.
-const HONOURED: &[&str] = &["db", "socket_timeout"];
+const HONOURED: &[&str] = &[
+    "db",
+    "socket_timeout",
+    "sentinel",
+    "sentinel_fallback",
+    "sentinel_username",
+    "sentinel_password",
+];
 /// `redis_url` parameters that change nothing carbonara stores.
 const WITHOUT_EFFECT: &[&str] = &[
     "encoding",
@@ -43,12 +53,9 @@ const WITHOUT_EFFECT: &[&str] = &[
     "socket_keepalive",
 ];
 /// Parameters of redis-py's URLs (Gnocchi's `redis_url`, tooz's
-/// coordination URL) that carbonara does not support yet: Sentinel, TLS.
+/// coordination URL) that carbonara does not support yet: TLS (and, in
+/// tooz's URLs, Sentinel).
 pub(crate) const NOT_YET: &[&str] = &[
-    "sentinel",
-    "sentinel_fallback",
-    "sentinel_username",
-    "sentinel_password",
     "sentinel_ssl",
     "ssl",
     "ssl_certfile",
@@ -93,11 +100,70 @@ pub(crate) fn connection_info(url: &DatabaseUrl) -> Result<ConnectionInfo, Strin
         .set_redis_settings(login))
 }
 
+/// How new connections reach the server.
+enum Connector {
+    Direct(Client),
+    /// Through Redis Sentinel: the current master of a name, asked of the
+    /// sentinels each time a connection is opened, so a failover costs
+    /// the connections to the old master one failed call each.
+    Sentinel(Mutex<SentinelClient>),
+}
+
+/// The Sentinel client of a `redis_url` with `?sentinel=<master name>`, as
+/// Gnocchi's `get_client` builds it: the URL's host and port, then each
+/// `sentinel_fallback=<host>:<port>`, are the sentinels (logged in with
+/// `sentinel_username` and `sentinel_password`); the master they name is
+/// reached with the URL's user, password and `db` (`info`).
+fn sentinel_client(
+    url: &DatabaseUrl,
+    info: ConnectionInfo,
+    master: &str,
+) -> Result<SentinelClient, String> {
+    let mut sentinels = vec![(
+        url.host().ok_or("a Sentinel URL needs a host")?,
+        url.port().unwrap_or(DEFAULT_SENTINEL_PORT),
+    )];
+    for (name, value) in url.query_pairs() {
+        if name == "sentinel_fallback" {
+            let (host, port) = value
+                .rsplit_once(':')
+                .and_then(|(host, port)| Some((host.to_owned(), port.parse().ok()?)))
+                .ok_or_else(|| format!("`sentinel_fallback` = {value}: not HOST:PORT"))?;
+            sentinels.push((host, port));
+        }
+    }
+    let mut login = RedisConnectionInfo::default();
+    if let Some(user) = url.query("sentinel_username").filter(|u| !u.is_empty()) {
+        login = login.set_username(user);
+    }
+    if let Some(password) = url.query("sentinel_password").filter(|p| !p.is_empty()) {
+        login = login.set_password(password);
+    }
+    let sentinels = sentinels
+        .into_iter()
+        .map(|(host, port)| {
+            ConnectionAddr::Tcp(host, port)
+                .into_connection_info()
+                .map(|info| info.set_redis_settings(login.clone()))
+        })
+        .collect::<redis::RedisResult<Vec<_>>>()
+        .map_err(|e| e.to_string())?;
+    let master_login = SentinelNodeConnectionInfo::default()
+        .set_redis_connection_info(info.redis_settings().clone());
+    SentinelClient::build(
+        sentinels,
+        master.to_owned(),
+        Some(master_login),
+        SentinelServerType::Master,
+    )
+    .map_err(|e| e.to_string())
+}
+
 /// Connections to one Redis server, opened on demand and kept for reuse.
 pub struct Pool {
     /// The URL, its password hidden, for messages.
     shown: String,
-    client: Client,
+    connector: Connector,
     socket_timeout: Duration,
     idle: Mutex<Vec<Connection>>,
 }
@@ -148,9 +214,15 @@ impl Pool {
                 .ok_or_else(|| bad(format!("`socket_timeout` = {text}: not a positive number")))?,
         };
         let info = connection_info(&url).map_err(bad)?;
+        let connector = match query("sentinel") {
+            None => Connector::Direct(Client::open(info).map_err(|e| bad(e.to_string()))?),
+            Some(master) => Connector::Sentinel(Mutex::new(
+                sentinel_client(&url, info, &master).map_err(bad)?,
+            )),
+        };
         Ok(Pool {
             shown: url.to_string(),
-            client: Client::open(info).map_err(|e| bad(e.to_string()))?,
+            connector,
             socket_timeout,
             idle: Mutex::new(Vec::new()),
         })
@@ -215,9 +287,13 @@ impl Pool {
     }
 
     fn connect(&self) -> redis::RedisResult<Connection> {
-        let connection = self
-            .client
-            .get_connection_with_timeout(self.socket_timeout)?;
+        let connection = match &self.connector {
+            Connector::Direct(client) => client.get_connection_with_timeout(self.socket_timeout)?,
+            Connector::Sentinel(client) => client
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get_connection()?,
+        };
         connection.set_read_timeout(Some(self.socket_timeout))?;
         connection.set_write_timeout(Some(self.socket_timeout))?;
         Ok(connection)
@@ -254,9 +330,17 @@ mod tests {
         assert_eq!(pool.socket_timeout, Duration::from_millis(2500));
         let error = |url: &str| Pool::new("redis_url", url).unwrap_err().to_string();
         assert!(
-            error("redis://h?sentinel=mymaster").contains("not supported yet"),
+            error("redis://h?ssl=true").contains("not supported yet"),
             "{}",
-            error("redis://h?sentinel=mymaster")
+            error("redis://h?ssl=true")
+        );
+        assert!(error("redis://h?sentinel=m&sentinel_fallback=h2").contains("not HOST:PORT"));
+        assert!(
+            Pool::new(
+                "redis_url",
+                "redis://h?sentinel=m&sentinel_fallback=h2:26380"
+            )
+            .is_ok()
         );
         assert!(error("redis://h?dbx=1").contains("`dbx`"));
         assert!(error("redis://h?db=-1").contains("not a database number"));
