@@ -34,6 +34,7 @@ mod process;
 mod queries;
 mod real_gnocchi;
 mod redis;
+mod redis_group;
 mod redis_locks;
 mod resource;
 mod resource_type;

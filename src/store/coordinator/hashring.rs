@@ -48,7 +48,8 @@ impl HashRing {
             hash.update(node.as_bytes());
             for _ in 0..partitions {
                 hash.update(node.as_bytes());
-                ring.points.insert(point(hash.clone().finalize().as_slice()), index);
+                ring.points
+                    .insert(point(hash.clone().finalize().as_slice()), index);
             }
         }
         ring
@@ -60,10 +61,9 @@ impl HashRing {
         let wanted = replicas.min(self.nodes.len());
         let hash = point(Md5::digest(data).as_slice());
         // The first point after the hash, then around the ring once.
-        let after = self.points.range((
-            std::ops::Bound::Excluded(hash),
-            std::ops::Bound::Unbounded,
-        ));
+        let after = self
+            .points
+            .range((std::ops::Bound::Excluded(hash), std::ops::Bound::Unbounded));
         let mut found: Vec<&str> = Vec::with_capacity(wanted);
         for (_, &index) in after.chain(self.points.range(..=hash)) {
             if found.len() == wanted {
@@ -114,6 +114,10 @@ mod tests {
             assert_eq!(all.len(), 3, "{all:?}");
             assert_eq!(one[0], all[0]);
         }
-        assert!(HashRing::new::<&str>(&[], 200).nodes_for(b"x", 3).is_empty());
+        assert!(
+            HashRing::new::<&str>(&[], 200)
+                .nodes_for(b"x", 3)
+                .is_empty()
+        );
     }
 }

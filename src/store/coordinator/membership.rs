@@ -32,8 +32,8 @@
 
 use redis::{Connection, Script, Value};
 
-use super::super::incoming::SackName;
 use super::super::Result;
+use super::super::incoming::SackName;
 use super::partition::sacks_to_process;
 use super::redis::{Heart, Settings, millis};
 
@@ -242,10 +242,7 @@ impl Drop for Membership {
         // A field or key left behind is dropped by the next member that
         // lists the group once the beat expires.
         let group = self.settings.group_key(GROUP);
-        let hdel = redis::cmd("HDEL")
-            .arg(&group)
-            .arg(&self.member_id)
-            .clone();
+        let hdel = redis::cmd("HDEL").arg(&group).arg(&self.member_id).clone();
         if transaction(&mut self.connection, &group, |_| Ok(vec![hdel.clone()])).is_ok() {
             let _ = redis::cmd("DEL")
                 .arg(self.settings.beat_key(&self.member_id))

@@ -46,6 +46,12 @@ mod tests {
     fn a_member_outside_the_ring_falls_back_to_every_sack() {
         let sacks = sacks_to_process(&["a.0.x", "b.0.y"], "c.0.z", 16, 1);
         assert_eq!(sacks.len(), 16);
-        assert_eq!(sacks[5], SackName { total: 16, number: 5 });
+        assert_eq!(
+            sacks[5],
+            SackName {
+                total: 16,
+                number: 5
+            }
+        );
     }
 }
