@@ -32,7 +32,6 @@ record without Python.
 """
 
 import hashlib
-from importlib import metadata
 import json
 import sys
 import time
@@ -43,7 +42,7 @@ from gnocchi.cli import metricd
 from gnocchi import incoming
 from tooz import coordination
 
-from tooz_redis_locks import Monitor, Server
+from tooz_redis_locks import Monitor, Server, coordinator, versions
 
 GROUP = metricd.MetricProcessor.GROUP_ID
 PARTITIONS = 200
@@ -54,14 +53,6 @@ def member_id(host, worker):
     """metricd's member id, its uuid4 drawn from the name (fixed)."""
     fixed = uuid.UUID(bytes=hashlib.md5(("%s.%d" % (host, worker)).encode()).digest(), version=4)
     return ("%s.%s.%s" % (host, worker, str(fixed))).encode()
-
-
-def coordinator(url, member):
-    # gnocchi-metricd starts the heart (`start_heart=True`); here each
-    # heartbeat is called by hand, to see what it sends.
-    coord = coordination.get_coordinator(url, member)
-    coord.start()
-    return coord
 
 
 def text(value):
@@ -214,15 +205,7 @@ def assignments(server):
 
 def main():
     server = Server()
-    record = {
-        "versions": {
-            "gnocchi": metadata.version("gnocchi"),
-            "tooz": metadata.version("tooz"),
-            "redis-py": metadata.version("redis"),
-            "redis-server": server.client().info()["redis_version"],
-        },
-        "total_sacks": SACKS,
-    }
+    record = {"versions": versions(server), "total_sacks": SACKS}
     try:
         monitor = Monitor(server)
         membership(server, monitor, record)
