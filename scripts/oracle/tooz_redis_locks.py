@@ -137,6 +137,16 @@ def coordinator(url, member):
     return coord
 
 
+def versions(server):
+    """The versions of what the record comes from."""
+    return {
+        "gnocchi": metadata.version("gnocchi"),
+        "tooz": metadata.version("tooz"),
+        "redis-py": metadata.version("redis"),
+        "redis-server": server.client().info()["redis_version"],
+    }
+
+
 def token_shaped(value, what):
     text = value.decode() if isinstance(value, bytes) else value
     if not TOKEN.match(text):
@@ -151,14 +161,7 @@ def anonymous(commands, token):
 
 def main():
     server = Server()
-    record = {
-        "versions": {
-            "gnocchi": metadata.version("gnocchi"),
-            "tooz": metadata.version("tooz"),
-            "redis-py": metadata.version("redis"),
-            "redis-server": server.client().info()["redis_version"],
-        },
-    }
+    record = {"versions": versions(server)}
     try:
         monitor = Monitor(server)
         raw = server.client()

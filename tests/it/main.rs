@@ -35,6 +35,7 @@ mod process;
 mod queries;
 mod real_gnocchi;
 mod redis;
+mod redis_group;
 mod redis_locks;
 mod resource;
 mod resource_type;

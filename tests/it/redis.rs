@@ -304,6 +304,15 @@ fn parse_monitor_line(line: &str) -> Sent {
                     Some('n') => arg.push('\n'),
                     Some('r') => arg.push('\r'),
                     Some('t') => arg.push('\t'),
+                    Some('a') => arg.push('\u{7}'),
+                    Some('b') => arg.push('\u{8}'),
+                    // A byte Redis shows as `\xHH`: the character of that
+                    // code point, as Python's `unicode_escape` reads it.
+                    Some('x') => {
+                        let hex: String = chars.by_ref().take(2).collect();
+                        let byte = u8::from_str_radix(&hex, 16).expect("MONITOR line: \\xHH");
+                        arg.push(char::from(byte));
+                    }
                     Some(other) => arg.push(other),
                     None => {}
                 },
@@ -327,16 +336,27 @@ fn a_server_of_its_own_answers_and_stops_on_drop() {
     let mut monitor = Monitor::start(&server);
     let mut client = server.connect(2);
     let (sent, ()) = monitor.during(|| {
-        redis::cmd("SET")
+        redis::cmd("MSET")
             .arg("k")
             .arg("a \"quoted\"\nvalue")
+            .arg("b")
+            .arg(b"\x81\x07\x08\x01".as_slice())
             .exec(&mut client)
             .unwrap();
     });
-    let set: Vec<_> = sent.iter().filter(|c| c.args[0] == "SET").collect();
+    let set: Vec<_> = sent.iter().filter(|c| c.args[0] == "MSET").collect();
     assert_eq!(set.len(), 1, "{sent:?}");
     assert_eq!(set[0].db, 2);
-    assert_eq!(set[0].args, ["SET", "k", "a \"quoted\"\nvalue"]);
+    assert_eq!(
+        set[0].args,
+        [
+            "MSET",
+            "k",
+            "a \"quoted\"\nvalue",
+            "b",
+            "\u{81}\u{7}\u{8}\u{1}"
+        ]
+    );
     // No persistence: nothing written in its directory but its log.
     let config: Vec<String> = redis::cmd("CONFIG")
         .arg("GET")

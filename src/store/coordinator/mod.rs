@@ -3,7 +3,12 @@
 //! Gnocchi gives (`gnocchi/chef.py: Chef.get_sack_lock`), and the tooz
 //! driver a coordination URL names: `postgres` (advisory locks) or `redis`
 //! (keys with a TTL). The directory store's flock locks are `store::lock`.
+//! Through Redis, also gnocchi-metricd's group (`membership`) and the
+//! sacks its hash ring gives each member (`hashring`, `partition`).
 
+pub mod hashring;
+pub mod membership;
+pub mod partition;
 pub mod postgres;
 pub mod redis;
 

@@ -20,8 +20,8 @@
 //!
 //! A process that dies leaves its keys to expire: its sacks are free again
 //! at most `lock_timeout` later. Group membership (`gnocchi-processing`,
-//! the `_tooz_beats:` keys, the hash ring) is not here: carbonara contends
-//! for every sack, as gnocchi-metricd does when it cannot partition.
+//! the `_tooz_beats:` keys) is `super::membership`, over these settings and
+//! this heart.
 //!
 //! Blocking calls (the redis crate's synchronous client): not from a tokio
 //! worker thread.
@@ -85,6 +85,8 @@ pub struct Settings {
     client: Client,
     namespace: String,
     lock_timeout: Duration,
+    /// How long a member's beat key lives.
+    pub(super) membership_timeout: Duration,
     socket_timeout: Duration,
     connect_timeout: Duration,
 }
@@ -96,6 +98,7 @@ impl std::fmt::Debug for Settings {
             .field("url", &self.url)
             .field("namespace", &self.namespace)
             .field("lock_timeout", &self.lock_timeout)
+            .field("membership_timeout", &self.membership_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -107,15 +110,15 @@ const HONOURED: &[&str] = &[
     "namespace",
     "timeout",
     "lock_timeout",
+    "membership_timeout",
     "socket_timeout",
     "socket_connect_timeout",
     "encoding",
 ];
 
-/// Parameters of tooz's Redis URLs that change nothing about which locks
-/// carbonara takes: membership's, and connection tuning.
+/// Parameters of tooz's Redis URLs that change nothing carbonara sends:
+/// connection tuning.
 const WITHOUT_EFFECT: &[&str] = &[
-    "membership_timeout",
     "retry_on_timeout",
     "socket_keepalive",
     "health_check_interval",
@@ -128,8 +131,8 @@ impl Settings {
     /// there is no host; user and password as written (Python's `urlsplit`
     /// does not decode them); from the query (its last value of each, blank
     /// ones ignored): `db` (tooz ignores the URL's path), `namespace`,
-    /// `timeout`, `lock_timeout`, `socket_timeout` and
-    /// `socket_connect_timeout`.
+    /// `timeout`, `lock_timeout`, `membership_timeout` (fractional seconds,
+    /// as tooz's `float()`), `socket_timeout` and `socket_connect_timeout`.
     pub fn new(url: &DatabaseUrl) -> Result<Settings> {
         let bad = |reason: String| Error::BadBackend {
             what: "coordination_url",
@@ -194,6 +197,7 @@ impl Settings {
                     }),
             }
         };
+        let membership_timeout = fractional("membership_timeout", timeout)?;
         let socket_timeout = fractional("socket_timeout", timeout)?;
         let connect_timeout = fractional("socket_connect_timeout", socket_timeout)?;
         let info = super::super::redis::connection_info(url).map_err(bad)?;
@@ -202,6 +206,7 @@ impl Settings {
             client: Client::open(info).map_err(|e| bad(e.to_string()))?,
             namespace: query("namespace").unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned()),
             lock_timeout,
+            membership_timeout,
             socket_timeout,
             connect_timeout,
         })
@@ -212,7 +217,23 @@ impl Settings {
         format!("{}_{name}_lock", self.namespace)
     }
 
-    fn connect(&self) -> Result<Connection> {
+    /// The hash of a group's members (`<namespace>_group:<group>`).
+    pub fn group_key(&self, group: &str) -> String {
+        format!("{}_group:{group}", self.namespace)
+    }
+
+    /// The set of every group's name (`<namespace>_groups`).
+    pub fn groups_key(&self) -> String {
+        format!("{}_groups", self.namespace)
+    }
+
+    /// A member's beat key (`<namespace>_beats:<member id>`), alive while
+    /// the member beats.
+    pub fn beat_key(&self, member_id: &str) -> String {
+        format!("{}_beats:{member_id}", self.namespace)
+    }
+
+    pub(super) fn connect(&self) -> Result<Connection> {
         let connection = self
             .client
             .get_connection_with_timeout(self.connect_timeout)
@@ -224,10 +245,15 @@ impl Settings {
         Ok(connection)
     }
 
-    fn error(&self, error: &redis::RedisError) -> Error {
+    pub(super) fn error(&self, error: &redis::RedisError) -> Error {
+        self.failure(error.to_string())
+    }
+
+    /// An error of this server.
+    pub(super) fn failure(&self, reason: String) -> Error {
         Error::Redis {
             url: self.url.to_string(),
-            reason: error.to_string(),
+            reason,
         }
     }
 }
@@ -284,7 +310,7 @@ impl Session {
             Ok(Some(_)) => {
                 guard(&self.held).insert(key, token);
                 if self.heart.is_none() {
-                    self.heart = Some(Heart::start(&self.settings, &self.held));
+                    self.heart = Some(self.lock_heart());
                 }
                 Ok(true)
             }
@@ -330,6 +356,32 @@ impl Session {
         }
     }
 
+    /// Re-arms every lock held, every third of their TTL.
+    fn lock_heart(&self) -> Heart {
+        let held = Arc::clone(&self.held);
+        let ttl = millis(self.settings.lock_timeout);
+        Heart::start(
+            &self.settings,
+            self.settings.lock_timeout / 3,
+            move |connection| {
+                let locks: Vec<(String, String)> = guard(&held)
+                    .iter()
+                    .map(|(key, token)| (key.clone(), token.clone()))
+                    .collect();
+                locks.iter().try_for_each(|(key, token)| {
+                    // 0: the lock expired and is someone else's now; tooz
+                    // only logs it, and so does nobody here.
+                    REACQUIRE
+                        .key(key)
+                        .arg(token)
+                        .arg(ttl)
+                        .invoke::<i64>(connection)
+                        .map(drop)
+                })
+            },
+        )
+    }
+
     fn stop_heart(&mut self) {
         if let Some(heart) = self.heart.take() {
             heart.stop();
@@ -365,47 +417,36 @@ fn guard(held: &Mutex<HashMap<String, String>>) -> MutexGuard<'_, HashMap<String
     held.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn millis(duration: Duration) -> u64 {
+pub(super) fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// The thread that re-arms the locks a session holds.
-struct Heart {
+/// A thread that beats on a connection of its own every `period` until
+/// stopped: the re-arming of a session's locks, or a member's beat key
+/// (`super::membership`).
+pub(super) struct Heart {
     /// Dropped to stop the thread.
     stop: mpsc::Sender<()>,
     thread: JoinHandle<()>,
 }
 
 impl Heart {
-    fn start(settings: &Settings, held: &Arc<Mutex<HashMap<String, String>>>) -> Heart {
+    /// Starts beating, first one `period` from now.
+    pub(super) fn start(
+        settings: &Settings,
+        period: Duration,
+        mut beat: impl FnMut(&mut Connection) -> redis::RedisResult<()> + Send + 'static,
+    ) -> Heart {
         let (stop, stopped) = mpsc::channel();
         let settings = settings.clone();
-        let held = Arc::clone(held);
         let thread = std::thread::spawn(move || {
-            let period = settings.lock_timeout / 3;
-            let ttl = millis(settings.lock_timeout);
             let mut connection = None;
             while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(period) {
-                let locks: Vec<(String, String)> = guard(&held)
-                    .iter()
-                    .map(|(key, token)| (key.clone(), token.clone()))
-                    .collect();
-                let Some(open) = connection.take().or_else(|| settings.connect().ok()) else {
+                let Some(mut open) = connection.take().or_else(|| settings.connect().ok()) else {
                     // tooz's heart retries too; the next beat connects anew.
                     continue;
                 };
-                let mut open = open;
-                let beat = locks.iter().try_for_each(|(key, token)| {
-                    // 0: the lock expired and is someone else's now; tooz
-                    // only logs it, and so does nobody here.
-                    REACQUIRE
-                        .key(key)
-                        .arg(token)
-                        .arg(ttl)
-                        .invoke::<i64>(&mut open)
-                        .map(drop)
-                });
-                if beat.is_ok() {
+                if beat(&mut open).is_ok() {
                     connection = Some(open);
                 }
             }
@@ -414,7 +455,7 @@ impl Heart {
     }
 
     /// Stops the thread, once its beat in progress (if any) is done.
-    fn stop(self) {
+    pub(super) fn stop(self) {
         drop(self.stop);
         // A panicked heart has nothing left to stop.
         let _ = self.thread.join();
@@ -441,6 +482,10 @@ mod tests {
         let plain = settings("redis://cache:6380").unwrap();
         assert_eq!(plain.lock_key(name), format!("_tooz_{name}_lock"));
         assert_eq!(plain.lock_timeout, Duration::from_secs(30));
+        assert_eq!(plain.membership_timeout, Duration::from_secs(30));
+        assert_eq!(plain.beat_key("m.0.u"), "_tooz_beats:m.0.u");
+        assert_eq!(plain.group_key("g"), "_tooz_group:g");
+        assert_eq!(plain.groups_key(), "_tooz_groups");
         assert_eq!(plain.socket_timeout, Duration::from_secs(30));
         let info = plain.client.get_connection_info();
         assert_eq!(info.addr(), &ConnectionAddr::Tcp("cache".to_owned(), 6380));
@@ -452,6 +497,8 @@ mod tests {
         .unwrap();
         assert_eq!(tuned.lock_key(name), format!("gnocchi_{name}_lock"));
         assert_eq!(tuned.lock_timeout, Duration::from_secs(7));
+        assert_eq!(tuned.membership_timeout, Duration::from_secs(7));
+        assert_eq!(tuned.beat_key("m"), "gnocchi_beats:m");
         assert_eq!(tuned.socket_timeout, Duration::from_secs(7));
         assert_eq!(tuned.connect_timeout, Duration::from_millis(500));
         let info = tuned.client.get_connection_info();
@@ -465,6 +512,7 @@ mod tests {
         let socket =
             settings("redis://u:pw@/run/redis.sock?lock_timeout=5&membership_timeout=9").unwrap();
         assert_eq!(socket.lock_timeout, Duration::from_secs(5));
+        assert_eq!(socket.membership_timeout, Duration::from_secs(9));
         let info = socket.client.get_connection_info();
         assert_eq!(
             info.addr(),
@@ -496,6 +544,10 @@ mod tests {
         assert_eq!(
             error("redis://h?socket_timeout=-1"),
             "coordination_url redis://h?socket_timeout=-1: `socket_timeout` = -1: not a positive number of seconds"
+        );
+        assert_eq!(
+            error("redis://h?membership_timeout=0"),
+            "coordination_url redis://h?membership_timeout=0: `membership_timeout` = 0: not a positive number of seconds"
         );
         assert_eq!(
             error("redis://h?db=x"),
