@@ -3,13 +3,15 @@
 //! error naming the server (and the bucket or key), consumes no measure
 //! whose archives it could not write, and once the server is back the
 //! next commands finish the work to the same archive as if nothing had
-//! happened.
+//! happened; S3's `503 SlowDown` and a request held past its timeout are
+//! retried.
 
 use predicates::str::contains;
 
 use crate::common::{TestStore, stderr_of};
 use crate::garage::Garage;
 use crate::redis::RedisServer;
+use crate::s3_proxy::{Fault, FaultyProxy};
 
 const MEASURES: &str = "\
 2024-05-01T10:00:00Z,1
@@ -112,4 +114,61 @@ fn a_stopped_redis_fails_imports_and_passes_and_loses_nothing() {
     assert_eq!(last["timestamp"], "2024-05-01T10:10:00+00:00");
     last["value"] = serde_json::json!(12.0);
     assert_eq!(shown, expected);
+}
+
+/// A store whose archives are in Garage behind a [`FaultyProxy`].
+fn store_behind(proxy: &FaultyProxy, redis: &RedisServer) -> (TestStore, String) {
+    let settings = Garage::settings_for(&proxy.endpoint(), "proxied");
+    let store = TestStore::empty();
+    store
+        .run(&[
+            "init",
+            "--sacks",
+            "8",
+            "--storage",
+            &settings.to_url_with_credentials(),
+            "--incoming",
+            &redis.url(),
+        ])
+        .success();
+    let metric = store.create_metric("cpu", "low");
+    (store, metric)
+}
+
+/// S3's `503 SlowDown` is waited out: the pass retries with backoff and
+/// ends as if nothing had happened.
+#[test]
+fn a_pass_rides_out_slow_down_answers() {
+    let redis = RedisServer::start();
+    let garage = Garage::start();
+    let proxy = FaultyProxy::start(&garage.endpoint().replace("http://", ""));
+    let (store, metric) = store_behind(&proxy, &redis);
+    ingest(&store, &metric).success();
+    proxy.set(Fault::SlowDown(3));
+    store.run(&["process"]).success();
+    assert_eq!(proxy.refused(), 3);
+    assert_eq!(waiting(&store), 0);
+    assert_eq!(store.json(&["measures", "show", &metric]), reference());
+}
+
+/// A request the S3 service holds past the client's timeout (30 s) is
+/// sent again, and the pass ends as if nothing had happened.
+#[test]
+fn a_pass_rides_out_a_request_that_times_out() {
+    let redis = RedisServer::start();
+    let garage = Garage::start();
+    let proxy = FaultyProxy::start(&garage.endpoint().replace("http://", ""));
+    let (store, metric) = store_behind(&proxy, &redis);
+    ingest(&store, &metric).success();
+    proxy.set(Fault::Delay(std::time::Duration::from_secs(32)));
+    let started = std::time::Instant::now();
+    store.run(&["process"]).success();
+    // Not waited out: given up after the client's timeout, then sent again.
+    let took = started.elapsed();
+    assert!(
+        took >= std::time::Duration::from_secs(30) && took < std::time::Duration::from_secs(32),
+        "{took:?}"
+    );
+    assert_eq!(waiting(&store), 0);
+    assert_eq!(store.json(&["measures", "show", &metric]), reference());
 }

@@ -253,8 +253,14 @@ api_bind_addr = "127.0.0.1:{s3_port}"
 
     /// Settings for buckets `<bucket_prefix>-…`, with the credentials.
     pub fn settings(&self, bucket_prefix: &str) -> S3Settings {
+        Garage::settings_for(&self.endpoint(), bucket_prefix)
+    }
+
+    /// Settings for buckets `<bucket_prefix>-…` reached at `endpoint` (a
+    /// proxy in front of a node), with the credentials.
+    pub fn settings_for(endpoint: &str, bucket_prefix: &str) -> S3Settings {
         S3Settings {
-            endpoint_url: Some(self.endpoint()),
+            endpoint_url: Some(endpoint.to_owned()),
             region: Some(REGION.to_owned()),
             access_key_id: Some(ACCESS_KEY_ID.to_owned()),
             secret_access_key: Some(SECRET_ACCESS_KEY.to_owned()),

@@ -40,6 +40,7 @@ mod redis_locks;
 mod resource;
 mod resource_type;
 mod s3_drivers;
+mod s3_proxy;
 mod search;
 mod serve;
 mod side_by_side;
