@@ -23,6 +23,11 @@ const MEASURES: &str = "\
 /// A store whose archives are in Garage and whose measures wait in Redis
 /// (with its append-only file, so a restart keeps them).
 fn store_on(redis: &RedisServer, garage: &Garage) -> (TestStore, String) {
+    store_with(&garage.settings("faults"), redis)
+}
+
+/// A store on these S3 settings and Redis, with one metric.
+fn store_with(s3: &carbonara::store::s3::S3Settings, redis: &RedisServer) -> (TestStore, String) {
     let store = TestStore::empty();
     store
         .run(&[
@@ -30,7 +35,7 @@ fn store_on(redis: &RedisServer, garage: &Garage) -> (TestStore, String) {
             "--sacks",
             "8",
             "--storage",
-            &garage.settings("faults").to_url_with_credentials(),
+            &s3.to_url_with_credentials(),
             "--incoming",
             &redis.url(),
         ])
@@ -118,21 +123,7 @@ fn a_stopped_redis_fails_imports_and_passes_and_loses_nothing() {
 
 /// A store whose archives are in Garage behind a [`FaultyProxy`].
 fn store_behind(proxy: &FaultyProxy, redis: &RedisServer) -> (TestStore, String) {
-    let settings = Garage::settings_for(&proxy.endpoint(), "proxied");
-    let store = TestStore::empty();
-    store
-        .run(&[
-            "init",
-            "--sacks",
-            "8",
-            "--storage",
-            &settings.to_url_with_credentials(),
-            "--incoming",
-            &redis.url(),
-        ])
-        .success();
-    let metric = store.create_metric("cpu", "low");
-    (store, metric)
+    store_with(&Garage::settings_for(&proxy.endpoint(), "proxied"), redis)
 }
 
 /// S3's `503 SlowDown` is waited out: the pass retries with backoff and
