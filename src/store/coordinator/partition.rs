@@ -1,6 +1,6 @@
 //! Which sacks a gnocchi-metricd worker processes, given the members of
 //! `gnocchi-processing` (`gnocchi/cli/metricd.py:
-//! MetricProcessor._get_sacks_to_process`, spec/gnocchi-deployments.md §4):
+//! MetricProcessor._get_sacks_to_process`, docs/deployments.md#through-redis):
 //! every sack whose name (`incoming128-17`: Gnocchi's sacks have no
 //! `__tooz_hash__`, so tooz hashes `str(sack)`) puts the worker among its
 //! `processing_replicas` members on tooz's ring of 200 partitions per
