@@ -790,7 +790,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_s
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from help" -f -a "ceilometer" -d 'Ceilometer samples, stored as Ceilometer\'s Gnocchi publisher stores them'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from help" -f -a "prometheus" -d 'Prometheus remote-write bodies (snappy-compressed protobuf), mapped as Gnocchi\'s endpoint maps them'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand process" -s j -l jobs -d 'Worker threads [default: one per core, or `[metricd] workers` with --gnocchi-conf]' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand process" -s j -l jobs -d 'Worker threads [default: one per core (16 per core on S3 or Redis drivers, whose reads wait on the network), or `[metricd] workers` with --gnocchi-conf]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand process" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'

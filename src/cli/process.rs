@@ -12,7 +12,9 @@ use super::{Ctx, OutputArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Worker threads [default: one per core, or `[metricd] workers` with --gnocchi-conf]
+    /// Worker threads [default: one per core (16 per core on S3 or Redis
+    /// drivers, whose reads wait on the network), or `[metricd] workers`
+    /// with --gnocchi-conf]
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
     #[command(flatten)]

@@ -33,6 +33,9 @@ use crate::store::storage::Storage;
 use crate::store::{self, Index, Metric, Store, txn};
 use crate::time::Timestamp;
 
+/// Threads per core a pass runs by default on S3 or Redis drivers, whose
+/// reads each wait a round trip.
+const REMOTE_THREADS_PER_CORE: usize = 16;
 /// Metrics committed together: bounds memory and the number of syncs.
 const METRICS_PER_TRANSACTION: usize = 512;
 
@@ -120,7 +123,14 @@ pub fn run_pass(
     options: &ProcessOptions,
 ) -> Result<PassReport, Error> {
     let mut builder = rayon::ThreadPoolBuilder::new();
-    if let Some(jobs) = options.jobs {
+    let jobs = options.jobs.or_else(|| {
+        // Work on S3 or Redis waits on the network, not on the cores.
+        (!store.is_local_layout()).then(|| {
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            cores * REMOTE_THREADS_PER_CORE
+        })
+    });
+    if let Some(jobs) = jobs {
         builder = builder.num_threads(jobs);
     }
     let pool = builder.build().map_err(|e| Error::Threads {
