@@ -338,7 +338,9 @@ fn process_metric(
         ..MetricChanges::default()
     };
     let stored = storage.read_bound(id)?;
-    if stored.is_none() {
+    // Gnocchi makes a metric's directories at its first pass; on S3 and
+    // Redis its empty bound series would be overwritten by this pass.
+    if stored.is_none() && storage.as_file().is_some() {
         storage.create_metric(id, &policy.aggregation_methods)?;
     }
     let Some(update) = update::apply_batch(policy, stored, measures)
@@ -347,6 +349,7 @@ fn process_metric(
         return Ok(changes);
     };
     changes.dropped = update.dropped;
+    let mut rewritten = Vec::new();
     for plan in &update.splits {
         let method = plan.aggregation.method;
         if let Some(before) = plan.delete_before {
@@ -360,17 +363,19 @@ fn process_metric(
                 }
             }
         }
-        for (key, points) in &plan.writes {
-            let merged = storage.read_split(id, method, *key)?.merged_with(points);
-            changes.writes.push((
-                ArchiveObject::Split {
-                    metric: id,
-                    method,
-                    key: *key,
-                },
-                codec::encode_split(*key, &merged),
-            ));
-        }
+        rewritten.extend(plan.writes.iter().map(|(key, points)| (method, *key, points)));
+    }
+    let splits: Vec<_> = rewritten.iter().map(|&(method, key, _)| (method, key)).collect();
+    let stored_splits = storage.read_each(id, &splits)?;
+    for ((method, key, points), stored) in rewritten.into_iter().zip(stored_splits) {
+        changes.writes.push((
+            ArchiveObject::Split {
+                metric: id,
+                method,
+                key,
+            },
+            codec::encode_split(key, &stored.merged_with(points)),
+        ));
     }
     let bound = codec::encode_bound(&update.bound)
         .map_err(|source| Error::Encode { metric: id, source })?;

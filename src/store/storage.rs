@@ -92,14 +92,21 @@ impl Storage {
         }
     }
 
-    /// A stored split; a missing one is empty.
-    pub fn read_split(
+    /// Several splits of a metric, each read on its own (a missing one is
+    /// empty): one round trip on S3 (side by side) or Redis (`HMGET`).
+    pub fn read_each(
         &self,
         metric: Uuid,
-        method: AggregationMethod,
-        key: SplitKey,
-    ) -> Result<Points> {
-        self.read_splits(metric, method, &[key])
+        splits: &[(AggregationMethod, SplitKey)],
+    ) -> Result<Vec<Points>> {
+        match self {
+            Storage::File(archive) => splits
+                .iter()
+                .map(|&(method, key)| archive.read_splits(metric, method, &[key]))
+                .collect(),
+            Storage::Redis(redis) => redis.read_each(metric, splits),
+            Storage::S3(s3) => s3.read_each(metric, splits),
+        }
     }
 
     /// Prepares a metric's first processing as Gnocchi does: its

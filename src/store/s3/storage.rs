@@ -159,6 +159,36 @@ impl S3Storage {
             .map_err(|(key, error)| self.corrupt(Self::object_key(&object(key)), error))
     }
 
+    /// Several splits of a metric, each read on its own (missing: empty),
+    /// all fetched side by side.
+    pub fn read_each(
+        &self,
+        metric: Uuid,
+        splits: &[(AggregationMethod, SplitKey)],
+    ) -> Result<Vec<Points>> {
+        let names: Vec<String> = splits
+            .iter()
+            .map(|&(method, key)| {
+                Self::object_key(&ArchiveObject::Split {
+                    metric,
+                    method,
+                    key,
+                })
+            })
+            .collect();
+        let bodies = self.bucket.get_many(&names)?;
+        splits
+            .iter()
+            .zip(bodies)
+            .zip(&names)
+            .map(|((&(_, key), body), name)| match body {
+                None => Ok(Points::default()),
+                Some(bytes) => codec::decode_splits(&[(key, bytes)])
+                    .map_err(|(_, error)| self.corrupt(name.clone(), error)),
+            })
+            .collect()
+    }
+
     /// Whether the metric has ever been processed: its `none_v3` exists
     /// (a HEAD request).
     pub fn has_metric(&self, metric: Uuid) -> Result<bool> {
