@@ -363,9 +363,16 @@ fn process_metric(
                 }
             }
         }
-        rewritten.extend(plan.writes.iter().map(|(key, points)| (method, *key, points)));
+        rewritten.extend(
+            plan.writes
+                .iter()
+                .map(|(key, points)| (method, *key, points)),
+        );
     }
-    let splits: Vec<_> = rewritten.iter().map(|&(method, key, _)| (method, key)).collect();
+    let splits: Vec<_> = rewritten
+        .iter()
+        .map(|&(method, key, _)| (method, key))
+        .collect();
     let stored_splits = storage.read_each(id, &splits)?;
     for ((method, key, points), stored) in rewritten.into_iter().zip(stored_splits) {
         changes.writes.push((

@@ -703,3 +703,71 @@ fn redis_drivers_reach_their_server_through_sentinel() {
     );
     assert!(said.contains("Redis at redis://127.0.0.1:"), "{said}");
 }
+
+/// A Gnocchi deployment on S3 and Redis as its `gnocchi.conf` describes
+/// it: `upgrade` does gnocchi-upgrade's part (the buckets, the sack count
+/// in Redis) and may run again (the buckets exist: fine, the count stays);
+/// then the commands work on it, carbonara's own state (measures staged
+/// before they are pushed) kept under `$XDG_STATE_HOME`.
+#[test]
+fn a_gnocchi_conf_on_s3_and_redis_is_upgraded_and_used() {
+    use crate::gnocchi_conf::GnocchiConf;
+    let servers = Servers {
+        redis: RedisServer::start(),
+        garage: Garage::start(),
+    };
+    let deployment = GnocchiConf::new("drivers_conf");
+    let s3 = servers.garage.settings("conf");
+    std::fs::write(
+        deployment.conf(),
+        format!(
+            "[indexer]\nurl = {}\n\n[storage]\ndriver = s3\ns3_endpoint_url = {}\n\
+             s3_region_name = garage\ns3_access_key_id = {}\ns3_secret_access_key = {}\n\
+             s3_bucket_prefix = conf\n\n[incoming]\ndriver = redis\nredis_url = {}?db={DB}\n",
+            deployment.url,
+            s3.endpoint_url.as_deref().unwrap(),
+            s3.access_key_id.as_deref().unwrap(),
+            s3.secret_access_key.as_deref().unwrap(),
+            servers.redis.url(),
+        ),
+    )
+    .unwrap();
+    let state = deployment.dir.path().join("state");
+    let run = |args: &[&str]| {
+        deployment
+            .command(args)
+            .env("XDG_STATE_HOME", &state)
+            .assert()
+    };
+    run(&["upgrade", "--sacks-number", "16"]).success();
+    run(&["upgrade", "--sacks-number", "32"]).success();
+    let sacks: String = servers
+        .redis
+        .connect(DB)
+        .hget("gnocchi-config", "sacks")
+        .unwrap();
+    assert_eq!(sacks, "16");
+    let output = run(&[
+        "metric", "create", "cpu", "-a", "low", "-f", "value", "-c", "id",
+    ])
+    .success()
+    .get_output()
+    .stdout
+    .clone();
+    let id = String::from_utf8(output).unwrap().trim().to_owned();
+    run(&["measures", "add", &id, "-m", "2024-03-01T00:00:00@2"]).success();
+    run(&["process"]).success();
+    let output = run(&["measures", "show", &id, "-f", "json"])
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let shown = crate::common::parse_python_json(&String::from_utf8(output).unwrap());
+    assert_eq!(shown[0]["value"], 2.0);
+    let bucket = S3Bucket::open(&s3, "conf-aggregates").unwrap();
+    assert!(bucket.exists(&format!("{id}/none_v3")).unwrap());
+    assert!(
+        state.join("carbonara").is_dir(),
+        "no state under XDG_STATE_HOME"
+    );
+}
