@@ -42,7 +42,7 @@ import urllib.request
 import uuid
 from importlib import metadata
 
-from live_deployment import (Api, LiveDeployment, Servers, dump_redis, free_port, s3_objects,
+from live_deployment import (Api, LiveDeployment, S3Log, Servers, dump_redis, free_port, s3_objects,
                              wait_for_metricd)
 from s3_redis_drivers import POLICY, batches as drivers_batches
 
@@ -211,6 +211,9 @@ def main():
               file=sys.stderr, flush=True)
         ids = metric_ids()
         data = the_batches()
+        # The S3 requests to each deployment's bucket from here on: who
+        # aggregated shows (gnocchi-metricd HEADs every object it PUTs).
+        s3_logs = {dep.name: S3Log(servers, dep.prefix + "-") for dep in deployments}
         s3 = servers.s3()
         read_sets, buckets, redis_dumps, serve_of = {}, {}, {}, {}
         for dep, (name, _prefix, _db, poster, aggregator) in zip(deployments, plan):
@@ -222,6 +225,7 @@ def main():
             else:
                 api = dep.api
             run_side(args, dep, api, aggregator, ids, data)
+        s3_counts = {name: log.count() for name, log in s3_logs.items()}
         for dep, (name, *_rest) in zip(deployments, plan):
             read_sets["%s via gnocchi-api" % name] = reads(dep.api, ids)
             if name in serve_of:
@@ -274,6 +278,7 @@ def main():
                               "sha256": {name: digest({k: hashlib.sha256(v).hexdigest() for k, v in got.items()})
                                          for name, got in buckets.items()}},
             "redis_incoming_keys_after": sorted(redis_dumps["gnocchi-metricd"]),
+            "s3_requests_before_the_reads": s3_counts,
             "differences": differences,
             "equal": not differences,
         }

@@ -149,9 +149,32 @@ fn run_pass_in_pool(
         Some(metrics) => metrics.iter().map(|&m| incoming.sack_of(m)).collect(),
         None => (0..store.config().sacks).collect(),
     };
+    // On Redis or S3 every sack may have measures, and taking a sack's
+    // lock costs round trips (two per sack on Redis): one listing of the
+    // waiting measures says which sacks to lock. Measures pushed to
+    // another sack meanwhile wait for the next pass, as they would had
+    // they come just after it. (The listing after the locks is the one
+    // the pass works from.)
+    let listed: Option<BTreeSet<u32>> = match store.remote_incoming() {
+        Some(_) => {
+            let all: Vec<u32> = sacks.iter().copied().collect();
+            Some(
+                incoming
+                    .waiting(&all)?
+                    .into_iter()
+                    .map(|(s, _)| s)
+                    .collect(),
+            )
+        }
+        None => None,
+    };
     let mut held = Vec::new();
     for sack in sacks {
-        if !incoming.may_have_measures(sack)? {
+        let maybe = match &listed {
+            Some(listed) => listed.contains(&sack),
+            None => incoming.may_have_measures(sack)?,
+        };
+        if !maybe {
             continue;
         }
         if locks.try_lock(sack)? {
@@ -328,7 +351,13 @@ fn process_metric(
         ..MetricChanges::default()
     };
     let stored = storage.read_bound(id)?;
-    if stored.is_none() {
+    // Without a bound series the metric has never been processed to the
+    // end: a split stored by a pass killed before its bound series holds
+    // aggregates of measures still waiting, all of them taken again now,
+    // so its points are a subset of the new ones and need not be read
+    // (on S3 or Redis, a round trip per split saved on a new metric).
+    let first = stored.is_none();
+    if first {
         storage.create_metric(id, &policy.aggregation_methods)?;
     }
     let Some(update) = update::apply_batch(policy, stored, measures)
@@ -351,7 +380,11 @@ fn process_metric(
             }
         }
         for (key, points) in &plan.writes {
-            let merged = storage.read_split(id, method, *key)?.merged_with(points);
+            let merged = if first {
+                points.clone()
+            } else {
+                storage.read_split(id, method, *key)?.merged_with(points)
+            };
             changes.writes.push((
                 ArchiveObject::Split {
                     metric: id,

@@ -885,11 +885,22 @@ fn drivers_live_summary_records_both_directions_equal() {
             let aggregator = if aggregator.starts_with("gnocchi-metricd") {
                 "gnocchi-metricd"
             } else {
-                assert!(aggregator.starts_with("carbonara --gnocchi-conf"), "{aggregator}");
+                assert!(
+                    aggregator.starts_with("carbonara --gnocchi-conf"),
+                    "{aggregator}"
+                );
                 "carbonara"
             };
-            assert!(d["coordination_url"].as_str().unwrap().starts_with("redis://"));
-            (d["posted_through"].as_str().unwrap().to_owned(), aggregator.to_owned())
+            assert!(
+                d["coordination_url"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("redis://")
+            );
+            (
+                d["posted_through"].as_str().unwrap().to_owned(),
+                aggregator.to_owned(),
+            )
         })
         .collect();
     let want: BTreeSet<(String, String)> = [
@@ -918,10 +929,22 @@ fn drivers_live_summary_records_both_directions_equal() {
         .collect();
     // gnocchi-api on all four, carbonara serve where it took the posts
     assert_eq!(read_digests.len(), 6, "{read_digests:?}");
-    assert_eq!(read_digests.values().collect::<BTreeSet<_>>().len(), 1, "{read_digests:?}");
+    assert_eq!(
+        read_digests.values().collect::<BTreeSet<_>>().len(),
+        1,
+        "{read_digests:?}"
+    );
     let buckets = doc["s3_aggregates"]["sha256"].as_object().unwrap();
     assert_eq!(buckets.len(), 4);
-    assert_eq!(buckets.values().collect::<BTreeSet<_>>().len(), 1, "{buckets:?}");
+    assert_eq!(
+        buckets
+            .values()
+            .map(|v| v.as_str().unwrap())
+            .collect::<BTreeSet<_>>()
+            .len(),
+        1,
+        "{buckets:?}"
+    );
     assert!(doc["s3_aggregates"]["objects_per_side"].as_u64().unwrap() > 0);
     let posted: u64 = doc["batches"]
         .as_array()
@@ -930,6 +953,33 @@ fn drivers_live_summary_records_both_directions_equal() {
         .map(|b| b["measures"].as_u64().unwrap())
         .sum();
     assert_eq!(doc["measures_posted"].as_u64().unwrap(), posted);
+    // Who aggregated shows in the S3 requests to each deployment's bucket:
+    // gnocchi-metricd HEADs every object it PUTs (its consistency check),
+    // carbonara only a new metric's bound series.
+    for deployment in doc["deployments"].as_array().unwrap() {
+        let name = deployment["name"].as_str().unwrap();
+        let requests = &doc["s3_requests_before_the_reads"][name];
+        let count = |op: &str| requests[op].as_u64().unwrap_or(0);
+        assert!(count("PutObject") > 0, "{name}: {requests}");
+        if deployment["aggregated_by"]
+            .as_str()
+            .unwrap()
+            .starts_with("gnocchi-metricd")
+        {
+            assert!(
+                count("HeadObject") >= count("PutObject"),
+                "{name}: {requests}"
+            );
+        } else {
+            assert!(
+                count("HeadObject") < count("PutObject"),
+                "{name}: {requests}"
+            );
+        }
+    }
     // every list trimmed: only the sack count is left in Redis
-    assert_eq!(doc["redis_incoming_keys_after"], serde_json::json!(["gnocchi-config"]));
+    assert_eq!(
+        doc["redis_incoming_keys_after"],
+        serde_json::json!(["gnocchi-config"])
+    );
 }
