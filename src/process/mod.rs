@@ -22,8 +22,8 @@ use std::collections::{BTreeSet, HashMap};
 use rayon::prelude::*;
 use uuid::Uuid;
 
-use crate::carbonara::codec;
 use crate::carbonara::update::{self, Dropped, UpdateError};
+use crate::carbonara::{Points, codec};
 use crate::error::ErrorKind;
 use crate::policy::ArchivePolicy;
 use crate::store::incoming::MetricBacklog;
@@ -159,9 +159,32 @@ fn run_pass_in_pool(
         Some(metrics) => metrics.iter().map(|&m| incoming.sack_of(m)).collect(),
         None => (0..store.config().sacks).collect(),
     };
+    // On Redis or S3 every sack may have measures, and taking a sack's
+    // lock costs round trips (two per sack on Redis): one listing of the
+    // waiting measures says which sacks to lock. Measures pushed to
+    // another sack meanwhile wait for the next pass, as they would had
+    // they come just after it. (The listing after the locks is the one
+    // the pass works from.)
+    let listed: Option<BTreeSet<u32>> = match store.remote_incoming() {
+        Some(_) => {
+            let all: Vec<u32> = sacks.iter().copied().collect();
+            Some(
+                incoming
+                    .waiting(&all)?
+                    .into_iter()
+                    .map(|(s, _)| s)
+                    .collect(),
+            )
+        }
+        None => None,
+    };
     let mut held = Vec::new();
     for sack in sacks {
-        if !incoming.may_have_measures(sack)? {
+        let maybe = match &listed {
+            Some(listed) => listed.contains(&sack),
+            None => incoming.may_have_measures(sack)?,
+        };
+        if !maybe {
             continue;
         }
         if locks.try_lock(sack)? {
@@ -338,9 +361,15 @@ fn process_metric(
         ..MetricChanges::default()
     };
     let stored = storage.read_bound(id)?;
+    // Without a bound series the metric has never been processed to the
+    // end: a split stored by a pass killed before its bound series holds
+    // aggregates of measures still waiting, all of them taken again now,
+    // so its points are a subset of the new ones and need not be read
+    // (on S3 or Redis, a round trip per metric saved on a new metric).
+    let first = stored.is_none();
     // Gnocchi makes a metric's directories at its first pass; on S3 and
     // Redis its empty bound series would be overwritten by this pass.
-    if stored.is_none() && storage.as_file().is_some() {
+    if first && storage.as_file().is_some() {
         storage.create_metric(id, &policy.aggregation_methods)?;
     }
     let Some(update) = update::apply_batch(policy, stored, measures)
@@ -373,7 +402,10 @@ fn process_metric(
         .iter()
         .map(|&(method, key, _)| (method, key))
         .collect();
-    let stored_splits = storage.read_each(id, &splits)?;
+    let stored_splits = match first {
+        true => vec![Points::default(); splits.len()],
+        false => storage.read_each(id, &splits)?,
+    };
     for ((method, key, points), stored) in rewritten.into_iter().zip(stored_splits) {
         changes.writes.push((
             ArchiveObject::Split {

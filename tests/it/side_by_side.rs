@@ -861,3 +861,125 @@ fn resources_made_by_either_side_are_read_by_the_other_with_their_history() {
         );
     }
 }
+
+/// scripts/oracle/drivers-live.sh's summary (S3 storage on Garage, Redis
+/// incoming and coordination; no replay: it records digests and counts).
+/// The script writes it even when the sides differ, so a recording of a
+/// failed run cannot be committed unnoticed: four deployments, one per
+/// (poster, aggregator) pair, every read and every bucket the same digest,
+/// no difference, and the counts consistent with the policy.
+#[test]
+fn drivers_live_summary_records_both_directions_equal() {
+    let path = golden_dir().join("side-by-side/drivers_live.json");
+    let doc: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(doc["versions"]["gnocchi"], "4.7.1");
+    assert_eq!(doc["differences"], Value::Array(vec![]), "{path:?}");
+    assert_eq!(doc["equal"], true);
+
+    let pairs: BTreeSet<(String, String)> = doc["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let aggregator = d["aggregated_by"].as_str().unwrap();
+            let aggregator = if aggregator.starts_with("gnocchi-metricd") {
+                "gnocchi-metricd"
+            } else {
+                assert!(
+                    aggregator.starts_with("carbonara --gnocchi-conf"),
+                    "{aggregator}"
+                );
+                "carbonara"
+            };
+            assert!(
+                d["coordination_url"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("redis://")
+            );
+            (
+                d["posted_through"].as_str().unwrap().to_owned(),
+                aggregator.to_owned(),
+            )
+        })
+        .collect();
+    let want: BTreeSet<(String, String)> = [
+        ("gnocchi-api", "gnocchi-metricd"),
+        ("gnocchi-api", "carbonara"),
+        ("carbonara-serve", "gnocchi-metricd"),
+        ("carbonara-serve", "carbonara"),
+    ]
+    .iter()
+    .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+    .collect();
+    assert_eq!(pairs, want);
+
+    let policy = &doc["archive_policy"];
+    let per_side = doc["metrics"].as_u64().unwrap()
+        * policy["aggregation_methods"].as_array().unwrap().len() as u64
+        * policy["definition"].as_array().unwrap().len() as u64;
+    let reads = &doc["reads"];
+    assert_eq!(reads["per_side"].as_u64().unwrap(), per_side);
+    assert!(reads["aggregate_points_per_side"].as_u64().unwrap() > 0);
+    let read_digests: BTreeMap<&str, &str> = reads["sha256"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str().unwrap()))
+        .collect();
+    // gnocchi-api on all four, carbonara serve where it took the posts
+    assert_eq!(read_digests.len(), 6, "{read_digests:?}");
+    assert_eq!(
+        read_digests.values().collect::<BTreeSet<_>>().len(),
+        1,
+        "{read_digests:?}"
+    );
+    let buckets = doc["s3_aggregates"]["sha256"].as_object().unwrap();
+    assert_eq!(buckets.len(), 4);
+    assert_eq!(
+        buckets
+            .values()
+            .map(|v| v.as_str().unwrap())
+            .collect::<BTreeSet<_>>()
+            .len(),
+        1,
+        "{buckets:?}"
+    );
+    assert!(doc["s3_aggregates"]["objects_per_side"].as_u64().unwrap() > 0);
+    let posted: u64 = doc["batches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["measures"].as_u64().unwrap())
+        .sum();
+    assert_eq!(doc["measures_posted"].as_u64().unwrap(), posted);
+    // Who aggregated shows in the S3 requests to each deployment's bucket:
+    // gnocchi-metricd HEADs every object it PUTs (its consistency check),
+    // carbonara only a new metric's bound series.
+    for deployment in doc["deployments"].as_array().unwrap() {
+        let name = deployment["name"].as_str().unwrap();
+        let requests = &doc["s3_requests_before_the_reads"][name];
+        let count = |op: &str| requests[op].as_u64().unwrap_or(0);
+        assert!(count("PutObject") > 0, "{name}: {requests}");
+        if deployment["aggregated_by"]
+            .as_str()
+            .unwrap()
+            .starts_with("gnocchi-metricd")
+        {
+            assert!(
+                count("HeadObject") >= count("PutObject"),
+                "{name}: {requests}"
+            );
+        } else {
+            assert!(
+                count("HeadObject") < count("PutObject"),
+                "{name}: {requests}"
+            );
+        }
+    }
+    // every list trimmed: only the sack count is left in Redis
+    assert_eq!(
+        doc["redis_incoming_keys_after"],
+        serde_json::json!(["gnocchi-config"])
+    );
+}
