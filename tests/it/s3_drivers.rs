@@ -510,9 +510,13 @@ fn requests_ride_out_a_restart_and_report_a_dead_store() {
     // the node is down lands once it is back.
     std::thread::scope(|scope| {
         let writer = scope.spawn(|| storage.create_metric(metric));
-        std::thread::sleep(std::time::Duration::from_millis(1500));
+        // Two refusals at least (100 and 200 ms of backoff), then most of
+        // the retries' budget left for the node to come back, however
+        // busy the machine.
+        std::thread::sleep(std::time::Duration::from_millis(500));
         garage.restart();
-        writer.join().unwrap().unwrap();
+        let written = writer.join().unwrap();
+        written.unwrap_or_else(|e| panic!("{e}\n{}", garage.log()));
     });
     assert!(storage.has_metric(metric).unwrap());
     // Down for good: after the bounded retries, an error naming the
