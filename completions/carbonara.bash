@@ -58,6 +58,9 @@ _carbonara() {
             carbonara,metric)
                 cmd="carbonara__subcmd__metric"
                 ;;
+            carbonara,metricd)
+                cmd="carbonara__subcmd__metricd"
+                ;;
             carbonara,process)
                 cmd="carbonara__subcmd__process"
                 ;;
@@ -198,6 +201,9 @@ _carbonara() {
                 ;;
             carbonara__subcmd__help,metric)
                 cmd="carbonara__subcmd__help__subcmd__metric"
+                ;;
+            carbonara__subcmd__help,metricd)
+                cmd="carbonara__subcmd__help__subcmd__metricd"
                 ;;
             carbonara__subcmd__help,process)
                 cmd="carbonara__subcmd__help__subcmd__process"
@@ -554,7 +560,7 @@ _carbonara() {
 
     case "${cmd}" in
         carbonara)
-            opts="-q -h -V --store --gnocchi-conf --user --quiet --help --version init demo archive-policy archive-policy-rule metric resource-type resource measures aggregates ingest process status dump janitor verify info sacks upgrade import-gnocchi serve statsd generate help"
+            opts="-q -h -V --store --gnocchi-conf --user --quiet --help --version init demo archive-policy archive-policy-rule metric resource-type resource measures aggregates ingest process metricd status dump janitor verify info sacks upgrade import-gnocchi serve statsd generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1548,7 +1554,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help)
-            opts="init demo archive-policy archive-policy-rule metric resource-type resource measures aggregates ingest process status dump janitor verify info sacks upgrade import-gnocchi serve statsd generate help"
+            opts="init demo archive-policy archive-policy-rule metric resource-type resource measures aggregates ingest process metricd status dump janitor verify info sacks upgrade import-gnocchi serve statsd generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2082,6 +2088,20 @@ _carbonara() {
         carbonara__subcmd__help__subcmd__metric__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__metricd)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -3655,6 +3675,52 @@ _carbonara() {
                     return 0
                     ;;
                 --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__metricd)
+            opts="-j -q -h -V --workers --processing-delay --cleanup-delay --processing-replicas --json --store --gnocchi-conf --user --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --workers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --processing-delay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cleanup-delay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --processing-replicas)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

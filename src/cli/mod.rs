@@ -16,6 +16,7 @@ pub mod janitor;
 pub mod measure_table;
 pub mod measures;
 pub mod metric;
+pub mod metricd;
 pub mod output;
 pub mod process;
 pub mod progress;
@@ -137,6 +138,16 @@ pub enum Command {
     /// receives a measure at or after the resource's ended_at is active
     /// again: its ended_at is cleared, with a revision, and named on stderr.
     Process(process::Args),
+    /// Run aggregation passes until stopped, as gnocchi-metricd does
+    ///
+    /// A pass every --processing-delay over this worker's sacks, the janitor
+    /// at most every --cleanup-delay. Workers of a deployment whose
+    /// coordination is Redis share the sacks as gnocchi-metricd's workers
+    /// do (the `gnocchi-processing` group and tooz's ring), with Gnocchi's
+    /// own workers too; otherwise every worker tries every sack and the sack
+    /// locks decide. SIGTERM or SIGINT stops it once the transaction at hand
+    /// is committed (a second signal at once: nothing is lost either way).
+    Metricd(metricd::Args),
     /// Show the measures waiting to be processed
     Status(status::Args),
     /// Decode archive files: a metric's, a Gnocchi directory's or one file
@@ -336,6 +347,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Aggregates(args) => aggregates::run(args, &ctx),
         Command::Ingest(args) => ingest::run(args, &ctx),
         Command::Process(args) => process::run(args, &ctx),
+        Command::Metricd(args) => metricd::run(args, &ctx),
         Command::Status(args) => status::run(args, &ctx),
         Command::Dump(args) => dump::run(args, &ctx),
         Command::Janitor(args) => janitor::run(args, &ctx),

@@ -12,9 +12,9 @@ use super::{Ctx, OutputArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Worker threads [default: one per core (16 per core on S3 or Redis
-    /// drivers, whose reads wait on the network), or `[metricd] workers`
-    /// with --gnocchi-conf]
+    /// Worker threads [default: one per core, or per `[metricd] workers`
+    /// with --gnocchi-conf; 16 times that on S3 or Redis drivers, whose
+    /// reads wait on the network]
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
     #[command(flatten)]
@@ -26,9 +26,8 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let (store, index) = ctx.open_store()?;
     let options = ProcessOptions {
         jobs: args.jobs.map(usize::from).or_else(|| {
-            ctx.deployment
-                .as_ref()
-                .and_then(|deployment| deployment.metricd.workers)
+            let workers = ctx.deployment.as_ref().and_then(|d| d.metricd.workers);
+            process::threads_for(&store, workers)
         }),
         ..ProcessOptions::default()
     };

@@ -83,7 +83,7 @@ fn parse_interval(text: &str) -> std::result::Result<Interval, String> {
 }
 
 /// A span, or `0`.
-fn parse_span_or_zero(text: &str) -> std::result::Result<Span, String> {
+pub fn parse_span_or_zero(text: &str) -> std::result::Result<Span, String> {
     if text.trim() == "0" {
         return Ok(Span::from_secs(0));
     }
@@ -201,6 +201,9 @@ pub fn run(mut args: Args, ctx: &Ctx) -> Result<()> {
             .operation_timeout
             .map_or(ops::measures::OPERATION_TIMEOUT, duration),
         default_aggregation_methods: ctx.default_aggregation_methods(),
+        processing_replicas: ctx.deployment.as_ref().map_or(3, |d| {
+            u32::try_from(d.metricd.processing_replicas).unwrap_or(u32::MAX)
+        }),
     };
     let app = App::open(config)?;
     // The App's PostgreSQL connections close by blocking their thread,

@@ -1,11 +1,14 @@
 //! `carbonara status`: what waits to be processed, with gnocchiclient's
 //! field names (measures of deleted metrics are not waiting: the next pass
 //! throws them away), and how many measures passes have dropped as older
-//! than their metric's back window.
+//! than their metric's back window; and the live aggregation workers
+//! (`carbonara metricd`, and gnocchi-metricd's where they share a Redis
+//! coordinator) with the sacks each processes.
 
 use crate::error::Result;
 use crate::ops;
 use crate::pyform::json::Json;
+use crate::store::coordinator::fleet::{self, Worker};
 
 use super::output::Record;
 use super::{Ctx, OutputArgs};
@@ -25,18 +28,65 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         .iter()
         .map(|total| total.measures)
         .sum();
-    ctx.print(&Record::show([
+    let replicas = ctx.deployment.as_ref().map_or(3, |d| {
+        u32::try_from(d.metricd.processing_replicas).unwrap_or(u32::MAX)
+    });
+    let workers = fleet::workers(&store, replicas)?;
+    let mut fields = vec![
         (
-            "storage/number of metric having measures to process",
+            "storage/number of metric having measures to process".to_owned(),
             Json::Int(backlog.metrics as i64),
         ),
         (
-            "storage/total number of measures to process",
+            "storage/total number of measures to process".to_owned(),
             Json::Int(backlog.measures as i64),
         ),
         (
-            "storage/total number of measures dropped as older than the back window",
+            "storage/total number of measures dropped as older than the back window".to_owned(),
             Json::Int(dropped as i64),
         ),
-    ]))
+        (
+            "metricd/processors".to_owned(),
+            // gnocchiclient's null when no worker reports.
+            match workers.is_empty() {
+                true => Json::Null,
+                false => Json::Array(workers.iter().map(|w| Json::str(w.id.clone())).collect()),
+            },
+        ),
+    ];
+    fields.extend(workers.iter().map(|worker| {
+        (
+            format!("metricd/sacks of {}", worker.id),
+            Json::str(describe_sacks(worker)),
+        )
+    }));
+    ctx.print(&Record::show(fields))
+}
+
+/// A worker's sacks: `every sack`, or their numbers with runs shortened
+/// (`0-3, 7, 9-12`).
+fn describe_sacks(worker: &Worker) -> String {
+    let Some(sacks) = &worker.sacks else {
+        return "every sack (shared through the sack locks)".to_owned();
+    };
+    let mut runs: Vec<(u32, u32)> = Vec::new();
+    for sack in sacks {
+        match runs.last_mut() {
+            Some((_, last)) if *last + 1 == sack.number => *last = sack.number,
+            _ => runs.push((sack.number, sack.number)),
+        }
+    }
+    let numbers: Vec<String> = runs
+        .iter()
+        .map(|&(first, last)| match first == last {
+            true => first.to_string(),
+            false => format!("{first}-{last}"),
+        })
+        .collect();
+    format!(
+        "{} of {}: {}",
+        sacks.len(),
+        sacks.first().map_or(0, |s| s.total),
+        numbers.join(", ")
+    )
 }

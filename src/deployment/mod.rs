@@ -47,8 +47,9 @@ pub struct Deployment {
     pub indexer: DatabaseUrl,
     pub storage: Storage,
     pub incoming: Incoming,
-    /// `[DEFAULT] coordination_url`, or the indexer's URL without its
-    /// `+driver` when unset, as Gnocchi derives it: a `postgresql://` URL
+    /// `[DEFAULT] coordination_url`, or when unset as Gnocchi derives it:
+    /// a Redis driver's `redis_url`, else the indexer's URL without its
+    /// `+driver`: a `postgresql://` URL
     /// for tooz's PostgreSQL driver or a `redis://` one for its Redis
     /// driver (whose parameters `store::coordinator::redis` checks).
     pub coordination: DatabaseUrl,
@@ -293,11 +294,13 @@ impl Deployment {
         }
         refuse_unsupported(&r)?;
         let indexer = indexer(&r)?;
-        let coordination = coordination(&r, &indexer)?;
+        let storage = storage(&r)?;
+        let incoming = incoming(&r)?;
+        let coordination = coordination(&r, &indexer, &storage, &incoming)?;
         Ok(Deployment {
             path: path.to_owned(),
-            storage: storage(&r)?,
-            incoming: incoming(&r)?,
+            storage,
+            incoming,
             indexer,
             coordination,
             parallel_operations: optional_count(&r, "DEFAULT", "parallel_operations")?,
@@ -489,9 +492,29 @@ fn indexer(r: &Resolver<'_>) -> Result<DatabaseUrl> {
     Ok(url)
 }
 
-fn coordination(r: &Resolver<'_>, indexer: &DatabaseUrl) -> Result<DatabaseUrl> {
+/// `[DEFAULT] coordination_url`, else as Gnocchi's `prepare_service`
+/// derives it: the storage's `redis_url` on Redis storage, else the
+/// incoming's on Redis incoming, else the indexer's URL without its driver.
+fn coordination(
+    r: &Resolver<'_>,
+    indexer: &DatabaseUrl,
+    storage: &Storage,
+    incoming: &Incoming,
+) -> Result<DatabaseUrl> {
     let Some((value, _)) = r.get("DEFAULT", "coordination_url")? else {
-        return Ok(indexer.without_driver());
+        let (group, url) = match (storage, incoming) {
+            (Storage::Redis { url }, _) => ("storage", url),
+            (_, Incoming::Redis { url }) => ("incoming", url),
+            _ => return Ok(indexer.without_driver()),
+        };
+        return DatabaseUrl::parse(url).map_err(|e| Error::Option {
+            place: Place::File {
+                path: r.path.to_owned(),
+                line: None,
+            },
+            option: format!("[{group}] redis_url"),
+            reason: format!("the coordination URL Gnocchi takes from it: {}", e.0),
+        });
     };
     if value.text.is_empty() {
         return Err(r.value_error(

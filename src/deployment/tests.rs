@@ -246,6 +246,19 @@ fn the_coordination_url() {
         with("[DEFAULT]\ncoordination_url = redis://:pw@cache:6379?db=2\n").as_str(),
         "redis://:pw@cache:6379?db=2"
     );
+    // Unset, Gnocchi takes a Redis driver's URL: the storage's first.
+    assert_eq!(
+        with("[incoming]\ndriver = redis\nredis_url = redis://in:6379?db=3\n").as_str(),
+        "redis://in:6379?db=3"
+    );
+    assert_eq!(
+        with(
+            "[incoming]\ndriver = redis\nredis_url = redis://in:6379?db=3\n\
+             [storage]\ndriver = redis\nredis_url = redis://st:6379\n"
+        )
+        .as_str(),
+        "redis://st:6379"
+    );
 }
 
 #[test]

@@ -16,8 +16,11 @@
 
 pub mod janitor;
 mod reopen;
+pub mod worker;
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 use uuid::Uuid;
@@ -33,8 +36,8 @@ use crate::store::storage::Storage;
 use crate::store::{self, Index, Metric, Store, txn};
 use crate::time::Timestamp;
 
-/// Threads per core a pass runs by default on S3 or Redis drivers, whose
-/// reads each wait a round trip.
+/// Threads a worker runs on S3 or Redis drivers, whose reads each wait a
+/// round trip.
 const REMOTE_THREADS_PER_CORE: usize = 16;
 /// Metrics committed together: bounds memory and the number of syncs.
 const METRICS_PER_TRANSACTION: usize = 512;
@@ -72,6 +75,12 @@ pub struct ProcessOptions {
     pub jobs: Option<usize>,
     /// Only these metrics (and only their sacks); every metric when `None`.
     pub metrics: Option<Vec<Uuid>>,
+    /// Only these sacks (a worker's share of a deployment's); every sack
+    /// when `None`.
+    pub sacks: Option<BTreeSet<u32>>,
+    /// Set to end the pass early: it stops after the transaction at hand,
+    /// leaving what it has not read waiting (a worker asked to stop).
+    pub stop: Option<Arc<AtomicBool>>,
     /// Leave deleted metrics to a later janitor run: gnocchi-metricd's
     /// janitor runs every `[metricd] metric_cleanup_delay`, not after
     /// every pass, and its `refresh` never expunges.
@@ -90,6 +99,8 @@ pub struct PassReport {
     /// Measures dropped because they were older than their metric's back
     /// window, per metric (also added to the index's totals).
     pub too_old: Vec<(Uuid, Dropped)>,
+    /// Sacks locked and worked on.
+    pub sacks: usize,
     /// Sacks skipped because another process held them.
     pub busy_sacks: usize,
     /// Deleted metrics whose data was removed (none when the janitor was
@@ -122,22 +133,35 @@ pub fn run_pass(
     index: &Index,
     options: &ProcessOptions,
 ) -> Result<PassReport, Error> {
-    let mut builder = rayon::ThreadPoolBuilder::new();
-    let jobs = options.jobs.or_else(|| {
-        // Work on S3 or Redis waits on the network, not on the cores.
-        (!store.is_local_layout()).then(|| {
-            let cores = std::thread::available_parallelism().map_or(1, usize::from);
-            cores * REMOTE_THREADS_PER_CORE
-        })
-    });
-    if let Some(jobs) = jobs {
-        builder = builder.num_threads(jobs);
-    }
-    let pool = builder.build().map_err(|e| Error::Threads {
-        jobs: options.jobs.unwrap_or(0),
-        reason: e.to_string(),
-    })?;
+    let pool = thread_pool(store, options.jobs)?;
     run_pass_in_pool(&pool, store, index, options)
+}
+
+/// The threads a pass runs on: `jobs`, else [`threads_for`] one worker
+/// per core.
+fn thread_pool(store: &Store, jobs: Option<usize>) -> Result<rayon::ThreadPool, Error> {
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(threads) = jobs.or_else(|| threads_for(store, None)) {
+        builder = builder.num_threads(threads);
+    }
+    builder.build().map_err(|e| Error::Threads {
+        jobs: jobs.unwrap_or(0),
+        reason: e.to_string(),
+    })
+}
+
+/// The threads that do the work of `workers` gnocchi-metricd workers
+/// (`[metricd] workers`; `None`: one per core, rayon's default): a thread
+/// a worker on files; 16 a worker on S3 or Redis drivers, whose reads each
+/// wait a round trip (each gnocchi-metricd worker, too, sends its storage
+/// requests from a pool of threads).
+pub fn threads_for(store: &Store, workers: Option<usize>) -> Option<usize> {
+    if store.is_local_layout() {
+        return workers;
+    }
+    let workers =
+        workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    Some(workers * REMOTE_THREADS_PER_CORE)
 }
 
 fn run_pass_in_pool(
@@ -155,9 +179,18 @@ fn run_pass_in_pool(
         .metrics
         .as_ref()
         .map(|m| m.iter().copied().collect());
-    let sacks: BTreeSet<u32> = match &wanted {
+    let mut sacks: BTreeSet<u32> = match &wanted {
         Some(metrics) => metrics.iter().map(|&m| incoming.sack_of(m)).collect(),
         None => (0..store.config().sacks).collect(),
+    };
+    if let Some(share) = &options.sacks {
+        sacks.retain(|sack| share.contains(sack));
+    }
+    let stopping = || {
+        options
+            .stop
+            .as_ref()
+            .is_some_and(|stop| stop.load(Ordering::Relaxed))
     };
     // On Redis or S3 every sack may have measures, and taking a sack's
     // lock costs round trips (two per sack on Redis): one listing of the
@@ -193,6 +226,7 @@ fn run_pass_in_pool(
             report.busy_sacks += 1;
         }
     }
+    report.sacks = held.len();
     // Finish what a killed pass committed before reading the sacks again.
     txn::recover(store, Some(&mut locks))?;
 
@@ -206,6 +240,9 @@ fn run_pass_in_pool(
         .map(|p| (p.name.clone(), p))
         .collect();
     for chunk in work.chunks(METRICS_PER_TRANSACTION) {
+        if stopping() {
+            break;
+        }
         let ids: Vec<Uuid> = chunk.iter().map(|&(_, id)| id).collect();
         let metrics = index.active_metrics(&ids)?;
         let backlogs = pool.install(|| incoming.read_metrics(chunk));
@@ -274,7 +311,7 @@ fn run_pass_in_pool(
             incoming.remove_metric_dir_if_empty(*id);
         }
     }
-    if !options.skip_janitor {
+    if !options.skip_janitor && !stopping() {
         report.expunged = janitor::run(store, index, &mut locks)?.expunged_metrics;
     }
     Ok(report)

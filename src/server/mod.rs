@@ -84,6 +84,9 @@ pub struct Config {
     /// The methods of a policy created without any (Gnocchi's
     /// `[archive_policy] default_aggregation_methods`).
     pub default_aggregation_methods: Vec<AggregationMethod>,
+    /// Workers per sack on a ring (`[metricd] processing_replicas`): the
+    /// sacks `/v1/status` gives each worker.
+    pub processing_replicas: u32,
 }
 
 impl Config {
@@ -101,6 +104,7 @@ impl Config {
             cleanup_delay: Duration::from_secs(300),
             operation_timeout: ops::measures::OPERATION_TIMEOUT,
             default_aggregation_methods: AggregationMethod::defaults(),
+            processing_replicas: 3,
         }
     }
 }

@@ -18,6 +18,7 @@ use super::reply;
 use crate::ops;
 use crate::policy::AggregationMethod;
 use crate::pyform::json::Json;
+use crate::store::coordinator::fleet;
 
 /// This module's paths and the handlers of each.
 pub fn routes() -> Router<Arc<App>> {
@@ -105,16 +106,23 @@ pub async fn capabilities() -> Response {
     )]))
 }
 
-/// What waits to be processed. This server's own pass is the only
-/// metricd, reported under the name `carbonara`.
+/// What waits to be processed, and the workers: the store's `carbonara
+/// metricd` workers (and on a Redis coordinator gnocchi-metricd's), with
+/// this server's own background pass under the name `carbonara`.
 pub async fn status(State(app): State<Arc<App>>, call: Call) -> ApiResult<Response> {
     call.caller()?.enforce(Rule::Admin, Target::NONE)?;
     let details = match call.param("details") {
         None => true,
         Some(text) => super::call::parse_bool("details", text)?,
     };
-    let backlog = app
-        .run(|work| Ok(ops::measures::backlog(work.store)?))
+    let replicas = app.config.processing_replicas;
+    let (backlog, workers) = app
+        .run(move |work| {
+            Ok((
+                ops::measures::backlog(work.store)?,
+                fleet::workers(work.store, replicas)?,
+            ))
+        })
         .await?;
     let mut storage = vec![(
         "summary".to_owned(),
@@ -135,18 +143,27 @@ pub async fn status(State(app): State<Arc<App>>, call: Call) -> ApiResult<Respon
             ),
         ));
     }
-    let metricd = if app.config.process_interval.is_some() {
-        Json::object([
-            ("processors", Json::Array(vec![Json::str("carbonara")])),
-            (
-                "statistics",
-                Json::object([("carbonara", Json::object([("weight", Json::Int(1))]))]),
-            ),
-        ])
-    } else {
+    let mut processors: Vec<String> = workers.into_iter().map(|w| w.id).collect();
+    if app.config.process_interval.is_some() {
+        processors.push("carbonara".to_owned());
+    }
+    let metricd = if processors.is_empty() {
         Json::object([
             ("processors", Json::Null),
             ("statistics", Json::object::<&str>([])),
+        ])
+    } else {
+        let statistics = Json::object(
+            processors
+                .iter()
+                .map(|p| (p.clone(), Json::object([("weight", Json::Int(1))]))),
+        );
+        Json::object([
+            (
+                "processors",
+                Json::Array(processors.into_iter().map(Json::str).collect()),
+            ),
+            ("statistics", statistics),
         ])
     };
     Ok(reply::ok(Json::object([

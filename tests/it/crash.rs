@@ -12,7 +12,7 @@ const METRICS: usize = 12;
 const POINTS: usize = 6_000;
 
 /// Every archive file with its bytes.
-fn archive_snapshot(store: &Path) -> Vec<(String, Vec<u8>)> {
+pub fn archive_snapshot(store: &Path) -> Vec<(String, Vec<u8>)> {
     let archive = store.join("archive");
     tree(&archive)
         .into_iter()

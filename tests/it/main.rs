@@ -28,6 +28,7 @@ mod ingest;
 mod install;
 mod measures;
 mod metric;
+mod metricd;
 mod operate;
 mod policy;
 mod postgresql;

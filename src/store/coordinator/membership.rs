@@ -23,7 +23,8 @@
 //! The API: [`Membership::join`] with a member id (gnocchi-metricd's form
 //! is [`metricd_member_id`]), [`Membership::members`],
 //! [`Membership::sacks_of_self`] (the sacks gnocchi-metricd would give this
-//! member, `super::partition`), and drop to leave. Not here: watching for
+//! member, `super::partition`), and drop to leave; [`group_members`] for an
+//! observer. Not here: watching for
 //! members (metricd's `run_watchers`: call `members` again), and the
 //! capabilities metricd rewrites with its statistics each pass.
 //!
@@ -96,31 +97,13 @@ impl Membership {
             return Err(refused("not a member id tooz allows"));
         }
         let mut connection = settings.connect()?;
-        let group = settings.group_key(GROUP);
         let beat = settings.beat_key(member_id);
         let ttl = millis(settings.membership_timeout);
         // tooz beats when it starts, before any group.
         psetex(&beat, ttl)
             .exec(&mut connection)
             .map_err(|e| settings.error(&e))?;
-        let joined = (|| loop {
-            let hset = redis::cmd("HSET")
-                .arg(&group)
-                .arg(member_id)
-                .arg(WEIGHT_ONE)
-                .clone();
-            match transaction(&mut connection, &group, |_| Ok(vec![hset.clone()]))? {
-                Some(added) => return Ok(added.first() == Some(&Value::Int(1))),
-                // tooz's `create_group`, whose 0 (created meanwhile) is as
-                // good as 1.
-                None => Script::new(CREATE_GROUP)
-                    .key(&group)
-                    .key(settings.groups_key())
-                    .arg(GROUP)
-                    .invoke::<i64>(&mut connection)
-                    .map(drop)?,
-            }
-        })();
+        let joined = add_member(settings, &mut connection, member_id);
         if !joined.map_err(|e| settings.error(&e))? {
             return Err(refused("already in the group"));
         }
@@ -143,6 +126,10 @@ impl Membership {
     /// The group's members, sorted, as tooz's `get_members` gives them:
     /// every other member whose beat key expired is dropped from the group
     /// first. Empty when the group does not exist.
+    ///
+    /// After a lost connection it connects again; and a member the group
+    /// lost (a Redis restarted without its data) joins again, as tooz's
+    /// heart re-arms only the beat key.
     pub fn members(&mut self) -> Result<Vec<String>> {
         let Membership {
             settings,
@@ -150,35 +137,17 @@ impl Membership {
             connection,
             ..
         } = self;
-        let group = settings.group_key(GROUP);
-        let mut listed = Vec::new();
-        let done = transaction(connection, &group, |connection| {
-            let fields: Vec<String> = redis::cmd("HKEYS").arg(&group).query(connection)?;
-            listed = fields.into_iter().filter(|m| m != GROUP_EXISTS).collect();
-            if listed.is_empty() {
-                return Ok(vec![]);
-            }
-            let beats: Vec<String> = listed.iter().map(|m| settings.beat_key(m)).collect();
-            let alive: Vec<Option<String>> = redis::cmd("MGET").arg(&beats).query(connection)?;
-            let gone: Vec<String> = listed
-                .iter()
-                .zip(alive)
-                .filter(|(member, beat)| beat.is_none() && *member != member_id)
-                .map(|(member, _)| member.clone())
-                .collect();
-            listed.retain(|member| !gone.contains(member));
-            Ok(if gone.is_empty() {
-                vec![]
-            } else {
-                vec![redis::cmd("HDEL").arg(&group).arg(&gone).clone()]
-            })
-        })
-        .map_err(|e| settings.error(&e))?;
-        if done.is_none() {
-            return Ok(Vec::new());
+        let mut listed = list_members(settings, connection, Some(member_id));
+        if listed.is_err() {
+            *connection = settings.connect()?;
+            listed = list_members(settings, connection, Some(member_id));
         }
-        listed.sort_unstable();
-        Ok(listed)
+        let listed = listed?;
+        if listed.contains(member_id) {
+            return Ok(listed);
+        }
+        add_member(settings, connection, member_id).map_err(|e| settings.error(&e))?;
+        list_members(settings, connection, Some(member_id))
     }
 
     /// The sacks gnocchi-metricd would have this member process, of
@@ -197,6 +166,80 @@ impl Membership {
             processing_replicas,
         ))
     }
+}
+
+/// Adds `member_id` to the group, creating the group when it is missing,
+/// as tooz's `join_group_create` does: false when it was there already.
+fn add_member(
+    settings: &Settings,
+    connection: &mut Connection,
+    member_id: &str,
+) -> redis::RedisResult<bool> {
+    let group = settings.group_key(GROUP);
+    let hset = redis::cmd("HSET")
+        .arg(&group)
+        .arg(member_id)
+        .arg(WEIGHT_ONE)
+        .clone();
+    loop {
+        match transaction(connection, &group, |_| Ok(vec![hset.clone()]))? {
+            Some(added) => return Ok(added.first() == Some(&Value::Int(1))),
+            // tooz's `create_group`, whose 0 (created meanwhile) is as good
+            // as 1.
+            None => Script::new(CREATE_GROUP)
+                .key(&group)
+                .key(settings.groups_key())
+                .arg(GROUP)
+                .invoke::<i64>(connection)
+                .map(drop)?,
+        }
+    }
+}
+
+/// The group's members, sorted, as an observer that is not one of them
+/// sees them (`status`): members whose beat expired are dropped first, as
+/// tooz's `get_members` drops them.
+pub fn group_members(settings: &Settings) -> Result<Vec<String>> {
+    let mut connection = settings.connect()?;
+    list_members(settings, &mut connection, None)
+}
+
+/// tooz's `get_members` on `connection`: the members, sorted, once every
+/// one but `own` whose beat key expired is dropped from the group.
+fn list_members(
+    settings: &Settings,
+    connection: &mut Connection,
+    own: Option<&str>,
+) -> Result<Vec<String>> {
+    let group = settings.group_key(GROUP);
+    let mut listed = Vec::new();
+    let done = transaction(connection, &group, |connection| {
+        let fields: Vec<String> = redis::cmd("HKEYS").arg(&group).query(connection)?;
+        listed = fields.into_iter().filter(|m| m != GROUP_EXISTS).collect();
+        if listed.is_empty() {
+            return Ok(vec![]);
+        }
+        let beats: Vec<String> = listed.iter().map(|m| settings.beat_key(m)).collect();
+        let alive: Vec<Option<String>> = redis::cmd("MGET").arg(&beats).query(connection)?;
+        let gone: Vec<String> = listed
+            .iter()
+            .zip(alive)
+            .filter(|(member, beat)| beat.is_none() && Some(member.as_str()) != own)
+            .map(|(member, _)| member.clone())
+            .collect();
+        listed.retain(|member| !gone.contains(member));
+        Ok(if gone.is_empty() {
+            vec![]
+        } else {
+            vec![redis::cmd("HDEL").arg(&group).arg(&gone).clone()]
+        })
+    })
+    .map_err(|e| settings.error(&e))?;
+    if done.is_none() {
+        return Ok(Vec::new());
+    }
+    listed.sort_unstable();
+    Ok(listed)
 }
 
 /// redis-py's `transaction` as tooz runs it on a group: `WATCH`, `EXISTS`

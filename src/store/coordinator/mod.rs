@@ -4,8 +4,10 @@
 //! driver a coordination URL names: `postgres` (advisory locks) or `redis`
 //! (keys with a TTL). The directory store's flock locks are `store::lock`.
 //! Through Redis, also gnocchi-metricd's group (`membership`) and the
-//! sacks its hash ring gives each member (`hashring`, `partition`).
+//! sacks its hash ring gives each member (`hashring`, `partition`); and
+//! the workers of a store or deployment (`fleet`).
 
+pub mod fleet;
 pub mod hashring;
 pub mod membership;
 pub mod partition;
