@@ -63,6 +63,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             .processing_replicas
             .or_else(|| metricd.and_then(|m| u32::try_from(m.processing_replicas).ok()))
             .unwrap_or(3),
+        greedy: metricd.is_none_or(|m| m.greedy),
     };
     let log = Log {
         ctx,
@@ -103,10 +104,24 @@ struct Log<'a> {
 impl Log<'_> {
     fn event(&self, event: Event<'_>) {
         match event {
-            Event::Joined { member_id, share } => self.line(
+            Event::Joined {
+                member_id,
+                share,
+                notified,
+            } => self.line(
                 "joined",
-                format!("worker {member_id}: {}", describe_share(share)),
-                vec![("sacks", share_json(share))],
+                format!(
+                    "worker {member_id}: {}; {}",
+                    describe_share(share),
+                    match notified {
+                        true => "woken by Redis when measures arrive",
+                        false => "polls at every processing delay",
+                    }
+                ),
+                vec![
+                    ("sacks", share_json(share)),
+                    ("notified", Json::Bool(notified)),
+                ],
             ),
             Event::Share(share) => self.line(
                 "share",

@@ -1,7 +1,9 @@
 //! A long-running aggregation worker, gnocchi-metricd's job
 //! (`carbonara metricd`): the pass in a loop, every `processing_delay`,
 //! over the sacks the worker's fleet gives it (store/coordinator/fleet.rs),
-//! with the janitor at most every `cleanup_delay`.
+//! with the janitor at most every `cleanup_delay`. On Redis incoming, when
+//! `greedy`, a sack of its share that receives measures starts a pass at
+//! once (store/redis/notify.rs), as gnocchi-metricd's greedy mode does.
 //!
 //! A worker survives its backends' failures: a pass that fails is
 //! reported and tried again at the next period, on a fresh connection to
@@ -10,8 +12,8 @@
 //! leaves its fleet as it returns.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::store::coordinator::fleet::Fleet;
@@ -37,14 +39,43 @@ pub struct WorkerOptions {
     /// Workers per sack where a ring shares them (`[metricd]
     /// processing_replicas`).
     pub processing_replicas: u32,
+    /// Woken by Redis's notifications of new measures (`[metricd] greedy`).
+    pub greedy: bool,
+}
+
+/// Wakes a waiting worker: set by the notifications of the sacks of its
+/// share.
+#[derive(Default)]
+struct Alarm {
+    rung: Mutex<bool>,
+    bell: Condvar,
+}
+
+impl Alarm {
+    fn ring(&self) {
+        *self.rung.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.bell.notify_all();
+    }
+
+    /// Waits at most `timeout`; true (and reset) when it rang.
+    fn wait(&self, timeout: Duration) -> bool {
+        let rung = self.rung.lock().unwrap_or_else(PoisonError::into_inner);
+        let (mut rung, _) = self
+            .bell
+            .wait_timeout_while(rung, timeout, |rung| !*rung)
+            .unwrap_or_else(PoisonError::into_inner);
+        std::mem::take(&mut *rung)
+    }
 }
 
 /// What a worker tells as it runs.
 pub enum Event<'a> {
-    /// It joined its fleet; `share` is its sacks (`None`: every sack).
+    /// It joined its fleet; `share` is its sacks (`None`: every sack);
+    /// `notified`: Redis wakes it when measures arrive.
     Joined {
         member_id: &'a str,
         share: Option<&'a BTreeSet<u32>>,
+        notified: bool,
     },
     /// Its sacks changed: a worker joined or left the ring.
     Share(Option<&'a BTreeSet<u32>>),
@@ -71,9 +102,25 @@ pub fn run(
     let pool = thread_pool(store, options.jobs)?;
     let mut fleet = Fleet::join(store, &options.member_id, options.processing_replicas)?;
     let mut share = fleet.share()?;
+    let alarm = Arc::new(Alarm::default());
+    // The share the notifications filter on, kept up to date below.
+    let watched = Arc::new(Mutex::new(share.clone()));
+    let notifications = match store.remote_incoming() {
+        Some(remote) if options.greedy => {
+            let (alarm, watched) = (alarm.clone(), watched.clone());
+            remote.notifications(store.config().sacks, move |sack| {
+                let watched = watched.lock().unwrap_or_else(PoisonError::into_inner);
+                if watched.as_ref().is_none_or(|share| share.contains(&sack)) {
+                    alarm.ring();
+                }
+            })?
+        }
+        _ => None,
+    };
     tell(Event::Joined {
         member_id: fleet.member_id(),
         share: share.as_ref(),
+        notified: notifications.is_some(),
     });
     let mut index: Option<Index> = None;
     let mut last_janitor: Option<Instant> = None;
@@ -115,9 +162,12 @@ pub fn run(
         }
         while !stop.load(Ordering::Relaxed) && started.elapsed() < options.processing_delay {
             let left = options.processing_delay.saturating_sub(started.elapsed());
-            std::thread::sleep(STOP_POLL.min(left));
+            if alarm.wait(STOP_POLL.min(left)) {
+                break;
+            }
         }
     }
+    drop(notifications);
     drop(fleet);
     tell(Event::Stopped);
     Ok(())

@@ -91,6 +91,21 @@ impl Remote {
         })
     }
 
+    /// Calls `woken` with each sack of `total` that receives measures
+    /// after a pass, until the value returned is dropped: on Redis, which
+    /// publishes them (gnocchi-metricd's greedy mode); `None` on S3, whose
+    /// workers poll.
+    pub fn notifications(
+        &self,
+        total: u32,
+        woken: impl Fn(u32) + Send + 'static,
+    ) -> Result<Option<super::redis::notify::Notifications>> {
+        match self {
+            Remote::Redis(redis) => redis.notifications(total, woken).map(Some),
+            Remote::S3(_) => Ok(None),
+        }
+    }
+
     /// The sack count the driver keeps (gnocchi-upgrade's), if set.
     pub fn sacks(&self) -> Result<Option<u32>> {
         match self {

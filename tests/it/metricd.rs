@@ -228,6 +228,39 @@ fn a_killed_worker_leaves_the_list_and_its_sacks_to_the_others() {
     assert_eq!(pass["measures"], 1, "{pass}");
 }
 
+/// On Redis incoming a worker does not wait for its next period: the
+/// first measures of a sack after a pass wake it (gnocchi-metricd's
+/// greedy mode), here with an hour between periods.
+#[test]
+fn new_measures_on_redis_wake_a_worker_at_once() {
+    let redis = RedisServer::start();
+    let store = TestStore::empty();
+    let incoming = format!("{}?db=4", redis.url());
+    store
+        .run(&["init", "--sacks", "8", "--incoming", &incoming])
+        .success();
+    let id = store.create_metric("cpu", "low");
+    let mut worker = Worker::on_store(store.path(), &["--processing-delay", "1h"]);
+    let joined = worker.wait_for(Duration::from_secs(30), |e| e["event"] == "joined");
+    assert_eq!(joined["notified"], true, "{joined}");
+    for value in [3, 5] {
+        // The first pass has run, or runs now and takes these.
+        store
+            .run(&[
+                "measures",
+                "add",
+                &id,
+                "-m",
+                &format!("2024-03-01T00:00:0{value}@{value}"),
+            ])
+            .success();
+        let pass = worker.wait_for(Duration::from_secs(20), |e| e["event"] == "pass");
+        assert_eq!(pass["measures"], 1, "{pass}");
+    }
+    let (status, log) = worker.terminate();
+    assert!(status.success(), "{status}: {log:?}");
+}
+
 /// A store of 1 200 metrics of the `low` policy with 20 measures each
 /// waiting: three transactions of a pass.
 fn many_metrics_waiting() -> TestStore {

@@ -16,6 +16,7 @@ use redis::Script;
 use uuid::Uuid;
 
 use super::Pool;
+use super::notify::Notifications;
 use crate::carbonara::codec;
 use crate::store::incoming::SackName;
 use crate::store::{Error, Result};
@@ -63,6 +64,16 @@ pub fn list_key(sack: SackName, metric: Uuid) -> String {
 }
 
 impl RedisIncoming {
+    /// Calls `woken` with each sack of `total` that receives measures
+    /// after a pass (`super::notify`), until the value returned is dropped.
+    pub fn notifications(
+        &self,
+        total: u32,
+        woken: impl Fn(u32) + Send + 'static,
+    ) -> Result<Notifications> {
+        Notifications::start(&self.pool, total, woken)
+    }
+
     pub fn new(pool: Pool) -> RedisIncoming {
         RedisIncoming { pool }
     }

@@ -10,6 +10,7 @@
 //! crate's synchronous client): not from a tokio worker thread.
 
 pub mod incoming;
+pub mod notify;
 pub mod storage;
 
 use std::path::PathBuf;
@@ -63,21 +64,27 @@ pub(crate) const NOT_YET: &[&str] = &[
     "ssl_ca_certs",
 ];
 
+/// The database of a `redis://` URL: its query's `db` (the last value,
+/// blank ignored), else 0.
+fn database_number(url: &DatabaseUrl) -> Result<i64, String> {
+    match url.query("db").filter(|value| !value.is_empty()) {
+        None => Ok(0),
+        Some(text) => text
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|db| *db >= 0)
+            .ok_or_else(|| format!("`db` = {text}: not a database number")),
+    }
+}
+
 /// How redis-py reaches the server of a `redis://` URL, for Gnocchi's
 /// `redis_url` and tooz's coordination URL alike: the host and port, or a
 /// Unix socket's path when there is no host; user and password as written
 /// (Python's `urlsplit` does not decode them); the database of the query's
 /// `db` (its last value, blank ignored), else 0.
 pub(crate) fn connection_info(url: &DatabaseUrl) -> Result<ConnectionInfo, String> {
-    let db = match url.query("db").filter(|value| !value.is_empty()) {
-        None => 0,
-        Some(text) => text
-            .trim()
-            .parse::<i64>()
-            .ok()
-            .filter(|db| *db >= 0)
-            .ok_or_else(|| format!("`db` = {text}: not a database number"))?,
-    };
+    let db = database_number(url)?;
     let addr = match url.host() {
         Some(host) => ConnectionAddr::Tcp(host, url.port().unwrap_or(DEFAULT_PORT)),
         None => match url.path() {
@@ -163,6 +170,10 @@ fn sentinel_client(
 pub struct Pool {
     /// The URL, its password hidden, for messages.
     shown: String,
+    /// The URL as given (for a connection of its own: `notify`).
+    text: String,
+    /// Its database number.
+    db: i64,
     connector: Connector,
     socket_timeout: Duration,
     idle: Mutex<Vec<Connection>>,
@@ -214,6 +225,7 @@ impl Pool {
                 .ok_or_else(|| bad(format!("`socket_timeout` = {text}: not a positive number")))?,
         };
         let info = connection_info(&url).map_err(bad)?;
+        let db = database_number(&url).map_err(bad)?;
         let connector = match query("sentinel") {
             None => Connector::Direct(Client::open(info).map_err(|e| bad(e.to_string()))?),
             Some(master) => Connector::Sentinel(Mutex::new(
@@ -222,6 +234,8 @@ impl Pool {
         };
         Ok(Pool {
             shown: url.to_string(),
+            text: text.to_owned(),
+            db,
             connector,
             socket_timeout,
             idle: Mutex::new(Vec::new()),
