@@ -416,10 +416,24 @@ fn process_metric(
     };
     changes.dropped = update.dropped;
     let mut rewritten = Vec::new();
+    // Listed once for all the plans that delete: one request on S3 or
+    // Redis rather than one per (method, granularity).
+    let mut listed = None;
     for plan in &update.splits {
         let method = plan.aggregation.method;
         if let Some(before) = plan.delete_before {
-            for key in storage.list_split_keys(id, method, plan.aggregation.granularity)? {
+            let stored = match &listed {
+                Some(stored) => stored,
+                None => {
+                    listed.insert(storage.list_metric_split_keys(id, &policy.aggregation_methods)?)
+                }
+            };
+            let keys = stored
+                .iter()
+                .filter(|(listed_method, _)| *listed_method == method)
+                .flat_map(|(_, keys)| keys)
+                .filter(|key| key.granularity == plan.aggregation.granularity);
+            for &key in keys {
                 if key < before {
                     changes.deletes.push(ArchiveObject::Split {
                         metric: id,

@@ -14,7 +14,6 @@ use super::redis::storage::RedisStorage;
 use super::s3::storage::S3Storage;
 use crate::carbonara::{Points, SplitKey};
 use crate::policy::AggregationMethod;
-use crate::time::Span;
 
 /// A store's archives.
 #[derive(Debug)]
@@ -65,16 +64,21 @@ impl Storage {
         }
     }
 
-    /// Keys of the stored splits of one (method, granularity), ascending.
-    pub fn list_split_keys(
+    /// Keys of the stored splits of each of `methods`, every granularity,
+    /// ascending: one request on S3 or Redis for all of them.
+    pub fn list_metric_split_keys(
         &self,
         metric: Uuid,
-        method: AggregationMethod,
-        granularity: Span,
-    ) -> Result<Vec<SplitKey>> {
-        let mut keys = self.list_all_split_keys(metric, method)?;
-        keys.retain(|key| key.granularity == granularity);
-        Ok(keys)
+        methods: &[AggregationMethod],
+    ) -> Result<Vec<(AggregationMethod, Vec<SplitKey>)>> {
+        match self {
+            Storage::File(archive) => methods
+                .iter()
+                .map(|&method| Ok((method, archive.list_all_split_keys(metric, method)?)))
+                .collect(),
+            Storage::Redis(redis) => redis.list_metric_split_keys(metric, methods),
+            Storage::S3(s3) => s3.list_metric_split_keys(metric, methods),
+        }
     }
 
     /// Stored splits of one method read into one series; missing ones add

@@ -182,11 +182,19 @@ fn splits_and_bound_series_read_back_as_the_file_driver_reads_them() {
         storage.list_all_split_keys(metric, method("mean")).unwrap(),
         [minute, first, second]
     );
+    // One listing for every method; `mean_` is not `rate:mean_`.
     assert_eq!(
         storage
-            .list_split_keys(metric, method("mean"), five_minutes)
+            .list_metric_split_keys(
+                metric,
+                &[method("mean"), method("rate:mean"), method("95pct")]
+            )
             .unwrap(),
-        [first, second]
+        [
+            (method("mean"), vec![minute, first, second]),
+            (method("rate:mean"), vec![first]),
+            (method("95pct"), vec![first]),
+        ]
     );
     assert_eq!(
         storage
@@ -271,9 +279,9 @@ fn splits_and_bound_series_read_back_as_the_file_driver_reads_them() {
         .unwrap();
     assert_eq!(
         storage
-            .list_split_keys(metric, method("mean"), five_minutes)
+            .list_metric_split_keys(metric, &[method("mean")])
             .unwrap(),
-        [first]
+        [(method("mean"), vec![minute, first])]
     );
     assert!(
         storage

@@ -93,17 +93,33 @@ impl RedisStorage {
         metric: Uuid,
         method: AggregationMethod,
     ) -> Result<Vec<SplitKey>> {
+        let mut listed = self.list_metric_split_keys(metric, &[method])?;
+        Ok(listed.pop().map(|(_, keys)| keys).unwrap_or_default())
+    }
+
+    /// Keys of the stored splits of each of `methods`, ascending, from one
+    /// `HKEYS`.
+    pub fn list_metric_split_keys(
+        &self,
+        metric: Uuid,
+        methods: &[AggregationMethod],
+    ) -> Result<Vec<(AggregationMethod, Vec<SplitKey>)>> {
         let key = metric_key(metric);
         let fields: Vec<String> = self.pool.with(
             || format!("HKEYS {key}"),
             |c| redis::cmd("HKEYS").arg(&key).query(c),
         )?;
-        let mut keys: Vec<SplitKey> = fields
+        Ok(methods
             .iter()
-            .filter_map(|field| parse_split_field(field, method))
-            .collect();
-        keys.sort();
-        Ok(keys)
+            .map(|&method| {
+                let mut keys: Vec<SplitKey> = fields
+                    .iter()
+                    .filter_map(|field| parse_split_field(field, method))
+                    .collect();
+                keys.sort();
+                (method, keys)
+            })
+            .collect())
     }
 
     /// Stored splits of one method read into one series (`HMGET`), as

@@ -16,7 +16,6 @@ use crate::policy::AggregationMethod;
 use crate::pyform::fmt::float_repr;
 use crate::store::object::{ArchiveObject, NamedObject};
 use crate::store::{Error, Result};
-use crate::time::Span;
 
 /// The bound series' name in a metric's folder (Gnocchi's
 /// `'none' + '_v3'`).
@@ -100,26 +99,29 @@ impl S3Storage {
         method: AggregationMethod,
     ) -> Result<Vec<SplitKey>> {
         let prefix = format!("{metric}/{method}_");
-        let mut keys: Vec<SplitKey> = self
-            .bucket
-            .list(&prefix)?
-            .iter()
-            .filter_map(|(name, _)| parse_split_name(&name[prefix.len()..]))
-            .collect();
-        keys.sort();
-        Ok(keys)
+        let names = self.bucket.list(&prefix)?;
+        Ok(split_keys(
+            names.iter().map(|(name, _)| name.as_str()),
+            &prefix,
+        ))
     }
 
-    /// Keys of the stored splits of one (method, granularity), ascending.
-    pub fn list_split_keys(
+    /// Keys of the stored splits of each of `methods`, ascending, from one
+    /// listing of the metric's objects.
+    pub fn list_metric_split_keys(
         &self,
         metric: Uuid,
-        method: AggregationMethod,
-        granularity: Span,
-    ) -> Result<Vec<SplitKey>> {
-        let mut keys = self.list_all_split_keys(metric, method)?;
-        keys.retain(|key| key.granularity == granularity);
-        Ok(keys)
+        methods: &[AggregationMethod],
+    ) -> Result<Vec<(AggregationMethod, Vec<SplitKey>)>> {
+        let names = self.bucket.list(&format!("{metric}/"))?;
+        Ok(methods
+            .iter()
+            .map(|&method| {
+                let prefix = format!("{metric}/{method}_");
+                let keys = split_keys(names.iter().map(|(name, _)| name.as_str()), &prefix);
+                (method, keys)
+            })
+            .collect())
     }
 
     /// A stored split; a missing object is an empty split.
@@ -292,6 +294,17 @@ impl S3Storage {
 /// `<granularity>_<key>_v3` (after `<metric>/<method>_`) read back with
 /// the file driver's rules ([`SplitKey::parse_file_name`]); `None` for a
 /// name that is not a v3 split.
+/// The split keys of the object names under `prefix`
+/// (`<metric>/<method>_`), ascending.
+fn split_keys<'a>(names: impl Iterator<Item = &'a str>, prefix: &str) -> Vec<SplitKey> {
+    let mut keys: Vec<SplitKey> = names
+        .filter_map(|name| name.strip_prefix(prefix))
+        .filter_map(parse_split_name)
+        .collect();
+    keys.sort();
+    keys
+}
+
 fn parse_split_name(name: &str) -> Option<SplitKey> {
     let mut fields = name.split('_');
     let (granularity, key) = (fields.next()?, fields.next()?);
@@ -302,7 +315,7 @@ fn parse_split_name(name: &str) -> Option<SplitKey> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::Timestamp;
+    use crate::time::{Span, Timestamp};
 
     #[test]
     fn object_keys_put_the_method_first() {
