@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use carbonara::carbonara::codec::split_format;
 use carbonara::store::s3::S3Bucket;
 use carbonara::time::{Timestamp, parse_timestamp};
 
@@ -273,6 +274,10 @@ fn losing_a_machine_loses_nothing() {
     let mut garage = GarageCluster::start(3);
     let deployment = GnocchiConf::new("loss");
     let s3 = garage.node(S3_NODE).settings("loss");
+    // No coordination_url: Gnocchi then coordinates through the Redis of
+    // its incoming driver, where the workers join one group; with the
+    // default 3 processing replicas each of the 3 workers may take every
+    // sack, and the sack locks decide.
     std::fs::write(
         deployment.conf(),
         format!(
@@ -503,10 +508,20 @@ fn losing_a_machine_loses_nothing() {
             expected.keys().collect::<Vec<_>>(),
             "metric m{metric} ({id}): expected the objects of the reference store's metric"
         );
-        let differing: Vec<&String> = expected
+        // Each differing object, with the encoding and length of each side.
+        let differing: Vec<String> = expected
             .iter()
             .filter(|(name, bytes)| stored[*name] != **bytes)
-            .map(|(name, _)| name)
+            .map(|(name, bytes)| {
+                let found = &stored[name];
+                format!(
+                    "{name}: expected {:?} {} bytes, found {:?} {} bytes",
+                    split_format(bytes),
+                    bytes.len(),
+                    split_format(found),
+                    found.len()
+                )
+            })
             .collect();
         assert!(
             differing.is_empty(),
