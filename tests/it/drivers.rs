@@ -145,29 +145,7 @@ impl<'s> Combination<'s> {
                     })
                     .collect()
             }
-            Driver::S3 => {
-                let bucket = self.bucket("aggregates");
-                let keys: Vec<String> = bucket
-                    .list(&format!("{metric}/"))
-                    .unwrap()
-                    .into_iter()
-                    .map(|(key, _)| key)
-                    .collect();
-                let bodies = bucket.get_many(&keys).unwrap();
-                keys.iter()
-                    .zip(bodies)
-                    .map(|(key, body)| {
-                        let object = key.split_once('/').unwrap().1;
-                        let name = match object.split('_').collect::<Vec<_>>()[..] {
-                            [method, granularity, key, "v3"] => {
-                                format!("agg_{method}/{key}_{granularity}_v3")
-                            }
-                            _ => object.to_owned(),
-                        };
-                        (name, body.unwrap().to_vec())
-                    })
-                    .collect()
-            }
+            Driver::S3 => objects_of_metric(&self.bucket("aggregates"), metric),
         }
     }
 
@@ -188,9 +166,42 @@ impl<'s> Combination<'s> {
     }
 }
 
+/// Every object of a metric in an S3 storage bucket, by its file name in
+/// Gnocchi's file layout (`none_v3`, `agg_<method>/<key>_<granularity>_v3`).
+pub(crate) fn objects_of_metric(bucket: &S3Bucket, metric: &str) -> BTreeMap<String, Vec<u8>> {
+    objects_under(bucket, &format!("{metric}/"))
+        .into_iter()
+        .map(|(key, body)| {
+            let object = key.split_once('/').unwrap().1;
+            let name = match object.split('_').collect::<Vec<_>>()[..] {
+                [method, granularity, key, "v3"] => {
+                    format!("agg_{method}/{key}_{granularity}_v3")
+                }
+                _ => object.to_owned(),
+            };
+            (name, body)
+        })
+        .collect()
+}
+
+/// Every object of a bucket whose key starts with `prefix`, by key.
+pub(crate) fn objects_under(bucket: &S3Bucket, prefix: &str) -> BTreeMap<String, Vec<u8>> {
+    let keys: Vec<String> = bucket
+        .list(prefix)
+        .unwrap()
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    let bodies = bucket.get_many(&keys).unwrap();
+    keys.into_iter()
+        .zip(bodies)
+        .map(|(key, body)| (key, body.unwrap().to_vec()))
+        .collect()
+}
+
 /// The files of a metric under a file storage directory, by their path
 /// below the metric's directory.
-fn files_of_metric(root: &Path, metric: &str) -> BTreeMap<String, Vec<u8>> {
+pub(crate) fn files_of_metric(root: &Path, metric: &str) -> BTreeMap<String, Vec<u8>> {
     let mut files = BTreeMap::new();
     for entry in walkdir::WalkDir::new(root) {
         let entry = entry.unwrap();
@@ -732,13 +743,8 @@ fn a_gnocchi_conf_on_s3_and_redis_is_upgraded_and_used() {
         ),
     )
     .unwrap();
-    let state = deployment.dir.path().join("state");
-    let run = |args: &[&str]| {
-        deployment
-            .command(args)
-            .env("XDG_STATE_HOME", &state)
-            .assert()
-    };
+    let state = deployment.state();
+    let run = |args: &[&str]| deployment.run(args);
     run(&["upgrade", "--sacks-number", "16"]).success();
     run(&["upgrade", "--sacks-number", "32"]).success();
     let sacks: String = servers

@@ -77,16 +77,32 @@ fn rpc_secret() -> String {
     )
 }
 
-/// A running single-node Garage on 127.0.0.1.
+/// A running Garage node on 127.0.0.1: a single-node cluster of its own
+/// ([`Garage::start`]), or one node of a [`GarageCluster`].
 pub struct Garage {
     binary: PathBuf,
     dir: tempfile::TempDir,
     s3_port: u16,
+    /// Whether it lays itself out alone and imports the default access
+    /// key (`server --single-node --default-access-key`).
+    single_node: bool,
     child: Option<Child>,
 }
 
 impl Garage {
     pub fn start() -> Garage {
+        Garage::launch(1, &rpc_secret(), true, Garage::answers_s3)
+            .unwrap_or_else(|log| panic!("Garage test server did not start:\n{log}"))
+    }
+
+    /// A node in a new directory on free ports, started and waited for
+    /// until `ready`; on failure, the log of the last attempt.
+    fn launch(
+        replication_factor: usize,
+        secret: &str,
+        single_node: bool,
+        ready: fn(&Garage) -> bool,
+    ) -> Result<Garage, String> {
         let mut garage = Garage {
             binary: garage_binary(),
             dir: tempfile::Builder::new()
@@ -94,9 +110,9 @@ impl Garage {
                 .tempdir()
                 .expect("creating the Garage test directory"),
             s3_port: 0,
+            single_node,
             child: None,
         };
-        let secret = rpc_secret();
         // Another process may take a port between its choice and the
         // bind: try a few.
         let mut last_log = String::new();
@@ -106,7 +122,7 @@ impl Garage {
                 r#"metadata_dir = "{dir}/meta"
 data_dir = "{dir}/data"
 db_engine = "sqlite"
-replication_factor = 1
+replication_factor = {replication_factor}
 rpc_bind_addr = "127.0.0.1:{rpc_port}"
 rpc_public_addr = "127.0.0.1:{rpc_port}"
 rpc_secret = "{secret}"
@@ -120,8 +136,8 @@ api_bind_addr = "127.0.0.1:{s3_port}"
             std::fs::write(garage.dir().join("garage.toml"), config)
                 .expect("writing the Garage configuration");
             garage.s3_port = s3_port;
-            match garage.spawn_and_wait() {
-                Ok(()) => return garage,
+            match garage.spawn_and_wait(ready) {
+                Ok(()) => return Ok(garage),
                 Err(log) => {
                     last_log = log;
                     let _ = std::fs::remove_dir_all(garage.dir().join("meta"));
@@ -129,7 +145,7 @@ api_bind_addr = "127.0.0.1:{s3_port}"
                 }
             }
         }
-        panic!("Garage test server did not start:\n{last_log}");
+        Err(last_log)
     }
 
     fn log_path(&self) -> PathBuf {
@@ -141,9 +157,9 @@ api_bind_addr = "127.0.0.1:{s3_port}"
         std::fs::read_to_string(self.log_path()).unwrap_or_default()
     }
 
-    /// Starts the server on its configuration and waits until it answers
-    /// S3 requests; on failure, stops it and returns its log.
-    fn spawn_and_wait(&mut self) -> Result<(), String> {
+    /// Starts the server on its configuration and waits until it is
+    /// `ready`; on failure, stops it and returns its log.
+    fn spawn_and_wait(&mut self, ready: fn(&Garage) -> bool) -> Result<(), String> {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -153,7 +169,12 @@ api_bind_addr = "127.0.0.1:{s3_port}"
         command
             .arg("-c")
             .arg(self.dir.path().join("garage.toml"))
-            .args(["server", "--single-node", "--default-access-key"])
+            .arg("server")
+            .args(if self.single_node {
+                &["--single-node", "--default-access-key"][..]
+            } else {
+                &[]
+            })
             .env("GARAGE_DEFAULT_ACCESS_KEY", ACCESS_KEY_ID)
             .env("GARAGE_DEFAULT_SECRET_KEY", SECRET_ACCESS_KEY)
             .env("RUST_LOG", "garage=info")
@@ -180,7 +201,7 @@ api_bind_addr = "127.0.0.1:{s3_port}"
                 self.child = None;
                 return Err(format!("garage exited ({status}):\n{}", self.log()));
             }
-            if http_answers(self.s3_port) && self.answers_s3() {
+            if ready(self) {
                 return Ok(());
             }
             if Instant::now() > deadline {
@@ -197,9 +218,10 @@ api_bind_addr = "127.0.0.1:{s3_port}"
     /// Whether a signed request gets S3's answer: a HEAD on a bucket
     /// nobody made is a 404 once the layout and the key are in place.
     fn answers_s3(&self) -> bool {
-        S3Bucket::open(&self.settings("carbonara-probe"), "carbonara-probe-none")
-            .and_then(|bucket| bucket.exists("probe"))
-            .is_ok_and(|found| !found)
+        http_answers(self.s3_port)
+            && S3Bucket::open(&self.settings("carbonara-probe"), "carbonara-probe-none")
+                .and_then(|bucket| bucket.exists("probe"))
+                .is_ok_and(|found| !found)
     }
 
     /// Stops the server (SIGTERM, then waits for it); its data stays.
@@ -214,10 +236,11 @@ api_bind_addr = "127.0.0.1:{s3_port}"
         }
     }
 
-    /// Starts the stopped server again, on the same data and ports.
+    /// Starts the stopped server again, on the same data and ports, and
+    /// waits until it answers S3 requests.
     pub fn restart(&mut self) {
         self.stop();
-        if let Err(log) = self.spawn_and_wait() {
+        if let Err(log) = self.spawn_and_wait(Garage::answers_s3) {
             panic!("Garage test server did not start again:\n{log}");
         }
     }
@@ -225,25 +248,33 @@ api_bind_addr = "127.0.0.1:{s3_port}"
     /// Imports another access key, allowed to create buckets, through
     /// the `garage` command (which reaches the node by RPC).
     pub fn import_key(&self, key_id: &str, secret_access_key: &str) {
-        let config = self.dir.path().join("garage.toml");
-        for args in [
-            &["key", "import", "--yes", key_id, secret_access_key][..],
-            &["key", "allow", "--create-bucket", key_id][..],
-        ] {
-            let output = Command::new(&self.binary)
-                .arg("-c")
-                .arg(&config)
-                .args(args)
-                .output()
-                .unwrap_or_else(|e| panic!("running {}: {e}", self.binary.display()));
-            assert!(
-                output.status.success(),
-                "garage {}: {}{}",
-                args[..2].join(" "),
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
+        self.garage(&["key", "import", "--yes", key_id, secret_access_key]);
+        self.garage(&["key", "allow", "--create-bucket", key_id]);
+    }
+
+    /// Runs `garage ARGS…` on the node's configuration (it reaches the
+    /// node by RPC); panics with its output unless it succeeds, else
+    /// returns its stdout.
+    fn garage(&self, args: &[&str]) -> String {
+        let output = Command::new(&self.binary)
+            .arg("-c")
+            .arg(self.dir.path().join("garage.toml"))
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("running {}: {e}", self.binary.display()));
+        assert!(
+            output.status.success(),
+            "garage {}: {}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// `<full node id>@127.0.0.1:<rpc port>`, read from its metadata.
+    fn node_address(&self) -> String {
+        self.garage(&["node", "id", "--quiet"]).trim().to_owned()
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -294,6 +325,71 @@ impl Drop for Garage {
     }
 }
 
+/// A Garage cluster of several nodes on 127.0.0.1, each a process with
+/// its own directory and ports, sharing an `rpc_secret`, every object
+/// kept on each node (`replication_factor` = the number of nodes), in one
+/// zone, with the default access key imported. Every node answers S3 for
+/// the whole cluster; with 3 nodes, one may be stopped and the other two
+/// still make a quorum for reads and writes.
+pub struct GarageCluster {
+    nodes: Vec<Garage>,
+}
+
+impl GarageCluster {
+    pub fn start(size: usize) -> GarageCluster {
+        let secret = rpc_secret();
+        // Before the layout, a node answers S3 requests with errors only.
+        let listening = |garage: &Garage| http_answers(garage.s3_port);
+        let nodes: Vec<Garage> = (0..size)
+            .map(|number| {
+                Garage::launch(size, &secret, false, listening).unwrap_or_else(|log| {
+                    panic!("Garage cluster: node {number} did not start:\n{log}")
+                })
+            })
+            .collect();
+        let first = &nodes[0];
+        let addresses: Vec<String> = nodes.iter().map(Garage::node_address).collect();
+        for address in &addresses[1..] {
+            first.garage(&["node", "connect", address]);
+        }
+        for address in &addresses {
+            let id = address.split('@').next().expect("split gives one part");
+            first.garage(&["layout", "assign", "-z", "dc1", "-c", "1G", id]);
+        }
+        first.garage(&["layout", "apply", "--version", "1"]);
+        first.import_key(ACCESS_KEY_ID, SECRET_ACCESS_KEY);
+        let deadline = Instant::now() + START_TIMEOUT;
+        for (number, node) in nodes.iter().enumerate() {
+            while !node.answers_s3() {
+                assert!(
+                    Instant::now() < deadline,
+                    "Garage cluster: node {number} gives no S3 answer {START_TIMEOUT:?} after \
+                     the layout was applied; its log:\n{}",
+                    node.log()
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        GarageCluster { nodes }
+    }
+
+    /// A node, to reach it (`endpoint`, `settings`) or read its log.
+    pub fn node(&self, number: usize) -> &Garage {
+        &self.nodes[number]
+    }
+
+    /// Stops a node (SIGTERM); its data stays.
+    pub fn stop(&mut self, number: usize) {
+        self.nodes[number].stop();
+    }
+
+    /// Starts a stopped node again on its data and ports, and waits until
+    /// it answers S3 requests.
+    pub fn restart(&mut self, number: usize) {
+        self.nodes[number].restart();
+    }
+}
+
 /// Whether anything answers HTTP on the port.
 fn http_answers(port: u16) -> bool {
     let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
@@ -336,4 +432,34 @@ fn a_node_of_its_own_answers_stops_and_starts_again() {
     let dir = garage.dir().to_path_buf();
     drop(garage);
     assert!(!dir.exists());
+}
+
+#[test]
+fn a_cluster_of_three_answers_with_a_node_stopped() {
+    let mut cluster = GarageCluster::start(3);
+    let settings: Vec<S3Settings> = (0..3)
+        .map(|node| cluster.node(node).settings("cluster"))
+        .collect();
+    let bucket = |node: usize| S3Bucket::open(&settings[node], "cluster-check").unwrap();
+    bucket(0).create().unwrap();
+    bucket(0).put("a", b"before").unwrap();
+    assert_eq!(
+        bucket(2).get("a").unwrap().as_deref(),
+        Some(&b"before"[..]),
+        "node 2 answers for what node 0 took"
+    );
+    cluster.stop(1);
+    assert!(!http_answers(cluster.node(1).s3_port), "node 1 stopped");
+    bucket(0).put("b", b"while node 1 was away").unwrap();
+    assert_eq!(
+        bucket(2).get("b").unwrap().as_deref(),
+        Some(&b"while node 1 was away"[..]),
+        "two nodes of three are a quorum"
+    );
+    cluster.restart(1);
+    assert_eq!(
+        bucket(1).get("b").unwrap().as_deref(),
+        Some(&b"while node 1 was away"[..]),
+        "node 1, back, answers for what it missed"
+    );
 }

@@ -1,7 +1,9 @@
 //! A Gnocchi deployment for the tests, as `--gnocchi-conf` sees it: a
 //! temporary directory holding its `gnocchi.conf` and its file drivers'
 //! `storage/`, and a database of its own on the test PostgreSQL server.
-//! What the conf says is the test's to write.
+//! What the conf says is the test's to write. Its carbonara processes keep
+//! their own state (measures staged before a push to a remote incoming
+//! driver) in the directory too, as those of one machine.
 
 use std::path::PathBuf;
 
@@ -39,15 +41,34 @@ impl GnocchiConf {
         self.dir.path().join("storage")
     }
 
+    /// `$XDG_STATE_HOME` of its carbonara processes.
+    pub fn state(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
     /// `carbonara --gnocchi-conf CONF ARGS…`, whatever the environment says.
     pub fn command(&self, args: &[&str]) -> assert_cmd::Command {
         let mut command = assert_cmd::cargo_bin_cmd!("carbonara");
         command
             .env_remove("CARBONARA_STORE")
             .env_remove("CARBONARA_GNOCCHI_CONF")
+            .env("XDG_STATE_HOME", self.state())
             .arg("--gnocchi-conf")
             .arg(self.conf())
             .args(args);
+        command
+    }
+
+    /// `carbonara --gnocchi-conf CONF` as a plain process, to which a
+    /// long-running subcommand (`serve`, `metricd`) is added.
+    pub fn process(&self) -> std::process::Command {
+        let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin!("carbonara"));
+        command
+            .env_remove("CARBONARA_STORE")
+            .env_remove("CARBONARA_GNOCCHI_CONF")
+            .env("XDG_STATE_HOME", self.state())
+            .arg("--gnocchi-conf")
+            .arg(self.conf());
         command
     }
 

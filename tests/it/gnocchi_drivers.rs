@@ -165,18 +165,7 @@ impl<'a> Replay<'a> {
 
     /// Every object of a bucket, by key.
     fn objects(&self, name: &str) -> BTreeMap<String, Vec<u8>> {
-        let bucket = self.bucket(name);
-        let keys: Vec<String> = bucket
-            .list("")
-            .unwrap()
-            .into_iter()
-            .map(|(key, _)| key)
-            .collect();
-        let bodies = bucket.get_many(&keys).unwrap();
-        keys.into_iter()
-            .zip(bodies)
-            .map(|(key, body)| (key, body.unwrap().to_vec()))
-            .collect()
+        crate::drivers::objects_under(&self.bucket(name), "")
     }
 
     /// Compares what the drivers hold with a recorded step; returns how

@@ -26,6 +26,7 @@ mod influx;
 mod info;
 mod ingest;
 mod install;
+mod loss;
 mod measures;
 mod metric;
 mod metricd;

@@ -117,10 +117,12 @@ impl Worker {
         (status, std::mem::take(&mut self.log))
     }
 
-    /// SIGKILL, as a machine lost.
-    pub fn kill(mut self) {
+    /// SIGKILL, as a machine lost; returns the log it had written.
+    pub fn kill(mut self) -> Vec<String> {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
+        self.log.extend(self.lines.try_iter());
+        std::mem::take(&mut self.log)
     }
 }
 

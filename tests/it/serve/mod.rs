@@ -19,6 +19,7 @@ mod write;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
@@ -327,6 +328,19 @@ proptest! {
 pub(crate) struct Served {
     child: Child,
     pub(crate) address: String,
+    /// What it wrote on stderr after its address (read as it comes, so
+    /// that a long run never fills the pipe).
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Served {
+    /// Its stderr so far, after the line giving its address.
+    pub(crate) fn log(&self) -> Vec<String> {
+        self.log
+            .lock()
+            .expect("the log reader never panics")
+            .clone()
+    }
 }
 
 impl Drop for Served {
@@ -357,37 +371,69 @@ pub(crate) fn serve_from(mut carbonara: std::process::Command, options: &[&str])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut line = String::new();
-    BufReader::new(child.stderr.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    stderr.read_line(&mut line).unwrap();
     let address = line
         .split("http://")
         .nth(1)
         .and_then(|rest| rest.split('/').next())
         .unwrap_or_else(|| panic!("no address in {line:?}"))
         .to_owned();
-    Served { child, address }
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let kept = Arc::clone(&log);
+    std::thread::spawn(move || {
+        for line in stderr.lines() {
+            let Ok(line) = line else { break };
+            kept.lock().expect("nobody panics holding it").push(line);
+        }
+    });
+    Served {
+        child,
+        address,
+        log,
+    }
 }
 
 /// One HTTP/1.1 exchange over a plain socket: status and body.
 pub(crate) fn http(address: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
-    let mut stream = TcpStream::connect(address).unwrap();
+    try_http(address, method, path, body)
+        .unwrap_or_else(|e| panic!("{method} {path} to {address}: {e}"))
+}
+
+/// [`http`], or why it got no answer: the connection refused (nothing
+/// was sent), or reset, cut or silent for a minute once the request was
+/// sent (`ErrorKind::ConnectionRefused` tells the first apart).
+pub(crate) fn try_http(
+    address: &str,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect(address)?;
+    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
     let body = body.unwrap_or("");
     write!(
         stream,
         "{method} {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: basic YWRtaW46\r\nAccept: application/json\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
-    )
-    .unwrap();
+    )?;
     let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response[9..12].parse().unwrap();
+    stream.read_to_string(&mut response)?;
+    let status = response
+        .get(9..12)
+        .and_then(|status| status.parse().ok())
+        .ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!("no HTTP status line in {response:?}"),
+            )
+        })?;
     let body = response
         .split_once("\r\n\r\n")
         .map_or("", |(_, b)| b)
         .to_owned();
-    (status, body)
+    Ok((status, body))
 }
 
 #[test]
