@@ -32,12 +32,6 @@
 # then kept.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-ORACLE=${ORACLE:-../shared/oracle}
-ORACLE_VENV=${ORACLE_VENV:-.oracle-venv}
-if [ -z "${CARBONARA:-}" ]; then
-    cargo build -q --release --bin carbonara
-    CARBONARA=target/release/carbonara
-fi
-exec "$ORACLE_VENV/bin/python" scripts/oracle/drivers_live.py --oracle "$ORACLE" --venv "$ORACLE_VENV" \
-    --carbonara "$CARBONARA" --garage "${GARAGE:-$HOME/.cargo/bin/garage}" \
-    --out tests/golden/side-by-side/drivers_live.json "$@"
+# shellcheck source=scripts/oracle/live-env.sh
+. scripts/oracle/live-env.sh
+live_python scripts/oracle/drivers_live.py tests/golden/side-by-side/drivers_live.json "$@"

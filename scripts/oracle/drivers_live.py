@@ -27,23 +27,20 @@ equal, to the bit, to the gnocchi-metricd deployment's. Exit status 1 on
 any difference (printed, and kept in the summary's `differences`).
 """
 
-import argparse
 import hashlib
 import json
 import math
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 import uuid
 from importlib import metadata
 
-from live_deployment import (Api, LiveDeployment, S3Log, Servers, dump_redis, free_port, s3_objects,
-                             wait_for_metricd)
+from live_deployment import (Api, LiveDeployment, S3Log, Servers, dump_redis, free_port, live_arguments,
+                             live_end, live_run_dir, live_versions, s3_objects, wait_for_metricd)
 from s3_redis_drivers import POLICY, batches as drivers_batches
 
 METHODS = POLICY["aggregation_methods"]
@@ -181,19 +178,8 @@ def compare(label, reference, other, differences, limit=10):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--oracle", required=True)
-    p.add_argument("--venv", required=True)
-    p.add_argument("--carbonara", required=True)
-    p.add_argument("--garage", default=os.path.expanduser("~/.cargo/bin/garage"))
-    p.add_argument("--out", default="tests/golden/side-by-side/drivers_live.json")
-    p.add_argument("--keep", action="store_true", help="keep the directory even when all is equal")
-    args = p.parse_args()
-    args.oracle, args.venv, args.carbonara = map(os.path.abspath, (args.oracle, args.venv, args.carbonara))
-
-    top = tempfile.mkdtemp(prefix="carbonara-drivers-live-")
-    os.chmod(top, 0o755)  # PostgreSQL runs as the postgres user under it
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit("signal %d" % signum))
+    args = live_arguments(__doc__.split("\n")[0], "tests/golden/side-by-side/drivers_live.json")
+    top = live_run_dir("carbonara-drivers-live-")
     servers, deployments, serves = None, [], []
     ok = False
     try:
@@ -254,8 +240,7 @@ def main():
                     "the deployment where gnocchi-api posted and gnocchi-metricd aggregated"
                     % metadata.version("gnocchi"),
             "script": "scripts/oracle/drivers-live.sh",
-            "versions": {"gnocchi": metadata.version("gnocchi"), "tooz": metadata.version("tooz"),
-                         **servers.versions},
+            "versions": live_versions(servers),
             "deployments": [{"name": n, "bucket_prefix": pr, "redis_incoming_db": db,
                              "coordination_url": "redis://127.0.0.1:<port>?db=%d" % (db + 1),
                              "posted_through": po,
@@ -297,12 +282,7 @@ def main():
             serve.stop()
         for dep in deployments:
             dep.stop()
-        if servers is not None:
-            servers.stop()
-        if ok and not args.keep:
-            shutil.rmtree(top, ignore_errors=True)
-        else:
-            print("kept %s" % top, file=sys.stderr)
+        live_end(servers, top, ok, args.keep)
     sys.exit(0 if ok else 1)
 
 

@@ -1,7 +1,8 @@
 """Real Gnocchi 4.7.1 deployments on S3 (Garage) storage, Redis incoming and
-Redis coordination, shared by scripts/oracle/drivers_live.py and
-scripts/bench/drivers_vs_gnocchi.py. Run with the oracle's Python (gnocchi,
-boto3, redis-py, psycopg2).
+Redis coordination, shared by scripts/oracle/drivers_live.py,
+scripts/oracle/mixed_fleet.py and scripts/bench/drivers_vs_gnocchi.py, with
+the command line, run directory and ending of the two live oracle scripts.
+Run with the oracle's Python (gnocchi, boto3, redis-py, psycopg2).
 
 The servers (one Garage node, one redis-server) are
 s3_redis_drivers.Servers; each deployment is the oracle's real_gnocchi.sh
@@ -22,10 +23,15 @@ Counting requests (for the benchmark):
   HeadObject, ListObjectsV2, DeleteObject(s), other.
 """
 
+import argparse
+from importlib import metadata
 import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 
@@ -34,16 +40,43 @@ from s3_redis_drivers import (  # noqa: E402  (shared helpers of the sibling scr
     GARAGE_KEY_ID, GARAGE_SECRET, REGION, SACKS, Api, Servers, dump_redis, free_port)
 
 __all__ = ["GARAGE_KEY_ID", "GARAGE_SECRET", "REGION", "SACKS", "Api", "Servers", "dump_redis",
-           "free_port", "LiveDeployment", "S3Log", "RedisStats", "s3_objects", "wait_for_metricd"]
+           "free_port", "LiveDeployment", "S3Log", "RedisStats", "live_arguments", "live_end",
+           "live_run_dir", "live_versions", "s3_objects", "set_options", "wait_for_metricd"]
+
+
+def live_arguments(description, out):
+    """The command line of a live oracle script (drivers_live.py,
+    mixed_fleet.py) as its shell driver passes it, the paths made absolute."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--oracle", required=True)
+    p.add_argument("--venv", required=True)
+    p.add_argument("--carbonara", required=True)
+    p.add_argument("--garage", default=os.path.expanduser("~/.cargo/bin/garage"))
+    p.add_argument("--out", default=out)
+    p.add_argument("--keep", action="store_true", help="keep the directory even when all is as expected")
+    args = p.parse_args()
+    args.oracle, args.venv, args.carbonara = map(os.path.abspath, (args.oracle, args.venv, args.carbonara))
+    return args
+
+
+def live_run_dir(prefix):
+    """The run's temporary directory; SIGTERM then exits through the
+    caller's `finally`, which stops the servers."""
+    top = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(top, 0o755)  # PostgreSQL runs as the postgres user under it
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit("signal %d" % signum))
+    return top
 
 
 class LiveDeployment:
     """real_gnocchi.sh with `[storage] driver = s3` (bucket prefix `prefix`),
     `[incoming] driver = redis` (database `db`) and
     `coordination_url = redis://…?db=<db + 1>` on `servers`; gnocchi-metricd
-    runs only when `metricd`."""
+    runs only when `metricd`, with real_gnocchi.sh's `[metricd]` (one worker,
+    polling every second) changed by `metricd_options` ({option: value})."""
 
-    def __init__(self, servers, oracle, venv, name, prefix, db, metricd, hashseed="0"):
+    def __init__(self, servers, oracle, venv, name, prefix, db, metricd, hashseed="0",
+                 metricd_options=None):
         self.servers = servers
         self.oracle = oracle
         self.name = name
@@ -69,6 +102,7 @@ class LiveDeployment:
                         # Gnocchi keeps a policy's methods in a set; a fixed
                         # hash seed fixes the order it writes them in
                         PYTHONHASHSEED=hashseed)
+        self.metricd_options = dict(metricd_options or {})
         self.started = False
         self.api = Api("http://127.0.0.1:%d" % self.api_port)
 
@@ -82,8 +116,18 @@ class LiveDeployment:
 
     def start(self):
         self.started = True
-        subprocess.run([os.path.join(self.oracle, "real_gnocchi.sh"), "start"], env=self.env,
-                       check=True, stdout=subprocess.DEVNULL)
+        script = os.path.join(self.oracle, "real_gnocchi.sh")
+        if not self.metricd_options:
+            subprocess.run([script, "start"], env=self.env, check=True, stdout=subprocess.DEVNULL)
+            return
+        # real_gnocchi.sh takes no [metricd] options: its gnocchi.conf is
+        # written by a start without gnocchi-metricd, changed, then `reset`
+        # (which keeps the file) starts the services on it, so that
+        # gnocchi-metricd never ran with real_gnocchi.sh's own options.
+        subprocess.run([script, "start"], env=dict(self.env, GNOCCHI_METRICD="0"), check=True,
+                       stdout=subprocess.DEVNULL)
+        set_options(self.conf, "metricd", self.metricd_options)
+        subprocess.run([script, "reset"], env=self.env, check=True, stdout=subprocess.DEVNULL)
 
     def stop(self):
         if self.started:
@@ -114,6 +158,42 @@ class LiveDeployment:
     def waiting(self):
         """Names of the incoming lists that still hold measures."""
         return sorted(k.decode() for k in self.redis().keys("incoming%d-*:*" % SACKS))
+
+
+def live_end(servers, top, ok, keep):
+    """The end of a live run, its own processes stopped: the servers, then
+    the directory removed, or kept (with every log) when something was not
+    as expected or `keep`."""
+    if servers is not None:
+        servers.stop()
+    if ok and not keep:
+        shutil.rmtree(top, ignore_errors=True)
+    else:
+        print("kept %s" % top, file=sys.stderr)
+
+
+def live_versions(servers):
+    """The versions a live recording comes from: Gnocchi's, tooz's, the servers'."""
+    return {"gnocchi": metadata.version("gnocchi"), "tooz": metadata.version("tooz"), **servers.versions}
+
+
+def set_options(conf, section, options):
+    """Sets `option = value` in one section of an ini file: an option already
+    there is changed in place, the others appended to the section."""
+    with open(conf) as f:
+        lines = f.read().splitlines()
+    start = lines.index("[%s]" % section) + 1
+    end = next((i for i in range(start, len(lines)) if lines[i].startswith("[")), len(lines))
+    left = dict(options)
+    for i in range(start, end):
+        name = lines[i].split("=", 1)[0].strip()
+        if "=" in lines[i] and name in left:
+            lines[i] = "%s = %s" % (name, left.pop(name))
+    while end > start and not lines[end - 1].strip():
+        end -= 1
+    lines[end:end] = ["%s = %s" % (name, value) for name, value in left.items()]
+    with open(conf, "w") as f:
+        f.write("\n".join(lines) + "\n")
 
 
 def wait_for_metricd(deployment, patience=300):

@@ -983,3 +983,157 @@ fn drivers_live_summary_records_both_directions_equal() {
         serde_json::json!(["gnocchi-config"])
     );
 }
+
+/// A sack list as the mixed fleet recording keeps it.
+fn sack_numbers(value: &Value) -> Vec<u32> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| u32::try_from(n.as_u64().unwrap()).unwrap())
+        .collect()
+}
+
+fn sorted_strings(value: &Value) -> Vec<String> {
+    let mut out: Vec<String> = value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    out.sort();
+    out
+}
+
+/// The live mixed fleet (`scripts/oracle/mixed-fleet.sh`): two
+/// gnocchi-metricd workers and `carbonara metricd` on one deployment. For
+/// each recorded member set (the three, then gnocchi-metricd's two once
+/// carbonara stopped), carbonara's ring gives every member the sacks
+/// carbonara's `status` showed, those tooz's own Partitioner gave it on the
+/// live group, and (carbonara's) those its log said, one owner per sack;
+/// and the measures add up: carbonara took exactly those posted to the
+/// metrics of its sacks, gnocchi-metricd the rest, and then those of
+/// carbonara's former sacks.
+#[test]
+fn mixed_fleet_recording_splits_the_sacks_as_tooz_and_the_measures_add_up() {
+    use carbonara::store::coordinator::partition::{PARTITIONS, sacks_to_process};
+
+    let path = golden_dir().join("side-by-side/mixed_fleet.json");
+    let doc: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(doc["versions"]["gnocchi"], "4.7.1");
+    assert_eq!(doc["versions"]["tooz"], "9.1.0");
+    assert_eq!(doc["differences"], Value::Array(vec![]), "{path:?}");
+    assert_eq!(doc["equal"], true);
+    assert_eq!(doc["partitions"].as_u64().unwrap(), u64::from(PARTITIONS));
+    let total = u32::try_from(doc["total_sacks"].as_u64().unwrap()).unwrap();
+    let replicas = u32::try_from(doc["processing_replicas"].as_u64().unwrap()).unwrap();
+    assert_eq!(
+        doc["gnocchi_conf_metricd"]["processing_replicas"],
+        doc["processing_replicas"]
+    );
+    assert_eq!(replicas, 1, "one owner per sack: who aggregated follows");
+
+    let carbonara_member = doc["carbonara_member"].as_str().unwrap().to_owned();
+    let metricd_members = sorted_strings(&doc["gnocchi_metricd_members"]);
+    assert_eq!(
+        metricd_members.len() as u64,
+        doc["gnocchi_conf_metricd"]["workers"].as_u64().unwrap()
+    );
+    let mut everyone = metricd_members.clone();
+    everyone.push(carbonara_member.clone());
+    everyone.sort();
+
+    let mut shares = BTreeMap::new();
+    for (phase, members) in [("fleet", &everyone), ("after_stop", &metricd_members)] {
+        let view = &doc[phase];
+        assert_eq!(
+            &sorted_strings(&view["carbonara_status"]["processors"]),
+            members,
+            "{phase}"
+        );
+        assert_eq!(view["gnocchi_api_status"]["status"], 200, "{phase}");
+        assert_eq!(
+            &sorted_strings(&view["gnocchi_api_status"]["processors"]),
+            members,
+            "{phase}: gnocchi-api's view"
+        );
+        assert_eq!(
+            &sorted_strings(&view["tooz_ring_nodes"]),
+            members,
+            "{phase}"
+        );
+        let mut owners = vec![0_u32; total as usize];
+        for member in members {
+            let ours: Vec<u32> = sacks_to_process(members, member, total, replicas)
+                .iter()
+                .map(|sack| sack.number)
+                .collect();
+            let shown = sack_numbers(&view["carbonara_status"]["sacks"][member.as_str()]);
+            assert_eq!(ours, shown, "{phase}: {member}: carbonara status");
+            let tooz = sack_numbers(&view["tooz_sacks"][member.as_str()]);
+            assert_eq!(ours, tooz, "{phase}: {member}: tooz");
+            for sack in &ours {
+                owners[*sack as usize] += 1;
+            }
+            shares.insert((phase, member.clone()), ours);
+        }
+        assert!(owners.iter().all(|&n| n == 1), "{phase}: {owners:?}");
+    }
+    let own = &shares[&("fleet", carbonara_member.clone())];
+    assert_eq!(&sack_numbers(&doc["fleet"]["carbonara_logged_share"]), own);
+    assert!(!own.is_empty() && own.len() < total as usize, "{own:?}");
+
+    // Gnocchi's sack of a metric (`metric_id.int % NUM_SACKS`, carbonara's
+    // `Incoming::sack_of`).
+    let measures = &doc["measures"];
+    let sacks: Vec<u32> = measures["metric_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| {
+            let id = uuid::Uuid::parse_str(id.as_str().unwrap()).unwrap();
+            (id.as_u128() % u128::from(total)) as u32
+        })
+        .collect();
+    assert_eq!(
+        sacks.iter().collect::<BTreeSet<_>>().len(),
+        total as usize,
+        "the metrics spread over every sack"
+    );
+    let in_own = sacks.iter().filter(|sack| own.contains(sack)).count() as u64;
+    let points = measures["points_per_metric"].as_u64().unwrap();
+    let count = |value: &Value| value.as_u64().unwrap();
+    let posted = count(&measures["posted"]);
+    assert_eq!(posted, sacks.len() as u64 * points);
+    assert_eq!(count(&measures["aggregated"]), posted);
+    assert_eq!(count(&measures["in_carbonara_sacks"]["metrics"]), in_own);
+    assert_eq!(
+        count(&measures["in_carbonara_sacks"]["measures"]),
+        in_own * points
+    );
+    let taken = count(&measures["carbonara"]["measures"]);
+    assert_eq!(taken, in_own * points, "carbonara took its sacks' measures");
+    assert_eq!(count(&measures["carbonara"]["metrics"]), in_own);
+    let passes = measures["carbonara_passes"].as_array().unwrap();
+    assert_eq!(
+        passes.iter().map(|p| count(&p["measures"])).sum::<u64>(),
+        taken
+    );
+    assert!(
+        passes
+            .iter()
+            .all(|p| count(&p["busy_sacks"]) == 0 && count(&p["failures"]) == 0),
+        "{passes:?}"
+    );
+    let by_metricd = count(&measures["gnocchi_metricd"]["measures"]);
+    assert_eq!(by_metricd + taken, posted);
+    assert!(taken > 0 && by_metricd > 0, "each side took some");
+
+    let after = &doc["after_stop"];
+    assert_eq!(after["carbonara_exit_status"], 0);
+    assert_eq!(after["carbonara_last_event"], "stopped");
+    let takeover = &after["takeover"];
+    assert_eq!(count(&takeover["metrics"]), in_own);
+    assert_eq!(count(&takeover["posted"]), in_own);
+    assert_eq!(count(&takeover["aggregated"]), in_own);
+}
