@@ -130,6 +130,7 @@ pub fn run(
         let outcome = fleet.share().map_err(Error::from).and_then(|now| {
             if now != share {
                 share = now;
+                *watched.lock().unwrap_or_else(PoisonError::into_inner) = share.clone();
                 tell(Event::Share(share.as_ref()));
             }
             let index = match &mut index {

@@ -345,7 +345,8 @@ fn a_worker_stopped_mid_pass_leaves_nothing_half_done() {
 /// Two workers of a deployment coordinated through Redis split its sacks
 /// as gnocchi-metricd's workers would (one worker a sack here), each
 /// listed by `status` with its share; when one is killed, its beat
-/// expires and the other takes every sack.
+/// expires and the other takes every sack, and is woken by Redis for the
+/// sacks it took as for its own (an hour between its periods).
 #[test]
 fn workers_share_a_deployments_sacks_through_redis() {
     let redis = RedisServer::start();
@@ -366,7 +367,7 @@ fn workers_share_a_deployments_sacks_through_redis() {
     deployment
         .run(&["upgrade", "--sacks-number", "16"])
         .success();
-    let args = ["--processing-delay", "0.2s"];
+    let args = ["--processing-delay", "1h"];
     let start = || {
         let mut command = Worker::command();
         command.arg("--gnocchi-conf").arg(deployment.conf());
@@ -409,18 +410,36 @@ fn workers_share_a_deployments_sacks_through_redis() {
     assert_eq!(yours, expected.iter().map(|s| s.number).collect::<Vec<_>>());
 
     first.kill();
+    // Past the dead member's beat (membership_timeout = 2 s).
+    std::thread::sleep(Duration::from_secs(3));
+    let metric_in = |sacks: &[u32]| -> String {
+        loop {
+            let created = deployment.json(&["metric", "create", "--archive-policy-name", "low"]);
+            let id = created["id"].as_str().unwrap().to_owned();
+            let sack = (uuid::Uuid::parse_str(&id).unwrap().as_u128() % 16) as u32;
+            if sacks.contains(&sack) {
+                return id;
+            }
+        }
+    };
+    let (kept, taken) = (metric_in(&yours), metric_in(&mine));
+    let add = |id: &str| {
+        deployment
+            .run(&["measures", "add", id, "-m", "2024-03-01T00:00:00@5"])
+            .success();
+    };
+    // A measure in one of its own sacks wakes it; that pass finds the other
+    // member gone and takes every sack.
+    add(&kept);
     let member_left = second.wait_for(Duration::from_secs(30), |e| {
         e["event"] == "share" && e["sacks"].as_array().is_some_and(|s| s.len() == 16)
     });
     assert_eq!(member_left["member"], two.as_str());
+    let pass = second.wait_for(Duration::from_secs(30), |e| e["event"] == "pass");
+    assert_eq!(pass["measures"], 1, "{pass}");
     assert_eq!(processors(&status()), std::slice::from_ref(&two));
-    let id = deployment.json(&["metric", "create", "--archive-policy-name", "low"])["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    deployment
-        .run(&["measures", "add", &id, "-m", "2024-03-01T00:00:00@5"])
-        .success();
+    // A measure in a sack it took wakes it too.
+    add(&taken);
     let pass = second.wait_for(Duration::from_secs(30), |e| e["event"] == "pass");
     assert_eq!(pass["measures"], 1, "{pass}");
     let (status, log) = second.terminate();
