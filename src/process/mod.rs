@@ -16,6 +16,7 @@
 
 pub mod janitor;
 mod reopen;
+mod slots;
 pub mod worker;
 
 use std::collections::{BTreeSet, HashMap};
@@ -35,6 +36,7 @@ use crate::store::object::ArchiveObject;
 use crate::store::storage::Storage;
 use crate::store::{self, Index, Metric, Store, txn};
 use crate::time::Timestamp;
+use slots::ComputeSlots;
 
 /// Threads a worker runs on S3 or Redis drivers, whose reads each wait a
 /// round trip.
@@ -234,6 +236,7 @@ fn run_pass_in_pool(
     if let Some(wanted) = &wanted {
         work.retain(|(_, metric)| wanted.contains(metric));
     }
+    let slots = ComputeSlots::new(std::thread::available_parallelism().map_or(1, usize::from));
     let policies: HashMap<String, ArchivePolicy> = index
         .list_archive_policies()?
         .into_iter()
@@ -254,9 +257,13 @@ fn run_pass_in_pool(
                         let measures = std::mem::take(&mut backlog.measures);
                         let count = measures.len() as u64;
                         let mut changes = match metrics.get(&id) {
-                            Some(metric) => {
-                                process_metric(store.storage(), metric, &policies, measures)?
-                            }
+                            Some(metric) => process_metric(
+                                store.storage(),
+                                metric,
+                                &policies,
+                                measures,
+                                &slots,
+                            )?,
                             None => MetricChanges::default(),
                         };
                         changes.measures = count;
@@ -385,6 +392,7 @@ fn process_metric(
     metric: &Metric,
     policies: &HashMap<String, ArchivePolicy>,
     measures: Vec<(Timestamp, f64)>,
+    slots: &ComputeSlots,
 ) -> Result<MetricChanges, Error> {
     let id = metric.id;
     let policy = policies
@@ -409,7 +417,8 @@ fn process_metric(
     if first && storage.as_file().is_some() {
         storage.create_metric(id, &policy.aggregation_methods)?;
     }
-    let Some(update) = update::apply_batch(policy, stored, measures)
+    let Some(update) = slots
+        .run(|| update::apply_batch(policy, stored, measures))
         .map_err(|source| Error::Update { metric: id, source })?
     else {
         return Ok(changes);
@@ -457,16 +466,18 @@ fn process_metric(
         true => vec![Points::default(); splits.len()],
         false => storage.read_each(id, &splits)?,
     };
-    for ((method, key, points), stored) in rewritten.into_iter().zip(stored_splits) {
-        changes.writes.push((
-            ArchiveObject::Split {
-                metric: id,
-                method,
-                key,
-            },
-            codec::encode_split(key, &stored.merged_with(points)),
-        ));
-    }
+    slots.run(|| {
+        for ((method, key, points), stored) in rewritten.into_iter().zip(stored_splits) {
+            changes.writes.push((
+                ArchiveObject::Split {
+                    metric: id,
+                    method,
+                    key,
+                },
+                codec::encode_split(key, &stored.merged_with(points)),
+            ));
+        }
+    });
     let bound = codec::encode_bound(&update.bound)
         .map_err(|source| Error::Encode { metric: id, source })?;
     changes.writes.push((ArchiveObject::Bound(id), bound));

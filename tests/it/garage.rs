@@ -325,6 +325,9 @@ impl Drop for Garage {
     }
 }
 
+/// The bucket a cluster's nodes are probed through.
+const CLUSTER_PROBE: &str = "carbonara-cluster-probe";
+
 /// A Garage cluster of several nodes on 127.0.0.1, each a process with
 /// its own directory and ports, sharing an `rpc_secret`, every object
 /// kept on each node (`replication_factor` = the number of nodes), in one
@@ -370,7 +373,36 @@ impl GarageCluster {
                 std::thread::sleep(Duration::from_millis(50));
             }
         }
-        GarageCluster { nodes }
+        let cluster = GarageCluster { nodes };
+        cluster
+            .probe(0)
+            .and_then(|bucket| bucket.create())
+            .unwrap_or_else(|e| panic!("Garage cluster: the probe bucket: {e}"));
+        cluster
+    }
+
+    /// The bucket through which `wait_for_quorum` asks a node.
+    fn probe(&self, number: usize) -> carbonara::store::Result<S3Bucket> {
+        S3Bucket::open(&self.nodes[number].settings("probe"), CLUSTER_PROBE)
+    }
+
+    /// Waits until a node answers a read that needs a quorum of nodes
+    /// (a missing object of the probe bucket: 404, not 503): a node started
+    /// again answers S3 before it is connected to the others again.
+    fn wait_for_quorum(&self, number: usize) {
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            match self.probe(number).and_then(|bucket| bucket.exists("probe")) {
+                Ok(_) => return,
+                Err(e) => assert!(
+                    Instant::now() < deadline,
+                    "Garage cluster: node {number} reaches no quorum {START_TIMEOUT:?} after \
+                     it started again ({e}); its log:\n{}",
+                    self.nodes[number].log()
+                ),
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// A node, to reach it (`endpoint`, `settings`) or read its log.
@@ -384,9 +416,10 @@ impl GarageCluster {
     }
 
     /// Starts a stopped node again on its data and ports, and waits until
-    /// it answers S3 requests.
+    /// it is back in the cluster: it answers reads that need a quorum.
     pub fn restart(&mut self, number: usize) {
         self.nodes[number].restart();
+        self.wait_for_quorum(number);
     }
 }
 
