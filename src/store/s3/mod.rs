@@ -491,7 +491,9 @@ impl S3Bucket {
         self.put_many(&[(key, body)])
     }
 
-    /// Writes objects, [`IN_FLIGHT`] at a time.
+    /// Writes objects, [`IN_FLIGHT`] at a time. Every request is waited
+    /// for, even after one failed: a request abandoned in flight may still
+    /// be carried out by the store later, over what the next pass wrote.
     pub fn put_many<K: AsRef<str>, B: AsRef<[u8]>>(&self, items: &[(K, B)]) -> Result<()> {
         let items = items
             .iter()
@@ -500,18 +502,21 @@ impl S3Bucket {
                 Ok((key, self.path(key)?, Bytes::copy_from_slice(body.as_ref())))
             })
             .collect::<Result<Vec<_>>>()?;
-        self.runtime.block_on(
-            stream::iter(items)
-                .map(|(key, path, body)| async move {
-                    self.store
-                        .put(&path, body.into())
-                        .await
-                        .map(drop)
-                        .map_err(|e| self.error(Some(key), e))
-                })
-                .buffer_unordered(IN_FLIGHT)
-                .try_collect::<()>(),
-        )
+        self.runtime
+            .block_on(
+                stream::iter(items)
+                    .map(|(key, path, body)| async move {
+                        self.store
+                            .put(&path, body.into())
+                            .await
+                            .map(drop)
+                            .map_err(|e| self.error(Some(key), e))
+                    })
+                    .buffer_unordered(IN_FLIGHT)
+                    .collect::<Vec<Result<()>>>(),
+            )
+            .into_iter()
+            .collect()
     }
 
     /// One listing of the keys under a prefix (any text, not only a
