@@ -9,6 +9,7 @@ pub mod aggregates;
 pub mod archive_policy;
 pub mod measures;
 pub mod metric;
+pub mod metric_policy;
 pub mod resource;
 pub mod resource_type;
 
@@ -39,6 +40,17 @@ pub enum Error {
     UnknownMetrics(Vec<String>),
     /// Metrics to create on resources that do not exist: (id, the id as
     /// given).
+    /// Moving a metric to a policy none of whose aggregations can be kept
+    /// or derived from its archive would discard its whole history.
+    #[error(
+        "moving metric {metric} from archive policy {from} to {to} would discard its whole history: \
+         no aggregation of {to} can be kept or derived from {from} (a dry run shows the plan)"
+    )]
+    LeavesNothing {
+        metric: uuid::Uuid,
+        from: String,
+        to: String,
+    },
     #[error("Unknown resources: {}", .0.iter().map(|(_, original)| original.as_str()).collect::<Vec<_>>().join(", "))]
     UnknownResources(Vec<(uuid::Uuid, String)>),
 }
@@ -62,7 +74,8 @@ impl Error {
             | Error::NoSuchMetricName(_)
             | Error::InvalidInput { .. }
             | Error::UnknownMetrics(_)
-            | Error::UnknownResources(_) => ErrorKind::Invalid,
+            | Error::UnknownResources(_)
+            | Error::LeavesNothing { .. } => ErrorKind::Invalid,
         }
     }
 }
