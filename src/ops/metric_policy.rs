@@ -102,7 +102,6 @@ pub fn move_to_policy(
     timeout: Duration,
 ) -> Result<PolicyMove> {
     let new_policy = index.get_archive_policy(to)?;
-    let old_policy = index.get_archive_policy(&metric.archive_policy_name)?;
     let moved = rewrite::rewrite_metric::<_, crate::error::Error>(
         store,
         index,
@@ -130,7 +129,6 @@ pub fn move_to_policy(
                 }
             }
             let bound = storage.read_bound(id)?;
-            let processed = bound.is_some();
             let moved = derive::move_archive(old_policy, &new_policy, &stored, bound);
             if moved.leaves_nothing(&stored) {
                 return Err(Error::LeavesNothing {
@@ -160,11 +158,6 @@ pub fn move_to_policy(
             if dry_run {
                 return Ok(rewrite::Rewrite::unchanged(outcome));
             }
-            // Gnocchi's file driver reads a method's splits from its
-            // directory, missing for a method the old policy did not have.
-            if processed && storage.as_file().is_some() {
-                storage.create_metric(id, &new_policy.aggregation_methods)?;
-            }
             let changes = changes(id, moved, &listed)?;
             outcome.metric.archive_policy_name = new_policy.name.clone();
             let name = new_policy.name.clone();
@@ -177,14 +170,20 @@ pub fn move_to_policy(
             })
         },
     )?;
-    if !dry_run {
-        let dropped: Vec<AggregationMethod> = old_policy
-            .aggregation_methods
-            .iter()
-            .copied()
+    // Gnocchi's file driver reads a method's splits from its directory:
+    // one for each method of the new policy, none for the others. Done
+    // after the commit, so a move killed before it leaves the old archive
+    // as it was; killed after, the same move run again finishes it.
+    if !dry_run
+        && let Some(archive) = store.storage().as_file()
+        && archive.has_metric(metric.id)
+    {
+        archive.create_metric_dirs(metric.id, &new_policy.aggregation_methods)?;
+        let dropped: Vec<AggregationMethod> = AggregationMethod::all()
+            .into_iter()
             .filter(|method| !new_policy.aggregation_methods.contains(method))
             .collect();
-        store.storage().remove_aggregations(metric.id, &dropped)?;
+        archive.remove_aggregation_dirs(metric.id, &dropped)?;
     }
     Ok(moved)
 }

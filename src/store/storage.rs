@@ -123,16 +123,6 @@ impl Storage {
         }
     }
 
-    /// Forgets the methods a metric's policy no longer has, once their
-    /// splits are deleted: their directories; other drivers keep nothing
-    /// per method.
-    pub fn remove_aggregations(&self, metric: Uuid, methods: &[AggregationMethod]) -> Result<()> {
-        match self {
-            Storage::File(archive) => archive.remove_aggregation_dirs(metric, methods),
-            Storage::Redis(_) | Storage::S3(_) => Ok(()),
-        }
-    }
-
     /// Removes everything stored for a metric (nothing stored is fine).
     pub fn remove_metric(&self, metric: Uuid) -> Result<()> {
         match self {

@@ -29,6 +29,7 @@ mod install;
 mod loss;
 mod measures;
 mod metric;
+mod metric_policy;
 mod metricd;
 mod operate;
 mod policy;
