@@ -12,6 +12,7 @@ mod client;
 pub(crate) mod common;
 mod gabbi;
 mod keystone;
+mod metric_update;
 mod real;
 mod statsd_daemon;
 mod write;
