@@ -240,13 +240,19 @@ fn update(
     back_window: Option<u64>,
     ctx: &Ctx,
 ) -> Result<()> {
-    let (_store, index) = ctx.open_store()?;
-    ctx.print(&record(&archive_policy::update(
-        &index,
-        name,
-        definition,
-        back_window,
-    )?))
+    let (store, index) = ctx.open_store()?;
+    let previous = index.get_archive_policy(name)?;
+    let updated = archive_policy::update(&index, name, definition, back_window)?;
+    let beyond = archive_policy::beyond_timespans(&store, &index, &previous, &updated)?;
+    if beyond.points > 0 {
+        ctx.note(&format!(
+            "archive policy {name}: {} of {} are now beyond its timespans: reads leave them out, \
+             and each metric's passes delete their splits as Gnocchi's do",
+            super::words::count(beyond.points, "point", "points"),
+            super::words::count(beyond.metrics, "metric", "metrics"),
+        ));
+    }
+    ctx.print(&record(&updated))
 }
 
 fn delete(name: &str, ctx: &Ctx) -> Result<()> {

@@ -1,6 +1,7 @@
 //! `PATCH /v1/metric/ID` (an extension: Gnocchi answers 405): a metric
 //! moved to another archive policy over HTTP, on both index backends, its
-//! dry run, and the answers to what is wrong.
+//! dry run, and the answers to what is wrong; and the count of points a
+//! policy update's shorter timespans leave out.
 
 use axum::http::StatusCode;
 
@@ -210,4 +211,24 @@ async fn a_patch_of_a_metric_in_a_busy_sack_answers_503() {
     )
     .await;
     assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+}
+
+/// `PATCH /v1/archive_policy/NAME` with shorter timespans keeps Gnocchi's
+/// body and counts what reads now leave out in a header of its own.
+#[test]
+fn a_policy_update_counts_what_shorter_timespans_leave_out() {
+    on_each_backend(async |app| {
+        metric_with_history(app).await;
+        let shorter = r#"{"definition": [{"granularity": "60s", "timespan": "5 min"}]}"#;
+        let updated = call(app, "PATCH", "/v1/archive_policy/old", Some(shorter)).await;
+        assert_eq!(updated.status, StatusCode::OK, "{}", updated.body);
+        assert_eq!(updated.json()["definition"][0]["points"], 5);
+        // Five of ten minutes, for each of sum, count, max and std.
+        assert_eq!(
+            updated.header("x-carbonara-beyond-timespans"),
+            Some("points=20; metrics=1")
+        );
+        let same = call(app, "PATCH", "/v1/archive_policy/old", Some(shorter)).await;
+        assert_eq!(same.header("x-carbonara-beyond-timespans"), None);
+    });
 }
