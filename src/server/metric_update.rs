@@ -1,7 +1,7 @@
 //! `PATCH /v1/metric/ID` with `{"archive_policy_name": NAME}`: moves the
 //! metric to another archive policy with its history, an extension of
 //! Gnocchi's API, which answers 405 to a PATCH of a metric
-//! (docs/serve.md#extensions). `?dry_run=true` answers the plan and
+//! (docs/guide.md#serve). `?dry_run=true` answers the plan and
 //! changes nothing; otherwise the answer is the metric as `GET` shows it,
 //! with a `warnings` list.
 
