@@ -59,7 +59,7 @@ fn prepared_store() -> TestStore {
     store
 }
 
-fn spawn(store: &Path, args: &[&str]) -> std::process::Child {
+pub fn spawn(store: &Path, args: &[&str]) -> std::process::Child {
     Command::new(assert_cmd::cargo::cargo_bin!("carbonara"))
         .arg("--store")
         .arg(store)

@@ -6,11 +6,11 @@
 //! archive or the new one.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::{TestStore, copy_dir, stderr_of};
-use crate::crash::archive_snapshot;
+use crate::crash::{archive_snapshot, spawn};
+use crate::serve::hold_sack;
 
 /// `old` keeps 60 s with every method the exact rules derive from; `new`
 /// keeps 60 s for 100 points and adds 300 s and 1 h.
@@ -215,7 +215,7 @@ fn underivable_methods_start_empty_with_a_warning_on_stderr() {
         "csv",
     ]);
     assert_eq!(medians, "timestamp,granularity,value\n");
-    // Back, with median now stored at 300 s: derived to 1 h? No: 60 s is finer.
+    // Median stored at 300 s: an hour holds several 5-minute periods.
     store
         .run(&[
             "archive-policy",
@@ -290,9 +290,7 @@ fn refusals_name_what_is_wrong() {
 #[test]
 fn a_sack_held_by_another_process_fails_after_the_timeout() {
     let (store, a, _) = moved_and_direct();
-    let sack = uuid::Uuid::parse_str(&a).unwrap().as_u128() % 8;
-    let lock = std::fs::File::create(store.path().join(format!("locks/sack-{sack}.lock"))).unwrap();
-    lock.lock().unwrap();
+    let lock = hold_sack(&store, &a);
     let asked = Instant::now();
     let busy = store
         .run(&[
@@ -316,38 +314,6 @@ fn a_sack_held_by_another_process_fails_after_the_timeout() {
     store.run(&["metric", "update", &a, "-a", "new"]).success();
 }
 
-fn carbonara(store: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(assert_cmd::cargo::cargo_bin!("carbonara"));
-    command
-        .env_remove("CARBONARA_STORE")
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    command
-}
-
-fn policy_of(store: &Path, metric: &str) -> String {
-    let output = carbonara(
-        store,
-        &[
-            "metric",
-            "show",
-            metric,
-            "-f",
-            "value",
-            "-c",
-            "archive_policy/name",
-        ],
-    )
-    .stdout(Stdio::piped())
-    .output()
-    .unwrap();
-    assert!(output.status.success());
-    String::from_utf8(output.stdout).unwrap().trim().to_owned()
-}
-
 /// A SIGKILL at any instant of a move leaves the metric under its old
 /// policy with its old archive, or under the new one with the archive an
 /// uninterrupted move writes; the move run again converges.
@@ -366,43 +332,53 @@ fn a_killed_move_leaves_the_old_archive_or_the_new_one() {
     }
     template.ingest_and_process(&csv);
     let old = archive_snapshot(template.path());
-    let reference = tempfile::tempdir().unwrap();
-    copy_dir(template.path(), reference.path());
+    let copy = || {
+        let copy = TestStore::empty();
+        copy_dir(template.path(), copy.path());
+        copy
+    };
+    let move_big = ["metric", "update", "big", "-a", "new"];
+    let reference = copy();
     let started = Instant::now();
-    assert!(
-        carbonara(reference.path(), &["metric", "update", "big", "-a", "new"])
-            .status()
-            .unwrap()
-            .success()
-    );
+    reference.run(&move_big).success();
     let duration = started.elapsed();
     let new = archive_snapshot(reference.path());
     assert_ne!(old, new);
 
     let (mut saw_old, mut saw_new) = (0, 0);
     for attempt in 0..12u32 {
-        let victim = tempfile::tempdir().unwrap();
-        copy_dir(template.path(), victim.path());
-        let mut child = carbonara(victim.path(), &["metric", "update", "big", "-a", "new"])
-            .spawn()
-            .unwrap();
+        let victim = copy();
+        let mut child = spawn(victim.path(), &move_big);
         if attempt % 2 == 0 {
             // Anywhere in the move.
             std::thread::sleep(duration * ((attempt * 7 + 3) % 12) / 12);
         } else {
-            // Within its commit: once its journal appears in tmp/, a
-            // little later each time.
+            // Within its commit: once its journal appears in tmp/, then
+            // 0.5, 2, 8, 32 and 128 ms later (past the commit even on a
+            // slow disk).
             let tmp = victim.path().join("tmp");
             let deadline = Instant::now() + Duration::from_secs(20);
             while std::fs::read_dir(&tmp).unwrap().next().is_none() && Instant::now() < deadline {
                 std::hint::spin_loop();
             }
-            std::thread::sleep(Duration::from_micros(u64::from(attempt / 2) * 400));
+            let step = attempt / 2;
+            if step > 0 {
+                std::thread::sleep(Duration::from_micros(500 * 4u64.pow(step - 1)));
+            }
         }
         let _ = child.kill();
         child.wait().unwrap();
-        // Any command finishes a committed transaction first.
-        match policy_of(victim.path(), "big").as_str() {
+        // The index says on which side of the commit the kill fell.
+        let policy = victim.stdout(&[
+            "metric",
+            "show",
+            "big",
+            "-f",
+            "value",
+            "-c",
+            "archive_policy/name",
+        ]);
+        match policy.trim() {
             "old" => {
                 saw_old += 1;
                 assert!(
@@ -413,23 +389,12 @@ fn a_killed_move_leaves_the_old_archive_or_the_new_one() {
             "new" => saw_new += 1,
             other => panic!("attempt {attempt}: policy {other}"),
         }
-        assert!(
-            carbonara(victim.path(), &["metric", "update", "big", "-a", "new"])
-                .status()
-                .unwrap()
-                .success()
-        );
+        victim.run(&move_big).success();
         assert!(
             archive_snapshot(victim.path()) == new,
             "attempt {attempt}: archive differs after the move ran again"
         );
-        assert!(
-            carbonara(victim.path(), &["verify"])
-                .status()
-                .unwrap()
-                .success(),
-            "attempt {attempt}"
-        );
+        victim.run(&["verify"]).success();
     }
     eprintln!("killed before the commit {saw_old} times, after it {saw_new} times");
     assert!(

@@ -6,6 +6,7 @@
 use axum::http::StatusCode;
 
 use crate::serve::common::{Answer, empty_store, on_each_backend, send, test_app_with};
+use crate::serve::hold_sack;
 
 const HEADERS: [(&str, &str); 3] = [
     ("authorization", "basic YWRtaW46"),
@@ -178,9 +179,7 @@ async fn a_patch_of_a_metric_in_a_busy_sack_answers_503() {
         config.operation_timeout = std::time::Duration::from_millis(300)
     });
     let id = metric_with_history(&app).await;
-    let sack = uuid::Uuid::parse_str(&id).unwrap().as_u128() % 8;
-    let lock = std::fs::File::create(store.path().join(format!("locks/sack-{sack}.lock"))).unwrap();
-    lock.lock().unwrap();
+    let lock = hold_sack(&store, &id);
     let path = format!("/v1/metric/{id}");
     let busy = call(
         &app,
