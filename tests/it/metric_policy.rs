@@ -402,3 +402,32 @@ fn a_killed_move_leaves_the_old_archive_or_the_new_one() {
         "{saw_old} kills before the commit, {saw_new} after"
     );
 }
+
+/// A move that found the metric before another move took the sack's lock
+/// plans from the policy the metric has once it holds the lock.
+#[test]
+fn a_move_reads_the_metric_again_under_the_lock() {
+    let (store, a, b) = moved_and_direct();
+    let opened = carbonara::store::Store::open(store.path()).unwrap();
+    let index = opened.index().unwrap();
+    let stale = index.get_metric(a.parse().unwrap()).unwrap().unwrap();
+    assert_eq!(stale.archive_policy_name, "old");
+    store.run(&["metric", "update", &a, "-a", "new"]).success();
+    let moved = carbonara::ops::metric_policy::move_to_policy(
+        &opened,
+        &index,
+        &stale,
+        "new",
+        false,
+        Duration::ZERO,
+    )
+    .unwrap();
+    assert_eq!(moved.from, "new");
+    assert!(
+        moved
+            .aggregations
+            .iter()
+            .all(|planned| planned.source == carbonara::carbonara::derive::Source::Kept)
+    );
+    assert!(aggregates_of(store.path(), &a) == aggregates_of(store.path(), &b));
+}
