@@ -14,6 +14,7 @@ mod drivers;
 mod dump;
 mod examples;
 mod garage;
+mod garage_puts;
 mod generated;
 mod gnocchi_conf;
 mod gnocchi_drivers;
