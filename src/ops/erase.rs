@@ -50,7 +50,7 @@ impl Erased {
 
     /// The answer of `DELETE …/measures` (and `measures delete -f json`):
     /// `{"start", "stop", "dry_run", "aggregates": [{"aggregation",
-    /// "granularity", "points"}…], "raw_points"}` (docs/rest-extensions.md).
+    /// "granularity", "points"}…], "raw_points"}` (docs/guide.md#extensions-to-gnocchis-api).
     pub fn document(&self) -> Json {
         let aggregates = self
             .aggregates
