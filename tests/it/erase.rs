@@ -1,19 +1,17 @@
 //! `measures delete`: deleting a time range of a metric's aggregates and
 //! raw points through the binary, its refusals, and a kill during it.
 
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 use crate::common::{TestStore, copy_dir, stderr_of, tree};
-use crate::crash::archive_snapshot;
+use crate::crash::{archive_snapshot, run_ok, spawn};
 
 /// A metric `m` under 1 min × 1 day and 1 h × 7 days (mean and count,
 /// back window 5, so the bound series keeps every raw point below), with
 /// a measure every 10 min from 11:00 to 14:50 processed.
-fn store_with_day() -> TestStore {
+fn store_with_day() -> (TestStore, String) {
     let store = TestStore::new();
     store
         .run(&[
@@ -32,7 +30,7 @@ fn store_with_day() -> TestStore {
             "count",
         ])
         .success();
-    store.create_metric("m", "p");
+    let id = store.create_metric("m", "p");
     let mut csv = String::from("metric,timestamp,value\n");
     for i in 0..24 {
         csv.push_str(&format!(
@@ -42,7 +40,7 @@ fn store_with_day() -> TestStore {
         ));
     }
     store.ingest_and_process(&csv);
-    store
+    (store, id)
 }
 
 /// `m`'s mean aggregates of one granularity: (timestamp, value).
@@ -60,10 +58,15 @@ fn means(store: &TestStore, granularity: &str) -> Vec<(String, f64)> {
         .collect()
 }
 
-fn delete(store: &TestStore, extra: &[&str]) -> Value {
+/// `measures delete m EXTRA…`.
+fn delete_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec!["measures", "delete", "m"];
     args.extend(extra);
-    store.json(&args)
+    args
+}
+
+fn delete(store: &TestStore, extra: &[&str]) -> Value {
+    store.json(&delete_args(extra))
 }
 
 /// The points of each (aggregation, granularity) of a `-f json` answer.
@@ -87,7 +90,7 @@ const ONE: &str = "2024-01-01T13:00:00";
 
 #[test]
 fn a_range_goes_at_every_granularity_with_its_raw_points() {
-    let store = store_with_day();
+    let (store, _) = store_with_day();
     // Waiting measures are aggregated first, then deleted with the rest.
     store
         .run(&["measures", "add", "m", "-m", "2024-01-01T12:45:00@99"])
@@ -123,18 +126,15 @@ fn a_range_goes_at_every_granularity_with_its_raw_points() {
 
 #[test]
 fn the_table_lists_each_method_and_granularity_and_the_raw_points() {
-    let store = store_with_day();
-    let table = store.stdout(&[
-        "measures",
-        "delete",
-        "m",
+    let (store, _) = store_with_day();
+    let table = store.stdout(&delete_args(&[
         "--start",
         NOON,
         "--stop",
         "2024-01-01T12:30:00",
         "--granularity",
         "1m",
-    ]);
+    ]));
     assert_eq!(
         table,
         "\
@@ -153,13 +153,10 @@ fn the_table_lists_each_method_and_granularity_and_the_raw_points() {
 
 #[test]
 fn a_dry_run_counts_and_changes_nothing() {
-    let store = store_with_day();
+    let (store, _) = store_with_day();
     let before = archive_snapshot(store.path());
     let assert = store
-        .run(&[
-            "measures",
-            "delete",
-            "m",
+        .run(&delete_args(&[
             "--start",
             NOON,
             "--stop",
@@ -167,7 +164,7 @@ fn a_dry_run_counts_and_changes_nothing() {
             "--dry-run",
             "-f",
             "csv",
-        ])
+        ]))
         .success();
     let out = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
     assert_eq!(
@@ -180,7 +177,7 @@ fn a_dry_run_counts_and_changes_nothing() {
 
 #[test]
 fn an_empty_range_deletes_nothing_and_says_so() {
-    let store = store_with_day();
+    let (store, _) = store_with_day();
     let before = archive_snapshot(store.path());
     let args = [
         "measures",
@@ -241,16 +238,14 @@ fn splits_left_empty_are_deleted() {
 /// Runs `measures delete m ARGS` expecting a refusal: its exit code and
 /// message.
 fn refused(store: &TestStore, extra: &[&str]) -> (i32, String) {
-    let mut args = vec!["measures", "delete", "m"];
-    args.extend(extra);
-    let assert = store.run(&args).failure();
+    let assert = store.run(&delete_args(extra)).failure();
     let code = assert.get_output().status.code().unwrap();
     (code, stderr_of(&assert))
 }
 
 #[test]
 fn bad_ranges_and_granularities_are_refused() {
-    let store = store_with_day();
+    let (store, _) = store_with_day();
     let before = archive_snapshot(store.path());
     assert_eq!(
         refused(&store, &["--start", NOON, "--stop", "2024-01-01T12:30:00"]),
@@ -303,11 +298,7 @@ fn bad_ranges_and_granularities_are_refused() {
 
 #[test]
 fn a_metric_being_processed_elsewhere_is_busy() {
-    let store = store_with_day();
-    let id = store.json(&["metric", "show", "m"])["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (store, id) = store_with_day();
     let sack = (uuid::Uuid::parse_str(&id).unwrap().as_u128() % 8) as u32;
     let lock = std::fs::File::create(store.path().join(format!("locks/sack-{sack}.lock"))).unwrap();
     lock.lock().unwrap();
@@ -344,20 +335,6 @@ fn store_with_seconds() -> TestStore {
     store
 }
 
-fn run_ok(store: &Path, args: &[&str]) {
-    let output = Command::new(assert_cmd::cargo::cargo_bin!("carbonara"))
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
 #[test]
 fn a_killed_delete_leaves_the_old_archive_or_the_new_one() {
     const ARGS: [&str; 7] = [
@@ -382,14 +359,7 @@ fn a_killed_delete_leaves_the_old_archive_or_the_new_one() {
     for attempt in 0..8u32 {
         let victim = tempfile::tempdir().unwrap();
         copy_dir(template.path(), victim.path());
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin!("carbonara"))
-            .arg("--store")
-            .arg(victim.path())
-            .args(ARGS)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn(victim.path(), &ARGS);
         std::thread::sleep(duration * ((attempt * 5 + 3) % 8) / 8);
         let _ = child.kill();
         child.wait().unwrap();
@@ -411,11 +381,7 @@ fn a_killed_delete_leaves_the_old_archive_or_the_new_one() {
 
 #[test]
 fn deleting_by_resource_and_metric_name() {
-    let store = store_with_day();
-    let id = store.json(&["metric", "show", "m"])["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (store, id) = store_with_day();
     store
         .run(&["resource", "create", "web1", "-m", &format!("cpu:{id}")])
         .success();

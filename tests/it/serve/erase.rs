@@ -8,19 +8,9 @@ use axum::http::StatusCode;
 use carbonara::server::AuthMode;
 use serde_json::{Value, json};
 
-use crate::serve::common::{Answer, empty_store, send, test_app, test_app_with};
-
-const ADMIN: (&str, &str) = ("authorization", "basic YWRtaW46");
-const JSON: (&str, &str) = ("content-type", "application/json");
-const ACCEPT: (&str, &str) = ("accept", "application/json");
-
-async fn post(app: &axum::Router, path: &str, body: &str) -> Answer {
-    send(app, "POST", path, &[ADMIN, JSON, ACCEPT], Some(body)).await
-}
-
-async fn get(app: &axum::Router, path: &str) -> Answer {
-    send(app, "GET", path, &[ADMIN, ACCEPT], None).await
-}
+use crate::serve::common::{
+    ACCEPT, ADMIN, Answer, empty_store, get, post, send, test_app, test_app_with,
+};
 
 async fn delete(app: &axum::Router, path: &str) -> Answer {
     send(app, "DELETE", path, &[ADMIN, ACCEPT], None).await
