@@ -169,6 +169,18 @@ async fn bad_ranges_are_400s() {
 }
 
 #[tokio::test]
+async fn only_admin_and_the_creator_may_delete() {
+    let store = empty_store();
+    let app = test_app(&store, AuthMode::Basic);
+    let id = with_metric(&app).await;
+    let bob = ("authorization", "basic Ym9iOg==");
+    let path = format!("/v1/metric/{id}/measures?{RANGE}");
+    let answer = send(&app, "DELETE", &path, &[bob, ACCEPT], None).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN, "{}", answer.body);
+    assert_eq!(delete(&app, &path).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn a_sack_held_by_another_process_is_a_503() {
     let store = empty_store();
     let app = test_app_with(&store, |config| {
