@@ -7,12 +7,19 @@ use serde_json::{Value, json};
 
 use crate::common::{TestStore, copy_dir, stderr_of, tree};
 use crate::crash::{archive_snapshot, run_ok, spawn};
+use crate::redis::RedisServer;
 
 /// A metric `m` under 1 min × 1 day and 1 h × 7 days (mean and count,
 /// back window 5, so the bound series keeps every raw point below), with
 /// a measure every 10 min from 11:00 to 14:50 processed.
 fn store_with_day() -> (TestStore, String) {
     let store = TestStore::new();
+    let id = with_day(&store);
+    (store, id)
+}
+
+/// [`store_with_day`]'s metric in `store`; its id.
+fn with_day(store: &TestStore) -> String {
     store
         .run(&[
             "archive-policy",
@@ -40,7 +47,7 @@ fn store_with_day() -> (TestStore, String) {
         ));
     }
     store.ingest_and_process(&csv);
-    (store, id)
+    id
 }
 
 /// `m`'s mean aggregates of one granularity: (timestamp, value).
@@ -399,4 +406,24 @@ fn deleting_by_resource_and_metric_name() {
     ]);
     assert_eq!(doc["raw_points"], json!(6));
     assert_eq!(doc["dry_run"], json!(true));
+}
+
+#[test]
+fn on_redis_storage_the_same_points_go() {
+    let redis = RedisServer::start();
+    let on_redis = TestStore::empty();
+    let storage = format!("{}?db=1", redis.url());
+    on_redis
+        .run(&["init", "--sacks", "8", "--storage", &storage])
+        .success();
+    with_day(&on_redis);
+    let (on_files, _) = store_with_day();
+    for store in [&on_redis, &on_files] {
+        delete(store, &["--start", NOON, "--stop", ONE]);
+        store.run(&["verify"]).success();
+    }
+    for granularity in ["1m", "1h"] {
+        assert_eq!(means(&on_redis, granularity), means(&on_files, granularity));
+    }
+    assert_eq!(means(&on_redis, "1h").len(), 3);
 }
