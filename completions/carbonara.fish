@@ -631,7 +631,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from delete" -l start -d 'First timestamp deleted (ISO 8601, epoch seconds, or relative like `-1 hour`)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from delete" -l stop -d 'Timestamp to stop before (exclusive), a multiple of every granularity deleted' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from delete" -l granularity -d 'Only this granularity of the archive policy (e.g. `60`, `1h`); repeat for more [default: all]' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from delete" -l operation-timeout -d 'How long to wait for a pass that holds the metric\'s sack (`0`: one try)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from delete" -l operation-timeout -d 'How long to wait for a pass that holds the metric\'s sack (`0`: one try) [default: 10s]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from delete" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
 json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
 csv\t'CSV with a header row'

@@ -125,9 +125,9 @@ struct DeleteArgs {
     /// Count what would be deleted, change nothing
     #[arg(long)]
     dry_run: bool,
-    /// How long to wait for a pass that holds the metric's sack (`0`: one try)
-    #[arg(long, default_value = "10s", value_name = "SPAN", value_parser = super::serve::parse_span_or_zero)]
-    operation_timeout: Span,
+    /// How long to wait for a pass that holds the metric's sack (`0`: one try) [default: 10s]
+    #[arg(long, value_name = "SPAN", value_parser = super::serve::parse_span_or_zero)]
+    operation_timeout: Option<Span>,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -239,7 +239,9 @@ fn delete(args: DeleteArgs, ctx: &Ctx) -> Result<()> {
     };
     let (store, index) = ctx.open_store()?;
     let metric = find(&index, &args.metric, args.resource_id.as_deref(), ctx)?;
-    let timeout = super::serve::duration(args.operation_timeout);
+    let timeout = args
+        .operation_timeout
+        .map_or(ops::measures::OPERATION_TIMEOUT, super::serve::duration);
     let erased = ops::erase::erase(&store, &index, &metric, &request, timeout)?;
     let mut rows: Vec<Vec<Json>> = erased
         .aggregates
