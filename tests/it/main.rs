@@ -12,6 +12,7 @@ mod deployment;
 mod driver_faults;
 mod drivers;
 mod dump;
+mod erase;
 mod examples;
 mod garage;
 mod garage_puts;
