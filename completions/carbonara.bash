@@ -283,6 +283,9 @@ _carbonara() {
             carbonara__subcmd__help__subcmd__measures,add)
                 cmd="carbonara__subcmd__help__subcmd__measures__subcmd__add"
                 ;;
+            carbonara__subcmd__help__subcmd__measures,delete)
+                cmd="carbonara__subcmd__help__subcmd__measures__subcmd__delete"
+                ;;
             carbonara__subcmd__help__subcmd__measures,search)
                 cmd="carbonara__subcmd__help__subcmd__measures__subcmd__search"
                 ;;
@@ -394,6 +397,9 @@ _carbonara() {
             carbonara__subcmd__measures,add)
                 cmd="carbonara__subcmd__measures__subcmd__add"
                 ;;
+            carbonara__subcmd__measures,delete)
+                cmd="carbonara__subcmd__measures__subcmd__delete"
+                ;;
             carbonara__subcmd__measures,help)
                 cmd="carbonara__subcmd__measures__subcmd__help"
                 ;;
@@ -405,6 +411,9 @@ _carbonara() {
                 ;;
             carbonara__subcmd__measures__subcmd__help,add)
                 cmd="carbonara__subcmd__measures__subcmd__help__subcmd__add"
+                ;;
+            carbonara__subcmd__measures__subcmd__help,delete)
+                cmd="carbonara__subcmd__measures__subcmd__help__subcmd__delete"
                 ;;
             carbonara__subcmd__measures__subcmd__help,help)
                 cmd="carbonara__subcmd__measures__subcmd__help__subcmd__help"
@@ -1969,7 +1978,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help__subcmd__measures)
-            opts="add search show"
+            opts="add delete search show"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1983,6 +1992,20 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help__subcmd__measures__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__measures__subcmd__delete)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -3021,7 +3044,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__measures)
-            opts="-q -h -V --store --gnocchi-conf --user --quiet --help --version add search show help"
+            opts="-q -h -V --store --gnocchi-conf --user --quiet --help --version add delete search show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3088,8 +3111,78 @@ _carbonara() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        carbonara__subcmd__measures__subcmd__delete)
+            opts="-r -f -c -q -h -V --resource-id --start --stop --granularity --dry-run --operation-timeout --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --user --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --resource-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --start)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stop)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --granularity)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --operation-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         carbonara__subcmd__measures__subcmd__help)
-            opts="add search show help"
+            opts="add delete search show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3103,6 +3196,20 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__measures__subcmd__help__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__measures__subcmd__help__subcmd__delete)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -90,9 +90,9 @@ enum Command {
         /// Print the plan (each aggregation's source, exactness and points) and change nothing
         #[arg(long)]
         dry_run: bool,
-        /// How long to wait for a pass of another process that holds the metric's sack
-        #[arg(long, value_name = "SPAN", default_value = "10s", value_parser = time::parse_timespan)]
-        operation_timeout: Span,
+        /// How long to wait for a pass that holds the metric's sack (`0`: one try) [default: 10s]
+        #[arg(long, value_name = "SPAN", value_parser = super::serve::parse_span_or_zero)]
+        operation_timeout: Option<Span>,
         #[command(flatten)]
         output: OutputArgs,
     },
@@ -323,7 +323,7 @@ fn update(
     resource_id: Option<&str>,
     archive_policy_name: &str,
     dry_run: bool,
-    operation_timeout: Span,
+    operation_timeout: Option<Span>,
     ctx: &Ctx,
 ) -> Result<()> {
     let (store, index) = ctx.open_store()?;
@@ -334,7 +334,10 @@ fn update(
         &metric,
         archive_policy_name,
         dry_run,
-        super::serve::duration(operation_timeout),
+        operation_timeout.map_or(
+            crate::ops::measures::OPERATION_TIMEOUT,
+            super::serve::duration,
+        ),
     )?;
     for warning in &moved.warnings {
         ctx.warn(&format!("warning: {warning}"));

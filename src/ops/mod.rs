@@ -7,6 +7,7 @@
 
 pub mod aggregates;
 pub mod archive_policy;
+pub mod erase;
 pub mod measures;
 pub mod metric;
 pub mod metric_policy;
@@ -38,8 +39,6 @@ pub enum Error {
     /// ones), sorted as Gnocchi lists them.
     #[error("Unknown metrics: {}", .0.join(", "))]
     UnknownMetrics(Vec<String>),
-    /// Metrics to create on resources that do not exist: (id, the id as
-    /// given).
     /// Moving a metric to a policy none of whose aggregations can be kept
     /// or derived from its archive would discard its whole history.
     #[error(
@@ -51,6 +50,21 @@ pub enum Error {
         from: String,
         to: String,
     },
+    /// A time range that cannot be deleted as given.
+    #[error(transparent)]
+    Range(#[from] crate::carbonara::erase::RangeError),
+    /// A granularity named that the metric's archive policy does not have.
+    #[error(
+        "granularity {granularity} is not in archive policy {policy} (its granularities: {})",
+        granularities.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    )]
+    GranularityNotInPolicy {
+        granularity: crate::time::Span,
+        policy: String,
+        granularities: Vec<crate::time::Span>,
+    },
+    /// Metrics to create on resources that do not exist: (id, the id as
+    /// given).
     #[error("Unknown resources: {}", .0.iter().map(|(_, original)| original.as_str()).collect::<Vec<_>>().join(", "))]
     UnknownResources(Vec<(uuid::Uuid, String)>),
 }
@@ -75,7 +89,9 @@ impl Error {
             | Error::InvalidInput { .. }
             | Error::UnknownMetrics(_)
             | Error::UnknownResources(_)
-            | Error::LeavesNothing { .. } => ErrorKind::Invalid,
+            | Error::LeavesNothing { .. }
+            | Error::Range(_)
+            | Error::GranularityNotInPolicy { .. } => ErrorKind::Invalid,
         }
     }
 }

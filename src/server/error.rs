@@ -412,7 +412,9 @@ impl From<crate::ops::Error> for ApiError {
             E::MetricLocked(_)
             | E::NoSuchMetricName(_)
             | E::UnknownMetrics(_)
-            | E::LeavesNothing { .. } => ApiError::new(status, error.to_string()),
+            | E::LeavesNothing { .. }
+            | E::Range(_)
+            | E::GranularityNotInPolicy { .. } => ApiError::new(status, error.to_string()),
         }
     }
 }

@@ -59,6 +59,7 @@ fn prepared_store() -> TestStore {
     store
 }
 
+/// `carbonara --store STORE ARGS…` started, its output thrown away.
 pub fn spawn(store: &Path, args: &[&str]) -> std::process::Child {
     Command::new(assert_cmd::cargo::cargo_bin!("carbonara"))
         .arg("--store")
@@ -70,7 +71,8 @@ pub fn spawn(store: &Path, args: &[&str]) -> std::process::Child {
         .unwrap()
 }
 
-fn run_ok(store: &Path, args: &[&str]) {
+/// Runs `carbonara --store STORE ARGS…`, which must succeed.
+pub fn run_ok(store: &Path, args: &[&str]) {
     let output = Command::new(assert_cmd::cargo::cargo_bin!("carbonara"))
         .arg("--store")
         .arg(store)

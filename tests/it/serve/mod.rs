@@ -10,6 +10,7 @@
 
 mod client;
 pub(crate) mod common;
+mod erase;
 mod gabbi;
 mod keystone;
 mod metric_update;
