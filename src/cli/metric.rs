@@ -16,7 +16,7 @@ use crate::store::{Index, Metric, MetricFilter};
 use crate::time::{self, Span};
 
 use super::output::Record;
-use super::{Ctx, OutputArgs, PageArgs};
+use super::{Ctx, OutputArgs, PageArgs, WaitArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -90,9 +90,8 @@ enum Command {
         /// Print the plan (each aggregation's source, exactness and points) and change nothing
         #[arg(long)]
         dry_run: bool,
-        /// How long to wait for a pass that holds the metric's sack (`0`: one try) [default: 10s]
-        #[arg(long, value_name = "SPAN", value_parser = super::serve::parse_span_or_zero)]
-        operation_timeout: Option<Span>,
+        #[command(flatten)]
+        wait: WaitArgs,
         #[command(flatten)]
         output: OutputArgs,
     },
@@ -238,14 +237,14 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             resource_id,
             archive_policy_name,
             dry_run,
-            operation_timeout,
+            wait,
             output,
         } => update(
             &metric,
             resource_id.as_deref(),
             &archive_policy_name,
             dry_run,
-            operation_timeout,
+            &wait,
             &ctx.printing(output),
         ),
         Command::Search(search_args) => search(search_args, ctx),
@@ -323,7 +322,7 @@ fn update(
     resource_id: Option<&str>,
     archive_policy_name: &str,
     dry_run: bool,
-    operation_timeout: Option<Span>,
+    wait: &WaitArgs,
     ctx: &Ctx,
 ) -> Result<()> {
     let (store, index) = ctx.open_store()?;
@@ -334,10 +333,7 @@ fn update(
         &metric,
         archive_policy_name,
         dry_run,
-        operation_timeout.map_or(
-            crate::ops::measures::OPERATION_TIMEOUT,
-            super::serve::duration,
-        ),
+        wait.timeout(),
     )?;
     for warning in &moved.warnings {
         ctx.warn(&format!("warning: {warning}"));
