@@ -241,9 +241,7 @@ fn update(
     ctx: &Ctx,
 ) -> Result<()> {
     let (store, index) = ctx.open_store()?;
-    let previous = index.get_archive_policy(name)?;
-    let updated = archive_policy::update(&index, name, definition, back_window)?;
-    let beyond = archive_policy::beyond_timespans(&store, &index, &previous, &updated)?;
+    let (updated, beyond) = archive_policy::update(&store, &index, name, definition, back_window)?;
     if beyond.points > 0 {
         ctx.note(&format!(
             "archive policy {name}: {} of {} are now beyond its timespans: reads leave them out, \

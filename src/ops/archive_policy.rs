@@ -45,13 +45,15 @@ pub fn create(index: &Index, new: NewArchivePolicy) -> Result<ArchivePolicy> {
 }
 
 /// Changes the points or timespans of a policy (its granularities stay),
-/// and its back window when given.
+/// and its back window when given; says what shorter timespans leave out
+/// of the archives of its metrics, counted before anything changes.
 pub fn update(
+    store: &Store,
     index: &Index,
     name: &str,
     definition: Vec<Definition>,
     back_window: Option<u64>,
-) -> Result<ArchivePolicy> {
+) -> Result<(ArchivePolicy, BeyondTimespans)> {
     let current = index.get_archive_policy(name)?;
     current.check_update(&definition)?;
     let updated = ArchivePolicy::new(
@@ -60,8 +62,9 @@ pub fn update(
         definition,
         current.aggregation_methods.clone(),
     )?;
+    let beyond = beyond_timespans(store, index, &current, &updated)?;
     index.update_archive_policy(&updated)?;
-    Ok(updated)
+    Ok((updated, beyond))
 }
 
 /// The aggregates a timespan change leaves out: counted when a policy's
@@ -75,13 +78,13 @@ pub struct BeyondTimespans {
 }
 
 /// What the new timespans of `updated` leave out of the archives of the
-/// metrics under it, read with the policy as it was (`previous`). Reads
+/// metrics under `previous`, the policy as it is. Reads
 /// cut an aggregate to its timespan from its newest point at once, as
 /// Gnocchi's do; the files go as in Gnocchi: a metric's pass deletes the
 /// splits entirely before the timespan when the metric's first block
 /// moves to another split, so a metric that receives no measure keeps
 /// them (docs/guide.md#changing-a-policys-timespan).
-pub fn beyond_timespans(
+fn beyond_timespans(
     store: &Store,
     index: &Index,
     previous: &ArchivePolicy,

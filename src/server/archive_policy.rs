@@ -198,10 +198,13 @@ pub async fn update(
         .transpose()?;
     let (policy, beyond) = app
         .run(move |work| {
-            let previous = work.index.get_archive_policy(&name)?;
-            let updated = ops::update(work.index, &name, definition, back_window)?;
-            let beyond = ops::beyond_timespans(work.store, work.index, &previous, &updated)?;
-            Ok((updated, beyond))
+            Ok(ops::update(
+                work.store,
+                work.index,
+                &name,
+                definition,
+                back_window,
+            )?)
         })
         .await?;
     let response = reply::ok(Json::Object(document::archive_policy(&policy)));
