@@ -16,6 +16,7 @@
 
 pub mod janitor;
 mod reopen;
+pub mod rewrite;
 mod slots;
 pub mod worker;
 
@@ -56,10 +57,14 @@ pub enum Error {
     MissingPolicy { metric: Uuid, policy: String },
     #[error("cannot start {jobs} worker threads: {reason}")]
     Threads { jobs: usize, reason: String },
+    /// Another process held the metric's sack as long as a rewrite waited.
+    #[error("metric {metric} is being processed by another process: try again later")]
+    MetricBusy { metric: Uuid },
 }
 
 impl Error {
-    /// A pass works on what the store holds: any failure is the store's.
+    /// A pass works on what the store holds: any failure but a busy sack
+    /// is the store's.
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Store(e) => e.kind(),
@@ -67,6 +72,7 @@ impl Error {
             | Error::Encode { .. }
             | Error::MissingPolicy { .. }
             | Error::Threads { .. } => ErrorKind::Internal,
+            Error::MetricBusy { .. } => ErrorKind::Busy,
         }
     }
 }
@@ -231,9 +237,36 @@ fn run_pass_in_pool(
     report.sacks = held.len();
     // Finish what a killed pass committed before reading the sacks again.
     txn::recover(store, Some(&mut locks))?;
+    process_held(
+        pool,
+        store,
+        index,
+        &held,
+        wanted.as_ref(),
+        &stopping,
+        &mut report,
+    )?;
+    if !options.skip_janitor && !stopping() {
+        report.expunged = janitor::run(store, index, &mut locks)?.expunged_metrics;
+    }
+    Ok(report)
+}
 
-    let mut work = incoming.waiting(&held)?;
-    if let Some(wanted) = &wanted {
+/// Aggregates the measures waiting in `held`, sacks whose locks the
+/// caller holds (only those of the `wanted` metrics, if given), until
+/// `stopping` says to stop between two transactions.
+fn process_held(
+    pool: &rayon::ThreadPool,
+    store: &Store,
+    index: &Index,
+    held: &[u32],
+    wanted: Option<&BTreeSet<Uuid>>,
+    stopping: &dyn Fn() -> bool,
+    report: &mut PassReport,
+) -> Result<(), Error> {
+    let incoming = store.incoming();
+    let mut work = incoming.waiting(held)?;
+    if let Some(wanted) = wanted {
         work.retain(|(_, metric)| wanted.contains(metric));
     }
     let slots = ComputeSlots::new(std::thread::available_parallelism().map_or(1, usize::from));
@@ -318,10 +351,7 @@ fn run_pass_in_pool(
             incoming.remove_metric_dir_if_empty(*id);
         }
     }
-    if !options.skip_janitor && !stopping() {
-        report.expunged = janitor::run(store, index, &mut locks)?.expunged_metrics;
-    }
-    Ok(report)
+    Ok(())
 }
 
 /// Makes one chunk's changes durable and takes its measures from

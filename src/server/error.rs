@@ -362,9 +362,11 @@ impl From<crate::process::Error> for ApiError {
         use crate::process::Error as E;
         match error {
             E::Store(e) => e.into(),
-            E::Update { .. } | E::Encode { .. } | E::MissingPolicy { .. } | E::Threads { .. } => {
-                ApiError::of_kind(error.kind(), error)
-            }
+            E::Update { .. }
+            | E::Encode { .. }
+            | E::MissingPolicy { .. }
+            | E::Threads { .. }
+            | E::MetricBusy { .. } => ApiError::of_kind(error.kind(), error),
         }
     }
 }
