@@ -2574,12 +2574,16 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__batch)
-            opts="-q -h -V --skip-invalid --process --create-metrics --shape --store --gnocchi-conf --user --quiet --help --version"
+            opts="-q -h -V --skip-invalid --process --backfill --replace --lock-timeout --create-metrics --shape --store --gnocchi-conf --user --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --shape)
                     COMPREPLY=($(compgen -W "guess metric resource" -- "${cur}"))
                     return 0
@@ -2604,12 +2608,16 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__ceilometer)
-            opts="-q -h -V --skip-invalid --process --archive-policy --creator --store --gnocchi-conf --user --quiet --help --version"
+            opts="-q -h -V --skip-invalid --process --backfill --replace --lock-timeout --archive-policy --creator --store --gnocchi-conf --user --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --archive-policy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2638,12 +2646,16 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__csv)
-            opts="-q -h -V --skip-invalid --process --create-metrics --archive-policy-name --metric --metric-column --wide --resource-column --create-resources --timestamp-column --value-column --delimiter --header --no-header --time-unit --store --gnocchi-conf --user --quiet --help --version"
+            opts="-q -h -V --skip-invalid --process --backfill --replace --lock-timeout --create-metrics --archive-policy-name --metric --metric-column --wide --resource-column --create-resources --timestamp-column --value-column --delimiter --header --no-header --time-unit --store --gnocchi-conf --user --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --archive-policy-name)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2808,12 +2820,16 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__influx)
-            opts="-q -h -V --skip-invalid --process --db --resource-tag --store --gnocchi-conf --user --quiet --help --version"
+            opts="-q -h -V --skip-invalid --process --backfill --replace --lock-timeout --db --resource-tag --store --gnocchi-conf --user --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --db)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2842,12 +2858,16 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__prometheus)
-            opts="-q -h -V --skip-invalid --process --store --gnocchi-conf --user --quiet --help --version"
+            opts="-q -h -V --skip-invalid --process --backfill --replace --lock-timeout --store --gnocchi-conf --user --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2868,12 +2888,16 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__statsd)
-            opts="-q -h -V --skip-invalid --process --resource-id --creator --archive-policy-name --at --store --gnocchi-conf --user --quiet --help --version"
+            opts="-q -h -V --skip-invalid --process --backfill --replace --lock-timeout --resource-id --creator --archive-policy-name --at --store --gnocchi-conf --user --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --resource-id)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -7,6 +7,7 @@
 
 pub mod aggregates;
 pub mod archive_policy;
+pub mod backfill;
 pub mod measures;
 pub mod metric;
 pub mod resource;
@@ -41,6 +42,12 @@ pub enum Error {
     /// given).
     #[error("Unknown resources: {}", .0.iter().map(|(_, original)| original.as_str()).collect::<Vec<_>>().join(", "))]
     UnknownResources(Vec<(uuid::Uuid, String)>),
+    /// Measures to backfill that no archive can hold.
+    #[error("metric {metric}: {source}")]
+    Backfill {
+        metric: uuid::Uuid,
+        source: crate::carbonara::update::UpdateError,
+    },
 }
 
 impl Error {
@@ -62,7 +69,8 @@ impl Error {
             | Error::NoSuchMetricName(_)
             | Error::InvalidInput { .. }
             | Error::UnknownMetrics(_)
-            | Error::UnknownResources(_) => ErrorKind::Invalid,
+            | Error::UnknownResources(_)
+            | Error::Backfill { .. } => ErrorKind::Invalid,
         }
     }
 }

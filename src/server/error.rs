@@ -409,9 +409,10 @@ impl From<crate::ops::Error> for ApiError {
                 status,
                 "caution: the query can not be empty, or it will                   delete entire database",
             ),
-            E::MetricLocked(_) | E::NoSuchMetricName(_) | E::UnknownMetrics(_) => {
-                ApiError::new(status, error.to_string())
-            }
+            E::MetricLocked(_)
+            | E::NoSuchMetricName(_)
+            | E::UnknownMetrics(_)
+            | E::Backfill { .. } => ApiError::new(status, error.to_string()),
         }
     }
 }
