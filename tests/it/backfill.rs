@@ -4,10 +4,12 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Instant;
 
 use predicates::str::contains;
 
-use crate::common::{TestStore, stderr_of, tree};
+use crate::common::{TestStore, copy_dir, stderr_of, tree};
+use crate::crash::{archive_snapshot, kill_delays, run_ok, spawn};
 
 /// 1 min, 5 min and 1 h, with a rate and a percentile; back window 0.
 fn store_with_metric() -> TestStore {
@@ -278,4 +280,88 @@ fn replace_and_lock_timeout_need_backfill() {
     ingest(&store, "x.csv", "2024-01-01T00:00:00,1\n", &["--replace"])
         .failure()
         .code(2);
+}
+
+/// `--backfill` killed at moments spread over its run: after recovery the
+/// archive is the old one or the backfilled one, never a mix, and running
+/// the same backfill again gives the uninterrupted result.
+#[test]
+fn a_killed_backfill_leaves_the_old_archive_or_the_new_one() {
+    let template = TestStore::new();
+    template
+        .run(&[
+            "archive-policy",
+            "create",
+            "p",
+            "-d",
+            "granularity:1s,points:200000",
+            "-d",
+            "granularity:1m,points:10000",
+            "-m",
+            "mean",
+            "-m",
+            "max",
+            "-m",
+            "rate:mean",
+        ])
+        .success();
+    template.create_metric("m", "p");
+    ingest(
+        &template,
+        "recent.csv",
+        "2024-01-03T00:00:00,1\n",
+        &["--process"],
+    )
+    .success();
+    let mut history = String::new();
+    for i in 0..120_000u64 {
+        history.push_str(&format!("{},{}\n", 1_704_067_200 + i, (i * 7) % 101));
+    }
+    let history = template.write_file("history.csv", &history);
+    let args = [
+        "ingest",
+        "csv",
+        "--metric",
+        "m",
+        "--time-unit",
+        "s",
+        "--backfill",
+        history.to_str().unwrap(),
+    ];
+    let before = archive_snapshot(template.path());
+
+    let reference = tempfile::tempdir().unwrap();
+    copy_dir(template.path(), reference.path());
+    let started = Instant::now();
+    run_ok(reference.path(), &args);
+    let duration = started.elapsed();
+    let expected = archive_snapshot(reference.path());
+    assert!(expected != before, "the backfill changed nothing");
+
+    let mut outcomes = [0; 2];
+    for (attempt, delay) in kill_delays(duration, 8).into_iter().enumerate() {
+        let victim = tempfile::tempdir().unwrap();
+        copy_dir(template.path(), victim.path());
+        let mut child = spawn(victim.path(), &args);
+        std::thread::sleep(delay);
+        let _ = child.kill();
+        child.wait().unwrap();
+        // The next command finishes a committed transaction.
+        run_ok(victim.path(), &["process"]);
+        let got = archive_snapshot(victim.path());
+        assert!(
+            got == before || got == expected,
+            "attempt {attempt} (killed after {delay:?} of {duration:?}): a mixed archive"
+        );
+        outcomes[usize::from(got == expected)] += 1;
+        run_ok(victim.path(), &args);
+        assert!(
+            archive_snapshot(victim.path()) == expected,
+            "attempt {attempt}: the backfill run again differs"
+        );
+    }
+    eprintln!(
+        "killed before the commit {}, after {}",
+        outcomes[0], outcomes[1]
+    );
 }

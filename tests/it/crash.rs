@@ -59,7 +59,7 @@ fn prepared_store() -> TestStore {
     store
 }
 
-fn spawn(store: &Path, args: &[&str]) -> std::process::Child {
+pub fn spawn(store: &Path, args: &[&str]) -> std::process::Child {
     Command::new(assert_cmd::cargo::cargo_bin!("carbonara"))
         .arg("--store")
         .arg(store)
@@ -70,7 +70,7 @@ fn spawn(store: &Path, args: &[&str]) -> std::process::Child {
         .unwrap()
 }
 
-fn run_ok(store: &Path, args: &[&str]) {
+pub fn run_ok(store: &Path, args: &[&str]) {
     let output = Command::new(assert_cmd::cargo::cargo_bin!("carbonara"))
         .arg("--store")
         .arg(store)
@@ -85,7 +85,7 @@ fn run_ok(store: &Path, args: &[&str]) {
 }
 
 /// Delays spread over `total`, in a scrambled but fixed order.
-fn kill_delays(total: Duration, count: u32) -> Vec<Duration> {
+pub fn kill_delays(total: Duration, count: u32) -> Vec<Duration> {
     (0..count)
         .map(|i| total * ((i * 7 + 3) % count) / count + Duration::from_millis(1))
         .collect()
