@@ -187,22 +187,12 @@ impl Backfill {
 mod tests {
     use super::*;
     use crate::carbonara::update::apply_batch;
-    use crate::policy::{AggregationMethod, Definition};
+    use crate::carbonara::update::tests::{S, at};
+    use crate::policy::AggregationMethod;
 
-    const S: i64 = 1_000_000_000;
-    const NOON: i64 = 1_388_577_600; // 2014-01-01T12:00:00
-
-    fn at(seconds_after_noon: f64) -> Timestamp {
-        Timestamp::from_nanos(NOON * S + (seconds_after_noon * 1e9) as i64)
-    }
-
+    /// A policy with back window 0.
     fn policy(items: &[(i64, Option<i64>)], methods: &[&str]) -> ArchivePolicy {
-        let definition = items
-            .iter()
-            .map(|&(g, points)| Definition::new(Some(Span::from_secs(g)), points, None).unwrap())
-            .collect();
-        let methods = methods.iter().map(|m| m.parse().unwrap()).collect();
-        ArchivePolicy::new("test", 0, definition, methods).unwrap()
+        crate::carbonara::update::tests::policy(items, 0, methods)
     }
 
     fn measures(points: &[(f64, f64)]) -> Vec<(Timestamp, f64)> {

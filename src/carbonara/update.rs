@@ -243,18 +243,22 @@ fn plan_splits(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::policy::{AggregationMethod, Definition};
 
-    const S: i64 = 1_000_000_000;
+    pub(crate) const S: i64 = 1_000_000_000;
     const NOON: i64 = 1_388_577_600; // 2014-01-01T12:00:00
 
-    fn at(seconds_after_noon: f64) -> Timestamp {
+    pub(crate) fn at(seconds_after_noon: f64) -> Timestamp {
         Timestamp::from_nanos(NOON * S + (seconds_after_noon * 1e9) as i64)
     }
 
-    fn policy(items: &[(i64, Option<i64>)], back_window: u64, methods: &[&str]) -> ArchivePolicy {
+    pub(crate) fn policy(
+        items: &[(i64, Option<i64>)],
+        back_window: u64,
+        methods: &[&str],
+    ) -> ArchivePolicy {
         let definition = items
             .iter()
             .map(|&(g, points)| Definition::new(Some(Span::from_secs(g)), points, None).unwrap())

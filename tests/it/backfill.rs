@@ -156,8 +156,8 @@ fn backfilled_history_is_stored_as_had_it_come_in_time() {
     assert_ne!(archive_files(dropped.path()), want);
 }
 
-#[test]
-fn aggregated_periods_are_refused_unless_replaced() {
+/// A store with policy `p`: 1 min sums, 1000 points, back window 0.
+pub fn store_with_sum_policy() -> TestStore {
     let store = TestStore::new();
     store
         .run(&[
@@ -170,6 +170,12 @@ fn aggregated_periods_are_refused_unless_replaced() {
             "sum",
         ])
         .success();
+    store
+}
+
+#[test]
+fn aggregated_periods_are_refused_unless_replaced() {
+    let store = store_with_sum_policy();
     store.create_metric("m", "p");
     ingest(
         &store,

@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use carbonara::server::AuthMode;
 use serde_json::json;
 
+use crate::backfill::store_with_sum_policy;
 use crate::common::TestStore;
 use crate::serve::common::{Answer, send, test_app};
 
@@ -19,18 +20,7 @@ async fn post(app: &axum::Router, path: &str, body: &str) -> Answer {
 /// Metric `m` of resource `web1` (1 min sums, back window 0) that
 /// received 00:01:10 → 1 and 00:05:00 → 2, processed; its id.
 fn processed_metric() -> (TestStore, String) {
-    let store = TestStore::new();
-    store
-        .run(&[
-            "archive-policy",
-            "create",
-            "p",
-            "-d",
-            "granularity:1m,points:1000",
-            "-m",
-            "sum",
-        ])
-        .success();
+    let store = store_with_sum_policy();
     store
         .run(&["resource", "create", "web1", "-n", "m:p"])
         .success();
