@@ -9,7 +9,7 @@ use std::time::Instant;
 use predicates::str::contains;
 
 use crate::common::{TestStore, copy_dir, stderr_of, tree};
-use crate::crash::{archive_snapshot, kill_delays, run_ok, spawn};
+use crate::crash::{archive_snapshot, kill_delays, killed_copy, run_ok};
 
 /// 1 min, 5 min and 1 h, with a rate and a percentile; back window 0.
 fn store_with_metric() -> TestStore {
@@ -136,6 +136,7 @@ fn backfilled_history_is_stored_as_had_it_come_in_time() {
     );
     // Nothing was queued: every measure was older than the back window.
     backfilled.run(&["process"]).success();
+    backfilled.run(&["verify"]).success();
 
     let want = archive_files(in_order.path());
     let got = archive_files(backfilled.path());
@@ -346,12 +347,7 @@ fn a_killed_backfill_leaves_the_old_archive_or_the_new_one() {
 
     let mut outcomes = [0; 2];
     for (attempt, delay) in kill_delays(duration, 8).into_iter().enumerate() {
-        let victim = tempfile::tempdir().unwrap();
-        copy_dir(template.path(), victim.path());
-        let mut child = spawn(victim.path(), &args);
-        std::thread::sleep(delay);
-        let _ = child.kill();
-        child.wait().unwrap();
+        let victim = killed_copy(template.path(), &args, delay);
         // The next command finishes a committed transaction.
         run_ok(victim.path(), &["process"]);
         let got = archive_snapshot(victim.path());

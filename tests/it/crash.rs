@@ -59,7 +59,7 @@ fn prepared_store() -> TestStore {
     store
 }
 
-pub fn spawn(store: &Path, args: &[&str]) -> std::process::Child {
+fn spawn(store: &Path, args: &[&str]) -> std::process::Child {
     Command::new(assert_cmd::cargo::cargo_bin!("carbonara"))
         .arg("--store")
         .arg(store)
@@ -91,6 +91,17 @@ pub fn kill_delays(total: Duration, count: u32) -> Vec<Duration> {
         .collect()
 }
 
+/// A copy of `template` in which `args` ran for `delay`, then was killed.
+pub fn killed_copy(template: &Path, args: &[&str], delay: Duration) -> tempfile::TempDir {
+    let victim = tempfile::tempdir().unwrap();
+    copy_dir(template, victim.path());
+    let mut child = spawn(victim.path(), args);
+    std::thread::sleep(delay);
+    let _ = child.kill();
+    child.wait().unwrap();
+    victim
+}
+
 #[test]
 fn a_killed_pass_converges_to_the_uninterrupted_archive() {
     let template = prepared_store();
@@ -102,12 +113,7 @@ fn a_killed_pass_converges_to_the_uninterrupted_archive() {
     let expected = archive_snapshot(reference.path());
 
     for (attempt, delay) in kill_delays(duration, 8).into_iter().enumerate() {
-        let victim = tempfile::tempdir().unwrap();
-        copy_dir(template.path(), victim.path());
-        let mut child = spawn(victim.path(), &["process"]);
-        std::thread::sleep(delay);
-        let _ = child.kill();
-        child.wait().unwrap();
+        let victim = killed_copy(template.path(), &["process"], delay);
         // Measures are either still queued or in the archive; a new pass
         // finishes the job.
         run_ok(victim.path(), &["process"]);
