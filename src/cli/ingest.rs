@@ -322,7 +322,15 @@ fn ingest_files(ctx: &Ctx, store: &Store, index: &Index, import: &Import) -> Res
             .map_err(|e| stopped_at(e.into(), &totals))?;
         // The queued measures are stored: a failure from here on leaves them.
         let timeout = super::serve::duration(backfill.lock_timeout);
-        for done in ops::backfill::apply(store, index, prepared, backfill.replace, timeout)? {
+        let done = ops::backfill::apply(store, index, prepared, backfill.replace, timeout)
+            .map_err(|e| Error::Reworded {
+                kind: e.kind(),
+                message: format!(
+                    "{e}\n(the measures of that file not to backfill were stored, \
+                     and the metrics before this one backfilled)"
+                ),
+            })?;
+        for done in done {
             ctx.note(&say_backfilled(index, &done)?);
         }
         totals.files += 1;

@@ -98,6 +98,7 @@ pub async fn resources(State(app): State<Arc<App>>, call: Call) -> ApiResult<Res
         None => false,
     };
     let backfill = backfill::requested(&call)?;
+    let backfilling = backfill.is_some();
     let prepare: Prepare = Box::new(move |work| {
         let resolved = ops::measures::resolve_by_resource(work.index, &batch, create_metrics)
             .map_err(|e| match e {
@@ -114,9 +115,7 @@ pub async fn resources(State(app): State<Arc<App>>, call: Call) -> ApiResult<Res
             return Ok(existing_measures(batch, resolved.existing));
         }
         // Metrics to create: a transaction of its own, with the index.
-        // (New metrics have no back window yet: nothing to backfill.)
-        store_creating(work, &caller, &batch, &resolved)?;
-        Ok(Measures::new())
+        store_creating(work, &caller, &batch, &resolved, backfilling)
     });
     if let Some(replace) = backfill {
         return backfill::store(app, prepare, replace).await;
@@ -140,14 +139,20 @@ fn existing_measures(
 }
 
 /// Creates the batch's missing metrics and stores every measure, in one
-/// transaction with the index changes.
+/// transaction with the index changes; when backfilling, but for the
+/// measures their metrics' back windows would drop, returned to be
+/// backfilled.
 fn store_creating(
     work: &super::Work<'_>,
     caller: &Caller,
     batch: &[ResourceBatch],
     resolved: &ops::measures::ResolvedBatch,
-) -> ApiResult<()> {
+    backfill: bool,
+) -> ApiResult<Measures> {
     let mut writer = super::named::creating_writer(work, caller)?;
+    if backfill {
+        writer.hold_back_late();
+    }
     for (metric, (r, m)) in &resolved.existing {
         writer.add_to_metric(metric.id, &batch[*r].metrics[*m].measures)?;
     }
@@ -163,6 +168,7 @@ fn store_creating(
         // Created even without measures, as in Gnocchi.
         writer.add_named_measures(&target, &item.measures)?;
     }
+    let held = writer.take_held_back();
     writer.finish()?;
-    Ok(())
+    Ok(held)
 }

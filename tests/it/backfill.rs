@@ -273,7 +273,10 @@ fn a_busy_sack_is_waited_for_then_refused() {
     .code(1)
     .stderr(contains(format!(
         "metric {id} is being processed by another process"
-    )));
+    )))
+    .stderr(contains(
+        "the measures of that file not to backfill were stored",
+    ));
     drop(lock);
     assert_eq!(archive_files(store.path()), before);
     ingest(&store, "history.csv", &rows(0, 1, 1), &["--backfill"])

@@ -124,6 +124,36 @@ async fn batches_are_backfilled_per_metric() {
     assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.body);
     assert_eq!(answer.json()["backfilled"][0]["filled"], 1);
     assert_eq!(sums(&store, &id), [10.0, 50.0, 7.0, 2.0]);
+
+    // With a metric to create: created and queued with the others in one
+    // transaction, then the held-back measures backfilled.
+    let body = r#"{"web1": {"m": [{"timestamp": "2024-01-01T00:03:00", "value": 8}],
+        "new": {"archive_policy_name": "p", "measures": [{"timestamp": "2024-01-01T00:03:00", "value": 9}]}}}"#;
+    let answer = post(
+        &app,
+        "/v1/batch/resources/metrics/measures?backfill=true&create_metrics=true",
+        body,
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.body);
+    assert_eq!(answer.json()["backfilled"][0]["metric"], id.as_str());
+    assert_eq!(answer.json()["backfilled"][0]["filled"], 1);
+    assert_eq!(sums(&store, &id), [10.0, 50.0, 7.0, 8.0, 2.0]);
+    let new = store.stdout(&[
+        "measures",
+        "show",
+        "new",
+        "-r",
+        "web1",
+        "--refresh",
+        "--aggregation",
+        "sum",
+        "-f",
+        "value",
+        "-c",
+        "value",
+    ]);
+    assert_eq!(new, "9.0\n");
 }
 
 #[tokio::test]
