@@ -156,7 +156,8 @@ impl<'s> MeasureWriter<'s> {
         self.hold_back = true;
     }
 
-    /// The measures held back, per metric, in the order they came.
+    /// The measures held back, per metric (by id), each metric's in the
+    /// order they came.
     pub fn take_held_back(&mut self) -> Vec<(Uuid, Vec<(Timestamp, f64)>)> {
         let mut held: Vec<(Uuid, Vec<(Timestamp, f64)>)> = self
             .by_id
@@ -659,6 +660,39 @@ mod tests {
         assert_eq!(
             store.incoming().read_metric(cpu.id).unwrap().measures.len(),
             2
+        );
+    }
+
+    #[test]
+    fn measures_the_back_window_would_drop_are_held_back() {
+        let (_dir, store) = store();
+        let index = store.index().unwrap();
+        let minutes = |m: i64| Timestamp::from_nanos(m * 60_000_000_000);
+        // "low" keeps 5 min points, back window 0: after a pass up to
+        // 2 d 1 h, the bound series keeps from 2 d 1 h on.
+        let mut writer =
+            MeasureWriter::new(&store, &index, options(true, Some("low")), minutes(0)).unwrap();
+        writer.add("cpu", minutes(2 * 1440 + 60), 1.0).unwrap();
+        writer.finish().unwrap();
+        crate::process::run_pass(&store, &index, &Default::default()).unwrap();
+
+        let mut writer =
+            MeasureWriter::new(&store, &index, options(true, Some("low")), minutes(0)).unwrap();
+        writer.hold_back_late();
+        writer.add("cpu", minutes(1440 + 5), 2.0).unwrap();
+        writer.add("cpu", minutes(2 * 1440 + 60), 3.0).unwrap();
+        writer.add("cpu", minutes(10), 4.0).unwrap();
+        // Planned now: never processed, nothing held back.
+        writer.add("disk", minutes(10), 5.0).unwrap();
+        let cpu = index.find_metric("cpu").unwrap().id;
+        assert_eq!(
+            writer.take_held_back(),
+            [(cpu, vec![(minutes(1440 + 5), 2.0), (minutes(10), 4.0)])]
+        );
+        assert_eq!(writer.finish().unwrap().measures, 4);
+        assert_eq!(
+            store.incoming().read_metric(cpu).unwrap().measures,
+            [(minutes(2 * 1440 + 60), 3.0)]
         );
     }
 
