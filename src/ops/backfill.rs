@@ -102,6 +102,21 @@ fn plan(
     replace: bool,
 ) -> Result<Rewrite<Summary>> {
     let id = archive.metric.id;
+    // The metric may have moved to another archive policy since `prepare`:
+    // then its measures are aggregated again under the one it has now.
+    let again;
+    let current = archive.policy.aggregations();
+    let backfill = match backfill.aggregates.len() == current.len()
+        && backfill.aggregates.iter().all(|(a, _)| current.contains(a))
+    {
+        true => backfill,
+        false => {
+            let measures = backfill.measures.iter().collect();
+            again = Backfill::compute(archive.policy, measures)
+                .map_err(|source| super::Error::Backfill { metric: id, source })?;
+            &again
+        }
+    };
     let listed = archive
         .storage
         .list_metric_split_keys(id, &archive.policy.aggregation_methods)?;
