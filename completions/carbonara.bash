@@ -283,6 +283,9 @@ _carbonara() {
             carbonara__subcmd__help__subcmd__measures,add)
                 cmd="carbonara__subcmd__help__subcmd__measures__subcmd__add"
                 ;;
+            carbonara__subcmd__help__subcmd__measures,delete)
+                cmd="carbonara__subcmd__help__subcmd__measures__subcmd__delete"
+                ;;
             carbonara__subcmd__help__subcmd__measures,search)
                 cmd="carbonara__subcmd__help__subcmd__measures__subcmd__search"
                 ;;
@@ -391,6 +394,9 @@ _carbonara() {
             carbonara__subcmd__measures,add)
                 cmd="carbonara__subcmd__measures__subcmd__add"
                 ;;
+            carbonara__subcmd__measures,delete)
+                cmd="carbonara__subcmd__measures__subcmd__delete"
+                ;;
             carbonara__subcmd__measures,help)
                 cmd="carbonara__subcmd__measures__subcmd__help"
                 ;;
@@ -402,6 +408,9 @@ _carbonara() {
                 ;;
             carbonara__subcmd__measures__subcmd__help,add)
                 cmd="carbonara__subcmd__measures__subcmd__help__subcmd__add"
+                ;;
+            carbonara__subcmd__measures__subcmd__help,delete)
+                cmd="carbonara__subcmd__measures__subcmd__help__subcmd__delete"
                 ;;
             carbonara__subcmd__measures__subcmd__help,help)
                 cmd="carbonara__subcmd__measures__subcmd__help__subcmd__help"
@@ -1960,7 +1969,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help__subcmd__measures)
-            opts="add search show"
+            opts="add delete search show"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1974,6 +1983,20 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help__subcmd__measures__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__measures__subcmd__delete)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2574,13 +2597,13 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__batch)
-            opts="-q -h -V --skip-invalid --process --backfill --replace --lock-timeout --create-metrics --shape --store --gnocchi-conf --user --quiet --help --version"
+            opts="-q -h -V --skip-invalid --process --backfill --replace --operation-timeout --create-metrics --shape --store --gnocchi-conf --user --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --lock-timeout)
+                --operation-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2608,13 +2631,13 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__ceilometer)
-            opts="-q -h -V --skip-invalid --process --backfill --replace --lock-timeout --archive-policy --creator --store --gnocchi-conf --user --quiet --help --version"
+            opts="-q -h -V --skip-invalid --process --backfill --replace --operation-timeout --archive-policy --creator --store --gnocchi-conf --user --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --lock-timeout)
+                --operation-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2646,13 +2669,13 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__csv)
-            opts="-q -h -V --skip-invalid --process --backfill --replace --lock-timeout --create-metrics --archive-policy-name --metric --metric-column --wide --resource-column --create-resources --timestamp-column --value-column --delimiter --header --no-header --time-unit --store --gnocchi-conf --user --quiet --help --version"
+            opts="-q -h -V --skip-invalid --process --backfill --replace --operation-timeout --create-metrics --archive-policy-name --metric --metric-column --wide --resource-column --create-resources --timestamp-column --value-column --delimiter --header --no-header --time-unit --store --gnocchi-conf --user --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --lock-timeout)
+                --operation-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2820,13 +2843,13 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__influx)
-            opts="-q -h -V --skip-invalid --process --backfill --replace --lock-timeout --db --resource-tag --store --gnocchi-conf --user --quiet --help --version"
+            opts="-q -h -V --skip-invalid --process --backfill --replace --operation-timeout --db --resource-tag --store --gnocchi-conf --user --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --lock-timeout)
+                --operation-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2858,13 +2881,13 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__prometheus)
-            opts="-q -h -V --skip-invalid --process --backfill --replace --lock-timeout --store --gnocchi-conf --user --quiet --help --version"
+            opts="-q -h -V --skip-invalid --process --backfill --replace --operation-timeout --store --gnocchi-conf --user --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --lock-timeout)
+                --operation-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2888,13 +2911,13 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__statsd)
-            opts="-q -h -V --skip-invalid --process --backfill --replace --lock-timeout --resource-id --creator --archive-policy-name --at --store --gnocchi-conf --user --quiet --help --version"
+            opts="-q -h -V --skip-invalid --process --backfill --replace --operation-timeout --resource-id --creator --archive-policy-name --at --store --gnocchi-conf --user --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --lock-timeout)
+                --operation-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3022,7 +3045,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__measures)
-            opts="-q -h -V --store --gnocchi-conf --user --quiet --help --version add search show help"
+            opts="-q -h -V --store --gnocchi-conf --user --quiet --help --version add delete search show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3089,8 +3112,78 @@ _carbonara() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        carbonara__subcmd__measures__subcmd__delete)
+            opts="-r -f -c -q -h -V --resource-id --start --stop --granularity --dry-run --operation-timeout --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --user --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --resource-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --start)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stop)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --granularity)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --operation-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         carbonara__subcmd__measures__subcmd__help)
-            opts="add search show help"
+            opts="add delete search show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3104,6 +3197,20 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__measures__subcmd__help__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__measures__subcmd__help__subcmd__delete)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

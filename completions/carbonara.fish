@@ -608,16 +608,17 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a resource; its metrics\' data goes at the next `process`'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from help" -f -a "batch" -d 'Delete many resources'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file or Redis storage and incoming) instead of a store directory' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -s q -l quiet -d 'No progress or summaries on stderr'
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -s h -l help -d 'Print help'
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -s V -l version -d 'Print version'
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -f -a "add" -d 'Add measures to a metric (processed by the next `process`)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -f -a "search" -d 'Find the aggregates whose value matches a query (the same as `metric search`)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -f -a "show" -d 'Show the aggregates of a metric'
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add search show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add delete search show help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add delete search show help" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file or Redis storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add delete search show help" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add delete search show help" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add delete search show help" -s h -l help -d 'Print help'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add delete search show help" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add delete search show help" -f -a "add" -d 'Add measures to a metric (processed by the next `process`)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add delete search show help" -f -a "delete" -d 'Delete the aggregates and raw points of a metric in a time range'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add delete search show help" -f -a "search" -d 'Find the aggregates whose value matches a query (the same as `metric search`)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add delete search show help" -f -a "show" -d 'Show the aggregates of a metric'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and not __fish_seen_subcommand_from add delete search show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -s r -l resource-id -d 'Id of the resource whose metric is named' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -s m -l measure -d 'A measure as TIMESTAMP@VALUE (ISO 8601, epoch seconds, or relative like `-1 minute`); repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
@@ -626,6 +627,27 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from delete" -s r -l resource-id -d 'Id of the resource whose metric is named' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from delete" -l start -d 'First timestamp deleted (ISO 8601, epoch seconds, or relative like `-1 hour`)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from delete" -l stop -d 'Timestamp to stop before (exclusive), a multiple of every granularity deleted' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from delete" -l granularity -d 'Only this granularity of the archive policy (e.g. `60`, `1h`); repeat for more [default: all]' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from delete" -l operation-timeout -d 'How long to wait for a pass that holds the metric\'s sack (`0`: one try) [default: 10s]' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from delete" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
+json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
+csv\t'CSV with a header row'
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from delete" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from delete" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from delete" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from delete" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file or Redis storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from delete" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from delete" -l dry-run -d 'Count what would be deleted, change nothing'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from delete" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from delete" -l sort-descending -d 'Sort the rows in descending order'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -s m -l metric -d 'Id or name of a metric to search; repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -l aggregation -d 'Aggregation method to read' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -l granularity -d 'Granularity to read; repeat for more [default: the first metric\'s]' -r
@@ -669,6 +691,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add measures to a metric (processed by the next `process`)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete the aggregates and raw points of a metric in a time range'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from help" -f -a "search" -d 'Find the aggregates whose value matches a query (the same as `metric search`)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show the aggregates of a metric'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -708,7 +731,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fi
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch ceilometer prometheus help" -f -a "ceilometer" -d 'Ceilometer samples, stored as Ceilometer\'s Gnocchi publisher stores them'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch ceilometer prometheus help" -f -a "prometheus" -d 'Prometheus remote-write bodies (snappy-compressed protobuf), mapped as Gnocchi\'s endpoint maps them'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and not __fish_seen_subcommand_from csv statsd influx batch ceilometer prometheus help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l lock-timeout -d 'With --backfill: how long to wait for a pass that holds a metric\'s sack (`0`: no wait)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l operation-timeout -d 'With --backfill: how long to wait for a pass that holds a metric\'s sack (`0`: one try) [default: 10s]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l archive-policy-name -d 'Archive policy of the metrics created [default: from the archive-policy rules]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l metric -d 'Every row belongs to this metric (id or name)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -l metric-column -d 'Each row names its metric in this column (header name or 1-based index)' -r
@@ -735,7 +758,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_s
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from csv" -s V -l version -d 'Print version'
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l lock-timeout -d 'With --backfill: how long to wait for a pass that holds a metric\'s sack (`0`: no wait)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l operation-timeout -d 'With --backfill: how long to wait for a pass that holds a metric\'s sack (`0`: one try) [default: 10s]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l resource-id -d 'The generic resource that holds the metrics (created if missing); gnocchi-statsd\'s resource_id' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l creator -d 'Creator of the resource and the metrics; gnocchi-statsd\'s creator [default: --user\'s]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -l archive-policy-name -d 'Archive policy of new metrics [default: from the archive-policy rules, matched on NAME|TYPE]' -r
@@ -750,7 +773,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_s
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from statsd" -s V -l version -d 'Print version'
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -l lock-timeout -d 'With --backfill: how long to wait for a pass that holds a metric\'s sack (`0`: no wait)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -l operation-timeout -d 'With --backfill: how long to wait for a pass that holds a metric\'s sack (`0`: one try) [default: 10s]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -l db -d 'The database: the resource type of the resources (created if missing)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -l resource-tag -d 'The tag whose value is the resource id' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
@@ -763,7 +786,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_s
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from influx" -s V -l version -d 'Print version'
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -l lock-timeout -d 'With --backfill: how long to wait for a pass that holds a metric\'s sack (`0`: no wait)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -l operation-timeout -d 'With --backfill: how long to wait for a pass that holds a metric\'s sack (`0`: one try) [default: 10s]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -l shape -d 'Which body the files hold' -r -f -a "guess\t'By resource if any top-level value is an object, else by metric'
 metric\t'{METRIC_ID: MEASURES}, as POST /v1/batch/metrics/measures'
 resource\t'{RESOURCE_ID: {METRIC_NAME: MEASURES}}, as POST /v1/batch/resources/metrics/measures'"
@@ -778,7 +801,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_s
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from batch" -s V -l version -d 'Print version'
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -l lock-timeout -d 'With --backfill: how long to wait for a pass that holds a metric\'s sack (`0`: no wait)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -l operation-timeout -d 'With --backfill: how long to wait for a pass that holds a metric\'s sack (`0`: one try) [default: 10s]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -l archive-policy -d 'Archive policy of every metric, instead of the definitions\' (the publisher\'s archive_policy option)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -l creator -d 'Creator of what is created, and the owner of resource ids that are not UUIDs (Ceilometer\'s Gnocchi user, e.g. USER_ID:PROJECT_ID with Keystone) [default: --user\'s]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
@@ -791,7 +814,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_s
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from ceilometer" -s V -l version -d 'Print version'
-complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from prometheus" -l lock-timeout -d 'With --backfill: how long to wait for a pass that holds a metric\'s sack (`0`: no wait)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from prometheus" -l operation-timeout -d 'With --backfill: how long to wait for a pass that holds a metric\'s sack (`0`: one try) [default: 10s]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from prometheus" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from prometheus" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file or Redis storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand ingest; and __fish_seen_subcommand_from prometheus" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
@@ -1058,6 +1081,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_see
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from resource" -f -a "delete" -d 'Delete a resource; its metrics\' data goes at the next `process`'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from resource" -f -a "batch" -d 'Delete many resources'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from measures" -f -a "add" -d 'Add measures to a metric (processed by the next `process`)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from measures" -f -a "delete" -d 'Delete the aggregates and raw points of a metric in a time range'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from measures" -f -a "search" -d 'Find the aggregates whose value matches a query (the same as `metric search`)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from measures" -f -a "show" -d 'Show the aggregates of a metric'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from ingest" -f -a "csv" -d 'CSV: timestamp,value rows for one metric, rows naming their metric, or one column per metric'

@@ -69,6 +69,14 @@ impl Points {
         (start, end)
     }
 
+    /// Removes the points in `from <= t < to`; returns how many there were.
+    pub fn remove_range(&mut self, from: Timestamp, to: Timestamp) -> usize {
+        let (start, end) = self.range(Some(from), Some(to));
+        self.timestamps.drain(start..end);
+        self.values.drain(start..end);
+        end - start
+    }
+
     /// Keeps the points in `from <= t < to` (either bound optional).
     pub fn slice(&self, from: Option<Timestamp>, to: Option<Timestamp>) -> Points {
         let (start, end) = self.range(from, to);
@@ -172,6 +180,16 @@ mod tests {
         assert_eq!(points.slice(Some(t(2)), Some(t(3))), series(&[(2, 2.0)]));
         assert_eq!(points.slice(None, None), points);
         assert_eq!(points.position_after(t(2)), 2);
+    }
+
+    #[test]
+    fn removed_ranges_are_half_open() {
+        let t = Timestamp::from_nanos;
+        let mut points = series(&[(1, 1.0), (2, 2.0), (3, 3.0), (4, 4.0)]);
+        assert_eq!(points.remove_range(t(2), t(4)), 2);
+        assert_eq!(points, series(&[(1, 1.0), (4, 4.0)]));
+        assert_eq!(points.remove_range(t(5), t(9)), 0);
+        assert_eq!(points.len(), 2);
     }
 
     #[test]

@@ -39,6 +39,11 @@ impl SplitKey {
         SplitKey::new(self.start + Self::span(self.granularity), self.granularity)
     }
 
+    /// Whether the split holds timestamps in `start <= t < stop`.
+    pub fn overlaps(self, start: Timestamp, stop: Timestamp) -> bool {
+        self.start < stop && start < self.next().start
+    }
+
     /// `1388448000.0_60.0_v3`.
     pub fn file_name(self) -> String {
         format!(
@@ -134,6 +139,19 @@ mod tests {
         assert_eq!(key.next().start.nanos(), 1_425_600_000 * S);
         // 2015-01-01T15:03:58 with 58 s: 2014-12-31T18:00.
         assert_eq!(key_secs(1_420_124_638, 58), 1_420_048_800.0);
+    }
+
+    #[test]
+    fn splits_overlap_half_open_ranges() {
+        let g = Span::from_secs(60);
+        let key = SplitKey::new(Timestamp::from_nanos(216_000 * S), g);
+        let at = |s: i64| Timestamp::from_nanos(s * S);
+        // The split covers [216000, 432000).
+        assert!(key.overlaps(at(0), at(216_001)));
+        assert!(!key.overlaps(at(0), at(216_000)));
+        assert!(key.overlaps(at(431_940), at(500_000)));
+        assert!(!key.overlaps(at(432_000), at(500_000)));
+        assert!(key.overlaps(at(300_000), at(300_060)));
     }
 
     #[test]

@@ -72,9 +72,9 @@ struct BackfillArgs {
     /// With --backfill: recompute the periods that already hold aggregates from the file's measures alone
     #[arg(long, requires = "backfill")]
     replace: bool,
-    /// With --backfill: how long to wait for a pass that holds a metric's sack (`0`: no wait)
-    #[arg(long, default_value = "10s", value_name = "SPAN", value_parser = parse_span_or_zero, requires = "backfill")]
-    lock_timeout: Span,
+    /// With --backfill: how long to wait for a pass that holds a metric's sack (`0`: one try) [default: 10s]
+    #[arg(long, value_name = "SPAN", value_parser = parse_span_or_zero, requires = "backfill")]
+    operation_timeout: Option<Span>,
 }
 
 /// Creating the metrics an input names that do not exist yet.
@@ -321,7 +321,9 @@ fn ingest_files(ctx: &Ctx, store: &Store, index: &Index, import: &Import) -> Res
             .finish()
             .map_err(|e| stopped_at(e.into(), &totals))?;
         // The queued measures are stored: a failure from here on leaves them.
-        let timeout = super::serve::duration(backfill.lock_timeout);
+        let timeout = backfill
+            .operation_timeout
+            .map_or(ops::measures::OPERATION_TIMEOUT, super::serve::duration);
         let done = ops::backfill::apply(store, index, prepared, backfill.replace, timeout)
             .map_err(|e| Error::Reworded {
                 kind: e.kind(),

@@ -5,14 +5,17 @@ use clap::Subcommand;
 use crate::carbonara::Sampling;
 use crate::error::{Error, Result};
 use crate::ops;
+use crate::ops::erase::EraseRequest;
 use crate::policy::AggregationMethod;
 use crate::pyform;
+use crate::pyform::json::Json;
 use crate::query::{self, MeasuresQuery};
 use crate::store::{Metric, Store};
 use crate::time::{self, Span};
 
 use super::measure_table::{MeasureBlock, MeasureTable};
 use super::metric::find;
+use super::output::Record;
 use super::{Ctx, OutputArgs};
 
 #[derive(Debug, clap::Args)]
@@ -41,6 +44,8 @@ enum Command {
         )]
         measures: Vec<String>,
     },
+    /// Delete the aggregates and raw points of a metric in a time range
+    Delete(DeleteArgs),
     /// Find the aggregates whose value matches a query (the same as `metric search`)
     Search(super::metric::SearchArgs),
     /// Show the aggregates of a metric
@@ -84,6 +89,49 @@ struct ShowArgs {
     output: OutputArgs,
 }
 
+/// What `measures delete` deletes.
+#[derive(Debug, clap::Args)]
+struct DeleteArgs {
+    /// Id or name of the metric (its name on the resource with --resource-id)
+    metric: String,
+    /// Id of the resource whose metric is named
+    #[arg(short = 'r', long, value_name = "RESOURCE_ID")]
+    resource_id: Option<String>,
+    /// First timestamp deleted (ISO 8601, epoch seconds, or relative like `-1 hour`)
+    ///
+    /// It must be a multiple of every granularity deleted: an aggregate
+    /// covers its whole period.
+    #[arg(
+        long,
+        required = true,
+        value_name = "TIMESTAMP",
+        allow_hyphen_values = true
+    )]
+    start: String,
+    /// Timestamp to stop before (exclusive), a multiple of every granularity deleted
+    #[arg(
+        long,
+        required = true,
+        value_name = "TIMESTAMP",
+        allow_hyphen_values = true
+    )]
+    stop: String,
+    /// Only this granularity of the archive policy (e.g. `60`, `1h`); repeat for more [default: all]
+    ///
+    /// The raw points of the bound series in the range are deleted
+    /// whichever granularities are named.
+    #[arg(long, value_name = "SPAN", value_parser = time::parse_timespan)]
+    granularity: Vec<Span>,
+    /// Count what would be deleted, change nothing
+    #[arg(long)]
+    dry_run: bool,
+    /// How long to wait for a pass that holds the metric's sack (`0`: one try) [default: 10s]
+    #[arg(long, value_name = "SPAN", value_parser = super::serve::parse_span_or_zero)]
+    operation_timeout: Option<Span>,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
 /// `2015-01-01T00:00:00@12.5`: the value follows the last `@`.
 fn parse_measure(text: &str, ctx: &Ctx) -> Result<(time::Timestamp, f64)> {
     let bad = |reason: String| Error::Usage(format!("--measure `{text}`: {reason}"));
@@ -119,6 +167,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             resource_id,
             measures,
         } => add(&metric, resource_id.as_deref(), &measures, ctx),
+        Command::Delete(delete_args) => delete(delete_args, ctx),
         Command::Search(search_args) => super::metric::search(search_args, ctx),
         Command::Show(show_args) => show(show_args, ctx),
     }
@@ -178,4 +227,48 @@ fn show(args: ShowArgs, ctx: &Ctx) -> Result<()> {
             })
             .collect(),
     })
+}
+
+fn delete(args: DeleteArgs, ctx: &Ctx) -> Result<()> {
+    let ctx = &ctx.printing(args.output);
+    let request = EraseRequest {
+        start: super::timestamp_arg("start", &args.start, ctx.now)?,
+        stop: super::timestamp_arg("stop", &args.stop, ctx.now)?,
+        granularities: args.granularity,
+        dry_run: args.dry_run,
+    };
+    let (store, index) = ctx.open_store()?;
+    let metric = find(&index, &args.metric, args.resource_id.as_deref(), ctx)?;
+    let timeout = args
+        .operation_timeout
+        .map_or(ops::measures::OPERATION_TIMEOUT, super::serve::duration);
+    let erased = ops::erase::erase(&store, &index, &metric, &request, timeout)?;
+    let mut rows: Vec<Vec<Json>> = erased
+        .aggregates
+        .iter()
+        .map(|&(method, granularity, points)| {
+            vec![
+                Json::str(method.to_string()),
+                Json::Float(granularity.as_secs_f64()),
+                Json::Int(points as i64),
+            ]
+        })
+        .collect();
+    // The bound series is Gnocchi's `none_v3`: raw points, no method.
+    rows.push(vec![
+        Json::str("raw"),
+        Json::Null,
+        Json::Int(erased.raw_points as i64),
+    ]);
+    ctx.print(
+        &Record::list(["aggregation", "granularity", "points"], rows)
+            .with_document(erased.document()),
+    )?;
+    let (start, stop) = (erased.range.start, erased.range.stop);
+    if erased.is_empty() {
+        ctx.note(&format!("nothing to delete between {start} and {stop}"));
+    } else if erased.dry_run {
+        ctx.note("dry run: nothing was deleted");
+    }
+    Ok(())
 }

@@ -8,6 +8,7 @@
 pub mod aggregates;
 pub mod archive_policy;
 pub mod backfill;
+pub mod erase;
 pub mod measures;
 pub mod metric;
 pub mod resource;
@@ -40,6 +41,19 @@ pub enum Error {
     UnknownMetrics(Vec<String>),
     /// Metrics to create on resources that do not exist: (id, the id as
     /// given).
+    /// A time range that cannot be deleted as given.
+    #[error(transparent)]
+    Range(#[from] crate::carbonara::erase::RangeError),
+    /// A granularity named that the metric's archive policy does not have.
+    #[error(
+        "granularity {granularity} is not in archive policy {policy} (its granularities: {})",
+        granularities.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    )]
+    GranularityNotInPolicy {
+        granularity: crate::time::Span,
+        policy: String,
+        granularities: Vec<crate::time::Span>,
+    },
     #[error("Unknown resources: {}", .0.iter().map(|(_, original)| original.as_str()).collect::<Vec<_>>().join(", "))]
     UnknownResources(Vec<(uuid::Uuid, String)>),
     /// Measures to backfill that no archive can hold.
@@ -70,6 +84,8 @@ impl Error {
             | Error::InvalidInput { .. }
             | Error::UnknownMetrics(_)
             | Error::UnknownResources(_)
+            | Error::Range(_)
+            | Error::GranularityNotInPolicy { .. }
             | Error::Backfill { .. } => ErrorKind::Invalid,
         }
     }

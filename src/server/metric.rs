@@ -24,6 +24,7 @@ use super::reply;
 use super::{App, Work};
 use crate::carbonara::Sampling;
 use crate::ingest::batch;
+use crate::ops::erase::EraseRequest;
 use crate::ops::{self, metric::NewMetric};
 use crate::policy::{AggregationMethod, ArchivePolicy};
 use crate::pyform::document;
@@ -41,7 +42,11 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/v1/metric/{id}", methods().get(show).delete(delete).into())
         .route(
             "/v1/metric/{id}/measures",
-            methods().get(get_measures).post(post_measures).into(),
+            methods()
+                .get(get_measures)
+                .post(post_measures)
+                .delete(delete_measures)
+                .into(),
         )
 }
 
@@ -328,6 +333,57 @@ pub async fn get_measures(
 ) -> ApiResult<Response> {
     let caller = call.caller()?;
     read_measures(app, call, caller, move |work| by_id(work, &id)).await
+}
+
+pub async fn delete_measures(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    call: Call,
+) -> ApiResult<Response> {
+    let caller = call.caller()?;
+    erase_measures(app, call, caller, move |work| by_id(work, &id)).await
+}
+
+/// `DELETE …/measures?start=…&stop=…[&granularity=…][&dry_run=true]`
+/// (carbonara's extension, docs/guide.md#extensions-to-gnocchis-api):
+/// deletes the range once the metric's waiting measures are aggregated,
+/// waiting up to `--operation-timeout` for a pass that holds its sack
+/// (then 503); answers what was deleted.
+pub async fn erase_measures(
+    app: Arc<App>,
+    call: Call,
+    caller: Caller,
+    find: impl FnOnce(&Work<'_>) -> ApiResult<Found> + Send + 'static,
+) -> ApiResult<Response> {
+    let document = app
+        .run(move |work| {
+            let found = find(work)?;
+            caller.enforce(Rule::AdminOrCreator, found.target())?;
+            let required = |name: &str| {
+                call.timestamp_param(name, work.now)?
+                    .ok_or_else(|| ApiError::argument(name, "Required"))
+            };
+            let request = EraseRequest {
+                start: required("start")?,
+                stop: required("stop")?,
+                granularities: call
+                    .param_list("granularity")
+                    .into_iter()
+                    .map(|text| {
+                        crate::time::parse_timespan(text).map_err(|e| {
+                            ApiError::argument("granularity", input::timespan_reason(&e))
+                        })
+                    })
+                    .collect::<ApiResult<_>>()?,
+                dry_run: call.bool_param("dry_run")?,
+            };
+            let timeout = work.app.config.operation_timeout;
+            let erased =
+                ops::erase::erase(work.store, work.index, &found.metric, &request, timeout)?;
+            Ok(erased.document())
+        })
+        .await?;
+    Ok(reply::ok(document))
 }
 
 /// `POST …/measures`: checked, then queued for the next pass (202, once

@@ -62,6 +62,7 @@ pub fn routes() -> Router<Arc<App>> {
             methods()
                 .get(get_metric_measures)
                 .post(post_metric_measures)
+                .delete(delete_metric_measures)
                 .into(),
         )
 }
@@ -824,6 +825,16 @@ pub async fn get_metric_measures(
     let caller = call.caller()?;
     let find = named_metric_finder(type_name, id, name, &caller);
     metric::read_measures(app, call, caller, find).await
+}
+
+pub async fn delete_metric_measures(
+    State(app): State<Arc<App>>,
+    Path((type_name, id, name)): Path<(String, String, String)>,
+    call: Call,
+) -> ApiResult<Response> {
+    let caller = call.caller()?;
+    let find = named_metric_finder(type_name, id, name, &caller);
+    metric::erase_measures(app, call, caller, find).await
 }
 
 /// Finds, for the measures endpoints, the metric `name` of a resource as

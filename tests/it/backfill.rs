@@ -267,7 +267,7 @@ fn a_busy_sack_is_waited_for_then_refused() {
         &store,
         "history.csv",
         &rows(0, 1, 1),
-        &["--backfill", "--lock-timeout", "0.2s"],
+        &["--backfill", "--operation-timeout", "0.2s"],
     )
     .failure()
     .code(1)
@@ -285,7 +285,7 @@ fn a_busy_sack_is_waited_for_then_refused() {
 }
 
 #[test]
-fn replace_and_lock_timeout_need_backfill() {
+fn replace_and_operation_timeout_need_backfill() {
     let store = store_with_metric();
     ingest(&store, "x.csv", "2024-01-01T00:00:00,1\n", &["--replace"])
         .failure()

@@ -59,7 +59,8 @@ fn prepared_store() -> TestStore {
     store
 }
 
-fn spawn(store: &Path, args: &[&str]) -> std::process::Child {
+/// `carbonara --store STORE ARGS…` started, its output thrown away.
+pub fn spawn(store: &Path, args: &[&str]) -> std::process::Child {
     Command::new(assert_cmd::cargo::cargo_bin!("carbonara"))
         .arg("--store")
         .arg(store)
@@ -70,6 +71,7 @@ fn spawn(store: &Path, args: &[&str]) -> std::process::Child {
         .unwrap()
 }
 
+/// Runs `carbonara --store STORE ARGS…`, which must succeed.
 pub fn run_ok(store: &Path, args: &[&str]) {
     let output = Command::new(assert_cmd::cargo::cargo_bin!("carbonara"))
         .arg("--store")

@@ -34,6 +34,9 @@ use crate::metricd::Worker;
 use crate::redis::RedisServer;
 use crate::serve::{Served, serve_from, try_http};
 
+/// Garage keeps an object of this many bytes or more in data blocks
+/// (`garage_block::manager::INLINE_THRESHOLD`), a smaller one inline.
+const GARAGE_INLINE_THRESHOLD: usize = 3072;
 const METRICS: usize = 20;
 const WRITERS: usize = 4;
 const WORKERS: usize = 3;
@@ -511,8 +514,9 @@ fn losing_a_machine_loses_nothing() {
         );
         // Each differing object, with the encoding and length of each side.
         // One kind of difference is told apart rather than failed: a split
-        // that lost one run of consecutive points and is otherwise the
-        // reference's, an open finding (see `stale_run`).
+        // kept in Garage's data blocks that lost one run of consecutive
+        // points and is otherwise the reference's, Garage's defect (see
+        // `stale_run`).
         let mut differing = Vec::new();
         for (name, bytes) in &expected {
             let found = &stored[name];
@@ -520,7 +524,7 @@ fn losing_a_machine_loses_nothing() {
                 continue;
             }
             if let Some(run) = stale_run(name, bytes, found) {
-                eprintln!("loss: OPEN FINDING, metric m{metric} {name}: {run}");
+                eprintln!("loss: GARAGE DEFECT, metric m{metric} {name}: {run}");
                 stale_splits += 1;
                 continue;
             }
@@ -539,7 +543,7 @@ fn losing_a_machine_loses_nothing() {
              differ: {differing:?}"
         );
     }
-    eprintln!("loss: {stale_splits} splits missing one run of points (an open finding)");
+    eprintln!("loss: {stale_splits} splits missing one run of points (Garage's dropped PUT)");
 
     let verified = deployment.run(&["verify"]);
     let said = crate::common::stderr_of(&verified);
@@ -609,19 +613,26 @@ fn first_differences(name: &str, expected: &[u8], found: &[u8]) -> String {
 }
 
 /// When a split found holds the reference's points but for one run of
-/// consecutive ones, that run; `None` for any other difference.
+/// consecutive ones, and is large enough for Garage to keep in data
+/// blocks, that run; `None` for any other difference.
 ///
-/// An open finding, not explained yet: about one short run in three, a
-/// split misses a run of consecutive points (from its start, or in its
-/// middle) while every count is right. So far it is always a `last` split
-/// at 1 s, of some 4 KB, never the `count` split at 1 s, which holds the
-/// same timestamps and compresses to far less: as if the store had
-/// answered a read of the larger object with an older version (a run lost
-/// in the middle) or with none (a run lost from the start), which the next
-/// pass merged its points into. Garage keeps objects over 3 KB in data
-/// blocks and smaller ones inline, which is the lead to follow. The
-/// summary counts these; any other difference fails the test.
+/// About one short run in three, a split misses a run of consecutive
+/// points (from its start, or in its middle) while every count is right:
+/// always a `last` split at 1 s of some 4 KB, never the `count` split at
+/// 1 s, which holds the same timestamps in far fewer bytes. It is Garage
+/// 2.5.0 losing an object when a PUT of it is dropped by its client, here
+/// a worker SIGKILLed in the middle of a pass (`garage_puts.rs` shows it
+/// alone): the next pass finds the object missing (a run lost from the
+/// start) or at an older version (a run lost in the middle; not shown
+/// alone yet: likely an older version a node stopped meanwhile still
+/// held), and merges its points into that. The measures of
+/// the killed pass are aggregated again, so every count is right; the
+/// points of earlier passes in the lost version are gone. The summary
+/// counts these; any other difference fails the test.
 fn stale_run(name: &str, expected: &[u8], found: &[u8]) -> Option<String> {
+    if expected.len() < GARAGE_INLINE_THRESHOLD {
+        return None;
+    }
     use carbonara::carbonara::codec::decode_split;
     use carbonara::carbonara::split::SplitKey;
     let key = SplitKey::parse_file_name(name.split_once('/')?.1)?;

@@ -394,3 +394,17 @@ pub fn compare(
     }
     problems
 }
+
+pub const ADMIN: (&str, &str) = ("authorization", "basic YWRtaW46");
+pub const JSON: (&str, &str) = ("content-type", "application/json");
+pub const ACCEPT: (&str, &str) = ("accept", "application/json");
+
+/// `POST` of a JSON body as admin.
+pub async fn post(app: &axum::Router, path: &str, body: &str) -> Answer {
+    send(app, "POST", path, &[ADMIN, JSON, ACCEPT], Some(body)).await
+}
+
+/// `GET` as admin.
+pub async fn get(app: &axum::Router, path: &str) -> Answer {
+    send(app, "GET", path, &[ADMIN, ACCEPT], None).await
+}

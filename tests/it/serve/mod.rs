@@ -11,6 +11,7 @@
 mod backfill;
 mod client;
 pub(crate) mod common;
+mod erase;
 mod gabbi;
 mod keystone;
 mod real;

@@ -8,20 +8,9 @@ use carbonara::ingest::prometheus::{TimeSeries, WriteRequest};
 use carbonara::server::AuthMode;
 
 use crate::serve::common::{
-    Answer, REMOTE_WRITE, empty_store, send, send_bytes, send_remote_write, test_app,
+    ACCEPT, ADMIN, JSON, REMOTE_WRITE, empty_store, get, post, send, send_bytes, send_remote_write,
+    test_app,
 };
-
-const ADMIN: (&str, &str) = ("authorization", "basic YWRtaW46");
-const JSON: (&str, &str) = ("content-type", "application/json");
-const ACCEPT: (&str, &str) = ("accept", "application/json");
-
-async fn post(app: &axum::Router, path: &str, body: &str) -> Answer {
-    send(app, "POST", path, &[ADMIN, JSON, ACCEPT], Some(body)).await
-}
-
-async fn get(app: &axum::Router, path: &str) -> Answer {
-    send(app, "GET", path, &[ADMIN, ACCEPT], None).await
-}
 
 /// A policy `p` of one-second points and a rule giving it to everything.
 async fn with_policy(app: &axum::Router) {
