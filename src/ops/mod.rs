@@ -7,6 +7,7 @@
 
 pub mod aggregates;
 pub mod archive_policy;
+pub mod backfill;
 pub mod erase;
 pub mod measures;
 pub mod metric;
@@ -55,6 +56,12 @@ pub enum Error {
     },
     #[error("Unknown resources: {}", .0.iter().map(|(_, original)| original.as_str()).collect::<Vec<_>>().join(", "))]
     UnknownResources(Vec<(uuid::Uuid, String)>),
+    /// Measures to backfill that no archive can hold.
+    #[error("metric {metric}: {source}")]
+    Backfill {
+        metric: uuid::Uuid,
+        source: crate::carbonara::update::UpdateError,
+    },
 }
 
 impl Error {
@@ -78,7 +85,8 @@ impl Error {
             | Error::UnknownMetrics(_)
             | Error::UnknownResources(_)
             | Error::Range(_)
-            | Error::GranularityNotInPolicy { .. } => ErrorKind::Invalid,
+            | Error::GranularityNotInPolicy { .. }
+            | Error::Backfill { .. } => ErrorKind::Invalid,
         }
     }
 }

@@ -413,7 +413,8 @@ impl From<crate::ops::Error> for ApiError {
             | E::NoSuchMetricName(_)
             | E::UnknownMetrics(_)
             | E::Range(_)
-            | E::GranularityNotInPolicy { .. } => ApiError::new(status, error.to_string()),
+            | E::GranularityNotInPolicy { .. }
+            | E::Backfill { .. } => ApiError::new(status, error.to_string()),
         }
     }
 }
