@@ -2620,12 +2620,16 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__batch)
-            opts="-q -h -V --skip-invalid --process --create-metrics --shape --store --gnocchi-conf --user --quiet --help --version"
+            opts="-q -h -V --skip-invalid --process --backfill --replace --operation-timeout --create-metrics --shape --store --gnocchi-conf --user --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --operation-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --shape)
                     COMPREPLY=($(compgen -W "guess metric resource" -- "${cur}"))
                     return 0
@@ -2650,12 +2654,16 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__ceilometer)
-            opts="-q -h -V --skip-invalid --process --archive-policy --creator --store --gnocchi-conf --user --quiet --help --version"
+            opts="-q -h -V --skip-invalid --process --backfill --replace --operation-timeout --archive-policy --creator --store --gnocchi-conf --user --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --operation-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --archive-policy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2684,12 +2692,16 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__csv)
-            opts="-q -h -V --skip-invalid --process --create-metrics --archive-policy-name --metric --metric-column --wide --resource-column --create-resources --timestamp-column --value-column --delimiter --header --no-header --time-unit --store --gnocchi-conf --user --quiet --help --version"
+            opts="-q -h -V --skip-invalid --process --backfill --replace --operation-timeout --create-metrics --archive-policy-name --metric --metric-column --wide --resource-column --create-resources --timestamp-column --value-column --delimiter --header --no-header --time-unit --store --gnocchi-conf --user --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --operation-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --archive-policy-name)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2854,12 +2866,16 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__influx)
-            opts="-q -h -V --skip-invalid --process --db --resource-tag --store --gnocchi-conf --user --quiet --help --version"
+            opts="-q -h -V --skip-invalid --process --backfill --replace --operation-timeout --db --resource-tag --store --gnocchi-conf --user --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --operation-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --db)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2888,12 +2904,16 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__prometheus)
-            opts="-q -h -V --skip-invalid --process --store --gnocchi-conf --user --quiet --help --version"
+            opts="-q -h -V --skip-invalid --process --backfill --replace --operation-timeout --store --gnocchi-conf --user --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --operation-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2914,12 +2934,16 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__statsd)
-            opts="-q -h -V --skip-invalid --process --resource-id --creator --archive-policy-name --at --store --gnocchi-conf --user --quiet --help --version"
+            opts="-q -h -V --skip-invalid --process --backfill --replace --operation-timeout --resource-id --creator --archive-policy-name --at --store --gnocchi-conf --user --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --operation-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --resource-id)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

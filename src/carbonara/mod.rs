@@ -3,6 +3,7 @@
 //! no clocks, no threads.
 
 pub mod aggregate;
+pub mod backfill;
 pub mod calendar;
 pub mod codec;
 pub mod derive;

@@ -116,20 +116,11 @@ pub fn apply_batch(
     // The batch minimum counts even when that point was dropped (corner case 9).
     let recompute_from = merged_first.max(batch_first);
 
-    let mut splits = Vec::new();
-    let aggregations = policy.aggregations();
-    for granularity in policy.granularities_descending().into_iter().rev() {
-        let for_granularity: Vec<&Aggregation> = aggregations
-            .iter()
-            .filter(|a| a.granularity == granularity)
-            .collect();
-        let aggregated = aggregate_from(&merged, recompute_from, granularity, &for_granularity);
-        for (aggregation, points) in aggregated {
-            if !points.is_empty() {
-                splits.push(plan_splits(aggregation, points, previous_fbt, new_fbt));
-            }
-        }
-    }
+    let splits = aggregate_policy(policy, &merged, recompute_from)
+        .into_iter()
+        .filter(|(_, points)| !points.is_empty())
+        .map(|(aggregation, points)| plan_splits(aggregation, points, previous_fbt, new_fbt))
+        .collect();
 
     let mut bound = merged;
     bound.drain_before(bound.position_of(new_fbt));
@@ -138,6 +129,26 @@ pub fn apply_batch(
         splits,
         dropped,
     }))
+}
+
+/// Every aggregation of the policy, finest granularity first, recomputed
+/// from the bucket holding `from` on. Rate methods take the previous point
+/// from the bucket before, when `series` holds one.
+pub fn aggregate_policy(
+    policy: &ArchivePolicy,
+    series: &Points,
+    from: Timestamp,
+) -> Vec<(Aggregation, Points)> {
+    let aggregations = policy.aggregations();
+    let mut aggregated = Vec::with_capacity(aggregations.len());
+    for granularity in policy.granularities_descending().into_iter().rev() {
+        let for_granularity: Vec<&Aggregation> = aggregations
+            .iter()
+            .filter(|a| a.granularity == granularity)
+            .collect();
+        aggregated.extend(aggregate_from(series, from, granularity, &for_granularity));
+    }
+    aggregated
 }
 
 /// Recomputes the buckets of one granularity from the one holding `from`.
@@ -238,18 +249,22 @@ fn plan_splits(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::policy::{AggregationMethod, Definition};
 
-    const S: i64 = 1_000_000_000;
+    pub(crate) const S: i64 = 1_000_000_000;
     const NOON: i64 = 1_388_577_600; // 2014-01-01T12:00:00
 
-    fn at(seconds_after_noon: f64) -> Timestamp {
+    pub(crate) fn at(seconds_after_noon: f64) -> Timestamp {
         Timestamp::from_nanos(NOON * S + (seconds_after_noon * 1e9) as i64)
     }
 
-    fn policy(items: &[(i64, Option<i64>)], back_window: u64, methods: &[&str]) -> ArchivePolicy {
+    pub(crate) fn policy(
+        items: &[(i64, Option<i64>)],
+        back_window: u64,
+        methods: &[&str],
+    ) -> ArchivePolicy {
         let definition = items
             .iter()
             .map(|&(g, points)| Definition::new(Some(Span::from_secs(g)), points, None).unwrap())

@@ -15,12 +15,14 @@ use crate::ingest::{
     SinkError, WriterOptions, input::ByteCounter,
 };
 use crate::ingest::{batch, ceilometer, influx, prometheus, statsd};
+use crate::ops::{self, backfill::MetricBackfill};
 use crate::process::{self, ProcessOptions};
 use crate::store::{Index, Store};
-use crate::time::Timestamp;
+use crate::time::{Span, Timestamp};
 
 use super::Ctx;
 use super::progress::InputProgress;
+use super::serve::parse_span_or_zero;
 use super::words::{count, metrics_created};
 
 #[derive(Debug, clap::Args)]
@@ -57,6 +59,22 @@ struct CommonArgs {
     /// Run the aggregation pass after the import
     #[arg(long)]
     process: bool,
+    #[command(flatten)]
+    backfill: BackfillArgs,
+}
+
+/// Measures older than the back window, which the pass would drop.
+#[derive(Debug, clap::Args)]
+struct BackfillArgs {
+    /// Aggregate the measures older than a metric's back window into the periods holding no aggregate yet, instead of letting the pass drop them
+    #[arg(long)]
+    backfill: bool,
+    /// With --backfill: recompute the periods that already hold aggregates from the file's measures alone
+    #[arg(long, requires = "backfill")]
+    replace: bool,
+    /// With --backfill: how long to wait for a pass that holds a metric's sack (`0`: one try) [default: 10s]
+    #[arg(long, value_name = "SPAN", value_parser = parse_span_or_zero, requires = "backfill")]
+    operation_timeout: Option<Span>,
 }
 
 /// Creating the metrics an input names that do not exist yet.
@@ -289,13 +307,34 @@ fn ingest_files(ctx: &Ctx, store: &Store, index: &Index, import: &Import) -> Res
             ),
             bytes: input.counter(),
         };
+        let backfill = &import.common.backfill;
+        if backfill.backfill {
+            sink.writer.hold_back_late();
+        }
         let parsed = import.format.read(&mut input, &mut sink, ctx);
         sink.progress.finish();
         let summary = parsed.map_err(|e| stopped_at(e.into(), &totals))?;
+        let prepared = ops::backfill::prepare(index, sink.writer.take_held_back())
+            .map_err(|e| stopped_at(e, &totals))?;
         let report = sink
             .writer
             .finish()
             .map_err(|e| stopped_at(e.into(), &totals))?;
+        // The queued measures are stored: a failure from here on leaves them.
+        let timeout = backfill
+            .operation_timeout
+            .map_or(ops::measures::OPERATION_TIMEOUT, super::serve::duration);
+        let done = ops::backfill::apply(store, index, prepared, backfill.replace, timeout)
+            .map_err(|e| Error::Reworded {
+                kind: e.kind(),
+                message: format!(
+                    "{e}\n(the measures of that file not to backfill were stored, \
+                     and the metrics before this one backfilled)"
+                ),
+            })?;
+        for done in done {
+            ctx.note(&say_backfilled(index, &done)?);
+        }
         totals.files += 1;
         totals.parse.lines += summary.lines;
         totals.parse.invalid += summary.invalid;
@@ -306,6 +345,41 @@ fn ingest_files(ctx: &Ctx, store: &Store, index: &Index, import: &Import) -> Res
         }
     }
     Ok(totals)
+}
+
+/// `backfilled cpu (web1): 12 measures; 20 periods filled, 0 replaced, 3
+/// refused (already aggregated; --replace recomputes them): 300 s: 2
+/// periods, 7 measures; 60 s: …; 0 beyond the timespan`.
+fn say_backfilled(index: &Index, done: &MetricBackfill) -> Result<String> {
+    let summary = &done.summary;
+    let mut refused = format!("{} refused", summary.refused_periods());
+    if !summary.refused.is_empty() {
+        let per_granularity: Vec<String> = summary
+            .refused
+            .iter()
+            .rev()
+            .map(|(granularity, refused)| {
+                format!(
+                    "{} s: {}, {}",
+                    granularity.as_secs_f64(),
+                    count(refused.periods, "period", "periods"),
+                    count(refused.measures, "measure", "measures"),
+                )
+            })
+            .collect();
+        refused.push_str(&format!(
+            " (already aggregated; --replace recomputes them): {}",
+            per_granularity.join("; ")
+        ));
+    }
+    Ok(format!(
+        "backfilled {}: {}; {} filled, {} replaced, {refused}; {} beyond the timespan",
+        ops::measures::metric_words(index, done.metric.id)?,
+        count(done.measures, "measure", "measures"),
+        count(summary.filled, "period", "periods"),
+        summary.replaced,
+        summary.beyond_timespan,
+    ))
 }
 
 /// An error that stopped a file: nothing of it was stored, but the files

@@ -16,7 +16,7 @@ use rustc_hash::FxHashMap;
 use uuid::Uuid;
 
 use super::{Declaration, MissingResource, NamedMetric};
-use crate::carbonara::codec;
+use crate::carbonara::{codec, update};
 use crate::policy::ArchivePolicy;
 use crate::resource::{AttributeValue, ResourceType, resource_uuid};
 use crate::store::{
@@ -71,6 +71,10 @@ struct Slot {
     /// Its new incoming file.
     target: PathBuf,
     buffer: Vec<(Timestamp, f64)>,
+    /// When holding back: the first timestamp the metric's bound series
+    /// keeps; the measures before it go to `held` instead of incoming.
+    accepts_from: Option<Timestamp>,
+    held: Vec<(Timestamp, f64)>,
 }
 
 /// What `finish` creates, in this order.
@@ -113,6 +117,8 @@ pub struct MeasureWriter<'s> {
     encoded: Vec<u8>,
     buffered: usize,
     measures: usize,
+    /// Hold back the measures the pass would drop (see [`Self::hold_back_late`]).
+    hold_back: bool,
 }
 
 impl<'s> MeasureWriter<'s> {
@@ -138,7 +144,46 @@ impl<'s> MeasureWriter<'s> {
             encoded: Vec::new(),
             buffered: 0,
             measures: 0,
+            hold_back: false,
         })
+    }
+
+    /// From now on, the measures of a metric older than the first
+    /// timestamp its bound series keeps (those the pass would drop, see
+    /// `update::first_block_timestamp`) are not queued but held back for
+    /// [`Self::take_held_back`]. A metric never processed holds nothing back.
+    pub fn hold_back_late(&mut self) {
+        self.hold_back = true;
+    }
+
+    /// The measures held back, per metric (by id), each metric's in the
+    /// order they came.
+    pub fn take_held_back(&mut self) -> Vec<(Uuid, Vec<(Timestamp, f64)>)> {
+        let mut held: Vec<(Uuid, Vec<(Timestamp, f64)>)> = self
+            .by_id
+            .iter()
+            .map(|(&id, &slot)| (id, std::mem::take(&mut self.slots[slot].held)))
+            .filter(|(_, measures)| !measures.is_empty())
+            .collect();
+        held.sort_by_key(|&(id, _)| id);
+        held
+    }
+
+    /// The first timestamp the bound series of metric `id` keeps; `None`
+    /// for a metric not processed yet (or only planned).
+    fn accepts_from(&self, id: Uuid) -> store::Result<Option<Timestamp>> {
+        let Some(metric) = self.index.get_metric(id)? else {
+            return Ok(None);
+        };
+        let Some(last) = self.store.storage().read_bound(id)?.and_then(|b| b.last()) else {
+            return Ok(None);
+        };
+        let policy = self.index.get_archive_policy(&metric.archive_policy_name)?;
+        Ok(Some(update::first_block_timestamp(
+            last,
+            policy.max_block_size(),
+            policy.effective_back_window(),
+        )))
     }
 
     /// Queues one measure for the metric with this id or name.
@@ -153,7 +198,7 @@ impl<'s> MeasureWriter<'s> {
                     }
                     Err(error) => return Err(error),
                 };
-                let slot = self.slot_of(id);
+                let slot = self.slot_of(id)?;
                 self.by_reference.insert(metric.to_owned(), slot);
                 slot
             }
@@ -165,7 +210,7 @@ impl<'s> MeasureWriter<'s> {
     /// checks each request's metrics before their measures are grouped
     /// into one transaction); its id is not looked up again.
     pub fn add_to_metric(&mut self, id: Uuid, measures: &[(Timestamp, f64)]) -> store::Result<()> {
-        let slot = self.slot_of(id);
+        let slot = self.slot_of(id)?;
         for &(timestamp, value) in measures {
             self.push(slot, timestamp, value)?;
         }
@@ -204,7 +249,7 @@ impl<'s> MeasureWriter<'s> {
             return Ok(slot);
         }
         let id = self.resolve_named(resource, target)?;
-        let slot = self.slot_of(id);
+        let slot = self.slot_of(id)?;
         self.by_name.insert(key, slot);
         Ok(slot)
     }
@@ -429,21 +474,33 @@ impl<'s> MeasureWriter<'s> {
         Ok(())
     }
 
-    fn slot_of(&mut self, id: Uuid) -> usize {
+    fn slot_of(&mut self, id: Uuid) -> store::Result<usize> {
         if let Some(&slot) = self.by_id.get(&id) {
-            return slot;
+            return Ok(slot);
         }
         let target = self.store.incoming().new_file_path(id, self.now);
+        let accepts_from = match self.hold_back {
+            true => self.accepts_from(id)?,
+            false => None,
+        };
         self.slots.push(Slot {
             target,
             buffer: Vec::new(),
+            accepts_from,
+            held: Vec::new(),
         });
         self.by_id.insert(id, self.slots.len() - 1);
-        self.slots.len() - 1
+        Ok(self.slots.len() - 1)
     }
 
     fn push(&mut self, slot: usize, timestamp: Timestamp, value: f64) -> store::Result<()> {
-        self.slots[slot].buffer.push((timestamp, value));
+        let into = &mut self.slots[slot];
+        if into.accepts_from.is_some_and(|from| timestamp < from) {
+            into.held.push((timestamp, value));
+            self.measures += 1;
+            return Ok(());
+        }
+        into.buffer.push((timestamp, value));
         self.buffered += 1;
         self.measures += 1;
         if self.buffered >= BUFFER_BUDGET {
@@ -603,6 +660,39 @@ mod tests {
         assert_eq!(
             store.incoming().read_metric(cpu.id).unwrap().measures.len(),
             2
+        );
+    }
+
+    #[test]
+    fn measures_the_back_window_would_drop_are_held_back() {
+        let (_dir, store) = store();
+        let index = store.index().unwrap();
+        let minutes = |m: i64| Timestamp::from_nanos(m * 60_000_000_000);
+        // "low" keeps 5 min points, back window 0: after a pass up to
+        // 2 d 1 h, the bound series keeps from 2 d 1 h on.
+        let mut writer =
+            MeasureWriter::new(&store, &index, options(true, Some("low")), minutes(0)).unwrap();
+        writer.add("cpu", minutes(2 * 1440 + 60), 1.0).unwrap();
+        writer.finish().unwrap();
+        crate::process::run_pass(&store, &index, &Default::default()).unwrap();
+
+        let mut writer =
+            MeasureWriter::new(&store, &index, options(true, Some("low")), minutes(0)).unwrap();
+        writer.hold_back_late();
+        writer.add("cpu", minutes(1440 + 5), 2.0).unwrap();
+        writer.add("cpu", minutes(2 * 1440 + 60), 3.0).unwrap();
+        writer.add("cpu", minutes(10), 4.0).unwrap();
+        // Planned now: never processed, nothing held back.
+        writer.add("disk", minutes(10), 5.0).unwrap();
+        let cpu = index.find_metric("cpu").unwrap().id;
+        assert_eq!(
+            writer.take_held_back(),
+            [(cpu, vec![(minutes(1440 + 5), 2.0), (minutes(10), 4.0)])]
+        );
+        assert_eq!(writer.finish().unwrap().measures, 4);
+        assert_eq!(
+            store.incoming().read_metric(cpu).unwrap().measures,
+            [(minutes(2 * 1440 + 60), 3.0)]
         );
     }
 

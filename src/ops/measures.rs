@@ -148,7 +148,7 @@ pub fn describe_too_old(index: &Index, dropped: &[(Uuid, Dropped)]) -> Result<Ve
 }
 
 /// A metric as a person named it: `cpu (web1)`, `cpu`, or its id.
-fn metric_words(index: &Index, id: Uuid) -> Result<String> {
+pub fn metric_words(index: &Index, id: Uuid) -> Result<String> {
     let Some(metric) = index.get_metric(id)? else {
         return Ok(format!("metric {id}"));
     };

@@ -7,6 +7,7 @@
 
 pub mod aggregates;
 pub mod archive_policy;
+pub mod backfill;
 pub mod erase;
 pub mod measures;
 pub mod metric;
@@ -67,6 +68,12 @@ pub enum Error {
     /// given).
     #[error("Unknown resources: {}", .0.iter().map(|(_, original)| original.as_str()).collect::<Vec<_>>().join(", "))]
     UnknownResources(Vec<(uuid::Uuid, String)>),
+    /// Measures to backfill that no archive can hold.
+    #[error("metric {metric}: {source}")]
+    Backfill {
+        metric: uuid::Uuid,
+        source: crate::carbonara::update::UpdateError,
+    },
 }
 
 impl Error {
@@ -91,7 +98,8 @@ impl Error {
             | Error::UnknownResources(_)
             | Error::LeavesNothing { .. }
             | Error::Range(_)
-            | Error::GranularityNotInPolicy { .. } => ErrorKind::Invalid,
+            | Error::GranularityNotInPolicy { .. }
+            | Error::Backfill { .. } => ErrorKind::Invalid,
         }
     }
 }

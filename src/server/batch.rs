@@ -14,8 +14,9 @@ use uuid::Uuid;
 
 use super::App;
 use super::auth::{Caller, Rule, Target};
+use super::backfill;
 use super::call::{Call, JSON, parse_bool};
-use super::commit::Measures;
+use super::commit::{Measures, Prepare};
 use super::error::{ApiError, ApiResult};
 use super::methods;
 use super::reply;
@@ -36,42 +37,43 @@ pub fn routes() -> Router<Arc<App>> {
 
 /// `POST /v1/batch/metrics/measures`: `{"<metric id>": [measures]}`.
 pub async fn metrics(State(app): State<Arc<App>>, call: Call) -> ApiResult<Response> {
-    app.store_measures(
-        None,
-        Box::new(move |work| {
-            // Gnocchi reads the body before it knows who calls.
-            let body = call.json_body(JSON)?;
-            let mut by_id: HashMap<Uuid, Vec<_>> = HashMap::new();
-            let mut order = Vec::new();
-            // A repeated id (in another spelling) keeps its last measures,
-            // as the validated Python dict does.
-            for (id, item) in batch::by_metric(&body, work.now)? {
-                if by_id.insert(id, item.measures).is_none() {
-                    order.push(id);
-                }
+    let backfill = backfill::requested(&call)?;
+    let prepare: Prepare = Box::new(move |work| {
+        // Gnocchi reads the body before it knows who calls.
+        let body = call.json_body(JSON)?;
+        let mut by_id: HashMap<Uuid, Vec<_>> = HashMap::new();
+        let mut order = Vec::new();
+        // A repeated id (in another spelling) keeps its last measures,
+        // as the validated Python dict does.
+        for (id, item) in batch::by_metric(&body, work.now)? {
+            if by_id.insert(id, item.measures).is_none() {
+                order.push(id);
             }
-            let found = work.index.active_metrics(&order)?;
-            let mut unknown: Vec<Uuid> = order
-                .iter()
-                .copied()
-                .filter(|id| !found.contains_key(id))
-                .collect();
-            if !unknown.is_empty() {
-                unknown.sort_unstable();
-                let names = unknown.iter().map(Uuid::to_string).collect();
-                return Err(ops::Error::UnknownMetrics(names).into());
-            }
-            let caller = call.caller()?;
-            for id in &order {
-                may_post(&caller, &found[id])?;
-            }
-            Ok(order
-                .into_iter()
-                .filter_map(|id| by_id.remove(&id).map(|m| (id, m)))
-                .collect::<Measures>())
-        }),
-    )
-    .await?;
+        }
+        let found = work.index.active_metrics(&order)?;
+        let mut unknown: Vec<Uuid> = order
+            .iter()
+            .copied()
+            .filter(|id| !found.contains_key(id))
+            .collect();
+        if !unknown.is_empty() {
+            unknown.sort_unstable();
+            let names = unknown.iter().map(Uuid::to_string).collect();
+            return Err(ops::Error::UnknownMetrics(names).into());
+        }
+        let caller = call.caller()?;
+        for id in &order {
+            may_post(&caller, &found[id])?;
+        }
+        Ok(order
+            .into_iter()
+            .filter_map(|id| by_id.remove(&id).map(|m| (id, m)))
+            .collect::<Measures>())
+    });
+    if let Some(replace) = backfill {
+        return backfill::store(app, prepare, replace).await;
+    }
+    app.store_measures(None, prepare).await?;
     Ok(reply::accepted())
 }
 
@@ -95,29 +97,30 @@ pub async fn resources(State(app): State<Arc<App>>, call: Call) -> ApiResult<Res
         Some(text) => parse_bool("create_metrics", text)?,
         None => false,
     };
-    app.store_measures(
-        None,
-        Box::new(move |work| {
-            let resolved = ops::measures::resolve_by_resource(work.index, &batch, create_metrics)
-                .map_err(|e| match e {
+    let backfill = backfill::requested(&call)?;
+    let backfilling = backfill.is_some();
+    let prepare: Prepare = Box::new(move |work| {
+        let resolved = ops::measures::resolve_by_resource(work.index, &batch, create_metrics)
+            .map_err(|e| match e {
                 // A policy named in the body: the body's fault.
                 crate::error::Error::Store(error @ store::Error::ArchivePolicyNotFound(_)) => {
                     ApiError::bad_request(error.to_string())
                 }
                 other => other.into(),
             })?;
-            for (metric, _) in &resolved.existing {
-                may_post(&caller, metric)?;
-            }
-            if resolved.missing.is_empty() {
-                return Ok(existing_measures(batch, resolved.existing));
-            }
-            // Metrics to create: a transaction of its own, with the index.
-            store_creating(work, &caller, &batch, &resolved)?;
-            Ok(Measures::new())
-        }),
-    )
-    .await?;
+        for (metric, _) in &resolved.existing {
+            may_post(&caller, metric)?;
+        }
+        if resolved.missing.is_empty() {
+            return Ok(existing_measures(batch, resolved.existing));
+        }
+        // Metrics to create: a transaction of its own, with the index.
+        store_creating(work, &caller, &batch, &resolved, backfilling)
+    });
+    if let Some(replace) = backfill {
+        return backfill::store(app, prepare, replace).await;
+    }
+    app.store_measures(None, prepare).await?;
     Ok(reply::accepted())
 }
 
@@ -136,14 +139,20 @@ fn existing_measures(
 }
 
 /// Creates the batch's missing metrics and stores every measure, in one
-/// transaction with the index changes.
+/// transaction with the index changes; when backfilling, but for the
+/// measures their metrics' back windows would drop, returned to be
+/// backfilled.
 fn store_creating(
     work: &super::Work<'_>,
     caller: &Caller,
     batch: &[ResourceBatch],
     resolved: &ops::measures::ResolvedBatch,
-) -> ApiResult<()> {
+    backfill: bool,
+) -> ApiResult<Measures> {
     let mut writer = super::named::creating_writer(work, caller)?;
+    if backfill {
+        writer.hold_back_late();
+    }
     for (metric, (r, m)) in &resolved.existing {
         writer.add_to_metric(metric.id, &batch[*r].metrics[*m].measures)?;
     }
@@ -159,6 +168,7 @@ fn store_creating(
         // Created even without measures, as in Gnocchi.
         writer.add_named_measures(&target, &item.measures)?;
     }
+    let held = writer.take_held_back();
     writer.finish()?;
-    Ok(())
+    Ok(held)
 }

@@ -414,7 +414,8 @@ impl From<crate::ops::Error> for ApiError {
             | E::UnknownMetrics(_)
             | E::LeavesNothing { .. }
             | E::Range(_)
-            | E::GranularityNotInPolicy { .. } => ApiError::new(status, error.to_string()),
+            | E::GranularityNotInPolicy { .. }
+            | E::Backfill { .. } => ApiError::new(status, error.to_string()),
         }
     }
 }

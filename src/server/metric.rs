@@ -13,8 +13,10 @@ use axum::response::Response;
 use uuid::Uuid;
 
 use super::auth::{Caller, Rule, Target};
+use super::backfill;
 use super::cache;
 use super::call::{Call, JSON};
+use super::commit::Prepare;
 use super::error::{ApiError, ApiResult};
 use super::input::{self, Body, Field};
 use super::methods;
@@ -401,16 +403,17 @@ pub async fn write_measures(
     metric: Option<Uuid>,
     find: impl FnOnce(&Work<'_>) -> ApiResult<Found> + Send + 'static,
 ) -> ApiResult<Response> {
-    app.store_measures(
-        metric,
-        Box::new(move |work| {
-            let found = find(work)?;
-            caller.enforce(Rule::AdminOrServiceOrCreator, found.target())?;
-            let measures = batch::measure_list(&call.json_body(JSON)?, work.now)?;
-            Ok(vec![(found.metric.id, measures)])
-        }),
-    )
-    .await?;
+    let backfill = backfill::requested(&call)?;
+    let prepare: Prepare = Box::new(move |work| {
+        let found = find(work)?;
+        caller.enforce(Rule::AdminOrServiceOrCreator, found.target())?;
+        let measures = batch::measure_list(&call.json_body(JSON)?, work.now)?;
+        Ok(vec![(found.metric.id, measures)])
+    });
+    if let Some(replace) = backfill {
+        return backfill::store(app, prepare, replace).await;
+    }
+    app.store_measures(metric, prepare).await?;
     Ok(reply::accepted())
 }
 

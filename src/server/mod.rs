@@ -13,6 +13,7 @@ mod aggregates;
 mod aggregation;
 mod archive_policy;
 pub mod auth;
+mod backfill;
 mod batch;
 mod cache;
 mod call;
@@ -171,6 +172,32 @@ impl Work<'_> {
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             ops::measures::try_refresh(self.store, self.index, metric)
         })
+    }
+}
+
+impl Work<'_> {
+    /// Queues `measures` but those their metrics' back windows would drop,
+    /// which are backfilled (`?backfill=true`), waiting up to
+    /// `--operation-timeout` for each metric's sack, while no other pass of
+    /// this server runs.
+    pub fn backfill(
+        &self,
+        measures: &commit::Measures,
+        replace: bool,
+    ) -> Result<Vec<ops::backfill::MetricBackfill>> {
+        let _guard = self
+            .app
+            .processing
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        ops::backfill::add(
+            self.store,
+            self.index,
+            measures,
+            replace,
+            self.app.config.operation_timeout,
+            self.now,
+        )
     }
 }
 

@@ -87,10 +87,21 @@ pub fn run_ok(store: &Path, args: &[&str]) {
 }
 
 /// Delays spread over `total`, in a scrambled but fixed order.
-fn kill_delays(total: Duration, count: u32) -> Vec<Duration> {
+pub fn kill_delays(total: Duration, count: u32) -> Vec<Duration> {
     (0..count)
         .map(|i| total * ((i * 7 + 3) % count) / count + Duration::from_millis(1))
         .collect()
+}
+
+/// A copy of `template` in which `args` ran for `delay`, then was killed.
+pub fn killed_copy(template: &Path, args: &[&str], delay: Duration) -> tempfile::TempDir {
+    let victim = tempfile::tempdir().unwrap();
+    copy_dir(template, victim.path());
+    let mut child = spawn(victim.path(), args);
+    std::thread::sleep(delay);
+    let _ = child.kill();
+    child.wait().unwrap();
+    victim
 }
 
 #[test]
@@ -104,12 +115,7 @@ fn a_killed_pass_converges_to_the_uninterrupted_archive() {
     let expected = archive_snapshot(reference.path());
 
     for (attempt, delay) in kill_delays(duration, 8).into_iter().enumerate() {
-        let victim = tempfile::tempdir().unwrap();
-        copy_dir(template.path(), victim.path());
-        let mut child = spawn(victim.path(), &["process"]);
-        std::thread::sleep(delay);
-        let _ = child.kill();
-        child.wait().unwrap();
+        let victim = killed_copy(template.path(), &["process"], delay);
         // Measures are either still queued or in the archive; a new pass
         // finishes the job.
         run_ok(victim.path(), &["process"]);

@@ -1,7 +1,7 @@
 //! What the Garage the tests run (2.5.0) does with a PUT whose client
 //! goes away before the answer, as a worker SIGKILLed in the middle of a
-//! pass does: the loss harness (`loss.rs`) excuses one difference on its
-//! account, and these tests pin down why.
+//! pass does: why the loss harness (`loss.rs`) reaches Garage through a
+//! proxy that carries such a request out whole.
 //!
 //! Garage keeps an object under 3 KB inline in its metadata and writes it
 //! in one step. A larger one is written in data blocks, then marked
@@ -148,7 +148,7 @@ fn a_dropped_put_of_a_small_object_never_loses_it() {
 }
 
 /// Fails once Garage carries a dropped PUT out whole or not at all: the
-/// loss harness's exception (`loss::stale_run`) can then go.
+/// loss harness can then talk to Garage without its proxy.
 #[test]
 fn a_dropped_put_of_an_object_kept_in_blocks_can_lose_it() {
     let outcome = abandoned_puts(4_800, u64::MAX, Duration::from_secs(90));

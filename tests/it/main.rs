@@ -2,6 +2,7 @@
 //! area, most of them by running the real binary on a fresh temporary store.
 
 mod aggregates;
+mod backfill;
 mod batch;
 mod ceilometer;
 mod cli;

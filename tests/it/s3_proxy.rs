@@ -4,6 +4,12 @@
 //! requests go through unchanged (their `Host` header too, so their
 //! signatures still verify). It runs on a thread of its own and stops
 //! when dropped.
+//!
+//! A request whose body it received whole is carried out whole, even when
+//! its client goes away before the answer: S3's PUT is all or nothing,
+//! where Garage 2.5.0 can lose an object whose PUT its client dropped
+//! (`garage_puts.rs`). Behind this proxy, a client killed in the middle of
+//! a request leaves the store as S3 would.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -129,22 +135,46 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
         Fault::None => {}
     }
     let (parts, body) = request.into_parts();
-    let body = body.collect().await.unwrap().to_bytes();
-    let stream = tokio::net::TcpStream::connect(&shared.upstream)
-        .await
-        .expect("reaching Garage");
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    let answer = sender
-        .send_request(hyper::Request::from_parts(
-            parts,
-            http_body_util::Full::new(body),
-        ))
-        .await
-        .unwrap();
-    let (parts, body) = answer.into_parts();
-    let body = body.collect().await.unwrap().to_bytes();
-    Response::from_parts(parts, Body::from(body))
+    let Ok(body) = body.collect().await.map(|body| body.to_bytes()) else {
+        return failure(400, "the request's body did not arrive whole");
+    };
+    // A task of its own: dropping this handler (its client went away)
+    // does not cancel it.
+    let upstream = shared.upstream.clone();
+    let exchange = tokio::spawn(async move {
+        let stream = tokio::net::TcpStream::connect(&upstream)
+            .await
+            .map_err(|e| format!("reaching Garage: {e}"))?;
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| format!("Garage's connection: {e}"))?;
+        tokio::spawn(connection);
+        let answer = sender
+            .send_request(hyper::Request::from_parts(
+                parts,
+                http_body_util::Full::new(body),
+            ))
+            .await
+            .map_err(|e| format!("Garage's answer: {e}"))?;
+        let (parts, body) = answer.into_parts();
+        let body = body
+            .collect()
+            .await
+            .map_err(|e| format!("Garage's answer's body: {e}"))?
+            .to_bytes();
+        Ok::<_, String>(Response::from_parts(parts, Body::from(body)))
+    });
+    match exchange.await {
+        Ok(Ok(answer)) => answer,
+        Ok(Err(reason)) => failure(502, &reason),
+        Err(e) => failure(502, &e.to_string()),
+    }
+}
+
+/// An answer of the proxy's own.
+fn failure(status: u16, reason: &str) -> Response {
+    Response::builder()
+        .status(status)
+        .body(Body::from(reason.to_owned()))
+        .expect("a status and a body make an answer")
 }

@@ -8,6 +8,7 @@
 //! (`gabbi`), keystone mode against recorded Keystone answers (`keystone`), the write endpoints (`write`), the statsd daemon
 //! (`statsd_daemon`), and the helpers they share (`common`).
 
+mod backfill;
 mod client;
 pub(crate) mod common;
 mod erase;
