@@ -87,7 +87,7 @@ enum Command {
         /// The archive policy to move the metric to
         #[arg(short = 'a', long, value_name = "POLICY", required = true)]
         archive_policy_name: String,
-        /// Print the plan (each aggregation's source, exactness and points) and change nothing
+        /// Print the plan (each aggregation's source, exactness and points); only the waiting measures are aggregated
         #[arg(long)]
         dry_run: bool,
         #[command(flatten)]
