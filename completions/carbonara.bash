@@ -307,6 +307,9 @@ _carbonara() {
             carbonara__subcmd__help__subcmd__metric,show)
                 cmd="carbonara__subcmd__help__subcmd__metric__subcmd__show"
                 ;;
+            carbonara__subcmd__help__subcmd__metric,update)
+                cmd="carbonara__subcmd__help__subcmd__metric__subcmd__update"
+                ;;
             carbonara__subcmd__help__subcmd__resource,batch)
                 cmd="carbonara__subcmd__help__subcmd__resource__subcmd__batch"
                 ;;
@@ -439,6 +442,9 @@ _carbonara() {
             carbonara__subcmd__metric,show)
                 cmd="carbonara__subcmd__metric__subcmd__show"
                 ;;
+            carbonara__subcmd__metric,update)
+                cmd="carbonara__subcmd__metric__subcmd__update"
+                ;;
             carbonara__subcmd__metric__subcmd__help,create)
                 cmd="carbonara__subcmd__metric__subcmd__help__subcmd__create"
                 ;;
@@ -456,6 +462,9 @@ _carbonara() {
                 ;;
             carbonara__subcmd__metric__subcmd__help,show)
                 cmd="carbonara__subcmd__metric__subcmd__help__subcmd__show"
+                ;;
+            carbonara__subcmd__metric__subcmd__help,update)
+                cmd="carbonara__subcmd__metric__subcmd__help__subcmd__update"
                 ;;
             carbonara__subcmd__resource,batch)
                 cmd="carbonara__subcmd__resource__subcmd__batch"
@@ -2039,7 +2048,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help__subcmd__metric)
-            opts="create list show delete search"
+            opts="create list show delete update search"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2109,6 +2118,20 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help__subcmd__metric__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__metric__subcmd__update)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -3411,7 +3434,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__metric)
-            opts="-q -h -V --store --gnocchi-conf --user --quiet --help --version create list show delete search help"
+            opts="-q -h -V --store --gnocchi-conf --user --quiet --help --version create list show delete update search help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3541,7 +3564,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__metric__subcmd__help)
-            opts="create list show delete search help"
+            opts="create list show delete update search help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3625,6 +3648,20 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__metric__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__metric__subcmd__help__subcmd__update)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -3786,6 +3823,72 @@ _carbonara() {
                     return 0
                     ;;
                 -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__metric__subcmd__update)
+            opts="-r -a -f -c -q -h -V --resource-id --archive-policy-name --dry-run --operation-timeout --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --user --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --resource-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --archive-policy-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --operation-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -260,18 +260,19 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule;
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show a rule'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a rule'
 complete -c carbonara -n "__fish_carbonara_using_subcommand archive-policy-rule; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file or Redis storage and incoming) instead of a store directory' -r -F
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -s q -l quiet -d 'No progress or summaries on stderr'
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -s h -l help -d 'Print help'
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -s V -l version -d 'Print version'
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -f -a "create" -d 'Create a metric'
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -f -a "list" -d 'List the metrics'
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -f -a "show" -d 'Show a metric'
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -f -a "delete" -d 'Delete metrics; their data is removed by the next `process`'
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -f -a "search" -d 'Find the aggregates whose value matches a query (Gnocchi\'s measure value search), e.g. `{"and": [{">=": [{"+": 23}, 50]}, {"!=": 55}]}`'
-complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete search help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete update search help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete update search help" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file or Redis storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete update search help" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete update search help" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete update search help" -s h -l help -d 'Print help'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete update search help" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete update search help" -f -a "create" -d 'Create a metric'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete update search help" -f -a "list" -d 'List the metrics'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete update search help" -f -a "show" -d 'Show a metric'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete update search help" -f -a "delete" -d 'Delete metrics; their data is removed by the next `process`'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete update search help" -f -a "update" -d 'Move a metric to another archive policy, rewriting its archive with its history'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete update search help" -f -a "search" -d 'Find the aggregates whose value matches a query (Gnocchi\'s measure value search), e.g. `{"and": [{">=": [{"+": 23}, 50]}, {"!=": 55}]}`'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and not __fish_seen_subcommand_from create list show delete update search help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -s a -l archive-policy-name -d 'Archive policy [default: the first archive-policy rule matching the name]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -s u -l unit -d 'Unit of the measures' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from create" -s r -l resource-id -d 'Id of the resource the metric belongs to (the name must then be unique on it)' -r
@@ -332,6 +333,25 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_s
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'No progress or summaries on stderr'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from update" -s r -l resource-id -d 'Id of the resource whose metric is named' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from update" -s a -l archive-policy-name -d 'The archive policy to move the metric to' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from update" -l operation-timeout -d 'How long to wait for a pass that holds the metric\'s sack (`0`: one try) [default: 10s]' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from update" -s f -l format -d 'Output format' -r -f -a "table\t'An ASCII table'
+json\t'JSON, floats and NaN as Gnocchi\'s API writes them'
+csv\t'CSV with a header row'
+value\t'Bare values: one row per line, separated by spaces'
+yaml\t'YAML, keys sorted (PyYAML\'s `safe_dump`, as cliff)'"
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from update" -s c -l column -d 'Print only this column (or field); repeat for more' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from update" -l sort-column -d 'Sort listed rows by this column; repeat for more (first one first)' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from update" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from update" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file or Redis storage and incoming) instead of a store directory' -r -F
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from update" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from update" -l dry-run -d 'Print the plan (each aggregation\'s source, exactness and points); only the waiting measures are aggregated'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from update" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from update" -l sort-descending -d 'Sort the rows in descending order'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from update" -s q -l quiet -d 'No progress or summaries on stderr'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from update" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from update" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -s m -l metric -d 'Id or name of a metric to search; repeat for more' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -l aggregation -d 'Aggregation method to read' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from search" -l granularity -d 'Granularity to read; repeat for more [default: the first metric\'s]' -r
@@ -356,6 +376,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_s
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the metrics'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show a metric'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete metrics; their data is removed by the next `process`'
+complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from help" -f -a "update" -d 'Move a metric to another archive policy, rewriting its archive with its history'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from help" -f -a "search" -d 'Find the aggregates whose value matches a query (Gnocchi\'s measure value search), e.g. `{"and": [{">=": [{"+": 23}, 50]}, {"!=": 55}]}`'
 complete -c carbonara -n "__fish_carbonara_using_subcommand metric; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand resource-type; and not __fish_seen_subcommand_from create list show update delete help" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
@@ -1066,6 +1087,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_see
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from metric" -f -a "list" -d 'List the metrics'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from metric" -f -a "show" -d 'Show a metric'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from metric" -f -a "delete" -d 'Delete metrics; their data is removed by the next `process`'
+complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from metric" -f -a "update" -d 'Move a metric to another archive policy, rewriting its archive with its history'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from metric" -f -a "search" -d 'Find the aggregates whose value matches a query (Gnocchi\'s measure value search), e.g. `{"and": [{">=": [{"+": 23}, 50]}, {"!=": 55}]}`'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from resource-type" -f -a "create" -d 'Create a resource type'
 complete -c carbonara -n "__fish_carbonara_using_subcommand help; and __fish_seen_subcommand_from resource-type" -f -a "list" -d 'List the resource types'

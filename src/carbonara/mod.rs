@@ -6,6 +6,7 @@ pub mod aggregate;
 pub mod backfill;
 pub mod calendar;
 pub mod codec;
+pub mod derive;
 pub mod erase;
 pub mod lz4;
 pub mod points;

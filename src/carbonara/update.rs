@@ -202,6 +202,16 @@ fn aggregate_from(
         .collect()
 }
 
+/// Keeps the points of an aggregate that are within `timespan` of its
+/// newest point, as the pass writes them, and returns the timestamp the
+/// timespan starts after (points at or before it are dropped). `points`
+/// must not be empty.
+pub fn truncate_to_timespan(points: &mut Points, timespan: Span) -> Timestamp {
+    let oldest = points.last().expect("points are not empty") - timespan;
+    points.drain_before(points.position_after(oldest));
+    oldest
+}
+
 /// Gnocchi's `_compute_split_operations` for a write-full driver.
 fn plan_splits(
     aggregation: Aggregation,
@@ -211,11 +221,7 @@ fn plan_splits(
 ) -> SplitPlan {
     let granularity = aggregation.granularity;
     let oldest_key = match aggregation.timespan {
-        Some(timespan) => {
-            let oldest = points.last().expect("points are not empty") - timespan;
-            points.drain_before(points.position_after(oldest));
-            SplitKey::of(oldest, granularity)
-        }
+        Some(timespan) => SplitKey::of(truncate_to_timespan(&mut points, timespan), granularity),
         None => SplitKey::of(points.first().expect("points are not empty"), granularity),
     };
     // Old splits are only looked at when the first block moved to another

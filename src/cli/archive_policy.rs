@@ -240,13 +240,17 @@ fn update(
     back_window: Option<u64>,
     ctx: &Ctx,
 ) -> Result<()> {
-    let (_store, index) = ctx.open_store()?;
-    ctx.print(&record(&archive_policy::update(
-        &index,
-        name,
-        definition,
-        back_window,
-    )?))
+    let (store, index) = ctx.open_store()?;
+    let (updated, beyond) = archive_policy::update(&store, &index, name, definition, back_window)?;
+    if beyond.points > 0 {
+        ctx.note(&format!(
+            "archive policy {name}: {} of {} are now beyond its timespans: reads leave them out, \
+             and each metric's passes delete their splits as Gnocchi's do",
+            super::words::count(beyond.points, "point", "points"),
+            super::words::count(beyond.metrics, "metric", "metrics"),
+        ));
+    }
+    ctx.print(&record(&updated))
 }
 
 fn delete(name: &str, ctx: &Ctx) -> Result<()> {

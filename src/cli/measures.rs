@@ -16,7 +16,7 @@ use crate::time::{self, Span};
 use super::measure_table::{MeasureBlock, MeasureTable};
 use super::metric::find;
 use super::output::Record;
-use super::{Ctx, OutputArgs};
+use super::{Ctx, OutputArgs, WaitArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -125,9 +125,8 @@ struct DeleteArgs {
     /// Count what would be deleted, change nothing
     #[arg(long)]
     dry_run: bool,
-    /// How long to wait for a pass that holds the metric's sack (`0`: one try) [default: 10s]
-    #[arg(long, value_name = "SPAN", value_parser = super::serve::parse_span_or_zero)]
-    operation_timeout: Option<Span>,
+    #[command(flatten)]
+    wait: WaitArgs,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -239,10 +238,7 @@ fn delete(args: DeleteArgs, ctx: &Ctx) -> Result<()> {
     };
     let (store, index) = ctx.open_store()?;
     let metric = find(&index, &args.metric, args.resource_id.as_deref(), ctx)?;
-    let timeout = args
-        .operation_timeout
-        .map_or(ops::measures::OPERATION_TIMEOUT, super::serve::duration);
-    let erased = ops::erase::erase(&store, &index, &metric, &request, timeout)?;
+    let erased = ops::erase::erase(&store, &index, &metric, &request, args.wait.timeout())?;
     let mut rows: Vec<Vec<Json>> = erased
         .aggregates
         .iter()

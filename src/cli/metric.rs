@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::error::Result;
 use crate::ops::metric::{self as ops, NewMetric};
+use crate::ops::metric_policy;
 use crate::policy::AggregationMethod;
 use crate::pyform::document::{self, Shape};
 use crate::pyform::json::Json;
@@ -15,7 +16,7 @@ use crate::store::{Index, Metric, MetricFilter};
 use crate::time::{self, Span};
 
 use super::output::Record;
-use super::{Ctx, OutputArgs, PageArgs};
+use super::{Ctx, OutputArgs, PageArgs, WaitArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -69,6 +70,30 @@ enum Command {
         /// Id of the resource whose metrics are named
         #[arg(short = 'r', long, value_name = "RESOURCE_ID")]
         resource_id: Option<String>,
+    },
+    /// Move a metric to another archive policy, rewriting its archive with its history
+    ///
+    /// Aggregations both policies have are kept, cut to the new timespan; a
+    /// new granularity that is a multiple of an old one is derived from the
+    /// finest such one where the method allows (exactly for min, max, sum,
+    /// count, first, last, and mean from sum and count); the rest starts
+    /// empty. Warnings go to stderr.
+    Update {
+        /// Id or name of the metric (a name on the resource with --resource-id)
+        metric: String,
+        /// Id of the resource whose metric is named
+        #[arg(short = 'r', long, value_name = "RESOURCE_ID")]
+        resource_id: Option<String>,
+        /// The archive policy to move the metric to
+        #[arg(short = 'a', long, value_name = "POLICY", required = true)]
+        archive_policy_name: String,
+        /// Print the plan (each aggregation's source, exactness and points); only the waiting measures are aggregated
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        wait: WaitArgs,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Find the aggregates whose value matches a query (Gnocchi's measure value search), e.g. `{"and": [{">=": [{"+": 23}, 50]}, {"!=": 55}]}`
     Search(SearchArgs),
@@ -207,6 +232,21 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             metrics,
             resource_id,
         } => delete(&metrics, resource_id.as_deref(), ctx),
+        Command::Update {
+            metric,
+            resource_id,
+            archive_policy_name,
+            dry_run,
+            wait,
+            output,
+        } => update(
+            &metric,
+            resource_id.as_deref(),
+            &archive_policy_name,
+            dry_run,
+            &wait,
+            &ctx.printing(output),
+        ),
         Command::Search(search_args) => search(search_args, ctx),
     }
 }
@@ -275,4 +315,60 @@ fn delete(metrics: &[String], resource_id: Option<&str>, ctx: &Ctx) -> Result<()
         ctx.note(&format!("deleted metric {}", metric.id));
     }
     Ok(())
+}
+
+fn update(
+    metric: &str,
+    resource_id: Option<&str>,
+    archive_policy_name: &str,
+    dry_run: bool,
+    wait: &WaitArgs,
+    ctx: &Ctx,
+) -> Result<()> {
+    let (store, index) = ctx.open_store()?;
+    let metric = find(&index, metric, resource_id, ctx)?;
+    let moved = metric_policy::move_to_policy(
+        &store,
+        &index,
+        &metric,
+        archive_policy_name,
+        dry_run,
+        wait.timeout(),
+    )?;
+    for warning in &moved.warnings {
+        ctx.warn(&format!("warning: {warning}"));
+    }
+    if !dry_run {
+        ctx.note(&format!(
+            "moved metric {} from archive policy {} to {}",
+            metric.id, moved.from, moved.to
+        ));
+        return print_metric(&index, &moved.metric, ctx);
+    }
+    let rows = moved
+        .aggregations
+        .iter()
+        .map(|planned| {
+            vec![
+                Json::str(planned.method.to_string()),
+                Json::Float(planned.granularity.as_secs_f64()),
+                Json::str(metric_policy::source_text(&planned.source)),
+                Json::str(planned.exactness.as_str()),
+                Json::Int(planned.points as i64),
+            ]
+        })
+        .collect();
+    ctx.print(
+        &Record::list(
+            [
+                "aggregation_method",
+                "granularity",
+                "source",
+                "exactness",
+                "points",
+            ],
+            rows,
+        )
+        .with_document(moved.plan_document()),
+    )
 }

@@ -41,7 +41,7 @@ use crate::policy::AggregationMethod;
 use crate::store::backends::deployment_state_dir;
 use crate::store::lock::SackLocks;
 use crate::store::{Backends, Index, Location, Page, Store, txn};
-use crate::time::Timestamp;
+use crate::time::{Span, Timestamp};
 use output::{Format, OutputOptions, Record};
 
 /// The creator recorded for objects made from the command line unless
@@ -171,6 +171,22 @@ pub enum Command {
     /// Write the man pages and shell completions
     #[command(hide = true)]
     Generate(generate::Args),
+}
+
+/// How long a command that rewrites one metric's archive waits for a pass
+/// that holds the metric's sack (`process::rewrite`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct WaitArgs {
+    /// How long to wait for a pass that holds the metric's sack (`0`: one try) [default: 10s]
+    #[arg(long, value_name = "SPAN", value_parser = serve::parse_span_or_zero)]
+    operation_timeout: Option<Span>,
+}
+
+impl WaitArgs {
+    pub fn timeout(&self) -> std::time::Duration {
+        self.operation_timeout
+            .map_or(crate::ops::measures::OPERATION_TIMEOUT, serve::duration)
+    }
 }
 
 /// The output options of a command that prints records (cliff's `-f`,

@@ -11,6 +11,7 @@ pub mod backfill;
 pub mod erase;
 pub mod measures;
 pub mod metric;
+pub mod metric_policy;
 pub mod resource;
 pub mod resource_type;
 
@@ -39,8 +40,17 @@ pub enum Error {
     /// ones), sorted as Gnocchi lists them.
     #[error("Unknown metrics: {}", .0.join(", "))]
     UnknownMetrics(Vec<String>),
-    /// Metrics to create on resources that do not exist: (id, the id as
-    /// given).
+    /// Moving a metric to a policy none of whose aggregations can be kept
+    /// or derived from its archive would discard its whole history.
+    #[error(
+        "moving metric {metric} from archive policy {from} to {to} would discard its whole history: \
+         no aggregation of {to} can be kept or derived from {from} (a dry run shows the plan)"
+    )]
+    LeavesNothing {
+        metric: uuid::Uuid,
+        from: String,
+        to: String,
+    },
     /// A time range that cannot be deleted as given.
     #[error(transparent)]
     Range(#[from] crate::carbonara::erase::RangeError),
@@ -54,6 +64,8 @@ pub enum Error {
         policy: String,
         granularities: Vec<crate::time::Span>,
     },
+    /// Metrics to create on resources that do not exist: (id, the id as
+    /// given).
     #[error("Unknown resources: {}", .0.iter().map(|(_, original)| original.as_str()).collect::<Vec<_>>().join(", "))]
     UnknownResources(Vec<(uuid::Uuid, String)>),
     /// Measures to backfill that no archive can hold.
@@ -84,6 +96,7 @@ impl Error {
             | Error::InvalidInput { .. }
             | Error::UnknownMetrics(_)
             | Error::UnknownResources(_)
+            | Error::LeavesNothing { .. }
             | Error::Range(_)
             | Error::GranularityNotInPolicy { .. }
             | Error::Backfill { .. } => ErrorKind::Invalid,

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::Response;
 use serde_json::Value;
 
@@ -19,6 +19,10 @@ use crate::ops::archive_policy::{self as ops, NewArchivePolicy};
 use crate::policy::{AggregationMethod, ArchivePolicyRule, Definition};
 use crate::pyform::document;
 use crate::pyform::json::Json;
+
+/// The header of a policy update's answer that counts the points its new
+/// timespans leave out: `points=N; metrics=M`.
+const BEYOND_TIMESPANS: &str = "x-carbonara-beyond-timespans";
 
 /// This module's paths and the handlers of each.
 pub fn routes() -> Router<Arc<App>> {
@@ -192,10 +196,28 @@ pub async fn update(
         .get("back_window")
         .map(|v| self::back_window(Field::new(v, &bw_path, true)))
         .transpose()?;
-    let policy = app
-        .run(move |work| Ok(ops::update(work.index, &name, definition, back_window)?))
+    let (policy, beyond) = app
+        .run(move |work| {
+            Ok(ops::update(
+                work.store,
+                work.index,
+                &name,
+                definition,
+                back_window,
+            )?)
+        })
         .await?;
-    Ok(reply::ok(Json::Object(document::archive_policy(&policy))))
+    let response = reply::ok(Json::Object(document::archive_policy(&policy)));
+    // An extension, in a header so that the body stays Gnocchi's
+    // (docs/guide.md#changing-a-policys-timespan).
+    Ok(match beyond.points {
+        0 => response,
+        points => reply::with_header(
+            response,
+            header::HeaderName::from_static(BEYOND_TIMESPANS),
+            &format!("points={points}; metrics={}", beyond.metrics),
+        ),
+    })
 }
 
 pub async fn delete(

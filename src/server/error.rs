@@ -412,6 +412,7 @@ impl From<crate::ops::Error> for ApiError {
             E::MetricLocked(_)
             | E::NoSuchMetricName(_)
             | E::UnknownMetrics(_)
+            | E::LeavesNothing { .. }
             | E::Range(_)
             | E::GranularityNotInPolicy { .. }
             | E::Backfill { .. } => ApiError::new(status, error.to_string()),

@@ -39,7 +39,14 @@ use crate::time::Span;
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
         .route("/v1/metric", methods().get(list).post(create).into())
-        .route("/v1/metric/{id}", methods().get(show).delete(delete).into())
+        .route(
+            "/v1/metric/{id}",
+            methods()
+                .get(show)
+                .patch(super::metric_update::update)
+                .delete(delete)
+                .into(),
+        )
         .route(
             "/v1/metric/{id}/measures",
             methods()

@@ -24,6 +24,7 @@ mod influxdb;
 mod input;
 pub mod keystone;
 mod metric;
+mod metric_update;
 mod named;
 pub mod negotiate;
 mod prometheus;

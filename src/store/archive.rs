@@ -158,6 +158,34 @@ impl Archive {
         Ok(())
     }
 
+    /// Removes the empty `agg_<method>` directories of methods a metric's
+    /// policy no longer has (missing is fine; one still holding files is
+    /// left for `verify` to report).
+    pub fn remove_aggregation_dirs(
+        &self,
+        metric: Uuid,
+        methods: &[AggregationMethod],
+    ) -> Result<()> {
+        for &method in methods {
+            let dir = self.aggregation_dir(metric, method);
+            match fs::remove_dir(&dir) {
+                Err(e)
+                    if !matches!(
+                        e.kind(),
+                        io::ErrorKind::NotFound | io::ErrorKind::DirectoryNotEmpty
+                    ) =>
+                {
+                    return Err(Error::Io {
+                        path: dir,
+                        source: e,
+                    });
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     /// Removes a metric's whole directory (missing is fine).
     pub fn remove_metric(&self, metric: Uuid) -> Result<()> {
         let dir = self.metric_dir(metric);

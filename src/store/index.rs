@@ -123,6 +123,11 @@ pub trait Metrics {
     /// Forgets a deleted metric once its data is gone.
     fn expunge_metric(&self, id: Uuid) -> Result<()>;
 
+    /// Moves an active metric to another archive policy, which must exist;
+    /// its archive is rewritten for the policy in the same transaction
+    /// (`ops::metric::move_to_policy`).
+    fn set_metric_archive_policy(&self, id: Uuid, policy: &str) -> Result<()>;
+
     /// Records that a pass processed the measures of these metrics at
     /// `now`: the columns gnocchi-metricd keeps up to date in Gnocchi's
     /// schema (spec: gnocchi-deployments.md §5, "Indexer writes made by

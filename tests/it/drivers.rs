@@ -777,3 +777,66 @@ fn a_gnocchi_conf_on_s3_and_redis_is_upgraded_and_used() {
         "no state under XDG_STATE_HOME"
     );
 }
+
+/// A metric moved to another archive policy (`metric update`) on Redis or
+/// S3 storage: its objects are the very files the directory store's move
+/// writes, old splits gone, and `verify` finds nothing wrong.
+#[test]
+fn a_metric_moved_to_another_policy_is_the_same_on_every_storage_driver() {
+    let move_metric = |store: &TestStore| {
+        store
+            .run(&[
+                "archive-policy",
+                "create",
+                "old",
+                "-d",
+                "granularity:60s,timespan:1d",
+            ])
+            .success();
+        store
+            .run(&[
+                "archive-policy",
+                "create",
+                "new",
+                "-d",
+                "granularity:60s,points:10",
+                "-d",
+                "granularity:300s,points:12",
+                "-m",
+                "mean",
+                "-m",
+                "max",
+            ])
+            .success();
+        let id = store.create_metric("a", "old");
+        let mut csv = String::from("metric,timestamp,value\n");
+        for i in 0..90u64 {
+            csv.push_str(&format!("a,{},{}\n", 1_709_251_200 + i * 20, i % 7));
+        }
+        store.ingest_and_process(&csv);
+        store.run(&["metric", "update", "a", "-a", "new"]).success();
+        store.run(&["verify"]).success();
+        id
+    };
+    let reference_store = TestStore::new();
+    let id = move_metric(&reference_store);
+    let reference = files_of_metric(&reference_store.path().join("archive"), &id);
+    assert!(reference.keys().any(|name| name.starts_with("agg_mean/")));
+    assert!(!reference.keys().any(|name| name.starts_with("agg_sum/")));
+    let servers = Servers {
+        redis: RedisServer::start(),
+        garage: Garage::start(),
+    };
+    for (number, storage) in [Driver::Redis, Driver::S3].into_iter().enumerate() {
+        let combination =
+            Combination::new(&servers, 100 + number, storage, Driver::File, Index::Sqlite);
+        let id = move_metric(&combination.store);
+        let stored = combination.stored(&id);
+        assert_eq!(
+            stored.keys().collect::<Vec<_>>(),
+            reference.keys().collect::<Vec<_>>(),
+            "{storage:?}"
+        );
+        assert!(stored == reference, "{storage:?}: bytes differ");
+    }
+}

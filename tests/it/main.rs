@@ -32,6 +32,7 @@ mod install;
 mod loss;
 mod measures;
 mod metric;
+mod metric_policy;
 mod metricd;
 mod operate;
 mod policy;

@@ -304,3 +304,101 @@ fn a_rule_that_can_never_match_is_warned_of() {
         .success()
         .stderr("");
 }
+
+/// The points stored in a metric's `agg_max` splits, by split file name.
+fn stored_max_splits(store: &TestStore, metric: &str) -> Vec<(String, usize)> {
+    let mut splits: Vec<(String, usize)> = crate::crash::archive_snapshot(store.path())
+        .into_iter()
+        .filter_map(|(path, bytes)| {
+            let name = path.split_once(&format!("{metric}/agg_max/"))?.1.to_owned();
+            let key = carbonara::carbonara::SplitKey::parse_file_name(&name)?;
+            let points = carbonara::carbonara::codec::decode_split(key, &bytes).unwrap();
+            Some((name, points.len()))
+        })
+        .collect();
+    splits.sort();
+    splits
+}
+
+/// A shorter timespan: the update says how many points reads leave out
+/// from now on; on disk, as in Gnocchi, a metric's splits go only when a
+/// pass moves its first block to another split: a metric that receives no
+/// measure, or measures within the same split, keeps them.
+#[test]
+fn a_shorter_timespan_cuts_reads_at_once_and_splits_as_gnocchi_does() {
+    let store = TestStore::new();
+    store
+        .run(&[
+            "archive-policy",
+            "create",
+            "p",
+            "-d",
+            "granularity:60s,points:1000",
+            "-m",
+            "max",
+        ])
+        .success();
+    let m = store.create_metric("m", "p");
+    store.create_metric("idle", "p");
+    let minute = |i: u64| format!("m,{},{i}\n", 1_704_067_200 + i * 60);
+    let mut csv = String::from("metric,timestamp,value\n");
+    (0..600).for_each(|i| csv.push_str(&minute(i)));
+    store.ingest_and_process(&csv);
+    let read = |store: &TestStore| {
+        store
+            .stdout(&[
+                "measures",
+                "show",
+                &m,
+                "--aggregation",
+                "max",
+                "-f",
+                "value",
+                "-c",
+                "value",
+            ])
+            .lines()
+            .count()
+    };
+    assert_eq!(read(&store), 600);
+
+    let updated = store
+        .run(&[
+            "archive-policy",
+            "update",
+            "p",
+            "-d",
+            "granularity:60s,points:100",
+        ])
+        .success();
+    assert_eq!(
+        crate::common::stderr_of(&updated),
+        "archive policy p: 500 points of 1 metric are now beyond its timespans: reads leave \
+         them out, and each metric's passes delete their splits as Gnocchi's do\n"
+    );
+    assert_eq!(read(&store), 100);
+    let split = "1704024000.0_60.0_v3".to_owned();
+    assert_eq!(stored_max_splits(&store, &m), [(split.clone(), 600)]);
+    // A new measure in the same split: the split keeps its old points.
+    store.ingest_and_process(&format!("metric,timestamp,value\n{}", minute(600)));
+    assert_eq!(read(&store), 100);
+    assert_eq!(stored_max_splits(&store, &m), [(split, 601)]);
+    // One in the next split: the first block moved, the old split goes.
+    store.ingest_and_process(&format!("metric,timestamp,value\n{}", minute(4000)));
+    assert_eq!(read(&store), 1);
+    assert_eq!(
+        stored_max_splits(&store, &m),
+        [("1704240000.0_60.0_v3".to_owned(), 1)]
+    );
+    // Longer again: nothing left out, nothing said.
+    let longer = store
+        .run(&[
+            "archive-policy",
+            "update",
+            "p",
+            "-d",
+            "granularity:60s,points:5000",
+        ])
+        .success();
+    assert_eq!(crate::common::stderr_of(&longer), "");
+}

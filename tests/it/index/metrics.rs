@@ -678,3 +678,50 @@ fn racing_creations_of_one_metric_make_one_metric() {
         assert_eq!(first.get_metric(m.id).unwrap(), Some(m), "commit: {commit}");
     }
 }
+
+/// `set_metric_archive_policy` (a metric moved to another policy): the
+/// metric's policy changes on every backend; an unknown policy, a deleted
+/// or unknown metric are refused and change nothing.
+#[test]
+fn a_metric_moves_to_another_policy() {
+    for backend in backends("metric_moves") {
+        let (name, index) = (backend.name, &backend.index);
+        create_defaults(index);
+        let m = metric("cpu", "low");
+        index.create_metric(&m).unwrap();
+        index.set_metric_archive_policy(m.id, "high").unwrap();
+        let moved = index.get_metric(m.id).unwrap().unwrap();
+        assert_eq!(moved.archive_policy_name, "high", "{name}");
+        let (_, policy) = index.get_metric_and_policy(m.id).unwrap().unwrap();
+        if let Some(policy) = policy {
+            assert_eq!(policy.name, "high", "{name}");
+        }
+        assert!(
+            matches!(
+                index.set_metric_archive_policy(m.id, "nope"),
+                Err(Error::ArchivePolicyNotFound(policy)) if policy == "nope"
+            ),
+            "{name}"
+        );
+        assert!(
+            matches!(
+                index.set_metric_archive_policy(Uuid::new_v4(), "low"),
+                Err(Error::MetricNotFound(_))
+            ),
+            "{name}"
+        );
+        index.mark_metric_deleted(m.id).unwrap();
+        assert!(
+            matches!(
+                index.set_metric_archive_policy(m.id, "low"),
+                Err(Error::MetricNotFound(_))
+            ),
+            "{name}"
+        );
+        assert_eq!(
+            index.deleted_metrics().unwrap()[0].archive_policy_name,
+            "high",
+            "{name}"
+        );
+    }
+}

@@ -14,6 +14,7 @@ pub(crate) mod common;
 mod erase;
 mod gabbi;
 mod keystone;
+mod metric_update;
 mod real;
 mod statsd_daemon;
 mod write;
@@ -510,7 +511,7 @@ fn sack_of(metric: &str) -> u128 {
 
 /// Holds a sack's lock of a store of 8 sacks as another `carbonara
 /// process` would.
-fn hold_sack(store: &TestStore, metric: &str) -> std::fs::File {
+pub(crate) fn hold_sack(store: &TestStore, metric: &str) -> std::fs::File {
     let sack = sack_of(metric);
     let lock = std::fs::File::create(store.path().join(format!("locks/sack-{sack}.lock"))).unwrap();
     lock.lock().unwrap();

@@ -22,7 +22,7 @@ use super::policies::policy_from_columns;
 use super::{PostgresIndex, violated_constraint};
 use crate::policy::ArchivePolicy;
 use crate::store::index::listing::RowSet;
-use crate::store::index::{Metric, MetricFilter, MetricStatus, Metrics, Page};
+use crate::store::index::{Metric, MetricFilter, MetricStatus, Metrics, Page, Policies};
 use crate::store::{Error, Result};
 use crate::time::Timestamp;
 
@@ -215,6 +215,19 @@ impl Metrics for PostgresIndex {
             "DELETE FROM metric WHERE id = $1 AND status = 'delete'",
             &[(&id, Type::UUID)],
         )?;
+        Ok(())
+    }
+
+    fn set_metric_archive_policy(&self, id: Uuid, policy: &str) -> Result<()> {
+        self.get_archive_policy(policy)?;
+        let updated = self.query(
+            "UPDATE metric SET archive_policy_name = $2
+             WHERE id = $1 AND status = 'active' RETURNING 1",
+            &[(&id, Type::UUID), (&policy, Type::TEXT)],
+        )?;
+        if updated.is_empty() {
+            return Err(Error::MetricNotFound(id.to_string()));
+        }
         Ok(())
     }
 

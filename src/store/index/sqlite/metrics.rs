@@ -170,6 +170,18 @@ impl Metrics for SqliteIndex {
         Ok(())
     }
 
+    fn set_metric_archive_policy(&self, id: Uuid, policy: &str) -> Result<()> {
+        self.get_archive_policy(policy)?;
+        let updated = self.connection.execute(
+            "UPDATE metric SET archive_policy_name = ?2 WHERE id = ?1 AND status = 'active'",
+            [id.to_string(), policy.to_owned()],
+        )?;
+        if updated == 0 {
+            return Err(Error::MetricNotFound(id.to_string()));
+        }
+        Ok(())
+    }
+
     /// Nothing to record: the SQLite schema has no `needs_raw_data_truncation`
     /// or `last_measure_timestamp` columns, since no gnocchi-api reads a store
     /// directory's index and carbonara itself never looks at them.
