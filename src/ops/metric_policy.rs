@@ -17,7 +17,7 @@ use crate::policy::AggregationMethod;
 use crate::process::{self, rewrite};
 use crate::pyform::json::Json;
 use crate::store::object::ArchiveObject;
-use crate::store::{self, Index, Metric, Store};
+use crate::store::{Index, Metric, Store};
 use crate::time::Span;
 
 /// One (method, granularity) of the new policy as the move leaves it.
@@ -108,19 +108,7 @@ pub fn move_to_policy(
         metric,
         timeout,
         |archive| {
-            let id = metric.id;
-            // Read again under the lock: another move may have come first.
-            let metric = index
-                .get_metric(id)?
-                .ok_or_else(|| store::Error::MetricNotFound(id.to_string()))?;
-            let reread;
-            let old_policy = if metric.archive_policy_name == archive.policy.name {
-                archive.policy
-            } else {
-                reread = index.get_archive_policy(&metric.archive_policy_name)?;
-                &reread
-            };
-            let storage = archive.storage;
+            let (id, old_policy, storage) = (metric.id, archive.policy, archive.storage);
             let listed = storage.list_metric_split_keys(id, &old_policy.aggregation_methods)?;
             let mut stored = Stored::new();
             for (method, keys) in &listed {
@@ -149,7 +137,7 @@ pub fn move_to_policy(
                 .into());
             }
             let mut outcome = PolicyMove {
-                metric,
+                metric: archive.metric.clone(),
                 from: old_policy.name.clone(),
                 to: new_policy.name.clone(),
                 aggregations: moved

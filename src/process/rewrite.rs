@@ -39,7 +39,8 @@ impl ArchiveChanges {
 }
 
 /// The metric's archive as a rewrite reads it: under its sack's lock,
-/// after the metric's waiting measures were aggregated.
+/// after the metric's waiting measures were aggregated, with the metric
+/// and its policy as the index has them then.
 pub struct MetricArchive<'a> {
     pub storage: &'a Storage,
     pub metric: &'a Metric,
@@ -101,12 +102,18 @@ pub fn rewrite_metric<T, E: From<Error>>(
         return Err(failure.into());
     }
 
+    // Read again under the lock: another process may have moved the
+    // metric to another policy, or deleted it, before the lock was ours.
+    let metric = index
+        .get_metric(metric.id)
+        .map_err(Error::from)?
+        .ok_or_else(|| Error::from(store::Error::MetricNotFound(metric.id.to_string())))?;
     let policy = index
         .get_archive_policy(&metric.archive_policy_name)
         .map_err(Error::from)?;
     let archive = MetricArchive {
         storage: store.storage(),
-        metric,
+        metric: &metric,
         policy: &policy,
     };
     let rewrite = plan(&archive)?;

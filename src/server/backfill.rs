@@ -1,7 +1,8 @@
 //! `?backfill=true[&replace=true]` on the measures endpoints (a carbonara
-//! extension, docs/rest-extensions.md): the request's measures older than
-//! their metric's back window are backfilled (`ops::backfill`) instead of
-//! queued to be dropped, and the answer, still 202, carries what was done:
+//! extension: docs/guide.md, "Extensions to Gnocchi's API"): the request's
+//! measures older than their metric's back window are backfilled
+//! (`ops::backfill`) instead of queued to be dropped, and the answer,
+//! still 202, carries what was done:
 //!
 //! ```json
 //! {"backfilled": [{"metric": "<uuid>", "measures": 3, "filled": 1,
