@@ -1698,6 +1698,9 @@ def past_commands():
         ["measures", "delete", "{erased}", "--start", iso(T0 + 3600), "--stop", iso(T0 + 2 * 3600)],
         ["measures", "delete", "{erased}", "--start", iso(T0 + 3 * 3600 + 600),
          "--stop", iso(T0 + 3 * 3600 + 1200), "--granularity", "60"],
+        # Inside the bound series (from T0 + 5 h): its raw points go too.
+        ["measures", "delete", "{erased}", "--start", iso(T0 + 5 * 3600 + 600),
+         "--stop", iso(T0 + 5 * 3600 + 1200), "--granularity", "60"],
         ["ingest", "csv", "--metric", "{backfilled}", "--backfill", "{csv}"],
         ["ingest", "csv", "--metric", "{replaced}", "--backfill", "--replace", "{csv}"],
         ["metric", "update", "{moved}", "--archive-policy-name", "past-hour"],
@@ -1705,8 +1708,11 @@ def past_commands():
 
 
 # After the edits, a measure for each metric, processed by Gnocchi's own
-# code on top of carbonara's files (bound series included).
-PAST_LATER = {name: [{"timestamp": iso(T0 + 6 * 3600 + 330), "value": 5.5}] for name in PAST_METRICS}
+# code on top of carbonara's files (bound series included): `erased`'s in
+# the hour whose raw points the last deletion cut (Gnocchi recomputes the
+# hour from what is left), the others' in the next hour.
+PAST_LATER = {name: [{"timestamp": iso(T0 + (5 * 3600 + 3450 if name == "erased" else 6 * 3600 + 330)),
+                      "value": 5.5}] for name in PAST_METRICS}
 
 
 def carbonara_answers(side, api_answers):
