@@ -4,7 +4,7 @@
 # tests/it/side_by_side.rs; see that directory's README).
 #
 #   scripts/oracle/side-by-side.sh [OPTION...] [PART...]
-#                          parts: measures objects janitor resources together
+#                          parts: measures objects janitor resources past together
 #                          (default: all); options: side_by_side.py's
 #                          --together-metrics N, --together-batches N,
 #                          --together-clients N

@@ -25,6 +25,12 @@ writes one JSON file (see tests/golden/side-by-side/README.md):
   searches and resource metrics made through gnocchi-api and read by
   carbonara's command line, and the same made by carbonara and read
   through gnocchi-api, with the rows each side wrote;
+* past.json: measures posted through gnocchi-api and aggregated by
+  `carbonara process`, then changed by carbonara (`measures delete`,
+  `ingest csv --backfill [--replace]`, `metric update
+  --archive-policy-name`): every metric read through gnocchi-api and
+  through carbonara's command line, before and after the edits and after
+  Gnocchi's own processing of a later measure on top of them, must agree;
 * together.json: a real gnocchi-metricd (two workers) and a loop of
   `carbonara process` on the deployment at once: first each holds a sack
   the other is then refused (and tooz's own PostgresLock with it), then
@@ -1648,6 +1654,160 @@ def together_part(args):
     return recording
 
 
+# ---------------------------------------------------------------------------
+# past.json
+
+PAST_POLICIES = [
+    {"name": "past-minute", "back_window": 0,
+     "definition": [{"granularity": "1m", "timespan": "1d"}, {"granularity": "1h", "timespan": "30d"}],
+     "aggregation_methods": ["mean", "max", "count", "sum", "last"]},
+    # What `moved` moves to: 1 h kept, 1 d derived from it.
+    {"name": "past-hour", "back_window": 0,
+     "definition": [{"granularity": "1h", "timespan": "30d"}, {"granularity": "1d", "timespan": "365d"}],
+     "aggregation_methods": ["mean", "max", "count", "sum", "last"]},
+]
+
+PAST_METRICS = ["erased", "backfilled", "replaced", "moved", "untouched"]
+
+
+def past_posts():
+    """Measures per metric name, posted through gnocchi-api: six hours every
+    five minutes; three for the backfilled ones, whose first three hours
+    come later from a CSV file."""
+    def every_5_minutes(first_hour, last_hour, shift):
+        return [{"timestamp": iso(T0 + 300 * i), "value": wave(i + shift)}
+                for i in range(12 * first_hour, 12 * last_hour)]
+    return {name: every_5_minutes(3 if name in ("backfilled", "replaced") else 0, 6, k)
+            for k, name in enumerate(PAST_METRICS)}
+
+
+def past_csv():
+    """History older than the back window (the bound series starts at
+    T0 + 5 h): three hours every five minutes, plus a measure in a minute
+    no aggregate holds of an hour that already holds one (refused, or
+    recomputed from the file with --replace)."""
+    rows = ["%s,%r" % (iso(T0 + 300 * i), wave(i, 20)) for i in range(36)]
+    rows.append("%s,%r" % (iso(T0 + 3 * 3600 + 150), 77.25))
+    return "".join(row + "\n" for row in rows)
+
+
+def past_commands():
+    """carbonara's edits, `{name}` standing for a metric's id and `{csv}`
+    for the backfill file."""
+    return [
+        ["measures", "delete", "{erased}", "--start", iso(T0 + 3600), "--stop", iso(T0 + 2 * 3600)],
+        ["measures", "delete", "{erased}", "--start", iso(T0 + 3 * 3600 + 600),
+         "--stop", iso(T0 + 3 * 3600 + 1200), "--granularity", "60"],
+        # Inside the bound series (from T0 + 5 h): its raw points go too.
+        ["measures", "delete", "{erased}", "--start", iso(T0 + 5 * 3600 + 600),
+         "--stop", iso(T0 + 5 * 3600 + 1200), "--granularity", "60"],
+        ["ingest", "csv", "--metric", "{backfilled}", "--backfill", "{csv}"],
+        ["ingest", "csv", "--metric", "{replaced}", "--backfill", "--replace", "{csv}"],
+        ["metric", "update", "{moved}", "--archive-policy-name", "past-hour"],
+    ]
+
+
+# After the edits, a measure for each metric, processed by Gnocchi's own
+# code on top of carbonara's files (bound series included): `erased`'s in
+# the hour whose raw points the last deletion cut (Gnocchi recomputes the
+# hour from what is left), the others' in the next hour.
+PAST_LATER = {name: [{"timestamp": iso(T0 + (5 * 3600 + 3450 if name == "erased" else 6 * 3600 + 330)),
+                      "value": 5.5}] for name in PAST_METRICS}
+
+
+def carbonara_answers(side, api_answers):
+    """`measures show -f json` for every read of `api_answers`, as
+    gnocchi-api's [timestamp, granularity, value] triples."""
+    found = {}
+    for name, by_method in api_answers.items():
+        found[name] = {}
+        for method, by_granularity in by_method.items():
+            found[name][method] = {}
+            for granularity in by_granularity:
+                shown = side.carbonara("measures", "show", side.ids[name], "--aggregation", method,
+                                       "--granularity", granularity)
+                found[name][method][granularity] = [
+                    [row["timestamp"], row["granularity"], row["value"]] for row in shown or []]
+    return found
+
+
+def past_reads(side, phase, differences):
+    """Both sides' reads of every metric (its document, then every method
+    × granularity of its policy); each difference is listed."""
+    metrics = {name: {"api": side.ok("GET", "/v1/metric/%s" % metric_id),
+                      "carbonara": side.carbonara("metric", "show", metric_id)}
+               for name, metric_id in side.ids.items()}
+    api = answers(side)
+    shown = carbonara_answers(side, api)
+    count = 0
+    for name, doc in metrics.items():
+        count += 1
+        if comparable(doc["carbonara"]) != comparable(doc["api"]):
+            differences.append("%s: %s: carbonara metric show %s, gnocchi-api %s" % (
+                phase, name, doc["carbonara"], doc["api"]))
+        for method, by_granularity in api[name].items():
+            for granularity, expected in by_granularity.items():
+                count += 1
+                got = shown[name][method][granularity]
+                if json.dumps(got) != json.dumps(expected):
+                    differences.append("%s: %s %s %s: carbonara shows %s, gnocchi-api answers %s" % (
+                        phase, name, method, granularity, got, expected))
+    return {"metrics": metrics, "answers": api, "carbonara": shown, "files": file_hashes(side),
+            "reads_compared": count}
+
+
+def past_part(args):
+    side = Side(args)
+    recording = {"conf": template_conf(args.conf), "policies": PAST_POLICIES, "differences": []}
+    differences = recording["differences"]
+    for policy in PAST_POLICIES:
+        side.ok("POST", "/v1/archive_policy", policy)
+    for name in PAST_METRICS:
+        side.ids[name] = side.ok("POST", "/v1/metric", {"name": name, "archive_policy_name": "past-minute"})["id"]
+    recording["ids"] = dict(side.ids)
+    recording["rows"] = {table: side.rows(table, "name") for table in ("archive_policy", "metric")}
+    recording["posts"] = [{"request": "POST /v1/metric/{%s}/measures" % name, "body": body}
+                          for name, body in past_posts().items()]
+    post_batch(side, past_posts())
+    recording["incoming"] = {rel: b64(data) for rel, data in side.incoming().items()}
+    side.carbonara("process", want_json=False)
+    recording["processed"] = past_reads(side, "processed", differences)
+
+    recording["csv"] = past_csv()
+    csv_path = os.path.join(os.path.dirname(args.conf), "past-backfill.csv")
+    with open(csv_path, "w") as f:
+        f.write(recording["csv"])
+    recording["commands"] = past_commands()
+    outputs = []
+    names = dict(side.ids, csv=csv_path)
+    for command in past_commands():
+        # Backfill prints its summary on stderr only.
+        outputs.append(side.carbonara(*[with_ids(arg, names) for arg in command],
+                                      want_json=command[0] != "ingest"))
+    recording["outputs"] = outputs
+    edited = recording["edited"] = past_reads(side, "edited", differences)
+    before = recording["processed"]["answers"]
+    for name in PAST_METRICS:
+        changed = edited["answers"][name] != before[name]
+        if changed != (name != "untouched"):
+            differences.append("edited: gnocchi-api's reads of %s %s" % (
+                name, "changed" if changed else "did not change"))
+
+    # Gnocchi's own processing on top of carbonara's files.
+    recording["later_posts"] = [{"request": "POST /v1/metric/{%s}/measures" % name, "body": body}
+                                for name, body in PAST_LATER.items()]
+    post_batch(side, PAST_LATER)
+    recording["later_incoming"] = {rel: b64(data) for rel, data in side.incoming().items()}
+    for metric_id in side.ids.values():
+        side.ok("GET", "/v1/metric/%s/measures?refresh=true" % metric_id)
+    left = side.incoming()
+    if left:
+        differences.append("Gnocchi's pass after the edits left %s" % sorted(left))
+    recording["refreshed"] = past_reads(side, "refreshed by Gnocchi", differences)
+    side.close()
+    return recording
+
+
 def dumps(value, indent=""):
     """JSON with its keys in order (gnocchi-api's documents keep theirs),
     one line per object member and per list item, and lists of scalars
@@ -1675,11 +1835,11 @@ def main():
                         help="together: batches of %d measures per metric (default 200)" % PER_BATCH)
     parser.add_argument("--together-clients", type=int, default=4, metavar="N",
                         help="together: client threads posting (default 4)")
-    parser.add_argument("parts", nargs="*", help="measures, objects, janitor, resources, together (default: all)")
+    parser.add_argument("parts", nargs="*", help="measures, objects, janitor, resources, past, together (default: all)")
     args = parser.parse_args()
     failed = False
     parts = {"measures": measures_part, "objects": objects_part, "janitor": janitor_part,
-             "resources": resources_part, "together": together_part}
+             "resources": resources_part, "past": past_part, "together": together_part}
     for part in args.parts or list(parts):
         if part not in parts:
             parser.error("no part %r (%s)" % (part, ", ".join(parts)))

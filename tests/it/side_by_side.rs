@@ -202,6 +202,46 @@ fn normalised_metric_row(row: &Value) -> Value {
     row
 }
 
+/// A metric's archive files are those recorded (path → sha1).
+fn assert_file_hashes(replay: &Replay, id: &str, want: &Value, label: &str) {
+    let got: Vec<(String, String)> = Replay::files(&replay.metric_dir(id))
+        .into_iter()
+        .map(|(path, data)| (path, sha1_hex(&data)))
+        .collect();
+    let want: Vec<(String, String)> = want
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(path, hash)| (path.clone(), hash.as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(got, want, "{label}: archive files (sha1)");
+}
+
+/// `measures show` gives, for every method and granularity recorded
+/// (method → granularity → triples), what gnocchi-api answered.
+fn assert_answers(replay: &Replay, id: &str, answers: &Value, label: &str) {
+    for (method, by_granularity) in answers.as_object().unwrap() {
+        for (granularity, want) in by_granularity.as_object().unwrap() {
+            let shown = replay.json(&[
+                "measures",
+                "show",
+                id,
+                "--aggregation",
+                method,
+                "--granularity",
+                granularity,
+            ]);
+            let got = triples(&shown);
+            let want = want.as_array().unwrap();
+            assert!(
+                same_answer(&got, want),
+                "{label} {method} {granularity}: carbonara shows\n{got:?}\n\
+                 gnocchi-api answered\n{want:?}"
+            );
+        }
+    }
+}
+
 /// Measures posted through gnocchi-api, in five batches, each aggregated
 /// by one pass: `carbonara process` must write the archive files Gnocchi's
 /// own processing wrote (per batch: the same file names and bytes), and
@@ -248,37 +288,9 @@ fn measures_posted_through_gnocchi_api_are_aggregated_as_gnocchi_does() {
         assert_eq!(replay.incoming(), Vec::<String>::new(), "{label}: left");
         for (name, id) in ids {
             let id = id.as_str().unwrap();
-            let got: Vec<(String, String)> = Replay::files(&replay.metric_dir(id))
-                .into_iter()
-                .map(|(path, data)| (path, sha1_hex(&data)))
-                .collect();
-            let want: Vec<(String, String)> = batch["gnocchi"]["files"][name]
-                .as_object()
-                .unwrap()
-                .iter()
-                .map(|(path, hash)| (path.clone(), hash.as_str().unwrap().to_owned()))
-                .collect();
-            assert_eq!(got, want, "{label}: {name}'s archive files (sha1)");
-            for (method, by_granularity) in batch["gnocchi"]["answers"][name].as_object().unwrap() {
-                for (granularity, want) in by_granularity.as_object().unwrap() {
-                    let shown = replay.json(&[
-                        "measures",
-                        "show",
-                        id,
-                        "--aggregation",
-                        method,
-                        "--granularity",
-                        granularity,
-                    ]);
-                    let got = triples(&shown);
-                    let want = want.as_array().unwrap();
-                    assert!(
-                        same_answer(&got, want),
-                        "{label}: {name} {method} {granularity}: carbonara shows\n{got:?}\n\
-                         gnocchi-api answered\n{want:?}"
-                    );
-                }
-            }
+            let label = format!("{label}: {name}");
+            assert_file_hashes(&replay, id, &batch["gnocchi"]["files"][name], &label);
+            assert_answers(&replay, id, &batch["gnocchi"]["answers"][name], &label);
         }
     }
     // The bytes themselves, at the end.
@@ -600,6 +612,75 @@ fn deleted_metrics_are_expunged_by_either_sides_janitor() {
         doc["after_gnocchi_janitor"]["survivor"],
         doc["before"]["survivor"]
     );
+}
+
+/// One phase of past.json: per metric, carbonara's `metric show` is the
+/// document gnocchi-api answered, its `measures show` every answer, and
+/// its archive files the recorded hashes.
+fn assert_past_reads(replay: &Replay, ids: &Value, phase: &Value, label: &str) {
+    for (name, id) in ids.as_object().unwrap() {
+        let id = id.as_str().unwrap();
+        let label = format!("{label}: {name}");
+        assert_eq!(
+            canonical(&replay.json(&["metric", "show", id])),
+            canonical(&phase["metrics"][name]["api"]),
+            "{label}: metric show against GET /v1/metric/ID"
+        );
+        assert_answers(replay, id, &phase["answers"][name], &label);
+        assert_file_hashes(replay, id, &phase["files"][name], &label);
+    }
+}
+
+/// Fixing the past on a Gnocchi deployment: measures posted through
+/// gnocchi-api and aggregated by `carbonara process`, then changed by
+/// carbonara (`measures delete` of a range, at every granularity and at
+/// one; `ingest csv --backfill` of history older than the back window,
+/// with and without `--replace`; `metric update --archive-policy-name`)
+/// are what gnocchi-api read in the live run: each metric's document and
+/// every method × granularity, and the same archive files. Gnocchi's own
+/// processing of a later measure on top of those files (bound series
+/// included) wrote what `carbonara process` writes here.
+#[test]
+fn past_changed_by_carbonara_is_what_gnocchi_api_reads() {
+    let doc = recording("past.json");
+    assert_eq!(doc["differences"], Value::Array(vec![]), "the live run");
+    let replay = Replay::new("side_by_side_past", &doc);
+    let ids = &doc["ids"];
+    replay.put_incoming(&doc["incoming"]);
+    replay.run(&["process"]).success();
+    assert_past_reads(&replay, ids, &doc["processed"], "processed");
+
+    let csv = replay.dir.path().join("past-backfill.csv");
+    fs::write(&csv, doc["csv"].as_str().unwrap()).unwrap();
+    let mut names = ids.clone();
+    names["csv"] = Value::from(csv.to_str().unwrap());
+    let commands = doc["commands"].as_array().unwrap();
+    let outputs = doc["outputs"].as_array().unwrap();
+    assert_eq!(commands.len(), outputs.len());
+    for (command, output) in commands.iter().zip(outputs) {
+        let mut args = vec!["-q".to_owned()];
+        args.extend(
+            command
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|arg| with_ids(arg.as_str().unwrap(), &names)),
+        );
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        match output.as_str() {
+            // Backfill's summary goes to stderr, which -q silences.
+            Some(text) => {
+                replay.run(&args).success().stdout(text.to_owned());
+            }
+            None => assert_eq!(&replay.json(&args), output, "{args:?}"),
+        }
+    }
+    assert_past_reads(&replay, ids, &doc["edited"], "edited");
+
+    replay.put_incoming(&doc["later_incoming"]);
+    replay.run(&["process"]).success();
+    assert_eq!(replay.incoming(), Vec::<String>::new(), "left");
+    assert_past_reads(&replay, ids, &doc["refreshed"], "refreshed");
 }
 
 /// The two sides' generic resources (a UUID id is kept as given).
