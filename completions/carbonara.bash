@@ -5216,7 +5216,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__serve)
-            opts="-q -h -V --listen --auth --process-interval --cleanup-delay --operation-timeout --max-limit --cors-allowed-origin --proxy-headers --max-body-size --request-timeout --statsd --store --gnocchi-conf --user --quiet --help --version"
+            opts="-q -h -V --listen --auth --process-interval --cleanup-delay --operation-timeout --max-limit --cors-allowed-origin --proxy-headers --max-body-size --request-timeout --max-backlog --statsd --store --gnocchi-conf --user --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -5255,6 +5255,10 @@ _carbonara() {
                     return 0
                     ;;
                 --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-backlog)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1023,6 +1023,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l max-limit 
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l cors-allowed-origin -d 'An origin allowed to call the API from a browser (CORS), e.g. Grafana\'s URL; `*` for any; repeat for more [default: `[cors] allowed_origin`]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l max-body-size -d 'Largest request body accepted, in bytes (larger ones get 413)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l request-timeout -d 'Longest time a request may take before it is answered 503' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l max-backlog -d 'Refuse measure writes with 503 and Retry-After while more than this many measures wait to be processed (a carbonara option, also with --gnocchi-conf) [default: no limit]' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l statsd -d 'Also receive statsd metrics on this address, UDP and TCP, flushed every 10 s onto the generic resource `statsd` (`carbonara statsd` has every option)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand serve" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file or Redis storage and incoming) instead of a store directory' -r -F

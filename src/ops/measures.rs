@@ -123,6 +123,11 @@ pub fn live_backlog(store: &Store, index: &Index) -> Result<BacklogReport> {
             report.per_metric.push((id, measures));
         }
     }
+    report.oldest_per_metric = all
+        .oldest_per_metric
+        .into_iter()
+        .filter(|(id, _)| live.contains_key(id))
+        .collect();
     Ok(report)
 }
 

@@ -14,6 +14,7 @@ mod aggregation;
 mod archive_policy;
 pub mod auth;
 mod backfill;
+mod backlog;
 mod batch;
 mod cache;
 mod call;
@@ -89,6 +90,9 @@ pub struct Config {
     /// Workers per sack on a ring (`[metricd] processing_replicas`): the
     /// sacks `/v1/status` gives each worker.
     pub processing_replicas: u32,
+    /// Measures waiting beyond which measure writes are refused with 503
+    /// (`--max-backlog`); none: never.
+    pub max_backlog: Option<u64>,
 }
 
 impl Config {
@@ -107,6 +111,7 @@ impl Config {
             operation_timeout: ops::measures::OPERATION_TIMEOUT,
             default_aggregation_methods: AggregationMethod::defaults(),
             processing_replicas: 3,
+            max_backlog: None,
         }
     }
 }
@@ -130,6 +135,9 @@ pub struct App {
     /// Short lookups in a PostgreSQL index running at once (see
     /// `lookup`).
     lookups: tokio::sync::Semaphore,
+    /// The measures waiting as this server counts them, its limit, and the
+    /// rate of its passes (see backlog.rs).
+    backlog: backlog::Backlog,
 }
 
 /// What a blocking operation works with.
@@ -219,6 +227,13 @@ impl App {
         };
         let store = config.location.open()?;
         txn::recover(&store, Some(&mut SackLocks::new(&store)))?;
+        let backlog = backlog::Backlog::new(
+            config.max_backlog,
+            config.process_interval.unwrap_or(backlog::RECOUNT_INTERVAL),
+        );
+        if config.max_backlog.is_some() {
+            backlog.recounted(ops::measures::backlog(&store)?.measures);
+        }
         let mut started = Ok(());
         let app = Arc::new_cyclic(|weak| {
             let committer = match commit::Committer::start(weak.clone(), &store) {
@@ -239,6 +254,7 @@ impl App {
                 lookups: tokio::sync::Semaphore::new(
                     2 * std::thread::available_parallelism().map_or(1, |n| n.get()),
                 ),
+                backlog,
             }
         });
         started.map(|()| app)
@@ -341,6 +357,10 @@ impl App {
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             process::run_pass(&self.store, &index, &options)
         };
+        if let Ok(report) = &report {
+            self.backlog
+                .processed(report.measures + report.orphan_measures, Instant::now());
+        }
         let lines = report
             .map_err(crate::error::Error::from)
             .and_then(|report| {
@@ -570,6 +590,9 @@ pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener) -> std::io:
     if let Some(interval) = app.config.process_interval {
         tokio::spawn(background_processing(app.clone(), interval));
     }
+    if app.config.max_backlog.is_some() {
+        tokio::spawn(recount_backlog(app.clone()));
+    }
     axum::serve(listener, router(app))
         .with_graceful_shutdown(shutdown_signal())
         .await
@@ -602,6 +625,31 @@ async fn background_processing(app: Arc<App>, interval: Duration) {
         };
         if !message.is_empty() {
             crate::diagnostics::warn(&message);
+        }
+    }
+}
+
+/// Takes the count of waiting measures from the store every
+/// `backlog::RECOUNT_INTERVAL`, for what other processes wrote and
+/// processed and what this server's own count missed.
+async fn recount_backlog(app: Arc<App>) {
+    let mut ticker = tokio::time::interval(backlog::RECOUNT_INTERVAL);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let counting = app.clone();
+        let counted = tokio::task::spawn_blocking(move || {
+            ops::measures::backlog(&counting.store).map(|backlog| backlog.measures)
+        })
+        .await;
+        match counted {
+            Ok(Ok(waiting)) => app.backlog.recounted(waiting),
+            Ok(Err(error)) => crate::diagnostics::warn(&format!(
+                "carbonara serve: cannot count the measures waiting: {error}"
+            )),
+            Err(error) => crate::diagnostics::warn(&format!(
+                "carbonara serve: cannot count the measures waiting: {error}"
+            )),
         }
     }
 }
