@@ -60,7 +60,7 @@ pub struct Args {
     /// Longest time a request may take before it is answered 503
     #[arg(long, default_value = "60s", value_name = "SPAN", value_parser = time::parse_timespan)]
     request_timeout: Span,
-    /// Refuse measure writes with 503 and Retry-After while more than this many measures wait to be processed (a carbonara option, also with --gnocchi-conf) [default: no limit]
+    /// Refuse measure writes with 503 and Retry-After while more than this many measures wait to be processed (a carbonara option, also with --gnocchi-conf) [default: the store's `carbonara max-backlog`, else none]
     #[arg(long, value_name = "MEASURES")]
     max_backlog: Option<u64>,
     /// Also receive statsd metrics on this address, UDP and TCP, flushed every 10 s onto the generic resource `statsd` (`carbonara statsd` has every option)

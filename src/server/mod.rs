@@ -91,7 +91,8 @@ pub struct Config {
     /// sacks `/v1/status` gives each worker.
     pub processing_replicas: u32,
     /// Measures waiting beyond which measure writes are refused with 503
-    /// (`--max-backlog`); none: never.
+    /// (`--max-backlog`); none: the store's setting (`carbonara
+    /// max-backlog`), if any.
     pub max_backlog: Option<u64>,
 }
 
@@ -212,7 +213,7 @@ impl Work<'_> {
 impl App {
     /// Opens the store, first finishing what killed processes committed,
     /// and starts the committing thread.
-    pub fn open(config: Config) -> Result<Arc<App>> {
+    pub fn open(mut config: Config) -> Result<Arc<App>> {
         let keystone = match (config.auth, &config.keystone) {
             (AuthMode::Keystone, Some(options)) => Some(Arc::new(
                 keystone::Keystone::new(options.clone())
@@ -227,6 +228,7 @@ impl App {
         };
         let store = config.location.open()?;
         txn::recover(&store, Some(&mut SackLocks::new(&store)))?;
+        config.max_backlog = config.max_backlog.or(store.config().max_backlog);
         let backlog = backlog::Backlog::new(
             config.max_backlog,
             config.process_interval.unwrap_or(backlog::RECOUNT_INTERVAL),

@@ -269,3 +269,30 @@ fn a_flooded_server_refuses_then_catches_up_without_losing_a_measure() {
         assert_eq!(counted, (REQUESTS * PER_REQUEST) as f64, "metric {id}");
     }
 }
+
+#[tokio::test]
+async fn without_max_backlog_the_stores_limit_applies() {
+    let store = empty_store();
+    store.run(&["max-backlog", "--set", "0"]).success();
+    let app = test_app_with(&store, |_| {});
+    let policy = r#"{"name": "p", "aggregation_methods": ["count"], "definition": [{"granularity": 1, "points": 60}]}"#;
+    assert_eq!(
+        post(&app, "/v1/archive_policy", policy).await.status,
+        StatusCode::CREATED
+    );
+    let created = post(&app, "/v1/metric", r#"{"archive_policy_name": "p"}"#).await;
+    let measures = format!(
+        "/v1/metric/{}/measures",
+        created.json()["id"].as_str().unwrap()
+    );
+    let one = r#"[{"timestamp": 1700000000, "value": 1}]"#;
+    assert_eq!(
+        post(&app, &measures, one).await.status,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        post(&app, &measures, one).await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(get(&app, "/v1/status").await.json()["backlog"]["limit"], 0);
+}
