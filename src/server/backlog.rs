@@ -7,8 +7,9 @@
 //! The count goes up by what this server's writes store and down by what
 //! its background passes take; the measures other processes write or
 //! process, and those a `refresh=true` aggregates, are seen at the next
-//! listing: after each background pass and every [`RECOUNT_INTERVAL`]
-//! (docs/guide.md, "Back-pressure").
+//! listing: every [`RECOUNT_INTERVAL`] and with each `GET /v1/status`,
+//! unless one of this server's passes ran meanwhile (docs/guide.md,
+//! "Back-pressure").
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant};
 use axum::http::{StatusCode, header};
 
 use super::error::ApiError;
+use crate::store::incoming::BacklogReport;
 
 /// How often the count is taken again from the store, whatever the passes do.
 pub const RECOUNT_INTERVAL: Duration = Duration::from_secs(10);
@@ -31,6 +33,10 @@ pub struct Backlog {
     /// What `Retry-After` says: the time until the next pass.
     retry_after: Duration,
     waiting: AtomicU64,
+    /// Odd while a background pass runs: bumped when one starts and when it
+    /// ends, so that a listing that overlapped a pass, which may have seen
+    /// some of its measures gone and not others, is not taken.
+    pass_epoch: AtomicU64,
     /// When each background pass of the last minute ended, and the
     /// measures it took from the sacks.
     passes: Mutex<VecDeque<(Instant, u64)>>,
@@ -42,6 +48,7 @@ impl Backlog {
             limit,
             retry_after,
             waiting: AtomicU64::new(0),
+            pass_epoch: AtomicU64::new(0),
             passes: Mutex::new(VecDeque::new()),
         }
     }
@@ -55,9 +62,23 @@ impl Backlog {
         self.waiting.load(Ordering::Relaxed)
     }
 
-    /// The count a listing of the sacks found.
-    pub fn recounted(&self, waiting: u64) {
-        self.waiting.store(waiting, Ordering::Relaxed);
+    /// Takes the count `list` finds in the sacks, unless a pass of this
+    /// server ran meanwhile (the next listing will do); its listing.
+    pub fn recount<E>(
+        &self,
+        list: impl FnOnce() -> Result<BacklogReport, E>,
+    ) -> Result<BacklogReport, E> {
+        let before = self.pass_epoch.load(Ordering::SeqCst);
+        let listed = list()?;
+        if before.is_multiple_of(2) && self.pass_epoch.load(Ordering::SeqCst) == before {
+            self.waiting.store(listed.measures, Ordering::SeqCst);
+        }
+        Ok(listed)
+    }
+
+    /// A background pass starts.
+    pub fn pass_started(&self) {
+        self.pass_epoch.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Measures this server stored.
@@ -66,7 +87,7 @@ impl Backlog {
     }
 
     /// A background pass that took `measures` from the sacks ended at `now`.
-    pub fn processed(&self, measures: u64, now: Instant) {
+    pub fn pass_ended(&self, measures: u64, now: Instant) {
         let _ = self
             .waiting
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |w| {
@@ -76,6 +97,7 @@ impl Backlog {
             .passes
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.pass_epoch.fetch_add(1, Ordering::SeqCst);
         passes.push_back((now, measures));
         while passes
             .front()
@@ -143,17 +165,44 @@ mod tests {
                 .map(|(_, value)| value.as_str()),
             Some("2")
         );
-        backlog.processed(60, Instant::now());
+        backlog.pass_started();
+        backlog.pass_ended(60, Instant::now());
         assert!(backlog.admit(50).is_ok());
         assert!(Backlog::new(None, Duration::ZERO).admit(u64::MAX).is_ok());
+    }
+
+    fn waiting(measures: u64) -> BacklogReport {
+        BacklogReport {
+            measures,
+            ..BacklogReport::default()
+        }
+    }
+
+    #[test]
+    fn a_listing_that_overlaps_a_pass_is_not_taken() {
+        let backlog = Backlog::new(Some(10), Duration::ZERO);
+        backlog.recount(|| Ok::<_, ()>(waiting(8))).unwrap();
+        assert_eq!(backlog.waiting(), 8);
+        backlog.pass_started();
+        backlog.recount(|| Ok::<_, ()>(waiting(3))).unwrap();
+        assert_eq!(backlog.waiting(), 8);
+        backlog
+            .recount(|| {
+                backlog.pass_ended(5, Instant::now());
+                Ok::<_, ()>(waiting(0))
+            })
+            .unwrap();
+        assert_eq!(backlog.waiting(), 3);
+        backlog.recount(|| Ok::<_, ()>(waiting(1))).unwrap();
+        assert_eq!(backlog.waiting(), 1);
     }
 
     #[test]
     fn pass_rate_counts_the_last_minute() {
         let backlog = Backlog::new(None, Duration::ZERO);
         let start = Instant::now();
-        backlog.processed(6000, start);
-        backlog.processed(1200, start + Duration::from_secs(30));
+        backlog.pass_ended(6000, start);
+        backlog.pass_ended(1200, start + Duration::from_secs(30));
         assert_eq!(backlog.pass_rate(start + Duration::from_secs(30)), 120.0);
         assert_eq!(backlog.pass_rate(start + Duration::from_secs(61)), 20.0);
         // Processing never counts below zero.

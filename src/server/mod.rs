@@ -234,7 +234,7 @@ impl App {
             config.process_interval.unwrap_or(backlog::RECOUNT_INTERVAL),
         );
         if config.max_backlog.is_some() {
-            backlog.recounted(ops::measures::backlog(&store)?.measures);
+            backlog.recount(|| ops::measures::backlog(&store))?;
         }
         let mut started = Ok(());
         let app = Arc::new_cyclic(|weak| {
@@ -357,12 +357,15 @@ impl App {
                 .processing
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            process::run_pass(&self.store, &index, &options)
+            self.backlog.pass_started();
+            let report = process::run_pass(&self.store, &index, &options);
+            // A failed pass took an unknown number: the next listing tells.
+            let taken = report
+                .as_ref()
+                .map_or(0, |report| report.measures + report.orphan_measures);
+            self.backlog.pass_ended(taken, Instant::now());
+            report
         };
-        if let Ok(report) = &report {
-            self.backlog
-                .processed(report.measures + report.orphan_measures, Instant::now());
-        }
         let lines = report
             .map_err(crate::error::Error::from)
             .and_then(|report| {
@@ -641,11 +644,13 @@ async fn recount_backlog(app: Arc<App>) {
         ticker.tick().await;
         let counting = app.clone();
         let counted = tokio::task::spawn_blocking(move || {
-            ops::measures::backlog(&counting.store).map(|backlog| backlog.measures)
+            counting
+                .backlog
+                .recount(|| ops::measures::backlog(&counting.store))
         })
         .await;
         match counted {
-            Ok(Ok(waiting)) => app.backlog.recounted(waiting),
+            Ok(Ok(_)) => {}
             Ok(Err(error)) => crate::diagnostics::warn(&format!(
                 "carbonara serve: cannot count the measures waiting: {error}"
             )),

@@ -119,14 +119,14 @@ pub async fn status(State(app): State<Arc<App>>, call: Call) -> ApiResult<Respon
     let replicas = app.config.processing_replicas;
     let (backlog, workers) = app
         .run(move |work| {
-            Ok((
-                ops::measures::backlog(work.store)?,
-                fleet::workers(work.store, replicas)?,
-            ))
+            // A listing of the sacks: as good as a recount.
+            let backlog = work
+                .app
+                .backlog
+                .recount(|| ops::measures::backlog(work.store))?;
+            Ok((backlog, fleet::workers(work.store, replicas)?))
         })
         .await?;
-    // A listing of the sacks: as good as a recount.
-    app.backlog.recounted(backlog.measures);
     let mut storage = vec![(
         "summary".to_owned(),
         Json::object([
