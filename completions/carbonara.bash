@@ -52,6 +52,9 @@ _carbonara() {
             carbonara,janitor)
                 cmd="carbonara__subcmd__janitor"
                 ;;
+            carbonara,max-backlog)
+                cmd="carbonara__subcmd__max__subcmd__backlog"
+                ;;
             carbonara,measures)
                 cmd="carbonara__subcmd__measures"
                 ;;
@@ -195,6 +198,9 @@ _carbonara() {
                 ;;
             carbonara__subcmd__help,janitor)
                 cmd="carbonara__subcmd__help__subcmd__janitor"
+                ;;
+            carbonara__subcmd__help,max-backlog)
+                cmd="carbonara__subcmd__help__subcmd__max__subcmd__backlog"
                 ;;
             carbonara__subcmd__help,measures)
                 cmd="carbonara__subcmd__help__subcmd__measures"
@@ -578,7 +584,7 @@ _carbonara() {
 
     case "${cmd}" in
         carbonara)
-            opts="-q -h -V --store --gnocchi-conf --user --quiet --help --version init demo archive-policy archive-policy-rule metric resource-type resource measures aggregates ingest process metricd status dump janitor verify info sacks upgrade import-gnocchi serve statsd generate help"
+            opts="-q -h -V --store --gnocchi-conf --user --quiet --help --version init demo archive-policy archive-policy-rule metric resource-type resource measures aggregates ingest process metricd status dump janitor verify info sacks max-backlog upgrade import-gnocchi serve statsd generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1572,7 +1578,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help)
-            opts="init demo archive-policy archive-policy-rule metric resource-type resource measures aggregates ingest process metricd status dump janitor verify info sacks upgrade import-gnocchi serve statsd generate help"
+            opts="init demo archive-policy archive-policy-rule metric resource-type resource measures aggregates ingest process metricd status dump janitor verify info sacks max-backlog upgrade import-gnocchi serve statsd generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1964,6 +1970,20 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help__subcmd__janitor)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__max__subcmd__backlog)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2620,7 +2640,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__batch)
-            opts="-q -h -V --skip-invalid --process --backfill --replace --operation-timeout --create-metrics --shape --store --gnocchi-conf --user --quiet --help --version"
+            opts="-q -h -V --skip-invalid --process --force --backfill --replace --operation-timeout --create-metrics --shape --store --gnocchi-conf --user --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2654,7 +2674,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__ceilometer)
-            opts="-q -h -V --skip-invalid --process --backfill --replace --operation-timeout --archive-policy --creator --store --gnocchi-conf --user --quiet --help --version"
+            opts="-q -h -V --skip-invalid --process --force --backfill --replace --operation-timeout --archive-policy --creator --store --gnocchi-conf --user --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2692,7 +2712,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__csv)
-            opts="-q -h -V --skip-invalid --process --backfill --replace --operation-timeout --create-metrics --archive-policy-name --metric --metric-column --wide --resource-column --create-resources --timestamp-column --value-column --delimiter --header --no-header --time-unit --store --gnocchi-conf --user --quiet --help --version"
+            opts="-q -h -V --skip-invalid --process --force --backfill --replace --operation-timeout --create-metrics --archive-policy-name --metric --metric-column --wide --resource-column --create-resources --timestamp-column --value-column --delimiter --header --no-header --time-unit --store --gnocchi-conf --user --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2866,7 +2886,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__influx)
-            opts="-q -h -V --skip-invalid --process --backfill --replace --operation-timeout --db --resource-tag --store --gnocchi-conf --user --quiet --help --version"
+            opts="-q -h -V --skip-invalid --process --force --backfill --replace --operation-timeout --db --resource-tag --store --gnocchi-conf --user --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2904,7 +2924,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__prometheus)
-            opts="-q -h -V --skip-invalid --process --backfill --replace --operation-timeout --store --gnocchi-conf --user --quiet --help --version"
+            opts="-q -h -V --skip-invalid --process --force --backfill --replace --operation-timeout --store --gnocchi-conf --user --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2934,7 +2954,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__ingest__subcmd__statsd)
-            opts="-q -h -V --skip-invalid --process --backfill --replace --operation-timeout --resource-id --creator --archive-policy-name --at --store --gnocchi-conf --user --quiet --help --version"
+            opts="-q -h -V --skip-invalid --process --force --backfill --replace --operation-timeout --resource-id --creator --archive-policy-name --at --store --gnocchi-conf --user --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3067,6 +3087,56 @@ _carbonara() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        carbonara__subcmd__max__subcmd__backlog)
+            opts="-f -c -q -h -V --set --unset --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --user --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --set)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         carbonara__subcmd__measures)
             opts="-q -h -V --store --gnocchi-conf --user --quiet --help --version add delete search show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -3094,7 +3164,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__measures__subcmd__add)
-            opts="-r -m -q -h -V --resource-id --measure --store --gnocchi-conf --user --quiet --help --version"
+            opts="-r -m -q -h -V --resource-id --measure --force --store --gnocchi-conf --user --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -5216,7 +5286,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__serve)
-            opts="-q -h -V --listen --auth --process-interval --cleanup-delay --operation-timeout --max-limit --cors-allowed-origin --proxy-headers --max-body-size --request-timeout --statsd --store --gnocchi-conf --user --quiet --help --version"
+            opts="-q -h -V --listen --auth --process-interval --cleanup-delay --operation-timeout --max-limit --cors-allowed-origin --proxy-headers --max-body-size --request-timeout --max-backlog --statsd --store --gnocchi-conf --user --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -5255,6 +5325,10 @@ _carbonara() {
                     return 0
                     ;;
                 --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-backlog)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -59,6 +59,9 @@ struct CommonArgs {
     /// Run the aggregation pass after the import
     #[arg(long)]
     process: bool,
+    /// Store the files even when more measures wait than the store's backlog limit (`carbonara max-backlog`)
+    #[arg(long)]
+    force: bool,
     #[command(flatten)]
     backfill: BackfillArgs,
 }
@@ -452,6 +455,9 @@ impl Import {
     /// the exit status.
     fn run(&self, ctx: &Ctx) -> Result<()> {
         let (store, index) = ctx.open_store()?;
+        if !self.common.force {
+            ops::measures::check_backlog(&store)?;
+        }
         let started = Instant::now();
         let totals = ingest_files(ctx, &store, &index, self)?;
         finish(ctx, &store, &index, &self.common, &totals, started)

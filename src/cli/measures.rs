@@ -43,6 +43,9 @@ enum Command {
             allow_hyphen_values = true
         )]
         measures: Vec<String>,
+        /// Store them even when more measures wait than the store's backlog limit (`carbonara max-backlog`)
+        #[arg(long)]
+        force: bool,
     },
     /// Delete the aggregates and raw points of a metric in a time range
     Delete(DeleteArgs),
@@ -165,15 +168,25 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             metric,
             resource_id,
             measures,
-        } => add(&metric, resource_id.as_deref(), &measures, ctx),
+            force,
+        } => add(&metric, resource_id.as_deref(), &measures, force, ctx),
         Command::Delete(delete_args) => delete(delete_args, ctx),
         Command::Search(search_args) => super::metric::search(search_args, ctx),
         Command::Show(show_args) => show(show_args, ctx),
     }
 }
 
-fn add(metric: &str, resource_id: Option<&str>, measures: &[String], ctx: &Ctx) -> Result<()> {
+fn add(
+    metric: &str,
+    resource_id: Option<&str>,
+    measures: &[String],
+    force: bool,
+    ctx: &Ctx,
+) -> Result<()> {
     let (store, index) = ctx.open_store()?;
+    if !force {
+        ops::measures::check_backlog(&store)?;
+    }
     let metric = find(&index, metric, resource_id, ctx)?;
     let measures_read = measures
         .iter()

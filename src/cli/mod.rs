@@ -13,6 +13,7 @@ pub mod info;
 pub mod ingest;
 pub mod init;
 pub mod janitor;
+pub mod max_backlog;
 pub mod measure_table;
 pub mod measures;
 pub mod metric;
@@ -160,6 +161,8 @@ pub enum Command {
     Info(info::Args),
     /// Show or change the number of sacks (gnocchi-change-sack-size)
     Sacks(sacks::Args),
+    /// Show or change the backlog limit past which ingest, measures add and serve refuse writes
+    MaxBacklog(max_backlog::Args),
     /// Bring a store written by an older carbonara to the current format
     Upgrade(upgrade::Args),
     /// Adopt the metrics of a Gnocchi file-storage directory, ids kept
@@ -370,6 +373,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Verify(args) => verify::run(args, &ctx),
         Command::Info(args) => info::run(args, &ctx),
         Command::Sacks(args) => sacks::run(args, &ctx),
+        Command::MaxBacklog(args) => max_backlog::run(args, &ctx),
         Command::Upgrade(args) => upgrade::run(args, &ctx),
         Command::ImportGnocchi(args) => import_gnocchi::run(args, &ctx),
         Command::Serve(args) => serve::run(args, &ctx),

@@ -60,6 +60,9 @@ pub struct Args {
     /// Longest time a request may take before it is answered 503
     #[arg(long, default_value = "60s", value_name = "SPAN", value_parser = time::parse_timespan)]
     request_timeout: Span,
+    /// Refuse measure writes with 503 and Retry-After while more than this many measures wait to be processed (a carbonara option, also with --gnocchi-conf) [default: the store's `carbonara max-backlog`, else none]
+    #[arg(long, value_name = "MEASURES")]
+    max_backlog: Option<u64>,
     /// Also receive statsd metrics on this address, UDP and TCP, flushed every 10 s onto the generic resource `statsd` (`carbonara statsd` has every option)
     #[arg(long, value_name = "ADDR:PORT")]
     statsd: Option<SocketAddr>,
@@ -204,6 +207,7 @@ pub fn run(mut args: Args, ctx: &Ctx) -> Result<()> {
         processing_replicas: ctx.deployment.as_ref().map_or(3, |d| {
             u32::try_from(d.metricd.processing_replicas).unwrap_or(u32::MAX)
         }),
+        max_backlog: args.max_backlog,
     };
     let app = App::open(config)?;
     // The App's PostgreSQL connections close by blocking their thread,

@@ -1,7 +1,8 @@
 //! `carbonara status`: what waits to be processed, with gnocchiclient's
 //! field names (measures of deleted metrics are not waiting: the next pass
 //! throws them away), and how many measures passes have dropped as older
-//! than their metric's back window; and the live aggregation workers
+//! than their metric's back window, and the age of the oldest measure
+//! waiting; and the live aggregation workers
 //! (`carbonara metricd`, and gnocchi-metricd's where they share a Redis
 //! coordinator) with the sacks each processes.
 
@@ -9,6 +10,7 @@ use crate::error::Result;
 use crate::ops;
 use crate::pyform::json::Json;
 use crate::store::coordinator::fleet::{self, Worker};
+use crate::time::Timestamp;
 
 use super::output::Record;
 use super::{Ctx, OutputArgs};
@@ -40,6 +42,13 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         (
             "storage/total number of measures to process".to_owned(),
             Json::Int(backlog.measures as i64),
+        ),
+        (
+            // To the second, from the files' names; unknown (null) on Redis and S3.
+            "storage/age in seconds of the oldest measure to process".to_owned(),
+            backlog.oldest().map_or(Json::Null, |written| {
+                Json::Int((Timestamp::now().nanos() - written.nanos()).max(0) / 1_000_000_000)
+            }),
         ),
         (
             "storage/total number of measures dropped as older than the back window".to_owned(),

@@ -104,6 +104,19 @@ pub fn try_refresh(store: &Store, index: &Index, metric: &Metric) -> Result<Refr
     }
 }
 
+/// Refuses a write while more measures wait than the store's limit
+/// (`store.json`'s `max_backlog`), from a listing of the sacks.
+pub fn check_backlog(store: &Store) -> Result<()> {
+    let Some(limit) = store.config().max_backlog else {
+        return Ok(());
+    };
+    let waiting = backlog(store)?.measures;
+    match waiting > limit {
+        true => Err(super::Error::BacklogFull { waiting, limit }.into()),
+        false => Ok(()),
+    }
+}
+
 /// The measures waiting to be processed.
 pub fn backlog(store: &Store) -> Result<BacklogReport> {
     Ok(store.incoming().backlog()?)
@@ -123,6 +136,11 @@ pub fn live_backlog(store: &Store, index: &Index) -> Result<BacklogReport> {
             report.per_metric.push((id, measures));
         }
     }
+    report.oldest_per_metric = all
+        .oldest_per_metric
+        .into_iter()
+        .filter(|(id, _)| live.contains_key(id))
+        .collect();
     Ok(report)
 }
 

@@ -68,6 +68,12 @@ pub enum Error {
     /// given).
     #[error("Unknown resources: {}", .0.iter().map(|(_, original)| original.as_str()).collect::<Vec<_>>().join(", "))]
     UnknownResources(Vec<(uuid::Uuid, String)>),
+    /// More measures wait than the store's limit (`carbonara max-backlog`).
+    #[error(
+        "{waiting} measures are waiting to be processed, more than the store's backlog limit of {limit} \
+         (carbonara max-backlog): run `carbonara process` or wait for the pass, or give --force"
+    )]
+    BacklogFull { waiting: u64, limit: u64 },
     /// Measures to backfill that no archive can hold.
     #[error("metric {metric}: {source}")]
     Backfill {
@@ -90,7 +96,7 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::EmptyDeleteFilter => ErrorKind::Usage,
-            Error::MetricLocked(_) => ErrorKind::Busy,
+            Error::MetricLocked(_) | Error::BacklogFull { .. } => ErrorKind::Busy,
             Error::NameRequired
             | Error::NoSuchMetricName(_)
             | Error::InvalidInput { .. }

@@ -44,8 +44,13 @@ pub fn requested(call: &Call) -> ApiResult<Option<bool>> {
 pub async fn store(app: Arc<App>, prepare: Prepare, replace: bool) -> ApiResult<Response> {
     let done = app
         .run(move |work| {
+            // Past `--max-backlog`, refused before anything is read (backlog.rs).
+            work.app.backlog.admit(0)?;
             let measures = prepare(work)?;
-            Ok(work.backfill(&measures, replace)?)
+            let done = work.backfill(&measures, replace)?;
+            // Those backfilled are counted too, until the next recount.
+            work.app.backlog.added(super::commit::count(&measures));
+            Ok(done)
         })
         .await?;
     Ok(reply::with_status(StatusCode::ACCEPTED, &summary(&done)))

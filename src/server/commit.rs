@@ -157,14 +157,23 @@ fn commit_group(app: &App, index: &Index, group: Vec<Pending>) {
     };
     find_group_metrics(&work, &group);
     let mut staged = Vec::with_capacity(group.len());
+    let mut staged_measures = 0;
     for pending in group {
+        // Past `--max-backlog`, refused before its body is read (backlog.rs).
+        if let Err(refused) = app.backlog.admit(staged_measures) {
+            let _ = pending.done.send(Err(refused));
+            continue;
+        }
         // A request that panics fails alone (as it would on tokio's
         // blocking pool); the thread goes on for the others.
         let prepare = pending.prepare;
         let prepared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| prepare(&work)))
             .unwrap_or_else(|_| Err(ApiError::internal("a request's checks panicked")));
         match prepared {
-            Ok(measures) => staged.push((pending.done, measures)),
+            Ok(measures) => {
+                staged_measures += count(&measures);
+                staged.push((pending.done, measures));
+            }
             Err(error) => {
                 let _ = pending.done.send(Err(error));
             }
@@ -177,9 +186,17 @@ fn commit_group(app: &App, index: &Index, group: Vec<Pending>) {
         return;
     }
     let outcome = commit(&work, &staged).map_err(ApiError::internal);
+    if outcome.is_ok() {
+        app.backlog.added(staged_measures);
+    }
     for (done, _) in staged {
         let _ = done.send(outcome.clone());
     }
+}
+
+/// How many measures a request stores.
+pub fn count(measures: &Measures) -> u64 {
+    measures.iter().map(|(_, m)| m.len() as u64).sum()
 }
 
 /// Looks up the metrics the group's requests name by id, all in one

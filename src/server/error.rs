@@ -410,6 +410,7 @@ impl From<crate::ops::Error> for ApiError {
                 "caution: the query can not be empty, or it will                   delete entire database",
             ),
             E::MetricLocked(_)
+            | E::BacklogFull { .. }
             | E::NoSuchMetricName(_)
             | E::UnknownMetrics(_)
             | E::LeavesNothing { .. }

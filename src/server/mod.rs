@@ -14,6 +14,7 @@ mod aggregation;
 mod archive_policy;
 pub mod auth;
 mod backfill;
+mod backlog;
 mod batch;
 mod cache;
 mod call;
@@ -89,6 +90,10 @@ pub struct Config {
     /// Workers per sack on a ring (`[metricd] processing_replicas`): the
     /// sacks `/v1/status` gives each worker.
     pub processing_replicas: u32,
+    /// Measures waiting beyond which measure writes are refused with 503
+    /// (`--max-backlog`); none: the store's setting (`carbonara
+    /// max-backlog`), if any.
+    pub max_backlog: Option<u64>,
 }
 
 impl Config {
@@ -107,6 +112,7 @@ impl Config {
             operation_timeout: ops::measures::OPERATION_TIMEOUT,
             default_aggregation_methods: AggregationMethod::defaults(),
             processing_replicas: 3,
+            max_backlog: None,
         }
     }
 }
@@ -130,6 +136,9 @@ pub struct App {
     /// Short lookups in a PostgreSQL index running at once (see
     /// `lookup`).
     lookups: tokio::sync::Semaphore,
+    /// The measures waiting as this server counts them, its limit, and the
+    /// rate of its passes (see backlog.rs).
+    backlog: backlog::Backlog,
 }
 
 /// What a blocking operation works with.
@@ -204,7 +213,7 @@ impl Work<'_> {
 impl App {
     /// Opens the store, first finishing what killed processes committed,
     /// and starts the committing thread.
-    pub fn open(config: Config) -> Result<Arc<App>> {
+    pub fn open(mut config: Config) -> Result<Arc<App>> {
         let keystone = match (config.auth, &config.keystone) {
             (AuthMode::Keystone, Some(options)) => Some(Arc::new(
                 keystone::Keystone::new(options.clone())
@@ -219,6 +228,14 @@ impl App {
         };
         let store = config.location.open()?;
         txn::recover(&store, Some(&mut SackLocks::new(&store)))?;
+        config.max_backlog = config.max_backlog.or(store.config().max_backlog);
+        let backlog = backlog::Backlog::new(
+            config.max_backlog,
+            config.process_interval.unwrap_or(backlog::RECOUNT_INTERVAL),
+        );
+        if config.max_backlog.is_some() {
+            backlog.recount(|| ops::measures::backlog(&store))?;
+        }
         let mut started = Ok(());
         let app = Arc::new_cyclic(|weak| {
             let committer = match commit::Committer::start(weak.clone(), &store) {
@@ -239,6 +256,7 @@ impl App {
                 lookups: tokio::sync::Semaphore::new(
                     2 * std::thread::available_parallelism().map_or(1, |n| n.get()),
                 ),
+                backlog,
             }
         });
         started.map(|()| app)
@@ -339,7 +357,14 @@ impl App {
                 .processing
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            process::run_pass(&self.store, &index, &options)
+            self.backlog.pass_started();
+            let report = process::run_pass(&self.store, &index, &options);
+            // A failed pass took an unknown number: the next listing tells.
+            let taken = report
+                .as_ref()
+                .map_or(0, |report| report.measures + report.orphan_measures);
+            self.backlog.pass_ended(taken, Instant::now());
+            report
         };
         let lines = report
             .map_err(crate::error::Error::from)
@@ -570,6 +595,9 @@ pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener) -> std::io:
     if let Some(interval) = app.config.process_interval {
         tokio::spawn(background_processing(app.clone(), interval));
     }
+    if app.config.max_backlog.is_some() {
+        tokio::spawn(recount_backlog(app.clone()));
+    }
     axum::serve(listener, router(app))
         .with_graceful_shutdown(shutdown_signal())
         .await
@@ -602,6 +630,33 @@ async fn background_processing(app: Arc<App>, interval: Duration) {
         };
         if !message.is_empty() {
             crate::diagnostics::warn(&message);
+        }
+    }
+}
+
+/// Takes the count of waiting measures from the store every
+/// `backlog::RECOUNT_INTERVAL`, for what other processes wrote and
+/// processed and what this server's own count missed.
+async fn recount_backlog(app: Arc<App>) {
+    let mut ticker = tokio::time::interval(backlog::RECOUNT_INTERVAL);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let counting = app.clone();
+        let counted = tokio::task::spawn_blocking(move || {
+            counting
+                .backlog
+                .recount(|| ops::measures::backlog(&counting.store))
+        })
+        .await;
+        match counted {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => crate::diagnostics::warn(&format!(
+                "carbonara serve: cannot count the measures waiting: {error}"
+            )),
+            Err(error) => crate::diagnostics::warn(&format!(
+                "carbonara serve: cannot count the measures waiting: {error}"
+            )),
         }
     }
 }

@@ -32,6 +32,13 @@ pub fn store(
     resource_type: Option<&ResourceType>,
     resources: &[ResourceWrite<'_>],
 ) -> ApiResult<()> {
+    // Past `--max-backlog`, refused before anything is created (backlog.rs).
+    work.app.backlog.admit(0)?;
+    let measures: u64 = resources
+        .iter()
+        .flat_map(|resource| resource.metrics.values())
+        .map(|measures| measures.len() as u64)
+        .sum();
     let mut writer = creating_writer(work, caller)?;
     if let Some(resource_type) = resource_type {
         writer.declare(Declaration::ResourceType(resource_type))?;
@@ -59,6 +66,7 @@ pub fn store(
         }
     }
     writer.finish()?;
+    work.app.backlog.added(measures);
     Ok(())
 }
 

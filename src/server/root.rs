@@ -19,6 +19,7 @@ use crate::ops;
 use crate::policy::AggregationMethod;
 use crate::pyform::json::Json;
 use crate::store::coordinator::fleet;
+use crate::time::Timestamp;
 
 /// This module's paths and the handlers of each.
 pub fn routes() -> Router<Arc<App>> {
@@ -118,10 +119,12 @@ pub async fn status(State(app): State<Arc<App>>, call: Call) -> ApiResult<Respon
     let replicas = app.config.processing_replicas;
     let (backlog, workers) = app
         .run(move |work| {
-            Ok((
-                ops::measures::backlog(work.store)?,
-                fleet::workers(work.store, replicas)?,
-            ))
+            // A listing of the sacks: as good as a recount.
+            let backlog = work
+                .app
+                .backlog
+                .recount(|| ops::measures::backlog(work.store))?;
+            Ok((backlog, fleet::workers(work.store, replicas)?))
         })
         .await?;
     let mut storage = vec![(
@@ -166,9 +169,32 @@ pub async fn status(State(app): State<Arc<App>>, call: Call) -> ApiResult<Respon
             ("statistics", statistics),
         ])
     };
+    // A carbonara addition, which gnocchiclient (it reads `storage`'s
+    // `summary` and `metricd`'s `processors`) leaves alone.
+    let now = Timestamp::now();
+    let backlog = Json::object([
+        (
+            "oldest_measure_age",
+            backlog.oldest().map_or(Json::Null, |written| {
+                Json::Float(((now.nanos() - written.nanos()).max(0) / 1_000_000_000) as f64)
+            }),
+        ),
+        (
+            "processed_per_second",
+            Json::Float(app.backlog.pass_rate(std::time::Instant::now())),
+        ),
+        ("counted", Json::Int(app.backlog.waiting() as i64)),
+        (
+            "limit",
+            app.backlog
+                .limit()
+                .map_or(Json::Null, |limit| Json::Int(limit as i64)),
+        ),
+    ]);
     Ok(reply::ok(Json::object([
         ("storage", Json::Object(storage)),
         ("metricd", metricd),
+        ("backlog", backlog),
     ])))
 }
 

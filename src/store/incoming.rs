@@ -11,7 +11,7 @@
 use std::fs;
 use std::io;
 use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use uuid::Uuid;
 
@@ -173,6 +173,26 @@ pub struct BacklogReport {
     pub measures: u64,
     /// Per metric, measures to process.
     pub per_metric: Vec<(Uuid, u64)>,
+    /// Per metric, when its oldest waiting file was written (to the second,
+    /// from the file's name); only for incoming directories: Redis and S3
+    /// are not asked (their listings carry no write time).
+    pub oldest_per_metric: Vec<(Uuid, Timestamp)>,
+}
+
+impl BacklogReport {
+    /// When the oldest waiting measure file was written, if known.
+    pub fn oldest(&self) -> Option<Timestamp> {
+        self.oldest_per_metric.iter().map(|(_, t)| *t).min()
+    }
+}
+
+/// When a measure file was written, from its name's end
+/// (`…_20261124_17:13:42`, docs/format/incoming.md#layout).
+fn written_at(path: &Path) -> Option<Timestamp> {
+    let name = path.file_name()?.to_str()?;
+    let stamp = name.get(name.len().checked_sub(17)?..)?;
+    let time = chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%d_%H:%M:%S").ok()?;
+    Some(Timestamp::from_nanos(time.and_utc().timestamp_nanos_opt()?))
 }
 
 pub struct Incoming<'s> {
@@ -523,11 +543,20 @@ impl<'s> Incoming<'s> {
                 continue;
             }
             for metric in self.list_metrics(sack)? {
-                let measures = self.measures_waiting(metric)?;
+                let mut measures = 0;
+                let mut oldest: Option<Timestamp> = None;
+                for path in self.metric_files(metric)? {
+                    let size = fs::metadata(&path).map_err(io_error(&path))?.len();
+                    measures += size / codec::MEASURE_RECORD_SIZE as u64;
+                    if let Some(written) = written_at(&path) {
+                        oldest = Some(oldest.map_or(written, |o| o.min(written)));
+                    }
+                }
                 if measures > 0 {
                     report.metrics += 1;
                     report.measures += measures;
                     report.per_metric.push((metric, measures));
+                    report.oldest_per_metric.extend(oldest.map(|o| (metric, o)));
                 }
             }
         }
@@ -538,6 +567,7 @@ impl<'s> Incoming<'s> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time::Span;
 
     #[test]
     fn sack_names() {
@@ -602,6 +632,8 @@ mod tests {
         assert!(name.ends_with("_20261118_11:06:40"), "{name}");
         let report = incoming.backlog().unwrap();
         assert_eq!((report.metrics, report.measures), (1, 3));
+        // Written at `now`, to the second.
+        assert_eq!(report.oldest(), Some(now.round_down(Span::from_secs(1))));
     }
 
     #[test]

@@ -311,6 +311,11 @@ pub struct StoreConfig {
     pub format: u32,
     pub sacks: u32,
     pub subdir_len: usize,
+    /// Measures waiting beyond which `ingest`, `measures add` and `serve`
+    /// refuse writes (`carbonara max-backlog`); absent: no limit. An older
+    /// carbonara ignores it, so it needs no new format.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_backlog: Option<u64>,
     /// A Gnocchi deployment's backends, where the store uses them.
     #[serde(flatten)]
     pub backends: Backends,
@@ -344,6 +349,29 @@ pub fn read_format(root: &Path) -> Result<u32> {
                 reason: format!("`format` must be a small integer, not {format}"),
             }),
     }
+}
+
+/// Sets or removes `store.json`'s `max_backlog`, every other field kept
+/// as it is (`carbonara max-backlog --set`).
+pub fn set_max_backlog(root: &Path, limit: Option<u64>) -> Result<()> {
+    let path = root.join(CONFIG_FILE);
+    let text = fs::read_to_string(&path).map_err(io_error(&path))?;
+    let mut document: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| Error::BadConfig {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+    let Some(fields) = document.as_object_mut() else {
+        return Err(Error::BadConfig {
+            path,
+            reason: "not a JSON object".to_owned(),
+        });
+    };
+    match limit {
+        Some(limit) => fields.insert("max_backlog".to_owned(), limit.into()),
+        None => fields.remove("max_backlog"),
+    };
+    write_config(root, &document)
 }
 
 /// Replaces `store.json` atomically and durably: a new file in `tmp/`,
@@ -457,6 +485,7 @@ impl Store {
             format: FORMAT_VERSION,
             sacks,
             subdir_len,
+            max_backlog: None,
             backends,
         };
         let store = Store::with_dirs(root, config.clone(), lock::StoreUse::shared)?;
@@ -497,6 +526,7 @@ impl Store {
             format: FORMAT_VERSION,
             sacks,
             subdir_len,
+            max_backlog: None,
             backends,
         };
         Store::with_dirs(state, config, lock::StoreUse::shared)

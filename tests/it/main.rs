@@ -30,6 +30,7 @@ mod info;
 mod ingest;
 mod install;
 mod loss;
+mod max_backlog;
 mod measures;
 mod metric;
 mod metric_policy;

@@ -80,6 +80,11 @@ fn added_measures_are_aggregated_by_process() {
         1
     );
     assert_eq!(status["storage/total number of measures to process"], 4);
+    // Written just now (the file names carry the second).
+    let age = status["storage/age in seconds of the oldest measure to process"]
+        .as_i64()
+        .unwrap();
+    assert!((0..60).contains(&age), "{age}");
     let report = store.json(&["process"]);
     assert_eq!(
         (report["metrics"].clone(), report["measures"].clone()),
@@ -108,9 +113,11 @@ fn added_measures_are_aggregated_by_process() {
         count,
         [("2024-01-01T12:00:00+00:00".to_owned(), 3600.0, json!(3.0))]
     );
+    let status = store.json(&["status"]);
+    assert_eq!(status["storage/total number of measures to process"], 0);
     assert_eq!(
-        store.json(&["status"])["storage/total number of measures to process"],
-        0
+        status["storage/age in seconds of the oldest measure to process"],
+        json!(null)
     );
 }
 

@@ -5,10 +5,11 @@
 //!
 //! The other server tests are submodules: the recorded sessions
 //! replayed (`real`, `client`), cases of Gnocchi's own functional tests
-//! (`gabbi`), keystone mode against recorded Keystone answers (`keystone`), the write endpoints (`write`), the statsd daemon
+//! (`gabbi`), keystone mode against recorded Keystone answers (`keystone`), the write endpoints (`write`), back-pressure (`backlog`), the statsd daemon
 //! (`statsd_daemon`), and the helpers they share (`common`).
 
 mod backfill;
+mod backlog;
 mod client;
 pub(crate) mod common;
 mod erase;
@@ -337,6 +338,11 @@ pub(crate) struct Served {
 }
 
 impl Served {
+    /// Its process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Its stderr so far, after the line giving its address.
     pub(crate) fn log(&self) -> Vec<String> {
         self.log
