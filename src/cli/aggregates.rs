@@ -48,6 +48,16 @@ pub struct Args {
     /// With --resource-type: evaluate the operations per group of resources with equal values of this attribute; repeat for more
     #[arg(long, value_name = "ATTRIBUTE", requires = "resource_type")]
     groupby: Vec<String>,
+    /// With --groupby: group every past revision of the resources by its own values, as Gnocchi's use_history
+    ///
+    /// Each revision supplies the points of its own time, from
+    /// `max(revision start, --start)` until `min(revision end, --stop)`
+    /// (a resource's first revision from `--start`); a point its revision
+    /// covers in part is weighted by the part covered, and a group's
+    /// points at one timestamp are summed. The operations must aggregate
+    /// (`(aggregate …)`).
+    #[arg(long, requires = "groupby")]
+    use_history: bool,
     /// First timestamp (ISO 8601, epoch seconds, or relative like `-1 hour`)
     ///
     /// Each granularity's points from the bucket holding it on.
@@ -114,6 +124,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                 None => None,
             },
             groupby: args.groupby,
+            use_history: args.use_history,
         };
         let found = ops::aggregates::over_resources(
             &store,
@@ -152,7 +163,7 @@ fn print_resource_mode(found: &ResourceAggregates, details: bool, ctx: &Ctx) -> 
     }
     match found {
         ResourceAggregates::All(found) => ctx.print_measures(&measure_table(&found.result)),
-        ResourceAggregates::Grouped(groups) => {
+        ResourceAggregates::Grouped(groups) | ResourceAggregates::ByRevision(groups) => {
             let mut table = MeasureTable {
                 label_columns: vec!["group", "name"],
                 blocks: Vec::new(),
