@@ -15,7 +15,7 @@ use crate::pyform;
 use crate::pyform::document;
 use crate::pyform::json::Json;
 use crate::query::aggregates::{
-    self, AggregatesQuery, AggregatesResult, Fill, output, references::IndexLookup,
+    self, AggregatesQuery, AggregatesResult, Fill, GroupKey, output, references::IndexLookup,
 };
 use crate::resource::GENERIC;
 use crate::store::Index;
@@ -163,21 +163,32 @@ fn print_resource_mode(found: &ResourceAggregates, details: bool, ctx: &Ctx) -> 
     }
     match found {
         ResourceAggregates::All(found) => ctx.print_measures(&measure_table(&found.result)),
-        ResourceAggregates::Grouped(groups) | ResourceAggregates::ByRevision(groups) => {
-            let mut table = MeasureTable {
-                label_columns: vec!["group", "name"],
-                blocks: Vec::new(),
-            };
-            for (key, found) in groups {
-                let group = output::group_label(key);
-                for mut block in measure_table(&found.result).blocks {
-                    block.labels.insert(0, group.clone());
-                    table.blocks.push(block);
-                }
-            }
-            ctx.print_measures(&table)
+        ResourceAggregates::Grouped(groups) => {
+            print_groups(groups.iter().map(|(key, found)| (key, &found.result)), ctx)
+        }
+        ResourceAggregates::ByRevision(groups) => {
+            print_groups(groups.iter().map(|g| (&g.key, &g.result)), ctx)
         }
     }
+}
+
+/// Grouped results as one table with a `group` column.
+fn print_groups<'a>(
+    groups: impl Iterator<Item = (&'a GroupKey, &'a AggregatesResult)>,
+    ctx: &Ctx,
+) -> Result<()> {
+    let mut table = MeasureTable {
+        label_columns: vec!["group", "name"],
+        blocks: Vec::new(),
+    };
+    for (key, result) in groups {
+        let group = output::group_label(key);
+        for mut block in measure_table(result).blocks {
+            block.labels.insert(0, group.clone());
+            table.blocks.push(block);
+        }
+    }
+    ctx.print_measures(&table)
 }
 
 /// The distinct metrics, as `GET /v1/metric/<id>` shows them (with their

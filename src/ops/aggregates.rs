@@ -51,9 +51,16 @@ pub enum ResourceAggregates {
     All(ResourceResult),
     /// One result per group that has a matching metric.
     Grouped(Vec<(GroupKey, ResourceResult)>),
-    /// One result per group of revisions that has points (`use_history`);
-    /// the references are revisions.
-    ByRevision(Vec<(GroupKey, ResourceResult)>),
+    /// One result per group of revisions that has points (`use_history`).
+    ByRevision(Vec<RevisionGroup>),
+}
+
+/// A group of revisions and its points (`use_history`).
+pub struct RevisionGroup {
+    pub key: GroupKey,
+    pub result: AggregatesResult,
+    /// The group's last revision read, as Gnocchi's `references` show it.
+    pub reference: Json,
 }
 
 /// Evaluates `operations` over the metrics of the selected resources.
@@ -218,7 +225,7 @@ fn over_history(
     let mut results = Vec::new();
     for (key, members) in groups {
         let mut points = Vec::new();
-        let mut references = Vec::new();
+        let mut reference = Json::Null;
         for (i, window) in history::join_sequential(members)? {
             let supplied = metrics_of(&revisions[i], &mut lookup)?;
             let read = AggregatesQuery {
@@ -233,16 +240,16 @@ fn over_history(
                     Err(other) => return Err(other.into()),
                 };
             // Gnocchi keeps the references of the group's last revision read.
-            references = vec![revisions[i].clone()];
+            reference = revision_document(&revisions[i], window, (start, stop));
             points.extend(history::weighted(&result, window)?);
         }
         let points = history::sum_same_time(points);
         if !points.is_empty() {
-            let found = ResourceResult {
+            results.push(RevisionGroup {
+                key,
                 result: history::result(&points),
-                references,
-            };
-            results.push((key, found));
+                reference,
+            });
         }
     }
     if results.is_empty() {
@@ -253,36 +260,78 @@ fn over_history(
     Ok(ResourceAggregates::ByRevision(results))
 }
 
+/// A revision as Gnocchi's `references` show it under `use_history`: its
+/// history row with the window it was read over after `metrics`
+/// (`search_start`, `search_end`, which the `Grouper` set on it). A bound
+/// the query gave is a numpy value, written to the second; one from the
+/// revision itself a datetime, written in full.
+fn revision_document(
+    revision: &Resource,
+    window: history::Window,
+    bounds: (Option<Timestamp>, Option<Timestamp>),
+) -> Json {
+    let written = |t: Option<Timestamp>, from_query: bool| match t {
+        None => Json::Null,
+        Some(t) if from_query => Json::str(t.to_api_string()),
+        Some(t) => Json::str(t.to_isoformat()),
+    };
+    let mut fields = document::resource_fields(revision, Shape::History);
+    let after_metrics = fields
+        .iter()
+        .position(|(name, _)| name == "metrics")
+        .map_or(fields.len(), |p| p + 1);
+    fields.insert(
+        after_metrics,
+        (
+            "search_end".to_owned(),
+            written(window.stop, bounds.1.is_some()),
+        ),
+    );
+    fields.insert(
+        after_metrics,
+        (
+            "search_start".to_owned(),
+            written(window.start, bounds.0.is_some()),
+        ),
+    );
+    Json::Object(fields)
+}
+
 impl ResourceAggregates {
     /// Gnocchi's response body: one, or one per group; with `details`,
     /// the resources used as `references`.
     pub fn body(&self, details: bool) -> Json {
-        let body = |found: &ResourceResult, shape: Shape| {
+        let body = |found: &ResourceResult| {
             let references = details.then(|| {
                 Json::Array(
                     found
                         .references
                         .iter()
-                        .map(|r| Json::Object(document::resource_fields(r, shape)))
+                        .map(|r| Json::Object(document::resource_fields(r, Shape::Current)))
                         .collect(),
                 )
             });
             found.result.body(references)
         };
-        let bodies =
-            |groups: &[(GroupKey, ResourceResult)], shape: Shape| -> Vec<(GroupKey, Json)> {
-                groups
-                    .iter()
-                    .map(|(key, found)| (key.clone(), body(found, shape)))
-                    .collect()
-            };
         match self {
-            ResourceAggregates::All(found) => body(found, Shape::Current),
+            ResourceAggregates::All(found) => body(found),
             ResourceAggregates::Grouped(groups) => {
-                aggregates::output::grouped_body(&bodies(groups, Shape::Current))
+                let bodies: Vec<(GroupKey, Json)> = groups
+                    .iter()
+                    .map(|(key, found)| (key.clone(), body(found)))
+                    .collect();
+                aggregates::output::grouped_body(&bodies)
             }
             ResourceAggregates::ByRevision(groups) => {
-                aggregates::output::revision_grouped_body(&bodies(groups, Shape::History))
+                let bodies: Vec<(GroupKey, Json)> = groups
+                    .iter()
+                    .map(|group| {
+                        let references =
+                            details.then(|| Json::Array(vec![group.reference.clone()]));
+                        (group.key.clone(), group.result.body(references))
+                    })
+                    .collect();
+                aggregates::output::revision_grouped_body(&bodies)
             }
         }
     }

@@ -63,6 +63,8 @@ def session():
                search={})
     # Only `start`: no period filter, so c's first revision counts for large.
     aggregates("three resources start only", "&start=2099-01-01T00:30:00", search={})
+    # The references: the last revision read of each group, as history rows.
+    aggregates("three resources details", "&start=2099-01-01T00:30:00&details=true", search={})
     # Without start, a group of two revisions cannot be sorted.
     aggregates("two resources no start", "", search="id in ['a', 'b']")
     aggregates("no point in the period", "&start=2099-02-01&stop=2099-02-02")
