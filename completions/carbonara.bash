@@ -610,7 +610,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__aggregates)
-            opts="-f -c -q -h -V --resource-type --groupby --start --stop --granularity --needed-overlap --fill --details --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --user --quiet --help --version"
+            opts="-f -c -q -h -V --resource-type --groupby --use-history --start --stop --granularity --needed-overlap --fill --details --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --user --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -735,6 +735,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l sort-
 complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l store -d 'The store directory [default: $CARBONARA_STORE, else ./carbonara-data]' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l gnocchi-conf -d 'Work on the Gnocchi deployment this gnocchi.conf describes (its PostgreSQL indexer, file or Redis storage and incoming) instead of a store directory' -r -F
 complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l user -d 'Act as this user: the creator recorded on what the command makes and whose names it resolves, as gnocchi-api records it for that user (`USER` with basic authentication, `USER:PROJECT` with Keystone) [default: admin]' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l use-history -d 'With --groupby: group every past revision of the resources by its own values, as Gnocchi\'s use_history'
 complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l details -d 'With `-f json`: add the metrics used (`references`), as Gnocchi does'
 complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l sort-ascending -d 'Sort the rows in ascending order (the default)'
 complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -l sort-descending -d 'Sort the rows in descending order'

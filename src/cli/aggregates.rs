@@ -15,7 +15,7 @@ use crate::pyform;
 use crate::pyform::document;
 use crate::pyform::json::Json;
 use crate::query::aggregates::{
-    self, AggregatesQuery, AggregatesResult, Fill, output, references::IndexLookup,
+    self, AggregatesQuery, AggregatesResult, Fill, GroupKey, output, references::IndexLookup,
 };
 use crate::resource::GENERIC;
 use crate::store::Index;
@@ -48,6 +48,16 @@ pub struct Args {
     /// With --resource-type: evaluate the operations per group of resources with equal values of this attribute; repeat for more
     #[arg(long, value_name = "ATTRIBUTE", requires = "resource_type")]
     groupby: Vec<String>,
+    /// With --groupby: group every past revision of the resources by its own values, as Gnocchi's use_history
+    ///
+    /// Each revision supplies the points of its own time, from
+    /// `max(revision start, --start)` until `min(revision end, --stop)`
+    /// (a resource's first revision from `--start`); a point its revision
+    /// covers in part is weighted by the part covered, and a group's
+    /// points at one timestamp are summed. The operations must aggregate
+    /// (`(aggregate …)`).
+    #[arg(long, requires = "groupby")]
+    use_history: bool,
     /// First timestamp (ISO 8601, epoch seconds, or relative like `-1 hour`)
     ///
     /// Each granularity's points from the bucket holding it on.
@@ -114,6 +124,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                 None => None,
             },
             groupby: args.groupby,
+            use_history: args.use_history,
         };
         let found = ops::aggregates::over_resources(
             &store,
@@ -153,20 +164,31 @@ fn print_resource_mode(found: &ResourceAggregates, details: bool, ctx: &Ctx) -> 
     match found {
         ResourceAggregates::All(found) => ctx.print_measures(&measure_table(&found.result)),
         ResourceAggregates::Grouped(groups) => {
-            let mut table = MeasureTable {
-                label_columns: vec!["group", "name"],
-                blocks: Vec::new(),
-            };
-            for (key, found) in groups {
-                let group = output::group_label(key);
-                for mut block in measure_table(&found.result).blocks {
-                    block.labels.insert(0, group.clone());
-                    table.blocks.push(block);
-                }
-            }
-            ctx.print_measures(&table)
+            print_groups(groups.iter().map(|(key, found)| (key, &found.result)), ctx)
+        }
+        ResourceAggregates::ByRevision(groups) => {
+            print_groups(groups.iter().map(|g| (&g.key, &g.result)), ctx)
         }
     }
+}
+
+/// Grouped results as one table with a `group` column.
+fn print_groups<'a>(
+    groups: impl Iterator<Item = (&'a GroupKey, &'a AggregatesResult)>,
+    ctx: &Ctx,
+) -> Result<()> {
+    let mut table = MeasureTable {
+        label_columns: vec!["group", "name"],
+        blocks: Vec::new(),
+    };
+    for (key, result) in groups {
+        let group = output::group_label(key);
+        for mut block in measure_table(result).blocks {
+            block.labels.insert(0, group.clone());
+            table.blocks.push(block);
+        }
+    }
+    ctx.print_measures(&table)
 }
 
 /// The distinct metrics, as `GET /v1/metric/<id>` shows them (with their

@@ -20,7 +20,7 @@ use crate::pyform::json::Json;
 use crate::query::aggregates::operation::{MetricRef, Operand, Reducer};
 use crate::query::aggregates::references::{IndexLookup, MetricLookup, ResourceMetrics};
 use crate::query::aggregates::{
-    self, AggregatesQuery, AggregatesResult, Fill, Group, GroupKey, Operation,
+    self, AggregatesQuery, AggregatesResult, Fill, Group, GroupKey, Operation, history,
 };
 use crate::query::{self, Measures, MeasuresQuery};
 use crate::resource::Resource;
@@ -35,6 +35,9 @@ pub struct ResourceSelection {
     pub filter: Option<Filter>,
     /// Attributes to group the resources by; none for one result.
     pub groupby: Vec<String>,
+    /// With `groupby`: group every revision by its own values (Gnocchi's
+    /// `use_history`).
+    pub use_history: bool,
 }
 
 /// A result, and the resources whose metrics it used (Gnocchi's
@@ -48,6 +51,16 @@ pub enum ResourceAggregates {
     All(ResourceResult),
     /// One result per group that has a matching metric.
     Grouped(Vec<(GroupKey, ResourceResult)>),
+    /// One result per group of revisions that has points (`use_history`).
+    ByRevision(Vec<RevisionGroup>),
+}
+
+/// A group of revisions and its points (`use_history`).
+pub struct RevisionGroup {
+    pub key: GroupKey,
+    pub result: AggregatesResult,
+    /// The group's last revision read, as Gnocchi's `references` show it.
+    pub reference: Json,
 }
 
 /// Evaluates `operations` over the metrics of the selected resources.
@@ -63,6 +76,9 @@ pub fn over_resources(
     let mut groupby = selection.groupby.clone();
     groupby.sort();
     groupby.dedup();
+    if selection.use_history && !groupby.is_empty() {
+        return over_history(store, index, operations, selection, &groupby, query, now);
+    }
     // Gnocchi's order: by revision, then id; with groups, by the group's
     // attributes, then id.
     let sorts = match groupby.is_empty() {
@@ -82,19 +98,10 @@ pub fn over_resources(
         now,
     })?;
     let mut lookup = IndexLookup::new(index);
-    let mut supplied = Vec::with_capacity(resources.len());
-    for resource in &resources {
-        let mut metrics = Vec::with_capacity(resource.metrics.len());
-        for (name, id) in &resource.metrics {
-            if let Some(metric) = lookup.by_id(*id)? {
-                metrics.push((name.clone(), metric));
-            }
-        }
-        supplied.push(ResourceMetrics {
-            id: resource.id,
-            metrics,
-        });
-    }
+    let supplied = resources
+        .iter()
+        .map(|resource| metrics_of(resource, &mut lookup))
+        .collect::<Result<Vec<_>>>()?;
     let referenced = |group: &[ResourceMetrics]| -> Vec<Resource> {
         let used: Vec<_> = aggregates::references::resource_references(operations, group)
             .into_iter()
@@ -134,10 +141,160 @@ pub fn over_resources(
                     .find(|g| g.key == key)
                     .expect("every result is of a group");
                 let references = referenced(&group.resources);
-                (key, ResourceResult { result, references })
+                let found = ResourceResult { result, references };
+                (key, found)
             })
             .collect(),
     ))
+}
+
+/// A resource's metrics as the engine takes them.
+fn metrics_of(resource: &Resource, lookup: &mut IndexLookup) -> Result<ResourceMetrics> {
+    let mut metrics = Vec::with_capacity(resource.metrics.len());
+    for (name, id) in &resource.metrics {
+        if let Some(metric) = lookup.by_id(*id)? {
+            metrics.push((name.clone(), metric));
+        }
+    }
+    Ok(ResourceMetrics {
+        id: resource.id,
+        metrics,
+    })
+}
+
+/// `groupby` with `use_history` (docs/gnocchi-semantics.md#grouping-by-past-values):
+/// Gnocchi's `Grouper`. Every revision the search finds (in the period,
+/// when both bounds are given) is grouped by its own values; each is read
+/// over its window, alone, and its `aggregated` points weighted by how much
+/// of their period the window covers; a group's neighbouring points at one
+/// timestamp are summed. Groups left without points are left out; none
+/// left is Gnocchi's 404 for the patterns.
+fn over_history(
+    store: &Store,
+    index: &Index,
+    operations: &Operation,
+    selection: &ResourceSelection,
+    groupby: &[String],
+    query: &AggregatesQuery,
+    now: Timestamp,
+) -> Result<ResourceAggregates> {
+    let page = Page {
+        sorts: groupby.to_vec(),
+        ..Page::default()
+    };
+    let found = index.search_resources(&ResourceQuery {
+        type_name: &selection.type_name,
+        filter: selection.filter.as_ref(),
+        history: true,
+        details: true,
+        page: &page,
+        now,
+    })?;
+    let (start, stop) = history::bounds(query.start, query.stop);
+    fn revision(r: &Resource) -> history::Revision<'_> {
+        history::Revision {
+            original_resource_id: &r.original_resource_id,
+            revision_start: r.revision_start,
+            revision_end: r.revision_end,
+        }
+    }
+    let revisions: Vec<Resource> = found
+        .into_iter()
+        .filter(|r| history::in_period(&revision(r), start, stop))
+        .collect();
+    let seen: Vec<history::Revision> = revisions.iter().map(revision).collect();
+    // Sorted by `str(value or '')` (stable), grouped by the values.
+    let mut keyed: Vec<(Vec<String>, GroupKey, usize, history::Window)> =
+        history::windows(&seen, start, stop)
+            .into_iter()
+            .map(|(i, window)| {
+                let key = group_key(&revisions[i], groupby);
+                let text = key.iter().map(|(_, v)| history::sort_text(v)).collect();
+                (text, key, i, window)
+            })
+            .collect();
+    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut groups: Vec<(GroupKey, Vec<(usize, history::Window)>)> = Vec::new();
+    for (_, key, i, window) in keyed {
+        match groups.last_mut() {
+            Some((last, members)) if *last == key => members.push((i, window)),
+            _ => groups.push((key, vec![(i, window)])),
+        }
+    }
+    let mut lookup = IndexLookup::new(index);
+    let mut results = Vec::new();
+    for (key, members) in groups {
+        let mut points = Vec::new();
+        let mut reference = Json::Null;
+        for (i, window) in history::join_sequential(members)? {
+            let supplied = metrics_of(&revisions[i], &mut lookup)?;
+            let read = AggregatesQuery {
+                start: window.start,
+                stop: window.stop,
+                ..*query
+            };
+            let result =
+                match aggregates::aggregate_resources(store, operations, &[supplied], &read) {
+                    Ok(result) => result,
+                    Err(aggregates::Error::NoSuchMetric(_)) => continue,
+                    Err(other) => return Err(other.into()),
+                };
+            // Gnocchi keeps the references of the group's last revision read.
+            reference = revision_document(&revisions[i], window, (start, stop));
+            points.extend(history::weighted(&result, window)?);
+        }
+        let points = history::sum_same_time(points);
+        if !points.is_empty() {
+            results.push(RevisionGroup {
+                key,
+                result: history::result(&points),
+                reference,
+            });
+        }
+    }
+    if results.is_empty() {
+        return Err(
+            aggregates::Error::NoSuchMetric(aggregates::references::patterns(operations)).into(),
+        );
+    }
+    Ok(ResourceAggregates::ByRevision(results))
+}
+
+/// A revision as Gnocchi's `references` show it under `use_history`: its
+/// history row with the window it was read over after `metrics`
+/// (`search_start`, `search_end`, which the `Grouper` set on it). A bound
+/// the query gave is a numpy value, written to the second; one from the
+/// revision itself a datetime, written in full.
+fn revision_document(
+    revision: &Resource,
+    window: history::Window,
+    bounds: (Option<Timestamp>, Option<Timestamp>),
+) -> Json {
+    let written = |t: Option<Timestamp>, from_query: bool| match t {
+        None => Json::Null,
+        Some(t) if from_query => Json::str(t.to_api_string()),
+        Some(t) => Json::str(t.to_isoformat()),
+    };
+    let mut fields = document::resource_fields(revision, Shape::History);
+    let after_metrics = fields
+        .iter()
+        .position(|(name, _)| name == "metrics")
+        .map_or(fields.len(), |p| p + 1);
+    fields.insert(
+        after_metrics,
+        (
+            "search_end".to_owned(),
+            written(window.stop, bounds.1.is_some()),
+        ),
+    );
+    fields.insert(
+        after_metrics,
+        (
+            "search_start".to_owned(),
+            written(window.start, bounds.0.is_some()),
+        ),
+    );
+    Json::Object(fields)
 }
 
 impl ResourceAggregates {
@@ -164,6 +321,17 @@ impl ResourceAggregates {
                     .map(|(key, found)| (key.clone(), body(found)))
                     .collect();
                 aggregates::output::grouped_body(&bodies)
+            }
+            ResourceAggregates::ByRevision(groups) => {
+                let bodies: Vec<(GroupKey, Json)> = groups
+                    .iter()
+                    .map(|group| {
+                        let references =
+                            details.then(|| Json::Array(vec![group.reference.clone()]));
+                        (group.key.clone(), group.result.body(references))
+                    })
+                    .collect();
+                aggregates::output::revision_grouped_body(&bodies)
             }
         }
     }

@@ -2,7 +2,8 @@
 //! (docs/gnocchi-semantics.md#dynamic-aggregates)
 //! over the engine of `crate::query::aggregates`, by metric ids or over
 //! the metrics of the resources a search finds (`resource_type`, `search`,
-//! `groupby`), with `details` adding the metrics or resources used.
+//! `groupby`, `use_history`), with `details` adding the metrics or
+//! resources used.
 
 use std::sync::Arc;
 
@@ -142,7 +143,7 @@ impl MetricLookup for IdsOnly<'_> {
 
 pub async fn aggregates(State(app): State<Arc<App>>, call: Call) -> ApiResult<Response> {
     let details = call.bool_param("details")?;
-    call.bool_param("use_history")?;
+    let use_history = call.bool_param("use_history")?;
     let now = Timestamp::now();
     let query = query(&call, now)?;
     let fetch = fetch(&call.json_body(JSON)?)?;
@@ -179,6 +180,7 @@ pub async fn aggregates(State(app): State<Arc<App>>, call: Call) -> ApiResult<Re
                         .iter()
                         .map(|g| (*g).to_owned())
                         .collect(),
+                    use_history,
                 };
                 let found = crate::ops::aggregates::over_resources(
                     work.store,

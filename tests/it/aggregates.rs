@@ -238,3 +238,125 @@ fn errors_name_what_is_wrong() {
         .code(1)
         .stderr(contains("Granularities are missing"));
 }
+
+/// `--use-history`: a server's points before and after its flavor changed
+/// fall in the group of the flavor it had then; without it, all in the
+/// current flavor's. (The arithmetic: query/aggregates/history.rs.)
+#[test]
+fn use_history_groups_by_the_values_of_each_revision() {
+    let store = TestStore::new();
+    store
+        .run(&[
+            "archive-policy",
+            "create",
+            "p",
+            "-d",
+            "granularity:5s",
+            "-m",
+            "mean",
+        ])
+        .success();
+    store
+        .run(&[
+            "resource-type",
+            "create",
+            "server",
+            "-a",
+            "flavor:string:false",
+        ])
+        .success();
+    store
+        .run(&[
+            "resource",
+            "create",
+            "vm-01",
+            "-t",
+            "server",
+            "-a",
+            "flavor:small",
+            "-n",
+            "cpu:p",
+        ])
+        .success();
+    store
+        .run(&[
+            "measures",
+            "add",
+            "cpu",
+            "-r",
+            "vm-01",
+            "-m",
+            "2015-03-06T14:00:00@2",
+        ])
+        .success();
+    store
+        .run(&[
+            "resource",
+            "update",
+            "vm-01",
+            "-t",
+            "server",
+            "-a",
+            "flavor:large",
+        ])
+        .success();
+    store
+        .run(&[
+            "measures",
+            "add",
+            "cpu",
+            "-r",
+            "vm-01",
+            "-m",
+            "2099-01-01T01:00:00@3",
+        ])
+        .success();
+    store.run(&["process"]).success();
+    let grouped = |history: &[&str]| {
+        let mut args = vec![
+            "aggregates",
+            "(aggregate sum (metric cpu mean))",
+            "--resource-type",
+            "server",
+            "--groupby",
+            "flavor",
+        ];
+        args.extend(history);
+        store.json(&args)
+    };
+    let group = |flavor: &str, points: serde_json::Value| json!({"group": {"flavor": flavor}, "measures": {"measures": {"aggregated": points}}});
+    let in_2015 = json!([["2015-03-06T14:00:00+00:00", 5.0, 2.0]]);
+    let in_2099 = json!([["2099-01-01T01:00:00+00:00", 5.0, 3.0]]);
+    assert_eq!(
+        grouped(&["--use-history"]),
+        // Groups in the order of their values' text.
+        json!([
+            group("large", in_2099.clone()),
+            group("small", in_2015.clone())
+        ])
+    );
+    assert_eq!(
+        grouped(&[]),
+        json!([group("large", json!([in_2015[0], in_2099[0]]))])
+    );
+    // Operations that do not aggregate answer per metric, which Gnocchi's
+    // grouping cannot read: refused with the reason.
+    let refused = store
+        .command(&[
+            "aggregates",
+            "(metric cpu mean)",
+            "--resource-type",
+            "server",
+            "--groupby",
+            "flavor",
+            "--use-history",
+        ])
+        .assert()
+        .failure();
+    assert!(stderr_of(&refused).contains("use_history needs operations that aggregate"));
+    // Without --groupby there is nothing to group: a usage error.
+    store
+        .command(&["aggregates", "(metric cpu mean)", "--use-history"])
+        .assert()
+        .code(2);
+}

@@ -11,13 +11,15 @@
 //! * [`grid`]: the series of one granularity aligned on their timestamps,
 //!   filled, checked for overlap;
 //! * [`eval`] (with [`reduce`]): the operators on the grid;
-//! * [`output`]: the result as Gnocchi's response body.
+//! * [`output`]: the result as Gnocchi's response body;
+//! * [`history`]: `use_history`'s windows, weights and sums.
 //!
 //! [`aggregate`] is the entry point: references in, measures out. The
 //! deprecated `/v1/aggregation` endpoint is the same call with a fixed tree.
 
 pub mod eval;
 pub mod grid;
+pub mod history;
 pub mod operation;
 pub mod output;
 pub mod parse;

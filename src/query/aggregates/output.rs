@@ -190,14 +190,29 @@ fn insert(object: &mut Json, path: &[String], value: Json) {
 
 /// The body of a grouped request: `[{"group": {…}, "measures": body}, …]`.
 pub fn grouped_body(groups: &[(GroupKey, Json)]) -> Json {
+    groups_body(groups, false)
+}
+
+/// The body of a request grouped by revision (`use_history`), which
+/// Gnocchi's `Grouper` writes `measures` first: `[{"measures": body,
+/// "group": {…}}, …]`.
+pub fn revision_grouped_body(groups: &[(GroupKey, Json)]) -> Json {
+    groups_body(groups, true)
+}
+
+fn groups_body(groups: &[(GroupKey, Json)], measures_first: bool) -> Json {
     Json::Array(
         groups
             .iter()
             .map(|(key, body)| {
-                Json::object([
-                    ("group", Json::Object(key.clone())),
-                    ("measures", body.clone()),
-                ])
+                let mut fields = vec![
+                    ("group".to_owned(), Json::Object(key.clone())),
+                    ("measures".to_owned(), body.clone()),
+                ];
+                if measures_first {
+                    fields.reverse();
+                }
+                Json::Object(fields)
             })
             .collect(),
     )

@@ -14,6 +14,7 @@ mod client;
 pub(crate) mod common;
 mod erase;
 mod gabbi;
+mod history;
 mod keystone;
 mod metric_update;
 mod real;

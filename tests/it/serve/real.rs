@@ -1,6 +1,7 @@
 //! Sessions recorded against a real Gnocchi 4.7.1 (PostgreSQL indexer) by
 //! tests/golden/serve/record_real_gnocchi.py (every endpoint but the write
-//! ones) and record_real_gnocchi_writes.py (batch, InfluxDB, Prometheus),
+//! ones), record_real_gnocchi_writes.py (batch, InfluxDB, Prometheus) and
+//! record_real_gnocchi_history.py (`use_history`),
 //! replayed through `serve`'s router: the same statuses, the same headers clients read (Location,
 //! Link, Allow, Content-Type, CORS), and the same bodies (JSON documents
 //! key order included, error envelopes and webob's HTML and text pages
@@ -148,6 +149,22 @@ const ORDERED_BY_METRIC_IDS: [&str; 2] = [
     "aggregation two metrics",
     "aggregation unknown method two metrics",
 ];
+
+/// `use_history` answers the real Gnocchi gave with every window edge in
+/// 2099 (record_real_gnocchi_history.py): points weighted by the part of
+/// their hour the window covers, revisions that start together joined.
+#[tokio::test]
+async fn replays_a_real_gnocchi_history_session() {
+    replay(
+        "serve/real_gnocchi_history.json",
+        &[(
+            "two resources no start",
+            "real Gnocchi answers 500; carbonara says why it cannot group them",
+        )],
+        &[],
+    )
+    .await;
+}
 
 #[tokio::test]
 async fn replays_a_real_gnocchi_write_session() {
