@@ -150,6 +150,12 @@ pub enum Command {
     /// is committed (a second signal at once: nothing is lost either way).
     Metricd(metricd::Args),
     /// Show the measures waiting to be processed
+    ///
+    /// How many wait and for how many metrics, the age of the oldest, the
+    /// measures dropped as older than their back window, the measures the
+    /// passes of the last minute processed per second (every process on
+    /// this store directory), and the live `metricd` workers with their
+    /// sacks.
     Status(status::Args),
     /// Decode archive files: a metric's, a Gnocchi directory's or one file
     Dump(dump::Args),

@@ -1,8 +1,9 @@
 //! `carbonara status`: what waits to be processed, with gnocchiclient's
 //! field names (measures of deleted metrics are not waiting: the next pass
 //! throws them away), and how many measures passes have dropped as older
-//! than their metric's back window, and the age of the oldest measure
-//! waiting; and the live aggregation workers
+//! than their metric's back window, the age of the oldest measure
+//! waiting, and the measures the passes of the last minute processed per
+//! second (`store::pass_log`); and the live aggregation workers
 //! (`carbonara metricd`, and gnocchi-metricd's where they share a Redis
 //! coordinator) with the sacks each processes.
 
@@ -10,6 +11,7 @@ use crate::error::Result;
 use crate::ops;
 use crate::pyform::json::Json;
 use crate::store::coordinator::fleet::{self, Worker};
+use crate::store::pass_log;
 use crate::time::Timestamp;
 
 use super::output::Record;
@@ -44,7 +46,8 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             Json::Int(backlog.measures as i64),
         ),
         (
-            // To the second, from the files' names; unknown (null) on Redis and S3.
+            // To the second, from the names of the files or S3 objects;
+            // unknown (null) on Redis, whose lists keep no write time.
             "storage/age in seconds of the oldest measure to process".to_owned(),
             backlog.oldest().map_or(Json::Null, |written| {
                 Json::Int((Timestamp::now().nanos() - written.nanos()).max(0) / 1_000_000_000)
@@ -53,6 +56,10 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         (
             "storage/total number of measures dropped as older than the back window".to_owned(),
             Json::Int(dropped as i64),
+        ),
+        (
+            "metricd/measures processed per second over the last minute".to_owned(),
+            Json::Float(pass_log::rate(&store, Timestamp::now())?),
         ),
         (
             "metricd/processors".to_owned(),

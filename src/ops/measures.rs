@@ -61,7 +61,7 @@ pub fn refresh_with(
     let deadline = Instant::now() + timeout;
     let mut pause = FIRST_PAUSE;
     loop {
-        if attempt()? == Refreshed::Done {
+        if let Refreshed::Done { .. } = attempt()? {
             return Ok(());
         }
         let now = Instant::now();
@@ -76,7 +76,8 @@ pub fn refresh_with(
 /// What one try of a refresh found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refreshed {
-    Done,
+    /// The metric's measures are aggregated; `taken` of them by this try.
+    Done { taken: u64 },
     /// Another pass holds the metric's sack.
     SackBusy,
 }
@@ -87,7 +88,7 @@ pub enum Refreshed {
 /// are left to the janitor, as Gnocchi's refresh leaves them.
 pub fn try_refresh(store: &Store, index: &Index, metric: &Metric) -> Result<Refreshed> {
     if !store.incoming().has_unprocessed(metric.id)? {
-        return Ok(Refreshed::Done);
+        return Ok(Refreshed::Done { taken: 0 });
     }
     let options = ProcessOptions {
         metrics: Some(vec![metric.id]),
@@ -100,7 +101,9 @@ pub fn try_refresh(store: &Store, index: &Index, metric: &Metric) -> Result<Refr
     }
     match report.failures.into_iter().next() {
         Some(failure) => Err(failure.into()),
-        None => Ok(Refreshed::Done),
+        None => Ok(Refreshed::Done {
+            taken: report.measures + report.orphan_measures,
+        }),
     }
 }
 

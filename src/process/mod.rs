@@ -35,7 +35,7 @@ use crate::store::incoming::MetricBacklog;
 use crate::store::lock::SackLocks;
 use crate::store::object::ArchiveObject;
 use crate::store::storage::Storage;
-use crate::store::{self, Index, Metric, Store, txn};
+use crate::store::{self, Index, Metric, Store, pass_log, txn};
 use crate::time::Timestamp;
 use slots::ComputeSlots;
 
@@ -246,6 +246,15 @@ fn run_pass_in_pool(
         &stopping,
         &mut report,
     )?;
+    let taken = report.measures + report.orphan_measures;
+    if taken > 0
+        && let Err(error) = pass_log::record(store, taken, Timestamp::now())
+    {
+        // A statistic: the pass does not fail for it.
+        crate::diagnostics::warn(&format!(
+            "cannot record the pass for the pass rate: {error}"
+        ));
+    }
     if !options.skip_janitor && !stopping() {
         report.expunged = janitor::run(store, index, &mut locks)?.expunged_metrics;
     }

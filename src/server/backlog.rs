@@ -1,20 +1,16 @@
 //! Back-pressure (`serve --max-backlog`, Gnocchi #836): the count of
 //! measures waiting that this server keeps, so that a write is checked
-//! without listing the sacks, and the measures its passes processed over
-//! the last minute (`GET /v1/status`). It only counts and refuses: the
-//! listings that correct the count run elsewhere (`App::recount_backlog`).
+//! without listing the sacks. It only counts and refuses: the listings
+//! that correct the count run elsewhere (`App::recount_backlog`).
 //!
 //! The count goes up by what this server's writes store and down by what
-//! its background passes take; the measures other processes write or
-//! process, and those a `refresh=true` aggregates, are seen at the next
-//! listing: every [`RECOUNT_INTERVAL`] and with each `GET /v1/status`,
-//! unless one of this server's passes ran meanwhile (docs/guide.md,
-//! "Back-pressure").
+//! its background passes and `refresh=true` reads take; the measures other
+//! processes write or process are seen at the next listing: every
+//! [`RECOUNT_INTERVAL`] and with each `GET /v1/status`, unless one of this
+//! server's passes ran meanwhile (docs/guide.md, "Back-pressure").
 
-use std::collections::VecDeque;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::{StatusCode, header};
 
@@ -23,9 +19,6 @@ use crate::store::incoming::BacklogReport;
 
 /// How often the count is taken again from the store, whatever the passes do.
 pub const RECOUNT_INTERVAL: Duration = Duration::from_secs(10);
-
-/// The span the pass rate is measured over.
-const RATE_WINDOW: Duration = Duration::from_secs(60);
 
 pub struct Backlog {
     /// Measures waiting beyond which writes are refused; none: never.
@@ -37,9 +30,6 @@ pub struct Backlog {
     /// ends, so that a listing that overlapped a pass, which may have seen
     /// some of its measures gone and not others, is not taken.
     pass_epoch: AtomicU64,
-    /// When each background pass of the last minute ended, and the
-    /// measures it took from the sacks.
-    passes: Mutex<VecDeque<(Instant, u64)>>,
 }
 
 impl Backlog {
@@ -49,7 +39,6 @@ impl Backlog {
             retry_after,
             waiting: AtomicU64::new(0),
             pass_epoch: AtomicU64::new(0),
-            passes: Mutex::new(VecDeque::new()),
         }
     }
 
@@ -86,40 +75,14 @@ impl Backlog {
         self.waiting.fetch_add(measures, Ordering::Relaxed);
     }
 
-    /// A background pass that took `measures` from the sacks ended at `now`.
-    pub fn pass_ended(&self, measures: u64, now: Instant) {
+    /// A background pass that took `measures` from the sacks ended.
+    pub fn pass_ended(&self, measures: u64) {
         let _ = self
             .waiting
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |w| {
                 Some(w.saturating_sub(measures))
             });
-        let mut passes = self
-            .passes
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
         self.pass_epoch.fetch_add(1, Ordering::SeqCst);
-        passes.push_back((now, measures));
-        while passes
-            .front()
-            .is_some_and(|(ended, _)| now.duration_since(*ended) > RATE_WINDOW)
-        {
-            passes.pop_front();
-        }
-    }
-
-    /// Measures per second this server's background passes processed over
-    /// the last minute.
-    pub fn pass_rate(&self, now: Instant) -> f64 {
-        let passes = self
-            .passes
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let measures: u64 = passes
-            .iter()
-            .filter(|(ended, _)| now.duration_since(*ended) <= RATE_WINDOW)
-            .map(|(_, measures)| measures)
-            .sum();
-        measures as f64 / RATE_WINDOW.as_secs_f64()
     }
 
     /// Whether `more` measures may be queued on top of what waits: a 503
@@ -166,7 +129,7 @@ mod tests {
             Some("2")
         );
         backlog.pass_started();
-        backlog.pass_ended(60, Instant::now());
+        backlog.pass_ended(60);
         assert!(backlog.admit(50).is_ok());
         assert!(Backlog::new(None, Duration::ZERO).admit(u64::MAX).is_ok());
     }
@@ -188,7 +151,7 @@ mod tests {
         assert_eq!(backlog.waiting(), 8);
         backlog
             .recount(|| {
-                backlog.pass_ended(5, Instant::now());
+                backlog.pass_ended(5);
                 Ok::<_, ()>(waiting(0))
             })
             .unwrap();
@@ -198,14 +161,10 @@ mod tests {
     }
 
     #[test]
-    fn pass_rate_counts_the_last_minute() {
+    fn processing_never_counts_below_zero() {
         let backlog = Backlog::new(None, Duration::ZERO);
-        let start = Instant::now();
-        backlog.pass_ended(6000, start);
-        backlog.pass_ended(1200, start + Duration::from_secs(30));
-        assert_eq!(backlog.pass_rate(start + Duration::from_secs(30)), 120.0);
-        assert_eq!(backlog.pass_rate(start + Duration::from_secs(61)), 20.0);
-        // Processing never counts below zero.
+        backlog.added(1200);
+        backlog.pass_ended(6000);
         assert_eq!(backlog.waiting(), 0);
     }
 }

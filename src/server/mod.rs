@@ -171,7 +171,8 @@ impl Work<'_> {
     /// Aggregates the metric's waiting measures (`refresh=true`), waiting
     /// up to `--operation-timeout` for its sack: each try runs while no
     /// other pass of this server runs, and the pauses between them hold
-    /// nothing.
+    /// nothing. What a try takes leaves the server's backlog count as a
+    /// background pass's does.
     pub fn refresh(&self, metric: &Metric) -> Result<()> {
         ops::measures::refresh_with(metric, self.app.config.operation_timeout, || {
             let _guard = self
@@ -179,7 +180,14 @@ impl Work<'_> {
                 .processing
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            ops::measures::try_refresh(self.store, self.index, metric)
+            self.app.backlog.pass_started();
+            let tried = ops::measures::try_refresh(self.store, self.index, metric);
+            let taken = match tried {
+                Ok(ops::measures::Refreshed::Done { taken }) => taken,
+                _ => 0,
+            };
+            self.app.backlog.pass_ended(taken);
+            tried
         })
     }
 }
@@ -363,7 +371,7 @@ impl App {
             let taken = report
                 .as_ref()
                 .map_or(0, |report| report.measures + report.orphan_measures);
-            self.backlog.pass_ended(taken, Instant::now());
+            self.backlog.pass_ended(taken);
             report
         };
         let lines = report

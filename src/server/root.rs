@@ -19,6 +19,7 @@ use crate::ops;
 use crate::policy::AggregationMethod;
 use crate::pyform::json::Json;
 use crate::store::coordinator::fleet;
+use crate::store::pass_log;
 use crate::time::Timestamp;
 
 /// This module's paths and the handlers of each.
@@ -117,14 +118,15 @@ pub async fn status(State(app): State<Arc<App>>, call: Call) -> ApiResult<Respon
         Some(text) => super::call::parse_bool("details", text)?,
     };
     let replicas = app.config.processing_replicas;
-    let (backlog, workers) = app
+    let (backlog, workers, pass_rate) = app
         .run(move |work| {
             // A listing of the sacks: as good as a recount.
             let backlog = work
                 .app
                 .backlog
                 .recount(|| ops::measures::backlog(work.store))?;
-            Ok((backlog, fleet::workers(work.store, replicas)?))
+            let pass_rate = pass_log::rate(work.store, Timestamp::now())?;
+            Ok((backlog, fleet::workers(work.store, replicas)?, pass_rate))
         })
         .await?;
     let mut storage = vec![(
@@ -179,10 +181,7 @@ pub async fn status(State(app): State<Arc<App>>, call: Call) -> ApiResult<Respon
                 Json::Float(((now.nanos() - written.nanos()).max(0) / 1_000_000_000) as f64)
             }),
         ),
-        (
-            "processed_per_second",
-            Json::Float(app.backlog.pass_rate(std::time::Instant::now())),
-        ),
+        ("processed_per_second", Json::Float(pass_rate)),
         ("counted", Json::Int(app.backlog.waiting() as i64)),
         (
             "limit",

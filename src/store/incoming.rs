@@ -11,7 +11,7 @@
 use std::fs;
 use std::io;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use uuid::Uuid;
 
@@ -173,9 +173,9 @@ pub struct BacklogReport {
     pub measures: u64,
     /// Per metric, measures to process.
     pub per_metric: Vec<(Uuid, u64)>,
-    /// Per metric, when its oldest waiting file was written (to the second,
-    /// from the file's name); only for incoming directories: Redis and S3
-    /// are not asked (their listings carry no write time).
+    /// Per metric, when its oldest waiting file or S3 object was written
+    /// (to the second, from its name); none on Redis, whose lists keep no
+    /// write time.
     pub oldest_per_metric: Vec<(Uuid, Timestamp)>,
 }
 
@@ -186,10 +186,9 @@ impl BacklogReport {
     }
 }
 
-/// When a measure file was written, from its name's end
+/// When a measure file or S3 object was written, from its name's end
 /// (`…_20261124_17:13:42`, docs/format/incoming.md#layout).
-fn written_at(path: &Path) -> Option<Timestamp> {
-    let name = path.file_name()?.to_str()?;
+fn written_at(name: &str) -> Option<Timestamp> {
     let stamp = name.get(name.len().checked_sub(17)?..)?;
     let time = chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%d_%H:%M:%S").ok()?;
     Some(Timestamp::from_nanos(time.and_utc().timestamp_nanos_opt()?))
@@ -517,24 +516,33 @@ impl<'s> Incoming<'s> {
     pub fn backlog(&self) -> Result<BacklogReport> {
         let mut report = BacklogReport::default();
         let remote = match self.store.remote_incoming() {
-            Some(Remote::Redis(redis)) => Some(redis.backlog(self.sacks())?),
+            Some(Remote::Redis(redis)) => Some(
+                redis
+                    .backlog(self.sacks())?
+                    .into_iter()
+                    .map(|(metric, measures)| (metric, measures, None))
+                    .collect(),
+            ),
             Some(Remote::S3(s3)) => Some(
                 s3.list_waiting()?
                     .into_iter()
                     .map(|(metric, listing)| {
                         let bytes: u64 = listing.iter().map(|(_, size)| size).sum();
-                        (metric, bytes / codec::MEASURE_RECORD_SIZE as u64)
+                        let oldest = listing.iter().filter_map(|(key, _)| written_at(key)).min();
+                        (metric, bytes / codec::MEASURE_RECORD_SIZE as u64, oldest)
                     })
-                    .filter(|&(_, measures)| measures > 0)
-                    .collect(),
+                    .collect::<Vec<_>>(),
             ),
             None => None,
         };
         if let Some(counts) = remote {
-            for (metric, measures) in counts {
-                report.metrics += 1;
-                report.measures += measures;
-                report.per_metric.push((metric, measures));
+            for (metric, measures, oldest) in counts {
+                if measures > 0 {
+                    report.metrics += 1;
+                    report.measures += measures;
+                    report.per_metric.push((metric, measures));
+                    report.oldest_per_metric.extend(oldest.map(|o| (metric, o)));
+                }
             }
             return Ok(report);
         }
@@ -548,7 +556,11 @@ impl<'s> Incoming<'s> {
                 for path in self.metric_files(metric)? {
                     let size = fs::metadata(&path).map_err(io_error(&path))?.len();
                     measures += size / codec::MEASURE_RECORD_SIZE as u64;
-                    if let Some(written) = written_at(&path) {
+                    if let Some(written) = path
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .and_then(written_at)
+                    {
                         oldest = Some(oldest.map_or(written, |o| o.min(written)));
                     }
                 }

@@ -8,7 +8,8 @@
 //!   archive/       Gnocchi's storage file-driver layout (archive.rs)
 //!   tmp/           transactions being written (txn.rs)
 //!   locks/         sack pass and apply locks, the transaction gate, the
-//!                  store-use lock (lock.rs)
+//!                  store-use lock (lock.rs), the workers' registrations
+//!                  (coordinator/fleet.rs) and the passes' rate (pass_log.rs)
 //!   quarantine/    files `verify --repair` moved aside
 //! ```
 //!
@@ -21,6 +22,7 @@ pub mod incoming;
 pub mod index;
 pub mod lock;
 pub mod object;
+pub mod pass_log;
 mod pg_connection;
 mod placement;
 pub mod redis;

@@ -236,6 +236,9 @@ struct Seen {
     dump: Vec<String>,
     /// `info` of a metric, and of the store but for its size on disk.
     info: Vec<Value>,
+    /// Whether `status` knew the age of the oldest measure waiting (from
+    /// the names of files or S3 objects; Redis keeps no write time).
+    oldest_known: bool,
 }
 
 /// `info` of a metric, then of the store without its size on disk (which
@@ -309,6 +312,9 @@ fn scenario(
     ingest("first.csv", FIRST);
     let status = store.json(&["status"]);
     let waiting = status["storage/total number of measures to process"].clone();
+    let oldest_known = status["storage/age in seconds of the oldest measure to process"]
+        .as_i64()
+        .is_some_and(|age| (0..600).contains(&age));
     assert_eq!(
         status["storage/number of metric having measures to process"],
         2
@@ -339,6 +345,7 @@ fn scenario(
             objects,
             dump,
             info,
+            oldest_known,
         },
         a,
     )
@@ -352,6 +359,7 @@ fn every_driver_combination_behaves_as_the_directory_store() {
         files_of_metric(&reference_root, metric)
     });
     assert!(reference.objects.contains_key("none_v3"));
+    assert!(reference.oldest_known);
     assert!(
         reference
             .objects
@@ -383,6 +391,11 @@ fn every_driver_combination_behaves_as_the_directory_store() {
                 assert!(seen.objects == reference.objects, "{what}: bytes differ");
                 assert_eq!(seen.dump, reference.dump, "{what}: dump");
                 assert_eq!(seen.info, reference.info, "{what}: info");
+                assert_eq!(
+                    seen.oldest_known,
+                    !matches!(incoming, Driver::Redis),
+                    "{what}: the oldest measure's age"
+                );
                 let left = combination.incoming_left(incoming);
                 assert!(left.is_empty(), "{what}: measures left: {left:?}");
                 match incoming {

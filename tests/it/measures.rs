@@ -85,6 +85,8 @@ fn added_measures_are_aggregated_by_process() {
         .as_i64()
         .unwrap();
     assert!((0..60).contains(&age), "{age}");
+    const PASS_RATE: &str = "metricd/measures processed per second over the last minute";
+    assert_eq!(status[PASS_RATE], json!(0.0));
     let report = store.json(&["process"]);
     assert_eq!(
         (report["metrics"].clone(), report["measures"].clone()),
@@ -119,6 +121,8 @@ fn added_measures_are_aggregated_by_process() {
         status["storage/age in seconds of the oldest measure to process"],
         json!(null)
     );
+    // The pass of `process` took 4 measures within the last minute.
+    assert_eq!(status[PASS_RATE], json!(4.0 / 60.0));
 }
 
 #[test]
