@@ -1,0 +1,173 @@
+//! SIGKILL campaigns: a command killed at moments spread over the time an
+//! uninterrupted run takes, on a fresh copy of a prepared store each time,
+//! then `process` (which finishes what a killed transaction committed)
+//! and the checks. An `ingest` is taken whole or not at all: its archives
+//! after recovery equal those of an uninterrupted run with its input, or
+//! (when it was killed) without. A `process` or `sacks --set` works on
+//! measures acknowledged before it started: after recovery the archives
+//! equal an uninterrupted run's.
+
+use std::process::Stdio;
+use std::time::Instant;
+
+use crate::inputs::{self, Prepare};
+use crate::store::{self, Contents};
+use crate::table::Row;
+
+pub struct Campaign {
+    pub name: &'static str,
+    /// Prepares the template store (in its first argument, inputs in its
+    /// second) and gives the command to kill.
+    prepare: Prepare,
+    /// Whether the measures were acknowledged before the command ran
+    /// (a pass over queued measures), rather than by its exit.
+    acknowledged_before: bool,
+}
+
+pub fn campaigns() -> Vec<Campaign> {
+    let ingest = |name, prepare| Campaign {
+        name,
+        prepare,
+        acknowledged_before: false,
+    };
+    vec![
+        ingest("kill ingest csv", inputs::csv),
+        ingest("kill ingest influx", inputs::influx),
+        ingest("kill ingest batch", inputs::batch),
+        ingest("kill ingest ceilometer", inputs::ceilometer),
+        ingest("kill ingest statsd", inputs::statsd),
+        ingest("kill ingest prometheus", inputs::prometheus),
+        Campaign {
+            name: "kill process",
+            prepare: |store, dir| {
+                inputs::queued(store, dir);
+                vec!["process".to_owned()]
+            },
+            acknowledged_before: true,
+        },
+        Campaign {
+            name: "kill sacks --set",
+            prepare: |store, dir| {
+                inputs::queued(store, dir);
+                ["sacks", "--set", "32", "--process"]
+                    .map(str::to_owned)
+                    .to_vec()
+            },
+            acknowledged_before: true,
+        },
+    ]
+}
+
+impl Campaign {
+    pub fn run(&self, kills: u32) -> Row {
+        let started = Instant::now();
+        let mut row = Row::new(self.name);
+        let template = store::template();
+        let inputs = tempfile::tempdir().unwrap();
+        let args = (self.prepare)(template.path(), inputs.path());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+
+        // What recovery finds when the command did nothing: the template
+        // processed, or (measures acknowledged before) not yet processed.
+        let without = store::copy(template.path());
+        if !self.acknowledged_before {
+            store::ok(without.path(), &["process"]);
+        }
+        let without = store::contents(without.path());
+        let with = store::copy(template.path());
+        let timed = Instant::now();
+        store::ok(with.path(), &args);
+        let duration = timed.elapsed();
+        store::ok(with.path(), &["process"]);
+        let with = store::contents(with.path());
+        let added = with.total() - without.total();
+        assert!(added > 0, "{}: the command stores nothing", self.name);
+
+        for delay in store::kill_delays(duration, kills) {
+            let victim = store::copy(template.path());
+            let mut child = store::command(victim.path(), &args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            std::thread::sleep(delay);
+            // SIGKILL (or nothing, when it has ended).
+            let _ = child.kill();
+            let output = child.wait_with_output().unwrap();
+            row.runs += 1;
+            let finished = output.status.success();
+            if !finished {
+                row.killed += 1;
+                if output.status.code().is_some() {
+                    eprintln!(
+                        "{}: failed on its own: {}",
+                        self.name,
+                        String::from_utf8_lossy(&output.stderr)
+                    );
+                    row.differing += 1;
+                }
+            }
+            row.panics += u32::from(store::panicked(&output.stderr));
+            let recovery = store::run(victim.path(), &["process"]);
+            row.panics += u32::from(store::panicked(&recovery.stderr));
+            if !recovery.status.success() {
+                eprintln!(
+                    "{}: recovery failed: {}",
+                    self.name,
+                    String::from_utf8_lossy(&recovery.stderr)
+                );
+            }
+            let got = store::contents(victim.path());
+            let acknowledged = self.acknowledged_before || finished;
+            if acknowledged {
+                row.acknowledged += added;
+            }
+            let found = got.total().saturating_sub(without.total());
+            let nothing_stored = got == without && !acknowledged;
+            if got == with {
+                match acknowledged {
+                    true => row.found += added,
+                    false => row.unacknowledged_found += added,
+                }
+            } else if !nothing_stored {
+                eprintln!(
+                    "{}: killed after {delay:?} of {duration:?}: the store holds {found} of {added} measures and differs from both uninterrupted runs",
+                    self.name
+                );
+                row.differing += 1;
+                let (lost, duplicated) = compare(&with, &got);
+                if acknowledged {
+                    row.lost += lost;
+                    row.found += added.saturating_sub(lost);
+                }
+                row.duplicated += duplicated;
+            }
+            row.tmp_left += store::tmp_left(victim.path());
+            row.verify_problems += store::verify_problems(victim.path());
+        }
+        row.elapsed = started.elapsed();
+        row
+    }
+}
+
+/// Measures `expected` has and `got` misses, and measures `got` has more
+/// often than `expected`.
+pub fn compare(expected: &Contents, got: &Contents) -> (u64, u64) {
+    let (mut lost, mut duplicated) = (0, 0);
+    for (metric, counts) in &expected.measures {
+        let found = got.measures.get(metric);
+        for (second, count) in counts {
+            let seen = found.and_then(|f| f.get(second)).copied().unwrap_or(0);
+            lost += count.saturating_sub(seen);
+        }
+    }
+    for (metric, counts) in &got.measures {
+        let wanted = expected.measures.get(metric);
+        for (second, count) in counts {
+            let expected = wanted.and_then(|w| w.get(second)).copied().unwrap_or(0);
+            duplicated += count.saturating_sub(expected);
+        }
+    }
+    (lost, duplicated)
+}

@@ -1,0 +1,63 @@
+//! The torture harness: campaigns that kill carbonara at random moments
+//! while it writes, then check that nothing it acknowledged was lost, that
+//! nothing was stored twice, and that the store is whole. One table row
+//! per campaign (tests/README.md, "The torture harness").
+//!
+//! `cargo test --test torture` runs the short version CI runs;
+//! `CARBONARA_TORTURE_KILLS=N` kills each campaign's command N times
+//! (default 6); a name given after `--` runs the campaigns whose names
+//! contain it. Exits 1 when any campaign lost, duplicated, panicked, left
+//! files in tmp/, differs from an uninterrupted run, or left `verify`
+//! problems.
+
+#[path = "../support/copy_dir.rs"]
+mod copy_dir;
+mod inputs;
+mod kill;
+mod serve;
+mod store;
+mod table;
+
+use table::Row;
+
+const DEFAULT_KILLS: u32 = 6;
+
+fn main() {
+    let kills = match std::env::var("CARBONARA_TORTURE_KILLS") {
+        Ok(text) => text
+            .parse()
+            .unwrap_or_else(|_| panic!("CARBONARA_TORTURE_KILLS={text}: not a count")),
+        Err(_) => DEFAULT_KILLS,
+    };
+    // `cargo test NAME` hands NAME (and the harness's flags) to every test
+    // target: a name selects campaigns, flags are not ours.
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with('-'))
+        .collect();
+    let selected = |name: &str| filters.is_empty() || filters.iter().any(|f| name.contains(f));
+    let mut rows: Vec<Row> = Vec::new();
+    for campaign in kill::campaigns() {
+        if selected(campaign.name) {
+            eprintln!("torture: {} ×{kills}", campaign.name);
+            rows.push(campaign.run(kills));
+        }
+    }
+    if selected(serve::NAME) {
+        eprintln!("torture: {} ×{kills}", serve::NAME);
+        rows.push(serve::run(kills));
+    }
+    if rows.is_empty() {
+        return;
+    }
+    println!("{}", table::render(&rows));
+    let failed: Vec<&str> = rows
+        .iter()
+        .filter(|row| !row.clean())
+        .map(|row| row.campaign.as_str())
+        .collect();
+    if !failed.is_empty() {
+        eprintln!("torture: failed: {}", failed.join(", "));
+        std::process::exit(1);
+    }
+}

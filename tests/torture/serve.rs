@@ -1,0 +1,201 @@
+//! `serve` killed under a stream of writes: single-measure POSTs and
+//! batches, each of a second no other request uses, while its background
+//! pass runs. After the kill, `process`: every measure whose request got a
+//! 2xx answer is there once, and nothing is there that was not sent.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::inputs::{SERIES, START};
+use crate::store::{self, POLICY};
+use crate::table::Row;
+
+pub const NAME: &str = "kill serve under POSTs";
+
+/// The span over which the kills are spread, after the server answers.
+const WRITING: Duration = Duration::from_millis(1_500);
+
+/// A measure: its metric's name and its timestamp as `measures show`
+/// writes it.
+type Measure = (String, String);
+
+pub fn run(kills: u32) -> Row {
+    let started = Instant::now();
+    let mut row = Row::new(NAME);
+    let template = store::template();
+    let metrics: Vec<(String, String)> = (0..SERIES)
+        .map(|series| {
+            let name = format!("s{series}");
+            let id = store::json(template.path(), &["metric", "create", &name, "-a", POLICY])["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            (name, id)
+        })
+        .collect();
+    for delay in store::kill_delays(WRITING, kills) {
+        let victim = store::copy(template.path());
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let mut server = store::command(
+            victim.path(),
+            &["serve", "--listen", &listen, "--process-interval", "0.2s"],
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log.reopen().unwrap())
+        .spawn()
+        .unwrap();
+        let url = format!("http://{listen}");
+        wait_until_up(&url);
+        let stop = Arc::new(AtomicBool::new(false));
+        let writer = {
+            let (stop, metrics, url) = (stop.clone(), metrics.clone(), url.clone());
+            std::thread::spawn(move || write_until_stopped(&url, &metrics, &stop))
+        };
+        std::thread::sleep(delay);
+        server.kill().unwrap(); // SIGKILL
+        server.wait().unwrap();
+        stop.store(true, Ordering::Relaxed);
+        let (sent, acknowledged) = writer.join().unwrap();
+        row.runs += 1;
+        row.killed += 1;
+        row.panics += u32::from(store::panicked(&std::fs::read(log.path()).unwrap()));
+        let recovery = store::run(victim.path(), &["process"]);
+        row.panics += u32::from(store::panicked(&recovery.stderr));
+        check(victim.path(), &sent, &acknowledged, &mut row);
+    }
+    row.elapsed = started.elapsed();
+    row
+}
+
+fn check(
+    store_dir: &Path,
+    sent: &BTreeSet<Measure>,
+    acknowledged: &BTreeSet<Measure>,
+    row: &mut Row,
+) {
+    let found = store::contents(store_dir);
+    row.acknowledged += acknowledged.len() as u64;
+    for measure in acknowledged {
+        let count = found
+            .measures
+            .get(&measure.0)
+            .and_then(|counts| counts.get(&measure.1))
+            .copied()
+            .unwrap_or(0);
+        match count {
+            0 => row.lost += 1,
+            _ => row.found += 1,
+        }
+    }
+    for (metric, counts) in &found.measures {
+        for (second, count) in counts {
+            let measure = (metric.clone(), second.clone());
+            if !sent.contains(&measure) {
+                row.duplicated += count;
+            } else {
+                row.duplicated += count - 1;
+                if !acknowledged.contains(&measure) {
+                    row.unacknowledged_found += 1;
+                }
+            }
+        }
+    }
+    row.tmp_left += store::tmp_left(store_dir);
+    row.verify_problems += store::verify_problems(store_dir);
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(5)))
+        .build()
+        .into()
+}
+
+fn wait_until_up(url: &str) {
+    let agent = agent();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while agent.get(url).call().is_err() {
+        assert!(Instant::now() < deadline, "serve did not answer at {url}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Sends requests until `stop` or the server is gone: two single-measure
+/// POSTs, then a batch of one measure per metric, each request on a second
+/// of its own. The measures sent, and those answered 2xx.
+fn write_until_stopped(
+    url: &str,
+    metrics: &[(String, String)],
+    stop: &AtomicBool,
+) -> (BTreeSet<Measure>, BTreeSet<Measure>) {
+    let agent = agent();
+    let (mut sent, mut acknowledged) = (BTreeSet::new(), BTreeSet::new());
+    let mut second = START;
+    while !stop.load(Ordering::Relaxed) {
+        let at = timestamp(second);
+        let (path, body, measures): (String, String, Vec<Measure>) = if second % 3 == 2 {
+            let batch: BTreeMap<&str, serde_json::Value> = metrics
+                .iter()
+                .map(|(_, id)| {
+                    (
+                        id.as_str(),
+                        serde_json::json!([{"timestamp": second, "value": 1.0}]),
+                    )
+                })
+                .collect();
+            (
+                "/v1/batch/metrics/measures".to_owned(),
+                serde_json::to_string(&batch).unwrap(),
+                metrics
+                    .iter()
+                    .map(|(name, _)| (name.clone(), at.clone()))
+                    .collect(),
+            )
+        } else {
+            let (name, id) = &metrics[second as usize % metrics.len()];
+            (
+                format!("/v1/metric/{id}/measures"),
+                format!(r#"[{{"timestamp": {second}, "value": 1.0}}]"#),
+                vec![(name.clone(), at.clone())],
+            )
+        };
+        second += 1;
+        sent.extend(measures.iter().cloned());
+        let answer = agent
+            .post(&format!("{url}{path}"))
+            .header("authorization", "basic YWRtaW46")
+            .header("content-type", "application/json")
+            .send(body.as_str());
+        match answer {
+            Ok(_) => acknowledged.extend(measures),
+            Err(ureq::Error::StatusCode(_)) => {}
+            // The server is gone.
+            Err(_) => break,
+        }
+    }
+    (sent, acknowledged)
+}
+
+/// A second as `measures show` writes it.
+fn timestamp(second: i64) -> String {
+    chrono::DateTime::from_timestamp(second, 0)
+        .unwrap()
+        .format("%Y-%m-%dT%H:%M:%S+00:00")
+        .to_string()
+}
