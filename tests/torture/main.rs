@@ -15,6 +15,7 @@ mod copy_dir;
 mod inputs;
 mod kill;
 mod serve;
+mod soak;
 mod store;
 mod table;
 
@@ -47,10 +48,20 @@ fn main() {
         eprintln!("torture: {} ×{kills}", serve::NAME);
         rows.push(serve::run(kills));
     }
+    let mut notes = Vec::new();
+    if selected(soak::NAME) {
+        eprintln!("torture: {}", soak::NAME);
+        let (row, note) = soak::run();
+        rows.push(row);
+        notes.push(note);
+    }
     if rows.is_empty() {
         return;
     }
     println!("{}", table::render(&rows));
+    for note in notes {
+        println!("\n{note}");
+    }
     let failed: Vec<&str> = rows
         .iter()
         .filter(|row| !row.clean())

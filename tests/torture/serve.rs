@@ -22,7 +22,7 @@ const WRITING: Duration = Duration::from_millis(1_500);
 
 /// A measure: its metric's name and its timestamp as `measures show`
 /// writes it.
-type Measure = (String, String);
+pub type Measure = (String, String);
 
 pub fn run(kills: u32) -> Row {
     let started = Instant::now();
@@ -112,7 +112,7 @@ fn check(
     row.verify_problems += store::verify_problems(store_dir);
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -120,14 +120,14 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn agent() -> ureq::Agent {
+pub fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(5)))
         .build()
         .into()
 }
 
-fn wait_until_up(url: &str) {
+pub fn wait_until_up(url: &str) {
     let agent = agent();
     let deadline = Instant::now() + Duration::from_secs(30);
     while agent.get(url).call().is_err() {
@@ -193,7 +193,7 @@ fn write_until_stopped(
 }
 
 /// A second as `measures show` writes it.
-fn timestamp(second: i64) -> String {
+pub fn timestamp(second: i64) -> String {
     chrono::DateTime::from_timestamp(second, 0)
         .unwrap()
         .format("%Y-%m-%dT%H:%M:%S+00:00")
