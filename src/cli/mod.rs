@@ -360,7 +360,7 @@ pub fn run(cli: Cli) -> Result<()> {
         quiet: cli.quiet,
         now: Timestamp::now(),
     };
-    match cli.command {
+    let done = match cli.command {
         Command::Init(args) => init::run(args, &ctx),
         Command::Demo(args) => demo::run(args, &ctx),
         Command::ArchivePolicy(args) => archive_policy::run(args, &ctx),
@@ -385,7 +385,11 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => serve::run(args, &ctx),
         Command::Statsd(args) => statsd::run(args, &ctx),
         Command::Generate(args) => generate::run(args, &ctx),
-    }
+    };
+    done.map_err(|error| match (error, &ctx.location) {
+        (Error::Store(error), Location::Directory(root)) => Error::Store(error.on_full_disk(root)),
+        (error, _) => error,
+    })
 }
 
 /// Gnocchi's pagination options, on every list that can be long.

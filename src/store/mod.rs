@@ -224,6 +224,30 @@ pub enum Error {
 }
 
 impl Error {
+    /// An index error told as the full disk it is: SQLite reports a write
+    /// that found no space as a disk I/O error (or "database or disk is
+    /// full") and keeps the system's error to itself, so when the store's
+    /// filesystem has no room left for a write of SQLite's (under 1 MiB
+    /// free), the error names the index file and says so.
+    pub fn on_full_disk(self, root: &Path) -> Error {
+        let Error::Sqlite(rusqlite::Error::SqliteFailure(failure, _)) = &self else {
+            return self;
+        };
+        let disk_failure = matches!(
+            failure.code,
+            rusqlite::ErrorCode::SystemIoFailure | rusqlite::ErrorCode::DiskFull
+        );
+        let full =
+            rustix::fs::statvfs(root).is_ok_and(|stat| stat.f_bavail * stat.f_frsize < 1 << 20);
+        match disk_failure && full {
+            true => Error::Io {
+                path: root.join(INDEX_FILE),
+                source: io::Error::from_raw_os_error(rustix::io::Errno::NOSPC.raw_os_error()),
+            },
+            false => self,
+        }
+    }
+
     /// Failures of the store itself (I/O, a corrupt file or index, a store
     /// that cannot be used as it is) are `Internal`; the rest are outcomes
     /// of what an input asked for (a metric that does not exist, a name no

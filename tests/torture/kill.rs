@@ -118,7 +118,7 @@ impl Campaign {
             row.runs += 1;
             let finished = output.status.success();
             if !finished {
-                row.killed += 1;
+                row.faults += 1;
                 if output.status.code().is_some() {
                     eprintln!(
                         "{}: failed on its own: {}",

@@ -12,6 +12,7 @@
 
 #[path = "../support/copy_dir.rs"]
 mod copy_dir;
+mod full_disk;
 mod inputs;
 mod kill;
 mod serve;
@@ -49,6 +50,12 @@ fn main() {
         rows.push(serve::run(kills));
     }
     let mut notes = Vec::new();
+    match full_disk::run(kills, selected) {
+        Ok(full) => rows.extend(full),
+        Err(refused) => notes.push(format!(
+            "full disk: not run: cannot mount a tmpfs: {refused}"
+        )),
+    }
     if selected(soak::NAME) {
         eprintln!("torture: {}", soak::NAME);
         let (row, note) = soak::run();

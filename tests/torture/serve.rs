@@ -65,7 +65,7 @@ pub fn run(kills: u32) -> Row {
         stop.store(true, Ordering::Relaxed);
         let (sent, acknowledged) = writer.join().unwrap();
         row.runs += 1;
-        row.killed += 1;
+        row.faults += 1;
         row.panics += u32::from(store::panicked(&std::fs::read(log.path()).unwrap()));
         let recovery = store::run(victim.path(), &["process"]);
         row.panics += u32::from(store::panicked(&recovery.stderr));

@@ -7,8 +7,9 @@ pub struct Row {
     pub campaign: String,
     /// Runs of the command under test.
     pub runs: u32,
-    /// Runs killed before they ended on their own.
-    pub killed: u32,
+    /// Runs faulted: killed before they ended on their own, or failed on
+    /// a full disk.
+    pub faults: u32,
     /// Measures the runs acknowledged (exit 0, or a 2xx answer).
     pub acknowledged: u64,
     /// Acknowledged measures found in the store after recovery, and
@@ -24,6 +25,9 @@ pub struct Row {
     /// (with and without the killed command's input).
     pub differing: u32,
     pub panics: u32,
+    /// Failures whose message does not say what happened (a full disk
+    /// not named as such, or no path), or whose exit code is not 1.
+    pub unclear_errors: u32,
     /// Entries left in tmp/ after recovery.
     pub tmp_left: u32,
     pub verify_problems: u32,
@@ -44,15 +48,16 @@ impl Row {
             && self.duplicated == 0
             && self.differing == 0
             && self.panics == 0
+            && self.unclear_errors == 0
             && self.tmp_left == 0
             && self.verify_problems == 0
     }
 }
 
-const HEADER: [&str; 12] = [
+const HEADER: [&str; 13] = [
     "campaign",
     "runs",
-    "killed",
+    "faults",
     "acknowledged",
     "found",
     "found unacked",
@@ -60,6 +65,7 @@ const HEADER: [&str; 12] = [
     "duplicated",
     "differing",
     "panics",
+    "unclear errors",
     "tmp left",
     "verify problems",
 ];
@@ -74,7 +80,7 @@ pub fn render(rows: &[Row]) -> String {
     for row in rows {
         lines.push(line(row));
         total.runs += row.runs;
-        total.killed += row.killed;
+        total.faults += row.faults;
         total.acknowledged += row.acknowledged;
         total.found += row.found;
         total.unacknowledged_found += row.unacknowledged_found;
@@ -82,6 +88,7 @@ pub fn render(rows: &[Row]) -> String {
         total.duplicated += row.duplicated;
         total.differing += row.differing;
         total.panics += row.panics;
+        total.unclear_errors += row.unclear_errors;
         total.tmp_left += row.tmp_left;
         total.verify_problems += row.verify_problems;
         total.elapsed += row.elapsed;
@@ -92,10 +99,10 @@ pub fn render(rows: &[Row]) -> String {
 
 fn line(row: &Row) -> String {
     format!(
-        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} |",
+        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} |",
         row.campaign,
         row.runs,
-        row.killed,
+        row.faults,
         row.acknowledged,
         row.found,
         row.unacknowledged_found,
@@ -103,6 +110,7 @@ fn line(row: &Row) -> String {
         row.duplicated,
         row.differing,
         row.panics,
+        row.unclear_errors,
         row.tmp_left,
         row.verify_problems,
         row.elapsed.as_secs_f64()
