@@ -1,7 +1,8 @@
 //! `GET /v1/top` and `POST /v1/top/resource/TYPE` (carbonara's
 //! extension) over the store of `crate::top`: the rankings, the count of
-//! resources left out, Gnocchi-style refusals, and a user who may not
-//! read the metrics ranked.
+//! resources left out, Gnocchi-style refusals, a basic user who may not
+//! read the metrics ranked, and keystone callers who rank their project's
+//! resources only.
 
 use axum::http::StatusCode;
 use carbonara::server::AuthMode;
@@ -173,4 +174,64 @@ async fn a_user_ranks_only_what_they_may_read() {
     )
     .await;
     assert_eq!(search.status, StatusCode::FORBIDDEN, "{}", search.body);
+}
+
+/// Keystone-header callers (`x-user-id`, `x-project-id`, `x-roles`).
+fn member(user: &'static str, project: &'static str) -> [(&'static str, &'static str); 5] {
+    [
+        ("x-user-id", user),
+        ("x-project-id", project),
+        ("x-roles", "member"),
+        JSON,
+        ACCEPT,
+    ]
+}
+
+#[tokio::test]
+async fn keystone_callers_rank_their_projects_resources_only() {
+    let fixture = fixture();
+    let app = test_app(&fixture.store, AuthMode::Noauth);
+    let (alice, bob) = (member("alice", "p1"), member("bob", "p2"));
+    let mut cpus = Vec::new();
+    for (caller, id, value) in [(&alice, "web-a", 4), (&bob, "web-b", 7)] {
+        let body =
+            format!(r#"{{"id": "{id}", "metrics": {{"cpu": {{"archive_policy_name": "p"}}}}}}"#);
+        let created = send(&app, "POST", "/v1/resource/generic", caller, Some(&body)).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        let cpu = created.json()["metrics"]["cpu"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let measures = format!(r#"[{{"timestamp": "2024-01-01T00:00:00", "value": {value}}}]"#);
+        let path = format!("/v1/metric/{cpu}/measures");
+        assert_eq!(
+            send(&app, "POST", &path, caller, Some(&measures))
+                .await
+                .status,
+            StatusCode::ACCEPTED
+        );
+        let refreshed = send(&app, "GET", &format!("{path}?refresh=true"), caller, None).await;
+        assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
+        cpus.push((cpu, created.json()["id"].as_str().unwrap().to_owned()));
+    }
+    // Each sees and ranks only the resources of their project.
+    for (caller, (cpu, resource), value) in [(&alice, &cpus[0], 4.0), (&bob, &cpus[1], 7.0)] {
+        let answer = send(
+            &app,
+            "POST",
+            "/v1/top/resource/generic?metric=cpu",
+            caller,
+            Some("{}"),
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        assert_eq!(
+            answer.json(),
+            json!([{"rank": 1, "metric": cpu, "resource": resource, "value": value}])
+        );
+    }
+    // Named by id, the other project's metric is refused.
+    let theirs = format!("/v1/top?metric={}&metric={}", cpus[0].0, cpus[1].0);
+    let refused = send(&app, "GET", &theirs, &alice, None).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
 }
