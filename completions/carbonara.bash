@@ -85,6 +85,9 @@ _carbonara() {
             carbonara,status)
                 cmd="carbonara__subcmd__status"
                 ;;
+            carbonara,top)
+                cmd="carbonara__subcmd__top"
+                ;;
             carbonara,upgrade)
                 cmd="carbonara__subcmd__upgrade"
                 ;;
@@ -231,6 +234,9 @@ _carbonara() {
                 ;;
             carbonara__subcmd__help,status)
                 cmd="carbonara__subcmd__help__subcmd__status"
+                ;;
+            carbonara__subcmd__help,top)
+                cmd="carbonara__subcmd__help__subcmd__top"
                 ;;
             carbonara__subcmd__help,upgrade)
                 cmd="carbonara__subcmd__help__subcmd__upgrade"
@@ -584,7 +590,7 @@ _carbonara() {
 
     case "${cmd}" in
         carbonara)
-            opts="-q -h -V --store --gnocchi-conf --user --quiet --help --version init demo archive-policy archive-policy-rule metric resource-type resource measures aggregates ingest process metricd status dump janitor verify info sacks max-backlog upgrade import-gnocchi serve statsd generate help"
+            opts="-q -h -V --store --gnocchi-conf --user --quiet --help --version init demo archive-policy archive-policy-rule metric resource-type resource measures aggregates top ingest process metricd status dump janitor verify info sacks max-backlog upgrade import-gnocchi serve statsd generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1578,7 +1584,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help)
-            opts="init demo archive-policy archive-policy-rule metric resource-type resource measures aggregates ingest process metricd status dump janitor verify info sacks max-backlog upgrade import-gnocchi serve statsd generate help"
+            opts="init demo archive-policy archive-policy-rule metric resource-type resource measures aggregates top ingest process metricd status dump janitor verify info sacks max-backlog upgrade import-gnocchi serve statsd generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2460,6 +2466,20 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__top)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -5408,6 +5428,96 @@ _carbonara() {
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__top)
+            opts="-r -t -n -f -c -q -h -V --resource-id --metric --resource-type --reduce --aggregation --granularity --start --stop --ascending --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --user --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --resource-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metric)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --resource-type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reduce)
+                    COMPREPLY=($(compgen -W "max min mean sum last" -- "${cur}"))
+                    return 0
+                    ;;
+                --aggregation)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --granularity)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --start)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stop)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json csv value yaml" -- "${cur}"))
                     return 0

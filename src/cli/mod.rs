@@ -27,6 +27,7 @@ pub mod sacks;
 pub mod serve;
 pub mod statsd;
 pub mod status;
+pub mod top;
 pub mod upgrade;
 pub mod verify;
 pub mod words;
@@ -130,6 +131,7 @@ pub enum Command {
     /// Add measures to a metric and read its aggregates
     Measures(measures::Args),
     Aggregates(aggregates::Args),
+    Top(top::Args),
     /// Import measures from files
     Ingest(ingest::Args),
     /// Run the aggregation pass (Gnocchi's metricd) over waiting measures
@@ -370,6 +372,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Resource(args) => resource::run(args, &ctx),
         Command::Measures(args) => measures::run(args, &ctx),
         Command::Aggregates(args) => aggregates::run(args, &ctx),
+        Command::Top(args) => top::run(args, &ctx),
         Command::Ingest(args) => ingest::run(args, &ctx),
         Command::Process(args) => process::run(args, &ctx),
         Command::Metricd(args) => metricd::run(args, &ctx),

@@ -1,9 +1,11 @@
 //! Reading back: what Gnocchi's measures endpoint returns, its dynamic
-//! aggregates, resource searches and measure value searches.
+//! aggregates, resource searches, measure value searches and top-N
+//! rankings.
 
 pub mod aggregates;
 pub mod measures;
 pub mod search;
+pub mod top;
 
 pub use measures::{Measure, Measures, MeasuresQuery, get_measures, get_measures_locked};
 pub use search::{MeasurePredicate, MeasureSearch, search_measures, search_resources};

@@ -101,14 +101,22 @@ async fn other_path(
 
 /// `GET /v1/aggregation/metric?metric=ID…`.
 pub async fn get_metric(State(app): State<Arc<App>>, call: Call) -> ApiResult<Response> {
-    let mut ids = Vec::new();
-    for (i, text) in call.param_list("metric").iter().enumerate() {
-        let id = parse_python_uuid(text).ok_or_else(|| {
-            ApiError::bad_request(format!("Invalid input: not a valid value @ data[{i}]"))
-        })?;
-        ids.push(id);
-    }
+    let ids = metric_ids(&call)?;
     by_metric_ids(app, call, ids).await
+}
+
+/// The `metric=ID` parameters, in order; one that is not a UUID is
+/// Gnocchi's `Invalid input: not a valid value @ data[i]`.
+pub fn metric_ids(call: &Call) -> ApiResult<Vec<Uuid>> {
+    call.param_list("metric")
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            parse_python_uuid(text).ok_or_else(|| {
+                ApiError::bad_request(format!("Invalid input: not a valid value @ data[{i}]"))
+            })
+        })
+        .collect()
 }
 
 /// `POST /v1/aggregation/metric` with a JSON list of metric ids.

@@ -34,6 +34,7 @@ mod resource;
 mod resource_type;
 mod root;
 mod search;
+mod top;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -495,6 +496,7 @@ fn routes(app: Arc<App>) -> Router {
         .merge(influxdb::routes())
         .merge(prometheus::routes())
         .merge(aggregation::routes())
+        .merge(top::routes())
         .fallback(root::not_found)
         .with_state(app)
 }

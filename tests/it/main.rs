@@ -52,4 +52,5 @@ mod search;
 mod serve;
 mod side_by_side;
 mod statsd;
+mod top;
 mod verify;

@@ -5,7 +5,7 @@
 //!
 //! The other server tests are submodules: the recorded sessions
 //! replayed (`real`, `client`), cases of Gnocchi's own functional tests
-//! (`gabbi`), keystone mode against recorded Keystone answers (`keystone`), the write endpoints (`write`), back-pressure (`backlog`), the statsd daemon
+//! (`gabbi`), keystone mode against recorded Keystone answers (`keystone`), the write endpoints (`write`), back-pressure (`backlog`), top-N (`top`), the statsd daemon
 //! (`statsd_daemon`), and the helpers they share (`common`).
 
 mod backfill;
@@ -19,6 +19,7 @@ mod keystone;
 mod metric_update;
 mod real;
 mod statsd_daemon;
+mod top;
 mod write;
 
 use std::io::{BufRead, BufReader, Read, Write};
