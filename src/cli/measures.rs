@@ -3,14 +3,15 @@
 use clap::Subcommand;
 
 use crate::carbonara::Sampling;
+use crate::chart::Chart;
 use crate::error::{Error, Result};
 use crate::ops;
 use crate::ops::erase::EraseRequest;
 use crate::policy::AggregationMethod;
 use crate::pyform;
 use crate::pyform::json::Json;
-use crate::query::{self, MeasuresQuery};
-use crate::store::{Metric, Store};
+use crate::query::{self, Measures, MeasuresQuery};
+use crate::store::{Index, Metric, Store};
 use crate::time::{self, Span};
 
 use super::measure_table::{MeasureBlock, MeasureTable};
@@ -63,6 +64,20 @@ struct ShowArgs {
     /// Id of the resource whose metric is named
     #[arg(short = 'r', long, value_name = "RESOURCE_ID")]
     resource_id: Option<String>,
+    #[command(flatten)]
+    query: QueryArgs,
+    /// Process this metric's waiting measures first, waiting up to 10 s for a pass that holds its sack
+    #[arg(long)]
+    refresh: bool,
+    #[command(flatten)]
+    plot: super::plot::TerminalArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// Which aggregates of a metric are read (`measures show`, `plot`).
+#[derive(Debug, clap::Args)]
+pub(super) struct QueryArgs {
     /// Aggregation method to read
     #[arg(long, default_value = "mean", value_name = "METHOD")]
     aggregation: AggregationMethod,
@@ -85,11 +100,23 @@ struct ShowArgs {
     /// `rate:` method takes differences again). Needs `--granularity`.
     #[arg(long, value_name = "SPAN|Y|H|Q|M|W")]
     resample: Option<Sampling>,
-    /// Process this metric's waiting measures first, waiting up to 10 s for a pass that holds its sack
-    #[arg(long)]
-    refresh: bool,
-    #[command(flatten)]
-    output: OutputArgs,
+}
+
+impl QueryArgs {
+    /// The query, checked before anything is read or processed, in
+    /// Gnocchi's order.
+    pub(super) fn query(self, ctx: &Ctx) -> Result<MeasuresQuery> {
+        if self.resample.is_some() && self.granularity.is_none() {
+            return Err(query::Error::ResampleNeedsGranularity.into());
+        }
+        Ok(MeasuresQuery {
+            aggregation: self.aggregation,
+            granularity: self.granularity,
+            start: ctx.timestamp("start", self.start)?,
+            stop: ctx.timestamp("stop", self.stop)?,
+            resample: self.resample,
+        })
+    }
 }
 
 /// What `measures delete` deletes.
@@ -203,29 +230,20 @@ fn add(
 
 fn show(args: ShowArgs, ctx: &Ctx) -> Result<()> {
     let ctx = &ctx.printing(args.output);
-    // The arguments are checked before anything is read or processed, in
-    // Gnocchi's order.
-    if args.resample.is_some() && args.granularity.is_none() {
-        return Err(query::Error::ResampleNeedsGranularity.into());
-    }
-    let query = MeasuresQuery {
-        aggregation: args.aggregation,
-        granularity: args.granularity,
-        start: ctx.timestamp("start", args.start)?,
-        stop: ctx.timestamp("stop", args.stop)?,
-        resample: args.resample,
-    };
+    let query = args.query.query(ctx)?;
     let (store, index) = ctx.open_store()?;
-    let metric = find(&index, &args.metric, args.resource_id.as_deref(), ctx)?;
-    if args.refresh {
-        ops::measures::refresh(&store, &index, &metric, ops::measures::OPERATION_TIMEOUT)?;
-    } else {
-        note_waiting(ctx, &store, &metric, &args.metric)?;
+    let (_, measures) = read_metric(
+        ctx,
+        (&store, &index),
+        &args.metric,
+        args.resource_id.as_deref(),
+        args.refresh,
+        &query,
+    )?;
+    if args.plot.plot {
+        let chart = Chart::of_metrics(query.aggregation, &[(args.metric, measures)]);
+        return super::plot::print_terminal_chart(&chart, &args.plot);
     }
-    let policy = index.get_archive_policy(&metric.archive_policy_name)?;
-    let label = super::words::metric_label(&args.metric, args.resource_id.as_deref());
-    let measures = query::get_measures(&store, metric.id, &policy, &query)
-        .map_err(|e| super::words::aggregation(&policy, &label)(e.into()))?;
     ctx.print_measures(&MeasureTable {
         label_columns: Vec::new(),
         blocks: measures
@@ -239,6 +257,30 @@ fn show(args: ShowArgs, ctx: &Ctx) -> Result<()> {
             })
             .collect(),
     })
+}
+
+/// The metric `typed` names (on the resource `resource_id`) and its
+/// aggregates as `query` asks, after processing its waiting measures with
+/// `refresh` (else saying on stderr when some wait).
+pub(super) fn read_metric(
+    ctx: &Ctx,
+    (store, index): (&Store, &Index),
+    typed: &str,
+    resource_id: Option<&str>,
+    refresh: bool,
+    query: &MeasuresQuery,
+) -> Result<(Metric, Measures)> {
+    let metric = find(index, typed, resource_id, ctx)?;
+    if refresh {
+        ops::measures::refresh(store, index, &metric, ops::measures::OPERATION_TIMEOUT)?;
+    } else {
+        note_waiting(ctx, store, &metric, typed)?;
+    }
+    let policy = index.get_archive_policy(&metric.archive_policy_name)?;
+    let label = super::words::metric_label(typed, resource_id);
+    let measures = query::get_measures(store, metric.id, &policy, query)
+        .map_err(|e| super::words::aggregation(&policy, &label)(e.into()))?;
+    Ok((metric, measures))
 }
 
 fn delete(args: DeleteArgs, ctx: &Ctx) -> Result<()> {

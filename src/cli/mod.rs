@@ -19,6 +19,7 @@ pub mod measures;
 pub mod metric;
 pub mod metricd;
 pub mod output;
+pub mod plot;
 pub mod process;
 pub mod progress;
 pub mod resource;
@@ -130,6 +131,8 @@ pub enum Command {
     /// Add measures to a metric and read its aggregates
     Measures(measures::Args),
     Aggregates(aggregates::Args),
+    /// Draw metrics' aggregates as a line chart in an SVG or PNG file
+    Plot(plot::Args),
     /// Import measures from files
     Ingest(ingest::Args),
     /// Run the aggregation pass (Gnocchi's metricd) over waiting measures
@@ -364,6 +367,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Resource(args) => resource::run(args, &ctx),
         Command::Measures(args) => measures::run(args, &ctx),
         Command::Aggregates(args) => aggregates::run(args, &ctx),
+        Command::Plot(args) => plot::run(args, &ctx),
         Command::Ingest(args) => ingest::run(args, &ctx),
         Command::Process(args) => process::run(args, &ctx),
         Command::Metricd(args) => metricd::run(args, &ctx),
