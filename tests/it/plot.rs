@@ -127,6 +127,43 @@ fn the_terminal_chart_takes_columns_and_lines_from_the_environment() {
     );
 }
 
+/// `measures show cpu -r web1 --plot` on a terminal of 70 × 15 (a
+/// pseudo-terminal made by util-linux's `script`), with `env` set; what
+/// the terminal got, its line ends made `\n`.
+fn on_a_terminal(store: &TestStore, env: &[(&str, &str)]) -> String {
+    let command = format!(
+        "stty cols 70 rows 15; {} --store {} measures show cpu -r web1 --plot",
+        env!("CARGO_BIN_EXE_carbonara"),
+        store.path().display()
+    );
+    let output = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove("NO_COLOR")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .replace("\r\n", "\n")
+}
+
+#[test]
+fn on_a_terminal_the_chart_takes_its_size_and_colours_unless_no_color() {
+    let (store, _) = store_with_charted_metrics();
+    let coloured = on_a_terminal(&store, &[("COLUMNS", "200")]);
+    // 15 lines less one for the prompt; the terminal's size, not $COLUMNS.
+    assert_eq!(coloured.lines().count(), 14, "{coloured}");
+    assert!(coloured.contains("\x1b[38;2;31;119;180m"), "{coloured}");
+    let plain = on_a_terminal(&store, &[("NO_COLOR", "1")]);
+    assert!(!plain.contains('\x1b'), "{plain}");
+    assert_eq!(plain.lines().count(), 14, "{plain}");
+    assert!(
+        plain.lines().all(|line| line.chars().count() <= 70),
+        "{plain}"
+    );
+}
+
 #[test]
 fn plot_writes_the_same_svg_for_the_same_metrics() {
     let (store, _) = store_with_charted_metrics();
