@@ -693,7 +693,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from search" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -s r -l resource-id -d 'Id of the resource whose metric is named' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l aggregation -d 'Aggregation method to read' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l aggregation -d 'Aggregation method to read; repeat for more with --plot or in `plot`' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l granularity -d 'Only this granularity of the archive policy (e.g. `60`, `1h`)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l start -d 'First timestamp (ISO 8601, epoch seconds, or relative like `-1 hour`)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand measures; and __fish_seen_subcommand_from show" -l stop -d 'Timestamp to stop before (exclusive)' -r
@@ -747,7 +747,7 @@ complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -s q -l 
 complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c carbonara -n "__fish_carbonara_using_subcommand aggregates" -s V -l version -d 'Print version'
 complete -c carbonara -n "__fish_carbonara_using_subcommand plot" -s r -l resource-id -d 'Id of the resource whose metrics are named' -r
-complete -c carbonara -n "__fish_carbonara_using_subcommand plot" -l aggregation -d 'Aggregation method to read' -r
+complete -c carbonara -n "__fish_carbonara_using_subcommand plot" -l aggregation -d 'Aggregation method to read; repeat for more with --plot or in `plot`' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand plot" -l granularity -d 'Only this granularity of the archive policy (e.g. `60`, `1h`)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand plot" -l start -d 'First timestamp (ISO 8601, epoch seconds, or relative like `-1 hour`)' -r
 complete -c carbonara -n "__fish_carbonara_using_subcommand plot" -l stop -d 'Timestamp to stop before (exclusive)' -r

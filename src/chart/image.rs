@@ -110,6 +110,8 @@ fn draw<DB: DrawingBackend>(
     let mut plot = ChartBuilder::on(root)
         .caption(&chart.title, font(TITLE_POINTS))
         .margin(12)
+        // Room for half the last time label, centred on its tick.
+        .margin_right(LABEL_PIXELS / 2)
         .x_label_area_size(40)
         .y_label_area_size(70)
         .build_cartesian_2d(

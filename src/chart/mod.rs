@@ -57,26 +57,54 @@ pub struct Chart {
     pub series: Vec<Series>,
 }
 
+/// What was read of one metric for one aggregation method.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Read {
+    /// The metric as the chart names it ([`metric_name`], or as typed).
+    pub name: String,
+    pub method: AggregationMethod,
+    pub measures: Measures,
+}
+
 impl Chart {
-    /// The chart of `method`'s aggregates of the named metrics: a line per
-    /// metric and granularity read, named `NAME` when the metric has one
-    /// granularity read, `NAME (GRANULARITY)` (as `measures show` writes
-    /// it: `60.0`, `M`) when several. NaN and infinite points are left
-    /// out: they have no place on an axis.
-    pub fn of_metrics(method: AggregationMethod, metrics: &[(String, Measures)]) -> Chart {
-        let title = match metrics {
-            [(name, _)] => format!("{method} of {name}"),
-            several => format!("{method} of {} metrics", several.len()),
+    /// The chart of what was read: a line per metric, method and
+    /// granularity, named `NAME`, followed in parentheses by the method
+    /// when several were read and by the granularity (as `measures show`
+    /// writes it: `60.0`, `M`) when a read holds several:
+    /// `cpu (max, 60.0)`. NaN and infinite points are left out: they have
+    /// no place on an axis.
+    pub fn of_reads(reads: &[Read]) -> Chart {
+        let mut methods: Vec<String> = Vec::new();
+        let mut names: Vec<&str> = Vec::new();
+        for read in reads {
+            let method = read.method.to_string();
+            if !methods.contains(&method) {
+                methods.push(method);
+            }
+            if !names.contains(&read.name.as_str()) {
+                names.push(&read.name);
+            }
+        }
+        let title = match names[..] {
+            [name] => format!("{} of {name}", methods.join(", ")),
+            _ => format!("{} of {} metrics", methods.join(", "), names.len()),
         };
         let mut series = Vec::new();
-        for (name, measures) in metrics {
-            let several = measures.blocks.len() > 1;
-            for (granularity, points) in &measures.blocks {
+        for read in reads {
+            let several = read.measures.blocks.len() > 1;
+            for (granularity, points) in &read.measures.blocks {
+                let mut qualifiers = Vec::new();
+                if methods.len() > 1 {
+                    qualifiers.push(read.method.to_string());
+                }
+                if several {
+                    qualifiers.push(granularity.to_string());
+                }
                 series.push(Series {
-                    name: if several {
-                        format!("{name} ({granularity})")
+                    name: if qualifiers.is_empty() {
+                        read.name.clone()
                     } else {
-                        name.clone()
+                        format!("{} ({})", read.name, qualifiers.join(", "))
                     },
                     points: points
                         .iter()
@@ -145,4 +173,67 @@ const PALETTE: [(u8, u8, u8); 6] = [
 
 fn colour(line: usize) -> (u8, u8, u8) {
     PALETTE[line % PALETTE.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::carbonara::{Points, Sampling};
+    use crate::time::Span;
+
+    fn read(name: &str, method: &str, granularities: &[i64]) -> Read {
+        let points = Points {
+            timestamps: vec![
+                Timestamp::from_nanos(0),
+                Timestamp::from_nanos(60_000_000_000),
+            ],
+            values: vec![1.0, f64::NAN],
+        };
+        Read {
+            name: name.to_owned(),
+            method: method.parse().unwrap(),
+            measures: Measures {
+                blocks: granularities
+                    .iter()
+                    .map(|&s| {
+                        (
+                            Sampling::Span(Span::from_nanos(s * 1_000_000_000)),
+                            points.clone(),
+                        )
+                    })
+                    .collect(),
+            },
+        }
+    }
+
+    fn names(chart: &Chart) -> Vec<&str> {
+        chart.series.iter().map(|s| s.name.as_str()).collect()
+    }
+
+    #[test]
+    fn lines_are_named_by_what_tells_them_apart() {
+        let one = Chart::of_reads(&[read("cpu", "mean", &[60])]);
+        assert_eq!(
+            (one.title.as_str(), names(&one)),
+            ("mean of cpu", vec!["cpu"])
+        );
+        // NaN has no place on the axis.
+        assert_eq!(one.series[0].points.len(), 1);
+        let granularities = Chart::of_reads(&[read("cpu", "mean", &[3600, 60])]);
+        assert_eq!(names(&granularities), ["cpu (3600.0)", "cpu (60.0)"]);
+        let methods = Chart::of_reads(&[read("cpu", "mean", &[60]), read("cpu", "max", &[60])]);
+        assert_eq!(methods.title, "mean, max of cpu");
+        assert_eq!(names(&methods), ["cpu (mean)", "cpu (max)"]);
+        let metrics = Chart::of_reads(&[read("a", "max", &[60, 1]), read("b", "max", &[60])]);
+        assert_eq!(metrics.title, "max of 2 metrics");
+        assert_eq!(names(&metrics), ["a (60.0)", "a (1.0)", "b"]);
+    }
+
+    #[test]
+    fn a_chart_without_points_says_what_it_was_of() {
+        let mut empty = read("cpu", "mean", &[60]);
+        empty.measures.blocks[0].1 = Points::with_capacity(0);
+        let error = Chart::of_reads(&[empty]).drawable().unwrap_err();
+        assert_eq!(error.to_string(), "no measures to plot for mean of cpu");
+    }
 }

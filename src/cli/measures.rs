@@ -3,14 +3,14 @@
 use clap::Subcommand;
 
 use crate::carbonara::Sampling;
-use crate::chart::Chart;
+use crate::chart::{Chart, Read};
 use crate::error::{Error, Result};
 use crate::ops;
 use crate::ops::erase::EraseRequest;
 use crate::policy::AggregationMethod;
 use crate::pyform;
 use crate::pyform::json::Json;
-use crate::query::{self, Measures, MeasuresQuery};
+use crate::query::{self, MeasuresQuery};
 use crate::store::{Index, Metric, Store};
 use crate::time::{self, Span};
 
@@ -78,9 +78,9 @@ struct ShowArgs {
 /// Which aggregates of a metric are read (`measures show`, `plot`).
 #[derive(Debug, clap::Args)]
 pub(super) struct QueryArgs {
-    /// Aggregation method to read
+    /// Aggregation method to read; repeat for more with --plot or in `plot`
     #[arg(long, default_value = "mean", value_name = "METHOD")]
-    aggregation: AggregationMethod,
+    aggregation: Vec<AggregationMethod>,
     /// Only this granularity of the archive policy (e.g. `60`, `1h`)
     #[arg(long, value_name = "SPAN", value_parser = time::parse_timespan)]
     granularity: Option<Span>,
@@ -103,19 +103,32 @@ pub(super) struct QueryArgs {
 }
 
 impl QueryArgs {
-    /// The query, checked before anything is read or processed, in
-    /// Gnocchi's order.
-    pub(super) fn query(self, ctx: &Ctx) -> Result<MeasuresQuery> {
+    /// A query per method, checked before anything is read or processed,
+    /// in Gnocchi's order.
+    pub(super) fn queries(self, ctx: &Ctx) -> Result<Vec<MeasuresQuery>> {
         if self.resample.is_some() && self.granularity.is_none() {
             return Err(query::Error::ResampleNeedsGranularity.into());
         }
-        Ok(MeasuresQuery {
-            aggregation: self.aggregation,
-            granularity: self.granularity,
-            start: ctx.timestamp("start", self.start)?,
-            stop: ctx.timestamp("stop", self.stop)?,
-            resample: self.resample,
-        })
+        let (start, stop) = (
+            ctx.timestamp("start", self.start)?,
+            ctx.timestamp("stop", self.stop)?,
+        );
+        let mut methods = Vec::with_capacity(self.aggregation.len());
+        for method in self.aggregation {
+            if !methods.contains(&method) {
+                methods.push(method);
+            }
+        }
+        Ok(methods
+            .into_iter()
+            .map(|aggregation| MeasuresQuery {
+                aggregation,
+                granularity: self.granularity,
+                start,
+                stop,
+                resample: self.resample,
+            })
+            .collect())
     }
 }
 
@@ -230,20 +243,25 @@ fn add(
 
 fn show(args: ShowArgs, ctx: &Ctx) -> Result<()> {
     let ctx = &ctx.printing(args.output);
-    let query = args.query.query(ctx)?;
+    let queries = args.query.queries(ctx)?;
+    if queries.len() > 1 && !args.plot.plot {
+        return Err(Error::Usage(
+            "--aggregation: one method, or several with --plot".to_owned(),
+        ));
+    }
     let (store, index) = ctx.open_store()?;
-    let (_, measures) = read_metric(
+    let (_, mut reads) = read_metric(
         ctx,
         (&store, &index),
         &args.metric,
         args.resource_id.as_deref(),
         args.refresh,
-        &query,
+        &queries,
     )?;
     if args.plot.plot {
-        let chart = Chart::of_metrics(query.aggregation, &[(args.metric, measures)]);
-        return super::plot::print_terminal_chart(&chart, &args.plot);
+        return super::plot::print_terminal_chart(&Chart::of_reads(&reads), &args.plot);
     }
+    let measures = reads.remove(0).measures;
     ctx.print_measures(&MeasureTable {
         label_columns: Vec::new(),
         blocks: measures
@@ -260,16 +278,16 @@ fn show(args: ShowArgs, ctx: &Ctx) -> Result<()> {
 }
 
 /// The metric `typed` names (on the resource `resource_id`) and its
-/// aggregates as `query` asks, after processing its waiting measures with
-/// `refresh` (else saying on stderr when some wait).
+/// aggregates as each query asks, named `typed`, after processing its
+/// waiting measures with `refresh` (else saying on stderr when some wait).
 pub(super) fn read_metric(
     ctx: &Ctx,
     (store, index): (&Store, &Index),
     typed: &str,
     resource_id: Option<&str>,
     refresh: bool,
-    query: &MeasuresQuery,
-) -> Result<(Metric, Measures)> {
+    queries: &[MeasuresQuery],
+) -> Result<(Metric, Vec<Read>)> {
     let metric = find(index, typed, resource_id, ctx)?;
     if refresh {
         ops::measures::refresh(store, index, &metric, ops::measures::OPERATION_TIMEOUT)?;
@@ -278,9 +296,19 @@ pub(super) fn read_metric(
     }
     let policy = index.get_archive_policy(&metric.archive_policy_name)?;
     let label = super::words::metric_label(typed, resource_id);
-    let measures = query::get_measures(store, metric.id, &policy, query)
-        .map_err(|e| super::words::aggregation(&policy, &label)(e.into()))?;
-    Ok((metric, measures))
+    let reads = queries
+        .iter()
+        .map(|query| {
+            let measures = query::get_measures(store, metric.id, &policy, query)
+                .map_err(|e| super::words::aggregation(&policy, &label)(e.into()))?;
+            Ok(Read {
+                name: typed.to_owned(),
+                method: query.aggregation,
+                measures,
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok((metric, reads))
 }
 
 fn delete(args: DeleteArgs, ctx: &Ctx) -> Result<()> {

@@ -6,7 +6,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
-use crate::chart::{self, Chart, image, terminal};
+use crate::chart::{self, Chart, Read, image, terminal};
 use crate::error::{Error, Result};
 use crate::resource::GENERIC;
 
@@ -16,6 +16,9 @@ use super::measures::{QueryArgs, read_metric};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Ids or names of the metrics, a line each (their names on the resource with --resource-id)
+    ///
+    /// A line per metric, method (`--aggregation`, repeated) and
+    /// granularity read.
     #[arg(required = true, value_name = "METRIC")]
     metrics: Vec<String>,
     /// Id of the resource whose metrics are named
@@ -62,25 +65,29 @@ fn image_file(text: &str) -> std::result::Result<ImageFile, String> {
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
-    let query = args.query.query(ctx)?;
+    let queries = args.query.queries(ctx)?;
     let (store, index) = ctx.open_store()?;
-    let mut metrics = Vec::with_capacity(args.metrics.len());
+    let mut reads = Vec::with_capacity(args.metrics.len() * queries.len());
     for typed in &args.metrics {
-        let (metric, measures) = read_metric(
+        let (metric, metric_reads) = read_metric(
             ctx,
             (&store, &index),
             typed,
             args.resource_id.as_deref(),
             false,
-            &query,
+            &queries,
         )?;
         let resource = match metric.resource_id {
             Some(id) => index.get_resource(GENERIC, id)?,
             None => None,
         };
-        metrics.push((chart::metric_name(&metric, resource.as_ref()), measures));
+        let name = chart::metric_name(&metric, resource.as_ref());
+        reads.extend(metric_reads.into_iter().map(|read| Read {
+            name: name.clone(),
+            ..read
+        }));
     }
-    let chart = Chart::of_metrics(query.aggregation, &metrics);
+    let chart = Chart::of_reads(&reads);
     let size = image::Size {
         width: args.width,
         height: args.height,
@@ -103,7 +110,8 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
 pub(super) struct TerminalArgs {
     /// Draw the points as a chart in the terminal instead of listing them
     ///
-    /// Braille dots, a line per granularity read, the values on the left
+    /// Braille dots, a line per granularity and method read (repeat
+    /// `--aggregation` for more), the values on the left
     /// and the times (UTC) below. It takes the terminal's size (less a
     /// line for the prompt), else $COLUMNS × $LINES, else 80 × 24;
     /// coloured on a terminal unless NO_COLOR is set.

@@ -23,7 +23,7 @@ use super::methods;
 use super::reply;
 use super::{App, Work};
 use crate::carbonara::Sampling;
-use crate::chart::{self, Chart};
+use crate::chart::{self, Chart, Read};
 use crate::ingest::batch;
 use crate::ops::erase::EraseRequest;
 use crate::ops::{self, metric::NewMetric};
@@ -376,7 +376,11 @@ pub async fn get_measures_svg(
             }
             let key = &request.key;
             let measures = query::get_measures(work.store, key.metric, &key.policy, &key.query)?;
-            let chart = Chart::of_metrics(key.query.aggregation, &[(name, measures)]);
+            let chart = Chart::of_reads(&[Read {
+                name,
+                method: key.query.aggregation,
+                measures,
+            }]);
             Ok(chart::image::svg(&chart, chart::image::Size::DEFAULT)
                 .map_err(crate::error::Error::from)?)
         })

@@ -103,6 +103,24 @@ fn measures_show_plot_draws_each_granularity_at_the_size_asked() {
 }
 
 #[test]
+fn measures_show_plot_draws_a_line_per_method_asked() {
+    let (store, _) = store_with_charted_metrics();
+    let methods = ["--aggregation", "mean", "--aggregation", "max"];
+    let mut args = show_cpu_plot(&methods);
+    args.extend(["--width", "72", "--height", "16", "--granularity", "1h"]);
+    let text = store.stdout(&args);
+    assert!(text.ends_with("⣿ cpu (mean)  ⣿ cpu (max)\n"), "{text}");
+    // Without --plot, one method only.
+    let table = ["measures", "show", "cpu", "-r", "web1"];
+    store
+        .run(&[&table[..], &methods[..]].concat())
+        .code(2)
+        .stderr(contains(
+            "--aggregation: one method, or several with --plot",
+        ));
+}
+
+#[test]
 fn the_terminal_chart_takes_columns_and_lines_from_the_environment() {
     let (store, _) = store_with_charted_metrics();
     let args = show_cpu_plot(&["--granularity", "1m"]);
