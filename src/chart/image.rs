@@ -1,8 +1,9 @@
 //! A line chart as an SVG or PNG image (plotters): a title, the times
 //! (UTC) across, the values up, a line per series and a legend naming
-//! them. The text is drawn with DejaVu Sans Mono, built into the program
-//! (data/fonts/), so a machine without fonts draws the same PNG; the
-//! SVG names the font family and is the same bytes for the same chart.
+//! them. The text is laid out with DejaVu Sans Mono, built into the
+//! program (data/fonts/), and drawn with it in PNGs (`chart::glyphs`),
+//! so a machine without fonts draws the same PNG; the SVG names the font
+//! family and is the same bytes for the same chart.
 
 use std::sync::Once;
 
@@ -13,6 +14,7 @@ use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
+use super::glyphs::{FONT, Glyphs};
 use super::scale::{TimeTicks, ValueTicks};
 use super::{Chart, Error, colour};
 
@@ -30,7 +32,6 @@ impl Size {
     };
 }
 
-const FONT: &[u8] = include_bytes!("../../data/fonts/DejaVuSansMono.ttf");
 /// Pixels a time label takes across with its margin, about (20
 /// characters of 8 pixels): how many time ticks fit.
 const LABEL_PIXELS: u32 = 8 * 20;
@@ -53,8 +54,8 @@ pub fn svg(chart: &Chart, size: Size) -> Result<String, Error> {
 pub fn png(chart: &Chart, size: Size) -> Result<Vec<u8>, Error> {
     let mut pixels = vec![0u8; size.width as usize * size.height as usize * 3];
     {
-        let root =
-            BitMapBackend::with_buffer(&mut pixels, (size.width, size.height)).into_drawing_area();
+        let bitmap = BitMapBackend::with_buffer(&mut pixels, (size.width, size.height));
+        let root = Glyphs::new(bitmap).into_drawing_area();
         draw(chart, size, &root)?;
         root.present().map_err(drawing)?;
     }

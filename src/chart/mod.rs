@@ -2,6 +2,7 @@
 //! ([`terminal`]) and a line chart as SVG or PNG ([`image`]). Series in,
 //! text or bytes out: nothing here reads a store, a terminal or a file.
 
+mod glyphs;
 pub mod image;
 mod scale;
 pub mod terminal;
