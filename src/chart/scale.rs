@@ -6,9 +6,14 @@ use crate::time::Timestamp;
 
 const NANOS_PER_SECOND: i64 = 1_000_000_000;
 
-/// Time steps between ticks, in seconds: round minutes, hours, days.
+const WEEK: i64 = 604_800;
+/// 1970-01-05, in seconds.
+const FIRST_MONDAY: i64 = 4 * 86_400;
+
+/// Time steps between ticks, in seconds: round minutes, hours, days, a
+/// week (then several).
 const TIME_STEPS: [i64; 18] = [
-    1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21_600, 43_200, 86_400, 604_800,
+    1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21_600, 43_200, 86_400, WEEK,
 ];
 
 /// Ticks of a time axis.
@@ -32,10 +37,12 @@ impl TimeTicks {
             .copied()
             .find(|step| span / step < count)
             .unwrap_or_else(|| {
-                let weeks = span / (count * 604_800) + 1;
-                weeks * 604_800
+                let weeks = span / (count * WEEK) + 1;
+                weeks * WEEK
             });
-        let start = first + (step - first.rem_euclid(step)) % step;
+        // Weeks from a Monday (the epoch was a Thursday).
+        let origin = if step % WEEK == 0 { FIRST_MONDAY } else { 0 };
+        let start = first + (step - (first - origin).rem_euclid(step)) % step;
         let seconds: Vec<i64> = (0..)
             .map(|n| start + n * step)
             .take_while(|&t| t <= last)
@@ -143,6 +150,10 @@ mod tests {
         assert_eq!(ticks.label(1_704_111_000), "2024-01-01T12:10");
         let days = TimeTicks::new(at(1_704_067_200), at(1_704_067_200 + 5 * 86_400), 6);
         assert_eq!(days.label(days.seconds[1]), "2024-01-02");
+        // 2024-01-01 to 2024-04-01 in two ticks: Mondays 7 weeks apart.
+        let weeks = TimeTicks::new(at(1_704_067_200), at(1_711_929_600), 2);
+        let labels: Vec<String> = weeks.seconds.iter().map(|&s| weeks.label(s)).collect();
+        assert_eq!(labels, ["2024-01-29", "2024-03-18"]);
     }
 
     #[test]
