@@ -64,6 +64,9 @@ _carbonara() {
             carbonara,metricd)
                 cmd="carbonara__subcmd__metricd"
                 ;;
+            carbonara,plot)
+                cmd="carbonara__subcmd__plot"
+                ;;
             carbonara,process)
                 cmd="carbonara__subcmd__process"
                 ;;
@@ -213,6 +216,9 @@ _carbonara() {
                 ;;
             carbonara__subcmd__help,metricd)
                 cmd="carbonara__subcmd__help__subcmd__metricd"
+                ;;
+            carbonara__subcmd__help,plot)
+                cmd="carbonara__subcmd__help__subcmd__plot"
                 ;;
             carbonara__subcmd__help,process)
                 cmd="carbonara__subcmd__help__subcmd__process"
@@ -590,7 +596,7 @@ _carbonara() {
 
     case "${cmd}" in
         carbonara)
-            opts="-q -h -V --store --gnocchi-conf --user --quiet --help --version init demo archive-policy archive-policy-rule metric resource-type resource measures aggregates top ingest process metricd status dump janitor verify info sacks max-backlog upgrade import-gnocchi serve statsd generate help"
+            opts="-q -h -V --store --gnocchi-conf --user --quiet --help --version init demo archive-policy archive-policy-rule metric resource-type resource measures aggregates top plot ingest process metricd status dump janitor verify info sacks max-backlog upgrade import-gnocchi serve statsd generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1584,7 +1590,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help)
-            opts="init demo archive-policy archive-policy-rule metric resource-type resource measures aggregates top ingest process metricd status dump janitor verify info sacks max-backlog upgrade import-gnocchi serve statsd generate help"
+            opts="init demo archive-policy archive-policy-rule metric resource-type resource measures aggregates top plot ingest process metricd status dump janitor verify info sacks max-backlog upgrade import-gnocchi serve statsd generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2172,6 +2178,20 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__help__subcmd__metricd)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__help__subcmd__plot)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -3450,7 +3470,7 @@ _carbonara() {
             return 0
             ;;
         carbonara__subcmd__measures__subcmd__show)
-            opts="-r -f -c -q -h -V --resource-id --aggregation --granularity --start --stop --resample --refresh --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --user --quiet --help --version"
+            opts="-r -f -c -q -h -V --resource-id --aggregation --granularity --start --stop --resample --refresh --plot --width --height --format --column --sort-column --sort-ascending --sort-descending --store --gnocchi-conf --user --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3481,6 +3501,14 @@ _carbonara() {
                     return 0
                     ;;
                 --resample)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --width)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --height)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -4045,6 +4073,76 @@ _carbonara() {
                     return 0
                     ;;
                 --processing-replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gnocchi-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        carbonara__subcmd__plot)
+            opts="-r -o -q -h -V --resource-id --aggregation --granularity --start --stop --resample --output --width --height --store --gnocchi-conf --user --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --resource-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --aggregation)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --granularity)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --start)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stop)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --resample)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --width)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --height)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -96,6 +96,8 @@ pub enum Error {
     Ops(#[from] crate::ops::Error),
     #[error(transparent)]
     Deployment(#[from] crate::deployment::Error),
+    #[error(transparent)]
+    Chart(#[from] crate::chart::Error),
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
     /// Writing the output failed (a closed pipe is not reported).
@@ -139,6 +141,7 @@ impl Error {
             | Error::Filter(_) => ErrorKind::Invalid,
             Error::Ops(e) => e.kind(),
             Error::Deployment(e) => e.kind(),
+            Error::Chart(e) => e.kind(),
             Error::Output(e) if e.kind() == io::ErrorKind::BrokenPipe => ErrorKind::Closed,
             Error::Io { .. } | Error::Output(_) | Error::Failed(_) => ErrorKind::Internal,
             Error::Usage(_) => ErrorKind::Usage,

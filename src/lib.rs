@@ -1,7 +1,7 @@
 //! carbonara: Gnocchi's time-series engine as one Rust binary.
 //!
 //! Layers, each calling only the ones below it: `cli` → `server`, `statsd` →
-//! `ops` → `process` (with its `janitor`, and `worker`, the loop of `metricd`), `query`, `ingest`, `inspect` (with
+//! `ops`, `chart` (charts of what `query` reads) → `process` (with its `janitor`, and `worker`, the loop of `metricd`), `query`, `ingest`, `inspect` (with
 //! `import_gnocchi`) → `store` → `deployment` → `filter` → `resource` →
 //! `carbonara` → `policy` → `time` → `pyform`. `pyform`, Gnocchi's text forms, is at the
 //! bottom but for its `document`, which renders the objects of `store`,
@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 pub mod carbonara;
+pub mod chart;
 pub mod cli;
 pub mod deployment;
 pub mod diagnostics;

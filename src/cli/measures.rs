@@ -3,6 +3,7 @@
 use clap::Subcommand;
 
 use crate::carbonara::Sampling;
+use crate::chart::{Chart, Read};
 use crate::error::{Error, Result};
 use crate::ops;
 use crate::ops::erase::EraseRequest;
@@ -10,7 +11,7 @@ use crate::policy::AggregationMethod;
 use crate::pyform;
 use crate::pyform::json::Json;
 use crate::query::{self, MeasuresQuery};
-use crate::store::{Metric, Store};
+use crate::store::{Index, Metric, Store};
 use crate::time::{self, Span};
 
 use super::measure_table::{MeasureBlock, MeasureTable};
@@ -63,9 +64,23 @@ struct ShowArgs {
     /// Id of the resource whose metric is named
     #[arg(short = 'r', long, value_name = "RESOURCE_ID")]
     resource_id: Option<String>,
-    /// Aggregation method to read
+    #[command(flatten)]
+    query: QueryArgs,
+    /// Process this metric's waiting measures first, waiting up to 10 s for a pass that holds its sack
+    #[arg(long)]
+    refresh: bool,
+    #[command(flatten)]
+    plot: super::plot::TerminalArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// Which aggregates of a metric are read (`measures show`, `plot`).
+#[derive(Debug, clap::Args)]
+pub(super) struct QueryArgs {
+    /// Aggregation method to read; repeat for more with --plot or in `plot`
     #[arg(long, default_value = "mean", value_name = "METHOD")]
-    aggregation: AggregationMethod,
+    aggregation: Vec<AggregationMethod>,
     /// Only this granularity of the archive policy (e.g. `60`, `1h`)
     #[arg(long, value_name = "SPAN", value_parser = time::parse_timespan)]
     granularity: Option<Span>,
@@ -85,11 +100,36 @@ struct ShowArgs {
     /// `rate:` method takes differences again). Needs `--granularity`.
     #[arg(long, value_name = "SPAN|Y|H|Q|M|W")]
     resample: Option<Sampling>,
-    /// Process this metric's waiting measures first, waiting up to 10 s for a pass that holds its sack
-    #[arg(long)]
-    refresh: bool,
-    #[command(flatten)]
-    output: OutputArgs,
+}
+
+impl QueryArgs {
+    /// A query per method, checked before anything is read or processed,
+    /// in Gnocchi's order.
+    pub(super) fn queries(self, ctx: &Ctx) -> Result<Vec<MeasuresQuery>> {
+        if self.resample.is_some() && self.granularity.is_none() {
+            return Err(query::Error::ResampleNeedsGranularity.into());
+        }
+        let (start, stop) = (
+            ctx.timestamp("start", self.start)?,
+            ctx.timestamp("stop", self.stop)?,
+        );
+        let mut methods = Vec::with_capacity(self.aggregation.len());
+        for method in self.aggregation {
+            if !methods.contains(&method) {
+                methods.push(method);
+            }
+        }
+        Ok(methods
+            .into_iter()
+            .map(|aggregation| MeasuresQuery {
+                aggregation,
+                granularity: self.granularity,
+                start,
+                stop,
+                resample: self.resample,
+            })
+            .collect())
+    }
 }
 
 /// What `measures delete` deletes.
@@ -203,29 +243,25 @@ fn add(
 
 fn show(args: ShowArgs, ctx: &Ctx) -> Result<()> {
     let ctx = &ctx.printing(args.output);
-    // The arguments are checked before anything is read or processed, in
-    // Gnocchi's order.
-    if args.resample.is_some() && args.granularity.is_none() {
-        return Err(query::Error::ResampleNeedsGranularity.into());
+    let queries = args.query.queries(ctx)?;
+    if queries.len() > 1 && !args.plot.plot {
+        return Err(Error::Usage(
+            "--aggregation: one method, or several with --plot".to_owned(),
+        ));
     }
-    let query = MeasuresQuery {
-        aggregation: args.aggregation,
-        granularity: args.granularity,
-        start: ctx.timestamp("start", args.start)?,
-        stop: ctx.timestamp("stop", args.stop)?,
-        resample: args.resample,
-    };
     let (store, index) = ctx.open_store()?;
-    let metric = find(&index, &args.metric, args.resource_id.as_deref(), ctx)?;
-    if args.refresh {
-        ops::measures::refresh(&store, &index, &metric, ops::measures::OPERATION_TIMEOUT)?;
-    } else {
-        note_waiting(ctx, &store, &metric, &args.metric)?;
+    let (_, mut reads) = read_metric(
+        ctx,
+        (&store, &index),
+        &args.metric,
+        args.resource_id.as_deref(),
+        args.refresh,
+        &queries,
+    )?;
+    if args.plot.plot {
+        return super::plot::print_terminal_chart(&Chart::of_reads(&reads), &args.plot);
     }
-    let policy = index.get_archive_policy(&metric.archive_policy_name)?;
-    let label = super::words::metric_label(&args.metric, args.resource_id.as_deref());
-    let measures = query::get_measures(&store, metric.id, &policy, &query)
-        .map_err(|e| super::words::aggregation(&policy, &label)(e.into()))?;
+    let measures = reads.remove(0).measures;
     ctx.print_measures(&MeasureTable {
         label_columns: Vec::new(),
         blocks: measures
@@ -239,6 +275,40 @@ fn show(args: ShowArgs, ctx: &Ctx) -> Result<()> {
             })
             .collect(),
     })
+}
+
+/// The metric `typed` names (on the resource `resource_id`) and its
+/// aggregates as each query asks, named `typed`, after processing its
+/// waiting measures with `refresh` (else saying on stderr when some wait).
+pub(super) fn read_metric(
+    ctx: &Ctx,
+    (store, index): (&Store, &Index),
+    typed: &str,
+    resource_id: Option<&str>,
+    refresh: bool,
+    queries: &[MeasuresQuery],
+) -> Result<(Metric, Vec<Read>)> {
+    let metric = find(index, typed, resource_id, ctx)?;
+    if refresh {
+        ops::measures::refresh(store, index, &metric, ops::measures::OPERATION_TIMEOUT)?;
+    } else {
+        note_waiting(ctx, store, &metric, typed)?;
+    }
+    let policy = index.get_archive_policy(&metric.archive_policy_name)?;
+    let label = super::words::metric_label(typed, resource_id);
+    let reads = queries
+        .iter()
+        .map(|query| {
+            let measures = query::get_measures(store, metric.id, &policy, query)
+                .map_err(|e| super::words::aggregation(&policy, &label)(e.into()))?;
+            Ok(Read {
+                name: typed.to_owned(),
+                method: query.aggregation,
+                measures,
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok((metric, reads))
 }
 
 fn delete(args: DeleteArgs, ctx: &Ctx) -> Result<()> {

@@ -19,6 +19,7 @@ pub mod measures;
 pub mod metric;
 pub mod metricd;
 pub mod output;
+pub mod plot;
 pub mod process;
 pub mod progress;
 pub mod resource;
@@ -132,6 +133,8 @@ pub enum Command {
     Measures(measures::Args),
     Aggregates(aggregates::Args),
     Top(top::Args),
+    /// Draw metrics' aggregates as a line chart in an SVG or PNG file
+    Plot(plot::Args),
     /// Import measures from files
     Ingest(ingest::Args),
     /// Run the aggregation pass (Gnocchi's metricd) over waiting measures
@@ -373,6 +376,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Measures(args) => measures::run(args, &ctx),
         Command::Aggregates(args) => aggregates::run(args, &ctx),
         Command::Top(args) => top::run(args, &ctx),
+        Command::Plot(args) => plot::run(args, &ctx),
         Command::Ingest(args) => ingest::run(args, &ctx),
         Command::Process(args) => process::run(args, &ctx),
         Command::Metricd(args) => metricd::run(args, &ctx),

@@ -348,6 +348,7 @@ impl From<crate::error::Error> for ApiError {
             | E::Resource(_)
             | E::Filter(_)
             | E::Deployment(_)
+            | E::Chart(_)
             | E::Io { .. }
             | E::Output(_)
             | E::Usage(_)

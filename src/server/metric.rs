@@ -23,6 +23,7 @@ use super::methods;
 use super::reply;
 use super::{App, Work};
 use crate::carbonara::Sampling;
+use crate::chart::{self, Chart, Read};
 use crate::ingest::batch;
 use crate::ops::erase::EraseRequest;
 use crate::ops::{self, metric::NewMetric};
@@ -54,6 +55,10 @@ pub fn routes() -> Router<Arc<App>> {
                 .post(post_measures)
                 .delete(delete_measures)
                 .into(),
+        )
+        .route(
+            "/v1/metric/{id}/measures.svg",
+            methods().get(get_measures_svg).into(),
         )
 }
 
@@ -349,6 +354,38 @@ pub async fn delete_measures(
 ) -> ApiResult<Response> {
     let caller = call.caller()?;
     erase_measures(app, call, caller, move |work| by_id(work, &id)).await
+}
+
+/// `GET /v1/metric/ID/measures.svg` (carbonara's extension,
+/// docs/guide.md#extensions-to-gnocchis-api): the chart of what `GET
+/// …/measures` answers for the same parameters, as `carbonara plot`
+/// draws it.
+pub async fn get_measures_svg(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    call: Call,
+) -> ApiResult<Response> {
+    let caller = call.caller()?;
+    let svg = app
+        .run(move |work| {
+            let found = by_id(work, &id)?;
+            let name = chart::metric_name(&found.metric, found.resource.as_ref());
+            let request = measures_request(work, &call, &caller, |_| Ok(found))?;
+            if request.refresh {
+                work.refresh(&request.metric)?;
+            }
+            let key = &request.key;
+            let measures = query::get_measures(work.store, key.metric, &key.policy, &key.query)?;
+            let chart = Chart::of_reads(&[Read {
+                name,
+                method: key.query.aggregation,
+                measures,
+            }]);
+            Ok(chart::image::svg(&chart, chart::image::Size::DEFAULT)
+                .map_err(crate::error::Error::from)?)
+        })
+        .await?;
+    Ok(reply::svg(svg))
 }
 
 /// `DELETE …/measures?start=…&stop=…[&granularity=…][&dry_run=true]`

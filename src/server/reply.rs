@@ -21,11 +21,19 @@ pub fn with_status(status: StatusCode, document: &Json) -> Response {
 
 /// 200 with a document already written as Python writes JSON.
 pub fn json_text(text: impl Into<Bytes>) -> Response {
-    let mut response = (StatusCode::OK, text.into()).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    ok_as(text, "application/json")
+}
+
+/// 200 with an SVG image.
+pub fn svg(text: impl Into<Bytes>) -> Response {
+    ok_as(text, "image/svg+xml")
+}
+
+fn ok_as(body: impl Into<Bytes>, content_type: &'static str) -> Response {
+    let mut response = (StatusCode::OK, body.into()).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
 }
 

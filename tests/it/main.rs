@@ -36,6 +36,7 @@ mod metric;
 mod metric_policy;
 mod metricd;
 mod operate;
+mod plot;
 mod policy;
 mod postgresql;
 mod process;

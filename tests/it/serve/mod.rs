@@ -5,11 +5,12 @@
 //!
 //! The other server tests are submodules: the recorded sessions
 //! replayed (`real`, `client`), cases of Gnocchi's own functional tests
-//! (`gabbi`), keystone mode against recorded Keystone answers (`keystone`), the write endpoints (`write`), back-pressure (`backlog`), top-N (`top`), the statsd daemon
+//! (`gabbi`), keystone mode against recorded Keystone answers (`keystone`), the write endpoints (`write`), the SVG chart (`chart`), back-pressure (`backlog`), top-N (`top`), the statsd daemon
 //! (`statsd_daemon`), and the helpers they share (`common`).
 
 mod backfill;
 mod backlog;
+mod chart;
 mod client;
 pub(crate) mod common;
 mod erase;
