@@ -109,7 +109,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         ascending: args.ascending,
     };
     let (store, index) = ctx.open_store()?;
-    let ranking = match &args.metric {
+    let (ranking, candidates) = match &args.metric {
         None => {
             let resource_id = args.resource_id.as_deref();
             let candidates = named_metrics(&index, &args.targets, resource_id, ctx)?;
@@ -121,7 +121,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                     words::count(ranking.left_out as u64, "metric", "metrics"),
                 ));
             }
-            ranking
+            (ranking, candidates)
         }
         Some(name) => {
             let search = match args.targets.as_slice() {
@@ -150,20 +150,31 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                     query.aggregation
                 ));
             }
-            ranking
+            (ranking, candidates)
         }
     };
-    print_ranking(&ranking, args.metric.is_some(), ctx)
+    print_ranking(&ranking, &candidates, args.metric.is_some(), ctx)
 }
 
-/// The ranking as a table of rank, metric, resource (when resources are
-/// ranked) and value; `-f json` the API's documents.
-fn print_ranking(ranking: &Ranking, with_resource: bool, ctx: &Ctx) -> Result<()> {
+/// The ranking as a table of rank, metric, its name (when metrics are
+/// ranked) or its resource (when resources are), and value; `-f json` the
+/// API's documents.
+fn print_ranking(
+    ranking: &Ranking,
+    candidates: &[Candidate],
+    with_resource: bool,
+    ctx: &Ctx,
+) -> Result<()> {
     let mut columns = vec!["rank", "metric"];
-    if with_resource {
-        columns.push("resource");
-    }
+    columns.push(if with_resource { "resource" } else { "name" });
     columns.push("value");
+    let name_of = |metric: uuid::Uuid| {
+        candidates
+            .iter()
+            .find(|candidate| candidate.metric.id == metric)
+            .and_then(|candidate| candidate.metric.name.clone())
+            .map_or(Json::Null, Json::str)
+    };
     let rows = ranking
         .ranked
         .iter()
@@ -172,9 +183,10 @@ fn print_ranking(ranking: &Ranking, with_resource: bool, ctx: &Ctx) -> Result<()
                 Json::Int(ranked.rank as i64),
                 Json::str(ranked.metric.to_string()),
             ];
-            if let Some(resource) = ranked.resource {
-                row.push(Json::str(resource.to_string()));
-            }
+            row.push(match (with_resource, ranked.resource) {
+                (true, Some(resource)) => Json::str(resource.to_string()),
+                _ => name_of(ranked.metric),
+            });
             row.push(Json::Float(ranked.value));
             row
         })
