@@ -7,6 +7,7 @@
 //! works on measures acknowledged before it started: after recovery the
 //! store equals an uninterrupted run's.
 
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Instant;
 
@@ -22,6 +23,9 @@ pub struct Campaign {
     /// Whether the measures were acknowledged before the command ran
     /// (a pass over queued measures), rather than by its exit.
     acknowledged_before: bool,
+    /// What finishes a killed run's work before `process`, when a pass
+    /// does not (`verify --repair` again).
+    finish: Option<&'static [&'static str]>,
 }
 
 pub fn campaigns() -> Vec<Campaign> {
@@ -29,6 +33,7 @@ pub fn campaigns() -> Vec<Campaign> {
         name,
         prepare,
         acknowledged_before: false,
+        finish: None,
     };
     vec![
         ingest("kill ingest csv", inputs::csv),
@@ -44,6 +49,7 @@ pub fn campaigns() -> Vec<Campaign> {
                 vec!["process".to_owned()]
             },
             acknowledged_before: true,
+            finish: None,
         },
         Campaign {
             name: "kill janitor",
@@ -58,6 +64,20 @@ pub fn campaigns() -> Vec<Campaign> {
                 vec!["process".to_owned()]
             },
             acknowledged_before: true,
+            finish: None,
+        },
+        Campaign {
+            name: "kill verify --repair",
+            // The mean splits of five metrics made unreadable: repair
+            // moves them to quarantine/.
+            prepare: |store, dir| {
+                inputs::queued(store, dir);
+                store::ok(store, &["process"]);
+                damage_mean_splits(store);
+                ["verify", "--repair"].map(str::to_owned).to_vec()
+            },
+            acknowledged_before: true,
+            finish: Some(&["verify", "--repair"]),
         },
         Campaign {
             name: "kill sacks --set",
@@ -68,6 +88,7 @@ pub fn campaigns() -> Vec<Campaign> {
                     .to_vec()
             },
             acknowledged_before: true,
+            finish: None,
         },
     ]
 }
@@ -129,6 +150,10 @@ impl Campaign {
                 }
             }
             row.panics += u32::from(store::panicked(&output.stderr));
+            if let Some(finish) = self.finish {
+                let finished = store::run(victim.path(), finish);
+                row.panics += u32::from(store::panicked(&finished.stderr));
+            }
             let recovery = store::run(victim.path(), &["process"]);
             row.panics += u32::from(store::panicked(&recovery.stderr));
             if !recovery.status.success() {
@@ -168,6 +193,29 @@ impl Campaign {
         }
         row.elapsed = started.elapsed();
         row
+    }
+}
+
+/// Overwrites the mean splits of the metrics `c0` to `c4` with bytes that
+/// do not decode.
+fn damage_mean_splits(store: &Path) {
+    let ids: Vec<String> = (0..5)
+        .map(|series| {
+            store::json(store, &["metric", "show", &format!("c{series}")])["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    for entry in walkdir::WalkDir::new(store.join("archive")) {
+        let path = entry.unwrap().into_path();
+        let in_damaged = path
+            .iter()
+            .any(|part| ids.iter().any(|id| part == id.as_str()));
+        let mean_split = path.parent().is_some_and(|dir| dir.ends_with("agg_mean"));
+        if in_damaged && mean_split {
+            std::fs::write(&path, b"garbage").unwrap();
+        }
     }
 }
 
