@@ -17,6 +17,7 @@ mod inputs;
 mod kill;
 mod serve;
 mod soak;
+mod statsd;
 mod store;
 mod table;
 
@@ -48,6 +49,10 @@ fn main() {
     if selected(serve::NAME) {
         eprintln!("torture: {} ×{kills}", serve::NAME);
         rows.push(serve::run(kills));
+    }
+    if selected(statsd::NAME) {
+        eprintln!("torture: {} ×{kills}", statsd::NAME);
+        rows.push(statsd::run(kills));
     }
     let mut notes = Vec::new();
     match full_disk::run(kills, selected) {
