@@ -423,27 +423,7 @@ fn count_measures(tally: &Tally, found: &store::Contents, row: &mut Row) {
 /// is lost, one over duplicated.
 fn count_statsd(store: &Path, tally: &Tally, row: &mut Row) {
     for (name, lines) in &tally.counted {
-        let shown = store::json(
-            store,
-            &[
-                "measures",
-                "show",
-                name,
-                "-r",
-                "statsd",
-                "--aggregation",
-                "sum",
-                "--granularity",
-                "1",
-            ],
-        );
-        let summed: f64 = shown
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|row| row["value"].as_f64().unwrap())
-            .sum();
-        let summed = summed as u64;
+        let summed = crate::statsd::stored_sum(store, name);
         row.acknowledged += lines;
         row.found += summed.min(*lines);
         row.lost += lines.saturating_sub(summed);

@@ -88,44 +88,33 @@ fn connect(at: &str) -> TcpStream {
     }
 }
 
-/// A counter's stored sum: per second, its mean times its count (two
-/// flushes may fall in one second); 0 when it was never flushed.
-fn stored_sum(store: &std::path::Path, name: &str) -> u64 {
-    let read = |method: &str| -> Option<Vec<f64>> {
-        let args = [
-            "measures",
-            "show",
-            name,
-            "-r",
-            "statsd",
-            "--aggregation",
-            method,
-            "--granularity",
-            "1",
-            "-f",
-            "json",
-        ];
-        let output = store::run(store, &args);
-        if !output.status.success() {
-            // No such metric: the counter was never flushed.
-            return None;
-        }
-        let shown: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-        Some(
-            shown
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|row| row["value"].as_f64().unwrap())
-                .collect(),
-        )
-    };
-    match (read("count"), read("mean")) {
-        (Some(counts), Some(means)) => counts
-            .iter()
-            .zip(&means)
-            .map(|(count, mean)| (count * mean).round() as u64)
-            .sum(),
-        _ => 0,
+/// A statsd counter's stored sum (its `sum` at one second); 0 when it was
+/// never flushed.
+pub fn stored_sum(store: &std::path::Path, name: &str) -> u64 {
+    let args = [
+        "measures",
+        "show",
+        name,
+        "-r",
+        "statsd",
+        "--aggregation",
+        "sum",
+        "--granularity",
+        "1",
+        "-f",
+        "json",
+    ];
+    let output = store::run(store, &args);
+    if !output.status.success() {
+        // No such metric: the counter was never flushed.
+        return 0;
     }
+    let shown: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let sum: f64 = shown
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["value"].as_f64().unwrap())
+        .sum();
+    sum.round() as u64
 }

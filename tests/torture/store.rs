@@ -66,6 +66,8 @@ pub fn template() -> tempfile::TempDir {
             "max",
             "-m",
             "last",
+            "-m",
+            "sum",
         ],
     );
     ok(
