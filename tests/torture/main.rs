@@ -10,6 +10,7 @@
 //! files in tmp/, differs from an uninterrupted run, or left `verify`
 //! problems.
 
+mod connections;
 #[path = "../support/copy_dir.rs"]
 mod copy_dir;
 mod full_disk;
@@ -67,18 +68,29 @@ fn main() {
         rows.push(row);
         notes.push(note);
     }
-    if rows.is_empty() {
+    let mut failures = Vec::new();
+    if selected(connections::NAME) {
+        eprintln!("torture: {}", connections::NAME);
+        match connections::run() {
+            Ok(note) => notes.push(note),
+            Err(failure) => failures.push(format!("{}: {failure}", connections::NAME)),
+        }
+    }
+    if rows.is_empty() && notes.is_empty() && failures.is_empty() {
         return;
     }
-    println!("{}", table::render(&rows));
+    if !rows.is_empty() {
+        println!("{}", table::render(&rows));
+    }
     for note in notes {
         println!("\n{note}");
     }
-    let failed: Vec<&str> = rows
+    let mut failed: Vec<String> = rows
         .iter()
         .filter(|row| !row.clean())
-        .map(|row| row.campaign.as_str())
+        .map(|row| row.campaign.clone())
         .collect();
+    failed.extend(failures);
     if !failed.is_empty() {
         eprintln!("torture: failed: {}", failed.join(", "));
         std::process::exit(1);
