@@ -13,9 +13,11 @@ use std::collections::HashMap;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::coordinator::{Coordination, Session};
 use super::incoming::SackName;
+use super::txn::Unsettled;
 use super::{Result, Store, io_error};
 
 fn open_lock_file(path: &Path) -> Result<File> {
@@ -120,6 +122,17 @@ pub struct SackLocks {
     coordination: Option<Coordination>,
     session: Option<Session>,
     held: HashMap<u32, File>,
+    /// Settled before a sack is released: another process never works on
+    /// a sack whose last changes are not durable yet.
+    unsettled: Arc<Unsettled>,
+}
+
+impl Drop for SackLocks {
+    fn drop(&mut self) {
+        if !self.held.is_empty() {
+            self.settle();
+        }
+    }
 }
 
 impl SackLocks {
@@ -131,6 +144,7 @@ impl SackLocks {
             coordination: store.config().backends.coordination().ok().flatten(),
             session: None,
             held: HashMap::new(),
+            unsettled: Arc::clone(store.unsettled()),
         }
     }
 
@@ -154,12 +168,24 @@ impl SackLocks {
     }
 
     pub fn release(&mut self, sack: u32) {
-        if self.held.remove(&sack).is_none() {
+        if !self.held.contains_key(&sack) {
             return;
         }
+        self.settle();
+        self.held.remove(&sack);
         let name = self.sack_name(sack);
         if let Some(session) = &mut self.session {
             session.unlock(name);
+        }
+    }
+
+    /// Settles this process's transactions before a sack lock goes. On an
+    /// error their journals stay for the next holder to replay.
+    fn settle(&self) {
+        if let Err(error) = self.unsettled.settle() {
+            crate::diagnostics::warn(&format!(
+                "cannot settle the last transactions; the next pass replays them: {error}"
+            ));
         }
     }
 

@@ -35,6 +35,7 @@ pub mod upgrade;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -469,7 +470,22 @@ pub struct Store {
     /// Gnocchi's Redis incoming driver, when measures wait there rather
     /// than in `incoming_dir`.
     remote_incoming: Option<incoming::Remote>,
+    /// Applied transactions waiting for a sync (see `txn`).
+    unsettled: Arc<txn::Unsettled>,
     _in_use: lock::StoreUse,
+}
+
+impl Drop for Store {
+    /// Settles the transactions left unsettled, so that a command leaves
+    /// no journal behind. (Their journals are durable already: one that
+    /// cannot be settled is replayed by the next command.)
+    fn drop(&mut self) {
+        if let Err(error) = self.unsettled.settle() {
+            crate::diagnostics::warn(&format!(
+                "cannot settle the last transactions; the next command replays them: {error}"
+            ));
+        }
+    }
 }
 
 impl Store {
@@ -664,6 +680,7 @@ impl Store {
             config,
             storage,
             remote_incoming,
+            unsettled: Arc::new(txn::Unsettled::new(root.join("tmp"))),
             _in_use: lock(&root.join("locks"))?,
         })
     }
@@ -766,6 +783,12 @@ impl Store {
     /// changes (empty for one that only adds incoming measures).
     pub fn begin(&self, sacks: &[u32]) -> Result<Transaction<'_>> {
         Transaction::begin(self, sacks)
+    }
+
+    /// The transactions this process applied that no sync has yet made
+    /// durable.
+    pub fn unsettled(&self) -> &Arc<txn::Unsettled> {
+        &self.unsettled
     }
 }
 
