@@ -158,6 +158,25 @@ impl Caller {
         self.mode.has_projects() && !self.is_admin()
     }
 
+    /// Whether a listing under `rule` shows the caller everything: Gnocchi
+    /// checks the rule against a target without creator or project, where
+    /// only roles count (a service sees every resource a search finds, not
+    /// those a listing finds).
+    pub fn lists_everything(&self, rule: Rule) -> bool {
+        !self.filters_lists()
+            || match rule {
+                Rule::Anyone => true,
+                Rule::AdminOrService
+                | Rule::AdminOrServiceOrCreator
+                | Rule::AdminOrServiceOrCreatorOrResourceOwner
+                | Rule::AdminOrServiceOrCreatorOrMetricOwner => self.admin_or_service(),
+                Rule::Admin
+                | Rule::AdminOrCreator
+                | Rule::AdminOrCreatorOrResourceOwner
+                | Rule::AdminOrCreatorOrMetricOwner => self.is_admin(),
+            }
+    }
+
     /// A listed resource the caller may see: its project's, or made by it.
     pub fn sees_resource(&self, resource: &Resource) -> bool {
         !self.filters_lists()
@@ -327,6 +346,10 @@ mod tests {
         };
         assert!(service.allowed(Rule::AdminOrServiceOrCreator, foreign));
         assert!(!service.allowed(Rule::Admin, foreign));
+        // A service finds every resource in searches, not in listings.
+        assert!(service.lists_everything(Rule::AdminOrServiceOrCreatorOrResourceOwner));
+        assert!(!service.lists_everything(Rule::AdminOrCreatorOrResourceOwner));
+        assert!(!caller.lists_everything(Rule::AdminOrServiceOrCreatorOrResourceOwner));
         assert!(Caller::identify(AuthMode::Noauth, &HeaderMap::new()).is_err());
         // In keystone mode headers never identify anyone.
         let claimed = headers(&[("x-user-id", "u1"), ("x-roles", "admin")]);
