@@ -45,16 +45,17 @@ import record_real_gnocchi as recorder
 from record_real_gnocchi import step
 from record_real_gnocchi_writes import PROTOBUF, prometheus
 
-Caller = collections.namedtuple("Caller", "name headers")
+Caller = collections.namedtuple("Caller", "name creator headers")
 
 
 def keystone(name, user, project, roles):
-    return Caller(name, {"X-User-Id": user, "X-Project-Id": project, "X-Roles": roles})
+    return Caller(name, user + ":" + project,
+                  {"X-User-Id": user, "X-Project-Id": project, "X-Roles": roles})
 
 
 def basic(name, user):
     token = base64.b64encode(("%s:" % user).encode()).decode()
-    return Caller(name, {"Authorization": "basic " + token})
+    return Caller(name, user, {"Authorization": "basic " + token})
 
 
 NOAUTH = [
@@ -109,7 +110,7 @@ def session(s):
     s.each("type index", "GET", "/v1/resource")
     s.each("healthcheck", "GET", "/healthcheck", accept=None)
     s.each("status", "GET", "/v1/status?details=false")
-    s.call("no identity", Caller("nobody", {}), "GET", "/v1/resource/generic")
+    s.call("no identity", Caller("nobody", None, {}), "GET", "/v1/resource/generic")
 
     # Archive policies and rules: one per caller allowed to create them.
     for caller in s.callers:
@@ -207,7 +208,8 @@ def session(s):
                {">=": 0}, target=target)
     s.each("list metrics", "GET", "/v1/metric?sort=name&sort=resource_id")
     s.each("list metrics by creator", "GET",
-           "/v1/metric?creator=alice%3Aproject-a&sort=name&sort=resource_id")
+           "/v1/metric?creator=%s&sort=name&sort=resource_id"
+           % owner.creator.replace(":", "%3A"))
 
     # Batches, by metric id and by resource.
     for var in ["a_m", "b_m"]:
