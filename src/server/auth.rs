@@ -176,33 +176,6 @@ impl Caller {
                 | Rule::AdminOrCreatorOrMetricOwner => self.is_admin(),
             }
     }
-
-    /// A listed resource the caller may see: its project's, or made by it.
-    pub fn sees_resource(&self, resource: &Resource) -> bool {
-        !self.filters_lists()
-            || self.project_is_some(resource.project_id.as_deref())
-            || self.made_by_project(&resource.creator)
-    }
-
-    /// A listed metric the caller may see: made by its project, or on a
-    /// resource of its project.
-    pub fn sees_metric(&self, metric: &Metric, resource_project_id: Option<&str>) -> bool {
-        !self.filters_lists()
-            || self.made_by_project(&metric.creator)
-            || self.project_is_some(resource_project_id)
-    }
-
-    fn project_is_some(&self, project: Option<&str>) -> bool {
-        project.is_some() && project == self.project_id.as_deref()
-    }
-
-    /// Gnocchi's `creator LIKE '%:<project>'` list filter.
-    fn made_by_project(&self, creator: &str) -> bool {
-        match self.project_id.as_deref() {
-            Some(project) if !project.is_empty() => creator.ends_with(&format!(":{project}")),
-            _ => false,
-        }
-    }
 }
 
 /// werkzeug's reading of `Authorization: Basic …`: the scheme in any case,
