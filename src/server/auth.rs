@@ -158,31 +158,23 @@ impl Caller {
         self.mode.has_projects() && !self.is_admin()
     }
 
-    /// A listed resource the caller may see: its project's, or made by it.
-    pub fn sees_resource(&self, resource: &Resource) -> bool {
+    /// Whether a listing under `rule` shows the caller everything: Gnocchi
+    /// checks the rule against a target without creator or project, where
+    /// only roles count (a service sees every resource a search finds, not
+    /// those a listing finds).
+    pub fn lists_everything(&self, rule: Rule) -> bool {
         !self.filters_lists()
-            || self.project_is_some(resource.project_id.as_deref())
-            || self.made_by_project(&resource.creator)
-    }
-
-    /// A listed metric the caller may see: made by its project, or on a
-    /// resource of its project.
-    pub fn sees_metric(&self, metric: &Metric, resource_project_id: Option<&str>) -> bool {
-        !self.filters_lists()
-            || self.made_by_project(&metric.creator)
-            || self.project_is_some(resource_project_id)
-    }
-
-    fn project_is_some(&self, project: Option<&str>) -> bool {
-        project.is_some() && project == self.project_id.as_deref()
-    }
-
-    /// Gnocchi's `creator LIKE '%:<project>'` list filter.
-    fn made_by_project(&self, creator: &str) -> bool {
-        match self.project_id.as_deref() {
-            Some(project) if !project.is_empty() => creator.ends_with(&format!(":{project}")),
-            _ => false,
-        }
+            || match rule {
+                Rule::Anyone => true,
+                Rule::AdminOrService
+                | Rule::AdminOrServiceOrCreator
+                | Rule::AdminOrServiceOrCreatorOrResourceOwner
+                | Rule::AdminOrServiceOrCreatorOrMetricOwner => self.admin_or_service(),
+                Rule::Admin
+                | Rule::AdminOrCreator
+                | Rule::AdminOrCreatorOrResourceOwner
+                | Rule::AdminOrCreatorOrMetricOwner => self.is_admin(),
+            }
     }
 }
 
@@ -327,6 +319,10 @@ mod tests {
         };
         assert!(service.allowed(Rule::AdminOrServiceOrCreator, foreign));
         assert!(!service.allowed(Rule::Admin, foreign));
+        // A service finds every resource in searches, not in listings.
+        assert!(service.lists_everything(Rule::AdminOrServiceOrCreatorOrResourceOwner));
+        assert!(!service.lists_everything(Rule::AdminOrCreatorOrResourceOwner));
+        assert!(!caller.lists_everything(Rule::AdminOrServiceOrCreatorOrResourceOwner));
         assert!(Caller::identify(AuthMode::Noauth, &HeaderMap::new()).is_err());
         // In keystone mode headers never identify anyone.
         let claimed = headers(&[("x-user-id", "u1"), ("x-roles", "admin")]);

@@ -23,6 +23,7 @@ use super::reply;
 use crate::ingest::batch::{self, ResourceBatch};
 use crate::ingest::{MissingResource, NamedMetric};
 use crate::ops;
+use crate::resource::GENERIC;
 use crate::store::{self, Metric};
 
 /// This module's paths and the handlers of each.
@@ -114,6 +115,7 @@ pub async fn resources(State(app): State<Arc<App>>, call: Call) -> ApiResult<Res
         if resolved.missing.is_empty() {
             return Ok(existing_measures(batch, resolved.existing));
         }
+        may_add_metrics(work, &caller, &batch, &resolved)?;
         // Metrics to create: a transaction of its own, with the index.
         store_creating(work, &caller, &batch, &resolved, backfilling)
     });
@@ -136,6 +138,24 @@ fn existing_measures(
             (metric.id, measures)
         })
         .collect()
+}
+
+/// The `update resource` rule on every existing resource the batch adds
+/// metrics to, as `POST /v1/resource/TYPE/ID/metric` asks. Gnocchi 4.7.1
+/// checks nothing there, which lets any project add metrics to another
+/// project's resources; carbonara refuses that.
+fn may_add_metrics(
+    work: &super::Work<'_>,
+    caller: &Caller,
+    batch: &[ResourceBatch],
+    resolved: &ops::measures::ResolvedBatch,
+) -> ApiResult<()> {
+    for ((r, _), _) in &resolved.missing {
+        if let Some(resource) = work.index.get_resource(GENERIC, batch[*r].id)? {
+            caller.enforce(Rule::AdminOrServiceOrCreator, Target::resource(&resource))?;
+        }
+    }
+    Ok(())
 }
 
 /// Creates the batch's missing metrics and stores every measure, in one

@@ -111,15 +111,19 @@ fn find(work: &Work<'_>, type_name: &str, id_text: &str, caller: &Caller) -> Api
     Ok(ops::get(work.index, type_name, id)?)
 }
 
-/// Gnocchi's list filter for a keystone-header caller who is not admin:
-/// its project's resources, or those its project made.
-fn policy_filter(caller: &Caller, with_project: bool) -> Option<Filter> {
-    if !caller.filters_lists() {
+/// Gnocchi's list filter under `rule` for a keystone-header caller whose
+/// roles do not show it everything: its project's resources (when the
+/// rule lets resource owners in), or those its project made.
+fn policy_filter(caller: &Caller, rule: Rule) -> Option<Filter> {
+    if caller.lists_everything(rule) {
         return None;
     }
     let project = caller.project_id.clone().unwrap_or_default();
     let mut filters = Vec::new();
-    if with_project {
+    if matches!(
+        rule,
+        Rule::AdminOrCreatorOrResourceOwner | Rule::AdminOrServiceOrCreatorOrResourceOwner
+    ) {
         filters.push(Filter::Compare {
             op: CompareOp::Eq,
             attribute: "project_id".to_owned(),
@@ -144,7 +148,10 @@ fn policy_filter(caller: &Caller, with_project: bool) -> Option<Filter> {
 /// A search cut to what the caller may see (Gnocchi's `search resource`
 /// policy filter).
 pub fn visible_to(caller: &Caller, filter: Option<Filter>) -> Option<Filter> {
-    and(policy_filter(caller, true), filter)
+    and(
+        policy_filter(caller, Rule::AdminOrServiceOrCreatorOrResourceOwner),
+        filter,
+    )
 }
 
 fn and(a: Option<Filter>, b: Option<Filter>) -> Option<Filter> {
@@ -169,12 +176,12 @@ pub async fn search_response(
     call: &Call,
     mut search: ResourceSearch,
     caller: &Caller,
-    rule_with_project: bool,
+    rule: Rule,
 ) -> ApiResult<Response> {
     search.details = call.bool_param("details")?;
     search.history = call.bool_param("history")?;
     search.page = call.page()?;
-    search.filter = and(policy_filter(caller, rule_with_project), search.filter);
+    search.filter = and(policy_filter(caller, rule), search.filter);
     let page = search.page.clone();
     let history = search.history;
     let resources = app
@@ -210,7 +217,14 @@ pub async fn list(
         type_name,
         ..ResourceSearch::default()
     };
-    search_response(&app, &call, search, &caller, true).await
+    search_response(
+        &app,
+        &call,
+        search,
+        &caller,
+        Rule::AdminOrCreatorOrResourceOwner,
+    )
+    .await
 }
 
 /// An attribute value from JSON, checked like Gnocchi's schema for it.
@@ -632,7 +646,7 @@ pub async fn batch_delete(
     if filter.is_none() {
         return Err(Error::from(crate::ops::Error::EmptyDeleteFilter).into());
     }
-    let filter = and(policy_filter(&caller, false), filter);
+    let filter = and(policy_filter(&caller, Rule::AdminOrCreator), filter);
     let deleted = app
         .run(move |work| {
             Ok(ops::batch_delete(

@@ -4,7 +4,8 @@
 //! background aggregation pass.
 //!
 //! The other server tests are submodules: the recorded sessions
-//! replayed (`real`, `client`), cases of Gnocchi's own functional tests
+//! replayed (`real`, `client`, and `policy`, the default policy caller by
+//! caller), cases of Gnocchi's own functional tests
 //! (`gabbi`), keystone mode against recorded Keystone answers (`keystone`), the write endpoints (`write`), the SVG chart (`chart`), back-pressure (`backlog`), top-N (`top`), the statsd daemon
 //! (`statsd_daemon`), and the helpers they share (`common`).
 
@@ -18,6 +19,7 @@ mod gabbi;
 mod history;
 mod keystone;
 mod metric_update;
+mod policy;
 mod real;
 mod statsd_daemon;
 mod top;

@@ -10,7 +10,7 @@
 use serde_json::Value;
 
 use crate::common::{golden_dir, read_json};
-use crate::serve::common::{Normalizer, compare, empty_store, send_recorded, test_app};
+use crate::serve::common::{Answer, Normalizer, compare, empty_store, send_recorded, test_app};
 use carbonara::server::AuthMode;
 
 /// Steps where carbonara answers differently on purpose, and why. Sorted
@@ -176,15 +176,27 @@ async fn replays_a_real_gnocchi_write_session() {
     .await;
 }
 
-/// Sends a recorded session to a fresh router and compares every answer,
-/// but for the known differences; `sorted` names listings whose order
-/// Gnocchi leaves to the database.
+/// Sends a recorded session to a fresh router (basic auth, as the real
+/// Gnocchi was) and compares every answer, but for the known differences;
+/// `sorted` names listings whose order Gnocchi leaves to the database.
 async fn replay(file: &str, known: &[(&str, &str)], sorted: &[&str]) {
+    replay_as(file, AuthMode::Basic, known, sorted).await;
+}
+
+/// The same with the callers identified by `auth`; returns our answers,
+/// one per step.
+pub(crate) async fn replay_as(
+    file: &str,
+    auth: AuthMode,
+    known: &[(&str, &str)],
+    sorted: &[&str],
+) -> Vec<Answer> {
     let recording = read_json(&golden_dir().join(file));
     assert_eq!(recording["gnocchi_version"], "4.7.1");
     let host = recording["host"].as_str().unwrap();
     let store = empty_store();
-    let app = test_app(&store, AuthMode::Basic);
+    let app = test_app(&store, auth);
+    let mut answers = Vec::new();
     let (mut real_norm, mut our_norm) = (Normalizer::new(), Normalizer::new());
     let (mut real_captured, mut our_captured) = (Vec::new(), Vec::new());
     let mut failures = Vec::new();
@@ -228,6 +240,8 @@ async fn replay(file: &str, known: &[(&str, &str)], sorted: &[&str]) {
             real_captured.push((var.clone(), real));
             our_captured.push((var.clone(), our));
         }
+        answers.push(ours);
+        let ours = answers.last().unwrap();
         if known.iter().any(|(n, _)| *n == name) {
             continue;
         }
@@ -262,7 +276,7 @@ async fn replay(file: &str, known: &[(&str, &str)], sorted: &[&str]) {
         let sort_arrays = sorted.contains(&name);
         let problems = compare(
             step,
-            &ours,
+            ours,
             (&mut real_norm, &real_captured),
             (&mut our_norm, our_names),
             sort_arrays,
@@ -282,4 +296,5 @@ async fn replay(file: &str, known: &[(&str, &str)], sorted: &[&str]) {
         recording["steps"].as_array().unwrap().len(),
         failures.join("\n")
     );
+    answers
 }
