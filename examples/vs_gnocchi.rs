@@ -5,6 +5,8 @@
 //! every metric, as Gnocchi's read-back does) and prints one JSON line.
 //! Like Gnocchi's figures, the pass time does not count writing the
 //! measures into the sacks, and the read-back is one read, just after.
+//! Beside the pass time: the time its syncs took (the floor durability
+//! sets), and the archive objects and incoming files it read and wrote.
 //!
 //!   cargo run --release --example vs_gnocchi -- --policy medium --store DIR BATCH.csv…
 
@@ -15,6 +17,7 @@ use carbonara::ingest::{self, csv};
 use carbonara::policy::ArchivePolicy;
 use carbonara::process::{self, ProcessOptions};
 use carbonara::query::measures::read_aggregations;
+use carbonara::store::txn::sync_statistics;
 use carbonara::store::{Metric, MetricFilter, MetricStatus, Page, Store};
 use carbonara::time::Timestamp;
 
@@ -44,6 +47,8 @@ fn main() {
         Timestamp::EPOCH,
     );
     let (mut process_time, mut points) = (Duration::ZERO, 0u64);
+    let (mut syncs, mut sync_time) = (0, Duration::ZERO);
+    let (mut metric_passes, mut objects) = (0, process::ObjectCounts::default());
     for path in &batches {
         let mut batch = ingest::MeasureBatch::default();
         let file = std::fs::File::open(path).expect("batch");
@@ -64,18 +69,32 @@ fn main() {
             }
         }
         ingest::store_batch(&store, &index, &batch, Timestamp::EPOCH).expect("ingest");
+        let (syncs_before, sync_time_before) = sync_statistics();
         let started = Instant::now();
         let report =
             process::run_pass(&store, &index, &ProcessOptions::default()).expect("process");
         process_time += started.elapsed();
+        let (syncs_after, sync_time_after) = sync_statistics();
+        syncs += syncs_after - syncs_before;
+        sync_time += sync_time_after - sync_time_before;
         assert!(report.failures.is_empty());
         points += report.measures;
+        metric_passes += report.metrics;
+        objects.read += report.objects.read;
+        objects.written += report.objects.written;
+        objects.deleted += report.objects.deleted;
+        objects.incoming_files += report.objects.incoming_files;
     }
     let (read_time, read_points) = read_back(&store, &index, &policy);
     println!(
-        "{{\"engine\": \"carbonara\", \"policy\": \"{policy}\", \"batches\": {}, \"points\": {points}, \"process_s\": {:.4}, \"process_points_per_s\": {:.0}, \"read_s\": {:.5}, \"read_aggregate_points\": {read_points}, \"read_aggregate_points_per_s\": {:.0}}}",
+        "{{\"engine\": \"carbonara\", \"policy\": \"{policy}\", \"batches\": {}, \"points\": {points}, \"process_s\": {:.4}, \"syncs\": {syncs}, \"sync_s\": {:.4}, \"metric_passes\": {metric_passes}, \"objects_read\": {}, \"objects_written\": {}, \"objects_deleted\": {}, \"incoming_files\": {}, \"process_points_per_s\": {:.0}, \"read_s\": {:.5}, \"read_aggregate_points\": {read_points}, \"read_aggregate_points_per_s\": {:.0}}}",
         batches.len(),
         process_time.as_secs_f64(),
+        sync_time.as_secs_f64(),
+        objects.read,
+        objects.written,
+        objects.deleted,
+        objects.incoming_files,
         points as f64 / process_time.as_secs_f64(),
         read_time.as_secs_f64(),
         read_points as f64 / read_time.as_secs_f64()

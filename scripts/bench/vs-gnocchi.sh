@@ -3,7 +3,8 @@
 # the same generated data, then both reading every aggregate back, in one
 # run, and prints points/s and the ratios.
 #
-#   scripts/bench/vs-gnocchi.sh [--tmpdir DIR] [--metrics N] [--points N] [--policies medium,high] [--workloads a,b]
+#   scripts/bench/vs-gnocchi.sh [--tmpdir DIR] [--metrics N] [--points N] [--policies medium,high]
+#       [--workloads a,b,c] [--repeat 3] [--live-metrics 10000] [--live-points 10] [--live-passes 10]
 #
 # The stores of both engines go under --tmpdir (default $TMPDIR or /tmp):
 # compare on the same filesystem. Needs the oracle virtualenv ($VENV,

@@ -118,6 +118,18 @@ pub struct PassReport {
     pub reopened: Vec<Uuid>,
     /// Metrics that could not be processed; their measures stay queued.
     pub failures: Vec<Error>,
+    /// Archive objects (bound series, splits) read, written and deleted,
+    /// and incoming measure files taken: what a pass costs the storage.
+    pub objects: ObjectCounts,
+}
+
+/// Counts of the storage objects a pass touched.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ObjectCounts {
+    pub read: u64,
+    pub written: u64,
+    pub deleted: u64,
+    pub incoming_files: u64,
 }
 
 /// The objects one metric's batch changes.
@@ -127,6 +139,8 @@ struct MetricChanges {
     deletes: Vec<ArchiveObject>,
     /// Measures taken from incoming.
     measures: u64,
+    /// Archive objects read: the bound series and the splits merged into.
+    reads: u64,
     /// The newest timestamp among the measures taken.
     newest: Option<Timestamp>,
     dropped: Option<Dropped>,
@@ -330,7 +344,11 @@ fn process_held(
         }
         let mut too_old = Vec::new();
         let mut newest = Vec::new();
-        for (id, _, changes) in &done {
+        for (id, backlog, changes) in &done {
+            report.objects.read += changes.reads;
+            report.objects.written += changes.writes.len() as u64;
+            report.objects.deleted += changes.deletes.len() as u64;
+            report.objects.incoming_files += backlog.files.len() as u64;
             let measures = changes.measures;
             match metrics.get(id) {
                 Some(metric) => {
@@ -442,6 +460,7 @@ fn process_metric(
         })?;
     let mut changes = MetricChanges {
         newest: measures.iter().map(|&(timestamp, _)| timestamp).max(),
+        reads: 1,
         ..MetricChanges::default()
     };
     let stored = storage.read_bound(id)?;
@@ -503,7 +522,10 @@ fn process_metric(
         .collect();
     let stored_splits = match first {
         true => vec![Points::default(); splits.len()],
-        false => storage.read_each(id, &splits)?,
+        false => {
+            changes.reads += splits.len() as u64;
+            storage.read_each(id, &splits)?
+        }
     };
     slots.run(|| {
         for ((method, key, points), stored) in rewritten.into_iter().zip(stored_splits) {
