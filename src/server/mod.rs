@@ -34,6 +34,7 @@ mod resource;
 mod resource_type;
 mod root;
 mod search;
+mod store_watch;
 mod top;
 
 use std::cell::RefCell;
@@ -140,6 +141,8 @@ pub struct App {
     /// The measures waiting as this server counts them, its limit, and the
     /// rate of its passes (see backlog.rs).
     backlog: backlog::Backlog,
+    /// Whether the store directory is still the one opened.
+    store_watch: store_watch::StoreWatch,
 }
 
 /// What a blocking operation works with.
@@ -256,6 +259,7 @@ impl App {
             };
             App {
                 config,
+                store_watch: store_watch::StoreWatch::new(store.root()),
                 store,
                 indexes: Mutex::new(Vec::new()),
                 processing: Mutex::new(()),
@@ -477,6 +481,10 @@ pub fn router(app: Arc<App>) -> Router {
     router
         .layer(middleware::from_fn_with_state(
             app_for_layers.clone(),
+            store_watch::refuse_when_gone,
+        ))
+        .layer(middleware::from_fn_with_state(
+            app_for_layers.clone(),
             timeout,
         ))
         .layer(middleware::from_fn_with_state(app_for_layers, cors::cors))
@@ -622,6 +630,9 @@ async fn background_processing(app: Arc<App>, interval: Duration) {
     let mut last_janitor: Option<Instant> = None;
     loop {
         ticker.tick().await;
+        if !app.store_watch.present() {
+            continue;
+        }
         let janitor =
             last_janitor.is_none_or(|started| started.elapsed() >= app.config.cleanup_delay);
         if janitor {

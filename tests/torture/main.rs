@@ -13,6 +13,7 @@
 mod connections;
 #[path = "../support/copy_dir.rs"]
 mod copy_dir;
+mod environment;
 mod full_disk;
 mod inputs;
 mod kill;
@@ -61,6 +62,24 @@ fn main() {
         Err(refused) => notes.push(format!(
             "full disk: not run: cannot mount a tmpfs: {refused}"
         )),
+    }
+    if selected(environment::READ_ONLY) {
+        eprintln!("torture: {}", environment::READ_ONLY);
+        match environment::read_only() {
+            Ok(row) => rows.push(row),
+            Err(refused) => notes.push(format!(
+                "{}: not run: cannot mount the store read-only: {refused}",
+                environment::READ_ONLY
+            )),
+        }
+    }
+    if selected(environment::DESCRIPTORS) {
+        eprintln!("torture: {}", environment::DESCRIPTORS);
+        rows.push(environment::descriptor_limit());
+    }
+    if selected(environment::DELETED) {
+        eprintln!("torture: {}", environment::DELETED);
+        rows.push(environment::deleted_under_serve());
     }
     if selected(soak::NAME) {
         eprintln!("torture: {}", soak::NAME);

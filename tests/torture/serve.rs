@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::Stdio;
+use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -41,19 +41,7 @@ pub fn run(kills: u32) -> Row {
     for delay in store::kill_delays(WRITING, kills) {
         let victim = store::copy(template.path());
         let log = tempfile::NamedTempFile::new().unwrap();
-        let port = free_port();
-        let listen = format!("127.0.0.1:{port}");
-        let mut server = store::command(
-            victim.path(),
-            &["serve", "--listen", &listen, "--process-interval", "0.2s"],
-        )
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log.reopen().unwrap())
-        .spawn()
-        .unwrap();
-        let url = format!("http://{listen}");
-        wait_until_up(&url);
+        let (mut server, url) = start(victim.path(), &log);
         let stop = Arc::new(AtomicBool::new(false));
         let writer = {
             let (stop, metrics, url) = (stop.clone(), metrics.clone(), url.clone());
@@ -110,6 +98,24 @@ fn check(
     }
     row.tmp_left += store::tmp_left(store_dir);
     row.verify_problems += store::verify_problems(store_dir);
+}
+
+/// `serve` on a free loopback port with a pass every 0.2 s, its stderr
+/// in `log`, once it answers; and its URL.
+pub fn start(store_dir: &Path, log: &tempfile::NamedTempFile) -> (Child, String) {
+    let listen = format!("127.0.0.1:{}", free_port());
+    let server = store::command(
+        store_dir,
+        &["serve", "--listen", &listen, "--process-interval", "0.2s"],
+    )
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(log.reopen().unwrap())
+    .spawn()
+    .unwrap();
+    let url = format!("http://{listen}");
+    wait_until_up(&url);
+    (server, url)
 }
 
 pub fn free_port() -> u16 {
