@@ -410,6 +410,20 @@ mod tests {
     }
 
     #[test]
+    fn a_split_named_beyond_2262_is_an_error() {
+        // A key near the end of i64 nanoseconds: a few steps leave it.
+        let key = SplitKey::parse_file_name("9223372036.0_60.0_v3").unwrap();
+        let compressed = encode_split(minute_key(0), &points(&[(0, 1.0), (60 * S, 2.0)]));
+        let padded = hex("01 000000000000f83f  01 0000000000000040");
+        for bytes in [&compressed[..], &padded[..]] {
+            assert!(matches!(
+                decode_split(key, bytes),
+                Err(Error::OutOfRange { .. })
+            ));
+        }
+    }
+
+    #[test]
     fn corrupt_inputs_are_errors() {
         let key = minute_key(0);
         assert!(decode_split(key, b"").unwrap().is_empty());

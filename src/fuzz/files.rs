@@ -3,7 +3,7 @@
 //! series (`none_v3`), LZ4 blocks and incoming measure files.
 
 use super::name_and_bytes;
-use crate::carbonara::{Points, SplitKey, codec, lz4};
+use crate::carbonara::{SplitKey, codec, lz4};
 use crate::store::incoming::{SackName, written_at};
 
 /// A split file: its name on the first line (`1388448000.0_60.0_v3`),
@@ -29,20 +29,10 @@ pub fn bound_series(data: &[u8]) {
     if let Ok(encoded) = codec::encode_bound(&points) {
         let again = codec::decode_bound(&encoded).expect("an encoded series decodes");
         assert!(
-            same_points(&again, &points),
+            again.bitwise_eq(&points),
             "decode ∘ encode changed the series"
         );
     }
-}
-
-/// Equal timestamps and values, bit for bit (a value may be NaN).
-fn same_points(a: &Points, b: &Points) -> bool {
-    a.timestamps == b.timestamps
-        && a.values.len() == b.values.len()
-        && a.values
-            .iter()
-            .zip(&b.values)
-            .all(|(x, y)| x.to_bits() == y.to_bits())
 }
 
 /// An LZ4 block in python-lz4's framing; the bytes are also compressed,
