@@ -9,6 +9,8 @@
 //! layer's error into the one the binary reports and classifies it by kind.
 //! Nothing below `cli` prints; `diagnostics` is the one way below it to
 //! write a line on stderr (the server's and the statsd daemon's logs).
+//! `fuzz` holds the fuzz targets' bodies, calling the parsers of every
+//! layer and the server.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 #![forbid(unsafe_code)]
 
@@ -19,6 +21,7 @@ pub mod deployment;
 pub mod diagnostics;
 pub mod error;
 pub mod filter;
+pub mod fuzz;
 pub mod ingest;
 pub mod inspect;
 pub mod ops;

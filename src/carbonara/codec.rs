@@ -55,6 +55,10 @@ pub enum Error {
     NotIncreasing(usize),
     #[error("a bound series needs at least one point")]
     EmptyBoundSeries,
+    #[error(
+        "invalid data: timestamps beyond the years 1677 to 2262 (64-bit nanoseconds) from key {key} and granularity {granularity}"
+    )]
+    OutOfRange { key: Timestamp, granularity: Span },
 }
 
 fn read_u64(bytes: &[u8], at: usize) -> u64 {
@@ -239,6 +243,13 @@ fn decode_compressed_split(
     }
     let granularity = key.granularity.nanos();
     let (deltas, values) = payload.split_at(n * SPLIT_DELTA_SIZE);
+    let steps: i64 = deltas
+        .chunks_exact(SPLIT_DELTA_SIZE)
+        .map(|d| i64::from(u16::from_le_bytes([d[0], d[1]])))
+        .sum();
+    // The last timestamp is the furthest from the key: when it fits, every
+    // one before it does.
+    check_range(key, steps)?;
     let mut steps_total: i64 = 0;
     out.timestamps
         .extend(deltas.chunks_exact(SPLIT_DELTA_SIZE).map(|d| {
@@ -257,6 +268,10 @@ fn decode_padded_split(key: SplitKey, bytes: &[u8], out: &mut Points) -> Result<
             record: PADDED_SLOT_SIZE,
         });
     }
+    check_range(
+        key,
+        (bytes.len() / PADDED_SLOT_SIZE).saturating_sub(1) as i64,
+    )?;
     for (i, slot) in bytes.chunks_exact(PADDED_SLOT_SIZE).enumerate() {
         if slot[0] != 0 {
             out.push(
@@ -266,6 +281,21 @@ fn decode_padded_split(key: SplitKey, bytes: &[u8], out: &mut Points) -> Result<
         }
     }
     Ok(())
+}
+
+/// Refuses a split whose timestamps, up to `steps` granularities after
+/// its key, leave the range of i64 nanoseconds: its key and granularity
+/// come from a file name, which may say anything.
+fn check_range(key: SplitKey, steps: i64) -> Result<(), Error> {
+    key.granularity
+        .nanos()
+        .checked_mul(steps)
+        .and_then(|offset| key.start.nanos().checked_add(offset))
+        .map(drop)
+        .ok_or(Error::OutOfRange {
+            key: key.start,
+            granularity: key.granularity,
+        })
 }
 
 /// Encodes measures as an incoming file: 16-byte records, no header.
@@ -377,6 +407,20 @@ mod tests {
             decode_split(key, b"oh really?"),
             Err(Error::RaggedRecords { .. })
         ));
+    }
+
+    #[test]
+    fn a_split_named_beyond_2262_is_an_error() {
+        // A key near the end of i64 nanoseconds: a few steps leave it.
+        let key = SplitKey::parse_file_name("9223372036.0_60.0_v3").unwrap();
+        let compressed = encode_split(minute_key(0), &points(&[(0, 1.0), (60 * S, 2.0)]));
+        let padded = hex("01 000000000000f83f  01 0000000000000040");
+        for bytes in [&compressed[..], &padded[..]] {
+            assert!(matches!(
+                decode_split(key, bytes),
+                Err(Error::OutOfRange { .. })
+            ));
+        }
     }
 
     #[test]

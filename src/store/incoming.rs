@@ -188,7 +188,7 @@ impl BacklogReport {
 
 /// When a measure file or S3 object was written, from its name's end
 /// (`…_20261124_17:13:42`, docs/format/incoming.md#layout).
-fn written_at(name: &str) -> Option<Timestamp> {
+pub fn written_at(name: &str) -> Option<Timestamp> {
     let stamp = name.get(name.len().checked_sub(17)?..)?;
     let time = chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%d_%H:%M:%S").ok()?;
     Some(Timestamp::from_nanos(time.and_utc().timestamp_nanos_opt()?))

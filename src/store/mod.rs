@@ -351,31 +351,55 @@ pub struct StoreConfig {
 /// The store format `store.json` at `root` declares: its `format`, or 0
 /// for the pre-release layout that had none (see `upgrade.rs`).
 pub fn read_format(root: &Path) -> Result<u32> {
+    let (path, text) = read_config_text(root)?;
+    format_of(&path, &text)
+}
+
+/// The path and text of `store.json` at `root`.
+fn read_config_text(root: &Path) -> Result<(PathBuf, String)> {
     let path = root.join(CONFIG_FILE);
-    let text = match fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Err(Error::NotAStore {
-                path: root.to_owned(),
-            });
-        }
-        Err(source) => return Err(Error::Io { path, source }),
-    };
-    let document: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| Error::BadConfig {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
+    match fs::read_to_string(&path) {
+        Ok(text) => Ok((path, text)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Error::NotAStore {
+            path: root.to_owned(),
+        }),
+        Err(source) => Err(Error::Io { path, source }),
+    }
+}
+
+/// The `format` a `store.json` text declares, 0 when it has none.
+fn format_of(path: &Path, text: &str) -> Result<u32> {
+    let document: serde_json::Value = serde_json::from_str(text).map_err(|e| Error::BadConfig {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })?;
     match document.get("format") {
         None => Ok(0),
         Some(format) => format
             .as_u64()
             .and_then(|f| u32::try_from(f).ok())
             .ok_or_else(|| Error::BadConfig {
-                path,
+                path: path.to_owned(),
                 reason: format!("`format` must be a small integer, not {format}"),
             }),
     }
+}
+
+/// Reads the text of `store.json` at `root` as the configuration of a
+/// store of this build's format: a damaged or hand-edited file is an
+/// error naming the field, never a store that fails later.
+pub fn parse_config(root: &Path, text: &str) -> Result<StoreConfig> {
+    let path = root.join(CONFIG_FILE);
+    let found = format_of(&path, text)?;
+    if found != FORMAT_VERSION {
+        return Err(Error::UnsupportedFormat { path, found });
+    }
+    let config: StoreConfig = serde_json::from_str(text).map_err(|e| Error::BadConfig {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
+    check_sacks(root, config.sacks)?;
+    Ok(config)
 }
 
 /// Sets or removes `store.json`'s `max_backlog`, every other field kept
@@ -621,17 +645,8 @@ impl Store {
     }
 
     fn open_with(root: &Path, lock: impl FnOnce(&Path) -> Result<lock::StoreUse>) -> Result<Store> {
-        let path = root.join(CONFIG_FILE);
-        let found = read_format(root)?;
-        if found != FORMAT_VERSION {
-            return Err(Error::UnsupportedFormat { path, found });
-        }
-        let text = fs::read_to_string(&path).map_err(io_error(&path))?;
-        let config: StoreConfig = serde_json::from_str(&text).map_err(|e| Error::BadConfig {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
-        Store::with_dirs(root, config, lock)
+        let (_, text) = read_config_text(root)?;
+        Store::with_dirs(root, parse_config(root, &text)?, lock)
     }
 
     /// The store handle, its top directories made (a copy of a store may

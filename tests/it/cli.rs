@@ -17,6 +17,24 @@ fn commands_refuse_a_directory_that_is_not_a_store() {
 }
 
 #[test]
+fn a_store_json_without_sacks_is_refused_when_opened() {
+    let store = TestStore::new();
+    let config = store.path().join("store.json");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let document: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut fields = document.as_object().unwrap().clone();
+    fields.insert("sacks".to_owned(), 0.into());
+    std::fs::write(&config, serde_json::Value::Object(fields).to_string()).unwrap();
+    store
+        .run(&["measures", "add", "cpu", "-m", "2024-01-01T00:00:00@1"])
+        .failure()
+        .code(1)
+        .stderr(contains(
+            "store.json: the number of sacks must be 1 to 65535, not 0",
+        ));
+}
+
+#[test]
 fn the_store_comes_from_the_environment() {
     let store = TestStore::new();
     let mut command = assert_cmd::cargo_bin_cmd!("carbonara");

@@ -15,6 +15,7 @@ mod drivers;
 mod dump;
 mod erase;
 mod examples;
+mod fuzz_corpus;
 mod garage;
 mod garage_puts;
 mod generated;

@@ -26,7 +26,7 @@ fn is_separator(c: char) -> bool {
 }
 
 /// Python's `str.isspace`, which `str.strip()` removes from atoms.
-fn is_python_space(c: char) -> bool {
+pub fn is_python_space(c: char) -> bool {
     c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
 }
 
