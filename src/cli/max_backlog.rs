@@ -25,18 +25,16 @@ pub struct Args {
 
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let ctx = &ctx.printing(args.output);
-    // The shared lock of an open store keeps `sacks --set` and `upgrade`,
-    // which rewrite store.json too, away meanwhile.
     let (store, _index) = ctx.open_store()?;
     let mut limit = store.config().max_backlog;
     if args.set.is_some() || args.unset {
-        let Location::Directory(root) = &ctx.location else {
+        let Location::Directory(_) = &ctx.location else {
             return Err(Error::Usage(
                 "a Gnocchi deployment given by --gnocchi-conf has no store.json to keep a backlog limit in: give `serve --max-backlog` instead".to_owned(),
             ));
         };
         limit = args.set;
-        store::set_max_backlog(root, limit)?;
+        store::set_max_backlog(&store, limit)?;
     }
     let waiting = ops::measures::backlog(&store)?.measures;
     ctx.print(&Record::show([

@@ -403,8 +403,12 @@ pub fn parse_config(root: &Path, text: &str) -> Result<StoreConfig> {
 }
 
 /// Sets or removes `store.json`'s `max_backlog`, every other field kept
-/// as it is (`carbonara max-backlog --set`).
-pub fn set_max_backlog(root: &Path, limit: Option<u64>) -> Result<()> {
+/// as it is (`carbonara max-backlog --set`). The store's shared lock
+/// keeps `sacks --set` and `upgrade` away meanwhile; the transaction gate,
+/// recovery (see `remove_unfinished_config`).
+pub fn set_max_backlog(store: &Store, limit: Option<u64>) -> Result<()> {
+    let _gate = lock::gate_exclusive(store)?;
+    let root = store.root();
     let path = root.join(CONFIG_FILE);
     let text = fs::read_to_string(&path).map_err(io_error(&path))?;
     let mut document: serde_json::Value =
@@ -431,7 +435,7 @@ pub fn set_max_backlog(root: &Path, limit: Option<u64>) -> Result<()> {
 pub fn write_config(root: &Path, document: &serde_json::Value) -> Result<()> {
     let tmp = root.join("tmp");
     fs::create_dir_all(&tmp).map_err(io_error(&tmp))?;
-    let staged = tmp.join(format!("{CONFIG_FILE}.new"));
+    let staged = staged_config(root);
     let text = serde_json::to_string(document).expect("a JSON value serializes");
     let path = root.join(CONFIG_FILE);
     fs::write(&staged, text)
@@ -441,6 +445,23 @@ pub fn write_config(root: &Path, document: &serde_json::Value) -> Result<()> {
     fs::File::open(root)
         .and_then(|dir| dir.sync_all())
         .map_err(io_error(root))
+}
+
+/// Where `write_config` writes the new `store.json` before its rename.
+fn staged_config(root: &Path) -> PathBuf {
+    root.join("tmp").join(format!("{CONFIG_FILE}.new"))
+}
+
+/// Removes what a `write_config` that never reached its rename left (the
+/// process or the machine stopped). Run by recovery, which holds the
+/// transaction gate exclusively: `max-backlog --set` writes under that
+/// gate, and `sacks --set` and `upgrade` run with the store to themselves.
+pub(crate) fn remove_unfinished_config(root: &Path) -> Result<()> {
+    let staged = staged_config(root);
+    match fs::remove_file(&staged) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_error(&staged)(e)),
+        _ => Ok(()),
+    }
 }
 
 /// Where a store is: a directory (whose `store.json` names any backends

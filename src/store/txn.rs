@@ -470,7 +470,7 @@ fn write_journal(dir: &Path, journal: &Journal, data: &[u8]) -> Result<()> {
 
 /// A dead transaction's journal and data; `None` when it never committed
 /// (its journal or one of its staged files is not whole).
-fn read_journal(dir: &Path) -> Result<Option<(Journal, Vec<u8>)>> {
+fn read_journal(store: &Store, dir: &Path) -> Result<Option<(Journal, Vec<u8>)>> {
     let path = dir.join(JOURNAL);
     let mut bytes = match fs::read(&path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -502,22 +502,44 @@ fn read_journal(dir: &Path) -> Result<Option<(Journal, Vec<u8>)>> {
     let journal: Journal =
         serde_json::from_slice(&rest[..length]).map_err(|e| corrupt(e.to_string()))?;
     let data = rest[length..].to_vec();
-    Ok(staged_files_whole(dir, &journal)?.then_some((journal, data)))
+    Ok(staged_files_whole(store, dir, &journal)?.then_some((journal, data)))
 }
 
-/// Whether every staged file still in `dir` is the one the journal
-/// describes (one already renamed into place is gone from `dir`).
-fn staged_files_whole(dir: &Path, journal: &Journal) -> Result<bool> {
-    for ((staged, _), &(length, sum)) in journal.puts.iter().zip(&journal.staged) {
-        let path = dir.join(staged);
-        match fs::read(&path) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Ok(bytes) if bytes.len() as u64 == length && crc32fast::hash(&bytes) == sum => {}
-            Ok(_) => return Ok(false),
-            Err(source) => return Err(super::Error::Io { path, source }),
+/// Whether every staged file is the one the journal describes, in `dir`
+/// or already renamed into place (its target holds its bytes). One that
+/// is in neither never reached the disk: the power failed before the
+/// commit's sync, which also made every staged file durable. (A target
+/// consumed since, by a pass that committed after this journal's
+/// renames reached the disk, makes the journal count as uncommitted:
+/// nothing is left to replay.)
+fn staged_files_whole(store: &Store, dir: &Path, journal: &Journal) -> Result<bool> {
+    for ((staged, target), &(length, sum)) in journal.puts.iter().zip(&journal.staged) {
+        let pushed = store.remote_incoming().is_some() && is_incoming(target);
+        let whole = match holds(&dir.join(staged), length, sum)? {
+            Some(whole) => whole,
+            None if pushed => false,
+            None => holds(&store.root().join(target), length, sum)? == Some(true),
+        };
+        if !whole {
+            return Ok(false);
         }
     }
     Ok(true)
+}
+
+/// Whether the file at `path` has `length` bytes of CRC-32 `sum`; `None`
+/// when there is no such file.
+fn holds(path: &Path, length: u64, sum: u32) -> Result<Option<bool>> {
+    match fs::read(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Ok(bytes) => Ok(Some(
+            bytes.len() as u64 == length && crc32fast::hash(&bytes) == sum,
+        )),
+        Err(source) => Err(super::Error::Io {
+            path: path.to_owned(),
+            source,
+        }),
+    }
 }
 
 /// Applies a committed journal; safe to run again after any interruption.
@@ -743,6 +765,7 @@ fn remove_dir(path: &Path) -> Result<()> {
 pub fn recover(store: &Store, mut sack_locks: Option<&mut SackLocks>) -> Result<usize> {
     let tmp = store.tmp_dir();
     let _gate = lock::gate_exclusive(store)?;
+    super::remove_unfinished_config(store.root())?;
     let mut committed = Vec::new();
     for entry in fs::read_dir(&tmp).map_err(io_error(&tmp))? {
         let entry = entry.map_err(io_error(&tmp))?;
@@ -759,7 +782,7 @@ pub fn recover(store: &Store, mut sack_locks: Option<&mut SackLocks>) -> Result<
         let Some(owner) = lock::try_lock_dir_if_present(&dir)? else {
             continue;
         };
-        let Some((journal, data)) = read_journal(&dir)? else {
+        let Some((journal, data)) = read_journal(store, &dir)? else {
             remove_dir(&dir)?;
             continue;
         };
@@ -1107,6 +1130,36 @@ mod tests {
         for never in ["staged", "torn"] {
             assert!(!store.root().join(never).exists(), "{never}");
         }
+        assert_eq!(tmp_entries(&store), 0);
+    }
+
+    #[test]
+    fn a_staged_file_neither_staged_nor_in_place_means_no_commit() {
+        let (_dir, store) = store();
+        let two = |first: &str, second: &str| Journal {
+            puts: vec![("0".into(), first.into()), ("1".into(), second.into())],
+            staged: vec![(3, crc32fast::hash(b"one")), (3, crc32fast::hash(b"two"))],
+            ..Journal::default()
+        };
+        // A power cut before the commit's sync: the journal reached the
+        // disk, the second staged file did not.
+        dead_transaction(&store, "txn-cut", &two("a", "b"), &[("0", b"one")], b"");
+        // After it: the second file was renamed into place.
+        fs::write(store.root().join("d"), b"two").unwrap();
+        dead_transaction(&store, "txn-renamed", &two("c", "d"), &[("0", b"one")], b"");
+        assert_eq!(recover(&store, None).unwrap(), 1);
+        assert!(!store.root().join("a").exists());
+        assert_eq!(fs::read(store.root().join("c")).unwrap(), b"one");
+        assert_eq!(tmp_entries(&store), 0);
+    }
+
+    #[test]
+    fn recovery_removes_a_store_json_never_renamed_into_place() {
+        let (_dir, store) = store();
+        let staged = store.tmp_dir().join("store.json.new");
+        fs::write(&staged, b"{\"format\":").unwrap();
+        assert_eq!(recover(&store, None).unwrap(), 0);
+        assert!(!staged.exists());
         assert_eq!(tmp_entries(&store), 0);
     }
 

@@ -1,31 +1,38 @@
 //! The torture harness: campaigns that kill carbonara at random moments
-//! while it writes, then check that nothing it acknowledged was lost, that
-//! nothing was stored twice, and that the store is whole. One table row
-//! per campaign (tests/README.md, "The torture harness").
+//! while it writes, or cut its power, then check that nothing it
+//! acknowledged was lost, that nothing was stored twice, and that the
+//! store is whole. One table row per campaign (tests/README.md, "The
+//! torture harness").
 //!
 //! `cargo test --test torture` runs the short version CI runs;
 //! `CARBONARA_TORTURE_KILLS=N` kills each campaign's command N times
-//! (default 6); a name given after `--` runs the campaigns whose names
-//! contain it. Exits 1 when any campaign lost, duplicated, panicked, left
+//! (default 6), `CARBONARA_TORTURE_POWER_STATES=N` checks about N crash
+//! states a power-cut scenario (default 150); a name given after `--`
+//! runs the campaigns whose names contain it. Exits 1 when any campaign lost, duplicated, panicked, left
 //! files in tmp/, differs from an uninterrupted run, or left `verify`
 //! problems.
 
 mod connections;
 #[path = "../support/copy_dir.rs"]
 mod copy_dir;
+mod crash_states;
 mod environment;
 mod full_disk;
 mod inputs;
 mod kill;
+mod power_cut;
 mod serve;
 mod soak;
 mod statsd;
 mod store;
+mod syscalls;
 mod table;
 
 use table::Row;
 
 const DEFAULT_KILLS: u32 = 6;
+/// Crash states checked a power-cut scenario by default.
+const DEFAULT_POWER_CUT_STATES: u64 = 150;
 
 fn main() {
     let kills = match std::env::var("CARBONARA_TORTURE_KILLS") {
@@ -33,6 +40,12 @@ fn main() {
             .parse()
             .unwrap_or_else(|_| panic!("CARBONARA_TORTURE_KILLS={text}: not a count")),
         Err(_) => DEFAULT_KILLS,
+    };
+    let power_cut_states = match std::env::var("CARBONARA_TORTURE_POWER_STATES") {
+        Ok(text) => text
+            .parse()
+            .unwrap_or_else(|_| panic!("CARBONARA_TORTURE_POWER_STATES={text}: not a count")),
+        Err(_) => DEFAULT_POWER_CUT_STATES,
     };
     // `cargo test NAME` hands NAME (and the harness's flags) to every test
     // target: a name selects campaigns, flags are not ours.
@@ -63,6 +76,9 @@ fn main() {
             "full disk: not run: cannot mount a tmpfs: {refused}"
         )),
     }
+    let (power_rows, power_notes) = power_cut::run(power_cut_states, selected);
+    rows.extend(power_rows);
+    notes.extend(power_notes);
     if selected(environment::READ_ONLY) {
         eprintln!("torture: {}", environment::READ_ONLY);
         match environment::read_only() {
