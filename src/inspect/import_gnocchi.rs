@@ -287,15 +287,9 @@ pub fn import(
     if !objects.is_empty() {
         store.storage().apply(&[], &objects)?;
     }
-    txn.commit()?;
-    // Gnocchi makes every method's directory (or an empty bound series
-    // where there is none) at the first processing.
-    for (&id, _) in metrics.iter().filter(|(_, found)| found.archive.is_some()) {
-        store
-            .storage()
-            .create_metric(id, &policy.aggregation_methods)?;
-    }
-    index.atomically(|index| {
+    // The metrics and their files commit together: a crash leaves both
+    // or neither.
+    txn.commit_with_index(index, |index, _| {
         for &id in metrics.keys() {
             index.create_metric(&Metric {
                 id,
@@ -309,6 +303,13 @@ pub fn import(
         }
         Ok(())
     })?;
+    // Gnocchi makes every method's directory (or an empty bound series
+    // where there is none) at the first processing.
+    for (&id, _) in metrics.iter().filter(|(_, found)| found.archive.is_some()) {
+        store
+            .storage()
+            .create_metric(id, &policy.aggregation_methods)?;
+    }
     report.metrics = metrics.len();
     Ok(report)
 }

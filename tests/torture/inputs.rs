@@ -92,6 +92,11 @@ pub fn batch(store: &Path, dir: &Path) -> Vec<String> {
     ["ingest", "batch", &file].map(str::to_owned).to_vec()
 }
 
+/// The id of the Ceilometer volume of series `series`.
+pub fn ceilometer_resource(series: usize) -> String {
+    format!("00000000-0000-4000-8000-{series:012}")
+}
+
 pub fn ceilometer(_: &Path, dir: &Path) -> Vec<String> {
     let mut text = String::new();
     for (series, second, value) in measures() {
@@ -100,7 +105,8 @@ pub fn ceilometer(_: &Path, dir: &Path) -> Vec<String> {
             .format("%Y-%m-%dT%H:%M:%S");
         writeln!(
             text,
-            r#"{{"name": "volume.size", "type": "gauge", "unit": "GB", "volume": {value}, "user_id": "U", "project_id": "P", "resource_id": "00000000-0000-4000-8000-{series:012}", "timestamp": "{timestamp}", "resource_metadata": {{"display_name": "v{series}"}}, "source": "openstack"}}"#
+            r#"{{"name": "volume.size", "type": "gauge", "unit": "GB", "volume": {value}, "user_id": "U", "project_id": "P", "resource_id": "{}", "timestamp": "{timestamp}", "resource_metadata": {{"display_name": "v{series}"}}, "source": "openstack"}}"#,
+            ceilometer_resource(series)
         )
         .unwrap();
     }
@@ -160,4 +166,48 @@ pub fn queued(store: &Path, dir: &Path) {
     let args = csv(store, dir);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     ok(store, &args);
+}
+
+/// The committed test data directory.
+fn fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+/// `store` replaced by the committed store of format 1 (its metrics'
+/// policy has `count`).
+pub fn format_1_store(store: &Path) {
+    std::fs::remove_dir_all(store).unwrap();
+    crate::copy_dir::copy_dir(&fixture("store-format-1/store"), store);
+}
+
+/// A genuine Gnocchi file store with measures still in its sacks, copied
+/// into `dir`, and its policy made in `store`: the command that adopts it.
+pub fn gnocchi_store(store: &Path, dir: &Path) -> Vec<String> {
+    let gnocchi = dir.join("gnocchi");
+    crate::copy_dir::copy_dir(&fixture("gnocchi-backlog/gnocchi"), &gnocchi);
+    let mut policy = vec![
+        "archive-policy",
+        "create",
+        "two-levels",
+        "-d",
+        "granularity:1m,timespan:1d",
+        "-d",
+        "granularity:1h,timespan:30d",
+        "-b",
+        "1",
+    ];
+    for method in ["count", "max", "mean", "rate:sum"] {
+        policy.extend(["-m", method]);
+    }
+    ok(store, &policy);
+    [
+        "import-gnocchi",
+        "-a",
+        "two-levels",
+        gnocchi.to_str().unwrap(),
+    ]
+    .map(str::to_owned)
+    .to_vec()
 }

@@ -102,7 +102,7 @@ pub fn kill_delays(total: Duration, count: u32) -> Vec<Duration> {
 }
 
 /// What a store holds, each metric named by its resource and name (or
-/// its name alone).
+/// its name alone). Its policy must have `count`.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Contents {
     /// Per metric, the seconds of its measures with how many each.
@@ -133,22 +133,16 @@ pub fn contents(store: &Path) -> Contents {
     }
     let mut measures = BTreeMap::new();
     for (id, name) in &names {
-        let shown = json(
-            store,
-            &[
-                "measures",
-                "show",
-                id,
-                "--aggregation",
-                "count",
-                "--granularity",
-                "1",
-            ],
-        );
-        let counts: BTreeMap<String, u64> = shown
-            .as_array()
-            .unwrap()
+        // Each measure once in the `count` of the finest granularity.
+        let shown = json(store, &["measures", "show", id, "--aggregation", "count"]);
+        let rows = shown.as_array().unwrap();
+        let finest = rows
             .iter()
+            .map(|row| row["granularity"].as_f64().unwrap())
+            .fold(f64::INFINITY, f64::min);
+        let counts: BTreeMap<String, u64> = rows
+            .iter()
+            .filter(|row| row["granularity"].as_f64() == Some(finest))
             .map(|row| {
                 (
                     row["timestamp"].as_str().unwrap().to_owned(),
