@@ -545,6 +545,81 @@ fn dump_and_info_only_read() {
     }
 }
 
+#[test]
+fn queries_name_metrics_and_resources_only_through_the_index() {
+    let sandbox = Sandbox::new();
+    sandbox.accepted(&["metric", "create", "m", "-a", "low"]);
+    sandbox.accepted(&["measures", "add", "m", "-m", "2024-01-01T00:00:00@1"]);
+    sandbox.accepted(&["process", "--quiet"]);
+    let plot = sandbox.store().join("tmp/chart.svg");
+    let plot = plot.to_str().unwrap();
+    for name in hostile_names(&sandbox) {
+        let quoted = json_string(&name);
+        for operations in [
+            format!("(metric {quoted} mean)"),
+            format!("(aggregate mean (metric ({quoted} mean) (m mean)))"),
+            format!(r#"["metric", {quoted}, "mean"]"#),
+        ] {
+            sandbox.attempt(&["aggregates", &operations]);
+            sandbox.attempt(&["aggregates", &operations, "--resource-type", "generic"]);
+        }
+        let search = format!("id = {quoted}");
+        sandbox.attempt(&[
+            "aggregates",
+            "(metric m mean)",
+            "--resource-type",
+            "generic",
+            &search,
+        ]);
+        sandbox.attempt(&["aggregates", "(metric m mean)", "--resource-type", &name]);
+        sandbox.attempt(&[
+            "aggregates",
+            "(metric m mean)",
+            "--resource-type",
+            "generic",
+            "--groupby",
+            &name,
+        ]);
+        sandbox.attempt(&["top", &name, "m"]);
+        sandbox.attempt(&["top", "m", "-r", &name]);
+        sandbox.attempt(&["top", "--metric", &name]);
+        sandbox.attempt(&["top", "--metric", "m", &search]);
+        sandbox.attempt(&["plot", "--output", plot, &name]);
+        sandbox.attempt(&["plot", "--output", plot, "m", "-r", &name]);
+        sandbox.attempt(&["value", &name]);
+    }
+    // Counts that are not numbers.
+    for count in ["../outside", "-1", &long_name()] {
+        sandbox.refused(&["sacks", "--set", count]);
+        sandbox.refused(&["max-backlog", "--set", count]);
+    }
+}
+
+#[test]
+fn import_gnocchi_copies_into_the_store_and_writes_nothing_beside_it() {
+    let sandbox = Sandbox::new();
+    let outside = sandbox.outside("outside");
+    // A Gnocchi directory whose metric directory is a link out of it.
+    let gnocchi = sandbox.outside("gnocchi");
+    let metric = "00000000-0000-4000-8000-000000000001";
+    std::fs::create_dir(&gnocchi).unwrap();
+    std::os::unix::fs::symlink(sandbox.outside("canary"), format!("{gnocchi}/{metric}")).unwrap();
+    for dir in [
+        "../outside",
+        "..",
+        "/",
+        outside.as_str(),
+        gnocchi.as_str(),
+        &long_name(),
+    ] {
+        sandbox.attempt(&["import-gnocchi", "-a", "low", dir]);
+    }
+    assert_eq!(
+        std::fs::read_to_string(sandbox.outside("canary/keep")).unwrap(),
+        "canary"
+    );
+}
+
 /// Sends a request and checks it is answered without a 5xx and without a
 /// file outside the store.
 async fn http(
