@@ -1,6 +1,6 @@
-//! `serve` killed under a stream of writes: single-measure POSTs and
-//! batches, each of a second no other request uses, while its background
-//! pass runs. After the kill, `process`: every measure whose request got a
+//! `serve` killed under a stream of writes: single-measure POSTs,
+//! batches and InfluxDB writes, each of a second no other request uses,
+//! while its background pass runs. After the kill, `process`: every measure whose request got a
 //! 2xx answer is there once, and nothing is there that was not sent.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -38,6 +38,7 @@ pub fn run(kills: u32) -> Row {
             (name, id)
         })
         .collect();
+    let influx = influx_metric(template.path());
     for delay in store::kill_delays(WRITING, kills) {
         let victim = store::copy(template.path());
         let log = tempfile::NamedTempFile::new().unwrap();
@@ -45,13 +46,18 @@ pub fn run(kills: u32) -> Row {
         let stop = Arc::new(AtomicBool::new(false));
         let writer = {
             let (stop, metrics, url) = (stop.clone(), metrics.clone(), url.clone());
-            std::thread::spawn(move || write_until_stopped(&url, &metrics, &stop))
+            let influx = influx.clone();
+            std::thread::spawn(move || write_until_stopped(&url, &metrics, &influx, &stop))
         };
         std::thread::sleep(delay);
         server.kill().unwrap(); // SIGKILL
         server.wait().unwrap();
         stop.store(true, Ordering::Relaxed);
-        let (sent, acknowledged) = writer.join().unwrap();
+        let (mut sent, mut acknowledged) = writer.join().unwrap();
+        // The measure that made the InfluxDB series, queued in the template.
+        let first = (influx.clone(), timestamp(START - 1));
+        sent.insert(first.clone());
+        acknowledged.insert(first);
         row.runs += 1;
         row.faults += 1;
         row.panics += u32::from(store::panicked(&std::fs::read(log.path()).unwrap()));
@@ -142,12 +148,51 @@ pub fn wait_until_up(url: &str) {
     }
 }
 
+/// The InfluxDB series the writer adds to: made in `store` by `ingest
+/// influx` of one measure, a second before the others. Its name as
+/// `store::contents` gives it.
+fn influx_metric(store: &Path) -> String {
+    let line = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        line.path(),
+        format!("{INFLUX_SERIES} {}000000000\n", START - 1),
+    )
+    .unwrap();
+    store::ok(
+        store,
+        &[
+            "ingest",
+            "influx",
+            "--db",
+            "torture",
+            line.path().to_str().unwrap(),
+        ],
+    );
+    let metrics = store::json(store, &["metric", "list"]);
+    let metric = metrics
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|metric| metric["resource_id"].is_string())
+        .unwrap();
+    format!(
+        "{}/{}",
+        metric["resource_id"].as_str().unwrap(),
+        metric["name"].as_str().unwrap()
+    )
+}
+
+/// The InfluxDB measurement, tags and field the writer sends.
+const INFLUX_SERIES: &str = "torture,host=serve value=1";
+
 /// Sends requests until `stop` or the server is gone: two single-measure
-/// POSTs, then a batch of one measure per metric, each request on a second
-/// of its own. The measures sent, and those answered 2xx.
+/// POSTs, then a batch of one measure per metric, every fifth request an
+/// InfluxDB write instead, each request on a second of its own. The
+/// measures sent, and those answered 2xx.
 fn write_until_stopped(
     url: &str,
     metrics: &[(String, String)],
+    influx: &str,
     stop: &AtomicBool,
 ) -> (BTreeSet<Measure>, BTreeSet<Measure>) {
     let agent = agent();
@@ -155,7 +200,13 @@ fn write_until_stopped(
     let mut second = START;
     while !stop.load(Ordering::Relaxed) {
         let at = timestamp(second);
-        let (path, body, measures): (String, String, Vec<Measure>) = if second % 3 == 2 {
+        let (path, body, measures): (String, String, Vec<Measure>) = if second % 5 == 4 {
+            (
+                "/v1/influxdb/write?db=torture".to_owned(),
+                format!("{INFLUX_SERIES} {second}000000000"),
+                vec![(influx.to_owned(), at.clone())],
+            )
+        } else if second % 3 == 2 {
             let batch: BTreeMap<&str, serde_json::Value> = metrics
                 .iter()
                 .map(|(_, id)| {
