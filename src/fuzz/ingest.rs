@@ -15,6 +15,8 @@ use crate::ingest::{Declaration, NamedMetric, ParseError, Sink, SinkError, batch
 use crate::time::Timestamp;
 
 const PATH: &str = "fuzz-input";
+/// The CSV reader's block size here, in bytes.
+const CSV_BLOCK: usize = 256;
 
 /// Takes every measure and declaration, and goes on after bad lines.
 #[derive(Default)]
@@ -84,7 +86,8 @@ pub fn csv(data: &[u8]) {
     let Some((&choice, body)) = data.split_first() else {
         return;
     };
-    let _ = crate::ingest::csv::read(
+    let _ = crate::ingest::csv::read_in_blocks_of(
+        CSV_BLOCK,
         body,
         Path::new(PATH),
         &csv_options(choice),

@@ -405,6 +405,19 @@ pub fn read(
     pipeline::read_in_blocks(input, path, options, sink, pipeline::BLOCK)
 }
 
+/// [`read`] cutting the input into blocks of about `block` bytes rather
+/// than 1 MiB: the fuzzer's, whose inputs are small (allocating a whole
+/// block each would be most of its time) and cross block ends more often.
+pub(crate) fn read_in_blocks_of(
+    block: usize,
+    input: impl Read + Send,
+    path: &Path,
+    options: &CsvOptions,
+    sink: &mut impl Sink,
+) -> Result<CsvSummary, ReadError> {
+    pipeline::read_in_blocks(input, path, options, sink, block)
+}
+
 /// The fields of one record.
 trait Record {
     fn field(&self, index: usize) -> Option<&str>;
