@@ -115,7 +115,7 @@ impl Disk {
                     self.names.remove(path);
                 }
             }
-            Op::SyncFile(_) | Op::SyncDir(_) | Op::SyncAll | Op::Acknowledged => {}
+            Op::SyncFile(_) | Op::SyncDir(_) | Op::SyncAll | Op::Acknowledged(_) => {}
         }
     }
 

@@ -8,18 +8,19 @@
 //!
 //! Two scenarios: the command line (`ingest csv` creating metrics,
 //! `ingest csv` into them, `process`, `ingest csv`, `process`, `sacks
-//! --set`) and `serve` (POSTs of measures one after the other while its
-//! background pass runs, then SIGTERM).
+//! --set`) and `serve` (three clients POSTing measures at once, each on a
+//! connection of its own, while its background pass runs, then SIGTERM).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Read, Write as _};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
 use crate::crash_states::{self, CrashState, Disk};
-use crate::serve::{Measure, agent, free_port, timestamp};
+use crate::serve::{Measure, free_port, timestamp};
 use crate::store::{self, POLICY};
 use crate::syscalls::{Op, Recorder};
 use crate::table::Row;
@@ -30,6 +31,9 @@ pub const SERVE: &str = "power cut: serve";
 /// Metrics, and measures a batch to each.
 const METRICS: usize = 5;
 const MEASURES: i64 = 20;
+/// `serve`'s clients, and the requests each sends.
+const CLIENTS: usize = 3;
+const REQUESTS: usize = 4;
 /// 2024-01-01T00:00:00, in seconds.
 const START: i64 = 1_704_067_200;
 
@@ -47,12 +51,13 @@ fn batch(batch: usize) -> Vec<Measure> {
 }
 
 /// A recorded scenario: the store before it, what it did, and its batches
-/// in the order their acknowledgements appear in `ops`.
+/// by client (0: the command line), each client's in the order their
+/// acknowledgements appear in `ops`.
 struct Recording {
     root: String,
     initial: Disk,
     ops: Vec<Op>,
-    batches: Vec<Vec<Measure>>,
+    batches: Vec<(u16, Vec<Measure>)>,
     /// Statistics for the table's note.
     syncs: usize,
 }
@@ -162,7 +167,7 @@ fn command_line(root: &Path) -> Recording {
         finish(child, &trace, &mut recorder, &args.join(" "));
         if let Some(number) = acknowledges {
             // An ingest that exited 0 acknowledged its batch.
-            acknowledged.push(batches[number].clone());
+            acknowledged.push((0, batches[number].clone()));
             recorder.acknowledge();
         }
     }
@@ -204,39 +209,29 @@ fn serve(root: &Path) -> Recording {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    // Each request one metric's batch, answered before the next is sent.
-    let agent = agent();
-    let mut batches = Vec::new();
-    for number in 0..6 {
-        let metric = number % METRICS;
-        let measures: Vec<(i64, Measure)> = (0..MEASURES)
-            .map(|i| {
-                let second = START + number as i64 * 100 + i;
-                (second, (format!("p{metric}"), timestamp(second)))
+    // Clients at once, each on a connection of its own: their requests
+    // meet in group commits.
+    let batches: Vec<(u16, Vec<Measure>)> = std::thread::scope(|scope| {
+        let clients: Vec<_> = (0..CLIENTS)
+            .map(|client| {
+                let (listen, id) = (&listen, &ids[client]);
+                scope.spawn(move || post_batches(listen, id, client))
             })
             .collect();
-        let body: Vec<serde_json::Value> = measures
-            .iter()
-            .map(|(second, _)| serde_json::json!({"timestamp": second, "value": 1.0}))
-            .collect();
-        agent
-            .post(&format!(
-                "http://{listen}/v1/metric/{}/measures",
-                ids[metric]
-            ))
-            .header("authorization", "basic YWRtaW46")
-            .header("content-type", "application/json")
-            .send(serde_json::to_string(&body).unwrap().as_str())
-            .unwrap_or_else(|e| panic!("POST to serve under strace: {e}"));
-        batches.push(measures.into_iter().map(|(_, measure)| measure).collect());
-        std::thread::sleep(Duration::from_millis(150));
-    }
+        clients
+            .into_iter()
+            .flat_map(|client| client.join().unwrap())
+            .collect()
+    });
     let pid = crate::syscalls::traced_child(server.id());
     // SAFETY: kill(2) on the server's own process id.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
     finish(server, &trace, &mut recorder, "serve");
     let ops = recorder.ops().to_vec();
-    let answered = ops.iter().filter(|op| **op == Op::Acknowledged).count();
+    let answered = ops
+        .iter()
+        .filter(|op| matches!(op, Op::Acknowledged(_)))
+        .count();
     assert_eq!(answered, batches.len(), "answers seen in serve's trace");
     let syncs = ops.iter().filter(|op| op.is_sync()).count();
     Recording {
@@ -248,6 +243,62 @@ fn serve(root: &Path) -> Recording {
     }
 }
 
+/// Sends `REQUESTS` POSTs of `MEASURES` measures of client `client`'s
+/// own seconds to the metric `id`, on one connection, each once the
+/// previous one was answered 2xx. The batches, by the client's port.
+fn post_batches(listen: &str, id: &str, client: usize) -> Vec<(u16, Vec<Measure>)> {
+    let mut connection = TcpStream::connect(listen).unwrap();
+    let port = connection.local_addr().unwrap().port();
+    let mut batches = Vec::new();
+    for request in 0..REQUESTS {
+        let first = START + (client * REQUESTS + request) as i64 * 100;
+        let body: Vec<serde_json::Value> = (first..first + MEASURES)
+            .map(|second| serde_json::json!({"timestamp": second, "value": 1.0}))
+            .collect();
+        let body = serde_json::to_string(&body).unwrap();
+        write!(
+            connection,
+            "POST /v1/metric/{id}/measures HTTP/1.1\r\nHost: {listen}\r\nAuthorization: basic YWRtaW46\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let status = read_answer(&mut connection);
+        assert!(status.starts_with("HTTP/1.1 2"), "POST to serve: {status}");
+        let metric = format!("p{client}");
+        batches.push((
+            port,
+            (first..first + MEASURES)
+                .map(|second| (metric.clone(), timestamp(second)))
+                .collect(),
+        ));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    batches
+}
+
+/// Reads one HTTP answer from `connection`; its status line.
+fn read_answer(connection: &mut TcpStream) -> String {
+    let mut reader = BufReader::new(connection);
+    let mut status = String::new();
+    reader.read_line(&mut status).unwrap();
+    let mut length = 0;
+    loop {
+        let mut header = String::new();
+        reader.read_line(&mut header).unwrap();
+        if header.trim().is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().unwrap();
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).unwrap();
+    status.trim().to_owned()
+}
+
 /// Recovers one crash state and counts what it holds.
 fn check(recording: &Recording, state: CrashState, row: &mut Row, failures: &mut Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
@@ -255,10 +306,15 @@ fn check(recording: &Recording, state: CrashState, row: &mut Row, failures: &mut
     state.disk.materialize(&recording.root, &store_dir);
     row.runs += 1;
     row.faults += 1;
-    let acknowledged = recording.ops[..state.point]
-        .iter()
-        .filter(|op| **op == Op::Acknowledged)
-        .count();
+    // Per client (port 0: the command line), how many of its batches were
+    // acknowledged before the cut.
+    let mut acknowledged: BTreeMap<u16, usize> = BTreeMap::new();
+    for op in &recording.ops[..state.point] {
+        if let Op::Acknowledged(client) = op {
+            *acknowledged.entry(*client).or_default() += 1;
+        }
+    }
+    let mut seen: BTreeMap<u16, usize> = BTreeMap::new();
     let recovered = store::run(&store_dir, &["process"]);
     if store::panicked(&recovered.stderr) {
         row.panics += 1;
@@ -283,10 +339,12 @@ fn check(recording: &Recording, state: CrashState, row: &mut Row, failures: &mut
             .unwrap_or(0)
     };
     let mut sent: BTreeMap<&Measure, ()> = BTreeMap::new();
-    for (number, measures) in recording.batches.iter().enumerate() {
+    for (client, measures) in &recording.batches {
+        let number = seen.entry(*client).or_default();
+        *number += 1;
         let present = measures.iter().filter(|m| found(m) > 0).count();
         sent.extend(measures.iter().map(|m| (m, ())));
-        if number < acknowledged {
+        if *number <= acknowledged.get(client).copied().unwrap_or(0) {
             row.acknowledged += measures.len() as u64;
             row.found += present as u64;
             row.lost += (measures.len() - present) as u64;

@@ -2,8 +2,8 @@
 //! power-cut campaign's input. Each system call that changes a file of
 //! the store (create, write, truncate, rename, unlink, mkdir, rmdir) or
 //! makes changes durable (fsync, fdatasync, syncfs) becomes an [`Op`], in
-//! the order the calls returned. A 2xx HTTP answer written to a socket
-//! becomes [`Op::Acknowledged`].
+//! the order the calls returned. A 2xx HTTP answer written to a TCP
+//! connection becomes [`Op::Acknowledged`], with the client's port.
 //!
 //! SQLite's `-shm` file is left out: it is never synced, and SQLite
 //! rebuilds it from the WAL after a crash.
@@ -43,9 +43,10 @@ pub enum Op {
     SyncDir(String),
     /// syncfs: everything before it is durable.
     SyncAll,
-    /// What a client was told was stored: a 2xx answer sent to an HTTP
-    /// client, or (added by the harness) a command that exited 0.
-    Acknowledged,
+    /// What a client was told was stored: a 2xx answer sent to the HTTP
+    /// client on this local port, or (port 0, added by the harness) a
+    /// command that exited 0.
+    Acknowledged(u16),
 }
 
 impl Op {
@@ -71,7 +72,7 @@ pub fn spawn(command: &mut Command, trace: &Path) -> Child {
     let program = command.get_program().to_owned();
     let args: Vec<_> = command.get_args().map(|arg| arg.to_owned()).collect();
     Command::new("strace")
-        .args(["-f", "-qq", "-y", "-xx", "-s", "100000000", "-e", TRACED])
+        .args(["-f", "-qq", "-yy", "-xx", "-s", "100000000", "-e", TRACED])
         .args(["-e", "signal=none", "-o"])
         .arg(trace)
         .arg(program)
@@ -139,7 +140,7 @@ impl Recorder {
 
     /// Marks what came before as acknowledged (a command exited 0).
     pub fn acknowledge(&mut self) {
-        self.ops.push(Op::Acknowledged);
+        self.ops.push(Op::Acknowledged(0));
     }
 
     /// Adds what one run's trace shows.
@@ -297,9 +298,9 @@ impl Recorder {
     }
 
     fn write(&mut self, fds: &mut HashMap<i64, Open>, fd: &str, offset: Option<u64>, data: &[u8]) {
-        if fd_path(fd).starts_with("socket:") {
+        if let Some(client) = tcp_peer_port(fd) {
             if data.starts_with(b"HTTP/1.1 2") {
-                self.ops.push(Op::Acknowledged);
+                self.ops.push(Op::Acknowledged(client));
             }
             return;
         }
@@ -386,15 +387,19 @@ impl Call {
     }
 }
 
-/// Splits strace's argument list at its top-level commas.
+/// Splits strace's argument list at its top-level commas (the `->` of a
+/// TCP connection's `<TCP:[a->b]>` closes nothing).
 fn split_arguments(text: &str) -> Vec<String> {
     let mut args = Vec::new();
-    let (mut depth, mut quoted, mut start) = (0i32, false, 0);
+    let (mut depth, mut quoted, mut start, mut previous) = (0i32, false, 0, ' ');
     for (at, c) in text.char_indices() {
+        let arrow = previous == '-';
+        previous = c;
         match c {
             '"' => quoted = !quoted,
             '[' | '{' | '<' if !quoted => depth += 1,
-            ']' | '}' | '>' if !quoted => depth -= 1,
+            ']' | '}' if !quoted => depth -= 1,
+            '>' if !quoted && !arrow => depth -= 1,
             ',' if !quoted && depth == 0 => {
                 args.push(text[start..at].trim().to_owned());
                 start = at + 1;
@@ -415,11 +420,20 @@ fn string(arg: &str) -> Vec<u8> {
     hex_escaped(quoted)
 }
 
+/// The bytes of `\x2f\x74…`; what follows the last byte (strace's
+/// `<char 1:3>` after a device's path) is left out.
 fn hex_escaped(text: &str) -> Vec<u8> {
     text.split("\\x")
         .skip(1)
-        .map(|byte| u8::from_str_radix(byte, 16).unwrap())
+        .map(|byte| u8::from_str_radix(&byte[..2], 16).unwrap())
         .collect()
+}
+
+/// The peer's port of a TCP connection as `-yy` shows it
+/// (`5<TCP:[127.0.0.1:8041->127.0.0.1:36196]>`).
+fn tcp_peer_port(arg: &str) -> Option<u16> {
+    let connection = arg.split_once("<TCP:[")?.1.split(']').next()?;
+    connection.rsplit(':').next()?.parse().ok()
 }
 
 /// The bytes of a `writev` vector, joined.
