@@ -307,12 +307,19 @@ fn show(metric: &str, resource_id: Option<&str>, ctx: &Ctx) -> Result<()> {
     print_metric(&index, &find(&index, metric, resource_id, ctx)?, ctx)
 }
 
+/// Deletes every metric named, or none: all are found first, then marked
+/// deleted in one index transaction.
 fn delete(metrics: &[String], resource_id: Option<&str>, ctx: &Ctx) -> Result<()> {
     let (_store, index) = ctx.open_store()?;
-    for reference in metrics {
-        let metric = find(&index, reference, resource_id, ctx)?;
-        index.mark_metric_deleted(metric.id)?;
-        ctx.note(&format!("deleted metric {}", metric.id));
+    let mut ids = metrics
+        .iter()
+        .map(|reference| Ok(find(&index, reference, resource_id, ctx)?.id))
+        .collect::<Result<Vec<_>>>()?;
+    let mut named = std::collections::HashSet::new();
+    ids.retain(|id| named.insert(*id));
+    index.atomically(|index| ids.iter().try_for_each(|&id| index.mark_metric_deleted(id)))?;
+    for id in ids {
+        ctx.note(&format!("deleted metric {id}"));
     }
     Ok(())
 }

@@ -118,6 +118,26 @@ fn list_and_delete() {
 }
 
 #[test]
+fn a_delete_of_several_metrics_deletes_all_or_none() {
+    let store = TestStore::new();
+    let a = store.create_metric("a", "low");
+    store.create_metric("b", "low");
+    store.create_metric("c", "low");
+    store
+        .run(&["metric", "delete", "a", "b", "nope"])
+        .failure()
+        .code(1)
+        .stderr(contains("Metric nope does not exist"));
+    let names = [
+        "metric", "list", "-f", "value", "-c", "name", "--sort", "name:asc",
+    ];
+    assert_eq!(store.stdout(&names), "a\nb\nc\n");
+    // Named twice, deleted once.
+    store.run(&["metric", "delete", "a", &a, "b"]).success();
+    assert_eq!(store.stdout(&names), "c\n");
+}
+
+#[test]
 fn names_shared_by_several_metrics_need_the_id() {
     let store = TestStore::new();
     store.create_metric("dup", "low");
