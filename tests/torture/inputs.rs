@@ -161,3 +161,17 @@ pub fn queued(store: &Path, dir: &Path) {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     ok(store, &args);
 }
+
+/// `process` of the measures of [`csv`], queued.
+pub fn process(store: &Path, dir: &Path) -> Vec<String> {
+    queued(store, dir);
+    vec!["process".to_owned()]
+}
+
+/// `sacks --set 32 --process` of the measures of [`csv`], queued.
+pub fn sacks_set(store: &Path, dir: &Path) -> Vec<String> {
+    queued(store, dir);
+    ["sacks", "--set", "32", "--process"]
+        .map(str::to_owned)
+        .to_vec()
+}

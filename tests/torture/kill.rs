@@ -44,10 +44,7 @@ pub fn campaigns() -> Vec<Campaign> {
         ingest("kill ingest prometheus", inputs::prometheus),
         Campaign {
             name: "kill process",
-            prepare: |store, dir| {
-                inputs::queued(store, dir);
-                vec!["process".to_owned()]
-            },
+            prepare: inputs::process,
             acknowledged_before: true,
             finish: None,
         },
@@ -81,12 +78,7 @@ pub fn campaigns() -> Vec<Campaign> {
         },
         Campaign {
             name: "kill sacks --set",
-            prepare: |store, dir| {
-                inputs::queued(store, dir);
-                ["sacks", "--set", "32", "--process"]
-                    .map(str::to_owned)
-                    .to_vec()
-            },
+            prepare: inputs::sacks_set,
             acknowledged_before: true,
             finish: None,
         },
