@@ -21,7 +21,7 @@ use crate::store::{self, BIN};
 use crate::table::Row;
 
 /// The prefix of this campaign's rows.
-pub const PREFIX: &str = "fault: ";
+const PREFIX: &str = "fault: ";
 
 /// The system calls faulted: those through which the store writes,
 /// syncs, renames, removes, creates and opens its files (a call the
@@ -51,7 +51,11 @@ const ERRORS: [(&str, &str); 2] = [
 
 /// What a failure of the index says, whatever the system's error: SQLite
 /// keeps it to itself (store::Error::on_index_failure).
-const SQLITE_IO: &str = "index.sqlite: disk I/O error";
+const SQLITE_FAILURES: [&str; 3] = [
+    "index.sqlite: disk I/O error",
+    "index.sqlite: unable to open database file",
+    "index.sqlite: attempt to write a readonly database",
+];
 
 /// How many runs each outcome had, per system call and error.
 #[derive(Default)]
@@ -174,7 +178,12 @@ fn run_case(case: &Case, points: Option<usize>, tally: &mut Tally) -> Row {
             counts.hit_output += 1;
         } else {
             let unclear_before = row.unclear_errors;
-            recovery::judge(&mut row, victim.path(), &output, &[cause, SQLITE_IO]);
+            recovery::judge(
+                &mut row,
+                victim.path(),
+                &output,
+                &[&[cause][..], &SQLITE_FAILURES].concat(),
+            );
             let clear = row.unclear_errors == unclear_before;
             if !clear {
                 eprintln!("  ({syscall} {errno} at call {call})");
