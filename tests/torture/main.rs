@@ -6,7 +6,7 @@
 //! `cargo test --test torture` runs the short version CI runs;
 //! `CARBONARA_TORTURE_KILLS=N` kills each campaign's command N times
 //! (default 6); `CARBONARA_TORTURE_FAULTS=N` injects N I/O faults into
-//! each command of the fault campaign (default 10; `all`: one at each
+//! each command of the fault campaign (default 8; `all`: one at each
 //! call of each system call faulted); a name given after `--` runs the
 //! campaigns whose names contain it. Exits 1 when any campaign lost,
 //! duplicated, panicked, failed unclearly, left files in tmp/, differs
@@ -31,7 +31,7 @@ mod table;
 use table::Row;
 
 const DEFAULT_KILLS: u32 = 6;
-const DEFAULT_FAULTS: usize = 10;
+const DEFAULT_FAULTS: usize = 8;
 
 fn main() {
     let kills = match std::env::var("CARBONARA_TORTURE_KILLS") {
