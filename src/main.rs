@@ -8,7 +8,6 @@
 
 #![forbid(unsafe_code)]
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -21,7 +20,6 @@ use carbonara::error::ErrorKind;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[allow(clippy::disallowed_methods)] // the binary reports its error on stderr
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli::run(cli) {
@@ -29,7 +27,9 @@ fn main() -> ExitCode {
         Err(error) => {
             let code = error.exit_code();
             if error.kind() != ErrorKind::Closed {
-                let _ = writeln!(std::io::stderr().lock(), "carbonara: error: {error}");
+                // One write: a line cut by a failing write would not say
+                // what failed.
+                carbonara::diagnostics::warn(&format!("carbonara: error: {error}"));
             }
             ExitCode::from(code)
         }

@@ -394,7 +394,12 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Generate(args) => generate::run(args, &ctx),
     };
     done.map_err(|error| match (error, &ctx.location) {
-        (Error::Store(error), Location::Directory(root)) => Error::Store(error.on_full_disk(root)),
+        (Error::Store(error), Location::Directory(root)) => {
+            Error::Store(error.on_index_failure(root))
+        }
+        (Error::Process(crate::process::Error::Store(error)), Location::Directory(root)) => {
+            Error::Process(crate::process::Error::Store(error.on_index_failure(root)))
+        }
         (error, _) => error,
     })
 }

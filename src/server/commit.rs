@@ -185,7 +185,7 @@ fn commit_group(app: &App, index: &Index, group: Vec<Pending>) {
         }
         return;
     }
-    let outcome = commit(&work, &staged).map_err(ApiError::internal);
+    let outcome = commit(&work, &staged).map_err(ApiError::from);
     if outcome.is_ok() {
         app.backlog.added(staged_measures);
     }

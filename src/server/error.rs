@@ -446,9 +446,31 @@ impl From<crate::ingest::batch::ListError> for ApiError {
     }
 }
 
+/// A write refused for want of space: 507 Insufficient Storage, saying
+/// the disk is full and naming the file (Gnocchi answers 500), logged as
+/// an internal error is.
+fn full_disk(error: &crate::store::Error) -> Option<ApiError> {
+    let crate::store::Error::Io { path, source } = error else {
+        return None;
+    };
+    (source.kind() == std::io::ErrorKind::StorageFull).then(|| ApiError {
+        detail: Some(error.to_string()),
+        ..ApiError::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            format!(
+                "The disk is full: no space left on device to write {}",
+                path.display()
+            ),
+        )
+    })
+}
+
 impl From<crate::store::Error> for ApiError {
     fn from(error: crate::store::Error) -> ApiError {
         use crate::store::Error as E;
+        if let Some(full) = full_disk(&error) {
+            return full;
+        }
         match error {
             E::InvalidMetricName(_) => {
                 ApiError::new(status(error.kind()), "'/' is not supported in metric name")
@@ -580,6 +602,22 @@ mod tests {
             accept: accept.map(str::to_owned),
             content_type: None,
         }
+    }
+
+    #[test]
+    fn a_full_disk_is_507_naming_the_file_and_other_io_errors_500() {
+        let io = |errno: rustix::io::Errno| crate::store::Error::Io {
+            path: "/srv/store/incoming/x".into(),
+            source: std::io::Error::from_raw_os_error(errno.raw_os_error()),
+        };
+        let full = ApiError::from(io(rustix::io::Errno::NOSPC));
+        assert_eq!(full.status, StatusCode::INSUFFICIENT_STORAGE);
+        assert_eq!(
+            full.description,
+            Json::str("The disk is full: no space left on device to write /srv/store/incoming/x")
+        );
+        let failed = ApiError::from(io(rustix::io::Errno::IO));
+        assert_eq!(failed.status, StatusCode::INTERNAL_SERVER_ERROR);
     }
 
     #[tokio::test]

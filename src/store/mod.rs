@@ -225,27 +225,36 @@ pub enum Error {
 }
 
 impl Error {
-    /// An index error told as the full disk it is: SQLite reports a write
-    /// that found no space as a disk I/O error (or "database or disk is
-    /// full") and keeps the system's error to itself, so when the store's
-    /// filesystem has no room left for a write of SQLite's (under 1 MiB
-    /// free), the error names the index file and says so.
-    pub fn on_full_disk(self, root: &Path) -> Error {
+    /// An index error told as the I/O failure it is, naming the index
+    /// file: SQLite reports a failed write, sync or truncation as a "disk
+    /// I/O error", a write that found no space as "database or disk is
+    /// full", a file it could not open (its journal, its shared memory) as
+    /// "unable to open database file", and an index it could open only
+    /// for reading as "attempt to write a readonly database", keeping the
+    /// system's error to itself. "Full" is told as `No space left on
+    /// device`, and so is an I/O error when the store's filesystem has no
+    /// room left for a write of SQLite's (under 1 MiB free); the others
+    /// keep SQLite's words.
+    pub fn on_index_failure(self, root: &Path) -> Error {
         let Error::Sqlite(rusqlite::Error::SqliteFailure(failure, _)) = &self else {
             return self;
         };
-        let disk_failure = matches!(
-            failure.code,
-            rusqlite::ErrorCode::SystemIoFailure | rusqlite::ErrorCode::DiskFull
-        );
         let full =
             rustix::fs::statvfs(root).is_ok_and(|stat| stat.f_bavail * stat.f_frsize < 1 << 20);
-        match disk_failure && full {
-            true => Error::Io {
-                path: root.join(INDEX_FILE),
-                source: io::Error::from_raw_os_error(rustix::io::Errno::NOSPC.raw_os_error()),
-            },
-            false => self,
+        let no_space = || io::Error::from_raw_os_error(rustix::io::Errno::NOSPC.raw_os_error());
+        let source = match failure.code {
+            rusqlite::ErrorCode::DiskFull => no_space(),
+            rusqlite::ErrorCode::SystemIoFailure if full => no_space(),
+            rusqlite::ErrorCode::SystemIoFailure
+            | rusqlite::ErrorCode::CannotOpen
+            | rusqlite::ErrorCode::ReadOnly => {
+                io::Error::other(rusqlite::ffi::code_to_str(failure.extended_code))
+            }
+            _ => return self,
+        };
+        Error::Io {
+            path: root.join(INDEX_FILE),
+            source,
         }
     }
 

@@ -8,14 +8,19 @@
 //! empty, directories are removed. A kill before the commit leaves unused
 //! empty directories, after it leftover empty old ones; the next change
 //! (even to the same number) removes every empty sack directory of another
-//! count, and empty sack directories hold nothing to lose.
+//! count, and empty sack directories hold nothing to lose. A metric
+//! directory left empty in a sack (its measures processed, its removal
+//! failed) holds nothing either: it does not count as waiting, and goes
+//! with its sack.
 
 use std::fs;
+use std::path::Path;
 
 use super::incoming::SackName;
 use super::{Error, Result, Store, check_sacks, io_error, write_config};
 
-/// Entries of the sacks (metric directories with measures).
+/// Entries of the sacks that hold measures (metric directories that are
+/// not empty).
 fn waiting_entries(store: &Store) -> Result<usize> {
     let incoming = store.incoming_dir();
     let mut waiting = 0;
@@ -32,7 +37,10 @@ fn waiting_entries(store: &Store) -> Result<usize> {
     for sack in sacks {
         let sack = sack.map_err(io_error(&incoming))?.path();
         if sack.is_dir() {
-            waiting += fs::read_dir(&sack).map_err(io_error(&sack))?.count();
+            for entry in fs::read_dir(&sack).map_err(io_error(&sack))? {
+                let entry = entry.map_err(io_error(&sack))?.path();
+                waiting += usize::from(!is_empty_dir(&entry));
+            }
         }
     }
     Ok(waiting)
@@ -77,8 +85,22 @@ pub fn set_sacks(store: &mut Store, sacks: u32) -> Result<u32> {
             .and_then(|n| n.to_str())
             .and_then(SackName::parse);
         if name.is_some_and(|n| n.total != sacks) {
-            fs::remove_dir(&path).map_err(io_error(&path))?;
+            remove_empty_sack(&path)?;
         }
     }
     Ok(previous)
+}
+
+fn is_empty_dir(path: &Path) -> bool {
+    fs::read_dir(path).is_ok_and(|mut entries| entries.next().is_none())
+}
+
+/// Removes a sack directory that holds no measures: its empty metric
+/// directories, then itself.
+fn remove_empty_sack(sack: &Path) -> Result<()> {
+    for entry in fs::read_dir(sack).map_err(io_error(sack))? {
+        let metric = entry.map_err(io_error(sack))?.path();
+        fs::remove_dir(&metric).map_err(io_error(&metric))?;
+    }
+    fs::remove_dir(sack).map_err(io_error(sack))
 }

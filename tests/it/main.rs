@@ -30,6 +30,7 @@ mod influx;
 mod info;
 mod ingest;
 mod install;
+mod io_faults;
 mod loss;
 mod max_backlog;
 mod measures;

@@ -230,3 +230,17 @@ fn a_sack_change_killed_on_either_side_of_its_commit_is_finished_by_the_next() {
     assert!(sacks.iter().all(|s| s.starts_with("incoming8-")));
     store.run(&["sacks", "--set", "0"]).code(1);
 }
+
+#[test]
+fn a_metric_directory_left_empty_in_a_sack_does_not_stop_a_sack_change() {
+    let store = TestStore::new();
+    // A pass whose removal of a processed metric's directory failed.
+    let left = store
+        .path()
+        .join("incoming/incoming8-5/2898f837-174c-4b0e-889f-aa25898b5235");
+    std::fs::create_dir(&left).unwrap();
+    assert_eq!(store.json(&["sacks", "--set", "16"])["previous sacks"], 8);
+    let sacks = tree(&store.path().join("incoming"));
+    assert_eq!(sacks.len(), 16);
+    assert!(sacks.iter().all(|s| s.starts_with("incoming16-")));
+}

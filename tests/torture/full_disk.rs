@@ -5,22 +5,26 @@
 //! path of the store, and leave nothing half-stored: once the space is
 //! freed, `process` and the same command again give the store an
 //! uninterrupted run gives. Needs root to mount the tmpfs; where mounting
-//! is refused the campaign is reported as not run, with the reason.
+//! is refused the campaign is reported as not run, with the reason. The
+//! same tmpfs holds the store of full_disk_serve.rs.
 
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use crate::inputs;
-use crate::kill::compare;
+use crate::full_disk_serve;
+use crate::recovery::{self, Case};
 use crate::store;
 use crate::table::Row;
+
+/// The prefix of this campaign's rows.
+const PREFIX: &str = "full disk: ";
 
 /// The most free space a run starts with.
 const MOST_FREE: u64 = 4 << 20;
 
 /// A tmpfs mounted on a temporary directory, unmounted when dropped.
-struct Tmpfs {
+pub struct Tmpfs {
     dir: tempfile::TempDir,
 }
 
@@ -38,11 +42,11 @@ impl Tmpfs {
         }
     }
 
-    fn path(&self) -> &Path {
+    pub fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    fn free(&self) -> u64 {
+    pub fn free(&self) -> u64 {
         let stat = rustix::fs::statvfs(self.path()).unwrap();
         stat.f_bavail * stat.f_frsize
     }
@@ -54,64 +58,37 @@ impl Drop for Tmpfs {
     }
 }
 
-struct Case {
-    name: &'static str,
-    prepare: inputs::Prepare,
-}
-
-fn cases() -> Vec<Case> {
-    vec![
-        Case {
-            name: "full disk: ingest csv",
-            prepare: inputs::csv,
-        },
-        Case {
-            name: "full disk: process",
-            prepare: |store, dir| {
-                inputs::queued(store, dir);
-                vec!["process".to_owned()]
-            },
-        },
-        Case {
-            name: "full disk: sacks --set",
-            prepare: |store, dir| {
-                inputs::queued(store, dir);
-                ["sacks", "--set", "32", "--process"]
-                    .map(str::to_owned)
-                    .to_vec()
-            },
-        },
-    ]
-}
-
-/// One row per command, each run `steps` times; or why the tmpfs could
-/// not be mounted.
+/// One row per command, each run `steps` times, and the row of `serve`
+/// (full_disk_serve.rs); or why the tmpfs could not be mounted.
 pub fn run(steps: u32, selected: impl Fn(&str) -> bool) -> Result<Vec<Row>, String> {
-    let cases: Vec<Case> = cases().into_iter().filter(|c| selected(c.name)).collect();
-    if cases.is_empty() {
+    let cases: Vec<Case> = recovery::cases()
+        .into_iter()
+        .filter(|c| selected(&format!("{PREFIX}{}", c.name)))
+        .collect();
+    let serve = selected(full_disk_serve::NAME);
+    if cases.is_empty() && !serve {
         return Ok(Vec::new());
     }
     let tmpfs = Tmpfs::mount()?;
-    Ok(cases
+    let mut rows: Vec<Row> = cases
         .iter()
         .map(|case| {
-            eprintln!("torture: {} ×{steps}", case.name);
+            eprintln!("torture: {PREFIX}{} ×{steps}", case.name);
             run_case(case, &tmpfs, steps)
         })
-        .collect())
+        .collect();
+    if serve {
+        eprintln!("torture: {} ×{steps}", full_disk_serve::NAME);
+        rows.push(full_disk_serve::run(&tmpfs, steps));
+    }
+    Ok(rows)
 }
 
 fn run_case(case: &Case, tmpfs: &Tmpfs, steps: u32) -> Row {
     let started = Instant::now();
-    let mut row = Row::new(case.name);
-    let template = store::template();
-    let inputs = tempfile::tempdir().unwrap();
-    let args = (case.prepare)(template.path(), inputs.path());
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let reference = store::copy(template.path());
-    store::ok(reference.path(), &args);
-    store::ok(reference.path(), &["process"]);
-    let expected = store::contents(reference.path());
+    let mut row = Row::new(&format!("{PREFIX}{}", case.name));
+    let prepared = case.prepare();
+    let (template, args, expected) = (&prepared.template, prepared.args(), &prepared.expected);
 
     for step in 0..steps {
         let victim = tmpfs.path().join("store");
@@ -120,42 +97,17 @@ fn run_case(case: &Case, tmpfs: &Tmpfs, steps: u32) -> Row {
         let leave = MOST_FREE * u64::from(step) / u64::from(steps.max(1));
         fill(&filler, tmpfs.free().saturating_sub(leave));
         let output = store::run(&victim, &args);
-        row.runs += 1;
-        row.panics += u32::from(store::panicked(&output.stderr));
-        if !output.status.success() {
-            row.faults += 1;
-            let said = String::from_utf8_lossy(&output.stderr);
-            let clear = output.status.code() == Some(1)
-                && said.contains("No space left on device")
-                && said.contains(victim.to_str().unwrap());
-            if !clear {
-                eprintln!("{}: unclear failure: {said}", case.name);
-                row.unclear_errors += 1;
-            }
-        }
-        std::fs::remove_file(&filler).unwrap();
+        let failed = recovery::judge(&mut row, &victim, &output, &["No space left on device"]);
         // The space freed: recovery, and the command again if it failed.
-        let recovery = store::run(&victim, &["process"]);
-        row.panics += u32::from(store::panicked(&recovery.stderr));
-        if !output.status.success() {
-            store::ok(&victim, &args);
-        }
-        store::ok(&victim, &["process"]);
-        let got = store::contents(&victim);
-        row.acknowledged += expected.total();
-        let (lost, duplicated) = compare(&expected, &got);
-        row.found += expected.total() - lost;
-        row.lost += lost;
-        row.duplicated += duplicated;
-        if got != expected {
-            eprintln!(
-                "{}: step {step}: the store differs from an uninterrupted run",
-                case.name
-            );
-            row.differing += 1;
-        }
-        row.tmp_left += store::tmp_left(&victim);
-        row.verify_problems += store::verify_problems(&victim);
+        std::fs::remove_file(&filler).unwrap();
+        recovery::recover_and_check(
+            &mut row,
+            &victim,
+            &args,
+            failed,
+            !case.acknowledged_before,
+            expected,
+        );
         std::fs::remove_dir_all(&victim).unwrap();
     }
     row.elapsed = started.elapsed();
@@ -163,7 +115,7 @@ fn run_case(case: &Case, tmpfs: &Tmpfs, steps: u32) -> Row {
 }
 
 /// A file of `bytes` zeros (as much as fits).
-fn fill(path: &Path, bytes: u64) {
+pub fn fill(path: &Path, bytes: u64) {
     use std::io::Write;
     let mut file = std::fs::File::create(path).unwrap();
     let block = vec![0u8; 64 << 10];

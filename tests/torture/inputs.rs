@@ -211,3 +211,17 @@ pub fn gnocchi_store(store: &Path, dir: &Path) -> Vec<String> {
     .map(str::to_owned)
     .to_vec()
 }
+
+/// `process` of the measures of [`csv`], queued.
+pub fn process(store: &Path, dir: &Path) -> Vec<String> {
+    queued(store, dir);
+    vec!["process".to_owned()]
+}
+
+/// `sacks --set 32 --process` of the measures of [`csv`], queued.
+pub fn sacks_set(store: &Path, dir: &Path) -> Vec<String> {
+    queued(store, dir);
+    ["sacks", "--set", "32", "--process"]
+        .map(str::to_owned)
+        .to_vec()
+}

@@ -56,10 +56,7 @@ pub fn campaigns() -> Vec<Campaign> {
         ingest("kill ingest prometheus", inputs::prometheus),
         Campaign {
             name: "kill process",
-            prepare: |store, dir| {
-                inputs::queued(store, dir);
-                vec!["process".to_owned()]
-            },
+            prepare: inputs::process,
             acknowledged_before: true,
             finish: None,
             may_be_undone: false,
@@ -96,12 +93,7 @@ pub fn campaigns() -> Vec<Campaign> {
         },
         Campaign {
             name: "kill sacks --set",
-            prepare: |store, dir| {
-                inputs::queued(store, dir);
-                ["sacks", "--set", "32", "--process"]
-                    .map(str::to_owned)
-                    .to_vec()
-            },
+            prepare: inputs::sacks_set,
             acknowledged_before: true,
             finish: None,
             may_be_undone: false,

@@ -7,20 +7,25 @@
 //! `cargo test --test torture` runs the short version CI runs;
 //! `CARBONARA_TORTURE_KILLS=N` kills each campaign's command N times
 //! (default 6), `CARBONARA_TORTURE_POWER_STATES=N` checks about N crash
-//! states a power-cut scenario (default 150); a name given after `--`
-//! runs the campaigns whose names contain it. Exits 1 when any campaign lost, duplicated, panicked, left
-//! files in tmp/, differs from an uninterrupted run, or left `verify`
-//! problems.
+//! states a power-cut scenario (default 150), `CARBONARA_TORTURE_FAULTS=N`
+//! injects N I/O faults into each command of the fault campaign (default
+//! 8; `all`: one at each call of each system call faulted); a name given
+//! after `--` runs the campaigns whose names contain it. Exits 1 when any
+//! campaign lost, duplicated, panicked, failed unclearly, left files in
+//! tmp/, differs from an uninterrupted run, or left `verify` problems.
 
 mod connections;
 #[path = "../support/copy_dir.rs"]
 mod copy_dir;
 mod crash_states;
 mod environment;
+mod faults;
 mod full_disk;
+mod full_disk_serve;
 mod inputs;
 mod kill;
 mod power_cut;
+mod recovery;
 mod serve;
 mod soak;
 mod statsd;
@@ -33,6 +38,7 @@ use table::Row;
 const DEFAULT_KILLS: u32 = 6;
 /// Crash states checked a power-cut scenario by default.
 const DEFAULT_POWER_CUT_STATES: u64 = 150;
+const DEFAULT_FAULTS: usize = 8;
 
 fn main() {
     let kills = match std::env::var("CARBONARA_TORTURE_KILLS") {
@@ -46,6 +52,14 @@ fn main() {
             .parse()
             .unwrap_or_else(|_| panic!("CARBONARA_TORTURE_POWER_STATES={text}: not a count")),
         Err(_) => DEFAULT_POWER_CUT_STATES,
+    };
+    let faults = match std::env::var("CARBONARA_TORTURE_FAULTS").as_deref() {
+        Ok("all") => None,
+        Ok(text) => Some(
+            text.parse()
+                .unwrap_or_else(|_| panic!("CARBONARA_TORTURE_FAULTS={text}: not a count")),
+        ),
+        Err(_) => Some(DEFAULT_FAULTS),
     };
     // `cargo test NAME` hands NAME (and the harness's flags) to every test
     // target: a name selects campaigns, flags are not ours.
@@ -79,6 +93,18 @@ fn main() {
     let (power_rows, power_notes) = power_cut::run(power_cut_states, selected);
     rows.extend(power_rows);
     notes.extend(power_notes);
+    match faults::run(faults, selected) {
+        Ok((fault_rows, tally)) => {
+            if !fault_rows.is_empty() {
+                notes.push(format!(
+                    "Faults injected, by system call and error:\n\n{}",
+                    tally.render()
+                ));
+            }
+            rows.extend(fault_rows);
+        }
+        Err(refused) => notes.push(format!("fault: not run: {refused}")),
+    }
     if selected(environment::READ_ONLY) {
         eprintln!("torture: {}", environment::READ_ONLY);
         match environment::read_only() {

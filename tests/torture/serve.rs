@@ -28,16 +28,7 @@ pub fn run(kills: u32) -> Row {
     let started = Instant::now();
     let mut row = Row::new(NAME);
     let template = store::template();
-    let metrics: Vec<(String, String)> = (0..SERIES)
-        .map(|series| {
-            let name = format!("s{series}");
-            let id = store::json(template.path(), &["metric", "create", &name, "-a", POLICY])["id"]
-                .as_str()
-                .unwrap()
-                .to_owned();
-            (name, id)
-        })
-        .collect();
+    let metrics = create_metrics(template.path());
     let influx = influx_metric(template.path());
     for delay in store::kill_delays(WRITING, kills) {
         let victim = store::copy(template.path());
@@ -47,13 +38,19 @@ pub fn run(kills: u32) -> Row {
         let writer = {
             let (stop, metrics, url) = (stop.clone(), metrics.clone(), url.clone());
             let influx = influx.clone();
-            std::thread::spawn(move || write_until_stopped(&url, &metrics, &influx, &stop))
+            std::thread::spawn(move || {
+                write_until_stopped(&url, &metrics, Some(&influx), &stop, START)
+            })
         };
         std::thread::sleep(delay);
         server.kill().unwrap(); // SIGKILL
         server.wait().unwrap();
         stop.store(true, Ordering::Relaxed);
-        let (mut sent, mut acknowledged) = writer.join().unwrap();
+        let Written {
+            mut sent,
+            mut acknowledged,
+            ..
+        } = writer.join().unwrap();
         // The measure that made the InfluxDB series, queued in the template.
         let first = (influx.clone(), timestamp(START - 1));
         sent.insert(first.clone());
@@ -69,7 +66,22 @@ pub fn run(kills: u32) -> Row {
     row
 }
 
-fn check(
+/// The metrics the writers write to, created in `store_dir`: their
+/// names and ids.
+pub fn create_metrics(store_dir: &Path) -> Vec<(String, String)> {
+    (0..SERIES)
+        .map(|series| {
+            let name = format!("s{series}");
+            let id = store::json(store_dir, &["metric", "create", &name, "-a", POLICY])["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            (name, id)
+        })
+        .collect()
+}
+
+pub fn check(
     store_dir: &Path,
     sent: &BTreeSet<Measure>,
     acknowledged: &BTreeSet<Measure>,
@@ -185,68 +197,88 @@ fn influx_metric(store: &Path) -> String {
 /// The InfluxDB measurement, tags and field the writer sends.
 const INFLUX_SERIES: &str = "torture,host=serve value=1";
 
+/// What a writer sent: the measures, those answered 2xx, the other
+/// answers (status and body) in order, and the second it would have
+/// written next.
+#[derive(Default)]
+pub struct Written {
+    pub sent: BTreeSet<Measure>,
+    pub acknowledged: BTreeSet<Measure>,
+    pub refused: Vec<(u16, String)>,
+    pub next: i64,
+}
+
 /// Sends requests until `stop` or the server is gone: two single-measure
 /// POSTs, then a batch of one measure per metric, every fifth request an
-/// InfluxDB write instead, each request on a second of its own. The
-/// measures sent, and those answered 2xx.
-fn write_until_stopped(
+/// InfluxDB write to the series `influx` names (when given) instead, each
+/// request on a second of its own, from `first` on.
+pub fn write_until_stopped(
     url: &str,
     metrics: &[(String, String)],
-    influx: &str,
+    influx: Option<&str>,
     stop: &AtomicBool,
-) -> (BTreeSet<Measure>, BTreeSet<Measure>) {
+    first: i64,
+) -> Written {
     let agent = agent();
-    let (mut sent, mut acknowledged) = (BTreeSet::new(), BTreeSet::new());
-    let mut second = START;
+    let mut written = Written::default();
+    let mut second = first;
     while !stop.load(Ordering::Relaxed) {
         let at = timestamp(second);
-        let (path, body, measures): (String, String, Vec<Measure>) = if second % 5 == 4 {
-            (
-                "/v1/influxdb/write?db=torture".to_owned(),
-                format!("{INFLUX_SERIES} {second}000000000"),
-                vec![(influx.to_owned(), at.clone())],
-            )
-        } else if second % 3 == 2 {
-            let batch: BTreeMap<&str, serde_json::Value> = metrics
-                .iter()
-                .map(|(_, id)| {
-                    (
-                        id.as_str(),
-                        serde_json::json!([{"timestamp": second, "value": 1.0}]),
-                    )
-                })
-                .collect();
-            (
-                "/v1/batch/metrics/measures".to_owned(),
-                serde_json::to_string(&batch).unwrap(),
-                metrics
+        let (path, body, measures): (String, String, Vec<Measure>) =
+            if let Some(influx) = influx.filter(|_| second % 5 == 4) {
+                (
+                    "/v1/influxdb/write?db=torture".to_owned(),
+                    format!("{INFLUX_SERIES} {second}000000000"),
+                    vec![(influx.to_owned(), at.clone())],
+                )
+            } else if second % 3 == 2 {
+                let batch: BTreeMap<&str, serde_json::Value> = metrics
                     .iter()
-                    .map(|(name, _)| (name.clone(), at.clone()))
-                    .collect(),
-            )
-        } else {
-            let (name, id) = &metrics[second as usize % metrics.len()];
-            (
-                format!("/v1/metric/{id}/measures"),
-                format!(r#"[{{"timestamp": {second}, "value": 1.0}}]"#),
-                vec![(name.clone(), at.clone())],
-            )
-        };
+                    .map(|(_, id)| {
+                        (
+                            id.as_str(),
+                            serde_json::json!([{"timestamp": second, "value": 1.0}]),
+                        )
+                    })
+                    .collect();
+                (
+                    "/v1/batch/metrics/measures".to_owned(),
+                    serde_json::to_string(&batch).unwrap(),
+                    metrics
+                        .iter()
+                        .map(|(name, _)| (name.clone(), at.clone()))
+                        .collect(),
+                )
+            } else {
+                let (name, id) = &metrics[second as usize % metrics.len()];
+                (
+                    format!("/v1/metric/{id}/measures"),
+                    format!(r#"[{{"timestamp": {second}, "value": 1.0}}]"#),
+                    vec![(name.clone(), at.clone())],
+                )
+            };
         second += 1;
-        sent.extend(measures.iter().cloned());
+        written.sent.extend(measures.iter().cloned());
         let answer = agent
             .post(&format!("{url}{path}"))
             .header("authorization", "basic YWRtaW46")
             .header("content-type", "application/json")
+            .config()
+            .http_status_as_error(false)
+            .build()
             .send(body.as_str());
         match answer {
-            Ok(_) => acknowledged.extend(measures),
-            Err(ureq::Error::StatusCode(_)) => {}
+            Ok(answer) if answer.status().is_success() => written.acknowledged.extend(measures),
+            Ok(mut answer) => {
+                let body = answer.body_mut().read_to_string().unwrap_or_default();
+                written.refused.push((answer.status().as_u16(), body));
+            }
             // The server is gone.
             Err(_) => break,
         }
     }
-    (sent, acknowledged)
+    written.next = second;
+    written
 }
 
 /// A second as `measures show` writes it.
