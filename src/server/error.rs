@@ -468,6 +468,9 @@ fn full_disk(error: &crate::store::Error) -> Option<ApiError> {
 impl From<crate::store::Error> for ApiError {
     fn from(error: crate::store::Error) -> ApiError {
         use crate::store::Error as E;
+        // SQLite's I/O failures told as such, its file named as the store
+        // names it (an answer does not give the store's root).
+        let error = error.on_index_failure(std::path::Path::new(""));
         if let Some(full) = full_disk(&error) {
             return full;
         }
@@ -618,6 +621,17 @@ mod tests {
         );
         let failed = ApiError::from(io(rustix::io::Errno::IO));
         assert_eq!(failed.status, StatusCode::INTERNAL_SERVER_ERROR);
+        let index_full = ApiError::from(crate::store::Error::Sqlite(
+            rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+                None,
+            ),
+        ));
+        assert_eq!(index_full.status, StatusCode::INSUFFICIENT_STORAGE);
+        assert_eq!(
+            index_full.description,
+            Json::str("The disk is full: no space left on device to write index.sqlite")
+        );
     }
 
     #[tokio::test]
