@@ -621,12 +621,11 @@ mod tests {
         );
         let failed = ApiError::from(io(rustix::io::Errno::IO));
         assert_eq!(failed.status, StatusCode::INTERNAL_SERVER_ERROR);
-        let index_full = ApiError::from(crate::store::Error::Sqlite(
-            rusqlite::Error::SqliteFailure(
+        let index_full =
+            ApiError::from(crate::store::Error::Sqlite(rusqlite::Error::SqliteFailure(
                 rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
                 None,
-            ),
-        ));
+            )));
         assert_eq!(index_full.status, StatusCode::INSUFFICIENT_STORAGE);
         assert_eq!(
             index_full.description,
