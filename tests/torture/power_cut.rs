@@ -380,7 +380,7 @@ fn check(recording: &Recording, state: CrashState, row: &mut Row, failures: &mut
         failures.push(format!(
             "state at operation {}: {tmp_left} entries left in tmp/, {verify_problems} verify problems: {}",
             state.point,
-            store::ok(&store_dir, &["verify"]).trim()
+            String::from_utf8_lossy(&store::run(&store_dir, &["verify", "-f", "json"]).stdout).trim()
         ));
     }
     row.tmp_left += tmp_left;
