@@ -105,7 +105,6 @@ pub fn traced_child(pid: u32) -> i32 {
 #[derive(Debug, Clone)]
 struct Open {
     node: Option<Node>,
-    path: String,
     position: u64,
     append: bool,
 }
@@ -209,17 +208,10 @@ impl Recorder {
                 }
             }
             "ftruncate" => {
-                if let Some(Open {
-                    node: Some(Node::File(inode)),
-                    ..
-                }) = fds.get(&fd_number(&args[0]))
-                {
+                if let Some(Node::File(inode)) = self.node_of(fds, &args[0]) {
                     let length = args[1].parse().unwrap();
-                    self.sizes.insert(*inode, length);
-                    self.ops.push(Op::Truncate {
-                        inode: *inode,
-                        length,
-                    });
+                    self.sizes.insert(inode, length);
+                    self.ops.push(Op::Truncate { inode, length });
                 }
             }
             "rename" => self.rename(resolve("", &args[0]), resolve("", &args[1])),
@@ -234,17 +226,10 @@ impl Recorder {
             ),
             "mkdir" => self.mkdir(resolve("", &args[0])),
             "mkdirat" => self.mkdir(resolve(&args[0], &args[1])),
-            "fsync" | "fdatasync" => match fds.get(&fd_number(&args[0])) {
-                Some(Open {
-                    node: Some(Node::File(inode)),
-                    ..
-                }) => self.ops.push(Op::SyncFile(*inode)),
-                Some(Open {
-                    node: Some(Node::Dir),
-                    path,
-                    ..
-                }) => self.ops.push(Op::SyncDir(path.clone())),
-                _ => {}
+            "fsync" | "fdatasync" => match self.node_of(fds, &args[0]) {
+                Some(Node::File(inode)) => self.ops.push(Op::SyncFile(inode)),
+                Some(Node::Dir) => self.ops.push(Op::SyncDir(fd_path(&args[0]))),
+                None => {}
             },
             "syncfs" if self.in_store(&fd_path(&args[0])) => self.ops.push(Op::SyncAll),
             "close" => {
@@ -290,11 +275,24 @@ impl Recorder {
             fd,
             Open {
                 node,
-                path,
                 position: 0,
                 append,
             },
         );
+    }
+
+    /// What a descriptor argument refers to: the store's file or
+    /// directory at the path strace showed beside it — the kernel's own
+    /// answer at the time of the call, whereas the order in which a
+    /// trace shows the threads' opens and closes need not be the order in
+    /// which the kernel handed out their numbers — or, for a file removed
+    /// since, what the descriptor was opened on.
+    fn node_of(&self, fds: &HashMap<i64, Open>, arg: &str) -> Option<Node> {
+        let path = fd_path(arg);
+        match self.names.get(&path) {
+            Some(node) if self.in_store(&path) => Some(*node),
+            _ => fds.get(&fd_number(arg)).and_then(|open| open.node),
+        }
     }
 
     fn write(&mut self, fds: &mut HashMap<i64, Open>, fd: &str, offset: Option<u64>, data: &[u8]) {
@@ -304,19 +302,19 @@ impl Recorder {
             }
             return;
         }
-        let Some(open) = fds.get_mut(&fd_number(fd)) else {
+        let Some(Node::File(inode)) = self.node_of(fds, fd) else {
             return;
         };
-        let Some(Node::File(inode)) = open.node else {
-            return;
-        };
+        let open = fds
+            .get_mut(&fd_number(fd))
+            .filter(|open| open.node == Some(Node::File(inode)));
         let size = self.sizes.entry(inode).or_default();
-        let at = match (offset, open.append) {
+        let at = match (offset, &open) {
             (Some(offset), _) => offset,
-            (None, true) => *size,
-            (None, false) => open.position,
+            (None, Some(open)) if !open.append => open.position,
+            (None, _) => *size,
         };
-        if offset.is_none() {
+        if let (None, Some(open)) = (offset, open) {
             open.position = at + data.len() as u64;
         }
         *size = (*size).max(at + data.len() as u64);
