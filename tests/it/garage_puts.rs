@@ -3,15 +3,17 @@
 //! pass does: why the loss harness (`loss.rs`) reaches Garage through a
 //! proxy that carries such a request out whole.
 //!
-//! Garage keeps an object under 3 KB inline in its metadata and writes it
-//! in one step. A larger one is written in data blocks, then marked
+//! An object of 3 KB or more is written in data blocks, then marked
 //! complete; when the request is dropped, Garage marks the new version
 //! aborted, even when that happens while the version is being marked
 //! complete, and an aborted version overrides a complete one. The earlier
 //! versions were already discarded on the nodes that saw it complete: the
 //! object is gone (or, through a node that missed the later writes, back
 //! at an older version). S3's PUT is all or nothing; this is Garage's
-//! defect, not carbonara's.
+//! defect, not carbonara's. (An object under 3 KB, which Garage keeps
+//! inline in its metadata, was lost too, once, after 77 PUTs of which 37
+//! were dropped; 300 dropped PUTs lost nothing in other runs: rare, and
+//! no test here can show it every time.)
 //!
 //! Each test PUTs versions of one object, dropping most requests after a
 //! random 0–20 ms, and reads the object after each: it must be the last
@@ -129,22 +131,6 @@ fn abandoned_puts(size: usize, drops: u64, budget: Duration) -> Outcome {
         }
     }
     outcome
-}
-
-#[test]
-fn a_dropped_put_of_a_small_object_never_loses_it() {
-    let outcome = abandoned_puts(240, 300, Duration::from_secs(120));
-    assert!(
-        outcome.dropped == 300,
-        "expected 300 PUTs dropped in 120 s; {} of {}",
-        outcome.dropped,
-        outcome.puts
-    );
-    assert_eq!(
-        outcome.lost, None,
-        "a 240-byte object (kept inline) was lost after {} PUTs",
-        outcome.puts
-    );
 }
 
 /// Fails once Garage carries a dropped PUT out whole or not at all: the
