@@ -7,8 +7,7 @@
 //! `cargo test --test torture` runs the short version CI runs;
 //! `CARBONARA_TORTURE_KILLS=N` kills each campaign's command N times
 //! (default 6), `CARBONARA_TORTURE_POWER_STATES=N` checks about N crash
-//! states a power-cut scenario (150 when the campaign is selected by
-//! name; not in the default run), `CARBONARA_TORTURE_FAULTS=N`
+//! states a power-cut scenario (default 150), `CARBONARA_TORTURE_FAULTS=N`
 //! injects N I/O faults into each command of the fault campaign (default
 //! 8; `all`: one at each call of each system call faulted); a name given
 //! after `--` runs the campaigns whose names contain it. Exits 1 when any
@@ -48,12 +47,12 @@ fn main() {
             .unwrap_or_else(|_| panic!("CARBONARA_TORTURE_KILLS={text}: not a count")),
         Err(_) => DEFAULT_KILLS,
     };
-    let power_cut_states = std::env::var("CARBONARA_TORTURE_POWER_STATES")
-        .ok()
-        .map(|text| {
-            text.parse()
-                .unwrap_or_else(|_| panic!("CARBONARA_TORTURE_POWER_STATES={text}: not a count"))
-        });
+    let power_cut_states = match std::env::var("CARBONARA_TORTURE_POWER_STATES") {
+        Ok(text) => text
+            .parse()
+            .unwrap_or_else(|_| panic!("CARBONARA_TORTURE_POWER_STATES={text}: not a count")),
+        Err(_) => DEFAULT_POWER_CUT_STATES,
+    };
     let faults = match std::env::var("CARBONARA_TORTURE_FAULTS").as_deref() {
         Ok("all") => None,
         Ok(text) => Some(
@@ -91,20 +90,9 @@ fn main() {
             "full disk: not run: cannot mount a tmpfs: {refused}"
         )),
     }
-    // Not in the default run while a rare recovered state that `verify`
-    // flags is looked into (tests/README.md, "The torture harness").
-    let named = |name: &str| !filters.is_empty() && selected(name);
-    if power_cut_states.is_some() || named(power_cut::COMMAND_LINE) || named(power_cut::SERVE) {
-        let states = power_cut_states.unwrap_or(DEFAULT_POWER_CUT_STATES);
-        let (power_rows, power_notes) = power_cut::run(states, selected);
-        rows.extend(power_rows);
-        notes.extend(power_notes);
-    } else {
-        notes.push(
-            "power cut: not in the default run (`-- \"power cut\"` or CARBONARA_TORTURE_POWER_STATES=N runs it)"
-                .to_owned(),
-        );
-    }
+    let (power_rows, power_notes) = power_cut::run(power_cut_states, selected);
+    rows.extend(power_rows);
+    notes.extend(power_notes);
     match faults::run(faults, selected) {
         Ok((fault_rows, tally)) => {
             if !fault_rows.is_empty() {
