@@ -1,5 +1,6 @@
 //! Load generator for `carbonara serve` and `carbonara statsd` on
-//! loopback (scripts/bench/serve-load.sh runs it): keep-alive HTTP/1.1 connections
+//! loopback (scripts/bench/serve-load.sh and serve-vs-gnocchi.sh run it,
+//! against gnocchi-api too): keep-alive HTTP/1.1 connections
 //! driven by hyper's client, or paced UDP datagrams.
 //!
 //! ```sh
@@ -17,8 +18,9 @@
 //! * `soak`: single and batch POSTs and GETs together for `--seconds`.
 //!
 //! Each HTTP mode creates what it needs first (archive policy `bench`,
-//! metrics) and prints one line: requests, errors, requests/s, measures/s
-//! and latency percentiles. Every non-2xx answer counts as an error.
+//! metrics) and prints one line: requests answered within `--seconds`,
+//! errors, requests/s, measures/s and latency percentiles. Every non-2xx answer counts as an error, and
+//! so does a connection the server closes (the loop then opens another).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -116,11 +118,8 @@ impl Client {
         method: Method,
         path: &str,
         body: Bytes,
-    ) -> hyper::Response<hyper::body::Incoming> {
-        self.sender
-            .ready()
-            .await
-            .expect("the connection stays open");
+    ) -> hyper::Result<hyper::Response<hyper::body::Incoming>> {
+        self.sender.ready().await?;
         let request = Request::builder()
             .method(method)
             .uri(path)
@@ -130,12 +129,12 @@ impl Client {
             .header("content-type", "application/json")
             .body(Full::new(body))
             .expect("a valid request");
-        self.sender.send_request(request).await.expect("an answer")
+        self.sender.send_request(request).await
     }
 
     /// Status and body.
     async fn send(&mut self, method: Method, path: &str, body: Bytes) -> (u16, Bytes) {
-        let response = self.request(method, path, body).await;
+        let response = self.request(method, path, body).await.expect("an answer");
         let status = response.status().as_u16();
         let body = response
             .into_body()
@@ -147,15 +146,21 @@ impl Client {
     }
 
     /// Status, the body read and dropped as it comes (as a load generator
-    /// does: no copy into one buffer).
-    async fn send_discarding(&mut self, method: Method, path: &str, body: Bytes) -> u16 {
-        let response = self.request(method, path, body).await;
+    /// does: no copy into one buffer); an error if the server closed the
+    /// connection first.
+    async fn send_discarding(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Bytes,
+    ) -> hyper::Result<u16> {
+        let response = self.request(method, path, body).await?;
         let status = response.status().as_u16();
         let mut body = response.into_body();
         while let Some(frame) = body.frame().await {
-            frame.expect("a whole body");
+            frame?;
         }
-        status
+        Ok(status)
     }
 
     async fn json(&mut self, method: Method, path: &str, body: String) -> serde_json::Value {
@@ -226,7 +231,11 @@ struct Tally {
 async fn drive(options: &Options, next: Next, label: &str) {
     let tally = Arc::new(Tally::default());
     let stop = Arc::new(AtomicBool::new(false));
-    let started = Instant::now();
+    // Answers count only within the window (a request unanswered at its
+    // end is dropped): a server with a long queue would otherwise have its
+    // drain counted.
+    let window = Duration::from_secs_f64(options.seconds);
+    let deadline = Instant::now() + window;
     let mut tasks = Vec::new();
     for connection in 0..options.connections {
         let (next, tally, stop, address) =
@@ -238,26 +247,41 @@ async fn drive(options: &Options, next: Next, label: &str) {
             while !stop.load(Ordering::Relaxed) {
                 let (method, path, body, measures) = next(n);
                 let sent = Instant::now();
-                let status = client.send_discarding(method, &path, body).await;
+                let Ok(answered) = tokio::time::timeout_at(
+                    deadline.into(),
+                    client.send_discarding(method, &path, body),
+                )
+                .await
+                else {
+                    break;
+                };
                 latencies.push(sent.elapsed());
                 tally.requests.fetch_add(1, Ordering::Relaxed);
-                if status >= 300 {
-                    tally.errors.fetch_add(1, Ordering::Relaxed);
-                } else {
-                    tally.measures.fetch_add(measures, Ordering::Relaxed);
+                match answered {
+                    Ok(status) if status < 300 => {
+                        tally.measures.fetch_add(measures, Ordering::Relaxed);
+                    }
+                    Ok(_) => {
+                        tally.errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                    // A connection the server closed: an error, and a new one.
+                    Err(_) => {
+                        tally.errors.fetch_add(1, Ordering::Relaxed);
+                        client = Client::connect(address).await;
+                    }
                 }
                 n += 1;
             }
             latencies
         }));
     }
-    tokio::time::sleep(Duration::from_secs_f64(options.seconds)).await;
+    tokio::time::sleep(window).await;
     stop.store(true, Ordering::Relaxed);
     let mut latencies = Vec::new();
     for task in tasks {
         latencies.extend(task.await.expect("a connection's loop"));
     }
-    let elapsed = started.elapsed().as_secs_f64();
+    let elapsed = window.as_secs_f64();
     latencies.sort_unstable();
     let percentile = |p: f64| {
         latencies
