@@ -7,7 +7,7 @@
 use super::aggregate::{Grouped, differences};
 use super::points::Points;
 use super::split::{SplitKey, split_points};
-use crate::policy::{Aggregation, ArchivePolicy};
+use crate::policy::{Aggregation, ArchivePolicy, BaseMethod};
 use crate::time::{Span, Timestamp};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -116,7 +116,7 @@ pub fn apply_batch(
     // The batch minimum counts even when that point was dropped (corner case 9).
     let recompute_from = merged_first.max(batch_first);
 
-    let splits = aggregate_policy(policy, &merged, recompute_from)
+    let splits = aggregate_kept(policy, &merged, recompute_from)
         .into_iter()
         .filter(|(_, points)| !points.is_empty())
         .map(|(aggregation, points)| plan_splits(aggregation, points, previous_fbt, new_fbt))
@@ -141,12 +141,87 @@ pub fn aggregate_policy(
 ) -> Vec<(Aggregation, Points)> {
     let aggregations = policy.aggregations();
     let mut aggregated = Vec::with_capacity(aggregations.len());
-    for granularity in policy.granularities_descending().into_iter().rev() {
-        let for_granularity: Vec<&Aggregation> = aggregations
+    for (granularity, group) in by_granularity(policy, &aggregations) {
+        aggregated.extend(aggregate_from(series, from, granularity, &group));
+    }
+    aggregated
+}
+
+/// The policy's aggregations by granularity, finest first.
+fn by_granularity<'a>(
+    policy: &ArchivePolicy,
+    aggregations: &'a [Aggregation],
+) -> Vec<(Span, Vec<&'a Aggregation>)> {
+    policy
+        .granularities_descending()
+        .into_iter()
+        .rev()
+        .map(|granularity| {
+            let group = aggregations
+                .iter()
+                .filter(|a| a.granularity == granularity)
+                .collect();
+            (granularity, group)
+        })
+        .collect()
+}
+
+/// [`aggregate_policy`] as the pass needs it: of a granularity with a
+/// timespan, only the buckets [`truncate_to_timespan`] will keep. The
+/// pass used to compute every bucket from `from` and drop most of them: a
+/// batch of a day of 1 s points under `high` (1 s for an hour) computed
+/// 24 times the 1 s aggregates it kept. What stays computed from `from`:
+/// rate methods (a bucket's first difference needs the point before,
+/// which may lie before the cut), percentiles (their last bits depend on
+/// the bucket's position in the grouped input, as in Gnocchi) and any
+/// aggregate whose newest bucket is older than the series' (`std` leaves
+/// out a bucket of one point), which keeps older buckets.
+fn aggregate_kept(
+    policy: &ArchivePolicy,
+    series: &Points,
+    from: Timestamp,
+) -> Vec<(Aggregation, Points)> {
+    let Some(last) = series.last() else {
+        return aggregate_policy(policy, series, from);
+    };
+    let aggregations = policy.aggregations();
+    let mut aggregated = Vec::with_capacity(aggregations.len());
+    for (granularity, group) in by_granularity(policy, &aggregations) {
+        let timespan = group[0].timespan;
+        // The bucket at or before the first one the truncation keeps.
+        let cut = timespan
+            .filter(|_| group.iter().all(|a| a.timespan == timespan))
+            .map(|timespan| (last.round_down(granularity) - timespan).round_down(granularity))
+            .filter(|&cut| cut > from.round_down(granularity));
+        let (Some(cut), Some(timespan)) = (cut, timespan) else {
+            aggregated.extend(aggregate_from(series, from, granularity, &group));
+            continue;
+        };
+        let same_from_any_start =
+            |a: &Aggregation| !a.method.rate && !matches!(a.method.base, BaseMethod::Percentile(_));
+        let plain: Vec<&Aggregation> = group
             .iter()
-            .filter(|a| a.granularity == granularity)
+            .copied()
+            .filter(|a| same_from_any_start(a))
             .collect();
-        aggregated.extend(aggregate_from(series, from, granularity, &for_granularity));
+        let mut from_cut = aggregate_from(series, cut, granularity, &plain).into_iter();
+        for aggregation in group {
+            let kept = if !same_from_any_start(aggregation) {
+                None
+            } else {
+                from_cut.next().map(|(_, points)| points).filter(|points| {
+                    points
+                        .last()
+                        .is_some_and(|newest| newest - timespan >= cut - granularity)
+                })
+            };
+            aggregated.push(match kept {
+                Some(points) => (*aggregation, points),
+                None => aggregate_from(series, from, granularity, &[aggregation])
+                    .pop()
+                    .expect("one aggregate for one aggregation"),
+            });
+        }
     }
     aggregated
 }
@@ -487,5 +562,45 @@ pub(crate) mod tests {
     fn empty_batches_change_nothing() {
         let policy = policy(&[(60, None)], 0, &["mean"]);
         assert_eq!(apply_batch(&policy, None, vec![]).unwrap(), None);
+    }
+
+    /// The splits the pass plans from `aggregates`, NaN comparable.
+    fn planned(aggregates: Vec<(Aggregation, Points)>, fbt: Timestamp) -> String {
+        let plans: Vec<SplitPlan> = aggregates
+            .into_iter()
+            .filter(|(_, points)| !points.is_empty())
+            .map(|(aggregation, points)| plan_splits(aggregation, points, Some(at(0.0)), fbt))
+            .collect();
+        format!("{plans:?}")
+    }
+
+    proptest::proptest! {
+        /// Leaving out the buckets the timespan drops plans the same
+        /// splits as computing them all: lone points (std), rates, NaN,
+        /// timespans shorter and longer than the series.
+        #[test]
+        fn the_kept_buckets_plan_what_all_buckets_plan(
+            series in proptest::collection::btree_map(
+                0u32..4000,
+                proptest::prop_oneof![proptest::strategy::Just(f64::NAN), -5.0f64..5.0],
+                1..300,
+            ),
+            from_index in 0usize..300,
+            fine_points in 1i64..40,
+            coarse_points in 1i64..10,
+        ) {
+            let policy = policy(
+                &[(1, Some(fine_points)), (60, Some(coarse_points)), (300, None)],
+                0,
+                &["mean", "std", "count", "last", "median", "90pct", "rate:mean", "rate:std"],
+            );
+            let series: Points = series.iter().map(|(&t, &v)| (at(f64::from(t)), v)).collect();
+            let from = series.timestamps[from_index % series.len()];
+            let fbt = at(0.0);
+            proptest::prop_assert_eq!(
+                planned(aggregate_kept(&policy, &series, from), fbt),
+                planned(aggregate_policy(&policy, &series, from), fbt)
+            );
+        }
     }
 }
