@@ -4,7 +4,7 @@
 //! on its own, so every thread that makes N calls has its N-th fail), N
 //! spread over the calls an uninterrupted run makes. A run must succeed
 //! (the fault hit something it may do without) or exit 1 naming the
-//! error and a path of the store; then recovery and the command again
+//! error and a path of the store or of its input; then recovery and the command again
 //! must give the store of an uninterrupted run. One row per command, and
 //! a note counting the outcomes per system call and error. strace cannot
 //! shorten a write that it lets run, so short writes are not among the
@@ -181,6 +181,7 @@ fn run_case(case: &Case, points: Option<usize>, tally: &mut Tally) -> Row {
             recovery::judge(
                 &mut row,
                 victim.path(),
+                prepared.inputs(),
                 &output,
                 &[&[cause][..], &SQLITE_FAILURES].concat(),
             );

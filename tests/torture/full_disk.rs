@@ -97,7 +97,13 @@ fn run_case(case: &Case, tmpfs: &Tmpfs, steps: u32) -> Row {
         let leave = MOST_FREE * u64::from(step) / u64::from(steps.max(1));
         fill(&filler, tmpfs.free().saturating_sub(leave));
         let output = store::run(&victim, &args);
-        let failed = recovery::judge(&mut row, &victim, &output, &["No space left on device"]);
+        let failed = recovery::judge(
+            &mut row,
+            &victim,
+            prepared.inputs(),
+            &output,
+            &["No space left on device"],
+        );
         // The space freed: recovery, and the command again if it failed.
         std::fs::remove_file(&filler).unwrap();
         recovery::recover_and_check(

@@ -48,7 +48,7 @@ pub fn cases() -> Vec<Case> {
 /// leaves in a copy of the template.
 pub struct Prepared {
     pub template: tempfile::TempDir,
-    _inputs: tempfile::TempDir,
+    inputs: tempfile::TempDir,
     args: Vec<String>,
     pub expected: Contents,
 }
@@ -64,7 +64,7 @@ impl Case {
         store::ok(reference.path(), &["process"]);
         Prepared {
             template,
-            _inputs: inputs,
+            inputs,
             args,
             expected: store::contents(reference.path()),
         }
@@ -75,12 +75,24 @@ impl Prepared {
     pub fn args(&self) -> Vec<&str> {
         self.args.iter().map(String::as_str).collect()
     }
+
+    /// The directory of the command's input files.
+    pub fn inputs(&self) -> &Path {
+        self.inputs.path()
+    }
 }
 
 /// Counts a run of `args` on `victim` that may have failed on a fault:
 /// clear only when it exits 1 saying one of `causes` and naming a path
-/// of the store. Whether it failed.
-pub fn judge(row: &mut Row, victim: &Path, output: &Output, causes: &[&str]) -> bool {
+/// of the store or of the command's `inputs` (a fault may hit the opening
+/// of an input file). Whether it failed.
+pub fn judge(
+    row: &mut Row,
+    victim: &Path,
+    inputs: &Path,
+    output: &Output,
+    causes: &[&str],
+) -> bool {
     row.runs += 1;
     row.panics += u32::from(store::panicked(&output.stderr));
     if output.status.success() {
@@ -90,7 +102,9 @@ pub fn judge(row: &mut Row, victim: &Path, output: &Output, causes: &[&str]) -> 
     let said = String::from_utf8_lossy(&output.stderr);
     let clear = output.status.code() == Some(1)
         && causes.iter().any(|cause| said.contains(cause))
-        && said.contains(victim.to_str().unwrap());
+        && [victim, inputs]
+            .iter()
+            .any(|path| said.contains(path.to_str().unwrap()));
     if !clear {
         eprintln!("{}: unclear failure: {said}", row.campaign);
         row.unclear_errors += 1;
