@@ -187,7 +187,7 @@ fn aggregate_kept(
     let aggregations = policy.aggregations();
     let mut aggregated = Vec::with_capacity(aggregations.len());
     for (granularity, group) in by_granularity(policy, &aggregations) {
-        let timespan = group[0].timespan;
+        let timespan = group.first().and_then(|a| a.timespan);
         // The bucket at or before the first one the truncation keeps.
         let cut = timespan
             .filter(|_| group.iter().all(|a| a.timespan == timespan))
