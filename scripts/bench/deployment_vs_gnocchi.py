@@ -418,13 +418,20 @@ def rate(line):
     return float(re.search(r"([0-9.]+) requests/s", line).group(1))
 
 
+def deployment_arguments(parser, venv="the oracle virtualenv"):
+    """The options of every driver of a real_gnocchi.sh deployment: the
+    oracle, its virtualenv and the binaries (made absolute), and where the
+    run's files go."""
+    parser.add_argument("--oracle", required=True, type=os.path.abspath, help="directory of real_gnocchi.sh")
+    parser.add_argument("--venv", required=True, type=os.path.abspath, help=venv)
+    parser.add_argument("--carbonara", required=True, type=os.path.abspath)
+    parser.add_argument("--serve-load", required=True, type=os.path.abspath)
+    parser.add_argument("--tmpdir", default=os.environ.get("TMPDIR", "/tmp"))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--oracle", required=True, help="directory of real_gnocchi.sh")
-    p.add_argument("--venv", required=True, help="the oracle virtualenv")
-    p.add_argument("--carbonara", required=True)
-    p.add_argument("--serve-load", required=True)
-    p.add_argument("--tmpdir", default=os.environ.get("TMPDIR", "/tmp"))
+    deployment_arguments(p)
     p.add_argument("--metrics", type=int, default=10)
     p.add_argument("--points", type=int, default=100000)
     p.add_argument("--batches", default="1,100")
@@ -437,10 +444,6 @@ def main():
                    help="keep the working directory (PostgreSQL's log, the stores)")
     args = p.parse_args()
     args.serve_modes = [m for m in args.serve.split(",") if m and m != "none"]
-    args.carbonara = os.path.abspath(args.carbonara)
-    args.serve_load = os.path.abspath(args.serve_load)
-    args.venv = os.path.abspath(args.venv)
-    args.oracle = os.path.abspath(args.oracle)
 
     print("# %d cores; load average before: %s" % (os.cpu_count(), open("/proc/loadavg").read().split()[:3]),
           flush=True)

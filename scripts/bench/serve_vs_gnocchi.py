@@ -39,7 +39,7 @@ import urllib.parse
 import urllib.request
 import uuid
 
-from deployment_vs_gnocchi import Deployment, free_port, policy_document
+from deployment_vs_gnocchi import Deployment, deployment_arguments, free_port, policy_document
 
 HTTP_LOADS = {
     "batch": ["--mode", "batch", "--batch", "5000", "--metrics", "16", "--connections", "32"],
@@ -207,11 +207,7 @@ def rate_of(line, unit):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--oracle", required=True, help="directory of real_gnocchi.sh")
-    p.add_argument("--venv", required=True, help="the oracle virtualenv, with uwsgi")
-    p.add_argument("--carbonara", required=True)
-    p.add_argument("--serve-load", required=True)
-    p.add_argument("--tmpdir", default=os.environ.get("TMPDIR", "/tmp"))
+    deployment_arguments(p, venv="the oracle virtualenv, with uwsgi")
     p.add_argument("--seconds", type=float, default=10, help="each HTTP load")
     p.add_argument("--loads", default="batch,single,single16",
                    help="HTTP loads (batch, single, single16), or none")
@@ -220,8 +216,6 @@ def main():
     p.add_argument("--statsd-seconds", type=float, default=3)
     p.add_argument("--repeat", type=int, default=3, help="runs of each load and rate on each side")
     args = p.parse_args()
-    for name in ("carbonara", "serve_load", "venv", "oracle"):
-        setattr(args, name, os.path.abspath(getattr(args, name)))
     if not os.access(os.path.join(args.venv, "bin", "uwsgi"), os.X_OK):
         raise SystemExit("%s/bin/uwsgi not found: gnocchi-api runs uwsgi (%s/bin/pip install uwsgi)"
                          % (args.venv, args.venv))
