@@ -11,7 +11,8 @@ Python.
     HTTP router, keep-alive); carbonara: `carbonara serve` on a store
     directory (the default SQLite index) with the pass off, as gnocchi-api
     has no pass either.
- 2. The HTTP loads of examples/serve_load.rs against each server in turn:
+ 2. The HTTP loads of examples/serve_load.rs against each server in turn,
+    --repeat times (the table gives medians and ranges):
     POSTs of 5000 measures over 16 metrics on 32 connections, and
     single-measure POSTs on one metric on 512 connections and on 16 (few
     requests in flight suit gnocchi-api best; many suit carbonara's group
